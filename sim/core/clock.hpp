@@ -1,0 +1,30 @@
+// Conversion between SystemC time and core-clock cycles. The clock period is set once, before
+// elaboration, from --clock-ghz; SystemC time resolution is 1 ps so periods like 1/3 GHz round to
+// the nearest picosecond.
+#pragma once
+#include <systemc>
+#include "sim/core/types.hpp"
+
+namespace mmusim {
+
+class Clock {
+ public:
+  // Sets the period from a frequency in GHz (0.1 .. 10). Call before any sc_time is built.
+  static void set_ghz(double ghz);
+  static double ghz();
+  static uint64_t period_ps() { return period_ps_; }
+  static sc_core::sc_time cycles(Cycles c) {
+    return sc_core::sc_time::from_value(c * period_ps_ * ps_value_);
+  }
+  static Cycles to_cycles(const sc_core::sc_time& t) {
+    return t.value() / (period_ps_ * ps_value_);
+  }
+  // Current kernel time in cycles (without any caller's local quantum offset).
+  static Cycles now() { return to_cycles(sc_core::sc_time_stamp()); }
+
+ private:
+  static uint64_t period_ps_;
+  static uint64_t ps_value_;  // how many sc_time units make one picosecond
+};
+
+}  // namespace mmusim

@@ -1,0 +1,65 @@
+// Statistics registry: counters and histograms under hierarchical dotted names
+// (e.g. "vcpu.3.tlb.l1.miss", "hv.fault.latency"). Components look their statistics up once at
+// construction and keep the reference; references stay valid for the registry's lifetime.
+// Output is one JSON object keyed by name, sorted, so equal runs give byte-identical files.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace mmusim {
+
+class Counter {
+ public:
+  void inc(uint64_t n = 1) { value_ += n; }
+  void set(uint64_t v) { value_ = v; }
+  uint64_t value() const { return value_; }
+
+ private:
+  uint64_t value_ = 0;
+};
+
+// Distribution of non-negative integer samples (cycles, counts). Keeps exact count, sum, min and
+// max; percentiles come from log-linear buckets (values below 1024 exact, above that within
+// 1/64 relative error), so memory does not grow with the number of samples.
+class Histogram {
+ public:
+  void sample(uint64_t v);
+  uint64_t count() const { return count_; }
+  uint64_t sum() const { return sum_; }
+  uint64_t min() const { return count_ ? min_ : 0; }
+  uint64_t max() const { return max_; }
+  double mean() const { return count_ ? double(sum_) / double(count_) : 0.0; }
+  // p in [0,100]; the smallest recorded bucket value v such that at least p% of samples <= v.
+  uint64_t percentile(double p) const;
+
+ private:
+  static size_t bucket_of(uint64_t v);
+  static uint64_t bucket_value(size_t b);  // upper bound represented by bucket b
+  std::vector<uint64_t> buckets_;
+  uint64_t count_ = 0, sum_ = 0, min_ = 0, max_ = 0;
+};
+
+class Stats {
+ public:
+  Counter& counter(const std::string& name);
+  Histogram& histogram(const std::string& name);
+  // Lookups for tests and reports; nullptr when absent.
+  const Counter* find_counter(const std::string& name) const;
+  const Histogram* find_histogram(const std::string& name) const;
+  uint64_t value(const std::string& name) const;  // counter value, 0 when absent
+
+  // {"name": 12, "hist.name": {"count":..,"mean":..,"p50":..,"p90":..,"p99":..,"max":..}, ...}
+  void write_json(std::ostream& os) const;
+  // Writes to path atomically (temporary file + rename). Throws UsageError if it cannot.
+  void write_json_file(const std::string& path) const;
+
+ private:
+  std::map<std::string, std::unique_ptr<Counter>> counters_;
+  std::map<std::string, std::unique_ptr<Histogram>> histograms_;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,38 @@
+// Timeline export in Chrome trace-event JSON (opens in Perfetto / chrome://tracing): one track
+// per vCPU or host thread, complete ("X") events for spans such as fault handling, lock waits and
+// flushes. Disabled timelines cost one branch per call.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/core/types.hpp"
+
+namespace mmusim {
+
+class Timeline {
+ public:
+  explicit Timeline(bool enabled = false) : enabled_(enabled) {}
+  bool enabled() const { return enabled_; }
+  // Returns the id of a new track with a display name (e.g. "vcpu.0", "host.mm").
+  int track(const std::string& name);
+  // A span [start, end) in cycles on a track; `name` must outlive the Timeline (string literal).
+  void span(int track, const char* name, Cycles start, Cycles end) {
+    if (enabled_) events_.push_back({track, name, start, end});
+  }
+  size_t size() const { return events_.size(); }
+  // Writes the JSON file; times are converted to microseconds with the clock in GHz.
+  void write(const std::string& path, double clock_ghz) const;
+
+ private:
+  struct Event {
+    int track;
+    const char* name;
+    Cycles start, end;
+  };
+  bool enabled_;
+  std::vector<std::string> tracks_;
+  std::vector<Event> events_;
+};
+
+}  // namespace mmusim

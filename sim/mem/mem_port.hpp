@@ -1,0 +1,42 @@
+// Initiator side of the memory system for one requester (a vCPU's core, a page walker, a host
+// thread): typed helpers that build the TLM generic payload + MemExt and call b_transport.
+// Every call adds the access latency to `delay` (loosely-timed; the caller decides when to
+// synchronise with the kernel).
+#pragma once
+#include <cstdint>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include "sim/core/types.hpp"
+#include "sim/mem/mem_request.hpp"
+
+namespace mmusim {
+
+class MemPort : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_initiator_socket<MemPort> socket;
+
+  MemPort(sc_core::sc_module_name name, int cpu);
+  ~MemPort() override;
+  void set_cpu(int cpu) { ext_->cpu = cpu; }
+  int cpu() const { return ext_->cpu; }
+
+  uint64_t read64(Addr addr, MemClass cls, sc_core::sc_time& delay);
+  void write64(Addr addr, uint64_t value, MemClass cls, sc_core::sc_time& delay);
+  uint64_t cmpxchg64(Addr addr, uint64_t expected, uint64_t desired, MemClass cls,
+                     sc_core::sc_time& delay);  // returns the old value
+  uint64_t xchg64(Addr addr, uint64_t value, MemClass cls, sc_core::sc_time& delay);
+  uint64_t fetch_add64(Addr addr, uint64_t addend, MemClass cls, sc_core::sc_time& delay);
+  // Timing-only access to guest data (no contents).
+  void touch(Addr addr, bool write, sc_core::sc_time& delay);
+
+ private:
+  uint64_t issue(Addr addr, MemOp op, MemClass cls, uint64_t value, uint64_t expected,
+                 sc_core::sc_time& delay);
+  tlm::tlm_generic_payload trans_;
+  MemExt* ext_;  // owned by trans_
+  uint64_t data_ = 0;
+};
+
+}  // namespace mmusim

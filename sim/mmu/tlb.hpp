@@ -1,0 +1,70 @@
+// A set-associative, LRU translation buffer for one vCPU, holding entries of several page sizes
+// (4 KiB, 2 MiB, 1 GiB; each size its own array, as real L1 DTLBs do; a unified array may hold
+// several sizes, as an STLB does). Entries are tagged (VM/VPID), remember the guest-physical page
+// they came through (for GPA-ranged invalidation) and when they were filled (for the oracle).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/core/types.hpp"
+#include "sim/mmu/page_table_format.hpp"
+
+namespace mmusim {
+
+struct TlbEntry {
+  bool valid = false;
+  uint16_t tag = 0;         // VM / VPID tag
+  unsigned page_shift = 12; // 12, 21 or 30
+  Addr va_base = 0;         // guest virtual base of the page
+  Addr gpa_base = 0;        // guest physical base the translation went through
+  Addr hpa_base = 0;        // host physical base of the page
+  Perms perms;              // combined guest and second-stage permissions
+  uint64_t fill_seq = 0;    // global fill order, for the stale-translation oracle
+  bool stale = false;       // set by the oracle: the mapping behind it was removed and flushed
+  uint64_t lru = 0;
+};
+
+// Geometry of one array: how many entries, how many ways, which page sizes it holds.
+struct TlbArrayConfig {
+  unsigned entries = 64;
+  unsigned ways = 4;
+  std::vector<unsigned> page_shifts = {12};
+};
+
+class Tlb {
+ public:
+  Tlb(std::string name, std::vector<TlbArrayConfig> arrays);
+  // Looks every array up for va; returns the hit entry (LRU updated) or nullptr.
+  TlbEntry* lookup(uint16_t tag, Addr va);
+  // Inserts into the array holding e.page_shift (evicting the set's LRU entry).
+  // Ignored when no array holds that size.
+  void insert(const TlbEntry& e);
+  bool holds_size(unsigned page_shift) const;
+  // Invalidation. Each returns how many valid entries it removed.
+  size_t flush_all();
+  size_t flush_tag(uint16_t tag);
+  size_t flush_va(uint16_t tag, Addr va);
+  size_t flush_gpa_range(uint16_t tag, Addr gpa, uint64_t len);
+  size_t valid_entries() const;
+  // Visits every valid entry (oracle scans, tests).
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& arr : arrays_)
+      for (auto& e : arr.entries)
+        if (e.valid) f(e);
+  }
+  const std::string& name() const { return name_; }
+
+ private:
+  struct Array {
+    TlbArrayConfig cfg;
+    unsigned sets = 1;
+    std::vector<TlbEntry> entries;  // sets * ways
+  };
+  std::string name_;
+  std::vector<Array> arrays_;
+  uint64_t clock_ = 0;
+};
+
+}  // namespace mmusim

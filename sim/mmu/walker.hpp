@@ -1,0 +1,90 @@
+// Hardware page walker of one vCPU: the two-dimensional walk. Every guest page-table reference
+// is a guest-physical address that is itself translated through the second-stage tables (EPT)
+// before the guest entry is read; the final guest-physical address is translated too. With
+// 4-level guest and 4-level EPT tables and no caches a cold 4 KiB walk makes 24 references.
+//
+// Paging-structure caches (sizable, 0 disables): for the guest stage, per level, the next
+// table's guest-physical address keyed by the virtual-address prefix (like Intel's PML4E/PDPTE/
+// PDE caches); for the second stage, per level, the next EPT table keyed by the GPA prefix.
+// References go through the vCPU's memory port (timing and contents); every table read is
+// checked against the page-table pool's liveness (the freed-table oracle).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "sim/core/config.hpp"
+#include "sim/core/stats.hpp"
+#include "sim/core/violations.hpp"
+#include "sim/mem/mem_port.hpp"
+#include "sim/mem/phys_mem.hpp"
+#include "sim/mmu/page_table_format.hpp"
+
+namespace mmusim {
+
+struct WalkResult {
+  enum class Status { Ok, GuestFault, StageTwoFault };
+  Status status = Status::Ok;
+  // Ok: translation of the page containing the address.
+  Addr gpa = 0;              // guest-physical address of the access (Ok), or the GPA whose
+                             // second-stage translation failed (StageTwoFault)
+  Addr hpa_base = 0;         // host frame base of the page (Ok)
+  unsigned page_shift = 12;  // combined page size: min(guest leaf, stage-2 leaf)
+  Perms perms;               // guest perms AND stage-2 perms (Ok)
+  bool on_guest_table = false;  // StageTwoFault: the failing GPA held a guest page table
+  unsigned stage2_level = 0;    // StageTwoFault: level at which the stage-2 walk stopped
+  unsigned refs = 0;            // memory references made
+};
+
+// Paging-structure cache of one level: small, set-associative, LRU.
+class PagingStructureCache {
+ public:
+  PagingStructureCache(unsigned entries, unsigned ways);
+  bool lookup(uint64_t key, Addr& next_table);
+  void insert(uint64_t key, Addr next_table);
+  void flush();
+  unsigned entries() const { return entries_; }
+
+ private:
+  struct Line { bool valid = false; uint64_t key = 0; Addr next = 0; uint64_t lru = 0; };
+  unsigned entries_, ways_, sets_;
+  std::vector<Line> lines_;
+  uint64_t clock_ = 0;
+};
+
+class Walker : public sc_core::sc_module {
+ public:
+  MemPort port;  // bind port.socket to the memory system
+
+  Walker(sc_core::sc_module_name name, const SimConfig& cfg, const PageTableFormat& guest_fmt,
+         const PageTableFormat& stage2_fmt, PagePool* table_pool, Violations* oracle,
+         Stats& stats, const std::string& stat_prefix);
+  void set_cpu(int cpu) { port.set_cpu(cpu); }
+
+  // Walks gva under guest root (a GPA) and stage-2 root (an HPA). Access latency is added to
+  // `delay`. `thread` names the agent for violation reports.
+  WalkResult walk(Addr gva, Access access, Addr guest_root_gpa, Addr stage2_root_hpa,
+                  sc_core::sc_time& delay, const std::string& thread);
+  // Second-stage walk alone (gpa -> hpa), as used for every guest table reference.
+  WalkResult walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa, sc_core::sc_time& delay,
+                         const std::string& thread);
+  // Drops every paging-structure cache entry (done with a TLB flush).
+  void flush_caches();
+
+ private:
+  uint64_t read_table_entry(Addr hpa, sc_core::sc_time& delay, const std::string& thread,
+                            unsigned& refs);
+  const SimConfig& cfg_;
+  const PageTableFormat& guest_fmt_;
+  const PageTableFormat& s2_fmt_;
+  PagePool* pool_;
+  Violations* oracle_;
+  std::vector<PagingStructureCache> guest_pwc_;  // index: level
+  std::vector<PagingStructureCache> s2_pwc_;     // index: level
+  Histogram& refs_hist_;
+  Counter& walks_;
+  Counter& pwc_hits_;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,49 @@
+// Simulated RCU. Readers mark read-side sections (rcu_read_lock/unlock: per-agent, no shared
+// memory traffic, as in a non-preemptible kernel). call_rcu queues a callback; a grace period
+// starts when callbacks are pending and ends once every registered agent has been seen outside
+// a read-side section after the start (an agent not in a section when the period starts is
+// quiescent at once, like an idle CPU or a vCPU in guest mode). Callbacks then run, in order, on
+// the RCU module's own SystemC thread. A grace period's length therefore emerges from readers.
+#pragma once
+#include <deque>
+#include <functional>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "sim/core/stats.hpp"
+#include "sim/core/types.hpp"
+#include "sim/sync/agent.hpp"
+
+namespace mmusim {
+
+class Rcu : public sc_core::sc_module {
+ public:
+  // Statistics: "rcu.grace_periods", "rcu.callbacks", "rcu.gp_latency" (histogram, cycles from
+  // the first queued callback of a batch to its invocation).
+  Rcu(sc_core::sc_module_name name, Stats& stats);
+  void register_agent(Agent& a);
+  void read_lock(Agent& a);
+  void read_unlock(Agent& a);
+  // Queue cb to run after a grace period; cb runs on the RCU thread at simulated time.
+  void call_rcu(Agent& a, std::function<void()> cb);
+  size_t pending() const;
+  // Waits (in the caller's thread) until every callback queued so far has run.
+  void barrier(Agent& a);
+
+ private:
+  void gp_thread();
+  struct Pending {
+    std::function<void()> cb;
+    Cycles queued_at;
+  };
+  std::vector<Agent*> agents_;
+  std::deque<Pending> next_batch_;
+  sc_core::sc_event work_, reader_left_, batch_done_;
+  uint64_t batches_done_ = 0, batches_started_ = 0;
+  Counter& gps_;
+  Counter& callbacks_;
+  Histogram& gp_latency_;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,38 @@
+// Simulated spinlock: a FIFO ticket lock on one simulated 64-bit word (low 32 bits: ticket now
+// served, high 32 bits: next ticket), like the fair queued spinlocks of Linux. Taking a ticket is
+// an atomic fetch_add; a waiter sleeps on an event until the served ticket changes, then re-reads
+// the word (paying the cache-line transfer). Waiting time therefore emerges from the holders.
+#pragma once
+#include <string>
+#include <systemc>
+
+#include "sim/core/stats.hpp"
+#include "sim/core/timeline.hpp"
+#include "sim/core/types.hpp"
+#include "sim/sync/agent.hpp"
+
+namespace mmusim {
+
+class SpinLock {
+ public:
+  // Statistics: "<stat_prefix>.wait" histogram of cycles from request to acquisition,
+  // "<stat_prefix>.acquire" and "<stat_prefix>.contended" counters.
+  SpinLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline* timeline = nullptr);
+  void lock(Agent& a);
+  bool try_lock(Agent& a);
+  void unlock(Agent& a);
+  bool held() const { return holder_ != nullptr; }
+  const Agent* holder() const { return holder_; }
+  Addr word() const { return word_; }
+
+ private:
+  Addr word_;
+  sc_core::sc_event changed_;
+  const Agent* holder_ = nullptr;
+  Histogram& wait_;
+  Counter& acquire_;
+  Counter& contended_;
+  Timeline* timeline_;
+};
+
+}  // namespace mmusim
