@@ -31,6 +31,9 @@ struct Latencies {
   Cycles host_page_fault = 1800; // host mm fault on first touch of a backing page (per fault)
   Cycles page_zero_4k = 250;     // zeroing one 4 KiB host page
   Cycles page_alloc = 120;       // taking a page-table page from the vCPU's MMU cache
+  Cycles tdp_map_work = 300;     // instructions of one map call besides its memory references
+                                 // (root lookup, iterator setup, huge-page adjust, make_spte)
+  Cycles spte_change_work = 80;  // handle_changed_spte bookkeeping per SPTE change
   Cycles tlb_flush_local = 150;  // INVEPT/INVVPID-style local flush of one vCPU's TLBs
   Cycles request_check = 20;     // scanning pending vCPU requests on guest entry
   Cycles compute_per_access = 0; // guest work between two accesses of the workload
@@ -85,6 +88,11 @@ struct SimConfig {
 // Parses argv (and the INI file named by --config). Throws UsageError naming the option on an
 // unknown option, malformed value or impossible combination. Returns false when --help was
 // printed (the caller exits 0).
+// Every field above is an option `--<field with _ as ->`, latencies `--lat-<field>`; parsing
+// starts from these defaults (not from `out`), and `out` is written only on success. The INI file
+// holds `name = value` lines ('#' and ';' comments, no sections); values from the command line
+// win, and errors about file values start with "FILE:LINE: ". A new field needs its option in
+// config.cpp's table (tests/core_config_test.cpp checks every latency has one).
 bool parse_config(int argc, const char* const* argv, SimConfig& out);
 
 // Parses a size such as 4096, 4K, 64M, 1G, 2T (binary units). Throws UsageError naming `option`.

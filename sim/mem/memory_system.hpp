@@ -7,6 +7,46 @@
 // Coherence costs: a read of a line another CPU holds modified pays a cache-to-cache transfer;
 // a write or atomic to a line other CPUs share pays an invalidation round and removes their
 // copies; atomics pay an extra locked-RMW cost.
+//
+// Latency of one access (cycles, SimConfig::lat). Each level's figure is the whole load-to-use
+// latency when the line is found there, not an increment over the level above:
+//   L1 hit            l1_hit
+//   L2 hit            l2_hit
+//   LLC hit           llc_hit
+//   LLC miss (DRAM)   llc_hit + queue wait + dram
+//                     The line's channel is (line address / 64) % dram_channels. The request
+//                     reaches it at the access cycle `when`; a channel busy until b starts it at
+//                     max(when, b) and is then busy for dram_occupancy cycles. The wait is
+//                     sampled in "mem.dram.queue_wait". Dirty LLC victims written back to DRAM
+//                     occupy their channel the same way but add nothing to the requester.
+//   c2c               a private miss on a line another CPU holds Modified costs c2c_transfer
+//                     in place of llc_hit (the owner supplies the data).
+// plus, for writes and atomics:
+//   + invalidate      once per invalidation round, when any other CPU holds the line (on a
+//                     private miss, or on a write hitting a Shared line in L1/L2). A write to a
+//                     line held only by the writer (Exclusive/Modified, or Shared with no other
+//                     holder left) costs just the hit latency.
+//   + atomic          every Cmpxchg/Xchg/FetchAdd, on top of everything else.
+// Examples with the defaults: read miss to DRAM, idle channel = 42 + 180 = 222; the same read
+// again = 4; write by another CPU to that line = 42 + 45 = 87; the first CPU reading it back
+// = 70 (c2c); FetchAdd hitting a Modified line in L1 = 4 + 20 = 24.
+//
+// States: private lines are MESI-like (Shared / Exclusive / Modified, kept per L2 line; L1 is a
+// subset of L2). A read miss with no other holder gets Exclusive, which a later write turns into
+// Modified without consulting the directory. The directory (beside each LLC line) lists every
+// CPU whose L2 holds the line and whether the one holder owns it (E or M). Evicting a line from
+// L2 removes it from L1 and from the directory (a Modified line makes the LLC copy dirty);
+// evicting from the LLC back-invalidates all private copies ("mem.llc.back_invalidations" counts
+// copies) and writes the line back to DRAM if the LLC copy was dirty or a private copy Modified
+// ("mem.writebacks" counts these DRAM writebacks only). Recency: an L1 hit also refreshes the
+// line in L2, so hot L1 lines are never L2 inclusion victims; the LLC sees private misses only.
+//
+// Out-of-order arrivals: agents run ahead of the kernel by up to a quantum, so an access with an
+// earlier `when` can reach a DRAM channel after a later one and wait behind it. This is the usual
+// loosely-timed approximation and bounded by the quantum.
+//
+// Footprint: private caches are allocated on a CPU's first access, about 270 KiB per CPU with the
+// default L1/L2 sizes; the LLC with its directory takes 36 bytes per line (18 MiB for 32 MiB).
 #pragma once
 #include <cstdint>
 #include <systemc>

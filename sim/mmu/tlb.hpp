@@ -61,7 +61,13 @@ class Tlb {
     TlbArrayConfig cfg;
     unsigned sets = 1;
     std::vector<TlbEntry> entries;  // sets * ways
+    unsigned ways = 1;              // effective ways (cfg.ways clamped to entries)
+    uint64_t set_mask = 0;          // sets - 1 when sets is a power of two
+    bool pow2 = true;               // index with a mask (fast) rather than a modulo
   };
+  static size_t set_of(const Array& a, Addr vpn) {
+    return a.pow2 ? size_t(vpn & a.set_mask) : size_t(vpn % a.sets);
+  }
   std::string name_;
   std::vector<Array> arrays_;
   uint64_t clock_ = 0;

@@ -20,6 +20,7 @@
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/mmu/page_table_format.hpp"
+#include "sim/mmu/pt_iter.hpp"
 
 namespace mmusim {
 
@@ -40,14 +41,26 @@ struct WalkResult {
 // Paging-structure cache of one level: small, set-associative, LRU.
 class PagingStructureCache {
  public:
+  // ways 0 (or more than entries) means fully associative; 0 entries never hits.
   PagingStructureCache(unsigned entries, unsigned ways);
-  bool lookup(uint64_t key, Addr& next_table);
-  void insert(uint64_t key, Addr next_table);
+  bool lookup(uint64_t key, Addr& next_table) { return lookup(key, 0, next_table); }
+  void insert(uint64_t key, Addr next_table) { insert(key, 0, next_table); }
+  // Tagged forms: `tag` names the table tree (its root), as real caches are tagged by
+  // PCID/VPID/EPTP, so walks of different address spaces never share an entry.
+  bool lookup(uint64_t key, uint64_t tag, Addr& next_table);
+  void insert(uint64_t key, uint64_t tag, Addr next_table);
   void flush();
   unsigned entries() const { return entries_; }
+  size_t valid_lines() const;
 
  private:
-  struct Line { bool valid = false; uint64_t key = 0; Addr next = 0; uint64_t lru = 0; };
+  struct Line {
+    bool valid = false;
+    uint64_t key = 0, tag = 0;
+    Addr next = 0;
+    uint64_t lru = 0;
+  };
+  Line* set_of(uint64_t key) { return lines_.data() + size_t(key % sets_) * ways_; }
   unsigned entries_, ways_, sets_;
   std::vector<Line> lines_;
   uint64_t clock_ = 0;
@@ -75,6 +88,9 @@ class Walker : public sc_core::sc_module {
  private:
   uint64_t read_table_entry(Addr hpa, sc_core::sc_time& delay, const std::string& thread,
                             unsigned& refs);
+  // Positions `it` (fresh, at the root) at the table below a level-`level` entry that a
+  // paging-structure cache supplied, without reading the levels above.
+  static void resume_below(PtIter& it, unsigned level, Addr table);
   const SimConfig& cfg_;
   const PageTableFormat& guest_fmt_;
   const PageTableFormat& s2_fmt_;
@@ -85,6 +101,7 @@ class Walker : public sc_core::sc_module {
   Histogram& refs_hist_;
   Counter& walks_;
   Counter& pwc_hits_;
+  bool pwc_enabled_ = false;
 };
 
 }  // namespace mmusim

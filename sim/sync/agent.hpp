@@ -38,7 +38,9 @@ class Agent {
   void sync() { if (qk_.get_local_time() != sc_core::SC_ZERO_TIME) qk_.sync(); }
   void sync_if_needed() { if (qk_.need_sync()) qk_.sync(); }
   void wait_cycles(Cycles c) { advance(c); sync(); }
-  void wait_event(sc_core::sc_event& ev) { sync(); sc_core::wait(ev); }
+  // After the wait the offset is zero; reset() also re-aligns the next quantum boundary to the
+  // new kernel time (otherwise need_sync() compares against a stale sync point).
+  void wait_event(sc_core::sc_event& ev) { sync(); sc_core::wait(ev); qk_.reset(); }
 
   // --- memory on simulated words (sync first, latency goes to local time) ---
   uint64_t load(Addr a, MemClass c = MemClass::Sync);

@@ -41,6 +41,11 @@ class Rcu : public sc_core::sc_module {
   std::deque<Pending> next_batch_;
   sc_core::sc_event work_, reader_left_, batch_done_;
   uint64_t batches_done_ = 0, batches_started_ = 0;
+  uint64_t queued_ = 0, invoked_ = 0;  // callbacks ever queued / ever run (for barrier)
+  bool gp_active_ = false;
+  // Agents that were inside a read-side section when the current grace period started and
+  // have not left it since; the grace period ends when this empties.
+  std::vector<Agent*> holdouts_;
   Counter& gps_;
   Counter& callbacks_;
   Histogram& gp_latency_;

@@ -3,6 +3,8 @@
 // add, a writer with cmpxchg once the count drains. Fairness: once a writer waits, new readers
 // queue behind it (FIFO wait queue), so writers do not starve. Every step is simulated memory
 // traffic on the lock word, so contention cost emerges.
+// The word must read 0 when the lock is constructed (fresh kernel memory) and be touched only
+// through this object: entry decisions follow the C++ mirror below, not a read of the word.
 #pragma once
 #include <deque>
 #include <string>
@@ -32,7 +34,11 @@ class RwLock {
     Agent* agent;
     bool writer;
     sc_core::sc_event* wake;
+    bool* granted;  // set by the releaser; lives in the waiting thread's frame
   };
+  void wait_in_queue(Agent& a, bool writer, Cycles start);
+  void grant_next();
+  void acquired(Agent& a, bool writer, bool contended, Cycles start);
   // Implementation-private state mirrors the word for the scheduler's wait queue;
   // the word itself is what the agents' atomics act on.
   Addr word_;
@@ -44,6 +50,8 @@ class RwLock {
   Counter& write_acquire_;
   Counter& contended_;
   Timeline* timeline_;
+  const char* read_span_;   // "lock_wait:<stat_prefix>:read", interned (outlives the Timeline)
+  const char* write_span_;  // "lock_wait:<stat_prefix>:write"
 };
 
 }  // namespace mmusim

@@ -2,6 +2,8 @@
 // served, high 32 bits: next ticket), like the fair queued spinlocks of Linux. Taking a ticket is
 // an atomic fetch_add; a waiter sleeps on an event until the served ticket changes, then re-reads
 // the word (paying the cache-line transfer). Waiting time therefore emerges from the holders.
+// The word must be touched only through this object. Wait spans on the Timeline are named
+// "lock_wait:<stat_prefix>" (interned, so the lock may die before the Timeline is written).
 #pragma once
 #include <string>
 #include <systemc>
@@ -33,6 +35,11 @@ class SpinLock {
   Counter& acquire_;
   Counter& contended_;
   Timeline* timeline_;
+  // Mirror of the word's served half, updated at the very instant the releasing atomic acts on
+  // the word, so a waiter can tell (without simulated traffic) whether its turn came while it
+  // was not yet waiting on changed_ (no lost wake-ups).
+  uint32_t served_ = 0;
+  const char* span_name_;  // "lock_wait:<stat_prefix>", interned for the Timeline's lifetime
 };
 
 }  // namespace mmusim

@@ -1,0 +1,48 @@
+// The mmusim executable: parse the configuration, build the platform, run, report.
+// Exit status: 0 success, 2 bad input (one line naming the option/file), 3 model error or
+// simulated deadlock.
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <systemc>
+#include <unistd.h>
+
+#include "app/platform.hpp"
+#include "sim/core/config.hpp"
+#include "sim/core/error.hpp"
+
+// libsystemc prints its banner before sc_main runs unless SYSTEMC_DISABLE_COPYRIGHT_MESSAGE is
+// already in the environment, so set it and re-execute before libsystemc's main() starts.
+// glibc passes argc/argv to constructors.
+__attribute__((constructor)) static void quiet_systemc_banner(int argc, char** argv) {
+  (void)argc;
+  if (std::getenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE")) return;
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+  execv("/proc/self/exe", argv);  // on failure, go on with the banner
+}
+
+int sc_main(int argc, char** argv) {
+  using namespace mmusim;
+  SimConfig cfg;
+  try {
+    if (!parse_config(argc, argv, cfg)) return 0;  // --help
+  } catch (const UsageError& e) {
+    std::cerr << "mmusim: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    auto t0 = std::chrono::steady_clock::now();
+    Platform platform(cfg);
+    platform.run();
+    platform.write_outputs();
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!cfg.quiet) platform.print_summary(std::cout, wall);
+    return 0;
+  } catch (const UsageError& e) {
+    std::cerr << "mmusim: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "mmusim: internal error: " << e.what() << "\n";
+    return 3;
+  }
+}

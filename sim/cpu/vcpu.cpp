@@ -1,0 +1,260 @@
+#include "sim/cpu/vcpu.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "sim/core/error.hpp"
+
+namespace mmusim {
+
+namespace {
+
+std::vector<TlbArrayConfig> l1_arrays(const SimConfig& c) {
+  // Split L1 DTLB: one array per page size, as on recent x86 cores.
+  std::vector<TlbArrayConfig> a;
+  a.push_back({c.tlb_l1_entries, c.tlb_l1_ways, {12}});
+  a.push_back({c.tlb_l1_2m_entries, c.tlb_l1_2m_ways, {21}});
+  a.push_back({c.tlb_l1_1g_entries, c.tlb_l1_1g_entries, {30}});
+  return a;
+}
+
+std::vector<TlbArrayConfig> l2_arrays(const SimConfig& c) {
+  // Unified STLB holding 4K and 2M entries; 1G entries in a small array of their own.
+  std::vector<TlbArrayConfig> a;
+  a.push_back({c.tlb_l2_entries, c.tlb_l2_ways, {12, 21}});
+  a.push_back({16, 4, {30}});
+  return a;
+}
+
+}  // namespace
+
+Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
+           GuestContext guest, std::unique_ptr<OpStream> ops, Addr kernel_words)
+    : sc_core::sc_module(name),
+      port("port", pcpu),
+      walker("walker", env.cfg, env.guest_fmt, env.stage2_fmt, env.table_pool, &env.oracle,
+             env.stats, "walk"),
+      id_(id), cfg_(env.cfg), hv_(env.hv), fills_(env.fills), guest_(guest),
+      ops_(std::move(ops)), timeline_(env.timeline), oracle_(env.oracle), phys_(env.phys),
+      agent_("vcpu." + std::to_string(id), id, port, env.timeline.track("vcpu." + std::to_string(id))),
+      l1_("vcpu." + std::to_string(id) + ".tlb.l1", l1_arrays(env.cfg)),
+      l2_("vcpu." + std::to_string(id) + ".tlb.l2", l2_arrays(env.cfg)),
+      request_word_(kernel_words), mode_word_(kernel_words + 8),
+      fault_latency_(env.stats.histogram("hv.fault.latency")),
+      fault_latency_vcpu_(env.stats.histogram("vcpu." + std::to_string(id) + ".fault_latency")) {
+  walker.set_cpu(pcpu);
+  SC_HAS_PROCESS(Vcpu);
+  SC_THREAD(run);
+  SC_METHOD(on_ipi);
+  sensitive << ipi_ev_;
+  dont_initialize();
+}
+
+bool Vcpu::flush_pending() const { return (phys_.read64(request_word_) & kReqTlbFlush) != 0; }
+
+void Vcpu::send_ipi(Cycles delay, std::shared_ptr<FlushAck> ack) {
+  Cycles at = Clock::now() + delay;
+  in_flight_.push_back({at, std::move(ack)});
+  // sc_event keeps only the earliest pending notification, which is what we need: on_ipi
+  // re-arms itself for the next arrival.
+  ipi_ev_.notify(Clock::cycles(delay));
+}
+
+void Vcpu::on_ipi() {
+  Cycles now = Clock::now();
+  Cycles next = ~Cycles(0);
+  for (size_t i = 0; i < in_flight_.size();) {
+    if (in_flight_[i].first <= now) {
+      if (in_guest_) {
+        // The vCPU thread takes the exit at its next op boundary at or after `now`.
+        pending_acks_.push_back(std::move(in_flight_[i].second));
+        ipi_at_ = std::min(ipi_at_, now);
+      } else {
+        // Not in guest mode: the host handles the interrupt at once and acknowledges.
+        auto& ack = in_flight_[i].second;
+        if (--ack->pending == 0) ack->done.notify(sc_core::SC_ZERO_TIME);
+      }
+      in_flight_.erase(in_flight_.begin() + long(i));
+    } else {
+      next = std::min(next, in_flight_[i].first);
+      ++i;
+    }
+  }
+  if (next != ~Cycles(0)) ipi_ev_.notify(Clock::cycles(next - now));
+}
+
+void Vcpu::ack_pending() {
+  for (auto& ack : pending_acks_)
+    if (--ack->pending == 0) ack->done.notify(sc_core::SC_ZERO_TIME);
+  pending_acks_.clear();
+  ipi_at_ = ~Cycles(0);
+}
+
+void Vcpu::process_requests() {
+  uint64_t req = agent_.xchg(request_word_, 0);
+  if (req & kReqTlbFlush) {
+    l1_.flush_all();
+    l2_.flush_all();
+    walker.flush_caches();
+    agent_.advance(cfg_.lat.tlb_flush_local);
+    ++flushes_;
+  }
+}
+
+void Vcpu::enter_guest() {
+  while (true) {
+    agent_.advance(cfg_.lat.request_check);
+    if (agent_.load(request_word_) != 0) process_requests();
+    // Publish IN_GUEST_MODE, then look at requests again: a flusher that saw us outside guest
+    // mode sent no IPI, so its request must be caught here (vcpu_enter_guest's ordering).
+    agent_.store(mode_word_, kInGuestMode);
+    in_guest_ = true;
+    if (agent_.load(request_word_) == 0) break;
+    in_guest_ = false;
+    agent_.store(mode_word_, kOutsideGuestMode);
+    ack_pending();
+  }
+  agent_.advance(cfg_.lat.vmentry);
+}
+
+void Vcpu::exit_guest() {
+  agent_.sync();
+  in_guest_ = false;
+  agent_.store(mode_word_, kOutsideGuestMode);
+  agent_.wait_cycles(cfg_.lat.vmexit);
+  ++exits_;
+  // Interrupts that arrived while the guest ran are handled by the host now.
+  ack_pending();
+}
+
+void Vcpu::take_ipi() {
+  ++ipis_taken_;
+  exit_guest();
+  enter_guest();
+}
+
+void Vcpu::use_entry(const TlbEntry& e, const Op& op) {
+  if (e.stale) {
+    std::ostringstream d;
+    d << "TLB hit on gva 0x" << std::hex << op.gva << " (gpa page 0x" << e.gpa_base
+      << ") whose mapping was removed before a completed flush";
+    oracle_.report("stale_tlb_hit", agent_.now(), agent_.name(), op.gva, d.str());
+    const_cast<TlbEntry&>(e).stale = false;  // report each stale entry once
+  }
+  Addr hpa = e.hpa_base + (op.gva & ((Addr(1) << e.page_shift) - 1));
+  sc_core::sc_time d = agent_.offset();
+  port.touch(hpa, op.access == Access::Write, d);
+  agent_.set_offset(d);
+}
+
+void Vcpu::do_access(const Op& op) {
+  ++accesses_;
+  agent_.advance(cfg_.lat.tlb_l1);
+  if (TlbEntry* e = l1_.lookup(guest_.tlb_tag, op.gva); e && e->perms.allows(op.access)) {
+    ++l1_hit_;
+    use_entry(*e, op);
+    return;
+  }
+  ++l1_miss_;
+  agent_.advance(cfg_.lat.tlb_l2);
+  if (TlbEntry* e = l2_.lookup(guest_.tlb_tag, op.gva); e && e->perms.allows(op.access)) {
+    ++l2_hit_;
+    l1_.insert(*e);
+    use_entry(*e, op);
+    return;
+  }
+  ++l2_miss_;
+  translate_miss(op);
+}
+
+void Vcpu::translate_miss(const Op& op) {
+  while (true) {
+    // The walk reads tables the hypervisor writes: do it at this vCPU's true time.
+    agent_.sync();
+    if (agent_.now() >= ipi_at_) take_ipi();
+    sc_core::sc_time d = agent_.offset();
+    WalkResult r = walker.walk(op.gva, op.access, guest_.guest_root_gpa, hv_.stage2_root(), d,
+                               agent_.name());
+    agent_.set_offset(d);
+    if (r.status == WalkResult::Status::Ok) {
+      TlbEntry e;
+      e.valid = true;
+      e.tag = guest_.tlb_tag;
+      e.page_shift = r.page_shift;
+      Addr mask = (Addr(1) << r.page_shift) - 1;
+      e.va_base = op.gva & ~mask;
+      e.gpa_base = r.gpa & ~mask;
+      e.hpa_base = r.hpa_base;
+      e.perms = r.perms;
+      e.fill_seq = fills_.tick();
+      l2_.insert(e);
+      l1_.insert(e);
+      if (guest_.touched) {
+        uint64_t gfn = (r.gpa >> kPageShift) - guest_.touched_base_gfn;
+        if (gfn / 64 < guest_.touched->size()) (*guest_.touched)[gfn / 64] |= uint64_t(1) << (gfn % 64);
+      }
+      use_entry(e, op);
+      return;
+    }
+    if (r.status == WalkResult::Status::GuestFault) {
+      std::ostringstream m;
+      m << agent_.name() << ": guest page fault at gva 0x" << std::hex << op.gva
+        << " (the workload touched memory its guest page tables do not map)";
+      throw ModelError(m.str());
+    }
+    // Second-stage fault: exit to the hypervisor, which runs in this thread.
+    Cycles t0 = agent_.now();
+    exit_guest();
+    ++faults_;
+    Access need = r.on_guest_table ? Access::Read : op.access;
+    hv_.handle_fault(agent_, id_, r.gpa, need);
+    enter_guest();
+    Cycles t1 = agent_.now();
+    fault_latency_vcpu_.sample(t1 - t0);
+    if (agent_.track() >= 0) timeline_.span(agent_.track(), "ept violation exit", t0, t1);
+  }
+}
+
+void Vcpu::run() {
+  started_at_ = agent_.now();
+  enter_guest();
+  Op op;
+  const Cycles gap = cfg_.lat.compute_per_access;
+  while (ops_->next(op)) {
+    if (agent_.now() >= ipi_at_) {
+      agent_.sync();
+      take_ipi();
+    }
+    if (op.kind == Op::Kind::Compute) {
+      agent_.advance(op.cycles);
+    } else {
+      do_access(op);
+      if (gap) agent_.advance(gap);
+    }
+    agent_.sync_if_needed();
+  }
+  done_at_ = agent_.now();
+  exit_guest();
+  finished_ = true;
+  finished_ev_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Vcpu::publish_stats(Stats& stats) const {
+  const std::string p = "vcpu." + std::to_string(id_) + ".";
+  auto both = [&](const std::string& name, uint64_t v) {
+    stats.counter(p + name).inc(v);
+    stats.counter(name).inc(v);
+  };
+  both("accesses", accesses_);
+  both("tlb.l1.hit", l1_hit_);
+  both("tlb.l1.miss", l1_miss_);
+  both("tlb.l2.hit", l2_hit_);
+  both("tlb.l2.miss", l2_miss_);
+  both("exits", exits_);
+  both("stage2_faults", faults_);
+  both("ipis_taken", ipis_taken_);
+  both("tlb_flushes", flushes_);
+  stats.counter(p + "populate_cycles").set(populate_cycles());
+}
+
+}  // namespace mmusim

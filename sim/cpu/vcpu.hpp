@@ -1,0 +1,125 @@
+// One virtual CPU: a SystemC thread that runs a guest op stream through its own L1/L2 TLBs and
+// hardware page walker, and exits to the hypervisor on a second-stage fault (the same thread
+// then runs the modelled KVM fault handler, as KVM does in the vCPU's host thread).
+//
+// Timing: a TLB hit is private work and only advances the vCPU's local time (temporal
+// decoupling); the vCPU synchronises with the kernel at the quantum, before a page walk (which
+// reads tables others write), and before anything others observe (exit, fault, requests).
+// An IPI is taken at the first op boundary at or after its arrival time.
+#pragma once
+#include <memory>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "sim/core/config.hpp"
+#include "sim/core/stats.hpp"
+#include "sim/core/timeline.hpp"
+#include "sim/core/violations.hpp"
+#include "sim/cpu/op.hpp"
+#include "sim/hv/guest_cpu.hpp"
+#include "sim/hv/hypervisor_mmu.hpp"
+#include "sim/hv/remote_flush.hpp"
+#include "sim/mem/mem_port.hpp"
+#include "sim/mem/phys_mem.hpp"
+#include "sim/mmu/tlb.hpp"
+#include "sim/mmu/walker.hpp"
+#include "sim/sync/agent.hpp"
+
+namespace mmusim {
+
+// Guest-side facts the vCPU needs to run: where its page tables are and what it touched.
+struct GuestContext {
+  Addr guest_root_gpa = 0;  // CR3
+  uint16_t tlb_tag = 1;     // VPID
+  // Bitmap over guest frames from touched_base_gfn: set for every page whose translation the
+  // vCPU completed (the oracle's "touched" set). Shared by all vCPUs; may be null.
+  std::vector<uint64_t>* touched = nullptr;
+  uint64_t touched_base_gfn = 0;
+};
+
+// The platform pieces every vCPU is wired to.
+struct VcpuEnv {
+  const SimConfig& cfg;
+  const PageTableFormat& guest_fmt;
+  const PageTableFormat& stage2_fmt;
+  HypervisorMmu& hv;
+  RemoteFlush& flush;
+  FillClock& fills;
+  Stats& stats;
+  Timeline& timeline;
+  Violations& oracle;
+  PagePool* table_pool;  // for the freed-table oracle; may be null
+  const PhysMem& phys;   // functional peeks by the oracle
+};
+
+class Vcpu : public sc_core::sc_module, public GuestCpu {
+ public:
+  MemPort port;   // data accesses and the vCPU's host-side (hypervisor) work
+  Walker walker;  // the hardware page walker, with its own port
+
+  // `kernel_words`: simulated address of two words for vcpu->requests and vcpu->mode.
+  Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env, GuestContext guest,
+       std::unique_ptr<OpStream> ops, Addr kernel_words);
+
+  // GuestCpu
+  int vcpu_id() const override { return id_; }
+  Addr request_word() const override { return request_word_; }
+  Addr mode_word() const override { return mode_word_; }
+  void send_ipi(Cycles delay, std::shared_ptr<FlushAck> ack) override;
+  Tlb& tlb_l1() override { return l1_; }
+  Tlb& tlb_l2() override { return l2_; }
+  bool flush_pending() const override;
+  const std::string& thread_name() const override { return agent_.name(); }
+
+  Agent& agent() { return agent_; }
+  bool finished() const { return finished_; }
+  Cycles populate_cycles() const { return done_at_ - started_at_; }
+  uint64_t accesses() const { return accesses_; }
+  sc_core::sc_event& finished_event() { return finished_ev_; }
+  // Folds the hot-path counters into the statistics registry (end of run).
+  void publish_stats(Stats& stats) const;
+
+ private:
+  void run();
+  void enter_guest();            // process requests, then IN_GUEST_MODE
+  void exit_guest();             // OUTSIDE_GUEST_MODE, pays the exit
+  void take_ipi();               // IPI arrived: exit, ack, flush, re-enter
+  void process_requests();
+  void do_access(const Op& op);
+  void translate_miss(const Op& op);
+  void use_entry(const TlbEntry& e, const Op& op);
+  void on_ipi();                 // SC_METHOD: IPI arrivals at the physical CPU
+  void ack_pending();
+
+  int id_;
+  const SimConfig& cfg_;
+  HypervisorMmu& hv_;
+  FillClock& fills_;
+  GuestContext guest_;
+  std::unique_ptr<OpStream> ops_;
+  Timeline& timeline_;
+  Violations& oracle_;
+  const PhysMem& phys_;
+  Agent agent_;
+  Tlb l1_, l2_;
+  Addr request_word_, mode_word_;
+
+  bool in_guest_ = false;
+  Cycles ipi_at_ = ~Cycles(0);  // arrival of an IPI taken in guest mode, not yet handled
+  // IPIs on their way (arrival cycle, ack), and those arrived while in guest mode.
+  std::vector<std::pair<Cycles, std::shared_ptr<FlushAck>>> in_flight_;
+  std::vector<std::shared_ptr<FlushAck>> pending_acks_;
+  sc_core::sc_event ipi_ev_;
+  sc_core::sc_event finished_ev_;
+  bool finished_ = false;
+  Cycles started_at_ = 0, done_at_ = 0;
+
+  // Hot-path counters, published at the end.
+  uint64_t accesses_ = 0, l1_hit_ = 0, l1_miss_ = 0, l2_hit_ = 0, l2_miss_ = 0;
+  uint64_t exits_ = 0, faults_ = 0, ipis_taken_ = 0, flushes_ = 0;
+  Histogram& fault_latency_;
+  Histogram& fault_latency_vcpu_;
+};
+
+}  // namespace mmusim

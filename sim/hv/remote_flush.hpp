@@ -1,0 +1,70 @@
+// kvm_flush_remote_tlbs: make every vCPU drop the VM's translations before the caller goes on.
+// The caller sets KVM_REQ_TLB_FLUSH in every vCPU's request word, then for each vCPU whose mode
+// word it moves from IN_GUEST_MODE to EXITING_GUEST_MODE it sends an IPI, and waits until every
+// IPI is acknowledged (the vCPU has left guest mode; it flushes before it re-enters). vCPUs not
+// in guest mode need no IPI: they see the request on their next entry. All of it is simulated
+// memory traffic, IPI delivery latency and waiting, so the cost of a flush emerges.
+//
+// Stale-translation oracle: the MMU code reports every removed or downgraded translation with
+// note_zap() before flushing. When the flush completes, any TLB entry still held by a vCPU with
+// no flush pending that covers a noted range and was filled before the zap is marked stale; a
+// later hit on it is a check violation.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "sim/core/config.hpp"
+#include "sim/core/stats.hpp"
+#include "sim/core/timeline.hpp"
+#include "sim/core/violations.hpp"
+#include "sim/hv/guest_cpu.hpp"
+#include "sim/sync/agent.hpp"
+
+namespace mmusim {
+
+// Global order in which TLB entries are filled and zaps are noted.
+class FillClock {
+ public:
+  uint64_t tick() { return ++seq_; }
+  uint64_t now() const { return seq_; }
+
+ private:
+  uint64_t seq_ = 0;
+};
+
+class RemoteFlush {
+ public:
+  RemoteFlush(const SimConfig& cfg, Stats& stats, Timeline& timeline, Violations& oracle,
+              FillClock& fills);
+  void add_vcpu(GuestCpu* v) { vcpus_.push_back(v); }
+
+  // The translation of [gpa, gpa + len) was removed or downgraded at this point.
+  void note_zap(Addr gpa, uint64_t len);
+  // Flush every vCPU's translations of this VM; returns when all have acknowledged.
+  // `self` is the calling vCPU (-1 for a host thread): it gets the request but no IPI.
+  void flush_all(Agent& caller, int self);
+  // kvm_flush_remote_tlbs_with_address: today the same full flush (ranged strategies are a
+  // later addition); the range is counted.
+  void flush_range(Agent& caller, int self, Addr gpa, uint64_t len);
+
+ private:
+  void mark_stale_after_flush();
+  const SimConfig& cfg_;
+  Timeline& timeline_;
+  Violations& oracle_;
+  FillClock& fills_;
+  std::vector<GuestCpu*> vcpus_;
+  struct Zap {
+    Addr gpa;
+    uint64_t len;
+    uint64_t seq;
+  };
+  std::vector<Zap> zaps_;       // noted since the last flush started
+  std::vector<Zap> zaps_done_;  // covered by the flush that just completed
+  Counter& flushes_;
+  Counter& ipis_;
+  Counter& ranged_pages_;
+  Histogram& latency_;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,81 @@
+// Tag array of one set-associative cache with true LRU replacement, shared by the private L1 and
+// L2 and by the LLC. It knows only line numbers (address >> kLineShift) and recency; what a line
+// carries (coherence state, directory entry, L2 slot) lives in parallel vectors owned by the
+// cache level and indexed by the same slot number, so the lookup loop scans one flat array.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/core/types.hpp"
+
+namespace mmusim {
+
+class TagArray {
+ public:
+  static constexpr uint32_t kNone = ~uint32_t(0);  // "not present" slot
+  static constexpr uint64_t kInvalid = ~uint64_t(0);  // tag of an empty way (no real line number)
+
+  // size_bytes must be a non-zero multiple of ways * kLineSize. `what` names the config option
+  // in the UsageError thrown for an impossible geometry.
+  TagArray(uint64_t size_bytes, unsigned ways, const std::string& what);
+
+  uint32_t sets() const { return sets_; }
+  unsigned ways() const { return ways_; }
+  uint32_t slots() const { return sets_ * ways_; }
+
+  uint32_t set_of(uint64_t line) const {
+    // Every default geometry has a power-of-two set count; keep the division for odd ones.
+    return pow2_ ? uint32_t(line & set_mask_) : uint32_t(line % sets_);
+  }
+
+  // Slot holding `line`, or kNone. Hot path of every access: a linear scan of one set.
+  uint32_t find(uint64_t line) const {
+    const uint32_t base = set_of(line) * ways_;
+    const uint64_t* t = &tags_[base];
+    for (unsigned w = 0; w < ways_; ++w)
+      if (t[w] == line) return base + w;
+    return kNone;
+  }
+
+  // Marks the slot most recently used.
+  void touch(uint32_t slot) {
+    if (++clock_ == kStampLimit) renormalize();
+    stamps_[slot] = clock_;
+  }
+
+  // Slot that `line` would replace in its set: an empty way if any, else the least recently
+  // used one. The caller evicts whatever tag() says is there before calling fill().
+  uint32_t victim(uint64_t line) const;
+
+  void fill(uint32_t slot, uint64_t line) {
+    tags_[slot] = line;
+    touch(slot);
+  }
+  void invalidate(uint32_t slot) {
+    tags_[slot] = kInvalid;
+    stamps_[slot] = 0;
+  }
+  uint64_t tag(uint32_t slot) const { return tags_[slot]; }
+  bool valid(uint32_t slot) const { return tags_[slot] != kInvalid; }
+
+  // Test hook: moves the recency clock close to its limit so renormalisation can be exercised.
+  void set_clock_for_test(uint32_t c) { clock_ = c; }
+
+ private:
+  // Stamps are 32-bit to keep the per-CPU arrays small (thousands of CPUs each hold an L2);
+  // when the clock would wrap, each set's stamps are replaced by their ranks, which preserves
+  // the LRU order inside every set (the only order that matters).
+  static constexpr uint32_t kStampLimit = ~uint32_t(0);
+  void renormalize();
+
+  uint32_t sets_ = 0;
+  unsigned ways_ = 0;
+  bool pow2_ = false;
+  uint64_t set_mask_ = 0;
+  uint32_t clock_ = 0;
+  std::vector<uint64_t> tags_;
+  std::vector<uint32_t> stamps_;  // 0 = empty way; larger = more recent
+};
+
+}  // namespace mmusim

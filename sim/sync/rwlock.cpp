@@ -1,0 +1,146 @@
+// Queued reader-writer lock. Who may enter is decided by the C++ mirror (readers_, writer_,
+// queue_) at the requesting agent's true simulated time; what it costs is decided by the memory
+// system, because every entry, exit and failed attempt is an Agent atomic or store on the word.
+//
+// Word layout (qrwlock-like): bits 0..7 the writer-locked byte, readers counted from bit 9.
+// Fairness (qrwlock with its wait queue): while anyone is queued, arrivals queue too (no
+// barging); a release hands the lock to the queue head: a writer alone, or the run of
+// consecutive readers at the head together.
+#include "sim/sync/rwlock.hpp"
+
+#include <set>
+
+#include "sim/core/error.hpp"
+
+namespace mmusim {
+
+namespace {
+
+constexpr uint64_t kWriterLocked = 0xff;
+constexpr uint64_t kReaderBias = uint64_t(1) << 9;
+
+// Timeline::span keeps the name pointer until the trace is written, possibly after the lock is
+// gone; interning gives each distinct name a stable address for the whole program run.
+const char* intern(const std::string& s) {
+  static std::set<std::string> names;
+  return names.insert(s).first->c_str();
+}
+
+}  // namespace
+
+RwLock::RwLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline* timeline)
+    : word_(word),
+      wait_(stats.histogram(stat_prefix + ".wait")),
+      read_acquire_(stats.counter(stat_prefix + ".read_acquire")),
+      write_acquire_(stats.counter(stat_prefix + ".write_acquire")),
+      contended_(stats.counter(stat_prefix + ".contended")),
+      timeline_(timeline),
+      read_span_(intern("lock_wait:" + stat_prefix + ":read")),
+      write_span_(intern("lock_wait:" + stat_prefix + ":write")) {}
+
+void RwLock::read_lock(Agent& a) {
+  const Cycles start = a.now();
+  // Decide at true time: the mirror describes the lock as it is at the kernel's current time.
+  a.sync();
+  if (writer_ == nullptr && queue_.empty()) {
+    ++readers_;
+    // The one atomic of an uncontended reader; nothing yields between the decision and the
+    // atomic (the agent is already synchronised), so both happen at the same instant.
+    a.fetch_add(word_, kReaderBias);
+    acquired(a, false, false, start);
+    return;
+  }
+  wait_in_queue(a, false, start);
+}
+
+void RwLock::write_lock(Agent& a) {
+  const Cycles start = a.now();
+  a.sync();
+  if (writer_ == nullptr && readers_ == 0 && queue_.empty()) {
+    writer_ = &a;
+    if (a.cmpxchg(word_, 0, kWriterLocked) != 0)
+      throw ModelError("rwlock word not free for an uncontended writer");
+    acquired(a, true, false, start);
+    return;
+  }
+  wait_in_queue(a, true, start);
+}
+
+void RwLock::wait_in_queue(Agent& a, bool writer, Cycles start) {
+  contended_.inc();
+  sc_core::sc_event wake;
+  bool granted = false;
+  queue_.push_back(Waiter{&a, writer, &wake, &granted});
+  // The failed attempt (a reader's add and back-out, a writer's failed cmpxchg) is one locked
+  // RMW on the word; an add of zero costs that without disturbing the value. It pulls the line
+  // away from the holder, as real contention does.
+  a.fetch_add(word_, 0);
+  // The grant may come while the attempt's latency is being waited out, so test the flag
+  // before each sleep rather than relying on the notification alone.
+  a.sync();
+  while (!granted) a.wait_event(wake);
+  // The releaser already counted us in the mirror; now our own atomic on the word, after
+  // waking, so we pay for pulling the line over.
+  if (writer) {
+    if (a.cmpxchg(word_, 0, kWriterLocked) != 0)
+      throw ModelError("rwlock word not free for a granted writer");
+  } else {
+    a.fetch_add(word_, kReaderBias);
+  }
+  acquired(a, writer, true, start);
+}
+
+void RwLock::acquired(Agent& a, bool writer, bool contended, Cycles start) {
+  ++a.locks_held;
+  (writer ? write_acquire_ : read_acquire_).inc();
+  const Cycles end = a.now();
+  // Request to acquisition, including the acquiring atomic itself.
+  wait_.sample(end - start);
+  if (contended && timeline_ && a.track() >= 0 && end > start)
+    timeline_->span(a.track(), writer ? write_span_ : read_span_, start, end);
+}
+
+void RwLock::read_unlock(Agent& a) {
+  if (readers_ == 0) throw ModelError("rwlock read_unlock by " + a.name() + " with no readers");
+  a.fetch_add(word_, ~kReaderBias + 1);  // subtract one reader
+  // Mirror follows at the instant of the atomic (it synchronised; nothing yields since).
+  --readers_;
+  --a.locks_held;
+  if (readers_ == 0) grant_next();
+}
+
+void RwLock::write_unlock(Agent& a) {
+  if (writer_ != &a)
+    throw ModelError("rwlock write_unlock by " + a.name() + " which does not hold it");
+  // qrwlock releases a writer with a plain release store of the locked byte; no reader can have
+  // added itself meanwhile, so storing the whole word is equivalent.
+  a.store(word_, 0);
+  writer_ = nullptr;
+  --a.locks_held;
+  grant_next();
+}
+
+void RwLock::grant_next() {
+  if (queue_.empty() || writer_ != nullptr) return;
+  const auto grant = [](const Waiter& w) {
+    *w.granted = true;
+    w.wake->notify(sc_core::SC_ZERO_TIME);
+  };
+  if (queue_.front().writer) {
+    if (readers_ != 0) return;
+    const Waiter w = queue_.front();
+    queue_.pop_front();
+    writer_ = w.agent;
+    grant(w);
+    return;
+  }
+  // A reader at the head takes every reader queued right behind it, up to the next writer.
+  while (!queue_.empty() && !queue_.front().writer) {
+    const Waiter w = queue_.front();
+    queue_.pop_front();
+    ++readers_;
+    grant(w);
+  }
+}
+
+}  // namespace mmusim

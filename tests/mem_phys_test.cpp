@@ -1,0 +1,142 @@
+// PhysMem (sparse functional backing store) and PagePool (page-table page allocator with
+// liveness). Pure logic: no SystemC kernel involved.
+#include <gtest/gtest.h>
+
+#include "sim/core/error.hpp"
+#include "sim/mem/phys_mem.hpp"
+
+using namespace mmusim;
+
+TEST(PhysMem, UnbackedWordsReadZeroWithoutBackingAPage) {
+  PhysMem m;
+  EXPECT_EQ(m.read64(0x1000), 0u);
+  EXPECT_EQ(m.read64(phys_layout::kKernelBase + 8), 0u);
+  EXPECT_EQ(m.backed_pages(), 0u);
+}
+
+TEST(PhysMem, WriteThenReadBackPerWord) {
+  PhysMem m;
+  m.write64(0x2000, 0x1111);
+  m.write64(0x2008, 0x2222);
+  m.write64(0x3ff8, 0x3333);  // last word of the next page
+  EXPECT_EQ(m.read64(0x2000), 0x1111u);
+  EXPECT_EQ(m.read64(0x2008), 0x2222u);
+  EXPECT_EQ(m.read64(0x2010), 0u);
+  EXPECT_EQ(m.read64(0x3ff8), 0x3333u);
+  EXPECT_EQ(m.backed_pages(), 2u);
+  // Alternate pages so the one-entry page cache is replaced on every access.
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(m.read64(0x2008), 0x2222u);
+    EXPECT_EQ(m.read64(0x3ff8), 0x3333u);
+  }
+}
+
+TEST(PhysMem, WordPointerBacksAndAliasesTheStoredWord) {
+  PhysMem m;
+  uint64_t* w = m.word(0x5010);
+  EXPECT_EQ(*w, 0u);
+  EXPECT_EQ(m.backed_pages(), 1u);
+  *w = 77;
+  EXPECT_EQ(m.read64(0x5010), 77u);
+  m.write64(0x5010, 78);
+  EXPECT_EQ(*w, 78u);
+}
+
+TEST(PhysMem, ZeroPageClearsOnlyThatPage) {
+  PhysMem m;
+  m.write64(0x4000, 1);
+  m.write64(0x4ff8, 2);
+  m.write64(0x5000, 3);
+  m.zero_page(0x4000);
+  EXPECT_EQ(m.read64(0x4000), 0u);
+  EXPECT_EQ(m.read64(0x4ff8), 0u);
+  EXPECT_EQ(m.read64(0x5000), 3u);
+  m.zero_page(0x9000);  // unbacked: stays unbacked
+  EXPECT_EQ(m.backed_pages(), 2u);
+}
+
+TEST(PhysMem, DropPageForgetsContentsEvenWhenCached) {
+  PhysMem m;
+  m.write64(0x7000, 9);
+  EXPECT_EQ(m.read64(0x7000), 9u);  // page now in the one-entry cache
+  m.drop_page(0x7000);
+  EXPECT_EQ(m.backed_pages(), 0u);
+  EXPECT_EQ(m.read64(0x7000), 0u);
+  m.write64(0x7008, 5);  // backs a fresh, zeroed page
+  EXPECT_EQ(m.read64(0x7000), 0u);
+  EXPECT_EQ(m.read64(0x7008), 5u);
+}
+
+TEST(PhysMem, MisalignedAccessIsAModelError) {
+  PhysMem m;
+  EXPECT_THROW(m.read64(0x1004), ModelError);
+  EXPECT_THROW(m.write64(0x1001, 1), ModelError);
+  EXPECT_THROW(m.word(0x1002), ModelError);
+}
+
+TEST(PagePool, AllocReturnsDistinctZeroedPagesInsideThePool) {
+  PhysMem m;
+  PagePool pool(m);
+  const Addr a = pool.alloc();
+  const Addr b = pool.alloc();
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(pool.owns(a));
+  EXPECT_EQ(a % kPageSize, 0u);
+  EXPECT_GE(a, phys_layout::kPageTableBase);
+  for (Addr off = 0; off < kPageSize; off += 8) EXPECT_EQ(m.read64(a + off), 0u);
+  EXPECT_TRUE(pool.live(a));
+  EXPECT_TRUE(pool.live(b + 0x123));  // any address within the page
+  EXPECT_EQ(pool.in_use(), 2u);
+  EXPECT_EQ(pool.peak(), 2u);
+}
+
+TEST(PagePool, FreedPageIsNotLiveAndIsReusedLastInFirstOutZeroed) {
+  PhysMem m;
+  PagePool pool(m);
+  const Addr a = pool.alloc();
+  const Addr b = pool.alloc();
+  const Addr c = pool.alloc();
+  m.write64(b + 16, 0xdead);
+  m.write64(c + 8, 0xbeef);
+  pool.free(b);
+  pool.free(c);
+  EXPECT_FALSE(pool.live(b));
+  EXPECT_FALSE(pool.live(c + 8));
+  EXPECT_TRUE(pool.live(a));
+  EXPECT_EQ(pool.in_use(), 1u);
+  EXPECT_EQ(pool.peak(), 3u);
+  EXPECT_EQ(pool.alloc(), c);  // last freed comes back first
+  EXPECT_EQ(m.read64(c + 8), 0u);  // and is zeroed again
+  EXPECT_EQ(pool.alloc(), b);
+  EXPECT_EQ(m.read64(b + 16), 0u);
+  EXPECT_TRUE(pool.live(b));
+  const Addr d = pool.alloc();  // free list empty: a fresh page
+  EXPECT_NE(d, a);
+  EXPECT_NE(d, b);
+  EXPECT_NE(d, c);
+  EXPECT_EQ(pool.in_use(), 4u);
+}
+
+TEST(PagePool, DoubleFreeAndForeignPagesThrow) {
+  PhysMem m;
+  PagePool pool(m);
+  const Addr a = pool.alloc();
+  pool.free(a);
+  EXPECT_THROW(pool.free(a), ModelError);
+  EXPECT_THROW(pool.free(0x1000), ModelError);  // not ours
+  EXPECT_THROW(pool.free(phys_layout::kPageTableBase + 100 * kPageSize), ModelError);  // not given
+  const Addr b = pool.alloc();
+  EXPECT_THROW(pool.free(b + 8), ModelError);  // not a page start
+  EXPECT_TRUE(pool.live(b));
+  EXPECT_FALSE(pool.live(0x1000));
+}
+
+TEST(PagePool, ExhaustionThrows) {
+  PhysMem m;
+  PagePool pool(m, phys_layout::kPageTableBase, 2);
+  pool.alloc();
+  const Addr b = pool.alloc();
+  EXPECT_THROW(pool.alloc(), ModelError);
+  pool.free(b);
+  EXPECT_EQ(pool.alloc(), b);
+}
