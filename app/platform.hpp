@@ -1,37 +1,102 @@
 // Builds one simulated machine from a SimConfig and runs it: memory system, vCPUs with TLBs and
 // walkers, the hypervisor's MMU software for the chosen arch, host threads, the workload, and
 // the correctness oracle. One Platform per process (SystemC elaborates once).
+//
+// Run phases: the vCPUs (and any extra host threads) run to the end of their streams; the VMM
+// thread then checks the stage-2 tables against what was touched (lost-update oracle), tears
+// the VM down (every table freed after RCU), checks nothing leaked, and stops the kernel.
 #pragma once
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <systemc>
 #include <vector>
 
+#include "models/x86/ept_format.hpp"
+#include "models/x86/tdp_mmu.hpp"
+#include "models/x86/x86_pt_format.hpp"
 #include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/violations.hpp"
+#include "sim/cpu/vcpu.hpp"
+#include "sim/hv/host_mm.hpp"
+#include "sim/hv/kernel_heap.hpp"
+#include "sim/hv/remote_flush.hpp"
+#include "sim/mem/memory_system.hpp"
+#include "sim/sync/rcu.hpp"
+#include "workloads/demand_paging.hpp"
+#include "workloads/guest_page_tables.hpp"
 
 namespace mmusim {
 
-class TdpMmu;
+// A simulated host thread with its own SystemC thread, memory port and agent.
+class HostThread : public sc_core::sc_module {
+ public:
+  HostThread(sc_core::sc_module_name name, int pcpu, int track, std::function<void(Agent&)> body);
+  MemPort port;
+  Agent agent;
+  bool finished = false;
+  sc_core::sc_event finished_event;
+
+ private:
+  void main();
+  std::function<void(Agent&)> body_;
+};
+
+// Ways to change what runs, for tests and for workloads built on the platform.
+struct PlatformHooks {
+  // Replaces the configured workload's op stream of a vCPU (the guest tables still map the
+  // configured workload's data window).
+  std::function<std::unique_ptr<OpStream>(unsigned vcpu)> stream;
+  // Extra host threads that run alongside the vCPUs, each on physical CPU 0.
+  std::vector<std::pair<std::string, std::function<void(Agent&)>>> host_threads;
+};
 
 class Platform {
  public:
-  explicit Platform(const SimConfig& cfg);
+  explicit Platform(const SimConfig& cfg, PlatformHooks hooks = {});
   ~Platform();
-  // Runs to completion: populate, oracle checks, VM teardown.
+  // Runs to completion. Throws ModelError if the simulation stops before the VMM finished
+  // (every thread blocked: a simulated deadlock).
   void run();
-  Stats& stats();
-  const Violations& violations() const;
-  const TdpMmu& tdp_mmu() const;
   // Writes --stats-json and --timeline if asked for.
   void write_outputs() const;
   void print_summary(std::ostream& os, double wall_seconds) const;
 
+  // The parts, for tests and analysis.
+  const SimConfig cfg;
+  Stats stats;
+  Timeline timeline;
+  Violations oracle;
+  PhysMem phys;
+  PagePool pool;
+  MemorySystem memsys;
+  X86PageFormat guest_fmt;
+  EptFormat ept_fmt;
+  KernelHeap heap;
+  HostMm host;
+  Rcu rcu;
+  FillClock fills;
+  RemoteFlush flush;
+  std::unique_ptr<TdpMmu> tdp;
+  DemandPaging workload;
+  GuestLayout layout;
+  std::unique_ptr<GuestPageTables> guest_pt;
+  std::vector<uint64_t> touched;
+  std::vector<std::unique_ptr<Vcpu>> vcpus;
+  std::vector<std::unique_ptr<HostThread>> host_threads;
+  std::unique_ptr<HostThread> vmm;
+  std::vector<Stage2Leaf> final_leaves;  // stage-2 leaves when the vCPUs were done
+  Cycles populate_end = 0, teardown_cycles = 0;
+  bool finished = false;
+
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  void build_guest();
+  void build_vcpus(const PlatformHooks& hooks);
+  void vmm_main(Agent& vmm);
+  void check_stage2();
 };
 
 }  // namespace mmusim

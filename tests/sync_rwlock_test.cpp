@@ -260,6 +260,7 @@ TEST(RwLock, GrantDuringAttemptLatencyIsNotLost) {
   Cycles released = 0, got = 0;
   rig.spawn(0, [&](Agent& a) {
     lock.write_lock(a);
+    a.sync();  // tell the other agent at the true acquisition time
     holding.notify(sc_core::SC_ZERO_TIME);
     a.wait_cycles(5);
     released = a.now();

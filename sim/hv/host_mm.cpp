@@ -74,7 +74,8 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool /*write*/) {
       // Another thread is faulting this backing page in: wait for it, as a second fault on
       // the same host page waits for the page lock.
       waits_.inc();
-      while (!b.ready) a.wait_event(*b.ready_ev);
+      a.sync();  // reach true time first, so a completion during the sync is not missed
+      while (!b.ready) a.wait_event(*b.ready_ev, "host page fault of another thread");
     }
     a.advance(cfg_.lat.l2_hit);  // walk of the host's own (cached) tables
     return p;
@@ -89,6 +90,38 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool /*write*/) {
   b.ready = true;
   b.ready_ev->notify(sc_core::SC_ZERO_TIME);
   return made;
+}
+
+bool HostMm::split_backing(uint64_t gfn) {
+  HostPage p = lookup(gfn);
+  if (p.level <= 1) return false;
+  uint64_t n = pages_in_level(p.level);
+  uint64_t base = gfn & ~(n - 1);
+  Backing huge = std::move(backing_[base]);
+  backing_.erase(base);
+  for (uint64_t i = 0; i < n; ++i) {
+    Backing& b = backing_[base + i];
+    b.hpa_base = huge.hpa_base + i * kPageSize;
+    b.level = 1;
+    b.ready = true;
+  }
+  level_ranges_[base] = {base + n, 1};
+  return true;
+}
+
+void HostMm::collapse_backing(uint64_t gfn, unsigned level) {
+  uint64_t n = pages_in_level(level);
+  uint64_t base = gfn & ~(n - 1);
+  for (uint64_t i = 0; i < n; ++i) {
+    auto it = backing_.find(base + i);
+    if (it != backing_.end() && it->second.level == 1) {
+      backing_.erase(it);
+      backed_bytes_ -= kPageSize;
+    }
+  }
+  level_ranges_[base] = {base + n, level};
+  back(base);
+  backing_[base].ready = true;
 }
 
 }  // namespace mmusim

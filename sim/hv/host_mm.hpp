@@ -40,6 +40,13 @@ class HostMm {
   HostPage lookup(uint64_t gfn) const;
   // Sets the backing level for gfns in [gfn, gfn + count) not yet backed.
   void set_backing_level(uint64_t gfn, uint64_t count, unsigned level);
+  // Host events on huge backing pages (what THP does):
+  // split_backing: the huge backing page containing gfn becomes small pages over the same
+  //   frames (a THP split); returns false if gfn has no huge backing.
+  // collapse_backing: the small backing pages of the `level`-sized range containing gfn are
+  //   replaced by one new huge page (khugepaged copies into a fresh frame).
+  bool split_backing(uint64_t gfn);
+  void collapse_backing(uint64_t gfn, unsigned level);
   uint64_t backed_bytes() const { return backed_bytes_; }
 
  private:

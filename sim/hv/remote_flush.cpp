@@ -46,7 +46,8 @@ void RemoteFlush::flush_all(Agent& caller, int self) {
       v->send_ipi(cfg_.lat.ipi, ack);
     }
   }
-  while (ack->pending > 0) caller.wait_event(ack->done);
+  caller.sync();  // at true time first: an ack landing during the sync must not be missed
+  while (ack->pending > 0) caller.wait_event(ack->done, "remote TLB flush acknowledgements");
   Cycles end = caller.now();
   latency_.sample(end - start);
   if (caller.track() >= 0) timeline_.span(caller.track(), "remote tlb flush", start, end);

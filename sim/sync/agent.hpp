@@ -40,7 +40,16 @@ class Agent {
   void wait_cycles(Cycles c) { advance(c); sync(); }
   // After the wait the offset is zero; reset() also re-aligns the next quantum boundary to the
   // new kernel time (otherwise need_sync() compares against a stale sync point).
-  void wait_event(sc_core::sc_event& ev) { sync(); sc_core::wait(ev); qk_.reset(); }
+  // `what` says what the agent waits for; it is kept while the agent is blocked, so a
+  // simulated deadlock can be reported with every thread and what holds it.
+  void wait_event(sc_core::sc_event& ev, const char* what = "an event") {
+    sync();
+    blocked_on_ = what;
+    sc_core::wait(ev);
+    blocked_on_ = nullptr;
+    qk_.reset();
+  }
+  const char* blocked_on() const { return blocked_on_; }
 
   // --- memory on simulated words (sync first, latency goes to local time) ---
   uint64_t load(Addr a, MemClass c = MemClass::Sync);
@@ -60,6 +69,7 @@ class Agent {
   MemPort& port_;
   int track_;
   tlm_utils::tlm_quantumkeeper qk_;
+  const char* blocked_on_ = nullptr;
 };
 
 }  // namespace mmusim

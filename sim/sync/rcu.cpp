@@ -59,7 +59,7 @@ void Rcu::barrier(Agent& a) {
   a.sync();
   // Callbacks run in queue order, so "everything queued before now has run" is a count.
   const uint64_t target = queued_;
-  while (invoked_ < target) a.wait_event(batch_done_);
+  while (invoked_ < target) a.wait_event(batch_done_, "rcu_barrier");
 }
 
 void Rcu::gp_thread() {

@@ -4,6 +4,9 @@
 // a read-side section after the start (an agent not in a section when the period starts is
 // quiescent at once, like an idle CPU or a vCPU in guest mode). Callbacks then run, in order, on
 // the RCU module's own SystemC thread. A grace period's length therefore emerges from readers.
+// Timing: read_lock never synchronises the agent; read_unlock does only when that exit is one a
+// grace period in progress waits for (so it counts at the reader's true time); call_rcu and
+// barrier synchronise. Callbacks queued while a grace period runs wait for the next one.
 #pragma once
 #include <deque>
 #include <functional>
@@ -27,7 +30,7 @@ class Rcu : public sc_core::sc_module {
   void read_unlock(Agent& a);
   // Queue cb to run after a grace period; cb runs on the RCU thread at simulated time.
   void call_rcu(Agent& a, std::function<void()> cb);
-  size_t pending() const;
+  size_t pending() const;  // queued and not yet run, including a batch in its grace period
   // Waits (in the caller's thread) until every callback queued so far has run.
   void barrier(Agent& a);
 

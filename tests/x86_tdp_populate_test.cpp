@@ -1,0 +1,140 @@
+// End-to-end runs of the x86 TDP demand-paging slice: both sides of seed 000 (exclusive vs
+// shared mmu_lock), the lost-update oracle, huge pages, 2D walk references, determinism.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/platform_child.hpp"
+
+using mmusim::SimConfig;
+using mmusim::testing::ChildRun;
+using mmusim::testing::run_platform_in_child;
+using mmusim::testing::stat;
+
+namespace {
+
+SimConfig small(unsigned vcpus, uint64_t mem, const char* lock) {
+  SimConfig c;
+  c.quiet = true;
+  c.vcpus = vcpus;
+  c.mem_per_vcpu = mem;
+  c.mmu_lock = lock;
+  return c;
+}
+
+}  // namespace
+
+TEST(X86Populate, OneVcpuExclusiveAndSharedBuildIdenticalEpt) {
+  ChildRun ex = run_platform_in_child(small(1, 8 << 20, "exclusive"));
+  ChildRun sh = run_platform_in_child(small(1, 8 << 20, "shared"));
+  ASSERT_EQ(ex.exit_code, 0) << ex.stats_json;
+  ASSERT_EQ(sh.exit_code, 0) << sh.stats_json;
+  // 2048 data pages plus the guest's own page-table pages, every one a 4K leaf.
+  size_t lines = size_t(std::count(ex.leaves.begin(), ex.leaves.end(), '\n'));
+  EXPECT_GT(lines, 2048u);
+  EXPECT_EQ(ex.leaves, sh.leaves);
+  EXPECT_EQ(stat(ex.stats_json, "hv.fault.fixed"), 2048);
+  EXPECT_EQ(stat(sh.stats_json, "hv.fault.fixed"), 2048);
+  EXPECT_EQ(stat(sh.stats_json, "hv.fault.retry"), 0);
+  EXPECT_EQ(stat(ex.stats_json, "check.violations"), 0);
+  EXPECT_EQ(stat(sh.stats_json, "check.violations"), 0);
+}
+
+TEST(X86Populate, OverlapRacesRetryOnlyInSharedModeAndLoseNoUpdate) {
+  SimConfig c = small(8, 4 << 20, "shared");
+  c.overlap = 0.5;
+  c.pattern = "random";
+  ChildRun sh = run_platform_in_child(c);
+  c.mmu_lock = "exclusive";
+  ChildRun ex = run_platform_in_child(c);
+  ASSERT_EQ(sh.exit_code, 0) << sh.stats_json;
+  ASSERT_EQ(ex.exit_code, 0) << ex.stats_json;
+  EXPECT_GT(stat(sh.stats_json, "hv.fault.retry"), 0);
+  EXPECT_GT(stat(sh.stats_json, "hv.spte.cmpxchg_fail"), 0);
+  EXPECT_EQ(stat(ex.stats_json, "hv.fault.retry"), 0);
+  EXPECT_EQ(stat(ex.stats_json, "hv.spte.cmpxchg_fail"), 0);
+  // Slices of 4 MiB overlapping by half: 7 strides of 2 MiB plus one slice = 18 MiB touched.
+  const double pages = (7 * 2 + 4) * 256;
+  EXPECT_EQ(stat(sh.stats_json, "check.touched_pages") - stat(sh.stats_json, "check.stage2_leaves"),
+            stat(ex.stats_json, "check.touched_pages") - stat(ex.stats_json, "check.stage2_leaves"));
+  EXPECT_GE(stat(sh.stats_json, "check.touched_pages"), pages);
+  EXPECT_EQ(stat(sh.stats_json, "check.violations"), 0);
+  EXPECT_EQ(stat(ex.stats_json, "check.violations"), 0);
+  // Both modes end with the same tables, whatever order the races resolved in.
+  EXPECT_EQ(sh.leaves.size() > 0, true);
+  std::set<std::string> a, b;
+  std::istringstream sa(sh.leaves), sb(ex.leaves);
+  for (std::string l; std::getline(sa, l);) a.insert(l.substr(0, l.find(' ')));
+  for (std::string l; std::getline(sb, l);) b.insert(l.substr(0, l.find(' ')));
+  EXPECT_EQ(a, b);
+}
+
+TEST(X86Populate, SharedModePopulatesFasterWithManyVcpusAndNoOverlap) {
+  for (unsigned v : {8u, 16u}) {
+    ChildRun sh = run_platform_in_child(small(v, 4 << 20, "shared"));
+    ChildRun ex = run_platform_in_child(small(v, 4 << 20, "exclusive"));
+    ASSERT_EQ(sh.exit_code, 0);
+    ASSERT_EQ(ex.exit_code, 0);
+    EXPECT_LT(stat(sh.stats_json, "sim.cycles"), stat(ex.stats_json, "sim.cycles")) << v << " vCPUs";
+    // The exclusive lock is where the time goes: its waits are longer on average.
+    EXPECT_GT(stat(ex.stats_json, "hv.lock.mmu_lock.wait", "mean"),
+              stat(sh.stats_json, "hv.lock.mmu_lock.wait", "mean"));
+  }
+}
+
+TEST(X86Populate, SameSeedGivesByteIdenticalStats) {
+  SimConfig c = small(4, 2 << 20, "shared");
+  c.overlap = 0.25;
+  c.pattern = "random";
+  c.seed = 7;
+  ChildRun a = run_platform_in_child(c);
+  ChildRun b = run_platform_in_child(c);
+  ASSERT_EQ(a.exit_code, 0);
+  EXPECT_EQ(a.stats_json, b.stats_json);
+  EXPECT_EQ(a.leaves, b.leaves);
+  c.seed = 8;  // another random order: the same pages, another history
+  ChildRun d = run_platform_in_child(c);
+  EXPECT_NE(a.stats_json, d.stats_json);
+}
+
+TEST(X86Populate, QuantumDoesNotChangeResults) {
+  SimConfig c = small(4, 2 << 20, "shared");
+  c.quantum = 10;
+  ChildRun a = run_platform_in_child(c);
+  c.quantum = 100000;
+  ChildRun b = run_platform_in_child(c);
+  ASSERT_EQ(a.exit_code, 0);
+  EXPECT_EQ(a.stats_json, b.stats_json);
+}
+
+TEST(X86Populate, ColdTwoDimensionalWalkMakes24References) {
+  SimConfig c = small(1, 64 << 10, "shared");
+  c.pwc_entries = 0;
+  ChildRun r = run_platform_in_child(c);
+  ASSERT_EQ(r.exit_code, 0);
+  // Every completed walk is a cold 4x4 walk (no paging-structure caches): 24 references.
+  EXPECT_EQ(stat(r.stats_json, "walk.refs", "max"), 24);
+  c.guest_levels = 5;
+  c.ept_levels = 5;
+  ChildRun f = run_platform_in_child(c);
+  ASSERT_EQ(f.exit_code, 0);
+  EXPECT_EQ(stat(f.stats_json, "walk.refs", "max"), 35);
+  EXPECT_EQ(stat(f.stats_json, "check.violations"), 0);
+}
+
+TEST(X86Populate, HugePagesMapOneLeafPerRegion) {
+  SimConfig c = small(2, 8 << 20, "shared");
+  c.page_size = 2 << 20;
+  ChildRun r = run_platform_in_child(c);
+  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+  EXPECT_EQ(stat(r.stats_json, "hv.fault.fixed"), 8);  // 16 MiB / 2 MiB
+  size_t huge = 0;
+  std::istringstream s(r.leaves);
+  for (std::string l; std::getline(s, l);)
+    if (l.find(" 2 ") != std::string::npos) ++huge;
+  EXPECT_EQ(huge, 8u);
+  EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
+  // 4 KiB guest pages under 2 MiB stage-2 pages: every access after the first in a region
+  // walks (the TLB holds 4K translations) but does not fault.
+  EXPECT_EQ(stat(r.stats_json, "accesses"), 4096);
+}
