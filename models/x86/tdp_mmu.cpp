@@ -35,6 +35,8 @@ TdpMmu::TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePo
       tables_unused_(stats.counter("hv.tables.freed_unlinked")),
       huge_split_(stats.counter("hv.huge.zapped_for_table")),
       huge_collapse_(stats.counter("hv.huge.replaced_table")),
+      teardown_xchg_(stats.counter("hv.spte.teardown_xchg")),
+      teardown_store_(stats.counter("hv.spte.teardown_store")),
       latency_(stats.histogram("hv.fault.latency")),
       cyc_host_(stats.counter("hv.fault.cycles.host_page")),
       cyc_lock_(stats.counter("hv.fault.cycles.lock_wait")),
@@ -180,9 +182,13 @@ void TdpMmu::handle_removed_table(Agent& a, int vcpu_id, Addr table, Addr gpa, u
       // Other threads may still be changing entries of the removed table: take each value
       // atomically so no concurrent update is lost.
       old = a.xchg(sptep, 0, MemClass::PageTable);
+      teardown_xchg_.inc();
     } else {
       old = a.load_nosync(sptep, MemClass::PageTable);
-      if (old) a.store(sptep, 0, MemClass::PageTable);
+      if (old) {
+        a.store(sptep, 0, MemClass::PageTable);
+        teardown_store_.inc();
+      }
     }
     handle_changed(a, vcpu_id, gpa + Addr(i) * fmt_.span(level), old, 0, level, shared);
   }

@@ -114,6 +114,8 @@ class TdpMmu : public HypervisorMmu {
   Counter& tables_unused_;
   Counter& huge_split_;
   Counter& huge_collapse_;
+  Counter& teardown_xchg_;
+  Counter& teardown_store_;
   Histogram& latency_;
   Counter& cyc_host_;
   Counter& cyc_lock_;

@@ -284,6 +284,8 @@ std::vector<Option> config_options() {
       });
   choice("mmu-lock", "MMU lock on the EPT fault path", &SimConfig::mmu_lock,
          {"exclusive", "shared"}, {});
+  choice("flush", "remote TLB flush strategy (unsafe-skip: deliberately skips the flush)",
+         &SimConfig::flush, {"ipi-all", "unsafe-skip"}, {});
   whole("guest-levels", "guest page-table levels", &SimConfig::guest_levels, 4, 5);
   t.back().arg = "4|5";
   whole("ept-levels", "EPT levels", &SimConfig::ept_levels, 4, 5);

@@ -60,6 +60,9 @@ struct SimConfig {
   std::string mmu_lock = "shared"; // exclusive (before seed 000) | shared (after)
   unsigned guest_levels = 4;       // guest paging levels: 4 or 5
   unsigned ept_levels = 4;         // EPT levels: 4 or 5
+  // Remote TLB flush strategy: ipi-all (kvm_flush_remote_tlbs); unsafe-skip reports the flush
+  // complete without touching any vCPU -- wrong on purpose, to show the oracle catches it.
+  std::string flush = "ipi-all";
 
   // TLBs and paging-structure caches (entries; 0 pwc entries disables those caches)
   unsigned tlb_l1_entries = 64, tlb_l1_ways = 4;

@@ -1,0 +1,208 @@
+// The seed-000 mechanisms one at a time, driven by host threads calling the TDP MMU directly
+// while the platform runs: a lost cmpxchg on a table link, a huge page zapped for a table with
+// a remote flush reaching a running vCPU, a table replaced by a huge page and freed only after
+// an RCU grace period, and the stale-translation oracle catching a skipped flush.
+#include <gtest/gtest.h>
+
+#include "app/platform.hpp"
+
+using namespace mmusim;
+
+namespace {
+
+class Repeat : public OpStream {
+ public:
+  Repeat(Addr gva, uint64_t times, Cycles gap) : gva_(gva), left_(times), gap_(gap) {}
+  bool next(Op& op) override {
+    if (left_ == 0) return false;
+    if (compute_) {
+      op.kind = Op::Kind::Compute;
+      op.cycles = gap_;
+      --left_;
+    } else {
+      op.kind = Op::Kind::Access;
+      op.access = Access::Read;
+      op.gva = gva_;
+    }
+    compute_ = !compute_;
+    return true;
+  }
+
+ private:
+  Addr gva_;
+  uint64_t left_;
+  Cycles gap_;
+  bool compute_ = false;
+};
+
+class Nothing : public OpStream {
+ public:
+  bool next(Op&) override { return false; }
+};
+
+SimConfig base(const char* lock) {
+  SimConfig c;
+  c.quiet = true;
+  c.vcpus = 1;
+  c.mem_per_vcpu = 4 << 20;
+  c.mmu_lock = lock;
+  return c;
+}
+
+// Pages mapped by a host thread count as touched for the lost-update oracle.
+void mark_touched(Platform& p, Addr gpa) {
+  uint64_t i = (gpa - GuestLayout::kDataGpa) >> kPageShift;
+  p.touched[i / 64] |= uint64_t(1) << (i % 64);
+}
+
+void two_faulters_race(const char* lock) {
+  Platform* plat = nullptr;
+  FaultOutcome out[2];
+  const Addr gpa = GuestLayout::kDataGpa;
+  PlatformHooks h;
+  h.stream = [](unsigned) { return std::make_unique<Nothing>(); };
+  for (int t = 0; t < 2; ++t) {
+    h.host_threads.push_back({"faulter" + std::to_string(t), [&, t](Agent& a) {
+      // Two different pages under one missing table: both threads find the same empty entry.
+      Addr g = gpa + Addr(t) * kPageSize;
+      out[t] = plat->tdp->handle_fault(a, -1, g, Access::Write);
+      // As a vCPU would: fault again after RET_PF_RETRY until the page is mapped.
+      while (plat->tdp->handle_fault(a, -1, g, Access::Write) == FaultOutcome::Retry) {}
+      mark_touched(*plat, g);
+    }});
+  }
+  Platform p(base(lock), h);
+  plat = &p;
+  p.run();
+  if (std::string(lock) == "shared") {
+    // One installs the table; the other's cmpxchg fails, its table is freed unused, RETRY.
+    EXPECT_EQ(int(out[0]) + int(out[1]), int(FaultOutcome::Fixed) + int(FaultOutcome::Retry));
+    // The loser may lose again one level down when it faults straight back; every retry here
+    // is a table link that lost its cmpxchg and whose unused table was freed.
+    EXPECT_GE(p.stats.value("hv.fault.retry"), 1u);
+    EXPECT_EQ(p.stats.value("hv.spte.cmpxchg_fail"), p.stats.value("hv.fault.retry"));
+    EXPECT_EQ(p.stats.value("hv.tables.freed_unlinked"), p.stats.value("hv.fault.retry"));
+    EXPECT_EQ(p.stats.value("hv.fault.fixed"), 2u);
+  } else {
+    EXPECT_EQ(out[0], FaultOutcome::Fixed);
+    EXPECT_EQ(out[1], FaultOutcome::Fixed);
+    EXPECT_EQ(p.stats.value("hv.spte.cmpxchg_fail"), 0u);
+    EXPECT_EQ(p.stats.value("hv.tables.freed_unlinked"), 0u);
+  }
+  EXPECT_EQ(p.stats.value("check.violations"), 0u);
+}
+
+}  // namespace
+
+TEST(TdpRace, SharedModeLoserFreesItsTableAndRetries) { two_faulters_race("shared"); }
+
+TEST(TdpRace, ExclusiveModeSerialisesTheSameRace) { two_faulters_race("exclusive"); }
+
+namespace {
+
+// vCPU 0 keeps reading one page of a 2 MiB mapping; a host thread splits the host page and
+// faults a neighbouring 4K page, which zaps the huge SPTE and flushes the running vCPU.
+void split_under_running_vcpu(const char* flush, Platform** out_platform, FaultOutcome* outcome) {
+  Platform* plat = nullptr;
+  SimConfig c = base("shared");
+  c.page_size = 2 << 20;
+  c.flush = flush;
+  const Addr gva = GuestLayout::kDataGva;
+  const Addr gpa = GuestLayout::kDataGpa;
+  PlatformHooks h;
+  h.stream = [&](unsigned) { return std::make_unique<Repeat>(gva, 4000, 100); };
+  h.host_threads.push_back({"splitter", [&](Agent& a) {
+    a.wait_cycles(150000);  // the vCPU has long since mapped and cached the huge page
+    ASSERT_TRUE(plat->host.split_backing(gpa >> kPageShift));
+    *outcome = plat->tdp->handle_fault(a, -1, gpa + kPageSize, Access::Write);
+    mark_touched(*plat, gpa + kPageSize);
+  }});
+  static std::unique_ptr<Platform> keep;
+  keep = std::make_unique<Platform>(c, h);
+  plat = keep.get();
+  plat->run();
+  *out_platform = plat;
+}
+
+}  // namespace
+
+TEST(TdpRace, HugePageZappedForTableFlushesTheRunningVcpu) {
+  Platform* p = nullptr;
+  FaultOutcome o{};
+  split_under_running_vcpu("ipi-all", &p, &o);
+  EXPECT_EQ(o, FaultOutcome::Fixed);
+  EXPECT_EQ(p->stats.value("hv.huge.zapped_for_table"), 1u);
+  // The vCPU was in guest mode: exactly one IPI, taken, acknowledged, and its TLB flushed.
+  EXPECT_EQ(p->stats.value("hv.ipi.count"), 1u);
+  EXPECT_EQ(p->stats.value("vcpu.0.ipis_taken"), 1u);
+  EXPECT_GE(p->stats.value("vcpu.0.tlb_flushes"), 1u);
+  // After the flush the vCPU had to walk again and fault its page back in at 4K.
+  EXPECT_EQ(p->stats.value("vcpu.0.stage2_faults"), 2u);
+  EXPECT_EQ(p->stats.value("check.violations"), 0u);
+  bool small0 = false, small1 = false, huge = false;
+  for (const Stage2Leaf& l : p->final_leaves) {
+    if (l.gpa == GuestLayout::kDataGpa && l.level == 1) small0 = true;
+    if (l.gpa == GuestLayout::kDataGpa + kPageSize && l.level == 1) small1 = true;
+    if (l.level == 2) huge = true;
+  }
+  EXPECT_TRUE(small0);
+  EXPECT_TRUE(small1);
+  EXPECT_FALSE(huge);
+}
+
+TEST(TdpRace, SkippedFlushIsCaughtAsStaleTranslation) {
+  Platform* p = nullptr;
+  FaultOutcome o{};
+  split_under_running_vcpu("unsafe-skip", &p, &o);
+  EXPECT_EQ(p->stats.value("hv.huge.zapped_for_table"), 1u);
+  EXPECT_EQ(p->stats.value("hv.ipi.count"), 0u);
+  // The vCPU kept hitting its TLB entry for the zapped huge page.
+  EXPECT_GE(p->stats.value("check.stale_tlb_hit"), 1u);
+  EXPECT_GE(p->stats.value("check.violations"), 1u);
+}
+
+TEST(TdpRace, TableReplacedByHugePageIsFreedOnlyAfterGracePeriod) {
+  Platform* plat = nullptr;
+  SimConfig c = base("shared");
+  c.page_size = 2 << 20;
+  const Addr gpa = GuestLayout::kDataGpa;
+  uint64_t freed_while_reading = 99, freed_after = 99;
+  FaultOutcome collapse{};
+  PlatformHooks h;
+  h.stream = [](unsigned) { return std::make_unique<Nothing>(); };
+  h.host_threads.push_back({"mapper", [&](Agent& a) {
+    Platform& p = *plat;
+    p.host.set_backing_level(gpa >> kPageShift, 512, 1);  // small host pages at first
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(p.tdp->handle_fault(a, -1, gpa + Addr(i) * kPageSize, Access::Write), FaultOutcome::Fixed);
+      mark_touched(p, gpa + Addr(i) * kPageSize);
+    }
+    a.wait_cycles(10000);
+    p.host.collapse_backing(gpa >> kPageShift, 2);  // khugepaged made it one huge page
+    collapse = p.tdp->handle_fault(a, -1, gpa, Access::Write);
+  }});
+  h.host_threads.push_back({"reader", [&](Agent& a) {
+    Platform& p = *plat;
+    a.wait_cycles(9000);  // enter a read-side section before the table is removed
+    p.rcu.read_lock(a);
+    a.wait_cycles(200000);
+    freed_while_reading = p.stats.value("hv.tables.freed_rcu");
+    p.rcu.read_unlock(a);
+    a.wait_cycles(10000);
+    freed_after = p.stats.value("hv.tables.freed_rcu");
+  }});
+  Platform p(c, h);
+  plat = &p;
+  p.run();
+  EXPECT_EQ(collapse, FaultOutcome::Fixed);
+  EXPECT_EQ(p.stats.value("hv.huge.replaced_table"), 1u);
+  // Shared mode tears the removed table down entry by entry with xchg.
+  EXPECT_EQ(p.stats.value("hv.spte.teardown_xchg"), 512u);
+  EXPECT_EQ(freed_while_reading, 0u);
+  EXPECT_EQ(freed_after, 1u);
+  bool huge = false;
+  for (const Stage2Leaf& l : p.final_leaves)
+    if (l.gpa == gpa) huge = l.level == 2 && l.hpa == p.host.lookup(gpa >> kPageShift).hpa;
+  EXPECT_TRUE(huge);
+  EXPECT_EQ(p.stats.value("check.violations"), 0u);
+}
