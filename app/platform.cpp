@@ -231,7 +231,7 @@ void Platform::print_summary(std::ostream& os, double wall_seconds) const {
     sum += p;
   }
   os << "  populate per vCPU   mean " << sum / c.vcpus << " / max " << mx << " cycles\n";
-  os << "  guest accesses      " << v("accesses") << " (L1 TLB hit " << v("tlb.l1.hit")
+  os << "  guest accesses      " << v("guest.accesses") << " (L1 TLB hit " << v("tlb.l1.hit")
      << ", L2 hit " << v("tlb.l2.hit") << ", walks " << v("walk.count") << ")\n";
   const Histogram* fl = s.find_histogram("hv.fault.latency");
   os << "  stage-2 faults      " << v("hv.fault.count") << " (fixed " << v("hv.fault.fixed")

@@ -57,7 +57,7 @@ int run_child(const std::string& name) {
   auto t0 = std::chrono::steady_clock::now();
   p.run();
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%.6f %llu %llu %llu\n", s, (unsigned long long)p.stats.value("accesses"),
+  std::printf("%.6f %llu %llu %llu\n", s, (unsigned long long)p.stats.value("guest.accesses"),
               (unsigned long long)p.stats.value("hv.fault.count"),
               (unsigned long long)p.stats.value("sim.cycles"));
   return 0;

@@ -136,5 +136,5 @@ TEST(X86Populate, HugePagesMapOneLeafPerRegion) {
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   // 4 KiB guest pages under 2 MiB stage-2 pages: every access after the first in a region
   // walks (the TLB holds 4K translations) but does not fault.
-  EXPECT_EQ(stat(r.stats_json, "accesses"), 4096);
+  EXPECT_EQ(stat(r.stats_json, "guest.accesses"), 4096);
 }

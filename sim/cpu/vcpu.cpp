@@ -241,9 +241,10 @@ void Vcpu::run() {
 
 void Vcpu::publish_stats(Stats& stats) const {
   const std::string p = "vcpu." + std::to_string(id_) + ".";
+  // Per vCPU under "vcpu.N.", summed over vCPUs under "tlb." (TLB counters) or "guest.".
   auto both = [&](const std::string& name, uint64_t v) {
     stats.counter(p + name).inc(v);
-    stats.counter(name).inc(v);
+    stats.counter(name.compare(0, 4, "tlb.") == 0 ? name : "guest." + name).inc(v);
   };
   both("accesses", accesses_);
   both("tlb.l1.hit", l1_hit_);
