@@ -10,16 +10,7 @@
 #include "app/platform.hpp"
 #include "sim/core/config.hpp"
 #include "sim/core/error.hpp"
-
-// libsystemc prints its banner before sc_main runs unless SYSTEMC_DISABLE_COPYRIGHT_MESSAGE is
-// already in the environment, so set it and re-execute before libsystemc's main() starts.
-// glibc passes argc/argv to constructors.
-__attribute__((constructor)) static void quiet_systemc_banner(int argc, char** argv) {
-  (void)argc;
-  if (std::getenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE")) return;
-  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
-  execv("/proc/self/exe", argv);  // on failure, go on with the banner
-}
+#include "sim/core/systemc_banner.hpp"
 
 int sc_main(int argc, char** argv) {
   using namespace mmusim;

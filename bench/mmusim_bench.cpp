@@ -26,6 +26,7 @@
 
 #include "app/platform.hpp"
 #include "sim/core/config.hpp"
+#include "sim/core/systemc_banner.hpp"
 
 namespace {
 
@@ -98,13 +99,6 @@ double median(std::vector<double> v) {
 }
 
 }  // namespace
-
-// libsystemc prints its banner before sc_main unless this variable is set at process start.
-__attribute__((constructor)) static void quiet_systemc_banner(int, char** argv) {
-  if (std::getenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE")) return;
-  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
-  execv("/proc/self/exe", argv);
-}
 
 int sc_main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--child") == 0) return run_child(argv[2]);

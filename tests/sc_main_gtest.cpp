@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <systemc>
 
+#include "sim/core/systemc_banner.hpp"
+
 int sc_main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
