@@ -7,9 +7,7 @@
 #include <systemc>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
-#include "models/x86/ept_format.hpp"
-#include "models/x86/tdp_mmu.hpp"
-#include "models/x86/x86_pt_format.hpp"
+#include "models/arch_registry.hpp"
 #include "sim/core/clock.hpp"
 #include "sim/core/error.hpp"
 #include "sim/cpu/vcpu.hpp"
@@ -67,15 +65,12 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
       oracle(stats, c.check),
       pool(phys),
       memsys("mem", cfg, phys, stats),
-      guest_fmt(c.guest_levels),
-      ept_fmt(c.ept_levels),
       host(cfg, stats, level_of_size(c.page_size)),
       rcu("rcu", stats),
       flush(cfg, stats, timeline, oracle, fills),
       workload(cfg) {
-  if (cfg.arch != "x86") throw UsageError("--arch: only x86 is modelled so far, got '" + cfg.arch + "'");
-  tdp = std::make_unique<TdpMmu>(cfg, ept_fmt, phys, pool, host, flush, rcu, heap, stats,
-                                 timeline, oracle);
+  ArchDeps deps{cfg, phys, pool, host, flush, rcu, heap, stats, timeline, oracle};
+  arch = make_arch(cfg.arch, deps);
   build_guest();
   build_vcpus(hooks);
   for (auto& [name, fn] : hooks.host_threads) {
@@ -96,15 +91,15 @@ void Platform::build_guest() {
   host.set_backing_level(GuestLayout::kPageTableGpa >> kPageShift,
                          (GuestLayout::kDataGpa - GuestLayout::kPageTableGpa) >> kPageShift, 1);
   guest_pt = std::make_unique<GuestPageTables>(
-      guest_fmt, phys, [this](uint64_t gfn) { return host.resolve_functional(gfn).hpa; });
+      arch->guest_format(), phys, [this](uint64_t gfn) { return host.resolve_functional(gfn).hpa; });
   guest_pt->map(layout.gva_of(0), layout.gpa_of(0), layout.data_bytes);
   for (uint64_t gfn : guest_pt->table_gfns())
-    tdp->map_functional(gfn << kPageShift, 1, host.lookup(gfn).hpa);
+    mmu().map_functional(gfn << kPageShift, 1, host.lookup(gfn).hpa);
   touched.assign((layout.data_bytes / kPageSize + 63) / 64, 0);
 }
 
 void Platform::build_vcpus(const PlatformHooks& hooks) {
-  VcpuEnv env{cfg, guest_fmt, ept_fmt, *tdp, flush, fills, stats, timeline, oracle, &pool, phys};
+  VcpuEnv env{cfg, arch->guest_format(), arch->stage2_format(), mmu(), flush, fills, stats, timeline, oracle, &pool, phys};
   const unsigned pcpus = cfg.physical_cpus();
   for (unsigned i = 0; i < cfg.vcpus; ++i) {
     GuestContext g;
@@ -128,10 +123,10 @@ void Platform::vmm_main(Agent& vmm) {
   for (auto& h : host_threads)
     while (!h->finished) sc_core::wait(h->finished_event);
   populate_end = Clock::now();
-  final_leaves = tdp->leaves();
+  final_leaves = mmu().leaves();
   check_stage2();
   Cycles t0 = vmm.now();
-  tdp->teardown(vmm);
+  mmu().teardown(vmm);
   vmm.sync();
   teardown_cycles = vmm.now() - t0;
   if (pool.in_use() != 0)
@@ -159,7 +154,7 @@ void Platform::check_stage2() {
   uint64_t covered = 0;
   Cycles now = Clock::now();
   for (const Stage2Leaf& l : leaves) {
-    uint64_t first = l.gpa >> kPageShift, n = ept_fmt.span(l.level) >> kPageShift;
+    uint64_t first = l.gpa >> kPageShift, n = arch->stage2_format().span(l.level) >> kPageShift;
     bool any = false;
     for (uint64_t g = first; g < first + n; ++g) {
       if (!is_touched(g) && !is_pt(g)) continue;

@@ -13,14 +13,12 @@
 #include <systemc>
 #include <vector>
 
-#include "models/x86/ept_format.hpp"
-#include "models/x86/tdp_mmu.hpp"
-#include "models/x86/x86_pt_format.hpp"
 #include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/violations.hpp"
 #include "sim/cpu/vcpu.hpp"
+#include "sim/hv/arch_model.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/kernel_heap.hpp"
 #include "sim/hv/remote_flush.hpp"
@@ -64,6 +62,7 @@ class Platform {
   // Writes --stats-json and --timeline if asked for.
   void write_outputs() const;
   void print_summary(std::ostream& os, double wall_seconds) const;
+  HypervisorMmu& mmu() { return arch->mmu(); }
 
   // The parts, for tests and analysis.
   const SimConfig cfg;
@@ -73,14 +72,12 @@ class Platform {
   PhysMem phys;
   PagePool pool;
   MemorySystem memsys;
-  X86PageFormat guest_fmt;
-  EptFormat ept_fmt;
   KernelHeap heap;
   HostMm host;
   Rcu rcu;
   FillClock fills;
   RemoteFlush flush;
-  std::unique_ptr<TdpMmu> tdp;
+  std::unique_ptr<ArchModel> arch;  // formats and hypervisor MMU of --arch
   DemandPaging workload;
   GuestLayout layout;
   std::unique_ptr<GuestPageTables> guest_pt;

@@ -32,17 +32,6 @@
 
 namespace mmusim {
 
-// One EPT leaf as the oracle and tests see it.
-struct Stage2Leaf {
-  Addr gpa = 0;      // first guest-physical address it maps
-  unsigned level = 1;
-  Addr hpa = 0;      // host frame base
-  Perms perms;
-  bool operator==(const Stage2Leaf& o) const {
-    return gpa == o.gpa && level == o.level && hpa == o.hpa && perms == o.perms;
-  }
-};
-
 class TdpMmu : public HypervisorMmu {
  public:
   TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePool& pool,
@@ -60,10 +49,8 @@ class TdpMmu : public HypervisorMmu {
 
   // Untimed map for the harness that prepares the guest before the run (guest page-table
   // pages, as KVM selftests pre-fault their page-table memslot).
-  void map_functional(Addr gpa, unsigned level, Addr hpa_base);
-
-  // Every present leaf, in GPA order (functional read of simulated memory).
-  std::vector<Stage2Leaf> leaves() const;
+  void map_functional(Addr gpa, unsigned level, Addr hpa_base) override;
+  std::vector<Stage2Leaf> leaves() const override;
   bool shared_mode() const { return shared_; }
   unsigned max_level() const { return max_level_; }
   size_t linked_tables() const { return pages_.size(); }

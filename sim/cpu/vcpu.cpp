@@ -197,22 +197,48 @@ void Vcpu::translate_miss(const Op& op) {
       return;
     }
     if (r.status == WalkResult::Status::GuestFault) {
+      if (guest_.os && guest_.os->handle_page_fault(*this, op.gva, op.access)) continue;
       std::ostringstream m;
       m << agent_.name() << ": guest page fault at gva 0x" << std::hex << op.gva
-        << " (the workload touched memory its guest page tables do not map)";
+        << " that the guest does not map";
       throw ModelError(m.str());
     }
-    // Second-stage fault: exit to the hypervisor, which runs in this thread.
-    Cycles t0 = agent_.now();
-    exit_guest();
-    ++faults_;
-    Access need = r.on_guest_table ? Access::Read : op.access;
-    hv_.handle_fault(agent_, id_, r.gpa, need);
-    enter_guest();
-    Cycles t1 = agent_.now();
-    fault_latency_vcpu_.sample(t1 - t0);
-    if (agent_.track() >= 0) timeline_.span(agent_.track(), "ept violation exit", t0, t1);
+    stage2_fault_exit(r.gpa, r.on_guest_table ? Access::Read : op.access);
   }
+}
+
+void Vcpu::stage2_fault_exit(Addr gpa, Access access) {
+  // Second-stage fault: exit to the hypervisor, which runs in this thread.
+  Cycles t0 = agent_.now();
+  exit_guest();
+  ++faults_;
+  hv_.handle_fault(agent_, id_, gpa, access);
+  enter_guest();
+  Cycles t1 = agent_.now();
+  fault_latency_vcpu_.sample(t1 - t0);
+  if (agent_.track() >= 0) timeline_.span(agent_.track(), "ept violation exit", t0, t1);
+}
+
+Addr Vcpu::stage2_translate(Addr gpa, Access access) {
+  while (true) {
+    agent_.sync();
+    sc_core::sc_time d = agent_.offset();
+    WalkResult r = walker.walk_stage2(gpa, access, hv_.stage2_root(), d, agent_.name());
+    agent_.set_offset(d);
+    if (r.status == WalkResult::Status::Ok)
+      return r.hpa_base + (gpa & ((Addr(1) << r.page_shift) - 1));
+    stage2_fault_exit(gpa, access);
+  }
+}
+
+uint64_t Vcpu::read_gpa(Addr gpa) {
+  Addr hpa = stage2_translate(gpa, Access::Read);
+  return agent_.load(hpa, MemClass::PageTable);
+}
+
+void Vcpu::write_gpa(Addr gpa, uint64_t value) {
+  Addr hpa = stage2_translate(gpa, Access::Write);
+  agent_.store(hpa, value, MemClass::PageTable);
 }
 
 void Vcpu::run() {

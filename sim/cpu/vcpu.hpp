@@ -16,6 +16,7 @@
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/violations.hpp"
+#include "sim/cpu/guest_os.hpp"
 #include "sim/cpu/op.hpp"
 #include "sim/hv/guest_cpu.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
@@ -36,6 +37,8 @@ struct GuestContext {
   // vCPU completed (the oracle's "touched" set). Shared by all vCPUs; may be null.
   std::vector<uint64_t>* touched = nullptr;
   uint64_t touched_base_gfn = 0;
+  // Handles guest page faults (first-touch guest kernel); null: a guest fault is an error.
+  GuestOs* os = nullptr;
 };
 
 // The platform pieces every vCPU is wired to.
@@ -53,7 +56,7 @@ struct VcpuEnv {
   const PhysMem& phys;   // functional peeks by the oracle
 };
 
-class Vcpu : public sc_core::sc_module, public GuestCpu {
+class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAccess {
  public:
   MemPort port;   // data accesses and the vCPU's host-side (hypervisor) work
   Walker walker;  // the hardware page walker, with its own port
@@ -72,7 +75,10 @@ class Vcpu : public sc_core::sc_module, public GuestCpu {
   bool flush_pending() const override;
   const std::string& thread_name() const override { return agent_.name(); }
 
-  Agent& agent() { return agent_; }
+  // GuestMemoryAccess (used by the guest kernel model while handling a guest page fault)
+  uint64_t read_gpa(Addr gpa) override;
+  void write_gpa(Addr gpa, uint64_t value) override;
+  Agent& agent() override { return agent_; }
   bool finished() const { return finished_; }
   Cycles populate_cycles() const { return done_at_ - started_at_; }
   uint64_t accesses() const { return accesses_; }
@@ -89,6 +95,11 @@ class Vcpu : public sc_core::sc_module, public GuestCpu {
   void do_access(const Op& op);
   void translate_miss(const Op& op);
   void use_entry(const TlbEntry& e, const Op& op);
+  // Stage-2 translation of a guest-physical address for the guest kernel's own accesses,
+  // exiting to the hypervisor until it is mapped; returns the host address.
+  Addr stage2_translate(Addr gpa, Access access);
+  // Exit, let the hypervisor handle a second-stage fault, re-enter; timed and counted.
+  void stage2_fault_exit(Addr gpa, Access access);
   void on_ipi();                 // SC_METHOD: IPI arrivals at the physical CPU
   void ack_pending();
 

@@ -4,7 +4,10 @@
 #pragma once
 #include <cstdint>
 
+#include <vector>
+
 #include "sim/core/types.hpp"
+#include "sim/mmu/page_table_format.hpp"
 #include "sim/sync/agent.hpp"
 
 namespace mmusim {
@@ -22,6 +25,17 @@ inline const char* fault_outcome_name(FaultOutcome o) {
   return "?";
 }
 
+// One second-stage leaf as the oracle and tests see it.
+struct Stage2Leaf {
+  Addr gpa = 0;  // first guest-physical address it maps
+  unsigned level = 1;
+  Addr hpa = 0;  // host frame base
+  Perms perms;
+  bool operator==(const Stage2Leaf& o) const {
+    return gpa == o.gpa && level == o.level && hpa == o.hpa && perms == o.perms;
+  }
+};
+
 class HypervisorMmu {
  public:
   virtual ~HypervisorMmu() = default;
@@ -31,6 +45,10 @@ class HypervisorMmu {
   virtual Addr stage2_root() const = 0;
   // Destroys every mapping and frees every table (VM teardown), running in `host`'s thread.
   virtual void teardown(Agent& host) = 0;
+  // Untimed mapping for the harness that prepares the guest before the run.
+  virtual void map_functional(Addr gpa, unsigned level, Addr hpa_base) = 0;
+  // Every present second-stage leaf, in GPA order (functional read of simulated memory).
+  virtual std::vector<Stage2Leaf> leaves() const = 0;
 };
 
 }  // namespace mmusim
