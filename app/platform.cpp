@@ -16,7 +16,6 @@
 #include "sim/hv/remote_flush.hpp"
 #include "sim/mem/memory_system.hpp"
 #include "sim/sync/rcu.hpp"
-#include "workloads/demand_paging.hpp"
 #include "workloads/guest_page_tables.hpp"
 
 namespace mmusim {
@@ -68,49 +67,64 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
       host(cfg, stats, level_of_size(c.page_size)),
       rcu("rcu", stats),
       flush(cfg, stats, timeline, oracle, fills),
-      workload(cfg) {
+      workload(make_workload(cfg)) {
   ArchDeps deps{cfg, phys, pool, host, flush, rcu, heap, stats, timeline, oracle};
   arch = make_arch(cfg.arch, deps);
+  if (auto s = arch->make_flush_strategy(cfg.flush)) flush.set_strategy(std::move(s));
+  if (!flush.has_strategy())
+    throw UsageError("--flush: '" + cfg.flush + "' is not available for --arch " + cfg.arch);
+  workload_env = std::make_unique<WorkloadEnv>(WorkloadEnv{cfg, mmu(), host, flush, rcu, phys,
+      arch->guest_format(), stats, timeline, oracle, touched});
   build_guest();
+  workload->attach(*workload_env);
   build_vcpus(hooks);
-  for (auto& [name, fn] : hooks.host_threads) {
-    auto h = std::make_unique<HostThread>(name.c_str(), 0, timeline.track("host." + name), fn);
-    h->port.socket.bind(memsys.target);
-    rcu.register_agent(h->agent);
-    host_threads.push_back(std::move(h));
-  }
+  for (auto& spec : workload->host_threads()) add_host_thread(spec.name, spec.body);
+  for (auto& [name, fn] : hooks.host_threads) add_host_thread(name, fn);
   vmm = std::make_unique<HostThread>("vmm", 0, timeline.track("host.vmm"),
                                      [this](Agent& a) { vmm_main(a); });
   vmm->port.socket.bind(memsys.target);
   rcu.register_agent(vmm->agent);
 }
 
+void Platform::add_host_thread(const std::string& name, std::function<void(Agent&)> body) {
+  auto h = std::make_unique<HostThread>(name.c_str(), 0, timeline.track("host." + name), std::move(body));
+  h->port.socket.bind(memsys.target);
+  rcu.register_agent(h->agent);
+  host_threads.push_back(std::move(h));
+}
+
 void Platform::build_guest() {
-  layout.data_bytes = workload.data_bytes();
-  // Guest page-table pages are backed by small host pages and pre-mapped in stage 2.
+  layout.data_bytes = workload->data_bytes();
+  touched.resize((GuestLayout::kDataGpa + layout.data_bytes) >> kPageShift);
+  // Guest page-table pages are backed by small host pages.
   host.set_backing_level(GuestLayout::kPageTableGpa >> kPageShift,
                          (GuestLayout::kDataGpa - GuestLayout::kPageTableGpa) >> kPageShift, 1);
+  if (workload->guest_os()) return;  // the guest kernel builds its tables on first touch
+  // As KVM selftests do: tables for the whole data window, pre-mapped in stage 2.
   guest_pt = std::make_unique<GuestPageTables>(
       arch->guest_format(), phys, [this](uint64_t gfn) { return host.resolve_functional(gfn).hpa; });
   guest_pt->map(layout.gva_of(0), layout.gpa_of(0), layout.data_bytes);
-  for (uint64_t gfn : guest_pt->table_gfns())
+  for (uint64_t gfn : guest_pt->table_gfns()) {
     mmu().map_functional(gfn << kPageShift, 1, host.lookup(gfn).hpa);
-  touched.assign((layout.data_bytes / kPageSize + 63) / 64, 0);
+    touched.set(gfn);
+  }
 }
 
 void Platform::build_vcpus(const PlatformHooks& hooks) {
-  VcpuEnv env{cfg, arch->guest_format(), arch->stage2_format(), mmu(), flush, fills, stats, timeline, oracle, &pool, phys};
+  VcpuEnv env{cfg, arch->guest_format(), arch->stage2_format(), mmu(), flush, fills, stats,
+              timeline, oracle, &pool, phys,
+              [this](const char* name) { return arch->make_walker(name, cfg, &pool, &oracle, stats); }};
   const unsigned pcpus = cfg.physical_cpus();
   for (unsigned i = 0; i < cfg.vcpus; ++i) {
     GuestContext g;
-    g.guest_root_gpa = guest_pt->root_gpa();
+    g.os = workload->guest_os();
+    g.guest_root_gpa = g.os ? g.os->root_gpa() : guest_pt->root_gpa();
     g.tlb_tag = 1;
     g.touched = &touched;
-    g.touched_base_gfn = GuestLayout::kDataGpa >> kPageShift;
     auto v = std::make_unique<Vcpu>(("vcpu" + std::to_string(i)).c_str(), int(i), int(i % pcpus),
-                                    env, g, hooks.stream ? hooks.stream(i) : workload.stream(i), heap.alloc());
+                                    env, g, hooks.stream ? hooks.stream(i) : workload->vcpu_stream(i), heap.alloc());
     v->port.socket.bind(memsys.target);
-    v->walker.port.socket.bind(memsys.target);
+    v->walker->mem_port().socket.bind(memsys.target);
     flush.add_vcpu(v.get());
     rcu.register_agent(v->agent());
     vcpus.push_back(std::move(v));
@@ -141,23 +155,14 @@ void Platform::vmm_main(Agent& vmm) {
 void Platform::check_stage2() {
   if (!oracle.enabled()) return;
   const std::vector<Stage2Leaf>& leaves = final_leaves;
-  const uint64_t data_gfn0 = GuestLayout::kDataGpa >> kPageShift;
-  const uint64_t data_pages = layout.data_bytes / kPageSize;
-  auto is_touched = [&](uint64_t gfn) {
-    if (gfn < data_gfn0 || gfn >= data_gfn0 + data_pages) return false;
-    uint64_t i = gfn - data_gfn0;
-    return ((touched[i / 64] >> (i % 64)) & 1) != 0;
-  };
-  std::vector<uint64_t> pt_gfns = guest_pt->table_gfns();
-  std::sort(pt_gfns.begin(), pt_gfns.end());
-  auto is_pt = [&](uint64_t gfn) { return std::binary_search(pt_gfns.begin(), pt_gfns.end(), gfn); };
+  const PageTableFormat& fmt = arch->stage2_format();
   uint64_t covered = 0;
   Cycles now = Clock::now();
   for (const Stage2Leaf& l : leaves) {
-    uint64_t first = l.gpa >> kPageShift, n = arch->stage2_format().span(l.level) >> kPageShift;
+    uint64_t first = l.gpa >> kPageShift, n = fmt.span(l.level) >> kPageShift;
     bool any = false;
     for (uint64_t g = first; g < first + n; ++g) {
-      if (!is_touched(g) && !is_pt(g)) continue;
+      if (!touched.test(g)) continue;
       any = true;
       ++covered;
       HostPage hp = host.lookup(g);
@@ -169,8 +174,7 @@ void Platform::check_stage2() {
       oracle.report("unexpected_mapping", now, "oracle", l.gpa,
                     "stage-2 leaf maps no page the run touched");
   }
-  uint64_t expected = pt_gfns.size();
-  for (uint64_t w : touched) expected += uint64_t(__builtin_popcountll(w));
+  uint64_t expected = touched.count();
   if (covered != expected)
     oracle.report("lost_update", now, "oracle", 0,
                   std::to_string(expected - covered) + " touched pages have no stage-2 mapping");
@@ -201,6 +205,7 @@ void Platform::run() {
   s.counter("sim.vcpus").set(cfg.vcpus);
   s.counter("hv.tables.peak").set(pool.peak());
   s.counter("host.backed_bytes").set(host.backed_bytes());
+  workload->publish(s);
 }
 
 

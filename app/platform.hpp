@@ -24,8 +24,9 @@
 #include "sim/hv/remote_flush.hpp"
 #include "sim/mem/memory_system.hpp"
 #include "sim/sync/rcu.hpp"
-#include "workloads/demand_paging.hpp"
+#include "workloads/guest_layout.hpp"
 #include "workloads/guest_page_tables.hpp"
+#include "workloads/workload.hpp"
 
 namespace mmusim {
 
@@ -48,7 +49,7 @@ struct PlatformHooks {
   // Replaces the configured workload's op stream of a vCPU (the guest tables still map the
   // configured workload's data window).
   std::function<std::unique_ptr<OpStream>(unsigned vcpu)> stream;
-  // Extra host threads that run alongside the vCPUs, each on physical CPU 0.
+  // Extra host threads that run alongside the vCPUs (and the workload's), on physical CPU 0.
   std::vector<std::pair<std::string, std::function<void(Agent&)>>> host_threads;
 };
 
@@ -78,10 +79,11 @@ class Platform {
   FillClock fills;
   RemoteFlush flush;
   std::unique_ptr<ArchModel> arch;  // formats and hypervisor MMU of --arch
-  DemandPaging workload;
+  std::unique_ptr<Workload> workload;  // --workload
   GuestLayout layout;
-  std::unique_ptr<GuestPageTables> guest_pt;
-  std::vector<uint64_t> touched;
+  std::unique_ptr<GuestPageTables> guest_pt;  // when the workload has no guest OS
+  TouchedPages touched;
+  std::unique_ptr<WorkloadEnv> workload_env;
   std::vector<std::unique_ptr<Vcpu>> vcpus;
   std::vector<std::unique_ptr<HostThread>> host_threads;
   std::unique_ptr<HostThread> vmm;
@@ -92,6 +94,7 @@ class Platform {
  private:
   void build_guest();
   void build_vcpus(const PlatformHooks& hooks);
+  void add_host_thread(const std::string& name, std::function<void(Agent&)> body);
   void vmm_main(Agent& vmm);
   void check_stage2();
 };

@@ -50,10 +50,7 @@ SimConfig base(const char* lock) {
 }
 
 // Pages mapped by a host thread count as touched for the lost-update oracle.
-void mark_touched(Platform& p, Addr gpa) {
-  uint64_t i = (gpa - GuestLayout::kDataGpa) >> kPageShift;
-  p.touched[i / 64] |= uint64_t(1) << (i % 64);
-}
+void mark_touched(Platform& p, Addr gpa) { p.touched.set(gpa >> kPageShift); }
 
 void two_faulters_race(const char* lock) {
   Platform* plat = nullptr;

@@ -56,7 +56,7 @@ DemandPaging::DemandPaging(const SimConfig& cfg) : cfg_(cfg) {
   data_bytes_ = stride_ * (cfg.vcpus - 1) + m;
 }
 
-std::unique_ptr<OpStream> DemandPaging::stream(unsigned vcpu) const {
+std::unique_ptr<OpStream> DemandPaging::vcpu_stream(unsigned vcpu) {
   return std::make_unique<SliceStream>(slice_offset(vcpu), cfg_.mem_per_vcpu / kPageSize,
                                        cfg_.passes, cfg_.pattern == "random", cfg_.seed, vcpu);
 }

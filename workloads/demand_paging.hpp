@@ -10,16 +10,18 @@
 #include "sim/core/config.hpp"
 #include "sim/cpu/op.hpp"
 #include "workloads/guest_layout.hpp"
+#include "workloads/workload.hpp"
 
 namespace mmusim {
 
-class DemandPaging {
+class DemandPaging : public Workload {
  public:
   explicit DemandPaging(const SimConfig& cfg);
+  const char* name() const override { return "demand-paging"; }
   // Bytes of guest data all slices span together.
-  uint64_t data_bytes() const { return data_bytes_; }
+  uint64_t data_bytes() const override { return data_bytes_; }
   uint64_t slice_offset(unsigned vcpu) const { return uint64_t(vcpu) * stride_; }
-  std::unique_ptr<OpStream> stream(unsigned vcpu) const;
+  std::unique_ptr<OpStream> vcpu_stream(unsigned vcpu) override;
 
  private:
   const SimConfig& cfg_;

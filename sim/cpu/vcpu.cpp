@@ -32,8 +32,7 @@ Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
            GuestContext guest, std::unique_ptr<OpStream> ops, Addr kernel_words)
     : sc_core::sc_module(name),
       port("port", pcpu),
-      walker("walker", env.cfg, env.guest_fmt, env.stage2_fmt, env.table_pool, &env.oracle,
-             env.stats, "walk"),
+      walker(env.make_walker("walker")),
       id_(id), cfg_(env.cfg), hv_(env.hv), fills_(env.fills), guest_(guest),
       ops_(std::move(ops)), timeline_(env.timeline), oracle_(env.oracle), phys_(env.phys),
       agent_("vcpu." + std::to_string(id), id, port, env.timeline.track("vcpu." + std::to_string(id))),
@@ -42,7 +41,7 @@ Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
       request_word_(kernel_words), mode_word_(kernel_words + 8),
       fault_latency_(env.stats.histogram("hv.fault.latency")),
       fault_latency_vcpu_(env.stats.histogram("vcpu." + std::to_string(id) + ".fault_latency")) {
-  walker.set_cpu(pcpu);
+  walker->set_cpu(pcpu);
   SC_HAS_PROCESS(Vcpu);
   SC_THREAD(run);
   SC_METHOD(on_ipi);
@@ -95,7 +94,7 @@ void Vcpu::process_requests() {
   if (req & kReqTlbFlush) {
     l1_.flush_all();
     l2_.flush_all();
-    walker.flush_caches();
+    walker->flush_caches();
     agent_.advance(cfg_.lat.tlb_flush_local);
     ++flushes_;
   }
@@ -173,7 +172,7 @@ void Vcpu::translate_miss(const Op& op) {
     agent_.sync();
     if (agent_.now() >= ipi_at_) take_ipi();
     sc_core::sc_time d = agent_.offset();
-    WalkResult r = walker.walk(op.gva, op.access, guest_.guest_root_gpa, hv_.stage2_root(), d,
+    WalkResult r = walker->walk(op.gva, op.access, guest_.guest_root_gpa, hv_.stage2_root(), d,
                                agent_.name());
     agent_.set_offset(d);
     if (r.status == WalkResult::Status::Ok) {
@@ -189,10 +188,7 @@ void Vcpu::translate_miss(const Op& op) {
       e.fill_seq = fills_.tick();
       l2_.insert(e);
       l1_.insert(e);
-      if (guest_.touched) {
-        uint64_t gfn = (r.gpa >> kPageShift) - guest_.touched_base_gfn;
-        if (gfn / 64 < guest_.touched->size()) (*guest_.touched)[gfn / 64] |= uint64_t(1) << (gfn % 64);
-      }
+      if (guest_.touched) guest_.touched->set(r.gpa >> kPageShift);
       use_entry(e, op);
       return;
     }
@@ -223,10 +219,12 @@ Addr Vcpu::stage2_translate(Addr gpa, Access access) {
   while (true) {
     agent_.sync();
     sc_core::sc_time d = agent_.offset();
-    WalkResult r = walker.walk_stage2(gpa, access, hv_.stage2_root(), d, agent_.name());
+    WalkResult r = walker->walk_stage2(gpa, access, hv_.stage2_root(), d, agent_.name());
     agent_.set_offset(d);
-    if (r.status == WalkResult::Status::Ok)
+    if (r.status == WalkResult::Status::Ok) {
+      if (guest_.touched) guest_.touched->set(gpa >> kPageShift);
       return r.hpa_base + (gpa & ((Addr(1) << r.page_shift) - 1));
+    }
     stage2_fault_exit(gpa, access);
   }
 }

@@ -7,6 +7,7 @@
 // reads tables others write), and before anything others observe (exit, fault, requests).
 // An IPI is taken at the first op boundary at or after its arrival time.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <systemc>
@@ -15,6 +16,7 @@
 #include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
+#include "sim/core/touched_pages.hpp"
 #include "sim/core/violations.hpp"
 #include "sim/cpu/guest_os.hpp"
 #include "sim/cpu/op.hpp"
@@ -33,10 +35,9 @@ namespace mmusim {
 struct GuestContext {
   Addr guest_root_gpa = 0;  // CR3
   uint16_t tlb_tag = 1;     // VPID
-  // Bitmap over guest frames from touched_base_gfn: set for every page whose translation the
-  // vCPU completed (the oracle's "touched" set). Shared by all vCPUs; may be null.
-  std::vector<uint64_t>* touched = nullptr;
-  uint64_t touched_base_gfn = 0;
+  // Guest frames whose translation the vCPU completed (the lost-update oracle's expectation).
+  // Shared by all vCPUs; may be null.
+  TouchedPages* touched = nullptr;
   // Handles guest page faults (first-touch guest kernel); null: a guest fault is an error.
   GuestOs* os = nullptr;
 };
@@ -54,12 +55,14 @@ struct VcpuEnv {
   Violations& oracle;
   PagePool* table_pool;  // for the freed-table oracle; may be null
   const PhysMem& phys;   // functional peeks by the oracle
+  // Builds the vCPU's translation hardware (a child module named `name`).
+  std::function<std::unique_ptr<TranslationWalker>(const char* name)> make_walker;
 };
 
 class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAccess {
  public:
   MemPort port;   // data accesses and the vCPU's host-side (hypervisor) work
-  Walker walker;  // the hardware page walker, with its own port
+  std::unique_ptr<TranslationWalker> walker;  // translation hardware, with its own port
 
   // `kernel_words`: simulated address of two words for vcpu->requests and vcpu->mode.
   Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env, GuestContext guest,

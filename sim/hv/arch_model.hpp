@@ -10,12 +10,14 @@
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/violations.hpp"
+#include "sim/hv/flush_strategy.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kernel_heap.hpp"
 #include "sim/hv/remote_flush.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/mmu/page_table_format.hpp"
+#include "sim/mmu/walker.hpp"
 #include "sim/sync/rcu.hpp"
 
 namespace mmusim {
@@ -41,6 +43,20 @@ class ArchModel {
   virtual const PageTableFormat& guest_format() const = 0;
   virtual const PageTableFormat& stage2_format() const = 0;
   virtual HypervisorMmu& mmu() = 0;
+  // The translation hardware of one vCPU: by default the 2D hardware walker over this arch's
+  // formats ("walk.*" statistics).
+  virtual std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
+                                                         PagePool* pool, Violations* oracle,
+                                                         Stats& stats) {
+    return std::make_unique<Walker>(name, cfg, guest_format(), stage2_format(), pool, oracle,
+                                    stats, "walk");
+  }
+  // A flush strategy of the arch's own for --flush `name` (e.g. arm64 broadcast TLBI);
+  // nullptr: the arch-neutral strategies apply.
+  virtual std::unique_ptr<FlushStrategy> make_flush_strategy(const std::string& name) {
+    (void)name;
+    return nullptr;
+  }
 };
 
 }  // namespace mmusim

@@ -1,9 +1,8 @@
-// kvm_flush_remote_tlbs: make every vCPU drop the VM's translations before the caller goes on.
-// The caller sets KVM_REQ_TLB_FLUSH in every vCPU's request word, then for each vCPU whose mode
-// word it moves from IN_GUEST_MODE to EXITING_GUEST_MODE it sends an IPI, and waits until every
-// IPI is acknowledged (the vCPU has left guest mode; it flushes before it re-enters). vCPUs not
-// in guest mode need no IPI: they see the request on their next entry. All of it is simulated
-// memory traffic, IPI delivery latency and waiting, so the cost of a flush emerges.
+// The front end of remote TLB flushes (kvm_flush_remote_tlbs and its ranged variant): the MMU
+// code calls it; the configured FlushStrategy (sim/hv/flush_strategy.hpp, --flush) does the
+// work -- with ipi-all, KVM_REQ_TLB_FLUSH to every vCPU, an IPI to those in guest mode and a wait
+// for every acknowledgement. All of it is simulated memory traffic, IPI delivery latency and
+// waiting, so the cost of a flush emerges.
 //
 // Stale-translation oracle: the MMU code reports every removed or downgraded translation with
 // note_zap() before flushing. When the flush completes, any TLB entry still held by a vCPU with
@@ -17,6 +16,7 @@
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/violations.hpp"
+#include "sim/hv/flush_strategy.hpp"
 #include "sim/hv/guest_cpu.hpp"
 #include "sim/sync/agent.hpp"
 
@@ -36,24 +36,30 @@ class RemoteFlush {
  public:
   RemoteFlush(const SimConfig& cfg, Stats& stats, Timeline& timeline, Violations& oracle,
               FillClock& fills);
-  void add_vcpu(GuestCpu* v) { vcpus_.push_back(v); }
+  void add_vcpu(GuestCpu* v) { env_.vcpus.push_back(v); }
+  // Replaces the strategy (an arch supplying one of its own, e.g. arm64's broadcast TLBI).
+  void set_strategy(std::unique_ptr<FlushStrategy> s) { strategy_ = std::move(s); }
+  bool has_strategy() const { return strategy_ != nullptr; }
+  const FlushStrategy& strategy() const { return *strategy_; }
+  const std::vector<GuestCpu*>& vcpus() const { return env_.vcpus; }
 
   // The translation of [gpa, gpa + len) was removed or downgraded at this point.
   void note_zap(Addr gpa, uint64_t len);
   // Flush every vCPU's translations of this VM; returns when all have acknowledged.
   // `self` is the calling vCPU (-1 for a host thread): it gets the request but no IPI.
   void flush_all(Agent& caller, int self);
-  // kvm_flush_remote_tlbs_with_address: today the same full flush (ranged strategies are a
-  // later addition); the range is counted.
+  // kvm_flush_remote_tlbs_with_address: the strategy may use the range.
   void flush_range(Agent& caller, int self, Addr gpa, uint64_t len);
 
  private:
+  void run(Agent& caller, const FlushRequest& req);
   void mark_stale_after_flush();
   const SimConfig& cfg_;
   Timeline& timeline_;
   Violations& oracle_;
   FillClock& fills_;
-  std::vector<GuestCpu*> vcpus_;
+  FlushEnv env_;
+  std::unique_ptr<FlushStrategy> strategy_;
   struct Zap {
     Addr gpa;
     uint64_t len;
@@ -62,7 +68,6 @@ class RemoteFlush {
   std::vector<Zap> zaps_;       // noted since the last flush started
   std::vector<Zap> zaps_done_;  // covered by the flush that just completed
   Counter& flushes_;
-  Counter& ipis_;
   Counter& ranged_pages_;
   Histogram& latency_;
 };

@@ -66,24 +66,39 @@ class PagingStructureCache {
   uint64_t clock_ = 0;
 };
 
-class Walker : public sc_core::sc_module {
+// What a vCPU needs from its translation hardware. The default is the two-dimensional
+// hardware Walker below; an arch whose TLB is refilled by software supplies its own.
+class TranslationWalker {
+ public:
+  virtual ~TranslationWalker() = default;
+  virtual MemPort& mem_port() = 0;  // bind mem_port().socket to the memory system
+  virtual void set_cpu(int cpu) = 0;
+  virtual WalkResult walk(Addr gva, Access access, Addr guest_root_gpa, Addr stage2_root_hpa,
+                          sc_core::sc_time& delay, const std::string& thread) = 0;
+  virtual WalkResult walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
+                                 sc_core::sc_time& delay, const std::string& thread) = 0;
+  virtual void flush_caches() = 0;
+};
+
+class Walker : public sc_core::sc_module, public TranslationWalker {
  public:
   MemPort port;  // bind port.socket to the memory system
+  MemPort& mem_port() override { return port; }
 
   Walker(sc_core::sc_module_name name, const SimConfig& cfg, const PageTableFormat& guest_fmt,
          const PageTableFormat& stage2_fmt, PagePool* table_pool, Violations* oracle,
          Stats& stats, const std::string& stat_prefix);
-  void set_cpu(int cpu) { port.set_cpu(cpu); }
+  void set_cpu(int cpu) override { port.set_cpu(cpu); }
 
   // Walks gva under guest root (a GPA) and stage-2 root (an HPA). Access latency is added to
   // `delay`. `thread` names the agent for violation reports.
   WalkResult walk(Addr gva, Access access, Addr guest_root_gpa, Addr stage2_root_hpa,
-                  sc_core::sc_time& delay, const std::string& thread);
+                  sc_core::sc_time& delay, const std::string& thread) override;
   // Second-stage walk alone (gpa -> hpa), as used for every guest table reference.
   WalkResult walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa, sc_core::sc_time& delay,
-                         const std::string& thread);
+                         const std::string& thread) override;
   // Drops every paging-structure cache entry (done with a TLB flush).
-  void flush_caches();
+  void flush_caches() override;
 
  private:
   uint64_t read_table_entry(Addr hpa, sc_core::sc_time& delay, const std::string& thread,

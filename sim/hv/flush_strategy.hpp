@@ -1,0 +1,53 @@
+// How a "drop these translations from every vCPU" request is carried out. RemoteFlush (the
+// front end the MMU code calls) keeps the statistics and the stale-translation oracle; a
+// FlushStrategy does the work: requests and IPIs, ranged invalidations, broadcast TLBI, ...
+// A strategy returns only when no vCPU can use an affected translation any more (or, for a
+// deliberately unsafe one, when it pretends so).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/core/config.hpp"
+#include "sim/core/stats.hpp"
+#include "sim/hv/guest_cpu.hpp"
+#include "sim/sync/agent.hpp"
+
+namespace mmusim {
+
+struct FlushRequest {
+  int self = -1;        // calling vCPU (-1: a host thread); it needs no IPI
+  bool ranged = false;  // the caller knows the range below
+  Addr gpa = 0;
+  uint64_t len = 0;
+};
+
+// What every strategy may use: the vCPUs and the two KVM building blocks.
+class FlushEnv {
+ public:
+  FlushEnv(const SimConfig& cfg, Stats& stats) : cfg(cfg), ipis_(stats.counter("hv.ipi.count")) {}
+  const SimConfig& cfg;
+  std::vector<GuestCpu*> vcpus;
+  // kvm_make_request: atomically OR `bits` into the vCPU's request word.
+  void make_request(Agent& caller, GuestCpu& v, uint64_t bits);
+  // kvm_vcpu_exiting_guest_mode + IPI: if the vCPU is in guest mode, move it to EXITING and
+  // send it an IPI that `ack` waits for. Returns whether an IPI was sent.
+  bool kick(Agent& caller, GuestCpu& v, const std::shared_ptr<FlushAck>& ack);
+  // Waits until every IPI sent with `ack` has been acknowledged.
+  void wait_acks(Agent& caller, const std::shared_ptr<FlushAck>& ack);
+
+ private:
+  Counter& ipis_;
+};
+
+class FlushStrategy {
+ public:
+  virtual ~FlushStrategy() = default;
+  virtual const char* name() const = 0;
+  virtual void flush(Agent& caller, const FlushRequest& req, FlushEnv& env) = 0;
+};
+
+// The arch-neutral strategies by --flush name (ipi-all, unsafe-skip); nullptr if unknown.
+std::unique_ptr<FlushStrategy> make_generic_flush_strategy(const std::string& name);
+
+}  // namespace mmusim

@@ -1,0 +1,67 @@
+// A workload: what the vCPUs run (one op stream each), what host threads run beside them
+// (host memory-manager events, VMM ioctls), and how the guest's own page tables come to be:
+// built by the harness before the run for the whole data window (as KVM selftests do), or by a
+// modelled guest kernel on first touch (GuestOs).
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/core/config.hpp"
+#include "sim/core/stats.hpp"
+#include "sim/core/touched_pages.hpp"
+#include "sim/core/timeline.hpp"
+#include "sim/core/violations.hpp"
+#include "sim/cpu/guest_os.hpp"
+#include "sim/cpu/op.hpp"
+#include "sim/hv/host_mm.hpp"
+#include "sim/hv/hypervisor_mmu.hpp"
+#include "sim/hv/remote_flush.hpp"
+#include "sim/mem/phys_mem.hpp"
+#include "sim/mmu/page_table_format.hpp"
+#include "sim/sync/agent.hpp"
+#include "sim/sync/rcu.hpp"
+
+namespace mmusim {
+
+// The platform pieces a workload's guest OS and host threads act on.
+struct WorkloadEnv {
+  const SimConfig& cfg;
+  HypervisorMmu& mmu;
+  HostMm& host;
+  RemoteFlush& flush;
+  Rcu& rcu;
+  PhysMem& phys;
+  const PageTableFormat& guest_fmt;
+  Stats& stats;
+  Timeline& timeline;
+  Violations& oracle;
+  TouchedPages& touched;
+};
+
+struct HostThreadSpec {
+  std::string name;                    // also the timeline track "host.<name>"
+  std::function<void(Agent&)> body;    // runs in its own SystemC thread on physical CPU 0
+};
+
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  virtual const char* name() const = 0;
+  // Bytes of the guest data window (virtual GuestLayout::kDataGva, physical kDataGpa).
+  virtual uint64_t data_bytes() const = 0;
+  // Called once the platform exists, before the run.
+  virtual void attach(WorkloadEnv&) {}
+  // Null: the harness builds guest tables mapping the whole data window before the run.
+  virtual GuestOs* guest_os() { return nullptr; }
+  virtual std::unique_ptr<OpStream> vcpu_stream(unsigned vcpu) = 0;
+  virtual std::vector<HostThreadSpec> host_threads() { return {}; }
+  // Adds workload-specific statistics at the end of the run.
+  virtual void publish(Stats&) {}
+};
+
+// The workload named by --workload; UsageError if unknown.
+std::unique_ptr<Workload> make_workload(const SimConfig& cfg);
+
+}  // namespace mmusim
