@@ -21,27 +21,15 @@
 #include <type_traits>
 #include <utility>
 
+#include "sim/core/config_table.hpp"
 #include "sim/core/error.hpp"
 
 namespace mmusim {
 namespace po = boost::program_options;
 
-namespace {
+namespace config_detail {
 
 // A value check throws UsageError("--name: ..."); the caller prefixes FILE:LINE for INI values.
-using Apply = std::function<void(SimConfig&, const std::string&)>;
-using Show = std::function<std::string(const SimConfig&)>;  // current value as option text
-
-struct Option {
-  std::string group;     // heading in --help
-  std::string name;      // without dashes; also the INI key
-  std::string arg;       // value placeholder in --help, e.g. "N", "SIZE"
-  std::string help;      // one line
-  std::string implicit;  // value of a bare "--name" (flags); empty: a value is required
-  Show show;
-  Apply apply;
-};
-
 // Callers may name the option with or without its dashes.
 [[noreturn]] void bad_value(const std::string& option, const std::string& msg) {
   throw UsageError((option.rfind('-', 0) == 0 ? option : "--" + option) + ": " + msg);
@@ -176,7 +164,7 @@ void check_writable(const std::string& path, const std::string& option) {
 // that they are known but not modelled yet.
 void check_choice(const std::string& v, const std::string& option,
                   const std::vector<std::string>& accepted,
-                  const std::vector<std::string>& planned = {}) {
+                  const std::vector<std::string>& planned) {
   if (std::find(accepted.begin(), accepted.end(), v) != accepted.end()) return;
   if (std::find(planned.begin(), planned.end(), v) != planned.end()) {
     bad_value(option, in_quotes(v) + " is not modelled yet; available: " + alternatives(accepted));
@@ -184,173 +172,12 @@ void check_choice(const std::string& v, const std::string& option,
   bad_value(option, "expected " + alternatives(accepted) + ", got " + in_quotes(v));
 }
 
-constexpr uint64_t kMaxLatency = 1000000000;  // keeps sums of latencies far from overflow
-constexpr uint64_t kMaxEntries = 1u << 20;
 
-std::vector<Option> config_options() {
-  std::vector<Option> t;
-  std::string group;
-  auto add = [&](std::string name, std::string arg, std::string help, Show show, Apply apply) {
-    t.push_back({group, std::move(name), std::move(arg), std::move(help), "", show, apply});
-  };
-  auto whole = [&](const char* name, const char* help, auto field, uint64_t lo, uint64_t hi) {
-    using T = std::remove_reference_t<decltype(std::declval<SimConfig&>().*field)>;
-    add(
-        name, "N", help, [field](const SimConfig& c) { return std::to_string(c.*field); },
-        [=](SimConfig& c, const std::string& v) {
-          c.*field = static_cast<T>(parse_whole(v, name, lo, hi));
-        });
-  };
-  auto size = [&](const char* name, const char* help, uint64_t SimConfig::*field) {
-    add(
-        name, "SIZE", help, [field](const SimConfig& c) { return format_size(c.*field); },
-        [=](SimConfig& c, const std::string& v) { c.*field = parse_size(v, name); });
-  };
-  auto real = [&](const char* name, const char* arg, const char* help, double SimConfig::*field,
-                  double lo, double hi, const char* what) {
-    auto show = [field](const SimConfig& c) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%g", c.*field);
-      return std::string(buf);
-    };
-    add(name, arg, help, show,
-        [=](SimConfig& c, const std::string& v) { c.*field = parse_real(v, name, lo, hi, what); });
-  };
-  auto choice = [&](const char* name, const char* help, std::string SimConfig::*field,
-                    std::vector<std::string> accepted, std::vector<std::string> planned) {
-    std::string arg = accepted.size() == 1 ? "NAME" : accepted[0];
-    for (size_t i = 1; i < accepted.size(); ++i) arg += "|" + accepted[i];
-    add(
-        name, arg, help, [field](const SimConfig& c) { return c.*field; },
-        [=](SimConfig& c, const std::string& v) {
-          check_choice(v, name, accepted, planned);
-          c.*field = v;
-        });
-  };
-  auto file = [&](const char* name, const char* help, std::string SimConfig::*field) {
-    add(
-        name, "FILE", help, [field](const SimConfig& c) { return c.*field; },
-        [=](SimConfig& c, const std::string& v) {
-          check_writable(v, name);
-          c.*field = v;
-        });
-  };
-  auto on_off = [&](const char* name, const char* help, bool SimConfig::*field) {
-    add(
-        name, "on|off", help, [field](const SimConfig& c) { return c.*field ? "on" : "off"; },
-        [=](SimConfig& c, const std::string& v) { c.*field = parse_on_off(v, name); });
-  };
-  auto lat = [&](const char* field_name, Cycles Latencies::*field, const char* help) {
-    std::string name = std::string("lat-") + field_name;
-    std::replace(name.begin(), name.end(), '_', '-');
-    add(
-        name, "CYCLES", help, [field](const SimConfig& c) { return std::to_string(c.lat.*field); },
-        [=](SimConfig& c, const std::string& v) {
-          c.lat.*field = parse_whole(v, name, 0, kMaxLatency);
-        });
-  };
+}  // namespace config_detail
 
-  group = "Platform";
-  choice("arch", "architecture whose MMU is modelled", &SimConfig::arch, {"x86"},
-         {"arm64", "mips"});
-  whole("vcpus", "guest vCPUs, 1..4096", &SimConfig::vcpus, 1, 4096);
-  whole("pcpus", "physical CPUs, 0 = one per vCPU", &SimConfig::pcpus, 0, 4096);
-  real("clock-ghz", "GHZ", "core clock in GHz, 0.1..10", &SimConfig::clock_ghz, 0.1, 10.0,
-       "a frequency in GHz");
-  whole("quantum", "temporal-decoupling quantum in cycles", &SimConfig::quantum, 1, UINT64_MAX);
-  whole("seed", "random seed; equal seeds give identical runs", &SimConfig::seed, 0, UINT64_MAX);
+using namespace config_detail;
 
-  group = "Workload";
-  choice("workload", "guest workload", &SimConfig::workload, {"demand-paging"}, {});
-  size("mem-per-vcpu", "memory each vCPU touches: a multiple of --page-size, at most 1T",
-       &SimConfig::mem_per_vcpu);
-  real("overlap", "F", "fraction of each vCPU's slice shared with the next vCPU, 0..1",
-       &SimConfig::overlap, 0.0, 1.0, "a fraction");
-  choice("pattern", "order in which a vCPU touches its pages", &SimConfig::pattern,
-         {"seq", "random"}, {});
-  whole("passes", "times each vCPU touches its slice", &SimConfig::passes, 1, UINT32_MAX);
-
-  group = "MMU";
-  add(
-      "page-size", "4K|2M|1G", "EPT mapping size",
-      [](const SimConfig& c) { return format_size(c.page_size); },
-      [](SimConfig& c, const std::string& v) {
-        uint64_t bytes = 0;
-        if (!size_of(v, bytes) ||
-            (bytes != (4ull << 10) && bytes != (2ull << 20) && bytes != (1ull << 30))) {
-          bad_value("page-size", "expected 4K, 2M or 1G, got " + in_quotes(v));
-        }
-        c.page_size = bytes;
-      });
-  choice("mmu-lock", "MMU lock on the EPT fault path", &SimConfig::mmu_lock,
-         {"exclusive", "shared"}, {});
-  choice("flush", "remote TLB flush strategy (unsafe-skip: deliberately skips the flush)",
-         &SimConfig::flush, {"ipi-all", "unsafe-skip"}, {});
-  whole("guest-levels", "guest page-table levels", &SimConfig::guest_levels, 4, 5);
-  t.back().arg = "4|5";
-  whole("ept-levels", "EPT levels", &SimConfig::ept_levels, 4, 5);
-  t.back().arg = "4|5";
-
-  group = "TLBs and paging-structure caches (entries / ways = power-of-two sets)";
-  whole("tlb-l1-entries", "L1 TLB entries for 4K pages", &SimConfig::tlb_l1_entries, 1,
-        kMaxEntries);
-  whole("tlb-l1-ways", "L1 TLB ways for 4K pages", &SimConfig::tlb_l1_ways, 1, kMaxEntries);
-  whole("tlb-l1-2m-entries", "L1 TLB entries for 2M pages", &SimConfig::tlb_l1_2m_entries, 1,
-        kMaxEntries);
-  whole("tlb-l1-2m-ways", "L1 TLB ways for 2M pages", &SimConfig::tlb_l1_2m_ways, 1, kMaxEntries);
-  whole("tlb-l1-1g-entries", "L1 TLB entries for 1G pages (fully associative)",
-        &SimConfig::tlb_l1_1g_entries, 1, kMaxEntries);
-  whole("tlb-l2-entries", "L2 TLB (STLB) entries", &SimConfig::tlb_l2_entries, 1, kMaxEntries);
-  whole("tlb-l2-ways", "L2 TLB ways", &SimConfig::tlb_l2_ways, 1, kMaxEntries);
-  whole("pwc-entries", "entries per paging-structure cache, 0 = none", &SimConfig::pwc_entries, 0,
-        kMaxEntries);
-
-  group = "Caches (size / (64 x ways) = power-of-two sets) and DRAM";
-  size("l1-size", "private L1 data cache size", &SimConfig::l1_size);
-  whole("l1-ways", "L1 ways", &SimConfig::l1_ways, 1, 1024);
-  size("l2-size", "private L2 cache size", &SimConfig::l2_size);
-  whole("l2-ways", "L2 ways", &SimConfig::l2_ways, 1, 1024);
-  size("llc-size", "shared last-level cache size", &SimConfig::llc_size);
-  whole("llc-ways", "LLC ways", &SimConfig::llc_ways, 1, 1024);
-  whole("dram-channels", "DRAM channels", &SimConfig::dram_channels, 1, 1024);
-
-  group = "Latencies (core cycles)";
-  // The stringised field name makes the option name follow the field: --lat-<field, _ -> ->.
-#define MMUSIM_LAT(field, help) lat(#field, &Latencies::field, help)
-  MMUSIM_LAT(tlb_l1, "L1 TLB lookup");
-  MMUSIM_LAT(tlb_l2, "L2 TLB lookup after an L1 miss");
-  MMUSIM_LAT(pwc, "paging-structure cache lookup");
-  MMUSIM_LAT(l1_hit, "L1 data cache hit");
-  MMUSIM_LAT(l2_hit, "L2 cache hit");
-  MMUSIM_LAT(llc_hit, "LLC hit");
-  MMUSIM_LAT(dram, "DRAM access, excluding queueing");
-  MMUSIM_LAT(dram_occupancy, "cycles one access keeps a DRAM channel busy");
-  MMUSIM_LAT(c2c_transfer, "line modified in another core's private cache");
-  MMUSIM_LAT(invalidate, "invalidating other sharers before a write");
-  MMUSIM_LAT(atomic, "extra cost of a locked read-modify-write");
-  MMUSIM_LAT(vmexit, "guest to host transition");
-  MMUSIM_LAT(vmentry, "host to guest transition");
-  MMUSIM_LAT(ipi, "IPI from send to delivery");
-  MMUSIM_LAT(fault_entry, "fault decode and dispatch before the MMU code");
-  MMUSIM_LAT(host_page_fault, "host fault on first touch of a backing page");
-  MMUSIM_LAT(page_zero_4k, "zeroing one 4K host page");
-  MMUSIM_LAT(page_alloc, "taking a page-table page from the MMU cache");
-  MMUSIM_LAT(tdp_map_work, "instructions of one TDP map call besides its memory references");
-  MMUSIM_LAT(spte_change_work, "handle_changed_spte bookkeeping per SPTE change");
-  MMUSIM_LAT(tlb_flush_local, "local flush of one vCPU's TLBs");
-  MMUSIM_LAT(request_check, "scanning pending vCPU requests on guest entry");
-  MMUSIM_LAT(compute_per_access, "guest work between two accesses");
-#undef MMUSIM_LAT
-
-  group = "Output and checking";
-  file("stats-json", "write statistics as JSON to FILE", &SimConfig::stats_json);
-  file("timeline", "write a Chrome trace-event timeline (Perfetto) to FILE", &SimConfig::timeline);
-  on_off("check", "run the correctness oracle", &SimConfig::check);
-  on_off("quiet", "no human summary on stdout; a bare --quiet means on", &SimConfig::quiet);
-  t.back().arg = "[on|off]";
-  t.back().implicit = "on";
-  return t;
-}
+namespace {
 
 struct Source {
   std::string value;
@@ -452,50 +279,7 @@ void validate(const SimConfig& c, const std::map<std::string, Source>& values) {
     auto it = values.find(name);
     throw UsageError((it == values.end() ? "" : it->second.origin) + "--" + name + ": " + msg);
   };
-  if (c.pcpus != 0 && c.pcpus < c.vcpus) {
-    fail("pcpus", "fewer physical CPUs than vCPUs (overcommit) is not modelled yet");
-  }
-  const std::string page = format_size(c.page_size);
-  if (c.mem_per_vcpu < c.page_size) {
-    fail("mem-per-vcpu",
-         format_size(c.mem_per_vcpu) + " is smaller than one page (--page-size " + page + ")");
-  }
-  if (c.mem_per_vcpu % c.page_size != 0) {
-    fail("mem-per-vcpu", format_size(c.mem_per_vcpu) + " is not a multiple of --page-size " + page);
-  }
-  if (c.mem_per_vcpu > (uint64_t(1) << 40)) {
-    fail("mem-per-vcpu", format_size(c.mem_per_vcpu) + " is more than the 1T allowed");
-  }
-  auto is_pow2 = [](uint64_t v) { return v != 0 && (v & (v - 1)) == 0; };
-  auto set_assoc = [&](const char* entries_opt, const char* ways_opt, uint64_t entries,
-                       uint64_t ways) {
-    const std::string e = std::to_string(entries), w = std::to_string(ways);
-    if (entries % ways != 0) {
-      fail(entries_opt,
-           e + " entries do not split evenly into " + w + " ways (--" + ways_opt + ")");
-    }
-    if (!is_pow2(entries / ways)) {
-      fail(entries_opt, e + " entries / " + w + " ways = " + std::to_string(entries / ways) +
-                            " sets; the set count must be a power of two");
-    }
-  };
-  set_assoc("tlb-l1-entries", "tlb-l1-ways", c.tlb_l1_entries, c.tlb_l1_ways);
-  set_assoc("tlb-l1-2m-entries", "tlb-l1-2m-ways", c.tlb_l1_2m_entries, c.tlb_l1_2m_ways);
-  set_assoc("tlb-l2-entries", "tlb-l2-ways", c.tlb_l2_entries, c.tlb_l2_ways);
-  auto cache = [&](const char* size_opt, const char* ways_opt, uint64_t size, uint64_t ways) {
-    const uint64_t way_bytes = kLineSize * ways;
-    const std::string geometry = format_size(size) + " / (64-byte lines x " + std::to_string(ways) +
-                                 " ways, --" + ways_opt + ")";
-    if (size % way_bytes != 0 || !is_pow2(size / way_bytes)) {
-      fail(size_opt, geometry + " is not a whole power-of-two number of sets");
-    }
-  };
-  cache("l1-size", "l1-ways", c.l1_size, c.l1_ways);
-  cache("l2-size", "l2-ways", c.l2_size, c.l2_ways);
-  cache("llc-size", "llc-ways", c.llc_size, c.llc_ways);
-  if (!c.stats_json.empty() && c.stats_json == c.timeline) {
-    fail("timeline", "same file as --stats-json");
-  }
+  validate_all(c, fail);
 }
 
 [[noreturn]] void rethrow_boost(const po::error& e, const std::vector<Option>& table) {
@@ -524,7 +308,7 @@ void validate(const SimConfig& c, const std::map<std::string, Source>& values) {
 }  // namespace
 
 bool parse_config(int argc, const char* const* argv, SimConfig& out) {
-  const std::vector<Option> table = config_options();
+  const std::vector<Option> table = all_options();
   po::options_description desc;
   for (const Option& o : table) {
     auto* sem = po::value<std::string>();

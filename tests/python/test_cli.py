@@ -81,6 +81,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
         (["--overlap", "1.5"], "--overlap"),
         (["--mmu-lock", "sometimes"], "--mmu-lock"),
         (["--config", str(tmp_path / "missing.ini")], "missing.ini"),
+        (["--workload", "gups"], "--workload"),
+        (["--arch", "sparc"], "--arch"),
+        (["--flush", "sometimes"], "--flush"),
     ]
     for args, named in cases:
         p = run(*args, check=False)

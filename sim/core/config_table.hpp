@@ -1,0 +1,86 @@
+// The option table behind parse_config (internal to sim/core/config*.cpp). Each area of the
+// simulator declares its options in a file of its own (config_options_<area>.cpp) through
+// OptionTable's typed helpers; all_options() gathers them, and the area's cross-option checks
+// go in its validate function.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "sim/core/config.hpp"
+
+namespace mmusim::config_detail {
+
+using Apply = std::function<void(SimConfig&, const std::string&)>;
+using Show = std::function<std::string(const SimConfig&)>;  // current value as option text
+
+struct Option {
+  std::string group;     // heading in --help
+  std::string name;      // without dashes; also the INI key
+  std::string arg;       // value placeholder in --help, e.g. "N", "SIZE"
+  std::string help;      // one line
+  std::string implicit;  // value of a bare "--name" (flags); empty: a value is required
+  Show show;
+  Apply apply;
+};
+
+constexpr uint64_t kMaxLatency = 1000000000;  // keeps sums of latencies far from overflow
+constexpr uint64_t kMaxEntries = 1u << 20;
+
+// Value helpers; each throws UsageError("--name: ...") on a bad value.
+[[noreturn]] void bad_value(const std::string& option, const std::string& msg);
+std::string in_quotes(const std::string& s);
+std::string alternatives(const std::vector<std::string>& values);
+bool parse_decimal(const std::string& s, uint64_t& out);
+bool size_of(const std::string& text, uint64_t& out);
+uint64_t parse_whole(const std::string& text, const std::string& option, uint64_t lo, uint64_t hi);
+double parse_real(const std::string& text, const std::string& option, double lo, double hi,
+                  const char* what);
+bool parse_on_off(const std::string& text, const std::string& option);
+std::string format_size(uint64_t bytes);
+void check_writable(const std::string& path, const std::string& option);
+void check_choice(const std::string& v, const std::string& option,
+                  const std::vector<std::string>& accepted,
+                  const std::vector<std::string>& planned = {});
+
+class OptionTable {
+ public:
+  std::vector<Option> t;
+  std::string group;  // heading for the options added next
+
+  void add(std::string name, std::string arg, std::string help, Show show, Apply apply) {
+    t.push_back({group, std::move(name), std::move(arg), std::move(help), "", show, apply});
+  }
+  template <class Field>
+  void whole(const char* name, const char* help, Field SimConfig::*field, uint64_t lo,
+             uint64_t hi) {
+    add(
+        name, "N", help, [field](const SimConfig& c) { return std::to_string(c.*field); },
+        [=](SimConfig& c, const std::string& v) {
+          c.*field = static_cast<Field>(parse_whole(v, name, lo, hi));
+        });
+  }
+  void size(const char* name, const char* help, uint64_t SimConfig::*field);
+  void real(const char* name, const char* arg, const char* help, double SimConfig::*field,
+            double lo, double hi, const char* what);
+  void choice(const char* name, const char* help, std::string SimConfig::*field,
+              std::vector<std::string> accepted, std::vector<std::string> planned);
+  void file(const char* name, const char* help, std::string SimConfig::*field);
+  void on_off(const char* name, const char* help, bool SimConfig::*field);
+  void lat(const char* field_name, Cycles Latencies::*field, const char* help);
+};
+
+// One call per area; all_options() runs them in this order (the order of --help).
+void add_core_options(OptionTable& o);
+std::vector<Option> all_options();
+
+// Cross-option checks of each area; `fail(option, message)` throws the UsageError.
+using Fail = std::function<void(const std::string&, const std::string&)>;
+void validate_core(const SimConfig& c, const Fail& fail);
+void validate_all(const SimConfig& c, const Fail& fail);
+
+}  // namespace mmusim::config_detail
