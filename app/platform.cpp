@@ -68,13 +68,14 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
       rcu("rcu", stats),
       flush(cfg, stats, timeline, oracle, fills),
       workload(make_workload(cfg)) {
-  ArchDeps deps{cfg, phys, pool, host, flush, rcu, heap, stats, timeline, oracle};
+  ArchDeps deps{cfg, phys, pool, host, flush, rcu, heap, stats, timeline, oracle, touched};
   arch = make_arch(cfg.arch, deps);
   if (auto s = arch->make_flush_strategy(cfg.flush)) flush.set_strategy(std::move(s));
   if (!flush.has_strategy())
     throw UsageError("--flush: '" + cfg.flush + "' is not available for --arch " + cfg.arch);
   workload_env = std::make_unique<WorkloadEnv>(WorkloadEnv{cfg, mmu(), host, flush, rcu, phys,
       arch->guest_format(), stats, timeline, oracle, touched});
+  workload_env->host_events = hooks.host_events ? hooks.host_events : arch->host_event_sink();
   build_guest();
   workload->attach(*workload_env);
   build_vcpus(hooks);
@@ -129,6 +130,7 @@ void Platform::build_vcpus(const PlatformHooks& hooks) {
     rcu.register_agent(v->agent());
     vcpus.push_back(std::move(v));
   }
+  attach_overcommit();
 }
 
 void Platform::vmm_main(Agent& vmm) {

@@ -20,6 +20,7 @@
 #include "sim/cpu/vcpu.hpp"
 #include "sim/hv/arch_model.hpp"
 #include "sim/hv/host_mm.hpp"
+#include "sim/hv/host_scheduler.hpp"
 #include "sim/hv/kernel_heap.hpp"
 #include "sim/hv/remote_flush.hpp"
 #include "sim/mem/memory_system.hpp"
@@ -51,6 +52,8 @@ struct PlatformHooks {
   std::function<std::unique_ptr<OpStream>(unsigned vcpu)> stream;
   // Extra host threads that run alongside the vCPUs (and the workload's), on physical CPU 0.
   std::vector<std::pair<std::string, std::function<void(Agent&)>>> host_threads;
+  // Replaces the arch's host-event sink given to the workload (tests of event replay).
+  HostEventSink* host_events = nullptr;
 };
 
 class Platform {
@@ -84,6 +87,7 @@ class Platform {
   std::unique_ptr<GuestPageTables> guest_pt;  // when the workload has no guest OS
   TouchedPages touched;
   std::unique_ptr<WorkloadEnv> workload_env;
+  std::unique_ptr<HostScheduler> sched;  // --pcpus < --vcpus only
   std::vector<std::unique_ptr<Vcpu>> vcpus;
   std::vector<std::unique_ptr<HostThread>> host_threads;
   std::unique_ptr<HostThread> vmm;
@@ -94,6 +98,7 @@ class Platform {
  private:
   void build_guest();
   void build_vcpus(const PlatformHooks& hooks);
+  void attach_overcommit();  // host scheduler, guest IPIs, flush words (platform_overcommit.cpp)
   void add_host_thread(const std::string& name, std::function<void(Agent&)> body);
   void vmm_main(Agent& vmm);
   void check_stage2();

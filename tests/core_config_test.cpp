@@ -215,8 +215,26 @@ TEST(ConfigTest, EveryLatencyHasItsOption) {
       {"tdp-map-work", &Latencies::tdp_map_work},
       {"spte-change-work", &Latencies::spte_change_work},
       {"tlb-flush-local", &Latencies::tlb_flush_local},
+      {"cond-resched", &Latencies::cond_resched},
       {"request-check", &Latencies::request_check},
       {"compute-per-access", &Latencies::compute_per_access},
+      {"tlbi-op", &Latencies::tlbi_op},
+      {"tlbi-dsb", &Latencies::tlbi_dsb},
+      {"cmo-line-level", &Latencies::cmo_line_level},
+      {"s2-map-work", &Latencies::s2_map_work},
+      {"guest-fault-work", &Latencies::guest_fault_work},
+      {"guest-clear-page", &Latencies::guest_clear_page},
+      {"guest-lock-spin", &Latencies::guest_lock_spin},
+      {"mips-tlb-exception", &Latencies::mips_tlb_exception},
+      {"mips-refill-work", &Latencies::mips_refill_work},
+      {"mips-asid-bump", &Latencies::mips_asid_bump},
+      {"mips-map-work", &Latencies::mips_map_work},
+      {"host-pte-update", &Latencies::host_pte_update},
+      {"host-page-copy", &Latencies::host_page_copy},
+      {"host-swap-io", &Latencies::host_swap_io},
+      {"context-switch", &Latencies::context_switch},
+      {"guest-ipi-handler", &Latencies::guest_ipi_handler},
+      {"invlpg", &Latencies::invlpg},
   };
   static_assert(sizeof(Latencies) == sizeof(cases) / sizeof(cases[0]) * sizeof(Cycles),
                 "a Latencies field was added: give it a case here");
@@ -272,8 +290,10 @@ TEST(ConfigTest, ExactMessagesFromTheBrief) {
   EXPECT_EQ(error_of({"--overlap", "1.5"}),
             "--overlap: expected a fraction from 0 to 1, got '1.5'");
   EXPECT_EQ(error_of({"--frobnicate"}).rfind("unknown option '--frobnicate'", 0), 0u);
-  EXPECT_EQ(error_of({"--pcpus", "2", "--vcpus", "4"}),
-            "--pcpus: fewer physical CPUs than vCPUs (overcommit) is not modelled yet");
+  // Overcommit is modelled (sim/hv/host_scheduler): fewer pCPUs than vCPUs is accepted.
+  EXPECT_EQ(parse({"--pcpus", "2", "--vcpus", "4"}).physical_cpus(), 2u);
+  EXPECT_EQ(error_of({"--ebizzy-chunk", "6K"}),
+            "--ebizzy-chunk: 6K is not a non-zero multiple of 4K");
 }
 
 // Each bad input names its option at the start of the one-line message.
@@ -429,9 +449,9 @@ TEST(ConfigTest, IniErrorsNameFileAndLine) {
   EXPECT_EQ(msg, bad + ":3: --vcpus: expected a whole number from 1 to 4096, got 'many'");
 
   // A bad file value is reported even if it is an impossible combination found later.
-  const std::string combo = dir.write("c.ini", "pcpus = 2\n");
+  const std::string combo = dir.write("c.ini", "mem-per-vcpu = 6K\n");
   msg = error_of({"--config", combo});
-  EXPECT_EQ(msg.rfind(combo + ":1: --pcpus: ", 0), 0u) << msg;
+  EXPECT_EQ(msg.rfind(combo + ":1: --mem-per-vcpu: ", 0), 0u) << msg;
 
   const std::string dup = dir.write("d.ini", "vcpus = 2\nvcpus = 3\n");
   EXPECT_NE(error_of({"--config", dup}).find(":2: 'vcpus' is already set on line 1"),

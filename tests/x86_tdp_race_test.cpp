@@ -73,9 +73,10 @@ void two_faulters_race(const char* lock) {
   p.run();
   if (std::string(lock) == "shared") {
     // One installs the table; the other's cmpxchg fails, its table is freed unused, RETRY.
-    EXPECT_EQ(int(out[0]) + int(out[1]), int(FaultOutcome::Fixed) + int(FaultOutcome::Retry));
-    // The loser may lose again one level down when it faults straight back; every retry here
-    // is a table link that lost its cmpxchg and whose unused table was freed.
+    // Faulting straight back, the loser may then win the race one level down and make the
+    // first one retry too; every retry here is a table link that lost its cmpxchg and whose
+    // unused table was freed, and in the end both pages are mapped.
+    EXPECT_TRUE(out[0] == FaultOutcome::Retry || out[1] == FaultOutcome::Retry);
     EXPECT_GE(p.stats.value("hv.fault.retry"), 1u);
     EXPECT_EQ(p.stats.value("hv.spte.cmpxchg_fail"), p.stats.value("hv.fault.retry"));
     EXPECT_EQ(p.stats.value("hv.tables.freed_unlinked"), p.stats.value("hv.fault.retry"));
@@ -177,6 +178,7 @@ TEST(TdpRace, TableReplacedByHugePageIsFreedOnlyAfterGracePeriod) {
     a.wait_cycles(10000);
     p.host.collapse_backing(gpa >> kPageShift, 2);  // khugepaged made it one huge page
     collapse = p.mmu().handle_fault(a, -1, gpa, Access::Write);
+    mark_touched(p, gpa);
   }});
   h.host_threads.push_back({"reader", [&](Agent& a) {
     Platform& p = *plat;

@@ -15,6 +15,7 @@
 #include "sim/core/violations.hpp"
 #include "sim/cpu/guest_os.hpp"
 #include "sim/cpu/op.hpp"
+#include "sim/hv/host_events.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/remote_flush.hpp"
@@ -38,6 +39,8 @@ struct WorkloadEnv {
   Timeline& timeline;
   Violations& oracle;
   TouchedPages& touched;
+  // The arch's host-event entry points (nullptr: it models none); set by the platform.
+  HostEventSink* host_events = nullptr;
 };
 
 struct HostThreadSpec {

@@ -15,16 +15,16 @@ unsigned level_of_page_size(uint64_t page_size) {
 
 TdpMmu::TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePool& pool,
                HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
-               Timeline& timeline, Violations& oracle)
+               Timeline& timeline, Violations& oracle, TouchedPages& touched)
     : cfg_(cfg), fmt_(fmt), phys_(phys), pool_(pool), host_(host), flush_(flush), rcu_(rcu),
-      stats_(stats), timeline_(timeline), oracle_(oracle),
+      stats_(stats), timeline_(timeline), oracle_(oracle), touched_(touched),
       shared_(cfg.mmu_lock == "shared"),
       max_level_(level_of_page_size(cfg.page_size)),
       heap_(heap),
       mmu_lock_("hv.lock.mmu_lock", heap.alloc(), stats, &timeline),
       pages_head_(heap.alloc()),
       pages_lock_("hv.lock.pages_lock", pages_head_ + 8, stats, &timeline),
-      root_(pool.alloc()),
+      roots_head_(heap.alloc()),
       faults_(stats.counter("hv.fault.count")),
       fixed_(stats.counter("hv.fault.fixed")),
       retries_(stats.counter("hv.fault.retry")),
@@ -40,8 +40,28 @@ TdpMmu::TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePo
       latency_(stats.histogram("hv.fault.latency")),
       cyc_host_(stats.counter("hv.fault.cycles.host_page")),
       cyc_lock_(stats.counter("hv.fault.cycles.lock_wait")),
-      cyc_map_(stats.counter("hv.fault.cycles.map")) {
-  pages_[root_] = MmuPage{0, fmt_.levels(), heap_.alloc()};
+      cyc_map_(stats.counter("hv.fault.cycles.map")),
+      roots_alloc_(stats.counter("hv.root.allocated")),
+      roots_freed_(stats.counter("hv.root.freed")),
+      root_zaps_(stats.counter("hv.root.zapped")),
+      zap_yields_(stats.counter("hv.zap.yields")),
+      zap_alls_(stats.counter("hv.zap_all.count")),
+      range_zaps_(stats.counter("hv.zap_range.count")) {
+  vcpu_root_.assign(cfg.vcpus, nullptr);
+  // The VM's own reference to a first root, so the harness can map guest page tables before
+  // any vCPU runs (KVM would allocate it at the first vCPU's kvm_mmu_load).
+  auto r = std::make_unique<Root>();
+  r->id = 0;
+  r->table = pool_.alloc();
+  r->count_word = heap_.alloc();
+  r->invalid_word = r->count_word + 8;
+  r->link_word = heap_.alloc();
+  r->holders = 1;
+  phys_.write64(r->count_word, 1);
+  pages_[r->table] = MmuPage{0, fmt_.levels(), r->link_word};
+  host_root_ = r.get();
+  roots_.push_back(std::move(r));
+  roots_alloc_.inc();
 }
 
 uint64_t TdpMmu::read_spte(Agent& a, Addr sptep) {
@@ -66,13 +86,23 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access access
   unsigned level = std::min(max_level_, hp.level);
   Addr hpa_base = hp.hpa & ~(fmt_.span(level) - 1);
 
-  if (shared_) mmu_lock_.read_lock(a); else mmu_lock_.write_lock(a);
+  lock(a, shared_);
   Cycles tm = a.now();
   cyc_lock_.inc(tm - tl);
   rcu_.read_lock(a);
-  FaultOutcome out = map(a, vcpu_id, gpa, level, hpa_base, write, hp.writable);
+  FaultOutcome out;
+  Root* r = vcpu_id >= 0 && size_t(vcpu_id) < vcpu_root_.size() ? vcpu_root_[size_t(vcpu_id)]
+                                                                 : host_root_;
+  // is_page_fault_stale: a root invalidated since the vCPU loaded it gets RET_PF_RETRY; the
+  // vCPU has a reload request and will fault again on a valid root.
+  if (!r || a.load(r->invalid_word) != 0) {
+    out = FaultOutcome::Retry;
+  } else {
+    ChangeCtx c{vcpu_id, shared_, true, true};
+    out = map_in(a, c, r->table, gpa, level, hpa_base, write, hp.writable);
+  }
   rcu_.read_unlock(a);
-  if (shared_) mmu_lock_.read_unlock(a); else mmu_lock_.write_unlock(a);
+  unlock(a, shared_);
   Cycles t1 = a.now();
   cyc_map_.inc(t1 - tm);
 
@@ -89,15 +119,23 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access access
 
 FaultOutcome TdpMmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Addr hpa_base,
                          bool write, bool writable) {
+  ChangeCtx c{vcpu_id, shared_, true, true};
+  return map_in(a, c, host_root_ ? host_root_->table : stage2_root(), gpa, level, hpa_base, write,
+                writable);
+}
+
+FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, unsigned level,
+                            Addr hpa_base, bool write, bool writable) {
+  const int vcpu_id = c.vcpu_id;
   a.advance(cfg_.lat.tdp_map_work);
-  PtIter it(fmt_, root_, gpa);
+  PtIter it(fmt_, root, gpa);
   while (true) {
     it.set_entry(read_spte(a, it.entry_addr()));
     if (it.level() == level) break;
     if (it.leaf()) {
       // A huge mapping covers the range but the fault wants a smaller one: zap it, flush it
       // from every TLB, then read the entry again (someone may have linked a table meanwhile).
-      if (!set_spte(a, vcpu_id, it, 0)) break;
+      if (!set_spte(a, c, it, 0)) break;
       huge_split_.inc();
       flush_.flush_range(a, vcpu_id, it.base(), it.span());
       it.set_entry(read_spte(a, it.entry_addr()));
@@ -106,7 +144,7 @@ FaultOutcome TdpMmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Addr h
       Addr child = alloc_table(a);
       uint64_t link = fmt_.make_table(child);
       if (shared_) {
-        if (!set_spte(a, vcpu_id, it, link)) {
+        if (!set_spte(a, c, it, link)) {
           // Lost the race to install this table: it was never visible, free it now.
           pool_.free(child);
           tables_unused_.inc();
@@ -115,7 +153,7 @@ FaultOutcome TdpMmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Addr h
         link_page(a, child, it.base(), it.level() - 1, true);
       } else {
         link_page(a, child, it.base(), it.level() - 1, false);
-        set_spte(a, vcpu_id, it, link);
+        set_spte(a, c, it, link);
       }
     }
     if (!it.can_descend()) break;
@@ -131,13 +169,13 @@ FaultOutcome TdpMmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Addr h
   if (fmt_.present(it.entry()) && it.leaf() && fmt_.address(it.entry(), level) == hpa_base &&
       !write)
     return FaultOutcome::Spurious;
-  if (!set_spte(a, vcpu_id, it, leaf)) return FaultOutcome::Retry;
+  if (!set_spte(a, c, it, leaf)) return FaultOutcome::Retry;
   return FaultOutcome::Fixed;
 }
 
-bool TdpMmu::set_spte(Agent& a, int vcpu_id, PtIter& it, uint64_t new_spte) {
+bool TdpMmu::set_spte(Agent& a, const ChangeCtx& c, PtIter& it, uint64_t new_spte) {
   uint64_t old = it.entry();
-  if (shared_) {
+  if (c.shared) {
     uint64_t seen = a.cmpxchg(it.entry_addr(), old, new_spte, MemClass::PageTable);
     if (seen != old) {
       cmpxchg_fail_.inc();
@@ -148,12 +186,12 @@ bool TdpMmu::set_spte(Agent& a, int vcpu_id, PtIter& it, uint64_t new_spte) {
   }
   it.set_entry(new_spte);
   a.advance(cfg_.lat.spte_change_work);
-  handle_changed(a, vcpu_id, it.base(), old, new_spte, it.level(), shared_);
+  handle_changed(a, c, it.base(), old, new_spte, it.level());
   return true;
 }
 
-void TdpMmu::handle_changed(Agent& a, int vcpu_id, Addr gpa, uint64_t old_spte,
-                            uint64_t new_spte, unsigned level, bool shared) {
+void TdpMmu::handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old_spte,
+                            uint64_t new_spte, unsigned level) {
   bool was_present = fmt_.present(old_spte);
   bool is_present = fmt_.present(new_spte);
   if (!was_present) return;
@@ -162,23 +200,25 @@ void TdpMmu::handle_changed(Agent& a, int vcpu_id, Addr gpa, uint64_t old_spte,
                      fmt_.is_leaf(new_spte, level) != was_leaf;
   if (was_leaf) {
     bool downgraded = is_present && fmt_.perms(old_spte).write && !fmt_.perms(new_spte).write;
-    if (pfn_changed || downgraded) flush_.note_zap(gpa, fmt_.span(level));
+    if (c.flush && (pfn_changed || downgraded)) flush_.note_zap(gpa, fmt_.span(level));
+    // A removed leaf of the root vCPUs use is no longer expected in the final tables.
+    if (c.current && !is_present) touched_.clear_range(gpa >> kPageShift, fmt_.span(level) >> kPageShift);
     return;
   }
   if (pfn_changed) {
     if (is_present) huge_collapse_.inc();
-    handle_removed_table(a, vcpu_id, fmt_.address(old_spte, level), gpa, level - 1, shared);
+    handle_removed_table(a, c, fmt_.address(old_spte, level), gpa, level - 1);
   }
 }
 
-void TdpMmu::handle_removed_table(Agent& a, int vcpu_id, Addr table, Addr gpa, unsigned level,
-                                  bool shared) {
-  unlink_page(a, table, shared);
+void TdpMmu::handle_removed_table(Agent& a, const ChangeCtx& c, Addr table, Addr gpa,
+                                  unsigned level) {
+  unlink_page(a, table, c.shared);
   const unsigned n = 1u << fmt_.index_bits();
   for (unsigned i = 0; i < n; ++i) {
     Addr sptep = table + Addr(i) * 8;
     uint64_t old;
-    if (shared) {
+    if (c.shared) {
       // Other threads may still be changing entries of the removed table: take each value
       // atomically so no concurrent update is lost.
       old = a.xchg(sptep, 0, MemClass::PageTable);
@@ -190,10 +230,12 @@ void TdpMmu::handle_removed_table(Agent& a, int vcpu_id, Addr table, Addr gpa, u
         teardown_store_.inc();
       }
     }
-    handle_changed(a, vcpu_id, gpa + Addr(i) * fmt_.span(level), old, 0, level, shared);
+    handle_changed(a, c, gpa + Addr(i) * fmt_.span(level), old, 0, level);
   }
-  flush_.note_zap(gpa, fmt_.span(level + 1));
-  flush_.flush_range(a, vcpu_id, gpa, fmt_.span(level + 1));
+  if (c.flush) {
+    flush_.note_zap(gpa, fmt_.span(level + 1));
+    flush_.flush_range(a, c.vcpu_id, gpa, fmt_.span(level + 1));
+  }
   // Walkers and other threads may still hold pointers into the table: free it only after
   // every reader has left its RCU read-side section.
   rcu_.call_rcu(a, [this, table]() {
@@ -226,70 +268,6 @@ void TdpMmu::unlink_page(Agent& a, Addr table, bool shared) {
   a.store(itp->second.link_word, 0);
   pages_.erase(itp);
   if (shared) pages_lock_.unlock(a);
-}
-
-void TdpMmu::teardown(Agent& host) {
-  // kvm_tdp_mmu_zap_all at VM destruction: mmu_lock for write, every top-level entry zapped,
-  // which tears down each table beneath it (and flushes), then the root goes after RCU.
-  mmu_lock_.write_lock(host);
-  rcu_.read_lock(host);
-  PtIter it(fmt_, root_, 0);
-  const unsigned n = 1u << fmt_.index_bits();
-  for (unsigned i = 0; i < n; ++i) {
-    Addr sptep = root_ + Addr(i) * 8;
-    uint64_t old = host.load_nosync(sptep, MemClass::PageTable);
-    if (!fmt_.present(old)) continue;
-    host.store(sptep, 0, MemClass::PageTable);
-    handle_changed(host, -1, Addr(i) * fmt_.span(fmt_.levels()), old, 0, fmt_.levels(), false);
-  }
-  rcu_.read_unlock(host);
-  mmu_lock_.write_unlock(host);
-  Addr root = root_;
-  pages_.erase(root);
-  rcu_.call_rcu(host, [this, root]() {
-    pool_.free(root);
-    tables_freed_.inc();
-  });
-  rcu_.barrier(host);
-}
-
-void TdpMmu::map_functional(Addr gpa, unsigned level, Addr hpa_base) {
-  PtIter it(fmt_, root_, gpa);
-  while (true) {
-    it.set_entry(phys_.read64(it.entry_addr()));
-    if (it.level() == level) break;
-    if (!it.present()) {
-      Addr child = pool_.alloc();
-      tables_alloc_.inc();
-      uint64_t link = fmt_.make_table(child);
-      phys_.write64(it.entry_addr(), link);
-      pages_[child] = MmuPage{it.base(), it.level() - 1, heap_.alloc()};
-      it.set_entry(link);
-    }
-    if (!it.can_descend()) throw ModelError("map_functional: a huge leaf is in the way");
-    it.descend();
-  }
-  phys_.write64(it.entry_addr(), fmt_.make_leaf(hpa_base, level, Perms{true, true, true}, true, false));
-}
-
-void TdpMmu::collect_leaves(Addr table, unsigned level, Addr gpa,
-                            std::vector<Stage2Leaf>& out) const {
-  const unsigned n = 1u << fmt_.index_bits();
-  for (unsigned i = 0; i < n; ++i) {
-    uint64_t e = phys_.read64(table + Addr(i) * 8);
-    if (!fmt_.present(e)) continue;
-    Addr g = gpa + Addr(i) * fmt_.span(level);
-    if (fmt_.is_leaf(e, level))
-      out.push_back({g, level, fmt_.address(e, level), fmt_.perms(e)});
-    else
-      collect_leaves(fmt_.address(e, level), level - 1, g, out);
-  }
-}
-
-std::vector<Stage2Leaf> TdpMmu::leaves() const {
-  std::vector<Stage2Leaf> out;
-  if (pool_.live(root_)) collect_leaves(root_, fmt_.levels(), 0, out);
-  return out;
 }
 
 }  // namespace mmusim

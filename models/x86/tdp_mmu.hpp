@@ -9,6 +9,16 @@
 // The fault path resolves the host page before taking mmu_lock, so the lock covers only what
 // KVM runs under it. Every table reference goes through the memory system and the one
 // iterator (PtIter) used by the hardware walker too.
+//
+// Roots (seed 003): each root has a reference count and a role.invalid flag in simulated
+// memory. vCPUs take a reference to a valid root before entering the guest and drop it on
+// KVM_REQ_MMU_RELOAD; zap_all (memslot deletion, "zap all") invalidates every root, makes the
+// vCPUs reload, and zaps the invalidated roots with yielding (mmu_lock dropped and re-taken
+// every --zap-yield-every entries); the last put frees a root after an RCU grace period. The
+// put is selectable (--root-put): the agreed version from the seed thread and two versions the
+// thread shows to be wrong; the oracle reports a root freed while referenced, a root zapped
+// twice and a vCPU given an invalid root. Files: tdp_mmu.cpp (fault path, SPTE changes),
+// tdp_root.cpp (root lifecycle), tdp_zap.cpp (zapping, teardown, functional views).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -19,6 +29,7 @@
 #include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
+#include "sim/core/touched_pages.hpp"
 #include "sim/core/violations.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
@@ -36,14 +47,28 @@ class TdpMmu : public HypervisorMmu {
  public:
   TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePool& pool,
          HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
-         Timeline& timeline, Violations& oracle);
+         Timeline& timeline, Violations& oracle, TouchedPages& touched);
 
   FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, Addr gpa, Access access) override;
-  Addr stage2_root() const override { return root_; }
+  // The root host-side operations start from: the newest valid root.
+  Addr stage2_root() const override;
   void teardown(Agent& host) override;
+  Addr load_root(Agent& vcpu, int vcpu_id) override;
+  void unload_root(Agent& vcpu, int vcpu_id) override;
+  bool root_is_current(Addr root) const override;
 
-  // kvm_tdp_mmu_map with the host page already resolved: maps gpa at `level` to the frame at
-  // `hpa_base`. Callers hold mmu_lock in the configured mode and the RCU read lock.
+  // kvm_mmu_zap_all_fast: invalidate every root, make every vCPU reload, then zap the
+  // invalidated roots (mmu_lock for read in shared mode) with yielding, and put them.
+  void zap_all(Agent& a) override;
+  bool supports_zap_all() const override { return true; }
+  // Zap the leaves of [gpa, gpa+len) in every root, valid or not (memslot deletion / MMU
+  // notifier unmap), with yielding; flushes if anything was zapped.
+  void zap_range(Agent& a, Addr gpa, uint64_t len) override;
+  size_t live_roots() const;
+
+  // kvm_tdp_mmu_map with the host page already resolved, in the VM's own root: maps gpa at
+  // `level` to the frame at `hpa_base`. Callers hold mmu_lock in the configured mode and the
+  // RCU read lock.
   FaultOutcome map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Addr hpa_base, bool write,
                    bool writable);
 
@@ -61,12 +86,53 @@ class TdpMmu : public HypervisorMmu {
     unsigned level;
     Addr link_word;  // where its list link lives in simulated memory
   };
+  // A root: the table, its tdp_mmu_root_count and role.invalid words, and what the oracle
+  // knows about it (functional bookkeeping the model's decisions never read).
+  struct Root {
+    uint64_t id = 0;
+    Addr table = 0;
+    Addr count_word = 0;
+    Addr invalid_word = 0;
+    Addr link_word = 0;
+    bool on_list = true;  // still on tdp_mmu_roots
+    bool freed = false;   // its free was queued (call_rcu)
+    int holders = 0;      // references actually held
+    unsigned zaps = 0;
+  };
+  // How a change treats the lost-update oracle and TLBs: changes in an invalid root are
+  // unreachable by vCPUs (no flush needed, nothing expected of them).
+  struct ChangeCtx {
+    int vcpu_id;
+    bool shared;
+    bool flush;    // flush remote TLBs when a table is removed
+    bool current;  // the root is the one vCPUs use: removed leaves leave the touched set
+  };
+
   uint64_t read_spte(Agent& a, Addr sptep);
-  bool set_spte(Agent& a, int vcpu_id, PtIter& it, uint64_t new_spte);
-  void handle_changed(Agent& a, int vcpu_id, Addr gpa, uint64_t old_spte, uint64_t new_spte,
-                      unsigned level, bool shared);
-  void handle_removed_table(Agent& a, int vcpu_id, Addr table, Addr gpa, unsigned level,
-                            bool shared);
+  bool set_spte(Agent& a, const ChangeCtx& c, PtIter& it, uint64_t new_spte);
+  void handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old_spte,
+                      uint64_t new_spte, unsigned level);
+  void handle_removed_table(Agent& a, const ChangeCtx& c, Addr table, Addr gpa, unsigned level);
+  FaultOutcome map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, unsigned level,
+                      Addr hpa_base, bool write, bool writable);
+
+  // tdp_root.cpp
+  Root* alloc_root(Agent& a);
+  Root* find_root(Addr table) const;
+  bool root_invalid(const Root& r) const;  // functional read of role.invalid
+  bool get_root(Agent& a, Root& r, bool only_valid);
+  void put_root(Agent& a, Root& r, bool shared);
+  void free_root(Agent& a, Root& r, bool shared);
+  Root* valid_root_for_host(Agent& a);  // under mmu_lock for write
+  void lock(Agent& a, bool shared);
+  void unlock(Agent& a, bool shared);
+
+  // tdp_zap.cpp
+  void zap_root(Agent& a, Root& r, bool shared);
+  size_t zap_range_in_root(Agent& a, Root& r, Addr gpa, uint64_t len, bool shared);
+  bool zap_entry(Agent& a, const ChangeCtx& c, Addr sptep, Addr gpa, unsigned level);
+  // cond_resched: every --zap-yield-every entries drop and re-take mmu_lock (and RCU).
+  void maybe_yield(Agent& a, bool shared, unsigned& since);
   Addr alloc_table(Agent& a);
   void link_page(Agent& a, Addr table, Addr gpa, unsigned level, bool shared);
   void unlink_page(Agent& a, Addr table, bool shared);
@@ -82,13 +148,17 @@ class TdpMmu : public HypervisorMmu {
   Stats& stats_;
   Timeline& timeline_;
   Violations& oracle_;
+  TouchedPages& touched_;
   bool shared_;
   unsigned max_level_;
   KernelHeap& heap_;
   RwLock mmu_lock_;
   Addr pages_head_;  // tdp_mmu_pages list head, in the same line as the lock (as in kvm_arch)
   SpinLock pages_lock_;
-  Addr root_;
+  Addr roots_head_;  // tdp_mmu_roots list head
+  std::vector<std::unique_ptr<Root>> roots_;  // every root ever made, oldest first
+  std::vector<Root*> vcpu_root_;              // the root each vCPU holds a reference to
+  Root* host_root_ = nullptr;  // the VM's own reference (harness mappings, host faults)
   std::unordered_map<Addr, MmuPage> pages_;  // linked tables by host address
 
   Counter& faults_;
@@ -107,6 +177,12 @@ class TdpMmu : public HypervisorMmu {
   Counter& cyc_host_;
   Counter& cyc_lock_;
   Counter& cyc_map_;
+  Counter& roots_alloc_;
+  Counter& roots_freed_;
+  Counter& root_zaps_;
+  Counter& zap_yields_;
+  Counter& zap_alls_;
+  Counter& range_zaps_;
 };
 
 }  // namespace mmusim

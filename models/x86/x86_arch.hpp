@@ -15,7 +15,7 @@ class X86Arch : public ArchModel {
   explicit X86Arch(ArchDeps& d)
       : guest_(d.cfg.guest_levels), ept_(d.cfg.ept_levels),
         tdp_(d.cfg, ept_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.timeline,
-             d.oracle) {}
+             d.oracle, d.touched) {}
   const char* name() const override { return "x86"; }
   const PageTableFormat& guest_format() const override { return guest_; }
   const PageTableFormat& stage2_format() const override { return ept_; }

@@ -37,6 +37,29 @@ struct Latencies {
   Cycles tlb_flush_local = 150;  // INVEPT/INVVPID-style local flush of one vCPU's TLBs
   Cycles request_check = 20;     // scanning pending vCPU requests on guest entry
   Cycles compute_per_access = 0; // guest work between two accesses of the workload
+  Cycles cond_resched = 40;      // a yield point that dropped mmu_lock (cond_resched)
+  // arm64 (issue 8): broadcast TLB maintenance and cache maintenance to the Point of Coherency
+  Cycles tlbi_op = 40;           // one TLBI broadcast message occupying the DVM interconnect
+  Cycles tlbi_dsb = 300;         // DSB ISH after TLBIs: every core's completion acknowledged
+  Cycles cmo_line_level = 4;     // one DC CVAC/IVAC/CIVAC on one line at one cache level
+  Cycles s2_map_work = 300;      // instructions of one stage-2 map call besides its memory
+                                 // references (walker setup, prot computation, pte build)
+  // modelled guest kernel (issue 3): first-touch page faults of replayed traces
+  Cycles guest_fault_work = 400; // guest #PF entry, VMA lookup and exit, besides its PTE accesses
+  Cycles guest_clear_page = 250; // the guest zeroing a newly allocated 4 KiB frame
+  Cycles guest_lock_spin = 40;   // one re-check of a contended guest page-table lock
+  // MIPS (issue 5): software TLB refill, GPA fault handling, host memory-manager events
+  Cycles mips_tlb_exception = 30; // TLB refill/invalid/modified exception entry and eret
+  Cycles mips_refill_work = 12;   // refill handler instructions besides its loads (shifts, tlbwr)
+  Cycles mips_asid_bump = 40;     // giving a vCPU a new ASID on a flush request (get_new_asid)
+  Cycles mips_map_work = 150;     // kvm_mips_map_page instructions besides memory references
+  Cycles host_pte_update = 100;   // the host mm changing one of its PTEs (with rmap walk)
+  Cycles host_page_copy = 400;    // copying one 4 KiB page (COW break, KSM compare, migration)
+  Cycles host_swap_io = 8000;     // one page written to or read from swap
+  // remote-flush strategies and overcommit (issue 4): host scheduler and guest TLB shootdowns
+  Cycles context_switch = 1500;   // host switching the pCPU to another vCPU thread (vcpu_load)
+  Cycles guest_ipi_handler = 400; // guest flush-IPI entry, handler dispatch and csd release
+  Cycles invlpg = 120;            // one per-address TLB invalidation (INVLPG / ranged entry)
 };
 
 struct SimConfig {
@@ -63,6 +86,14 @@ struct SimConfig {
   // Remote TLB flush strategy: ipi-all (kvm_flush_remote_tlbs); unsafe-skip reports the flush
   // complete without touching any vCPU -- wrong on purpose, to show the oracle catches it.
   std::string flush = "ipi-all";
+  // x86 TDP roots (seed 003): how the last reference to a root is put (agreed | dec-not-one |
+  // zap-always), and how many SPTEs a zapper handles before it drops and re-takes mmu_lock.
+  std::string root_put = "agreed";
+  unsigned zap_yield_every = 64;
+  // root-churn workload: how many zap-all rounds, and the cycles between them.
+  unsigned churn_rounds = 8;
+  Cycles churn_interval = 200000;
+  unsigned churn_unmaps = 8;  // range unmaps per zap-all round
 
   // TLBs and paging-structure caches (entries; 0 pwc entries disables those caches)
   unsigned tlb_l1_entries = 64, tlb_l1_ways = 4;
@@ -84,6 +115,37 @@ struct SimConfig {
   std::string timeline;    // empty: none
   bool check = true;
   bool quiet = false;      // no human summary on stdout
+
+  // --- arm64 (issue 8; sim/core/config_options_arm64.cpp) ---
+  unsigned ipa_bits = 40;          // stage-2 input (IPA) size in bits, 32..48
+  unsigned s2_levels = 0;          // stage-2 levels 2..4; 0: as KVM (fewest, <= 16 concatenated)
+  std::string cmo_policy = "deferred";  // eager | deferred | none (locked memslots, seed 004)
+  uint64_t tlbi_range_threshold = 64;   // pages above which one full-VMID TLBI replaces by-IPA
+  uint64_t image_size = 256ull << 10;   // locked-boot: guest image the VMM writes after locking
+  bool lock_writable = true;       // locked-boot: lock memslots writable (else read-only)
+  // --- end arm64 ---
+
+  // --- traces (issue 3; sim/core/config_options_trace.cpp) ---
+  std::string trace;  // --workload trace: the trace file to replay (text or binary, maybe gzip)
+  // --- end traces ---
+
+  // --- MIPS and host memory events (issue 5; sim/core/config_options_mips.cpp) ---
+  bool mips_sync_mmu = true;       // KVM_CAP_SYNC_MMU: MMU notifiers (on: after seed 001)
+  unsigned mips_asid_bits = 8;     // ASID width: a vCPU moves to a fresh ASID per flush, a full
+                                   // TLB flush only when the ASIDs run out
+  bool mips_dirty_log = false;     // dirty logging on the data memslot
+  unsigned host_events = 16;       // host-event workloads: how many events the host thread raises
+  Cycles host_event_interval = 100000; // cycles between two host events
+  uint64_t host_event_pages = 64;  // pages one event covers
+  unsigned event_passes = 4;       // passes each vCPU makes over its slice in those workloads
+  // --- end MIPS ---
+
+  // --- remote-flush strategies, overcommit, ebizzy (issue 4; config_options_flush.cpp) ---
+  Cycles timeslice = 1000000;      // host scheduler tick with --pcpus < --vcpus (1 ms at 1 GHz)
+  unsigned iterations = 20;        // workload iterations (ebizzy: chunks each thread uses)
+  uint64_t ebizzy_chunk = 64ull << 10;  // ebizzy: bytes of one chunk (allocated, used, freed)
+  Cycles ebizzy_work = 20000;      // ebizzy: guest compute per record (searching the chunk)
+  // --- end remote-flush strategies ---
 
   unsigned physical_cpus() const { return pcpus ? pcpus : vcpus; }
 };

@@ -103,7 +103,8 @@ void add_core_options(OptionTable& o) {
          {"exclusive", "shared"}, {});
   o.add(
       "flush", "NAME",
-      "remote TLB flush strategy: ipi-all, or unsafe-skip (skips the flush, to prove the oracle)",
+      "remote TLB flush strategy: ipi-all, targeted, ranged, pv, broadcast (arm64 TLBI IS + "
+      "DSB), or unsafe-skip (skips the flush, to prove the oracle)",
       [](const SimConfig& c) { return c.flush; },
       [](SimConfig& c, const std::string& v) { c.flush = v; });
   o.whole("guest-levels", "guest page-table levels", &SimConfig::guest_levels, 4, 5);
@@ -160,6 +161,7 @@ void add_core_options(OptionTable& o) {
   MMUSIM_LAT(tlb_flush_local, "local flush of one vCPU's TLBs");
   MMUSIM_LAT(request_check, "scanning pending vCPU requests on guest entry");
   MMUSIM_LAT(compute_per_access, "guest work between two accesses");
+  MMUSIM_LAT(cond_resched, "a yield point that dropped mmu_lock");
 #undef MMUSIM_LAT
 
   o.group = "Output and checking";
@@ -173,9 +175,6 @@ void add_core_options(OptionTable& o) {
 
 
 void validate_core(const SimConfig& c, const Fail& fail) {
-  if (c.pcpus != 0 && c.pcpus < c.vcpus) {
-    fail("pcpus", "fewer physical CPUs than vCPUs (overcommit) is not modelled yet");
-  }
   const std::string page = format_size(c.page_size);
   if (c.mem_per_vcpu < c.page_size) {
     fail("mem-per-vcpu",
@@ -222,9 +221,21 @@ void validate_core(const SimConfig& c, const Fail& fail) {
 std::vector<Option> all_options() {
   OptionTable o;
   add_core_options(o);
+  add_x86_options(o);
+  add_trace_options(o);
+  add_arm64_options(o);
+  add_mips_options(o);
+  add_flush_options(o);
   return o.t;
 }
 
-void validate_all(const SimConfig& c, const Fail& fail) { validate_core(c, fail); }
+void validate_all(const SimConfig& c, const Fail& fail) {
+  validate_core(c, fail);
+  validate_x86(c, fail);
+  validate_trace(c, fail);
+  validate_arm64(c, fail);
+  validate_mips(c, fail);
+  validate_flush(c, fail);
+}
 
 }  // namespace mmusim::config_detail

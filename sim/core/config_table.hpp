@@ -76,11 +76,24 @@ class OptionTable {
 
 // One call per area; all_options() runs them in this order (the order of --help).
 void add_core_options(OptionTable& o);
+void add_x86_options(OptionTable& o);
+void validate_x86(const SimConfig& c, const std::function<void(const std::string&, const std::string&)>& fail);
+void add_trace_options(OptionTable& o);
 std::vector<Option> all_options();
 
 // Cross-option checks of each area; `fail(option, message)` throws the UsageError.
 using Fail = std::function<void(const std::string&, const std::string&)>;
 void validate_core(const SimConfig& c, const Fail& fail);
+void validate_trace(const SimConfig& c, const Fail& fail);
 void validate_all(const SimConfig& c, const Fail& fail);
+// arm64 (sim/core/config_options_arm64.cpp)
+void add_arm64_options(OptionTable& o);
+void validate_arm64(const SimConfig& c, const Fail& fail);
+// MIPS and host memory events (sim/core/config_options_mips.cpp)
+void add_mips_options(OptionTable& o);
+void validate_mips(const SimConfig& c, const Fail& fail);
+// remote-flush strategies, overcommit, ebizzy (sim/core/config_options_flush.cpp)
+void add_flush_options(OptionTable& o);
+void validate_flush(const SimConfig& c, const Fail& fail);
 
 }  // namespace mmusim::config_detail

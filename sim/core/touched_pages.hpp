@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -16,6 +17,10 @@ class TouchedPages {
   }
   void clear(uint64_t gfn) {
     if (gfn / 64 < bits_.size()) bits_[gfn / 64] &= ~(uint64_t(1) << (gfn % 64));
+  }
+  void clear_all() { std::fill(bits_.begin(), bits_.end(), 0); }
+  void clear_range(uint64_t gfn, uint64_t count) {
+    for (uint64_t g = gfn; g < gfn + count && g / 64 < bits_.size(); ++g) clear(g);
   }
   bool test(uint64_t gfn) const {
     return gfn / 64 < bits_.size() && ((bits_[gfn / 64] >> (gfn % 64)) & 1);

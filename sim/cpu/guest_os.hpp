@@ -18,6 +18,10 @@ class GuestMemoryAccess {
   virtual void write_gpa(Addr gpa, uint64_t value) = 0; // 8-byte aligned guest-physical write
   virtual Agent& agent() = 0;                           // for compute time and RNG-free timing
   virtual int vcpu_id() const = 0;
+  // Takes interrupts (flush IPIs) that arrived while the guest kernel spins, as a real CPU
+  // spinning on a lock still exits on an external interrupt; a spinner that never did could
+  // block a remote flush whose initiator holds what the lock holder needs.
+  virtual void take_pending_interrupts() {}
 };
 
 class GuestOs {

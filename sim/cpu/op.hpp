@@ -7,11 +7,17 @@
 namespace mmusim {
 
 struct Op {
-  enum class Kind : uint8_t { Access, Compute };
+  // GuestShootdown: the guest unmapped [gva, gva + bytes) (munmap) and flushes it from its own
+  // TLB and, by IPIs, from every other vCPU's (flush_tlb_mm_range / flush_tlb_multi).
+  enum class Kind : uint8_t { Access, Compute, GuestShootdown };
   Kind kind = Kind::Access;
   Access access = Access::Read;
   Addr gva = 0;        // Access: guest virtual address
   Cycles cycles = 0;   // Compute: guest work that touches no memory
+  uint64_t bytes = 0;  // GuestShootdown: length of the unmapped range
+  // Access with the guest's stage-1 MMU off (arm64 SCTLR_EL1.M = 0, e.g. early boot): the
+  // address is the IPA itself and the access is non-cacheable (it sees DRAM, not the caches).
+  bool mmu_off = false;
 };
 
 class OpStream {

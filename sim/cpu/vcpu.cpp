@@ -49,7 +49,9 @@ Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
   dont_initialize();
 }
 
-bool Vcpu::flush_pending() const { return (phys_.read64(request_word_) & kReqTlbFlush) != 0; }
+bool Vcpu::flush_pending() const {
+  return (phys_.read64(request_word_) & (kReqTlbFlush | kReqTlbFlushRange)) != 0;
+}
 
 void Vcpu::send_ipi(Cycles delay, std::shared_ptr<FlushAck> ack) {
   Cycles at = Clock::now() + delay;
@@ -68,6 +70,7 @@ void Vcpu::on_ipi() {
         // The vCPU thread takes the exit at its next op boundary at or after `now`.
         pending_acks_.push_back(std::move(in_flight_[i].second));
         ipi_at_ = std::min(ipi_at_, now);
+        attention_ev_.notify(sc_core::SC_ZERO_TIME);  // a vCPU spinning in guest mode wakes
       } else {
         // Not in guest mode: the host handles the interrupt at once and acknowledges.
         auto& ack = in_flight_[i].second;
@@ -91,19 +94,32 @@ void Vcpu::ack_pending() {
 
 void Vcpu::process_requests() {
   uint64_t req = agent_.xchg(request_word_, 0);
+  if (req & kReqMmuReload) {
+    // kvm_mmu_unload: drop the root; a valid one is loaded before the next entry.
+    hv_.unload_root(agent_, id_);
+    root_ = 0;
+  }
   if (req & kReqTlbFlush) {
-    l1_.flush_all();
-    l2_.flush_all();
-    walker->flush_caches();
-    agent_.advance(cfg_.lat.tlb_flush_local);
+    Cycles asid_cost = 0;
+    if (walker->new_asid_on_flush(guest_.tlb_tag, asid_cost)) {
+      // Entries under the old ASID stay in the arrays but can no longer hit.
+      agent_.advance(asid_cost);
+    } else {
+      l1_.flush_all();
+      l2_.flush_all();
+      walker->flush_caches();
+      agent_.advance(cfg_.lat.tlb_flush_local);
+    }
     ++flushes_;
   }
+  if (req & (kReqTlbFlush | kReqTlbFlushRange)) after_flush_request(req);
 }
 
 void Vcpu::enter_guest() {
   while (true) {
     agent_.advance(cfg_.lat.request_check);
     if (agent_.load(request_word_) != 0) process_requests();
+    load_root();
     // Publish IN_GUEST_MODE, then look at requests again: a flusher that saw us outside guest
     // mode sent no IPI, so its request must be caught here (vcpu_enter_guest's ordering).
     agent_.store(mode_word_, kInGuestMode);
@@ -114,6 +130,17 @@ void Vcpu::enter_guest() {
     ack_pending();
   }
   agent_.advance(cfg_.lat.vmentry);
+}
+
+void Vcpu::load_root() {
+  // kvm_mmu_reload: a vCPU without a root takes a reference to a valid one. A new root is a new
+  // EPTP: translations cached under the old one must not be used, so flush.
+  if (root_ != 0) return;
+  root_ = hv_.load_root(agent_, id_);
+  l1_.flush_all();
+  l2_.flush_all();
+  walker->flush_caches();
+  agent_.advance(cfg_.lat.tlb_flush_local);
 }
 
 void Vcpu::exit_guest() {
@@ -147,6 +174,7 @@ void Vcpu::use_entry(const TlbEntry& e, const Op& op) {
 }
 
 void Vcpu::do_access(const Op& op) {
+  if (op.mmu_off) return mmu_off_access(op);
   ++accesses_;
   agent_.advance(cfg_.lat.tlb_l1);
   if (TlbEntry* e = l1_.lookup(guest_.tlb_tag, op.gva); e && e->perms.allows(op.access)) {
@@ -171,8 +199,9 @@ void Vcpu::translate_miss(const Op& op) {
     // The walk reads tables the hypervisor writes: do it at this vCPU's true time.
     agent_.sync();
     if (agent_.now() >= ipi_at_) take_ipi();
+    if (!tlb_used_) note_tlb_use();
     sc_core::sc_time d = agent_.offset();
-    WalkResult r = walker->walk(op.gva, op.access, guest_.guest_root_gpa, hv_.stage2_root(), d,
+    WalkResult r = walker->walk(op.gva, op.access, guest_.guest_root_gpa, root_, d,
                                agent_.name());
     agent_.set_offset(d);
     if (r.status == WalkResult::Status::Ok) {
@@ -188,7 +217,17 @@ void Vcpu::translate_miss(const Op& op) {
       e.fill_seq = fills_.tick();
       l2_.insert(e);
       l1_.insert(e);
-      if (guest_.touched) guest_.touched->set(r.gpa >> kPageShift);
+      if (r.has_buddy) {  // the other page of a MIPS even/odd pair, loaded by the same refill
+        TlbEntry b = e;
+        b.va_base = r.buddy_gva;
+        b.gpa_base = r.buddy_gpa;
+        b.hpa_base = r.buddy_hpa_base;
+        b.perms = r.buddy_perms;
+        b.fill_seq = fills_.tick();
+        l2_.insert(b);
+        l1_.insert(b);
+      }
+      if (guest_.touched && hv_.root_is_current(root_)) guest_.touched->set(r.gpa >> kPageShift);
       use_entry(e, op);
       return;
     }
@@ -208,7 +247,11 @@ void Vcpu::stage2_fault_exit(Addr gpa, Access access) {
   Cycles t0 = agent_.now();
   exit_guest();
   ++faults_;
-  hv_.handle_fault(agent_, id_, gpa, access);
+  FaultOutcome out = hv_.handle_fault(agent_, id_, gpa, access);
+  // A page the hypervisor installed in the root the vCPU runs on is expected in the final
+  // tables (guest page-table pages included, which no data walk reports).
+  if (guest_.touched && out != FaultOutcome::Retry && hv_.root_is_current(root_))
+    guest_.touched->set(gpa >> kPageShift);
   enter_guest();
   Cycles t1 = agent_.now();
   fault_latency_vcpu_.sample(t1 - t0);
@@ -219,10 +262,10 @@ Addr Vcpu::stage2_translate(Addr gpa, Access access) {
   while (true) {
     agent_.sync();
     sc_core::sc_time d = agent_.offset();
-    WalkResult r = walker->walk_stage2(gpa, access, hv_.stage2_root(), d, agent_.name());
+    WalkResult r = walker->walk_stage2(gpa, access, root_, d, agent_.name());
     agent_.set_offset(d);
     if (r.status == WalkResult::Status::Ok) {
-      if (guest_.touched) guest_.touched->set(gpa >> kPageShift);
+      if (guest_.touched && hv_.root_is_current(root_)) guest_.touched->set(gpa >> kPageShift);
       return r.hpa_base + (gpa & ((Addr(1) << r.page_shift) - 1));
     }
     stage2_fault_exit(gpa, access);
@@ -239,8 +282,37 @@ void Vcpu::write_gpa(Addr gpa, uint64_t value) {
   agent_.store(hpa, value, MemClass::PageTable);
 }
 
+// A guest access with its MMU off: VA = IPA, translated by stage 2 only (walked every time:
+// the model keeps no TLB entries for this regime), and non-cacheable, so it sees DRAM's copy of
+// the line. Reading an older version than the newest one written means some maintenance to
+// the PoC was skipped: the stale-data oracle.
+void Vcpu::mmu_off_access(const Op& op) {
+  ++accesses_;
+  const Addr hpa = stage2_translate(op.gva, op.access);
+  sc_core::sc_time d = agent_.offset();
+  if (op.access == Access::Write) {
+    port.write_data(hpa, false, d);
+    agent_.set_offset(d);
+    return;
+  }
+  const MemPort::DataVersion v = port.read_data(hpa, false, d);
+  agent_.set_offset(d);
+  if (v.seen < v.latest) {
+    std::ostringstream m;
+    m << "non-cacheable read of ipa 0x" << std::hex << op.gva << " returned version " << std::dec
+      << v.seen << ", older than the latest write " << v.latest << " (a clean to PoC was skipped)";
+    oracle_.report("stale_data", agent_.now(), agent_.name(), op.gva, m.str());
+  }
+}
+
+void Vcpu::take_pending_interrupts() {
+  agent_.sync();
+  if (agent_.now() >= ipi_at_) take_ipi();
+}
+
 void Vcpu::run() {
   started_at_ = agent_.now();
+  start_on_pcpu();
   enter_guest();
   Op op;
   const Cycles gap = cfg_.lat.compute_per_access;
@@ -249,8 +321,11 @@ void Vcpu::run() {
       agent_.sync();
       take_ipi();
     }
+    if (agent_.now() >= attention_at_) attend();
     if (op.kind == Op::Kind::Compute) {
       agent_.advance(op.cycles);
+    } else if (op.kind == Op::Kind::GuestShootdown) {
+      guest_shootdown(op);
     } else {
       do_access(op);
       if (gap) agent_.advance(gap);
@@ -259,8 +334,12 @@ void Vcpu::run() {
   }
   done_at_ = agent_.now();
   exit_guest();
+  retire_guest();
+  // The vCPU keeps its root reference until the VM is destroyed (kvm_arch_vcpu_destroy
+  // unloads it), so the tables stay what the run left for the oracle to check.
   finished_ = true;
   finished_ev_.notify(sc_core::SC_ZERO_TIME);
+  leave_pcpu();
 }
 
 void Vcpu::publish_stats(Stats& stats) const {
@@ -279,6 +358,7 @@ void Vcpu::publish_stats(Stats& stats) const {
   both("stage2_faults", faults_);
   both("ipis_taken", ipis_taken_);
   both("tlb_flushes", flushes_);
+  publish_overcommit_stats(stats);
   stats.counter(p + "populate_cycles").set(populate_cycles());
 }
 

@@ -21,6 +21,7 @@
 #include "sim/cpu/guest_os.hpp"
 #include "sim/cpu/op.hpp"
 #include "sim/hv/guest_cpu.hpp"
+#include "sim/hv/host_scheduler.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/remote_flush.hpp"
 #include "sim/mem/mem_port.hpp"
@@ -59,6 +60,14 @@ struct VcpuEnv {
   std::function<std::unique_ptr<TranslationWalker>(const char* name)> make_walker;
 };
 
+// A guest TLB shootdown (flush_tlb_multi) waiting for the IPI handlers of its targets.
+struct GuestShootdownMsg {
+  Addr va = 0;
+  uint64_t bytes = 0;
+  unsigned pending = 0;  // targets that have not run the handler yet
+  sc_core::sc_event done;
+};
+
 class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAccess {
  public:
   MemPort port;   // data accesses and the vCPU's host-side (hypervisor) work
@@ -77,11 +86,13 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   Tlb& tlb_l2() override { return l2_; }
   bool flush_pending() const override;
   const std::string& thread_name() const override { return agent_.name(); }
+  void flush_walk_caches() override { walker->flush_caches(); }
 
   // GuestMemoryAccess (used by the guest kernel model while handling a guest page fault)
   uint64_t read_gpa(Addr gpa) override;
   void write_gpa(Addr gpa, uint64_t value) override;
   Agent& agent() override { return agent_; }
+  void take_pending_interrupts() override;
   bool finished() const { return finished_; }
   Cycles populate_cycles() const { return done_at_ - started_at_; }
   uint64_t accesses() const { return accesses_; }
@@ -89,13 +100,41 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // Folds the hot-path counters into the statistics registry (end of run).
   void publish_stats(Stats& stats) const;
 
+  // --- overcommit, guest shootdowns and flush words (sim/cpu/vcpu_overcommit.cpp) ---
+  // Wiring that needs every vCPU built: the host scheduler (null: a pCPU per vCPU), the guest's
+  // vCPUs (its shootdown IPI targets), whether the guest uses PV TLB flush, and `words`: a
+  // cache line for the flush words (range, TLB-used) and one for the steal-time word.
+  void attach_host(HostScheduler* sched, std::vector<Vcpu*> peers, bool paravirt, Addr words,
+                   Stats& stats);
+  const VcpuFlushWords& flush_words() const override { return words_; }
+  // A guest IPI (TLB shootdown) from another vCPU reaching this one at cycle `at`; its guest
+  // handler runs at the first op boundary at or after `at` while this vCPU runs in guest mode.
+  void post_guest_ipi(Cycles at, std::shared_ptr<GuestShootdownMsg> msg);
+  bool guest_gone() const { return guest_gone_; }
+
  private:
   void run();
   void enter_guest();            // process requests, then IN_GUEST_MODE
   void exit_guest();             // OUTSIDE_GUEST_MODE, pays the exit
   void take_ipi();               // IPI arrived: exit, ack, flush, re-enter
   void process_requests();
+  void load_root();              // kvm_mmu_reload
+  // (sim/cpu/vcpu_overcommit.cpp)
+  void guest_shootdown(const Op& op);        // munmap: local INVLPGs + IPIs, wait for acks
+  void guest_invalidate(Addr gva, uint64_t bytes);  // INVLPG per page or a full flush
+  void spin_until_acked(GuestShootdownMsg& m);
+  void attend();                 // op boundary at or after attention_at_
+  void handle_guest_ipis();      // the guest's flush IPI handler
+  void sched_tick();             // timeslice over: preempted if another vCPU waits
+  void start_on_pcpu();          // first run: wait for the pCPU
+  void schedule_in(Cycles since);  // got the pCPU back: steal time, PV flush on entry
+  void retire_guest();           // the guest thread ended: ack what is still queued
+  void leave_pcpu();             // the vCPU thread ended: hand the pCPU on
+  void note_tlb_use();           // before the first walk since a full flush (--flush targeted)
+  void after_flush_request(uint64_t req);  // ranged invalidation and TLB-used bookkeeping
+  void publish_overcommit_stats(Stats& stats) const;
   void do_access(const Op& op);
+  void mmu_off_access(const Op& op);  // Op::mmu_off: stage 2 only, non-cacheable
   void translate_miss(const Op& op);
   void use_entry(const TlbEntry& e, const Op& op);
   // Stage-2 translation of a guest-physical address for the guest kernel's own accesses,
@@ -119,6 +158,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   Tlb l1_, l2_;
   Addr request_word_, mode_word_;
 
+  Addr root_ = 0;  // second-stage root the vCPU runs on (0: none loaded)
   bool in_guest_ = false;
   Cycles ipi_at_ = ~Cycles(0);  // arrival of an IPI taken in guest mode, not yet handled
   // IPIs on their way (arrival cycle, ack), and those arrived while in guest mode.
@@ -134,6 +174,24 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   uint64_t exits_ = 0, faults_ = 0, ipis_taken_ = 0, flushes_ = 0;
   Histogram& fault_latency_;
   Histogram& fault_latency_vcpu_;
+
+  // --- overcommit, guest shootdowns and flush words (sim/cpu/vcpu_overcommit.cpp) ---
+  HostScheduler* sched_ = nullptr;
+  std::vector<Vcpu*> peers_;
+  VcpuFlushWords words_;
+  bool paravirt_ = false;
+  bool tlb_used_ = false;        // mirror of words_.tlb_used (saves a store per miss)
+  bool guest_gone_ = false;
+  Cycles slice_end_ = ~Cycles(0);     // next scheduler tick (overcommit only)
+  Cycles guest_ipi_at_ = ~Cycles(0);  // earliest queued guest IPI
+  Cycles attention_at_ = ~Cycles(0);  // min(slice_end_, guest_ipi_at_): one compare per op
+  std::vector<std::pair<Cycles, std::shared_ptr<GuestShootdownMsg>>> guest_inbox_;
+  sc_core::sc_event attention_ev_;    // wakes a vCPU spinning for shootdown acks
+  uint64_t shootdowns_ = 0, guest_ipis_sent_ = 0, guest_ipis_handled_ = 0, pv_skipped_ = 0;
+  uint64_t pv_flushes_ = 0, preemptions_ = 0, full_flushes_ = 0, ranged_entries_ = 0;
+  uint64_t invlpg_ = 0;
+  Cycles descheduled_ = 0;
+  Histogram* shootdown_latency_ = nullptr;
 };
 
 }  // namespace mmusim

@@ -9,8 +9,10 @@
 #include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
+#include "sim/core/touched_pages.hpp"
 #include "sim/core/violations.hpp"
 #include "sim/hv/flush_strategy.hpp"
+#include "sim/hv/host_events.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kernel_heap.hpp"
@@ -34,6 +36,7 @@ struct ArchDeps {
   Stats& stats;
   Timeline& timeline;
   Violations& oracle;
+  TouchedPages& touched;  // lost-update oracle's expectation; MMU code clears what it zaps
 };
 
 class ArchModel {
@@ -57,6 +60,9 @@ class ArchModel {
     (void)name;
     return nullptr;
   }
+  // The arch's entry points for host events (notifiers, memslots, dirty log) replayed from a
+  // workload; nullptr: none modelled, so a trace holding any host event is refused.
+  virtual HostEventSink* host_event_sink() { return nullptr; }
 };
 
 }  // namespace mmusim

@@ -43,6 +43,78 @@ class IpiAll : public FlushStrategy {
   }
 };
 
+// Only vCPUs that may hold translations of this VM since their last full flush: each vCPU
+// publishes a "TLB used" word before the first page walk after a flush and clears it when it
+// flushes (Vcpu::note_tlb_use / process_requests). Because the word is set before the walk reads
+// any table, a vCPU whose walk saw the entry this flush covers set its word before the zap, so
+// a flusher that reads the word after the zap cannot miss it. KVM does not track this per vCPU
+// on x86 with EPT (it requests every vCPU); it is the idea of its per-pCPU "ran this VM" masks
+// (arm64 last_vcpu_ran, SVM ASID generations), made exact per vCPU.
+class Targeted : public FlushStrategy {
+ public:
+  const char* name() const override { return "targeted"; }
+  void flush(Agent& caller, const FlushRequest& req, FlushEnv& env) override {
+    Counter& skipped = env.stats.counter("hv.flush.targeted_skipped");
+    auto ack = std::make_shared<FlushAck>();
+    for (GuestCpu* v : env.vcpus) {
+      if (caller.load(v->flush_words().tlb_used) == 0) {
+        skipped.inc();
+        continue;
+      }
+      env.make_request(caller, *v, kReqTlbFlush);
+      if (v->vcpu_id() != req.self) env.kick(caller, *v, ack);
+    }
+    env.wait_acks(caller, ack);
+  }
+};
+
+// kvm_flush_remote_tlbs_with_address with a per-address invalidation: when the caller knows the
+// range, each vCPU is asked to drop only the entries whose guest-physical page overlaps it
+// (as Hyper-V's enlightened flush of a GPA list does); otherwise a full flush as ipi-all.
+// Several ranged flushes may meet before a vCPU looks at its requests: the range words only
+// ever widen (min of first, max of last), and are widened before the request bit is set, so
+// the vCPU, which takes the request bits before the range, never drops a range it was asked
+// to flush (at worst it flushes a range twice).
+class Ranged : public FlushStrategy {
+ public:
+  const char* name() const override { return "ranged"; }
+  void flush(Agent& caller, const FlushRequest& req, FlushEnv& env) override {
+    auto ack = std::make_shared<FlushAck>();
+    const bool ranged = req.ranged && req.len != 0;
+    for (GuestCpu* v : env.vcpus) {
+      if (ranged) {
+        const VcpuFlushWords& w = v->flush_words();
+        widen(caller, w.range_first, req.gpa, true);
+        widen(caller, w.range_last, req.gpa + req.len - 1, false);
+      }
+      env.make_request(caller, *v, ranged ? kReqTlbFlushRange : kReqTlbFlush);
+      if (v->vcpu_id() != req.self) env.kick(caller, *v, ack);
+    }
+    env.wait_acks(caller, ack);
+  }
+
+ private:
+  // Atomically lowers (or raises) the word to `value` when that widens it.
+  static void widen(Agent& caller, Addr word, uint64_t value, bool lower) {
+    uint64_t old = caller.load(word);
+    while (lower ? value < old : value > old) {
+      uint64_t seen = caller.cmpxchg(word, old, value);
+      if (seen == old) return;
+      old = seen;
+    }
+  }
+};
+
+// The host side of KVM_FEATURE_PV_TLB_FLUSH is kvm_flush_remote_tlbs as in ipi-all (a
+// preempted vCPU is outside guest mode and gets the request without an IPI anyway). What the
+// feature changes is the guest's own shootdowns (Vcpu::guest_shootdown): a preempted target is
+// flagged in its steal-time word instead of being sent an IPI and waited for.
+class Paravirt : public IpiAll {
+ public:
+  const char* name() const override { return "pv"; }
+  bool paravirt_guest_flush() const override { return true; }
+};
+
 // Wrong on purpose: reports the flush done without telling any vCPU. Exists to show that the
 // stale-translation oracle catches a strategy that forgets vCPUs.
 class UnsafeSkip : public FlushStrategy {
@@ -55,6 +127,9 @@ class UnsafeSkip : public FlushStrategy {
 
 std::unique_ptr<FlushStrategy> make_generic_flush_strategy(const std::string& name) {
   if (name == "ipi-all") return std::make_unique<IpiAll>();
+  if (name == "targeted") return std::make_unique<Targeted>();
+  if (name == "ranged") return std::make_unique<Ranged>();
+  if (name == "pv") return std::make_unique<Paravirt>();
   if (name == "unsafe-skip") return std::make_unique<UnsafeSkip>();
   return nullptr;
 }

@@ -25,8 +25,10 @@ struct FlushRequest {
 // What every strategy may use: the vCPUs and the two KVM building blocks.
 class FlushEnv {
  public:
-  FlushEnv(const SimConfig& cfg, Stats& stats) : cfg(cfg), ipis_(stats.counter("hv.ipi.count")) {}
+  FlushEnv(const SimConfig& cfg, Stats& stats)
+      : cfg(cfg), stats(stats), ipis_(stats.counter("hv.ipi.count")) {}
   const SimConfig& cfg;
+  Stats& stats;  // for a strategy's own counters
   std::vector<GuestCpu*> vcpus;
   // kvm_make_request: atomically OR `bits` into the vCPU's request word.
   void make_request(Agent& caller, GuestCpu& v, uint64_t bits);
@@ -45,9 +47,13 @@ class FlushStrategy {
   virtual ~FlushStrategy() = default;
   virtual const char* name() const = 0;
   virtual void flush(Agent& caller, const FlushRequest& req, FlushEnv& env) = 0;
+  // Whether the guest is offered paravirtual TLB flush (KVM_FEATURE_PV_TLB_FLUSH): its own
+  // shootdowns then skip the IPI to a preempted vCPU and ask the host to flush it on entry.
+  virtual bool paravirt_guest_flush() const { return false; }
 };
 
-// The arch-neutral strategies by --flush name (ipi-all, unsafe-skip); nullptr if unknown.
+// The arch-neutral strategies by --flush name (ipi-all, targeted, ranged, pv, unsafe-skip);
+// nullptr if unknown.
 std::unique_ptr<FlushStrategy> make_generic_flush_strategy(const std::string& name);
 
 }  // namespace mmusim

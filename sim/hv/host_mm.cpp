@@ -15,7 +15,13 @@ HostMm::HostMm(const SimConfig& cfg, Stats& stats, unsigned default_backing_leve
       next_hpa_(phys_layout::kDataBase + (Addr(1) << 30)),  // keep frame 0 unused
       faults_(stats.counter("host.mm.faults")),
       lookups_(stats.counter("host.mm.lookups")),
-      waits_(stats.counter("host.mm.fault_waits")) {}
+      waits_(stats.counter("host.mm.fault_waits")),
+      ev_cow_(stats.counter("host.mm.cow_break")),
+      ev_ksm_(stats.counter("host.mm.ksm_merge")),
+      ev_migrate_(stats.counter("host.mm.migrate")),
+      ev_swap_out_(stats.counter("host.mm.swap_out")),
+      ev_swap_in_(stats.counter("host.mm.swap_in")),
+      ev_balloon_(stats.counter("host.mm.balloon")) {}
 
 void HostMm::set_backing_level(uint64_t gfn, uint64_t count, unsigned level) {
   if (level < 1 || level > 3) throw ModelError("host backing level must be 1..3");
@@ -51,7 +57,7 @@ HostPage HostMm::lookup(uint64_t gfn) const {
     uint64_t base = gfn & ~(pages_in_level(level) - 1);
     auto it = backing_.find(base);
     if (it != backing_.end() && it->second.level == level)
-      return HostPage{it->second.hpa_base + (gfn - base) * kPageSize, level, true};
+      return HostPage{it->second.hpa_base + (gfn - base) * kPageSize, level, it->second.writable};
   }
   return HostPage{0, 0, false};
 }
@@ -64,9 +70,16 @@ HostPage HostMm::resolve_functional(uint64_t gfn) {
   return made;
 }
 
-HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool /*write*/) {
+HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
   lookups_.inc();
   HostPage p = lookup(gfn);
+  if (p.level && write && !p.writable) {
+    // A write to a shared page (KSM, or COW after fork) breaks COW here, inside
+    // gfn_to_pfn_prot: the notifiers run synchronously in the faulting thread.
+    a.advance(cfg_.lat.host_page_fault);
+    cow_break(a, gfn);
+    p = lookup(gfn);
+  }
   if (p.level) {
     uint64_t base = gfn & ~(pages_in_level(p.level) - 1);
     Backing& b = backing_[base];
@@ -81,6 +94,11 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool /*write*/) {
     return p;
   }
   faults_.inc();
+  if (swapped_.erase(gfn)) {
+    // Swap-in: the page is read back from swap into a fresh frame.
+    ev_swap_in_.inc();
+    a.advance(cfg_.lat.host_swap_io);
+  }
   HostPage made = back(gfn);
   Backing& b = backing_[gfn & ~(pages_in_level(made.level) - 1)];
   b.ready_ev = std::make_unique<sc_core::sc_event>();
@@ -122,6 +140,116 @@ void HostMm::collapse_backing(uint64_t gfn, unsigned level) {
   level_ranges_[base] = {base + n, level};
   back(base);
   backing_[base].ready = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host memory-manager events
+
+HostMm::Backing* HostMm::small_backing(uint64_t gfn) {
+  HostPage p = lookup(gfn);
+  if (p.level == 0) return nullptr;
+  if (p.level > 1) split_backing(gfn);
+  auto it = backing_.find(gfn);
+  if (it == backing_.end() || !it->second.ready) return nullptr;  // still being faulted in
+  return &it->second;
+}
+
+Addr HostMm::new_shared_frame() {
+  Addr f = next_hpa_;
+  next_hpa_ += kPageSize;
+  backed_bytes_ += kPageSize;
+  return f;
+}
+
+void HostMm::replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bool young,
+                           bool dirty, Cycles work) {
+  const Addr hva = hva_of(gfn);
+  // Linux's order (wp_page_copy, replace_page, migration): invalidate the range, switch the
+  // host PTE and announce it with change_pte, then end the invalidation.
+  // The copy (or compare) happens before the mapping is touched; only the PTE switch sits
+  // inside the invalidation, so faults retry only while the switch itself is in progress.
+  a.advance(work);
+  if (notifier_) notifier_->invalidate_range_start(a, hva, hva + kPageSize);
+  a.advance(cfg_.lat.host_pte_update);
+  Backing& b = backing_[gfn];
+  b.hpa_base = frame;
+  b.writable = writable;
+  if (notifier_) {
+    HostPte pte;
+    pte.hpa = frame;
+    pte.present = true;
+    pte.writable = writable;
+    pte.young = young;
+    pte.dirty = dirty;
+    notifier_->change_pte(a, hva, pte);
+    notifier_->invalidate_range_end(a, hva, hva + kPageSize);
+  }
+}
+
+bool HostMm::cow_break(Agent& a, uint64_t gfn) {
+  if (!small_backing(gfn)) return false;
+  ev_cow_.inc();
+  Addr frame = new_shared_frame();  // a private copy
+  replace_frame(a, gfn, frame, true, true, true, cfg_.lat.host_page_copy);
+  return true;
+}
+
+bool HostMm::ksm_merge(Agent& a, uint64_t gfn, Addr shared) {
+  Backing* b = small_backing(gfn);
+  if (!b || b->hpa_base == shared) return false;
+  ev_ksm_.inc();
+  // KSM write-protects the page, compares it with the stable page and maps that one read-only;
+  // the new mapping is clean and old (mk_pte sets neither bit).
+  backed_bytes_ -= kPageSize;  // the private frame goes back to the allocator
+  replace_frame(a, gfn, shared, false, false, false, cfg_.lat.host_page_copy);
+  return true;
+}
+
+bool HostMm::migrate(Agent& a, uint64_t gfn) {
+  Backing* b = small_backing(gfn);
+  if (!b) return false;
+  ev_migrate_.inc();
+  bool writable = b->writable;
+  Addr frame = next_hpa_;
+  next_hpa_ += kPageSize;
+  replace_frame(a, gfn, frame, writable, true, false, cfg_.lat.host_page_copy);
+  return true;
+}
+
+void HostMm::drop_backing(Agent& a, uint64_t gfn, Cycles work) {
+  const Addr hva = hva_of(gfn);
+  // try_to_unmap clears the PTE inside the invalidation; writing the page to swap comes after.
+  if (notifier_) notifier_->invalidate_range_start(a, hva, hva + kPageSize);
+  a.advance(cfg_.lat.host_pte_update);
+  backing_.erase(gfn);
+  backed_bytes_ -= kPageSize;
+  if (notifier_) notifier_->invalidate_range_end(a, hva, hva + kPageSize);
+  a.advance(work);
+}
+
+bool HostMm::swap_out(Agent& a, uint64_t gfn) {
+  if (!small_backing(gfn)) return false;
+  ev_swap_out_.inc();
+  swapped_.insert(gfn);
+  drop_backing(a, gfn, cfg_.lat.host_swap_io);
+  return true;
+}
+
+bool HostMm::balloon(Agent& a, uint64_t gfn) {
+  if (!small_backing(gfn)) return false;
+  ev_balloon_.inc();
+  drop_backing(a, gfn, 0);
+  return true;
+}
+
+bool HostMm::clear_young(Agent& a, uint64_t gfn) {
+  a.advance(cfg_.lat.host_pte_update);
+  return notifier_ && small_backing(gfn) &&
+         notifier_->clear_young(a, hva_of(gfn), hva_of(gfn) + kPageSize);
+}
+
+bool HostMm::test_young(Agent& a, uint64_t gfn) {
+  return notifier_ && small_backing(gfn) && notifier_->test_young(a, hva_of(gfn));
 }
 
 }  // namespace mmusim

@@ -12,12 +12,14 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <systemc>
 #include <unordered_map>
 
 #include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/types.hpp"
+#include "sim/hv/host_pte.hpp"
 #include "sim/sync/agent.hpp"
 
 namespace mmusim {
@@ -26,6 +28,20 @@ struct HostPage {
   Addr hpa = 0;         // host physical address of the frame backing the gfn's 4 KiB page
   unsigned level = 1;   // size of the host backing page it sits in (1, 2 or 3)
   bool writable = true;
+};
+
+// The host mm's MMU-notifier subscriber (KVM registers one per VM): called around every change
+// to the VMM's mappings of guest RAM, in the thread that makes the change. Ranges are host
+// virtual addresses [start, end).
+class HostMmNotifier {
+ public:
+  virtual ~HostMmNotifier() = default;
+  virtual void invalidate_range_start(Agent& a, Addr hva_start, Addr hva_end) = 0;
+  virtual void invalidate_range_end(Agent& a, Addr hva_start, Addr hva_end) = 0;
+  virtual void change_pte(Agent& a, Addr hva, const HostPte& pte) = 0;
+  virtual bool clear_flush_young(Agent& a, Addr hva_start, Addr hva_end) = 0;
+  virtual bool clear_young(Agent& a, Addr hva_start, Addr hva_end) = 0;
+  virtual bool test_young(Agent& a, Addr hva) = 0;
 };
 
 class HostMm {
@@ -49,10 +65,48 @@ class HostMm {
   void collapse_backing(uint64_t gfn, unsigned level);
   uint64_t backed_bytes() const { return backed_bytes_; }
 
+  // --- Host memory-manager events (issue 5) -------------------------------------------------
+  // Guest RAM is one anonymous mapping of the VMM at kGuestRamHva (guest frame g at
+  // kGuestRamHva + g * 4 KiB), as QEMU maps a RAM block; memslots describe the same layout.
+  static constexpr Addr kGuestRamHva = Addr(0x7f00) << 32;
+  static Addr hva_of(uint64_t gfn) { return kGuestRamHva + (gfn << kPageShift); }
+  // The MMU-notifier subscriber; null (the default, and --mips-sync-mmu off): host changes are
+  // made without telling KVM, as before KVM_CAP_SYNC_MMU.
+  void set_notifier(HostMmNotifier* n) { notifier_ = n; }
+  HostMmNotifier* notifier() const { return notifier_; }
+  // Each event runs in the calling host thread, pays its host-side work, and raises the
+  // notifiers around the change as Linux does. Each returns false (doing nothing) when gfn has
+  // no backing. A huge backing page is split first (THP split before a 4 KiB change).
+  // cow_break: the page gets a private copy in a new frame, writable.
+  bool cow_break(Agent& a, uint64_t gfn);
+  // ksm_merge: the page is merged onto the shared read-only frame `shared` (new_shared_frame).
+  bool ksm_merge(Agent& a, uint64_t gfn, Addr shared);
+  Addr new_shared_frame();
+  // migrate: the contents move to a new frame; permissions stay.
+  bool migrate(Agent& a, uint64_t gfn);
+  // swap_out: written to swap and freed; the next resolve swaps it in (new frame).
+  bool swap_out(Agent& a, uint64_t gfn);
+  // balloon: the guest gave the page back (MADV_DONTNEED); the next resolve gets a zero page.
+  bool balloon(Agent& a, uint64_t gfn);
+  // Idle page tracking: clear_young / test_young on the page through the notifier (false when
+  // no notifier: the host cannot see guest accesses at all then).
+  bool clear_young(Agent& a, uint64_t gfn);
+  bool test_young(Agent& a, uint64_t gfn);
+  bool swapped(uint64_t gfn) const { return swapped_.count(gfn) != 0; }
+
  private:
   unsigned level_of(uint64_t gfn) const;
   // Creates the backing page containing gfn; returns its base frame record.
   HostPage back(uint64_t gfn);
+  // The 4 KiB backing record of gfn, splitting a huge page first; null when not backed.
+  struct Backing;
+  Backing* small_backing(uint64_t gfn);
+  // Replaces gfn's frame under the notifiers: start, copy, change_pte, end.
+  void replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bool young, bool dirty,
+                     Cycles work);
+  void drop_backing(Agent& a, uint64_t gfn, Cycles work);
+  HostMmNotifier* notifier_ = nullptr;
+  std::set<uint64_t> swapped_;
   const SimConfig& cfg_;
   unsigned default_level_;
   std::map<uint64_t, std::pair<uint64_t, unsigned>> level_ranges_;  // start -> (end, level)
@@ -60,6 +114,7 @@ class HostMm {
     Addr hpa_base = 0;
     unsigned level = 1;
     bool ready = false;  // zeroing finished; others may use it
+    bool writable = true;  // false: shared (KSM) page, a write breaks COW
     std::unique_ptr<sc_core::sc_event> ready_ev;
   };
   std::unordered_map<uint64_t, Backing> backing_;  // keyed by gfn of the backing page's base
@@ -68,6 +123,12 @@ class HostMm {
   Counter& faults_;
   Counter& lookups_;
   Counter& waits_;
+  Counter& ev_cow_;
+  Counter& ev_ksm_;
+  Counter& ev_migrate_;
+  Counter& ev_swap_out_;
+  Counter& ev_swap_in_;
+  Counter& ev_balloon_;
 };
 
 }  // namespace mmusim

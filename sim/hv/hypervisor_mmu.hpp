@@ -4,13 +4,19 @@
 #pragma once
 #include <cstdint>
 
+#include <string>
 #include <vector>
 
+#include "sim/core/error.hpp"
 #include "sim/core/types.hpp"
+#include "sim/hv/host_pte.hpp"
+#include "sim/hv/memslots.hpp"
 #include "sim/mmu/page_table_format.hpp"
 #include "sim/sync/agent.hpp"
 
 namespace mmusim {
+
+class MmuNotifier;
 
 // Outcome of one fault, as KVM's RET_PF_* values.
 enum class FaultOutcome { Fixed, Spurious, Retry, Emulate };
@@ -47,8 +53,68 @@ class HypervisorMmu {
   virtual void teardown(Agent& host) = 0;
   // Untimed mapping for the harness that prepares the guest before the run.
   virtual void map_functional(Addr gpa, unsigned level, Addr hpa_base) = 0;
-  // Every present second-stage leaf, in GPA order (functional read of simulated memory).
+  // Every present second-stage leaf of the root vCPUs currently use, in GPA order
+  // (functional read of simulated memory).
   virtual std::vector<Stage2Leaf> leaves() const = 0;
+
+  // Root lifecycle seen from a vCPU (kvm_mmu_load / kvm_mmu_unload). load_root runs before
+  // guest entry when the vCPU holds no root and returns the one to run on (taking a
+  // reference); unload_root drops it (on a reload request, and when the vCPU stops).
+  // Arches with one fixed root keep the defaults.
+  virtual Addr load_root(Agent& vcpu, int vcpu_id) {
+    (void)vcpu, (void)vcpu_id;
+    return stage2_root();
+  }
+  virtual void unload_root(Agent& vcpu, int vcpu_id) { (void)vcpu, (void)vcpu_id; }
+  // Host-side zaps: kvm_mmu_zap_all_fast (memslot deletion, "zap all": every root invalidated,
+  // vCPUs reload) and an unmap of a GPA range in every root (MMU notifier / memslot path).
+  virtual bool supports_zap_all() const { return false; }
+  virtual void zap_all(Agent& host) { (void)host; }
+  virtual void zap_range(Agent& host, Addr gpa, uint64_t len) { (void)host, (void)gpa, (void)len; }
+  // Oracle query (functional): whether translations through `root` are still expected to be in
+  // the final tables (false once the root was invalidated).
+  virtual bool root_is_current(Addr root) const { return root == stage2_root(); }
+
+  // --- MMU-notifier callbacks (issue 5) -----------------------------------------------------
+  // The arch side of KVM's MMU notifiers (kvm_unmap_gfn_range & co). MmuNotifier
+  // (sim/hv/mmu_notifier.hpp) calls them with notifier_lock held (kvm->mmu_lock), once per
+  // memslot part of the host's HVA range; each returns whether every vCPU's translations must
+  // be flushed, which the notifier then does once (after prepare_flush_remote). Arches that do
+  // not model notifiers keep the defaults, which refuse.
+  virtual bool models_notifiers() const { return false; }
+  virtual void notifier_lock(Agent& a) { (void)a, not_modelled("mmu_lock for notifiers"); }
+  virtual void notifier_unlock(Agent& a) { (void)a, not_modelled("mmu_lock for notifiers"); }
+  // The host unmapped the range: remove its second-stage entries.
+  virtual bool unmap_gfn_range(Agent& a, const GfnRange& r) {
+    (void)a, (void)r;
+    return not_modelled("unmap_gfn_range");
+  }
+  // The host PTE of one page changed (KSM merge, migration, COW): make the entry follow it.
+  virtual bool set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& pte) {
+    (void)a, (void)r, (void)pte;
+    return not_modelled("set_spte_gfn");
+  }
+  // Make the range's entries old; returns whether any was young.
+  virtual bool age_gfn_range(Agent& a, const GfnRange& r) {
+    (void)a, (void)r;
+    return not_modelled("age_gfn_range");
+  }
+  // Whether any entry of the range is young (no change).
+  virtual bool test_age_gfn(Agent& a, const GfnRange& r) {
+    (void)a, (void)r;
+    return not_modelled("test_age_gfn");
+  }
+  // kvm_arch_flush_remote_tlbs: arch work before the notifier's remote flush (MIPS: the ASID
+  // of every vCPU goes stale, flush_shadow_all).
+  virtual void prepare_flush_remote(Agent& a) { (void)a; }
+  // Fault side: the notifier whose mmu_notifier_seq the fault path reads before resolving a
+  // host page and re-checks under mmu_lock (MmuNotifier::read_seq / retry). nullptr: none.
+  virtual void set_notifier(MmuNotifier* n) { (void)n, not_modelled("MMU notifiers"); }
+
+ private:
+  [[noreturn]] bool not_modelled(const char* what) const {
+    throw UsageError(std::string(what) + " is not modelled for this arch");
+  }
 };
 
 }  // namespace mmusim

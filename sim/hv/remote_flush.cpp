@@ -18,6 +18,15 @@ void RemoteFlush::note_zap(Addr gpa, uint64_t len) {
   if (oracle_.enabled()) zaps_.push_back({gpa, len, fills_.tick()});
 }
 
+void RemoteFlush::request_all(Agent& caller, int self, uint64_t bits) {
+  auto ack = std::make_shared<FlushAck>();
+  for (GuestCpu* v : env_.vcpus) {
+    env_.make_request(caller, *v, bits);
+    if (v->vcpu_id() != self) env_.kick(caller, *v, ack);
+  }
+  env_.wait_acks(caller, ack);
+}
+
 void RemoteFlush::flush_all(Agent& caller, int self) {
   FlushRequest req;
   req.self = self;

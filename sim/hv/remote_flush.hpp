@@ -48,6 +48,10 @@ class RemoteFlush {
   // Flush every vCPU's translations of this VM; returns when all have acknowledged.
   // `self` is the calling vCPU (-1 for a host thread): it gets the request but no IPI.
   void flush_all(Agent& caller, int self);
+  // kvm_make_all_cpus_request: set `bits` in every vCPU's request word, IPI those in guest
+  // mode (except `self`), wait for every acknowledgement. Used for requests other than the
+  // TLB flush (e.g. KVM_REQ_MMU_RELOAD).
+  void request_all(Agent& caller, int self, uint64_t bits);
   // kvm_flush_remote_tlbs_with_address: the strategy may use the range.
   void flush_range(Agent& caller, int self, Addr gpa, uint64_t len);
 

@@ -66,4 +66,21 @@ void MemPort::touch(Addr addr, bool write, sc_core::sc_time& delay) {
   issue(addr, write ? MemOp::Write : MemOp::Read, MemClass::Data, 0, 0, delay);
 }
 
+uint64_t MemPort::write_data(Addr addr, bool cacheable, sc_core::sc_time& delay) {
+  return issue(addr, cacheable ? MemOp::DataWrite : MemOp::DataWriteNc, MemClass::Data, 0, 0,
+               delay);
+}
+
+MemPort::DataVersion MemPort::read_data(Addr addr, bool cacheable, sc_core::sc_time& delay) {
+  DataVersion v;
+  v.seen = issue(addr, cacheable ? MemOp::DataRead : MemOp::DataReadNc, MemClass::Data, 0, 0,
+                 delay);
+  v.latest = ext_->latest;
+  return v;
+}
+
+void MemPort::cmo(Addr addr, uint64_t len, MemOp op, sc_core::sc_time& delay) {
+  issue(addr, op, MemClass::Data, len, 0, delay);
+}
+
 }  // namespace mmusim

@@ -31,6 +31,18 @@ class MemPort : public sc_core::sc_module {
   // Timing-only access to guest data (no contents).
   void touch(Addr addr, bool write, sc_core::sc_time& delay);
 
+  // Versioned guest data (sim/mem/data_versions.hpp): a write makes a new version of the line
+  // and returns it; a read returns the version it saw and the newest anybody wrote.
+  // `cacheable` false: the access bypasses the caches (MMU off, or a non-cacheable alias).
+  struct DataVersion {
+    uint64_t seen = 0, latest = 0;
+  };
+  uint64_t write_data(Addr addr, bool cacheable, sc_core::sc_time& delay);
+  DataVersion read_data(Addr addr, bool cacheable, sc_core::sc_time& delay);
+  // Cache maintenance by VA to the Point of Coherency over [addr, addr + len), one line at a
+  // time (op is CmoClean, CmoInval or CmoCleanInval).
+  void cmo(Addr addr, uint64_t len, MemOp op, sc_core::sc_time& delay);
+
  private:
   uint64_t issue(Addr addr, MemOp op, MemClass cls, uint64_t value, uint64_t expected,
                  sc_core::sc_time& delay);

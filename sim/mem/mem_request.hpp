@@ -6,7 +6,19 @@
 
 namespace mmusim {
 
-enum class MemOp : uint8_t { Read, Write, Cmpxchg, Xchg, FetchAdd };
+enum class MemOp : uint8_t {
+  Read, Write, Cmpxchg, Xchg, FetchAdd,
+  // Versioned guest data (sim/mem/data_versions.hpp) and cache maintenance to the Point of
+  // Coherency. Everything from DataRead on bypasses the plain access path (kept fast).
+  DataRead,       // cacheable read: result = coherent version, latest = newest written
+  DataWrite,      // cacheable write of a new version: result = that version
+  DataReadNc,     // non-cacheable read: result = DRAM's version, latest = newest written
+  DataWriteNc,    // non-cacheable write of a new version straight to DRAM (caches untouched)
+  CmoClean,       // DC CVAC over [addr, addr + value): dirty lines written back, kept cached
+  CmoInval,       // DC IVAC: lines dropped from every cache, dirty data discarded
+  CmoCleanInval,  // DC CIVAC: written back if dirty, then dropped
+};
+inline bool is_extended_op(MemOp op) { return op >= MemOp::DataRead; }
 // Purpose of the access, for statistics and for whether contents are real:
 // Data has timing only (guest data pages are not backed); the others read/write PhysMem.
 enum class MemClass : uint8_t { Data, PageTable, Sync };
@@ -18,6 +30,7 @@ struct MemExt : tlm::tlm_extension<MemExt> {
   uint64_t value = 0;     // Write/Xchg value, FetchAdd addend, Cmpxchg desired value
   uint64_t expected = 0;  // Cmpxchg expected value
   uint64_t result = 0;    // value read; for atomics the old value
+  uint64_t latest = 0;    // DataRead/DataReadNc: newest version anybody wrote to the line
 
   tlm::tlm_extension_base* clone() const override { return new MemExt(*this); }
   void copy_from(const tlm::tlm_extension_base& other) override {

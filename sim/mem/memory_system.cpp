@@ -9,6 +9,7 @@
 #include "sim/core/clock.hpp"
 #include "sim/core/error.hpp"
 #include "sim/mem/cache_array.hpp"
+#include "sim/mem/data_versions.hpp"
 #include "sim/mem/directory.hpp"
 
 namespace mmusim {
@@ -51,8 +52,14 @@ struct MemorySystem::Impl {
   Cycles access(int cpu, Addr addr, MemOp op, MemClass cls, Cycles when);
   bool in_private(int cpu, Addr addr) const;
   bool in_llc(Addr addr) const { return llc.find(addr >> kLineShift) != TagArray::kNone; }
+  // Versioned data and cache maintenance to the PoC (MemOp::DataRead and later).
+  Cycles extended(int cpu, Addr addr, MemOp op, uint64_t len, Cycles when, uint64_t& result,
+                  uint64_t& latest);
+  DataVersions versions;
 
  private:
+  Cycles cmo_line(uint64_t line, MemOp op, Cycles when);
+  Cycles nc_access(uint64_t line, bool write, Cycles when, uint64_t& result, uint64_t& latest);
   PrivateCaches& priv(unsigned cpu) {
     PrivateCaches* p = privs[cpu].get();
     if (!p) {
@@ -84,6 +91,7 @@ struct MemorySystem::Impl {
   Counter &dram_accesses, &invalidations, &c2c, &writebacks, &back_invalidations;
   Counter* class_count[3];
   Histogram& queue_wait;
+  Counter &nc_reads, &nc_writes, &cmo_lines, &cmo_writebacks;
 };
 
 MemorySystem::Impl::Impl(const SimConfig& c, Stats& stats)
@@ -107,7 +115,11 @@ MemorySystem::Impl::Impl(const SimConfig& c, Stats& stats)
       back_invalidations(stats.counter("mem.llc.back_invalidations")),
       class_count{&stats.counter("mem.class.data"), &stats.counter("mem.class.page_table"),
                   &stats.counter("mem.class.sync")},
-      queue_wait(stats.histogram("mem.dram.queue_wait")) {
+      queue_wait(stats.histogram("mem.dram.queue_wait")),
+      nc_reads(stats.counter("mem.nc.reads")),
+      nc_writes(stats.counter("mem.nc.writes")),
+      cmo_lines(stats.counter("mem.cmo.lines")),
+      cmo_writebacks(stats.counter("mem.cmo.writebacks")) {
   if (ncpus == 0 || ncpus > SharerSet::kMaxCpus + 1)
     throw UsageError("memory system: physical CPU count must be 1.." +
                      std::to_string(SharerSet::kMaxCpus + 1));
@@ -280,6 +292,7 @@ uint32_t MemorySystem::Impl::llc_fill(uint64_t line, Cycles when) {
       if (drop_private(holder, old) == kModified) dirty = true;
     });
     if (dirty) dram_writeback(old, when);
+    if (!versions.empty()) versions.evicted(old, dirty);
     d.reset();
   }
   llc.fill(v, line);
@@ -348,6 +361,109 @@ void MemorySystem::Impl::dram_writeback(uint64_t line, Cycles when) {
   writebacks.inc();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Versioned data and cache maintenance to the Point of Coherency (DRAM).
+
+Cycles MemorySystem::Impl::extended(int cpu, Addr addr, MemOp op, uint64_t len, Cycles when,
+                                    uint64_t& result, uint64_t& latest) {
+  const uint64_t line = addr >> kLineShift;
+  result = latest = 0;
+  switch (op) {
+    case MemOp::DataRead:
+    case MemOp::DataWrite: {
+      // A cacheable access: the ordinary coherent path, then the coherent version.
+      const bool was_cached = llc.find(line) != TagArray::kNone;
+      const Cycles l = access(cpu, addr, op == MemOp::DataWrite ? MemOp::Write : MemOp::Read,
+                              MemClass::Data, when);
+      DataVersions::Line* v = op == MemOp::DataWrite ? &versions.get(line) : versions.find(line);
+      if (v) {
+        if (!was_cached) v->cached = v->dram;  // filled from DRAM by this access
+        if (op == MemOp::DataWrite) v->cached = v->latest = versions.next();
+        result = v->cached;
+        latest = v->latest;
+      }
+      return l;
+    }
+    case MemOp::DataReadNc: return nc_access(line, false, when, result, latest);
+    case MemOp::DataWriteNc: return nc_access(line, true, when, result, latest);
+    case MemOp::CmoClean:
+    case MemOp::CmoInval:
+    case MemOp::CmoCleanInval: {
+      // By VA over a range: one maintenance instruction per line, each looking at every level.
+      const uint64_t last = (addr + (len ? len : 1) - 1) >> kLineShift;
+      Cycles total = 0;
+      for (uint64_t l = line; l <= last; ++l) total += cmo_line(l, op, when + total);
+      return total;
+    }
+    default: break;
+  }
+  throw ModelError("memory system: unknown extended operation");
+}
+
+// A non-cacheable access goes past the caches to DRAM: it sees (or replaces) DRAM's version,
+// whatever the caches hold, and leaves the cache state alone.
+Cycles MemorySystem::Impl::nc_access(uint64_t line, bool write, Cycles when, uint64_t& result,
+                                     uint64_t& latest) {
+  if (write) {
+    nc_writes.inc();
+    DataVersions::Line& v = versions.get(line);
+    v.dram = v.latest = versions.next();
+    if (llc.find(line) == TagArray::kNone) v.cached = v.dram;  // a later fill brings this one
+    result = v.dram;
+    latest = v.latest;
+    dram_writeback(line, when);
+    return lat.llc_hit;  // posted once past the interconnect
+  }
+  nc_reads.inc();
+  if (const DataVersions::Line* v = versions.find(line)) {
+    result = v->dram;
+    latest = v->latest;
+  }
+  return lat.llc_hit + dram_read(line, when);
+}
+
+// One DC CVAC / IVAC / CIVAC on one line: every level is looked up (private L1 and L2 of the
+// owner, the LLC); a dirty copy is written to DRAM and the instruction completes when it got
+// there. Invalidation removes every copy (all CPUs: the operation is broadcast to the inner
+// shareable domain).
+Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
+  cmo_lines.inc();
+  Cycles cost = lat.cmo_line_level * 3;
+  const uint32_t s = llc.find(line);
+  if (s == TagArray::kNone) return cost;  // only DRAM holds it: nothing to clean or drop
+  DirEntry& d = dir[s];
+  bool dirty = d.dirty;
+  if (d.owned) {
+    PrivateCaches& owner = *privs[d.sharers.first()];
+    const uint32_t os = owner.l2.find(line);
+    if (os != TagArray::kNone && owner.l2_state[os] == kModified) {
+      dirty = true;
+      if (op == MemOp::CmoClean) owner.l2_state[os] = kExclusive;  // clean, still owned
+    }
+  }
+  const bool write_back = dirty && op != MemOp::CmoInval;
+  if (write_back) {
+    cmo_writebacks.inc();
+    // The instruction completes when the data reached the PoC: the channel queue, then DRAM.
+    Cycles& busy = channel_busy[line % channel_busy.size()];
+    const Cycles at = when + cost, start = std::max(at, busy);
+    busy = start + lat.dram_occupancy;
+    cost += (start - at) + lat.dram;
+    writebacks.inc();
+    if (DataVersions::Line* v = versions.find(line)) v->dram = v->cached;
+  }
+  if (op == MemOp::CmoClean) {
+    d.dirty = false;
+    return cost;
+  }
+  d.sharers.for_each([&](unsigned holder) { drop_private(holder, line); });
+  d.reset();
+  llc.invalidate(s);
+  // Discarded dirty data (IVAC) is lost: the line is DRAM's version again.
+  if (DataVersions::Line* v = versions.find(line)) v->cached = v->dram;
+  return cost;
+}
+
 bool MemorySystem::Impl::in_private(int cpu, Addr addr) const {
   if (cpu < 0 || unsigned(cpu) >= ncpus || !privs[unsigned(cpu)]) return false;
   return privs[unsigned(cpu)]->l2.find(addr >> kLineShift) != TagArray::kNone;
@@ -383,6 +499,8 @@ uint64_t MemorySystem::perform(Addr addr, MemOp op, uint64_t value, uint64_t exp
     case MemOp::Cmpxchg: if (old == expected) *w = value; break;
     case MemOp::Xchg: *w = value; break;
     case MemOp::FetchAdd: *w = old + value; break;  // unsigned: wraps modulo 2^64
+    default:
+      throw ModelError("memory system: versioned data and CMOs have no word contents");
   }
   return old;
 }
@@ -397,6 +515,12 @@ void MemorySystem::b_transport(int /*id*/, tlm::tlm_generic_payload& trans,
   }
   const Addr addr = trans.get_address();
   const Cycles when = Clock::to_cycles(sc_core::sc_time_stamp() + delay);
+  if (is_extended_op(ext->op)) {
+    delay += Clock::cycles(
+        impl_->extended(ext->cpu, addr, ext->op, ext->value, when, ext->result, ext->latest));
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    return;
+  }
   const Cycles latency = impl_->access(ext->cpu, addr, ext->op, ext->cls, when);
   delay += Clock::cycles(latency);
   if (ext->cls != MemClass::Data) {

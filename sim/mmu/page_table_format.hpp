@@ -29,8 +29,14 @@ class PageTableFormat {
   unsigned shift(unsigned level) const { return kPageShift + index_bits() * (level - 1); }
   uint64_t span(unsigned level) const { return uint64_t(1) << shift(level); }
   unsigned index(Addr a, unsigned level) const {
-    return unsigned((a >> shift(level)) & ((uint64_t(1) << index_bits()) - 1));
+    return unsigned((a >> shift(level)) & ((uint64_t(1) << index_bits_at(level)) - 1));
   }
+  // Index bits of a table at `level`. Only the start (root) level may differ: arm64 stage 2
+  // concatenates up to 16 contiguous tables there, or uses a partial table for a small IPA.
+  unsigned index_bits_at(unsigned level) const {
+    return level == root_level_ ? root_index_bits_ : index_bits();
+  }
+  unsigned entries_at(unsigned level) const { return 1u << index_bits_at(level); }
   // Whether a leaf (huge page / block) may be placed at this level.
   virtual bool leaf_allowed(unsigned level) const = 0;
 
@@ -46,6 +52,17 @@ class PageTableFormat {
   virtual uint64_t make_table(Addr table) const = 0;
   // accessed/dirty pre-set as KVM does when a fault implies them.
   virtual uint64_t make_leaf(Addr frame, unsigned level, Perms p, bool accessed, bool dirty) const = 0;
+
+ protected:
+  // For a format whose root table is not 1 << index_bits() entries (see index_bits_at).
+  void set_root_index_bits(unsigned root_level, unsigned bits) {
+    root_level_ = root_level;
+    root_index_bits_ = bits;
+  }
+
+ private:
+  unsigned root_level_ = 0;  // 0: no level differs
+  unsigned root_index_bits_ = 0;
 };
 
 }  // namespace mmusim

@@ -36,6 +36,13 @@ struct WalkResult {
   bool on_guest_table = false;  // StageTwoFault: the failing GPA held a guest page table
   unsigned stage2_level = 0;    // StageTwoFault: level at which the stage-2 walk stopped
   unsigned refs = 0;            // memory references made
+  // Software-refilled TLBs (MIPS): one entry maps an even/odd pair of pages, so a refill also
+  // yields the other page of the pair (Ok, when that half is valid); the vCPU inserts both.
+  bool has_buddy = false;
+  Addr buddy_gva = 0;           // guest virtual base of the other page
+  Addr buddy_gpa = 0;           // its guest-physical base
+  Addr buddy_hpa_base = 0;
+  Perms buddy_perms;
 };
 
 // Paging-structure cache of one level: small, set-associative, LRU.
@@ -78,6 +85,13 @@ class TranslationWalker {
   virtual WalkResult walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
                                  sc_core::sc_time& delay, const std::string& thread) = 0;
   virtual void flush_caches() = 0;
+  // Called on a TLB flush request. A TLB tagged by ASID can drop a VM's translations by moving
+  // the vCPU to a fresh ASID instead (MIPS): then `tag` is updated, `cycles` says what it
+  // cost, and true is returned; false means invalidate the TLBs (the default).
+  virtual bool new_asid_on_flush(uint16_t& tag, Cycles& cycles) {
+    (void)tag, (void)cycles;
+    return false;
+  }
 };
 
 class Walker : public sc_core::sc_module, public TranslationWalker {

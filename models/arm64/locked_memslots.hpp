@@ -1,0 +1,88 @@
+// Locked memslots (the arm64 KVM_CAP_ARM_LOCK_USER_MEMORY series, seed 004) and the VMM-side
+// operations around them:
+//   create   a memslot over [gpa, gpa + bytes) (KVM_SET_USER_MEMORY_REGION);
+//   lock     pin every page and map it at stage 2 up front, read-only or writable;
+//   unlock   unpin (the mappings stay, now ordinary ones; e.g. to start a migration);
+//   re-lock  allowed at any time, also after vCPUs have run (a cancelled migration): the
+//            pending cache maintenance is set again.
+// Cache maintenance (--cmo-policy): a guest that runs with its MMU off reads memory
+// non-cacheably, so whatever the VMM wrote through its cacheable mapping must be cleaned to
+// the PoC before the guest runs.
+//   eager     the map at lock time cleans+invalidates each page (the dcache callback stays in
+//             place) AND the first KVM_RUN performs the pending op: maintenance twice;
+//   deferred  the map at lock time skips it; lock sets KVM_LOCKED_MEMSLOT_FLUSH_DCACHE in
+//             kvm->arch.mmu_pending_ops and the first KVM_RUN cleans+invalidates every locked
+//             memslot under slots_lock, then clears the bit: once (the seed's patch);
+//   none      no maintenance at all: wrong on purpose, the stale-data oracle catches it.
+// Locking: the lock ioctl takes kvm->lock and kvm_lock_all_vcpus (mutex_trylock of every
+// vcpu->mutex: fails with -EBUSY while a vCPU is in KVM_RUN), which is where lockdep's depth
+// limit is hit with 47 vCPUs (models/arm64/lockdep.hpp).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "models/arm64/lockdep.hpp"
+#include "models/arm64/stage2_mmu.hpp"
+#include "sim/sync/spinlock.hpp"
+
+namespace mmusim {
+
+class LockedMemslots {
+ public:
+  struct Slot {
+    Addr gpa = 0;
+    uint64_t bytes = 0;
+    bool locked = false;
+    bool writable = false;
+  };
+
+  LockedMemslots(ArchDeps& deps, Stage2Mmu& mmu);
+
+  // --- VMM side, each in the calling host thread ---
+  int create(Agent& vmm, Addr gpa, uint64_t bytes);
+  // Returns false (-EBUSY) when some vCPU's mutex could not be taken.
+  bool lock(Agent& vmm, int slot, bool writable);
+  bool unlock(Agent& vmm, int slot);
+  // kvm_lock_all_vcpus / kvm_unlock_all_vcpus, the caller holding kvm->lock.
+  bool lock_all_vcpus(Agent& a);
+  void unlock_all_vcpus(Agent& a);
+  // The VMM holds vCPUs back from KVM_RUN until it has prepared the guest (call before the
+  // run), then lets them go.
+  void hold_vcpus() { started_ = false; }
+  void start_vcpus(Agent& vmm);
+
+  // --- vCPU side: kvm_arch_vcpu_ioctl_run before the first entry ---
+  void vcpu_run(Agent& vcpu, int vcpu_id);
+
+  bool pending_ops() const;  // functional peek at kvm->arch.mmu_pending_ops
+  const std::vector<Slot>& slots() const { return slots_; }
+  unsigned vcpus() const { return unsigned(vcpu_mutex_.size()); }
+
+ private:
+  void perform_pending_ops(Agent& vcpu);
+  void set_pending(Agent& a);
+  const SimConfig& cfg_;
+  Stage2Mmu& mmu_;
+  PhysMem& phys_;
+  TouchedPages& touched_;
+  Stats& stats_;
+  Lockdep lockdep_;
+  SpinLock kvm_lock_;    // kvm->lock (a mutex in the kernel)
+  SpinLock slots_lock_;  // kvm->slots_lock (a mutex in the kernel)
+  std::vector<std::unique_ptr<SpinLock>> vcpu_mutex_;
+  Addr pending_word_;    // kvm->arch.mmu_pending_ops
+  std::vector<Slot> slots_;
+  bool started_ = true;
+  sc_core::sc_event start_ev_;
+  Counter& locks_;
+  Counter& unlocks_;
+  Counter& busy_;
+  Counter& pinned_;
+  Counter& pending_done_;
+  Counter& pending_set_;
+};
+
+}  // namespace mmusim

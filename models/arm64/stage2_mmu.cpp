@@ -1,0 +1,288 @@
+#include "models/arm64/stage2_mmu.hpp"
+
+#include <algorithm>
+
+#include "sim/core/error.hpp"
+
+namespace mmusim {
+
+namespace {
+unsigned level_of_page_size(uint64_t page_size) {
+  return page_size >= (uint64_t(1) << 30) ? 3 : page_size >= (uint64_t(1) << 21) ? 2 : 1;
+}
+}  // namespace
+
+Stage2Mmu::Stage2Mmu(ArchDeps& d, const Arm64S2Format& fmt)
+    : cfg_(d.cfg), fmt_(fmt), phys_(d.phys), pool_(d.pool), host_(d.host), flush_(d.flush),
+      rcu_(d.rcu), timeline_(d.timeline), oracle_(d.oracle),
+      shared_(d.cfg.mmu_lock == "shared"),
+      max_level_(level_of_page_size(d.cfg.page_size)),
+      fault_cmo_(d.cfg.cmo_policy != "none"),
+      mmu_lock_("hv.lock.mmu_lock", d.heap.alloc(), d.stats, &d.timeline),
+      faults_(d.stats.counter("hv.fault.count")),
+      fixed_(d.stats.counter("hv.fault.fixed")),
+      retries_(d.stats.counter("hv.fault.retry")),
+      spurious_(d.stats.counter("hv.fault.spurious")),
+      perm_relax_(d.stats.counter("hv.fault.perm_relax")),
+      cmpxchg_fail_(d.stats.counter("hv.spte.cmpxchg_fail")),
+      bbm_(d.stats.counter("hv.s2.break_before_make")),
+      tables_alloc_(d.stats.counter("hv.tables.allocated")),
+      tables_freed_(d.stats.counter("hv.tables.freed_rcu")),
+      tables_unused_(d.stats.counter("hv.tables.freed_unlinked")),
+      cmo_ops_(d.stats.counter("hv.cmo.ops")),
+      cmo_lines_(d.stats.counter("hv.cmo.lines")),
+      cmo_cycles_(d.stats.counter("hv.cmo.cycles")),
+      latency_(d.stats.histogram("hv.fault.latency")) {
+  // Concatenated start-level tables must be contiguous and aligned to their total size.
+  const unsigned n = fmt_.root_pages();
+  root_ = pool_.alloc();
+  for (unsigned i = 1; i < n; ++i)
+    if (pool_.alloc() != root_ + Addr(i) * kPageSize)
+      throw ModelError("arm64 stage 2: concatenated root tables are not contiguous");
+  if (root_ & (Addr(n) * kPageSize - 1))
+    throw ModelError("arm64 stage 2: concatenated root tables are not aligned");
+}
+
+uint64_t Stage2Mmu::read_pte(Agent& a, Addr ptep) {
+  if (!pool_.live(ptep))
+    oracle_.report("freed_table_access", a.now(), a.name(), ptep,
+                   "hypervisor read a stage-2 descriptor in a freed table page");
+  return a.load(ptep, MemClass::PageTable);
+}
+
+void Stage2Mmu::lock(Agent& a) {
+  if (shared_) mmu_lock_.read_lock(a); else mmu_lock_.write_lock(a);
+}
+
+void Stage2Mmu::unlock(Agent& a) {
+  if (shared_) mmu_lock_.read_unlock(a); else mmu_lock_.write_unlock(a);
+}
+
+Addr Stage2Mmu::load_root(Agent& a, int vcpu_id) {
+  if (run_hook_) run_hook_(a, vcpu_id);
+  return root_;
+}
+
+FaultOutcome Stage2Mmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access access) {
+  const Cycles t0 = a.now();
+  faults_.inc();
+  a.advance(cfg_.lat.fault_entry);
+  if (gpa >> fmt_.ipa_bits())
+    throw ModelError("arm64 stage-2 fault beyond the IPA size (--ipa-bits)");
+  const bool write = access == Access::Write;
+  // gfn_to_pfn_prot before mmu_lock: a host fault may sleep.
+  const HostPage hp = host_.resolve(a, gpa >> kPageShift, write);
+  const unsigned level = std::min(max_level_, hp.level);
+  const Addr hpa_base = hp.hpa & ~(fmt_.span(level) - 1);
+  // KVM gives write when the host page is writable, execute only to an instruction fetch (a
+  // later fetch from the page relaxes the mapping).
+  const Perms prot{true, hp.writable, access == Access::Fetch};
+
+  lock(a);
+  rcu_.read_lock(a);
+  const FaultOutcome out = map(a, vcpu_id, gpa, level, hpa_base, prot, write, fault_cmo_);
+  rcu_.read_unlock(a);
+  unlock(a);
+
+  switch (out) {
+    case FaultOutcome::Fixed: fixed_.inc(); break;
+    case FaultOutcome::Retry: retries_.inc(); break;
+    case FaultOutcome::Spurious: spurious_.inc(); break;
+    case FaultOutcome::Emulate: break;
+  }
+  const Cycles t1 = a.now();
+  latency_.sample(t1 - t0);
+  if (a.track() >= 0)
+    timeline_.span(a.track(), out == FaultOutcome::Retry ? "stage-2 abort (retry)" : "stage-2 abort",
+                   t0, t1);
+  return out;
+}
+
+FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Addr hpa_base,
+                            Perms prot, bool write, bool cmo) {
+  a.advance(cfg_.lat.s2_map_work);
+  const Addr page_hpa = hpa_base + ((gpa & (fmt_.span(level) - 1)) & ~(kPageSize - 1));
+  PtIter it(fmt_, root_, gpa);
+  while (true) {
+    it.set_entry(read_pte(a, it.entry_addr()));
+    if (fmt_.locked(it.entry())) return FaultOutcome::Retry;  // another thread is breaking it
+    if (it.leaf()) {
+      // A leaf already covers the address (maybe a block above the wanted level). If it maps
+      // the right frame this is a permission fault or a race someone else already fixed.
+      const Addr mapped = fmt_.address(it.entry(), it.level()) +
+                          ((gpa & (it.span() - 1)) & ~(kPageSize - 1));
+      if (mapped == page_hpa && it.level() >= level) {
+        const Perms have = fmt_.perms(it.entry());
+        const Perms want{have.read || prot.read, have.write || prot.write, have.exec || prot.exec};
+        if (want == have) return FaultOutcome::Spurious;
+        // Relaxation in place (kvm_pgtable_stage2_relax_perms): widening rights needs no BBM.
+        if (!set_pte(a, it, fmt_.relax(it.entry(), want))) return FaultOutcome::Retry;
+        perm_relax_.inc();
+        return FaultOutcome::Fixed;
+      }
+    }
+    if (it.level() == level) break;
+    if (it.leaf() && !break_pte(a, vcpu_id, it)) return FaultOutcome::Retry;
+    if (!it.present()) {
+      // Either empty or our own locked marker after a break: link a new table.
+      const Addr child = alloc_table(a);
+      if (!set_pte(a, it, fmt_.make_table(child))) {
+        pool_.free(child);  // never visible to anyone
+        tables_unused_.inc();
+        return FaultOutcome::Retry;
+      }
+    }
+    it.descend();
+  }
+  if (it.present() && !break_pte(a, vcpu_id, it)) return FaultOutcome::Retry;
+  if (cmo) clean_inval_poc(a, hpa_base, fmt_.span(level));
+  if (!set_pte(a, it, fmt_.make_leaf(hpa_base, level, prot, true, write && prot.write)))
+    return FaultOutcome::Retry;
+  return FaultOutcome::Fixed;
+}
+
+bool Stage2Mmu::set_pte(Agent& a, PtIter& it, uint64_t v) {
+  if (shared_) {
+    const uint64_t seen = a.cmpxchg(it.entry_addr(), it.entry(), v, MemClass::PageTable);
+    if (seen != it.entry()) {
+      cmpxchg_fail_.inc();
+      return false;
+    }
+  } else {
+    a.store(it.entry_addr(), v, MemClass::PageTable);
+  }
+  it.set_entry(v);
+  a.advance(cfg_.lat.spte_change_work);
+  return true;
+}
+
+bool Stage2Mmu::break_pte(Agent& a, int vcpu_id, PtIter& it) {
+  const uint64_t old = it.entry();
+  if (!set_pte(a, it, Arm64S2Format::kInvalidLocked)) return false;
+  bbm_.inc();
+  const bool was_table = !fmt_.is_leaf(old, it.level());
+  flush_.note_zap(it.base(), it.span());
+  // TLBI by IPA (+DSB) before anything new may be written at this IPA.
+  flush_.flush_range(a, vcpu_id, it.base(), it.span());
+  if (was_table) free_subtree(a, fmt_.address(old, it.level()), it.level() - 1, shared_);
+  return true;
+}
+
+void Stage2Mmu::free_subtree(Agent& a, Addr table, unsigned level, bool shared) {
+  // Threads that descended before the break may still update entries of the removed table:
+  // take each one atomically in shared mode so nothing they do is lost unnoticed.
+  for (unsigned i = 0; i < fmt_.entries_at(level); ++i) {
+    const Addr ptep = table + Addr(i) * 8;
+    const uint64_t old = shared ? a.xchg(ptep, 0, MemClass::PageTable)
+                                : a.load_nosync(ptep, MemClass::PageTable);
+    if (fmt_.present(old) && !fmt_.is_leaf(old, level))
+      free_subtree(a, fmt_.address(old, level), level - 1, shared);
+  }
+  rcu_.call_rcu(a, [this, table]() {
+    pool_.free(table);
+    tables_freed_.inc();
+  });
+}
+
+Addr Stage2Mmu::alloc_table(Agent& a) {
+  a.advance(cfg_.lat.page_alloc);
+  tables_alloc_.inc();
+  return pool_.alloc();
+}
+
+void Stage2Mmu::clean_inval_poc(Agent& a, Addr hpa, uint64_t len) {
+  a.sync();  // other agents' caches change: do it at true time
+  const Cycles t0 = a.now();
+  sc_core::sc_time d = a.offset();
+  a.port().cmo(hpa, len, MemOp::CmoCleanInval, d);
+  a.set_offset(d);
+  cmo_ops_.inc();
+  cmo_lines_.inc((len + kLineSize - 1) / kLineSize);
+  cmo_cycles_.inc(a.now() - t0);
+}
+
+void Stage2Mmu::flush_dcache_range(Agent& a, Addr gpa, uint64_t len) {
+  lock(a);
+  rcu_.read_lock(a);
+  Addr g = gpa;
+  const Addr end = gpa + len;
+  while (g < end) {
+    PtIter it(fmt_, root_, g);
+    while (true) {
+      it.set_entry(read_pte(a, it.entry_addr()));
+      if (!it.can_descend()) break;
+      it.descend();
+    }
+    const Addr next = std::min(end, it.base() + it.span());
+    if (it.leaf()) {
+      const Addr frame = fmt_.address(it.entry(), it.level()) + (g - it.base());
+      clean_inval_poc(a, frame, next - g);
+    }
+    g = next;
+  }
+  rcu_.read_unlock(a);
+  unlock(a);
+}
+
+void Stage2Mmu::teardown(Agent& host) {
+  // kvm_free_stage2_pgd: mmu_lock for write, every table freed (after RCU), the VMID flushed.
+  mmu_lock_.write_lock(host);
+  rcu_.read_lock(host);
+  const unsigned top = fmt_.levels();
+  for (unsigned i = 0; i < fmt_.entries_at(top); ++i) {
+    const Addr ptep = root_ + Addr(i) * 8;
+    const uint64_t old = host.load_nosync(ptep, MemClass::PageTable);
+    if (!fmt_.present(old)) continue;
+    host.store(ptep, 0, MemClass::PageTable);
+    flush_.note_zap(Addr(i) * fmt_.span(top), fmt_.span(top));
+    if (!fmt_.is_leaf(old, top)) free_subtree(host, fmt_.address(old, top), top - 1, false);
+  }
+  flush_.flush_all(host, -1);
+  rcu_.read_unlock(host);
+  mmu_lock_.write_unlock(host);
+  const Addr root = root_;
+  const unsigned n = fmt_.root_pages();
+  rcu_.call_rcu(host, [this, root, n]() {
+    for (unsigned i = 0; i < n; ++i) pool_.free(root + Addr(i) * kPageSize);
+    tables_freed_.inc(n);
+  });
+  rcu_.barrier(host);
+}
+
+void Stage2Mmu::map_functional(Addr gpa, unsigned level, Addr hpa_base) {
+  PtIter it(fmt_, root_, gpa);
+  while (true) {
+    it.set_entry(phys_.read64(it.entry_addr()));
+    if (it.level() == level) break;
+    if (!it.present()) {
+      const Addr child = pool_.alloc();
+      tables_alloc_.inc();
+      phys_.write64(it.entry_addr(), fmt_.make_table(child));
+      it.set_entry(fmt_.make_table(child));
+    }
+    if (!it.can_descend()) throw ModelError("arm64 map_functional: a block is in the way");
+    it.descend();
+  }
+  phys_.write64(it.entry_addr(),
+                fmt_.make_leaf(hpa_base, level, Perms{true, true, true}, true, false));
+}
+
+void Stage2Mmu::collect(Addr table, unsigned level, Addr gpa, std::vector<Stage2Leaf>& out) const {
+  for (unsigned i = 0; i < fmt_.entries_at(level); ++i) {
+    const uint64_t e = phys_.read64(table + Addr(i) * 8);
+    if (!fmt_.present(e)) continue;
+    const Addr g = gpa + Addr(i) * fmt_.span(level);
+    if (fmt_.is_leaf(e, level))
+      out.push_back({g, level, fmt_.address(e, level), fmt_.perms(e)});
+    else
+      collect(fmt_.address(e, level), level - 1, g, out);
+  }
+}
+
+std::vector<Stage2Leaf> Stage2Mmu::leaves() const {
+  std::vector<Stage2Leaf> out;
+  if (pool_.live(root_)) collect(root_, fmt_.levels(), 0, out);
+  return out;
+}
+
+}  // namespace mmusim

@@ -1,0 +1,111 @@
+// The arm64 KVM stage-2 MMU (arch/arm64/kvm/mmu.c user_mem_abort over hyp/pgtable.c) on real
+// stage-2 descriptors in simulated memory:
+//   - the host page is resolved before mmu_lock is taken (gfn_to_pfn outside the lock);
+//   - mmu_lock per --mmu-lock: shared = taken for read, every descriptor change a cmpxchg, a
+//     lost race returns -EAGAIN and the vCPU faults again (recent kernels); exclusive = taken
+//     for write with plain stores (older kernels);
+//   - a page or a block (2M/1G when the host backs the range with a huge page);
+//   - break-before-make when a valid entry must change: the entry is swapped for KVM's
+//     "locked" invalid marker, the old translation is invalidated from every TLB (the
+//     configured flush strategy; broadcast TLBI on real arm64), then the new entry is written;
+//     concurrent walkers that see the marker back off and retry;
+//   - a permission fault on a mapping of the right frame (write to a read-only mapping of a
+//     writable page, execution of a non-executable one) is relaxed in place, no BBM;
+//   - new mappings of normal memory are cleaned+invalidated to the PoC first (without FWB),
+//     unless --cmo-policy none;
+//   - removed tables and, at teardown, every table are freed after an RCU grace period.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "models/arm64/arm64_s2_format.hpp"
+#include "sim/hv/arch_model.hpp"
+#include "sim/mmu/pt_iter.hpp"
+#include "sim/sync/rwlock.hpp"
+
+namespace mmusim {
+
+class LockedMemslots;
+
+class Stage2Mmu : public HypervisorMmu {
+ public:
+  Stage2Mmu(ArchDeps& deps, const Arm64S2Format& fmt);
+
+  FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, Addr gpa, Access access) override;
+  Addr stage2_root() const override { return root_; }
+  void teardown(Agent& host) override;
+  void map_functional(Addr gpa, unsigned level, Addr hpa_base) override;
+  std::vector<Stage2Leaf> leaves() const override;
+  // KVM_RUN before the vCPU's first entry: runs the hook below (pending MMU ops), then hands
+  // out the one stage-2 root.
+  Addr load_root(Agent& vcpu, int vcpu_id) override;
+  void set_run_hook(std::function<void(Agent&, int)> hook) { run_hook_ = std::move(hook); }
+
+  // kvm_pgtable_stage2_map of one page or block with the host frame resolved. Callers hold
+  // mmu_lock as the mode says and the RCU read lock. `cmo`: clean+invalidate the frame to the
+  // PoC before it becomes visible (the dcache_clean_inval_poc callback).
+  FaultOutcome map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Addr hpa_base, Perms prot,
+                   bool write, bool cmo);
+  // DC CIVAC over [hpa, hpa + len) by the calling thread, counted under hv.cmo.*.
+  void clean_inval_poc(Agent& a, Addr hpa, uint64_t len);
+  // stage2_flush_memslot: walks the stage-2 tables over [gpa, gpa + len) (timed reads) and
+  // cleans+invalidates every mapped frame to the PoC. Takes mmu_lock itself.
+  void flush_dcache_range(Agent& a, Addr gpa, uint64_t len);
+  void lock(Agent& a);    // mmu_lock in the configured mode
+  void unlock(Agent& a);
+  Rcu& rcu() { return rcu_; }
+  HostMm& host() { return host_; }
+  const Arm64S2Format& format() const { return fmt_; }
+  const SimConfig& cfg() const { return cfg_; }
+  bool shared_mode() const { return shared_; }
+  // The VM's locked-memslot machinery (set by Arm64Arch), for workloads that drive the VMM.
+  LockedMemslots* memslots() const { return memslots_; }
+  void set_memslots(LockedMemslots* m) { memslots_ = m; }
+
+ private:
+  uint64_t read_pte(Agent& a, Addr ptep);
+  // Writes `v` over the value `it` last read: cmpxchg in shared mode (false on a lost race),
+  // a store in exclusive mode.
+  bool set_pte(Agent& a, PtIter& it, uint64_t v);
+  // Break-before-make of a valid entry: locked marker, invalidation everywhere, old subtree
+  // torn down. False if another thread changed the entry first.
+  bool break_pte(Agent& a, int vcpu_id, PtIter& it);
+  void free_subtree(Agent& a, Addr table, unsigned level, bool shared);
+  Addr alloc_table(Agent& a);
+  void collect(Addr table, unsigned level, Addr gpa, std::vector<Stage2Leaf>& out) const;
+
+  const SimConfig& cfg_;
+  const Arm64S2Format& fmt_;
+  PhysMem& phys_;
+  PagePool& pool_;
+  HostMm& host_;
+  RemoteFlush& flush_;
+  Rcu& rcu_;
+  Timeline& timeline_;
+  Violations& oracle_;
+  const bool shared_;
+  const unsigned max_level_;
+  const bool fault_cmo_;
+  RwLock mmu_lock_;
+  Addr root_;
+  std::function<void(Agent&, int)> run_hook_;
+  LockedMemslots* memslots_ = nullptr;
+
+  Counter& faults_;
+  Counter& fixed_;
+  Counter& retries_;
+  Counter& spurious_;
+  Counter& perm_relax_;
+  Counter& cmpxchg_fail_;
+  Counter& bbm_;
+  Counter& tables_alloc_;
+  Counter& tables_freed_;
+  Counter& tables_unused_;
+  Counter& cmo_ops_;
+  Counter& cmo_lines_;
+  Counter& cmo_cycles_;
+  Histogram& latency_;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,91 @@
+// MIPS as the platform sees it: a 4-level Linux MIPS guest on a 3-level GPA page table, KVM
+// MIPS's GPA fault handling, MMU notifiers through the VM's memslots (when --mips-sync-mmu is
+// on), and a software-refilled, ASID-tagged TLB loading even/odd page pairs.
+//
+// Memslots: guest RAM below and above 4 GiB, as QEMU splits its RAM block; dirty logging on the
+// upper slot (where workload data lives) with --mips-dirty-log.
+//
+// Oracle: "stale_mapping" is reported when a refill loads a translation to a host frame that
+// the host no longer maps at that guest page (what a host COW/KSM/migration leaves behind
+// without MMU notifiers); once per guest page and frame.
+#pragma once
+#include <memory>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "models/mips/mips_gpa_mmu.hpp"
+#include "models/mips/mips_pte_format.hpp"
+#include "models/mips/mips_refill_walker.hpp"
+#include "sim/hv/arch_model.hpp"
+#include "sim/hv/memslots.hpp"
+#include "sim/hv/mmu_notifier.hpp"
+
+namespace mmusim {
+
+class MipsArch : public ArchModel {
+ public:
+  static constexpr uint64_t kHighRamGfn = (uint64_t(4) << 30) >> kPageShift;
+  static constexpr uint64_t kGpaFrames = uint64_t(1) << (39 - kPageShift);
+
+  explicit MipsArch(ArchDeps& d)
+      : gpa_(3), slots_(d.heap),
+        mmu_(d.cfg, gpa_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.timeline,
+             d.oracle, d.touched, slots_),
+        notifier_(mmu_, slots_, d.flush, d.heap, d.stats), host_(d.host), oracle_(d.oracle) {
+    slots_.add(0, kHighRamGfn, HostMm::hva_of(0), 0);
+    slots_.add(kHighRamGfn, kGpaFrames - kHighRamGfn, HostMm::hva_of(kHighRamGfn),
+               d.cfg.mips_dirty_log ? uint32_t(kMemLogDirtyPages) : 0u);
+    if (d.cfg.mips_sync_mmu) {
+      d.host.set_notifier(&notifier_);
+      mmu_.set_notifier(&notifier_);
+    }
+  }
+  ~MipsArch() override {
+    if (host_.notifier() == &notifier_) host_.set_notifier(nullptr);
+  }
+  const char* name() const override { return "mips"; }
+  const PageTableFormat& guest_format() const override { return guest_; }
+  const PageTableFormat& stage2_format() const override { return gpa_; }
+  HypervisorMmu& mmu() override { return mmu_; }
+  MipsGpaMmu& gpa_mmu() { return mmu_; }
+  const MipsPteFormat& gpa_format() const { return gpa_; }
+  MmuNotifier& notifier() { return notifier_; }
+  Memslots& memslots() { return slots_; }
+
+  std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
+                                                 PagePool* pool, Violations* oracle,
+                                                 Stats& stats) override {
+    return std::make_unique<MipsRefillWalker>(
+        name, cfg, guest_, gpa_, pool, oracle, stats,
+        [this](Addr gpa, Addr hpa, const std::string& thread, Cycles when) {
+          check_frame(gpa, hpa, thread, when);
+        });
+  }
+
+ private:
+  void check_frame(Addr gpa, Addr hpa, const std::string& thread, Cycles when) {
+    if (!oracle_.enabled()) return;
+    const uint64_t gfn = gpa >> kPageShift;
+    HostPage hp = host_.lookup(gfn);
+    if (hp.level == 0 && !host_.swapped(gfn)) return;  // no host page was ever there
+    if (hp.level != 0 && hp.hpa == hpa) return;          // current
+    if (!reported_.insert({gfn, hpa}).second) return;
+    std::ostringstream d;
+    d << "TLB refill mapped gpa 0x" << std::hex << gpa << " to host frame 0x" << hpa
+      << " but the host now maps " << (hp.level ? "another frame" : "nothing (swapped out)")
+      << " there";
+    oracle_.report("stale_mapping", when, thread, gpa, d.str());
+  }
+
+  MipsGuestFormat guest_;
+  MipsPteFormat gpa_;
+  Memslots slots_;
+  MipsGpaMmu mmu_;
+  MmuNotifier notifier_;
+  HostMm& host_;
+  Violations& oracle_;
+  std::set<std::pair<uint64_t, Addr>> reported_;
+};
+
+}  // namespace mmusim

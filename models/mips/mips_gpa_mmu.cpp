@@ -1,0 +1,311 @@
+#include "models/mips/mips_gpa_mmu.hpp"
+
+#include "sim/core/error.hpp"
+#include "sim/mmu/pt_iter.hpp"
+
+namespace mmusim {
+
+MipsGpaMmu::MipsGpaMmu(const SimConfig& cfg, const MipsPteFormat& fmt, PhysMem& phys,
+                       PagePool& pool, HostMm& host, RemoteFlush& flush, Rcu& rcu,
+                       KernelHeap& heap, Stats& stats, Timeline& timeline, Violations& /*oracle*/,
+                       TouchedPages& touched, const Memslots& slots)
+    : cfg_(cfg), fmt_(fmt), phys_(phys), pool_(pool), host_(host), flush_(flush), rcu_(rcu),
+      timeline_(timeline), touched_(touched), slots_(slots), sync_mmu_(cfg.mips_sync_mmu),
+      mmu_lock_("hv.lock.mmu_lock", heap.alloc(), stats, &timeline),
+      pgd_(pool.alloc()),
+      faults_(stats.counter("hv.fault.count")),
+      fixed_(stats.counter("hv.fault.fixed")),
+      retries_(stats.counter("hv.fault.retry")),
+      spurious_(stats.counter("hv.fault.spurious")),
+      fast_ok_(stats.counter("hv.mips.fast.handled")),
+      fast_young_(stats.counter("hv.mips.fast.made_young")),
+      fast_dirty_(stats.counter("hv.mips.fast.made_dirty")),
+      fast_efault_(stats.counter("hv.mips.fast.efault")),
+      slow_(stats.counter("hv.mips.slow.count")),
+      slow_readonly_(stats.counter("hv.mips.slow.mapped_readonly")),
+      flush_shadow_all_(stats.counter("hv.mips.flush_shadow_all")),
+      unmapped_(stats.counter("hv.mips.ptes_unmapped")),
+      set_spte_(stats.counter("hv.mips.set_spte")),
+      set_spte_flush_(stats.counter("hv.mips.set_spte_flush")),
+      aged_(stats.counter("hv.mips.ptes_aged")),
+      dirty_logged_(stats.counter("hv.dirty_log.marked")),
+      tables_alloc_(stats.counter("hv.tables.allocated")),
+      tables_freed_(stats.counter("hv.tables.freed_rcu")),
+      latency_(stats.histogram("hv.fault.latency")) {}
+
+Addr MipsGpaMmu::pte_for_gpa(Agent& a, Addr gpa, bool alloc) {
+  PtIter it(fmt_, pgd_, gpa);
+  while (it.level() > 1) {
+    it.set_entry(a.load(it.entry_addr(), MemClass::PageTable));
+    if (!it.present()) {
+      if (!alloc) return 0;
+      // From the vCPU's MMU memory cache, topped up before the lock was taken.
+      a.advance(cfg_.lat.page_alloc);
+      tables_alloc_.inc();
+      uint64_t link = fmt_.make_table(pool_.alloc());
+      a.store(it.entry_addr(), link, MemClass::PageTable);
+      it.set_entry(link);
+    }
+    it.descend();
+  }
+  return it.entry_addr();
+}
+
+void MipsGpaMmu::mark_page_dirty(Agent& a, uint64_t gfn) {
+  if (slots_.mark_page_dirty(a, gfn)) dirty_logged_.inc();
+}
+
+MipsGpaMmu::Fast MipsGpaMmu::map_page_fast(Agent& a, Addr gpa, bool write) {
+  const uint64_t gfn = gpa >> kPageShift;
+  Fast ret = Fast::Done;
+  mmu_lock_.lock(a);
+  Addr ptep = pte_for_gpa(a, gpa, false);
+  uint64_t pte = ptep ? a.load(ptep, MemClass::PageTable) : 0;
+  if (!fmt_.present(pte)) {
+    ret = Fast::NotPresent;
+  } else {
+    // Track accesses to pages marked old (idle page tracking); not before the seed, when
+    // nothing ever made a GPA PTE old.
+    if (sync_mmu_ && !MipsPteFormat::young(pte)) {
+      pte = MipsPteFormat::mkyoung(pte);
+      set_pte(a, ptep, pte);
+      fast_young_.inc();
+      ret = Fast::Changed;
+    }
+    if (write && !MipsPteFormat::modified(pte)) {
+      if (sync_mmu_ && !MipsPteFormat::writable(pte)) {
+        // A shared or read-only page must not be dirtied here: the slow path asks the host.
+        fast_efault_.inc();
+        mmu_lock_.unlock(a);
+        return Fast::Efault;
+      }
+      // Before the seed every GPA PTE carried write permission.
+      pte = MipsPteFormat::mkdirty(pte | (sync_mmu_ ? 0 : MipsPteFormat::kWrite));
+      set_pte(a, ptep, pte);
+      mark_page_dirty(a, gfn);
+      fast_dirty_.inc();
+      ret = Fast::Changed;
+    }
+  }
+  mmu_lock_.unlock(a);
+  return ret;
+}
+
+FaultOutcome MipsGpaMmu::map_page_slow(Agent& a, Addr gpa, bool write) {
+  const uint64_t gfn = gpa >> kPageShift;
+  slow_.inc();
+  for (;;) {
+    uint64_t seq = 0;
+    if (sync_mmu_ && notifier_) seq = notifier_->read_seq(a);
+    if (between_seq_and_lock) between_seq_and_lock(a);
+    // gfn_to_pfn_prot: the host page and whether it may be written. Before the seed, gfn_to_pfn
+    // always asked for a writable page (breaking COW even on a read) and kept the reference.
+    HostPage hp = host_.resolve(a, gfn, sync_mmu_ ? write : true);
+    mmu_lock_.lock(a);
+    if (sync_mmu_ && notifier_ && notifier_->retry(a, seq)) {
+      // An invalidation ran since the sequence was read: the frame may already be stale.
+      mmu_lock_.unlock(a);
+      retries_.inc();
+      continue;
+    }
+    a.advance(cfg_.lat.mips_map_work);
+    Addr ptep = pte_for_gpa(a, gpa, true);
+    const bool writable = hp.writable || !sync_mmu_;
+    uint64_t pte = fmt_.make_leaf(hp.hpa & ~(kPageSize - 1), 1, Perms{true, writable, true}, true,
+                                  false);
+    if (writable && write) {
+      pte = MipsPteFormat::mkdirty(pte);
+      mark_page_dirty(a, gfn);
+    }
+    if (!writable) slow_readonly_.inc();
+    set_pte(a, ptep, pte);
+    mmu_lock_.unlock(a);
+    return FaultOutcome::Fixed;
+  }
+}
+
+FaultOutcome MipsGpaMmu::handle_fault(Agent& a, int /*vcpu_id*/, Addr gpa, Access access) {
+  const Cycles t0 = a.now();
+  faults_.inc();
+  a.advance(cfg_.lat.fault_entry);
+  const bool write = access == Access::Write;
+  FaultOutcome out;
+  switch (map_page_fast(a, gpa, write)) {
+    case Fast::Changed:
+      fast_ok_.inc();
+      out = FaultOutcome::Fixed;
+      break;
+    case Fast::Done:  // someone else fixed it meanwhile (or the TLB held an older entry)
+      fast_ok_.inc();
+      out = FaultOutcome::Spurious;
+      break;
+    default:
+      out = map_page_slow(a, gpa, write);
+  }
+  if (out == FaultOutcome::Fixed) fixed_.inc();
+  if (out == FaultOutcome::Spurious) spurious_.inc();
+  const Cycles t1 = a.now();
+  latency_.sample(t1 - t0);
+  if (a.track() >= 0) timeline_.span(a.track(), "gpa fault", t0, t1);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MMU-notifier callbacks (mmu_lock held by the notifier)
+
+void MipsGpaMmu::prepare_flush_remote(Agent&) { flush_shadow_all_.inc(); }
+
+void MipsGpaMmu::flush_shadow_all(Agent& a, int self) {
+  flush_shadow_all_.inc();
+  flush_.flush_all(a, self);
+}
+
+bool MipsGpaMmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
+  for (uint64_t gfn = r.start; gfn < r.end; ++gfn) {
+    Addr ptep = pte_for_gpa(a, gfn << kPageShift, false);
+    if (!ptep) continue;
+    uint64_t pte = a.load(ptep, MemClass::PageTable);
+    if (!fmt_.present(pte)) continue;
+    set_pte(a, ptep, 0);
+    unmapped_.inc();
+    flush_.note_zap(gfn << kPageShift, kPageSize);
+    // The mapping is gone legitimately: the lost-update oracle no longer expects it.
+    touched_.clear(gfn);
+  }
+  return true;  // kvm_unmap_hva_range always flushes the shadow mappings
+}
+
+uint64_t MipsGpaMmu::pte_from_host(const HostPte& p) const {
+  if (!p.present) return 0;
+  return fmt_.make_leaf(p.hpa & ~(kPageSize - 1), 1, Perms{true, p.writable, true}, p.young,
+                        p.dirty);
+}
+
+bool MipsGpaMmu::set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& hpte) {
+  bool flush = false;
+  for (uint64_t gfn = r.start; gfn < r.end; ++gfn) {
+    Addr ptep = pte_for_gpa(a, gfn << kPageShift, false);
+    if (!ptep) continue;
+    set_spte_.inc();
+    const uint64_t old = a.load(ptep, MemClass::PageTable);
+    uint64_t pte = pte_from_host(hpte);
+    // The GPA mapping keeps KVM's view: a page clean to KVM under dirty logging stays clean
+    // (its first write must still be logged), and a read-only slot stays read-only.
+    if ((r.slot->flags & kMemLogDirtyPages) && !fmt_.dirty(old))
+      pte = MipsPteFormat::mkclean(pte);
+    else if (r.slot->flags & kMemReadonly)
+      pte = MipsPteFormat::wrprotect(pte);
+    set_pte(a, ptep, pte);
+    if (fmt_.present(pte)) touched_.set(gfn);
+    else touched_.clear(gfn);
+    // Replacing an absent or old entry needs no flush: no TLB can hold it.
+    if (!fmt_.present(old) || !MipsPteFormat::young(old)) continue;
+    const bool need = !fmt_.present(pte) || !MipsPteFormat::young(pte) ||
+                      MipsPteFormat::pfn_bits(old) != MipsPteFormat::pfn_bits(pte) ||
+                      (fmt_.dirty(old) && !fmt_.dirty(pte));
+    if (need) {
+      set_spte_flush_.inc();
+      flush_.note_zap(gfn << kPageShift, kPageSize);
+      flush = true;
+    }
+  }
+  return flush;
+}
+
+bool MipsGpaMmu::age_gfn_range(Agent& a, const GfnRange& r) {
+  bool young = false;
+  for (uint64_t gfn = r.start; gfn < r.end; ++gfn) {
+    Addr ptep = pte_for_gpa(a, gfn << kPageShift, false);
+    if (!ptep) continue;
+    uint64_t pte = a.load(ptep, MemClass::PageTable);
+    if (!fmt_.present(pte) || !MipsPteFormat::young(pte)) continue;
+    set_pte(a, ptep, MipsPteFormat::mkold(pte));
+    aged_.inc();
+    young = true;
+  }
+  return young;
+}
+
+bool MipsGpaMmu::test_age_gfn(Agent& a, const GfnRange& r) {
+  for (uint64_t gfn = r.start; gfn < r.end; ++gfn) {
+    Addr ptep = pte_for_gpa(a, gfn << kPageShift, false);
+    if (!ptep) continue;
+    uint64_t pte = a.load(ptep, MemClass::PageTable);
+    if (fmt_.present(pte) && MipsPteFormat::young(pte)) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Harness, oracle and teardown
+
+void MipsGpaMmu::map_functional(Addr gpa, unsigned level, Addr hpa_base) {
+  if (level != 1) throw ModelError("MIPS GPA table maps 4K pages only");
+  PtIter it(fmt_, pgd_, gpa);
+  while (it.level() > 1) {
+    uint64_t e = phys_.read64(it.entry_addr());
+    if (!fmt_.present(e)) {
+      e = fmt_.make_table(pool_.alloc());
+      tables_alloc_.inc();
+      phys_.write64(it.entry_addr(), e);
+    }
+    it.set_entry(e);
+    it.descend();
+  }
+  phys_.write64(it.entry_addr(), fmt_.make_leaf(hpa_base, 1, Perms{true, true, true}, true, false));
+}
+
+uint64_t MipsGpaMmu::pte_functional(Addr gpa) const {
+  PtIter it(fmt_, pgd_, gpa);
+  while (it.level() > 1) {
+    it.set_entry(phys_.read64(it.entry_addr()));
+    if (!it.present()) return 0;
+    it.descend();
+  }
+  return phys_.read64(it.entry_addr());
+}
+
+void MipsGpaMmu::collect(Addr table, unsigned level, Addr gpa, std::vector<Stage2Leaf>& out) const {
+  const unsigned n = 1u << fmt_.index_bits();
+  for (unsigned i = 0; i < n; ++i) {
+    uint64_t e = phys_.read64(table + Addr(i) * 8);
+    if (!fmt_.present(e)) continue;
+    Addr g = gpa + Addr(i) * fmt_.span(level);
+    if (level == 1)
+      out.push_back({g, 1, fmt_.address(e, 1), fmt_.perms(e)});
+    else
+      collect(fmt_.address(e, level), level - 1, g, out);
+  }
+}
+
+std::vector<Stage2Leaf> MipsGpaMmu::leaves() const {
+  std::vector<Stage2Leaf> out;
+  if (pool_.live(pgd_)) collect(pgd_, fmt_.levels(), 0, out);
+  return out;
+}
+
+void MipsGpaMmu::free_tables(Agent& a, Addr table, unsigned level) {
+  if (level > 1) {
+    const unsigned n = 1u << fmt_.index_bits();
+    for (unsigned i = 0; i < n; ++i) {
+      uint64_t e = a.load_nosync(table + Addr(i) * 8, MemClass::PageTable);
+      if (fmt_.present(e)) free_tables(a, fmt_.address(e, level), level - 1);
+    }
+  }
+  rcu_.call_rcu(a, [this, table]() {
+    pool_.free(table);
+    tables_freed_.inc();
+  });
+}
+
+void MipsGpaMmu::teardown(Agent& host) {
+  // kvm_mips_free_gpa_pt at VM destruction: every table goes, after the readers have left.
+  mmu_lock_.lock(host);
+  rcu_.read_lock(host);
+  free_tables(host, pgd_, fmt_.levels());
+  rcu_.read_unlock(host);
+  mmu_lock_.unlock(host);
+  rcu_.barrier(host);
+}
+
+}  // namespace mmusim

@@ -1,0 +1,127 @@
+// KVM MIPS's GPA page-table handling (arch/mips/kvm/mmu.c) on both sides of seed 001
+// (KVM_CAP_SYNC_MMU), on a pgd/pmd/pte table in simulated memory that the vCPUs' refill code
+// reads too.
+//
+// Fault handling (kvm_mips_map_page), in the faulting vCPU's thread:
+//   fast path, under mmu_lock: an existing PTE that is old is made young; a write to a clean
+//     PTE makes it dirty and marks the page in the dirty log -- unless the PTE is not writable
+//     (a shared KSM page, a read-only slot), which fails with EFAULT to the slow path;
+//   slow path: read mmu_notifier_seq, resolve the gfn to a host frame and its writability
+//     outside the lock (a write may break COW right there), take mmu_lock, start again if an
+//     invalidation ran since the sequence was read, then install the PTE young, writable only
+//     if the host page is, and dirty (logged) on a write.
+// With --mips-sync-mmu off the code before the seed runs: the fast path only dirties, the slow
+// path asks the host for a writable page every time and never re-checks anything, and no
+// notifier reaches this code, so host changes are never reflected here.
+//
+// MMU-notifier callbacks (kvm_unmap_hva_range, kvm_set_spte_hva, kvm[_test]_age_hva) work on
+// the same table under mmu_lock; flush_shadow_all drops every derived translation by giving
+// every vCPU a new ASID (a flush request that the vCPUs act on before re-entering the guest).
+//
+// mmu_lock is KVM's spinlock of that era: --mmu-lock has no effect on MIPS (both values take
+// the same spinlock), as MIPS never had the read/write mmu_lock of the x86 TDP MMU.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "models/mips/mips_pte_format.hpp"
+#include "sim/core/config.hpp"
+#include "sim/core/stats.hpp"
+#include "sim/core/timeline.hpp"
+#include "sim/core/touched_pages.hpp"
+#include "sim/core/violations.hpp"
+#include "sim/hv/host_mm.hpp"
+#include "sim/hv/hypervisor_mmu.hpp"
+#include "sim/hv/kernel_heap.hpp"
+#include "sim/hv/memslots.hpp"
+#include "sim/hv/mmu_notifier.hpp"
+#include "sim/hv/remote_flush.hpp"
+#include "sim/mem/phys_mem.hpp"
+#include "sim/sync/rcu.hpp"
+#include "sim/sync/spinlock.hpp"
+
+namespace mmusim {
+
+class MipsGpaMmu : public HypervisorMmu {
+ public:
+  MipsGpaMmu(const SimConfig& cfg, const MipsPteFormat& fmt, PhysMem& phys, PagePool& pool,
+             HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
+             Timeline& timeline, Violations& oracle, TouchedPages& touched,
+             const Memslots& slots);
+
+  FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, Addr gpa, Access access) override;
+  Addr stage2_root() const override { return pgd_; }
+  void teardown(Agent& host) override;
+  void map_functional(Addr gpa, unsigned level, Addr hpa_base) override;
+  std::vector<Stage2Leaf> leaves() const override;
+
+  bool models_notifiers() const override { return true; }
+  void notifier_lock(Agent& a) override { mmu_lock_.lock(a); }
+  void notifier_unlock(Agent& a) override { mmu_lock_.unlock(a); }
+  bool unmap_gfn_range(Agent& a, const GfnRange& r) override;
+  bool set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& pte) override;
+  bool age_gfn_range(Agent& a, const GfnRange& r) override;
+  bool test_age_gfn(Agent& a, const GfnRange& r) override;
+  void prepare_flush_remote(Agent& a) override;
+  void set_notifier(MmuNotifier* n) override { notifier_ = n; }
+
+  // kvm_mips_callbacks->flush_shadow_all: every vCPU drops its derived translations (a new
+  // ASID on its next entry); returns when all have acknowledged.
+  void flush_shadow_all(Agent& a, int self);
+
+  // The PTE of gpa (functional read; 0 when no table holds it), for tests and the oracle.
+  uint64_t pte_functional(Addr gpa) const;
+  // Test hook: runs in the slow path between reading mmu_notifier_seq and taking mmu_lock.
+  std::function<void(Agent&)> between_seq_and_lock;
+
+ private:
+  enum class Fast { Done, Changed, NotPresent, Efault };
+  Fast map_page_fast(Agent& a, Addr gpa, bool write);
+  FaultOutcome map_page_slow(Agent& a, Addr gpa, bool write);
+  // kvm_mips_pte_for_gpa: walks the table under mmu_lock (timed loads); allocates missing
+  // tables when `alloc`, else returns 0 when a level is missing.
+  Addr pte_for_gpa(Agent& a, Addr gpa, bool alloc);
+  void set_pte(Agent& a, Addr ptep, uint64_t v) { a.store(ptep, v, MemClass::PageTable); }
+  void mark_page_dirty(Agent& a, uint64_t gfn);
+  uint64_t pte_from_host(const HostPte& p) const;
+  void free_tables(Agent& a, Addr table, unsigned level);
+  void collect(Addr table, unsigned level, Addr gpa, std::vector<Stage2Leaf>& out) const;
+
+  const SimConfig& cfg_;
+  const MipsPteFormat& fmt_;
+  PhysMem& phys_;
+  PagePool& pool_;
+  HostMm& host_;
+  RemoteFlush& flush_;
+  Rcu& rcu_;
+  Timeline& timeline_;
+  TouchedPages& touched_;
+  const Memslots& slots_;
+  MmuNotifier* notifier_ = nullptr;
+  const bool sync_mmu_;
+  SpinLock mmu_lock_;
+  Addr pgd_;
+
+  Counter& faults_;
+  Counter& fixed_;
+  Counter& retries_;
+  Counter& spurious_;
+  Counter& fast_ok_;
+  Counter& fast_young_;
+  Counter& fast_dirty_;
+  Counter& fast_efault_;
+  Counter& slow_;
+  Counter& slow_readonly_;
+  Counter& flush_shadow_all_;
+  Counter& unmapped_;
+  Counter& set_spte_;
+  Counter& set_spte_flush_;
+  Counter& aged_;
+  Counter& dirty_logged_;
+  Counter& tables_alloc_;
+  Counter& tables_freed_;
+  Histogram& latency_;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,60 @@
+// The options of the arm64 model (issue 8): stage-2 geometry, broadcast TLB maintenance, cache
+// maintenance policy for locked memslots (seed 004) and the locked-boot workload.
+#include "sim/core/config_table.hpp"
+
+namespace mmusim::config_detail {
+
+void add_arm64_options(OptionTable& o) {
+  o.group = "arm64 (--arch arm64)";
+  o.whole("ipa-bits", "stage-2 input (IPA) size in bits", &SimConfig::ipa_bits, 32, 48);
+  o.whole("s2-levels",
+          "stage-2 levels, 2..4; 0 = as KVM: fewest levels with at most 16 concatenated "
+          "start-level tables",
+          &SimConfig::s2_levels, 0, 4);
+  o.choice("cmo-policy",
+           "cache maintenance for locked memslots: eager (at lock and at first run), deferred "
+           "(at first run only, seed 004), none (skipped: MMU-off guests may read stale data)",
+           &SimConfig::cmo_policy, {"eager", "deferred", "none"}, {});
+  o.whole("tlbi-range-threshold",
+          "pages above which --flush broadcast invalidates the whole VMID instead of by IPA",
+          &SimConfig::tlbi_range_threshold, 0, uint64_t(1) << 36);
+  o.size("image-size", "locked-boot: guest image the VMM writes after locking the memslots",
+         &SimConfig::image_size);
+  o.on_off("lock-writable", "locked-boot: lock the memslots writable (off: read-only)",
+           &SimConfig::lock_writable);
+
+  o.lat("tlbi_op", &Latencies::tlbi_op, "one broadcast TLBI occupying the DVM interconnect");
+  o.lat("tlbi_dsb", &Latencies::tlbi_dsb, "DSB ISH waiting for every core to complete TLBIs");
+  o.lat("cmo_line_level", &Latencies::cmo_line_level,
+        "one cache maintenance op on one line at one cache level");
+  o.lat("s2_map_work", &Latencies::s2_map_work,
+        "instructions of one arm64 stage-2 map call besides its memory references");
+}
+
+void validate_arm64(const SimConfig& c, const Fail& fail) {
+  if (c.s2_levels == 1) fail("s2-levels", "1 level cannot map a 4K-granule IPA space; use 0, 2, 3 or 4");
+  if (c.arch != "arm64") return;
+  if (c.guest_levels != 4)
+    fail("guest-levels", "arm64 guests use 4 levels (48-bit VA, 4K granule)");
+  // Guest data lives from 4 GiB up (workloads/guest_layout.hpp); every vCPU's slice must fit.
+  const unsigned __int128 top = (unsigned __int128)(uint64_t(4) << 30) +
+                                (unsigned __int128)c.mem_per_vcpu * c.vcpus;
+  if (top > ((unsigned __int128)1 << c.ipa_bits))
+    fail("ipa-bits", std::to_string(c.ipa_bits) + " bits cannot address the guest data (4 GiB + " +
+                         format_size(c.mem_per_vcpu) + " x " + std::to_string(c.vcpus) +
+                         " vCPUs)");
+  if (c.s2_levels != 0) {
+    const int root_bits = int(c.ipa_bits) - 12 - 9 * (int(c.s2_levels) - 1);
+    if (root_bits < 1)
+      fail("s2-levels", std::to_string(c.s2_levels) + " levels are too many for --ipa-bits " +
+                            std::to_string(c.ipa_bits));
+    if (root_bits > 13 || (c.s2_levels == 4 && root_bits > 9))
+      fail("s2-levels", std::to_string(c.s2_levels) + " levels cannot cover --ipa-bits " +
+                            std::to_string(c.ipa_bits) +
+                            " (at most 16 concatenated start-level tables, none at level 0)");
+  }
+  if (c.image_size == 0 || c.image_size % 64 != 0)
+    fail("image-size", "must be a non-zero multiple of 64 bytes (cache lines)");
+}
+
+}  // namespace mmusim::config_detail

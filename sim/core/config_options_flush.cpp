@@ -1,0 +1,33 @@
+// The options of remote-flush strategies, vCPU overcommit and the ebizzy workload (issue 4).
+#include "sim/core/config_table.hpp"
+
+namespace mmusim::config_detail {
+
+void add_flush_options(OptionTable& o) {
+  o.group = "Remote flush, overcommit and ebizzy";
+  o.whole("timeslice",
+          "host scheduler tick in cycles when --pcpus < --vcpus: a vCPU whose pCPU another "
+          "vCPU waits for is preempted at its next tick",
+          &SimConfig::timeslice, 1, kMaxLatency);
+  o.t.back().arg = "CYCLES";
+  o.whole("iterations", "workload iterations (ebizzy: chunks each thread allocates and frees)",
+          &SimConfig::iterations, 1, 1u << 30);
+  o.size("ebizzy-chunk", "ebizzy: bytes of one chunk, a multiple of 4K", &SimConfig::ebizzy_chunk);
+  o.whole("ebizzy-work", "ebizzy: guest compute cycles per record (searching the chunk)",
+          &SimConfig::ebizzy_work, 0, kMaxLatency);
+  o.t.back().arg = "CYCLES";
+  o.lat("context_switch", &Latencies::context_switch,
+        "host switching a pCPU to another vCPU thread");
+  o.lat("guest_ipi_handler", &Latencies::guest_ipi_handler,
+        "guest TLB-flush IPI entry, dispatch and acknowledgement");
+  o.lat("invlpg", &Latencies::invlpg, "one per-address TLB invalidation (INVLPG, ranged entry)");
+}
+
+void validate_flush(const SimConfig& c, const Fail& fail) {
+  if (c.ebizzy_chunk < 4096 || c.ebizzy_chunk % 4096 != 0)
+    fail("ebizzy-chunk", format_size(c.ebizzy_chunk) + " is not a non-zero multiple of 4K");
+  if (c.ebizzy_chunk > (uint64_t(1) << 30))
+    fail("ebizzy-chunk", format_size(c.ebizzy_chunk) + " is more than the 1G allowed");
+}
+
+}  // namespace mmusim::config_detail

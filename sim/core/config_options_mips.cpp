@@ -1,0 +1,49 @@
+// The options of the MIPS model (issue 5): KVM_CAP_SYNC_MMU on either side of seed 001, the ASID
+// width of the software-refilled TLB, dirty logging, and the host memory-manager event
+// workloads (ksm-merge, swap-storm, idle-tracking).
+#include "sim/core/config_table.hpp"
+
+namespace mmusim::config_detail {
+
+void add_mips_options(OptionTable& o) {
+  o.group = "MIPS (--arch mips) and host memory events";
+  o.on_off("mips-sync-mmu",
+           "MMU notifiers (KVM_CAP_SYNC_MMU, seed 001); off: host COW/KSM/swap/migration are not "
+           "reflected in the GPA table and page references are held, as before the seed",
+           &SimConfig::mips_sync_mmu);
+  o.whole("mips-asid-bits", "ASID width; a flush moves a vCPU to a new ASID, a full TLB flush "
+          "only when they run out", &SimConfig::mips_asid_bits, 1, 16);
+  o.on_off("mips-dirty-log", "dirty logging on the guest data memslot", &SimConfig::mips_dirty_log);
+  o.whole("host-events", "ksm-merge/swap-storm/idle-tracking: events the host thread raises",
+          &SimConfig::host_events, 0, 1u << 20);
+  o.whole("host-event-interval", "cycles between two host events", &SimConfig::host_event_interval,
+          1, kMaxLatency);
+  o.whole("host-event-pages", "pages one host event covers", &SimConfig::host_event_pages, 1,
+          uint64_t(1) << 28);
+  o.whole("event-passes", "passes each vCPU makes over its slice in the host-event workloads",
+          &SimConfig::event_passes, 1, 1u << 20);
+
+  o.lat("mips_tlb_exception", &Latencies::mips_tlb_exception,
+        "TLB refill/invalid/modified exception entry and return");
+  o.lat("mips_refill_work", &Latencies::mips_refill_work,
+        "TLB refill handler instructions besides its loads");
+  o.lat("mips_asid_bump", &Latencies::mips_asid_bump, "moving a vCPU to a new ASID on a flush");
+  o.lat("mips_map_work", &Latencies::mips_map_work,
+        "kvm_mips_map_page instructions besides memory references");
+  o.lat("host_pte_update", &Latencies::host_pte_update, "host mm changing one of its PTEs");
+  o.lat("host_page_copy", &Latencies::host_page_copy, "copying one 4K page (COW, KSM, migration)");
+  o.lat("host_swap_io", &Latencies::host_swap_io, "one page written to or read from swap");
+}
+
+void validate_mips(const SimConfig& c, const Fail& fail) {
+  if (c.arch != "mips") return;
+  if (c.page_size != 4096) fail("page-size", "KVM MIPS maps guest memory with 4K GPA PTEs only");
+  if (c.guest_levels != 4) fail("guest-levels", "MIPS guests use 4 levels (48-bit VA, 4K pages)");
+  // The GPA table has three levels (39-bit GPA); guest data lives from 4 GiB up.
+  const unsigned __int128 top = (unsigned __int128)(uint64_t(4) << 30) +
+                                (unsigned __int128)c.mem_per_vcpu * c.vcpus;
+  if (top > ((unsigned __int128)1 << 39))
+    fail("mem-per-vcpu", "guest data beyond the 512 GiB a 3-level MIPS GPA table maps");
+}
+
+}  // namespace mmusim::config_detail

@@ -1,0 +1,24 @@
+// Options of the x86 TDP MMU model beyond the core MMU options.
+#include "sim/core/config_table.hpp"
+
+namespace mmusim::config_detail {
+
+void add_x86_options(OptionTable& o) {
+  o.group = "x86 TDP MMU roots (seed 003)";
+  o.choice("root-put",
+           "how the last root reference is put: agreed (final version of the seed thread), "
+           "dec-not-one or zap-always (versions the thread shows to be wrong)",
+           &SimConfig::root_put, {"agreed", "dec-not-one", "zap-always"}, {});
+  o.whole("zap-yield-every", "SPTEs a root/range zapper handles before it drops mmu_lock",
+          &SimConfig::zap_yield_every, 1, 1u << 20);
+  o.whole("churn-rounds", "root-churn: zap-all rounds the VMM thread makes",
+          &SimConfig::churn_rounds, 0, 1u << 20);
+  o.whole("churn-interval", "root-churn: cycles between two zap-all rounds",
+          &SimConfig::churn_interval, 8, uint64_t(1) << 40);
+  o.whole("churn-unmaps", "root-churn: range unmaps (over every root) per zap-all round",
+          &SimConfig::churn_unmaps, 1, 1u << 20);
+}
+
+void validate_x86(const SimConfig&, const Fail&) {}
+
+}  // namespace mmusim::config_detail

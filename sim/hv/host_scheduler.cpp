@@ -1,0 +1,54 @@
+#include "sim/hv/host_scheduler.hpp"
+
+#include "sim/core/error.hpp"
+
+namespace mmusim {
+
+HostScheduler::HostScheduler(const SimConfig& cfg, Stats& stats)
+    : cfg_(cfg), cpus_(cfg.physical_cpus()),
+      preemptions_(stats.counter("sched.preemptions")), wait_(stats.histogram("sched.wait")) {
+  for (unsigned i = 0; i < cfg.vcpus; ++i) granted_.push_back(std::make_unique<sc_core::sc_event>());
+}
+
+void HostScheduler::acquire(Agent& a, unsigned vcpu) {
+  a.sync();
+  const Cycles t0 = a.now();
+  Cpu& c = cpus_[pcpu_of(vcpu)];
+  if (c.owner < 0 && c.queue.empty()) {
+    c.owner = int(vcpu);
+  } else {
+    c.queue.push_back(vcpu);
+    // release() sets the owner before it notifies, and we re-check after every wake-up, so a
+    // hand-over between our check and our wait is not lost.
+    while (c.owner != int(vcpu)) a.wait_event(*granted_[vcpu], "its physical CPU (host scheduler)");
+  }
+  a.wait_cycles(cfg_.lat.context_switch);
+  wait_.sample(a.now() - t0);
+}
+
+void HostScheduler::release(Agent& a, unsigned vcpu) {
+  a.sync();
+  Cpu& c = cpus_[pcpu_of(vcpu)];
+  if (c.owner != int(vcpu)) throw ModelError("host scheduler: a vCPU released a pCPU it does not own");
+  if (c.queue.empty()) {
+    c.owner = -1;
+    return;
+  }
+  unsigned next = c.queue.front();
+  c.queue.pop_front();
+  c.owner = int(next);
+  granted_[next]->notify(sc_core::SC_ZERO_TIME);
+}
+
+bool HostScheduler::has_waiter(Agent& a, unsigned vcpu) {
+  a.sync();
+  return !cpus_[pcpu_of(vcpu)].queue.empty();
+}
+
+void HostScheduler::preempt(Agent& a, unsigned vcpu) {
+  preemptions_.inc();
+  release(a, vcpu);
+  acquire(a, vcpu);
+}
+
+}  // namespace mmusim

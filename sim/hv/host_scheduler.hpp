@@ -1,0 +1,49 @@
+// The host's CPU scheduler when vCPUs outnumber physical CPUs (--pcpus P < --vcpus V). Each
+// vCPU thread is pinned to one physical CPU (vCPU i on pCPU i % P); a pCPU runs at most one vCPU
+// at a time and hands itself to waiting vCPUs in FIFO order. A running vCPU asks, at scheduler
+// ticks (--timeslice), whether another vCPU waits for its pCPU; if so it is preempted and queues
+// behind it. Every wait here is a real SystemC wait on the owner's hand-over, so how long a vCPU
+// stays descheduled emerges from what the other vCPUs on its pCPU do.
+//
+// The run queue is host-private bookkeeping (one CPU's runqueue, manipulated at the caller's
+// true simulated time); the cost of a switch is the named latency lat.context_switch.
+#pragma once
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "sim/core/config.hpp"
+#include "sim/core/stats.hpp"
+#include "sim/sync/agent.hpp"
+
+namespace mmusim {
+
+class HostScheduler {
+ public:
+  // Statistics: sched.preemptions, sched.wait (histogram: cycles from asking for the pCPU to
+  // running on it).
+  HostScheduler(const SimConfig& cfg, Stats& stats);
+  unsigned pcpus() const { return unsigned(cpus_.size()); }
+  unsigned pcpu_of(unsigned vcpu) const { return vcpu % pcpus(); }
+  // Waits, FIFO behind earlier askers, until `vcpu` runs on its pCPU; pays the context switch.
+  void acquire(Agent& a, unsigned vcpu);
+  // `vcpu` stops running; the first waiter (if any) gets the pCPU.
+  void release(Agent& a, unsigned vcpu);
+  // Whether another vCPU waits for the pCPU `vcpu` runs on (at the caller's true time).
+  bool has_waiter(Agent& a, unsigned vcpu);
+  // Preemption at a tick: release, queue behind the waiters, run again when handed the pCPU.
+  void preempt(Agent& a, unsigned vcpu);
+
+ private:
+  struct Cpu {
+    int owner = -1;             // vCPU running on it
+    std::deque<unsigned> queue; // vCPUs waiting, in arrival order
+  };
+  const SimConfig& cfg_;
+  std::vector<Cpu> cpus_;
+  std::vector<std::unique_ptr<sc_core::sc_event>> granted_;  // per vCPU: "you own your pCPU"
+  Counter& preemptions_;
+  Histogram& wait_;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,101 @@
+#include "sim/hv/mmu_notifier.hpp"
+
+namespace mmusim {
+
+MmuNotifier::MmuNotifier(HypervisorMmu& mmu, const Memslots& slots, RemoteFlush& flush,
+                         KernelHeap& heap, Stats& stats)
+    : mmu_(mmu), slots_(slots), flush_(flush), seq_word_(heap.alloc()),
+      starts_(stats.counter("hv.notifier.invalidate_range_start")),
+      ends_(stats.counter("hv.notifier.invalidate_range_end")),
+      change_pte_(stats.counter("hv.notifier.change_pte")),
+      clear_flush_young_(stats.counter("hv.notifier.clear_flush_young")),
+      clear_young_(stats.counter("hv.notifier.clear_young")),
+      test_young_(stats.counter("hv.notifier.test_young")),
+      seq_retry_(stats.counter("hv.notifier.seq_retry")),
+      flushes_(stats.counter("hv.notifier.remote_flush")) {}
+
+void MmuNotifier::invalidate_range_start(Agent& a, Addr hva_start, Addr hva_end) {
+  starts_.inc();
+  mmu_.notifier_lock(a);
+  // The count goes up before any entry is zapped, so a fault that resolved its page earlier
+  // and takes the lock after this point retries.
+  a.store(count_word(), a.load(count_word()) + 1);
+  bool flush = false;
+  for (const GfnRange& r : slots_.hva_to_gfn(hva_start, hva_end)) flush |= mmu_.unmap_gfn_range(a, r);
+  if (flush) {
+    flushes_.inc();
+    mmu_.prepare_flush_remote(a);
+    flush_.flush_all(a, -1);
+  }
+  mmu_.notifier_unlock(a);
+}
+
+void MmuNotifier::invalidate_range_end(Agent& a, Addr, Addr) {
+  ends_.inc();
+  mmu_.notifier_lock(a);
+  // Sequence first, then the count (KVM's smp_wmb between them): a fault that sees the count
+  // drop must also see the new sequence.
+  a.store(seq_word_, a.load(seq_word_) + 1);
+  a.store(count_word(), a.load(count_word()) - 1);
+  mmu_.notifier_unlock(a);
+}
+
+void MmuNotifier::change_pte(Agent& a, Addr hva, const HostPte& pte) {
+  change_pte_.inc();
+  mmu_.notifier_lock(a);
+  a.store(seq_word_, a.load(seq_word_) + 1);
+  bool flush = false;
+  for (const GfnRange& r : slots_.hva_to_gfn(hva, hva + kPageSize))
+    flush |= mmu_.set_spte_gfn(a, r, pte);
+  if (flush) {
+    flushes_.inc();
+    mmu_.prepare_flush_remote(a);
+    flush_.flush_all(a, -1);
+  }
+  mmu_.notifier_unlock(a);
+}
+
+bool MmuNotifier::clear_flush_young(Agent& a, Addr hva_start, Addr hva_end) {
+  clear_flush_young_.inc();
+  mmu_.notifier_lock(a);
+  bool young = false;
+  for (const GfnRange& r : slots_.hva_to_gfn(hva_start, hva_end)) young |= mmu_.age_gfn_range(a, r);
+  // The page is being reclaimed or tracked: TLBs must stop using the young translation.
+  if (young) {
+    flushes_.inc();
+    mmu_.prepare_flush_remote(a);
+    flush_.flush_all(a, -1);
+  }
+  mmu_.notifier_unlock(a);
+  return young;
+}
+
+bool MmuNotifier::clear_young(Agent& a, Addr hva_start, Addr hva_end) {
+  clear_young_.inc();
+  mmu_.notifier_lock(a);
+  bool young = false;
+  // No flush, on purpose (as KVM's clear_young): a TLB may keep using the translation until it
+  // is evicted, so an access may go unnoticed; idle page tracking accepts that inaccuracy.
+  for (const GfnRange& r : slots_.hva_to_gfn(hva_start, hva_end)) young |= mmu_.age_gfn_range(a, r);
+  mmu_.notifier_unlock(a);
+  return young;
+}
+
+bool MmuNotifier::test_young(Agent& a, Addr hva) {
+  test_young_.inc();
+  mmu_.notifier_lock(a);
+  bool young = false;
+  for (const GfnRange& r : slots_.hva_to_gfn(hva, hva + kPageSize)) young |= mmu_.test_age_gfn(a, r);
+  mmu_.notifier_unlock(a);
+  return young;
+}
+
+uint64_t MmuNotifier::read_seq(Agent& a) { return a.load(seq_word_); }
+
+bool MmuNotifier::retry(Agent& a, uint64_t seq) {
+  bool r = a.load(count_word()) != 0 || a.load(seq_word_) != seq;
+  if (r) seq_retry_.inc();
+  return r;
+}
+
+}  // namespace mmusim

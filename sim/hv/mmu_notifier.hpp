@@ -1,0 +1,62 @@
+// KVM's MMU-notifier glue (virt/kvm/kvm_main.c), arch-neutral: the host memory manager calls it
+// around every change to the VMM's mappings of guest RAM; it translates the HVA range through
+// the memslots and calls the arch MMU's callbacks (HypervisorMmu::unmap_gfn_range & co) with
+// kvm->mmu_lock held, and flushes remote TLBs once when a callback asks for it.
+//
+// mmu_notifier_seq (KVM's mmu_invalidate_seq) and mmu_notifier_count (invalidations in
+// progress) are words in simulated memory, written under mmu_lock. The fault path reads the
+// sequence before it resolves the host page outside the lock, and after taking the lock asks
+// retry(): if an invalidation ran (or is still running) since, the page it holds may be stale
+// and the fault starts again. invalidate_range_start raises the count and unmaps;
+// invalidate_range_end bumps the sequence and drops the count; change_pte bumps the sequence.
+#pragma once
+#include <cstdint>
+
+#include "sim/core/config.hpp"
+#include "sim/core/stats.hpp"
+#include "sim/hv/host_mm.hpp"
+#include "sim/hv/hypervisor_mmu.hpp"
+#include "sim/hv/kernel_heap.hpp"
+#include "sim/hv/memslots.hpp"
+#include "sim/hv/remote_flush.hpp"
+#include "sim/sync/agent.hpp"
+
+namespace mmusim {
+
+class MmuNotifier : public HostMmNotifier {
+ public:
+  MmuNotifier(HypervisorMmu& mmu, const Memslots& slots, RemoteFlush& flush, KernelHeap& heap,
+              Stats& stats);
+
+  // HostMmNotifier: each runs in the host thread that changes the mapping.
+  void invalidate_range_start(Agent& a, Addr hva_start, Addr hva_end) override;
+  void invalidate_range_end(Agent& a, Addr hva_start, Addr hva_end) override;
+  void change_pte(Agent& a, Addr hva, const HostPte& pte) override;
+  bool clear_flush_young(Agent& a, Addr hva_start, Addr hva_end) override;
+  bool clear_young(Agent& a, Addr hva_start, Addr hva_end) override;
+  bool test_young(Agent& a, Addr hva) override;
+
+  // Fault side. read_seq: mmu_seq = kvm->mmu_notifier_seq, then smp_rmb (a load of the word).
+  uint64_t read_seq(Agent& a);
+  // mmu_notifier_retry, with mmu_lock held: true if an invalidation is in progress or the
+  // sequence moved since `seq` was read. Counted as "hv.notifier.seq_retry".
+  bool retry(Agent& a, uint64_t seq);
+  Addr seq_word() const { return seq_word_; }
+  Addr count_word() const { return seq_word_ + 8; }
+
+ private:
+  HypervisorMmu& mmu_;
+  const Memslots& slots_;
+  RemoteFlush& flush_;
+  Addr seq_word_;  // mmu_notifier_seq; mmu_notifier_count in the next word (same line)
+  Counter& starts_;
+  Counter& ends_;
+  Counter& change_pte_;
+  Counter& clear_flush_young_;
+  Counter& clear_young_;
+  Counter& test_young_;
+  Counter& seq_retry_;
+  Counter& flushes_;
+};
+
+}  // namespace mmusim

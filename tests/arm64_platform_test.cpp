@@ -1,0 +1,273 @@
+// --arch arm64 end to end: demand paging on both sides of --mmu-lock, stage-1 x stage-2 walk
+// reference counts for each stage-2 geometry, determinism, permission-fault relaxation in
+// place, and the broadcast TLBI flush strategy (reaches every core, no IPI).
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <set>
+
+#include "tests/platform_child.hpp"
+
+using mmusim::SimConfig;
+using mmusim::testing::ChildRun;
+using mmusim::testing::run_platform_in_child;
+using mmusim::testing::stat;
+using namespace mmusim;
+
+namespace {
+
+SimConfig arm(unsigned vcpus, uint64_t mem, const char* lock) {
+  SimConfig c;
+  c.arch = "arm64";
+  c.quiet = true;
+  c.vcpus = vcpus;
+  c.mem_per_vcpu = mem;
+  c.mmu_lock = lock;
+  return c;
+}
+
+std::set<std::string> leaf_gpas(const std::string& leaves) {
+  std::set<std::string> s;
+  std::istringstream in(leaves);
+  for (std::string l; std::getline(in, l);) s.insert(l.substr(0, l.find(' ')));
+  return s;
+}
+
+class ListStream : public OpStream {
+ public:
+  explicit ListStream(std::vector<Op> ops) : ops_(std::move(ops)) {}
+  bool next(Op& op) override {
+    if (i_ >= ops_.size()) return false;
+    op = ops_[i_++];
+    return true;
+  }
+
+ private:
+  std::vector<Op> ops_;
+  size_t i_ = 0;
+};
+
+size_t tlb_entries(Platform& p) {
+  size_t n = 0;
+  for (auto& v : p.vcpus) n += v->tlb_l1().valid_entries() + v->tlb_l2().valid_entries();
+  return n;
+}
+
+}  // namespace
+
+TEST(Arm64Platform, DemandPagingExclusiveAndSharedAgreeWithoutViolations) {
+  SimConfig c = arm(8, 2 << 20, "shared");
+  c.overlap = 0.5;
+  c.pattern = "random";
+  ChildRun sh = run_platform_in_child(c);
+  c.mmu_lock = "exclusive";
+  ChildRun ex = run_platform_in_child(c);
+  ASSERT_EQ(sh.exit_code, 0) << sh.stats_json;
+  ASSERT_EQ(ex.exit_code, 0) << ex.stats_json;
+  EXPECT_EQ(stat(sh.stats_json, "check.violations"), 0);
+  EXPECT_EQ(stat(ex.stats_json, "check.violations"), 0);
+  // Overlapping slices race in shared mode only (cmpxchg on descriptors, -EAGAIN retries).
+  EXPECT_GT(stat(sh.stats_json, "hv.fault.retry"), 0);
+  EXPECT_EQ(stat(ex.stats_json, "hv.fault.retry"), 0);
+  EXPECT_EQ(stat(ex.stats_json, "hv.spte.cmpxchg_fail"), 0);
+  EXPECT_GT(stat(sh.stats_json, "check.touched_pages"), 0);
+  EXPECT_EQ(leaf_gpas(sh.leaves), leaf_gpas(ex.leaves));
+  // Every new mapping is cleaned+invalidated to the PoC (no FWB) before it is installed:
+  // 64 lines per 4K page; a fault that then loses its cmpxchg has paid for one too.
+  EXPECT_EQ(stat(sh.stats_json, "hv.cmo.lines"), 64 * stat(sh.stats_json, "hv.cmo.ops"));
+  EXPECT_GE(stat(sh.stats_json, "hv.cmo.ops"), stat(sh.stats_json, "hv.fault.fixed"));
+  EXPECT_EQ(stat(ex.stats_json, "hv.cmo.ops"), stat(ex.stats_json, "hv.fault.fixed"));
+}
+
+TEST(Arm64Platform, SharedMmuLockWaitsLessWithManyVcpus) {
+  ChildRun sh = run_platform_in_child(arm(16, 2 << 20, "shared"));
+  ChildRun ex = run_platform_in_child(arm(16, 2 << 20, "exclusive"));
+  ASSERT_EQ(sh.exit_code, 0);
+  ASSERT_EQ(ex.exit_code, 0);
+  EXPECT_LT(stat(sh.stats_json, "sim.cycles"), stat(ex.stats_json, "sim.cycles"));
+  EXPECT_GT(stat(ex.stats_json, "hv.lock.mmu_lock.wait", "mean"),
+            stat(sh.stats_json, "hv.lock.mmu_lock.wait", "mean"));
+}
+
+TEST(Arm64Platform, SameSeedSameStatsAndQuantumDoesNotMatter) {
+  SimConfig c = arm(4, 1 << 20, "shared");
+  c.overlap = 0.25;
+  c.pattern = "random";
+  c.seed = 5;
+  ChildRun a = run_platform_in_child(c);
+  ChildRun b = run_platform_in_child(c);
+  ASSERT_EQ(a.exit_code, 0);
+  EXPECT_EQ(a.stats_json, b.stats_json);
+  EXPECT_EQ(a.leaves, b.leaves);
+  SimConfig q = arm(4, 1 << 20, "shared");
+  q.quantum = 10;
+  ChildRun q1 = run_platform_in_child(q);
+  q.quantum = 100000;
+  ChildRun q2 = run_platform_in_child(q);
+  ASSERT_EQ(q1.exit_code, 0);
+  EXPECT_EQ(q1.stats_json, q2.stats_json);
+}
+
+TEST(Arm64Platform, ColdWalkReferencesFollowTheStage2Geometry) {
+  // Without walk caches a 2D walk reads every stage-2 level for each of the 4 stage-1 entries
+  // and for the final IPA: 4 * (n + 1) + n references for n stage-2 levels.
+  struct Case {
+    unsigned ipa_bits, s2_levels;
+    double refs;
+  };
+  for (const Case& k : {Case{40, 0, 19}, Case{48, 0, 24}, Case{40, 4, 24}, Case{33, 0, 14}}) {
+    SimConfig c = arm(1, 64 << 10, "shared");
+    c.pwc_entries = 0;
+    c.ipa_bits = k.ipa_bits;
+    c.s2_levels = k.s2_levels;
+    ChildRun r = run_platform_in_child(c);
+    ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+    EXPECT_EQ(stat(r.stats_json, "walk.refs", "max"), k.refs) << k.ipa_bits << "/" << k.s2_levels;
+    EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
+  }
+}
+
+TEST(Arm64Platform, BlockMappingsWithHugeBacking) {
+  SimConfig c = arm(2, 4 << 20, "shared");
+  c.page_size = 2 << 20;
+  ChildRun r = run_platform_in_child(c);
+  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+  EXPECT_EQ(stat(r.stats_json, "hv.fault.fixed"), 4);  // 8 MiB of 2 MiB blocks
+  size_t blocks = 0;
+  std::istringstream s(r.leaves);
+  for (std::string l; std::getline(s, l);)
+    if (l.find(" 2 ") != std::string::npos) ++blocks;
+  EXPECT_EQ(blocks, 4u);
+  EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
+}
+
+TEST(Arm64Platform, ExecuteAfterReadRelaxesPermissionsInPlace) {
+  SimConfig c = arm(1, 64 << 10, "shared");
+  PlatformHooks h;
+  h.stream = [](unsigned) {
+    std::vector<Op> ops(3);
+    ops[0].gva = GuestLayout::kDataGva;  // read: mapped read+write, not executable
+    ops[1].gva = GuestLayout::kDataGva + 8;
+    ops[1].access = Access::Fetch;       // stage-2 permission fault: XN cleared in place
+    ops[2].gva = GuestLayout::kDataGva + 16;
+    ops[2].access = Access::Fetch;       // now a TLB hit
+    return std::make_unique<ListStream>(ops);
+  };
+  Platform p(c, h);
+  p.run();
+  EXPECT_EQ(p.stats.value("hv.fault.perm_relax"), 1u);
+  EXPECT_EQ(p.stats.value("hv.fault.fixed"), 2u);
+  EXPECT_EQ(p.stats.value("hv.s2.break_before_make"), 0u);
+  EXPECT_EQ(p.stats.value("check.violations"), 0u);
+  bool found = false;
+  for (const Stage2Leaf& l : p.final_leaves)
+    if (l.gpa == GuestLayout::kDataGpa) {
+      found = true;
+      EXPECT_EQ(l.perms, (Perms{true, true, true}));
+    }
+  EXPECT_TRUE(found);
+}
+
+namespace {
+
+// Runs demand paging on 4 vCPUs with a host thread that, once the vCPUs hold translations,
+// flushes `pages` pages by IPA; records the TLB entries before and after.
+struct FlushProbe {
+  size_t before = 0, after = 0;
+  Cycles cycles = 0;  // the probe flush, request to completion
+};
+
+void run_flush_probe(const char* flush, uint64_t pages, FlushProbe& probe, Platform*& out) {
+  SimConfig c = arm(4, 1 << 20, "shared");
+  c.flush = flush;
+  c.passes = 3000;  // after the first pass the vCPUs run from their TLBs, in guest mode
+  PlatformHooks h;
+  static Platform* self = nullptr;
+  h.host_threads.push_back({"flusher", [&probe, pages](Agent& a) {
+                              a.wait_cycles(1500000);
+                              probe.before = tlb_entries(*self);
+                              const Cycles t0 = a.now();
+                              self->flush.flush_range(a, -1, GuestLayout::kDataGpa,
+                                                      pages * kPageSize);
+                              probe.cycles = a.now() - t0;
+                              probe.after = tlb_entries(*self);
+                            }});
+  out = new Platform(c, h);
+  self = out;
+  out->run();
+}
+
+}  // namespace
+
+TEST(Arm64Platform, BroadcastTlbiEmptiesEveryTlbWithoutIpis) {
+  FlushProbe probe;
+  Platform* p = nullptr;
+  run_flush_probe("broadcast", 1, probe, p);
+  EXPECT_GT(probe.before, 4u);
+  EXPECT_EQ(probe.after, 0u);
+  EXPECT_EQ(p->stats.value("hv.ipi.count"), 0u);
+  EXPECT_EQ(p->stats.value("guest.ipis_taken"), 0u);
+  // One TLBI IPAS2E1IS + one VMALLE1IS for the page, then the teardown's VMALLS12E1IS.
+  EXPECT_EQ(p->stats.value("hv.tlbi.by_ipa"), 1u);
+  EXPECT_EQ(p->stats.value("hv.tlbi.ops"), 3u);
+  EXPECT_EQ(p->stats.value("check.violations"), 0u);
+}
+
+TEST(Arm64Platform, BroadcastTlbiAboveThresholdInvalidatesTheWholeVmid) {
+  FlushProbe probe;
+  Platform* p = nullptr;
+  run_flush_probe("broadcast", 65, probe, p);  // threshold 64 pages
+  EXPECT_EQ(probe.after, 0u);
+  EXPECT_EQ(p->stats.value("hv.tlbi.by_ipa"), 0u);
+  EXPECT_EQ(p->stats.value("hv.tlbi.full_vmid"), 2u);  // this one and the teardown's
+  EXPECT_EQ(p->stats.value("hv.tlbi.ops"), 2u);
+}
+
+TEST(Arm64Platform, IpiAllOnArm64StillInterruptsTheVcpus) {
+  FlushProbe probe;
+  Platform* p = nullptr;
+  run_flush_probe("ipi-all", 1, probe, p);
+  EXPECT_GT(p->stats.value("hv.ipi.count"), 0u);
+  EXPECT_EQ(p->stats.value("hv.tlbi.ops"), 0u);
+  EXPECT_EQ(p->stats.value("check.violations"), 0u);
+}
+
+namespace {
+// The probe in a child process (one elaboration per process): its flush time and IPI count.
+std::pair<Cycles, uint64_t> probe_in_child(const char* flush) {
+  int fds[2];
+  if (pipe(fds) != 0) std::abort();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    FlushProbe probe;
+    Platform* p = nullptr;
+    run_flush_probe(flush, 1, probe, p);
+    const uint64_t out[2] = {probe.cycles, p->stats.value("hv.ipi.count")};
+    if (write(fds[1], out, sizeof out) != ssize_t(sizeof out)) _exit(1);
+    _exit(0);
+  }
+  close(fds[1]);
+  uint64_t in[2] = {0, 0};
+  const ssize_t n = read(fds[0], in, sizeof in);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_EQ(n, ssize_t(sizeof in));
+  return {in[0], in[1]};
+}
+}  // namespace
+
+TEST(Arm64Platform, FlushStrategyComparisonBroadcastBeatsIpis) {
+  const auto ipi = probe_in_child("ipi-all");
+  const auto bc = probe_in_child("broadcast");
+  EXPECT_GT(ipi.second, 0u);
+  EXPECT_EQ(bc.second, 0u);
+  EXPECT_GT(ipi.first, 0u);
+  EXPECT_GT(bc.first, 0u);
+  // Interrupting running vCPUs and waiting for their acknowledgements costs more than the
+  // hardware broadcast and its DSB.
+  EXPECT_LT(bc.first, ipi.first);
+  std::cout << "flush of one page with 4 running vCPUs: broadcast " << bc.first
+            << " cycles, ipi-all " << ipi.first << " cycles\n";
+}

@@ -1,0 +1,150 @@
+// Data versions and cache maintenance to the Point of Coherency (issue 8): cacheable accesses
+// see the coherent version, non-cacheable ones DRAM's; clean writes dirty lines back, invalidate
+// discards them, each CMO costs per line and level. Driven through MemPort -> b_transport.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <systemc>
+
+#include "sim/core/clock.hpp"
+#include "sim/mem/mem_port.hpp"
+#include "sim/mem/memory_system.hpp"
+
+using namespace mmusim;
+using sc_core::sc_time;
+using sc_core::SC_ZERO_TIME;
+
+namespace {
+
+struct Initiator : sc_core::sc_module {
+  SC_HAS_PROCESS(Initiator);
+  Initiator(sc_core::sc_module_name n, std::function<void(Initiator&)> body)
+      : sc_core::sc_module(n), port0("port0", 0), port1("port1", 1), body_(std::move(body)) {
+    SC_THREAD(run);
+  }
+  void run() {
+    body_(*this);
+    done = true;
+  }
+  MemPort port0, port1;
+  bool done = false;
+
+ private:
+  std::function<void(Initiator&)> body_;
+};
+
+struct Rig {
+  explicit Rig(std::function<void(Initiator&)> body) {
+    Clock::set_ghz(1.0);
+    cfg.vcpus = 2;
+    ms = std::make_unique<MemorySystem>("mem", cfg, mem, stats);
+    init = std::make_unique<Initiator>("init", std::move(body));
+    init->port0.socket.bind(ms->target);
+    init->port1.socket.bind(ms->target);
+  }
+  void run() {
+    sc_core::sc_start();
+    ASSERT_TRUE(init->done);
+  }
+  SimConfig cfg;
+  PhysMem mem;
+  Stats stats;
+  std::unique_ptr<MemorySystem> ms;
+  std::unique_ptr<Initiator> init;
+};
+
+Cycles cyc(const sc_time& t) { return Clock::to_cycles(t); }
+
+}  // namespace
+
+TEST(MemPoc, DirtyLineIsStaleInDramUntilCleanedToPoc) {
+  const Addr a = 0x10040;
+  MemPort::DataVersion nc_before, nc_after, cached;
+  uint64_t written = 0;
+  Cycles clean_cost = 0, clean_again_cost = 0;
+  Rig rig([&](Initiator& in) {
+    sc_time d = SC_ZERO_TIME;
+    written = in.port0.write_data(a, true, d);  // cacheable: dirty in CPU 0's cache
+    nc_before = in.port1.read_data(a, false, d);  // MMU-off reader: DRAM's version
+    cached = in.port1.read_data(a, true, d);      // coherent reader: the new version
+    sc_time t = SC_ZERO_TIME;
+    in.port0.cmo(a, 64, MemOp::CmoClean, t);
+    clean_cost = cyc(t);
+    t = SC_ZERO_TIME;
+    in.port0.cmo(a, 64, MemOp::CmoClean, t);  // nothing dirty any more
+    clean_again_cost = cyc(t);
+    nc_after = in.port1.read_data(a, false, d);
+  });
+  rig.run();
+  EXPECT_GT(written, 0u);
+  EXPECT_LT(nc_before.seen, nc_before.latest);  // the stale case the oracle looks for
+  EXPECT_EQ(nc_before.latest, written);
+  EXPECT_EQ(cached.seen, written);
+  EXPECT_EQ(nc_after.seen, written);
+  EXPECT_EQ(rig.stats.value("mem.cmo.writebacks"), 1u);
+  // The clean that wrote back waited for DRAM; the second one only looked at every level.
+  EXPECT_EQ(clean_again_cost, 3 * rig.cfg.lat.cmo_line_level);
+  EXPECT_GE(clean_cost, clean_again_cost + rig.cfg.lat.dram);
+}
+
+TEST(MemPoc, CleanInvalidateWritesBackAndDropsEveryCopy) {
+  const Addr a = 0x20000;
+  uint64_t w = 0;
+  MemPort::DataVersion nc;
+  bool cached0 = true, cached1 = true, llc = true;
+  Rig rig([&](Initiator& in) {
+    sc_time d = SC_ZERO_TIME;
+    w = in.port0.write_data(a, true, d);
+    in.port1.read_data(a, true, d);  // now shared by both CPUs
+    in.port1.cmo(a, 64, MemOp::CmoCleanInval, d);
+    nc = in.port0.read_data(a, false, d);
+  });
+  rig.run();
+  cached0 = rig.ms->in_private(0, a);
+  cached1 = rig.ms->in_private(1, a);
+  llc = rig.ms->in_llc(a);
+  EXPECT_FALSE(cached0);
+  EXPECT_FALSE(cached1);
+  EXPECT_FALSE(llc);
+  EXPECT_EQ(nc.seen, w);
+  EXPECT_EQ(nc.latest, w);
+}
+
+TEST(MemPoc, InvalidateDiscardsDirtyDataAndRangeCostsPerLine) {
+  const Addr a = 0x30000;
+  MemPort::DataVersion after;
+  Cycles range_cost = 0;
+  Rig rig([&](Initiator& in) {
+    sc_time d = SC_ZERO_TIME;
+    in.port0.write_data(a, true, d);
+    in.port0.cmo(a, 64, MemOp::CmoInval, d);
+    after = in.port0.read_data(a, true, d);  // refetched from DRAM: the old version
+    sc_time t = SC_ZERO_TIME;
+    in.port0.cmo(0x800000, 4096, MemOp::CmoCleanInval, t);  // 64 lines nobody caches
+    range_cost = cyc(t);
+  });
+  rig.run();
+  EXPECT_LT(after.seen, after.latest);
+  EXPECT_EQ(rig.stats.value("mem.cmo.writebacks"), 0u);
+  EXPECT_EQ(range_cost, 64 * 3 * rig.cfg.lat.cmo_line_level);
+  EXPECT_EQ(rig.stats.value("mem.cmo.lines"), 1u + 64u);
+}
+
+TEST(MemPoc, NonCacheableWriteLeavesStaleCachedCopy) {
+  const Addr a = 0x40000;
+  uint64_t w1 = 0, w2 = 0;
+  MemPort::DataVersion cached, nc;
+  Rig rig([&](Initiator& in) {
+    sc_time d = SC_ZERO_TIME;
+    w1 = in.port0.write_data(a, true, d);
+    in.port0.cmo(a, 64, MemOp::CmoClean, d);
+    w2 = in.port1.write_data(a, false, d);  // host writes through a non-cacheable alias
+    cached = in.port0.read_data(a, true, d);
+    nc = in.port1.read_data(a, false, d);
+  });
+  rig.run();
+  EXPECT_EQ(cached.seen, w1);  // the clean cached copy still holds the older data
+  EXPECT_EQ(cached.latest, w2);
+  EXPECT_EQ(nc.seen, w2);
+}

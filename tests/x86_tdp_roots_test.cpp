@@ -1,0 +1,77 @@
+// TDP root lifecycle (seed 003): invalidation with vCPU reloads, zapping a defunct root with
+// yielding, freeing after RCU, and the put variants of the seed thread under the oracle.
+#include <gtest/gtest.h>
+
+#include "tests/platform_child.hpp"
+
+using mmusim::SimConfig;
+using mmusim::testing::ChildRun;
+using mmusim::testing::run_platform_in_child;
+using mmusim::testing::stat;
+
+namespace {
+
+SimConfig churn(const char* put, const char* lock = "shared") {
+  SimConfig c;
+  c.quiet = true;
+  c.workload = "root-churn";
+  c.vcpus = 4;
+  c.mem_per_vcpu = 2 << 20;
+  c.passes = 12;
+  c.mmu_lock = lock;
+  c.root_put = put;
+  c.churn_rounds = 20;
+  c.churn_interval = 60000;
+  c.churn_unmaps = 256;  // a slot walker taking root references next to every last put
+  c.zap_yield_every = 16;
+  return c;
+}
+
+}  // namespace
+
+TEST(TdpRoots, AgreedPutSurvivesRootChurnWithoutViolations) {
+  for (const char* lock : {"shared", "exclusive"}) {
+    ChildRun r = run_platform_in_child(churn("agreed", lock));
+    ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+    EXPECT_EQ(stat(r.stats_json, "hv.zap_all.count"), 20) << lock;
+    // Every zap-all made a new root for the vCPUs to reload into; every root was zapped once
+    // and freed by the end (after RCU), and the zappers yielded on the way.
+    EXPECT_GE(stat(r.stats_json, "hv.root.allocated"), 21) << lock;
+    EXPECT_EQ(stat(r.stats_json, "hv.root.freed"), stat(r.stats_json, "hv.root.allocated")) << lock;
+    EXPECT_EQ(stat(r.stats_json, "hv.root.zapped"), stat(r.stats_json, "hv.root.allocated")) << lock;
+    EXPECT_GT(stat(r.stats_json, "hv.zap.yields"), 0) << lock;
+    EXPECT_GT(stat(r.stats_json, "hv.zap_range.count"), 0) << lock;
+    EXPECT_GT(stat(r.stats_json, "hv.ipi.count"), 0) << lock;  // reload requests to running vCPUs
+    EXPECT_EQ(stat(r.stats_json, "check.violations"), 0) << lock;
+  }
+}
+
+TEST(TdpRoots, ZapAlwaysPutIsCaughtZappingARootTwice) {
+  ChildRun r = run_platform_in_child(churn("zap-always"));
+  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+  EXPECT_GE(stat(r.stats_json, "check.root_zapped_twice"), 1);
+}
+
+TEST(TdpRoots, DecNotOnePutIsCaughtFreeingAReferencedRoot) {
+  ChildRun r = run_platform_in_child(churn("dec-not-one"));
+  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+  EXPECT_GE(stat(r.stats_json, "check.root_freed_while_referenced"), 1);
+  EXPECT_GE(stat(r.stats_json, "check.violations"), 1);
+}
+
+TEST(TdpRoots, YieldingZapShortensTheLongestLockWait) {
+  // Exclusive mode zaps invalidated roots under mmu_lock for write: without yielding, a vCPU
+  // fault waits for the whole zap.
+  SimConfig c = churn("agreed", "exclusive");
+  c.zap_yield_every = 8;
+  ChildRun yielding = run_platform_in_child(c);
+  c.zap_yield_every = 1u << 20;
+  ChildRun hogging = run_platform_in_child(c);
+  ASSERT_EQ(yielding.exit_code, 0);
+  ASSERT_EQ(hogging.exit_code, 0);
+  EXPECT_EQ(stat(hogging.stats_json, "hv.zap.yields"), 0);
+  EXPECT_LT(stat(yielding.stats_json, "hv.lock.mmu_lock.wait", "max"),
+            stat(hogging.stats_json, "hv.lock.mmu_lock.wait", "max"));
+  EXPECT_EQ(stat(yielding.stats_json, "check.violations"), 0);
+  EXPECT_EQ(stat(hogging.stats_json, "check.violations"), 0);
+}

@@ -1,0 +1,95 @@
+#include "workloads/guest_kernel.hpp"
+
+#include "sim/mmu/pt_iter.hpp"
+
+namespace mmusim {
+
+GuestKernel::GuestKernel(const SimConfig& cfg, Placement placement, uint64_t data_bytes)
+    : cfg_(cfg), placement_(placement), data_bytes_(data_bytes) {}
+
+void GuestKernel::attach(WorkloadEnv& env) {
+  fmt_ = &env.guest_fmt;
+  // The kernel's own data was touched while the guest booted, long before the trace starts:
+  // map it in stage 2 up front, as the harness does for memory the run does not study.
+  const uint64_t gfn = kKernelDataGpa >> kPageShift;
+  lock_hpa_ = env.host.resolve_functional(gfn).hpa;
+  env.mmu.map_functional(kKernelDataGpa, 1, lock_hpa_);
+  env.touched.set(gfn);
+  lock_wait_ = &env.stats.histogram("guest.kernel.lock_wait");
+}
+
+// A test-and-test-and-set spinlock on a word of guest memory (the guest's page_table_lock).
+// The waiter polls at the guest_lock_spin interval and takes interrupts between polls, so a
+// flush IPI is acknowledged while it spins; the wait emerges from the holder's run time.
+void GuestKernel::lock(GuestMemoryAccess& cpu) {
+  Agent& a = cpu.agent();
+  const Cycles t0 = a.now();
+  bool waited = false;
+  while (true) {
+    if (a.load(lock_hpa_) == 0 && a.cmpxchg(lock_hpa_, 0, uint64_t(cpu.vcpu_id()) + 1) == 0) break;
+    waited = true;
+    cpu.take_pending_interrupts();
+    a.wait_cycles(cfg_.lat.guest_lock_spin);
+  }
+  if (waited) ++contended_;
+  lock_wait_->sample(a.now() - t0);
+}
+
+void GuestKernel::unlock(GuestMemoryAccess& cpu) { cpu.agent().store(lock_hpa_, 0); }
+
+bool GuestKernel::handle_page_fault(GuestMemoryAccess& cpu, Addr gva, Access) {
+  Agent& a = cpu.agent();
+  a.advance(cfg_.lat.guest_fault_work);
+  lock(cpu);
+  ++faults_;
+  PtIter it(*fmt_, kRootGpa, gva);
+  while (it.level() > 1) {
+    uint64_t e = cpu.read_gpa(it.entry_addr());
+    if (!fmt_->present(e)) {
+      if (next_table_ >= GuestLayout::kDataGpa) {
+        unlock(cpu);
+        return false;  // out of page-table memory: the vCPU reports the address
+      }
+      // A never-used guest frame reads as zero (the host zeroed its backing), so the new
+      // table needs no clearing; linking it is the first guest write to it.
+      Addr table = next_table_;
+      next_table_ += kPageSize;
+      ++tables_;
+      e = fmt_->make_table(table);
+      cpu.write_gpa(it.entry_addr(), e);
+    }
+    it.set_entry(e);
+    it.descend();
+  }
+  if (fmt_->present(cpu.read_gpa(it.entry_addr()))) {
+    ++spurious_;  // another vCPU mapped the page while this one waited for the lock
+    unlock(cpu);
+    return true;
+  }
+  const Addr frame = placement_ == Placement::Identity
+                         ? GuestLayout::kDataGpa + ((gva - GuestLayout::kDataGva) & ~(kPageSize - 1))
+                         : next_frame_;
+  if (frame < GuestLayout::kDataGpa || frame >= GuestLayout::kDataGpa + data_bytes_) {
+    unlock(cpu);
+    return false;
+  }
+  if (placement_ == Placement::FirstTouch) next_frame_ += kPageSize;
+  ++frames_;
+  // clear_page: its first store is what faults the fresh frame in stage 2; the rest of the
+  // zeroing is charged as one step.
+  cpu.write_gpa(frame, 0);
+  a.advance(cfg_.lat.guest_clear_page);
+  cpu.write_gpa(it.entry_addr(), fmt_->make_leaf(frame, 1, Perms{true, true, true}, false, false));
+  unlock(cpu);
+  return true;
+}
+
+void GuestKernel::publish(Stats& stats) const {
+  stats.counter("guest.kernel.faults").set(faults_);
+  stats.counter("guest.kernel.spurious").set(spurious_);
+  stats.counter("guest.kernel.tables").set(tables_);
+  stats.counter("guest.kernel.frames").set(frames_);
+  stats.counter("guest.kernel.lock_contended").set(contended_);
+}
+
+}  // namespace mmusim

@@ -1,0 +1,87 @@
+#include "workloads/host_event_workload.hpp"
+
+#include "sim/core/error.hpp"
+#include "sim/cpu/op.hpp"
+#include "workloads/guest_layout.hpp"
+
+namespace mmusim {
+
+namespace {
+
+// Each pass touches every page of the slice in order; each access is a write with the
+// workload's probability, drawn from the vCPU's own random stream.
+class MixedPassStream : public OpStream {
+ public:
+  MixedPassStream(uint64_t base, uint64_t pages, unsigned passes, double write_fraction,
+                  uint64_t seed, unsigned vcpu)
+      : base_(base), pages_(pages), passes_(passes), write_fraction_(write_fraction),
+        rng_(seed, 0x5eed0000u + vcpu) {}
+  bool next(Op& op) override {
+    if (pass_ >= passes_ || pages_ == 0) return false;
+    op.kind = Op::Kind::Access;
+    // The first pass writes everything, so each page is backed and dirty before events start.
+    op.access = (pass_ == 0 || rng_.uniform() < write_fraction_) ? Access::Write : Access::Read;
+    op.gva = GuestLayout::kDataGva + base_ + i_ * kPageSize;
+    if (++i_ == pages_) {
+      i_ = 0;
+      ++pass_;
+    }
+    return true;
+  }
+
+ private:
+  uint64_t base_, pages_;
+  unsigned passes_;
+  double write_fraction_;
+  Rng rng_;
+  uint64_t i_ = 0;
+  unsigned pass_ = 0;
+};
+
+}  // namespace
+
+HostEventWorkload::HostEventWorkload(const SimConfig& cfg, double write_fraction)
+    : cfg_(cfg), paging_(cfg), write_fraction_(write_fraction) {}
+
+void HostEventWorkload::attach(WorkloadEnv& env) {
+  if (!env.mmu.models_notifiers())
+    throw UsageError("--workload " + std::string(name()) +
+                     ": host memory events need KVM's MMU notifiers, modelled for --arch mips");
+  env_ = &env;
+}
+
+std::unique_ptr<OpStream> HostEventWorkload::vcpu_stream(unsigned vcpu) {
+  return std::make_unique<MixedPassStream>(paging_.slice_offset(vcpu),
+                                           cfg_.mem_per_vcpu / kPageSize, cfg_.event_passes,
+                                           write_fraction_, cfg_.seed, vcpu);
+}
+
+std::vector<HostThreadSpec> HostEventWorkload::host_threads() {
+  return {HostThreadSpec{"mm", [this](Agent& a) { host_main(a); }}};
+}
+
+void HostEventWorkload::host_main(Agent& a) {
+  Rng rng(cfg_.seed, 0x4057u);
+  const uint64_t pages = data_bytes() / kPageSize;
+  const uint64_t batch = std::min<uint64_t>(cfg_.host_event_pages, pages);
+  for (unsigned k = 0; k < cfg_.host_events; ++k) {
+    a.wait_cycles(cfg_.host_event_interval);
+    ++events_;
+    begin_event(a);
+    const uint64_t first = rng.below(pages - batch + 1);
+    for (uint64_t i = 0; i < batch; ++i) {
+      const uint64_t gfn = (GuestLayout::kDataGpa >> kPageShift) + first + i;
+      if (event_on_page(a, gfn)) ++pages_done_;
+      else ++pages_skipped_;
+    }
+  }
+}
+
+void HostEventWorkload::publish(Stats& stats) {
+  const std::string p = stat_prefix();
+  stats.counter(p + ".events").set(events_);
+  stats.counter(p + ".pages").set(pages_done_);
+  stats.counter(p + ".pages_skipped").set(pages_skipped_);
+}
+
+}  // namespace mmusim

@@ -1,0 +1,26 @@
+// ksm-merge: KSM merges batches of guest pages onto one shared read-only frame each (as if
+// their contents were identical) while the vCPUs keep writing them, so every merged page the
+// guest writes again breaks COW in the host (a new private frame) -- through the MMU notifiers:
+// invalidate + change_pte on the merge, and again on the COW break the vCPU's write fault
+// triggers inside gfn_to_pfn_prot (which makes that fault retry on mmu_notifier_seq).
+#pragma once
+#include "workloads/host_event_workload.hpp"
+
+namespace mmusim {
+
+class KsmMerge : public HostEventWorkload {
+ public:
+  // Half of the accesses after the first pass are writes.
+  explicit KsmMerge(const SimConfig& cfg) : HostEventWorkload(cfg, 0.5) {}
+  const char* name() const override { return "ksm-merge"; }
+
+ protected:
+  void begin_event(Agent&) override { stable_ = env_->host.new_shared_frame(); }
+  bool event_on_page(Agent& a, uint64_t gfn) override { return env_->host.ksm_merge(a, gfn, stable_); }
+  const char* stat_prefix() const override { return "workload.ksm"; }
+
+ private:
+  Addr stable_ = 0;  // the KSM stable-tree page of the current event
+};
+
+}  // namespace mmusim

@@ -1,0 +1,41 @@
+// The locked-boot workload (issue 8, seed 004): how a VMM boots an arm64 guest from locked
+// memory. Before any vCPU runs, the VMM thread creates one memslot over the guest's RAM
+// (--mem-per-vcpu x --vcpus), locks it (pin + map stage 2 up front; --lock-writable), and only
+// then writes the guest image (--image-size) into it through its own cacheable mapping. Then it
+// starts the vCPUs; each one runs with its MMU off (as firmware and early kernel code do) and
+// reads every line of the image non-cacheably. Whether the guest sees the image depends on the
+// cache maintenance to the PoC that --cmo-policy performs; the stale-data oracle reports every
+// line read older than what the VMM wrote. Needs --arch arm64.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "sim/core/config.hpp"
+#include "workloads/workload.hpp"
+
+namespace mmusim {
+
+class LockedMemslots;
+
+class LockedBoot : public Workload {
+ public:
+  explicit LockedBoot(const SimConfig& cfg);
+  const char* name() const override { return "locked-boot"; }
+  uint64_t data_bytes() const override { return ram_bytes_; }
+  void attach(WorkloadEnv& env) override;
+  std::unique_ptr<OpStream> vcpu_stream(unsigned vcpu) override;
+  std::vector<HostThreadSpec> host_threads() override;
+  void publish(Stats& stats) override;
+
+ private:
+  void vmm_boot(Agent& vmm);
+  const SimConfig& cfg_;
+  uint64_t ram_bytes_ = 0;
+  WorkloadEnv* env_ = nullptr;
+  LockedMemslots* slots_ = nullptr;
+  Cycles vcpus_started_at_ = 0;
+  uint64_t image_lines_written_ = 0;
+};
+
+}  // namespace mmusim

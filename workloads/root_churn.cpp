@@ -1,0 +1,44 @@
+#include "workloads/root_churn.hpp"
+
+#include "sim/core/error.hpp"
+#include "sim/core/rng.hpp"
+#include "workloads/guest_layout.hpp"
+
+namespace mmusim {
+
+RootChurn::RootChurn(const SimConfig& cfg) : cfg_(cfg), paging_(cfg) {}
+
+void RootChurn::attach(WorkloadEnv& env) {
+  if (!env.mmu.supports_zap_all())
+    throw UsageError("--workload root-churn: --arch " + cfg_.arch +
+                     " does not model root invalidation (zap all)");
+  env_ = &env;
+}
+
+std::vector<HostThreadSpec> RootChurn::host_threads() {
+  std::vector<HostThreadSpec> t;
+  const Cycles interval = cfg_.churn_interval;
+  const unsigned rounds = cfg_.churn_rounds;
+  t.push_back({"zap-all", [this, interval, rounds](Agent& a) {
+    for (unsigned i = 0; i < rounds; ++i) {
+      a.wait_cycles(interval);
+      env_->mmu.zap_all(a);
+    }
+  }});
+  // The slot-walking thread unmaps one 16 KiB range at a random place --churn-unmaps times per
+  // round, taking and putting a reference to every listed root each time.
+  const unsigned per_round = cfg_.churn_unmaps;
+  t.push_back({"unmap", [this, interval, rounds, per_round](Agent& a) {
+    Rng rng(cfg_.seed, 1u << 20);
+    const uint64_t range = 16 << 10;
+    const uint64_t slots = data_bytes() / range;
+    for (unsigned i = 0; i < rounds * per_round && slots; ++i) {
+      a.wait_cycles(interval / per_round + 1);
+      Addr gpa = GuestLayout::kDataGpa + rng.below(slots) * range;
+      env_->mmu.zap_range(a, gpa, range);
+    }
+  }});
+  return t;
+}
+
+}  // namespace mmusim

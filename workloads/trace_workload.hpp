@@ -1,0 +1,66 @@
+// --workload trace: replays a trace file (docs/TRACE_FORMAT.md). Each vCPU replays the records
+// of its trace vCPU and each trace host thread h<N> becomes a host thread raising its host
+// events through the arch's HostEventSink, every one after its recorded gaps. The guest's page
+// tables are built by the modelled guest kernel on first touch (GuestKernel).
+//
+// Before the run the whole trace is scanned once (streaming): syntax, vCPU numbers against
+// --vcpus, addresses against guest memory, and every host event kind against what the arch
+// models -- so bad input is a UsageError naming file:line before any simulated cycle.
+// During the run every thread reads the file with a reader of its own (constant memory per
+// thread, whatever the trace's length and interleaving).
+//
+// More vCPUs than the trace has (gva traces): vCPU i replays trace vCPU i mod T, its addresses
+// shifted by (i / T) << S, where 2^S (at least 1 TiB) lies above every address of the trace, so
+// each copy is its own process image touching its own pages.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/core/config.hpp"
+#include "workloads/guest_kernel.hpp"
+#include "workloads/trace_format.hpp"
+#include "workloads/workload.hpp"
+
+namespace mmusim {
+
+// What the pre-run scan learnt about a trace.
+struct TraceSummary {
+  TraceHeader header;
+  unsigned vcpus = 0;                      // highest vCPU number + 1
+  std::vector<uint64_t> vcpu_records;      // records per trace vCPU
+  std::vector<uint32_t> host_threads;      // host thread numbers that have records
+  uint64_t records = 0, accesses = 0, gaps = 0, host_events = 0;
+  uint64_t distinct_pages = 0;             // gva: distinct pages; gpa: highest page + 1
+  std::array<std::string, kHostEventKinds> first_event_at;  // "file:line" of each kind's first use
+};
+
+class TraceWorkload : public Workload {
+ public:
+  explicit TraceWorkload(const SimConfig& cfg);
+  const char* name() const override { return "trace"; }
+  uint64_t data_bytes() const override { return data_bytes_; }
+  void attach(WorkloadEnv& env) override;
+  GuestOs* guest_os() override { return kernel_.get(); }
+  std::unique_ptr<OpStream> vcpu_stream(unsigned vcpu) override;
+  std::vector<HostThreadSpec> host_threads() override;
+  void publish(Stats& stats) override;
+  const TraceSummary& summary() const { return sum_; }
+
+  static constexpr unsigned kCopyShift = 40;  // smallest stride between copies: 1 TiB
+
+ private:
+  void scan();
+  void replay_host_thread(Agent& a, uint32_t thread);
+  const SimConfig& cfg_;
+  TraceSummary sum_;
+  uint64_t data_bytes_ = 0;
+  std::unique_ptr<GuestKernel> kernel_;
+  HostEventSink* sink_ = nullptr;
+  uint64_t host_events_applied_ = 0;
+  unsigned copy_shift_ = kCopyShift;
+};
+
+}  // namespace mmusim
