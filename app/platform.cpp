@@ -119,6 +119,7 @@ void Platform::build_vcpus(const PlatformHooks& hooks) {
   for (unsigned i = 0; i < cfg.vcpus; ++i) {
     GuestContext g;
     g.os = workload->guest_os();
+    g.rendezvous = workload->rendezvous();
     g.guest_root_gpa = g.os ? g.os->root_gpa() : guest_pt->root_gpa();
     g.tlb_tag = 1;
     g.touched = &touched;

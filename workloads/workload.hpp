@@ -15,6 +15,7 @@
 #include "sim/core/violations.hpp"
 #include "sim/cpu/guest_os.hpp"
 #include "sim/cpu/op.hpp"
+#include "sim/cpu/vmm_rendezvous.hpp"
 #include "sim/hv/host_events.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
@@ -58,6 +59,8 @@ class Workload {
   virtual void attach(WorkloadEnv&) {}
   // Null: the harness builds guest tables mapping the whole data window before the run.
   virtual GuestOs* guest_os() { return nullptr; }
+  // Where the vCPUs' Op::Kind::Sync ops meet the VMM; null if the workload has none.
+  virtual VmmRendezvous* rendezvous() { return nullptr; }
   virtual std::unique_ptr<OpStream> vcpu_stream(unsigned vcpu) = 0;
   virtual std::vector<HostThreadSpec> host_threads() { return {}; }
   // Adds workload-specific statistics at the end of the run.

@@ -1,5 +1,7 @@
 #include "sim/core/error.hpp"
 #include "workloads/demand_paging.hpp"
+#include "workloads/access_tracking.hpp"
+#include "workloads/dirty_log.hpp"
 #include "workloads/idle_tracking.hpp"
 #include "workloads/ksm_merge.hpp"
 #include "workloads/locked_boot.hpp"
@@ -18,9 +20,11 @@ std::unique_ptr<Workload> make_workload(const SimConfig& cfg) {
   if (cfg.workload == "idle-tracking") return std::make_unique<IdleTracking>(cfg);
   if (cfg.workload == "trace") return std::make_unique<TraceWorkload>(cfg);
   if (cfg.workload == "root-churn") return std::make_unique<RootChurn>(cfg);
+  if (cfg.workload == "dirty-log") return std::make_unique<DirtyLog>(cfg);
+  if (cfg.workload == "access-tracking") return std::make_unique<AccessTracking>(cfg);
   if (cfg.workload == "ebizzy") return std::make_unique<Ebizzy>(cfg);
   if (cfg.workload == "locked-boot") return std::make_unique<LockedBoot>(cfg);
-  throw UsageError("--workload: '" + cfg.workload + "' is not available; known: demand-paging, trace, root-churn, ebizzy, ksm-merge, swap-storm, idle-tracking, locked-boot");
+  throw UsageError("--workload: '" + cfg.workload + "' is not available; known: demand-paging, trace, root-churn, ebizzy, ksm-merge, swap-storm, idle-tracking, locked-boot, dirty-log, access-tracking");
 }
 
 }  // namespace mmusim

@@ -37,6 +37,10 @@ class EptFormat : public PageTableFormat {
   Perms perms(uint64_t e) const override;
   bool accessed(uint64_t e) const override { return (e & kAccessed) != 0; }
   bool dirty(uint64_t e) const override { return (e & kDirty) != 0; }
+  // EPT with A/D enabled: the walker sets A on use and D on a write.
+  uint64_t mark_used(uint64_t e, bool write) const override {
+    return e | kAccessed | (write ? kDirty : 0);
+  }
 
   uint64_t make_table(Addr table) const override;
   uint64_t make_leaf(Addr frame, unsigned level, Perms p, bool accessed,

@@ -41,6 +41,9 @@ TdpMmu::TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePo
       cyc_host_(stats.counter("hv.fault.cycles.host_page")),
       cyc_lock_(stats.counter("hv.fault.cycles.lock_wait")),
       cyc_map_(stats.counter("hv.fault.cycles.map")),
+      fast_fixed_(stats.counter("hv.fault.fast_path")),
+      dirty_marked_(stats.counter("hv.dirty.marked")),
+      wrprot_sptes_(stats.counter("hv.dirty.wrprot_sptes")),
       roots_alloc_(stats.counter("hv.root.allocated")),
       roots_freed_(stats.counter("hv.root.freed")),
       root_zaps_(stats.counter("hv.root.zapped")),
@@ -78,12 +81,23 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access access
   faults_.inc();
   a.advance(cfg_.lat.fault_entry);
   const bool write = access == Access::Write;
+  if (write && logging(gpa) && fast_page_fault(a, vcpu_id, gpa)) {
+    Cycles t1 = a.now();
+    fixed_.inc();
+    fast_fixed_.inc();
+    latency_.sample(t1 - t0);
+    if (a.track() >= 0) timeline_.span(a.track(), "tdp fast fault", t0, t1);
+    return FaultOutcome::Fixed;
+  }
+  // mmu_seq = kvm->mmu_notifier_seq, read before the host page is resolved outside mmu_lock.
+  const uint64_t mmu_seq = notifier_ ? notifier_->read_seq(a) : 0;
   // Resolve the host page first, outside mmu_lock (kvm_faultin_pfn before the lock).
   Cycles th = a.now();
   HostPage hp = host_.resolve(a, gpa >> kPageShift, write);
   Cycles tl = a.now();
   cyc_host_.inc(tl - th);
-  unsigned level = std::min(max_level_, hp.level);
+  // A dirty-logged slot is mapped with 4 KiB pages only, so each write is logged per page.
+  unsigned level = logging(gpa) ? 1 : std::min(max_level_, hp.level);
   Addr hpa_base = hp.hpa & ~(fmt_.span(level) - 1);
 
   lock(a, shared_);
@@ -96,6 +110,9 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access access
   // is_page_fault_stale: a root invalidated since the vCPU loaded it gets RET_PF_RETRY; the
   // vCPU has a reload request and will fault again on a valid root.
   if (!r || a.load(r->invalid_word) != 0) {
+    out = FaultOutcome::Retry;
+  } else if (notifier_ && notifier_->retry(a, mmu_seq)) {
+    // An invalidation ran since the host page was resolved: it may be stale (is_page_fault_stale).
     out = FaultOutcome::Retry;
   } else {
     ChangeCtx c{vcpu_id, shared_, true, true};
@@ -163,6 +180,7 @@ FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, u
 
   Perms p{true, writable, true};
   uint64_t leaf = fmt_.make_leaf(hpa_base, level, p, true, write && writable);
+  if (writable) leaf |= kHostWritable | kMmuWritable;
   // A present leaf for the same frame whose only difference is the dirty bit we would set on a
   // read is the same mapping: KVM compares the whole SPTE, so do we.
   if (leaf == it.entry()) return FaultOutcome::Spurious;
@@ -194,6 +212,11 @@ void TdpMmu::handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old
                             uint64_t new_spte, unsigned level) {
   bool was_present = fmt_.present(old_spte);
   bool is_present = fmt_.present(new_spte);
+  // handle_changed_spte_dirty_log: a 4K leaf that becomes writable in a logged slot is a page
+  // the guest is about to write.
+  if (c.current && level == 1 && is_present && fmt_.perms(new_spte).write &&
+      !(was_present && fmt_.perms(old_spte).write) && logging(gpa))
+    mark_dirty(a, gpa);
   if (!was_present) return;
   bool was_leaf = fmt_.is_leaf(old_spte, level);
   bool pfn_changed = !is_present || fmt_.address(old_spte, level) != fmt_.address(new_spte, level) ||

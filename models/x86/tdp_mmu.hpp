@@ -34,6 +34,7 @@
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kernel_heap.hpp"
+#include "sim/hv/mmu_notifier.hpp"
 #include "sim/hv/remote_flush.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/mmu/pt_iter.hpp"
@@ -65,6 +66,28 @@ class TdpMmu : public HypervisorMmu {
   // notifier unmap), with yielding; flushes if anything was zapped.
   void zap_range(Agent& a, Addr gpa, uint64_t len) override;
   size_t live_roots() const;
+
+  // Dirty logging (tdp_dirty_log.cpp).
+  bool supports_dirty_log() const override { return true; }
+  void enable_dirty_log(Agent& a, Addr gpa, uint64_t len) override;
+  std::vector<uint64_t> get_dirty_log(Agent& a) override;
+  void clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) override;
+  void disable_dirty_log(Agent& a) override;
+
+  // MMU-notifier callbacks (tdp_notifier.cpp); MmuNotifier calls them with mmu_lock held.
+  bool models_notifiers() const override { return true; }
+  void notifier_lock(Agent& a) override { lock(a, false); }
+  void notifier_unlock(Agent& a) override { unlock(a, false); }
+  bool unmap_gfn_range(Agent& a, const GfnRange& r) override;
+  bool set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& pte) override;
+  bool age_gfn_range(Agent& a, const GfnRange& r) override;
+  bool test_age_gfn(Agent& a, const GfnRange& r) override;
+  void set_notifier(MmuNotifier* n) override { notifier_ = n; }
+
+  // KVM's software SPTE bits: the host page is writable / the MMU may make the SPTE writable
+  // without mmu_lock (so a dirty-logging write fault can be fixed by the lockless fast path).
+  static constexpr uint64_t kHostWritable = uint64_t(1) << 57;
+  static constexpr uint64_t kMmuWritable = uint64_t(1) << 58;
 
   // kvm_tdp_mmu_map with the host page already resolved, in the VM's own root: maps gpa at
   // `level` to the frame at `hpa_base`. Callers hold mmu_lock in the configured mode and the
@@ -127,6 +150,17 @@ class TdpMmu : public HypervisorMmu {
   void lock(Agent& a, bool shared);
   void unlock(Agent& a, bool shared);
 
+  // tdp_dirty_log.cpp
+  bool logging(Addr gpa) const {
+    return log_len_ && gpa >= log_gpa_ && gpa < log_gpa_ + log_len_;
+  }
+  void mark_dirty(Agent& a, Addr gpa);
+  // fast_page_fault: a write to a write-protected 4K SPTE that may be made writable is fixed
+  // with one cmpxchg and no mmu_lock. Returns false when the slow path must run.
+  bool fast_page_fault(Agent& a, int vcpu_id, Addr gpa);
+  // Clears the writable bit of the leaves of [gpa, gpa+len) in the current root.
+  size_t write_protect(Agent& a, Addr gpa, uint64_t len);
+
   // tdp_zap.cpp
   void zap_root(Agent& a, Root& r, bool shared);
   size_t zap_range_in_root(Agent& a, Root& r, Addr gpa, uint64_t len, bool shared);
@@ -177,6 +211,17 @@ class TdpMmu : public HypervisorMmu {
   Counter& cyc_host_;
   Counter& cyc_lock_;
   Counter& cyc_map_;
+  MmuNotifier* notifier_ = nullptr;  // fault path's mmu_notifier_seq check; null: none
+  // Visits the present leaves of [gpa, gpa+len) in `root` (functional walk positions, timed
+  // reads); f(iter) may change the entry.
+  template <class F>
+  void for_each_leaf(Agent& a, Addr root, Addr gpa, uint64_t len, F&& f);
+  Addr log_gpa_ = 0;
+  uint64_t log_len_ = 0;     // 0: dirty logging off
+  Addr log_bitmap_ = 0;      // dirty bitmap words in simulated memory
+  Counter& fast_fixed_;
+  Counter& dirty_marked_;
+  Counter& wrprot_sptes_;
   Counter& roots_alloc_;
   Counter& roots_freed_;
   Counter& root_zaps_;

@@ -7,15 +7,31 @@
 #include "models/x86/tdp_mmu.hpp"
 #include "models/x86/x86_pt_format.hpp"
 #include "sim/hv/arch_model.hpp"
+#include "sim/hv/memslots.hpp"
+#include "sim/hv/mmu_notifier.hpp"
 
 namespace mmusim {
 
 class X86Arch : public ArchModel {
  public:
+  // Guest RAM below and above 4 GiB as two memslots (as QEMU splits it), through which the
+  // host's MMU notifiers reach the TDP MMU.
+  static constexpr uint64_t kHighRamGfn = (uint64_t(4) << 30) >> kPageShift;
+  static constexpr uint64_t kGpaFrames = uint64_t(1) << (48 - kPageShift);
+
   explicit X86Arch(ArchDeps& d)
       : guest_(d.cfg.guest_levels), ept_(d.cfg.ept_levels),
         tdp_(d.cfg, ept_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.timeline,
-             d.oracle, d.touched) {}
+             d.oracle, d.touched),
+        slots_(d.heap), notifier_(tdp_, slots_, d.flush, d.heap, d.stats), host_(d.host) {
+    slots_.add(0, kHighRamGfn, HostMm::hva_of(0), 0);
+    slots_.add(kHighRamGfn, kGpaFrames - kHighRamGfn, HostMm::hva_of(kHighRamGfn), 0);
+    d.host.set_notifier(&notifier_);
+    tdp_.set_notifier(&notifier_);
+  }
+  ~X86Arch() override {
+    if (host_.notifier() == &notifier_) host_.set_notifier(nullptr);
+  }
   const char* name() const override { return "x86"; }
   const PageTableFormat& guest_format() const override { return guest_; }
   const PageTableFormat& stage2_format() const override { return ept_; }
@@ -26,6 +42,9 @@ class X86Arch : public ArchModel {
   X86PageFormat guest_;
   EptFormat ept_;
   TdpMmu tdp_;
+  Memslots slots_;
+  MmuNotifier notifier_;
+  HostMm& host_;
 };
 
 }  // namespace mmusim

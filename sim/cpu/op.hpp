@@ -9,7 +9,8 @@ namespace mmusim {
 struct Op {
   // GuestShootdown: the guest unmapped [gva, gva + bytes) (munmap) and flushes it from its own
   // TLB and, by IPIs, from every other vCPU's (flush_tlb_mm_range / flush_tlb_multi).
-  enum class Kind : uint8_t { Access, Compute, GuestShootdown };
+  // Sync: the guest reports to the VMM (ucall) and waits until the VMM lets it go on.
+  enum class Kind : uint8_t { Access, Compute, GuestShootdown, Sync };
   Kind kind = Kind::Access;
   Access access = Access::Read;
   Addr gva = 0;        // Access: guest virtual address

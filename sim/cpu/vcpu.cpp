@@ -326,6 +326,8 @@ void Vcpu::run() {
       agent_.advance(op.cycles);
     } else if (op.kind == Op::Kind::GuestShootdown) {
       guest_shootdown(op);
+    } else if (op.kind == Op::Kind::Sync) {
+      vmm_sync();
     } else {
       do_access(op);
       if (gap) agent_.advance(gap);
@@ -340,6 +342,13 @@ void Vcpu::run() {
   finished_ = true;
   finished_ev_.notify(sc_core::SC_ZERO_TIME);
   leave_pcpu();
+}
+
+void Vcpu::vmm_sync() {
+  if (!guest_.rendezvous) throw ModelError(agent_.name() + ": guest sync point without a VMM");
+  exit_guest();
+  guest_.rendezvous->vcpu_arrive_and_wait(agent_);
+  enter_guest();
 }
 
 void Vcpu::publish_stats(Stats& stats) const {

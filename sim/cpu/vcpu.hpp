@@ -20,6 +20,7 @@
 #include "sim/core/violations.hpp"
 #include "sim/cpu/guest_os.hpp"
 #include "sim/cpu/op.hpp"
+#include "sim/cpu/vmm_rendezvous.hpp"
 #include "sim/hv/guest_cpu.hpp"
 #include "sim/hv/host_scheduler.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
@@ -41,6 +42,8 @@ struct GuestContext {
   TouchedPages* touched = nullptr;
   // Handles guest page faults (first-touch guest kernel); null: a guest fault is an error.
   GuestOs* os = nullptr;
+  // Where Op::Kind::Sync waits for the VMM; null: a Sync op is an error.
+  VmmRendezvous* rendezvous = nullptr;
 };
 
 // The platform pieces every vCPU is wired to.
@@ -118,6 +121,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void exit_guest();             // OUTSIDE_GUEST_MODE, pays the exit
   void take_ipi();               // IPI arrived: exit, ack, flush, re-enter
   void process_requests();
+  void vmm_sync();               // Op::Kind::Sync: exit to the VMM, wait, re-enter
   void load_root();              // kvm_mmu_reload
   // (sim/cpu/vcpu_overcommit.cpp)
   void guest_shootdown(const Op& op);        // munmap: local INVLPGs + IPIs, wait for acks

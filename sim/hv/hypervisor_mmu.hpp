@@ -71,6 +71,14 @@ class HypervisorMmu {
   virtual bool supports_zap_all() const { return false; }
   virtual void zap_all(Agent& host) { (void)host; }
   virtual void zap_range(Agent& host, Addr gpa, uint64_t len) { (void)host, (void)gpa, (void)len; }
+  // Dirty logging of one slot [gpa, gpa+len) (KVM_MEM_LOG_DIRTY_PAGES with manual protect):
+  // enable write-protects the slot; get copies the dirty bitmap (one bit per 4 KiB page from
+  // gpa); clear clears the given bits and write-protects those pages again; disable stops it.
+  virtual bool supports_dirty_log() const { return false; }
+  virtual void enable_dirty_log(Agent& a, Addr gpa, uint64_t len) { (void)a, (void)gpa, (void)len; }
+  virtual std::vector<uint64_t> get_dirty_log(Agent& a) { (void)a; return {}; }
+  virtual void clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) { (void)a, (void)bits; }
+  virtual void disable_dirty_log(Agent& a) { (void)a; }
   // Oracle query (functional): whether translations through `root` are still expected to be in
   // the final tables (false once the root was invalidated).
   virtual bool root_is_current(Addr root) const { return root == stage2_root(); }

@@ -52,6 +52,13 @@ class PageTableFormat {
   virtual uint64_t make_table(Addr table) const = 0;
   // accessed/dirty pre-set as KVM does when a fault implies them.
   virtual uint64_t make_leaf(Addr frame, unsigned level, Perms p, bool accessed, bool dirty) const = 0;
+  // What a hardware walker writes back into a leaf it used: the accessed flag, and the dirty
+  // flag for a write (x86 EPT A/D, arm64 hardware AF/DBM). Formats without hardware-managed
+  // flags return the entry unchanged, and the walker writes nothing.
+  virtual uint64_t mark_used(uint64_t e, bool write) const {
+    (void)write;
+    return e;
+  }
 
  protected:
   // For a format whose root table is not 1 << index_bits() entries (see index_bits_at).

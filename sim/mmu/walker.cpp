@@ -107,6 +107,7 @@ Walker::Walker(sc_core::sc_module_name name, const SimConfig& cfg,
       refs_hist_(stats.histogram(stat_prefix + ".refs")),
       walks_(stats.counter(stat_prefix + ".count")),
       pwc_hits_(stats.counter(stat_prefix + ".pwc_hit")),
+      ad_updates_(stats.counter(stat_prefix + ".ad_updates")),
       pwc_enabled_(cfg.pwc_entries > 0) {
   // One cache per non-leaf level (2..levels); slots 0 and 1 stay empty so the vectors can be
   // indexed by level directly. Small caches are fully associative, larger ones 4-way.
@@ -193,6 +194,13 @@ WalkResult Walker::walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
   r.page_shift = s2_fmt_.shift(level);
   r.hpa_base = s2_fmt_.address(it.entry(), level);
   r.perms = acc;
+  // Hardware-managed accessed/dirty flags: a locked update of the leaf when one is missing
+  // (it races with the hypervisor's own cmpxchg on the entry, as on real hardware).
+  const uint64_t used = s2_fmt_.mark_used(it.entry(), access == Access::Write);
+  if (used != it.entry()) {
+    port.cmpxchg64(it.entry_addr(), it.entry(), used, MemClass::PageTable, delay);
+    ad_updates_.inc();
+  }
   return r;
 }
 

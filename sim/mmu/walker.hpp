@@ -130,6 +130,7 @@ class Walker : public sc_core::sc_module, public TranslationWalker {
   Histogram& refs_hist_;
   Counter& walks_;
   Counter& pwc_hits_;
+  Counter& ad_updates_;  // accessed/dirty flags written back into stage-2 leaves
   bool pwc_enabled_ = false;
 };
 

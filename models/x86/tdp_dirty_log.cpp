@@ -1,0 +1,143 @@
+// Dirty logging in the TDP MMU (one slot, KVM_MEM_LOG_DIRTY_PAGES with manual protect, as
+// dirty_log_perf_test uses it): write-protect the slot when logging starts; a write fault on
+// a write-protected 4K page is fixed by the lockless fast path (one cmpxchg, no mmu_lock) and
+// sets the page's bit in the dirty bitmap; get copies the bitmap; clear clears bits and
+// write-protects those pages again, then flushes. Bitmap words and SPTEs are simulated memory.
+#include "models/x86/tdp_mmu.hpp"
+#include "sim/core/error.hpp"
+
+namespace mmusim {
+
+namespace {
+uint64_t without_write(uint64_t spte) { return spte & ~uint64_t(2); }  // EPT W is bit 1
+}  // namespace
+
+void TdpMmu::mark_dirty(Agent& a, Addr gpa) {
+  // set_bit_le on the slot's bitmap: a locked OR, modelled as a cmpxchg loop.
+  uint64_t page = (gpa - log_gpa_) >> kPageShift;
+  Addr word = log_bitmap_ + (page / 64) * 8;
+  uint64_t bit = uint64_t(1) << (page % 64);
+  uint64_t old = a.load(word);
+  while (!(old & bit)) {
+    uint64_t seen = a.cmpxchg(word, old, old | bit);
+    if (seen == old) {
+      dirty_marked_.inc();
+      return;
+    }
+    old = seen;
+  }
+}
+
+bool TdpMmu::fast_page_fault(Agent& a, int vcpu_id, Addr gpa) {
+  Root* r = vcpu_id >= 0 && size_t(vcpu_id) < vcpu_root_.size() ? vcpu_root_[size_t(vcpu_id)]
+                                                                 : host_root_;
+  if (!r) return false;
+  rcu_.read_lock(a);  // walk_shadow_page_lockless_begin: no mmu_lock, tables kept by RCU
+  PtIter it(fmt_, r->table, gpa);
+  it.set_entry(read_spte(a, it.entry_addr()));
+  while (it.can_descend()) {
+    it.descend();
+    it.set_entry(read_spte(a, it.entry_addr()));
+  }
+  bool fixed = false;
+  // KVM retries the cmpxchg a few times when the SPTE changes under it.
+  for (int tries = 0; tries < 4 && !fixed; ++tries) {
+    uint64_t old = it.entry();
+    if (it.level() != 1 || !it.leaf() || fmt_.perms(old).write || !(old & kMmuWritable)) break;
+    uint64_t updated = old | uint64_t(2) | (uint64_t(1) << 9);  // W, and D (bit 9)
+    uint64_t seen = a.cmpxchg(it.entry_addr(), old, updated, MemClass::PageTable);
+    if (seen == old) {
+      fixed = true;
+    } else {
+      cmpxchg_fail_.inc();
+      it.set_entry(seen);
+    }
+  }
+  rcu_.read_unlock(a);
+  if (fixed) mark_dirty(a, it.base());
+  return fixed;
+}
+
+size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len) {
+  Root* r = nullptr;
+  for (size_t i = roots_.size(); i-- > 0;)
+    if (!roots_[i]->freed && !root_invalid(*roots_[i])) { r = roots_[i].get(); break; }
+  if (!r) return 0;
+  const ChangeCtx c{-1, shared_, true, true};
+  size_t done = 0;
+  unsigned since = 0;
+  rcu_.read_lock(a);
+  for (Addr g = gpa; g < gpa + len;) {
+    PtIter it(fmt_, r->table, g);
+    it.set_entry(read_spte(a, it.entry_addr()));
+    while (it.can_descend()) {
+      it.descend();
+      it.set_entry(read_spte(a, it.entry_addr()));
+    }
+    Addr next = it.base() + it.span();
+    // Huge leaves are write-protected too; a write to one then takes the slow path, which maps
+    // the page at 4K (the huge SPTE is zapped and replaced by a table).
+    while (it.leaf() && fmt_.perms(it.entry()).write) {
+      if (set_spte(a, c, it, without_write(it.entry()))) {
+        ++done;
+        break;
+      }
+      it.set_entry(read_spte(a, it.entry_addr()));  // lost a race: look again
+    }
+    g = next;
+    maybe_yield(a, shared_, since);
+  }
+  rcu_.read_unlock(a);
+  wrprot_sptes_.inc(done);
+  return done;
+}
+
+void TdpMmu::enable_dirty_log(Agent& a, Addr gpa, uint64_t len) {
+  if (len == 0 || len % kPageSize) throw ModelError("dirty log slot must be whole pages");
+  log_gpa_ = gpa;
+  log_len_ = len;
+  if (!log_bitmap_) log_bitmap_ = heap_.alloc(((len >> kPageShift) + 63) / 64 * 8);
+  // kvm_mmu_slot_apply_flags -> kvm_tdp_mmu_wrprot_slot: mmu_lock for read when shared.
+  lock(a, shared_);
+  size_t n = write_protect(a, gpa, len);
+  unlock(a, shared_);
+  if (n) flush_.flush_range(a, -1, gpa, len);
+}
+
+std::vector<uint64_t> TdpMmu::get_dirty_log(Agent& a) {
+  // KVM_GET_DIRTY_LOG with manual protect: copy the bitmap as it is.
+  std::vector<uint64_t> out(((log_len_ >> kPageShift) + 63) / 64);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = a.load(log_bitmap_ + i * 8);
+  return out;
+}
+
+void TdpMmu::clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) {
+  // KVM_CLEAR_DIRTY_LOG: for each word, clear the given bits atomically, and write-protect the
+  // pages that were dirty again (kvm_arch_mmu_enable_log_dirty_pt_masked), under mmu_lock.
+  lock(a, false);
+  size_t protected_pages = 0;
+  for (size_t i = 0; i < bits.size(); ++i) {
+    if (!bits[i]) continue;
+    Addr word = log_bitmap_ + i * 8;
+    uint64_t old = a.load(word);
+    while (true) {
+      uint64_t seen = a.cmpxchg(word, old, old & ~bits[i]);
+      if (seen == old) break;
+      old = seen;
+    }
+    uint64_t mask = old & bits[i];
+    for (unsigned b = 0; b < 64; ++b)
+      if (mask & (uint64_t(1) << b))
+        protected_pages += write_protect(a, log_gpa_ + ((uint64_t(i) * 64 + b) << kPageShift), kPageSize);
+  }
+  unlock(a, false);
+  if (protected_pages) flush_.flush_range(a, -1, log_gpa_, log_len_);
+}
+
+void TdpMmu::disable_dirty_log(Agent& a) {
+  (void)a;
+  // Huge pages come back as the guest faults again (KVM would zap collapsible SPTEs here).
+  log_len_ = 0;
+}
+
+}  // namespace mmusim

@@ -1,0 +1,109 @@
+#include "workloads/dirty_log.hpp"
+
+#include "sim/core/error.hpp"
+#include "workloads/guest_layout.hpp"
+
+namespace mmusim {
+
+namespace {
+
+// Writes every page of a slice once per round, with a sync point after each round.
+class RoundsStream : public OpStream {
+ public:
+  RoundsStream(uint64_t base, uint64_t pages, unsigned rounds)
+      : base_(base), pages_(pages), rounds_(rounds) {}
+  bool next(Op& op) override {
+    if (round_ >= rounds_) return false;
+    if (i_ == pages_) {  // end of a round: report to the VMM
+      op.kind = Op::Kind::Sync;
+      i_ = 0;
+      ++round_;
+      return true;
+    }
+    op.kind = Op::Kind::Access;
+    op.access = Access::Write;
+    op.gva = GuestLayout::kDataGva + base_ + i_ * kPageSize;
+    ++i_;
+    return true;
+  }
+
+ private:
+  uint64_t base_, pages_;
+  unsigned rounds_;
+  uint64_t i_ = 0;
+  unsigned round_ = 0;
+};
+
+}  // namespace
+
+DirtyLog::DirtyLog(const SimConfig& cfg) : cfg_(cfg), paging_(cfg), rendezvous_(cfg.vcpus) {}
+
+void DirtyLog::attach(WorkloadEnv& env) {
+  if (!env.mmu.supports_dirty_log())
+    throw UsageError("--workload dirty-log: --arch " + cfg_.arch + " does not model dirty logging");
+  env_ = &env;
+}
+
+std::unique_ptr<OpStream> DirtyLog::vcpu_stream(unsigned vcpu) {
+  // Round 0 populates; rounds 1..iterations dirty memory with logging on.
+  return std::make_unique<RoundsStream>(paging_.slice_offset(vcpu), cfg_.mem_per_vcpu / kPageSize,
+                                        cfg_.iterations + 1);
+}
+
+std::vector<HostThreadSpec> DirtyLog::host_threads() {
+  return {{"dirty-log-vmm", [this](Agent& a) { vmm(a); }}};
+}
+
+void DirtyLog::vmm(Agent& a) {
+  Stats& s = env_->stats;
+  HypervisorMmu& mmu = env_->mmu;
+  const Addr slot = GuestLayout::kDataGpa;
+  const uint64_t len = data_bytes();
+  Cycles t = a.now();
+  rendezvous_.vmm_wait_all(a);
+  s.counter("workload.dirty_log.populate_cycles").set(a.now() - t);
+
+  t = a.now();
+  mmu.enable_dirty_log(a, slot, len);
+  s.counter("workload.dirty_log.enable_cycles").set(a.now() - t);
+
+  // Every page of every slice is written each round.
+  std::vector<uint64_t> expected((len / kPageSize + 63) / 64, 0);
+  for (unsigned v = 0; v < cfg_.vcpus; ++v) {
+    uint64_t first = paging_.slice_offset(v) / kPageSize;
+    for (uint64_t p = first; p < first + cfg_.mem_per_vcpu / kPageSize; ++p)
+      expected[p / 64] |= uint64_t(1) << (p % 64);
+  }
+  Histogram& dirty = s.histogram("workload.dirty_log.dirty_memory_cycles");
+  Histogram& get = s.histogram("workload.dirty_log.get_log_cycles");
+  Histogram& clear = s.histogram("workload.dirty_log.clear_log_cycles");
+  for (unsigned i = 1; i <= cfg_.iterations; ++i) {
+    rendezvous_.vmm_release(a);
+    t = a.now();
+    rendezvous_.vmm_wait_all(a);
+    dirty.sample(a.now() - t);
+    t = a.now();
+    std::vector<uint64_t> log = mmu.get_dirty_log(a);
+    get.sample(a.now() - t);
+    if (log != expected) {
+      uint64_t missing = 0, extra = 0;
+      for (size_t w = 0; w < log.size(); ++w) {
+        missing += uint64_t(__builtin_popcountll(expected[w] & ~log[w]));
+        extra += uint64_t(__builtin_popcountll(log[w] & ~expected[w]));
+      }
+      env_->oracle.report("dirty_log_mismatch", a.now(), a.name(), slot,
+                          "round " + std::to_string(i) + ": " + std::to_string(missing) +
+                              " written pages missing from the log, " + std::to_string(extra) +
+                              " pages logged that were not written");
+    }
+    t = a.now();
+    mmu.clear_dirty_log(a, log);
+    clear.sample(a.now() - t);
+  }
+  t = a.now();
+  mmu.disable_dirty_log(a);
+  s.counter("workload.dirty_log.disable_cycles").set(a.now() - t);
+  rendezvous_.vmm_release(a);
+}
+
+}  // namespace mmusim
