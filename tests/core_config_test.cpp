@@ -235,6 +235,9 @@ TEST(ConfigTest, EveryLatencyHasItsOption) {
       {"context-switch", &Latencies::context_switch},
       {"guest-ipi-handler", &Latencies::guest_ipi_handler},
       {"invlpg", &Latencies::invlpg},
+      {"shadow-fault-work", &Latencies::shadow_fault_work},
+      {"shadow-sync-work", &Latencies::shadow_sync_work},
+      {"shadow-emulate", &Latencies::shadow_emulate},
   };
   static_assert(sizeof(Latencies) == sizeof(cases) / sizeof(cases[0]) * sizeof(Cycles),
                 "a Latencies field was added: give it a case here");

@@ -120,8 +120,9 @@ TEST(MipsPlatform, IdleTrackingMakesPagesOldAndReaccessesTakeFastPathFaults) {
 }
 
 TEST(MipsPlatform, HostEventWorkloadsNeedAnArchWithNotifiers) {
+  // arm64 does not model MMU notifiers (yet): the host events have nowhere to go.
   SimConfig c = mips(1, 64 << 10);
-  c.arch = "x86";
+  c.arch = "arm64";
   c.workload = "ksm-merge";
   EXPECT_THROW(Platform p(c), UsageError);
 }

@@ -81,3 +81,16 @@ TEST(AccessTracking, YoungPagesAreReportedExactly) {
     EXPECT_EQ(stat(r.stats_json, "walk.ad_updates"), 1024) << lock;
   }
 }
+
+TEST(DirtyLog, VcpusWaitingForTheVmmGiveTheirPhysicalCpuAway) {
+  // 8 vCPUs on 4 physical CPUs: a vCPU blocked at a sync point must not hold its pCPU, or the
+  // vCPUs queued behind it never reach the sync point.
+  SimConfig c = cfg("dirty-log", "shared", 8, 1 << 20);
+  c.pcpus = 4;
+  c.iterations = 2;
+  ChildRun r = run_platform_in_child(c);
+  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+  EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
+  EXPECT_GT(stat(r.stats_json, "sched.preemptions"), 0);
+  EXPECT_EQ(stat(r.stats_json, "workload.dirty_log.dirty_memory_cycles", "count"), 2);
+}

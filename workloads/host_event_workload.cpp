@@ -46,7 +46,7 @@ HostEventWorkload::HostEventWorkload(const SimConfig& cfg, double write_fraction
 void HostEventWorkload::attach(WorkloadEnv& env) {
   if (!env.mmu.models_notifiers())
     throw UsageError("--workload " + std::string(name()) +
-                     ": host memory events need KVM's MMU notifiers, modelled for --arch mips");
+                     ": host memory events need KVM's MMU notifiers, modelled for --arch x86 and mips");
   env_ = &env;
 }
 

@@ -6,6 +6,7 @@
 #include "workloads/ksm_merge.hpp"
 #include "workloads/locked_boot.hpp"
 #include "workloads/ebizzy.hpp"
+#include "workloads/guest_pt_churn.hpp"
 #include "workloads/root_churn.hpp"
 #include "workloads/swap_storm.hpp"
 #include "workloads/trace_workload.hpp"
@@ -24,7 +25,8 @@ std::unique_ptr<Workload> make_workload(const SimConfig& cfg) {
   if (cfg.workload == "access-tracking") return std::make_unique<AccessTracking>(cfg);
   if (cfg.workload == "ebizzy") return std::make_unique<Ebizzy>(cfg);
   if (cfg.workload == "locked-boot") return std::make_unique<LockedBoot>(cfg);
-  throw UsageError("--workload: '" + cfg.workload + "' is not available; known: demand-paging, trace, root-churn, ebizzy, ksm-merge, swap-storm, idle-tracking, locked-boot, dirty-log, access-tracking");
+  if (cfg.workload == "guest-pt-churn") return std::make_unique<GuestPtChurn>(cfg);
+  throw UsageError("--workload: '" + cfg.workload + "' is not available; known: demand-paging, trace, root-churn, ebizzy, ksm-merge, swap-storm, idle-tracking, locked-boot, dirty-log, access-tracking, guest-pt-churn");
 }
 
 }  // namespace mmusim

@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "models/x86/ept_format.hpp"
+#include "models/x86/shadow_mmu.hpp"
+#include "models/x86/shadow_walker.hpp"
 #include "models/x86/tdp_mmu.hpp"
 #include "models/x86/x86_pt_format.hpp"
 #include "sim/hv/arch_model.hpp"
@@ -28,6 +30,10 @@ class X86Arch : public ArchModel {
     slots_.add(kHighRamGfn, kGpaFrames - kHighRamGfn, HostMm::hva_of(kHighRamGfn), 0);
     d.host.set_notifier(&notifier_);
     tdp_.set_notifier(&notifier_);
+    if (d.cfg.x86_mmu == "shadow")  // no EPT: shadow page tables (issue 6)
+      shadow_ = std::make_unique<ShadowMmu>(d.cfg, d.phys, d.pool, d.host, d.flush, d.heap,
+                                            d.stats, d.timeline, d.oracle);
+    if (shadow_) shadow_->set_teardown_hook([this](Agent& a) { tdp_.teardown(a); });
   }
   ~X86Arch() override {
     if (host_.notifier() == &notifier_) host_.set_notifier(nullptr);
@@ -35,7 +41,16 @@ class X86Arch : public ArchModel {
   const char* name() const override { return "x86"; }
   const PageTableFormat& guest_format() const override { return guest_; }
   const PageTableFormat& stage2_format() const override { return ept_; }
-  HypervisorMmu& mmu() override { return tdp_; }
+  HypervisorMmu& mmu() override {
+    return shadow_ ? static_cast<HypervisorMmu&>(*shadow_) : tdp_;
+  }
+  std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
+                                                 PagePool* pool, Violations* oracle,
+                                                 Stats& stats) override {
+    if (shadow_) return std::make_unique<ShadowWalker>(name, pool, oracle, stats);
+    return ArchModel::make_walker(name, cfg, pool, oracle, stats);
+  }
+  ShadowMmu* shadow() { return shadow_.get(); }
   TdpMmu& tdp() { return tdp_; }
 
  private:
@@ -45,6 +60,7 @@ class X86Arch : public ArchModel {
   Memslots slots_;
   MmuNotifier notifier_;
   HostMm& host_;
+  std::unique_ptr<ShadowMmu> shadow_;  // --x86-mmu shadow
 };
 
 }  // namespace mmusim

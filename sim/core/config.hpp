@@ -60,6 +60,10 @@ struct Latencies {
   Cycles context_switch = 1500;   // host switching the pCPU to another vCPU thread (vcpu_load)
   Cycles guest_ipi_handler = 400; // guest flush-IPI entry, handler dispatch and csd release
   Cycles invlpg = 120;            // one per-address TLB invalidation (INVLPG / ranged entry)
+  // x86 shadow MMU (issue 6): shadow faults, emulated guest PTE writes, syncing unsync pages
+  Cycles shadow_fault_work = 350; // shadow fault handler instructions besides memory references
+  Cycles shadow_sync_work = 200;  // kvm_sync_page set-up per page besides its entry reads
+  Cycles shadow_emulate = 700;    // decoding and emulating one guest write to a protected table
 };
 
 struct SimConfig {
@@ -146,6 +150,18 @@ struct SimConfig {
   uint64_t ebizzy_chunk = 64ull << 10;  // ebizzy: bytes of one chunk (allocated, used, freed)
   Cycles ebizzy_work = 20000;      // ebizzy: guest compute per record (searching the chunk)
   // --- end remote-flush strategies ---
+
+  // --- x86 shadow MMU (issue 6; sim/core/config_options_shadow.cpp) ---
+  std::string x86_mmu = "tdp";          // tdp (EPT) | shadow (no EPT: shadow page tables)
+  std::string unsync_walk = "clear-on-add";  // rewalk | clear-on-add | clear-before-add
+  bool unsync = true;                   // let last-level shadow pages go unsync
+  unsigned churn_procs = 4;             // guest-pt-churn: processes per vCPU
+  uint64_t churn_proc_bytes = 64ull << 20;  // guest-pt-churn: data window of one process
+  unsigned churn_steps = 200;           // guest-pt-churn: steps per vCPU
+  unsigned churn_writes = 24;           // guest-pt-churn: PTE writes per mmap/munmap step
+  unsigned churn_accesses = 16;         // guest-pt-churn: data accesses per step
+  double churn_switch = 0.3;            // guest-pt-churn: probability a step switches CR3
+  // --- end x86 shadow MMU ---
 
   unsigned physical_cpus() const { return pcpus ? pcpus : vcpus; }
 };

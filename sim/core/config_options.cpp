@@ -226,6 +226,7 @@ std::vector<Option> all_options() {
   add_arm64_options(o);
   add_mips_options(o);
   add_flush_options(o);
+  add_shadow_options(o);
   return o.t;
 }
 
@@ -236,6 +237,7 @@ void validate_all(const SimConfig& c, const Fail& fail) {
   validate_arm64(c, fail);
   validate_mips(c, fail);
   validate_flush(c, fail);
+  validate_shadow(c, fail);
 }
 
 }  // namespace mmusim::config_detail

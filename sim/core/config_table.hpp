@@ -95,5 +95,8 @@ void validate_mips(const SimConfig& c, const Fail& fail);
 // remote-flush strategies, overcommit, ebizzy (sim/core/config_options_flush.cpp)
 void add_flush_options(OptionTable& o);
 void validate_flush(const SimConfig& c, const Fail& fail);
+// x86 shadow MMU and guest-pt-churn (sim/core/config_options_shadow.cpp)
+void add_shadow_options(OptionTable& o);
+void validate_shadow(const SimConfig& c, const Fail& fail);
 
 }  // namespace mmusim::config_detail

@@ -10,7 +10,12 @@ struct Op {
   // GuestShootdown: the guest unmapped [gva, gva + bytes) (munmap) and flushes it from its own
   // TLB and, by IPIs, from every other vCPU's (flush_tlb_mm_range / flush_tlb_multi).
   // Sync: the guest reports to the VMM (ucall) and waits until the VMM lets it go on.
-  enum class Kind : uint8_t { Access, Compute, GuestShootdown, Sync };
+  // Shadow paging (issue 6): GuestPteWrite stores `value` at guest-virtual `gva` (a PTE the
+  // guest kernel writes through its direct map); GuestCr3Load switches the guest to the page
+  // tables at guest-physical `gva`; GuestTlbFlush flushes the vCPU's whole TLB (e.g. a CR3
+  // reload after a munmap). Under shadow paging the last two exit to the hypervisor.
+  enum class Kind : uint8_t { Access, Compute, GuestShootdown, Sync, GuestPteWrite, GuestCr3Load,
+                              GuestTlbFlush };
   Kind kind = Kind::Access;
   Access access = Access::Read;
   Addr gva = 0;        // Access: guest virtual address
@@ -19,6 +24,7 @@ struct Op {
   // Access with the guest's stage-1 MMU off (arm64 SCTLR_EL1.M = 0, e.g. early boot): the
   // address is the IPA itself and the access is non-cacheable (it sees DRAM, not the caches).
   bool mmu_off = false;
+  uint64_t value = 0;  // GuestPteWrite: the entry written
 };
 
 class OpStream {

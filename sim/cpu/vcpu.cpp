@@ -328,6 +328,8 @@ void Vcpu::run() {
       guest_shootdown(op);
     } else if (op.kind == Op::Kind::Sync) {
       vmm_sync();
+    } else if (op.kind >= Op::Kind::GuestPteWrite) {
+      shadow_op(op);
     } else {
       do_access(op);
       if (gap) agent_.advance(gap);
@@ -347,7 +349,10 @@ void Vcpu::run() {
 void Vcpu::vmm_sync() {
   if (!guest_.rendezvous) throw ModelError(agent_.name() + ": guest sync point without a VMM");
   exit_guest();
+  // The vCPU thread blocks in the VMM: under overcommit its physical CPU goes to others.
+  leave_pcpu();
   guest_.rendezvous->vcpu_arrive_and_wait(agent_);
+  start_on_pcpu();
   enter_guest();
 }
 

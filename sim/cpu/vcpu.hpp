@@ -137,6 +137,11 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void note_tlb_use();           // before the first walk since a full flush (--flush targeted)
   void after_flush_request(uint64_t req);  // ranged invalidation and TLB-used bookkeeping
   void publish_overcommit_stats(Stats& stats) const;
+  // --- shadow paging (issue 6; sim/cpu/vcpu_shadow.cpp) ---
+  void shadow_op(const Op& op);          // GuestPteWrite / GuestCr3Load / GuestTlbFlush
+  void guest_pte_write(const Op& op);    // store through the (maybe write-protected) mapping
+  void guest_cr3_load(const Op& op);     // exits; the vCPU then loads the root for the new CR3
+  void guest_tlb_flush();                // exits (kvm_mmu_sync_roots), flushes this vCPU's TLB
   void do_access(const Op& op);
   void mmu_off_access(const Op& op);  // Op::mmu_off: stage 2 only, non-cacheable
   void translate_miss(const Op& op);

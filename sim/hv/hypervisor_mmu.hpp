@@ -119,6 +119,26 @@ class HypervisorMmu {
   // host page and re-checks under mmu_lock (MmuNotifier::read_seq / retry). nullptr: none.
   virtual void set_notifier(MmuNotifier* n) { (void)n, not_modelled("MMU notifiers"); }
 
+  // --- shadow paging (issue 6) ----------------------------------------------------------------
+  // Without EPT the hardware walks the hypervisor's shadow tables (guest virtual -> host
+  // physical), so handle_fault's `gpa` parameter then carries the faulting guest VIRTUAL
+  // address. These are the guest instructions that exit under shadow paging: a CR3 load (the
+  // vCPU then drops its root and loads the one for the new CR3 through load_root), a guest TLB
+  // flush (kvm_mmu_sync_roots), and the emulation of a guest write that handle_fault answered
+  // with FaultOutcome::Emulate (a write to a write-protected guest page-table page).
+  virtual void guest_cr3_load(Agent& vcpu, int vcpu_id, Addr cr3_gpa) {
+    (void)vcpu, (void)vcpu_id, (void)cr3_gpa;
+    not_modelled("guest CR3 load exits (shadow paging)");
+  }
+  virtual void guest_tlb_flush(Agent& vcpu, int vcpu_id) {
+    (void)vcpu, (void)vcpu_id;
+    not_modelled("guest TLB flush exits (shadow paging)");
+  }
+  virtual void emulate_guest_write(Agent& vcpu, int vcpu_id, Addr gva, uint64_t value) {
+    (void)vcpu, (void)vcpu_id, (void)gva, (void)value;
+    not_modelled("emulated guest writes (shadow paging)");
+  }
+
  private:
   [[noreturn]] bool not_modelled(const char* what) const {
     throw UsageError(std::string(what) + " is not modelled for this arch");

@@ -1,0 +1,367 @@
+// Shadow MMU: faults, shadow-page lookup/creation and linking, write protection, emulated writes
+// to write-protected guest tables, roots per guest CR3, teardown and the consistency oracle.
+// The unsync side (unsync pages, the unsync walk, kvm_sync_page) is in shadow_unsync.cpp.
+#include "models/x86/shadow_mmu.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "sim/core/error.hpp"
+
+namespace mmusim {
+
+namespace {
+std::string hex(uint64_t v) {
+  std::ostringstream s;
+  s << "0x" << std::hex << v;
+  return s.str();
+}
+}  // namespace
+
+ShadowMmu::ShadowMmu(const SimConfig& cfg, PhysMem& phys, PagePool& pool, HostMm& host,
+                     RemoteFlush& flush, KernelHeap& heap, Stats& stats, Timeline& timeline,
+                     Violations& oracle)
+    : cfg_(cfg), fmt_(4), phys_(phys), pool_(pool), host_(host), flush_(flush), heap_(heap),
+      oracle_(oracle), mmu_lock_("hv.lock.mmu_lock", heap.alloc(), stats, &timeline),
+      walk_kind_(cfg.unsync_walk == "rewalk"         ? WalkKind::Rewalk
+                 : cfg.unsync_walk == "clear-on-add" ? WalkKind::ClearOnAdd
+                                                     : WalkKind::ClearBeforeAdd),
+      cr3_(cfg.vcpus, 0),
+      faults_(stats.counter("hv.fault.count")),
+      emulated_(stats.counter("shadow.emulated_writes")),
+      unsynced_(stats.counter("shadow.unsync.pages_unsynced")),
+      syncs_(stats.counter("shadow.sync.count")),
+      pages_synced_(stats.counter("shadow.sync.pages_synced")),
+      sptes_zapped_(stats.counter("shadow.sync.sptes_zapped")),
+      walk_visits_(stats.counter("shadow.walk.visits")),
+      enospc_(stats.counter("shadow.walk.enospc")),
+      walk_cycles_(stats.counter("shadow.walk.cycles")),
+      walk_loads_(stats.counter("shadow.walk.loads")),
+      walk_misses_(stats.counter("shadow.walk.l1_misses")),
+      pages_created_(stats.counter("shadow.pages.created")),
+      walk_hist_(stats.histogram("shadow.walk.latency")) {}
+
+Addr ShadowMmu::guest_page_hpa(Agent& a, uint64_t gfn) { return host_.resolve(a, gfn, false).hpa; }
+
+// The guest's own walk (FNAME(walk_addr)): 4-level x86-64 tables, 4 KiB pages only.
+bool ShadowMmu::walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w) {
+  uint64_t table = cr3_gfn;
+  for (unsigned level = 4; level >= 1; --level) {
+    w.table_gfn[level] = table;
+    const uint64_t e =
+        a.load(guest_page_hpa(a, table) + fmt_.index(gva, level) * 8, MemClass::PageTable);
+    if (!fmt_.present(e)) return false;
+    if (level == 1) {
+      w.leaf = e;
+      return true;
+    }
+    if (fmt_.is_leaf(e, level))
+      throw ModelError("shadow MMU: guest huge page at gva " + hex(gva) + " is not modelled");
+    table = fmt_.address(e, level) >> kPageShift;
+  }
+  return false;
+}
+
+size_t ShadowMmu::root_for(Agent& a, int vcpu_id, bool& flush) {
+  return get_page(a, cr3_[size_t(vcpu_id)] >> kPageShift, 4, flush);
+}
+
+// kvm_mmu_get_page: the shadow page for (gfn, level), created if there is none. A new shadow
+// page makes its guest table write-tracked: writable leaves mapping that gfn lose W.
+size_t ShadowMmu::get_page(Agent& a, uint64_t gfn, unsigned level, bool& flush) {
+  auto it = by_gfn_.find({gfn, level});
+  if (it != by_gfn_.end()) {
+    const size_t sp = it->second;
+    // An unsync page found by a lookup is synced before it is (re)used, as KVM does; the
+    // parents' stale bits are cleared by the next unsync walk.
+    if (level == 1 && a.load(pages_[sp].meta + ShadowMeta::kUnsync) != 0) {
+      flush |= rmap_write_protect(a, gfn);
+      flush |= sync_page(a, sp);
+    }
+    return sp;
+  }
+  size_t sp;
+  if (!free_slots_.empty()) {
+    sp = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    sp = pages_.size();
+    pages_.emplace_back();
+    pages_[sp].meta = heap_.alloc(kLineSize);
+    pages_[sp].bitmap = heap_.alloc(kLineSize);
+  }
+  Page& p = pages_[sp];
+  p.spt = pool_.alloc();
+  p.level = level;
+  p.gfn = gfn;
+  p.parent_sptes.clear();
+  p.live = true;
+  a.advance(cfg_.lat.page_alloc);
+  a.store(p.meta + ShadowMeta::kRole, level | (gfn << 8));
+  a.store(p.meta + ShadowMeta::kUnsync, 0);
+  a.store(p.meta + ShadowMeta::kUnsyncChildren, 0);
+  a.store(p.meta + ShadowMeta::kParents, 0);
+  for (unsigned w = 0; w < 8; ++w) a.store(p.bitmap + 8 * w, 0);
+  by_gfn_[{gfn, level}] = sp;
+  by_spt_[p.spt] = sp;
+  pages_created_.inc();
+  flush |= rmap_write_protect(a, gfn);
+  return sp;
+}
+
+// link_shadow_page: the parent entry points at the child; an unsync child (or one with unsync
+// children) makes the parent's bit and count follow (mark_unsync).
+void ShadowMmu::link(Agent& a, size_t parent, unsigned idx, size_t child) {
+  const Addr sptep = pages_[parent].spt + idx * 8;
+  a.store(sptep, fmt_.make_table(pages_[child].spt), MemClass::PageTable);
+  Page& c = pages_[child];
+  c.parent_sptes.push_back(sptep);
+  a.store(c.meta + ShadowMeta::kParents, c.parent_sptes.size());
+  if (a.load(c.meta + ShadowMeta::kUnsyncChildren) != 0 || a.load(c.meta + ShadowMeta::kUnsync) != 0)
+    mark_unsync(a, parent, idx);
+}
+
+// Clears one present shadow entry; a non-leaf entry unlinks its child, which stays in the
+// hash (and can be linked again) as KVM's do.
+void ShadowMmu::zap_spte(Agent& a, size_t sp, unsigned idx, uint64_t spte) {
+  const Addr sptep = pages_[sp].spt + idx * 8;
+  a.store(sptep, 0, MemClass::PageTable);
+  if (pages_[sp].level == 1) {
+    auto g = spte_gfn_.find(sptep);
+    if (g != spte_gfn_.end()) {
+      auto& v = rmap_[g->second];
+      v.erase(std::remove(v.begin(), v.end(), sptep), v.end());
+      spte_gfn_.erase(g);
+    }
+    return;
+  }
+  Page& c = pages_[by_spt_.at(fmt_.address(spte, pages_[sp].level))];
+  c.parent_sptes.erase(std::remove(c.parent_sptes.begin(), c.parent_sptes.end(), sptep),
+                       c.parent_sptes.end());
+  a.store(c.meta + ShadowMeta::kParents, c.parent_sptes.size());
+}
+
+// rmap_write_protect: every writable leaf mapping `gfn` becomes read-only; true if any changed
+// (the caller flushes remote TLBs).
+bool ShadowMmu::rmap_write_protect(Agent& a, uint64_t gfn) {
+  auto it = rmap_.find(gfn);
+  if (it == rmap_.end()) return false;
+  bool changed = false;
+  for (Addr sptep : it->second) {
+    const uint64_t e = a.load(sptep, MemClass::PageTable);
+    if (fmt_.present(e) && (e & X86PageFormat::kRw)) {
+      a.store(sptep, e & ~X86PageFormat::kRw, MemClass::PageTable);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+// A gfn is write-protected while some shadow page shadows it and is in sync.
+bool ShadowMmu::write_protected(Agent& a, uint64_t gfn) {
+  for (unsigned level = 1; level <= 4; ++level) {
+    auto it = by_gfn_.find({gfn, level});
+    if (it == by_gfn_.end()) continue;
+    if (level > 1 || a.load(pages_[it->second].meta + ShadowMeta::kUnsync) == 0) return true;
+  }
+  return false;
+}
+
+// mmu_try_to_unsync_pages: only last-level shadow pages may go unsync; any upper-level shadow
+// of the gfn keeps it write-protected (the write is emulated instead).
+bool ShadowMmu::try_unsync(Agent& a, uint64_t gfn) {
+  if (!cfg_.unsync) return false;
+  for (unsigned level = 2; level <= 4; ++level)
+    if (by_gfn_.count({gfn, level})) return false;
+  auto it = by_gfn_.find({gfn, 1});
+  if (it != by_gfn_.end() && a.load(pages_[it->second].meta + ShadowMeta::kUnsync) == 0)
+    unsync_page(a, it->second);
+  return true;
+}
+
+FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access access) {
+  faults_.inc();
+  a.advance(cfg_.lat.fault_entry);
+  const uint64_t cr3_gfn = cr3_.at(size_t(vcpu_id)) >> kPageShift;
+  mmu_lock_.lock(a);
+  GuestWalk gw;
+  if (!walk_guest(a, cr3_gfn, gva, gw)) {
+    mmu_lock_.unlock(a);
+    throw ModelError("shadow MMU: guest page fault at gva " + hex(gva) +
+                     " (the workload accessed an address its guest does not map)");
+  }
+  const Perms gperms = fmt_.perms(gw.leaf);
+  if (access == Access::Write && !gperms.write) {
+    mmu_lock_.unlock(a);
+    throw ModelError("shadow MMU: guest write-protection fault at gva " + hex(gva));
+  }
+  bool flush = false;
+  size_t sp = get_page(a, cr3_gfn, 4, flush);
+  for (unsigned level = 4; level >= 2; --level) {
+    const unsigned idx = fmt_.index(gva, level);
+    const uint64_t e = a.load(pages_[sp].spt + idx * 8, MemClass::PageTable);
+    size_t child;
+    if (fmt_.present(e)) {
+      child = by_spt_.at(fmt_.address(e, level));
+    } else {
+      child = get_page(a, gw.table_gfn[level - 1], level - 1, flush);
+      link(a, sp, idx, child);
+    }
+    sp = child;
+  }
+  const uint64_t gfn = fmt_.address(gw.leaf, 1) >> kPageShift;
+  FaultOutcome out = FaultOutcome::Fixed;
+  bool w = gperms.write;
+  if (w && write_protected(a, gfn)) {
+    if (access == Access::Write && try_unsync(a, gfn)) {
+      w = true;
+    } else {
+      w = false;
+      if (access == Access::Write) out = FaultOutcome::Emulate;
+    }
+  }
+  const Addr hpa = host_.resolve(a, gfn, access == Access::Write).hpa;
+  const Addr sptep = pages_[sp].spt + fmt_.index(gva, 1) * 8;
+  const uint64_t old = a.load(sptep, MemClass::PageTable);
+  const uint64_t spte = fmt_.make_leaf(hpa, 1, Perms{gperms.read, w, gperms.exec}, true,
+                                       access == Access::Write && w);
+  if (fmt_.present(old)) zap_spte(a, sp, fmt_.index(gva, 1), old);
+  a.store(sptep, spte, MemClass::PageTable);
+  rmap_[gfn].push_back(sptep);
+  spte_gfn_[sptep] = gfn;
+  a.advance(cfg_.lat.shadow_fault_work);
+  if (flush) flush_.flush_all(a, vcpu_id);
+  mmu_lock_.unlock(a);
+  return out;
+}
+
+// x86_emulate_insn + kvm_mmu_pte_write: the store lands in guest memory, and every in-sync
+// shadow page of that guest table drops its entry at the written offset (it refaults later).
+void ShadowMmu::emulate_guest_write(Agent& a, int vcpu_id, Addr gva, uint64_t value) {
+  emulated_.inc();
+  a.advance(cfg_.lat.shadow_emulate);
+  mmu_lock_.lock(a);
+  GuestWalk gw;
+  if (!walk_guest(a, cr3_.at(size_t(vcpu_id)) >> kPageShift, gva, gw)) {
+    mmu_lock_.unlock(a);
+    throw ModelError("shadow MMU: emulated write to unmapped gva " + hex(gva));
+  }
+  const uint64_t gfn = fmt_.address(gw.leaf, 1) >> kPageShift;
+  const Addr off = gva & (kPageSize - 1) & ~Addr(7);
+  a.store(host_.resolve(a, gfn, true).hpa + off, value, MemClass::PageTable);
+  bool flush = false;
+  for (unsigned level = 1; level <= 4; ++level) {
+    auto it = by_gfn_.find({gfn, level});
+    if (it == by_gfn_.end()) continue;
+    const size_t sp = it->second;
+    if (level == 1 && a.load(pages_[sp].meta + ShadowMeta::kUnsync) != 0) continue;
+    const uint64_t e = a.load(pages_[sp].spt + off, MemClass::PageTable);
+    if (!fmt_.present(e)) continue;
+    zap_spte(a, sp, unsigned(off / 8), e);
+    flush = true;
+  }
+  if (flush) flush_.flush_all(a, vcpu_id);
+  mmu_lock_.unlock(a);
+}
+
+void ShadowMmu::guest_cr3_load(Agent& a, int vcpu_id, Addr cr3_gpa) {
+  // vcpu->arch.cr3 is the vCPU's own state; the root switch and its sync run in load_root.
+  a.advance(cfg_.lat.fault_entry);
+  cr3_.at(size_t(vcpu_id)) = cr3_gpa;
+}
+
+// kvm_mmu_load after a CR3 change: the shadow root of the guest tables (found or built), synced
+// (kvm_mmu_sync_roots) before the guest runs on it.
+Addr ShadowMmu::load_root(Agent& a, int vcpu_id) {
+  if (cr3_.at(size_t(vcpu_id)) == 0) return 0;  // the guest has not loaded CR3 yet
+  mmu_lock_.lock(a);
+  bool flush = false;
+  const size_t root = root_for(a, vcpu_id, flush);
+  if (flush) flush_.flush_all(a, vcpu_id);
+  sync_children(a, vcpu_id, root);
+  mmu_lock_.unlock(a);
+  return pages_[root].spt;
+}
+
+void ShadowMmu::guest_tlb_flush(Agent& a, int vcpu_id) {
+  if (cr3_.at(size_t(vcpu_id)) == 0) return;
+  mmu_lock_.lock(a);
+  bool flush = false;
+  const size_t root = root_for(a, vcpu_id, flush);
+  if (flush) flush_.flush_all(a, vcpu_id);
+  sync_children(a, vcpu_id, root);
+  mmu_lock_.unlock(a);
+}
+
+size_t ShadowMmu::unsync_pages() const {
+  size_t n = 0;
+  for (const Page& p : pages_)
+    if (p.live && p.level == 1 && phys_.read64(p.meta + ShadowMeta::kUnsync) != 0) ++n;
+  return n;
+}
+
+// The shadow oracle (functional): every present leaf of an in-sync shadow page maps the host
+// frame of the page its guest PTE names, no more writable than the guest allows, and never
+// writable while the page it maps is a write-protected guest table.
+uint64_t ShadowMmu::check_shadow_consistency(Cycles now, const std::string& who) {
+  uint64_t bad = 0;
+  auto wp = [&](uint64_t gfn) {
+    for (unsigned level = 1; level <= 4; ++level) {
+      auto it = by_gfn_.find({gfn, level});
+      if (it == by_gfn_.end()) continue;
+      if (level > 1 || phys_.read64(pages_[it->second].meta + ShadowMeta::kUnsync) == 0)
+        return true;
+    }
+    return false;
+  };
+  for (const Page& p : pages_) {
+    if (!p.live || p.level != 1) continue;
+    const bool unsync = phys_.read64(p.meta + ShadowMeta::kUnsync) != 0;
+    const Addr guest = host_.lookup(p.gfn).hpa;
+    for (unsigned i = 0; i < 512; ++i) {
+      const uint64_t s = phys_.read64(p.spt + i * 8);
+      if (!fmt_.present(s)) continue;
+      const uint64_t g = phys_.read64(guest + i * 8);
+      const uint64_t gfn = fmt_.address(g, 1) >> kPageShift;
+      if (!unsync) {
+        const bool ok = fmt_.present(g) && host_.lookup(gfn).hpa == fmt_.address(s, 1) &&
+                        (!(s & X86PageFormat::kRw) || (g & X86PageFormat::kRw));
+        if (!ok) {
+          ++bad;
+          oracle_.report("shadow_mismatch", now, who, p.gfn << kPageShift,
+                         "in-sync shadow leaf " + std::to_string(i) + " of guest table gfn " +
+                             hex(p.gfn) + " disagrees with the guest PTE");
+        }
+      }
+      auto m = spte_gfn_.find(p.spt + i * 8);
+      if ((s & X86PageFormat::kRw) && m != spte_gfn_.end() && wp(m->second)) {
+        ++bad;
+        oracle_.report("writable_protected_table", now, who, m->second << kPageShift,
+                       "writable shadow leaf maps write-protected guest table gfn " +
+                           hex(m->second));
+      }
+    }
+  }
+  return bad;
+}
+
+void ShadowMmu::teardown(Agent& a) {
+  if (oracle_.enabled()) check_shadow_consistency(a.now(), a.name());
+  mmu_lock_.lock(a);
+  for (Page& p : pages_) {
+    if (!p.live) continue;
+    pool_.free(p.spt);
+    a.advance(cfg_.lat.page_alloc);
+    p.live = false;
+  }
+  pages_.clear();
+  free_slots_.clear();
+  by_gfn_.clear();
+  by_spt_.clear();
+  rmap_.clear();
+  spte_gfn_.clear();
+  mmu_lock_.unlock(a);
+  if (teardown_hook_) teardown_hook_(a);
+}
+
+}  // namespace mmusim

@@ -1,0 +1,265 @@
+// Unsync shadow pages and the unsync walk (seed 002). A last-level shadow page may go unsync
+// instead of staying write-protected; its parents then carry a bit in unsync_child_bitmap and a
+// count in unsync_children, up to the root. On a CR3 load or guest TLB flush, mmu_sync_children
+// collects unsync pages with mmu_unsync_walk into a vector of 16 (-ENOSPC when full: the caller
+// syncs what it has and walks again), write-protects their guest tables and syncs them.
+//
+// --unsync-walk selects where the walk's bits are cleared:
+//  rewalk           before the patch: parents are added to the vector too; after a page is
+//                   synced, mmu_pages_clear_parents goes back up clearing bits, and stale bits
+//                   are found by the next walk;
+//  clear-on-add     the review's version: a child's bit is cleared once it is in the vector
+//                   (or found already sync), since the caller must sync every entry;
+//  clear-before-add the patch as posted: the bit of an unsync child is cleared before adding it
+//                   and stays cleared when the add fails (vector full): that page is lost.
+// Every metadata word the walk touches is a load or store through the cache model; the walk's
+// time, loads and the loads that miss the private L1 are counted.
+#include <sstream>
+
+#include "models/x86/shadow_mmu.hpp"
+#include "sim/core/error.hpp"
+
+namespace mmusim {
+
+uint64_t ShadowMmu::wload(Agent& a, Addr addr) {
+  const Cycles t0 = a.now();
+  const uint64_t v = a.load(addr);
+  if (in_walk_) {
+    walk_loads_.inc();
+    if (a.now() - t0 > cfg_.lat.l1_hit) walk_misses_.inc();
+  }
+  return v;
+}
+
+void ShadowMmu::wstore(Agent& a, Addr addr, uint64_t v) { a.store(addr, v); }
+
+void ShadowMmu::unsync_page(Agent& a, size_t sp) {
+  unsynced_.inc();
+  wstore(a, pages_[sp].meta + ShadowMeta::kUnsync, 1);
+  mark_parents_unsync(a, sp);
+}
+
+void ShadowMmu::mark_parents_unsync(Agent& a, size_t sp) {
+  const std::vector<Addr> parents = pages_[sp].parent_sptes;  // copy: recursion may not change it
+  for (Addr sptep : parents) mark_unsync(a, page_of_spte(sptep), unsigned((sptep & (kPageSize - 1)) / 8));
+}
+
+void ShadowMmu::mark_unsync(Agent& a, size_t sp, unsigned idx) {
+  const Addr word = pages_[sp].bitmap + (idx / 64) * 8;
+  const uint64_t bit = uint64_t(1) << (idx % 64);
+  const uint64_t w = wload(a, word);
+  if (w & bit) return;
+  wstore(a, word, w | bit);
+  const uint64_t n = wload(a, pages_[sp].meta + ShadowMeta::kUnsyncChildren);
+  wstore(a, pages_[sp].meta + ShadowMeta::kUnsyncChildren, n + 1);
+  if (n == 0) mark_parents_unsync(a, sp);
+}
+
+void ShadowMmu::clear_unsync_child_bit(Agent& a, size_t sp, unsigned idx) {
+  const Addr word = pages_[sp].bitmap + (idx / 64) * 8;
+  const uint64_t bit = uint64_t(1) << (idx % 64);
+  const uint64_t w = wload(a, word);
+  if (!(w & bit)) return;
+  wstore(a, word, w & ~bit);
+  const uint64_t n = wload(a, pages_[sp].meta + ShadowMeta::kUnsyncChildren);
+  if (n == 0) throw ModelError("shadow MMU: unsync_children underflow");
+  wstore(a, pages_[sp].meta + ShadowMeta::kUnsyncChildren, n - 1);
+}
+
+int ShadowMmu::unsync_walk(Agent& a, size_t root, Pvec& pv) {
+  pv.nr = 0;
+  walk_visits_.inc();
+  if (wload(a, pages_[root].meta + ShadowMeta::kUnsyncChildren) == 0) return 0;
+  if (walk_kind_ == WalkKind::Rewalk) {
+    pv.add(root, -1, 0);
+    return walk_rewalk(a, root, 0, pv);
+  }
+  return walk_and_clear(a, root, pv, walk_kind_ == WalkKind::ClearBeforeAdd);
+}
+
+// __mmu_unsync_walk before the patch.
+int ShadowMmu::walk_rewalk(Agent& a, size_t sp, int self, Pvec& pv) {
+  int nr = 0;
+  for (unsigned w = 0; w < 8; ++w) {
+    uint64_t bits = wload(a, pages_[sp].bitmap + 8 * w);
+    while (bits) {
+      const unsigned i = w * 64 + unsigned(__builtin_ctzll(bits));
+      bits &= bits - 1;
+      const uint64_t ent = wload(a, pages_[sp].spt + i * 8);
+      if (!fmt_.present(ent)) {
+        clear_unsync_child_bit(a, sp, i);
+        continue;
+      }
+      const size_t child = by_spt_.at(fmt_.address(ent, pages_[sp].level));
+      walk_visits_.inc();
+      if (wload(a, pages_[child].meta + ShadowMeta::kUnsyncChildren) != 0) {
+        if (!pv.add(child, self, i)) return -1;
+        const int ret = walk_rewalk(a, child, int(pv.nr) - 1, pv);
+        if (ret == 0) {
+          clear_unsync_child_bit(a, sp, i);
+          continue;
+        }
+        if (ret < 0) return ret;
+        nr += ret;
+      } else if (wload(a, pages_[child].meta + ShadowMeta::kUnsync) != 0) {
+        ++nr;
+        if (!pv.add(child, self, i)) return -1;
+      } else {
+        clear_unsync_child_bit(a, sp, i);
+      }
+    }
+  }
+  return nr;
+}
+
+// The streamlined walk from the review (clear_before_add false), or the patch's ordering.
+int ShadowMmu::walk_and_clear(Agent& a, size_t sp, Pvec& pv, bool clear_before_add) {
+  int nr = 0;
+  for (unsigned w = 0; w < 8; ++w) {
+    uint64_t bits = wload(a, pages_[sp].bitmap + 8 * w);
+    while (bits) {
+      const unsigned i = w * 64 + unsigned(__builtin_ctzll(bits));
+      bits &= bits - 1;
+      const uint64_t ent = wload(a, pages_[sp].spt + i * 8);
+      if (fmt_.present(ent)) {
+        const size_t child = by_spt_.at(fmt_.address(ent, pages_[sp].level));
+        walk_visits_.inc();
+        if (wload(a, pages_[child].meta + ShadowMeta::kUnsyncChildren) != 0) {
+          const int ret = walk_and_clear(a, child, pv, clear_before_add);
+          if (ret < 0) return ret;
+          nr += ret;
+        } else {
+          if (clear_before_add) clear_unsync_child_bit(a, sp, i);
+          if (wload(a, pages_[child].meta + ShadowMeta::kUnsync) != 0) {
+            if (!pv.add(child, -1, i)) return -1;
+            ++nr;
+          }
+          if (clear_before_add) continue;
+        }
+      }
+      // The child is either already sync (stale bit) or will be synced by the caller before
+      // mmu_lock is dropped.
+      clear_unsync_child_bit(a, sp, i);
+    }
+  }
+  return nr;
+}
+
+// mmu_pages_clear_parents: after a page is synced, clear its bit in its parent, and go up
+// while that leaves the parent with no unsync children.
+void ShadowMmu::clear_parents(Agent& a, const Pvec& pv, unsigned entry) {
+  int p = pv.e[entry].parent;
+  unsigned idx = pv.e[entry].idx;
+  while (p >= 0) {
+    const size_t psp = pv.e[p].sp;
+    walk_visits_.inc();
+    clear_unsync_child_bit(a, psp, idx);
+    if (wload(a, pages_[psp].meta + ShadowMeta::kUnsyncChildren) != 0) return;
+    idx = pv.e[p].idx;
+    p = pv.e[p].parent;
+  }
+}
+
+// kvm_sync_page: bring every present leaf of an unsync page back in line with the guest PTE
+// it shadows (zapped when the guest unmapped or moved it, permissions updated otherwise), then
+// mark the page sync. Returns whether remote TLBs must be flushed.
+bool ShadowMmu::sync_page(Agent& a, size_t sp) {
+  a.advance(cfg_.lat.shadow_sync_work);
+  pages_synced_.inc();
+  const Addr guest = guest_page_hpa(a, pages_[sp].gfn);
+  bool flush = false;
+  for (unsigned i = 0; i < 512; ++i) {
+    const Addr sptep = pages_[sp].spt + i * 8;
+    const uint64_t s = a.load(sptep, MemClass::PageTable);
+    if (!fmt_.present(s)) continue;
+    const uint64_t g = a.load(guest + i * 8, MemClass::PageTable);
+    auto m = spte_gfn_.find(sptep);
+    const uint64_t gfn = fmt_.address(g, 1) >> kPageShift;
+    if (!fmt_.present(g) || m == spte_gfn_.end() || m->second != gfn) {
+      zap_spte(a, sp, i, s);
+      sptes_zapped_.inc();
+      flush = true;
+      continue;
+    }
+    const Perms gp = fmt_.perms(g);
+    const bool w = gp.write && (s & X86PageFormat::kRw) && !write_protected(a, gfn);
+    const uint64_t n = fmt_.make_leaf(fmt_.address(s, 1), 1, Perms{gp.read, w, gp.exec},
+                                      fmt_.accessed(s), fmt_.dirty(s));
+    if (n != s) {
+      a.store(sptep, n, MemClass::PageTable);
+      flush = true;
+    }
+  }
+  a.store(pages_[sp].meta + ShadowMeta::kUnsync, 0);
+  return flush;
+}
+
+// mmu_sync_children on a root (kvm_mmu_sync_roots), with mmu_lock held.
+void ShadowMmu::sync_children(Agent& a, int vcpu_id, size_t root) {
+  syncs_.inc();
+  Pvec pv;
+  for (unsigned rounds = 0;; ++rounds) {
+    if (rounds > 1000000) throw ModelError("shadow MMU: the unsync walk does not converge");
+    const Cycles t0 = a.now();
+    in_walk_ = true;
+    const int r = unsync_walk(a, root, pv);
+    in_walk_ = false;
+    Cycles walk = a.now() - t0;
+    if (r == 0) {
+      walk_cycles_.inc(walk);
+      walk_hist_.sample(walk);
+      break;
+    }
+    if (r < 0) enospc_.inc();
+    // Write-protect the guest tables first, so guest writes after the sync fault again.
+    bool flush = false;
+    for (unsigned e = 0; e < pv.nr; ++e)
+      if (pages_[pv.e[e].sp].level == 1) flush |= rmap_write_protect(a, pages_[pv.e[e].sp].gfn);
+    if (flush) flush_.flush_all(a, vcpu_id);
+    flush = false;
+    for (unsigned e = 0; e < pv.nr; ++e) {
+      const size_t sp = pv.e[e].sp;
+      if (pages_[sp].level != 1 || a.load(pages_[sp].meta + ShadowMeta::kUnsync) == 0) continue;
+      flush |= sync_page(a, sp);
+      if (walk_kind_ == WalkKind::Rewalk) {
+        const Cycles c0 = a.now();
+        in_walk_ = true;
+        clear_parents(a, pv, e);
+        in_walk_ = false;
+        walk += a.now() - c0;
+      }
+    }
+    walk_cycles_.inc(walk);
+    walk_hist_.sample(walk);
+    if (flush) flush_.flush_all(a, vcpu_id);
+  }
+  if (oracle_.enabled()) check_no_unsync_below(a, root);
+}
+
+// The oracle after a full sync: no shadow page reachable from the root may still be unsync.
+void ShadowMmu::check_no_unsync_below(Agent& a, size_t root) {
+  std::vector<size_t> stack{root};
+  while (!stack.empty()) {
+    const size_t sp = stack.back();
+    stack.pop_back();
+    const Page& p = pages_[sp];
+    if (p.level == 1) {
+      if (phys_.read64(p.meta + ShadowMeta::kUnsync) == 0) continue;
+      bool seen = false;
+      for (size_t s : lost_reported_) seen |= s == sp;
+      if (seen) continue;
+      lost_reported_.push_back(sp);
+      std::ostringstream m;
+      m << "shadow page of guest table gfn 0x" << std::hex << p.gfn
+        << " is still unsync after a full sync of its root (its unsync_child_bitmap bit was lost)";
+      oracle_.report("unsync_page_lost", a.now(), a.name(), p.gfn << kPageShift, m.str());
+      continue;
+    }
+    for (unsigned i = 0; i < 512; ++i) {
+      const uint64_t e = phys_.read64(p.spt + i * 8);
+      if (fmt_.present(e)) stack.push_back(by_spt_.at(fmt_.address(e, p.level)));
+    }
+  }
+}
+
+}  // namespace mmusim

@@ -1,0 +1,51 @@
+#include "models/x86/shadow_walker.hpp"
+
+#include "sim/core/clock.hpp"
+#include "sim/core/error.hpp"
+
+namespace mmusim {
+
+ShadowWalker::ShadowWalker(sc_core::sc_module_name name, PagePool* pool, Violations* oracle,
+                           Stats& stats)
+    : sc_core::sc_module(name), port("port", 0), fmt_(4), pool_(pool), oracle_(oracle),
+      refs_hist_(stats.histogram("walk.refs")), walks_(stats.counter("walk.count")) {}
+
+WalkResult ShadowWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr shadow_root_hpa,
+                              sc_core::sc_time& delay, const std::string& thread) {
+  (void)guest_root_gpa;  // the hardware's CR3 holds the shadow root
+  walks_.inc();
+  WalkResult r;
+  r.status = WalkResult::Status::StageTwoFault;
+  r.gpa = gva;
+  if (shadow_root_hpa == 0) return r;
+  Addr table = shadow_root_hpa;
+  for (unsigned level = 4; level >= 1; --level) {
+    const Addr ea = table + fmt_.index(gva, level) * 8;
+    if (pool_ && pool_->owns(ea) && !pool_->live(ea) && oracle_)
+      oracle_->report("freed_table_access", Clock::to_cycles(sc_core::sc_time_stamp() + delay),
+                      thread, ea, std::string(name()) + " read an entry of a freed shadow page");
+    ++r.refs;
+    const uint64_t e = port.read64(ea, MemClass::PageTable, delay);
+    r.stage2_level = level;
+    if (!fmt_.present(e)) break;
+    if (level == 1) {
+      const Perms p = fmt_.perms(e);
+      if (!p.allows(access)) break;
+      r.status = WalkResult::Status::Ok;
+      r.hpa_base = fmt_.address(e, 1);
+      r.gpa = r.hpa_base | (gva & (kPageSize - 1));
+      r.page_shift = kPageShift;
+      r.perms = p;
+      break;
+    }
+    table = fmt_.address(e, level);
+  }
+  refs_hist_.sample(r.refs);
+  return r;
+}
+
+WalkResult ShadowWalker::walk_stage2(Addr, Access, Addr, sc_core::sc_time&, const std::string&) {
+  throw ModelError("shadow paging has no second stage: guest-physical accesses are not modelled");
+}
+
+}  // namespace mmusim

@@ -1,0 +1,53 @@
+// The options of the x86 shadow MMU (issue 6): --x86-mmu shadow instead of TDP/EPT, the three
+// orderings of the unsync walk around seed 002, and the guest-pt-churn workload's rates.
+#include "sim/core/config_table.hpp"
+
+namespace mmusim::config_detail {
+
+void add_shadow_options(OptionTable& o) {
+  o.group = "x86 shadow MMU (--x86-mmu shadow) and guest-pt-churn";
+  o.choice("x86-mmu", "x86 hypervisor MMU: tdp (EPT, the TDP MMU) or shadow (shadow page tables)",
+           &SimConfig::x86_mmu, {"tdp", "shadow"}, {});
+  o.choice("unsync-walk",
+           "mmu_unsync_walk ordering (seed 002): rewalk (before the patch: bits cleared after the "
+           "sync), clear-on-add (the review's version), clear-before-add (the patch as posted: "
+           "loses an unsync page when the vector is full)",
+           &SimConfig::unsync_walk, {"rewalk", "clear-on-add", "clear-before-add"}, {});
+  o.on_off("unsync", "let last-level shadow pages go unsync instead of emulating every write",
+           &SimConfig::unsync);
+  o.whole("churn-procs", "guest-pt-churn: guest processes per vCPU", &SimConfig::churn_procs, 1,
+          64);
+  o.size("churn-proc-bytes", "guest-pt-churn: data window of one process",
+         &SimConfig::churn_proc_bytes);
+  o.whole("churn-steps", "guest-pt-churn: steps each vCPU runs", &SimConfig::churn_steps, 1,
+          1u << 24);
+  o.whole("churn-writes", "guest-pt-churn: PTE writes of one mmap/munmap/exec step",
+          &SimConfig::churn_writes, 1, 4096);
+  o.whole("churn-accesses", "guest-pt-churn: data accesses per step", &SimConfig::churn_accesses,
+          0, 4096);
+  o.real("churn-switch", "P", "guest-pt-churn: probability that a step switches process (CR3)",
+         &SimConfig::churn_switch, 0.0, 1.0, "a probability");
+  o.lat("shadow_fault_work", &Latencies::shadow_fault_work,
+        "shadow fault handler instructions besides memory references");
+  o.lat("shadow_sync_work", &Latencies::shadow_sync_work,
+        "kvm_sync_page set-up per page besides its entry reads");
+  o.lat("shadow_emulate", &Latencies::shadow_emulate,
+        "decoding and emulating one guest write to a write-protected guest table");
+}
+
+void validate_shadow(const SimConfig& c, const Fail& fail) {
+  const bool churn = c.workload == "guest-pt-churn";
+  if (c.x86_mmu == "shadow" && c.arch != "x86") fail("x86-mmu", "shadow paging is modelled for --arch x86 only");
+  if (churn && (c.arch != "x86" || c.x86_mmu != "shadow"))
+    fail("workload", "guest-pt-churn runs on --arch x86 --x86-mmu shadow");
+  if (c.x86_mmu == "shadow" && c.guest_levels != 4)
+    fail("guest-levels", "the shadow MMU models 4-level guest paging");
+  if (c.x86_mmu == "shadow" && !churn)
+    fail("workload", "--x86-mmu shadow runs the guest-pt-churn workload (its guest writes its "
+                     "own page tables)");
+  if (c.churn_proc_bytes < (uint64_t(2) << 20) || c.churn_proc_bytes % (uint64_t(2) << 20) ||
+      c.churn_proc_bytes > (uint64_t(1) << 30))
+    fail("churn-proc-bytes", "a multiple of 2M between 2M and 1G");
+}
+
+}  // namespace mmusim::config_detail

@@ -1,0 +1,101 @@
+// The guest instructions that matter under shadow paging (issue 6): a guest kernel's store to
+// one of its own PTEs, a CR3 load and a full TLB flush. Without EPT, the translation hardware
+// walks the hypervisor's shadow tables, so handle_fault receives the guest VIRTUAL address.
+#include <sstream>
+
+#include "sim/core/error.hpp"
+#include "sim/cpu/vcpu.hpp"
+
+namespace mmusim {
+
+void Vcpu::shadow_op(const Op& op) {
+  switch (op.kind) {
+    case Op::Kind::GuestPteWrite: return guest_pte_write(op);
+    case Op::Kind::GuestCr3Load: return guest_cr3_load(op);
+    case Op::Kind::GuestTlbFlush: return guest_tlb_flush();
+    default: throw ModelError(agent_.name() + ": not a shadow-paging op");
+  }
+}
+
+// A write through the guest's direct map to a guest page-table page. While the hypervisor
+// write-protects that page (it shadows it and the shadow page is in sync), the mapping is
+// read-only: the store faults, and the hypervisor either lets the page go unsync (the mapping
+// becomes writable and the store is retried) or emulates the store (FaultOutcome::Emulate).
+void Vcpu::guest_pte_write(const Op& op) {
+  ++accesses_;
+  while (true) {
+    agent_.advance(cfg_.lat.tlb_l1);
+    TlbEntry* e = l1_.lookup(guest_.tlb_tag, op.gva);
+    if (!e || !e->perms.write) {
+      agent_.advance(cfg_.lat.tlb_l2);
+      e = l2_.lookup(guest_.tlb_tag, op.gva);
+    }
+    if (e && e->perms.write) {
+      // The PTE store is visible to the hypervisor's sync and to walkers: at true time.
+      agent_.store(e->hpa_base + (op.gva & ((Addr(1) << e->page_shift) - 1)), op.value,
+                   MemClass::PageTable);
+      return;
+    }
+    agent_.sync();
+    if (agent_.now() >= ipi_at_) take_ipi();
+    if (!tlb_used_) note_tlb_use();
+    sc_core::sc_time d = agent_.offset();
+    WalkResult r = walker->walk(op.gva, Access::Write, guest_.guest_root_gpa, root_, d,
+                                agent_.name());
+    agent_.set_offset(d);
+    if (r.status == WalkResult::Status::Ok) {
+      TlbEntry t;
+      t.valid = true;
+      t.tag = guest_.tlb_tag;
+      t.page_shift = r.page_shift;
+      Addr mask = (Addr(1) << r.page_shift) - 1;
+      t.va_base = op.gva & ~mask;
+      t.gpa_base = r.gpa & ~mask;
+      t.hpa_base = r.hpa_base;
+      t.perms = r.perms;
+      t.fill_seq = fills_.tick();
+      l2_.insert(t);
+      l1_.insert(t);
+      continue;  // the store goes through the entry just filled
+    }
+    if (r.status == WalkResult::Status::GuestFault) {
+      std::ostringstream m;
+      m << agent_.name() << ": guest PTE write to gva 0x" << std::hex << op.gva
+        << " that the guest does not map";
+      throw ModelError(m.str());
+    }
+    Cycles t0 = agent_.now();
+    exit_guest();
+    ++faults_;
+    FaultOutcome out = hv_.handle_fault(agent_, id_, op.gva, Access::Write);
+    if (out == FaultOutcome::Emulate) hv_.emulate_guest_write(agent_, id_, op.gva, op.value);
+    enter_guest();
+    fault_latency_vcpu_.sample(agent_.now() - t0);
+    if (agent_.track() >= 0) timeline_.span(agent_.track(), "shadow #PF exit", t0, agent_.now());
+    if (out == FaultOutcome::Emulate) return;
+  }
+}
+
+void Vcpu::guest_cr3_load(const Op& op) {
+  // MOV to CR3 exits under shadow paging: the hypervisor switches to (or builds) the shadow
+  // root of the new guest tables and syncs it; translations of the old CR3 are dropped.
+  exit_guest();
+  hv_.guest_cr3_load(agent_, id_, op.gva);
+  guest_.guest_root_gpa = op.gva;
+  hv_.unload_root(agent_, id_);
+  root_ = 0;
+  enter_guest();  // load_root: the shadow root of the new CR3, and a local flush
+}
+
+void Vcpu::guest_tlb_flush() {
+  exit_guest();
+  hv_.guest_tlb_flush(agent_, id_);
+  l1_.flush_all();
+  l2_.flush_all();
+  walker->flush_caches();
+  agent_.advance(cfg_.lat.tlb_flush_local);
+  ++flushes_;
+  enter_guest();
+}
+
+}  // namespace mmusim
