@@ -32,6 +32,10 @@ int sc_main(int argc, char** argv) {
   } catch (const UsageError& e) {
     std::cerr << "mmusim: " << e.what() << "\n";
     return 2;
+  } catch (const DeadlockError& e) {
+    // e.what() starts "simulated deadlock at cycle N:" and lists the blocked threads.
+    std::cerr << "mmusim: " << e.what() << "\n";
+    return 3;
   } catch (const std::exception& e) {
     std::cerr << "mmusim: internal error: " << e.what() << "\n";
     return 3;

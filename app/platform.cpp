@@ -199,7 +199,7 @@ void Platform::run() {
     };
     for (auto& v : vcpus) who(v->agent(), v->finished());
     for (auto& h : host_threads) who(h->agent, h->finished);
-    throw ModelError(m.str());
+    throw DeadlockError(m.str());
   }
   Stats& s = stats;
   for (auto& v : vcpus) v->publish_stats(s);

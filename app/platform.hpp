@@ -60,7 +60,7 @@ class Platform {
  public:
   explicit Platform(const SimConfig& cfg, PlatformHooks hooks = {});
   ~Platform();
-  // Runs to completion. Throws ModelError if the simulation stops before the VMM finished
+  // Runs to completion. Throws DeadlockError if the simulation stops before the VMM finished
   // (every thread blocked: a simulated deadlock).
   void run();
   // Writes --stats-json and --timeline if asked for.

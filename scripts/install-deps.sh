@@ -8,6 +8,7 @@ PACKAGES=(
   libsystemc-dev libboost-program-options-dev zlib1g-dev valgrind
   googletest libgtest-dev libbenchmark-dev
   python3 python3-pandas python3-matplotlib python3-pytest python3-distributed
+  clang libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes (docs/HARDENING.md)
 )
 
 missing=()

@@ -55,6 +55,8 @@ def convert(lines, path, ghz, host_events):
         if ev not in ("kvm_page_fault", "kvm_mmu_spte_requested", "kvm_tdp_mmu_spte_changed",
                       "kvm_pv_tlb_flush"):
             continue
+        if not ts < 1e9:  # seconds of uptime; beyond this the gaps overflow (found by fuzzing)
+            raise ValueError(f"{path}:{lineno}: {ev}: timestamp {m.group('ts')[:24]} out of range")
         t0 = ts if t0 is None else t0
         f = fields(rest)
         try:
@@ -106,6 +108,10 @@ def main(argv=None):
     ap.add_argument("--ghz", type=float, default=1.0, help="clock that turns seconds into gap cycles")
     ap.add_argument("--host-events", action="store_true", help="zapped SPTEs become unmap events")
     a = ap.parse_args(argv)
+    if not 0 < a.ghz <= 100:
+        print(f"kvmtrace2trace: --ghz: expected a frequency above 0 and at most 100, got {a.ghz}",
+              file=sys.stderr)
+        return 2
     try:
         opener = gzip.open if a.input.endswith(".gz") else open
         with opener(a.input, "rt", errors="replace") as f:

@@ -70,3 +70,36 @@ TEST(Arm64LockedBoot, LockdepDepthLimitAt47VcpusNotAt46) {
   EXPECT_EQ(stat(r46.stats_json, "hv.lockdep.depth_exceeded"), 0);
   EXPECT_EQ(stat(r47.stats_json, "check.violations"), 0);
 }
+
+TEST(Arm64LockedBoot, RelockAfterCancelledMigrationIsCarriedOutAtTheNextKvmRunOnce) {
+  // Twice: the vCPUs exit to the VMM, which unlocks (migration starts), re-locks (cancelled:
+  // pending op set again) and rewrites the image; the vCPUs issue KVM_RUN again and re-read it.
+  const double ram_lines = 4.0 * (256 << 10) / 64, image_lines = (128 << 10) / 64;
+  ChildRun run[3];
+  const char* policies[3] = {"eager", "deferred", "none"};
+  for (int i = 0; i < 3; ++i) {
+    SimConfig c = boot(policies[i]);
+    c.relock_cycles = 2;
+    run[i] = run_platform_in_child(c);
+    ASSERT_EQ(run[i].exit_code, 0) << policies[i] << run[i].stats_json;
+    EXPECT_EQ(stat(run[i].stats_json, "boot.relocks"), 2) << policies[i];
+    EXPECT_EQ(stat(run[i].stats_json, "hv.memslot.lock"), 3) << policies[i];
+    EXPECT_EQ(stat(run[i].stats_json, "hv.memslot.unlock"), 2) << policies[i];
+  }
+  const std::string& eager = run[0].stats_json;
+  const std::string& deferred = run[1].stats_json;
+  const std::string& none = run[2].stats_json;
+  // The op is set at each lock and performed once per KVM_RUN round, by the first vCPU back.
+  for (const std::string* s : {&eager, &deferred}) {
+    EXPECT_EQ(stat(*s, "hv.pending_ops.set"), 3);
+    EXPECT_EQ(stat(*s, "hv.pending_ops.performed"), 3);
+    EXPECT_EQ(stat(*s, "check.violations"), 0);  // no stale read (nor anything else)
+  }
+  // Re-locking maps nothing new (the mappings stayed), so eager's lock-time maintenance happens
+  // only at the first lock.
+  EXPECT_EQ(stat(deferred, "hv.cmo.lines"), 3 * ram_lines);
+  EXPECT_EQ(stat(eager, "hv.cmo.lines"), 4 * ram_lines);
+  // Without maintenance every read of every pass by every vCPU is stale.
+  EXPECT_EQ(stat(none, "hv.pending_ops.performed"), 0);
+  EXPECT_EQ(stat(none, "check.stale_data"), 3 * 4 * image_lines);
+}

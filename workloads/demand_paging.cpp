@@ -11,8 +11,9 @@ namespace {
 class SliceStream : public OpStream {
  public:
   SliceStream(uint64_t base, uint64_t pages, unsigned passes, bool random, uint64_t seed,
-              unsigned vcpu)
-      : base_(base), pages_(pages), passes_(passes), random_(random), rng_(seed, vcpu) {
+              unsigned vcpu, bool spread)
+      : base_(base), pages_(pages), passes_(passes), random_(random), spread_(spread),
+        rng_(seed, vcpu) {
     if (random_) {
       order_.resize(pages_);
       std::iota(order_.begin(), order_.end(), uint64_t(0));
@@ -24,7 +25,8 @@ class SliceStream : public OpStream {
     uint64_t page = random_ ? order_[i_] : i_;
     op.kind = Op::Kind::Access;
     op.access = Access::Write;
-    op.gva = GuestLayout::kDataGva + base_ + page * kPageSize;
+    op.gva = GuestLayout::kDataGva + base_ + page * kPageSize +
+             (spread_ ? (page % (kPageSize / kLineSize)) * kLineSize : 0);
     if (++i_ == pages_) {
       i_ = 0;
       ++pass_;
@@ -40,6 +42,7 @@ class SliceStream : public OpStream {
   uint64_t base_, pages_;
   unsigned passes_;
   bool random_;
+  bool spread_;
   Rng rng_;
   std::vector<uint64_t> order_;
   uint64_t i_ = 0;
@@ -58,7 +61,8 @@ DemandPaging::DemandPaging(const SimConfig& cfg) : cfg_(cfg) {
 
 std::unique_ptr<OpStream> DemandPaging::vcpu_stream(unsigned vcpu) {
   return std::make_unique<SliceStream>(slice_offset(vcpu), cfg_.mem_per_vcpu / kPageSize,
-                                       cfg_.passes, cfg_.pattern == "random", cfg_.seed, vcpu);
+                                       cfg_.passes, cfg_.pattern == "random", cfg_.seed, vcpu,
+                                       cfg_.access_offset == "spread");
 }
 
 }  // namespace mmusim

@@ -1,5 +1,8 @@
 #include "workloads/guest_kernel.hpp"
 
+#include <algorithm>
+
+#include "sim/core/clock.hpp"
 #include "sim/mmu/pt_iter.hpp"
 
 namespace mmusim {
@@ -19,23 +22,34 @@ void GuestKernel::attach(WorkloadEnv& env) {
 }
 
 // A test-and-test-and-set spinlock on a word of guest memory (the guest's page_table_lock).
-// The waiter polls at the guest_lock_spin interval and takes interrupts between polls, so a
-// flush IPI is acknowledged while it spins; the wait emerges from the holder's run time.
+// A waiter re-reads the word when the holder releases it (released_) or, at the latest, after
+// its poll interval, and takes interrupts between polls, so a flush IPI is acknowledged while
+// it spins. The interval starts at guest_lock_spin and doubles up to 16 times that, which
+// bounds both the IPI delay and the number of polls during a long hold. The wait emerges from
+// the holder's run time; a release missed in the same instant is caught by the next poll.
 void GuestKernel::lock(GuestMemoryAccess& cpu) {
   Agent& a = cpu.agent();
   const Cycles t0 = a.now();
+  const Cycles spin = std::max<Cycles>(cfg_.lat.guest_lock_spin, 1);
+  Cycles interval = spin;
   bool waited = false;
   while (true) {
     if (a.load(lock_hpa_) == 0 && a.cmpxchg(lock_hpa_, 0, uint64_t(cpu.vcpu_id()) + 1) == 0) break;
     waited = true;
     cpu.take_pending_interrupts();
-    a.wait_cycles(cfg_.lat.guest_lock_spin);
+    a.sync();
+    sc_core::wait(Clock::cycles(interval), released_);
+    a.set_offset(sc_core::SC_ZERO_TIME);
+    interval = std::min(interval * 2, spin * 16);
   }
   if (waited) ++contended_;
   lock_wait_->sample(a.now() - t0);
 }
 
-void GuestKernel::unlock(GuestMemoryAccess& cpu) { cpu.agent().store(lock_hpa_, 0); }
+void GuestKernel::unlock(GuestMemoryAccess& cpu) {
+  cpu.agent().store(lock_hpa_, 0);
+  released_.notify(sc_core::SC_ZERO_TIME);
+}
 
 bool GuestKernel::handle_page_fault(GuestMemoryAccess& cpu, Addr gva, Access) {
   Agent& a = cpu.agent();

@@ -7,6 +7,7 @@
 // whose memory the host has not populated yet.
 #pragma once
 #include <cstdint>
+#include <systemc>
 
 #include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
@@ -47,6 +48,7 @@ class GuestKernel : public GuestOs {
   Addr next_frame_ = GuestLayout::kDataGpa;
   uint64_t faults_ = 0, spurious_ = 0, tables_ = 0, frames_ = 0, contended_ = 0;
   Histogram* lock_wait_ = nullptr;
+  sc_core::sc_event released_;  // the lock word was cleared
 };
 
 }  // namespace mmusim

@@ -46,7 +46,8 @@ HostEventWorkload::HostEventWorkload(const SimConfig& cfg, double write_fraction
 void HostEventWorkload::attach(WorkloadEnv& env) {
   if (!env.mmu.models_notifiers())
     throw UsageError("--workload " + std::string(name()) +
-                     ": host memory events need KVM's MMU notifiers, modelled for --arch x86 and mips");
+                     ": host memory events need KVM's MMU notifiers, modelled for --arch x86, arm64 "
+                     "and mips");
   env_ = &env;
 }
 
@@ -69,12 +70,17 @@ void HostEventWorkload::host_main(Agent& a) {
     ++events_;
     begin_event(a);
     const uint64_t first = rng.below(pages - batch + 1);
-    for (uint64_t i = 0; i < batch; ++i) {
-      const uint64_t gfn = (GuestLayout::kDataGpa >> kPageShift) + first + i;
-      if (event_on_page(a, gfn)) ++pages_done_;
-      else ++pages_skipped_;
-    }
+    const uint64_t done = event_on_range(a, (GuestLayout::kDataGpa >> kPageShift) + first, batch);
+    pages_done_ += done;
+    pages_skipped_ += batch - done;
   }
+}
+
+uint64_t HostEventWorkload::event_on_range(Agent& a, uint64_t gfn, uint64_t count) {
+  uint64_t done = 0;
+  for (uint64_t g = gfn; g < gfn + count; ++g)
+    if (event_on_page(a, g)) ++done;
+  return done;
 }
 
 void HostEventWorkload::publish(Stats& stats) {

@@ -33,6 +33,9 @@ class HostEventWorkload : public Workload {
  protected:
   // One event on guest frame gfn; returns false when the page could not be acted on.
   virtual bool event_on_page(Agent& host, uint64_t gfn) = 0;
+  // One event on guest frames [gfn, gfn + count); returns the pages acted on. By default
+  // event_on_page for each page; an event the host does on a whole range at once overrides it.
+  virtual uint64_t event_on_range(Agent& host, uint64_t gfn, uint64_t count);
   // Called once per event before its pages (a fresh KSM stable page, ...).
   virtual void begin_event(Agent& host) { (void)host; }
   // The stats prefix of this workload, e.g. "workload.ksm".

@@ -9,13 +9,20 @@ namespace mmusim {
 
 namespace {
 
-// Every line of the image, read in order with the MMU off (VA = IPA).
+// Every line of the image, read in order with the MMU off (VA = IPA); then, `cycles` times, a
+// sync point (exit to the VMM) followed by the whole image read again.
 class ImageReader : public OpStream {
  public:
-  explicit ImageReader(uint64_t bytes) : lines_(bytes / kLineSize) {}
+  ImageReader(uint64_t bytes, unsigned cycles) : lines_(bytes / kLineSize), cycles_(cycles) {}
   bool next(Op& op) override {
-    if (i_ >= lines_) return false;
     op = Op{};
+    if (i_ == lines_) {
+      if (pass_ == cycles_) return false;
+      ++pass_;
+      i_ = 0;
+      op.kind = Op::Kind::Sync;
+      return true;
+    }
     op.kind = Op::Kind::Access;
     op.access = Access::Read;
     op.mmu_off = true;
@@ -26,11 +33,12 @@ class ImageReader : public OpStream {
 
  private:
   uint64_t lines_, i_ = 0;
+  unsigned cycles_, pass_ = 0;
 };
 
 }  // namespace
 
-LockedBoot::LockedBoot(const SimConfig& cfg) : cfg_(cfg) {
+LockedBoot::LockedBoot(const SimConfig& cfg) : cfg_(cfg), rendezvous_(cfg.vcpus) {
   ram_bytes_ = cfg.mem_per_vcpu * cfg.vcpus;
   if (cfg.image_size > ram_bytes_)
     throw UsageError("--image-size: " + std::to_string(cfg.image_size >> 10) +
@@ -47,7 +55,7 @@ void LockedBoot::attach(WorkloadEnv& env) {
 }
 
 std::unique_ptr<OpStream> LockedBoot::vcpu_stream(unsigned) {
-  return std::make_unique<ImageReader>(cfg_.image_size);
+  return std::make_unique<ImageReader>(cfg_.image_size, cfg_.relock_cycles);
 }
 
 std::vector<HostThreadSpec> LockedBoot::host_threads() {
@@ -58,7 +66,23 @@ void LockedBoot::vmm_boot(Agent& vmm) {
   const int slot = slots_->create(vmm, GuestLayout::kDataGpa, ram_bytes_);
   if (!slots_->lock(vmm, slot, cfg_.lock_writable))
     throw ModelError("locked-boot: locking the memslot failed with vCPUs running");
-  // Load the image after locking, through the VMM's cacheable mapping of guest memory.
+  // Load the image after locking.
+  write_image(vmm);
+  vcpus_started_at_ = vmm.now();
+  slots_->start_vcpus(vmm);
+  for (unsigned c = 0; c < cfg_.relock_cycles; ++c) {
+    rendezvous_.vmm_wait_all(vmm);  // every vCPU is back in the VMM, out of KVM_RUN
+    if (!slots_->unlock(vmm, slot))  // migration starts
+      throw ModelError("locked-boot: unlocking the memslot failed with vCPUs running");
+    if (!slots_->lock(vmm, slot, cfg_.lock_writable))  // migration cancelled
+      throw ModelError("locked-boot: re-locking the memslot failed with vCPUs running");
+    ++relocks_;
+    write_image(vmm);
+    rendezvous_.vmm_release(vmm);  // the vCPUs issue KVM_RUN again
+  }
+}
+
+void LockedBoot::write_image(Agent& vmm) {
   for (Addr off = 0; off < cfg_.image_size; off += kLineSize) {
     const Addr gpa = GuestLayout::kDataGpa + off;
     const Addr hpa = env_->host.lookup(gpa >> kPageShift).hpa + (gpa & (kPageSize - 1));
@@ -68,13 +92,12 @@ void LockedBoot::vmm_boot(Agent& vmm) {
     vmm.set_offset(d);
     ++image_lines_written_;
   }
-  vcpus_started_at_ = vmm.now();
-  slots_->start_vcpus(vmm);
 }
 
 void LockedBoot::publish(Stats& stats) {
   stats.counter("boot.image_lines").set(image_lines_written_);
   stats.counter("boot.vcpus_started_at").set(vcpus_started_at_);
+  stats.counter("boot.relocks").set(relocks_);
 }
 
 }  // namespace mmusim

@@ -6,12 +6,19 @@
 // reads every line of the image non-cacheably. Whether the guest sees the image depends on the
 // cache maintenance to the PoC that --cmo-policy performs; the stale-data oracle reports every
 // line read older than what the VMM wrote. Needs --arch arm64.
+//
+// --relock-cycles N: after reading the image the vCPUs exit to the VMM (a guest sync point);
+// the VMM unlocks the memslot (a migration starts), re-locks it (the migration is cancelled:
+// the pending cache maintenance is set again), rewrites the image and lets the vCPUs issue
+// KVM_RUN again; the first of them to get there performs the pending maintenance, and they all
+// read the image again. N times.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "sim/core/config.hpp"
+#include "sim/cpu/vmm_rendezvous.hpp"
 #include "workloads/workload.hpp"
 
 namespace mmusim {
@@ -27,15 +34,19 @@ class LockedBoot : public Workload {
   std::unique_ptr<OpStream> vcpu_stream(unsigned vcpu) override;
   std::vector<HostThreadSpec> host_threads() override;
   void publish(Stats& stats) override;
+  VmmRendezvous* rendezvous() override { return &rendezvous_; }
 
  private:
   void vmm_boot(Agent& vmm);
+  void write_image(Agent& vmm);  // through the VMM's cacheable mapping of guest memory
   const SimConfig& cfg_;
   uint64_t ram_bytes_ = 0;
   WorkloadEnv* env_ = nullptr;
   LockedMemslots* slots_ = nullptr;
   Cycles vcpus_started_at_ = 0;
   uint64_t image_lines_written_ = 0;
+  VmmRendezvous rendezvous_;
+  unsigned relocks_ = 0;
 };
 
 }  // namespace mmusim

@@ -11,7 +11,8 @@ RootChurn::RootChurn(const SimConfig& cfg) : cfg_(cfg), paging_(cfg) {}
 void RootChurn::attach(WorkloadEnv& env) {
   if (!env.mmu.supports_zap_all())
     throw UsageError("--workload root-churn: --arch " + cfg_.arch +
-                     " does not model root invalidation (zap all)");
+                     " does not model root invalidation (zap all): root-churn is specific to the "
+                     "x86 TDP MMU's roots (--arch x86 --x86-mmu tdp)");
   env_ = &env;
 }
 

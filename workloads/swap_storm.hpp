@@ -1,5 +1,9 @@
-// swap-storm: the host reclaims batches of guest pages to swap while the vCPUs keep touching
-// them; every swapped page the guest touches again faults back in (swap-in, a new frame).
+// swap-storm: the host reclaims batches of guest pages while the vCPUs keep touching them, in
+// three ways taken in turn, one per event: swap-out (each page written to swap and freed; the
+// guest's next touch swaps it in to a new frame), balloon inflation (the whole batch given
+// back with one MADV_DONTNEED: one invalidation over the range; the next touch gets a fresh
+// zero page), and compaction (each page migrated to a new frame: change_pte, no fault needed
+// for the host, but the guest mapping must follow).
 #pragma once
 #include "workloads/host_event_workload.hpp"
 
@@ -10,10 +14,30 @@ class SwapStorm : public HostEventWorkload {
   // A third of the accesses after the first pass are writes.
   explicit SwapStorm(const SimConfig& cfg) : HostEventWorkload(cfg, 1.0 / 3) {}
   const char* name() const override { return "swap-storm"; }
+  void publish(Stats& stats) override {
+    HostEventWorkload::publish(stats);
+    stats.counter("workload.swap.swapped_pages").set(done_[kSwap]);
+    stats.counter("workload.swap.ballooned_pages").set(done_[kBalloon]);
+    stats.counter("workload.swap.migrated_pages").set(done_[kMigrate]);
+  }
 
  protected:
-  bool event_on_page(Agent& a, uint64_t gfn) override { return env_->host.swap_out(a, gfn); }
+  void begin_event(Agent&) override { kind_ = (kind_ + 1) % 3; }
+  uint64_t event_on_range(Agent& a, uint64_t gfn, uint64_t count) override {
+    const uint64_t n = kind_ == kBalloon ? env_->host.unmap_range(a, gfn, count)
+                                         : HostEventWorkload::event_on_range(a, gfn, count);
+    done_[kind_] += n;
+    return n;
+  }
+  bool event_on_page(Agent& a, uint64_t gfn) override {
+    return kind_ == kSwap ? env_->host.swap_out(a, gfn) : env_->host.migrate(a, gfn);
+  }
   const char* stat_prefix() const override { return "workload.swap"; }
+
+ private:
+  enum { kSwap, kBalloon, kMigrate };
+  unsigned kind_ = 2;  // the first event (begin_event advances first) swaps out
+  uint64_t done_[3] = {0, 0, 0};
 };
 
 }  // namespace mmusim

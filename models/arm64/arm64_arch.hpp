@@ -1,8 +1,10 @@
 // arm64 as the platform sees it: a 4K-granule stage-1 guest on stage-2 tables of the
 // configured IPA size and levels, the KVM stage-2 MMU, the broadcast TLBI flush strategy
 // (--flush broadcast; --flush ipi-all stays available, as the user chooses), and locked
-// memslots with their cache maintenance (used by the locked-boot workload).
+// memslots with their cache maintenance (used by the locked-boot workload), and KVM's MMU
+// notifiers through two memslots over guest RAM.
 #pragma once
+#include <algorithm>
 #include <memory>
 
 #include "models/arm64/arm64_s1_format.hpp"
@@ -11,15 +13,31 @@
 #include "models/arm64/stage2_mmu.hpp"
 #include "models/arm64/tlbi_broadcast.hpp"
 #include "sim/hv/arch_model.hpp"
+#include "sim/hv/memslots.hpp"
+#include "sim/hv/mmu_notifier.hpp"
 
 namespace mmusim {
 
 class Arm64Arch : public ArchModel {
  public:
+  static constexpr uint64_t kHighRamGfn = (uint64_t(4) << 30) >> kPageShift;
+
   explicit Arm64Arch(ArchDeps& d)
       : stats_(d.stats), s1_(d.cfg.guest_levels), s2_(d.cfg.ipa_bits, d.cfg.s2_levels),
-        mmu_(d, s2_), slots_(d, mmu_) {
+        mmu_(d, s2_), slots_(d, mmu_), kvm_slots_(d.heap),
+        notifier_(mmu_, kvm_slots_, d.flush, d.heap, d.stats), host_(d.host) {
     mmu_.set_memslots(&slots_);
+    // Guest RAM below and above 4 GiB as two KVM memslots (as QEMU splits it; the IPA size
+    // bounds the upper one), through which the host's MMU notifiers reach stage 2.
+    const uint64_t ipa_frames = uint64_t(1) << (s2_.ipa_bits() - kPageShift);
+    kvm_slots_.add(0, std::min(kHighRamGfn, ipa_frames), HostMm::hva_of(0), 0);
+    if (ipa_frames > kHighRamGfn)
+      kvm_slots_.add(kHighRamGfn, ipa_frames - kHighRamGfn, HostMm::hva_of(kHighRamGfn), 0);
+    d.host.set_notifier(&notifier_);
+    mmu_.set_notifier(&notifier_);
+  }
+  ~Arm64Arch() override {
+    if (host_.notifier() == &notifier_) host_.set_notifier(nullptr);
   }
   const char* name() const override { return "arm64"; }
   const PageTableFormat& guest_format() const override { return s1_; }
@@ -37,7 +55,10 @@ class Arm64Arch : public ArchModel {
   Arm64S1Format s1_;
   Arm64S2Format s2_;
   Stage2Mmu mmu_;
-  LockedMemslots slots_;
+  LockedMemslots slots_;  // the VMM's locked memslots (seed 004)
+  Memslots kvm_slots_;    // KVM's memslots as the MMU notifiers see them
+  MmuNotifier notifier_;
+  HostMm& host_;
 };
 
 }  // namespace mmusim

@@ -55,6 +55,13 @@ class Arm64S2Format : public PageTableFormat {
   // Normal write-back, inner shareable memory.
   uint64_t make_leaf(Addr frame, unsigned level, Perms p, bool accessed,
                      bool dirty) const override;
+  // KVM turns on hardware access-flag management for stage 2 (VTCR_EL2.HA): the walker sets
+  // AF in a leaf it uses. Dirty-state management (HD/DBM) stays off, so a write changes nothing
+  // else; dirty tracking is done by write protection and permission faults.
+  uint64_t mark_used(uint64_t e, bool write) const override {
+    (void)write;
+    return e | vmsa::kAf;
+  }
   // The same leaf with the permissions widened to `p` (permission-fault relaxation).
   uint64_t relax(uint64_t leaf, Perms p) const;
 

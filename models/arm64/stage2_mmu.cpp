@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sim/core/error.hpp"
+#include "sim/hv/mmu_notifier.hpp"
 
 namespace mmusim {
 
@@ -19,6 +20,7 @@ Stage2Mmu::Stage2Mmu(ArchDeps& d, const Arm64S2Format& fmt)
       max_level_(level_of_page_size(d.cfg.page_size)),
       fault_cmo_(d.cfg.cmo_policy != "none"),
       mmu_lock_("hv.lock.mmu_lock", d.heap.alloc(), d.stats, &d.timeline),
+      heap_(d.heap), touched_(d.touched),
       faults_(d.stats.counter("hv.fault.count")),
       fixed_(d.stats.counter("hv.fault.fixed")),
       retries_(d.stats.counter("hv.fault.retry")),
@@ -32,6 +34,12 @@ Stage2Mmu::Stage2Mmu(ArchDeps& d, const Arm64S2Format& fmt)
       cmo_ops_(d.stats.counter("hv.cmo.ops")),
       cmo_lines_(d.stats.counter("hv.cmo.lines")),
       cmo_cycles_(d.stats.counter("hv.cmo.cycles")),
+      wrprot_(d.stats.counter("hv.dirty_log.wrprot_leaves")),
+      dirty_marked_(d.stats.counter("hv.dirty_log.marked")),
+      split_(d.stats.counter("hv.dirty_log.block_split")),
+      unmapped_(d.stats.counter("hv.notifier.unmapped_leaves")),
+      set_spte_(d.stats.counter("hv.notifier.set_spte")),
+      aged_(d.stats.counter("hv.notifier.aged_leaves")),
       latency_(d.stats.histogram("hv.fault.latency")) {
   // Concatenated start-level tables must be contiguous and aligned to their total size.
   const unsigned n = fmt_.root_pages();
@@ -70,19 +78,29 @@ FaultOutcome Stage2Mmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access acc
   if (gpa >> fmt_.ipa_bits())
     throw ModelError("arm64 stage-2 fault beyond the IPA size (--ipa-bits)");
   const bool write = access == Access::Write;
+  // mmu_seq = kvm->mmu_invalidate_seq before the host page is resolved outside the lock.
+  const uint64_t mmu_seq = notifier_ ? notifier_->read_seq(a) : 0;
   // gfn_to_pfn_prot before mmu_lock: a host fault may sleep.
   const HostPage hp = host_.resolve(a, gpa >> kPageShift, write);
-  const unsigned level = std::min(max_level_, hp.level);
+  // While the slot logs dirty pages every mapping is a 4 KiB page (force_pte), and only a
+  // write fault gets write permission: the first write to each page must fault to be logged.
+  const bool log = logging(gpa);
+  const unsigned level = log ? 1 : std::min(max_level_, hp.level);
   const Addr hpa_base = hp.hpa & ~(fmt_.span(level) - 1);
   // KVM gives write when the host page is writable, execute only to an instruction fetch (a
   // later fetch from the page relaxes the mapping).
-  const Perms prot{true, hp.writable, access == Access::Fetch};
+  const Perms prot{true, hp.writable && (write || !log), access == Access::Fetch};
 
   lock(a);
   rcu_.read_lock(a);
-  const FaultOutcome out = map(a, vcpu_id, gpa, level, hpa_base, prot, write, fault_cmo_);
+  FaultOutcome out = FaultOutcome::Retry;
+  // mmu_invalidate_retry: an invalidation ran since mmu_seq was read, the page may be stale.
+  if (!notifier_ || !notifier_->retry(a, mmu_seq))
+    out = map(a, vcpu_id, gpa, level, hpa_base, prot, write, fault_cmo_);
   rcu_.read_unlock(a);
   unlock(a);
+  // mark_page_dirty_in_slot for every mapping made writable while logging.
+  if (out == FaultOutcome::Fixed && log && prot.write) mark_dirty(a, gpa);
 
   switch (out) {
     case FaultOutcome::Fixed: fixed_.inc(); break;
@@ -111,7 +129,10 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
       // the right frame this is a permission fault or a race someone else already fixed.
       const Addr mapped = fmt_.address(it.entry(), it.level()) +
                           ((gpa & (it.span() - 1)) & ~(kPageSize - 1));
-      if (mapped == page_hpa && it.level() >= level) {
+      // While logging, a block is never relaxed: the write maps one page instead (the block
+      // is broken and replaced by a table below), so the other pages still fault to be logged.
+      const bool fits = it.level() == level || (it.level() > level && !logging(gpa));
+      if (mapped == page_hpa && fits) {
         const Perms have = fmt_.perms(it.entry());
         const Perms want{have.read || prot.read, have.write || prot.write, have.exec || prot.exec};
         if (want == have) return FaultOutcome::Spurious;
@@ -122,7 +143,10 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
       }
     }
     if (it.level() == level) break;
-    if (it.leaf() && !break_pte(a, vcpu_id, it)) return FaultOutcome::Retry;
+    if (it.leaf()) {
+      if (!break_pte(a, vcpu_id, it)) return FaultOutcome::Retry;
+      if (logging(gpa)) split_.inc();
+    }
     if (!it.present()) {
       // Either empty or our own locked marker after a break: link a new table.
       const Addr child = alloc_table(a);
@@ -222,6 +246,22 @@ void Stage2Mmu::flush_dcache_range(Agent& a, Addr gpa, uint64_t len) {
   }
   rcu_.read_unlock(a);
   unlock(a);
+}
+
+void Stage2Mmu::for_each_leaf(Agent& a, Addr gpa, uint64_t len,
+                              const std::function<void(PtIter&)>& f) {
+  const Addr end = gpa + len;
+  for (Addr g = gpa; g < end;) {
+    PtIter it(fmt_, root_, g);
+    it.set_entry(read_pte(a, it.entry_addr()));
+    while (it.can_descend()) {
+      it.descend();
+      it.set_entry(read_pte(a, it.entry_addr()));
+    }
+    const Addr next = it.base() + it.span();
+    if (it.leaf()) f(it);
+    g = next;
+  }
 }
 
 void Stage2Mmu::teardown(Agent& host) {

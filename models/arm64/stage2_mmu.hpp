@@ -13,14 +13,17 @@
 //     writable page, execution of a non-executable one) is relaxed in place, no BBM;
 //   - new mappings of normal memory are cleaned+invalidated to the PoC first (without FWB),
 //     unless --cmo-policy none;
-//   - removed tables and, at teardown, every table are freed after an RCU grace period.
+//   - removed tables and, at teardown, every table are freed after an RCU grace period;
+//   - dirty logging (stage2_dirty_log.cpp) and the MMU-notifier callbacks (stage2_notifier.cpp).
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <vector>
 
 #include "models/arm64/arm64_s2_format.hpp"
+#include "sim/core/touched_pages.hpp"
 #include "sim/hv/arch_model.hpp"
+#include "sim/hv/kernel_heap.hpp"
 #include "sim/mmu/pt_iter.hpp"
 #include "sim/sync/rwlock.hpp"
 
@@ -41,6 +44,28 @@ class Stage2Mmu : public HypervisorMmu {
   // out the one stage-2 root.
   Addr load_root(Agent& vcpu, int vcpu_id) override;
   void set_run_hook(std::function<void(Agent&, int)> hook) { run_hook_ = std::move(hook); }
+  // KVM_RUN issued again after the vCPU thread returned to the VMM: the same hook.
+  void vcpu_run_again(Agent& vcpu, int vcpu_id) override {
+    if (run_hook_) run_hook_(vcpu, vcpu_id);
+  }
+
+  // --- dirty logging (stage2_dirty_log.cpp) ---
+  bool supports_dirty_log() const override { return true; }
+  void enable_dirty_log(Agent& a, Addr gpa, uint64_t len) override;
+  std::vector<uint64_t> get_dirty_log(Agent& a) override;
+  void clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) override;
+  void disable_dirty_log(Agent& a) override;
+  bool logging(Addr gpa) const { return gpa >= log_gpa_ && gpa - log_gpa_ < log_len_; }
+
+  // --- MMU notifiers (stage2_notifier.cpp); callers hold mmu_lock for write ---
+  bool models_notifiers() const override { return true; }
+  void notifier_lock(Agent& a) override { mmu_lock_.write_lock(a); }
+  void notifier_unlock(Agent& a) override { mmu_lock_.write_unlock(a); }
+  bool unmap_gfn_range(Agent& a, const GfnRange& r) override;
+  bool set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& pte) override;
+  bool age_gfn_range(Agent& a, const GfnRange& r) override;
+  bool test_age_gfn(Agent& a, const GfnRange& r) override;
+  void set_notifier(MmuNotifier* n) override { notifier_ = n; }
 
   // kvm_pgtable_stage2_map of one page or block with the host frame resolved. Callers hold
   // mmu_lock as the mode says and the RCU read lock. `cmo`: clean+invalidate the frame to the
@@ -74,6 +99,13 @@ class Stage2Mmu : public HypervisorMmu {
   void free_subtree(Agent& a, Addr table, unsigned level, bool shared);
   Addr alloc_table(Agent& a);
   void collect(Addr table, unsigned level, Addr gpa, std::vector<Stage2Leaf>& out) const;
+  // Timed walk of [gpa, gpa + len): `f` sees each present leaf (a block once) with the
+  // iterator positioned on it. Callers hold mmu_lock and the RCU read lock.
+  void for_each_leaf(Agent& a, Addr gpa, uint64_t len, const std::function<void(PtIter&)>& f);
+  // Dirty logging: clear S2AP write on every writable leaf of the range (no BBM needed to
+  // reduce rights); returns how many leaves changed. Callers hold mmu_lock.
+  size_t write_protect(Agent& a, Addr gpa, uint64_t len);
+  void mark_dirty(Agent& a, Addr gpa);  // set_bit in the slot's bitmap (simulated memory)
 
   const SimConfig& cfg_;
   const Arm64S2Format& fmt_;
@@ -91,6 +123,12 @@ class Stage2Mmu : public HypervisorMmu {
   Addr root_;
   std::function<void(Agent&, int)> run_hook_;
   LockedMemslots* memslots_ = nullptr;
+  KernelHeap& heap_;
+  TouchedPages& touched_;
+  MmuNotifier* notifier_ = nullptr;
+  Addr log_gpa_ = 0;
+  uint64_t log_len_ = 0;  // 0: not logging
+  Addr log_bitmap_ = 0;
 
   Counter& faults_;
   Counter& fixed_;
@@ -105,6 +143,12 @@ class Stage2Mmu : public HypervisorMmu {
   Counter& cmo_ops_;
   Counter& cmo_lines_;
   Counter& cmo_cycles_;
+  Counter& wrprot_;
+  Counter& dirty_marked_;
+  Counter& split_;
+  Counter& unmapped_;
+  Counter& set_spte_;
+  Counter& aged_;
   Histogram& latency_;
 };
 

@@ -18,6 +18,7 @@
 #include "models/mips/mips_pte_format.hpp"
 #include "models/mips/mips_refill_walker.hpp"
 #include "sim/hv/arch_model.hpp"
+#include "sim/hv/host_mm_event_sink.hpp"
 #include "sim/hv/memslots.hpp"
 #include "sim/hv/mmu_notifier.hpp"
 
@@ -32,7 +33,8 @@ class MipsArch : public ArchModel {
       : gpa_(3), slots_(d.heap),
         mmu_(d.cfg, gpa_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.timeline,
              d.oracle, d.touched, slots_),
-        notifier_(mmu_, slots_, d.flush, d.heap, d.stats), host_(d.host), oracle_(d.oracle) {
+        notifier_(mmu_, slots_, d.flush, d.heap, d.stats), host_(d.host), oracle_(d.oracle),
+        sink_(d.host, d.stats) {
     slots_.add(0, kHighRamGfn, HostMm::hva_of(0), 0);
     slots_.add(kHighRamGfn, kGpaFrames - kHighRamGfn, HostMm::hva_of(kHighRamGfn),
                d.cfg.mips_dirty_log ? uint32_t(kMemLogDirtyPages) : 0u);
@@ -52,6 +54,8 @@ class MipsArch : public ArchModel {
   const MipsPteFormat& gpa_format() const { return gpa_; }
   MmuNotifier& notifier() { return notifier_; }
   Memslots& memslots() { return slots_; }
+  // Replayed host events go through the host mm (and so through the notifiers when on).
+  HostEventSink* host_event_sink() override { return &sink_; }
 
   std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
                                                  PagePool* pool, Violations* oracle,
@@ -86,6 +90,7 @@ class MipsArch : public ArchModel {
   HostMm& host_;
   Violations& oracle_;
   std::set<std::pair<uint64_t, Addr>> reported_;
+  HostMmEventSink sink_;
 };
 
 }  // namespace mmusim

@@ -1,5 +1,7 @@
 #include "models/mips/mips_gpa_mmu.hpp"
 
+#include <algorithm>
+
 #include "sim/core/error.hpp"
 #include "sim/mmu/pt_iter.hpp"
 
@@ -8,7 +10,7 @@ namespace mmusim {
 MipsGpaMmu::MipsGpaMmu(const SimConfig& cfg, const MipsPteFormat& fmt, PhysMem& phys,
                        PagePool& pool, HostMm& host, RemoteFlush& flush, Rcu& rcu,
                        KernelHeap& heap, Stats& stats, Timeline& timeline, Violations& /*oracle*/,
-                       TouchedPages& touched, const Memslots& slots)
+                       TouchedPages& touched, Memslots& slots)
     : cfg_(cfg), fmt_(fmt), phys_(phys), pool_(pool), host_(host), flush_(flush), rcu_(rcu),
       timeline_(timeline), touched_(touched), slots_(slots), sync_mmu_(cfg.mips_sync_mmu),
       mmu_lock_("hv.lock.mmu_lock", heap.alloc(), stats, &timeline),
@@ -31,6 +33,8 @@ MipsGpaMmu::MipsGpaMmu(const SimConfig& cfg, const MipsPteFormat& fmt, PhysMem& 
       dirty_logged_(stats.counter("hv.dirty_log.marked")),
       tables_alloc_(stats.counter("hv.tables.allocated")),
       tables_freed_(stats.counter("hv.tables.freed_rcu")),
+      tables_unlinked_(stats.counter("hv.mips.tables_unlinked")),
+      cleaned_(stats.counter("hv.mips.ptes_cleaned")),
       latency_(stats.histogram("hv.fault.latency")) {}
 
 Addr MipsGpaMmu::pte_for_gpa(Agent& a, Addr gpa, bool alloc) {
@@ -160,19 +164,56 @@ void MipsGpaMmu::flush_shadow_all(Agent& a, int self) {
   flush_.flush_all(a, self);
 }
 
-bool MipsGpaMmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
-  for (uint64_t gfn = r.start; gfn < r.end; ++gfn) {
-    Addr ptep = pte_for_gpa(a, gfn << kPageShift, false);
-    if (!ptep) continue;
-    uint64_t pte = a.load(ptep, MemClass::PageTable);
-    if (!fmt_.present(pte)) continue;
-    set_pte(a, ptep, 0);
-    unmapped_.inc();
-    flush_.note_zap(gfn << kPageShift, kPageSize);
-    // The mapping is gone legitimately: the lost-update oracle no longer expects it.
-    touched_.clear(gfn);
+bool MipsGpaMmu::flush_gpa_range(Agent& a, Addr table, unsigned level, Addr base,
+                                 uint64_t first, uint64_t last) {
+  const unsigned n = fmt_.entries_at(level);
+  const uint64_t span_pages = fmt_.span(level) >> kPageShift;  // pages under one entry
+  const uint64_t base_gfn = base >> kPageShift;
+  const uint64_t i_min = first > base_gfn ? (first - base_gfn) / span_pages : 0;
+  const uint64_t i_max = std::min<uint64_t>(n - 1, (last - base_gfn) / span_pages);
+  bool whole = i_min == 0 && i_max == n - 1;
+  for (uint64_t i = i_min; i <= i_max; ++i) {
+    const Addr ep = table + i * 8;
+    const uint64_t e = a.load(ep, MemClass::PageTable);
+    if (!fmt_.present(e)) continue;
+    const Addr g = base + i * fmt_.span(level);
+    if (level == 1) {
+      set_pte(a, ep, 0);
+      unmapped_.inc();
+      flush_.note_zap(g, kPageSize);
+      // The mapping is gone legitimately: the lost-update oracle no longer expects it.
+      touched_.clear(g >> kPageShift);
+      continue;
+    }
+    if (flush_gpa_range(a, fmt_.address(e, level), level - 1, g, first, last)) {
+      // The range covered the whole lower table: unlink it (its entries are all clear now).
+      set_pte(a, ep, 0);
+      tables_unlinked_.inc();
+      freed_tables_.push_back(fmt_.address(e, level));
+    } else {
+      whole = false;
+    }
   }
-  return true;  // kvm_unmap_hva_range always flushes the shadow mappings
+  return whole;
+}
+
+void MipsGpaMmu::flush_then_free_tables(Agent& a) {
+  flush_shadow_all(a, -1);
+  for (Addr t : freed_tables_)
+    rcu_.call_rcu(a, [this, t]() {
+      pool_.free(t);
+      tables_freed_.inc();
+    });
+  freed_tables_.clear();
+}
+
+bool MipsGpaMmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
+  if (r.end <= r.start) return false;
+  flush_gpa_range(a, pgd_, fmt_.levels(), 0, r.start, r.end - 1);  // the pgd itself stays
+  if (freed_tables_.empty()) return true;  // kvm_unmap_hva_range always flushes
+  // Tables were unlinked: flush now, before they go to RCU; the zapped PTEs are covered too.
+  flush_then_free_tables(a);
+  return false;
 }
 
 uint64_t MipsGpaMmu::pte_from_host(const HostPte& p) const {

@@ -48,7 +48,7 @@ class MipsGpaMmu : public HypervisorMmu {
   MipsGpaMmu(const SimConfig& cfg, const MipsPteFormat& fmt, PhysMem& phys, PagePool& pool,
              HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
              Timeline& timeline, Violations& oracle, TouchedPages& touched,
-             const Memslots& slots);
+             Memslots& slots);
 
   FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, Addr gpa, Access access) override;
   Addr stage2_root() const override { return pgd_; }
@@ -65,6 +65,17 @@ class MipsGpaMmu : public HypervisorMmu {
   bool test_age_gfn(Agent& a, const GfnRange& r) override;
   void prepare_flush_remote(Agent& a) override;
   void set_notifier(MmuNotifier* n) override { notifier_ = n; }
+
+  // Dirty logging (mips_dirty_log.cpp): KVM MIPS logs through the memslot's bitmap. Enabling
+  // sets KVM_MEM_LOG_DIRTY_PAGES on the slot and cleans every GPA PTE of it
+  // (kvm_mips_mkclean_gpa_pt), so the next write to each page takes a TLB modified exception
+  // and the fast path's clean -> dirty marks the page; clearing bits cleans those PTEs again.
+  // Every cleaning is followed by flush_shadow_all, as a vCPU's TLB may still hold D set.
+  bool supports_dirty_log() const override { return true; }
+  void enable_dirty_log(Agent& a, Addr gpa, uint64_t len) override;
+  std::vector<uint64_t> get_dirty_log(Agent& a) override;
+  void clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) override;
+  void disable_dirty_log(Agent& a) override;
 
   // kvm_mips_callbacks->flush_shadow_all: every vCPU drops its derived translations (a new
   // ASID on its next entry); returns when all have acknowledged.
@@ -86,6 +97,20 @@ class MipsGpaMmu : public HypervisorMmu {
   void mark_page_dirty(Agent& a, uint64_t gfn);
   uint64_t pte_from_host(const HostPte& p) const;
   void free_tables(Agent& a, Addr table, unsigned level);
+  // kvm_mips_flush_gpa_{pgd,pmd,pte}: clears the leaves of guest frames [first, last] under
+  // `table`; a table the range covers whole is unlinked and queued in freed_tables_. Returns
+  // whether `table` itself is now covered whole (its parent may free it).
+  bool flush_gpa_range(Agent& a, Addr table, unsigned level, Addr base, uint64_t first,
+                       uint64_t last);
+  // Flushes every vCPU, then frees the queued tables after an RCU grace period: a refill in
+  // flight may hold a pointer into them until its vCPU has acknowledged the flush.
+  void flush_then_free_tables(Agent& a);
+  // kvm_mips_mkclean_gpa_pt: cleans the dirty PTEs of guest frames [first, last] under
+  // `table` (absent tables skipped) and notes each for the flush; mmu_lock held. Returns how
+  // many it cleaned.
+  uint64_t mkclean_range(Agent& a, Addr table, unsigned level, Addr base, uint64_t first,
+                         uint64_t last);
+  const Memslot& log_slot() const;
   void collect(Addr table, unsigned level, Addr gpa, std::vector<Stage2Leaf>& out) const;
 
   const SimConfig& cfg_;
@@ -97,7 +122,11 @@ class MipsGpaMmu : public HypervisorMmu {
   Rcu& rcu_;
   Timeline& timeline_;
   TouchedPages& touched_;
-  const Memslots& slots_;
+  Memslots& slots_;
+  std::vector<Addr> freed_tables_;  // unlinked by flush_gpa_range, not yet handed to RCU
+  uint32_t log_slot_ = 0;           // dirty logging: the slot, and [log_gpa_, + log_len_)
+  Addr log_gpa_ = 0;
+  uint64_t log_len_ = 0;
   MmuNotifier* notifier_ = nullptr;
   const bool sync_mmu_;
   SpinLock mmu_lock_;
@@ -121,6 +150,8 @@ class MipsGpaMmu : public HypervisorMmu {
   Counter& dirty_logged_;
   Counter& tables_alloc_;
   Counter& tables_freed_;
+  Counter& tables_unlinked_;
+  Counter& cleaned_;
   Histogram& latency_;
 };
 

@@ -9,6 +9,7 @@
 #include "models/x86/tdp_mmu.hpp"
 #include "models/x86/x86_pt_format.hpp"
 #include "sim/hv/arch_model.hpp"
+#include "sim/hv/host_mm_event_sink.hpp"
 #include "sim/hv/memslots.hpp"
 #include "sim/hv/mmu_notifier.hpp"
 
@@ -25,7 +26,8 @@ class X86Arch : public ArchModel {
       : guest_(d.cfg.guest_levels), ept_(d.cfg.ept_levels),
         tdp_(d.cfg, ept_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.timeline,
              d.oracle, d.touched),
-        slots_(d.heap), notifier_(tdp_, slots_, d.flush, d.heap, d.stats), host_(d.host) {
+        slots_(d.heap), notifier_(tdp_, slots_, d.flush, d.heap, d.stats), host_(d.host),
+        sink_(d.host, d.stats) {
     slots_.add(0, kHighRamGfn, HostMm::hva_of(0), 0);
     slots_.add(kHighRamGfn, kGpaFrames - kHighRamGfn, HostMm::hva_of(kHighRamGfn), 0);
     d.host.set_notifier(&notifier_);
@@ -51,6 +53,11 @@ class X86Arch : public ArchModel {
     return ArchModel::make_walker(name, cfg, pool, oracle, stats);
   }
   ShadowMmu* shadow() { return shadow_.get(); }
+  // Replayed host events reach the TDP MMU through the host mm's notifiers; the shadow MMU
+  // has no notifier callbacks, so it takes none.
+  HostEventSink* host_event_sink() override {
+    return shadow_ ? nullptr : &sink_;
+  }
   TdpMmu& tdp() { return tdp_; }
 
  private:
@@ -61,6 +68,7 @@ class X86Arch : public ArchModel {
   MmuNotifier notifier_;
   HostMm& host_;
   std::unique_ptr<ShadowMmu> shadow_;  // --x86-mmu shadow
+  HostMmEventSink sink_;
 };
 
 }  // namespace mmusim

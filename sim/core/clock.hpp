@@ -14,6 +14,9 @@ class Clock {
   static double ghz();
   static uint64_t period_ps() { return period_ps_; }
   static sc_core::sc_time cycles(Cycles c) {
+    // Small latencies come from a table built in set_ghz: sc_time::from_value is a library
+    // call, and this runs several times for every simulated access.
+    if (c < kTable && table_ready_) return table_[c];
     return sc_core::sc_time::from_value(c * period_ps_ * ps_value_);
   }
   static Cycles to_cycles(const sc_core::sc_time& t) {
@@ -23,6 +26,9 @@ class Clock {
   static Cycles now() { return to_cycles(sc_core::sc_time_stamp()); }
 
  private:
+  static constexpr Cycles kTable = 4096;
+  static sc_core::sc_time table_[kTable];
+  static bool table_ready_;
   static uint64_t period_ps_;
   static uint64_t ps_value_;  // how many sc_time units make one picosecond
 };

@@ -200,6 +200,15 @@ void read_ini(const std::string& path, const std::vector<Option>& table,
   if (std::filesystem::is_directory(path, ec)) {
     throw UsageError("--config: cannot read " + in_quotes(path) + ": it is a directory");
   }
+  // A device never ends (/dev/zero, /dev/urandom): getline would grow one line until memory
+  // runs out. An INI file past 1 MiB is not a config file either. (Found while fuzzing.)
+  if (std::filesystem::is_character_file(path, ec) || std::filesystem::is_block_file(path, ec)) {
+    throw UsageError("--config: cannot read " + in_quotes(path) + ": it is a device, not a file");
+  }
+  if (std::filesystem::is_regular_file(path, ec) &&
+      std::filesystem::file_size(path, ec) > (uint64_t(1) << 20)) {
+    throw UsageError("--config: " + in_quotes(path) + " is larger than 1M; is it a config file?");
+  }
   std::ifstream in(path);
   if (!in)
     throw UsageError("--config: cannot read " + in_quotes(path) + ": " + std::strerror(errno));

@@ -81,6 +81,9 @@ struct SimConfig {
   double overlap = 0.0;                 // fraction of each slice shared with the next vCPU
   std::string pattern = "seq";          // seq | random
   unsigned passes = 1;                  // how many times each vCPU touches its slice
+  // Where in each page an access lands: "zero" (the page's first byte, as demand_paging_test)
+  // or "spread" (line page % 64 of the page, so pages do not all fall in one cache set).
+  std::string access_offset = "zero";
 
   // MMU
   uint64_t page_size = 4096;       // EPT mapping size: 4K, 2M or 1G
@@ -127,6 +130,7 @@ struct SimConfig {
   uint64_t tlbi_range_threshold = 64;   // pages above which one full-VMID TLBI replaces by-IPA
   uint64_t image_size = 256ull << 10;   // locked-boot: guest image the VMM writes after locking
   bool lock_writable = true;       // locked-boot: lock memslots writable (else read-only)
+  unsigned relock_cycles = 0;      // locked-boot: unlock/re-lock cycles (cancelled migrations)
   // --- end arm64 ---
 
   // --- traces (issue 3; sim/core/config_options_trace.cpp) ---
@@ -162,6 +166,10 @@ struct SimConfig {
   unsigned churn_accesses = 16;         // guest-pt-churn: data accesses per step
   double churn_switch = 0.3;            // guest-pt-churn: probability a step switches CR3
   // --- end x86 shadow MMU ---
+
+  // --- limits (issue 7 hardening; sim/core/config_options_limits.cpp) ---
+  uint64_t host_mem_limit = 0;  // bytes the run may plan to use; 0: this machine's physical RAM
+  // --- end limits ---
 
   unsigned physical_cpus() const { return pcpus ? pcpus : vcpus; }
 };

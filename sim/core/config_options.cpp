@@ -86,6 +86,9 @@ void add_core_options(OptionTable& o) {
   o.choice("pattern", "order in which a vCPU touches its pages", &SimConfig::pattern,
          {"seq", "random"}, {});
   o.whole("passes", "times each vCPU touches its slice", &SimConfig::passes, 1, UINT32_MAX);
+  o.choice("access-offset",
+           "where in a page an access lands: zero (first byte) or spread (line page%64)",
+           &SimConfig::access_offset, {"zero", "spread"}, {});
 
   o.group = "MMU";
   o.add(
@@ -227,10 +230,12 @@ std::vector<Option> all_options() {
   add_mips_options(o);
   add_flush_options(o);
   add_shadow_options(o);
+  add_limits_options(o);
   return o.t;
 }
 
 void validate_all(const SimConfig& c, const Fail& fail) {
+  validate_limits(c, fail);  // first: an absurd value gets its own message, not a derived one
   validate_core(c, fail);
   validate_x86(c, fail);
   validate_trace(c, fail);

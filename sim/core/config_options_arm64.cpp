@@ -22,6 +22,10 @@ void add_arm64_options(OptionTable& o) {
          &SimConfig::image_size);
   o.on_off("lock-writable", "locked-boot: lock the memslots writable (off: read-only)",
            &SimConfig::lock_writable);
+  o.whole("relock-cycles",
+          "locked-boot: times the vCPUs exit to the VMM, which unlocks the memslot (a migration "
+          "starts), re-locks it (cancelled), rewrites the image and lets them run again",
+          &SimConfig::relock_cycles, 0, 1000);
 
   o.lat("tlbi_op", &Latencies::tlbi_op, "one broadcast TLBI occupying the DVM interconnect");
   o.lat("tlbi_dsb", &Latencies::tlbi_dsb, "DSB ISH waiting for every core to complete TLBIs");

@@ -99,4 +99,8 @@ void validate_flush(const SimConfig& c, const Fail& fail);
 void add_shadow_options(OptionTable& o);
 void validate_shadow(const SimConfig& c, const Fail& fail);
 
+// limits on absurd values, against this machine's RAM (sim/core/config_options_limits.cpp)
+void add_limits_options(OptionTable& o);
+void validate_limits(const SimConfig& c, const Fail& fail);
+
 }  // namespace mmusim::config_detail

@@ -353,6 +353,7 @@ void Vcpu::vmm_sync() {
   leave_pcpu();
   guest_.rendezvous->vcpu_arrive_and_wait(agent_);
   start_on_pcpu();
+  hv_.vcpu_run_again(agent_, id_);  // the next KVM_RUN ioctl
   enter_guest();
 }
 

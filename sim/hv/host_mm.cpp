@@ -1,5 +1,7 @@
 #include "sim/hv/host_mm.hpp"
 
+#include <vector>
+
 #include "sim/core/error.hpp"
 #include "sim/mem/phys_mem.hpp"
 
@@ -240,6 +242,23 @@ bool HostMm::balloon(Agent& a, uint64_t gfn) {
   ev_balloon_.inc();
   drop_backing(a, gfn, 0);
   return true;
+}
+
+uint64_t HostMm::unmap_range(Agent& a, uint64_t gfn, uint64_t count) {
+  std::vector<uint64_t> backed;
+  for (uint64_t g = gfn; g < gfn + count; ++g)
+    if (small_backing(g)) backed.push_back(g);
+  if (backed.empty()) return 0;
+  const Addr hva = hva_of(gfn), hva_end = hva_of(gfn + count);
+  if (notifier_) notifier_->invalidate_range_start(a, hva, hva_end);
+  for (uint64_t g : backed) {
+    a.advance(cfg_.lat.host_pte_update);
+    ev_balloon_.inc();
+    backing_.erase(g);
+    backed_bytes_ -= kPageSize;
+  }
+  if (notifier_) notifier_->invalidate_range_end(a, hva, hva_end);
+  return backed.size();
 }
 
 bool HostMm::clear_young(Agent& a, uint64_t gfn) {

@@ -88,6 +88,10 @@ class HostMm {
   bool swap_out(Agent& a, uint64_t gfn);
   // balloon: the guest gave the page back (MADV_DONTNEED); the next resolve gets a zero page.
   bool balloon(Agent& a, uint64_t gfn);
+  // unmap_range: MADV_DONTNEED over [gfn, gfn + count) (a balloon inflating by a whole range,
+  // zap_page_range): ONE invalidation around dropping every backed page of it, so KVM sees the
+  // whole range at once (and may free GPA tables it covers). Returns the pages dropped.
+  uint64_t unmap_range(Agent& a, uint64_t gfn, uint64_t count);
   // Idle page tracking: clear_young / test_young on the page through the notifier (false when
   // no notifier: the host cannot see guest accesses at all then).
   bool clear_young(Agent& a, uint64_t gfn);

@@ -66,6 +66,9 @@ class HypervisorMmu {
     return stage2_root();
   }
   virtual void unload_root(Agent& vcpu, int vcpu_id) { (void)vcpu, (void)vcpu_id; }
+  // KVM_RUN issued again after the vCPU's thread returned to the VMM (a guest sync point):
+  // per-ioctl work such as arm64's pending MMU ops. Runs before the vCPU re-enters the guest.
+  virtual void vcpu_run_again(Agent& vcpu, int vcpu_id) { (void)vcpu, (void)vcpu_id; }
   // Host-side zaps: kvm_mmu_zap_all_fast (memslot deletion, "zap all": every root invalidated,
   // vCPUs reload) and an unmap of a GPA range in every root (MMU notifier / memslot path).
   virtual bool supports_zap_all() const { return false; }

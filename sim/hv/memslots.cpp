@@ -1,6 +1,7 @@
 #include "sim/hv/memslots.hpp"
 
 #include <algorithm>
+#include <string>
 
 #include "sim/core/error.hpp"
 #include "sim/mem/phys_mem.hpp"
@@ -40,9 +41,18 @@ std::vector<GfnRange> Memslots::hva_to_gfn(Addr hva_start, Addr hva_end) const {
   return out;
 }
 
+void Memslots::set_flags(uint32_t id, uint32_t flags) {
+  if (id >= slots_.size()) throw ModelError("no memslot " + std::to_string(id));
+  Memslot& s = slots_[id];
+  // Logging turned on gets a fresh, all-clear bitmap (simulated memory reads zero until written).
+  if ((flags & kMemLogDirtyPages) && !(s.flags & kMemLogDirtyPages))
+    s.dirty_bitmap = heap_.alloc((s.npages + 7) / 8);
+  s.flags = flags;
+}
+
 bool Memslots::mark_page_dirty(Agent& a, uint64_t gfn) const {
   const Memslot* s = find(gfn);
-  if (!s || !s->dirty_bitmap) return false;
+  if (!s || !s->dirty_bitmap || !(s->flags & kMemLogDirtyPages)) return false;
   uint64_t bit = gfn - s->base_gfn;
   Addr word = s->dirty_bitmap + (bit / 64) * 8;
   uint64_t mask = uint64_t(1) << (bit % 64);

@@ -41,9 +41,12 @@ class Memslots {
   uint32_t add(uint64_t base_gfn, uint64_t npages, Addr userspace_addr, uint32_t flags);
   const std::vector<Memslot>& slots() const { return slots_; }
   const Memslot* find(uint64_t gfn) const;
+  // KVM_SET_USER_MEMORY_REGION changing only a slot's flags (dirty logging on/off); turning
+  // logging on allocates a fresh, clear bitmap.
+  void set_flags(uint32_t id, uint32_t flags);
   // Every slot's part of [hva_start, hva_end), pages intersecting the range included.
   std::vector<GfnRange> hva_to_gfn(Addr hva_start, Addr hva_end) const;
-  // mark_page_dirty: sets gfn's bit in its slot's bitmap (a locked OR) if the slot logs.
+  // mark_page_dirty: sets gfn's bit in its slot's bitmap (a locked OR) if the slot logs now.
   // Returns whether a bit was set (the bit was clear before).
   bool mark_page_dirty(Agent& a, uint64_t gfn) const;
   // Functional read of the bitmap (tests, statistics).

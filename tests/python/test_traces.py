@@ -113,7 +113,7 @@ def test_binary_and_text_replay_to_identical_stats(tmp_path):
     ("v0 r 0x1000\nv0 fly 0x10\n", ":3: op: unknown operation 'fly'"),
     ("v0 r 0x10zz\n", ":2: address: '0x10zz' is not a number"),
     ("guest-mem 1M\nspace gpa\nv0 r 0x200000\n", ":4: address: 0x200000 is outside guest memory"),
-    ("h0 unmap 0x0 0x1000\nv0 r 0x0\n", ":2: op: host event 'unmap' is not modelled by --arch x86"),
+    ("h0 memslot-delete 1\nv0 r 0x0\n", ":2: op: host event 'memslot-delete' is not modelled by --arch x86"),
 ])
 def test_bad_trace_is_exit_2_with_location_and_no_stats_file(tmp_path, body, where):
     t = tmp_path / "bad.trace"

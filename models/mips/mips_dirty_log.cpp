@@ -1,0 +1,108 @@
+// Dirty logging in KVM MIPS (arch/mips/kvm/mmu.c and mips.c of the GPA-table era): no write
+// protection of its own -- a GPA PTE that is clean has EntryLo.D clear, so the first guest
+// write to it raises a TLB modified exception, and the fault fast path makes it dirty and sets
+// the page's bit in the memslot's dirty bitmap (MipsGpaMmu::map_page_fast). Logging therefore
+// only needs PTEs cleaned: all of the slot's when logging starts, and the pages whose bits are
+// cleared on each KVM_CLEAR_DIRTY_LOG, each time followed by flush_shadow_all so no vCPU keeps
+// a TLB entry that still allows the write silently.
+#include <algorithm>
+
+#include "models/mips/mips_gpa_mmu.hpp"
+#include "sim/core/error.hpp"
+
+namespace mmusim {
+
+uint64_t MipsGpaMmu::mkclean_range(Agent& a, Addr table, unsigned level, Addr base,
+                                   uint64_t first, uint64_t last) {
+  const unsigned n = fmt_.entries_at(level);
+  const uint64_t span_pages = fmt_.span(level) >> kPageShift;
+  const uint64_t base_gfn = base >> kPageShift;
+  const uint64_t i_min = first > base_gfn ? (first - base_gfn) / span_pages : 0;
+  const uint64_t i_max = std::min<uint64_t>(n - 1, (last - base_gfn) / span_pages);
+  uint64_t cleaned = 0;
+  for (uint64_t i = i_min; i <= i_max; ++i) {
+    const Addr ep = table + i * 8;
+    const uint64_t e = a.load(ep, MemClass::PageTable);
+    if (!fmt_.present(e)) continue;
+    const Addr g = base + i * fmt_.span(level);
+    if (level > 1) {
+      cleaned += mkclean_range(a, fmt_.address(e, level), level - 1, g, first, last);
+    } else if (MipsPteFormat::modified(e)) {
+      set_pte(a, ep, MipsPteFormat::mkclean(e));
+      flush_.note_zap(g, kPageSize);  // downgraded: no TLB may keep D after the flush
+      cleaned_.inc();
+      ++cleaned;
+    }
+  }
+  return cleaned;
+}
+
+const Memslot& MipsGpaMmu::log_slot() const { return slots_.slots().at(log_slot_); }
+
+void MipsGpaMmu::enable_dirty_log(Agent& a, Addr gpa, uint64_t len) {
+  if (len == 0 || len % kPageSize) throw ModelError("dirty log range must be whole pages");
+  const Memslot* s = slots_.find(gpa >> kPageShift);
+  if (!s || !s->has_gfn((gpa + len - 1) >> kPageShift))
+    throw ModelError("dirty log range must lie in one memslot");
+  if (((gpa >> kPageShift) - s->base_gfn) % 64)
+    throw ModelError("dirty log range must start on a 64-page boundary of its memslot");
+  log_slot_ = s->id;
+  log_gpa_ = gpa;
+  log_len_ = len;
+  // kvm_arch_commit_memory_region: the slot now logs; every PTE of it is cleaned under
+  // mmu_lock and the shadow mappings are flushed if any was dirty.
+  slots_.set_flags(s->id, s->flags | kMemLogDirtyPages);
+  mmu_lock_.lock(a);
+  const uint64_t n = mkclean_range(a, pgd_, fmt_.levels(), 0, s->base_gfn, s->base_gfn + s->npages - 1);
+  if (n) flush_shadow_all(a, -1);
+  mmu_lock_.unlock(a);
+}
+
+std::vector<uint64_t> MipsGpaMmu::get_dirty_log(Agent& a) {
+  // With manual protect: a copy of the slot's bitmap words over the logged range.
+  std::vector<uint64_t> out(((log_len_ >> kPageShift) + 63) / 64);
+  if (out.empty()) return out;
+  const Memslot& s = log_slot();
+  const Addr first_word = s.dirty_bitmap + ((log_gpa_ >> kPageShift) - s.base_gfn) / 64 * 8;
+  for (size_t i = 0; i < out.size(); ++i) out[i] = a.load(first_word + i * 8);
+  return out;
+}
+
+void MipsGpaMmu::clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) {
+  if (!log_len_) return;
+  const Memslot& s = log_slot();
+  const uint64_t gfn0 = log_gpa_ >> kPageShift;
+  const Addr first_word = s.dirty_bitmap + (gfn0 - s.base_gfn) / 64 * 8;
+  uint64_t cleaned = 0;
+  mmu_lock_.lock(a);
+  for (size_t i = 0; i < bits.size(); ++i) {
+    if (!bits[i]) continue;
+    // Atomically clear the requested bits; only the pages that were set are cleaned again
+    // (kvm_arch_mmu_enable_log_dirty_pt_masked -> kvm_mips_mkclean_gpa_pt).
+    const Addr word = first_word + i * 8;
+    uint64_t old = a.load(word);
+    for (;;) {
+      const uint64_t seen = a.cmpxchg(word, old, old & ~bits[i]);
+      if (seen == old) break;
+      old = seen;
+    }
+    const uint64_t mask = old & bits[i];
+    for (unsigned b = 0; b < 64; ++b) {
+      if (!(mask & (uint64_t(1) << b))) continue;
+      const uint64_t gfn = gfn0 + uint64_t(i) * 64 + b;
+      cleaned += mkclean_range(a, pgd_, fmt_.levels(), 0, gfn, gfn);
+    }
+  }
+  mmu_lock_.unlock(a);
+  // kvm_flush_remote_tlbs after the ioctl's loop, outside mmu_lock (MIPS: flush_shadow_all).
+  if (cleaned) flush_shadow_all(a, -1);
+}
+
+void MipsGpaMmu::disable_dirty_log(Agent& a) {
+  (void)a;
+  // The slot stops logging; PTEs keep whatever state they have (4K only, nothing to rebuild).
+  if (log_len_) slots_.set_flags(log_slot_, log_slot().flags & ~uint32_t(kMemLogDirtyPages));
+  log_len_ = 0;
+}
+
+}  // namespace mmusim
