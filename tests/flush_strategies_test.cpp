@@ -2,8 +2,6 @@
 // scheduler under vCPU overcommit, guest TLB shootdowns with and without PV TLB flush, and the
 // shape of the published PV TLB flush result on the ebizzy-like workload.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <functional>
 
@@ -11,6 +9,7 @@
 #include "tests/platform_child.hpp"
 
 using namespace mmusim;
+using mmusim::testing::run_in_child;
 using mmusim::testing::run_platform_in_child;
 using mmusim::testing::stat;
 
@@ -63,39 +62,6 @@ std::vector<Op> reads(std::vector<Addr> gvas, int n, Cycles gap) {
   return v;
 }
 
-// Runs `body` in a forked child (SystemC elaborates once per process); returns its stats JSON.
-std::string in_child(const std::function<std::string()>& body) {
-  int fds[2];
-  if (pipe(fds) != 0) std::abort();
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    std::string s;
-    try {
-      s = body();
-    } catch (const std::exception& e) {
-      s = std::string("exception: ") + e.what();
-    }
-    size_t off = 0;
-    while (off < s.size()) {
-      ssize_t n = write(fds[1], s.data() + off, s.size() - off);
-      if (n <= 0) break;
-      off += size_t(n);
-    }
-    close(fds[1]);
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string all;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) all.append(buf, size_t(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return all;
-}
-
 const Addr kGva = GuestLayout::kDataGva;
 const Addr kGpa = GuestLayout::kDataGpa;
 const uint64_t k2M = 2 << 20;
@@ -122,7 +88,7 @@ struct ZapRun {
 // while the vCPUs run. Right after the flush returns, the host thread looks into vCPU 0's TLB.
 ZapRun zap_while_running(const char* flush, unsigned vcpus) {
   ZapRun out;
-  out.stats = in_child([&]() {
+  out.stats = run_in_child([&]() {
     Platform* plat = nullptr;
     PlatformHooks h;
     const Addr a = kGva, b = kGva + k2M;
@@ -233,7 +199,7 @@ std::string one_pcpu_shootdown(const char* flush) {
     }
     return std::make_unique<Script>(ops);
   };
-  return in_child([&]() {
+  return run_in_child([&]() {
     Platform p(c, h);
     p.run();
     std::ostringstream s;

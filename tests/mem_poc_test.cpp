@@ -3,56 +3,20 @@
 // discards them, each CMO costs per line and level. Driven through MemPort -> b_transport.
 #include <gtest/gtest.h>
 
-#include <functional>
-#include <memory>
 #include <systemc>
 
 #include "sim/core/clock.hpp"
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/memory_system.hpp"
+#include "tests/mem_test_harness.hpp"
 
 using namespace mmusim;
+using mmusim::testing::MemInitiator;
+using mmusim::testing::MemRig;
 using sc_core::sc_time;
 using sc_core::SC_ZERO_TIME;
 
 namespace {
-
-struct Initiator : sc_core::sc_module {
-  SC_HAS_PROCESS(Initiator);
-  Initiator(sc_core::sc_module_name n, std::function<void(Initiator&)> body)
-      : sc_core::sc_module(n), port0("port0", 0), port1("port1", 1), body_(std::move(body)) {
-    SC_THREAD(run);
-  }
-  void run() {
-    body_(*this);
-    done = true;
-  }
-  MemPort port0, port1;
-  bool done = false;
-
- private:
-  std::function<void(Initiator&)> body_;
-};
-
-struct Rig {
-  explicit Rig(std::function<void(Initiator&)> body) {
-    Clock::set_ghz(1.0);
-    cfg.vcpus = 2;
-    ms = std::make_unique<MemorySystem>("mem", cfg, mem, stats);
-    init = std::make_unique<Initiator>("init", std::move(body));
-    init->port0.socket.bind(ms->target);
-    init->port1.socket.bind(ms->target);
-  }
-  void run() {
-    sc_core::sc_start();
-    ASSERT_TRUE(init->done);
-  }
-  SimConfig cfg;
-  PhysMem mem;
-  Stats stats;
-  std::unique_ptr<MemorySystem> ms;
-  std::unique_ptr<Initiator> init;
-};
 
 Cycles cyc(const sc_time& t) { return Clock::to_cycles(t); }
 
@@ -63,7 +27,7 @@ TEST(MemPoc, DirtyLineIsStaleInDramUntilCleanedToPoc) {
   MemPort::DataVersion nc_before, nc_after, cached;
   uint64_t written = 0;
   Cycles clean_cost = 0, clean_again_cost = 0;
-  Rig rig([&](Initiator& in) {
+  MemRig rig([&](MemInitiator& in) {
     sc_time d = SC_ZERO_TIME;
     written = in.port0.write_data(a, true, d);  // cacheable: dirty in CPU 0's cache
     nc_before = in.port1.read_data(a, false, d);  // MMU-off reader: DRAM's version
@@ -93,7 +57,7 @@ TEST(MemPoc, CleanInvalidateWritesBackAndDropsEveryCopy) {
   uint64_t w = 0;
   MemPort::DataVersion nc;
   bool cached0 = true, cached1 = true, llc = true;
-  Rig rig([&](Initiator& in) {
+  MemRig rig([&](MemInitiator& in) {
     sc_time d = SC_ZERO_TIME;
     w = in.port0.write_data(a, true, d);
     in.port1.read_data(a, true, d);  // now shared by both CPUs
@@ -115,7 +79,7 @@ TEST(MemPoc, InvalidateDiscardsDirtyDataAndRangeCostsPerLine) {
   const Addr a = 0x30000;
   MemPort::DataVersion after;
   Cycles range_cost = 0;
-  Rig rig([&](Initiator& in) {
+  MemRig rig([&](MemInitiator& in) {
     sc_time d = SC_ZERO_TIME;
     in.port0.write_data(a, true, d);
     in.port0.cmo(a, 64, MemOp::CmoInval, d);
@@ -135,7 +99,7 @@ TEST(MemPoc, NonCacheableWriteLeavesStaleCachedCopy) {
   const Addr a = 0x40000;
   uint64_t w1 = 0, w2 = 0;
   MemPort::DataVersion cached, nc;
-  Rig rig([&](Initiator& in) {
+  MemRig rig([&](MemInitiator& in) {
     sc_time d = SC_ZERO_TIME;
     w1 = in.port0.write_data(a, true, d);
     in.port0.cmo(a, 64, MemOp::CmoClean, d);

@@ -4,16 +4,17 @@
 // in its own process; by hand, use --gtest_filter one test at a time).
 #include <gtest/gtest.h>
 
-#include <functional>
-#include <memory>
 #include <systemc>
 #include <tlm_utils/simple_initiator_socket.h>
 
 #include "sim/core/clock.hpp"
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/memory_system.hpp"
+#include "tests/mem_test_harness.hpp"
 
 using namespace mmusim;
+using mmusim::testing::MemInitiator;
+using mmusim::testing::MemRig;
 using sc_core::sc_time;
 using sc_core::SC_ZERO_TIME;
 
@@ -24,51 +25,13 @@ const Cycles kDram = kLat.llc_hit + kLat.dram;
 
 Cycles cyc(const sc_time& t) { return Clock::to_cycles(t); }
 
-// Runs `body` in a SystemC thread, with one MemPort per CPU bound to a shared MemorySystem.
-struct Initiator : sc_core::sc_module {
-  SC_HAS_PROCESS(Initiator);
-  Initiator(sc_core::sc_module_name n, std::function<void(Initiator&)> body)
-      : sc_core::sc_module(n), port0("port0", 0), port1("port1", 1), body_(std::move(body)) {
-    SC_THREAD(run);
-  }
-  void run() {
-    body_(*this);
-    done = true;
-  }
-  MemPort port0, port1;
-  bool done = false;
-
- private:
-  std::function<void(Initiator&)> body_;
-};
-
-struct Rig {
-  explicit Rig(std::function<void(Initiator&)> body) {
-    Clock::set_ghz(1.0);
-    cfg.vcpus = 2;
-    ms = std::make_unique<MemorySystem>("mem", cfg, mem, stats);
-    init = std::make_unique<Initiator>("init", std::move(body));
-    init->port0.socket.bind(ms->target);
-    init->port1.socket.bind(ms->target);
-  }
-  void run() {
-    sc_core::sc_start();
-    ASSERT_TRUE(init->done);
-  }
-  SimConfig cfg;
-  PhysMem mem;
-  Stats stats;
-  std::unique_ptr<MemorySystem> ms;
-  std::unique_ptr<Initiator> init;
-};
-
 }  // namespace
 
 TEST(MemPort, AtomicsAndPlainAccessesReturnValuesAndAccumulateDelay) {
   const Addr w = phys_layout::kKernelBase + 0x100;
   std::vector<uint64_t> got;
   std::vector<Cycles> lat;  // cycles each call added to the delay
-  Rig r([&](Initiator& in) {
+  MemRig r([&](MemInitiator& in) {
     MemPort& p = in.port0;
     sc_time d = SC_ZERO_TIME;
     Cycles before = 0;
@@ -115,7 +78,7 @@ TEST(MemPort, TwoPortsSeeEachOthersWritesAndPayCoherence) {
   const Addr w = phys_layout::kKernelBase;
   uint64_t seen = 0;
   Cycles write_cost = 0, read_cost = 0;
-  Rig r([&](Initiator& in) {
+  MemRig r([&](MemInitiator& in) {
     sc_time d0 = SC_ZERO_TIME, d1 = SC_ZERO_TIME;
     in.port0.read64(w, MemClass::Sync, d0);
     in.port1.write64(w, 42, MemClass::Sync, d1);
@@ -134,7 +97,7 @@ TEST(MemPort, TwoPortsSeeEachOthersWritesAndPayCoherence) {
 
 TEST(MemPort, AccessTimeIsKernelTimePlusDelayForDramQueueing) {
   std::vector<Cycles> lat;
-  Rig r([&](Initiator& in) {
+  MemRig r([&](MemInitiator& in) {
     MemPort& p = in.port0;
     // Lines 0 and 2 share DRAM channel 0 (two channels by default).
     sc_time d = SC_ZERO_TIME;

@@ -6,9 +6,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "app/platform.hpp"
 
@@ -20,27 +22,23 @@ struct ChildRun {
   std::string leaves;  // one "gpa level hpa perms" line per stage-2 leaf, in GPA order
 };
 
-inline ChildRun run_platform_in_child(const SimConfig& cfg) {
+// Forks; the child runs `body`, which fills its output and returns its exit status (an
+// exception becomes "exception: <what>" with status 3). Returns the status (128 if the child
+// died) and the output.
+inline std::pair<int, std::string> fork_child(const std::function<int(std::string&)>& body) {
   int fds[2];
   if (pipe(fds) != 0) std::abort();
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
-    std::ostringstream out;
-    int code = 0;
+    std::string s;
+    int code;
     try {
-      Platform p(cfg);
-      p.run();
-      p.stats.write_json(out);
-      out << "\n--LEAVES--\n";
-      for (const Stage2Leaf& l : p.final_leaves)
-        out << std::hex << l.gpa << " " << l.level << " " << l.hpa << " " << l.perms.read
-            << l.perms.write << l.perms.exec << "\n";
+      code = body(s);
     } catch (const std::exception& e) {
-      out.str(std::string("exception: ") + e.what());
+      s = std::string("exception: ") + e.what();
       code = 3;
     }
-    std::string s = out.str();
     size_t off = 0;
     while (off < s.size()) {
       ssize_t n = write(fds[1], s.data() + off, s.size() - off);
@@ -58,12 +56,37 @@ inline ChildRun run_platform_in_child(const SimConfig& cfg) {
   close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, all};
+}
+
+inline ChildRun run_platform_in_child(const SimConfig& cfg) {
+  auto [code, all] = fork_child([&](std::string& s) {
+    Platform p(cfg);
+    p.run();
+    std::ostringstream out;
+    p.stats.write_json(out);
+    out << "\n--LEAVES--\n";
+    for (const Stage2Leaf& l : p.final_leaves)
+      out << std::hex << l.gpa << " " << l.level << " " << l.hpa << " " << l.perms.read
+          << l.perms.write << l.perms.exec << "\n";
+    s = out.str();
+    return 0;
+  });
   ChildRun r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  r.exit_code = code;
   size_t cut = all.find("\n--LEAVES--\n");
   r.stats_json = all.substr(0, cut);
   if (cut != std::string::npos) r.leaves = all.substr(cut + 12);
   return r;
+}
+
+// Runs `body` in a forked child process and returns what it returned (or "exception: <what>" if
+// it threw), for tests that build their own Platform (hooks, extra output) in the child.
+inline std::string run_in_child(const std::function<std::string()>& body) {
+  return fork_child([&](std::string& s) {
+           s = body();
+           return 0;
+         }).second;
 }
 
 // Value of a counter (or of a histogram field, e.g. key "walk.refs" field "max") in stats JSON.

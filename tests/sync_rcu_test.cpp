@@ -2,60 +2,27 @@
 // has left; readers that enter later do not delay it; order, batching, barrier, statistics.
 #include <gtest/gtest.h>
 
-#include <functional>
-#include <memory>
 #include <string>
 #include <systemc>
-#include <tlm>
 #include <vector>
 
 #include "sim/core/clock.hpp"
-#include "sim/core/config.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/stats.hpp"
-#include "sim/mem/mem_port.hpp"
-#include "sim/mem/memory_system.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/sync/agent.hpp"
 #include "sim/sync/rcu.hpp"
+#include "tests/sync_test_harness.hpp"
 
 namespace mmusim {
 namespace {
 
-// A memory system with one port and agent per simulated CPU; bodies run as spawned threads.
-struct Rig {
-  SimConfig cfg;
-  Stats stats;
-  PhysMem mem;
-  std::unique_ptr<MemorySystem> memsys;
-  std::vector<std::unique_ptr<MemPort>> ports;
-  std::vector<std::unique_ptr<Agent>> agents;
-
-  explicit Rig(unsigned n, Cycles quantum = 1000) {
-    Clock::set_ghz(1.0);
-    tlm::tlm_global_quantum::instance().set(Clock::cycles(quantum));
-    cfg.vcpus = n;
-    cfg.quantum = quantum;
-    memsys = std::make_unique<MemorySystem>("mem", cfg, mem, stats);
-    for (unsigned i = 0; i < n; ++i) {
-      ports.push_back(std::make_unique<MemPort>(("port" + std::to_string(i)).c_str(), int(i)));
-      ports.back()->set_cpu(int(i));
-      ports.back()->socket.bind(memsys->target);
-      agents.push_back(
-          std::make_unique<Agent>("agent" + std::to_string(i), int(i), *ports.back(), int(i)));
-    }
-  }
-  void spawn(unsigned i, std::function<void(Agent&)> body) {
-    Agent* a = agents[i].get();
-    sc_core::sc_spawn([a, body] { body(*a); });
-  }
-  void run() { sc_core::sc_start(); }
-};
+using testing::SyncRig;
 
 // The rig plus the RCU module with every agent registered.
-struct RcuRig : Rig {
+struct RcuRig : SyncRig {
   Rcu rcu;
-  explicit RcuRig(unsigned n, Cycles quantum = 1000) : Rig(n, quantum), rcu("rcu", stats) {
+  explicit RcuRig(unsigned n, Cycles quantum = 1000) : SyncRig(n, quantum), rcu("rcu", stats) {
     for (auto& a : agents) rcu.register_agent(*a);
   }
 };

@@ -2,59 +2,25 @@
 // racing cmpxchg loops.
 #include <gtest/gtest.h>
 
-#include <functional>
-#include <memory>
 #include <string>
 #include <systemc>
-#include <tlm>
 #include <vector>
 
-#include "sim/core/clock.hpp"
-#include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
-#include "sim/mem/mem_port.hpp"
-#include "sim/mem/memory_system.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/sync/agent.hpp"
 #include "sim/sync/refcount.hpp"
+#include "tests/sync_test_harness.hpp"
 
 namespace mmusim {
 namespace {
 
+using testing::SyncRig;
+
 constexpr Addr kCountWord = phys_layout::kKernelBase + 0x2000;
 
-// A memory system with one port and agent per simulated CPU; bodies run as spawned threads.
-struct Rig {
-  SimConfig cfg;
-  Stats stats;
-  PhysMem mem;
-  std::unique_ptr<MemorySystem> memsys;
-  std::vector<std::unique_ptr<MemPort>> ports;
-  std::vector<std::unique_ptr<Agent>> agents;
-
-  explicit Rig(unsigned n, Cycles quantum = 1000) {
-    Clock::set_ghz(1.0);
-    tlm::tlm_global_quantum::instance().set(Clock::cycles(quantum));
-    cfg.vcpus = n;
-    cfg.quantum = quantum;
-    memsys = std::make_unique<MemorySystem>("mem", cfg, mem, stats);
-    for (unsigned i = 0; i < n; ++i) {
-      ports.push_back(std::make_unique<MemPort>(("port" + std::to_string(i)).c_str(), int(i)));
-      ports.back()->set_cpu(int(i));
-      ports.back()->socket.bind(memsys->target);
-      agents.push_back(
-          std::make_unique<Agent>("agent" + std::to_string(i), int(i), *ports.back(), int(i)));
-    }
-  }
-  void spawn(unsigned i, std::function<void(Agent&)> body) {
-    Agent* a = agents[i].get();
-    sc_core::sc_spawn([a, body] { body(*a); });
-  }
-  void run() { sc_core::sc_start(); }
-};
-
 TEST(Refcount, GetPutCounts) {
-  Rig rig(1);
+  SyncRig rig(1);
   Refcount rc(kCountWord);
   std::vector<uint64_t> seen;
   std::vector<bool> last;
@@ -78,7 +44,7 @@ TEST(Refcount, GetPutCounts) {
 }
 
 TEST(Refcount, GetUnlessZero) {
-  Rig rig(1);
+  SyncRig rig(1);
   Refcount rc(kCountWord);
   bool at_zero = true, at_one = false;
   uint64_t after_fail = 99, after_ok = 0;
@@ -100,7 +66,7 @@ TEST(Refcount, GetUnlessZero) {
 // loops must retry rather than lose updates, and exactly the final put sees the last reference.
 TEST(Refcount, RacingGettersAndPutters) {
   constexpr unsigned kN = 4, kIters = 25;
-  Rig rig(kN);
+  SyncRig rig(kN);
   Refcount rc(kCountWord);
   unsigned failed_gets = 0, last_puts = 0;
   bool initialised = false;

@@ -3,61 +3,27 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <functional>
-#include <memory>
 #include <string>
 #include <systemc>
-#include <tlm>
 #include <vector>
 
-#include "sim/core/clock.hpp"
-#include "sim/core/config.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
-#include "sim/mem/mem_port.hpp"
-#include "sim/mem/memory_system.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/sync/agent.hpp"
 #include "sim/sync/rwlock.hpp"
+#include "tests/sync_test_harness.hpp"
 
 namespace mmusim {
 namespace {
 
+using testing::SyncRig;
+
 constexpr Addr kLockWord = phys_layout::kKernelBase + 0x1000;
 
-// A memory system with one port and agent per simulated CPU; bodies run as spawned threads.
-struct Rig {
-  SimConfig cfg;
-  Stats stats;
-  PhysMem mem;
-  std::unique_ptr<MemorySystem> memsys;
-  std::vector<std::unique_ptr<MemPort>> ports;
-  std::vector<std::unique_ptr<Agent>> agents;
-
-  explicit Rig(unsigned n, Cycles quantum = 1000) {
-    Clock::set_ghz(1.0);
-    tlm::tlm_global_quantum::instance().set(Clock::cycles(quantum));
-    cfg.vcpus = n;
-    cfg.quantum = quantum;
-    memsys = std::make_unique<MemorySystem>("mem", cfg, mem, stats);
-    for (unsigned i = 0; i < n; ++i) {
-      ports.push_back(std::make_unique<MemPort>(("port" + std::to_string(i)).c_str(), int(i)));
-      ports.back()->set_cpu(int(i));
-      ports.back()->socket.bind(memsys->target);
-      agents.push_back(
-          std::make_unique<Agent>("agent" + std::to_string(i), int(i), *ports.back(), int(i)));
-    }
-  }
-  void spawn(unsigned i, std::function<void(Agent&)> body) {
-    Agent* a = agents[i].get();
-    sc_core::sc_spawn([a, body] { body(*a); });
-  }
-  void run() { sc_core::sc_start(); }
-};
-
 TEST(RwLock, ReadersOverlap) {
-  Rig rig(2);
+  SyncRig rig(2);
   RwLock lock("rw", kLockWord, rig.stats);
   std::vector<Cycles> done(2);
   unsigned max_readers = 0;
@@ -84,7 +50,7 @@ TEST(RwLock, ReadersOverlap) {
 }
 
 TEST(RwLock, WriterExcludesReadersAndViceVersa) {
-  Rig rig(2);
+  SyncRig rig(2);
   RwLock lock("rw", kLockWord, rig.stats);
   Cycles w1_rel = 0, r_acq = 0, r_rel = 0, w2_req = 0, w2_acq = 0;
   bool reader_saw_writer = true, writer_saw_readers = true;
@@ -127,7 +93,7 @@ TEST(RwLock, WriterExcludesReadersAndViceVersa) {
 // head's readers (1, 2) enter together, then writer 3 alone, then reader 4. Arrival and hold
 // times are private work (local time only), so the outcome must not depend on the quantum.
 void fifo_hand_over(Cycles quantum) {
-  Rig rig(5, quantum);
+  SyncRig rig(5, quantum);
   Timeline tl(true);
   for (int i = 0; i < 5; ++i) ASSERT_EQ(tl.track("agent" + std::to_string(i)), i);
   RwLock lock("rw", kLockWord, rig.stats, &tl);
@@ -170,7 +136,7 @@ TEST(RwLock, FifoHandOverLargeQuantum) { fifo_hand_over(100000); }
 // arriving after it must wait for it.
 TEST(RwLock, WriterNotStarvedByReaders) {
   constexpr unsigned kReaders = 3;
-  Rig rig(kReaders + 1);
+  SyncRig rig(kReaders + 1);
   RwLock lock("rw", kLockWord, rig.stats);
   struct Entry {
     Cycles req, acq;
@@ -215,7 +181,7 @@ TEST(RwLock, WriterNotStarvedByReaders) {
 
 TEST(RwLock, ExclusionInvariantUnderMixedLoad) {
   constexpr unsigned kN = 4, kIters = 30;
-  Rig rig(kN);
+  SyncRig rig(kN);
   RwLock lock("rw", kLockWord, rig.stats);
   int readers_in = 0, writers_in = 0;
   bool violated = false;
@@ -254,7 +220,7 @@ TEST(RwLock, ExclusionInvariantUnderMixedLoad) {
 // The writer releases while the reader's failed attempt is still in flight (the reader is not
 // yet sleeping): the hand-over must not be lost.
 TEST(RwLock, GrantDuringAttemptLatencyIsNotLost) {
-  Rig rig(2);
+  SyncRig rig(2);
   RwLock lock("rw", kLockWord, rig.stats);
   sc_core::sc_event holding;
   Cycles released = 0, got = 0;
@@ -280,7 +246,7 @@ TEST(RwLock, GrantDuringAttemptLatencyIsNotLost) {
 }
 
 TEST(RwLock, UnbalancedUnlockThrows) {
-  Rig rig(1);
+  SyncRig rig(1);
   RwLock lock("rw", kLockWord, rig.stats);
   bool threw_read = false, threw_write = false;
   rig.spawn(0, [&](Agent& a) {

@@ -3,61 +3,27 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <functional>
-#include <memory>
 #include <string>
 #include <systemc>
-#include <tlm>
 #include <vector>
 
-#include "sim/core/clock.hpp"
-#include "sim/core/config.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
-#include "sim/mem/mem_port.hpp"
-#include "sim/mem/memory_system.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/sync/agent.hpp"
 #include "sim/sync/spinlock.hpp"
+#include "tests/sync_test_harness.hpp"
 
 namespace mmusim {
 namespace {
 
+using testing::SyncRig;
+
 constexpr Addr kLockWord = phys_layout::kKernelBase + 0x1000;
 
-// A memory system with one port and agent per simulated CPU; bodies run as spawned threads.
-struct Rig {
-  SimConfig cfg;
-  Stats stats;
-  PhysMem mem;
-  std::unique_ptr<MemorySystem> memsys;
-  std::vector<std::unique_ptr<MemPort>> ports;
-  std::vector<std::unique_ptr<Agent>> agents;
-
-  explicit Rig(unsigned n, Cycles quantum = 1000) {
-    Clock::set_ghz(1.0);
-    tlm::tlm_global_quantum::instance().set(Clock::cycles(quantum));
-    cfg.vcpus = n;
-    cfg.quantum = quantum;
-    memsys = std::make_unique<MemorySystem>("mem", cfg, mem, stats);
-    for (unsigned i = 0; i < n; ++i) {
-      ports.push_back(std::make_unique<MemPort>(("port" + std::to_string(i)).c_str(), int(i)));
-      ports.back()->set_cpu(int(i));
-      ports.back()->socket.bind(memsys->target);
-      agents.push_back(
-          std::make_unique<Agent>("agent" + std::to_string(i), int(i), *ports.back(), int(i)));
-    }
-  }
-  void spawn(unsigned i, std::function<void(Agent&)> body) {
-    Agent* a = agents[i].get();
-    sc_core::sc_spawn([a, body] { body(*a); });
-  }
-  void run() { sc_core::sc_start(); }
-};
-
 TEST(SpinLock, UncontendedCountsAndWord) {
-  Rig rig(1);
+  SyncRig rig(1);
   SpinLock lock("lk", kLockWord, rig.stats);
   bool held_inside = false, held_after = true;
   rig.spawn(0, [&](Agent& a) {
@@ -85,7 +51,7 @@ TEST(SpinLock, UncontendedCountsAndWord) {
 // grant in request order, each holder after the previous one released.
 void fifo_order(Cycles quantum) {
   constexpr unsigned kN = 4;
-  Rig rig(kN, quantum);
+  SyncRig rig(kN, quantum);
   SpinLock lock("lk", kLockWord, rig.stats);
   std::vector<unsigned> order;
   std::vector<Cycles> acquired(kN), released(kN), requested(kN);
@@ -123,7 +89,7 @@ TEST(SpinLock, FifoInRequestOrderLargeQuantum) { fifo_order(100000); }
 
 TEST(SpinLock, MutualExclusionUnderContention) {
   constexpr unsigned kN = 4, kIters = 40;
-  Rig rig(kN);
+  SyncRig rig(kN);
   SpinLock lock("lk", kLockWord, rig.stats);
   int inside = 0, max_inside = 0;
   uint64_t total = 0;
@@ -154,7 +120,7 @@ TEST(SpinLock, MutualExclusionUnderContention) {
 // The holder releases while the waiter's ticket atomic is still in flight (the waiter is not
 // yet sleeping on the lock's event): the waiter must still notice its turn.
 TEST(SpinLock, ReleaseDuringTicketLatencyIsNotLost) {
-  Rig rig(2);
+  SyncRig rig(2);
   SpinLock lock("lk", kLockWord, rig.stats);
   sc_core::sc_event holding;
   Cycles asked = 0, released = 0, got = 0;
@@ -183,7 +149,7 @@ TEST(SpinLock, ReleaseDuringTicketLatencyIsNotLost) {
 }
 
 TEST(SpinLock, TryLock) {
-  Rig rig(2);
+  SyncRig rig(2);
   SpinLock lock("lk", kLockWord, rig.stats);
   bool first = false, while_held = true, after = false;
   rig.spawn(0, [&](Agent& a) {
@@ -207,7 +173,7 @@ TEST(SpinLock, TryLock) {
 }
 
 TEST(SpinLock, UnlockByNonHolderThrows) {
-  Rig rig(2);
+  SyncRig rig(2);
   SpinLock lock("lk", kLockWord, rig.stats);
   bool threw = false;
   rig.spawn(0, [&](Agent& a) {
@@ -229,7 +195,7 @@ TEST(SpinLock, UnlockByNonHolderThrows) {
 }
 
 TEST(SpinLock, TimelineSpanOnlyWhenContended) {
-  Rig rig(2);
+  SyncRig rig(2);
   Timeline tl(true);
   const int t0 = tl.track("agent0"), t1 = tl.track("agent1");
   ASSERT_EQ(t0, 0);  // the rig gives agent i track i

@@ -1,0 +1,57 @@
+// The SystemC rig shared by the sync_* tests (spinlock, rwlock, RCU, refcount): every one of them
+// needs the same memory system with one MemPort and one Agent per simulated CPU, so it lives here
+// once instead of in each test file.
+//
+// A SyncRig elaborates SystemC modules ("mem", "port<i>", "agent<i>") and run() starts the
+// kernel: SystemC elaborates once per process, so build at most one rig per TEST (ctest runs each
+// TEST in its own process; by hand, use --gtest_filter one test at a time).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <systemc>
+#include <tlm>
+#include <vector>
+
+#include "sim/core/clock.hpp"
+#include "sim/core/config.hpp"
+#include "sim/core/stats.hpp"
+#include "sim/mem/mem_port.hpp"
+#include "sim/mem/memory_system.hpp"
+#include "sim/mem/phys_mem.hpp"
+#include "sim/sync/agent.hpp"
+
+namespace mmusim::testing {
+
+// A memory system with one port and agent per simulated CPU; bodies run as spawned threads.
+struct SyncRig {
+  SimConfig cfg;
+  Stats stats;
+  PhysMem mem;
+  std::unique_ptr<MemorySystem> memsys;
+  std::vector<std::unique_ptr<MemPort>> ports;
+  std::vector<std::unique_ptr<Agent>> agents;
+
+  explicit SyncRig(unsigned n, Cycles quantum = 1000) {
+    Clock::set_ghz(1.0);
+    tlm::tlm_global_quantum::instance().set(Clock::cycles(quantum));
+    cfg.vcpus = n;
+    cfg.quantum = quantum;
+    memsys = std::make_unique<MemorySystem>("mem", cfg, mem, stats);
+    for (unsigned i = 0; i < n; ++i) {
+      ports.push_back(std::make_unique<MemPort>(("port" + std::to_string(i)).c_str(), int(i)));
+      ports.back()->set_cpu(int(i));
+      ports.back()->socket.bind(memsys->target);
+      agents.push_back(
+          std::make_unique<Agent>("agent" + std::to_string(i), int(i), *ports.back(), int(i)));
+    }
+  }
+  void spawn(unsigned i, std::function<void(Agent&)> body) {
+    Agent* a = agents[i].get();
+    sc_core::sc_spawn([a, body] { body(*a); });
+  }
+  void run() { sc_core::sc_start(); }
+};
+
+}  // namespace mmusim::testing
