@@ -205,18 +205,7 @@ void Vcpu::translate_miss(const Op& op) {
                                agent_.name());
     agent_.set_offset(d);
     if (r.status == WalkResult::Status::Ok) {
-      TlbEntry e;
-      e.valid = true;
-      e.tag = guest_.tlb_tag;
-      e.page_shift = r.page_shift;
-      Addr mask = (Addr(1) << r.page_shift) - 1;
-      e.va_base = op.gva & ~mask;
-      e.gpa_base = r.gpa & ~mask;
-      e.hpa_base = r.hpa_base;
-      e.perms = r.perms;
-      e.fill_seq = fills_.tick();
-      l2_.insert(e);
-      l1_.insert(e);
+      const TlbEntry e = fill_tlbs(r, op.gva);
       if (r.has_buddy) {  // the other page of a MIPS even/odd pair, loaded by the same refill
         TlbEntry b = e;
         b.va_base = r.buddy_gva;
@@ -240,6 +229,22 @@ void Vcpu::translate_miss(const Op& op) {
     }
     stage2_fault_exit(r.gpa, r.on_guest_table ? Access::Read : op.access);
   }
+}
+
+TlbEntry Vcpu::fill_tlbs(const WalkResult& r, Addr gva) {
+  TlbEntry e;
+  e.valid = true;
+  e.tag = guest_.tlb_tag;
+  e.page_shift = r.page_shift;
+  const Addr mask = (Addr(1) << r.page_shift) - 1;
+  e.va_base = gva & ~mask;
+  e.gpa_base = r.gpa & ~mask;
+  e.hpa_base = r.hpa_base;
+  e.perms = r.perms;
+  e.fill_seq = fills_.tick();
+  l2_.insert(e);
+  l1_.insert(e);
+  return e;
 }
 
 void Vcpu::stage2_fault_exit(Addr gpa, Access access) {

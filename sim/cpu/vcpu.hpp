@@ -146,6 +146,8 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void mmu_off_access(const Op& op);  // Op::mmu_off: stage 2 only, non-cacheable
   void translate_miss(const Op& op);
   void use_entry(const TlbEntry& e, const Op& op);
+  // Builds the TLB entry of a completed walk of gva and inserts it in both TLB levels.
+  TlbEntry fill_tlbs(const WalkResult& r, Addr gva);
   // Stage-2 translation of a guest-physical address for the guest kernel's own accesses,
   // exiting to the hypervisor until it is mapped; returns the host address.
   Addr stage2_translate(Addr gpa, Access access);

@@ -44,18 +44,7 @@ void Vcpu::guest_pte_write(const Op& op) {
                                 agent_.name());
     agent_.set_offset(d);
     if (r.status == WalkResult::Status::Ok) {
-      TlbEntry t;
-      t.valid = true;
-      t.tag = guest_.tlb_tag;
-      t.page_shift = r.page_shift;
-      Addr mask = (Addr(1) << r.page_shift) - 1;
-      t.va_base = op.gva & ~mask;
-      t.gpa_base = r.gpa & ~mask;
-      t.hpa_base = r.hpa_base;
-      t.perms = r.perms;
-      t.fill_seq = fills_.tick();
-      l2_.insert(t);
-      l1_.insert(t);
+      fill_tlbs(r, op.gva);
       continue;  // the store goes through the entry just filled
     }
     if (r.status == WalkResult::Status::GuestFault) {
