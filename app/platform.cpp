@@ -88,7 +88,10 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
 }
 
 void Platform::add_host_thread(const std::string& name, std::function<void(Agent&)> body) {
-  auto h = std::make_unique<HostThread>(name.c_str(), 0, timeline.track("host." + name), std::move(body));
+  // SystemC module names may not contain '.', the hierarchy separator (warning W506).
+  std::string module = name;
+  std::replace(module.begin(), module.end(), '.', '_');
+  auto h = std::make_unique<HostThread>(module.c_str(), 0, timeline.track("host." + name), std::move(body));
   h->port.socket.bind(memsys.target);
   rcu.register_agent(h->agent);
   host_threads.push_back(std::move(h));
