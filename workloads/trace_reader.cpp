@@ -85,6 +85,18 @@ TraceReader::TraceReader(const std::string& path) : path_(path), buf_(kBufferByt
   gz_ = gzopen(path.c_str(), "rb");
   if (!gz_) throw UsageError(path + ": cannot open trace: " + std::strerror(errno ? errno : ENOENT));
   gzbuffer(gz(gz_), kBufferBytes);
+  // A constructor that throws runs no destructor: close the file here on a bad header, or
+  // every rejected trace leaks a descriptor (found by fuzzing: "Too many open files").
+  try {
+    read_header();
+  } catch (...) {
+    gzclose(gz(gz_));
+    gz_ = nullptr;
+    throw;
+  }
+}
+
+void TraceReader::read_header() {
   // Binary traces start with the magic; anything else must be the text header line.
   uint8_t head[kTraceBinaryHeaderBytes];
   size_t got = 0;

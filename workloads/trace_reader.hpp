@@ -33,6 +33,7 @@ class TraceReader {
   [[noreturn]] void fail(const std::string& field, const std::string& message) const;
 
  private:
+  void read_header();  // the binary header or the text header line
   bool fill();                 // refills the buffer; false at end of input
   bool read_line(std::string& line);
   bool next_text(TraceRecord& r);
