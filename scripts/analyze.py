@@ -8,9 +8,9 @@ Writes, into --out:
   scaling.png    the metric against vCPUs, one line per value of --by (mean over seeds)
   fault_cdf.png  fault-latency distribution per run group, from each run's hv.fault.latency
                  histogram (min, p50, p90, p99, max: a step CDF through those points)
-  breakdown.png  where fault cycles go, stacked per group: host page, mmu_lock wait, SPTE
-                 update (map, without flush wait), remote-flush wait, and the rest of the exit
-                 (VM exit/entry, dispatch, walk), from the stats JSON of each run
+  breakdown.png  where fault cycles go, stacked per group: the walk that found the fault, host
+                 page, mmu_lock wait, SPTE update (map, without flush wait), remote-flush wait,
+                 and the rest of the exit (VM exit/entry, dispatch), from each run's stats JSON
 and prints the comparison table on stdout.
 """
 import argparse
@@ -132,10 +132,11 @@ def breakdown_of(s):
     flush = (s.get("hv.flush.latency") or {}).get("sum", 0)
     total = sum((v or {}).get("sum", 0) for k, v in s.items()
                 if k.startswith("vcpu.") and k.endswith(".fault_latency"))
+    walk = s.get("hv.fault.cycles.walk", 0)  # the walk that found the fault, before the exit
     spte = max(mapc - flush, 0)
     rest = max(total - host - lock - mapc, 0)
-    return {"host page": host, "mmu_lock wait": lock, "SPTE update": spte, "flush wait": min(flush, mapc),
-            "exit/entry, dispatch, walk": rest}
+    return {"walk": walk, "host page": host, "mmu_lock wait": lock, "SPTE update": spte,
+            "flush wait": min(flush, mapc), "exit/entry, dispatch": rest}
 
 
 def plot_breakdown(df, by, path):

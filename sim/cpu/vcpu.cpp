@@ -200,10 +200,13 @@ void Vcpu::translate_miss(const Op& op) {
     agent_.sync();
     if (agent_.now() >= ipi_at_) take_ipi();
     if (!tlb_used_) note_tlb_use();
-    sc_core::sc_time d = agent_.offset();
+    const sc_core::sc_time before = agent_.offset();
+    sc_core::sc_time d = before;
     WalkResult r = walker->walk(op.gva, op.access, guest_.guest_root_gpa, root_, d,
                                agent_.name());
     agent_.set_offset(d);
+    // The walk that ends in a second-stage fault is part of what the fault costs.
+    if (r.status == WalkResult::Status::StageTwoFault) fault_walk_cycles_ += Clock::to_cycles(d - before);
     if (r.status == WalkResult::Status::Ok) {
       const TlbEntry e = fill_tlbs(r, op.gva);
       if (r.has_buddy) {  // the other page of a MIPS even/odd pair, loaded by the same refill
@@ -380,6 +383,7 @@ void Vcpu::publish_stats(Stats& stats) const {
   both("tlb_flushes", flushes_);
   publish_overcommit_stats(stats);
   stats.counter(p + "populate_cycles").set(populate_cycles());
+  stats.counter("hv.fault.cycles.walk").inc(fault_walk_cycles_);
 }
 
 }  // namespace mmusim

@@ -183,6 +183,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // Hot-path counters, published at the end.
   uint64_t accesses_ = 0, l1_hit_ = 0, l1_miss_ = 0, l2_hit_ = 0, l2_miss_ = 0;
   uint64_t exits_ = 0, faults_ = 0, ipis_taken_ = 0, flushes_ = 0;
+  uint64_t fault_walk_cycles_ = 0;  // cycles of walks that ended in a second-stage fault
   Histogram& fault_latency_;
   Histogram& fault_latency_vcpu_;
 

@@ -22,7 +22,7 @@ def test_plots_from_a_sweep_have_one_series_per_mode(tmp_path):
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
     assert "scaling.png: series mmu-lock = exclusive; mmu-lock = shared" in p.stdout
     assert "fault_cdf.png: series mmu-lock = exclusive, 2 vCPUs; mmu-lock = shared, 2 vCPUs" in p.stdout
-    assert "components host page; mmu_lock wait; SPTE update; flush wait" in p.stdout
+    assert "components walk; host page; mmu_lock wait; SPTE update; flush wait; exit/entry, dispatch" in p.stdout
     assert "exclusive" in p.stdout and "shared" in p.stdout
 
 
