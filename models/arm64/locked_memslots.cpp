@@ -66,8 +66,7 @@ void LockedMemslots::set_pending(Agent& a) {
   pending_set_.inc();
 }
 
-bool LockedMemslots::lock(Agent& vmm, int slot, bool writable) {
-  Slot& s = slots_.at(size_t(slot));
+bool LockedMemslots::begin_slot_op(Agent& vmm) {
   kvm_lock_.lock(vmm);
   lockdep_.acquired(vmm, "kvm->lock");
   // No vCPU may run while the slot changes state. (The model checks and marks under the vCPU
@@ -81,6 +80,12 @@ bool LockedMemslots::lock(Agent& vmm, int slot, bool writable) {
   unlock_all_vcpus(vmm);
   slots_lock_.lock(vmm);
   lockdep_.acquired(vmm, "kvm->slots_lock");
+  return true;
+}
+
+bool LockedMemslots::lock(Agent& vmm, int slot, bool writable) {
+  Slot& s = slots_.at(size_t(slot));
+  if (!begin_slot_op(vmm)) return false;
   const bool eager = cfg_.cmo_policy == "eager";
   const Perms prot{true, writable, false};
   for (Addr off = 0; off < s.bytes; off += kPageSize) {
@@ -109,16 +114,7 @@ bool LockedMemslots::lock(Agent& vmm, int slot, bool writable) {
 
 bool LockedMemslots::unlock(Agent& vmm, int slot) {
   Slot& s = slots_.at(size_t(slot));
-  kvm_lock_.lock(vmm);
-  lockdep_.acquired(vmm, "kvm->lock");
-  if (!lock_all_vcpus(vmm)) {
-    busy_.inc();
-    kvm_lock_.unlock(vmm);
-    return false;
-  }
-  unlock_all_vcpus(vmm);
-  slots_lock_.lock(vmm);
-  lockdep_.acquired(vmm, "kvm->slots_lock");
+  if (!begin_slot_op(vmm)) return false;
   // unpin_user_pages: one page reference dropped per page; the stage-2 mappings stay.
   for (Addr off = 0; off < s.bytes; off += kPageSize) vmm.advance(cfg_.lat.request_check);
   s.locked = false;

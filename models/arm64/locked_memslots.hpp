@@ -64,6 +64,9 @@ class LockedMemslots {
  private:
   void perform_pending_ops(Agent& vcpu);
   void set_pending(Agent& a);
+  // The start both ioctls share: kvm->lock, every vCPU mutex checked (then released), and
+  // slots_lock. False (kvm->lock dropped again, counted busy) when a vCPU is running.
+  bool begin_slot_op(Agent& vmm);
   const SimConfig& cfg_;
   Stage2Mmu& mmu_;
   PhysMem& phys_;

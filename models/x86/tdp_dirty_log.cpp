@@ -33,12 +33,7 @@ bool TdpMmu::fast_page_fault(Agent& a, int vcpu_id, Addr gpa) {
                                                                  : host_root_;
   if (!r) return false;
   rcu_.read_lock(a);  // walk_shadow_page_lockless_begin: no mmu_lock, tables kept by RCU
-  PtIter it(fmt_, r->table, gpa);
-  it.set_entry(read_spte(a, it.entry_addr()));
-  while (it.can_descend()) {
-    it.descend();
-    it.set_entry(read_spte(a, it.entry_addr()));
-  }
+  PtIter it = walk_down(a, r->table, gpa);
   bool fixed = false;
   // KVM retries the cmpxchg a few times when the SPTE changes under it.
   for (int tries = 0; tries < 4 && !fixed; ++tries) {
@@ -59,22 +54,13 @@ bool TdpMmu::fast_page_fault(Agent& a, int vcpu_id, Addr gpa) {
 }
 
 size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len) {
-  Root* r = nullptr;
-  for (size_t i = roots_.size(); i-- > 0;)
-    if (!roots_[i]->freed && !root_invalid(*roots_[i])) { r = roots_[i].get(); break; }
+  Root* r = current_root();
   if (!r) return 0;
   const ChangeCtx c{-1, shared_, true, true};
   size_t done = 0;
   unsigned since = 0;
   rcu_.read_lock(a);
-  for (Addr g = gpa; g < gpa + len;) {
-    PtIter it(fmt_, r->table, g);
-    it.set_entry(read_spte(a, it.entry_addr()));
-    while (it.can_descend()) {
-      it.descend();
-      it.set_entry(read_spte(a, it.entry_addr()));
-    }
-    Addr next = it.base() + it.span();
+  for_each_walk_end(a, r->table, gpa, len, [&](PtIter& it) {
     // Huge leaves are write-protected too; a write to one then takes the slow path, which maps
     // the page at 4K (the huge SPTE is zapped and replaced by a table).
     while (it.leaf() && fmt_.perms(it.entry()).write) {
@@ -84,9 +70,8 @@ size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len) {
       }
       it.set_entry(read_spte(a, it.entry_addr()));  // lost a race: look again
     }
-    g = next;
     maybe_yield(a, shared_, since);
-  }
+  });
   rcu_.read_unlock(a);
   wrprot_sptes_.inc(done);
   return done;

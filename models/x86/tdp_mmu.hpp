@@ -146,7 +146,7 @@ class TdpMmu : public HypervisorMmu {
   bool get_root(Agent& a, Root& r, bool only_valid);
   void put_root(Agent& a, Root& r, bool shared);
   void free_root(Agent& a, Root& r, bool shared);
-  Root* valid_root_for_host(Agent& a);  // under mmu_lock for write
+  Root* current_root() const;  // the newest valid root (functional), or nullptr
   void lock(Agent& a, bool shared);
   void unlock(Agent& a, bool shared);
 
@@ -212,10 +212,27 @@ class TdpMmu : public HypervisorMmu {
   Counter& cyc_lock_;
   Counter& cyc_map_;
   MmuNotifier* notifier_ = nullptr;  // fault path's mmu_notifier_seq check; null: none
-  // Visits the present leaves of [gpa, gpa+len) in `root` (functional walk positions, timed
-  // reads); f(iter) may change the entry.
+  // The walk every range operation uses: from `root` down for gpa, reading each entry (timed)
+  // until a leaf or a non-present entry, where the iterator is left.
+  PtIter walk_down(Agent& a, Addr root, Addr gpa);
+  // Visits, in address order, where each walk over [gpa, gpa+len) ends (a leaf or a hole);
+  // f(iter) may change the entry.
   template <class F>
-  void for_each_leaf(Agent& a, Addr root, Addr gpa, uint64_t len, F&& f);
+  void for_each_walk_end(Agent& a, Addr root, Addr gpa, uint64_t len, F&& f) {
+    for (Addr g = gpa; g < gpa + len;) {
+      PtIter it = walk_down(a, root, g);
+      const Addr next = it.base() + it.span();
+      f(it);
+      g = next;
+    }
+  }
+  // The same, for the present leaves only.
+  template <class F>
+  void for_each_leaf(Agent& a, Addr root, Addr gpa, uint64_t len, F&& f) {
+    for_each_walk_end(a, root, gpa, len, [&](PtIter& it) {
+      if (it.leaf()) f(it);
+    });
+  }
   Addr log_gpa_ = 0;
   uint64_t log_len_ = 0;     // 0: dirty logging off
   Addr log_bitmap_ = 0;      // dirty bitmap words in simulated memory

@@ -6,21 +6,6 @@
 
 namespace mmusim {
 
-template <class F>
-void TdpMmu::for_each_leaf(Agent& a, Addr root, Addr gpa, uint64_t len, F&& f) {
-  for (Addr g = gpa; g < gpa + len;) {
-    PtIter it(fmt_, root, g);
-    it.set_entry(read_spte(a, it.entry_addr()));
-    while (it.can_descend()) {
-      it.descend();
-      it.set_entry(read_spte(a, it.entry_addr()));
-    }
-    Addr next = it.base() + it.span();
-    if (it.leaf()) f(it);
-    g = next;
-  }
-}
-
 bool TdpMmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
   // Every root, valid or not; no yielding in notifier context.
   const Addr gpa = r.start << kPageShift, len = (r.end - r.start) << kPageShift;

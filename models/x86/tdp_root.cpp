@@ -23,10 +23,15 @@ TdpMmu::Root* TdpMmu::find_root(Addr table) const {
 
 bool TdpMmu::root_invalid(const Root& r) const { return phys_.read64(r.invalid_word) != 0; }
 
-Addr TdpMmu::stage2_root() const {
+TdpMmu::Root* TdpMmu::current_root() const {
   for (auto it = roots_.rbegin(); it != roots_.rend(); ++it)
-    if (!(*it)->freed && !root_invalid(**it)) return (*it)->table;
-  return 0;
+    if (!(*it)->freed && !root_invalid(**it)) return it->get();
+  return nullptr;
+}
+
+Addr TdpMmu::stage2_root() const {
+  const Root* r = current_root();
+  return r ? r->table : 0;
 }
 
 bool TdpMmu::root_is_current(Addr table) const {

@@ -7,6 +7,16 @@
 
 namespace mmusim {
 
+PtIter TdpMmu::walk_down(Agent& a, Addr root, Addr gpa) {
+  PtIter it(fmt_, root, gpa);
+  it.set_entry(read_spte(a, it.entry_addr()));
+  while (it.can_descend()) {
+    it.descend();
+    it.set_entry(read_spte(a, it.entry_addr()));
+  }
+  return it;
+}
+
 void TdpMmu::maybe_yield(Agent& a, bool shared, unsigned& since) {
   if (++since < cfg_.zap_yield_every) return;
   since = 0;
@@ -78,18 +88,10 @@ size_t TdpMmu::zap_range_in_root(Agent& a, Root& r, Addr gpa, uint64_t len, bool
   size_t zapped = 0;
   unsigned since = 0;
   rcu_.read_lock(a);
-  for (Addr g = gpa; g < gpa + len;) {
-    PtIter it(fmt_, r.table, g);
-    it.set_entry(read_spte(a, it.entry_addr()));
-    while (it.can_descend()) {
-      it.descend();
-      it.set_entry(read_spte(a, it.entry_addr()));
-    }
-    Addr next = it.base() + it.span();
+  for_each_walk_end(a, r.table, gpa, len, [&](PtIter& it) {
     if (it.leaf()) zapped += zap_entry(a, c, it.entry_addr(), it.base(), it.level());
-    g = next;
     maybe_yield(a, shared, since);
-  }
+  });
   rcu_.read_unlock(a);
   return zapped;
 }
