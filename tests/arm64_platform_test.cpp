@@ -7,6 +7,7 @@
 #include <set>
 
 #include "tests/platform_child.hpp"
+#include "tests/op_list.hpp"
 
 using mmusim::SimConfig;
 using mmusim::testing::ChildRun;
@@ -33,19 +34,7 @@ std::set<std::string> leaf_gpas(const std::string& leaves) {
   return s;
 }
 
-class ListStream : public OpStream {
- public:
-  explicit ListStream(std::vector<Op> ops) : ops_(std::move(ops)) {}
-  bool next(Op& op) override {
-    if (i_ >= ops_.size()) return false;
-    op = ops_[i_++];
-    return true;
-  }
-
- private:
-  std::vector<Op> ops_;
-  size_t i_ = 0;
-};
+using ListStream = mmusim::testing::OpList;
 
 size_t tlb_entries(Platform& p) {
   size_t n = 0;

@@ -7,6 +7,7 @@
 
 #include "app/platform.hpp"
 #include "tests/platform_child.hpp"
+#include "tests/op_list.hpp"
 
 using namespace mmusim;
 using mmusim::testing::run_in_child;
@@ -15,20 +16,7 @@ using mmusim::testing::stat;
 
 namespace {
 
-// Plays a fixed list of ops.
-class Script : public OpStream {
- public:
-  explicit Script(std::vector<Op> ops) : ops_(std::move(ops)) {}
-  bool next(Op& op) override {
-    if (i_ >= ops_.size()) return false;
-    op = ops_[i_++];
-    return true;
-  }
-
- private:
-  std::vector<Op> ops_;
-  size_t i_ = 0;
-};
+using Script = mmusim::testing::OpList;
 
 Op read_op(Addr gva) {
   Op o;
