@@ -23,7 +23,9 @@ int sc_main(int argc, char** argv) {
   }
   try {
     auto t0 = std::chrono::steady_clock::now();
-    Platform platform(cfg);
+    PlatformHooks hooks;
+    hooks.keep_final_leaves = false;  // the oracle visits them; nothing else reads them here
+    Platform platform(cfg, std::move(hooks));
     platform.run();
     platform.write_outputs();
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

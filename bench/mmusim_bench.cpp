@@ -3,6 +3,7 @@
 // repeats each scenario --repeat times and reports the median.
 //
 //   build/mmusim-bench [--repeat N] [--json]
+//   build/mmusim-bench --growth [--repeat N] [--max-mem MIB]
 //
 // Scenarios:
 //   tlb-hit: 1 vCPU sweeping 16 pages 2,000,000 times (one line per page, in distinct cache
@@ -10,6 +11,15 @@
 //            -> simulated guest accesses per host second.
 //   fault:   demand-paging, 8 vCPUs x 64 MiB, 4K pages, shared mmu_lock: every page takes a
 //            second-stage fault with its full walk, lock, cmpxchg work -> faults per host second.
+//
+// --growth: how the cost of a fault grows with the machine (issue 7, "cost growth"). The same
+// demand-paging run (4K pages, shared mmu_lock, one fault per page) swept two ways:
+//   vcpus:  1, 2, 4, ..., 64 vCPUs x 16 MiB each (the work grows with the vCPUs);
+//   memory: 8 vCPUs, 64 MiB .. --max-mem MiB (default 4096) in total (the work grows with memory).
+// Each point reports faults, host seconds, faults per host second and the child's peak RSS
+// (from wait4), medians over --repeat runs. Constant faults/s along a sweep means run time grows
+// linearly in the work simulated.
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +46,7 @@ struct Sample {
   double accesses = 0;
   double faults = 0;
   double sim_cycles = 0;
+  double max_rss_kib = 0;  // the child's peak resident set (ru_maxrss)
 };
 
 mmusim::SimConfig scenario(const std::string& name) {
@@ -54,10 +65,27 @@ mmusim::SimConfig scenario(const std::string& name) {
   return c;
 }
 
+// "growth:V:BYTES": demand-paging with V vCPUs sharing BYTES of guest memory.
+mmusim::SimConfig growth_point(const std::string& name) {
+  mmusim::SimConfig c;
+  c.quiet = true;
+  const size_t colon = name.find(':', 7);
+  c.vcpus = unsigned(std::stoul(name.substr(7, colon - 7)));
+  c.mem_per_vcpu = std::stoull(name.substr(colon + 1)) / c.vcpus;
+  c.mmu_lock = "shared";
+  return c;
+}
+
 int run_child(const std::string& name) {
-  mmusim::SimConfig c = scenario(name);
-  mmusim::Platform p(c);
+  const bool grow = name.rfind("growth:", 0) == 0;
+  mmusim::SimConfig c = grow ? growth_point(name) : scenario(name);
+  mmusim::PlatformHooks hooks;
+  hooks.keep_final_leaves = false;  // as the mmusim executable: RSS is part of the result
+  // The growth sweep times the build too (the guest's tables for the whole window): it grows
+  // with memory as the run does. The two throughput scenarios time the run alone, as before.
   auto t0 = std::chrono::steady_clock::now();
+  mmusim::Platform p(c, std::move(hooks));
+  if (!grow) t0 = std::chrono::steady_clock::now();
   p.run();
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("%.6f %llu %llu %llu\n", s, (unsigned long long)p.stats.value("guest.accesses"),
@@ -84,7 +112,8 @@ Sample run_once(const char* self, const std::string& name) {
   while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, size_t(n));
   close(fds[0]);
   int status = 0;
-  waitpid(pid, &status, 0);
+  struct rusage ru {};
+  wait4(pid, &status, 0, &ru);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::cerr << "mmusim-bench: scenario " << name << " failed\n";
     std::exit(1);
@@ -92,6 +121,7 @@ Sample run_once(const char* self, const std::string& name) {
   Sample s;
   std::istringstream is(out);
   is >> s.seconds >> s.accesses >> s.faults >> s.sim_cycles;
+  s.max_rss_kib = double(ru.ru_maxrss);
   return s;
 }
 
@@ -100,20 +130,61 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// One sweep point: --repeat runs, medians of seconds, faults/s and RSS.
+void growth_point_report(const char* sweep, unsigned vcpus, uint64_t bytes, int repeat,
+                         bool json) {
+  const std::string name = "growth:" + std::to_string(vcpus) + ":" + std::to_string(bytes);
+  std::vector<double> secs, rate, rss;
+  double faults = 0;
+  for (int r = 0; r < repeat; ++r) {
+    Sample s = run_once("/proc/self/exe", name);
+    secs.push_back(s.seconds);
+    rate.push_back(s.faults / s.seconds);
+    rss.push_back(s.max_rss_kib / 1024);
+    faults = s.faults;
+  }
+  if (json) {
+    std::printf("{\"sweep\": \"%s\", \"vcpus\": %u, \"guest_mib\": %llu, \"faults\": %.0f, "
+                "\"seconds\": %.3f, \"faults_per_s\": %.0f, \"max_rss_mib\": %.1f, "
+                "\"repeat\": %d}\n",
+                sweep, vcpus, (unsigned long long)(bytes >> 20), faults, median(secs),
+                median(rate), median(rss), repeat);
+  } else {
+    std::printf("| %-6s | %5u | %8llu | %9.0f | %8.3f | %9.1f | %8.1f |\n", sweep, vcpus,
+                (unsigned long long)(bytes >> 20), faults, median(secs), median(rate) / 1e3,
+                median(rss));
+  }
+  std::fflush(stdout);
+}
+
+int growth(int repeat, uint64_t max_mem, bool json) {
+  if (!json) {
+    std::printf("| sweep  | vCPUs | guest MiB |   faults | host s | k faults/s | RSS MiB |\n");
+    std::printf("|---|---|---|---|---|---|---|\n");
+  }
+  for (unsigned v = 1; v <= 64; v *= 2) growth_point_report("vcpus", v, uint64_t(v) << 24, repeat, json);
+  for (uint64_t m = 64ull << 20; m <= max_mem; m *= 2) growth_point_report("memory", 8, m, repeat, json);
+  return 0;
+}
+
 }  // namespace
 
 int sc_main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--child") == 0) return run_child(argv[2]);
   int repeat = 3;
-  bool json = false;
+  bool json = false, sweep = false;
+  uint64_t max_mem = 4ull << 30;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--json")) json = true;
+    else if (!std::strcmp(argv[i], "--growth")) sweep = true;
     else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--max-mem") && i + 1 < argc) max_mem = std::strtoull(argv[++i], nullptr, 0) << 20;
     else {
-      std::cerr << "usage: mmusim-bench [--repeat N] [--json]\n";
+      std::cerr << "usage: mmusim-bench [--repeat N] [--json] | --growth [--repeat N] [--max-mem MIB]\n";
       return 2;
     }
   }
+  if (sweep) return growth(repeat, max_mem, json);
   std::vector<double> hit_rate, fault_rate, hit_s, fault_s;
   double hit_acc = 0, faults = 0;
   for (int r = 0; r < repeat; ++r) {

@@ -1,5 +1,6 @@
 #include "workloads/guest_pt_churn.hpp"
 
+#include <algorithm>
 #include <deque>
 
 #include "sim/core/error.hpp"
@@ -64,13 +65,31 @@ class ChurnStream : public OpStream {
         const uint64_t page = rng_.below(pages);
         if (!p.mapped[page]) pte_write(p, page, true);
       }
-    } else {  // munmap-like: unmap, then flush the guest TLB (which the guest must do)
-      for (unsigned i = 0; i < cfg_.churn_writes && !p.mapped_list.empty(); ++i)
-        pte_write(p, p.mapped_list[rng_.below(p.mapped_list.size())], false);
-      Op f;
-      f.kind = Op::Kind::GuestTlbFlush;
-      q_.push_back(f);
-      ++w_.tlb_flushes;
+    } else {  // munmap-like: unmap, then invalidate the guest TLB (which the guest must do)
+      const unsigned n = rng_.uniform() < cfg_.churn_unmap_single ? 1 : cfg_.churn_writes;
+      std::vector<uint64_t> gone;
+      for (unsigned i = 0; i < n && !p.mapped_list.empty(); ++i) {
+        gone.push_back(p.mapped_list[rng_.below(p.mapped_list.size())]);
+        pte_write(p, gone.back(), false);
+      }
+      // flush_tlb_mm_range over the range that held them: page by page (every page of the
+      // range) up to the ceiling, the whole TLB above it.
+      const uint64_t lo = gone.empty() ? 0 : *std::min_element(gone.begin(), gone.end());
+      const uint64_t hi = gone.empty() ? 0 : *std::max_element(gone.begin(), gone.end());
+      if (!gone.empty() && hi - lo + 1 <= cfg_.churn_invlpg_ceiling) {
+        for (uint64_t page = lo; page <= hi; ++page) {
+          Op f;
+          f.kind = Op::Kind::GuestInvlpg;
+          f.gva = GuestLayout::kDataGva + (page << kPageShift);
+          q_.push_back(f);
+          ++w_.invlpgs;
+        }
+      } else {
+        Op f;
+        f.kind = Op::Kind::GuestTlbFlush;
+        q_.push_back(f);
+        ++w_.tlb_flushes;
+      }
     }
     for (unsigned i = 0; i < cfg_.churn_accesses && !p.mapped_list.empty(); ++i) {
       Op a;
@@ -129,8 +148,9 @@ Addr GuestPtChurn::pte_gva(const Process& p, uint64_t page) const {
 }
 
 uint64_t GuestPtChurn::leaf_pte(const Process& p, uint64_t page) const {
-  return env_->guest_fmt.make_leaf(p.data_gpa + (page << kPageShift), 1, Perms{true, true, false}, false,
-                         false);
+  // Accessed set from the start, as Linux's user page protections have it (_PAGE_ACCESSED).
+  return env_->guest_fmt.make_leaf(p.data_gpa + (page << kPageShift), 1, Perms{true, true, false},
+                                   true, false);
 }
 
 void GuestPtChurn::attach(WorkloadEnv& env) {
@@ -170,7 +190,7 @@ void GuestPtChurn::attach(WorkloadEnv& env) {
     uint64_t t = dm_root;
     for (unsigned level = 4; level >= 2; --level) t = next_table(t, f.index(gva, level));
     write_entry(t, f.index(gva, 1),
-                f.make_leaf(g << kPageShift, 1, Perms{true, true, false}, false, false));
+                f.make_leaf(g << kPageShift, 1, Perms{true, true, false}, true, false));
   }
   const unsigned dm_idx = f.index(kDirectMapGva, 4);
   const uint64_t dm_entry =
@@ -187,6 +207,7 @@ void GuestPtChurn::publish(Stats& s) {
   s.counter("churn.pte_writes").set(pte_writes);
   s.counter("churn.cr3_loads").set(cr3_loads);
   s.counter("churn.tlb_flushes").set(tlb_flushes);
+  s.counter("churn.invlpgs").set(invlpgs);
   s.counter("churn.data_accesses").set(data_accesses);
 }
 

@@ -4,8 +4,11 @@
 // tables through its direct map (a window mapping every guest page-table page, shared by all
 // processes), so under shadow paging its PTE stores hit write-protected or unsync shadow pages.
 // A step may switch process (MOV CR3, --churn-switch), then maps (mmap-like) or unmaps
-// (munmap-like, followed by a full guest TLB flush) --churn-writes random pages spread over the
-// process's last-level tables, then makes --churn-accesses accesses to mapped pages. The
+// (munmap-like) --churn-writes random pages spread over the process's last-level tables (a
+// munmap is of one page with probability --churn-unmap-single), then makes --churn-accesses
+// accesses to mapped pages. After a munmap the guest invalidates its TLB as Linux does for the
+// range spanning the unmapped pages: one INVLPG per page of it up to --churn-invlpg-ceiling
+// pages, a full flush above (so a single-page munmap INVLPGs, a scattered one flushes). The
 // workload tracks what it mapped, so it only touches mapped addresses (no guest page faults).
 // Tables are built before the run; processes are not created or destroyed during it.
 #pragma once
@@ -47,7 +50,7 @@ class GuestPtChurn : public Workload, public GuestOs {
   // Guest virtual address (direct map) of the PTE of `page` in process `p`.
   Addr pte_gva(const Process& p, uint64_t page) const;
   uint64_t leaf_pte(const Process& p, uint64_t page) const;
-  uint64_t pte_writes = 0, cr3_loads = 0, tlb_flushes = 0, data_accesses = 0;
+  uint64_t pte_writes = 0, cr3_loads = 0, tlb_flushes = 0, invlpgs = 0, data_accesses = 0;
 
  private:
   uint64_t alloc_table();

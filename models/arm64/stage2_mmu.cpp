@@ -307,22 +307,26 @@ void Stage2Mmu::map_functional(Addr gpa, unsigned level, Addr hpa_base) {
                 fmt_.make_leaf(hpa_base, level, Perms{true, true, true}, true, false));
 }
 
-void Stage2Mmu::collect(Addr table, unsigned level, Addr gpa, std::vector<Stage2Leaf>& out) const {
+void Stage2Mmu::collect(Addr table, unsigned level, Addr gpa, const LeafVisitor& visit) const {
   for (unsigned i = 0; i < fmt_.entries_at(level); ++i) {
     const uint64_t e = phys_.read64(table + Addr(i) * 8);
     if (!fmt_.present(e)) continue;
     const Addr g = gpa + Addr(i) * fmt_.span(level);
     if (fmt_.is_leaf(e, level))
-      out.push_back({g, level, fmt_.address(e, level), fmt_.perms(e)});
+      visit({g, level, fmt_.address(e, level), fmt_.perms(e)});
     else
-      collect(fmt_.address(e, level), level - 1, g, out);
+      collect(fmt_.address(e, level), level - 1, g, visit);
   }
 }
 
 std::vector<Stage2Leaf> Stage2Mmu::leaves() const {
   std::vector<Stage2Leaf> out;
-  if (pool_.live(root_)) collect(root_, fmt_.levels(), 0, out);
+  visit_leaves([&](const Stage2Leaf& l) { out.push_back(l); });
   return out;
+}
+
+void Stage2Mmu::visit_leaves(const LeafVisitor& visit) const {
+  if (pool_.live(root_)) collect(root_, fmt_.levels(), 0, visit);
 }
 
 }  // namespace mmusim

@@ -40,6 +40,7 @@ class Stage2Mmu : public HypervisorMmu {
   void teardown(Agent& host) override;
   void map_functional(Addr gpa, unsigned level, Addr hpa_base) override;
   std::vector<Stage2Leaf> leaves() const override;
+  void visit_leaves(const LeafVisitor& visit) const override;
   // KVM_RUN before the vCPU's first entry: runs the hook below (pending MMU ops), then hands
   // out the one stage-2 root.
   Addr load_root(Agent& vcpu, int vcpu_id) override;
@@ -98,7 +99,7 @@ class Stage2Mmu : public HypervisorMmu {
   bool break_pte(Agent& a, int vcpu_id, PtIter& it);
   void free_subtree(Agent& a, Addr table, unsigned level, bool shared);
   Addr alloc_table(Agent& a);
-  void collect(Addr table, unsigned level, Addr gpa, std::vector<Stage2Leaf>& out) const;
+  void collect(Addr table, unsigned level, Addr gpa, const LeafVisitor& visit) const;
   // Timed walk of [gpa, gpa + len): `f` sees each present leaf (a block once) with the
   // iterator positioned on it. Callers hold mmu_lock and the RCU read lock.
   void for_each_leaf(Agent& a, Addr gpa, uint64_t len, const std::function<void(PtIter&)>& f);

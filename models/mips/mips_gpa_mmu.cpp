@@ -306,23 +306,27 @@ uint64_t MipsGpaMmu::pte_functional(Addr gpa) const {
   return phys_.read64(it.entry_addr());
 }
 
-void MipsGpaMmu::collect(Addr table, unsigned level, Addr gpa, std::vector<Stage2Leaf>& out) const {
+void MipsGpaMmu::collect(Addr table, unsigned level, Addr gpa, const LeafVisitor& visit) const {
   const unsigned n = 1u << fmt_.index_bits();
   for (unsigned i = 0; i < n; ++i) {
     uint64_t e = phys_.read64(table + Addr(i) * 8);
     if (!fmt_.present(e)) continue;
     Addr g = gpa + Addr(i) * fmt_.span(level);
     if (level == 1)
-      out.push_back({g, 1, fmt_.address(e, 1), fmt_.perms(e)});
+      visit({g, 1, fmt_.address(e, 1), fmt_.perms(e)});
     else
-      collect(fmt_.address(e, level), level - 1, g, out);
+      collect(fmt_.address(e, level), level - 1, g, visit);
   }
 }
 
 std::vector<Stage2Leaf> MipsGpaMmu::leaves() const {
   std::vector<Stage2Leaf> out;
-  if (pool_.live(pgd_)) collect(pgd_, fmt_.levels(), 0, out);
+  visit_leaves([&](const Stage2Leaf& l) { out.push_back(l); });
   return out;
+}
+
+void MipsGpaMmu::visit_leaves(const LeafVisitor& visit) const {
+  if (pool_.live(pgd_)) collect(pgd_, fmt_.levels(), 0, visit);
 }
 
 void MipsGpaMmu::free_tables(Agent& a, Addr table, unsigned level) {

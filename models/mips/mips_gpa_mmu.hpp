@@ -55,6 +55,7 @@ class MipsGpaMmu : public HypervisorMmu {
   void teardown(Agent& host) override;
   void map_functional(Addr gpa, unsigned level, Addr hpa_base) override;
   std::vector<Stage2Leaf> leaves() const override;
+  void visit_leaves(const LeafVisitor& visit) const override;
 
   bool models_notifiers() const override { return true; }
   void notifier_lock(Agent& a) override { mmu_lock_.lock(a); }
@@ -111,7 +112,7 @@ class MipsGpaMmu : public HypervisorMmu {
   uint64_t mkclean_range(Agent& a, Addr table, unsigned level, Addr base, uint64_t first,
                          uint64_t last);
   const Memslot& log_slot() const;
-  void collect(Addr table, unsigned level, Addr gpa, std::vector<Stage2Leaf>& out) const;
+  void collect(Addr table, unsigned level, Addr gpa, const LeafVisitor& visit) const;
 
   const SimConfig& cfg_;
   const MipsPteFormat& fmt_;

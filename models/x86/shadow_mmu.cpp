@@ -26,8 +26,10 @@ ShadowMmu::ShadowMmu(const SimConfig& cfg, PhysMem& phys, PagePool& pool, HostMm
       walk_kind_(cfg.unsync_walk == "rewalk"         ? WalkKind::Rewalk
                  : cfg.unsync_walk == "clear-on-add" ? WalkKind::ClearOnAdd
                                                      : WalkKind::ClearBeforeAdd),
-      cr3_(cfg.vcpus, 0),
+      cr3_(cfg.vcpus, 0), cur_root_(cfg.vcpus, SIZE_MAX), prev_roots_(cfg.vcpus),
       faults_(stats.counter("hv.fault.count")),
+      retries_(stats.counter("hv.fault.retry")),
+      gpte_changed_(stats.counter("shadow.fault.gpte_changed")),
       emulated_(stats.counter("shadow.emulated_writes")),
       unsynced_(stats.counter("shadow.unsync.pages_unsynced")),
       syncs_(stats.counter("shadow.sync.count")),
@@ -39,7 +41,23 @@ ShadowMmu::ShadowMmu(const SimConfig& cfg, PhysMem& phys, PagePool& pool, HostMm
       walk_loads_(stats.counter("shadow.walk.loads")),
       walk_misses_(stats.counter("shadow.walk.l1_misses")),
       pages_created_(stats.counter("shadow.pages.created")),
-      walk_hist_(stats.histogram("shadow.walk.latency")) {}
+      roots_freed_(stats.counter("shadow.roots.freed")),
+      pages_freed_(stats.counter("shadow.pages.freed")),
+      reclaim_zapped_(stats.counter("shadow.reclaim.pages_zapped")),
+      flood_zapped_(stats.counter("shadow.flooding.pages_zapped")),
+      prev_root_hits_(stats.counter("shadow.roots.prev_hits")),
+      reloads_(stats.counter("shadow.roots.reload_requests")),
+      invlpgs_(stats.counter("shadow.invlpg.count")),
+      invlpg_resynced_(stats.counter("shadow.invlpg.sptes_resynced")),
+      invlpg_zapped_(stats.counter("shadow.invlpg.sptes_zapped")),
+      walk_hist_(stats.histogram("shadow.walk.latency")) {
+  // n_max_mmu_pages: --shadow-max-pages, or KVM's default of 20 per mille of guest memory
+  // (kvm_mmu_calculate_default_mmu_pages, at least 64); the guest memory is the workload's.
+  const uint64_t guest_pages =
+      (uint64_t(cfg.vcpus) * cfg.churn_procs * cfg.churn_proc_bytes) >> kPageShift;
+  max_pages_ = cfg.shadow_max_pages ? cfg.shadow_max_pages
+                                    : std::max<uint64_t>(64, guest_pages * 20 / 1000);
+}
 
 Addr ShadowMmu::guest_page_hpa(Agent& a, uint64_t gfn) { return host_.resolve(a, gfn, false).hpa; }
 
@@ -48,8 +66,9 @@ bool ShadowMmu::walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w) {
   uint64_t table = cr3_gfn;
   for (unsigned level = 4; level >= 1; --level) {
     w.table_gfn[level] = table;
-    const uint64_t e =
-        a.load(guest_page_hpa(a, table) + fmt_.index(gva, level) * 8, MemClass::PageTable);
+    w.pte_hpa[level] = guest_page_hpa(a, table) + fmt_.index(gva, level) * 8;
+    const uint64_t e = a.load(w.pte_hpa[level], MemClass::PageTable);
+    w.pte[level] = e;
     if (!fmt_.present(e)) return false;
     if (level == 1) {
       w.leaf = e;
@@ -60,6 +79,10 @@ bool ShadowMmu::walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w) {
     table = fmt_.address(e, level) >> kPageShift;
   }
   return false;
+}
+
+bool ShadowMmu::gpte_changed(Agent& a, const GuestWalk& w, unsigned level) {
+  return a.load(w.pte_hpa[level], MemClass::PageTable) != w.pte[level];
 }
 
 size_t ShadowMmu::root_for(Agent& a, int vcpu_id, bool& flush) {
@@ -96,11 +119,16 @@ size_t ShadowMmu::get_page(Agent& a, uint64_t gfn, unsigned level, bool& flush) 
   p.gfn = gfn;
   p.parent_sptes.clear();
   p.live = true;
+  p.root_count = 0;
+  p.invalid = false;
+  p.seq = ++seq_;
   a.advance(cfg_.lat.page_alloc);
   a.store(p.meta + ShadowMeta::kRole, level | (gfn << 8));
   a.store(p.meta + ShadowMeta::kUnsync, 0);
   a.store(p.meta + ShadowMeta::kUnsyncChildren, 0);
   a.store(p.meta + ShadowMeta::kParents, 0);
+  a.store(p.meta + ShadowMeta::kFlood, 0);
+  a.store(p.meta + ShadowMeta::kRootCount, 0);
   for (unsigned w = 0; w < 8; ++w) a.store(p.bitmap + 8 * w, 0);
   by_gfn_[{gfn, level}] = sp;
   by_spt_[p.spt] = sp;
@@ -151,6 +179,7 @@ bool ShadowMmu::rmap_write_protect(Agent& a, uint64_t gfn) {
     const uint64_t e = a.load(sptep, MemClass::PageTable);
     if (fmt_.present(e) && (e & X86PageFormat::kRw)) {
       a.store(sptep, e & ~X86PageFormat::kRw, MemClass::PageTable);
+      note_leaf_zap(e);
       changed = true;
     }
   }
@@ -179,117 +208,132 @@ bool ShadowMmu::try_unsync(Agent& a, uint64_t gfn) {
   return true;
 }
 
+// FNAME(page_fault): the guest walk runs first, without mmu_lock (FNAME(walk_addr)); other
+// vCPUs may rewrite the guest tables meanwhile. Under mmu_lock, FNAME(fetch) builds the shadow
+// path and, after getting (and so write-protecting) the shadow page of each guest table,
+// checks that the entry the walk read there is unchanged (gpte_changed); if one changed the
+// fault returns RET_PF_RETRY and the vCPU faults again on a fresh walk. The shadow MMU takes
+// mmu_lock for write only, as KVM's does (the read-mode fault path is the TDP MMU's).
 FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access access) {
   faults_.inc();
   a.advance(cfg_.lat.fault_entry);
   const uint64_t cr3_gfn = cr3_.at(size_t(vcpu_id)) >> kPageShift;
-  mmu_lock_.lock(a);
   GuestWalk gw;
-  if (!walk_guest(a, cr3_gfn, gva, gw)) {
-    mmu_lock_.unlock(a);
+  if (!walk_guest(a, cr3_gfn, gva, gw))
     throw ModelError("shadow MMU: guest page fault at gva " + hex(gva) +
                      " (the workload accessed an address its guest does not map)");
-  }
   const Perms gperms = fmt_.perms(gw.leaf);
-  if (access == Access::Write && !gperms.write) {
-    mmu_lock_.unlock(a);
+  if (access == Access::Write && !gperms.write)
     throw ModelError("shadow MMU: guest write-protection fault at gva " + hex(gva));
-  }
+  // kvm_faultin_pfn: the host frame is looked up before mmu_lock is taken, too.
+  const Addr hpa =
+      host_.resolve(a, fmt_.address(gw.leaf, 1) >> kPageShift, access == Access::Write).hpa;
+  mmu_lock_.lock(a);
   bool flush = false;
-  size_t sp = get_page(a, cr3_gfn, 4, flush);
-  for (unsigned level = 4; level >= 2; --level) {
+  // The root this vCPU runs on; a zapped (obsolete) root answers RET_PF_RETRY: the vCPU
+  // reloads (KVM_REQ_MMU_RELOAD is pending) and faults again on the new one.
+  size_t sp = cur_root_.at(size_t(vcpu_id));
+  if (sp == SIZE_MAX || pages_[sp].invalid) {
+    retries_.inc();
+    mmu_lock_.unlock(a);
+    return FaultOutcome::Retry;
+  }
+  make_pages_available(a, vcpu_id);
+  bool changed = gpte_changed(a, gw, 4);
+  for (unsigned level = 4; level >= 2 && !changed; --level) {
     const unsigned idx = fmt_.index(gva, level);
+    clear_flooding(a, sp);  // the page is in use: its write-flooding count starts again
     const uint64_t e = a.load(pages_[sp].spt + idx * 8, MemClass::PageTable);
-    size_t child;
-    if (fmt_.present(e)) {
-      child = by_spt_.at(fmt_.address(e, level));
-    } else {
-      child = get_page(a, gw.table_gfn[level - 1], level - 1, flush);
-      link(a, sp, idx, child);
-    }
+    const bool present = fmt_.present(e);
+    const size_t child = present ? by_spt_.at(fmt_.address(e, level))
+                                 : get_page(a, gw.table_gfn[level - 1], level - 1, flush);
+    // The guest table below is write-protected now: is the entry read in it still there?
+    changed = gpte_changed(a, gw, level - 1);
+    if (!changed && !present) link(a, sp, idx, child);
     sp = child;
   }
-  const uint64_t gfn = fmt_.address(gw.leaf, 1) >> kPageShift;
-  FaultOutcome out = FaultOutcome::Fixed;
-  bool w = gperms.write;
-  if (w && write_protected(a, gfn)) {
-    if (access == Access::Write && try_unsync(a, gfn)) {
-      w = true;
-    } else {
-      w = false;
-      if (access == Access::Write) out = FaultOutcome::Emulate;
-    }
+  if (changed) {
+    gpte_changed_.inc();
+    retries_.inc();
+    if (flush) flush_.flush_all(a, vcpu_id);
+    mmu_lock_.unlock(a);
+    return FaultOutcome::Retry;
   }
-  const Addr hpa = host_.resolve(a, gfn, access == Access::Write).hpa;
-  const Addr sptep = pages_[sp].spt + fmt_.index(gva, 1) * 8;
-  const uint64_t old = a.load(sptep, MemClass::PageTable);
-  const uint64_t spte = fmt_.make_leaf(hpa, 1, Perms{gperms.read, w, gperms.exec}, true,
-                                       access == Access::Write && w);
-  if (fmt_.present(old)) zap_spte(a, sp, fmt_.index(gva, 1), old);
-  a.store(sptep, spte, MemClass::PageTable);
-  rmap_[gfn].push_back(sptep);
-  spte_gfn_[sptep] = gfn;
+  const FaultOutcome out = set_leaf(a, sp, fmt_.index(gva, 1), gw.leaf, hpa, access, false, flush);
   a.advance(cfg_.lat.shadow_fault_work);
   if (flush) flush_.flush_all(a, vcpu_id);
   mmu_lock_.unlock(a);
   return out;
 }
 
-// x86_emulate_insn + kvm_mmu_pte_write: the store lands in guest memory, and every in-sync
-// shadow page of that guest table drops its entry at the written offset (it refaults later).
+FaultOutcome ShadowMmu::set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpte, Addr hpa,
+                                 Access access, bool prefetch, bool& flush) {
+  const Perms gperms = fmt_.perms(gpte);
+  const uint64_t gfn = fmt_.address(gpte, 1) >> kPageShift;
+  const bool write = access == Access::Write && !prefetch;
+  FaultOutcome out = FaultOutcome::Fixed;
+  bool w = gperms.write;
+  if (w && write_protected(a, gfn)) {
+    if (write && try_unsync(a, gfn)) {
+      w = true;
+    } else {
+      w = false;
+      if (write) out = FaultOutcome::Emulate;
+    }
+  }
+  const Addr sptep = pages_[sp].spt + idx * 8;
+  const uint64_t old = a.load(sptep, MemClass::PageTable);
+  const uint64_t spte =
+      fmt_.make_leaf(hpa, 1, Perms{gperms.read, w, gperms.exec}, !prefetch, write && w);
+  if (fmt_.present(old)) {
+    // Another frame, or less than the old entry allowed: the old translation must be flushed.
+    if (fmt_.address(old, 1) != hpa || ((old & X86PageFormat::kRw) && !w)) {
+      note_leaf_zap(old);
+      flush = true;
+    }
+    zap_spte(a, sp, idx, old);
+  }
+  a.store(sptep, spte, MemClass::PageTable);
+  rmap_[gfn].push_back(sptep);
+  spte_gfn_[sptep] = gfn;
+  return out;
+}
+
+// x86_emulate_insn + kvm_mmu_pte_write: the emulator translates the address and stores to
+// guest memory without mmu_lock (kvm_vcpu_write_guest); the page-track hook then takes mmu_lock
+// and every in-sync shadow page of that guest table drops its entry at the written offset (it
+// refaults later).
 void ShadowMmu::emulate_guest_write(Agent& a, int vcpu_id, Addr gva, uint64_t value) {
   emulated_.inc();
   a.advance(cfg_.lat.shadow_emulate);
-  mmu_lock_.lock(a);
   GuestWalk gw;
-  if (!walk_guest(a, cr3_.at(size_t(vcpu_id)) >> kPageShift, gva, gw)) {
-    mmu_lock_.unlock(a);
+  if (!walk_guest(a, cr3_.at(size_t(vcpu_id)) >> kPageShift, gva, gw))
     throw ModelError("shadow MMU: emulated write to unmapped gva " + hex(gva));
-  }
   const uint64_t gfn = fmt_.address(gw.leaf, 1) >> kPageShift;
   const Addr off = gva & (kPageSize - 1) & ~Addr(7);
   a.store(host_.resolve(a, gfn, true).hpa + off, value, MemClass::PageTable);
-  bool flush = false;
+  mmu_lock_.lock(a);
+  bool flush = false, reload = false;
+  std::vector<size_t> freed;
   for (unsigned level = 1; level <= 4; ++level) {
     auto it = by_gfn_.find({gfn, level});
     if (it == by_gfn_.end()) continue;
     const size_t sp = it->second;
     if (level == 1 && a.load(pages_[sp].meta + ShadowMeta::kUnsync) != 0) continue;
+    if (flooded(a, sp, gva & 7, 8)) {  // the whole page goes (shadow_reclaim.cpp)
+      reload |= zap_page(a, sp, freed);
+      flood_zapped_.inc();
+      flush = true;
+      continue;
+    }
     const uint64_t e = a.load(pages_[sp].spt + off, MemClass::PageTable);
     if (!fmt_.present(e)) continue;
     zap_spte(a, sp, unsigned(off / 8), e);
+    note_subtree_zap(e, level);
     flush = true;
   }
-  if (flush) flush_.flush_all(a, vcpu_id);
-  mmu_lock_.unlock(a);
-}
-
-void ShadowMmu::guest_cr3_load(Agent& a, int vcpu_id, Addr cr3_gpa) {
-  // vcpu->arch.cr3 is the vCPU's own state; the root switch and its sync run in load_root.
-  a.advance(cfg_.lat.fault_entry);
-  cr3_.at(size_t(vcpu_id)) = cr3_gpa;
-}
-
-// kvm_mmu_load after a CR3 change: the shadow root of the guest tables (found or built), synced
-// (kvm_mmu_sync_roots) before the guest runs on it.
-Addr ShadowMmu::load_root(Agent& a, int vcpu_id) {
-  if (cr3_.at(size_t(vcpu_id)) == 0) return 0;  // the guest has not loaded CR3 yet
-  mmu_lock_.lock(a);
-  bool flush = false;
-  const size_t root = root_for(a, vcpu_id, flush);
-  if (flush) flush_.flush_all(a, vcpu_id);
-  sync_children(a, vcpu_id, root);
-  mmu_lock_.unlock(a);
-  return pages_[root].spt;
-}
-
-void ShadowMmu::guest_tlb_flush(Agent& a, int vcpu_id) {
-  if (cr3_.at(size_t(vcpu_id)) == 0) return;
-  mmu_lock_.lock(a);
-  bool flush = false;
-  const size_t root = root_for(a, vcpu_id, flush);
-  if (flush) flush_.flush_all(a, vcpu_id);
-  sync_children(a, vcpu_id, root);
+  if (!freed.empty() || reload) commit_zap(a, vcpu_id, freed, reload);
+  else if (flush) flush_.flush_all(a, vcpu_id);
   mmu_lock_.unlock(a);
 }
 

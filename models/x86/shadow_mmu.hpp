@@ -13,6 +13,11 @@
 // measured. Host-side C++ indexes stand for KVM's own lookup structures (the gfn hash, the
 // page-to-kvm_mmu_page link, the parent_ptes and rmap lists, sp->gfns): they are never consulted
 // for anything the simulated words hold.
+//
+// Files: faults, lookup/creation, write protection and emulated writes (shadow_mmu.cpp); unsync
+// pages and the unsync walk (shadow_unsync.cpp); INVLPG (shadow_invlpg.cpp); roots and the
+// cache of previous roots (shadow_roots.cpp); whole-page zaps for reclaim and write flooding
+// (shadow_reclaim.cpp); functional views and the stale-TLB oracle's records (shadow_oracle.cpp).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -41,6 +46,8 @@ struct ShadowMeta {
   static constexpr Addr kUnsync = 8;          // sp->unsync
   static constexpr Addr kUnsyncChildren = 16; // sp->unsync_children
   static constexpr Addr kParents = 24;        // how many parent entries link the page
+  static constexpr Addr kFlood = 32;          // sp->write_flooding_count
+  static constexpr Addr kRootCount = 40;      // sp->root_count
 };
 
 class ShadowMmu : public HypervisorMmu {
@@ -63,10 +70,16 @@ class ShadowMmu : public HypervisorMmu {
   void map_functional(Addr, unsigned, Addr) override {}
   std::vector<Stage2Leaf> leaves() const override { return {}; }
   Addr load_root(Agent& vcpu, int vcpu_id) override;
+  // KVM_REQ_MMU_RELOAD (a root the vCPU uses was zapped): kvm_mmu_unload drops the current root
+  // and every cached previous root (shadow_roots.cpp).
+  void unload_root(Agent& vcpu, int vcpu_id) override;
 
   void guest_cr3_load(Agent& vcpu, int vcpu_id, Addr cr3_gpa) override;
   void guest_tlb_flush(Agent& vcpu, int vcpu_id) override;
   void emulate_guest_write(Agent& vcpu, int vcpu_id, Addr gva, uint64_t value) override;
+  // INVLPG exits under shadow paging (shadow_invlpg.cpp).
+  bool intercepts_invlpg() const override { return true; }
+  void guest_invlpg(Agent& vcpu, int vcpu_id, Addr gva) override;
 
   // Functional views for tests and the oracle.
   size_t shadow_pages() const { return pages_.size() - free_slots_.size(); }
@@ -75,6 +88,14 @@ class ShadowMmu : public HypervisorMmu {
   // leaves that map a write-protected guest table; reported as oracle violations. Returns the
   // number of problems found.
   uint64_t check_shadow_consistency(Cycles now, const std::string& who);
+  // The last-level shadow entry for `gva` under the shadow root of guest CR3 `cr3_gpa`
+  // (functional walk, shadow_oracle.cpp): `found` when every level above is present.
+  struct LeafView {
+    bool found = false;
+    uint64_t spte = 0;
+    bool unsync = false;  // the last-level shadow page holding it is unsync
+  };
+  LeafView leaf_view(Addr cr3_gpa, Addr gva) const;
   // Runs at the end of teardown (X86Arch: tears down the idle TDP MMU built beside this one).
   void set_teardown_hook(std::function<void(Agent&)> f) { teardown_hook_ = std::move(f); }
 
@@ -87,6 +108,11 @@ class ShadowMmu : public HypervisorMmu {
     uint64_t gfn = 0;
     std::vector<Addr> parent_sptes;  // KVM's parent_ptes list
     bool live = false;
+    // sp->root_count (also in the metadata line), role.invalid and the page's place in
+    // active_mmu_pages, i.e. its creation order (shadow_roots.cpp, shadow_reclaim.cpp).
+    int root_count = 0;
+    bool invalid = false;
+    uint64_t seq = 0;
   };
   struct PvecEntry {
     size_t sp;
@@ -106,11 +132,17 @@ class ShadowMmu : public HypervisorMmu {
   enum class WalkKind { Rewalk, ClearOnAdd, ClearBeforeAdd };
 
   // --- guest tables (timed reads of guest memory through the host mapping) ---
+  // What FNAME(walk_addr) records: the table and the entry read at each level (index: level),
+  // so that the fault can check under mmu_lock that none of them changed since.
   struct GuestWalk {
-    uint64_t table_gfn[5] = {};  // guest table read at each level (index: level)
-    uint64_t leaf = 0;           // the guest PTE
+    uint64_t table_gfn[5] = {};  // guest table read at each level
+    uint64_t pte[5] = {};        // the entry read in it
+    Addr pte_hpa[5] = {};        // where that entry lives (host address of guest memory)
+    uint64_t leaf = 0;           // the guest PTE (pte[1])
   };
   bool walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w);
+  // FNAME(gpte_changed): the guest entry at `level` differs from what the walk read.
+  bool gpte_changed(Agent& a, const GuestWalk& w, unsigned level);
   Addr guest_page_hpa(Agent& a, uint64_t gfn);
 
   // --- shadow pages (shadow_mmu.cpp) ---
@@ -122,6 +154,47 @@ class ShadowMmu : public HypervisorMmu {
   bool try_unsync(Agent& a, uint64_t gfn);
   size_t page_of_spte(Addr sptep) const { return by_spt_.at(sptep & ~(kPageSize - 1)); }
   size_t root_for(Agent& a, int vcpu_id, bool& flush);
+  // mmu_set_spte: entry `idx` of last-level page `sp` maps guest PTE `gpte`. A fault's install
+  // (`prefetch` false) may let the guest table of the target go unsync on a write and answers
+  // Emulate when it stays write-protected; a prefetch (invlpg's update_pte) never unsyncs and
+  // leaves the accessed bit clear. `hpa`: the host frame of the PTE's gfn, resolved by the
+  // caller. Sets `flush` when a translation was removed or downgraded.
+  FaultOutcome set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpte, Addr hpa,
+                        Access access, bool prefetch, bool& flush);
+  // The oracle's record of a shadow leaf removed or downgraded (before the flush covering it):
+  // shadow TLB entries are tagged with the host frame (ShadowWalker puts it in `gpa`).
+  void note_leaf_zap(uint64_t spte) { flush_.note_zap(fmt_.address(spte, 1), kPageSize); }
+  // The same for every leaf below a zapped entry of a `level` page (shadow_oracle.cpp).
+  void note_subtree_zap(uint64_t spte, unsigned level);
+
+  // --- roots: the current root and KVM_MMU_NUM_PREV_ROOTS cached ones per vCPU
+  //     (shadow_roots.cpp) ---
+  static constexpr unsigned kPrevRoots = 3;
+  struct CachedRoot {
+    Addr cr3 = 0;
+    size_t sp = SIZE_MAX;
+  };
+  // kvm_mmu_new_pgd at a CR3 load: the current root goes to the front of the cache; a cached
+  // root of the new CR3 becomes current (fast_pgd_switch); the root pushed out is put.
+  void switch_root(Agent& a, int vcpu_id, Addr new_cr3);
+  // FNAME(invlpg) on one root (shadow_invlpg.cpp).
+  void invlpg_root(Agent& a, int vcpu_id, size_t root, Addr gva);
+  void put_root(Agent& a, size_t sp, std::vector<size_t>& freed);
+
+  // --- zapping shadow pages: reclaim and write flooding (shadow_reclaim.cpp) ---
+  // kvm_mmu_prepare_zap_page: unlinks `sp` from its parents, clears its entries and drops it
+  // from the hash; a page with no root reference joins `freed`, a root in use is marked
+  // invalid (its vCPUs reload) and freed when the last reference goes. Returns whether a
+  // reload was requested.
+  bool zap_page(Agent& a, size_t sp, std::vector<size_t>& freed);
+  // kvm_mmu_commit_zap_page: one remote flush, then the pages go back to the pool.
+  void commit_zap(Agent& a, int vcpu_id, std::vector<size_t>& freed, bool reload);
+  // make_mmu_pages_available: below KVM_MIN_FREE_MMU_PAGES free, zap the oldest pages no root
+  // reference holds until KVM_REFILL_PAGES are free.
+  void make_pages_available(Agent& a, int vcpu_id);
+  // kvm_mmu_pte_write's detect_write_flooding / detect_write_misaligned for one shadow page.
+  bool flooded(Agent& a, size_t sp, Addr offset, unsigned bytes);
+  void clear_flooding(Agent& a, size_t sp);
 
   // --- unsync pages and the unsync walk (shadow_unsync.cpp) ---
   void unsync_page(Agent& a, size_t sp);
@@ -156,11 +229,17 @@ class ShadowMmu : public HypervisorMmu {
   std::map<uint64_t, std::vector<Addr>> rmap_;               // gfn -> leaf sptes mapping it
   std::unordered_map<Addr, uint64_t> spte_gfn_;              // leaf spte -> gfn (sp->gfns)
   std::vector<Addr> cr3_;                                    // per vCPU, guest CR3 (0: none)
+  std::vector<size_t> cur_root_;                             // per vCPU (SIZE_MAX: none)
+  std::vector<std::vector<CachedRoot>> prev_roots_;          // per vCPU, most recent first
+  uint64_t seq_ = 0;                                         // creation order of pages
+  uint64_t max_pages_ = 0;                                   // n_max_mmu_pages
   std::vector<size_t> lost_reported_;                        // pages reported lost already
   bool in_walk_ = false;
   std::function<void(Agent&)> teardown_hook_;
 
   Counter& faults_;
+  Counter& retries_;
+  Counter& gpte_changed_;
   Counter& emulated_;
   Counter& unsynced_;
   Counter& syncs_;
@@ -172,6 +251,15 @@ class ShadowMmu : public HypervisorMmu {
   Counter& walk_loads_;
   Counter& walk_misses_;
   Counter& pages_created_;
+  Counter& roots_freed_;
+  Counter& pages_freed_;
+  Counter& reclaim_zapped_;
+  Counter& flood_zapped_;
+  Counter& prev_root_hits_;
+  Counter& reloads_;
+  Counter& invlpgs_;
+  Counter& invlpg_resynced_;
+  Counter& invlpg_zapped_;
   Histogram& walk_hist_;
 };
 

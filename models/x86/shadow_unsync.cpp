@@ -177,6 +177,7 @@ bool ShadowMmu::sync_page(Agent& a, size_t sp) {
     const uint64_t gfn = fmt_.address(g, 1) >> kPageShift;
     if (!fmt_.present(g) || m == spte_gfn_.end() || m->second != gfn) {
       zap_spte(a, sp, i, s);
+      note_leaf_zap(s);
       sptes_zapped_.inc();
       flush = true;
       continue;
@@ -187,6 +188,7 @@ bool ShadowMmu::sync_page(Agent& a, size_t sp) {
                                       fmt_.accessed(s), fmt_.dirty(s));
     if (n != s) {
       a.store(sptep, n, MemClass::PageTable);
+      note_leaf_zap(s);
       flush = true;
     }
   }

@@ -99,6 +99,7 @@ class TdpMmu : public HypervisorMmu {
   // pages, as KVM selftests pre-fault their page-table memslot).
   void map_functional(Addr gpa, unsigned level, Addr hpa_base) override;
   std::vector<Stage2Leaf> leaves() const override;
+  void visit_leaves(const LeafVisitor& visit) const override;
   bool shared_mode() const { return shared_; }
   unsigned max_level() const { return max_level_; }
   size_t linked_tables() const { return pages_.size(); }
@@ -170,7 +171,7 @@ class TdpMmu : public HypervisorMmu {
   Addr alloc_table(Agent& a);
   void link_page(Agent& a, Addr table, Addr gpa, unsigned level, bool shared);
   void unlink_page(Agent& a, Addr table, bool shared);
-  void collect_leaves(Addr table, unsigned level, Addr gpa, std::vector<Stage2Leaf>& out) const;
+  void collect_leaves(Addr table, unsigned level, Addr gpa, const LeafVisitor& visit) const;
 
   const SimConfig& cfg_;
   const EptFormat& fmt_;

@@ -185,24 +185,28 @@ void TdpMmu::map_functional(Addr gpa, unsigned level, Addr hpa_base) {
 }
 
 void TdpMmu::collect_leaves(Addr table, unsigned level, Addr gpa,
-                            std::vector<Stage2Leaf>& out) const {
+                            const LeafVisitor& visit) const {
   const unsigned n = 1u << fmt_.index_bits();
   for (unsigned i = 0; i < n; ++i) {
     uint64_t e = phys_.read64(table + Addr(i) * 8);
     if (!fmt_.present(e)) continue;
     Addr g = gpa + Addr(i) * fmt_.span(level);
     if (fmt_.is_leaf(e, level))
-      out.push_back({g, level, fmt_.address(e, level), fmt_.perms(e)});
+      visit({g, level, fmt_.address(e, level), fmt_.perms(e)});
     else
-      collect_leaves(fmt_.address(e, level), level - 1, g, out);
+      collect_leaves(fmt_.address(e, level), level - 1, g, visit);
   }
 }
 
 std::vector<Stage2Leaf> TdpMmu::leaves() const {
   std::vector<Stage2Leaf> out;
-  Addr root = stage2_root();
-  if (root && pool_.live(root)) collect_leaves(root, fmt_.levels(), 0, out);
+  visit_leaves([&](const Stage2Leaf& l) { out.push_back(l); });
   return out;
+}
+
+void TdpMmu::visit_leaves(const LeafVisitor& visit) const {
+  Addr root = stage2_root();
+  if (root && pool_.live(root)) collect_leaves(root, fmt_.levels(), 0, visit);
 }
 
 }  // namespace mmusim

@@ -165,6 +165,9 @@ struct SimConfig {
   unsigned churn_writes = 24;           // guest-pt-churn: PTE writes per mmap/munmap step
   unsigned churn_accesses = 16;         // guest-pt-churn: data accesses per step
   double churn_switch = 0.3;            // guest-pt-churn: probability a step switches CR3
+  double churn_unmap_single = 0.5;      // guest-pt-churn: probability a munmap is of one page
+  unsigned churn_invlpg_ceiling = 33;   // guest-pt-churn: INVLPG per page up to this many pages
+  uint64_t shadow_max_pages = 0;        // n_max_mmu_pages; 0: KVM's default (20 per mille)
   // --- end x86 shadow MMU ---
 
   // --- limits (issue 7 hardening; sim/core/config_options_limits.cpp) ---

@@ -27,6 +27,20 @@ void add_shadow_options(OptionTable& o) {
           0, 4096);
   o.real("churn-switch", "P", "guest-pt-churn: probability that a step switches process (CR3)",
          &SimConfig::churn_switch, 0.0, 1.0, "a probability");
+  o.real("churn-unmap-single", "P",
+         "guest-pt-churn: probability that a munmap-like step unmaps one page instead of "
+         "--churn-writes pages",
+         &SimConfig::churn_unmap_single, 0.0, 1.0, "a probability");
+  o.whole("churn-invlpg-ceiling",
+          "guest-pt-churn: a munmap of at most this many pages is followed by one INVLPG per "
+          "page, a larger one by a full TLB flush (Linux's tlb_single_page_flush_ceiling); 0: "
+          "always a full flush",
+          &SimConfig::churn_invlpg_ceiling, 0, 4096);
+  o.whole("shadow-max-pages",
+          "shadow MMU: n_max_mmu_pages, the shadow pages kept before the oldest unused ones are "
+          "zapped (KVM_SET_NR_MMU_PAGES); 0: KVM's default, 20 per mille of the guest memory "
+          "(at least 64)",
+          &SimConfig::shadow_max_pages, 0, uint64_t(1) << 32);
   o.lat("shadow_fault_work", &Latencies::shadow_fault_work,
         "shadow fault handler instructions besides memory references");
   o.lat("shadow_sync_work", &Latencies::shadow_sync_work,

@@ -13,9 +13,10 @@ struct Op {
   // Shadow paging (issue 6): GuestPteWrite stores `value` at guest-virtual `gva` (a PTE the
   // guest kernel writes through its direct map); GuestCr3Load switches the guest to the page
   // tables at guest-physical `gva`; GuestTlbFlush flushes the vCPU's whole TLB (e.g. a CR3
-  // reload after a munmap). Under shadow paging the last two exit to the hypervisor.
+  // reload after a munmap); GuestInvlpg invalidates the one page at `gva` (INVLPG). Under
+  // shadow paging the last three exit to the hypervisor.
   enum class Kind : uint8_t { Access, Compute, GuestShootdown, Sync, GuestPteWrite, GuestCr3Load,
-                              GuestTlbFlush };
+                              GuestTlbFlush, GuestInvlpg };
   Kind kind = Kind::Access;
   Access access = Access::Read;
   Addr gva = 0;        // Access: guest virtual address

@@ -142,6 +142,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void guest_pte_write(const Op& op);    // store through the (maybe write-protected) mapping
   void guest_cr3_load(const Op& op);     // exits; the vCPU then loads the root for the new CR3
   void guest_tlb_flush();                // exits (kvm_mmu_sync_roots), flushes this vCPU's TLB
+  void guest_invlpg(const Op& op);       // drops the page's TLB entry; exits if intercepted
   void do_access(const Op& op);
   void mmu_off_access(const Op& op);  // Op::mmu_off: stage 2 only, non-cacheable
   void translate_miss(const Op& op);

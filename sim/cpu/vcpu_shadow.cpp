@@ -1,5 +1,5 @@
 // The guest instructions that matter under shadow paging (issue 6): a guest kernel's store to
-// one of its own PTEs, a CR3 load and a full TLB flush. Without EPT, the translation hardware
+// one of its own PTEs, a CR3 load, a full TLB flush and an INVLPG. Without EPT, the translation hardware
 // walks the hypervisor's shadow tables, so handle_fault receives the guest VIRTUAL address.
 #include <sstream>
 
@@ -13,6 +13,7 @@ void Vcpu::shadow_op(const Op& op) {
     case Op::Kind::GuestPteWrite: return guest_pte_write(op);
     case Op::Kind::GuestCr3Load: return guest_cr3_load(op);
     case Op::Kind::GuestTlbFlush: return guest_tlb_flush();
+    case Op::Kind::GuestInvlpg: return guest_invlpg(op);
     default: throw ModelError(agent_.name() + ": not a shadow-paging op");
   }
 }
@@ -31,6 +32,13 @@ void Vcpu::guest_pte_write(const Op& op) {
       e = l2_.lookup(guest_.tlb_tag, op.gva);
     }
     if (e && e->perms.write) {
+      if (e->stale) {  // the stale-translation oracle, as for data accesses (Vcpu::use_entry)
+        std::ostringstream d;
+        d << "PTE store through a TLB entry for gva 0x" << std::hex << op.gva
+          << " whose mapping was removed or write-protected before a completed flush";
+        oracle_.report("stale_tlb_hit", agent_.now(), agent_.name(), op.gva, d.str());
+        e->stale = false;
+      }
       // The PTE store is visible to the hypervisor's sync and to walkers: at true time.
       agent_.store(e->hpa_base + (op.gva & ((Addr(1) << e->page_shift) - 1)), op.value,
                    MemClass::PageTable);
@@ -71,8 +79,7 @@ void Vcpu::guest_cr3_load(const Op& op) {
   exit_guest();
   hv_.guest_cr3_load(agent_, id_, op.gva);
   guest_.guest_root_gpa = op.gva;
-  hv_.unload_root(agent_, id_);
-  root_ = 0;
+  root_ = 0;  // the hypervisor keeps its root references (a cache of previous roots)
   enter_guest();  // load_root: the shadow root of the new CR3, and a local flush
 }
 
@@ -85,6 +92,22 @@ void Vcpu::guest_tlb_flush() {
   agent_.advance(cfg_.lat.tlb_flush_local);
   ++flushes_;
   enter_guest();
+}
+
+// INVLPG: the page's entries leave this vCPU's TLBs (kvm_x86_ops.flush_tlb_gva); under shadow
+// paging the instruction is intercepted and the hypervisor first brings the shadow entry of
+// the page in line with the guest PTE (kvm_mmu_invlpg).
+void Vcpu::guest_invlpg(const Op& op) {
+  ++invlpg_;
+  const bool exits = hv_.intercepts_invlpg();
+  if (exits) {
+    exit_guest();
+    hv_.guest_invlpg(agent_, id_, op.gva);
+  }
+  l1_.flush_va(guest_.tlb_tag, op.gva);
+  l2_.flush_va(guest_.tlb_tag, op.gva);
+  agent_.advance(cfg_.lat.invlpg);
+  if (exits) enter_guest();
 }
 
 }  // namespace mmusim

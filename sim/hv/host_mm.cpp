@@ -43,12 +43,13 @@ HostPage HostMm::back(uint64_t gfn) {
   unsigned level = level_of(gfn);
   uint64_t n = pages_in_level(level);
   uint64_t base = gfn & ~(n - 1);
-  Backing& b = backing_[base];
+  Backing b = backing_.get_or_default(base);
   uint64_t bytes = n * kPageSize;
   // Align the frame to its own size so a huge backing page can be mapped by a huge leaf.
   next_hpa_ = (next_hpa_ + bytes - 1) & ~(bytes - 1);
   b.hpa_base = next_hpa_;
   b.level = level;
+  backing_.put(base, b);
   next_hpa_ += bytes;
   backed_bytes_ += bytes;
   return HostPage{b.hpa_base + (gfn - base) * kPageSize, level, true};
@@ -57,9 +58,9 @@ HostPage HostMm::back(uint64_t gfn) {
 HostPage HostMm::lookup(uint64_t gfn) const {
   for (unsigned level = 1; level <= 3; ++level) {
     uint64_t base = gfn & ~(pages_in_level(level) - 1);
-    auto it = backing_.find(base);
-    if (it != backing_.end() && it->second.level == level)
-      return HostPage{it->second.hpa_base + (gfn - base) * kPageSize, level, it->second.writable};
+    const Backing b = backing_.get(base);
+    if (b.present && b.level == level)
+      return HostPage{b.hpa_base + (gfn - base) * kPageSize, level, b.writable};
   }
   return HostPage{0, 0, false};
 }
@@ -68,7 +69,10 @@ HostPage HostMm::resolve_functional(uint64_t gfn) {
   HostPage p = lookup(gfn);
   if (p.level) return p;
   HostPage made = back(gfn);
-  backing_[gfn & ~(pages_in_level(made.level) - 1)].ready = true;
+  const uint64_t base = gfn & ~(pages_in_level(made.level) - 1);
+  Backing b = backing_.get(base);
+  b.ready = true;
+  backing_.put(base, b);
   return made;
 }
 
@@ -84,13 +88,13 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
   }
   if (p.level) {
     uint64_t base = gfn & ~(pages_in_level(p.level) - 1);
-    Backing& b = backing_[base];
-    if (!b.ready) {
+    if (!backing_.get(base).ready) {
       // Another thread is faulting this backing page in: wait for it, as a second fault on
       // the same host page waits for the page lock.
       waits_.inc();
       a.sync();  // reach true time first, so a completion during the sync is not missed
-      while (!b.ready) a.wait_event(*b.ready_ev, "host page fault of another thread");
+      while (!backing_.get(base).ready)
+        a.wait_event(*in_flight_.at(base), "host page fault of another thread");
     }
     a.advance(cfg_.lat.l2_hit);  // walk of the host's own (cached) tables
     return p;
@@ -102,14 +106,38 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
     a.advance(cfg_.lat.host_swap_io);
   }
   HostPage made = back(gfn);
-  Backing& b = backing_[gfn & ~(pages_in_level(made.level) - 1)];
-  b.ready_ev = std::make_unique<sc_core::sc_event>();
+  const uint64_t base = gfn & ~(pages_in_level(made.level) - 1);
+  in_flight_[base] = take_event();
   // The host fault and the zeroing of the whole backing page take simulated time; others that
-  // need the same page meanwhile wait on ready_ev.
+  // need the same page meanwhile wait on its in-flight event.
   a.wait_cycles(cfg_.lat.host_page_fault + cfg_.lat.page_zero_4k * pages_in_level(made.level));
-  b.ready = true;
-  b.ready_ev->notify(sc_core::SC_ZERO_TIME);
+  finish_first_touch(base);
   return made;
+}
+
+std::unique_ptr<sc_core::sc_event> HostMm::take_event() {
+  // An event notified in an earlier delta cycle has fired: the kernel holds no waiter of it.
+  const auto now = sc_core::sc_delta_count();
+  for (size_t i = 0; i < notified_.size(); ++i) {
+    if (notified_[i].first >= now) continue;
+    std::unique_ptr<sc_core::sc_event> ev = std::move(notified_[i].second);
+    notified_[i] = std::move(notified_.back());
+    notified_.pop_back();
+    return ev;
+  }
+  return std::make_unique<sc_core::sc_event>();
+}
+
+void HostMm::finish_first_touch(uint64_t base) {
+  if (backing_.contains(base)) {
+    Backing b = backing_.get(base);
+    b.ready = true;
+    backing_.put(base, b);
+  }
+  auto it = in_flight_.find(base);
+  it->second->notify(sc_core::SC_ZERO_TIME);
+  notified_.emplace_back(sc_core::sc_delta_count(), std::move(it->second));
+  in_flight_.erase(it);
 }
 
 bool HostMm::split_backing(uint64_t gfn) {
@@ -117,13 +145,14 @@ bool HostMm::split_backing(uint64_t gfn) {
   if (p.level <= 1) return false;
   uint64_t n = pages_in_level(p.level);
   uint64_t base = gfn & ~(n - 1);
-  Backing huge = std::move(backing_[base]);
+  const Backing huge = backing_.get(base);
   backing_.erase(base);
   for (uint64_t i = 0; i < n; ++i) {
-    Backing& b = backing_[base + i];
+    Backing b = backing_.get_or_default(base + i);
     b.hpa_base = huge.hpa_base + i * kPageSize;
     b.level = 1;
     b.ready = true;
+    backing_.put(base + i, b);
   }
   level_ranges_[base] = {base + n, 1};
   return true;
@@ -133,27 +162,28 @@ void HostMm::collapse_backing(uint64_t gfn, unsigned level) {
   uint64_t n = pages_in_level(level);
   uint64_t base = gfn & ~(n - 1);
   for (uint64_t i = 0; i < n; ++i) {
-    auto it = backing_.find(base + i);
-    if (it != backing_.end() && it->second.level == 1) {
-      backing_.erase(it);
+    const Backing b = backing_.get(base + i);
+    if (b.present && b.level == 1) {
+      backing_.erase(base + i);
       backed_bytes_ -= kPageSize;
     }
   }
   level_ranges_[base] = {base + n, level};
   back(base);
-  backing_[base].ready = true;
+  Backing b = backing_.get(base);
+  b.ready = true;
+  backing_.put(base, b);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Host memory-manager events
 
-HostMm::Backing* HostMm::small_backing(uint64_t gfn) {
+bool HostMm::small_backing(uint64_t gfn) {
   HostPage p = lookup(gfn);
-  if (p.level == 0) return nullptr;
+  if (p.level == 0) return false;
   if (p.level > 1) split_backing(gfn);
-  auto it = backing_.find(gfn);
-  if (it == backing_.end() || !it->second.ready) return nullptr;  // still being faulted in
-  return &it->second;
+  const Backing b = backing_.get(gfn);
+  return b.present && b.ready;  // not ready: still being faulted in
 }
 
 Addr HostMm::new_shared_frame() {
@@ -173,9 +203,10 @@ void HostMm::replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bo
   a.advance(work);
   if (notifier_) notifier_->invalidate_range_start(a, hva, hva + kPageSize);
   a.advance(cfg_.lat.host_pte_update);
-  Backing& b = backing_[gfn];
+  Backing b = backing_.get_or_default(gfn);
   b.hpa_base = frame;
   b.writable = writable;
+  backing_.put(gfn, b);
   if (notifier_) {
     HostPte pte;
     pte.hpa = frame;
@@ -197,8 +228,7 @@ bool HostMm::cow_break(Agent& a, uint64_t gfn) {
 }
 
 bool HostMm::ksm_merge(Agent& a, uint64_t gfn, Addr shared) {
-  Backing* b = small_backing(gfn);
-  if (!b || b->hpa_base == shared) return false;
+  if (!small_backing(gfn) || backing_.get(gfn).hpa_base == shared) return false;
   ev_ksm_.inc();
   // KSM write-protects the page, compares it with the stable page and maps that one read-only;
   // the new mapping is clean and old (mk_pte sets neither bit).
@@ -208,10 +238,9 @@ bool HostMm::ksm_merge(Agent& a, uint64_t gfn, Addr shared) {
 }
 
 bool HostMm::migrate(Agent& a, uint64_t gfn) {
-  Backing* b = small_backing(gfn);
-  if (!b) return false;
+  if (!small_backing(gfn)) return false;
   ev_migrate_.inc();
-  bool writable = b->writable;
+  bool writable = backing_.get(gfn).writable;
   Addr frame = next_hpa_;
   next_hpa_ += kPageSize;
   replace_frame(a, gfn, frame, writable, true, false, cfg_.lat.host_page_copy);

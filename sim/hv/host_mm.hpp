@@ -15,10 +15,12 @@
 #include <set>
 #include <systemc>
 #include <unordered_map>
+#include <vector>
 
 #include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/types.hpp"
+#include "sim/hv/backing_table.hpp"
 #include "sim/hv/host_pte.hpp"
 #include "sim/sync/agent.hpp"
 
@@ -102,9 +104,9 @@ class HostMm {
   unsigned level_of(uint64_t gfn) const;
   // Creates the backing page containing gfn; returns its base frame record.
   HostPage back(uint64_t gfn);
-  // The 4 KiB backing record of gfn, splitting a huge page first; null when not backed.
-  struct Backing;
-  Backing* small_backing(uint64_t gfn);
+  // Whether gfn has a 4 KiB backing page that finished its first touch, splitting a huge page
+  // first.
+  bool small_backing(uint64_t gfn);
   // Replaces gfn's frame under the notifiers: start, copy, change_pte, end.
   void replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bool young, bool dirty,
                      Cycles work);
@@ -114,14 +116,15 @@ class HostMm {
   const SimConfig& cfg_;
   unsigned default_level_;
   std::map<uint64_t, std::pair<uint64_t, unsigned>> level_ranges_;  // start -> (end, level)
-  struct Backing {
-    Addr hpa_base = 0;
-    unsigned level = 1;
-    bool ready = false;  // zeroing finished; others may use it
-    bool writable = true;  // false: shared (KSM) page, a write breaks COW
-    std::unique_ptr<sc_core::sc_event> ready_ev;
-  };
-  std::unordered_map<uint64_t, Backing> backing_;  // keyed by gfn of the backing page's base
+  using Backing = BackingTable::Record;
+  BackingTable backing_;  // keyed by gfn of the backing page's base
+  // The event waiters of a backing page's first touch wait on, only while that touch is in
+  // flight (keyed like backing_). A notified event is reused only once its delta notification
+  // has fired (a later delta cycle), so no waiter can still be queued on it.
+  std::unordered_map<uint64_t, std::unique_ptr<sc_core::sc_event>> in_flight_;
+  std::vector<std::pair<uint64_t, std::unique_ptr<sc_core::sc_event>>> notified_;  // (delta, ev)
+  std::unique_ptr<sc_core::sc_event> take_event();
+  void finish_first_touch(uint64_t base);
   Addr next_hpa_ = 0;
   uint64_t backed_bytes_ = 0;
   Counter& faults_;

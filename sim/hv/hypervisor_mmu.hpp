@@ -3,7 +3,7 @@
 // in the vCPU's host thread; every step inside pays through sim/mem and sim/sync.
 #pragma once
 #include <cstdint>
-
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -56,6 +56,12 @@ class HypervisorMmu {
   // Every present second-stage leaf of the root vCPUs currently use, in GPA order
   // (functional read of simulated memory).
   virtual std::vector<Stage2Leaf> leaves() const = 0;
+  // The same leaves handed to `visit` one at a time, in the same order, without holding them
+  // all: the end-of-run oracle of a populated 64 GiB guest sees 16 M of them (issue 7).
+  using LeafVisitor = std::function<void(const Stage2Leaf&)>;
+  virtual void visit_leaves(const LeafVisitor& visit) const {
+    for (const Stage2Leaf& l : leaves()) visit(l);
+  }
 
   // Root lifecycle seen from a vCPU (kvm_mmu_load / kvm_mmu_unload). load_root runs before
   // guest entry when the vCPU holds no root and returns the one to run on (taking a
@@ -136,6 +142,13 @@ class HypervisorMmu {
   virtual void guest_tlb_flush(Agent& vcpu, int vcpu_id) {
     (void)vcpu, (void)vcpu_id;
     not_modelled("guest TLB flush exits (shadow paging)");
+  }
+  // A guest INVLPG of `gva`: whether it exits (intercepted, as under shadow paging), and the
+  // hypervisor's side of it (kvm_mmu_invlpg). With EPT it does not exit: the vCPU only drops
+  // its own TLB entry, so the defaults do nothing.
+  virtual bool intercepts_invlpg() const { return false; }
+  virtual void guest_invlpg(Agent& vcpu, int vcpu_id, Addr gva) {
+    (void)vcpu, (void)vcpu_id, (void)gva;
   }
   virtual void emulate_guest_write(Agent& vcpu, int vcpu_id, Addr gva, uint64_t value) {
     (void)vcpu, (void)vcpu_id, (void)gva, (void)value;
