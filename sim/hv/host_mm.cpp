@@ -108,7 +108,7 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
   // need the same page meanwhile wait on ready_ev.
   a.wait_cycles(cfg_.lat.host_page_fault + cfg_.lat.page_zero_4k * pages_in_level(made.level));
   b.ready = true;
-  b.ready_ev->notify(sc_core::SC_ZERO_TIME);
+  a.notify(*b.ready_ev);
   return made;
 }
 
