@@ -54,6 +54,7 @@ const SimConfig& prepare(const SimConfig& cfg) {
   quiet_systemc_reports();
   Clock::set_ghz(cfg.clock_ghz);
   tlm::tlm_global_quantum::instance().set(Clock::cycles(cfg.quantum));
+  Agent::set_lookahead(cfg.sync_lookahead);
   return cfg;
 }
 }  // namespace

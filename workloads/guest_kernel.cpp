@@ -48,7 +48,7 @@ void GuestKernel::lock(GuestMemoryAccess& cpu) {
 
 void GuestKernel::unlock(GuestMemoryAccess& cpu) {
   cpu.agent().store(lock_hpa_, 0);
-  released_.notify(sc_core::SC_ZERO_TIME);
+  cpu.agent().notify(released_);
 }
 
 bool GuestKernel::handle_page_fault(GuestMemoryAccess& cpu, Addr gva, Access) {

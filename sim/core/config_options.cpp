@@ -70,6 +70,10 @@ void add_core_options(OptionTable& o) {
   o.real("clock-ghz", "GHZ", "core clock in GHz, 0.1..10", &SimConfig::clock_ghz, 0.1, 10.0,
        "a frequency in GHz");
   o.whole("quantum", "temporal-decoupling quantum in cycles", &SimConfig::quantum, 1, UINT64_MAX);
+  o.on_off("sync-lookahead",
+           "skip a synchronisation when no other thread can run first (same results, fewer "
+           "context switches; see docs/PERFORMANCE.md)",
+           &SimConfig::sync_lookahead);
   o.whole("seed", "random seed; equal seeds give identical runs", &SimConfig::seed, 0, UINT64_MAX);
 
   o.group = "Workload";

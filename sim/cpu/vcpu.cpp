@@ -87,7 +87,7 @@ void Vcpu::on_ipi() {
 
 void Vcpu::ack_pending() {
   for (auto& ack : pending_acks_)
-    if (--ack->pending == 0) ack->done.notify(sc_core::SC_ZERO_TIME);
+    if (--ack->pending == 0) agent_.notify(ack->done);
   pending_acks_.clear();
   ipi_at_ = ~Cycles(0);
 }
@@ -144,7 +144,7 @@ void Vcpu::load_root() {
 }
 
 void Vcpu::exit_guest() {
-  agent_.sync();
+  agent_.sync_for_access();
   in_guest_ = false;
   agent_.store(mode_word_, kOutsideGuestMode);
   agent_.wait_cycles(cfg_.lat.vmexit);
@@ -197,7 +197,7 @@ void Vcpu::do_access(const Op& op) {
 void Vcpu::translate_miss(const Op& op) {
   while (true) {
     // The walk reads tables the hypervisor writes: do it at this vCPU's true time.
-    agent_.sync();
+    agent_.sync_for_access();
     if (agent_.now() >= ipi_at_) take_ipi();
     if (!tlb_used_) note_tlb_use();
     const sc_core::sc_time before = agent_.offset();
@@ -268,7 +268,7 @@ void Vcpu::stage2_fault_exit(Addr gpa, Access access) {
 
 Addr Vcpu::stage2_translate(Addr gpa, Access access) {
   while (true) {
-    agent_.sync();
+    agent_.sync_for_access();
     sc_core::sc_time d = agent_.offset();
     WalkResult r = walker->walk_stage2(gpa, access, root_, d, agent_.name());
     agent_.set_offset(d);
@@ -314,7 +314,7 @@ void Vcpu::mmu_off_access(const Op& op) {
 }
 
 void Vcpu::take_pending_interrupts() {
-  agent_.sync();
+  agent_.sync_for_access();
   if (agent_.now() >= ipi_at_) take_ipi();
 }
 
@@ -326,7 +326,7 @@ void Vcpu::run() {
   const Cycles gap = cfg_.lat.compute_per_access;
   while (ops_->next(op)) {
     if (agent_.now() >= ipi_at_) {
-      agent_.sync();
+      agent_.sync_for_access();
       take_ipi();
     }
     if (agent_.now() >= attention_at_) attend();
@@ -350,7 +350,7 @@ void Vcpu::run() {
   // The vCPU keeps its root reference until the VM is destroyed (kvm_arch_vcpu_destroy
   // unloads it), so the tables stay what the run left for the oracle to check.
   finished_ = true;
-  finished_ev_.notify(sc_core::SC_ZERO_TIME);
+  agent_.notify(finished_ev_);
   leave_pcpu();
 }
 

@@ -89,6 +89,7 @@ void Vcpu::guest_shootdown(const Op& op) {
   }
   if (!targets.empty()) {
     exit_guest();  // the ICR writes
+    agent_.catch_up();  // post_guest_ipi wakes the target at the kernel's "now"
     for (Vcpu* t : targets) {
       // A target whose guest thread ended in the meantime left the address space.
       if (t->guest_gone_) continue;
@@ -168,7 +169,7 @@ void Vcpu::retire_guest() {
   // guest_gone_ false has queued its IPI already, and it is acknowledged here.
   guest_gone_ = true;
   for (auto& [at, m] : guest_inbox_)
-    if (--m->pending == 0) m->done.notify(sc_core::SC_ZERO_TIME);
+    if (--m->pending == 0) agent_.notify(m->done);
   guest_inbox_.clear();
   guest_ipi_at_ = kNever;
 }

@@ -44,7 +44,7 @@ void Vcpu::guest_pte_write(const Op& op) {
                    MemClass::PageTable);
       return;
     }
-    agent_.sync();
+    agent_.sync_for_access();
     if (agent_.now() >= ipi_at_) take_ipi();
     if (!tlb_used_) note_tlb_use();
     sc_core::sc_time d = agent_.offset();

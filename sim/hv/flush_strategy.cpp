@@ -17,6 +17,7 @@ bool FlushEnv::kick(Agent& caller, GuestCpu& v, const std::shared_ptr<FlushAck>&
   if (mode != kInGuestMode) return false;
   ack->pending++;
   ipis_.inc();
+  caller.catch_up();  // the IPI leaves at the caller's true time, which the kernel's clock is at
   v.send_ipi(cfg.lat.ipi, ack);
   return true;
 }

@@ -111,6 +111,7 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
   // The host fault and the zeroing of the whole backing page take simulated time; others that
   // need the same page meanwhile wait on its in-flight event.
   a.wait_cycles(cfg_.lat.host_page_fault + cfg_.lat.page_zero_4k * pages_in_level(made.level));
+  a.catch_up();  // the waiters wake at this thread's true time (lookahead, sim/sync/agent.hpp)
   finish_first_touch(base);
   return made;
 }

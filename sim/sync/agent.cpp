@@ -1,54 +1,91 @@
 #include "sim/sync/agent.hpp"
 
+#include <tlm>
+
 namespace mmusim {
 
 Agent::Agent(std::string name, int id, MemPort& port, int timeline_track)
     : name_(std::move(name)), id_(id), port_(port), track_(timeline_track) {
-  qk_.reset();
+  reset();
+}
+
+void Agent::set_quantum_end_after(uint64_t t) {
+  // The next multiple of the global quantum after t (what tlm_quantumkeeper computes from the
+  // kernel's time with tlm_global_quantum::compute_local_quantum).
+  next_sync_ = quantum_ == 0 ? t : t - t % quantum_ + quantum_;
+}
+
+void Agent::reset() {
+  local_ = sc_core::SC_ZERO_TIME;
+  anchor_ = sc_core::SC_ZERO_TIME;
+  quantum_ = tlm::tlm_global_quantum::instance().get().value();
+  set_quantum_end_after(sc_core::sc_time_stamp().value());
+}
+
+void Agent::wait_local() {
+  ++waited_;
+  sc_core::wait(local_);
+  reset();
+}
+
+void Agent::sync_for_access() {
+  if (local_ == sc_core::SC_ZERO_TIME) return;
+  // sc_time_to_pending_activity is zero when another process is runnable now, and the time to
+  // the earliest timed notification otherwise. Strictly before it: no process can run first,
+  // and none runs at the same instant (whose order against this one the wait would decide).
+  if (lookahead_ && local_ < sc_core::sc_time_to_pending_activity()) {
+    ++skipped_;
+    anchor_ = local_;
+    // A wait here would have re-aligned the quantum boundary to the sync point.
+    set_quantum_end_after(sc_core::sc_time_stamp().value() + local_.value());
+    return;
+  }
+  wait_local();
+}
+
+void Agent::catch_up() {
+  if (anchor_ == sc_core::SC_ZERO_TIME) return;
+  // Nothing can run before the anchor (lookahead said so, and this thread has notified nobody
+  // since), so the wait resumes this thread at the sync point, as the skipped wait would have.
+  ++waited_;
+  const sc_core::sc_time rest = local_ - anchor_;
+  sc_core::wait(anchor_);
+  local_ = rest;
+  anchor_ = sc_core::SC_ZERO_TIME;
 }
 
 // Each helper passes the local offset as the transport delay, so the memory system sees the
 // access at this agent's true time, and keeps the returned delay as the new offset.
 uint64_t Agent::load_nosync(Addr a, MemClass c) {
-  sc_core::sc_time t = qk_.get_local_time();
-  uint64_t v = port_.read64(a, c, t);
-  qk_.set(t);
+  uint64_t v = port_.read64(a, c, local_);
   return v;
 }
 
 uint64_t Agent::load(Addr a, MemClass c) {
-  sync();
+  sync_for_access();
   return load_nosync(a, c);
 }
 
 void Agent::store(Addr a, uint64_t v, MemClass c) {
-  sync();
-  sc_core::sc_time t = qk_.get_local_time();
-  port_.write64(a, v, c, t);
-  qk_.set(t);
+  sync_for_access();
+  port_.write64(a, v, c, local_);
 }
 
 uint64_t Agent::cmpxchg(Addr a, uint64_t expected, uint64_t desired, MemClass c) {
-  sync();
-  sc_core::sc_time t = qk_.get_local_time();
-  uint64_t old = port_.cmpxchg64(a, expected, desired, c, t);
-  qk_.set(t);
+  sync_for_access();
+  uint64_t old = port_.cmpxchg64(a, expected, desired, c, local_);
   return old;
 }
 
 uint64_t Agent::xchg(Addr a, uint64_t v, MemClass c) {
-  sync();
-  sc_core::sc_time t = qk_.get_local_time();
-  uint64_t old = port_.xchg64(a, v, c, t);
-  qk_.set(t);
+  sync_for_access();
+  uint64_t old = port_.xchg64(a, v, c, local_);
   return old;
 }
 
 uint64_t Agent::fetch_add(Addr a, uint64_t addend, MemClass c) {
-  sync();
-  sc_core::sc_time t = qk_.get_local_time();
-  uint64_t old = port_.fetch_add64(a, addend, c, t);
-  qk_.set(t);
+  sync_for_access();
+  uint64_t old = port_.fetch_add64(a, addend, c, local_);
   return old;
 }
 

@@ -1,15 +1,24 @@
 // A simulated thread of execution (a vCPU's host thread, the host memory manager, a VMM thread):
-// the SystemC thread that runs it, its local time ahead of the kernel (temporal decoupling with
-// tlm_quantumkeeper), and its port to the memory system.
+// the SystemC thread that runs it, its local time ahead of the kernel (temporal decoupling, with
+// the quantum keeper's rules), and its port to the memory system.
 //
 // Rule of the whole model: private work only advances local time; anything another agent can
 // observe or affect (a shared write, an atomic, a lock, an IPI, a fault) first synchronises, so
 // it happens at this agent's true simulated time. The load/store/atomic helpers below do that.
+//
+// Lookahead: synchronising means letting every other process that has something to do before
+// this agent's true time do it first. When the kernel's next pending activity (the earliest
+// instant any other process can run: a timed wake-up, an event, a runnable process) lies
+// strictly after this agent's true time, a wait would only resume this same thread, alone, with
+// memory exactly as it is now. The memory helpers then skip the wait (sync_for_access) and
+// remember how far the skipped sync point lies ahead of the kernel ("anchor"). What the kernel's
+// own clock would see -- a notification, an IPI sent "now" -- first catches up to that point
+// (catch_up), so every event happens at the instant it did with the wait. Results are identical
+// to synchronising every time; only the context switches are saved.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <systemc>
-#include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "sim/core/clock.hpp"
 #include "sim/core/types.hpp"
@@ -27,19 +36,29 @@ class Agent {
   MemPort& port() { return port_; }
 
   // --- time ---
-  Cycles now() const { return Clock::to_cycles(qk_.get_current_time()); }  // incl. local offset
+  Cycles now() const { return Clock::to_cycles(sc_core::sc_time_stamp() + local_); }  // incl. offset
   // Local offset ahead of the kernel. Callers that use MemPort directly pass a copy as the
   // `delay` argument and store the result back with set_offset().
-  sc_core::sc_time offset() const { return qk_.get_local_time(); }
-  void set_offset(const sc_core::sc_time& t) { qk_.set(t); }
-  void advance(Cycles c) { qk_.inc(Clock::cycles(c)); }
-  bool need_sync() const { return qk_.need_sync(); }
-  // Waits out the local offset so that the next action happens at this agent's true time.
-  void sync() { if (qk_.get_local_time() != sc_core::SC_ZERO_TIME) qk_.sync(); }
-  void sync_if_needed() { if (qk_.need_sync()) qk_.sync(); }
-  void wait_cycles(Cycles c) { advance(c); sync(); }
-  // After the wait the offset is zero; reset() also re-aligns the next quantum boundary to the
-  // new kernel time (otherwise need_sync() compares against a stale sync point).
+  sc_core::sc_time offset() const { return local_; }
+  void set_offset(const sc_core::sc_time& t) { local_ = t; }
+  void advance(Cycles c) { local_ += Clock::cycles(c); }
+  // True when the local offset reached the end of the quantum (tlm_quantumkeeper::need_sync).
+  bool need_sync() const { return sc_core::sc_time_stamp().value() + local_.value() >= next_sync_; }
+  // Waits out the local offset so that the next action happens at this agent's true time, with
+  // the kernel's clock there too (for notifications and direct waits that follow).
+  void sync() { if (local_ != sc_core::SC_ZERO_TIME) wait_local(); }
+  void sync_if_needed() { if (need_sync()) wait_local(); }
+  // Spends c cycles and reaches true time: the latency of something others can observe the end
+  // of (a VM exit, a host fault). Like an access, it skips the wait when lookahead allows.
+  void wait_cycles(Cycles c) { advance(c); sync_for_access(); }
+  // The sync before an action on shared state that notifies nobody (a load, a store, an
+  // atomic, a page walk): skipped when nothing else can run before this agent's true time.
+  void sync_for_access();
+  // Brings the kernel's clock to the last sync point if it was skipped; call before anything
+  // that uses the kernel's clock as "now" (an sc_event notification, an IPI timed from now).
+  void catch_up();
+  // A delta notification at this agent's last sync point: catch_up + notify(SC_ZERO_TIME).
+  void notify(sc_core::sc_event& ev) { catch_up(); ev.notify(sc_core::SC_ZERO_TIME); }
   // `what` says what the agent waits for; it is kept while the agent is blocked, so a
   // simulated deadlock can be reported with every thread and what holds it.
   void wait_event(sc_core::sc_event& ev, const char* what = "an event") {
@@ -47,9 +66,14 @@ class Agent {
     blocked_on_ = what;
     sc_core::wait(ev);
     blocked_on_ = nullptr;
-    qk_.reset();
+    reset();
   }
   const char* blocked_on() const { return blocked_on_; }
+  // Waits the agent skipped thanks to lookahead, and those it made (for the performance doc).
+  uint64_t syncs_skipped() const { return skipped_; }
+  uint64_t syncs_waited() const { return waited_; }
+  // --sync-lookahead (on by default); off makes every sync wait, as plain temporal decoupling.
+  static void set_lookahead(bool on) { lookahead_ = on; }
 
   // --- memory on simulated words (sync first, latency goes to local time) ---
   uint64_t load(Addr a, MemClass c = MemClass::Sync);
@@ -68,7 +92,18 @@ class Agent {
   int id_;
   MemPort& port_;
   int track_;
-  tlm_utils::tlm_quantumkeeper qk_;
+  // The quantum keeper's state (as tlm_quantumkeeper keeps it), plus the lookahead anchor.
+  void wait_local();
+  // After a wait the offset is zero and the next quantum boundary is re-aligned to the new time
+  // (otherwise need_sync() would compare against a stale sync point).
+  void reset();
+  void set_quantum_end_after(uint64_t t);
+  static inline bool lookahead_ = true;
+  sc_core::sc_time local_;      // offset ahead of the kernel
+  uint64_t next_sync_ = 0;      // end of the current quantum (absolute, sc_time value units)
+  uint64_t quantum_ = 0;        // the global quantum, read at every wait
+  sc_core::sc_time anchor_;     // offset of the last skipped sync point; zero after a wait
+  uint64_t skipped_ = 0, waited_ = 0;
   const char* blocked_on_ = nullptr;
 };
 

@@ -106,7 +106,7 @@ void RwLock::read_unlock(Agent& a) {
   // Mirror follows at the instant of the atomic (it synchronised; nothing yields since).
   --readers_;
   --a.locks_held;
-  if (readers_ == 0) grant_next();
+  if (readers_ == 0) grant_next(a);
 }
 
 void RwLock::write_unlock(Agent& a) {
@@ -117,14 +117,14 @@ void RwLock::write_unlock(Agent& a) {
   a.store(word_, 0);
   writer_ = nullptr;
   --a.locks_held;
-  grant_next();
+  grant_next(a);
 }
 
-void RwLock::grant_next() {
+void RwLock::grant_next(Agent& a) {
   if (queue_.empty() || writer_ != nullptr) return;
-  const auto grant = [](const Waiter& w) {
+  const auto grant = [&a](const Waiter& w) {
     *w.granted = true;
-    w.wake->notify(sc_core::SC_ZERO_TIME);
+    a.notify(*w.wake);
   };
   if (queue_.front().writer) {
     if (readers_ != 0) return;

@@ -37,7 +37,7 @@ class RwLock {
     bool* granted;  // set by the releaser; lives in the waiting thread's frame
   };
   void wait_in_queue(Agent& a, bool writer, Cycles start);
-  void grant_next();
+  void grant_next(Agent& releaser);
   void acquired(Agent& a, bool writer, bool contended, Cycles start);
   // Implementation-private state mirrors the word for the scheduler's wait queue;
   // the word itself is what the agents' atomics act on.

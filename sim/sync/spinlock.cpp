@@ -95,7 +95,7 @@ void SpinLock::unlock(Agent& a) {
   --a.locks_held;
   // Delta notification: a waiter that reaches wait() later in this evaluation phase still sees
   // it; one that runs before us saw the old mirror and is already waiting.
-  changed_.notify(sc_core::SC_ZERO_TIME);
+  a.notify(changed_);
 }
 
 }  // namespace mmusim
