@@ -11,9 +11,10 @@ namespace {
 
 class ChurnStream : public OpStream {
  public:
-  ChurnStream(GuestPtChurn& w, std::vector<GuestPtChurn::Process>& procs, const SimConfig& cfg,
-              unsigned vcpu)
-      : w_(w), procs_(procs), cfg_(cfg), rng_(cfg.seed, 0x6e57 + vcpu) {}
+  ChurnStream(GuestPtChurn& w, std::vector<GuestPtChurn::Process>& procs,
+              std::deque<uint64_t>& free_tables, const SimConfig& cfg, unsigned vcpu)
+      : w_(w), procs_(procs), cfg_(cfg), rng_(cfg.seed, 0x6e57 + vcpu),
+        kernel_(cfg, w.guest_fmt(), w.dm_entry, w.dm_idx, free_tables, w.n, q_, vcpu) {}
 
   bool next(Op& op) override {
     while (q_.empty()) {
@@ -32,36 +33,44 @@ class ChurnStream : public OpStream {
     o.kind = Op::Kind::GuestCr3Load;
     o.gva = procs_[p].root_gfn << kPageShift;
     q_.push_back(o);
-    ++w_.cr3_loads;
+    ++w_.n.cr3_loads;
   }
   void pte_write(GuestPtChurn::Process& p, uint64_t page, bool map) {
-    Op o;
-    o.kind = Op::Kind::GuestPteWrite;
-    o.gva = w_.pte_gva(p, page);
-    o.value = map ? w_.leaf_pte(p, page) : 0;
-    q_.push_back(o);
-    ++w_.pte_writes;
-    p.mapped[page] = map;
-    if (map) {
-      p.mapped_list.push_back(uint32_t(page));
-    } else {
-      for (auto& m : p.mapped_list)
-        if (m == page) {
-          m = p.mapped_list.back();
-          p.mapped_list.pop_back();
-          break;
-        }
+    if (map) kernel_.map(p, page);
+    else kernel_.unmap(p, page);
+  }
+  // fork: the child takes the slot of another process of this vCPU, which exits first.
+  void fork() {
+    unsigned c = unsigned(rng_.below(cfg_.churn_procs - 1));
+    if (c >= cur_) ++c;
+    kernel_.teardown(procs_[c]);
+    kernel_.fork(procs_[cur_], procs_[c]);
+  }
+  // exec: new tables mapping --churn-writes pages, CR3 switched to them, the old torn down.
+  void exec() {
+    ++w_.n.execs;
+    GuestPtChurn::Process old = procs_[cur_];
+    GuestPtChurn::Process& p = procs_[cur_];
+    kernel_.create(p);
+    for (unsigned i = 0; i < cfg_.churn_writes; ++i) {
+      const uint64_t page = rng_.below(p.mapped.size());
+      if (!p.mapped[page]) kernel_.map(p, page);
     }
+    cr3(cur_);
+    kernel_.teardown(old);
   }
   void make_step() {
     ++step_;
     if (step_ == 1) cr3(0);
     else if (cfg_.churn_procs > 1 && rng_.uniform() < cfg_.churn_switch)
       cr3(unsigned(rng_.below(cfg_.churn_procs)));
+    // The rates are drawn only when set, so runs without fork/exec keep their random stream.
+    if (cfg_.churn_fork > 0 && rng_.uniform() < cfg_.churn_fork && cfg_.churn_procs > 1) fork();
+    if (cfg_.churn_exec > 0 && rng_.uniform() < cfg_.churn_exec) exec();
     GuestPtChurn::Process& p = procs_[cur_];
-    const uint64_t pages = p.mapped.size();
+    const uint64_t pages = p.small_pages();
     if (rng_.below(2) == 0) {  // mmap-like: map unmapped pages
-      for (unsigned i = 0; i < cfg_.churn_writes; ++i) {
+      for (unsigned i = 0; i < cfg_.churn_writes && pages; ++i) {
         const uint64_t page = rng_.below(pages);
         if (!p.mapped[page]) pte_write(p, page, true);
       }
@@ -82,23 +91,29 @@ class ChurnStream : public OpStream {
           f.kind = Op::Kind::GuestInvlpg;
           f.gva = GuestLayout::kDataGva + (page << kPageShift);
           q_.push_back(f);
-          ++w_.invlpgs;
+          ++w_.n.invlpgs;
         }
       } else {
         Op f;
         f.kind = Op::Kind::GuestTlbFlush;
         q_.push_back(f);
-        ++w_.tlb_flushes;
+        ++w_.n.tlb_flushes;
       }
     }
-    for (unsigned i = 0; i < cfg_.churn_accesses && !p.mapped_list.empty(); ++i) {
+    for (unsigned i = 0; i < cfg_.churn_accesses && (!p.mapped_list.empty() || p.huge_regions);
+         ++i) {
       Op a;
       a.kind = Op::Kind::Access;
       a.access = rng_.below(2) ? Access::Write : Access::Read;
-      a.gva = GuestLayout::kDataGva + (uint64_t(p.mapped_list[rng_.below(p.mapped_list.size())])
-                                       << kPageShift);
+      // A share of the accesses goes to the guest 2 MiB pages (drawn only if there are any).
+      const uint64_t page =
+          p.huge_regions && (p.mapped_list.empty() || rng_.uniform() < cfg_.churn_guest_huge)
+              ? p.small_pages() + rng_.below(uint64_t(p.huge_regions) * 512)
+              : p.mapped_list[rng_.below(p.mapped_list.size())];
+      if (a.access == Access::Write && p.cow[page]) kernel_.break_cow(p, page);
+      a.gva = GuestLayout::kDataGva + (page << kPageShift);
       q_.push_back(a);
-      ++w_.data_accesses;
+      ++w_.n.data_accesses;
     }
   }
 
@@ -107,6 +122,7 @@ class ChurnStream : public OpStream {
   const SimConfig& cfg_;
   Rng rng_;
   std::deque<Op> q_;
+  GuestProcessOps kernel_;
   unsigned step_ = 0, cur_ = 0;
 };
 
@@ -149,8 +165,7 @@ Addr GuestPtChurn::pte_gva(const Process& p, uint64_t page) const {
 
 uint64_t GuestPtChurn::leaf_pte(const Process& p, uint64_t page) const {
   // Accessed set from the start, as Linux's user page protections have it (_PAGE_ACCESSED).
-  return env_->guest_fmt.make_leaf(p.data_gpa + (page << kPageShift), 1, Perms{true, true, false},
-                                   true, false);
+  return env_->guest_fmt.make_leaf(p.own_frame(page), 1, Perms{true, true, false}, true, false);
 }
 
 void GuestPtChurn::attach(WorkloadEnv& env) {
@@ -170,19 +185,46 @@ void GuestPtChurn::attach(WorkloadEnv& env) {
       const uint64_t pd = next_table(pdpt, f.index(GuestLayout::kDataGva, 3));
       guest_tables.push_back(pdpt);
       guest_tables.push_back(pd);
+      p.pdpt_gfn = pdpt;
+      p.pd_gfn = pd;
       p.mapped.assign(pages, false);
-      for (uint64_t k = 0; k < pages / 512; ++k) {
-        p.pt_gfn.push_back(next_table(pd, f.index(GuestLayout::kDataGva + (k << 21), 2)));
+      p.cow.assign(pages, false);
+      p.frame.assign(pages, 0);
+      const uint64_t regions = pages / 512;
+      p.huge_regions = unsigned(double(regions) * cfg_.churn_guest_huge + 0.5);
+      for (uint64_t k = 0; k < regions; ++k) {
+        const unsigned idx = f.index(GuestLayout::kDataGva + (k << 21), 2);
+        if (k >= regions - p.huge_regions) {  // a guest 2 MiB page: a PDE with PS
+          write_entry(pd, idx, f.make_leaf(p.own_frame(k * 512), 2, Perms{true, true, false},
+                                           true, false));
+          p.pt_gfn.push_back(0);
+          continue;
+        }
+        p.pt_gfn.push_back(next_table(pd, idx));
         guest_tables.push_back(p.pt_gfn.back());
       }
-      for (uint64_t page = 0; page < pages; ++page)  // half the window mapped at the start
+      // Half the 4 KiB part of the window mapped at the start.
+      for (uint64_t page = 0; page < p.small_pages(); ++page)
         if (rng.below(2)) {
           write_entry(p.pt_gfn[page / 512], unsigned(page % 512), leaf_pte(p, page));
           p.mapped[page] = true;
+          p.frame[page] = p.own_frame(page);
           p.mapped_list.push_back(uint32_t(page));
         }
     }
   }
+  // With fork or exec, each vCPU's guest keeps spare table pages (in its direct map like the
+  // others): enough for one exec's new tables before the old ones are freed, twice over so
+  // that a freed page waits a while before it is handed out again as a table; plus the page
+  // tables the guest 2 MiB pages save, since a new process maps 4 KiB pages only.
+  free_tables_.assign(cfg_.vcpus, {});
+  if (cfg_.churn_fork > 0 || cfg_.churn_exec > 0)
+    for (unsigned v = 0; v < cfg_.vcpus; ++v)
+      for (uint64_t i = 0; i < 2 * (3 + pages / 512) + cfg_.churn_procs * procs_[v][0].huge_regions;
+           ++i) {
+        free_tables_[v].push_back(alloc_table());
+        guest_tables.push_back(free_tables_[v].back());
+      }
   // The direct map of every process page-table page, one subtree shared by all processes.
   const uint64_t dm_root = alloc_table();
   for (uint64_t g : guest_tables) {
@@ -192,23 +234,32 @@ void GuestPtChurn::attach(WorkloadEnv& env) {
     write_entry(t, f.index(gva, 1),
                 f.make_leaf(g << kPageShift, 1, Perms{true, true, false}, true, false));
   }
-  const unsigned dm_idx = f.index(kDirectMapGva, 4);
-  const uint64_t dm_entry =
-      env_->phys.read64(env_->host.resolve_functional(dm_root).hpa + dm_idx * 8);
+  dm_idx = f.index(kDirectMapGva, 4);
+  dm_entry = env_->phys.read64(env_->host.resolve_functional(dm_root).hpa + dm_idx * 8);
   for (auto& vp : procs_)
     for (Process& p : vp) write_entry(p.root_gfn, dm_idx, dm_entry);
 }
 
 std::unique_ptr<OpStream> GuestPtChurn::vcpu_stream(unsigned vcpu) {
-  return std::make_unique<ChurnStream>(*this, procs_.at(vcpu), cfg_, vcpu);
+  return std::make_unique<ChurnStream>(*this, procs_.at(vcpu), free_tables_.at(vcpu), cfg_,
+                                       vcpu);
 }
 
 void GuestPtChurn::publish(Stats& s) {
-  s.counter("churn.pte_writes").set(pte_writes);
-  s.counter("churn.cr3_loads").set(cr3_loads);
-  s.counter("churn.tlb_flushes").set(tlb_flushes);
-  s.counter("churn.invlpgs").set(invlpgs);
-  s.counter("churn.data_accesses").set(data_accesses);
+  s.counter("churn.pte_writes").set(n.pte_writes);
+  s.counter("churn.cr3_loads").set(n.cr3_loads);
+  s.counter("churn.tlb_flushes").set(n.tlb_flushes);
+  s.counter("churn.invlpgs").set(n.invlpgs);
+  s.counter("churn.data_accesses").set(n.data_accesses);
+  if (cfg_.churn_fork > 0 || cfg_.churn_exec > 0) {  // process lifetimes (guest_process.cpp)
+    s.counter("churn.forks").set(n.forks);
+    s.counter("churn.execs").set(n.execs);
+    s.counter("churn.cow_protects").set(n.cow_protects);
+    s.counter("churn.cow_breaks").set(n.cow_breaks);
+    s.counter("churn.tables_allocated").set(n.tables_allocated);
+    s.counter("churn.tables_freed").set(n.tables_freed);
+    s.counter("churn.tables_reused_as_data").set(n.tables_reused_as_data);
+  }
 }
 
 }  // namespace mmusim

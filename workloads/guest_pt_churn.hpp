@@ -10,13 +10,20 @@
 // range spanning the unmapped pages: one INVLPG per page of it up to --churn-invlpg-ceiling
 // pages, a full flush above (so a single-page munmap INVLPGs, a scattered one flushes). The
 // workload tracks what it mapped, so it only touches mapped addresses (no guest page faults).
-// Tables are built before the run; processes are not created or destroyed during it.
+// The first tables are built before the run. During it a step may fork (--churn-fork: the
+// child replaces another process of the vCPU, so their number stays --churn-procs) or exec
+// (--churn-exec); guest_process.hpp has how tables are created, copied with copy-on-write and
+// torn down, and how freed table pages are reused as data (--churn-reuse-data). With
+// --churn-guest-huge, the last 2 MiB regions of each first process's window are guest 2 MiB
+// pages (PDEs with PS), and that share of the data accesses goes to them.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <vector>
 
 #include "sim/core/rng.hpp"
+#include "workloads/guest_process.hpp"
 #include "workloads/guest_layout.hpp"
 #include "workloads/workload.hpp"
 
@@ -24,15 +31,8 @@ namespace mmusim {
 
 class GuestPtChurn : public Workload, public GuestOs {
  public:
-  static constexpr Addr kDirectMapGva = Addr(0x08) << 36;  // guest kernel's direct map
-
-  struct Process {
-    uint64_t root_gfn = 0;
-    std::vector<uint64_t> pt_gfn;  // last-level table of each 2 MiB of the window
-    std::vector<bool> mapped;      // per 4 KiB page of the window
-    std::vector<uint32_t> mapped_list;  // pages currently mapped (random choice)
-    Addr data_gpa = 0;
-  };
+  static constexpr Addr kDirectMapGva = GuestProcessOps::kDirectMapGva;  // guest's direct map
+  using Process = GuestProcess;
 
   explicit GuestPtChurn(const SimConfig& cfg);
   const char* name() const override { return "guest-pt-churn"; }
@@ -50,7 +50,11 @@ class GuestPtChurn : public Workload, public GuestOs {
   // Guest virtual address (direct map) of the PTE of `page` in process `p`.
   Addr pte_gva(const Process& p, uint64_t page) const;
   uint64_t leaf_pte(const Process& p, uint64_t page) const;
-  uint64_t pte_writes = 0, cr3_loads = 0, tlb_flushes = 0, invlpgs = 0, data_accesses = 0;
+  const PageTableFormat& guest_fmt() const { return env_->guest_fmt; }
+  ChurnCounters n;
+  // The root entry of the direct map, shared by every process (index dm_idx).
+  uint64_t dm_entry = 0;
+  unsigned dm_idx = 0;
 
  private:
   uint64_t alloc_table();
@@ -61,6 +65,7 @@ class GuestPtChurn : public Workload, public GuestOs {
   WorkloadEnv* env_ = nullptr;
   uint64_t next_gfn_ = GuestLayout::kPageTableGpa >> kPageShift;
   std::vector<std::vector<Process>> procs_;  // [vcpu][process]
+  std::vector<std::deque<uint64_t>> free_tables_;  // [vcpu] the guest's free table pages
 };
 
 }  // namespace mmusim

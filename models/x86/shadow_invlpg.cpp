@@ -57,7 +57,7 @@ void ShadowMmu::invlpg_root(Agent& a, int vcpu_id, size_t root, Addr gva) {
       }
       break;
     }
-    if (!fmt_.present(spte)) break;
+    if (!links_child(spte, level)) break;  // nothing, or a 2 MiB leaf (never unsync)
     const size_t child = by_spt_.at(fmt_.address(spte, level));
     // The walk goes on below only while this page has unsync children.
     if (a.load(pages_[sp].meta + ShadowMeta::kUnsyncChildren) == 0) break;

@@ -45,11 +45,14 @@ ShadowMmu::ShadowMmu(const SimConfig& cfg, PhysMem& phys, PagePool& pool, HostMm
       pages_freed_(stats.counter("shadow.pages.freed")),
       reclaim_zapped_(stats.counter("shadow.reclaim.pages_zapped")),
       flood_zapped_(stats.counter("shadow.flooding.pages_zapped")),
+      flood_unlinked_(stats.counter("shadow.flooding.unlinked_zapped")),
       prev_root_hits_(stats.counter("shadow.roots.prev_hits")),
       reloads_(stats.counter("shadow.roots.reload_requests")),
       invlpgs_(stats.counter("shadow.invlpg.count")),
       invlpg_resynced_(stats.counter("shadow.invlpg.sptes_resynced")),
       invlpg_zapped_(stats.counter("shadow.invlpg.sptes_zapped")),
+      direct_created_(stats.counter("shadow.direct.pages_created")),
+      huge_leaves_(stats.counter("shadow.huge.leaves_installed")),
       walk_hist_(stats.histogram("shadow.walk.latency")) {
   // n_max_mmu_pages: --shadow-max-pages, or KVM's default of 20 per mille of guest memory
   // (kvm_mmu_calculate_default_mmu_pages, at least 64); the guest memory is the workload's.
@@ -57,11 +60,13 @@ ShadowMmu::ShadowMmu(const SimConfig& cfg, PhysMem& phys, PagePool& pool, HostMm
       (uint64_t(cfg.vcpus) * cfg.churn_procs * cfg.churn_proc_bytes) >> kPageShift;
   max_pages_ = cfg.shadow_max_pages ? cfg.shadow_max_pages
                                     : std::max<uint64_t>(64, guest_pages * 20 / 1000);
+  // The largest shadow leaf --page-size allows; guest pages of 2 MiB at most are modelled.
+  max_level_ = cfg.page_size >= (uint64_t(2) << 20) ? 2 : 1;
 }
 
 Addr ShadowMmu::guest_page_hpa(Agent& a, uint64_t gfn) { return host_.resolve(a, gfn, false).hpa; }
 
-// The guest's own walk (FNAME(walk_addr)): 4-level x86-64 tables, 4 KiB pages only.
+// The guest's own walk (FNAME(walk_addr)): 4-level x86-64 tables, 4 KiB and 2 MiB pages.
 bool ShadowMmu::walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w) {
   uint64_t table = cr3_gfn;
   for (unsigned level = 4; level >= 1; --level) {
@@ -74,8 +79,13 @@ bool ShadowMmu::walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w) {
       w.leaf = e;
       return true;
     }
+    if (level == 2 && fmt_.is_leaf(e, level)) {
+      w.leaf = e;
+      w.leaf_level = 2;
+      return true;
+    }
     if (fmt_.is_leaf(e, level))
-      throw ModelError("shadow MMU: guest huge page at gva " + hex(gva) + " is not modelled");
+      throw ModelError("shadow MMU: guest 1 GiB page at gva " + hex(gva) + " is not modelled");
     table = fmt_.address(e, level) >> kPageShift;
   }
   return false;
@@ -103,6 +113,14 @@ size_t ShadowMmu::get_page(Agent& a, uint64_t gfn, unsigned level, bool& flush) 
     }
     return sp;
   }
+  const size_t sp = new_page(a, gfn, level, false);
+  by_gfn_[{gfn, level}] = sp;
+  ++tracked_2m_[gfn >> 9];  // account_shadowed: no 2 MiB shadow leaf over this gfn
+  flush |= rmap_write_protect(a, gfn);
+  return sp;
+}
+
+size_t ShadowMmu::new_page(Agent& a, uint64_t gfn, unsigned level, bool direct) {
   size_t sp;
   if (!free_slots_.empty()) {
     sp = free_slots_.back();
@@ -122,18 +140,18 @@ size_t ShadowMmu::get_page(Agent& a, uint64_t gfn, unsigned level, bool& flush) 
   p.root_count = 0;
   p.invalid = false;
   p.seq = ++seq_;
+  p.direct = direct;
+  p.direct_w = false;
   a.advance(cfg_.lat.page_alloc);
-  a.store(p.meta + ShadowMeta::kRole, level | (gfn << 8));
+  a.store(p.meta + ShadowMeta::kRole, level | (gfn << 8) | (uint64_t(direct) << 62));
   a.store(p.meta + ShadowMeta::kUnsync, 0);
   a.store(p.meta + ShadowMeta::kUnsyncChildren, 0);
   a.store(p.meta + ShadowMeta::kParents, 0);
   a.store(p.meta + ShadowMeta::kFlood, 0);
   a.store(p.meta + ShadowMeta::kRootCount, 0);
   for (unsigned w = 0; w < 8; ++w) a.store(p.bitmap + 8 * w, 0);
-  by_gfn_[{gfn, level}] = sp;
   by_spt_[p.spt] = sp;
   pages_created_.inc();
-  flush |= rmap_write_protect(a, gfn);
   return sp;
 }
 
@@ -154,10 +172,11 @@ void ShadowMmu::link(Agent& a, size_t parent, unsigned idx, size_t child) {
 void ShadowMmu::zap_spte(Agent& a, size_t sp, unsigned idx, uint64_t spte) {
   const Addr sptep = pages_[sp].spt + idx * 8;
   a.store(sptep, 0, MemClass::PageTable);
-  if (pages_[sp].level == 1) {
+  const unsigned level = pages_[sp].level;
+  if (level == 1 || fmt_.is_leaf(spte, level)) {  // a leaf (4 KiB, or 2 MiB at level 2)
     auto g = spte_gfn_.find(sptep);
     if (g != spte_gfn_.end()) {
-      auto& v = rmap_[g->second];
+      auto& v = (level == 1 ? rmap_ : huge_rmap_)[g->second];
       v.erase(std::remove(v.begin(), v.end(), sptep), v.end());
       spte_gfn_.erase(g);
     }
@@ -172,9 +191,9 @@ void ShadowMmu::zap_spte(Agent& a, size_t sp, unsigned idx, uint64_t spte) {
 // rmap_write_protect: every writable leaf mapping `gfn` becomes read-only; true if any changed
 // (the caller flushes remote TLBs).
 bool ShadowMmu::rmap_write_protect(Agent& a, uint64_t gfn) {
+  bool changed = zap_huge_over(a, gfn);
   auto it = rmap_.find(gfn);
-  if (it == rmap_.end()) return false;
-  bool changed = false;
+  if (it == rmap_.end()) return changed;
   for (Addr sptep : it->second) {
     const uint64_t e = a.load(sptep, MemClass::PageTable);
     if (fmt_.present(e) && (e & X86PageFormat::kRw)) {
@@ -225,9 +244,13 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access acc
   const Perms gperms = fmt_.perms(gw.leaf);
   if (access == Access::Write && !gperms.write)
     throw ModelError("shadow MMU: guest write-protection fault at gva " + hex(gva));
-  // kvm_faultin_pfn: the host frame is looked up before mmu_lock is taken, too.
-  const Addr hpa =
-      host_.resolve(a, fmt_.address(gw.leaf, 1) >> kPageShift, access == Access::Write).hpa;
+  // kvm_faultin_pfn: the host frame is looked up before mmu_lock is taken, too. In a guest
+  // 2 MiB page the gfn is the frame's first gfn plus the 4 KiB index of gva.
+  const uint64_t gfn = gw.leaf_level == 2
+                           ? (fmt_.address(gw.leaf, 2) >> kPageShift) + fmt_.index(gva, 1)
+                           : fmt_.address(gw.leaf, 1) >> kPageShift;
+  const HostPage hp = host_.resolve(a, gfn, access == Access::Write);
+  const Addr hpa = hp.hpa;
   mmu_lock_.lock(a);
   bool flush = false;
   // The root this vCPU runs on; a zapped (obsolete) root answers RET_PF_RETRY: the vCPU
@@ -240,11 +263,21 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access acc
   }
   make_pages_available(a, vcpu_id);
   bool changed = gpte_changed(a, gw, 4);
-  for (unsigned level = 4; level >= 2 && !changed; --level) {
+  // Down to the shadow of the last guest table: the page table, or the page directory of a
+  // guest 2 MiB page.
+  const unsigned last = gw.leaf_level + 1;
+  for (unsigned level = 4; level >= last && !changed; --level) {
     const unsigned idx = fmt_.index(gva, level);
     clear_flooding(a, sp);  // the page is in use: its write-flooding count starts again
     const uint64_t e = a.load(pages_[sp].spt + idx * 8, MemClass::PageTable);
-    const bool present = fmt_.present(e);
+    if (level == 2 && fmt_.present(e) && fmt_.is_leaf(e, 2)) {
+      // A 2 MiB leaf where the guest now has a page table (the emulated PDE store zaps it
+      // first; this is the same for safety).
+      zap_spte(a, sp, idx, e);
+      note_subtree_zap(e, level);
+      flush = true;
+    }
+    const bool present = links_child(e, level);
     const size_t child = present ? by_spt_.at(fmt_.address(e, level))
                                  : get_page(a, gw.table_gfn[level - 1], level - 1, flush);
     // The guest table below is write-protected now: is the entry read in it still there?
@@ -259,7 +292,10 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access acc
     mmu_lock_.unlock(a);
     return FaultOutcome::Retry;
   }
-  const FaultOutcome out = set_leaf(a, sp, fmt_.index(gva, 1), gw.leaf, hpa, access, false, flush);
+  const FaultOutcome out =
+      gw.leaf_level == 2
+          ? map_guest_huge(a, sp, gva, gw, hpa, hp.level, access, flush)
+          : set_leaf(a, sp, fmt_.index(gva, 1), gw.leaf, hpa, access, false, flush);
   a.advance(cfg_.lat.shadow_fault_work);
   if (flush) flush_.flush_all(a, vcpu_id);
   mmu_lock_.unlock(a);
@@ -321,6 +357,9 @@ void ShadowMmu::emulate_guest_write(Agent& a, int vcpu_id, Addr gva, uint64_t va
     const size_t sp = it->second;
     if (level == 1 && a.load(pages_[sp].meta + ShadowMeta::kUnsync) != 0) continue;
     if (flooded(a, sp, gva & 7, 8)) {  // the whole page goes (shadow_reclaim.cpp)
+      // A page no shadow entry links any more (a root, or a table the guest unlinked and
+      // most likely freed) is a stale shadow page: what flooding detection is there for.
+      if (pages_[sp].parent_sptes.empty()) flood_unlinked_.inc();
       reload |= zap_page(a, sp, freed);
       flood_zapped_.inc();
       flush = true;
@@ -359,7 +398,7 @@ uint64_t ShadowMmu::check_shadow_consistency(Cycles now, const std::string& who)
     return false;
   };
   for (const Page& p : pages_) {
-    if (!p.live || p.level != 1) continue;
+    if (!p.live || p.level != 1 || p.direct) continue;  // direct pages: check_huge_consistency
     const bool unsync = phys_.read64(p.meta + ShadowMeta::kUnsync) != 0;
     const Addr guest = host_.lookup(p.gfn).hpa;
     for (unsigned i = 0; i < 512; ++i) {
@@ -386,7 +425,7 @@ uint64_t ShadowMmu::check_shadow_consistency(Cycles now, const std::string& who)
       }
     }
   }
-  return bad;
+  return bad + check_huge_consistency(now, who);
 }
 
 void ShadowMmu::teardown(Agent& a) {
@@ -404,6 +443,9 @@ void ShadowMmu::teardown(Agent& a) {
   by_spt_.clear();
   rmap_.clear();
   spte_gfn_.clear();
+  direct_by_gfn_.clear();
+  huge_rmap_.clear();
+  tracked_2m_.clear();
   mmu_lock_.unlock(a);
   if (teardown_hook_) teardown_hook_(a);
 }

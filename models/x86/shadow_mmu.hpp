@@ -17,7 +17,8 @@
 // Files: faults, lookup/creation, write protection and emulated writes (shadow_mmu.cpp); unsync
 // pages and the unsync walk (shadow_unsync.cpp); INVLPG (shadow_invlpg.cpp); roots and the
 // cache of previous roots (shadow_roots.cpp); whole-page zaps for reclaim and write flooding
-// (shadow_reclaim.cpp); functional views and the stale-TLB oracle's records (shadow_oracle.cpp).
+// (shadow_reclaim.cpp); guest 2 MiB pages: direct pages and 2 MiB shadow leaves
+// (shadow_direct.cpp); functional views and the stale-TLB oracle's records (shadow_oracle.cpp).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -93,7 +94,9 @@ class ShadowMmu : public HypervisorMmu {
   struct LeafView {
     bool found = false;
     uint64_t spte = 0;
+    unsigned level = 1;   // 2: a 2 MiB shadow leaf
     bool unsync = false;  // the last-level shadow page holding it is unsync
+    bool direct = false;  // the page holding it is a direct page (no guest table behind it)
   };
   LeafView leaf_view(Addr cr3_gpa, Addr gva) const;
   // Runs at the end of teardown (X86Arch: tears down the idle TDP MMU built beside this one).
@@ -113,6 +116,10 @@ class ShadowMmu : public HypervisorMmu {
     int root_count = 0;
     bool invalid = false;
     uint64_t seq = 0;
+    // role.direct: a last-level page standing for a guest 2 MiB page (gfn: its first gfn),
+    // with no guest table behind it (shadow_direct.cpp); `direct_w`: the guest PDE's W bit.
+    bool direct = false;
+    bool direct_w = false;
   };
   struct PvecEntry {
     size_t sp;
@@ -138,7 +145,8 @@ class ShadowMmu : public HypervisorMmu {
     uint64_t table_gfn[5] = {};  // guest table read at each level
     uint64_t pte[5] = {};        // the entry read in it
     Addr pte_hpa[5] = {};        // where that entry lives (host address of guest memory)
-    uint64_t leaf = 0;           // the guest PTE (pte[1])
+    uint64_t leaf = 0;           // the guest PTE (pte[1]), or a 2 MiB PDE (pte[2])
+    unsigned leaf_level = 1;     // 2: the guest maps a 2 MiB page
   };
   bool walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w);
   // FNAME(gpte_changed): the guest entry at `level` differs from what the walk read.
@@ -147,6 +155,11 @@ class ShadowMmu : public HypervisorMmu {
 
   // --- shadow pages (shadow_mmu.cpp) ---
   size_t get_page(Agent& a, uint64_t gfn, unsigned level, bool& flush);
+  size_t new_page(Agent& a, uint64_t gfn, unsigned level, bool direct);
+  // A present entry of a `level` page that links a child shadow page (not a 2 MiB leaf).
+  bool links_child(uint64_t e, unsigned level) const {
+    return level > 1 && fmt_.present(e) && !fmt_.is_leaf(e, level);
+  }
   void link(Agent& a, size_t parent, unsigned idx, size_t child);
   void zap_spte(Agent& a, size_t sp, unsigned idx, uint64_t spte);
   bool rmap_write_protect(Agent& a, uint64_t gfn);
@@ -166,6 +179,18 @@ class ShadowMmu : public HypervisorMmu {
   void note_leaf_zap(uint64_t spte) { flush_.note_zap(fmt_.address(spte, 1), kPageSize); }
   // The same for every leaf below a zapped entry of a `level` page (shadow_oracle.cpp).
   void note_subtree_zap(uint64_t spte, unsigned level);
+
+  // --- guest 2 MiB pages (shadow_direct.cpp) ---
+  // The guest PDE gw.leaf maps gva with a 2 MiB page; `pd` is the shadow page of the guest
+  // page directory holding it. A 2 MiB shadow leaf when the host backs the whole frame with
+  // one 2 MiB page, --page-size allows it and no gfn of the frame is a shadowed guest table
+  // (KVM's disallow_lpage); a direct last-level page otherwise.
+  FaultOutcome map_guest_huge(Agent& a, size_t pd, Addr gva, const GuestWalk& gw, Addr hpa,
+                              unsigned host_level, Access access, bool& flush);
+  size_t get_direct_page(Agent& a, uint64_t base_gfn, bool writable);
+  // The 2 MiB shadow leaves over a gfn that becomes a shadowed guest table are zapped.
+  bool zap_huge_over(Agent& a, uint64_t gfn);
+  uint64_t check_huge_consistency(Cycles now, const std::string& who);
 
   // --- roots: the current root and KVM_MMU_NUM_PREV_ROOTS cached ones per vCPU
   //     (shadow_roots.cpp) ---
@@ -228,6 +253,10 @@ class ShadowMmu : public HypervisorMmu {
   std::unordered_map<Addr, size_t> by_spt_;                  // table page -> page
   std::map<uint64_t, std::vector<Addr>> rmap_;               // gfn -> leaf sptes mapping it
   std::unordered_map<Addr, uint64_t> spte_gfn_;              // leaf spte -> gfn (sp->gfns)
+  std::map<std::pair<uint64_t, bool>, size_t> direct_by_gfn_;  // (base gfn, W) -> direct page
+  std::map<uint64_t, std::vector<Addr>> huge_rmap_;          // base gfn -> 2 MiB leaf sptes
+  std::map<uint64_t, unsigned> tracked_2m_;                  // gfn >> 9 -> shadowed gfns in it
+  unsigned max_level_ = 1;                                   // --page-size
   std::vector<Addr> cr3_;                                    // per vCPU, guest CR3 (0: none)
   std::vector<size_t> cur_root_;                             // per vCPU (SIZE_MAX: none)
   std::vector<std::vector<CachedRoot>> prev_roots_;          // per vCPU, most recent first
@@ -255,11 +284,14 @@ class ShadowMmu : public HypervisorMmu {
   Counter& pages_freed_;
   Counter& reclaim_zapped_;
   Counter& flood_zapped_;
+  Counter& flood_unlinked_;  // of which no shadow entry linked the page
   Counter& prev_root_hits_;
   Counter& reloads_;
   Counter& invlpgs_;
   Counter& invlpg_resynced_;
   Counter& invlpg_zapped_;
+  Counter& direct_created_;
+  Counter& huge_leaves_;
   Histogram& walk_hist_;
 };
 

@@ -15,11 +15,18 @@ ShadowMmu::LeafView ShadowMmu::leaf_view(Addr cr3_gpa, Addr gva) const {
   for (unsigned level = 4; level >= 2; --level) {
     const uint64_t e = phys_.read64(pages_[sp].spt + fmt_.index(gva, level) * 8);
     if (!fmt_.present(e)) return v;
+    if (fmt_.is_leaf(e, level)) {  // a 2 MiB shadow leaf
+      v.found = true;
+      v.spte = e;
+      v.level = level;
+      return v;
+    }
     sp = by_spt_.at(fmt_.address(e, level));
   }
   v.found = true;
   v.spte = phys_.read64(pages_[sp].spt + fmt_.index(gva, 1) * 8);
   v.unsync = phys_.read64(pages_[sp].meta + ShadowMeta::kUnsync) != 0;
+  v.direct = pages_[sp].direct;
   return v;
 }
 
@@ -28,6 +35,7 @@ ShadowMmu::LeafView ShadowMmu::leaf_view(Addr cr3_gpa, Addr gva) const {
 void ShadowMmu::note_subtree_zap(uint64_t spte, unsigned level) {
   if (!oracle_.enabled()) return;
   if (level == 1) return note_leaf_zap(spte);
+  if (fmt_.is_leaf(spte, level)) return flush_.note_zap(fmt_.address(spte, level), fmt_.span(level));
   const Page& child = pages_[by_spt_.at(fmt_.address(spte, level))];
   for (unsigned i = 0; i < 512; ++i) {
     const uint64_t e = phys_.read64(child.spt + i * 8);

@@ -43,7 +43,12 @@ bool ShadowMmu::zap_page(Agent& a, size_t sp, std::vector<size_t>& freed) {
   }
   if (p.level == 1 && a.load(p.meta + ShadowMeta::kUnsync) != 0)
     a.store(p.meta + ShadowMeta::kUnsync, 0);  // kvm_unlink_unsync_page
-  by_gfn_.erase({p.gfn, p.level});
+  if (p.direct) {
+    direct_by_gfn_.erase({p.gfn, p.direct_w});
+  } else {
+    by_gfn_.erase({p.gfn, p.level});
+    if (--tracked_2m_[p.gfn >> 9] == 0) tracked_2m_.erase(p.gfn >> 9);
+  }
   a.store(p.meta + ShadowMeta::kRole, p.level | (p.gfn << 8) | kInvalidRole);
   p.invalid = true;
   if (p.root_count > 0) return true;  // in use as a root: freed when the last reference goes

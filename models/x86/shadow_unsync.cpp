@@ -86,7 +86,7 @@ int ShadowMmu::walk_rewalk(Agent& a, size_t sp, int self, Pvec& pv) {
       const unsigned i = w * 64 + unsigned(__builtin_ctzll(bits));
       bits &= bits - 1;
       const uint64_t ent = wload(a, pages_[sp].spt + i * 8);
-      if (!fmt_.present(ent)) {
+      if (!links_child(ent, pages_[sp].level)) {
         clear_unsync_child_bit(a, sp, i);
         continue;
       }
@@ -121,7 +121,7 @@ int ShadowMmu::walk_and_clear(Agent& a, size_t sp, Pvec& pv, bool clear_before_a
       const unsigned i = w * 64 + unsigned(__builtin_ctzll(bits));
       bits &= bits - 1;
       const uint64_t ent = wload(a, pages_[sp].spt + i * 8);
-      if (fmt_.present(ent)) {
+      if (links_child(ent, pages_[sp].level)) {
         const size_t child = by_spt_.at(fmt_.address(ent, pages_[sp].level));
         walk_visits_.inc();
         if (wload(a, pages_[child].meta + ShadowMeta::kUnsyncChildren) != 0) {
@@ -259,7 +259,7 @@ void ShadowMmu::check_no_unsync_below(Agent& a, size_t root) {
     }
     for (unsigned i = 0; i < 512; ++i) {
       const uint64_t e = phys_.read64(p.spt + i * 8);
-      if (fmt_.present(e)) stack.push_back(by_spt_.at(fmt_.address(e, p.level)));
+      if (links_child(e, p.level)) stack.push_back(by_spt_.at(fmt_.address(e, p.level)));
     }
   }
 }

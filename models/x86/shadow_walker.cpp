@@ -28,13 +28,14 @@ WalkResult ShadowWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr
     const uint64_t e = port.read64(ea, MemClass::PageTable, delay);
     r.stage2_level = level;
     if (!fmt_.present(e)) break;
-    if (level == 1) {
+    if (level == 1 || (level == 2 && fmt_.is_leaf(e, 2))) {  // a 4 KiB or 2 MiB leaf
       const Perms p = fmt_.perms(e);
       if (!p.allows(access)) break;
+      const unsigned shift = fmt_.shift(level);
       r.status = WalkResult::Status::Ok;
-      r.hpa_base = fmt_.address(e, 1);
-      r.gpa = r.hpa_base | (gva & (kPageSize - 1));
-      r.page_shift = kPageShift;
+      r.hpa_base = fmt_.address(e, level);
+      r.gpa = r.hpa_base | (gva & ((Addr(1) << shift) - 1));
+      r.page_shift = shift;
       r.perms = p;
       break;
     }

@@ -1,6 +1,7 @@
 // The translation hardware of a vCPU under shadow paging (no EPT): CR3 holds the shadow root,
 // so the page walk is one-dimensional over the hypervisor's shadow tables (x86-64 format),
-// guest virtual straight to host physical. The guest's own root is ignored: the shadow root is
+// guest virtual straight to host physical (4 KiB leaves, and 2 MiB leaves at level 2 for guest
+// 2 MiB pages over 2 MiB host pages). The guest's own root is ignored: the shadow root is
 // passed as `stage2_root_hpa`. A missing entry or a leaf that does not allow the access is a
 // shadow page fault: StageTwoFault with `gpa` set to the faulting guest VIRTUAL address, which
 // the vCPU hands to ShadowMmu::handle_fault. No GPA exists on this path: an Ok result reports the

@@ -169,6 +169,10 @@ struct SimConfig {
   double churn_unmap_single = 0.5;      // guest-pt-churn: probability a munmap is of one page
   unsigned churn_invlpg_ceiling = 33;   // guest-pt-churn: INVLPG per page up to this many pages
   uint64_t shadow_max_pages = 0;        // n_max_mmu_pages; 0: KVM's default (20 per mille)
+  double churn_fork = 0.005;            // guest-pt-churn: probability a step forks (0: never)
+  double churn_exec = 0.005;            // guest-pt-churn: probability a step execs (0: never)
+  double churn_reuse_data = 0.5;        // guest-pt-churn: a freed table page reused as data
+  double churn_guest_huge = 0.0;        // guest-pt-churn: window share mapped by guest 2M pages
   // --- end x86 shadow MMU ---
 
   // --- limits (issue 7 hardening; sim/core/config_options_limits.cpp) ---

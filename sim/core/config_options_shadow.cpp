@@ -36,6 +36,30 @@ void add_shadow_options(OptionTable& o) {
           "page, a larger one by a full TLB flush (Linux's tlb_single_page_flush_ceiling); 0: "
           "always a full flush",
           &SimConfig::churn_invlpg_ceiling, 0, 4096);
+  o.real("churn-fork", "P",
+         "guest-pt-churn: probability that a step forks the current process: the child takes "
+         "the slot of another process of the vCPU (whose tables are torn down first), gets a "
+         "copy of the parent's page tables, and the parent's writable PTEs become read-only "
+         "(copy-on-write) in both, then the parent's TLB is flushed; a later write breaks COW. "
+         "Skipped with one process per vCPU",
+         &SimConfig::churn_fork, 0.0, 1.0, "a probability");
+  o.real("churn-exec", "P",
+         "guest-pt-churn: probability that a step execs: the current process gets fresh page "
+         "tables (mapping --churn-writes pages), switches CR3 to them and tears the old ones "
+         "down (PTEs cleared, table pages freed to the guest's allocator)",
+         &SimConfig::churn_exec, 0.0, 1.0, "a probability");
+  o.real("churn-reuse-data", "P",
+         "guest-pt-churn: probability that a table page freed by a teardown is reused at once "
+         "by the guest as a data page, written through the direct map while the hypervisor "
+         "may still shadow it (stores to a shadowed directory are emulated until KVM's "
+         "write-flooding detection zaps its shadow page; a last-level one goes unsync)",
+         &SimConfig::churn_reuse_data, 0.0, 1.0, "a probability");
+  o.real("churn-guest-huge", "F",
+         "guest-pt-churn: share of each first process's data window (its last 2 MiB regions) "
+         "that the guest maps with 2 MiB pages (PDEs with PS) instead of page tables, and the "
+         "share of data accesses going there; they are never unmapped, nor copied to a fork's "
+         "child, and an exec'd image uses 4 KiB pages only",
+         &SimConfig::churn_guest_huge, 0.0, 1.0, "a share between 0 and 1");
   o.whole("shadow-max-pages",
           "shadow MMU: n_max_mmu_pages, the shadow pages kept before the oldest unused ones are "
           "zapped (KVM_SET_NR_MMU_PAGES); 0: KVM's default, 20 per mille of the guest memory "

@@ -230,7 +230,10 @@ void Vcpu::translate_miss(const Op& op) {
         << " that the guest does not map";
       throw ModelError(m.str());
     }
-    stage2_fault_exit(r.gpa, r.on_guest_table ? Access::Read : op.access);
+    // An emulated store (shadow paging) completed the access.
+    if (stage2_fault_exit(r.gpa, r.on_guest_table ? Access::Read : op.access, op.value) ==
+        FaultOutcome::Emulate)
+      return;
   }
 }
 
@@ -250,12 +253,17 @@ TlbEntry Vcpu::fill_tlbs(const WalkResult& r, Addr gva) {
   return e;
 }
 
-void Vcpu::stage2_fault_exit(Addr gpa, Access access) {
+FaultOutcome Vcpu::stage2_fault_exit(Addr gpa, Access access, uint64_t value) {
   // Second-stage fault: exit to the hypervisor, which runs in this thread.
   Cycles t0 = agent_.now();
   exit_guest();
   ++faults_;
   FaultOutcome out = hv_.handle_fault(agent_, id_, gpa, access);
+  // A store to a page the hypervisor keeps write-protected (under shadow paging a guest table
+  // it shadows, e.g. one the guest freed and reuses as data) is emulated, and the access is
+  // done. A data access carries no value in this model: `value` is Op::value, 0 unless the
+  // workload sets one, so the emulated store is deterministic.
+  if (out == FaultOutcome::Emulate) hv_.emulate_guest_write(agent_, id_, gpa, value);
   // A page the hypervisor installed in the root the vCPU runs on is expected in the final
   // tables (guest page-table pages included, which no data walk reports).
   if (guest_.touched && out != FaultOutcome::Retry && hv_.root_is_current(root_))
@@ -264,6 +272,7 @@ void Vcpu::stage2_fault_exit(Addr gpa, Access access) {
   Cycles t1 = agent_.now();
   fault_latency_vcpu_.sample(t1 - t0);
   if (agent_.track() >= 0) timeline_.span(agent_.track(), "ept violation exit", t0, t1);
+  return out;
 }
 
 Addr Vcpu::stage2_translate(Addr gpa, Access access) {

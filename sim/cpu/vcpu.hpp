@@ -152,8 +152,9 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // Stage-2 translation of a guest-physical address for the guest kernel's own accesses,
   // exiting to the hypervisor until it is mapped; returns the host address.
   Addr stage2_translate(Addr gpa, Access access);
-  // Exit, let the hypervisor handle a second-stage fault, re-enter; timed and counted.
-  void stage2_fault_exit(Addr gpa, Access access);
+  // Exit, let the hypervisor handle a second-stage fault, re-enter; timed and counted. An
+  // Emulate answer has the hypervisor emulate the store of `value` before re-entering.
+  FaultOutcome stage2_fault_exit(Addr gpa, Access access, uint64_t value = 0);
   void on_ipi();                 // SC_METHOD: IPI arrivals at the physical CPU
   void ack_pending();
 
