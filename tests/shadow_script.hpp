@@ -91,6 +91,16 @@ class LazyScriptStream : public OpStream {
   bool built_ = false;
 };
 
+// A quiet x86 shadow-paging run of guest-pt-churn; each test sets vCPUs, processes and the rest.
+inline SimConfig shadow_churn_config() {
+  SimConfig c;
+  c.quiet = true;
+  c.arch = "x86";
+  c.x86_mmu = "shadow";
+  c.workload = "guest-pt-churn";
+  return c;
+}
+
 inline GuestPtChurn& churn_of(Platform& p) { return dynamic_cast<GuestPtChurn&>(*p.workload); }
 inline ShadowMmu& shadow_of(Platform& p) { return *dynamic_cast<X86Arch&>(*p.arch).shadow(); }
 inline Addr data_gva(uint64_t page) { return GuestLayout::kDataGva + (page << kPageShift); }

@@ -21,11 +21,7 @@ namespace {
 // land in guest memory without exits; INVLPG drops the shadow entry (the new PTE has not been
 // accessed yet, so update_pte does not prefetch it) and every reader faults on X again.
 std::string readers_and_remapper(unsigned vcpus, unsigned rounds) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
-  c.workload = "guest-pt-churn";
+  SimConfig c = mmusim::testing::shadow_churn_config();
   c.vcpus = vcpus;
   c.churn_procs = 1;
   c.churn_proc_bytes = 2ull << 20;

@@ -20,11 +20,7 @@ using mmusim::testing::stat;
 namespace {
 
 SimConfig churn(double fork, double exec, double reuse) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
-  c.workload = "guest-pt-churn";
+  SimConfig c = mmusim::testing::shadow_churn_config();
   c.vcpus = 2;
   c.churn_procs = 3;
   c.churn_proc_bytes = 8ull << 20;
@@ -133,11 +129,7 @@ TEST(ShadowFork, FreedTablePagesReusedAsDataAreZappedByWriteFlooding) {
 // third write without a fault through the page and zaps it, the third goes through a
 // writable mapping.
 TEST(ShadowFork, DataStoresToAFreedDirectoryAreEmulatedUntilFloodingZapsIt) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
-  c.workload = "guest-pt-churn";
+  SimConfig c = mmusim::testing::shadow_churn_config();
   c.vcpus = 1;
   c.churn_procs = 2;
   c.churn_proc_bytes = 2ull << 20;

@@ -18,11 +18,7 @@ using mmusim::testing::stat;
 namespace {
 
 SimConfig one_process(uint64_t page_size) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
-  c.workload = "guest-pt-churn";
+  SimConfig c = mmusim::testing::shadow_churn_config();
   c.vcpus = 1;
   c.churn_procs = 1;
   c.churn_proc_bytes = 4ull << 20;
@@ -125,11 +121,7 @@ TEST(ShadowHuge, With2MiBHostPagesAGuest2MiBPageGetsA2MiBShadowLeaf) {
 
 TEST(ShadowHuge, ChurnWithGuest2MiBPagesForksAndExecsKeepsTheOraclesClean) {
   for (const uint64_t page_size : {uint64_t(4096), uint64_t(2) << 20}) {
-    SimConfig c;
-    c.quiet = true;
-    c.arch = "x86";
-    c.x86_mmu = "shadow";
-    c.workload = "guest-pt-churn";
+    SimConfig c = mmusim::testing::shadow_churn_config();
     c.vcpus = 2;
     c.churn_procs = 3;
     c.churn_proc_bytes = 8ull << 20;

@@ -16,11 +16,7 @@ using mmusim::testing::stat;
 namespace {
 
 SimConfig one_vcpu(bool unsync) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
-  c.workload = "guest-pt-churn";
+  SimConfig c = mmusim::testing::shadow_churn_config();
   c.unsync = unsync;
   c.vcpus = 1;
   c.churn_procs = 1;
@@ -101,11 +97,7 @@ TEST(ShadowInvlpg, StopsAtASyncPage) {
 }
 
 TEST(ShadowInvlpg, ChurnInvlpgsSinglePageUnmapsAndFlushesScatteredOnes) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
-  c.workload = "guest-pt-churn";
+  SimConfig c = mmusim::testing::shadow_churn_config();
   c.vcpus = 2;
   c.churn_procs = 3;
   c.churn_steps = 120;

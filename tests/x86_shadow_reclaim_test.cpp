@@ -16,11 +16,7 @@ using mmusim::testing::stat;
 namespace {
 
 SimConfig churn(unsigned procs, uint64_t max_pages) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
-  c.workload = "guest-pt-churn";
+  SimConfig c = mmusim::testing::shadow_churn_config();
   c.vcpus = 2;
   c.churn_procs = procs;
   c.churn_steps = 150;
@@ -34,11 +30,7 @@ SimConfig churn(unsigned procs, uint64_t max_pages) {
 // reading X between the stores when `use_between` (a fault through the page resets its
 // write-flooding count).
 std::string rewrite_pde(bool use_between) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
-  c.workload = "guest-pt-churn";
+  SimConfig c = mmusim::testing::shadow_churn_config();
   c.vcpus = 1;
   c.churn_procs = 1;
   c.churn_proc_bytes = 2ull << 20;

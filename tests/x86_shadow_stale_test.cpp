@@ -25,11 +25,7 @@ double violations(const std::string& json, const char* key) {
 // another frame. Unsync is off, so the store is emulated: the shadow leaf is zapped and every
 // vCPU's TLB must be flushed before the emulation completes.
 std::string remap_under_a_reader(const char* flush) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
-  c.workload = "guest-pt-churn";
+  SimConfig c = mmusim::testing::shadow_churn_config();
   c.unsync = false;
   c.flush = flush;
   c.vcpus = 2;
@@ -72,11 +68,7 @@ TEST(ShadowStaleTlb, TheSameRunWithRealFlushesIsClean) {
 }
 
 TEST(ShadowStaleTlb, ChurnReportsNoStaleHitsAndCatchesSkippedFlushes) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
-  c.workload = "guest-pt-churn";
+  SimConfig c = mmusim::testing::shadow_churn_config();
   c.vcpus = 2;
   c.churn_procs = 3;
   c.churn_steps = 120;
