@@ -46,6 +46,7 @@ ShadowMmu::ShadowMmu(const SimConfig& cfg, PhysMem& phys, PagePool& pool, HostMm
       reclaim_zapped_(stats.counter("shadow.reclaim.pages_zapped")),
       flood_zapped_(stats.counter("shadow.flooding.pages_zapped")),
       flood_unlinked_(stats.counter("shadow.flooding.unlinked_zapped")),
+      zap_unsync_children_(stats.counter("shadow.zap.unsync_children")),
       prev_root_hits_(stats.counter("shadow.roots.prev_hits")),
       reloads_(stats.counter("shadow.roots.reload_requests")),
       invlpgs_(stats.counter("shadow.invlpg.count")),
@@ -380,6 +381,15 @@ size_t ShadowMmu::unsync_pages() const {
   size_t n = 0;
   for (const Page& p : pages_)
     if (p.live && p.level == 1 && phys_.read64(p.meta + ShadowMeta::kUnsync) != 0) ++n;
+  return n;
+}
+
+size_t ShadowMmu::orphan_unsync_pages() const {
+  size_t n = 0;
+  for (const Page& p : pages_)
+    if (p.live && p.level == 1 && p.parent_sptes.empty() &&
+        phys_.read64(p.meta + ShadowMeta::kUnsync) != 0)
+      ++n;
   return n;
 }
 

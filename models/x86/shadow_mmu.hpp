@@ -85,6 +85,8 @@ class ShadowMmu : public HypervisorMmu {
   // Functional views for tests and the oracle.
   size_t shadow_pages() const { return pages_.size() - free_slots_.size(); }
   size_t unsync_pages() const;
+  // Unsync pages that no shadow entry links: nothing but a lookup by gfn reaches them.
+  size_t orphan_unsync_pages() const;
   // Shadow leaves that disagree with the guest tables they shadow while in sync, and writable
   // leaves that map a write-protected guest table; reported as oracle violations. Returns the
   // number of problems found.
@@ -207,11 +209,11 @@ class ShadowMmu : public HypervisorMmu {
   void put_root(Agent& a, size_t sp, std::vector<size_t>& freed);
 
   // --- zapping shadow pages: reclaim and write flooding (shadow_reclaim.cpp) ---
-  // kvm_mmu_prepare_zap_page: unlinks `sp` from its parents, clears its entries and drops it
-  // from the hash; a page with no root reference joins `freed`, a root in use is marked
-  // invalid (its vCPUs reload) and freed when the last reference goes. Returns whether a
-  // reload was requested.
-  bool zap_page(Agent& a, size_t sp, std::vector<size_t>& freed);
+  // kvm_mmu_prepare_zap_page: zaps the unsync pages below `sp` (their number goes to
+  // `children`), unlinks `sp` from its parents, clears its entries and drops it from the hash;
+  // a page with no root reference joins `freed`, a root in use is marked invalid (its vCPUs
+  // reload) and freed when the last reference goes. Returns whether a reload was requested.
+  bool zap_page(Agent& a, size_t sp, std::vector<size_t>& freed, unsigned* children = nullptr);
   // kvm_mmu_commit_zap_page: one remote flush, then the pages go back to the pool.
   void commit_zap(Agent& a, int vcpu_id, std::vector<size_t>& freed, bool reload);
   // make_mmu_pages_available: below KVM_MIN_FREE_MMU_PAGES free, zap the oldest pages no root
@@ -230,11 +232,15 @@ class ShadowMmu : public HypervisorMmu {
   int walk_rewalk(Agent& a, size_t sp, int self, Pvec& pv);
   int walk_and_clear(Agent& a, size_t sp, Pvec& pv, bool clear_before_add);
   void clear_parents(Agent& a, const Pvec& pv, unsigned entry);
+  int timed_walk(Agent& a, size_t sp, Pvec& pv, unsigned rounds, Cycles& walk);
+  void timed_clear_parents(Agent& a, const Pvec& pv, unsigned e, Cycles& walk);
   void sync_children(Agent& a, int vcpu_id, size_t root);
+  // mmu_zap_unsync_children: the unsync walk from `sp`, zapping what it collects.
+  unsigned zap_unsync_children(Agent& a, size_t sp, std::vector<size_t>& freed);
   bool sync_page(Agent& a, size_t sp);
   uint64_t wload(Agent& a, Addr addr);  // a metadata/table load the walk makes (miss counting)
   void wstore(Agent& a, Addr addr, uint64_t v);
-  void check_no_unsync_below(Agent& a, size_t root);
+  void check_no_unsync_below(Agent& a, size_t root, const char* after);
 
   const SimConfig& cfg_;
   X86PageFormat fmt_;
@@ -285,6 +291,7 @@ class ShadowMmu : public HypervisorMmu {
   Counter& reclaim_zapped_;
   Counter& flood_zapped_;
   Counter& flood_unlinked_;  // of which no shadow entry linked the page
+  Counter& zap_unsync_children_;  // unsync pages zapped because a page above them was
   Counter& prev_root_hits_;
   Counter& reloads_;
   Counter& invlpgs_;

@@ -7,10 +7,12 @@
 //    against the shadow page (last-level pages can go unsync instead and are not counted); the
 //    third write without a fault using the page in between, or a misaligned write, zaps the
 //    page instead of one entry: the guest has most likely stopped using it as a table.
-// A zapped page leaves its parents, its entries are cleared (children stay in the hash) and
-// it leaves the hash (its guest table is no longer write-protected). After one remote flush
-// the pages no root references go back to the pool; a root still referenced is marked invalid
-// and its vCPUs reload (KVM_REQ_MMU_RELOAD); it is freed when the last reference goes.
+// A zapped page first zaps its unsync descendants (the unsync walk from it, shadow_unsync.cpp:
+// no walk would reach them once their parent is gone), then leaves its parents, its entries
+// are cleared (other children stay in the hash) and it leaves the hash (its guest table is no
+// longer write-protected). After one remote flush the pages no root references go back to the
+// pool; a root still referenced is marked invalid and its vCPUs reload (KVM_REQ_MMU_RELOAD);
+// it is freed when the last reference goes.
 #include <algorithm>
 
 #include "models/x86/shadow_mmu.hpp"
@@ -23,7 +25,9 @@ constexpr uint64_t kRefillPages = 25;  // KVM_REFILL_PAGES
 constexpr uint64_t kInvalidRole = uint64_t(1) << 63;
 }  // namespace
 
-bool ShadowMmu::zap_page(Agent& a, size_t sp, std::vector<size_t>& freed) {
+bool ShadowMmu::zap_page(Agent& a, size_t sp, std::vector<size_t>& freed, unsigned* children) {
+  const unsigned nr = zap_unsync_children(a, sp, freed);  // mmu_zap_unsync_children
+  if (children) *children = nr;
   Page& p = pages_[sp];
   // The translations below it go with it (the oracle's record; flushed by commit_zap).
   if (oracle_.enabled())
@@ -69,6 +73,9 @@ void ShadowMmu::commit_zap(Agent& a, int vcpu_id, std::vector<size_t>& freed, bo
     by_spt_.erase(p.spt);
     p.live = false;
     free_slots_.push_back(sp);
+    // A page that reuses the slot is a new page: if it is lost too, the oracle reports it again.
+    lost_reported_.erase(std::remove(lost_reported_.begin(), lost_reported_.end(), sp),
+                         lost_reported_.end());
     pages_freed_.inc();
     if (p.level == 4) roots_freed_.inc();
   }
@@ -85,14 +92,19 @@ void ShadowMmu::make_pages_available(Agent& a, int vcpu_id) {
   std::sort(oldest.begin(), oldest.end());
   std::vector<size_t> freed;
   bool reload = false;
-  uint64_t zapped = 0;
-  for (const auto& o : oldest) {
+  uint64_t zapped = 0;  // kvm_mmu_zap_oldest_mmu_pages' total_zapped: unsync children count
+  for (size_t k = 0; k < oldest.size(); ++k) {
     if (zapped >= kRefillPages - avail) break;
-    const size_t sp = o.second;
+    const size_t sp = oldest[k].second;
+    if (pages_[sp].invalid) continue;  // zapped as an unsync child: off the list already
     if (a.load(pages_[sp].meta + ShadowMeta::kRootCount) != 0) continue;  // a root in use
-    reload |= zap_page(a, sp, freed);
+    unsigned children = 0;
+    reload |= zap_page(a, sp, freed, &children);
     reclaim_zapped_.inc();
-    ++zapped;
+    zapped += 1 + children;
+    // Zapping children made the list unstable: KVM restarts from its tail (the roots skipped
+    // are looked at again; the pages zapped are gone from it).
+    if (children) k = SIZE_MAX;
   }
   if (zapped) commit_zap(a, vcpu_id, freed, reload);
 }

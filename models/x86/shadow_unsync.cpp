@@ -2,7 +2,9 @@
 // instead of staying write-protected; its parents then carry a bit in unsync_child_bitmap and a
 // count in unsync_children, up to the root. On a CR3 load or guest TLB flush, mmu_sync_children
 // collects unsync pages with mmu_unsync_walk into a vector of 16 (-ENOSPC when full: the caller
-// syncs what it has and walks again), write-protects their guest tables and syncs them.
+// syncs what it has and walks again), write-protects their guest tables and syncs them. Zapping
+// an upper-level shadow page runs the same walk from it first and zaps what it collects
+// (mmu_zap_unsync_children, called from zap_page in shadow_reclaim.cpp).
 //
 // --unsync-walk selects where the walk's bits are cleared:
 //  rewalk           before the patch: parents are added to the vector too; after a page is
@@ -196,17 +198,36 @@ bool ShadowMmu::sync_page(Agent& a, size_t sp) {
   return flush;
 }
 
+// One mmu_unsync_walk from `sp` (round `rounds` of a sync or zap): its loads are counted as
+// the walk's and its cycles go to `walk`.
+int ShadowMmu::timed_walk(Agent& a, size_t sp, Pvec& pv, unsigned rounds, Cycles& walk) {
+  if (rounds > 1000000) throw ModelError("shadow MMU: the unsync walk does not converge");
+  const Cycles t0 = a.now();
+  in_walk_ = true;
+  const int r = unsync_walk(a, sp, pv);
+  in_walk_ = false;
+  walk = a.now() - t0;
+  return r;
+}
+
+// Rewalk only: mmu_pages_clear_parents once entry `e` is synced or zapped; its time is the
+// walk's.
+void ShadowMmu::timed_clear_parents(Agent& a, const Pvec& pv, unsigned e, Cycles& walk) {
+  if (walk_kind_ != WalkKind::Rewalk) return;
+  const Cycles c0 = a.now();
+  in_walk_ = true;
+  clear_parents(a, pv, e);
+  in_walk_ = false;
+  walk += a.now() - c0;
+}
+
 // mmu_sync_children on a root (kvm_mmu_sync_roots), with mmu_lock held.
 void ShadowMmu::sync_children(Agent& a, int vcpu_id, size_t root) {
   syncs_.inc();
   Pvec pv;
   for (unsigned rounds = 0;; ++rounds) {
-    if (rounds > 1000000) throw ModelError("shadow MMU: the unsync walk does not converge");
-    const Cycles t0 = a.now();
-    in_walk_ = true;
-    const int r = unsync_walk(a, root, pv);
-    in_walk_ = false;
-    Cycles walk = a.now() - t0;
+    Cycles walk = 0;
+    const int r = timed_walk(a, root, pv, rounds, walk);
     if (r == 0) {
       walk_cycles_.inc(walk);
       walk_hist_.sample(walk);
@@ -223,23 +244,55 @@ void ShadowMmu::sync_children(Agent& a, int vcpu_id, size_t root) {
       const size_t sp = pv.e[e].sp;
       if (pages_[sp].level != 1 || a.load(pages_[sp].meta + ShadowMeta::kUnsync) == 0) continue;
       flush |= sync_page(a, sp);
-      if (walk_kind_ == WalkKind::Rewalk) {
-        const Cycles c0 = a.now();
-        in_walk_ = true;
-        clear_parents(a, pv, e);
-        in_walk_ = false;
-        walk += a.now() - c0;
-      }
+      timed_clear_parents(a, pv, e, walk);
     }
     walk_cycles_.inc(walk);
     walk_hist_.sample(walk);
     if (flush) flush_.flush_all(a, vcpu_id);
   }
-  if (oracle_.enabled()) check_no_unsync_below(a, root);
+  if (oracle_.enabled()) check_no_unsync_below(a, root, "after a full sync of its root");
 }
 
-// The oracle after a full sync: no shadow page reachable from the root may still be unsync.
-void ShadowMmu::check_no_unsync_below(Agent& a, size_t root) {
+// mmu_zap_unsync_children, run by kvm_mmu_prepare_zap_page before it unlinks `sp`: the same
+// unsync walk as a sync (the --unsync-walk variant, so the patch's ordering can lose a page
+// here too), but every last-level page collected is zapped instead of synced. A last-level
+// page has no children to walk. Returns how many pages were zapped; they join `freed`. The
+// walk's loads, misses and cycles count with the syncs'; the latency histogram stays per sync.
+unsigned ShadowMmu::zap_unsync_children(Agent& a, size_t sp, std::vector<size_t>& freed) {
+  if (pages_[sp].level == 1) return 0;
+  unsigned zapped = 0;
+  Pvec pv;
+  for (unsigned rounds = 0;; ++rounds) {
+    Cycles walk = 0;
+    const int r = timed_walk(a, sp, pv, rounds, walk);
+    if (r == 0) {
+      walk_cycles_.inc(walk);
+      break;
+    }
+    if (r < 0) enospc_.inc();
+    for (unsigned e = 0; e < pv.nr; ++e) {
+      const size_t child = pv.e[e].sp;
+      // Only last-level pages are zapped (the rewalk variant also holds their parents). The
+      // unsync flag is loaded as the sync path does: a page the vector holds twice (linked by
+      // two parents) is zapped once.
+      if (pages_[child].level != 1 || a.load(pages_[child].meta + ShadowMeta::kUnsync) == 0)
+        continue;
+      zap_page(a, child, freed);
+      ++zapped;
+      zap_unsync_children_.inc();
+      timed_clear_parents(a, pv, e, walk);
+    }
+    walk_cycles_.inc(walk);
+  }
+  // The oracle: nothing below the page may be left unsync, or it would stay in the hash
+  // unsync under a parent no walk reaches any more.
+  if (oracle_.enabled()) check_no_unsync_below(a, sp, "after a shadow page above it was zapped");
+  return zapped;
+}
+
+// The oracle after a full sync of a root, or after the unsync children of a zapped page were
+// zapped: no shadow page reachable from `root` may still be unsync.
+void ShadowMmu::check_no_unsync_below(Agent& a, size_t root, const char* after) {
   std::vector<size_t> stack{root};
   while (!stack.empty()) {
     const size_t sp = stack.back();
@@ -253,7 +306,7 @@ void ShadowMmu::check_no_unsync_below(Agent& a, size_t root) {
       lost_reported_.push_back(sp);
       std::ostringstream m;
       m << "shadow page of guest table gfn 0x" << std::hex << p.gfn
-        << " is still unsync after a full sync of its root (its unsync_child_bitmap bit was lost)";
+        << " is still unsync " << after << " (its unsync_child_bitmap bit was lost)";
       oracle_.report("unsync_page_lost", a.now(), a.name(), p.gfn << kPageShift, m.str());
       continue;
     }
