@@ -17,7 +17,8 @@ bool FlushEnv::kick(Agent& caller, GuestCpu& v, const std::shared_ptr<FlushAck>&
   if (mode != kInGuestMode) return false;
   ack->pending++;
   ipis_.inc();
-  caller.catch_up();  // the IPI leaves at the caller's true time, which the kernel's clock is at
+  // send_ipi times the IPI from the kernel's clock: bring that to the caller's true time.
+  caller.catch_up();
   v.send_ipi(cfg.lat.ipi, ack);
   return true;
 }

@@ -56,10 +56,7 @@ void Agent::catch_up() {
 
 // Each helper passes the local offset as the transport delay, so the memory system sees the
 // access at this agent's true time, and keeps the returned delay as the new offset.
-uint64_t Agent::load_nosync(Addr a, MemClass c) {
-  uint64_t v = port_.read64(a, c, local_);
-  return v;
-}
+uint64_t Agent::load_nosync(Addr a, MemClass c) { return port_.read64(a, c, local_); }
 
 uint64_t Agent::load(Addr a, MemClass c) {
   sync_for_access();
@@ -73,20 +70,17 @@ void Agent::store(Addr a, uint64_t v, MemClass c) {
 
 uint64_t Agent::cmpxchg(Addr a, uint64_t expected, uint64_t desired, MemClass c) {
   sync_for_access();
-  uint64_t old = port_.cmpxchg64(a, expected, desired, c, local_);
-  return old;
+  return port_.cmpxchg64(a, expected, desired, c, local_);
 }
 
 uint64_t Agent::xchg(Addr a, uint64_t v, MemClass c) {
   sync_for_access();
-  uint64_t old = port_.xchg64(a, v, c, local_);
-  return old;
+  return port_.xchg64(a, v, c, local_);
 }
 
 uint64_t Agent::fetch_add(Addr a, uint64_t addend, MemClass c) {
   sync_for_access();
-  uint64_t old = port_.fetch_add64(a, addend, c, local_);
-  return old;
+  return port_.fetch_add64(a, addend, c, local_);
 }
 
 }  // namespace mmusim
