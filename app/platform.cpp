@@ -202,7 +202,9 @@ void Platform::run() {
     m << "simulated deadlock at cycle " << Clock::now() << ":";
     auto who = [&](const Agent& a, bool done) {
       if (done) return;
-      m << " " << a.name() << " waits for " << (a.blocked_on() ? a.blocked_on() : "(not blocked)") << ";";
+      m << " " << a.name() << " waits for " << (a.blocked_on() ? a.blocked_on() : "(not blocked)");
+      if (const Agent* h = a.blocked_by()) m << " held by " << h->name();
+      m << ";";
     };
     for (auto& v : vcpus) who(v->agent(), v->finished());
     for (auto& h : host_threads) who(h->agent, h->finished);

@@ -59,16 +59,22 @@ class Agent {
   void catch_up();
   // A delta notification at this agent's last sync point: catch_up + notify(SC_ZERO_TIME).
   void notify(sc_core::sc_event& ev) { catch_up(); ev.notify(sc_core::SC_ZERO_TIME); }
-  // `what` says what the agent waits for; it is kept while the agent is blocked, so a
-  // simulated deadlock can be reported with every thread and what holds it.
-  void wait_event(sc_core::sc_event& ev, const char* what = "an event") {
+  // `what` says what the agent waits for and `holder`, for a lock, where the lock keeps its
+  // current holder; both are kept while the agent is blocked, so a simulated deadlock can be
+  // reported with every thread, what it waits for and who holds that.
+  void wait_event(sc_core::sc_event& ev, const char* what = "an event",
+                  const Agent* const* holder = nullptr) {
     sync();
     blocked_on_ = what;
+    holder_ref_ = holder;
     sc_core::wait(ev);
     blocked_on_ = nullptr;
+    holder_ref_ = nullptr;
     reset();
   }
   const char* blocked_on() const { return blocked_on_; }
+  // The thread holding what this one is blocked on (null: not a lock, or not held by one).
+  const Agent* blocked_by() const { return holder_ref_ ? *holder_ref_ : nullptr; }
   // Waits the agent skipped thanks to lookahead, and those it made (for the performance doc).
   uint64_t syncs_skipped() const { return skipped_; }
   uint64_t syncs_waited() const { return waited_; }
@@ -105,6 +111,7 @@ class Agent {
   sc_core::sc_time anchor_;     // offset of the last skipped sync point; zero after a wait
   uint64_t skipped_ = 0, waited_ = 0;
   const char* blocked_on_ = nullptr;
+  const Agent* const* holder_ref_ = nullptr;
 };
 
 }  // namespace mmusim

@@ -78,7 +78,8 @@ void RwLock::wait_in_queue(Agent& a, bool writer, Cycles start) {
   // The grant may come while the attempt's latency is being waited out, so test the flag
   // before each sleep rather than relying on the notification alone.
   a.sync();
-  while (!granted) a.wait_event(wake, writer ? write_span_ : read_span_);
+  // A writer holding the lock is named in a deadlock report; readers have no single holder.
+  while (!granted) a.wait_event(wake, writer ? write_span_ : read_span_, &writer_);
   // The releaser already counted us in the mirror; now our own atomic on the word, after
   // waking, so we pay for pulling the line over.
   if (writer) {

@@ -51,7 +51,7 @@ void SpinLock::lock(Agent& a) {
       // served ticket moved while we were getting here, the notification may already be gone,
       // so only sleep when the mirror says it is still somebody else's turn.
       a.sync();
-      if (served_ != mine) a.wait_event(changed_, span_name_);
+      if (served_ != mine) a.wait_event(changed_, span_name_, &holder_);
       // Like a real spinner, re-read the word after every change: the line comes back from the
       // releaser's cache, which is where hand-over cost and thundering-herd traffic come from.
       if (served_of(a.load(word_)) == mine) break;
