@@ -319,12 +319,6 @@ void Stage2Mmu::collect(Addr table, unsigned level, Addr gpa, const LeafVisitor&
   }
 }
 
-std::vector<Stage2Leaf> Stage2Mmu::leaves() const {
-  std::vector<Stage2Leaf> out;
-  visit_leaves([&](const Stage2Leaf& l) { out.push_back(l); });
-  return out;
-}
-
 void Stage2Mmu::visit_leaves(const LeafVisitor& visit) const {
   if (pool_.live(root_)) collect(root_, fmt_.levels(), 0, visit);
 }

@@ -39,7 +39,6 @@ class Stage2Mmu : public HypervisorMmu {
   Addr stage2_root() const override { return root_; }
   void teardown(Agent& host) override;
   void map_functional(Addr gpa, unsigned level, Addr hpa_base) override;
-  std::vector<Stage2Leaf> leaves() const override;
   void visit_leaves(const LeafVisitor& visit) const override;
   // KVM_RUN before the vCPU's first entry: runs the hook below (pending MMU ops), then hands
   // out the one stage-2 root.

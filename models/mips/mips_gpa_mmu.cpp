@@ -319,12 +319,6 @@ void MipsGpaMmu::collect(Addr table, unsigned level, Addr gpa, const LeafVisitor
   }
 }
 
-std::vector<Stage2Leaf> MipsGpaMmu::leaves() const {
-  std::vector<Stage2Leaf> out;
-  visit_leaves([&](const Stage2Leaf& l) { out.push_back(l); });
-  return out;
-}
-
 void MipsGpaMmu::visit_leaves(const LeafVisitor& visit) const {
   if (pool_.live(pgd_)) collect(pgd_, fmt_.levels(), 0, visit);
 }

@@ -54,7 +54,6 @@ class MipsGpaMmu : public HypervisorMmu {
   Addr stage2_root() const override { return pgd_; }
   void teardown(Agent& host) override;
   void map_functional(Addr gpa, unsigned level, Addr hpa_base) override;
-  std::vector<Stage2Leaf> leaves() const override;
   void visit_leaves(const LeafVisitor& visit) const override;
 
   bool models_notifiers() const override { return true; }

@@ -69,7 +69,7 @@ class ShadowMmu : public HypervisorMmu {
   bool root_is_current(Addr) const override { return false; }
   void teardown(Agent& host) override;
   void map_functional(Addr, unsigned, Addr) override {}
-  std::vector<Stage2Leaf> leaves() const override { return {}; }
+  void visit_leaves(const LeafVisitor&) const override {}
   Addr load_root(Agent& vcpu, int vcpu_id) override;
   // KVM_REQ_MMU_RELOAD (a root the vCPU uses was zapped): kvm_mmu_unload drops the current root
   // and every cached previous root (shadow_roots.cpp).

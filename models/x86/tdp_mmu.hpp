@@ -98,7 +98,6 @@ class TdpMmu : public HypervisorMmu {
   // Untimed map for the harness that prepares the guest before the run (guest page-table
   // pages, as KVM selftests pre-fault their page-table memslot).
   void map_functional(Addr gpa, unsigned level, Addr hpa_base) override;
-  std::vector<Stage2Leaf> leaves() const override;
   void visit_leaves(const LeafVisitor& visit) const override;
   bool shared_mode() const { return shared_; }
   unsigned max_level() const { return max_level_; }

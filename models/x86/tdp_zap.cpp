@@ -198,12 +198,6 @@ void TdpMmu::collect_leaves(Addr table, unsigned level, Addr gpa,
   }
 }
 
-std::vector<Stage2Leaf> TdpMmu::leaves() const {
-  std::vector<Stage2Leaf> out;
-  visit_leaves([&](const Stage2Leaf& l) { out.push_back(l); });
-  return out;
-}
-
 void TdpMmu::visit_leaves(const LeafVisitor& visit) const {
   Addr root = stage2_root();
   if (root && pool_.live(root)) collect_leaves(root, fmt_.levels(), 0, visit);

@@ -53,14 +53,16 @@ class HypervisorMmu {
   virtual void teardown(Agent& host) = 0;
   // Untimed mapping for the harness that prepares the guest before the run.
   virtual void map_functional(Addr gpa, unsigned level, Addr hpa_base) = 0;
-  // Every present second-stage leaf of the root vCPUs currently use, in GPA order
-  // (functional read of simulated memory).
-  virtual std::vector<Stage2Leaf> leaves() const = 0;
-  // The same leaves handed to `visit` one at a time, in the same order, without holding them
-  // all: the end-of-run oracle of a populated 64 GiB guest sees 16 M of them (issue 7).
+  // Every present second-stage leaf of the root vCPUs currently use, in GPA order (functional
+  // read of simulated memory), handed to `visit` one at a time without holding them all: the
+  // end-of-run oracle of a populated 64 GiB guest sees 16 M of them (issue 7).
   using LeafVisitor = std::function<void(const Stage2Leaf&)>;
-  virtual void visit_leaves(const LeafVisitor& visit) const {
-    for (const Stage2Leaf& l : leaves()) visit(l);
+  virtual void visit_leaves(const LeafVisitor& visit) const = 0;
+  // The same leaves collected (tests and small runs).
+  std::vector<Stage2Leaf> leaves() const {
+    std::vector<Stage2Leaf> out;
+    visit_leaves([&](const Stage2Leaf& l) { out.push_back(l); });
+    return out;
   }
 
   // Root lifecycle seen from a vCPU (kvm_mmu_load / kvm_mmu_unload). load_root runs before
