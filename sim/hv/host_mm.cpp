@@ -111,8 +111,7 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
   // The host fault and the zeroing of the whole backing page take simulated time; others that
   // need the same page meanwhile wait on its in-flight event.
   a.wait_cycles(cfg_.lat.host_page_fault + cfg_.lat.page_zero_4k * pages_in_level(made.level));
-  a.catch_up();  // the waiters wake at this thread's true time (lookahead, sim/sync/agent.hpp)
-  finish_first_touch(base);
+  finish_first_touch(a, base);
   return made;
 }
 
@@ -129,14 +128,14 @@ std::unique_ptr<sc_core::sc_event> HostMm::take_event() {
   return std::make_unique<sc_core::sc_event>();
 }
 
-void HostMm::finish_first_touch(uint64_t base) {
+void HostMm::finish_first_touch(Agent& a, uint64_t base) {
   if (backing_.contains(base)) {
     Backing b = backing_.get(base);
     b.ready = true;
     backing_.put(base, b);
   }
   auto it = in_flight_.find(base);
-  it->second->notify(sc_core::SC_ZERO_TIME);
+  a.notify(*it->second);  // at this thread's true time (it catches the kernel's clock up)
   notified_.emplace_back(sc_core::sc_delta_count(), std::move(it->second));
   in_flight_.erase(it);
 }

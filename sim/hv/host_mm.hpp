@@ -124,7 +124,7 @@ class HostMm {
   std::unordered_map<uint64_t, std::unique_ptr<sc_core::sc_event>> in_flight_;
   std::vector<std::pair<uint64_t, std::unique_ptr<sc_core::sc_event>>> notified_;  // (delta, ev)
   std::unique_ptr<sc_core::sc_event> take_event();
-  void finish_first_touch(uint64_t base);
+  void finish_first_touch(Agent& a, uint64_t base);
   Addr next_hpa_ = 0;
   uint64_t backed_bytes_ = 0;
   Counter& faults_;
