@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "sim/core/error.hpp"
@@ -312,6 +313,60 @@ TEST(TagArray, TrueLruSurvivesStampRenormalisation) {
   t.invalidate(s11);
   EXPECT_EQ(t.find(11), TagArray::kNone);
   EXPECT_EQ(t.victim(99), s11);  // an empty way is preferred over the LRU line
+}
+
+// find / victim / touch / invalidate against a plain reference model (way order for empty ways,
+// 64-bit use counts for recency) over random traffic, for several geometries (odd set counts,
+// way counts that are and are not multiples of four), across stamp renormalisations, and with
+// the unchecked touch a caller may use when touch_renormalizes() says no.
+TEST(TagArray, MatchesAReferenceTrueLruModel) {
+  struct Geometry {
+    uint32_t sets;
+    unsigned ways;
+  };
+  for (const Geometry g : {Geometry{4, 12}, Geometry{3, 5}, Geometry{2, 16}, Geometry{1, 1}}) {
+    TagArray t(uint64_t(g.sets) * g.ways * kLineSize, g.ways, "test");
+    const uint32_t slots = g.sets * g.ways;
+    std::vector<uint64_t> tag(slots, TagArray::kInvalid), used(slots, 0);
+    uint64_t now = 0;
+    std::mt19937_64 rng(g.sets * 100 + g.ways);
+    for (int i = 0; i < 20000; ++i) {
+      if (i % 5000 == 4000) t.set_clock_for_test(~uint32_t(0) - 3);  // renormalise soon
+      const uint64_t line = rng() % (3 * slots + 1);
+      const uint32_t base = uint32_t(line % g.sets) * g.ways;
+      uint32_t want = TagArray::kNone;
+      for (unsigned w = 0; w < g.ways; ++w)
+        if (tag[base + w] == line) want = base + w;
+      const uint32_t s = t.find(line);
+      ASSERT_EQ(s, want) << "find, step " << i;
+      if (s != TagArray::kNone && rng() % 8 == 0) {
+        t.invalidate(s);
+        tag[s] = TagArray::kInvalid;
+        continue;
+      }
+      if (s != TagArray::kNone) {
+        if (!t.touch_renormalizes() && rng() % 2)
+          t.touch_unchecked(s);
+        else
+          t.touch(s);
+        used[s] = ++now;
+        continue;
+      }
+      uint32_t v = TagArray::kNone;
+      for (unsigned w = 0; w < g.ways && v == TagArray::kNone; ++w)
+        if (tag[base + w] == TagArray::kInvalid) v = base + w;
+      if (v == TagArray::kNone) {
+        v = base;
+        for (unsigned w = 1; w < g.ways; ++w)
+          if (used[base + w] < used[v]) v = base + w;
+      }
+      ASSERT_EQ(t.victim(line), v) << "victim, step " << i;
+      EXPECT_EQ(t.valid(v), tag[v] != TagArray::kInvalid);
+      t.fill(v, line);
+      tag[v] = line;
+      used[v] = ++now;
+    }
+  }
 }
 
 TEST(SharerSet, InlineThenBitsetAndBack) {

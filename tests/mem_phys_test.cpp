@@ -24,7 +24,7 @@ TEST(PhysMem, WriteThenReadBackPerWord) {
   EXPECT_EQ(m.read64(0x2010), 0u);
   EXPECT_EQ(m.read64(0x3ff8), 0x3333u);
   EXPECT_EQ(m.backed_pages(), 2u);
-  // Alternate pages so the one-entry page cache is replaced on every access.
+  // Alternate pages: consecutive lookups never hit the same page.
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(m.read64(0x2008), 0x2222u);
     EXPECT_EQ(m.read64(0x3ff8), 0x3333u);
@@ -55,10 +55,10 @@ TEST(PhysMem, ZeroPageClearsOnlyThatPage) {
   EXPECT_EQ(m.backed_pages(), 2u);
 }
 
-TEST(PhysMem, DropPageForgetsContentsEvenWhenCached) {
+TEST(PhysMem, DropPageForgetsContentsOfARecentlyReadPage) {
   PhysMem m;
   m.write64(0x7000, 9);
-  EXPECT_EQ(m.read64(0x7000), 9u);  // page now in the one-entry cache
+  EXPECT_EQ(m.read64(0x7000), 9u);  // looked up just before the drop
   m.drop_page(0x7000);
   EXPECT_EQ(m.backed_pages(), 0u);
   EXPECT_EQ(m.read64(0x7000), 0u);
@@ -72,6 +72,64 @@ TEST(PhysMem, MisalignedAccessIsAModelError) {
   EXPECT_THROW(m.read64(0x1004), ModelError);
   EXPECT_THROW(m.write64(0x1001, 1), ModelError);
   EXPECT_THROW(m.word(0x1002), ModelError);
+}
+
+// PhysMem indexes the page-table, kernel and data windows directly and hashes everything else;
+// the two must be indistinguishable from outside.
+TEST(PhysMem, WindowsAndTheRestOfTheAddressSpaceBehaveAlike) {
+  const Addr addrs[] = {
+      phys_layout::kDataBase + (Addr(1) << 30) + 0x18,     // data window (guest tables)
+      phys_layout::kPageTableBase + 5 * kPageSize + 0x20,  // page-table window
+      phys_layout::kKernelBase + 0x1040,                   // kernel window
+      phys_layout::kPageTableBase + (PhysMem::kDensePages << kPageShift) + 8,  // window's end
+      Addr(3) << 44,                                       // above the windows
+      Addr(1) << 63,
+  };
+  PhysMem m;
+  size_t backed = 0;
+  for (const Addr a : addrs) {
+    EXPECT_EQ(m.read64(a), 0u);
+    m.write64(a, a ^ 0x5a5a);
+    EXPECT_EQ(m.backed_pages(), ++backed);
+    uint64_t* w = m.word(a);
+    EXPECT_EQ(*w, a ^ 0x5a5a);
+    *w += 1;
+    EXPECT_EQ(m.backed_pages(), backed);  // the same page again
+  }
+  for (const Addr a : addrs) {
+    EXPECT_EQ(m.read64(a), (a ^ 0x5a5a) + 1);
+    EXPECT_EQ(m.read64(a + 8), 0u);           // same page, other word
+    EXPECT_EQ(m.read64(a + kPageSize), 0u);   // next page, never backed
+  }
+  EXPECT_EQ(m.backed_pages(), backed);  // reads back nothing
+  m.zero_page(addrs[1]);
+  m.zero_page(addrs[4]);
+  EXPECT_EQ(m.read64(addrs[1]), 0u);
+  EXPECT_EQ(m.read64(addrs[4]), 0u);
+  EXPECT_EQ(m.read64(addrs[2]), (addrs[2] ^ 0x5a5a) + 1);
+  for (const Addr a : addrs) {
+    m.drop_page(a);
+    EXPECT_EQ(m.backed_pages(), --backed);
+    EXPECT_EQ(m.read64(a), 0u);
+    m.drop_page(a);  // dropping an unbacked page is harmless
+    EXPECT_EQ(m.backed_pages(), backed);
+  }
+}
+
+TEST(PhysMem, PeekSeesWindowWordsWithoutBackingAndDefersTheRest) {
+  PhysMem m;
+  const Addr in = phys_layout::kKernelBase + 0x208;
+  const Addr out = Addr(3) << 44;
+  ASSERT_NE(m.peek(in), nullptr);
+  EXPECT_EQ(*m.peek(in), 0u);  // unbacked: a zero, and nothing is backed for it
+  EXPECT_EQ(m.backed_pages(), 0u);
+  m.write64(in, 42);
+  EXPECT_EQ(m.peek(in), m.word(in));
+  EXPECT_EQ(*m.peek(in), 42u);
+  EXPECT_EQ(m.peek(out), nullptr);  // outside the windows only read64() can tell
+  m.write64(out, 7);
+  EXPECT_EQ(m.peek(out), nullptr);
+  EXPECT_EQ(m.read64(out), 7u);
 }
 
 TEST(PagePool, AllocReturnsDistinctZeroedPagesInsideThePool) {
@@ -129,6 +187,8 @@ TEST(PagePool, DoubleFreeAndForeignPagesThrow) {
   EXPECT_THROW(pool.free(b + 8), ModelError);  // not a page start
   EXPECT_TRUE(pool.live(b));
   EXPECT_FALSE(pool.live(0x1000));
+  EXPECT_FALSE(pool.live(phys_layout::kPageTableBase - kPageSize));  // just below the pool
+  EXPECT_FALSE(pool.live(phys_layout::kPageTableBase + 100 * kPageSize));  // never handed out
 }
 
 TEST(PagePool, ExhaustionThrows) {
@@ -137,6 +197,7 @@ TEST(PagePool, ExhaustionThrows) {
   pool.alloc();
   const Addr b = pool.alloc();
   EXPECT_THROW(pool.alloc(), ModelError);
+  EXPECT_FALSE(pool.live(b + kPageSize));  // past the pool's end
   pool.free(b);
   EXPECT_EQ(pool.alloc(), b);
 }

@@ -7,7 +7,8 @@
 
 namespace mmusim {
 
-TagArray::TagArray(uint64_t size_bytes, unsigned ways, const std::string& what) : ways_(ways) {
+TagArray::TagArray(uint64_t size_bytes, unsigned ways, const std::string& what)
+    : ways_(ways), ways4_(ways & ~3u) {
   if (ways == 0 || ways > 255)
     throw UsageError(what + ": associativity must be between 1 and 255 ways");
   const uint64_t way_bytes = uint64_t(ways) * kLineSize;
@@ -18,21 +19,29 @@ TagArray::TagArray(uint64_t size_bytes, unsigned ways, const std::string& what) 
   // Slot numbers are 32-bit (kNone reserved); a 256 GiB cache is far beyond anything modelled.
   if (sets * ways >= kNone) throw UsageError(what + ": cache too large");
   sets_ = uint32_t(sets);
-  pow2_ = (sets & (sets - 1)) == 0;
-  set_mask_ = sets - 1;
+  if ((sets & (sets - 1)) == 0) set_mask_ = sets - 1;
   tags_.assign(size_t(sets_) * ways_, kInvalid);
   stamps_.assign(size_t(sets_) * ways_, 0);
 }
 
+// An empty way is exactly a way with stamp 0 (fill stamps at least 1, invalidate resets to 0,
+// renormalisation keeps 0 for empty ways), and 0 is below every valid stamp. So "the first
+// empty way, else the least recently used" is the first way with the smallest stamp, found by
+// one pass over the stamps alone; stamps of valid ways are distinct, so ties only occur
+// between empty ways, and the first of them wins as before.
 uint32_t TagArray::victim(uint64_t line) const {
   const uint32_t base = set_of(line) * ways_;
-  uint32_t best = base;
-  for (unsigned w = 0; w < ways_; ++w) {
-    const uint32_t s = base + w;
-    if (tags_[s] == kInvalid) return s;
-    if (stamps_[s] < stamps_[best]) best = s;
+  const uint32_t* st = stamps_.data() + base;
+  uint32_t best = 0, best_stamp = st[0];
+  if (best_stamp == 0) return base;
+  for (unsigned w = 1; w < ways_; ++w) {
+    if (st[w] < best_stamp) {
+      if (st[w] == 0) return base + w;  // nothing beats an empty way
+      best_stamp = st[w];
+      best = w;
+    }
   }
-  return best;
+  return base + best;
 }
 
 void TagArray::renormalize() {

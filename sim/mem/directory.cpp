@@ -33,12 +33,7 @@ void SharerSet::release() {
   nwords_ = 0;
 }
 
-bool SharerSet::contains(unsigned cpu) const {
-  if (nwords_ == 0) {
-    for (unsigned i = 0; i < n_; ++i)
-      if (u_.ids[i] == cpu) return true;
-    return false;
-  }
+bool SharerSet::contains_bits(unsigned cpu) const {
   const unsigned w = cpu / 64;
   return w < nwords_ && (u_.bits[w] >> (cpu % 64) & 1);
 }
@@ -62,7 +57,7 @@ void SharerSet::grow(unsigned cpu) {
   nwords_ = uint16_t(words);
 }
 
-void SharerSet::add(unsigned cpu) {
+void SharerSet::add_bits(unsigned cpu) {
   if (cpu > kMaxCpus) throw ModelError("SharerSet: cpu id " + std::to_string(cpu) + " too large");
   if (contains(cpu)) return;
   if (nwords_ == 0 && n_ < kInline) {
@@ -75,34 +70,15 @@ void SharerSet::add(unsigned cpu) {
   ++n_;
 }
 
-void SharerSet::remove(unsigned cpu) {
-  if (nwords_ == 0) {
-    for (unsigned i = 0; i < n_; ++i) {
-      if (u_.ids[i] == cpu) {
-        u_.ids[i] = u_.ids[--n_];  // order does not matter
-        return;
-      }
-    }
-    return;
-  }
-  if (!contains(cpu)) return;
+void SharerSet::remove_bits(unsigned cpu) {
+  if (!contains_bits(cpu)) return;
   u_.bits[cpu / 64] &= ~(uint64_t(1) << (cpu % 64));
   --n_;
   // Stay in bitset form until clear(): a line that once had many sharers tends to get them
   // again (lock words), and flipping forms on every change would churn the heap.
 }
 
-void SharerSet::clear() {
-  release();
-  n_ = 0;
-}
-
-unsigned SharerSet::first() const {
-  if (nwords_ == 0) {
-    unsigned best = kMaxCpus + 1;
-    for (unsigned i = 0; i < n_; ++i) best = std::min<unsigned>(best, u_.ids[i]);
-    return best;
-  }
+unsigned SharerSet::first_bits() const {
   for (unsigned w = 0; w < nwords_; ++w)
     if (u_.bits[w]) return w * 64 + unsigned(__builtin_ctzll(u_.bits[w]));
   return kMaxCpus + 1;

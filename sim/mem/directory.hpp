@@ -25,12 +25,43 @@ class SharerSet {
 
   unsigned size() const { return n_; }
   bool empty() const { return n_ == 0; }
-  bool contains(unsigned cpu) const;
-  void add(unsigned cpu);     // no effect if present
-  void remove(unsigned cpu);  // no effect if absent
-  void clear();
+  // The inline form (the common case) is handled here in the header, so the directory updates
+  // of every private miss cost no calls; the bitset form and errors go to the *_bits functions.
+  bool contains(unsigned cpu) const {
+    if (nwords_ != 0) return contains_bits(cpu);
+    for (unsigned i = 0; i < n_; ++i)
+      if (u_.ids[i] == cpu) return true;
+    return false;
+  }
+  // No effect if present.
+  void add(unsigned cpu) {
+    if (nwords_ != 0 || n_ == kInline || cpu > kMaxCpus) return add_bits(cpu);
+    for (unsigned i = 0; i < n_; ++i)
+      if (u_.ids[i] == cpu) return;
+    u_.ids[n_++] = uint16_t(cpu);
+  }
+  // No effect if absent.
+  void remove(unsigned cpu) {
+    if (nwords_ != 0) return remove_bits(cpu);
+    for (unsigned i = 0; i < n_; ++i) {
+      if (u_.ids[i] == cpu) {
+        u_.ids[i] = u_.ids[--n_];  // order does not matter
+        return;
+      }
+    }
+  }
+  void clear() {
+    if (nwords_ != 0) release();
+    n_ = 0;
+  }
   // The smallest member (the owner when size() == 1). Undefined when empty.
-  unsigned first() const;
+  unsigned first() const {
+    if (nwords_ != 0) return first_bits();
+    unsigned best = kMaxCpus + 1;
+    for (unsigned i = 0; i < n_; ++i)
+      if (u_.ids[i] < best) best = u_.ids[i];
+    return best;
+  }
   // Words of heap bitset held; 0 in the inline form (lets tests check the compact form).
   unsigned heap_words() const { return nwords_; }
 
@@ -53,6 +84,10 @@ class SharerSet {
 
  private:
   void release();
+  bool contains_bits(unsigned cpu) const;
+  void add_bits(unsigned cpu);  // add() beyond the inline fast path (also the range check)
+  void remove_bits(unsigned cpu);
+  unsigned first_bits() const;
   void to_bitset(unsigned min_cpu);
   void grow(unsigned cpu);
   union {

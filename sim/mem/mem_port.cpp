@@ -23,47 +23,17 @@ MemPort::~MemPort() {
   delete ext_;
 }
 
-uint64_t MemPort::issue(Addr addr, MemOp op, MemClass cls, uint64_t value, uint64_t expected,
-                        sc_core::sc_time& delay) {
+uint64_t MemPort::issue_tlm(Addr addr, sc_core::sc_time& delay) {
   trans_.set_address(addr);
   // The command is informational for generic TLM tools; the memory system acts on ext_->op.
-  trans_.set_command(op == MemOp::Read ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
+  trans_.set_command(ext_->op == MemOp::Read ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
   trans_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  ext_->op = op;
-  ext_->cls = cls;
-  ext_->value = value;
-  ext_->expected = expected;
   ext_->result = 0;
-  data_ = value;
+  data_ = ext_->value;
   socket->b_transport(trans_, delay);
   if (trans_.get_response_status() != tlm::TLM_OK_RESPONSE)
     SC_REPORT_ERROR(name(), ("memory access failed: " + trans_.get_response_string()).c_str());
   return ext_->result;
-}
-
-uint64_t MemPort::read64(Addr addr, MemClass cls, sc_core::sc_time& delay) {
-  return issue(addr, MemOp::Read, cls, 0, 0, delay);
-}
-
-void MemPort::write64(Addr addr, uint64_t value, MemClass cls, sc_core::sc_time& delay) {
-  issue(addr, MemOp::Write, cls, value, 0, delay);
-}
-
-uint64_t MemPort::cmpxchg64(Addr addr, uint64_t expected, uint64_t desired, MemClass cls,
-                            sc_core::sc_time& delay) {
-  return issue(addr, MemOp::Cmpxchg, cls, desired, expected, delay);
-}
-
-uint64_t MemPort::xchg64(Addr addr, uint64_t value, MemClass cls, sc_core::sc_time& delay) {
-  return issue(addr, MemOp::Xchg, cls, value, 0, delay);
-}
-
-uint64_t MemPort::fetch_add64(Addr addr, uint64_t addend, MemClass cls, sc_core::sc_time& delay) {
-  return issue(addr, MemOp::FetchAdd, cls, addend, 0, delay);
-}
-
-void MemPort::touch(Addr addr, bool write, sc_core::sc_time& delay) {
-  issue(addr, write ? MemOp::Write : MemOp::Read, MemClass::Data, 0, 0, delay);
 }
 
 uint64_t MemPort::write_data(Addr addr, bool cacheable, sc_core::sc_time& delay) {

@@ -1,5 +1,6 @@
 // Initiator side of the memory system for one requester (a vCPU's core, a page walker, a host
-// thread): typed helpers that build the TLM generic payload + MemExt and call b_transport.
+// thread): typed helpers that build the TLM generic payload + MemExt and call b_transport; once
+// the target has offered its direct entry (MemDirect, sim/mem/mem_request.hpp) they call that.
 // Every call adds the access latency to `delay` (loosely-timed; the caller decides when to
 // synchronise with the kernel).
 #pragma once
@@ -8,6 +9,7 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
+#include "sim/core/clock.hpp"
 #include "sim/core/types.hpp"
 #include "sim/mem/mem_request.hpp"
 
@@ -22,14 +24,27 @@ class MemPort : public sc_core::sc_module {
   void set_cpu(int cpu) { ext_->cpu = cpu; }
   int cpu() const { return ext_->cpu; }
 
-  uint64_t read64(Addr addr, MemClass cls, sc_core::sc_time& delay);
-  void write64(Addr addr, uint64_t value, MemClass cls, sc_core::sc_time& delay);
+  // Inline so a caller's access reaches the memory system's direct entry in one call.
+  uint64_t read64(Addr addr, MemClass cls, sc_core::sc_time& delay) {
+    return issue(addr, MemOp::Read, cls, 0, 0, delay);
+  }
+  void write64(Addr addr, uint64_t value, MemClass cls, sc_core::sc_time& delay) {
+    issue(addr, MemOp::Write, cls, value, 0, delay);
+  }
   uint64_t cmpxchg64(Addr addr, uint64_t expected, uint64_t desired, MemClass cls,
-                     sc_core::sc_time& delay);  // returns the old value
-  uint64_t xchg64(Addr addr, uint64_t value, MemClass cls, sc_core::sc_time& delay);
-  uint64_t fetch_add64(Addr addr, uint64_t addend, MemClass cls, sc_core::sc_time& delay);
+                     sc_core::sc_time& delay) {  // returns the old value
+    return issue(addr, MemOp::Cmpxchg, cls, desired, expected, delay);
+  }
+  uint64_t xchg64(Addr addr, uint64_t value, MemClass cls, sc_core::sc_time& delay) {
+    return issue(addr, MemOp::Xchg, cls, value, 0, delay);
+  }
+  uint64_t fetch_add64(Addr addr, uint64_t addend, MemClass cls, sc_core::sc_time& delay) {
+    return issue(addr, MemOp::FetchAdd, cls, addend, 0, delay);
+  }
   // Timing-only access to guest data (no contents).
-  void touch(Addr addr, bool write, sc_core::sc_time& delay);
+  void touch(Addr addr, bool write, sc_core::sc_time& delay) {
+    issue(addr, write ? MemOp::Write : MemOp::Read, MemClass::Data, 0, 0, delay);
+  }
 
   // Versioned guest data (sim/mem/data_versions.hpp): a write makes a new version of the line
   // and returns it; a read returns the version it saw and the newest anybody wrote.
@@ -45,7 +60,23 @@ class MemPort : public sc_core::sc_module {
 
  private:
   uint64_t issue(Addr addr, MemOp op, MemClass cls, uint64_t value, uint64_t expected,
-                 sc_core::sc_time& delay);
+                 sc_core::sc_time& delay) {
+    ext_->op = op;
+    ext_->cls = cls;
+    ext_->value = value;
+    ext_->expected = expected;
+    // After the first access the memory system has offered its direct entry (MemDirect): same
+    // result and latency as b_transport, without the payload and the socket indirection.
+    if (MemDirect* d = ext_->direct) {
+      const MemReply r = d->transact(*ext_, addr, delay);
+      delay += Clock::cycles(r.cycles);
+      return r.value;
+    }
+    return issue_tlm(addr, delay);
+  }
+  // The TLM-2.0 path: the first access of the port, and every access if the target bound to
+  // the socket offers no direct entry.
+  uint64_t issue_tlm(Addr addr, sc_core::sc_time& delay);
   tlm::tlm_generic_payload trans_;
   MemExt* ext_;  // owned by trans_
   uint64_t data_ = 0;

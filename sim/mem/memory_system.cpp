@@ -8,17 +8,13 @@
 
 #include "sim/core/clock.hpp"
 #include "sim/core/error.hpp"
-#include "sim/mem/cache_array.hpp"
-#include "sim/mem/data_versions.hpp"
-#include "sim/mem/directory.hpp"
+#include "sim/mem/memory_system_impl.hpp"
 
 namespace mmusim {
 
-namespace {
+using namespace mem_detail;
 
-// Coherence state of a line in one CPU's private hierarchy (MESI without an explicit Invalid:
-// absence from the L2 tag array is Invalid). Kept per L2 slot; an L1 slot points at its L2 slot.
-enum PrivState : uint8_t { kShared = 0, kExclusive = 1, kModified = 2 };
+namespace {
 
 std::string hex(uint64_t v) {
   char buf[24];
@@ -26,73 +22,7 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-bool is_atomic(MemOp op) {
-  return op == MemOp::Cmpxchg || op == MemOp::Xchg || op == MemOp::FetchAdd;
-}
-
-// One physical CPU's private caches. Built on the CPU's first access so a config with thousands
-// of CPUs only pays for the ones that run something.
-struct PrivateCaches {
-  explicit PrivateCaches(const SimConfig& cfg)
-      : l1(cfg.l1_size, cfg.l1_ways, "--l1-size/--l1-ways"),
-        l2(cfg.l2_size, cfg.l2_ways, "--l2-size/--l2-ways"),
-        l1_l2slot(l1.slots(), 0),
-        l2_state(l2.slots(), kShared) {}
-  TagArray l1;
-  TagArray l2;
-  std::vector<uint32_t> l1_l2slot;  // L1 slot -> L2 slot of the same line (inclusion)
-  std::vector<uint8_t> l2_state;    // PrivState per L2 slot
-};
-
 }  // namespace
-
-struct MemorySystem::Impl {
-  Impl(const SimConfig& cfg, Stats& stats);
-
-  Cycles access(int cpu, Addr addr, MemOp op, MemClass cls, Cycles when);
-  bool in_private(int cpu, Addr addr) const;
-  bool in_llc(Addr addr) const { return llc.find(addr >> kLineShift) != TagArray::kNone; }
-  // Versioned data and cache maintenance to the PoC (MemOp::DataRead and later).
-  Cycles extended(int cpu, Addr addr, MemOp op, uint64_t len, Cycles when, uint64_t& result,
-                  uint64_t& latest);
-  DataVersions versions;
-
- private:
-  Cycles cmo_line(uint64_t line, MemOp op, Cycles when);
-  Cycles nc_access(uint64_t line, bool write, Cycles when, uint64_t& result, uint64_t& latest);
-  PrivateCaches& priv(unsigned cpu) {
-    PrivateCaches* p = privs[cpu].get();
-    if (!p) {
-      privs[cpu] = std::make_unique<PrivateCaches>(cfg);
-      p = privs[cpu].get();
-    }
-    return *p;
-  }
-  Cycles private_miss(unsigned cpu, PrivateCaches& p, uint64_t line, bool write, Cycles when);
-  Cycles upgrade(unsigned cpu, uint64_t line);
-  Cycles llc_lookup(unsigned cpu, uint64_t line, bool write, Cycles when, uint8_t& state);
-  uint32_t llc_fill(uint64_t line, Cycles when);
-  uint32_t l2_fill(unsigned cpu, PrivateCaches& p, uint64_t line, uint8_t state);
-  void l1_fill(PrivateCaches& p, uint64_t line, uint32_t l2slot);
-  uint8_t drop_private(unsigned cpu, uint64_t line);
-  uint32_t llc_slot(uint64_t line) const;
-  Cycles dram_read(uint64_t line, Cycles when);
-  void dram_writeback(uint64_t line, Cycles when);
-
-  const SimConfig cfg;
-  const Latencies lat;
-  const unsigned ncpus;
-  std::vector<std::unique_ptr<PrivateCaches>> privs;
-  TagArray llc;
-  std::vector<DirEntry> dir;         // parallel to llc slots
-  std::vector<Cycles> channel_busy;  // per DRAM channel: cycle until which it is busy
-
-  Counter &l1_hit, &l1_miss, &l2_hit, &l2_miss, &llc_hit, &llc_miss;
-  Counter &dram_accesses, &invalidations, &c2c, &writebacks, &back_invalidations;
-  Counter* class_count[3];
-  Histogram& queue_wait;
-  Counter &nc_reads, &nc_writes, &cmo_lines, &cmo_writebacks;
-};
 
 MemorySystem::Impl::Impl(const SimConfig& c, Stats& stats)
     : cfg(c),
@@ -132,9 +62,7 @@ MemorySystem::Impl::Impl(const SimConfig& c, Stats& stats)
 // The whole L1-hit path lives here: one set scan, two recency stamps, and for a write a state
 // check that needs no directory unless the line is Shared.
 Cycles MemorySystem::Impl::access(int cpu, Addr addr, MemOp op, MemClass cls, Cycles when) {
-  if (unsigned(cpu) >= ncpus)
-    throw ModelError("memory access by cpu " + std::to_string(cpu) + " of " +
-                     std::to_string(ncpus));
+  check_cpu(cpu);
   class_count[unsigned(cls)]->inc();
   const unsigned c = unsigned(cpu);
   PrivateCaches& p = priv(c);
@@ -160,6 +88,15 @@ Cycles MemorySystem::Impl::access(int cpu, Addr addr, MemOp op, MemClass cls, Cy
   }
   l1_miss.inc();
   return private_miss(c, p, line, write, when) + extra;
+}
+
+Cycles MemorySystem::Impl::access_l1_missed(int cpu, Addr addr, MemOp op, MemClass cls,
+                                            Cycles when) {
+  class_count[unsigned(cls)]->inc();
+  l1_miss.inc();
+  const Cycles extra = is_atomic(op) ? lat.atomic : 0;
+  return private_miss(unsigned(cpu), *privs[unsigned(cpu)], addr >> kLineShift,
+                      op != MemOp::Read, when) + extra;
 }
 
 Cycles MemorySystem::Impl::private_miss(unsigned cpu, PrivateCaches& p, uint64_t line, bool write,
@@ -361,109 +298,6 @@ void MemorySystem::Impl::dram_writeback(uint64_t line, Cycles when) {
   writebacks.inc();
 }
 
-// ---------------------------------------------------------------------------------------------
-// Versioned data and cache maintenance to the Point of Coherency (DRAM).
-
-Cycles MemorySystem::Impl::extended(int cpu, Addr addr, MemOp op, uint64_t len, Cycles when,
-                                    uint64_t& result, uint64_t& latest) {
-  const uint64_t line = addr >> kLineShift;
-  result = latest = 0;
-  switch (op) {
-    case MemOp::DataRead:
-    case MemOp::DataWrite: {
-      // A cacheable access: the ordinary coherent path, then the coherent version.
-      const bool was_cached = llc.find(line) != TagArray::kNone;
-      const Cycles l = access(cpu, addr, op == MemOp::DataWrite ? MemOp::Write : MemOp::Read,
-                              MemClass::Data, when);
-      DataVersions::Line* v = op == MemOp::DataWrite ? &versions.get(line) : versions.find(line);
-      if (v) {
-        if (!was_cached) v->cached = v->dram;  // filled from DRAM by this access
-        if (op == MemOp::DataWrite) v->cached = v->latest = versions.next();
-        result = v->cached;
-        latest = v->latest;
-      }
-      return l;
-    }
-    case MemOp::DataReadNc: return nc_access(line, false, when, result, latest);
-    case MemOp::DataWriteNc: return nc_access(line, true, when, result, latest);
-    case MemOp::CmoClean:
-    case MemOp::CmoInval:
-    case MemOp::CmoCleanInval: {
-      // By VA over a range: one maintenance instruction per line, each looking at every level.
-      const uint64_t last = (addr + (len ? len : 1) - 1) >> kLineShift;
-      Cycles total = 0;
-      for (uint64_t l = line; l <= last; ++l) total += cmo_line(l, op, when + total);
-      return total;
-    }
-    default: break;
-  }
-  throw ModelError("memory system: unknown extended operation");
-}
-
-// A non-cacheable access goes past the caches to DRAM: it sees (or replaces) DRAM's version,
-// whatever the caches hold, and leaves the cache state alone.
-Cycles MemorySystem::Impl::nc_access(uint64_t line, bool write, Cycles when, uint64_t& result,
-                                     uint64_t& latest) {
-  if (write) {
-    nc_writes.inc();
-    DataVersions::Line& v = versions.get(line);
-    v.dram = v.latest = versions.next();
-    if (llc.find(line) == TagArray::kNone) v.cached = v.dram;  // a later fill brings this one
-    result = v.dram;
-    latest = v.latest;
-    dram_writeback(line, when);
-    return lat.llc_hit;  // posted once past the interconnect
-  }
-  nc_reads.inc();
-  if (const DataVersions::Line* v = versions.find(line)) {
-    result = v->dram;
-    latest = v->latest;
-  }
-  return lat.llc_hit + dram_read(line, when);
-}
-
-// One DC CVAC / IVAC / CIVAC on one line: every level is looked up (private L1 and L2 of the
-// owner, the LLC); a dirty copy is written to DRAM and the instruction completes when it got
-// there. Invalidation removes every copy (all CPUs: the operation is broadcast to the inner
-// shareable domain).
-Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
-  cmo_lines.inc();
-  Cycles cost = lat.cmo_line_level * 3;
-  const uint32_t s = llc.find(line);
-  if (s == TagArray::kNone) return cost;  // only DRAM holds it: nothing to clean or drop
-  DirEntry& d = dir[s];
-  bool dirty = d.dirty;
-  if (d.owned) {
-    PrivateCaches& owner = *privs[d.sharers.first()];
-    const uint32_t os = owner.l2.find(line);
-    if (os != TagArray::kNone && owner.l2_state[os] == kModified) {
-      dirty = true;
-      if (op == MemOp::CmoClean) owner.l2_state[os] = kExclusive;  // clean, still owned
-    }
-  }
-  const bool write_back = dirty && op != MemOp::CmoInval;
-  if (write_back) {
-    cmo_writebacks.inc();
-    // The instruction completes when the data reached the PoC: the channel queue, then DRAM.
-    Cycles& busy = channel_busy[line % channel_busy.size()];
-    const Cycles at = when + cost, start = std::max(at, busy);
-    busy = start + lat.dram_occupancy;
-    cost += (start - at) + lat.dram;
-    writebacks.inc();
-    if (DataVersions::Line* v = versions.find(line)) v->dram = v->cached;
-  }
-  if (op == MemOp::CmoClean) {
-    d.dirty = false;
-    return cost;
-  }
-  d.sharers.for_each([&](unsigned holder) { drop_private(holder, line); });
-  d.reset();
-  llc.invalidate(s);
-  // Discarded dirty data (IVAC) is lost: the line is DRAM's version again.
-  if (DataVersions::Line* v = versions.find(line)) v->cached = v->dram;
-  return cost;
-}
-
 bool MemorySystem::Impl::in_private(int cpu, Addr addr) const {
   if (cpu < 0 || unsigned(cpu) >= ncpus || !privs[unsigned(cpu)]) return false;
   return privs[unsigned(cpu)]->l2.find(addr >> kLineShift) != TagArray::kNone;
@@ -487,14 +321,19 @@ bool MemorySystem::in_private(int cpu, Addr addr) const { return impl_->in_priva
 bool MemorySystem::in_llc(Addr addr) const { return impl_->in_llc(addr); }
 
 uint64_t MemorySystem::perform(Addr addr, MemOp op, uint64_t value, uint64_t expected) {
-  if (addr & 7)
-    throw ModelError("memory system: misaligned 8-byte access at " + hex(addr));
+  if (addr & 7) misaligned(addr);
   // A read must not back a page just to find a zero there.
-  if (op == MemOp::Read) return mem_.read64(addr);
+  return op == MemOp::Read ? mem_.read64(addr) : update(addr, op, value, expected);
+}
+
+void MemorySystem::misaligned(Addr addr) {
+  throw ModelError("memory system: misaligned 8-byte access at " + hex(addr));
+}
+
+uint64_t MemorySystem::update(Addr addr, MemOp op, uint64_t value, uint64_t expected) {
   uint64_t* w = mem_.word(addr);
   const uint64_t old = *w;
   switch (op) {
-    case MemOp::Read: break;  // handled above
     case MemOp::Write: *w = value; break;
     case MemOp::Cmpxchg: if (old == expected) *w = value; break;
     case MemOp::Xchg: *w = value; break;
@@ -505,6 +344,38 @@ uint64_t MemorySystem::perform(Addr addr, MemOp op, uint64_t value, uint64_t exp
   return old;
 }
 
+// The direct entry. An L1 hit (most accesses) is decided and applied inline, without the access
+// time (only DRAM queueing needs it) and without calls; everything else continues elsewhere.
+MemReply MemorySystem::transact(MemExt& x, Addr addr, const sc_core::sc_time& delay) {
+  const MemOp op = x.op;  // read once: the counter updates below might alias x for the compiler
+  const MemClass cls = x.cls;
+  if (is_extended_op(op)) return transact_slow(x, addr, delay, false);
+  const Cycles l = impl_->l1_hit_access(x.cpu, addr, op, cls);
+  if (l >= Impl::kSlow) return transact_slow(x, addr, delay, l == Impl::kL1Miss);
+  if (cls == MemClass::Data) return {0, l};  // guest data has no contents in the model
+  if (op == MemOp::Read && !(addr & 7))
+    if (const uint64_t* w = mem_.peek(addr)) return {*w, l};
+  return perform_reply(x, addr, l);
+}
+
+MemReply MemorySystem::perform_reply(const MemExt& x, Addr addr, Cycles latency) {
+  return {perform(addr, x.op, x.value, x.expected), latency};
+}
+
+MemReply MemorySystem::transact_slow(MemExt& x, Addr addr, const sc_core::sc_time& delay,
+                                     bool l1_missed) {
+  // Kernel time + the caller's local offset. The simulation context's time_stamp() is inline,
+  // unlike the sc_time_stamp() library call; both return the same time.
+  const Cycles when = Clock::to_cycles(sc_core::sc_get_curr_simcontext()->time_stamp() + delay);
+  if (is_extended_op(x.op)) {
+    const Cycles l = impl_->extended(x.cpu, addr, x.op, x.value, when, x.result, x.latest);
+    return {x.result, l};
+  }
+  const Cycles l = l1_missed ? impl_->access_l1_missed(x.cpu, addr, x.op, x.cls, when)
+                             : impl_->access(x.cpu, addr, x.op, x.cls, when);
+  return {x.cls != MemClass::Data ? perform(addr, x.op, x.value, x.expected) : 0, l};
+}
+
 void MemorySystem::b_transport(int /*id*/, tlm::tlm_generic_payload& trans,
                                sc_core::sc_time& delay) {
   MemExt* ext = trans.get_extension<MemExt>();
@@ -513,23 +384,13 @@ void MemorySystem::b_transport(int /*id*/, tlm::tlm_generic_payload& trans,
     trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
     return;
   }
-  const Addr addr = trans.get_address();
-  const Cycles when = Clock::to_cycles(sc_core::sc_time_stamp() + delay);
-  if (is_extended_op(ext->op)) {
-    delay += Clock::cycles(
-        impl_->extended(ext->cpu, addr, ext->op, ext->value, when, ext->result, ext->latest));
-    trans.set_response_status(tlm::TLM_OK_RESPONSE);
-    return;
-  }
-  const Cycles latency = impl_->access(ext->cpu, addr, ext->op, ext->cls, when);
-  delay += Clock::cycles(latency);
-  if (ext->cls != MemClass::Data) {
-    ext->result = perform(addr, ext->op, ext->value, ext->expected);
-    if (trans.get_data_ptr() && trans.get_data_length() >= sizeof(uint64_t))
-      std::memcpy(trans.get_data_ptr(), &ext->result, sizeof(uint64_t));
-  } else {
-    ext->result = 0;  // guest data has no contents in the model
-  }
+  const MemReply r = transact(*ext, trans.get_address(), delay);
+  delay += Clock::cycles(r.cycles);
+  ext->result = r.value;
+  if (!is_extended_op(ext->op) && ext->cls != MemClass::Data && trans.get_data_ptr() &&
+      trans.get_data_length() >= sizeof(uint64_t))
+    std::memcpy(trans.get_data_ptr(), &ext->result, sizeof(uint64_t));
+  ext->direct = this;  // later accesses of this payload's owner may call transact() directly
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 

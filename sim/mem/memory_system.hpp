@@ -2,7 +2,9 @@
 // inclusive LLC with a directory of which private caches hold each line, and DRAM channels with
 // occupancy (so queueing emerges when agents miss together). Reached through a TLM-2.0
 // multi-passthrough target socket with loosely-timed b_transport: the latency of each access is
-// added to the caller's delay; the access happens at (kernel time + incoming delay).
+// added to the caller's delay; the access happens at (kernel time + incoming delay). The first
+// b_transport of a payload also hands the initiator the direct entry (MemDirect, transact()),
+// which MemPort then calls instead of the socket: same results, a fraction of the host work.
 //
 // Coherence costs: a read of a line another CPU holds modified pays a cache-to-cache transfer;
 // a write or atomic to a line other CPUs share pays an invalidation round and removes their
@@ -62,7 +64,8 @@
 
 namespace mmusim {
 
-class MemorySystem : public sc_core::sc_module {
+// MemDirect comes first so the direct call needs no this-adjusting thunk.
+class MemorySystem : public MemDirect, public sc_core::sc_module {
  public:
   tlm_utils::multi_passthrough_target_socket<MemorySystem> target;
 
@@ -82,8 +85,20 @@ class MemorySystem : public sc_core::sc_module {
   bool in_private(int cpu, Addr addr) const;
   bool in_llc(Addr addr) const;
 
+  // The body of b_transport, also reached directly by MemPort after the first access (MemDirect).
+  MemReply transact(MemExt& req, Addr addr, const sc_core::sc_time& delay) final;
+
  private:
   void b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  // The rest of transact(), each called only in tail position so that the L1-hit path stays a
+  // leaf: every access that is not an L1 hit (l1_missed: the L1 was searched), and perform()
+  // for an L1 hit that is not a read of a word in one of PhysMem's windows.
+  [[gnu::noinline]] MemReply transact_slow(MemExt& req, Addr addr, const sc_core::sc_time& delay,
+                                           bool l1_missed);
+  [[gnu::noinline]] MemReply perform_reply(const MemExt& req, Addr addr, Cycles latency);
+  // perform() for everything but a read, out of line: reads are most of the traffic.
+  [[gnu::noinline]] uint64_t update(Addr addr, MemOp op, uint64_t value, uint64_t expected);
+  [[gnu::noinline, noreturn]] static void misaligned(Addr addr);
   struct Impl;
   Impl* impl_;
   PhysMem& mem_;

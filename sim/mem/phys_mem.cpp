@@ -16,49 +16,50 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-// Words are the unit of everything the model stores; a misaligned address would silently alias
-// the word below it, so it is a model bug.
-void check_aligned(Addr hpa) {
-  if (hpa & 7) throw ModelError("PhysMem: misaligned 8-byte access at " + hex(hpa));
-}
-
-size_t word_index(Addr hpa) { return size_t((hpa & (kPageSize - 1)) >> 3); }
-
 }  // namespace
 
-// Walks re-read the same table page many times in a row, so one remembered page saves most
-// hash lookups. Only backed pages are remembered: an absent page may be backed a moment later.
-PhysMem::Page* PhysMem::find(Addr hpa) const {
-  const Addr pfn = hpa >> kPageShift;
-  if (pfn == last_pfn_) return last_page_;
-  auto it = pages_.find(pfn);
-  if (it == pages_.end()) return nullptr;
-  last_pfn_ = pfn;
-  last_page_ = it->second.get();
-  return last_page_;
+// Words are the unit of everything the model stores; a misaligned address would silently alias
+// the word below it, so it is a model bug.
+void PhysMem::misaligned(Addr hpa) {
+  throw ModelError("PhysMem: misaligned 8-byte access at " + hex(hpa));
 }
 
-uint64_t PhysMem::read64(Addr hpa) const {
-  check_aligned(hpa);
-  const Page* p = find(hpa);
+PhysMem::Page* PhysMem::find_sparse(Addr pfn) const {
+  auto it = sparse_.find(pfn);
+  return it == sparse_.end() ? nullptr : it->second.get();
+}
+
+uint64_t PhysMem::read64_sparse(Addr hpa) const {
+  const Page* p = find_sparse(hpa >> kPageShift);
   return p ? (*p)[word_index(hpa)] : 0;
 }
 
-void PhysMem::write64(Addr hpa, uint64_t value) { *word(hpa) = value; }
-
-uint64_t* PhysMem::word(Addr hpa) {
-  check_aligned(hpa);
-  Page* p = find(hpa);
-  if (!p) {
-    const Addr pfn = hpa >> kPageShift;
-    auto page = std::make_unique<Page>();
-    page->fill(0);
-    p = page.get();
-    pages_.emplace(pfn, std::move(page));
-    last_pfn_ = pfn;
-    last_page_ = p;
+PhysMem::Page* PhysMem::back(Addr hpa) {
+  auto page = std::make_unique<Page>();
+  page->fill(0);
+  Page* p = page.get();
+  ++backed_;
+  const uint64_t w = hpa >> kWindowShift;
+  if (w < kWindows && !windows_[w].anchored) {
+    // Nothing is backed in this window yet, so nothing moves: its vector starts here.
+    windows_[w].first_pfn = hpa >> kPageShift;
+    windows_[w].anchored = true;
   }
-  return &(*p)[word_index(hpa)];
+  uint64_t i;
+  if (window_of(hpa, i)) {
+    Window& win = windows_[w];
+    if (i >= win.size) {
+      // Windows fill upwards, so doubling keeps resizing rare.
+      std::vector<std::unique_ptr<Page>>& storage = storage_[w];
+      storage.resize(std::min(kDensePages, std::max<uint64_t>(i + 1, 2 * win.size)));
+      win.slots = storage.data();
+      win.size = storage.size();
+    }
+    win.slots[i] = std::move(page);
+    return p;
+  }
+  sparse_.emplace(hpa >> kPageShift, std::move(page));
+  return p;
 }
 
 // Both page operations accept any address inside the page. An unbacked page already reads as
@@ -68,12 +69,16 @@ void PhysMem::zero_page(Addr page_hpa) {
 }
 
 void PhysMem::drop_page(Addr page_hpa) {
-  const Addr pfn = page_hpa >> kPageShift;
-  if (pfn == last_pfn_) {
-    last_pfn_ = ~Addr(0);
-    last_page_ = nullptr;
+  uint64_t i;
+  if (window_of(page_hpa, i)) {
+    Window& win = windows_[page_hpa >> kWindowShift];
+    if (i < win.size && win.slots[i]) {
+      win.slots[i].reset();
+      --backed_;
+    }
+    return;
   }
-  pages_.erase(pfn);
+  backed_ -= sparse_.erase(page_hpa >> kPageShift);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,12 +120,6 @@ void PagePool::free(Addr hpa) {
   --in_use_;
   free_list_.push_back(idx);
   // Contents stay until reuse, as freed memory does: the oracle catches readers through live().
-}
-
-bool PagePool::live(Addr hpa) const {
-  if (!owns(hpa)) return false;
-  const uint64_t idx = (hpa - base_) >> kPageShift;
-  return idx < live_.size() && live_[idx] != 0;
 }
 
 }  // namespace mmusim

@@ -1,0 +1,132 @@
+// Internals of MemorySystem shared by its source files (memory_system.cpp: the coherent access
+// paths and the TLM / direct entries; memory_system_poc.cpp: versioned data and cache
+// maintenance to the Point of Coherency). Not for use outside sim/mem.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/core/config.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/stats.hpp"
+#include "sim/mem/cache_array.hpp"
+#include "sim/mem/data_versions.hpp"
+#include "sim/mem/directory.hpp"
+#include "sim/mem/memory_system.hpp"
+
+namespace mmusim {
+
+namespace mem_detail {
+
+// Coherence state of a line in one CPU's private hierarchy (MESI without an explicit Invalid:
+// absence from the L2 tag array is Invalid). Kept per L2 slot; an L1 slot points at its L2 slot.
+enum PrivState : uint8_t { kShared = 0, kExclusive = 1, kModified = 2 };
+
+inline bool is_atomic(MemOp op) {
+  return op == MemOp::Cmpxchg || op == MemOp::Xchg || op == MemOp::FetchAdd;
+}
+
+// One physical CPU's private caches. Built on the CPU's first access so a config with thousands
+// of CPUs only pays for the ones that run something.
+struct PrivateCaches {
+  explicit PrivateCaches(const SimConfig& cfg)
+      : l1(cfg.l1_size, cfg.l1_ways, "--l1-size/--l1-ways"),
+        l2(cfg.l2_size, cfg.l2_ways, "--l2-size/--l2-ways"),
+        l1_l2slot(l1.slots(), 0),
+        l2_state(l2.slots(), kShared) {}
+  TagArray l1;
+  TagArray l2;
+  std::vector<uint32_t> l1_l2slot;  // L1 slot -> L2 slot of the same line (inclusion)
+  std::vector<uint8_t> l2_state;    // PrivState per L2 slot
+};
+
+}  // namespace mem_detail
+
+struct MemorySystem::Impl {
+  using PrivateCaches = mem_detail::PrivateCaches;
+
+  Impl(const SimConfig& cfg, Stats& stats);
+
+  Cycles access(int cpu, Addr addr, MemOp op, MemClass cls, Cycles when);
+  // The fast path of the direct entry (MemorySystem::transact): an L1 hit that needs neither the
+  // directory nor a recency renormalisation. Applies it exactly as access() would and returns
+  // its latency; otherwise changes nothing and returns kL1Miss (the CPU's L1 lacks the line) or
+  // kSlow (anything else), after which the caller runs the full access.
+  static constexpr Cycles kL1Miss = ~Cycles(0), kSlow = ~Cycles(0) - 1;
+  Cycles l1_hit_access(int cpu, Addr addr, MemOp op, MemClass cls);
+  // access() for a CPU whose L1 was just found not to hold the line (by l1_hit_access).
+  Cycles access_l1_missed(int cpu, Addr addr, MemOp op, MemClass cls, Cycles when);
+  bool in_private(int cpu, Addr addr) const;
+  bool in_llc(Addr addr) const { return llc.find(addr >> kLineShift) != TagArray::kNone; }
+  // Versioned data and cache maintenance to the PoC (MemOp::DataRead and later).
+  Cycles extended(int cpu, Addr addr, MemOp op, uint64_t len, Cycles when, uint64_t& result,
+                  uint64_t& latest);
+  DataVersions versions;
+
+ private:
+  Cycles cmo_line(uint64_t line, MemOp op, Cycles when);
+  Cycles nc_access(uint64_t line, bool write, Cycles when, uint64_t& result, uint64_t& latest);
+  PrivateCaches& priv(unsigned cpu) {
+    PrivateCaches* p = privs[cpu].get();
+    if (!p) {
+      privs[cpu] = std::make_unique<PrivateCaches>(cfg);
+      p = privs[cpu].get();
+    }
+    return *p;
+  }
+  void check_cpu(int cpu) const {
+    if (unsigned(cpu) >= ncpus)
+      throw ModelError("memory access by cpu " + std::to_string(cpu) + " of " +
+                       std::to_string(ncpus));
+  }
+  Cycles private_miss(unsigned cpu, PrivateCaches& p, uint64_t line, bool write, Cycles when);
+  Cycles upgrade(unsigned cpu, uint64_t line);
+  Cycles llc_lookup(unsigned cpu, uint64_t line, bool write, Cycles when, uint8_t& state);
+  uint32_t llc_fill(uint64_t line, Cycles when);
+  // Inline (memory_system.cpp only): parts of private_miss() kept apart for reading.
+  inline uint32_t l2_fill(unsigned cpu, PrivateCaches& p, uint64_t line, uint8_t state);
+  inline void l1_fill(PrivateCaches& p, uint64_t line, uint32_t l2slot);
+  uint8_t drop_private(unsigned cpu, uint64_t line);
+  uint32_t llc_slot(uint64_t line) const;
+  Cycles dram_read(uint64_t line, Cycles when);
+  void dram_writeback(uint64_t line, Cycles when);
+
+  const SimConfig cfg;
+  const Latencies lat;
+  const unsigned ncpus;
+  std::vector<std::unique_ptr<PrivateCaches>> privs;
+  TagArray llc;
+  std::vector<DirEntry> dir;         // parallel to llc slots
+  std::vector<Cycles> channel_busy;  // per DRAM channel: cycle until which it is busy
+
+  Counter &l1_hit, &l1_miss, &l2_hit, &l2_miss, &llc_hit, &llc_miss;
+  Counter &dram_accesses, &invalidations, &c2c, &writebacks, &back_invalidations;
+  Counter* class_count[3];
+  Histogram& queue_wait;
+  Counter &nc_reads, &nc_writes, &cmo_lines, &cmo_writebacks;
+};
+
+// The same steps as access() for the cases it takes without calling anything, so that inlined
+// into transact() the L1-hit path makes no calls at all.
+inline Cycles MemorySystem::Impl::l1_hit_access(int cpu, Addr addr, MemOp op, MemClass cls) {
+  if (unsigned(cpu) >= ncpus) return kSlow;
+  PrivateCaches* p = privs[unsigned(cpu)].get();
+  if (!p) return kSlow;
+  const uint32_t s1 = p->l1.find(addr >> kLineShift);
+  if (s1 == TagArray::kNone) return kL1Miss;
+  if (p->l1.touch_renormalizes() || p->l2.touch_renormalizes()) return kSlow;
+  const uint32_t s2 = p->l1_l2slot[s1];
+  uint8_t& st = p->l2_state[s2];
+  // A write to a Shared line is an upgrade: the directory's business.
+  if (op != MemOp::Read && st == mem_detail::kShared) return kSlow;
+  class_count[unsigned(cls)]->inc();
+  l1_hit.inc();
+  p->l1.touch_unchecked(s1);
+  p->l2.touch_unchecked(s2);
+  if (op == MemOp::Read) return lat.l1_hit;
+  st = mem_detail::kModified;  // Exclusive or Modified before
+  return lat.l1_hit + (mem_detail::is_atomic(op) ? lat.atomic : 0);
+}
+
+}  // namespace mmusim

@@ -1,0 +1,111 @@
+// Versioned data and cache maintenance to the Point of Coherency (DRAM): MemOp::DataRead and
+// later, reached through MemorySystem::Impl::extended().
+#include <algorithm>
+
+#include "sim/mem/memory_system_impl.hpp"
+
+namespace mmusim {
+
+using namespace mem_detail;
+
+Cycles MemorySystem::Impl::extended(int cpu, Addr addr, MemOp op, uint64_t len, Cycles when,
+                                    uint64_t& result, uint64_t& latest) {
+  const uint64_t line = addr >> kLineShift;
+  result = latest = 0;
+  switch (op) {
+    case MemOp::DataRead:
+    case MemOp::DataWrite: {
+      // A cacheable access: the ordinary coherent path, then the coherent version.
+      const bool was_cached = llc.find(line) != TagArray::kNone;
+      const Cycles l = access(cpu, addr, op == MemOp::DataWrite ? MemOp::Write : MemOp::Read,
+                              MemClass::Data, when);
+      DataVersions::Line* v = op == MemOp::DataWrite ? &versions.get(line) : versions.find(line);
+      if (v) {
+        if (!was_cached) v->cached = v->dram;  // filled from DRAM by this access
+        if (op == MemOp::DataWrite) v->cached = v->latest = versions.next();
+        result = v->cached;
+        latest = v->latest;
+      }
+      return l;
+    }
+    case MemOp::DataReadNc: return nc_access(line, false, when, result, latest);
+    case MemOp::DataWriteNc: return nc_access(line, true, when, result, latest);
+    case MemOp::CmoClean:
+    case MemOp::CmoInval:
+    case MemOp::CmoCleanInval: {
+      // By VA over a range: one maintenance instruction per line, each looking at every level.
+      const uint64_t last = (addr + (len ? len : 1) - 1) >> kLineShift;
+      Cycles total = 0;
+      for (uint64_t l = line; l <= last; ++l) total += cmo_line(l, op, when + total);
+      return total;
+    }
+    default: break;
+  }
+  throw ModelError("memory system: unknown extended operation");
+}
+
+// A non-cacheable access goes past the caches to DRAM: it sees (or replaces) DRAM's version,
+// whatever the caches hold, and leaves the cache state alone.
+Cycles MemorySystem::Impl::nc_access(uint64_t line, bool write, Cycles when, uint64_t& result,
+                                     uint64_t& latest) {
+  if (write) {
+    nc_writes.inc();
+    DataVersions::Line& v = versions.get(line);
+    v.dram = v.latest = versions.next();
+    if (llc.find(line) == TagArray::kNone) v.cached = v.dram;  // a later fill brings this one
+    result = v.dram;
+    latest = v.latest;
+    dram_writeback(line, when);
+    return lat.llc_hit;  // posted once past the interconnect
+  }
+  nc_reads.inc();
+  if (const DataVersions::Line* v = versions.find(line)) {
+    result = v->dram;
+    latest = v->latest;
+  }
+  return lat.llc_hit + dram_read(line, when);
+}
+
+// One DC CVAC / IVAC / CIVAC on one line: every level is looked up (private L1 and L2 of the
+// owner, the LLC); a dirty copy is written to DRAM and the instruction completes when it got
+// there. Invalidation removes every copy (all CPUs: the operation is broadcast to the inner
+// shareable domain).
+Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
+  cmo_lines.inc();
+  Cycles cost = lat.cmo_line_level * 3;
+  const uint32_t s = llc.find(line);
+  if (s == TagArray::kNone) return cost;  // only DRAM holds it: nothing to clean or drop
+  DirEntry& d = dir[s];
+  bool dirty = d.dirty;
+  if (d.owned) {
+    PrivateCaches& owner = *privs[d.sharers.first()];
+    const uint32_t os = owner.l2.find(line);
+    if (os != TagArray::kNone && owner.l2_state[os] == kModified) {
+      dirty = true;
+      if (op == MemOp::CmoClean) owner.l2_state[os] = kExclusive;  // clean, still owned
+    }
+  }
+  const bool write_back = dirty && op != MemOp::CmoInval;
+  if (write_back) {
+    cmo_writebacks.inc();
+    // The instruction completes when the data reached the PoC: the channel queue, then DRAM.
+    Cycles& busy = channel_busy[line % channel_busy.size()];
+    const Cycles at = when + cost, start = std::max(at, busy);
+    busy = start + lat.dram_occupancy;
+    cost += (start - at) + lat.dram;
+    writebacks.inc();
+    if (DataVersions::Line* v = versions.find(line)) v->dram = v->cached;
+  }
+  if (op == MemOp::CmoClean) {
+    d.dirty = false;
+    return cost;
+  }
+  d.sharers.for_each([&](unsigned holder) { drop_private(holder, line); });
+  d.reset();
+  llc.invalidate(s);
+  // Discarded dirty data (IVAC) is lost: the line is DRAM's version again.
+  if (DataVersions::Line* v = versions.find(line)) v->cached = v->dram;
+  return cost;
+}
+
+}  // namespace mmusim
