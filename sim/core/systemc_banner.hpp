@@ -8,7 +8,9 @@
 
 namespace mmusim::detail {
 
-__attribute__((constructor)) static void quiet_systemc_banner(int, char** argv) {
+// glibc calls constructors as (argc, argv, envp), which the compiler cannot see: noipa keeps
+// link-time optimisation from dropping the unused argc and shifting argv into its place.
+__attribute__((constructor, noipa)) static void quiet_systemc_banner(int, char** argv) {
   if (std::getenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE")) return;
   setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
   execv("/proc/self/exe", argv);  // if that fails, go on and show the banner
