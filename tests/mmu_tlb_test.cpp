@@ -118,6 +118,64 @@ TEST(Tlb, UnifiedArrayHoldsSeveralSizes) {
   EXPECT_EQ(t.lookup(1, k2M + 0x1000)->page_shift, 21u);
 }
 
+TEST(Tlb, PageAtAddressZeroIsNotAFreeWay) {
+  Tlb t = l1();
+  // Pages 16 apart share a set of the 16-set 4K array; page 0 is one of them.
+  auto va = [](unsigned i) { return Addr(i) * 16 * k4K; };
+  for (unsigned i = 0; i < 4; ++i) t.insert(entry(1, va(i), 12, 0, i * k4K));
+  ASSERT_NE(t.lookup(1, 0), nullptr);  // page 0 becomes the most recently used
+  t.insert(entry(1, va(4), 12, 0, 0));
+  EXPECT_NE(t.lookup(1, 0x123), nullptr);
+  EXPECT_EQ(t.lookup(1, va(1)), nullptr) << "LRU way evicted, not page 0";
+  EXPECT_EQ(t.valid_entries(), 4u);
+}
+
+TEST(Tlb, SizesComeAndGoWithTheirEntries) {
+  // 4 sets x 12 ways holding 4K and 2M pages.
+  Tlb t("stlb", {{48, 12, {12, 21}}});
+  const Addr huge = 4 * k2M;  // 2M page number 4: set 0
+  t.insert(entry(1, huge, 21, 0, 0x40000000));
+  ASSERT_NE(t.lookup(1, huge + 0x5000), nullptr);
+  // Twelve 4K pages of set 0 (page numbers that are multiples of 4) push the 2M page out.
+  for (unsigned i = 1; i <= 12; ++i) t.insert(entry(1, Addr(i) * 4 * k4K, 12, 0, 0));
+  EXPECT_EQ(t.valid_entries(), 12u);
+  EXPECT_EQ(t.lookup(1, huge + 0x5000), nullptr) << "the only 2M entry was evicted";
+  EXPECT_NE(t.lookup(1, 8 * k4K), nullptr);
+  // A 2M page comes back (evicting the LRU 4K page), and goes again by flush_va.
+  t.insert(entry(1, huge, 21, 0, 0x40000000));
+  EXPECT_EQ(t.lookup(1, huge + 0x5000)->page_shift, 21u);
+  EXPECT_EQ(t.lookup(1, 4 * k4K), nullptr);
+  EXPECT_EQ(t.flush_va(1, huge + 0x5000), 1u);
+  EXPECT_EQ(t.lookup(1, huge + 0x5000), nullptr);
+  EXPECT_NE(t.lookup(1, 8 * k4K), nullptr);
+  // After a full flush, either size is found again as soon as it is filled.
+  t.flush_all();
+  EXPECT_EQ(t.lookup(1, 8 * k4K), nullptr);
+  t.insert(entry(1, huge, 21, 0, 0));
+  t.insert(entry(2, 8 * k4K, 12, 0, 0));
+  EXPECT_NE(t.lookup(1, huge), nullptr);
+  EXPECT_NE(t.lookup(2, 8 * k4K), nullptr);
+  EXPECT_EQ(t.flush_tag(2), 1u);
+  EXPECT_EQ(t.lookup(2, 8 * k4K), nullptr);
+  EXPECT_EQ(t.flush_gpa_range(1, 0, k2M), 1u);
+  EXPECT_EQ(t.lookup(1, huge), nullptr);
+  EXPECT_EQ(t.valid_entries(), 0u);
+}
+
+TEST(Tlb, SamePageOfAnotherTagInTheSameSet) {
+  Tlb t = l1();
+  t.insert(entry(1, 0x5000, 12, 0, 0x1000));
+  t.insert(entry(2, 0x5000, 12, 0, 0x2000));
+  // Refilling tag 2's page replaces tag 2's entry, never tag 1's.
+  t.insert(entry(2, 0x5000, 12, 0, 0x3000));
+  EXPECT_EQ(t.valid_entries(), 2u);
+  EXPECT_EQ(t.lookup(1, 0x5000)->hpa_base, 0x1000u);
+  EXPECT_EQ(t.lookup(2, 0x5000)->hpa_base, 0x3000u);
+  EXPECT_EQ(t.flush_va(2, 0x5000), 1u);
+  EXPECT_EQ(t.lookup(1, 0x5000)->hpa_base, 0x1000u);
+  EXPECT_EQ(t.lookup(2, 0x5000), nullptr);
+}
+
 TEST(Tlb, TagsIsolate) {
   Tlb t = l1();
   t.insert(entry(1, 0x5000, 12, 0, 0x1000));
@@ -189,6 +247,7 @@ TEST(Tlb, ForEachAndGeometryErrors) {
   EXPECT_EQ(n, 2u);
   EXPECT_TRUE(t.lookup(1, 0x1000)->stale);
   EXPECT_THROW(Tlb("bad", {{10, 4, {12}}}), UsageError);
+  EXPECT_THROW(Tlb("bad-size", {{16, 4, {64}}}), UsageError);
   Tlb odd("odd", {{12, 4, {12}}});  // 3 sets: not a power of two, indexed by modulo
   for (unsigned i = 0; i < 12; ++i) odd.insert(entry(1, Addr(i) * k4K, 12, 0, 0));
   EXPECT_EQ(odd.valid_entries(), 12u);

@@ -6,31 +6,30 @@
 
 namespace mmusim {
 
-Arm64S1Format::Arm64S1Format(unsigned levels) : levels_(levels) {
+namespace {
+// Blocks at 2 MiB and 1 GiB (Arm levels 2 and 1), pages at 4 KiB; no block at Arm level 0 with
+// this granule. Above the last level descriptor bit 1 tells a table (set) from a block (clear).
+// User memory: read whenever valid, write unless AP[2], execute unless UXN.
+EntryDecode s1_decode() {
+  EntryDecode d;
+  d.present_any = vmsa::kValid;
+  d.leaf_levels = (1u << 1) | (1u << 2) | (1u << 3);
+  d.leaf_mask = vmsa::kTypeTable;
+  d.leaf_value = 0;
+  d.addr_mask = vmsa::kOaMask;
+  d.read.need = vmsa::kValid;
+  d.write.need = d.write.flip = Arm64S1Format::kApRdonly;
+  d.exec.need = d.exec.flip = Arm64S1Format::kUxn;
+  return d;
+}
+}  // namespace
+
+Arm64S1Format::Arm64S1Format(unsigned levels) : PageTableFormat(levels, s1_decode()) {
   // The guest data window sits at 1 TiB of VA (workloads/guest_layout.hpp), beyond a 39-bit
   // (3-level) address space, and 52-bit VA (LPA2) is not modelled: 4 levels only.
   if (levels != 4)
     throw UsageError("--guest-levels: arm64 stage 1 with the 4K granule is modelled with 4 levels, not " +
                      std::to_string(levels));
-}
-
-bool Arm64S1Format::is_leaf(uint64_t e, unsigned level) const {
-  if (level == 1) return true;  // last level: a page descriptor
-  return leaf_allowed(level) && (e & vmsa::kTypeTable) == 0;
-}
-
-Addr Arm64S1Format::address(uint64_t e, unsigned level) const {
-  Addr a = e & vmsa::kOaMask;
-  if (level > 1 && is_leaf(e, level)) a &= ~(span(level) - 1);
-  return a;
-}
-
-Perms Arm64S1Format::perms(uint64_t e) const {
-  Perms p;
-  p.read = present(e);
-  p.write = (e & kApRdonly) == 0;
-  p.exec = (e & kUxn) == 0;
-  return p;
 }
 
 uint64_t Arm64S1Format::make_table(Addr table) const {

@@ -8,7 +8,7 @@
 
 namespace mmusim {
 
-class Arm64S1Format : public PageTableFormat {
+class Arm64S1Format final : public PageTableFormat {
  public:
   static constexpr uint64_t kAttrIndxShift = 2;     // AttrIndx[4:2]: MAIR_EL1 slot
   static constexpr uint64_t kAttrNormal = 4;        // Linux's MT_NORMAL slot
@@ -23,24 +23,12 @@ class Arm64S1Format : public PageTableFormat {
   explicit Arm64S1Format(unsigned levels = 4);
 
   const char* name() const override { return "arm64-s1-4k"; }
-  unsigned levels() const override { return levels_; }
-  // Blocks at 2 MiB and 1 GiB, pages at 4 KiB; no block at Arm level 0 with this granule.
-  bool leaf_allowed(unsigned level) const override { return level >= 1 && level <= 3; }
-
-  bool present(uint64_t e) const override { return (e & vmsa::kValid) != 0; }
-  bool is_leaf(uint64_t e, unsigned level) const override;
-  Addr address(uint64_t e, unsigned level) const override;
-  // User memory: read whenever valid, write unless AP[2], execute unless UXN.
-  Perms perms(uint64_t e) const override;
   bool accessed(uint64_t e) const override { return (e & vmsa::kAf) != 0; }
   bool dirty(uint64_t e) const override { return (e & kSwDirty) != 0; }
 
   uint64_t make_table(Addr table) const override;
   uint64_t make_leaf(Addr frame, unsigned level, Perms p, bool accessed,
                      bool dirty) const override;
-
- private:
-  unsigned levels_;
 };
 
 }  // namespace mmusim

@@ -10,6 +10,25 @@ namespace {
 int root_bits_for(unsigned ipa_bits, unsigned levels) {
   return int(ipa_bits) - int(vmsa::kGranuleShift) - 9 * (int(levels) - 1);
 }
+
+// Blocks at 2 MiB and 1 GiB, pages at 4 KiB; above the last level descriptor bit 1 tells a
+// table (set) from a block (clear). Rights: S2AP read and write bits, execute unless XN.
+EntryDecode s2_decode() {
+  EntryDecode d;
+  d.present_any = vmsa::kValid;
+  d.leaf_levels = (1u << 1) | (1u << 2) | (1u << 3);
+  d.leaf_mask = vmsa::kTypeTable;
+  d.leaf_value = 0;
+  d.addr_mask = vmsa::kOaMask;
+  d.read.need = Arm64S2Format::kS2apRead;
+  d.write.need = Arm64S2Format::kS2apWrite;
+  d.exec.need = d.exec.flip = Arm64S2Format::kXn;
+  // KVM turns on hardware access-flag management for stage 2 (VTCR_EL2.HA): the walker sets
+  // AF in a leaf it uses. Dirty-state management (HD/DBM) stays off, so a write changes nothing
+  // else; dirty tracking is done by write protection and permission faults.
+  d.used_set = vmsa::kAf;
+  return d;
+}
 }  // namespace
 
 unsigned Arm64S2Format::auto_levels(unsigned ipa_bits) {
@@ -21,36 +40,17 @@ unsigned Arm64S2Format::auto_levels(unsigned ipa_bits) {
 }
 
 Arm64S2Format::Arm64S2Format(unsigned ipa_bits, unsigned levels)
-    : ipa_bits_(ipa_bits), levels_(levels ? levels : auto_levels(ipa_bits)) {
+    : PageTableFormat(levels ? levels : auto_levels(ipa_bits), s2_decode()), ipa_bits_(ipa_bits) {
   if (ipa_bits < 32 || ipa_bits > 48)
     throw UsageError("--ipa-bits: " + std::to_string(ipa_bits) + " is outside 32..48");
-  if (levels_ < 2 || levels_ > 4)
-    throw UsageError("--s2-levels: " + std::to_string(levels_) + " is outside 2..4");
-  const int bits = root_bits_for(ipa_bits, levels_);
-  if (bits < 1 || bits > 13 || (levels_ == 4 && bits > 9))
-    throw UsageError("--s2-levels: " + std::to_string(levels_) + " levels do not fit --ipa-bits " +
+  if (PageTableFormat::levels() < 2 || PageTableFormat::levels() > 4)
+    throw UsageError("--s2-levels: " + std::to_string(PageTableFormat::levels()) + " is outside 2..4");
+  const int bits = root_bits_for(ipa_bits, PageTableFormat::levels());
+  if (bits < 1 || bits > 13 || (PageTableFormat::levels() == 4 && bits > 9))
+    throw UsageError("--s2-levels: " + std::to_string(PageTableFormat::levels()) + " levels do not fit --ipa-bits " +
                      std::to_string(ipa_bits));
   if (bits > 9) root_pages_ = 1u << (bits - 9);
-  set_root_index_bits(levels_, unsigned(bits));
-}
-
-bool Arm64S2Format::is_leaf(uint64_t e, unsigned level) const {
-  if (level == 1) return true;
-  return leaf_allowed(level) && (e & vmsa::kTypeTable) == 0;
-}
-
-Addr Arm64S2Format::address(uint64_t e, unsigned level) const {
-  Addr a = e & vmsa::kOaMask;
-  if (level > 1 && is_leaf(e, level)) a &= ~(span(level) - 1);
-  return a;
-}
-
-Perms Arm64S2Format::perms(uint64_t e) const {
-  Perms p;
-  p.read = (e & kS2apRead) != 0;
-  p.write = (e & kS2apWrite) != 0;
-  p.exec = (e & kXn) == 0;
-  return p;
+  set_root_index_bits(PageTableFormat::levels(), unsigned(bits));
 }
 
 uint64_t Arm64S2Format::make_table(Addr table) const {

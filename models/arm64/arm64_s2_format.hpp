@@ -13,7 +13,7 @@
 
 namespace mmusim {
 
-class Arm64S2Format : public PageTableFormat {
+class Arm64S2Format final : public PageTableFormat {
  public:
   static constexpr uint64_t kMemAttrShift = 2;     // MemAttr[5:2]
   static constexpr uint64_t kMemAttrMask = 0xFull << kMemAttrShift;
@@ -34,18 +34,11 @@ class Arm64S2Format : public PageTableFormat {
   static unsigned auto_levels(unsigned ipa_bits);
 
   const char* name() const override { return "arm64-s2-4k"; }
-  unsigned levels() const override { return levels_; }
   unsigned ipa_bits() const { return ipa_bits_; }
   // Contiguous 4 KiB pages forming the start-level table (1, or 2..16 when concatenated).
   unsigned root_pages() const { return root_pages_; }
   // VTCR_EL2.SL0-style start level in Arm numbering (0..2).
-  unsigned arm_start_level() const { return 4 - levels_; }
-  bool leaf_allowed(unsigned level) const override { return level >= 1 && level <= 3; }
-
-  bool present(uint64_t e) const override { return (e & vmsa::kValid) != 0; }
-  bool is_leaf(uint64_t e, unsigned level) const override;
-  Addr address(uint64_t e, unsigned level) const override;
-  Perms perms(uint64_t e) const override;
+  unsigned arm_start_level() const { return 4 - levels(); }
   bool accessed(uint64_t e) const override { return (e & vmsa::kAf) != 0; }
   bool dirty(uint64_t e) const override { return (e & kSwDirty) != 0; }
   uint64_t memattr(uint64_t e) const { return (e & kMemAttrMask) >> kMemAttrShift; }
@@ -55,18 +48,11 @@ class Arm64S2Format : public PageTableFormat {
   // Normal write-back, inner shareable memory.
   uint64_t make_leaf(Addr frame, unsigned level, Perms p, bool accessed,
                      bool dirty) const override;
-  // KVM turns on hardware access-flag management for stage 2 (VTCR_EL2.HA): the walker sets
-  // AF in a leaf it uses. Dirty-state management (HD/DBM) stays off, so a write changes nothing
-  // else; dirty tracking is done by write protection and permission faults.
-  uint64_t mark_used(uint64_t e, bool write) const override {
-    (void)write;
-    return e | vmsa::kAf;
-  }
   // The same leaf with the permissions widened to `p` (permission-fault relaxation).
   uint64_t relax(uint64_t leaf, Perms p) const;
 
  private:
-  unsigned ipa_bits_, levels_, root_pages_ = 1;
+  unsigned ipa_bits_, root_pages_ = 1;
 };
 
 }  // namespace mmusim

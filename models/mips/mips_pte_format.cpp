@@ -6,22 +6,28 @@
 
 namespace mmusim {
 
-MipsPteFormat::MipsPteFormat(unsigned levels) : levels_(levels) {
+namespace {
+// KVM MIPS maps guest memory with 4 KiB GPA PTEs only: no leaf above level 1. perms() is the
+// hardware's view, V and D: an invalid entry faults any access, a clean one faults writes.
+EntryDecode mips_decode() {
+  EntryDecode d;
+  d.present_any = MipsPteFormat::kPresent;
+  d.leaf_levels = 1u << 1;
+  d.addr_mask = MipsPteFormat::kAddrMask;
+  d.read.need = MipsPteFormat::kPresent | MipsPteFormat::kValid;
+  d.write.need = d.read.need | MipsPteFormat::kDirty;
+  d.exec.need = d.read.need;
+  return d;
+}
+}  // namespace
+
+MipsPteFormat::MipsPteFormat(unsigned levels) : PageTableFormat(levels, mips_decode()) {
   // 64-bit Linux with 4 KiB pages: three levels (pgd/pmd/pte) or four (with a pud).
   if (levels != 3 && levels != 4)
     throw UsageError("MIPS page tables have 3 or 4 levels, not " + std::to_string(levels));
 }
 
-const char* MipsPteFormat::name() const { return levels_ == 3 ? "mips-gpa3" : "mips-pt4"; }
-
-Perms MipsPteFormat::perms(uint64_t e) const {
-  Perms p;
-  // The TLB only knows V and D: an invalid entry faults any access, a clean one faults writes.
-  p.read = present(e) && (e & kValid) != 0;
-  p.write = p.read && (e & kDirty) != 0;
-  p.exec = p.read;
-  return p;
-}
+const char* MipsPteFormat::name() const { return levels() == 3 ? "mips-gpa3" : "mips-pt4"; }
 
 uint64_t MipsPteFormat::mkyoung(uint64_t e) {
   e |= kAccessed;

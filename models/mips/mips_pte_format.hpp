@@ -39,14 +39,6 @@ class MipsPteFormat : public PageTableFormat {
   explicit MipsPteFormat(unsigned levels);
 
   const char* name() const override;
-  unsigned levels() const override { return levels_; }
-  // KVM MIPS maps guest memory with 4 KiB GPA PTEs only.
-  bool leaf_allowed(unsigned level) const override { return level == 1; }
-
-  bool present(uint64_t e) const override { return (e & kPresent) != 0; }
-  bool is_leaf(uint64_t /*e*/, unsigned level) const override { return level == 1; }
-  Addr address(uint64_t e, unsigned /*level*/) const override { return e & kAddrMask; }
-  Perms perms(uint64_t e) const override;  // the hardware's view: V and D
   bool accessed(uint64_t e) const override { return (e & kAccessed) != 0; }
   bool dirty(uint64_t e) const override { return (e & kModified) != 0; }
 
@@ -70,15 +62,12 @@ class MipsPteFormat : public PageTableFormat {
   static uint64_t entrylo(uint64_t e) {
     return e & (kAddrMask | kValid | kDirty | kGlobal | kCacheMask);
   }
-
- private:
-  unsigned levels_;
 };
 
 // The guest's own tables, which the harness builds before the run: the modelled guest kernel
 // pre-faults its data pages young (and dirty where writable), so a guest access never needs
 // the guest's own TLB-modified/invalid handling -- which is guest software outside this model.
-class MipsGuestFormat : public MipsPteFormat {
+class MipsGuestFormat final : public MipsPteFormat {
  public:
   MipsGuestFormat() : MipsPteFormat(4) {}
   const char* name() const override { return "mips-guest4"; }

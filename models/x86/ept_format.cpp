@@ -6,35 +6,33 @@
 
 namespace mmusim {
 
-EptFormat::EptFormat(unsigned levels) : levels_(levels) {
+namespace {
+// Hardware sees an entry as present when any of R/W/X is set. Bit 7 means "large page" only
+// where a leaf is allowed (levels 1-3): at levels 4/5 it is reserved, so a stray bit there must
+// not turn a table pointer into a 512 GiB mapping. The walker sets A on use and D on a write
+// (EPT with accessed/dirty flags enabled).
+EntryDecode ept_decode() {
+  EntryDecode d;
+  d.present_any = EptFormat::kRead | EptFormat::kWrite | EptFormat::kExec;
+  d.leaf_levels = (1u << 1) | (1u << 2) | (1u << 3);
+  d.leaf_mask = d.leaf_value = EptFormat::kLarge;
+  d.addr_mask = EptFormat::kAddrMask;
+  d.read.need = EptFormat::kRead;
+  d.write.need = EptFormat::kWrite;
+  d.exec.need = EptFormat::kExec;
+  d.used_set = EptFormat::kAccessed;
+  d.written_set = EptFormat::kDirty;
+  return d;
+}
+}  // namespace
+
+EptFormat::EptFormat(unsigned levels) : PageTableFormat(levels, ept_decode()) {
   // Only 4-level (PML4) and 5-level (PML5) EPT exist in hardware.
   if (levels != 4 && levels != 5)
     throw UsageError("EPT supports 4 or 5 levels, not " + std::to_string(levels));
 }
 
-const char* EptFormat::name() const { return levels_ == 5 ? "ept5" : "ept4"; }
-
-bool EptFormat::is_leaf(uint64_t e, unsigned level) const {
-  if (level == 1) return true;  // a PTE always maps a 4 KiB page
-  // Bit 7 only means "large page" where the architecture allows one; at levels 4/5 it is
-  // reserved, so a stray bit there must not turn a table pointer into a 512 GiB mapping.
-  return leaf_allowed(level) && (e & kLarge) != 0;
-}
-
-Addr EptFormat::address(uint64_t e, unsigned level) const {
-  Addr a = e & kAddrMask;
-  // A large leaf maps a level-aligned frame; the low address bits are reserved there.
-  if (level > 1 && is_leaf(e, level)) a &= ~(span(level) - 1);
-  return a;
-}
-
-Perms EptFormat::perms(uint64_t e) const {
-  Perms p;
-  p.read = (e & kRead) != 0;
-  p.write = (e & kWrite) != 0;
-  p.exec = (e & kExec) != 0;
-  return p;
-}
+const char* EptFormat::name() const { return levels() == 5 ? "ept5" : "ept4"; }
 
 uint64_t EptFormat::make_table(Addr table) const {
   if (table & (kPageSize - 1)) throw ModelError("EPT table address not page aligned");

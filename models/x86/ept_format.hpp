@@ -7,7 +7,7 @@
 
 namespace mmusim {
 
-class EptFormat : public PageTableFormat {
+class EptFormat final : public PageTableFormat {
  public:
   // Architectural EPT bits (SDM vol. 3, "EPT paging-structure entries").
   static constexpr uint64_t kRead = 1ull << 0;
@@ -28,26 +28,12 @@ class EptFormat : public PageTableFormat {
   explicit EptFormat(unsigned levels);
 
   const char* name() const override;
-  unsigned levels() const override { return levels_; }
-  bool leaf_allowed(unsigned level) const override { return level >= 1 && level <= 3; }
-
-  bool present(uint64_t e) const override { return (e & (kRead | kWrite | kExec)) != 0; }
-  bool is_leaf(uint64_t e, unsigned level) const override;
-  Addr address(uint64_t e, unsigned level) const override;
-  Perms perms(uint64_t e) const override;
   bool accessed(uint64_t e) const override { return (e & kAccessed) != 0; }
   bool dirty(uint64_t e) const override { return (e & kDirty) != 0; }
-  // EPT with A/D enabled: the walker sets A on use and D on a write.
-  uint64_t mark_used(uint64_t e, bool write) const override {
-    return e | kAccessed | (write ? kDirty : 0);
-  }
 
   uint64_t make_table(Addr table) const override;
   uint64_t make_leaf(Addr frame, unsigned level, Perms p, bool accessed,
                      bool dirty) const override;
-
- private:
-  unsigned levels_;
 };
 
 }  // namespace mmusim

@@ -6,35 +6,30 @@
 
 namespace mmusim {
 
-X86PageFormat::X86PageFormat(unsigned levels) : levels_(levels) {
+namespace {
+// PS is reserved in PML4E/PML5E: only PDEs and PDPTEs (levels 2 and 3) can map large pages, and
+// in a large-page entry bit 12 is the PAT bit, not an address bit (address() masks it off).
+// x86 has no "present but unreadable": presence grants read. NX is active-low execute.
+EntryDecode x86_decode() {
+  EntryDecode d;
+  d.present_any = X86PageFormat::kPresent;
+  d.leaf_levels = (1u << 1) | (1u << 2) | (1u << 3);
+  d.leaf_mask = d.leaf_value = X86PageFormat::kPs;
+  d.addr_mask = X86PageFormat::kAddrMask;
+  d.read.need = X86PageFormat::kPresent;
+  d.write.need = X86PageFormat::kRw;
+  d.exec.need = d.exec.flip = X86PageFormat::kNx;
+  return d;
+}
+}  // namespace
+
+X86PageFormat::X86PageFormat(unsigned levels) : PageTableFormat(levels, x86_decode()) {
   // 4-level paging (PML4) or LA57 5-level paging (PML5); 32-bit and PAE modes are not modelled.
   if (levels != 4 && levels != 5)
     throw UsageError("x86-64 paging supports 4 or 5 levels, not " + std::to_string(levels));
 }
 
-const char* X86PageFormat::name() const { return levels_ == 5 ? "x86pt5" : "x86pt4"; }
-
-bool X86PageFormat::is_leaf(uint64_t e, unsigned level) const {
-  if (level == 1) return true;
-  // PS is reserved in PML4E/PML5E: only PDEs and PDPTEs can map large pages.
-  return leaf_allowed(level) && (e & kPs) != 0;
-}
-
-Addr X86PageFormat::address(uint64_t e, unsigned level) const {
-  Addr a = e & kAddrMask;
-  // In a large-page entry bit 12 is the PAT bit, not an address bit: mask to the level.
-  if (level > 1 && is_leaf(e, level)) a &= ~(span(level) - 1);
-  return a;
-}
-
-Perms X86PageFormat::perms(uint64_t e) const {
-  Perms p;
-  // x86 has no "present but unreadable": presence grants read.
-  p.read = present(e);
-  p.write = (e & kRw) != 0;
-  p.exec = (e & kNx) == 0;
-  return p;
-}
+const char* X86PageFormat::name() const { return levels() == 5 ? "x86pt5" : "x86pt4"; }
 
 uint64_t X86PageFormat::make_table(Addr table) const {
   if (table & (kPageSize - 1)) throw ModelError("x86 table address not page aligned");

@@ -7,7 +7,7 @@
 
 namespace mmusim {
 
-class X86PageFormat : public PageTableFormat {
+class X86PageFormat final : public PageTableFormat {
  public:
   static constexpr uint64_t kPresent = 1ull << 0;
   static constexpr uint64_t kRw = 1ull << 1;
@@ -21,22 +21,12 @@ class X86PageFormat : public PageTableFormat {
   explicit X86PageFormat(unsigned levels);
 
   const char* name() const override;
-  unsigned levels() const override { return levels_; }
-  bool leaf_allowed(unsigned level) const override { return level >= 1 && level <= 3; }
-
-  bool present(uint64_t e) const override { return (e & kPresent) != 0; }
-  bool is_leaf(uint64_t e, unsigned level) const override;
-  Addr address(uint64_t e, unsigned level) const override;
-  Perms perms(uint64_t e) const override;
   bool accessed(uint64_t e) const override { return (e & kAccessed) != 0; }
   bool dirty(uint64_t e) const override { return (e & kDirty) != 0; }
 
   uint64_t make_table(Addr table) const override;
   uint64_t make_leaf(Addr frame, unsigned level, Perms p, bool accessed,
                      bool dirty) const override;
-
- private:
-  unsigned levels_;
 };
 
 }  // namespace mmusim

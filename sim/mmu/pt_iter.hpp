@@ -40,6 +40,13 @@ class PtIter {
     --level_;
     old_ = 0;
   }
+  // Positions a fresh iterator at `table`, the table below a level-`level` entry known from
+  // elsewhere (a paging-structure cache), without reading the levels above.
+  void resume_below(unsigned level, Addr table) {
+    level_ = level - 1;
+    table_ = table;
+    old_ = 0;
+  }
   const PageTableFormat& format() const { return fmt_; }
 
  private:

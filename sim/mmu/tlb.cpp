@@ -1,5 +1,6 @@
 #include "sim/mmu/tlb.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "sim/core/error.hpp"
@@ -12,6 +13,7 @@ namespace {
 uint64_t g_fill_seq = 0;
 
 inline Addr page_base(Addr a, unsigned shift) { return (a >> shift) << shift; }
+
 }  // namespace
 
 Tlb::Tlb(std::string name, std::vector<TlbArrayConfig> arrays) : name_(std::move(name)) {
@@ -30,31 +32,51 @@ Tlb::Tlb(std::string name, std::vector<TlbArrayConfig> arrays) : name_(std::move
     if (a.cfg.entries % a.ways != 0)
       throw UsageError("TLB " + name_ + ": " + std::to_string(a.cfg.entries) +
                        " entries is not a multiple of " + std::to_string(a.ways) + " ways");
+    for (unsigned shift : a.cfg.page_shifts)
+      if (shift < kPageShift || shift >= 64)
+        throw UsageError("TLB " + name_ + ": page shift " + std::to_string(shift) +
+                         " is not a page size");
     a.sets = a.cfg.entries / a.ways;
     a.pow2 = (a.sets & (a.sets - 1)) == 0;
     a.set_mask = a.sets - 1;
     a.entries.assign(size_t(a.sets) * a.ways, TlbEntry{});
+    a.keys.assign(a.entries.size(), 0);
+    for (unsigned shift : a.cfg.page_shifts) {
+      a.shift_bits |= uint64_t(1) << shift;
+      probes_.push_back({unsigned(arrays_.size()), shift});
+    }
     arrays_.push_back(std::move(a));
   }
 }
 
+void Tlb::update_probes() {
+  active_.clear();
+  for (const Probe& p : probes_)
+    if (arrays_[p.array].live[p.shift] != 0) active_.push_back(p);
+}
+
+void Tlb::drop(Array& a, TlbEntry& e) {
+  e.valid = false;
+  a.keys[size_t(&e - a.entries.data())] = 0;
+  if (--a.live[e.page_shift] == 0) update_probes();
+}
+
 TlbEntry* Tlb::lookup(uint16_t tag, Addr va) {
-  // Hot path: no allocation, one set probed per (array, page size).
-  for (auto& arr : arrays_) {
-    if (arr.sets == 0) continue;
-    const unsigned ways = arr.ways;
-    for (unsigned shift : arr.cfg.page_shifts) {
-      const Addr vpn = va >> shift;
-      const Addr base = vpn << shift;
-      TlbEntry* set = arr.entries.data() + set_of(arr, vpn) * ways;
-      for (unsigned w = 0; w < ways; ++w) {
-        TlbEntry& e = set[w];
-        // page_shift is compared because a unified array holds several sizes whose bases
-        // can coincide (a 2 MiB page and the first 4 KiB page inside it).
-        if (e.valid && e.va_base == base && e.tag == tag && e.page_shift == shift) {
-          e.lru = ++clock_;
-          return &e;
-        }
+  // Hot path: no allocation, one set probed per (array, page size) that holds any entry.
+  for (const Probe& p : active_) {
+    Array& arr = arrays_[p.array];
+    const Addr vpn = va >> p.shift;
+    // The key holds page_shift because a unified array holds several sizes whose bases can
+    // coincide (a 2 MiB page and the first 4 KiB page inside it).
+    const uint64_t want = key_of(vpn << p.shift, p.shift);
+    const size_t first = set_of(arr, vpn) * arr.ways;
+    const uint64_t* keys = arr.keys.data() + first;
+    for (unsigned w = 0; w < arr.ways; ++w) {
+      if (keys[w] != want) continue;
+      TlbEntry& e = arr.entries[first + w];
+      if (e.tag == tag) {
+        e.lru = ++clock_;
+        return &e;
       }
     }
   }
@@ -71,47 +93,63 @@ bool Tlb::holds_size(unsigned page_shift) const {
 }
 
 void Tlb::insert(const TlbEntry& in) {
+  if (in.page_shift >= 64) return;  // no array holds such a size
   for (auto& arr : arrays_) {
-    if (arr.sets == 0) continue;
-    bool holds = false;
-    for (unsigned s : arr.cfg.page_shifts) holds |= (s == in.page_shift);
-    if (!holds) continue;
+    if (arr.sets == 0 || ((arr.shift_bits >> in.page_shift) & 1) == 0) continue;
 
     const Addr base = page_base(in.va_base, in.page_shift);
-    TlbEntry* set = arr.entries.data() + set_of(arr, base >> in.page_shift) * arr.ways;
-    TlbEntry* victim = nullptr;
-    for (unsigned w = 0; w < arr.ways; ++w) {
-      TlbEntry& e = set[w];
-      // Refill of the same page replaces it in place: a set must never hold duplicates,
-      // or a later flush_va would leave one behind.
-      if (e.valid && e.tag == in.tag && e.va_base == base && e.page_shift == in.page_shift) {
-        victim = &e;
-        break;
-      }
+    const uint64_t want = key_of(base, in.page_shift);
+    const size_t first = set_of(arr, base >> in.page_shift) * arr.ways;
+    TlbEntry* set = arr.entries.data() + first;
+    const uint64_t* keys = arr.keys.data() + first;
+    // Victim: the same page if present (a set must never hold duplicates, or a later flush_va
+    // would leave one behind), else the first free way, else the least recently used.
+    const unsigned ways = arr.ways;
+    unsigned same = ways, free_way = ways, oldest = 0;
+    uint64_t oldest_lru = ~uint64_t(0);
+    for (unsigned i = 0; i < ways; ++i) {
+      const TlbEntry& e = set[i];
       if (!e.valid) {
-        if (!victim || victim->valid) victim = &e;
-      } else if (!victim || (victim->valid && e.lru < victim->lru)) {
-        victim = &e;
+        if (free_way == ways) free_way = i;
+      } else if (keys[i] == want && e.tag == in.tag) {
+        same = i;
+        break;
+      } else if (e.lru < oldest_lru) {
+        oldest_lru = e.lru;
+        oldest = i;
       }
     }
+    const unsigned w = same != ways ? same : free_way != ways ? free_way : oldest;
+    TlbEntry* victim = set + w;
+    const bool was_valid = victim->valid;
+    const unsigned old_shift = victim->page_shift;
     *victim = in;
     victim->valid = true;
     victim->va_base = base;
     victim->stale = false;
     victim->lru = ++clock_;
     if (victim->fill_seq == 0) victim->fill_seq = ++g_fill_seq;
+    arr.keys[first + w] = want;
+    bool changed = false;
+    if (was_valid) changed |= --arr.live[old_shift] == 0;
+    changed |= arr.live[in.page_shift]++ == 0;
+    if (changed) update_probes();
     return;  // one array per size: the first that holds it
   }
 }
 
 size_t Tlb::flush_all() {
   size_t n = 0;
-  for (auto& arr : arrays_)
+  for (auto& arr : arrays_) {
     for (auto& e : arr.entries)
       if (e.valid) {
         e.valid = false;
         ++n;
       }
+    std::fill(arr.keys.begin(), arr.keys.end(), 0);
+    arr.live.fill(0);
+  }
+  active_.clear();
   return n;
 }
 
@@ -120,7 +158,7 @@ size_t Tlb::flush_tag(uint16_t tag) {
   for (auto& arr : arrays_)
     for (auto& e : arr.entries)
       if (e.valid && e.tag == tag) {
-        e.valid = false;
+        drop(arr, e);
         ++n;
       }
   return n;
@@ -137,7 +175,7 @@ size_t Tlb::flush_va(uint16_t tag, Addr va) {
       for (unsigned w = 0; w < arr.ways; ++w) {
         TlbEntry& e = set[w];
         if (e.valid && e.tag == tag && e.page_shift == shift && e.va_base == (vpn << shift)) {
-          e.valid = false;
+          drop(arr, e);
           ++n;
         }
       }
@@ -156,7 +194,7 @@ size_t Tlb::flush_gpa_range(uint16_t tag, Addr gpa, uint64_t len) {
       if (!e.valid || e.tag != tag) continue;
       const Addr e_last = e.gpa_base + ((Addr(1) << e.page_shift) - 1);
       if (e.gpa_base <= last && gpa <= e_last) {
-        e.valid = false;
+        drop(arr, e);
         ++n;
       }
     }

@@ -3,6 +3,7 @@
 // several sizes, as an STLB does). Entries are tagged (VM/VPID), remember the guest-physical page
 // they came through (for GPA-ranged invalidation) and when they were filled (for the oracle).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,7 +48,8 @@ class Tlb {
   size_t flush_va(uint16_t tag, Addr va);
   size_t flush_gpa_range(uint16_t tag, Addr gpa, uint64_t len);
   size_t valid_entries() const;
-  // Visits every valid entry (oracle scans, tests).
+  // Visits every valid entry (oracle scans, tests). Visitors may mark entries stale; valid,
+  // tag, va_base and page_shift change only through the Tlb, which indexes entries by them.
   template <class F>
   void for_each(F&& f) {
     for (auto& arr : arrays_)
@@ -61,15 +63,34 @@ class Tlb {
     TlbArrayConfig cfg;
     unsigned sets = 1;
     std::vector<TlbEntry> entries;  // sets * ways
+    // Per entry, what a lookup matches on besides the tag, packed into one word so a set scan
+    // reads 8 bytes per way instead of a whole entry: va_base | page_shift when valid (va_base
+    // is aligned to its page, so the low 12 bits are free), 0 when not.
+    std::vector<uint64_t> keys;
     unsigned ways = 1;              // effective ways (cfg.ways clamped to entries)
     uint64_t set_mask = 0;          // sets - 1 when sets is a power of two
     bool pow2 = true;               // index with a mask (fast) rather than a modulo
+    uint64_t shift_bits = 0;        // bit s set: the array holds pages of shift s
+    // Valid entries per page shift. A size with none is not probed: most runs use one page
+    // size, and an STLB miss would otherwise scan a whole set once per size it could hold.
+    std::array<uint32_t, 64> live{};
+  };
+  // One (array, page size) a lookup probes, in probing order.
+  struct Probe {
+    unsigned array, shift;
   };
   static size_t set_of(const Array& a, Addr vpn) {
     return a.pow2 ? size_t(vpn & a.set_mask) : size_t(vpn % a.sets);
   }
+  static uint64_t key_of(Addr va_base, unsigned shift) { return va_base | shift; }
+  // An entry leaving the valid state (eviction or invalidation).
+  void drop(Array& a, TlbEntry& e);
+  // Recomputes active_ after a page size's live count went to or from zero.
+  void update_probes();
   std::string name_;
   std::vector<Array> arrays_;
+  std::vector<Probe> probes_;  // every (array, size), arrays in order, sizes in config order
+  std::vector<Probe> active_;  // the probes_ whose size has valid entries, in the same order
   uint64_t clock_ = 0;
 };
 

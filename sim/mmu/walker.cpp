@@ -10,27 +10,10 @@ namespace {
 
 // Paging-structure cache lines hold a page-aligned table address; the low bits carry the
 // permissions accumulated over the levels the hit skips (x86 and EPT rights are the AND over
-// every level), so a cached walk grants exactly what the full walk would.
+// every level), so a cached walk grants exactly what the full walk would. Walks keep those
+// rights as a Perms::bits() set, so packing is an OR and meeting a level's rights an AND.
 constexpr Addr kPermBits = 7;
-
-Addr pack(Addr table, Perms p) {
-  return table | (p.read ? 1 : 0) | (p.write ? 2 : 0) | (p.exec ? 4 : 0);
-}
-Perms unpack_perms(Addr v) {
-  Perms p;
-  p.read = v & 1;
-  p.write = v & 2;
-  p.exec = v & 4;
-  return p;
-}
-Perms meet(Perms a, Perms b) {
-  Perms p;
-  p.read = a.read && b.read;
-  p.write = a.write && b.write;
-  p.exec = a.exec && b.exec;
-  return p;
-}
-constexpr Perms kAll{true, true, true};
+constexpr unsigned kAllBits = 7;
 
 Addr low_mask(unsigned shift) { return (Addr(1) << shift) - 1; }
 
@@ -44,21 +27,8 @@ PagingStructureCache::PagingStructureCache(unsigned entries, unsigned ways)
   if (entries == 0) return;  // disabled: sets_ == 0 makes every lookup miss
   ways_ = (ways == 0 || ways > entries) ? entries : ways;
   sets_ = entries / ways_;
+  pow2_ = (sets_ & (sets_ - 1)) == 0;
   lines_.assign(size_t(sets_) * ways_, Line{});
-}
-
-bool PagingStructureCache::lookup(uint64_t key, uint64_t tag, Addr& next_table) {
-  if (sets_ == 0) return false;
-  Line* set = set_of(key);
-  for (unsigned w = 0; w < ways_; ++w) {
-    Line& l = set[w];
-    if (l.valid && l.key == key && l.tag == tag) {
-      l.lru = ++clock_;
-      next_table = l.next;
-      return true;
-    }
-  }
-  return false;
 }
 
 void PagingStructureCache::insert(uint64_t key, uint64_t tag, Addr next_table) {
@@ -124,36 +94,31 @@ void Walker::flush_caches() {
   for (auto& c : s2_pwc_) c.flush();
 }
 
-void Walker::resume_below(PtIter& it, unsigned level, Addr table) {
-  // PtIter only starts at the root; feeding it synthetic table entries for the skipped levels
-  // keeps its index math the single source of truth without touching memory.
-  const PageTableFormat& f = it.format();
-  while (it.level() >= level) {
-    it.set_entry(f.make_table(it.level() == level ? table : 0));
-    it.descend();
-  }
+void Walker::report_freed_table(Addr hpa, const sc_core::sc_time& delay,
+                                const std::string& thread) {
+  oracle_->report("freed_table_access", Clock::to_cycles(sc_core::sc_time_stamp() + delay),
+                  thread, hpa, std::string(name()) + " read an entry of a freed page-table page");
 }
 
-uint64_t Walker::read_table_entry(Addr hpa, sc_core::sc_time& delay, const std::string& thread,
-                                  unsigned& refs) {
+inline uint64_t Walker::read_table_entry(Addr hpa, sc_core::sc_time& delay,
+                                         const std::string& thread, unsigned& refs) {
   // The oracle: a walker must never read a page-table page that has gone back to the
   // allocator (an RCU-freed table still reachable from a stale TLB or PWC, or a zap race).
-  if (pool_ && pool_->owns(hpa) && !pool_->live(hpa) && oracle_) {
-    oracle_->report("freed_table_access",
-                    Clock::to_cycles(sc_core::sc_time_stamp() + delay), thread, hpa,
-                    std::string(name()) + " read an entry of a freed page-table page");
-  }
+  if (pool_ && pool_->owns(hpa) && !pool_->live(hpa) && oracle_)
+    report_freed_table(hpa, delay, thread);
   ++refs;
   // Still read: the walker sees whatever memory holds, as hardware would.
   return port.read64(hpa, MemClass::PageTable, delay);
 }
 
-WalkResult Walker::walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
-                               sc_core::sc_time& delay, const std::string& thread) {
-  WalkResult r;
-  r.gpa = gpa;
+// Forced inline: walk() calls it once per guest level and once for the data address, and the
+// call itself (saving registers, building the result) cost as much as a cached walk's work.
+[[gnu::always_inline]] inline Walker::Stage2 Walker::translate_stage2(
+    Addr gpa, Access access, Addr stage2_root_hpa, sc_core::sc_time& delay,
+    const std::string& thread, unsigned& refs) {
+  Stage2 r;
   PtIter it(s2_fmt_, stage2_root_hpa, gpa);
-  Perms acc = kAll;
+  unsigned acc = kAllBits;
 
   if (pwc_enabled_) {
     // All levels' caches are probed in parallel: one lookup cost, the deepest hit wins.
@@ -162,38 +127,38 @@ WalkResult Walker::walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
       Addr v;
       if (s2_pwc_[l].lookup(gpa >> s2_fmt_.shift(l), stage2_root_hpa, v)) {
         pwc_hits_.inc();
-        resume_below(it, l, v & ~kPermBits);
-        acc = unpack_perms(v);
+        it.resume_below(l, v & ~kPermBits);
+        acc = unsigned(v & kPermBits);
         break;
       }
     }
   }
 
   for (;;) {
-    it.set_entry(read_table_entry(it.entry_addr(), delay, thread, r.refs));
+    const uint64_t e = read_table_entry(it.entry_addr(), delay, thread, refs);
+    it.set_entry(e);
     const unsigned level = it.level();
-    if (!it.present() || (!it.leaf() && !it.can_descend())) {
-      r.status = WalkResult::Status::StageTwoFault;
-      r.stage2_level = level;
+    // Each question asked once: a present non-leaf can be descended except at level 1.
+    const bool present = s2_fmt_.present(e);
+    const bool leaf = present && s2_fmt_.is_leaf(e, level);
+    if (!present || (!leaf && level <= 1)) {
+      r.level = level;
       return r;
     }
-    acc = meet(acc, s2_fmt_.perms(it.entry()));
-    if (it.leaf()) break;
+    acc &= s2_fmt_.perm_bits(e);
+    if (leaf) break;
     if (pwc_enabled_)
       s2_pwc_[level].insert(gpa >> s2_fmt_.shift(level), stage2_root_hpa,
-                            pack(s2_fmt_.address(it.entry(), level), acc));
+                            s2_fmt_.table_address(e) | acc);
     it.descend();
   }
 
-  const unsigned level = it.level();
-  if (!acc.allows(access)) {  // an EPT violation on permissions, not on presence
-    r.status = WalkResult::Status::StageTwoFault;
-    r.stage2_level = level;
-    return r;
-  }
-  r.page_shift = s2_fmt_.shift(level);
-  r.hpa_base = s2_fmt_.address(it.entry(), level);
-  r.perms = acc;
+  r.level = it.level();
+  if (!Perms::bits_allow(acc, access)) return r;  // an EPT violation on permissions
+  r.ok = true;
+  r.page_shift = s2_fmt_.shift(r.level);
+  r.hpa_base = s2_fmt_.address(it.entry(), r.level);
+  r.perm_bits = acc;
   // Hardware-managed accessed/dirty flags: a locked update of the leaf when one is missing
   // (it races with the hypervisor's own cmpxchg on the entry, as on real hardware).
   const uint64_t used = s2_fmt_.mark_used(it.entry(), access == Access::Write);
@@ -204,17 +169,33 @@ WalkResult Walker::walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
   return r;
 }
 
+WalkResult Walker::walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
+                               sc_core::sc_time& delay, const std::string& thread) {
+  WalkResult r;
+  r.gpa = gpa;
+  const Stage2 s2 = translate_stage2(gpa, access, stage2_root_hpa, delay, thread, r.refs);
+  if (!s2.ok) {
+    r.status = WalkResult::Status::StageTwoFault;
+    r.stage2_level = s2.level;
+    return r;
+  }
+  r.page_shift = s2.page_shift;
+  r.hpa_base = s2.hpa_base;
+  r.perms = Perms::from_bits(s2.perm_bits);
+  return r;
+}
+
 WalkResult Walker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr stage2_root_hpa,
                         sc_core::sc_time& delay, const std::string& thread) {
   walks_.inc();
   WalkResult r;
   PtIter it(guest_fmt_, guest_root_gpa, gva);
-  Perms acc = kAll;
+  unsigned acc = kAllBits;
 
-  auto finish = [&](WalkResult::Status st) -> WalkResult {
+  // Every exit returns `r` itself, so it is built in place (no copy of the whole result).
+  auto finish = [&](WalkResult::Status st) {
     r.status = st;
     refs_hist_.sample(r.refs);
-    return r;
   };
 
   if (pwc_enabled_) {
@@ -223,8 +204,8 @@ WalkResult Walker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr stage
       Addr v;
       if (guest_pwc_[l].lookup(gva >> guest_fmt_.shift(l), guest_root_gpa, v)) {
         pwc_hits_.inc();
-        resume_below(it, l, v & ~kPermBits);
-        acc = unpack_perms(v);
+        it.resume_below(l, v & ~kPermBits);
+        acc = unsigned(v & kPermBits);
         break;
       }
     }
@@ -233,50 +214,60 @@ WalkResult Walker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr stage
   for (;;) {
     // The guest entry lives at a guest-physical address: translate it through stage 2 first.
     const Addr entry_gpa = it.entry_addr();
-    const WalkResult s2 = walk_stage2(entry_gpa, Access::Read, stage2_root_hpa, delay, thread);
-    r.refs += s2.refs;
-    if (s2.status != WalkResult::Status::Ok) {
+    const Stage2 s2 =
+        translate_stage2(entry_gpa, Access::Read, stage2_root_hpa, delay, thread, r.refs);
+    if (!s2.ok) {
       r.gpa = entry_gpa;
       r.on_guest_table = true;
-      r.stage2_level = s2.stage2_level;
-      return finish(WalkResult::Status::StageTwoFault);
+      r.stage2_level = s2.level;
+      finish(WalkResult::Status::StageTwoFault);
+      return r;
     }
     const Addr entry_hpa = s2.hpa_base + (entry_gpa & low_mask(s2.page_shift));
-    it.set_entry(read_table_entry(entry_hpa, delay, thread, r.refs));
+    const uint64_t e = read_table_entry(entry_hpa, delay, thread, r.refs);
+    it.set_entry(e);
     const unsigned level = it.level();
-    if (!it.present() || (!it.leaf() && !it.can_descend()))
-      return finish(WalkResult::Status::GuestFault);
-    acc = meet(acc, guest_fmt_.perms(it.entry()));
-    if (it.leaf()) break;
+    const bool present = guest_fmt_.present(e);
+    const bool leaf = present && guest_fmt_.is_leaf(e, level);
+    if (!present || (!leaf && level <= 1)) {
+      finish(WalkResult::Status::GuestFault);
+      return r;
+    }
+    acc &= guest_fmt_.perm_bits(e);
+    if (leaf) break;
     if (pwc_enabled_)
       guest_pwc_[level].insert(gva >> guest_fmt_.shift(level), guest_root_gpa,
-                               pack(guest_fmt_.address(it.entry(), level), acc));
+                               guest_fmt_.table_address(e) | acc);
     it.descend();
   }
 
   // The guest's own rights are checked before the data GPA is translated: a guest #PF is
   // delivered to the guest without involving the second stage.
-  if (!acc.allows(access)) return finish(WalkResult::Status::GuestFault);
+  if (!Perms::bits_allow(acc, access)) {
+    finish(WalkResult::Status::GuestFault);
+    return r;
+  }
 
   const unsigned g_level = it.level();
   const unsigned g_shift = guest_fmt_.shift(g_level);
   const Addr data_gpa = guest_fmt_.address(it.entry(), g_level) + (gva & low_mask(g_shift));
   r.gpa = data_gpa;
 
-  const WalkResult s2 = walk_stage2(data_gpa, access, stage2_root_hpa, delay, thread);
-  r.refs += s2.refs;
-  if (s2.status != WalkResult::Status::Ok) {
+  const Stage2 s2 = translate_stage2(data_gpa, access, stage2_root_hpa, delay, thread, r.refs);
+  if (!s2.ok) {
     r.on_guest_table = false;
-    r.stage2_level = s2.stage2_level;
-    return finish(WalkResult::Status::StageTwoFault);
+    r.stage2_level = s2.level;
+    finish(WalkResult::Status::StageTwoFault);
+    return r;
   }
 
   // A TLB entry can only cover what both stages map contiguously: the smaller of the two pages.
   const unsigned shift = std::min(g_shift, s2.page_shift);
   r.page_shift = shift;
   r.hpa_base = s2.hpa_base + ((data_gpa & low_mask(s2.page_shift)) & ~low_mask(shift));
-  r.perms = meet(acc, s2.perms);
-  return finish(WalkResult::Status::Ok);
+  r.perms = Perms::from_bits(acc & s2.perm_bits);
+  finish(WalkResult::Status::Ok);
+  return r;
 }
 
 }  // namespace mmusim

@@ -54,7 +54,20 @@ class PagingStructureCache {
   void insert(uint64_t key, Addr next_table) { insert(key, 0, next_table); }
   // Tagged forms: `tag` names the table tree (its root), as real caches are tagged by
   // PCID/VPID/EPTP, so walks of different address spaces never share an entry.
-  bool lookup(uint64_t key, uint64_t tag, Addr& next_table);
+  // Inline: probed on every walk and every second-stage walk, and it is a few compares.
+  bool lookup(uint64_t key, uint64_t tag, Addr& next_table) {
+    if (sets_ == 0) return false;
+    Line* set = set_of(key);
+    for (unsigned w = 0; w < ways_; ++w) {
+      Line& l = set[w];
+      if (l.valid && l.key == key && l.tag == tag) {
+        l.lru = ++clock_;
+        next_table = l.next;
+        return true;
+      }
+    }
+    return false;
+  }
   void insert(uint64_t key, uint64_t tag, Addr next_table);
   void flush();
   unsigned entries() const { return entries_; }
@@ -67,8 +80,12 @@ class PagingStructureCache {
     Addr next = 0;
     uint64_t lru = 0;
   };
-  Line* set_of(uint64_t key) { return lines_.data() + size_t(key % sets_) * ways_; }
+  Line* set_of(uint64_t key) {
+    const uint64_t set = pow2_ ? key & (sets_ - 1) : key % sets_;
+    return lines_.data() + size_t(set) * ways_;
+  }
   unsigned entries_, ways_, sets_;
+  bool pow2_ = true;  // index with a mask rather than a division
   std::vector<Line> lines_;
   uint64_t clock_ = 0;
 };
@@ -94,7 +111,7 @@ class TranslationWalker {
   }
 };
 
-class Walker : public sc_core::sc_module, public TranslationWalker {
+class Walker final : public sc_core::sc_module, public TranslationWalker {
  public:
   MemPort port;  // bind port.socket to the memory system
   MemPort& mem_port() override { return port; }
@@ -115,11 +132,21 @@ class Walker : public sc_core::sc_module, public TranslationWalker {
   void flush_caches() override;
 
  private:
+  // What the two-dimensional walk needs from a second-stage translation: WalkResult carries
+  // much more, and building one per guest table reference showed in profiles.
+  struct Stage2 {
+    bool ok = false;
+    unsigned level = 0;       // where the walk ended (the leaf's level, or where it faulted)
+    unsigned page_shift = 0;  // ok: the leaf's page size
+    unsigned perm_bits = 0;   // ok: Perms::bits() over every level
+    Addr hpa_base = 0;        // ok: the leaf's frame
+  };
+  Stage2 translate_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
+                          sc_core::sc_time& delay, const std::string& thread, unsigned& refs);
   uint64_t read_table_entry(Addr hpa, sc_core::sc_time& delay, const std::string& thread,
                             unsigned& refs);
-  // Positions `it` (fresh, at the root) at the table below a level-`level` entry that a
-  // paging-structure cache supplied, without reading the levels above.
-  static void resume_below(PtIter& it, unsigned level, Addr table);
+  // The oracle's report, kept out of read_table_entry so that stays small enough to inline.
+  void report_freed_table(Addr hpa, const sc_core::sc_time& delay, const std::string& thread);
   const SimConfig& cfg_;
   const PageTableFormat& guest_fmt_;
   const PageTableFormat& s2_fmt_;
