@@ -17,6 +17,7 @@
 #include "sim/mem/memory_system.hpp"
 #include "sim/sync/rcu.hpp"
 #include "workloads/guest_page_tables.hpp"
+#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
@@ -40,7 +41,7 @@ void HostThread::main() {
   body_(agent);
   agent.sync();
   finished = true;
-  finished_event.notify(sc_core::SC_ZERO_TIME);
+  notify_event(finished_event);
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include "sim/core/clock.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/sync/agent.hpp"
+#include "sim/sync/horizon.hpp"
 #include "tests/sync_test_harness.hpp"
 
 namespace mmusim {
@@ -108,6 +109,54 @@ TEST(Lookahead, QuantumBoundaryFollowsTheSkippedSyncPoint) {
   EXPECT_EQ(skipped, 1u);
   EXPECT_FALSE(need_at_1701);  // a boundary left at 1000 (from kernel time 1) would say true
   EXPECT_TRUE(need_at_2001);
+}
+
+// The kernel's answer is kept while one thread runs (sim/sync/horizon.hpp): a run of skipped
+// syncs asks once.
+TEST(Lookahead, KeptHorizonAsksTheKernelOncePerRun) {
+  SyncRig rig(2);
+  uint64_t skipped = 0, queries = 0;
+  rig.spawn(1, [](Agent& a) { a.wait_cycles(100000); });
+  rig.spawn(0, [&](Agent& a) {
+    const uint64_t s0 = a.syncs_skipped(), q0 = Horizon::queries();
+    a.wait_cycles(1);
+    for (int i = 0; i < 10; ++i) {
+      a.advance(100);
+      a.load(kWord);
+    }
+    skipped = a.syncs_skipped() - s0;
+    queries = Horizon::queries() - q0;
+  });
+  rig.run();
+  EXPECT_EQ(skipped, 11u);
+  EXPECT_EQ(queries, 1u);
+}
+
+// A notification made by the running thread changes what the kernel has pending: the kept
+// answer must not outlive it. Agent 1 waits for an event; agent 0 skips a sync (nothing else
+// can run), notifies the event, then loads: agent 1 is now runnable at agent 0's sync point, so
+// that load must wait for it and see its store.
+TEST(Lookahead, NotificationDropsTheKeptHorizon) {
+  SyncRig rig(2);
+  sc_core::sc_event ev;
+  uint64_t seen = 0, waited = 0;
+  rig.spawn(1, [&](Agent& a) {
+    a.wait_event(ev, "the test event");
+    a.store(kWord, 9);
+  });
+  rig.spawn(0, [&](Agent& a) {
+    a.wait_cycles(1);
+    a.advance(100);
+    a.load(kWord);  // skipped: agent 1 sleeps on the event
+    notify_event(ev);
+    const uint64_t w0 = a.syncs_waited();
+    a.advance(100);
+    seen = a.load(kWord);
+    waited = a.syncs_waited() - w0;
+  });
+  rig.run();
+  EXPECT_EQ(waited, 1u);
+  EXPECT_EQ(seen, 9u);
 }
 
 TEST(Lookahead, OffMakesEverySyncWait) {

@@ -76,7 +76,7 @@ TEST(Refcount, RacingGettersAndPutters) {
       if (i == 0) {
         rc.set(a, 1);  // the owner's reference
         initialised = true;
-        ready.notify(sc_core::SC_ZERO_TIME);
+        notify_event(ready);
       } else if (!initialised) {
         sc_core::wait(ready);
       }

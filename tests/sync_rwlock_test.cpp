@@ -227,7 +227,7 @@ TEST(RwLock, GrantDuringAttemptLatencyIsNotLost) {
   rig.spawn(0, [&](Agent& a) {
     lock.write_lock(a);
     a.sync();  // tell the other agent at the true acquisition time
-    holding.notify(sc_core::SC_ZERO_TIME);
+    notify_event(holding);
     a.wait_cycles(5);
     released = a.now();
     lock.write_unlock(a);

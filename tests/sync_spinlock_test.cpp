@@ -127,7 +127,7 @@ TEST(SpinLock, ReleaseDuringTicketLatencyIsNotLost) {
   rig.spawn(0, [&](Agent& a) {
     lock.lock(a);
     a.sync();  // tell the other agent at the true acquisition time
-    holding.notify(sc_core::SC_ZERO_TIME);
+    notify_event(holding);
     a.wait_cycles(5);  // far less than the waiter's atomic on a line this CPU holds modified
     released = a.now();
     lock.unlock(a);

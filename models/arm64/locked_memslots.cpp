@@ -1,6 +1,7 @@
 #include "models/arm64/locked_memslots.hpp"
 
 #include "sim/core/error.hpp"
+#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
@@ -127,7 +128,7 @@ bool LockedMemslots::unlock(Agent& vmm, int slot) {
 void LockedMemslots::start_vcpus(Agent& vmm) {
   vmm.sync();  // the vCPUs start at the VMM's true time
   started_ = true;
-  start_ev_.notify(sc_core::SC_ZERO_TIME);
+  notify_event(start_ev_);
 }
 
 void LockedMemslots::vcpu_run(Agent& a, int vcpu_id) {

@@ -19,11 +19,17 @@ class Clock {
     if (c < kTable && table_ready_) return table_[c];
     return sc_core::sc_time::from_value(c * period_ps_ * ps_value_);
   }
+  // The kernel's current time. sc_core::sc_time_stamp() is an exported library call; the
+  // simulation context's accessor is inline and reads the same field, and the hot paths ask
+  // for it dozens of times per simulated fault.
+  static const sc_core::sc_time& kernel_time() {
+    return sc_core::sc_get_curr_simcontext()->time_stamp();
+  }
   static Cycles to_cycles(const sc_core::sc_time& t) {
     return t.value() / (period_ps_ * ps_value_);
   }
   // Current kernel time in cycles (without any caller's local quantum offset).
-  static Cycles now() { return to_cycles(sc_core::sc_time_stamp()); }
+  static Cycles now() { return to_cycles(kernel_time()); }
 
  private:
   static constexpr Cycles kTable = 4096;

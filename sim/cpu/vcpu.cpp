@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "sim/core/error.hpp"
+#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
@@ -58,7 +59,7 @@ void Vcpu::send_ipi(Cycles delay, std::shared_ptr<FlushAck> ack) {
   in_flight_.push_back({at, std::move(ack)});
   // sc_event keeps only the earliest pending notification, which is what we need: on_ipi
   // re-arms itself for the next arrival.
-  ipi_ev_.notify(Clock::cycles(delay));
+  notify_event(ipi_ev_, Clock::cycles(delay));
 }
 
 void Vcpu::on_ipi() {
@@ -70,11 +71,11 @@ void Vcpu::on_ipi() {
         // The vCPU thread takes the exit at its next op boundary at or after `now`.
         pending_acks_.push_back(std::move(in_flight_[i].second));
         ipi_at_ = std::min(ipi_at_, now);
-        attention_ev_.notify(sc_core::SC_ZERO_TIME);  // a vCPU spinning in guest mode wakes
+        notify_event(attention_ev_);  // a vCPU spinning in guest mode wakes
       } else {
         // Not in guest mode: the host handles the interrupt at once and acknowledges.
         auto& ack = in_flight_[i].second;
-        if (--ack->pending == 0) ack->done.notify(sc_core::SC_ZERO_TIME);
+        if (--ack->pending == 0) notify_event(ack->done);
       }
       in_flight_.erase(in_flight_.begin() + long(i));
     } else {
@@ -82,7 +83,7 @@ void Vcpu::on_ipi() {
       ++i;
     }
   }
-  if (next != ~Cycles(0)) ipi_ev_.notify(Clock::cycles(next - now));
+  if (next != ~Cycles(0)) notify_event(ipi_ev_, Clock::cycles(next - now));
 }
 
 void Vcpu::ack_pending() {

@@ -21,6 +21,7 @@
 #include <algorithm>
 
 #include "sim/cpu/vcpu.hpp"
+#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
@@ -110,7 +111,7 @@ void Vcpu::post_guest_ipi(Cycles at, std::shared_ptr<GuestShootdownMsg> msg) {
   guest_inbox_.push_back({at, std::move(msg)});
   guest_ipi_at_ = std::min(guest_ipi_at_, at);
   attention_at_ = std::min(attention_at_, guest_ipi_at_);
-  attention_ev_.notify(sc_core::SC_ZERO_TIME);
+  notify_event(attention_ev_);
 }
 
 void Vcpu::spin_until_acked(GuestShootdownMsg& m) {
@@ -160,7 +161,7 @@ void Vcpu::handle_guest_ipis() {
   agent_.sync();
   for (auto& m : due) {
     ++guest_ipis_handled_;
-    if (--m->pending == 0) m->done.notify(sc_core::SC_ZERO_TIME);
+    if (--m->pending == 0) notify_event(m->done);
   }
 }
 

@@ -17,7 +17,7 @@ class VmmRendezvous {
   void vcpu_arrive_and_wait(Agent& a) {
     a.sync();
     const uint64_t gen = generation_;
-    if (++arrived_ == vcpus_) all_arrived_.notify(sc_core::SC_ZERO_TIME);
+    if (++arrived_ == vcpus_) notify_event(all_arrived_);
     while (generation_ == gen) a.wait_event(released_, "the VMM (ucall)");
   }
   // In the VMM's thread.
@@ -29,7 +29,7 @@ class VmmRendezvous {
     a.sync();
     arrived_ = 0;
     ++generation_;
-    released_.notify(sc_core::SC_ZERO_TIME);
+    notify_event(released_);
   }
 
  private:

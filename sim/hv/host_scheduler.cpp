@@ -1,6 +1,7 @@
 #include "sim/hv/host_scheduler.hpp"
 
 #include "sim/core/error.hpp"
+#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
@@ -37,7 +38,7 @@ void HostScheduler::release(Agent& a, unsigned vcpu) {
   unsigned next = c.queue.front();
   c.queue.pop_front();
   c.owner = int(next);
-  granted_[next]->notify(sc_core::SC_ZERO_TIME);
+  notify_event(*granted_[next], sc_core::SC_ZERO_TIME);
 }
 
 bool HostScheduler::has_waiter(Agent& a, unsigned vcpu) {

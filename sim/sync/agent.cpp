@@ -19,7 +19,7 @@ void Agent::reset() {
   local_ = sc_core::SC_ZERO_TIME;
   anchor_ = sc_core::SC_ZERO_TIME;
   quantum_ = tlm::tlm_global_quantum::instance().get().value();
-  set_quantum_end_after(sc_core::sc_time_stamp().value());
+  set_quantum_end_after(Clock::kernel_time().value());
 }
 
 void Agent::wait_local() {
@@ -30,15 +30,18 @@ void Agent::wait_local() {
 
 void Agent::sync_for_access() {
   if (local_ == sc_core::SC_ZERO_TIME) return;
-  // sc_time_to_pending_activity is zero when another process is runnable now, and the time to
-  // the earliest timed notification otherwise. Strictly before it: no process can run first,
-  // and none runs at the same instant (whose order against this one the wait would decide).
-  if (lookahead_ && local_ < sc_core::sc_time_to_pending_activity()) {
-    ++skipped_;
-    anchor_ = local_;
-    // A wait here would have re-aligned the quantum boundary to the sync point.
-    set_quantum_end_after(sc_core::sc_time_stamp().value() + local_.value());
-    return;
+  // The horizon is now when another process is runnable, and the earliest timed notification
+  // otherwise. Strictly before it: no process can run first, and none runs at the same instant
+  // (whose order against this one the wait would decide).
+  if (lookahead_) {
+    const uint64_t at = Clock::kernel_time().value() + local_.value();
+    if (at < Horizon::get()) {
+      ++skipped_;
+      anchor_ = local_;
+      // A wait here would have re-aligned the quantum boundary to the sync point.
+      set_quantum_end_after(at);
+      return;
+    }
   }
   wait_local();
 }

@@ -23,6 +23,7 @@
 #include "sim/core/clock.hpp"
 #include "sim/core/types.hpp"
 #include "sim/mem/mem_port.hpp"
+#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
@@ -36,14 +37,14 @@ class Agent {
   MemPort& port() { return port_; }
 
   // --- time ---
-  Cycles now() const { return Clock::to_cycles(sc_core::sc_time_stamp() + local_); }  // incl. offset
+  Cycles now() const { return Clock::to_cycles(Clock::kernel_time() + local_); }  // incl. offset
   // Local offset ahead of the kernel. Callers that use MemPort directly pass a copy as the
   // `delay` argument and store the result back with set_offset().
   sc_core::sc_time offset() const { return local_; }
   void set_offset(const sc_core::sc_time& t) { local_ = t; }
   void advance(Cycles c) { local_ += Clock::cycles(c); }
   // True when the local offset reached the end of the quantum (tlm_quantumkeeper::need_sync).
-  bool need_sync() const { return sc_core::sc_time_stamp().value() + local_.value() >= next_sync_; }
+  bool need_sync() const { return Clock::kernel_time().value() + local_.value() >= next_sync_; }
   // Waits out the local offset so that the next action happens at this agent's true time, with
   // the kernel's clock there too (for notifications and direct waits that follow).
   void sync() { if (local_ != sc_core::SC_ZERO_TIME) wait_local(); }
@@ -58,7 +59,7 @@ class Agent {
   // that uses the kernel's clock as "now" (an sc_event notification, an IPI timed from now).
   void catch_up();
   // A delta notification at this agent's last sync point: catch_up + notify(SC_ZERO_TIME).
-  void notify(sc_core::sc_event& ev) { catch_up(); ev.notify(sc_core::SC_ZERO_TIME); }
+  void notify(sc_core::sc_event& ev) { catch_up(); notify_event(ev); }
   // `what` says what the agent waits for and `holder`, for a lock, where the lock keeps its
   // current holder; both are kept while the agent is blocked, so a simulated deadlock can be
   // reported with every thread, what it waits for and who holds that.

@@ -8,6 +8,7 @@
 
 #include "sim/core/clock.hpp"
 #include "sim/core/error.hpp"
+#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
@@ -41,7 +42,7 @@ void Rcu::read_unlock(Agent& a) {
   const auto it = std::find(holdouts_.begin(), holdouts_.end(), &a);
   if (it == holdouts_.end()) return;
   holdouts_.erase(it);
-  if (holdouts_.empty()) reader_left_.notify(sc_core::SC_ZERO_TIME);
+  if (holdouts_.empty()) notify_event(reader_left_);
 }
 
 void Rcu::call_rcu(Agent& a, std::function<void()> cb) {
@@ -50,7 +51,7 @@ void Rcu::call_rcu(Agent& a, std::function<void()> cb) {
   a.sync();
   next_batch_.push_back(Pending{std::move(cb), a.now()});
   ++queued_;
-  work_.notify(sc_core::SC_ZERO_TIME);
+  notify_event(work_);
 }
 
 size_t Rcu::pending() const { return static_cast<size_t>(queued_ - invoked_); }
@@ -85,7 +86,7 @@ void Rcu::gp_thread() {
       callbacks_.inc();
     }
     ++batches_done_;
-    batch_done_.notify(sc_core::SC_ZERO_TIME);
+    notify_event(batch_done_);
   }
 }
 
