@@ -41,6 +41,7 @@ Tlb::Tlb(std::string name, std::vector<TlbArrayConfig> arrays) : name_(std::move
     a.set_mask = a.sets - 1;
     a.entries.assign(size_t(a.sets) * a.ways, TlbEntry{});
     a.keys.assign(a.entries.size(), 0);
+    a.stamps.assign(a.entries.size(), 0);
     for (unsigned shift : a.cfg.page_shifts) {
       a.shift_bits |= uint64_t(1) << shift;
       probes_.push_back({unsigned(arrays_.size()), shift});
@@ -57,7 +58,9 @@ void Tlb::update_probes() {
 
 void Tlb::drop(Array& a, TlbEntry& e) {
   e.valid = false;
-  a.keys[size_t(&e - a.entries.data())] = 0;
+  const size_t i = size_t(&e - a.entries.data());
+  a.keys[i] = 0;
+  a.stamps[i] = 0;
   if (--a.live[e.page_shift] == 0) update_probes();
 }
 
@@ -75,7 +78,7 @@ TlbEntry* Tlb::lookup(uint16_t tag, Addr va) {
       if (keys[w] != want) continue;
       TlbEntry& e = arr.entries[first + w];
       if (e.tag == tag) {
-        e.lru = ++clock_;
+        arr.stamps[first + w] = ++clock_;
         return &e;
       }
     }
@@ -102,20 +105,20 @@ void Tlb::insert(const TlbEntry& in) {
     const size_t first = set_of(arr, base >> in.page_shift) * arr.ways;
     TlbEntry* set = arr.entries.data() + first;
     const uint64_t* keys = arr.keys.data() + first;
+    uint64_t* stamps = arr.stamps.data() + first;
     // Victim: the same page if present (a set must never hold duplicates, or a later flush_va
-    // would leave one behind), else the first free way, else the least recently used.
+    // would leave one behind), else the first free way (key 0), else the least recently used.
     const unsigned ways = arr.ways;
     unsigned same = ways, free_way = ways, oldest = 0;
-    uint64_t oldest_lru = ~uint64_t(0);
+    uint64_t oldest_stamp = ~uint64_t(0);
     for (unsigned i = 0; i < ways; ++i) {
-      const TlbEntry& e = set[i];
-      if (!e.valid) {
+      if (keys[i] == 0) {
         if (free_way == ways) free_way = i;
-      } else if (keys[i] == want && e.tag == in.tag) {
+      } else if (keys[i] == want && set[i].tag == in.tag) {
         same = i;
         break;
-      } else if (e.lru < oldest_lru) {
-        oldest_lru = e.lru;
+      } else if (stamps[i] < oldest_stamp) {
+        oldest_stamp = stamps[i];
         oldest = i;
       }
     }
@@ -127,7 +130,7 @@ void Tlb::insert(const TlbEntry& in) {
     victim->valid = true;
     victim->va_base = base;
     victim->stale = false;
-    victim->lru = ++clock_;
+    stamps[w] = ++clock_;
     if (victim->fill_seq == 0) victim->fill_seq = ++g_fill_seq;
     arr.keys[first + w] = want;
     bool changed = false;
@@ -147,6 +150,7 @@ size_t Tlb::flush_all() {
         ++n;
       }
     std::fill(arr.keys.begin(), arr.keys.end(), 0);
+    std::fill(arr.stamps.begin(), arr.stamps.end(), 0);
     arr.live.fill(0);
   }
   active_.clear();

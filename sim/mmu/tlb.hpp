@@ -23,7 +23,6 @@ struct TlbEntry {
   Perms perms;              // combined guest and second-stage permissions
   uint64_t fill_seq = 0;    // global fill order, for the stale-translation oracle
   bool stale = false;       // set by the oracle: the mapping behind it was removed and flushed
-  uint64_t lru = 0;
 };
 
 // Geometry of one array: how many entries, how many ways, which page sizes it holds.
@@ -67,6 +66,10 @@ class Tlb {
     // reads 8 bytes per way instead of a whole entry: va_base | page_shift when valid (va_base
     // is aligned to its page, so the low 12 bits are free), 0 when not.
     std::vector<uint64_t> keys;
+    // Per entry, its recency stamp (larger = more recently used; 0 only while invalid), apart
+    // from the entries for the same reason as keys: an insert picks its victim from keys and
+    // stamps alone, two cache lines per set instead of one line per way.
+    std::vector<uint64_t> stamps;
     unsigned ways = 1;              // effective ways (cfg.ways clamped to entries)
     uint64_t set_mask = 0;          // sets - 1 when sets is a power of two
     bool pow2 = true;               // index with a mask (fast) rather than a modulo
