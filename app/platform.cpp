@@ -10,6 +10,7 @@
 #include "models/arch_registry.hpp"
 #include "sim/core/clock.hpp"
 #include "sim/core/error.hpp"
+#include "sim/sync/parked_agents.hpp"
 #include "sim/cpu/vcpu.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/kernel_heap.hpp"
@@ -42,6 +43,7 @@ void HostThread::main() {
   agent.sync();
   finished = true;
   notify_event(finished_event);
+  Agent::before_kernel_wait();  // the thread ends: control goes back to the kernel
 }
 
 namespace {
@@ -56,6 +58,7 @@ const SimConfig& prepare(const SimConfig& cfg) {
   Clock::set_ghz(cfg.clock_ghz);
   tlm::tlm_global_quantum::instance().set(Clock::cycles(cfg.quantum));
   Agent::set_lookahead(cfg.sync_lookahead);
+  ParkedAgents::reset();
   return cfg;
 }
 }  // namespace
@@ -141,6 +144,7 @@ void Platform::build_vcpus(const PlatformHooks& hooks) {
 }
 
 void Platform::vmm_main(Agent& vmm) {
+  Agent::before_kernel_wait();
   for (auto& v : vcpus)
     while (!v->finished()) sc_core::wait(v->finished_event());
   for (auto& h : host_threads)

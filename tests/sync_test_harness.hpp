@@ -49,7 +49,10 @@ struct SyncRig {
   }
   void spawn(unsigned i, std::function<void(Agent&)> body) {
     Agent* a = agents[i].get();
-    sc_core::sc_spawn([a, body] { body(*a); });
+    sc_core::sc_spawn([a, body] {
+      body(*a);
+      Agent::before_kernel_wait();  // the thread ends: control goes back to the kernel
+    });
   }
   void run() { sc_core::sc_start(); }
 };

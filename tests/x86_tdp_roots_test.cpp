@@ -1,5 +1,6 @@
 // TDP root lifecycle (seed 003): invalidation with vCPU reloads, zapping a defunct root with
 // yielding, freeing after RCU, and the put variants of the seed thread under the oracle.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include "tests/platform_child.hpp"
@@ -53,10 +54,20 @@ TEST(TdpRoots, ZapAlwaysPutIsCaughtZappingARootTwice) {
 }
 
 TEST(TdpRoots, DecNotOnePutIsCaughtFreeingAReferencedRoot) {
-  ChildRun r = run_platform_in_child(churn("dec-not-one"));
-  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
-  EXPECT_GE(stat(r.stats_json, "check.root_freed_while_referenced"), 1);
-  EXPECT_GE(stat(r.stats_json, "check.violations"), 1);
+  // The lost reference needs a put racing a slot walker's get, a narrow window: more rounds
+  // than the other tests and two seeds, so the test does not hang on one interleaving.
+  double freed = 0, violations = 0;
+  for (uint64_t seed = 1; seed <= 2; ++seed) {
+    SimConfig c = churn("dec-not-one");
+    c.churn_rounds = 80;
+    c.seed = seed;
+    ChildRun r = run_platform_in_child(c);
+    ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+    freed += std::max(0.0, stat(r.stats_json, "check.root_freed_while_referenced"));
+    violations += stat(r.stats_json, "check.violations");
+  }
+  EXPECT_GE(freed, 1);
+  EXPECT_GE(violations, 1);
 }
 
 TEST(TdpRoots, YieldingZapShortensTheLongestLockWait) {

@@ -38,6 +38,7 @@ void GuestKernel::lock(GuestMemoryAccess& cpu) {
     waited = true;
     cpu.take_pending_interrupts();
     a.sync();
+    Agent::before_kernel_wait();
     sc_core::wait(Clock::cycles(interval), released_);
     a.set_offset(sc_core::SC_ZERO_TIME);
     interval = std::min(interval * 2, spin * 16);

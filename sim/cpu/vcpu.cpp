@@ -87,6 +87,8 @@ void Vcpu::on_ipi() {
 }
 
 void Vcpu::ack_pending() {
+  // The acknowledgements are seen by the flusher: at this vCPU's true time.
+  if (!pending_acks_.empty()) agent_.sync_for_access();
   for (auto& ack : pending_acks_)
     if (--ack->pending == 0) agent_.notify(ack->done);
   pending_acks_.clear();
@@ -148,7 +150,9 @@ void Vcpu::exit_guest() {
   agent_.sync_for_access();
   in_guest_ = false;
   agent_.store(mode_word_, kOutsideGuestMode);
-  agent_.wait_cycles(cfg_.lat.vmexit);
+  // The exit's latency is private work: the next action others can see (an acknowledgement
+  // below, or the hypervisor's first shared access) synchronises.
+  agent_.advance(cfg_.lat.vmexit);
   ++exits_;
   // Interrupts that arrived while the guest ran are handled by the host now.
   ack_pending();
@@ -362,6 +366,7 @@ void Vcpu::run() {
   finished_ = true;
   agent_.notify(finished_ev_);
   leave_pcpu();
+  Agent::before_kernel_wait();  // the thread ends: control goes back to the kernel
 }
 
 void Vcpu::vmm_sync() {

@@ -126,6 +126,7 @@ void Vcpu::spin_until_acked(GuestShootdownMsg& m) {
     const Cycles next = std::min(ipi_at_, attention_at_);
     if (next <= now) continue;
     // Spinning: woken by the last ack, by an interrupt for us, or at the next tick.
+    Agent::before_kernel_wait();
     if (next == kNever)
       sc_core::wait(m.done | attention_ev_);
     else

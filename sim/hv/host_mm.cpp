@@ -93,8 +93,11 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
       // the same host page waits for the page lock.
       waits_.inc();
       a.sync();  // reach true time first, so a completion during the sync is not missed
-      while (!backing_.get(base).ready)
-        a.wait_event(*in_flight_.at(base), "host page fault of another thread");
+      while (!backing_.get(base).ready) {
+        InFlight& f = in_flight_.at(base);
+        ++f.waiters;
+        a.wait_event(*f.ev, "host page fault of another thread");
+      }
     }
     a.advance(cfg_.lat.l2_hit);  // walk of the host's own (cached) tables
     return p;
@@ -107,7 +110,7 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
   }
   HostPage made = back(gfn);
   const uint64_t base = gfn & ~(pages_in_level(made.level) - 1);
-  in_flight_[base] = take_event();
+  in_flight_[base] = InFlight{take_event(), 0};
   // The host fault and the zeroing of the whole backing page take simulated time; others that
   // need the same page meanwhile wait on its in-flight event.
   a.wait_cycles(cfg_.lat.host_page_fault + cfg_.lat.page_zero_4k * pages_in_level(made.level));
@@ -135,8 +138,13 @@ void HostMm::finish_first_touch(Agent& a, uint64_t base) {
     backing_.put(base, b);
   }
   auto it = in_flight_.find(base);
-  a.notify(*it->second);  // at this thread's true time (it catches the kernel's clock up)
-  notified_.emplace_back(sc_core::sc_delta_count(), std::move(it->second));
+  if (it->second.waiters == 0) {
+    // Nobody blocked on it: nothing to wake, and the event is free for the next touch.
+    notified_.emplace_back(0, std::move(it->second.ev));
+  } else {
+    a.notify(*it->second.ev);  // at this thread's true time (it catches the kernel's clock up)
+    notified_.emplace_back(sc_core::sc_delta_count(), std::move(it->second.ev));
+  }
   in_flight_.erase(it);
 }
 

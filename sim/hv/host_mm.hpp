@@ -121,7 +121,13 @@ class HostMm {
   // The event waiters of a backing page's first touch wait on, only while that touch is in
   // flight (keyed like backing_). A notified event is reused only once its delta notification
   // has fired (a later delta cycle), so no waiter can still be queued on it.
-  std::unordered_map<uint64_t, std::unique_ptr<sc_core::sc_event>> in_flight_;
+  // Threads blocked on it are counted: a touch nobody waits for ends without a notification
+  // (which would cost the faulting thread a catch-up of the kernel's clock and a delta cycle).
+  struct InFlight {
+    std::unique_ptr<sc_core::sc_event> ev;
+    unsigned waiters = 0;
+  };
+  std::unordered_map<uint64_t, InFlight> in_flight_;
   std::vector<std::pair<uint64_t, std::unique_ptr<sc_core::sc_event>>> notified_;  // (delta, ev)
   std::unique_ptr<sc_core::sc_event> take_event();
   void finish_first_touch(Agent& a, uint64_t base);

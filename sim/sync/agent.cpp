@@ -2,6 +2,8 @@
 
 #include <tlm>
 
+#include "sim/sync/parked_agents.hpp"
+
 namespace mmusim {
 
 Agent::Agent(std::string name, int id, MemPort& port, int timeline_track)
@@ -24,26 +26,54 @@ void Agent::reset() {
 
 void Agent::wait_local() {
   ++waited_;
+  before_kernel_wait();
   sc_core::wait(local_);
   reset();
 }
 
+void Agent::before_kernel_wait() { ParkedAgents::arm_earliest(); }
+
 void Agent::sync_for_access() {
   if (local_ == sc_core::SC_ZERO_TIME) return;
+  if (!lookahead_) return wait_local();
+  // Parked agents are kept out of the kernel's horizon while deciding (an armed one would
+  // show there as "kernel activity" at its own time).
+  ParkedAgents::disarm();
+  const sc_core::sc_time at = Clock::kernel_time() + local_;
   // The horizon is now when another process is runnable, and the earliest timed notification
-  // otherwise. Strictly before it: no process can run first, and none runs at the same instant
-  // (whose order against this one the wait would decide).
-  if (lookahead_) {
-    const uint64_t at = Clock::kernel_time().value() + local_.value();
-    if (at < Horizon::get()) {
-      ++skipped_;
-      anchor_ = local_;
-      // A wait here would have re-aligned the quantum boundary to the sync point.
-      set_quantum_end_after(at);
-      return;
-    }
+  // otherwise. Strictly before it and before every parked agent: no process can run first, and
+  // none runs at the same instant (whose order against this one the wait would decide).
+  const uint64_t horizon = Horizon::get();
+  if (at.value() < horizon && at.value() < ParkedAgents::earliest_at()) {
+    ++skipped_;
+    anchor_ = local_;
+    // A wait here would have re-aligned the quantum boundary to the sync point.
+    set_quantum_end_after(at.value());
+    return;
   }
-  wait_local();
+  park(at, horizon);
+}
+
+void Agent::park(const sc_core::sc_time& at, uint64_t horizon) {
+  ParkedAgents::push(*this, at.value());
+  Agent* next = ParkedAgents::earliest();
+  if (next != this && ParkedAgents::earliest_at() < horizon) {
+    // Another parked agent is the next thing to run, before anything the kernel has pending.
+    ++handed_off_;
+    ParkedAgents::pop();
+    next->wake_.notify();  // immediate: it runs as soon as this thread waits
+    Horizon::hand_over();
+  } else {
+    ++waited_;
+    ParkedAgents::arm_earliest();  // this agent itself when it is the earliest
+  }
+  sc_core::wait(wake_);
+  ParkedAgents::resumed(*this);
+  // Woken at `at` in true time; the kernel's clock may still be behind (a hand-off does not
+  // move it). Then the distance stays as local offset, as after a skipped sync.
+  local_ = at - Clock::kernel_time();
+  anchor_ = local_;
+  set_quantum_end_after(at.value());
 }
 
 void Agent::catch_up() {

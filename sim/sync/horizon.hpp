@@ -31,23 +31,33 @@ class Horizon {
   static uint64_t get() {
     sc_core::sc_simcontext* k = sc_core::sc_get_curr_simcontext();
     const sc_core::sc_process_b* proc = k->get_curr_proc_info()->process_handle;
-    if (stamp_ != k->change_stamp() || proc_ != proc) {
+    if (stamp_ != k->change_stamp() || (proc_ != proc && !handed_over_)) {
       at_ = ask(k);
       stamp_ = k->change_stamp();
       proc_ = proc;
       ++queries_;
-    }
+    } else {
+      proc_ = proc;  // the same process, or the answer came with the processor (hand_over)
 #ifdef MMUSIM_CHECK_HORIZON
-    else if (at_ > ask(k)) {
-      throw ModelError("lookahead horizon kept past a notification the model made without "
-                       "notify_event(): kept " + std::to_string(at_) + ", kernel says " +
-                       std::to_string(ask(k)));
-    }
+      if (at_ > ask(k)) {
+        throw ModelError("lookahead horizon kept past a notification the model made without "
+                         "notify_event(): kept " + std::to_string(at_) + ", kernel says " +
+                         std::to_string(ask(k)));
+      }
 #endif
+    }
+    handed_over_ = false;
     return at_;
   }
   // Something was notified: the next get() asks the kernel again.
-  static void invalidate() { stamp_ = kNoStamp; }
+  static void invalidate() {
+    stamp_ = kNoStamp;
+    handed_over_ = false;
+  }
+  // A parked agent is woken directly by the running one (Agent::park): nothing the kernel has
+  // pending changes on the way, so the kept answer stays valid for the next process that asks,
+  // if it asks in the same evaluation phase.
+  static void hand_over() { handed_over_ = true; }
   // How often the kernel was asked (for the performance doc and tests).
   static uint64_t queries() { return queries_; }
 
@@ -60,6 +70,7 @@ class Horizon {
   static inline uint64_t stamp_ = kNoStamp;
   static inline const sc_core::sc_process_b* proc_ = nullptr;
   static inline uint64_t queries_ = 0;
+  static inline bool handed_over_ = false;
 };
 
 // The model's only way to notify an SystemC event (see above). `delay` zero is a delta

@@ -40,8 +40,9 @@ RwLock::RwLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline
 
 void RwLock::read_lock(Agent& a) {
   const Cycles start = a.now();
-  // Decide at true time: the mirror describes the lock as it is at the kernel's current time.
-  a.sync();
+  // Decide at true time: once nothing else can act before it (sync_for_access), the mirror
+  // describes the lock as it is then. The kernel's clock is not needed for that.
+  a.sync_for_access();
   if (writer_ == nullptr && queue_.empty()) {
     ++readers_;
     // The one atomic of an uncontended reader; nothing yields between the decision and the
@@ -55,7 +56,7 @@ void RwLock::read_lock(Agent& a) {
 
 void RwLock::write_lock(Agent& a) {
   const Cycles start = a.now();
-  a.sync();
+  a.sync_for_access();  // as in read_lock
   if (writer_ == nullptr && readers_ == 0 && queue_.empty()) {
     writer_ = &a;
     if (a.cmpxchg(word_, 0, kWriterLocked) != 0)

@@ -1,0 +1,86 @@
+#include "sim/sync/parked_agents.hpp"
+
+#include "sim/core/clock.hpp"
+#include "sim/sync/agent.hpp"
+#include "sim/sync/horizon.hpp"
+
+namespace mmusim {
+
+void ParkedAgents::place(size_t i, const Entry& e) {
+  heap_[i] = e;
+  e.agent->park_slot_ = i;
+}
+
+void ParkedAgents::sift_up(size_t i, Entry e) {
+  while (i > 0) {
+    const size_t parent = (i - 1) / 2;
+    if (!before(e, heap_[parent])) break;
+    place(i, heap_[parent]);
+    i = parent;
+  }
+  place(i, e);
+}
+
+void ParkedAgents::sift_down(size_t i, Entry e) {
+  const size_t n = heap_.size();
+  while (true) {
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && before(heap_[child + 1], heap_[child])) ++child;
+    if (!before(heap_[child], e)) break;
+    place(i, heap_[child]);
+    i = child;
+  }
+  place(i, e);
+}
+
+void ParkedAgents::remove_at(size_t i) {
+  heap_[i].agent->park_slot_ = Agent::kNotParked;
+  const Entry last = heap_.back();
+  heap_.pop_back();
+  if (i == heap_.size()) return;
+  if (i > 0 && before(last, heap_[(i - 1) / 2])) sift_up(i, last);
+  else sift_down(i, last);
+}
+
+void ParkedAgents::push(Agent& a, uint64_t at) {
+  heap_.push_back(Entry{at, ++seq_, &a});
+  sift_up(heap_.size() - 1, heap_.back());
+}
+
+void ParkedAgents::pop() {
+  if (armed_ == heap_.front().agent) armed_ = nullptr;  // the immediate notify cancels it
+  remove_at(0);
+}
+
+void ParkedAgents::resumed(Agent& a) {
+  if (a.park_slot_ != Agent::kNotParked) remove_at(a.park_slot_);  // woken by its armed notification
+  if (armed_ == &a) armed_ = nullptr;
+}
+
+void ParkedAgents::arm_earliest() {
+  Agent* a = earliest();
+  if (a == armed_) return;
+  disarm();
+  if (!a) return;
+  const uint64_t at = heap_.front().at;
+  const uint64_t now = Clock::kernel_time().value();
+  // Parked agents never lie before the kernel's clock: each parked at a time no earlier than the
+  // true time of the agent that was running then, which the clock never passes.
+  notify_event(a->wake_, sc_core::sc_time::from_value(at > now ? at - now : 0));
+  armed_ = a;
+}
+
+void ParkedAgents::disarm_now() {
+  armed_->wake_.cancel();
+  Horizon::invalidate();
+  armed_ = nullptr;
+}
+
+void ParkedAgents::reset() {
+  for (const Entry& e : heap_) e.agent->park_slot_ = Agent::kNotParked;
+  heap_.clear();
+  armed_ = nullptr;
+}
+
+}  // namespace mmusim
