@@ -78,7 +78,7 @@ void ParkedAgents::disarm_now() {
 }
 
 void ParkedAgents::reset() {
-  for (const Entry& e : heap_) e.agent->park_slot_ = Agent::kNotParked;
+  // The agents of a finished simulation may be gone: forget them without touching them.
   heap_.clear();
   armed_ = nullptr;
 }
