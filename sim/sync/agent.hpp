@@ -19,7 +19,9 @@
 // Hand-off: when the sync cannot be skipped because another agent parked at a sync point is
 // due first (and before anything else the kernel has pending), this agent parks itself and wakes
 // that one directly instead of waiting through the kernel's timed-event queue (see
-// parked_agents.hpp). The order of execution is the same; a switch costs about half as much.
+// parked_agents.hpp). Actions keep their order by simulated time; only threads due at the very
+// same cycle may go in another order (park order, where the kernel used its queue layout). A
+// switch costs about half as much.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -9,9 +9,9 @@
 // keeps the distance as its local offset, as after a skipped sync (Agent::catch_up brings the
 // clock along when something needs it).
 //
-// The order is exactly the kernel's: an agent runs on only while its true time lies strictly
-// before both the kernel's next activity (Horizon) and every parked agent; otherwise the
-// earliest of them goes first. Ties between parked agents go to the one parked first.
+// The order by simulated time is the kernel's: an agent runs on only while its true time lies
+// strictly before both the kernel's next activity (Horizon) and every parked agent; otherwise
+// the earliest of them goes first. Ties between parked agents go to the one parked first.
 //
 // The one rule that keeps parked agents from being forgotten: whenever control goes back to the
 // SystemC kernel (a timed wait, a wait on an event, the end of a thread), the earliest parked
