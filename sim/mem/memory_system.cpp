@@ -84,7 +84,7 @@ Cycles MemorySystem::Impl::access(int cpu, Addr addr, MemOp op, MemClass cls, Cy
       st = kModified;
       return lat.l1_hit + extra;
     }
-    return lat.l1_hit + extra + upgrade(c, line);
+    return lat.l1_hit + extra + upgrade(c, p, s2);
   }
   l1_miss.inc();
   return private_miss(c, p, line, write, when) + extra;
@@ -112,28 +112,22 @@ Cycles MemorySystem::Impl::private_miss(unsigned cpu, PrivateCaches& p, uint64_t
       st = kModified;
       return lat.l2_hit;
     }
-    return lat.l2_hit + upgrade(cpu, line);
+    return lat.l2_hit + upgrade(cpu, p, s2);
   }
   l2_miss.inc();
   uint8_t state = kShared;
-  const Cycles l = llc_lookup(cpu, line, write, when, state);
-  s2 = l2_fill(cpu, p, line, state);
+  uint32_t llc_s = 0;
+  const Cycles l = llc_lookup(cpu, line, write, when, state, llc_s);
+  s2 = l2_fill(cpu, p, line, state, llc_s);
   l1_fill(p, line, s2);
   return l;
 }
 
-uint32_t MemorySystem::Impl::llc_slot(uint64_t line) const {
-  const uint32_t s = llc.find(line);
-  if (s == TagArray::kNone)
-    throw ModelError("memory system: privately cached line " + hex(line << kLineShift) +
-                     " missing from the inclusive LLC");
-  return s;
-}
-
 // Write by a CPU that holds the line Shared: the directory invalidates every other holder. No
 // other holder can be Exclusive or Modified while we share it, so no data moves.
-Cycles MemorySystem::Impl::upgrade(unsigned cpu, uint64_t line) {
-  DirEntry& d = dir[llc_slot(line)];
+Cycles MemorySystem::Impl::upgrade(unsigned cpu, PrivateCaches& p, uint32_t l2slot) {
+  const uint64_t line = p.l2.tag(l2slot);
+  DirEntry& d = dir_of_private(p, l2slot);
   Cycles cost = 0;
   if (d.sharers.size() > 1) {
     invalidations.inc();
@@ -146,15 +140,14 @@ Cycles MemorySystem::Impl::upgrade(unsigned cpu, uint64_t line) {
   }
   d.owned = true;
   // The caller's L2 slot is still valid: drop_private only touched other CPUs' caches.
-  PrivateCaches& p = *privs[cpu];
-  p.l2_state[p.l2.find(line)] = kModified;
+  p.l2_state[l2slot] = kModified;
   return cost;
 }
 
 // A private (L2) miss reaches the LLC and its directory. Returns the latency of the access as
 // seen by the requester and the state its private caches get.
 Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, Cycles when,
-                                      uint8_t& state) {
+                                      uint8_t& state, uint32_t& slot) {
   uint32_t s = llc.find(line);
   Cycles cost;
   if (s != TagArray::kNone) {
@@ -166,6 +159,7 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
     cost = lat.llc_hit + dram_read(line, when);
     s = llc_fill(line, when);
   }
+  slot = s;
   DirEntry& d = dir[s];
 
   // Does another CPU own the line, and is its copy modified?
@@ -239,19 +233,20 @@ uint32_t MemorySystem::Impl::llc_fill(uint64_t line, Cycles when) {
 // Puts `line` in the CPU's L2. The L2 victim leaves L1 too (inclusion) and the directory learns
 // that this CPU no longer holds it; a modified victim is written back into the LLC.
 uint32_t MemorySystem::Impl::l2_fill(unsigned cpu, PrivateCaches& p, uint64_t line,
-                                     uint8_t state) {
+                                     uint8_t state, uint32_t llc_slot) {
   const uint32_t v = p.l2.victim(line);
   if (p.l2.valid(v)) {
     const uint64_t old = p.l2.tag(v);
     const uint32_t s1 = p.l1.find(old);
     if (s1 != TagArray::kNone) p.l1.invalidate(s1);
-    DirEntry& d = dir[llc_slot(old)];
+    DirEntry& d = dir_of_private(p, v);
     d.sharers.remove(cpu);
     d.owned = false;  // if we were the owner we were the only sharer
     if (p.l2_state[v] == kModified) d.dirty = true;
   }
   p.l2.fill(v, line);
   p.l2_state[v] = state;
+  p.l2_llcslot[v] = llc_slot;
   return v;
 }
 

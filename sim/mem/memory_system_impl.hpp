@@ -34,11 +34,16 @@ struct PrivateCaches {
       : l1(cfg.l1_size, cfg.l1_ways, "--l1-size/--l1-ways"),
         l2(cfg.l2_size, cfg.l2_ways, "--l2-size/--l2-ways"),
         l1_l2slot(l1.slots(), 0),
+        l2_llcslot(l2.slots(), 0),
         l2_state(l2.slots(), kShared) {}
   TagArray l1;
   TagArray l2;
-  std::vector<uint32_t> l1_l2slot;  // L1 slot -> L2 slot of the same line (inclusion)
-  std::vector<uint8_t> l2_state;    // PrivState per L2 slot
+  std::vector<uint32_t> l1_l2slot;   // L1 slot -> L2 slot of the same line (inclusion)
+  // L2 slot -> LLC slot of the same line. A privately held line keeps its LLC slot (the LLC
+  // is inclusive: evicting it there evicts every private copy first), so the directory entry
+  // of an L2 line is one index away, not a scan of an LLC set that misses the host's caches.
+  std::vector<uint32_t> l2_llcslot;
+  std::vector<uint8_t> l2_state;     // PrivState per L2 slot
 };
 
 }  // namespace mem_detail
@@ -81,14 +86,25 @@ struct MemorySystem::Impl {
                        std::to_string(ncpus));
   }
   Cycles private_miss(unsigned cpu, PrivateCaches& p, uint64_t line, bool write, Cycles when);
-  Cycles upgrade(unsigned cpu, uint64_t line);
-  Cycles llc_lookup(unsigned cpu, uint64_t line, bool write, Cycles when, uint8_t& state);
+  Cycles upgrade(unsigned cpu, PrivateCaches& p, uint32_t l2slot);
+  // Returns the latency; `state` gets the private state granted, `slot` the line's LLC slot.
+  Cycles llc_lookup(unsigned cpu, uint64_t line, bool write, Cycles when, uint8_t& state,
+                    uint32_t& slot);
   uint32_t llc_fill(uint64_t line, Cycles when);
   // Inline (memory_system.cpp only): parts of private_miss() kept apart for reading.
-  inline uint32_t l2_fill(unsigned cpu, PrivateCaches& p, uint64_t line, uint8_t state);
+  inline uint32_t l2_fill(unsigned cpu, PrivateCaches& p, uint64_t line, uint8_t state,
+                          uint32_t llc_slot);
+  // The directory entry of a line this CPU holds in its L2 slot `l2slot`.
+  DirEntry& dir_of_private(const PrivateCaches& p, uint32_t l2slot) {
+    const uint32_t s = p.l2_llcslot[l2slot];
+#ifdef MMUSIM_CHECK_CACHES
+    if (llc.tag(s) != p.l2.tag(l2slot))
+      throw ModelError("memory system: L2 line's LLC slot link is stale");
+#endif
+    return dir[s];
+  }
   inline void l1_fill(PrivateCaches& p, uint64_t line, uint32_t l2slot);
   uint8_t drop_private(unsigned cpu, uint64_t line);
-  uint32_t llc_slot(uint64_t line) const;
   Cycles dram_read(uint64_t line, Cycles when);
   void dram_writeback(uint64_t line, Cycles when);
 

@@ -13,14 +13,21 @@ Agent::Agent(std::string name, int id, MemPort& port, int timeline_track)
 
 void Agent::set_quantum_end_after(uint64_t t) {
   // The next multiple of the global quantum after t (what tlm_quantumkeeper computes from the
-  // kernel's time with tlm_global_quantum::compute_local_quantum).
-  next_sync_ = quantum_ == 0 ? t : t - t % quantum_ + quantum_;
+  // kernel's time with tlm_global_quantum::compute_local_quantum). Sync points mostly fall in
+  // the quantum the last one ended: then the answer is the boundary already kept, without the
+  // division.
+  if (quantum_ == 0) {
+    next_sync_ = t;
+  } else if (t >= next_sync_ || t + quantum_ < next_sync_) {
+    next_sync_ = t - t % quantum_ + quantum_;
+  }
 }
 
 void Agent::reset() {
   local_ = sc_core::SC_ZERO_TIME;
   anchor_ = sc_core::SC_ZERO_TIME;
   quantum_ = tlm::tlm_global_quantum::instance().get().value();
+  next_sync_ = 0;  // the quantum may have changed: no kept boundary
   set_quantum_end_after(Clock::kernel_time().value());
 }
 
@@ -55,15 +62,13 @@ void Agent::sync_for_access() {
 }
 
 void Agent::park(const sc_core::sc_time& at, uint64_t horizon) {
-  ParkedAgents::push(*this, at.value());
-  Agent* next = ParkedAgents::earliest();
-  if (next != this && ParkedAgents::earliest_at() < horizon) {
+  if (Agent* next = ParkedAgents::swap_earliest(*this, at.value(), horizon)) {
     // Another parked agent is the next thing to run, before anything the kernel has pending.
     ++handed_off_;
-    ParkedAgents::pop();
     next->wake_.notify();  // immediate: it runs as soon as this thread waits
     Horizon::hand_over();
   } else {
+    ParkedAgents::push(*this, at.value());
     ++waited_;
     ParkedAgents::arm_earliest();  // this agent itself when it is the earliest
   }

@@ -48,9 +48,17 @@ void ParkedAgents::push(Agent& a, uint64_t at) {
   sift_up(heap_.size() - 1, heap_.back());
 }
 
-void ParkedAgents::pop() {
-  if (armed_ == heap_.front().agent) armed_ = nullptr;  // the immediate notify cancels it
-  remove_at(0);
+Agent* ParkedAgents::swap_earliest(Agent& a, uint64_t at, uint64_t horizon) {
+  if (heap_.empty()) return nullptr;
+  const Entry mine{at, seq_ + 1, &a};  // parked last: a tie goes to the one already parked
+  const Entry& top = heap_.front();
+  if (!before(top, mine) || top.at >= horizon) return nullptr;
+  ++seq_;
+  Agent* next = top.agent;
+  if (armed_ == next) armed_ = nullptr;  // the immediate notify cancels it
+  next->park_slot_ = Agent::kNotParked;
+  sift_down(0, mine);
+  return next;
 }
 
 void ParkedAgents::resumed(Agent& a) {

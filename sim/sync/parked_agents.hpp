@@ -37,8 +37,11 @@ class ParkedAgents {
   // The earliest parked agent (null when none) and its time (kNever when none).
   static Agent* earliest() { return heap_.empty() ? nullptr : heap_.front().agent; }
   static uint64_t earliest_at() { return heap_.empty() ? kNever : heap_.front().at; }
-  // Removes the earliest, which is about to be woken by an immediate notification.
-  static void pop();
+  // A hand-off in one step: when the earliest parked agent is due before `a` would be (at
+  // `at`) and before `horizon`, parks `a` in its place, removes it from the queue and returns
+  // it (to be woken by an immediate notification); otherwise changes nothing and returns null.
+  // push + pop would sift through the heap twice, this once.
+  static Agent* swap_earliest(Agent& a, uint64_t at, uint64_t horizon);
   // `a` runs again (woken by a hand-off or by its armed notification): drop it from the queue.
   static void resumed(Agent& a);
 
