@@ -127,13 +127,11 @@ class Agent {
   uint64_t quantum_ = 0;        // the global quantum, read at every wait
   sc_core::sc_time anchor_;     // offset of the last skipped sync point; zero after a wait
   uint64_t skipped_ = 0, waited_ = 0, handed_off_ = 0;
-  // Parking (parked_agents.hpp): the agent's own wake-up event and, while parked, its slot in
-  // the queue.
+  // Parking (parked_agents.hpp): the agent's own wake-up event and whether it is in the queue.
   friend class ParkedAgents;
-  static constexpr size_t kNotParked = ~size_t(0);
   void park(const sc_core::sc_time& at, uint64_t horizon);
   sc_core::sc_event wake_;
-  size_t park_slot_ = kNotParked;
+  bool parked_ = false;
   const char* blocked_on_ = nullptr;
   const Agent* const* holder_ref_ = nullptr;
 };

@@ -6,19 +6,14 @@
 
 namespace mmusim {
 
-void ParkedAgents::place(size_t i, const Entry& e) {
-  heap_[i] = e;
-  e.agent->park_slot_ = i;
-}
-
 void ParkedAgents::sift_up(size_t i, Entry e) {
   while (i > 0) {
     const size_t parent = (i - 1) / 2;
     if (!before(e, heap_[parent])) break;
-    place(i, heap_[parent]);
+    heap_[i] = heap_[parent];
     i = parent;
   }
-  place(i, e);
+  heap_[i] = e;
 }
 
 void ParkedAgents::sift_down(size_t i, Entry e) {
@@ -28,14 +23,14 @@ void ParkedAgents::sift_down(size_t i, Entry e) {
     if (child >= n) break;
     if (child + 1 < n && before(heap_[child + 1], heap_[child])) ++child;
     if (!before(heap_[child], e)) break;
-    place(i, heap_[child]);
+    heap_[i] = heap_[child];
     i = child;
   }
-  place(i, e);
+  heap_[i] = e;
 }
 
 void ParkedAgents::remove_at(size_t i) {
-  heap_[i].agent->park_slot_ = Agent::kNotParked;
+  heap_[i].agent->parked_ = false;
   const Entry last = heap_.back();
   heap_.pop_back();
   if (i == heap_.size()) return;
@@ -44,6 +39,7 @@ void ParkedAgents::remove_at(size_t i) {
 }
 
 void ParkedAgents::push(Agent& a, uint64_t at) {
+  a.parked_ = true;
   heap_.push_back(Entry{at, ++seq_, &a});
   sift_up(heap_.size() - 1, heap_.back());
 }
@@ -56,13 +52,24 @@ Agent* ParkedAgents::swap_earliest(Agent& a, uint64_t at, uint64_t horizon) {
   ++seq_;
   Agent* next = top.agent;
   if (armed_ == next) armed_ = nullptr;  // the immediate notify cancels it
-  next->park_slot_ = Agent::kNotParked;
+  next->parked_ = false;
+  a.parked_ = true;
   sift_down(0, mine);
   return next;
 }
 
 void ParkedAgents::resumed(Agent& a) {
-  if (a.park_slot_ != Agent::kNotParked) remove_at(a.park_slot_);  // woken by its armed notification
+  if (a.parked_) {
+    // Woken by its armed notification, still in the queue: rare (the earliest agent, armed
+    // when control went back to the kernel), so a scan finds it rather than every heap move
+    // keeping a slot up to date in the agent, a write to another thread's data per move.
+    for (size_t i = 0; i < heap_.size(); ++i) {
+      if (heap_[i].agent == &a) {
+        remove_at(i);
+        break;
+      }
+    }
+  }
   if (armed_ == &a) armed_ = nullptr;
 }
 

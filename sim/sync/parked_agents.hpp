@@ -65,9 +65,8 @@ class ParkedAgents {
   static bool before(const Entry& x, const Entry& y) {
     return x.at != y.at ? x.at < y.at : x.seq < y.seq;
   }
-  // An indexed binary min-heap: each parked agent knows its slot, so one woken by its armed
-  // notification leaves the queue at once (no stale entries to skip later).
-  static void place(size_t i, const Entry& e);
+  // A binary min-heap. An agent woken by its armed notification leaves it at once (no stale
+  // entries to skip later); Agent::parked_ says whether it is still in.
   static void sift_up(size_t i, Entry e);
   static void sift_down(size_t i, Entry e);
   static void remove_at(size_t i);
