@@ -110,7 +110,19 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
   }
   HostPage made = back(gfn);
   const uint64_t base = gfn & ~(pages_in_level(made.level) - 1);
-  in_flight_[base] = InFlight{take_event(), 0};
+  if (spare_nodes_.empty()) {
+    in_flight_[base] = InFlight{take_event(), 0};
+  } else {
+    auto node = std::move(spare_nodes_.back());
+    spare_nodes_.pop_back();
+    node.key() = base;
+    node.mapped() = InFlight{take_event(), 0};
+    auto res = in_flight_.insert(std::move(node));
+    if (!res.inserted) {  // as the assignment above: the new touch replaces the old record
+      res.position->second = std::move(res.node.mapped());
+      spare_nodes_.push_back(std::move(res.node));
+    }
+  }
   // The host fault and the zeroing of the whole backing page take simulated time; others that
   // need the same page meanwhile wait on its in-flight event.
   a.wait_cycles(cfg_.lat.host_page_fault + cfg_.lat.page_zero_4k * pages_in_level(made.level));
@@ -145,7 +157,7 @@ void HostMm::finish_first_touch(Agent& a, uint64_t base) {
     a.notify(*it->second.ev);  // at this thread's true time (it catches the kernel's clock up)
     notified_.emplace_back(sc_core::sc_delta_count(), std::move(it->second.ev));
   }
-  in_flight_.erase(it);
+  spare_nodes_.push_back(in_flight_.extract(it));
 }
 
 bool HostMm::split_backing(uint64_t gfn) {

@@ -128,6 +128,9 @@ class HostMm {
     unsigned waiters = 0;
   };
   std::unordered_map<uint64_t, InFlight> in_flight_;
+  // Nodes of finished touches, reused by the next ones: a first touch per simulated fault would
+  // otherwise allocate and free a map node each time.
+  std::vector<std::unordered_map<uint64_t, InFlight>::node_type> spare_nodes_;
   std::vector<std::pair<uint64_t, std::unique_ptr<sc_core::sc_event>>> notified_;  // (delta, ev)
   std::unique_ptr<sc_core::sc_event> take_event();
   void finish_first_touch(Agent& a, uint64_t base);
