@@ -1,6 +1,6 @@
 // mmusim-bench: host-side throughput of the simulator (not a test; nothing here is asserted).
 // Each scenario runs in a fresh child process (SystemC elaborates once per process); the parent
-// repeats each scenario --repeat times and reports the median.
+// repeats each scenario --repeat times and reports the median (with the best and worst run).
 //
 //   build/mmusim-bench [--repeat N] [--json]
 //   build/mmusim-bench --growth [--repeat N] [--max-mem MIB]
@@ -197,17 +197,27 @@ int sc_main(int argc, char** argv) {
     hit_acc = h.accesses;
     faults = f.faults;
   }
+  // Best and worst run besides the median: on a shared host the spread tells a quiet phase from
+  // a busy one (docs/PERFORMANCE.md, fifth session).
+  const auto [hit_lo, hit_hi] = std::minmax_element(hit_rate.begin(), hit_rate.end());
+  const auto [fault_lo, fault_hi] = std::minmax_element(fault_rate.begin(), fault_rate.end());
   if (json) {
     std::printf("{\"tlb_hit_accesses_per_s\": %.0f, \"faults_per_s\": %.0f, "
                 "\"tlb_hit_accesses\": %.0f, \"tlb_hit_seconds\": %.3f, \"faults\": %.0f, "
-                "\"fault_seconds\": %.3f, \"repeat\": %d}\n",
+                "\"fault_seconds\": %.3f, \"repeat\": %d, "
+                "\"tlb_hit_accesses_per_s_best\": %.0f, \"tlb_hit_accesses_per_s_worst\": %.0f, "
+                "\"faults_per_s_best\": %.0f, \"faults_per_s_worst\": %.0f}\n",
                 median(hit_rate), median(fault_rate), hit_acc, median(hit_s), faults,
-                median(fault_s), repeat);
+                median(fault_s), repeat, *hit_hi, *hit_lo, *fault_hi, *fault_lo);
   } else {
-    std::printf("tlb-hit: %.0f accesses in %.3f s -> %.2f M simulated accesses/s (median of %d)\n",
-                hit_acc, median(hit_s), median(hit_rate) / 1e6, repeat);
-    std::printf("fault:   %.0f faults in %.3f s -> %.1f k simulated faults/s (median of %d)\n",
-                faults, median(fault_s), median(fault_rate) / 1e3, repeat);
+    std::printf("tlb-hit: %.0f accesses in %.3f s -> %.2f M simulated accesses/s (median of %d; "
+                "best %.2f, worst %.2f)\n",
+                hit_acc, median(hit_s), median(hit_rate) / 1e6, repeat, *hit_hi / 1e6,
+                *hit_lo / 1e6);
+    std::printf("fault:   %.0f faults in %.3f s -> %.1f k simulated faults/s (median of %d; "
+                "best %.1f, worst %.1f)\n",
+                faults, median(fault_s), median(fault_rate) / 1e3, repeat, *fault_hi / 1e3,
+                *fault_lo / 1e3);
   }
   return 0;
 }
