@@ -7,7 +7,8 @@
 
 namespace mmusim {
 
-TagArray::TagArray(uint64_t size_bytes, unsigned ways, const std::string& what)
+template <bool Linked>
+TagArrayT<Linked>::TagArrayT(uint64_t size_bytes, unsigned ways, const std::string& what)
     : ways_(ways), ways4_(ways & ~3u) {
   if (ways == 0 || ways > 255)
     throw UsageError(what + ": associativity must be between 1 and 255 ways");
@@ -21,7 +22,7 @@ TagArray::TagArray(uint64_t size_bytes, unsigned ways, const std::string& what)
   sets_ = uint32_t(sets);
   if ((sets & (sets - 1)) == 0) set_mask_ = sets - 1;
   tags_.assign(size_t(sets_) * ways_, kInvalid);
-  stamps_.assign(size_t(sets_) * ways_, 0);
+  meta_.assign(size_t(sets_) * ways_, Meta{});
 }
 
 // An empty way is exactly a way with stamp 0 (fill stamps at least 1, invalidate resets to 0,
@@ -29,33 +30,38 @@ TagArray::TagArray(uint64_t size_bytes, unsigned ways, const std::string& what)
 // empty way, else the least recently used" is the first way with the smallest stamp, found by
 // one pass over the stamps alone; stamps of valid ways are distinct, so ties only occur
 // between empty ways, and the first of them wins as before.
-uint32_t TagArray::victim(uint64_t line) const {
+template <bool Linked>
+uint32_t TagArrayT<Linked>::victim(uint64_t line) const {
   const uint32_t base = set_of(line) * ways_;
-  const uint32_t* st = stamps_.data() + base;
-  uint32_t best = 0, best_stamp = st[0];
+  const Meta* st = meta_.data() + base;
+  uint32_t best = 0, best_stamp = st[0].stamp;
   if (best_stamp == 0) return base;
   for (unsigned w = 1; w < ways_; ++w) {
-    if (st[w] < best_stamp) {
-      if (st[w] == 0) return base + w;  // nothing beats an empty way
-      best_stamp = st[w];
+    if (st[w].stamp < best_stamp) {
+      if (st[w].stamp == 0) return base + w;  // nothing beats an empty way
+      best_stamp = st[w].stamp;
       best = w;
     }
   }
   return base + best;
 }
 
-void TagArray::renormalize() {
+template <bool Linked>
+void TagArrayT<Linked>::renormalize() {
   std::array<uint32_t, 255> order{};
   for (uint32_t set = 0; set < sets_; ++set) {
     const uint32_t base = set * ways_;
     for (unsigned w = 0; w < ways_; ++w) order[w] = base + w;
     std::sort(order.begin(), order.begin() + ways_,
-              [this](uint32_t a, uint32_t b) { return stamps_[a] < stamps_[b]; });
+              [this](uint32_t a, uint32_t b) { return meta_[a].stamp < meta_[b].stamp; });
     uint32_t rank = 1;
     for (unsigned w = 0; w < ways_; ++w)
-      if (stamps_[order[w]] != 0) stamps_[order[w]] = rank++;  // empty ways stay 0
+      if (meta_[order[w]].stamp != 0) meta_[order[w]].stamp = rank++;  // empty ways stay 0
   }
   clock_ = ways_ + 1;  // above every rank, so the slot being touched becomes the newest
 }
+
+template class TagArrayT<false>;
+template class TagArrayT<true>;
 
 }  // namespace mmusim

@@ -1,24 +1,43 @@
 // Tag array of one set-associative cache with true LRU replacement, shared by the private L1 and
-// L2 and by the LLC. It knows only line numbers (address >> kLineShift) and recency; what a line
-// carries (coherence state, directory entry, L2 slot) lives in parallel vectors owned by the
-// cache level and indexed by the same slot number, so the lookup loop scans one flat array.
+// L2 and by the LLC. It knows line numbers (address >> kLineShift) and recency. The linked form
+// (LinkedTagArray, the private levels) also keeps per slot one 32-bit link word the level uses
+// to point at the same line one level down (L1 -> L2 slot, L2 -> LLC slot), beside the slot's
+// recency stamp, so a hit that touches the stamp finds the link in the same host cache line.
+// The LLC has nothing below it to link to and keeps its stamps dense (its victim scans read 16
+// of them). What else a line carries (coherence state, directory entry) lives in parallel
+// vectors owned by the cache level and indexed by the same slot number, so the lookup loop
+// scans one flat array of tags.
 #pragma once
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sim/core/types.hpp"
 
 namespace mmusim {
 
-class TagArray {
+namespace cache_detail {
+template <bool Linked>
+struct SlotMeta {
+  uint32_t stamp = 0;  // 0 = empty way (and only then); larger = more recent
+  uint32_t link = 0;
+};
+template <>
+struct SlotMeta<false> {
+  uint32_t stamp = 0;
+};
+}  // namespace cache_detail
+
+template <bool Linked>
+class TagArrayT {
  public:
   static constexpr uint32_t kNone = ~uint32_t(0);  // "not present" slot
   static constexpr uint64_t kInvalid = ~uint64_t(0);  // tag of an empty way (no real line number)
 
   // size_bytes must be a non-zero multiple of ways * kLineSize. `what` names the config option
   // in the UsageError thrown for an impossible geometry.
-  TagArray(uint64_t size_bytes, unsigned ways, const std::string& what);
+  TagArrayT(uint64_t size_bytes, unsigned ways, const std::string& what);
 
   uint32_t sets() const { return sets_; }
   unsigned ways() const { return ways_; }
@@ -50,12 +69,12 @@ class TagArray {
   // Marks the slot most recently used.
   void touch(uint32_t slot) {
     if (++clock_ == kStampLimit) renormalize();
-    stamps_[slot] = clock_;
+    meta_[slot].stamp = clock_;
   }
   // For a caller that keeps its hot path free of calls: whether the next touch() renormalises,
   // and touch() for when it does not (the same stamp, without the check).
   bool touch_renormalizes() const { return clock_ == kStampLimit - 1; }
-  void touch_unchecked(uint32_t slot) { stamps_[slot] = ++clock_; }
+  void touch_unchecked(uint32_t slot) { meta_[slot].stamp = ++clock_; }
 
   // Slot that `line` would replace in its set: an empty way if any, else the least recently
   // used one. The caller evicts whatever tag() says is there before calling fill().
@@ -67,9 +86,18 @@ class TagArray {
   }
   void invalidate(uint32_t slot) {
     tags_[slot] = kInvalid;
-    stamps_[slot] = 0;
+    meta_[slot].stamp = 0;
   }
   uint64_t tag(uint32_t slot) const { return tags_[slot]; }
+  // The slot's link word (linked form only; the caller sets it when it fills the slot).
+  template <bool L = Linked, typename = std::enable_if_t<L>>
+  uint32_t link(uint32_t slot) const {
+    return meta_[slot].link;
+  }
+  template <bool L = Linked, typename = std::enable_if_t<L>>
+  void set_link(uint32_t slot, uint32_t v) {
+    meta_[slot].link = v;
+  }
   bool valid(uint32_t slot) const { return tags_[slot] != kInvalid; }
 
   // Test hook: moves the recency clock close to its limit so renormalisation can be exercised.
@@ -89,7 +117,11 @@ class TagArray {
   uint64_t set_mask_ = kNoMask;  // sets - 1 for a power-of-two set count, else kNoMask
   uint32_t clock_ = 0;
   std::vector<uint64_t> tags_;
-  std::vector<uint32_t> stamps_;  // 0 = empty way (and only then); larger = more recent
+  using Meta = cache_detail::SlotMeta<Linked>;
+  std::vector<Meta> meta_;
 };
+
+using TagArray = TagArrayT<false>;
+using LinkedTagArray = TagArrayT<true>;
 
 }  // namespace mmusim

@@ -74,7 +74,7 @@ Cycles MemorySystem::Impl::access(int cpu, Addr addr, MemOp op, MemClass cls, Cy
   if (s1 != TagArray::kNone) {
     l1_hit.inc();
     p.l1.touch(s1);
-    const uint32_t s2 = p.l1_l2slot[s1];
+    const uint32_t s2 = p.l1.link(s1);
     // L2 recency follows L1 reuse too, so a hot L1 line never becomes L2's LRU victim and is
     // not thrown out of L1 by inclusion.
     p.l2.touch(s2);
@@ -246,7 +246,7 @@ uint32_t MemorySystem::Impl::l2_fill(unsigned cpu, PrivateCaches& p, uint64_t li
   }
   p.l2.fill(v, line);
   p.l2_state[v] = state;
-  p.l2_llcslot[v] = llc_slot;
+  p.l2.set_link(v, llc_slot);
   return v;
 }
 
@@ -254,7 +254,7 @@ uint32_t MemorySystem::Impl::l2_fill(unsigned cpu, PrivateCaches& p, uint64_t li
 void MemorySystem::Impl::l1_fill(PrivateCaches& p, uint64_t line, uint32_t l2slot) {
   const uint32_t v = p.l1.victim(line);
   p.l1.fill(v, line);
-  p.l1_l2slot[v] = l2slot;
+  p.l1.set_link(v, l2slot);
 }
 
 // Removes the line from cpu's L1 and L2 (the directory entry is the caller's business).

@@ -33,17 +33,14 @@ struct PrivateCaches {
   explicit PrivateCaches(const SimConfig& cfg)
       : l1(cfg.l1_size, cfg.l1_ways, "--l1-size/--l1-ways"),
         l2(cfg.l2_size, cfg.l2_ways, "--l2-size/--l2-ways"),
-        l1_l2slot(l1.slots(), 0),
-        l2_llcslot(l2.slots(), 0),
         l2_state(l2.slots(), kShared) {}
-  TagArray l1;
-  TagArray l2;
-  std::vector<uint32_t> l1_l2slot;   // L1 slot -> L2 slot of the same line (inclusion)
-  // L2 slot -> LLC slot of the same line. A privately held line keeps its LLC slot (the LLC
-  // is inclusive: evicting it there evicts every private copy first), so the directory entry
-  // of an L2 line is one index away, not a scan of an LLC set that misses the host's caches.
-  std::vector<uint32_t> l2_llcslot;
-  std::vector<uint8_t> l2_state;     // PrivState per L2 slot
+  // Links (LinkedTagArray::link): an L1 slot names the L2 slot of the same line (inclusion); an L2
+  // slot names the LLC slot of its line. A privately held line keeps its LLC slot (the LLC is
+  // inclusive: evicting it there evicts every private copy first), so the directory entry of an
+  // L2 line is one index away, not a scan of an LLC set that misses the host's caches.
+  LinkedTagArray l1;
+  LinkedTagArray l2;
+  std::vector<uint8_t> l2_state;  // PrivState per L2 slot
 };
 
 }  // namespace mem_detail
@@ -96,7 +93,7 @@ struct MemorySystem::Impl {
                           uint32_t llc_slot);
   // The directory entry of a line this CPU holds in its L2 slot `l2slot`.
   DirEntry& dir_of_private(const PrivateCaches& p, uint32_t l2slot) {
-    const uint32_t s = p.l2_llcslot[l2slot];
+    const uint32_t s = p.l2.link(l2slot);
 #ifdef MMUSIM_CHECK_CACHES
     if (llc.tag(s) != p.l2.tag(l2slot))
       throw ModelError("memory system: L2 line's LLC slot link is stale");
@@ -132,7 +129,7 @@ inline Cycles MemorySystem::Impl::l1_hit_access(int cpu, Addr addr, MemOp op, Me
   const uint32_t s1 = p->l1.find(addr >> kLineShift);
   if (s1 == TagArray::kNone) return kL1Miss;
   if (p->l1.touch_renormalizes() || p->l2.touch_renormalizes()) return kSlow;
-  const uint32_t s2 = p->l1_l2slot[s1];
+  const uint32_t s2 = p->l1.link(s1);
   uint8_t& st = p->l2_state[s2];
   // A write to a Shared line is an upgrade: the directory's business.
   if (op != MemOp::Read && st == mem_detail::kShared) return kSlow;
