@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "sim/core/error.hpp"
@@ -318,14 +319,18 @@ TEST(TagArray, TrueLruSurvivesStampRenormalisation) {
 // find / victim / touch / invalidate against a plain reference model (way order for empty ways,
 // 64-bit use counts for recency) over random traffic, for several geometries (odd set counts,
 // way counts that are and are not multiples of four), across stamp renormalisations, and with
-// the unchecked touch a caller may use when touch_renormalizes() says no.
-TEST(TagArray, MatchesAReferenceTrueLruModel) {
+// the unchecked touch a caller may use when touch_renormalizes() says no. The linked form (the
+// private caches') must choose the same slots, and each slot's link must stay with its line.
+template <class Array>
+void expect_reference_true_lru() {
+  constexpr bool kLinked = std::is_same_v<Array, LinkedTagArray>;
+  const auto link_of = [](uint64_t line) { return uint32_t(line * 2654435761u + 1); };
   struct Geometry {
     uint32_t sets;
     unsigned ways;
   };
   for (const Geometry g : {Geometry{4, 12}, Geometry{3, 5}, Geometry{2, 16}, Geometry{1, 1}}) {
-    TagArray t(uint64_t(g.sets) * g.ways * kLineSize, g.ways, "test");
+    Array t(uint64_t(g.sets) * g.ways * kLineSize, g.ways, "test");
     const uint32_t slots = g.sets * g.ways;
     std::vector<uint64_t> tag(slots, TagArray::kInvalid), used(slots, 0);
     uint64_t now = 0;
@@ -339,6 +344,11 @@ TEST(TagArray, MatchesAReferenceTrueLruModel) {
         if (tag[base + w] == line) want = base + w;
       const uint32_t s = t.find(line);
       ASSERT_EQ(s, want) << "find, step " << i;
+      if constexpr (kLinked) {
+        if (s != TagArray::kNone) {
+          ASSERT_EQ(t.link(s), link_of(line)) << "link, step " << i;
+        }
+      }
       if (s != TagArray::kNone && rng() % 8 == 0) {
         t.invalidate(s);
         tag[s] = TagArray::kInvalid;
@@ -363,10 +373,16 @@ TEST(TagArray, MatchesAReferenceTrueLruModel) {
       ASSERT_EQ(t.victim(line), v) << "victim, step " << i;
       EXPECT_EQ(t.valid(v), tag[v] != TagArray::kInvalid);
       t.fill(v, line);
+      if constexpr (kLinked) t.set_link(v, link_of(line));
       tag[v] = line;
       used[v] = ++now;
     }
   }
+}
+
+TEST(TagArray, MatchesAReferenceTrueLruModel) { expect_reference_true_lru<TagArray>(); }
+TEST(LinkedTagArray, MatchesAReferenceTrueLruModelAndKeepsLinks) {
+  expect_reference_true_lru<LinkedTagArray>();
 }
 
 TEST(SharerSet, InlineThenBitsetAndBack) {
