@@ -36,6 +36,8 @@ HostThread::HostThread(sc_core::sc_module_name name, int pcpu, int track,
       body_(std::move(body)) {
   SC_HAS_PROCESS(HostThread);
   SC_THREAD(main);
+  sensitive << agent.wake_event();  // only parking waits on it (Agent::use_static_wake)
+  agent.use_static_wake();
 }
 
 void HostThread::main() {

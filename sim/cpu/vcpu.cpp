@@ -45,6 +45,8 @@ Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
   walker->set_cpu(pcpu);
   SC_HAS_PROCESS(Vcpu);
   SC_THREAD(run);
+  sensitive << agent_.wake_event();  // only parking waits on it (Agent::use_static_wake)
+  agent_.use_static_wake();
   SC_METHOD(on_ipi);
   sensitive << ipi_ev_;
   dont_initialize();

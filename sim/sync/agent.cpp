@@ -72,7 +72,8 @@ void Agent::park(const sc_core::sc_time& at, uint64_t horizon) {
     ++waited_;
     ParkedAgents::arm_earliest();  // this agent itself when it is the earliest
   }
-  sc_core::wait(wake_);
+  if (static_wake_) sc_core::wait();
+  else sc_core::wait(wake_);
   ParkedAgents::resumed(*this);
   // Woken at `at` in true time; the kernel's clock may still be behind (a hand-off does not
   // move it). Then the distance stays as local offset, as after a skipped sync.

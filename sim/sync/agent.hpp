@@ -97,6 +97,12 @@ class Agent {
   uint64_t syncs_handed_off() const { return handed_off_; }
   // --sync-lookahead (on by default); off makes every sync wait, as plain temporal decoupling.
   static void set_lookahead(bool on) { lookahead_ = on; }
+  // The event a parked agent waits on. A module whose thread runs this agent may make the thread
+  // statically sensitive to it (and to nothing else) and say so with use_static_wake(): parking
+  // then waits with a plain wait(), which costs the kernel less at every hand-off than a wait on
+  // an event (no dynamic sensitivity to add, and to remove when it fires).
+  const sc_core::sc_event& wake_event() const { return wake_; }
+  void use_static_wake() { static_wake_ = true; }
 
   // --- memory on simulated words (sync first, latency goes to local time) ---
   uint64_t load(Addr a, MemClass c = MemClass::Sync);
@@ -132,6 +138,7 @@ class Agent {
   void park(const sc_core::sc_time& at, uint64_t horizon);
   sc_core::sc_event wake_;
   bool parked_ = false;
+  bool static_wake_ = false;
   const char* blocked_on_ = nullptr;
   const Agent* const* holder_ref_ = nullptr;
 };
