@@ -60,6 +60,7 @@ const SimConfig& prepare(const SimConfig& cfg) {
   Clock::set_ghz(cfg.clock_ghz);
   tlm::tlm_global_quantum::instance().set(Clock::cycles(cfg.quantum));
   Agent::set_lookahead(cfg.sync_lookahead);
+  Agent::set_direct_handoff(cfg.direct_handoff);
   ParkedAgents::reset();
   return cfg;
 }

@@ -29,12 +29,20 @@ constexpr Addr kWord = phys_layout::kKernelBase + 0x3000;
 
 struct Trace {
   std::vector<std::pair<Cycles, int>> actions;  // (true time, agent) in execution order
-  uint64_t handed_off = 0, waited = 0, final_value = 0;
+  uint64_t handed_off = 0, direct = 0, waited = 0, final_value = 0;
+};
+
+// How the agents' threads wait when parked and are woken by a hand-off.
+enum class Wake {
+  Event,          // wait on the wake-up event; woken by an immediate notification
+  StaticNotify,   // static sensitivity; still woken by the notification (--direct-handoff off)
+  StaticDirect,   // static sensitivity; the hand-off switches straight to it (sync/run_next)
 };
 
 // Four agents with different periods each add to one shared word 50 times.
-Trace run_counters(bool lookahead) {
+Trace run_counters(bool lookahead, Wake wake = Wake::Event) {
   Agent::set_lookahead(lookahead);
+  Agent::set_direct_handoff(wake == Wake::StaticDirect);
   ParkedAgents::reset();
   SyncRig rig(4);
   Trace t;
@@ -47,15 +55,17 @@ Trace run_counters(bool lookahead) {
         a.fetch_add(kWord, 1);
       }
       t.handed_off += a.syncs_handed_off();
+      t.direct += a.handoffs_direct();
       t.waited += a.syncs_waited();
       if (i == 0) {
         a.advance(100000);  // after everyone else
         t.final_value = a.load(kWord);
       }
-    });
+    }, wake != Wake::Event);
   }
   rig.run();
   Agent::set_lookahead(true);
+  Agent::set_direct_handoff(true);
   return t;
 }
 
@@ -71,15 +81,16 @@ TEST(HandOff, SharedActionsRunInSimulatedTimeOrder) {
 }
 
 // run_counters in a forked child (SystemC elaborates once per process), as text.
-std::string counters_in_child(bool lookahead) {
+std::string counters_in_child(bool lookahead, Wake wake = Wake::Event) {
   int fds[2];
   if (pipe(fds) != 0) std::abort();
   const pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
-    const Trace t = run_counters(lookahead);
+    const Trace t = run_counters(lookahead, wake);
     std::ostringstream o;
-    o << "handed_off " << t.handed_off << " final " << t.final_value << "\n";
+    o << "handed_off " << t.handed_off << " direct " << t.direct << " final " << t.final_value
+      << "\n";
     for (const auto& [at, id] : t.actions) o << at << " " << id << "\n";
     const std::string s = o.str();
     if (write(fds[1], s.data(), s.size()) != ssize_t(s.size())) _exit(1);
@@ -98,10 +109,36 @@ std::string counters_in_child(bool lookahead) {
 
 TEST(HandOff, SameActionsAsWaitingThroughTheKernel) {
   const std::string on = counters_in_child(true), off = counters_in_child(false);
-  ASSERT_EQ(off.rfind("handed_off 0 final 200\n", 0), 0u) << off.substr(0, 80);
+  ASSERT_EQ(off.rfind("handed_off 0 direct 0 final 200\n", 0), 0u) << off.substr(0, 80);
   ASSERT_NE(on.rfind("handed_off 0 ", 0), 0u) << on.substr(0, 80);  // on: some hand-offs
   // Every action at the same instant by the same agent, in the same order.
   EXPECT_EQ(on.substr(on.find('\n')), off.substr(off.find('\n')));
+}
+
+// Threads statically sensitive to their wake-up event (as vCPUs are) are handed the processor by
+// a direct switch: the woken thread goes first in the kernel's current round instead of the next
+// one. Nothing else is runnable when a hand-off happens, so every action keeps its instant and
+// its order, the same as with a notification and as waiting through the kernel.
+TEST(HandOff, DirectSwitchKeepsEveryActionInPlace) {
+  ASSERT_TRUE(Agent::direct_handoff_available()) << "this build's SystemC is not 2.3.4";
+  const std::string direct = counters_in_child(true, Wake::StaticDirect);
+  const std::string notify = counters_in_child(true, Wake::StaticNotify);
+  const std::string event = counters_in_child(true, Wake::Event);
+  const std::string kernel = counters_in_child(false, Wake::StaticDirect);
+  // Direct: every hand-off was a direct switch, and there were many.
+  unsigned long handed = 0, switched = 0, fin = 0;
+  ASSERT_EQ(std::sscanf(direct.c_str(), "handed_off %lu direct %lu final %lu", &handed, &switched,
+                        &fin), 3) << direct.substr(0, 80);
+  EXPECT_GT(handed, 50u);
+  EXPECT_EQ(switched, handed);
+  EXPECT_EQ(fin, 200u);
+  // Notification: the same hand-offs, none direct.
+  EXPECT_EQ(notify.rfind("handed_off " + std::to_string(handed) + " direct 0 final 200\n", 0), 0u)
+      << notify.substr(0, 80);
+  const auto body = [](const std::string& s) { return s.substr(s.find('\n')); };
+  EXPECT_EQ(body(direct), body(notify));
+  EXPECT_EQ(body(direct), body(event));
+  EXPECT_EQ(body(direct), body(kernel));
 }
 
 // Agent 1 parks at 1000 while agent 0, due earlier, runs on and then blocks on an event only

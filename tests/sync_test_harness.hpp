@@ -47,12 +47,21 @@ struct SyncRig {
           std::make_unique<Agent>("agent" + std::to_string(i), int(i), *ports.back(), int(i)));
     }
   }
-  void spawn(unsigned i, std::function<void(Agent&)> body) {
+  // static_wake: the thread is statically sensitive to its agent's wake-up event, as a vCPU's
+  // is (Agent::use_static_wake), so hand-offs to it can switch straight to it.
+  void spawn(unsigned i, std::function<void(Agent&)> body, bool static_wake = false) {
     Agent* a = agents[i].get();
-    sc_core::sc_spawn([a, body] {
-      body(*a);
-      Agent::before_kernel_wait();  // the thread ends: control goes back to the kernel
-    });
+    sc_core::sc_spawn_options opts;
+    if (static_wake) {
+      opts.set_sensitivity(&a->wake_event());
+      a->use_static_wake();
+    }
+    sc_core::sc_spawn(
+        [a, body] {
+          body(*a);
+          Agent::before_kernel_wait();  // the thread ends: control goes back to the kernel
+        },
+        nullptr, &opts);
   }
   void run() { sc_core::sc_start(); }
 };

@@ -72,6 +72,7 @@ struct SimConfig {
   unsigned vcpus = 4;
   unsigned pcpus = 0;  // 0: one physical CPU per vCPU
   double clock_ghz = 1.0;
+  bool direct_handoff = true;  // hand-offs switch straight to the woken thread (sync/run_next)
   bool sync_lookahead = true;  // skip a sync when no other thread can run before it (Agent)
   Cycles quantum = 1000;  // temporal-decoupling quantum (cycles of private work between syncs)
   uint64_t seed = 1;

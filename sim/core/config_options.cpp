@@ -74,6 +74,11 @@ void add_core_options(OptionTable& o) {
            "skip a synchronisation when no other thread can run first (same results, fewer "
            "context switches; see docs/PERFORMANCE.md)",
            &SimConfig::sync_lookahead);
+  o.on_off("direct-handoff",
+           "a hand-off between parked threads switches straight to the woken one instead of "
+           "through the kernel's next round (same results, faster; needs SystemC 2.3.4, "
+           "otherwise off; see docs/PERFORMANCE.md)",
+           &SimConfig::direct_handoff);
   o.whole("seed", "random seed; equal seeds give identical runs", &SimConfig::seed, 0, UINT64_MAX);
 
   o.group = "Workload";

@@ -3,8 +3,12 @@
 #include <tlm>
 
 #include "sim/sync/parked_agents.hpp"
+#include "sim/sync/run_next.hpp"
 
 namespace mmusim {
+
+bool Agent::direct_handoff_ = RunNext::available();
+bool Agent::direct_handoff_available() { return RunNext::available(); }
 
 Agent::Agent(std::string name, int id, MemPort& port, int timeline_track)
     : name_(std::move(name)), id_(id), port_(port), track_(timeline_track) {
@@ -65,14 +69,23 @@ void Agent::park(const sc_core::sc_time& at, uint64_t horizon) {
   if (Agent* next = ParkedAgents::swap_earliest(*this, at.value(), horizon)) {
     // Another parked agent is the next thing to run, before anything the kernel has pending.
     ++handed_off_;
-    next->wake_.notify();  // immediate: it runs as soon as this thread waits
+    // It runs as soon as this thread waits: first in the current round when the kernel allows
+    // (run_next.hpp: one coroutine switch), else woken by an immediate notification (next round).
+    if (direct_handoff_ && next->static_wake_ && RunNext::make_next(next->proc_)) {
+      ++handed_off_direct_;
+    } else {
+      next->wake_.notify();
+    }
     Horizon::hand_over();
   } else {
     ParkedAgents::push(*this, at.value());
     ++waited_;
     ParkedAgents::arm_earliest();  // this agent itself when it is the earliest
   }
-  if (static_wake_) sc_core::wait();
+  if (static_wake_) {
+    proc_ = sc_core::sc_get_current_process_b();
+    sc_core::wait();
+  }
   else sc_core::wait(wake_);
   ParkedAgents::resumed(*this);
   // Woken at `at` in true time; the kernel's clock may still be behind (a hand-off does not

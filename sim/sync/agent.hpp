@@ -95,6 +95,8 @@ class Agent {
   uint64_t syncs_skipped() const { return skipped_; }
   uint64_t syncs_waited() const { return waited_; }
   uint64_t syncs_handed_off() const { return handed_off_; }
+  // Of those, the ones that switched straight to the woken thread (set_direct_handoff).
+  uint64_t handoffs_direct() const { return handed_off_direct_; }
   // --sync-lookahead (on by default); off makes every sync wait, as plain temporal decoupling.
   static void set_lookahead(bool on) { lookahead_ = on; }
   // The event a parked agent waits on. A module whose thread runs this agent may make the thread
@@ -103,6 +105,11 @@ class Agent {
   // an event (no dynamic sensitivity to add, and to remove when it fires).
   const sc_core::sc_event& wake_event() const { return wake_; }
   void use_static_wake() { static_wake_ = true; }
+  // Hand-offs to such agents switch straight to the woken thread (run_next.hpp) when this build
+  // supports it; off, they wake it with an immediate notification. Results are the same.
+  static void set_direct_handoff(bool on) { direct_handoff_ = on && direct_handoff_available(); }
+  static bool direct_handoff() { return direct_handoff_; }
+  static bool direct_handoff_available();
 
   // --- memory on simulated words (sync first, latency goes to local time) ---
   uint64_t load(Addr a, MemClass c = MemClass::Sync);
@@ -132,13 +139,15 @@ class Agent {
   uint64_t next_sync_ = 0;      // end of the current quantum (absolute, sc_time value units)
   uint64_t quantum_ = 0;        // the global quantum, read at every wait
   sc_core::sc_time anchor_;     // offset of the last skipped sync point; zero after a wait
-  uint64_t skipped_ = 0, waited_ = 0, handed_off_ = 0;
+  uint64_t skipped_ = 0, waited_ = 0, handed_off_ = 0, handed_off_direct_ = 0;
   // Parking (parked_agents.hpp): the agent's own wake-up event and whether it is in the queue.
   friend class ParkedAgents;
   void park(const sc_core::sc_time& at, uint64_t horizon);
   sc_core::sc_event wake_;
   bool parked_ = false;
   bool static_wake_ = false;
+  sc_core::sc_process_b* proc_ = nullptr;  // its thread, kept at each static-wake park
+  static bool direct_handoff_;
   const char* blocked_on_ = nullptr;
   const Agent* const* holder_ref_ = nullptr;
 };

@@ -51,7 +51,9 @@ Agent* ParkedAgents::swap_earliest(Agent& a, uint64_t at, uint64_t horizon) {
   if (!before(top, mine) || top.at >= horizon) return nullptr;
   ++seq_;
   Agent* next = top.agent;
-  if (armed_ == next) armed_ = nullptr;  // the immediate notify cancels it
+  // Agent::park disarms before it asks; if not, the pending wake-up goes (a direct switch does
+  // not cancel it as an immediate notification would).
+  if (armed_ == next) disarm_now();
   next->parked_ = false;
   a.parked_ = true;
   sift_down(0, mine);

@@ -1,0 +1,58 @@
+#include "sim/sync/run_next.hpp"
+
+#include <sysc/kernel/sc_runnable.h>  // the run queue's declaration (systemc does not include it)
+
+namespace mmusim {
+
+#if SC_VERSION_MAJOR == 2 && SC_VERSION_MINOR == 3 && SC_VERSION_PATCH == 4
+namespace {
+
+// The kernel's members this needs are private. Naming a private member in an explicit template
+// instantiation is allowed ([temp.explicit]); the instantiation defines a friend that hands the
+// member pointer out. One tag per member.
+template <typename Tag, typename Tag::type Member>
+struct Expose {
+  friend typename Tag::type member_of(Tag) { return Member; }
+};
+
+struct KernelRunQueue {
+  using type = sc_core::sc_runnable* sc_core::sc_simcontext::*;
+  friend type member_of(KernelRunQueue);
+};
+template struct Expose<KernelRunQueue, &sc_core::sc_simcontext::m_runnable>;
+
+// Head of the current round's thread queue: a singly linked list through each process's
+// run-queue link, ended by a sentinel value (never null: null in the link means "not queued").
+struct RoundHead {
+  using type = sc_core::sc_thread_handle sc_core::sc_runnable::*;
+  friend type member_of(RoundHead);
+};
+template struct Expose<RoundHead, &sc_core::sc_runnable::m_threads_pop>;
+
+struct RunQueueLink {
+  using type = sc_core::sc_process_b* sc_core::sc_process_b::*;
+  friend type member_of(RunQueueLink);
+};
+template struct Expose<RunQueueLink, &sc_core::sc_process_b::m_runnable_p>;
+
+}  // namespace
+
+bool RunNext::available() { return true; }
+
+bool RunNext::make_next(sc_core::sc_process_b* t) {
+  sc_core::sc_process_b*& link = t->*member_of(RunQueueLink{});
+  if (link != nullptr) return false;
+  sc_core::sc_runnable* q = sc_core::sc_get_curr_simcontext()->*member_of(KernelRunQueue{});
+  sc_core::sc_thread_handle& head = q->*member_of(RoundHead{});
+  // sc_thread_process derives from sc_process_b alone: both pointers have the same address.
+  link = reinterpret_cast<sc_core::sc_process_b*>(head);
+  head = reinterpret_cast<sc_core::sc_thread_handle>(t);
+  return true;
+}
+
+#else
+bool RunNext::available() { return false; }
+bool RunNext::make_next(sc_core::sc_process_b*) { return false; }
+#endif
+
+}  // namespace mmusim
