@@ -22,8 +22,13 @@ class Clock {
   // The kernel's current time. sc_core::sc_time_stamp() is an exported library call; the
   // simulation context's accessor is inline and reads the same field, and the hot paths ask
   // for it dozens of times per simulated fault.
-  static const sc_core::sc_time& kernel_time() {
-    return sc_core::sc_get_curr_simcontext()->time_stamp();
+  static const sc_core::sc_time& kernel_time() { return kernel()->time_stamp(); }
+  // The simulation context. sc_get_curr_simcontext() is inline, but the compiler keeps it out of
+  // line (it may construct the context), a call per use; the context exists once anything of the
+  // model is built, so its pointer is read directly.
+  static sc_core::sc_simcontext* kernel() {
+    sc_core::sc_simcontext* k = sc_core::sc_curr_simcontext;
+    return __builtin_expect(k != nullptr, 1) ? k : sc_core::sc_get_curr_simcontext();
   }
   static Cycles to_cycles(const sc_core::sc_time& t) {
     return t.value() / (period_ps_ * ps_value_);

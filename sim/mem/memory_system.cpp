@@ -359,9 +359,8 @@ MemReply MemorySystem::perform_reply(const MemExt& x, Addr addr, Cycles latency)
 
 MemReply MemorySystem::transact_slow(MemExt& x, Addr addr, const sc_core::sc_time& delay,
                                      bool l1_missed) {
-  // Kernel time + the caller's local offset. The simulation context's time_stamp() is inline,
-  // unlike the sc_time_stamp() library call; both return the same time.
-  const Cycles when = Clock::to_cycles(sc_core::sc_get_curr_simcontext()->time_stamp() + delay);
+  // Kernel time + the caller's local offset (Clock::kernel_time: no library call).
+  const Cycles when = Clock::to_cycles(Clock::kernel_time() + delay);
   if (is_extended_op(x.op)) {
     const Cycles l = impl_->extended(x.cpu, addr, x.op, x.value, when, x.result, x.latest);
     return {x.result, l};

@@ -19,6 +19,8 @@
 #include <string>
 #include <systemc>
 
+#include "sim/core/clock.hpp"
+
 #ifdef MMUSIM_CHECK_HORIZON
 #include "sim/core/error.hpp"
 #endif
@@ -29,7 +31,7 @@ class Horizon {
  public:
   // Absolute time (sc_time value units) strictly before which no other process can run.
   static uint64_t get() {
-    sc_core::sc_simcontext* k = sc_core::sc_get_curr_simcontext();
+    sc_core::sc_simcontext* k = Clock::kernel();
     const sc_core::sc_process_b* proc = k->get_curr_proc_info()->process_handle;
     if (stamp_ != k->change_stamp() || (proc_ != proc && !handed_over_)) {
       at_ = ask(k);

@@ -1,5 +1,7 @@
 #include "sim/sync/run_next.hpp"
 
+#include "sim/core/clock.hpp"
+
 #include <sysc/kernel/sc_runnable.h>  // the run queue's declaration (systemc does not include it)
 
 namespace mmusim {
@@ -42,7 +44,7 @@ bool RunNext::available() { return true; }
 bool RunNext::make_next(sc_core::sc_process_b* t) {
   sc_core::sc_process_b*& link = t->*member_of(RunQueueLink{});
   if (link != nullptr) return false;
-  sc_core::sc_runnable* q = sc_core::sc_get_curr_simcontext()->*member_of(KernelRunQueue{});
+  sc_core::sc_runnable* q = Clock::kernel()->*member_of(KernelRunQueue{});
   sc_core::sc_thread_handle& head = q->*member_of(RoundHead{});
   // sc_thread_process derives from sc_process_b alone: both pointers have the same address.
   link = reinterpret_cast<sc_core::sc_process_b*>(head);
