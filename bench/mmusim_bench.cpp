@@ -13,8 +13,8 @@
 //            second-stage fault with its full walk, lock, cmpxchg work -> faults per host second.
 //
 // Before each fault run the parent times dependent loads over 8 MiB (bench/host_probe.hpp) and
-// reports their median latency: tens of ns when the host's L3 holds this process's data,
-// hundreds when other tenants of a shared host evict it, which slows every scenario.
+// reports their median latency: tens of ns when the host's L3 holds the buffer, more when other
+// tenants of a shared host evict it (one sign of a busy host; docs/PERFORMANCE.md).
 //
 // --growth: how the cost of a fault grows with the machine (issue 7, "cost growth"). The same
 // demand-paging run (4K pages, shared mmu_lock, one fault per page) swept two ways:
@@ -228,8 +228,7 @@ int sc_main(int argc, char** argv) {
                 faults, median(fault_s), median(fault_rate) / 1e3, repeat, *fault_hi / 1e3,
                 *fault_lo / 1e3);
     std::printf("host:    %.1f ns per dependent load over 8 MiB before the fault runs (median; "
-                "%.1f to %.1f): tens of ns = the host's L3 holds it, hundreds = other tenants "
-                "evict it\n",
+                "%.1f to %.1f; tens of ns: the host's L3 held the buffer)\n",
                 median(llc_ns), *llc_lo, *llc_hi);
   }
   return 0;
