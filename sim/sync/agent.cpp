@@ -83,8 +83,11 @@ void Agent::park(const sc_core::sc_time& at, uint64_t horizon) {
     ParkedAgents::arm_earliest();  // this agent itself when it is the earliest
   }
   if (static_wake_) {
-    proc_ = sc_core::sc_get_current_process_b();
-    sc_core::wait();
+    // Both through the context's pointer: the library's defaults would call the out-of-line
+    // sc_get_curr_simcontext() (Clock::kernel) at every park.
+    sc_core::sc_simcontext* k = Clock::kernel();
+    proc_ = k->get_curr_proc_info()->process_handle;
+    sc_core::wait(k);
   }
   else sc_core::wait(wake_);
   ParkedAgents::resumed(*this);
