@@ -69,6 +69,13 @@ void Agent::park(const sc_core::sc_time& at, uint64_t horizon) {
   if (Agent* next = ParkedAgents::swap_earliest(*this, at.value(), horizon)) {
     // Another parked agent is the next thing to run, before anything the kernel has pending.
     ++handed_off_;
+#ifdef MMUSIM_CHECK_HORIZON
+    // The hand-off's premise (run_next.hpp): nothing else can run at this instant.
+    if (sc_core::sc_pending_activity_at_current_time(Clock::kernel())) {
+      throw ModelError("hand-off while another process is runnable or a delta notification "
+                       "is pending (a notification that bypassed notify_event?)");
+    }
+#endif
     // It runs as soon as this thread waits: first in the current round when the kernel allows
     // (run_next.hpp: one coroutine switch), else woken by an immediate notification (next round).
     if (direct_handoff_ && next->static_wake_ && RunNext::make_next(next->proc_)) {

@@ -1,5 +1,7 @@
 #include "sim/sync/run_next.hpp"
 
+#include <cstdint>
+
 #include "sim/core/clock.hpp"
 
 #include <sysc/kernel/sc_runnable.h>  // the run queue's declaration (systemc does not include it)
@@ -31,6 +33,14 @@ struct RoundHead {
 };
 template struct Expose<RoundHead, &sc_core::sc_runnable::m_threads_pop>;
 
+// The next round's queue; its head node doubles as the end marker of the lists in some builds
+// of the kernel (others use the value 0xdb).
+struct NextRoundHead {
+  using type = sc_core::sc_thread_handle sc_core::sc_runnable::*;
+  friend type member_of(NextRoundHead);
+};
+template struct Expose<NextRoundHead, &sc_core::sc_runnable::m_threads_push_head>;
+
 struct RunQueueLink {
   using type = sc_core::sc_process_b* sc_core::sc_process_b::*;
   friend type member_of(RunQueueLink);
@@ -52,9 +62,18 @@ bool RunNext::make_next(sc_core::sc_process_b* t) {
   return true;
 }
 
+const sc_core::sc_process_b* RunNext::first_in_round() {
+  sc_core::sc_runnable* q = Clock::kernel()->*member_of(KernelRunQueue{});
+  const sc_core::sc_thread_handle head = q->*member_of(RoundHead{});
+  const bool end = head == nullptr || head == q->*member_of(NextRoundHead{}) ||
+                   reinterpret_cast<uintptr_t>(head) == 0xdb;
+  return end ? nullptr : reinterpret_cast<const sc_core::sc_process_b*>(head);
+}
+
 #else
 bool RunNext::available() { return false; }
 bool RunNext::make_next(sc_core::sc_process_b*) { return false; }
+const sc_core::sc_process_b* RunNext::first_in_round() { return nullptr; }
 #endif
 
 }  // namespace mmusim

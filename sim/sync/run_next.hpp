@@ -13,7 +13,15 @@
 //
 // A hand-off only happens when nothing else is runnable and no delta or update is pending
 // (its horizon test), so the current round is empty and putting the thread first in it changes
-// no order: results are identical either way (tests/handoff_switch_test.cpp checks).
+// no order: results are identical either way (HandOff.DirectSwitchKeepsEveryActionInPlace and
+// X86Populate.DirectHandoffDoesNotChangeResults check; RunNextTest the queue itself). That rests
+// on every notification of the model going through notify_event (horizon.hpp): one that did
+// not could leave a process runnable that the notification path would run first. Built with
+// MMUSIM_CHECK_HORIZON, Agent::park throws a ModelError when anything is pending there.
+//
+// It skips the checks SystemC makes when a static event triggers a thread: that the thread is
+// not suspended or disabled (sc_process_handle::suspend/disable) and waits for one trigger (a
+// plain wait(), not wait(n)). The model uses no process control and parks with a plain wait().
 #pragma once
 #include <systemc>
 
@@ -26,6 +34,8 @@ class RunNext {
   // The thread `t`, waiting statically (a plain wait() on its static sensitivity) and in no run
   // queue, runs next. Returns false, doing nothing, when `t` is already queued to run.
   static bool make_next(sc_core::sc_process_b* t);
+  // The thread first in the current round's queue, null when it is empty (for tests).
+  static const sc_core::sc_process_b* first_in_round();
 };
 
 }  // namespace mmusim
