@@ -18,6 +18,7 @@
 #include "sim/sync/agent.hpp"
 #include "sim/sync/horizon.hpp"
 #include "sim/sync/parked_agents.hpp"
+#include "sim/sync/run_next.hpp"
 #include "tests/sync_test_harness.hpp"
 
 namespace mmusim {
@@ -120,7 +121,7 @@ TEST(HandOff, SameActionsAsWaitingThroughTheKernel) {
 // one. Nothing else is runnable when a hand-off happens, so every action keeps its instant and
 // its order, the same as with a notification and as waiting through the kernel.
 TEST(HandOff, DirectSwitchKeepsEveryActionInPlace) {
-  ASSERT_TRUE(Agent::direct_handoff_available()) << "this build's SystemC is not 2.3.4";
+  ASSERT_TRUE(RunNext::available()) << "this build's SystemC is not 2.3.4";
   const std::string direct = counters_in_child(true, Wake::StaticDirect);
   const std::string notify = counters_in_child(true, Wake::StaticNotify);
   const std::string event = counters_in_child(true, Wake::Event);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <set>
+#include <utility>
 
 #include "tests/platform_child.hpp"
 
@@ -116,15 +117,20 @@ SimConfig contended(const char* lock) {
   return c;
 }
 
+// The contended run with `flag` off, then on.
+std::pair<ChildRun, ChildRun> off_then_on(const char* lock, bool SimConfig::*flag) {
+  SimConfig c = contended(lock);
+  c.*flag = false;
+  ChildRun off = run_platform_in_child(c);
+  c.*flag = true;
+  return {std::move(off), run_platform_in_child(c)};
+}
+
 // The direct switch of a hand-off (--direct-handoff, sync/run_next.hpp) only changes how the
 // woken vCPU thread gets the processor, never when: every stat is the same, byte for byte.
 TEST(X86Populate, DirectHandoffDoesNotChangeResults) {
   for (const char* lock : {"shared", "exclusive"}) {
-    SimConfig c = contended(lock);
-    c.direct_handoff = false;
-    ChildRun off = run_platform_in_child(c);
-    c.direct_handoff = true;
-    ChildRun on = run_platform_in_child(c);
+    const auto [off, on] = off_then_on(lock, &SimConfig::direct_handoff);
     ASSERT_EQ(off.exit_code, 0) << off.stats_json;
     EXPECT_EQ(on.stats_json, off.stats_json) << lock;
     EXPECT_EQ(stat(on.stats_json, "check.violations"), 0) << lock;
@@ -139,11 +145,7 @@ TEST(X86Populate, DirectHandoffDoesNotChangeResults) {
 // and the simulated time within 1% (same-cycle order moves it by a few tenths of a percent).
 TEST(X86Populate, SyncLookaheadKeepsResultsUpToSameCycleOrder) {
   for (const char* lock : {"shared", "exclusive"}) {
-    SimConfig c = contended(lock);
-    c.sync_lookahead = false;
-    ChildRun off = run_platform_in_child(c);
-    c.sync_lookahead = true;
-    ChildRun on = run_platform_in_child(c);
+    const auto [off, on] = off_then_on(lock, &SimConfig::sync_lookahead);
     ASSERT_EQ(off.exit_code, 0) << off.stats_json;
     ASSERT_EQ(on.exit_code, 0) << on.stats_json;
     for (const char* k : {"hv.fault.fixed", "guest.accesses", "check.touched_pages",

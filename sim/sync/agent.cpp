@@ -8,7 +8,7 @@
 namespace mmusim {
 
 bool Agent::direct_handoff_ = RunNext::available();
-bool Agent::direct_handoff_available() { return RunNext::available(); }
+void Agent::set_direct_handoff(bool on) { direct_handoff_ = on && RunNext::available(); }
 
 Agent::Agent(std::string name, int id, MemPort& port, int timeline_track)
     : name_(std::move(name)), id_(id), port_(port), track_(timeline_track) {
@@ -95,8 +95,9 @@ void Agent::park(const sc_core::sc_time& at, uint64_t horizon) {
     sc_core::sc_simcontext* k = Clock::kernel();
     proc_ = k->get_curr_proc_info()->process_handle;
     sc_core::wait(k);
+  } else {
+    sc_core::wait(wake_);
   }
-  else sc_core::wait(wake_);
   ParkedAgents::resumed(*this);
   // Woken at `at` in true time; the kernel's clock may still be behind (a hand-off does not
   // move it). Then the distance stays as local offset, as after a skipped sync.

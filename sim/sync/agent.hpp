@@ -107,9 +107,8 @@ class Agent {
   void use_static_wake() { static_wake_ = true; }
   // Hand-offs to such agents switch straight to the woken thread (run_next.hpp) when this build
   // supports it; off, they wake it with an immediate notification. Results are the same.
-  static void set_direct_handoff(bool on) { direct_handoff_ = on && direct_handoff_available(); }
-  static bool direct_handoff() { return direct_handoff_; }
-  static bool direct_handoff_available();
+  // Whether the build supports it: RunNext::available().
+  static void set_direct_handoff(bool on);
 
   // --- memory on simulated words (sync first, latency goes to local time) ---
   uint64_t load(Addr a, MemClass c = MemClass::Sync);

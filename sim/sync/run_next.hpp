@@ -14,10 +14,11 @@
 // A hand-off only happens when nothing else is runnable and no delta or update is pending
 // (its horizon test), so the current round is empty and putting the thread first in it changes
 // no order: results are identical either way (HandOff.DirectSwitchKeepsEveryActionInPlace and
-// X86Populate.DirectHandoffDoesNotChangeResults check; RunNextTest the queue itself). That rests
-// on every notification of the model going through notify_event (horizon.hpp): one that did
-// not could leave a process runnable that the notification path would run first. Built with
-// MMUSIM_CHECK_HORIZON, Agent::park throws a ModelError when anything is pending there.
+// X86Populate.DirectHandoffDoesNotChangeResults check; RunNext.ThreadRunsFirstInTheCurrentRound
+// the queue itself). That rests on every notification of the model going through notify_event
+// (horizon.hpp): one that did not could leave a process runnable that the notification path
+// would run first. Built with MMUSIM_CHECK_HORIZON, Agent::park throws a ModelError when
+// anything is pending there.
 //
 // It skips the checks SystemC makes when a static event triggers a thread: that the thread is
 // not suspended or disabled (sc_process_handle::suspend/disable) and waits for one trigger (a
