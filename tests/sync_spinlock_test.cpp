@@ -29,7 +29,7 @@ TEST(SpinLock, UncontendedCountsAndWord) {
   rig.spawn(0, [&](Agent& a) {
     for (int i = 0; i < 3; ++i) {
       lock.lock(a);
-      held_inside = lock.held() && lock.holder() == &a && a.locks_held == 1;
+      held_inside = lock.held() && lock.holder() == &a && a.held_locks.depth() == 1;
       a.advance(50);
       lock.unlock(a);
     }

@@ -1,6 +1,7 @@
 #include "models/arm64/locked_memslots.hpp"
 
 #include "sim/core/error.hpp"
+#include "sim/sync/lockdep_assert.hpp"
 #include "sim/sync/horizon.hpp"
 
 namespace mmusim {
@@ -40,6 +41,7 @@ int LockedMemslots::create(Agent& vmm, Addr gpa, uint64_t bytes) {
 }
 
 bool LockedMemslots::lock_all_vcpus(Agent& a) {
+  lockdep_assert_held(a, kvm_lock_, __func__);
   // mutex_trylock on every vcpu->mutex: a vCPU inside KVM_RUN holds its own, so the caller
   // cannot wait for it (it may never come out) and gives up instead.
   for (size_t i = 0; i < vcpu_mutex_.size(); ++i) {
@@ -53,6 +55,7 @@ bool LockedMemslots::lock_all_vcpus(Agent& a) {
 }
 
 void LockedMemslots::unlock_all_vcpus(Agent& a) {
+  lockdep_assert_held(a, kvm_lock_, __func__);
   for (auto& m : vcpu_mutex_) m->unlock(a);
 }
 

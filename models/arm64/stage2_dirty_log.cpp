@@ -33,6 +33,7 @@ void Stage2Mmu::mark_dirty(Agent& a, Addr gpa) {
 }
 
 size_t Stage2Mmu::write_protect(Agent& a, Addr gpa, uint64_t len) {
+  lockdep_assert_held_write(a, mmu_lock_, __func__);
   size_t done = 0;
   for_each_leaf(a, gpa, len, [&](PtIter& it) {
     // A lost cmpxchg (the hardware walker setting AF, or a concurrent relaxation in shared

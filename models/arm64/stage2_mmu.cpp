@@ -118,6 +118,8 @@ FaultOutcome Stage2Mmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access acc
 
 FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Addr hpa_base,
                             Perms prot, bool write, bool cmo) {
+  lockdep_assert_held_mode(a, mmu_lock_, shared_, __func__);
+  lockdep_assert_rcu(a, __func__);
   a.advance(cfg_.lat.s2_map_work);
   const Addr page_hpa = hpa_base + ((gpa & (fmt_.span(level) - 1)) & ~(kPageSize - 1));
   PtIter it(fmt_, root_, gpa);
@@ -166,6 +168,7 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
 }
 
 bool Stage2Mmu::set_pte(Agent& a, PtIter& it, uint64_t v) {
+  assert_may_change(a, shared_, __func__);
   if (shared_) {
     const uint64_t seen = a.cmpxchg(it.entry_addr(), it.entry(), v, MemClass::PageTable);
     if (seen != it.entry()) {
@@ -181,6 +184,8 @@ bool Stage2Mmu::set_pte(Agent& a, PtIter& it, uint64_t v) {
 }
 
 bool Stage2Mmu::break_pte(Agent& a, int vcpu_id, PtIter& it) {
+  assert_may_change(a, shared_, __func__);
+  lockdep_assert_rcu(a, __func__);
   const uint64_t old = it.entry();
   if (!set_pte(a, it, Arm64S2Format::kInvalidLocked)) return false;
   bbm_.inc();
@@ -193,6 +198,7 @@ bool Stage2Mmu::break_pte(Agent& a, int vcpu_id, PtIter& it) {
 }
 
 void Stage2Mmu::free_subtree(Agent& a, Addr table, unsigned level, bool shared) {
+  assert_may_change(a, shared, __func__);
   // Threads that descended before the break may still update entries of the removed table:
   // take each one atomically in shared mode so nothing they do is lost unnoticed.
   for (unsigned i = 0; i < fmt_.entries_at(level); ++i) {
@@ -250,6 +256,8 @@ void Stage2Mmu::flush_dcache_range(Agent& a, Addr gpa, uint64_t len) {
 
 void Stage2Mmu::for_each_leaf(Agent& a, Addr gpa, uint64_t len,
                               const std::function<void(PtIter&)>& f) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
+  lockdep_assert_rcu(a, __func__);
   const Addr end = gpa + len;
   for (Addr g = gpa; g < end;) {
     PtIter it(fmt_, root_, g);

@@ -23,6 +23,7 @@
 namespace mmusim {
 
 bool Stage2Mmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
+  lockdep_assert_held_write(a, mmu_lock_, __func__);
   const Addr gpa = r.start << kPageShift, len = (r.end - r.start) << kPageShift;
   Addr lo = ~Addr(0), hi = 0;
   rcu_.read_lock(a);
@@ -43,6 +44,7 @@ bool Stage2Mmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
 }
 
 bool Stage2Mmu::set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& pte) {
+  lockdep_assert_held_write(a, mmu_lock_, __func__);
   rcu_.read_lock(a);
   for (uint64_t gfn = r.start; gfn < r.end; ++gfn) {
     const Addr gpa = gfn << kPageShift;
@@ -75,6 +77,7 @@ bool Stage2Mmu::set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& pte) {
 }
 
 bool Stage2Mmu::age_gfn_range(Agent& a, const GfnRange& r) {
+  lockdep_assert_held_write(a, mmu_lock_, __func__);
   bool young = false;
   rcu_.read_lock(a);
   for_each_leaf(a, r.start << kPageShift, (r.end - r.start) << kPageShift, [&](PtIter& it) {
@@ -94,6 +97,7 @@ bool Stage2Mmu::age_gfn_range(Agent& a, const GfnRange& r) {
 }
 
 bool Stage2Mmu::test_age_gfn(Agent& a, const GfnRange& r) {
+  lockdep_assert_held_write(a, mmu_lock_, __func__);
   bool young = false;
   rcu_.read_lock(a);
   for_each_leaf(a, r.start << kPageShift, (r.end - r.start) << kPageShift,

@@ -14,6 +14,7 @@ namespace mmusim {
 
 uint64_t MipsGpaMmu::mkclean_range(Agent& a, Addr table, unsigned level, Addr base,
                                    uint64_t first, uint64_t last) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   const unsigned n = fmt_.entries_at(level);
   const uint64_t span_pages = fmt_.span(level) >> kPageShift;
   const uint64_t base_gfn = base >> kPageShift;

@@ -38,6 +38,7 @@ MipsGpaMmu::MipsGpaMmu(const SimConfig& cfg, const MipsPteFormat& fmt, PhysMem& 
       latency_(stats.histogram("hv.fault.latency")) {}
 
 Addr MipsGpaMmu::pte_for_gpa(Agent& a, Addr gpa, bool alloc) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   PtIter it(fmt_, pgd_, gpa);
   while (it.level() > 1) {
     it.set_entry(a.load(it.entry_addr(), MemClass::PageTable));
@@ -166,6 +167,7 @@ void MipsGpaMmu::flush_shadow_all(Agent& a, int self) {
 
 bool MipsGpaMmu::flush_gpa_range(Agent& a, Addr table, unsigned level, Addr base,
                                  uint64_t first, uint64_t last) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   const unsigned n = fmt_.entries_at(level);
   const uint64_t span_pages = fmt_.span(level) >> kPageShift;  // pages under one entry
   const uint64_t base_gfn = base >> kPageShift;
@@ -208,6 +210,7 @@ void MipsGpaMmu::flush_then_free_tables(Agent& a) {
 }
 
 bool MipsGpaMmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   if (r.end <= r.start) return false;
   flush_gpa_range(a, pgd_, fmt_.levels(), 0, r.start, r.end - 1);  // the pgd itself stays
   if (freed_tables_.empty()) return true;  // kvm_unmap_hva_range always flushes
@@ -223,6 +226,7 @@ uint64_t MipsGpaMmu::pte_from_host(const HostPte& p) const {
 }
 
 bool MipsGpaMmu::set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& hpte) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   bool flush = false;
   for (uint64_t gfn = r.start; gfn < r.end; ++gfn) {
     Addr ptep = pte_for_gpa(a, gfn << kPageShift, false);
@@ -254,6 +258,7 @@ bool MipsGpaMmu::set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& hpte) 
 }
 
 bool MipsGpaMmu::age_gfn_range(Agent& a, const GfnRange& r) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   bool young = false;
   for (uint64_t gfn = r.start; gfn < r.end; ++gfn) {
     Addr ptep = pte_for_gpa(a, gfn << kPageShift, false);
@@ -268,6 +273,7 @@ bool MipsGpaMmu::age_gfn_range(Agent& a, const GfnRange& r) {
 }
 
 bool MipsGpaMmu::test_age_gfn(Agent& a, const GfnRange& r) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   for (uint64_t gfn = r.start; gfn < r.end; ++gfn) {
     Addr ptep = pte_for_gpa(a, gfn << kPageShift, false);
     if (!ptep) continue;
@@ -324,6 +330,7 @@ void MipsGpaMmu::visit_leaves(const LeafVisitor& visit) const {
 }
 
 void MipsGpaMmu::free_tables(Agent& a, Addr table, unsigned level) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   if (level > 1) {
     const unsigned n = 1u << fmt_.index_bits();
     for (unsigned i = 0; i < n; ++i) {

@@ -38,6 +38,7 @@
 #include "sim/hv/mmu_notifier.hpp"
 #include "sim/hv/remote_flush.hpp"
 #include "sim/mem/phys_mem.hpp"
+#include "sim/sync/lockdep_assert.hpp"
 #include "sim/sync/rcu.hpp"
 #include "sim/sync/spinlock.hpp"
 
@@ -93,7 +94,10 @@ class MipsGpaMmu : public HypervisorMmu {
   // kvm_mips_pte_for_gpa: walks the table under mmu_lock (timed loads); allocates missing
   // tables when `alloc`, else returns 0 when a level is missing.
   Addr pte_for_gpa(Agent& a, Addr gpa, bool alloc);
-  void set_pte(Agent& a, Addr ptep, uint64_t v) { a.store(ptep, v, MemClass::PageTable); }
+  void set_pte(Agent& a, Addr ptep, uint64_t v) {
+    lockdep_assert_held(a, mmu_lock_, __func__);
+    a.store(ptep, v, MemClass::PageTable);
+  }
   void mark_page_dirty(Agent& a, uint64_t gfn);
   uint64_t pte_from_host(const HostPte& p) const;
   void free_tables(Agent& a, Addr table, unsigned level);

@@ -18,6 +18,7 @@
 namespace mmusim {
 
 size_t ShadowMmu::get_direct_page(Agent& a, uint64_t base_gfn, bool writable) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   auto it = direct_by_gfn_.find({base_gfn, writable});
   if (it != direct_by_gfn_.end()) return it->second;
   const size_t sp = new_page(a, base_gfn, 1, true);
@@ -30,6 +31,7 @@ size_t ShadowMmu::get_direct_page(Agent& a, uint64_t base_gfn, bool writable) {
 FaultOutcome ShadowMmu::map_guest_huge(Agent& a, size_t pd, Addr gva, const GuestWalk& gw,
                                        Addr hpa, unsigned host_level, Access access,
                                        bool& flush) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   const unsigned idx = fmt_.index(gva, 2);
   const unsigned i1 = fmt_.index(gva, 1);
   const Addr sptep = pages_[pd].spt + idx * 8;
@@ -78,6 +80,7 @@ FaultOutcome ShadowMmu::map_guest_huge(Agent& a, size_t pd, Addr gva, const Gues
 }
 
 bool ShadowMmu::zap_huge_over(Agent& a, uint64_t gfn) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   auto it = huge_rmap_.find(gfn & ~uint64_t(511));
   if (it == huge_rmap_.end() || it->second.empty()) return false;
   const std::vector<Addr> sptes = it->second;  // zap_spte edits the list

@@ -28,6 +28,7 @@ void ShadowMmu::guest_invlpg(Agent& a, int vcpu_id, Addr gva) {
 }
 
 void ShadowMmu::invlpg_root(Agent& a, int vcpu_id, size_t root, Addr gva) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   size_t sp = root;
   for (unsigned level = 4; sp != SIZE_MAX; --level) {
     const unsigned idx = fmt_.index(gva, level);

@@ -103,6 +103,7 @@ size_t ShadowMmu::root_for(Agent& a, int vcpu_id, bool& flush) {
 // kvm_mmu_get_page: the shadow page for (gfn, level), created if there is none. A new shadow
 // page makes its guest table write-tracked: writable leaves mapping that gfn lose W.
 size_t ShadowMmu::get_page(Agent& a, uint64_t gfn, unsigned level, bool& flush) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   auto it = by_gfn_.find({gfn, level});
   if (it != by_gfn_.end()) {
     const size_t sp = it->second;
@@ -122,6 +123,7 @@ size_t ShadowMmu::get_page(Agent& a, uint64_t gfn, unsigned level, bool& flush) 
 }
 
 size_t ShadowMmu::new_page(Agent& a, uint64_t gfn, unsigned level, bool direct) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   size_t sp;
   if (!free_slots_.empty()) {
     sp = free_slots_.back();
@@ -159,6 +161,7 @@ size_t ShadowMmu::new_page(Agent& a, uint64_t gfn, unsigned level, bool direct) 
 // link_shadow_page: the parent entry points at the child; an unsync child (or one with unsync
 // children) makes the parent's bit and count follow (mark_unsync).
 void ShadowMmu::link(Agent& a, size_t parent, unsigned idx, size_t child) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   const Addr sptep = pages_[parent].spt + idx * 8;
   a.store(sptep, fmt_.make_table(pages_[child].spt), MemClass::PageTable);
   Page& c = pages_[child];
@@ -171,6 +174,7 @@ void ShadowMmu::link(Agent& a, size_t parent, unsigned idx, size_t child) {
 // Clears one present shadow entry; a non-leaf entry unlinks its child, which stays in the
 // hash (and can be linked again) as KVM's do.
 void ShadowMmu::zap_spte(Agent& a, size_t sp, unsigned idx, uint64_t spte) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   const Addr sptep = pages_[sp].spt + idx * 8;
   a.store(sptep, 0, MemClass::PageTable);
   const unsigned level = pages_[sp].level;
@@ -192,6 +196,7 @@ void ShadowMmu::zap_spte(Agent& a, size_t sp, unsigned idx, uint64_t spte) {
 // rmap_write_protect: every writable leaf mapping `gfn` becomes read-only; true if any changed
 // (the caller flushes remote TLBs).
 bool ShadowMmu::rmap_write_protect(Agent& a, uint64_t gfn) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   bool changed = zap_huge_over(a, gfn);
   auto it = rmap_.find(gfn);
   if (it == rmap_.end()) return changed;
@@ -219,6 +224,7 @@ bool ShadowMmu::write_protected(Agent& a, uint64_t gfn) {
 // mmu_try_to_unsync_pages: only last-level shadow pages may go unsync; any upper-level shadow
 // of the gfn keeps it write-protected (the write is emulated instead).
 bool ShadowMmu::try_unsync(Agent& a, uint64_t gfn) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   if (!cfg_.unsync) return false;
   for (unsigned level = 2; level <= 4; ++level)
     if (by_gfn_.count({gfn, level})) return false;
@@ -305,6 +311,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access acc
 
 FaultOutcome ShadowMmu::set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpte, Addr hpa,
                                  Access access, bool prefetch, bool& flush) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   const Perms gperms = fmt_.perms(gpte);
   const uint64_t gfn = fmt_.address(gpte, 1) >> kPageShift;
   const bool write = access == Access::Write && !prefetch;

@@ -37,6 +37,7 @@
 #include "sim/hv/kernel_heap.hpp"
 #include "sim/hv/remote_flush.hpp"
 #include "sim/mem/phys_mem.hpp"
+#include "sim/sync/lockdep_assert.hpp"
 #include "sim/sync/spinlock.hpp"
 
 namespace mmusim {

@@ -26,6 +26,7 @@ constexpr uint64_t kInvalidRole = uint64_t(1) << 63;
 }  // namespace
 
 bool ShadowMmu::zap_page(Agent& a, size_t sp, std::vector<size_t>& freed, unsigned* children) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   const unsigned nr = zap_unsync_children(a, sp, freed);  // mmu_zap_unsync_children
   if (children) *children = nr;
   Page& p = pages_[sp];
@@ -61,6 +62,7 @@ bool ShadowMmu::zap_page(Agent& a, size_t sp, std::vector<size_t>& freed, unsign
 }
 
 void ShadowMmu::commit_zap(Agent& a, int vcpu_id, std::vector<size_t>& freed, bool reload) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   if (reload) {
     reloads_.inc();
     flush_.request_all(a, vcpu_id, kReqMmuReload);
@@ -83,6 +85,7 @@ void ShadowMmu::commit_zap(Agent& a, int vcpu_id, std::vector<size_t>& freed, bo
 }
 
 void ShadowMmu::make_pages_available(Agent& a, int vcpu_id) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   const uint64_t used = shadow_pages();
   const uint64_t avail = max_pages_ > used ? max_pages_ - used : 0;
   if (avail >= kMinFreePages) return;

@@ -11,12 +11,14 @@
 namespace mmusim {
 
 void ShadowMmu::put_root(Agent& a, size_t sp, std::vector<size_t>& freed) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   Page& p = pages_[sp];
   a.store(p.meta + ShadowMeta::kRootCount, uint64_t(--p.root_count));
   if (p.root_count == 0 && p.invalid) freed.push_back(sp);
 }
 
 void ShadowMmu::switch_root(Agent& a, int vcpu_id, Addr new_cr3) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   const size_t v = size_t(vcpu_id);
   std::vector<CachedRoot>& cache = prev_roots_[v];
   std::vector<size_t> freed;

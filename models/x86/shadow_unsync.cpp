@@ -36,6 +36,7 @@ uint64_t ShadowMmu::wload(Agent& a, Addr addr) {
 void ShadowMmu::wstore(Agent& a, Addr addr, uint64_t v) { a.store(addr, v); }
 
 void ShadowMmu::unsync_page(Agent& a, size_t sp) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   unsynced_.inc();
   wstore(a, pages_[sp].meta + ShadowMeta::kUnsync, 1);
   mark_parents_unsync(a, sp);
@@ -47,6 +48,7 @@ void ShadowMmu::mark_parents_unsync(Agent& a, size_t sp) {
 }
 
 void ShadowMmu::mark_unsync(Agent& a, size_t sp, unsigned idx) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   const Addr word = pages_[sp].bitmap + (idx / 64) * 8;
   const uint64_t bit = uint64_t(1) << (idx % 64);
   const uint64_t w = wload(a, word);
@@ -69,6 +71,7 @@ void ShadowMmu::clear_unsync_child_bit(Agent& a, size_t sp, unsigned idx) {
 }
 
 int ShadowMmu::unsync_walk(Agent& a, size_t root, Pvec& pv) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   pv.nr = 0;
   walk_visits_.inc();
   if (wload(a, pages_[root].meta + ShadowMeta::kUnsyncChildren) == 0) return 0;
@@ -166,6 +169,7 @@ void ShadowMmu::clear_parents(Agent& a, const Pvec& pv, unsigned entry) {
 // it shadows (zapped when the guest unmapped or moved it, permissions updated otherwise), then
 // mark the page sync. Returns whether remote TLBs must be flushed.
 bool ShadowMmu::sync_page(Agent& a, size_t sp) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   a.advance(cfg_.lat.shadow_sync_work);
   pages_synced_.inc();
   const Addr guest = guest_page_hpa(a, pages_[sp].gfn);
@@ -223,6 +227,7 @@ void ShadowMmu::timed_clear_parents(Agent& a, const Pvec& pv, unsigned e, Cycles
 
 // mmu_sync_children on a root (kvm_mmu_sync_roots), with mmu_lock held.
 void ShadowMmu::sync_children(Agent& a, int vcpu_id, size_t root) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   syncs_.inc();
   Pvec pv;
   for (unsigned rounds = 0;; ++rounds) {
@@ -259,6 +264,7 @@ void ShadowMmu::sync_children(Agent& a, int vcpu_id, size_t root) {
 // page has no children to walk. Returns how many pages were zapped; they join `freed`. The
 // walk's loads, misses and cycles count with the syncs'; the latency histogram stays per sync.
 unsigned ShadowMmu::zap_unsync_children(Agent& a, size_t sp, std::vector<size_t>& freed) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   if (pages_[sp].level == 1) return 0;
   unsigned zapped = 0;
   Pvec pv;

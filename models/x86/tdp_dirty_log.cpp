@@ -53,7 +53,8 @@ bool TdpMmu::fast_page_fault(Agent& a, int vcpu_id, Addr gpa) {
   return fixed;
 }
 
-size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len) {
+size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len, bool held_shared) {
+  lockdep_assert_held_mode(a, mmu_lock_, held_shared, __func__);
   Root* r = current_root();
   if (!r) return 0;
   const ChangeCtx c{-1, shared_, true, true};
@@ -70,7 +71,7 @@ size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len) {
       }
       it.set_entry(read_spte(a, it.entry_addr()));  // lost a race: look again
     }
-    maybe_yield(a, shared_, since);
+    maybe_yield(a, held_shared, since);
   });
   rcu_.read_unlock(a);
   wrprot_sptes_.inc(done);
@@ -84,7 +85,7 @@ void TdpMmu::enable_dirty_log(Agent& a, Addr gpa, uint64_t len) {
   if (!log_bitmap_) log_bitmap_ = heap_.alloc(((len >> kPageShift) + 63) / 64 * 8);
   // kvm_mmu_slot_apply_flags -> kvm_tdp_mmu_wrprot_slot: mmu_lock for read when shared.
   lock(a, shared_);
-  size_t n = write_protect(a, gpa, len);
+  size_t n = write_protect(a, gpa, len, shared_);
   unlock(a, shared_);
   if (n) flush_.flush_range(a, -1, gpa, len);
 }
@@ -113,7 +114,8 @@ void TdpMmu::clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) {
     uint64_t mask = old & bits[i];
     for (unsigned b = 0; b < 64; ++b)
       if (mask & (uint64_t(1) << b))
-        protected_pages += write_protect(a, log_gpa_ + ((uint64_t(i) * 64 + b) << kPageShift), kPageSize);
+        protected_pages +=
+            write_protect(a, log_gpa_ + ((uint64_t(i) * 64 + b) << kPageShift), kPageSize, false);
   }
   unlock(a, false);
   if (protected_pages) flush_.flush_range(a, -1, log_gpa_, log_len_);

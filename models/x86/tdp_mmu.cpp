@@ -136,6 +136,8 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access access
 
 FaultOutcome TdpMmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Addr hpa_base,
                          bool write, bool writable) {
+  lockdep_assert_held_mode(a, mmu_lock_, shared_, __func__);
+  lockdep_assert_rcu(a, __func__);
   ChangeCtx c{vcpu_id, shared_, true, true};
   return map_in(a, c, host_root_ ? host_root_->table : stage2_root(), gpa, level, hpa_base, write,
                 writable);
@@ -143,6 +145,8 @@ FaultOutcome TdpMmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Addr h
 
 FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, unsigned level,
                             Addr hpa_base, bool write, bool writable) {
+  lockdep_assert_held_mode(a, mmu_lock_, c.shared, __func__);
+  lockdep_assert_rcu(a, __func__);
   const int vcpu_id = c.vcpu_id;
   a.advance(cfg_.lat.tdp_map_work);
   PtIter it(fmt_, root, gpa);
@@ -192,6 +196,7 @@ FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, u
 }
 
 bool TdpMmu::set_spte(Agent& a, const ChangeCtx& c, PtIter& it, uint64_t new_spte) {
+  assert_may_change(a, c, __func__);
   uint64_t old = it.entry();
   if (c.shared) {
     uint64_t seen = a.cmpxchg(it.entry_addr(), old, new_spte, MemClass::PageTable);
@@ -210,6 +215,7 @@ bool TdpMmu::set_spte(Agent& a, const ChangeCtx& c, PtIter& it, uint64_t new_spt
 
 void TdpMmu::handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old_spte,
                             uint64_t new_spte, unsigned level) {
+  assert_may_change(a, c, __func__);
   bool was_present = fmt_.present(old_spte);
   bool is_present = fmt_.present(new_spte);
   // handle_changed_spte_dirty_log: a 4K leaf that becomes writable in a logged slot is a page
@@ -236,6 +242,8 @@ void TdpMmu::handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old
 
 void TdpMmu::handle_removed_table(Agent& a, const ChangeCtx& c, Addr table, Addr gpa,
                                   unsigned level) {
+  assert_may_change(a, c, __func__);
+  lockdep_assert_rcu(a, __func__);
   unlink_page(a, table, c.shared);
   const unsigned n = 1u << fmt_.index_bits();
   for (unsigned i = 0; i < n; ++i) {
@@ -274,6 +282,7 @@ Addr TdpMmu::alloc_table(Agent& a) {
 }
 
 void TdpMmu::link_page(Agent& a, Addr table, Addr gpa, unsigned level, bool shared) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   Addr link = heap_.alloc();
   if (shared) pages_lock_.lock(a);
   // list_add: the new page's link and the list head are written.
@@ -284,6 +293,7 @@ void TdpMmu::link_page(Agent& a, Addr table, Addr gpa, unsigned level, bool shar
 }
 
 void TdpMmu::unlink_page(Agent& a, Addr table, bool shared) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   auto itp = pages_.find(table);
   if (itp == pages_.end()) throw ModelError("TDP MMU: unlinking a table that is not linked");
   if (shared) pages_lock_.lock(a);

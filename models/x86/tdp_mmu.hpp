@@ -38,6 +38,7 @@
 #include "sim/hv/remote_flush.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/mmu/pt_iter.hpp"
+#include "sim/sync/lockdep_assert.hpp"
 #include "sim/sync/rcu.hpp"
 #include "sim/sync/rwlock.hpp"
 #include "sim/sync/spinlock.hpp"
@@ -132,6 +133,13 @@ class TdpMmu : public HypervisorMmu {
   };
 
   uint64_t read_spte(Agent& a, Addr sptep);
+  // The locking rule of an SPTE change: plain stores need mmu_lock for write; an atomic change
+  // (shared mode) needs it held in either mode (tdp_mmu_set_spte_atomic runs under the read
+  // lock; here KVM_CLEAR_DIRTY_LOG's write-protection uses the atomic form under the write lock).
+  void assert_may_change(const Agent& a, const ChangeCtx& c, const char* where) const {
+    if (c.shared) lockdep_assert_held(a, mmu_lock_, where);
+    else lockdep_assert_held_write(a, mmu_lock_, where);
+  }
   bool set_spte(Agent& a, const ChangeCtx& c, PtIter& it, uint64_t new_spte);
   void handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old_spte,
                       uint64_t new_spte, unsigned level);
@@ -158,8 +166,9 @@ class TdpMmu : public HypervisorMmu {
   // fast_page_fault: a write to a write-protected 4K SPTE that may be made writable is fixed
   // with one cmpxchg and no mmu_lock. Returns false when the slow path must run.
   bool fast_page_fault(Agent& a, int vcpu_id, Addr gpa);
-  // Clears the writable bit of the leaves of [gpa, gpa+len) in the current root.
-  size_t write_protect(Agent& a, Addr gpa, uint64_t len);
+  // Clears the writable bit of the leaves of [gpa, gpa+len) in the current root; the caller
+  // holds mmu_lock for read when `held_shared`, else for write (yields drop that mode).
+  size_t write_protect(Agent& a, Addr gpa, uint64_t len, bool held_shared);
 
   // tdp_zap.cpp
   void zap_root(Agent& a, Root& r, bool shared);

@@ -7,6 +7,7 @@
 namespace mmusim {
 
 bool TdpMmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
+  lockdep_assert_held_write(a, mmu_lock_, __func__);
   // Every root, valid or not; no yielding in notifier context.
   const Addr gpa = r.start << kPageShift, len = (r.end - r.start) << kPageShift;
   bool flush = false;
@@ -25,6 +26,7 @@ bool TdpMmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
 }
 
 bool TdpMmu::set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& pte) {
+  lockdep_assert_held_write(a, mmu_lock_, __func__);
   // The host PTE changed (KSM, migration, COW): drop the old translation; the next fault maps
   // whatever the host maps then. (KVM x86 zaps here rather than re-pointing the SPTE.)
   (void)pte;
@@ -32,6 +34,7 @@ bool TdpMmu::set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& pte) {
 }
 
 bool TdpMmu::age_gfn_range(Agent& a, const GfnRange& r) {
+  lockdep_assert_held_write(a, mmu_lock_, __func__);
   const Addr root = stage2_root();
   if (!root) return false;
   bool young = false;
@@ -52,6 +55,7 @@ bool TdpMmu::age_gfn_range(Agent& a, const GfnRange& r) {
 }
 
 bool TdpMmu::test_age_gfn(Agent& a, const GfnRange& r) {
+  lockdep_assert_held_write(a, mmu_lock_, __func__);
   const Addr root = stage2_root();
   if (!root) return false;
   bool young = false;

@@ -46,6 +46,7 @@ size_t TdpMmu::live_roots() const {
 }
 
 TdpMmu::Root* TdpMmu::alloc_root(Agent& a) {
+  lockdep_assert_held_write(a, mmu_lock_, __func__);
   a.advance(cfg_.lat.page_alloc);
   auto r = std::make_unique<Root>();
   r->id = roots_.size();
@@ -134,6 +135,7 @@ bool dec_not_one(Agent& a, Addr word) {
 }  // namespace
 
 void TdpMmu::put_root(Agent& a, Root& r, bool shared) {
+  lockdep_assert_held_mode(a, mmu_lock_, shared, __func__);
   --r.holders;  // the caller gives its reference up
   if (cfg_.root_put == "dec-not-one") {
     // A draft from the seed thread: keep the count at 1 while zapping, force it to 0 at the
@@ -173,6 +175,7 @@ void TdpMmu::put_root(Agent& a, Root& r, bool shared) {
 }
 
 void TdpMmu::free_root(Agent& a, Root& r, bool shared) {
+  lockdep_assert_held_mode(a, mmu_lock_, shared, __func__);
   if (r.holders > 0)
     oracle_.report("root_freed_while_referenced", a.now(), a.name(), r.table,
                    "root " + std::to_string(r.id) + " freed while " +

@@ -18,6 +18,8 @@ PtIter TdpMmu::walk_down(Agent& a, Addr root, Addr gpa) {
 }
 
 void TdpMmu::maybe_yield(Agent& a, bool shared, unsigned& since) {
+  lockdep_assert_held_mode(a, mmu_lock_, shared, __func__);
+  lockdep_assert_rcu(a, __func__);
   if (++since < cfg_.zap_yield_every) return;
   since = 0;
   zap_yields_.inc();
@@ -30,6 +32,7 @@ void TdpMmu::maybe_yield(Agent& a, bool shared, unsigned& since) {
 }
 
 bool TdpMmu::zap_entry(Agent& a, const ChangeCtx& c, Addr sptep, Addr gpa, unsigned level) {
+  assert_may_change(a, c, __func__);
   uint64_t old = read_spte(a, sptep);
   while (fmt_.present(old)) {
     if (c.shared) {
@@ -50,6 +53,7 @@ bool TdpMmu::zap_entry(Agent& a, const ChangeCtx& c, Addr sptep, Addr gpa, unsig
 }
 
 void TdpMmu::zap_root(Agent& a, Root& r, bool shared) {
+  lockdep_assert_held_mode(a, mmu_lock_, shared, __func__);
   if (++r.zaps > 1)
     oracle_.report("root_zapped_twice", a.now(), a.name(), r.table,
                    "root " + std::to_string(r.id) + " zapped " + std::to_string(r.zaps) + " times");
@@ -83,6 +87,7 @@ void TdpMmu::zap_root(Agent& a, Root& r, bool shared) {
 }
 
 size_t TdpMmu::zap_range_in_root(Agent& a, Root& r, Addr gpa, uint64_t len, bool shared) {
+  lockdep_assert_held_mode(a, mmu_lock_, shared, __func__);
   const bool current = !root_invalid(r);
   const ChangeCtx c{-1, shared, current, current};
   size_t zapped = 0;

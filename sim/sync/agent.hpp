@@ -30,6 +30,7 @@
 #include "sim/core/clock.hpp"
 #include "sim/core/types.hpp"
 #include "sim/mem/mem_port.hpp"
+#include "sim/sync/held_locks.hpp"
 #include "sim/sync/horizon.hpp"
 
 namespace mmusim {
@@ -120,7 +121,7 @@ class Agent {
 
   // --- bookkeeping used by sync primitives and the oracle ---
   int rcu_depth = 0;   // nesting of rcu_read_lock
-  int locks_held = 0;  // lockdep-style held-lock depth
+  HeldLocks held_locks;  // what it holds and how (lockdep's held-lock stack)
 
  private:
   std::string name_;

@@ -36,7 +36,8 @@ RwLock::RwLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline
       contended_(stats.counter(stat_prefix + ".contended")),
       timeline_(timeline),
       read_span_(intern("lock_wait:" + stat_prefix + ":read")),
-      write_span_(intern("lock_wait:" + stat_prefix + ":write")) {}
+      write_span_(intern("lock_wait:" + stat_prefix + ":write")),
+      name_(stat_prefix) {}
 
 void RwLock::read_lock(Agent& a) {
   const Cycles start = a.now();
@@ -93,7 +94,7 @@ void RwLock::wait_in_queue(Agent& a, bool writer, Cycles start) {
 }
 
 void RwLock::acquired(Agent& a, bool writer, bool contended, Cycles start) {
-  ++a.locks_held;
+  a.held_locks.acquired(this, writer ? LockMode::Exclusive : LockMode::Shared);
   (writer ? write_acquire_ : read_acquire_).inc();
   const Cycles end = a.now();
   // Request to acquisition, including the acquiring atomic itself.
@@ -103,22 +104,21 @@ void RwLock::acquired(Agent& a, bool writer, bool contended, Cycles start) {
 }
 
 void RwLock::read_unlock(Agent& a) {
-  if (readers_ == 0) throw ModelError("rwlock read_unlock by " + a.name() + " with no readers");
+  if (readers_ == 0 || !a.held_locks.released(this, LockMode::Shared))
+    throw ModelError("rwlock " + name_ + " read_unlock by " + a.name() + ", which is no reader");
   a.fetch_add(word_, ~kReaderBias + 1);  // subtract one reader
   // Mirror follows at the instant of the atomic (it synchronised; nothing yields since).
   --readers_;
-  --a.locks_held;
   if (readers_ == 0) grant_next(a);
 }
 
 void RwLock::write_unlock(Agent& a) {
-  if (writer_ != &a)
-    throw ModelError("rwlock write_unlock by " + a.name() + " which does not hold it");
+  if (writer_ != &a || !a.held_locks.released(this, LockMode::Exclusive))
+    throw ModelError("rwlock " + name_ + " write_unlock by " + a.name() + ", which does not hold it");
   // qrwlock releases a writer with a plain release store of the locked byte; no reader can have
   // added itself meanwhile, so storing the whole word is equivalent.
   a.store(word_, 0);
   writer_ = nullptr;
-  --a.locks_held;
   grant_next(a);
 }
 

@@ -28,6 +28,10 @@ class RwLock {
   void write_unlock(Agent& a);
   unsigned readers() const { return readers_; }
   bool write_held() const { return writer_ != nullptr; }
+  bool held_for_write_by(const Agent& a) const { return writer_ == &a; }
+  bool held_for_read_by(const Agent& a) const { return a.held_locks.holds(this, LockMode::Shared); }
+  // The lock's name in reports: its statistics prefix (e.g. "hv.mmu_lock").
+  const std::string& name() const { return name_; }
 
  private:
   struct Waiter {
@@ -52,6 +56,7 @@ class RwLock {
   Timeline* timeline_;
   const char* read_span_;   // "lock_wait:<stat_prefix>:read", interned (outlives the Timeline)
   const char* write_span_;  // "lock_wait:<stat_prefix>:write"
+  std::string name_;
 };
 
 }  // namespace mmusim

@@ -32,7 +32,8 @@ SpinLock::SpinLock(const std::string& stat_prefix, Addr word, Stats& stats, Time
       acquire_(stats.counter(stat_prefix + ".acquire")),
       contended_(stats.counter(stat_prefix + ".contended")),
       timeline_(timeline),
-      span_name_(intern("lock_wait:" + stat_prefix)) {}
+      span_name_(intern("lock_wait:" + stat_prefix)),
+      name_(stat_prefix) {}
 
 void SpinLock::lock(Agent& a) {
   const Cycles start = a.now();
@@ -58,7 +59,7 @@ void SpinLock::lock(Agent& a) {
     }
   }
   holder_ = &a;
-  ++a.locks_held;
+  a.held_locks.acquired(this, LockMode::Exclusive);
   acquire_.inc();
   const Cycles end = a.now();
   // Wait = request to acquisition, including the ticket atomic itself (an uncontended lock is
@@ -76,14 +77,14 @@ bool SpinLock::try_lock(Agent& a) {
   if (a.cmpxchg(word_, v, v + kTicket) != v) return false;
   served_ = served_of(v);  // unchanged since the load, as the cmpxchg just proved
   holder_ = &a;
-  ++a.locks_held;
+  a.held_locks.acquired(this, LockMode::Exclusive);
   acquire_.inc();
   return true;
 }
 
 void SpinLock::unlock(Agent& a) {
-  if (holder_ != &a)
-    throw ModelError("spinlock unlock by " + a.name() + " which does not hold it");
+  if (holder_ != &a || !a.held_locks.released(this, LockMode::Exclusive))
+    throw ModelError("spinlock " + name_ + " unlocked by " + a.name() + ", which does not hold it");
   // Bump only the served half; at the wrap of 2^32 tickets subtract the carry so the next-ticket
   // half is left alone (one atomic add either way).
   const uint64_t addend = served_ == 0xffffffffu ? 1 - kTicket : 1;
@@ -92,7 +93,6 @@ void SpinLock::unlock(Agent& a) {
   // nothing yields in between), so the mirror and the wake-up happen at that same instant.
   ++served_;
   holder_ = nullptr;
-  --a.locks_held;
   // Delta notification: a waiter that reaches wait() later in this evaluation phase still sees
   // it; one that runs before us saw the old mirror and is already waiting.
   a.notify(changed_);

@@ -25,6 +25,9 @@ class SpinLock {
   void unlock(Agent& a);
   bool held() const { return holder_ != nullptr; }
   const Agent* holder() const { return holder_; }
+  bool held_by(const Agent& a) const { return holder_ == &a; }
+  // The lock's name in reports: its statistics prefix (e.g. "hv.mmu_lock").
+  const std::string& name() const { return name_; }
   Addr word() const { return word_; }
 
  private:
@@ -40,6 +43,7 @@ class SpinLock {
   // was not yet waiting on changed_ (no lost wake-ups).
   uint32_t served_ = 0;
   const char* span_name_;  // "lock_wait:<stat_prefix>", interned for the Timeline's lifetime
+  std::string name_;
 };
 
 }  // namespace mmusim
