@@ -4,8 +4,8 @@
 // and the simulator's working set (cache-model tag arrays, page tables, TLB arrays: tens of MiB)
 // then comes from DRAM. The probe times dependent loads through a random cycle over a buffer
 // larger than a core's L2 and much smaller than an L3: tens of ns when the L3 holds it, more when
-// others evict it. It is one sign of a busy host, not all of them (docs/PERFORMANCE.md, sixth
-// session: phases of slow runs with a fast probe were seen too).
+// others evict it. It is one sign of a busy host, not all of them (docs/PERFORMANCE.md, Paired
+// runs on a shared host: phases of slow runs with a fast probe were seen too).
 #pragma once
 #include <cstddef>
 

@@ -204,7 +204,7 @@ int sc_main(int argc, char** argv) {
     faults = f.faults;
   }
   // Best and worst run besides the median: on a shared host the spread tells a quiet phase from
-  // a busy one (docs/PERFORMANCE.md, fifth session).
+  // a busy one (docs/PERFORMANCE.md, Paired runs on a shared host).
   const auto [hit_lo, hit_hi] = std::minmax_element(hit_rate.begin(), hit_rate.end());
   const auto [fault_lo, fault_hi] = std::minmax_element(fault_rate.begin(), fault_rate.end());
   const auto [llc_lo, llc_hi] = std::minmax_element(llc_ns.begin(), llc_ns.end());

@@ -140,9 +140,10 @@ TEST(X86Populate, DirectHandoffDoesNotChangeResults) {
 // Lookahead (skipped waits, and hand-offs between parked agents) keeps the order of every action
 // by simulated time. What it may change is the order of threads due at exactly the same cycle:
 // SystemC takes them in its event queue's layout, the hand-off in the order they parked (see
-// docs/PERFORMANCE.md). Eight identical vCPUs started together meet such ties, so the runs are
-// compared on what ties cannot change: every page mapped once to the same tables, no violation,
-// and the simulated time within 1% (same-cycle order moves it by a few tenths of a percent).
+// docs/PERFORMANCE.md, Same-cycle ties). Eight identical vCPUs started together meet such ties,
+// so the runs are compared on what ties cannot change: every page mapped once to the same
+// tables, no violation, and the simulated time within 1% (same-cycle order moves it by a few
+// tenths of a percent).
 TEST(X86Populate, SyncLookaheadKeepsResultsUpToSameCycleOrder) {
   for (const char* lock : {"shared", "exclusive"}) {
     const auto [off, on] = off_then_on(lock, &SimConfig::sync_lookahead);
