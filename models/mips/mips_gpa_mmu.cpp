@@ -307,7 +307,8 @@ uint64_t MipsGpaMmu::pte_functional(Addr gpa) const {
 }
 
 void MipsGpaMmu::visit_leaves(const LeafVisitor& visit) const {
-  if (pool_.live(pgd_)) visit_tree_leaves(fmt_, pgd_, [&](Addr e) { return phys_.read64(e); }, visit);
+  if (!pool_.live(pgd_)) return;
+  visit_tree_leaves(fmt_, pgd_, [&](Addr e) { return phys_.read64(e); }, visit);
 }
 
 void MipsGpaMmu::free_tables(Agent& a, Addr table, unsigned level) {
