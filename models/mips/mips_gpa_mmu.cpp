@@ -170,8 +170,10 @@ bool MipsGpaMmu::flush_gpa_range(Agent& a, Addr table, unsigned level, Addr base
   // below must see each lower table through before its parent entry may be cleared.
   const Addr lo = first << kPageShift, hi = (last + 1) << kPageShift;
   const Addr table_end = PtIter::table(fmt_, table, level, base).end();
-  bool whole = lo <= base && hi >= table_end;
   PtIter it(fmt_, table, level, std::max(lo, base), std::min(hi, table_end), level);
+  // As KVM's safe_to_remove: the range reaches into the first entry and into the last one
+  // (absent entries it only partly covers do not keep the table).
+  bool whole = it.valid() && it.index() == 0 && it.end() > table_end - it.span();
   for (; it.valid(); it.next()) {
     const Addr ep = it.entry_addr();
     const uint64_t e = a.load(ep, MemClass::PageTable);
