@@ -18,6 +18,7 @@
 #include "sim/core/rng.hpp"
 #include "sim/cpu/op.hpp"
 #include "sim/mmu/page_table_format.hpp"
+#include "sim/mmu/pt_iter.hpp"
 
 namespace mmusim {
 
@@ -60,7 +61,7 @@ class GuestProcessOps {
                   std::deque<Op>& q, unsigned vcpu);
 
   static Addr pte_gva(uint64_t table_gfn, unsigned idx) {
-    return kDirectMapGva + (table_gfn << kPageShift) + idx * 8;
+    return PtIter::entry_at(kDirectMapGva + (table_gfn << kPageShift), idx);
   }
   uint64_t leaf(Addr frame, bool writable) const;
   // A PTE store through the direct map.

@@ -147,11 +147,11 @@ uint64_t GuestPtChurn::alloc_table() {
 }
 
 void GuestPtChurn::write_entry(uint64_t table_gfn, unsigned idx, uint64_t e) {
-  env_->phys.write64(env_->host.resolve_functional(table_gfn).hpa + idx * 8, e);
+  env_->phys.write64(PtIter::entry_at(env_->host.resolve_functional(table_gfn).hpa, idx), e);
 }
 
 uint64_t GuestPtChurn::next_table(uint64_t table_gfn, unsigned idx) {
-  const Addr ea = env_->host.resolve_functional(table_gfn).hpa + idx * 8;
+  const Addr ea = PtIter::entry_at(env_->host.resolve_functional(table_gfn).hpa, idx);
   const uint64_t e = env_->phys.read64(ea);
   if (env_->guest_fmt.present(e)) return env_->guest_fmt.address(e, 2) >> kPageShift;
   const uint64_t t = alloc_table();
@@ -160,7 +160,7 @@ uint64_t GuestPtChurn::next_table(uint64_t table_gfn, unsigned idx) {
 }
 
 Addr GuestPtChurn::pte_gva(const Process& p, uint64_t page) const {
-  return kDirectMapGva + (p.pt_gfn[page / 512] << kPageShift) + (page % 512) * 8;
+  return GuestProcessOps::pte_gva(p.pt_gfn[page / 512], unsigned(page % 512));
 }
 
 uint64_t GuestPtChurn::leaf_pte(const Process& p, uint64_t page) const {
@@ -235,7 +235,8 @@ void GuestPtChurn::attach(WorkloadEnv& env) {
                 f.make_leaf(g << kPageShift, 1, Perms{true, true, false}, true, false));
   }
   dm_idx = f.index(kDirectMapGva, 4);
-  dm_entry = env_->phys.read64(env_->host.resolve_functional(dm_root).hpa + dm_idx * 8);
+  dm_entry =
+      env_->phys.read64(PtIter::entry_at(env_->host.resolve_functional(dm_root).hpa, dm_idx));
   for (auto& vp : procs_)
     for (Process& p : vp) write_entry(p.root_gfn, dm_idx, dm_entry);
 }

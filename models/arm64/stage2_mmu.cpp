@@ -201,8 +201,8 @@ void Stage2Mmu::free_subtree(Agent& a, Addr table, unsigned level, bool shared) 
   assert_may_change(a, shared, __func__);
   // Threads that descended before the break may still update entries of the removed table:
   // take each one atomically in shared mode so nothing they do is lost unnoticed.
-  for (unsigned i = 0; i < fmt_.entries_at(level); ++i) {
-    const Addr ptep = table + Addr(i) * 8;
+  for (PtIter it = PtIter::table(fmt_, table, level, 0); it.valid(); it.next()) {
+    const Addr ptep = it.entry_addr();
     const uint64_t old = shared ? a.xchg(ptep, 0, MemClass::PageTable)
                                 : a.load_nosync(ptep, MemClass::PageTable);
     if (fmt_.present(old) && !fmt_.is_leaf(old, level))
@@ -234,42 +234,27 @@ void Stage2Mmu::clean_inval_poc(Agent& a, Addr hpa, uint64_t len) {
 void Stage2Mmu::flush_dcache_range(Agent& a, Addr gpa, uint64_t len) {
   lock(a);
   rcu_.read_lock(a);
-  Addr g = gpa;
   const Addr end = gpa + len;
-  while (g < end) {
-    PtIter it(fmt_, root_, g);
-    while (true) {
-      it.set_entry(read_pte(a, it.entry_addr()));
-      if (!it.can_descend()) break;
-      it.descend();
-    }
-    const Addr next = std::min(end, it.base() + it.span());
-    if (it.leaf()) {
-      const Addr frame = fmt_.address(it.entry(), it.level()) + (g - it.base());
-      clean_inval_poc(a, frame, next - g);
-    }
-    g = next;
-  }
+  // Each walk is for it.addr(): gpa, then the end of the previous walk's entry.
+  for_each_walk_end(PtIter::range(fmt_, root_, gpa, end), [&](Addr e) { return read_pte(a, e); },
+                    [&](PtIter& it) {
+                      if (!it.leaf()) return;
+                      const Addr g = it.addr(), next = std::min(end, it.base() + it.span());
+                      const Addr frame = fmt_.address(it.entry(), it.level()) + (g - it.base());
+                      clean_inval_poc(a, frame, next - g);
+                    });
   rcu_.read_unlock(a);
   unlock(a);
 }
 
 void Stage2Mmu::for_each_leaf(Agent& a, Addr gpa, uint64_t len,
                               const std::function<void(PtIter&)>& f) {
+  mmusim::for_each_walk_end(PtIter::range(fmt_, root_, gpa, gpa + len),
+                            [&](Addr e) { return read_pte(a, e); }, [&](PtIter& it) {
   lockdep_assert_held(a, mmu_lock_, __func__);
   lockdep_assert_rcu(a, __func__);
-  const Addr end = gpa + len;
-  for (Addr g = gpa; g < end;) {
-    PtIter it(fmt_, root_, g);
-    it.set_entry(read_pte(a, it.entry_addr()));
-    while (it.can_descend()) {
-      it.descend();
-      it.set_entry(read_pte(a, it.entry_addr()));
-    }
-    const Addr next = it.base() + it.span();
-    if (it.leaf()) f(it);
-    g = next;
-  }
+                              if (it.leaf()) f(it);
+                            });
 }
 
 void Stage2Mmu::teardown(Agent& host) {
@@ -277,12 +262,12 @@ void Stage2Mmu::teardown(Agent& host) {
   mmu_lock_.write_lock(host);
   rcu_.read_lock(host);
   const unsigned top = fmt_.levels();
-  for (unsigned i = 0; i < fmt_.entries_at(top); ++i) {
-    const Addr ptep = root_ + Addr(i) * 8;
+  for (PtIter it = PtIter::table(fmt_, root_, top, 0); it.valid(); it.next()) {
+    const Addr ptep = it.entry_addr();
     const uint64_t old = host.load_nosync(ptep, MemClass::PageTable);
     if (!fmt_.present(old)) continue;
     host.store(ptep, 0, MemClass::PageTable);
-    flush_.note_zap(Addr(i) * fmt_.span(top), fmt_.span(top));
+    flush_.note_zap(it.base(), it.span());
     if (!fmt_.is_leaf(old, top)) free_subtree(host, fmt_.address(old, top), top - 1, false);
   }
   flush_.flush_all(host, -1);
@@ -315,20 +300,9 @@ void Stage2Mmu::map_functional(Addr gpa, unsigned level, Addr hpa_base) {
                 fmt_.make_leaf(hpa_base, level, Perms{true, true, true}, true, false));
 }
 
-void Stage2Mmu::collect(Addr table, unsigned level, Addr gpa, const LeafVisitor& visit) const {
-  for (unsigned i = 0; i < fmt_.entries_at(level); ++i) {
-    const uint64_t e = phys_.read64(table + Addr(i) * 8);
-    if (!fmt_.present(e)) continue;
-    const Addr g = gpa + Addr(i) * fmt_.span(level);
-    if (fmt_.is_leaf(e, level))
-      visit({g, level, fmt_.address(e, level), fmt_.perms(e)});
-    else
-      collect(fmt_.address(e, level), level - 1, g, visit);
-  }
-}
-
 void Stage2Mmu::visit_leaves(const LeafVisitor& visit) const {
-  if (pool_.live(root_)) collect(root_, fmt_.levels(), 0, visit);
+  if (!pool_.live(root_)) return;
+  visit_tree_leaves(fmt_, root_, [&](Addr e) { return phys_.read64(e); }, visit);
 }
 
 }  // namespace mmusim

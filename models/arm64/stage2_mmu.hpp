@@ -105,7 +105,6 @@ class Stage2Mmu : public HypervisorMmu {
   bool break_pte(Agent& a, int vcpu_id, PtIter& it);
   void free_subtree(Agent& a, Addr table, unsigned level, bool shared);
   Addr alloc_table(Agent& a);
-  void collect(Addr table, unsigned level, Addr gpa, const LeafVisitor& visit) const;
   // Timed walk of [gpa, gpa + len): `f` sees each present leaf (a block once) with the
   // iterator positioned on it. Callers hold mmu_lock and the RCU read lock.
   void for_each_leaf(Agent& a, Addr gpa, uint64_t len, const std::function<void(PtIter&)>& f);

@@ -12,29 +12,22 @@
 
 namespace mmusim {
 
-uint64_t MipsGpaMmu::mkclean_range(Agent& a, Addr table, unsigned level, Addr base,
-                                   uint64_t first, uint64_t last) {
+uint64_t MipsGpaMmu::mkclean_range(Agent& a, uint64_t first, uint64_t last) {
   lockdep_assert_held(a, mmu_lock_, __func__);
-  const unsigned n = fmt_.entries_at(level);
-  const uint64_t span_pages = fmt_.span(level) >> kPageShift;
-  const uint64_t base_gfn = base >> kPageShift;
-  const uint64_t i_min = first > base_gfn ? (first - base_gfn) / span_pages : 0;
-  const uint64_t i_max = std::min<uint64_t>(n - 1, (last - base_gfn) / span_pages);
+  // The pre-order walk of the GPA table over the frames, as the recursion over pgd, pmd and
+  // pte tables of KVM's visits them.
   uint64_t cleaned = 0;
-  for (uint64_t i = i_min; i <= i_max; ++i) {
-    const Addr ep = table + i * 8;
-    const uint64_t e = a.load(ep, MemClass::PageTable);
-    if (!fmt_.present(e)) continue;
-    const Addr g = base + i * fmt_.span(level);
-    if (level > 1) {
-      cleaned += mkclean_range(a, fmt_.address(e, level), level - 1, g, first, last);
-    } else if (MipsPteFormat::modified(e)) {
-      set_pte(a, ep, MipsPteFormat::mkclean(e));
-      flush_.note_zap(g, kPageSize);  // downgraded: no TLB may keep D after the flush
-      cleaned_.inc();
-      ++cleaned;
-    }
-  }
+  for_each_entry(PtIter::range(fmt_, pgd_, first << kPageShift, (last + 1) << kPageShift),
+                 [&](Addr ep) { return a.load(ep, MemClass::PageTable); },
+                 [&](PtIter& it) {
+                   if (it.level() > 1 || !it.present() || !MipsPteFormat::modified(it.entry()))
+                     return;
+                   set_pte(a, it.entry_addr(), MipsPteFormat::mkclean(it.entry()));
+                   // Downgraded: no TLB may keep D after the flush.
+                   flush_.note_zap(it.base(), kPageSize);
+                   cleaned_.inc();
+                   ++cleaned;
+                 });
   return cleaned;
 }
 
@@ -54,7 +47,7 @@ void MipsGpaMmu::enable_dirty_log(Agent& a, Addr gpa, uint64_t len) {
   // mmu_lock and the shadow mappings are flushed if any was dirty.
   slots_.set_flags(s->id, s->flags | kMemLogDirtyPages);
   mmu_lock_.lock(a);
-  const uint64_t n = mkclean_range(a, pgd_, fmt_.levels(), 0, s->base_gfn, s->base_gfn + s->npages - 1);
+  const uint64_t n = mkclean_range(a, s->base_gfn, s->base_gfn + s->npages - 1);
   if (n) flush_shadow_all(a, -1);
   mmu_lock_.unlock(a);
 }
@@ -91,7 +84,7 @@ void MipsGpaMmu::clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) {
     for (unsigned b = 0; b < 64; ++b) {
       if (!(mask & (uint64_t(1) << b))) continue;
       const uint64_t gfn = gfn0 + uint64_t(i) * 64 + b;
-      cleaned += mkclean_range(a, pgd_, fmt_.levels(), 0, gfn, gfn);
+      cleaned += mkclean_range(a, gfn, gfn);
     }
   }
   mmu_lock_.unlock(a);

@@ -168,17 +168,19 @@ void MipsGpaMmu::flush_shadow_all(Agent& a, int self) {
 bool MipsGpaMmu::flush_gpa_range(Agent& a, Addr table, unsigned level, Addr base,
                                  uint64_t first, uint64_t last) {
   lockdep_assert_held(a, mmu_lock_, __func__);
-  const unsigned n = fmt_.entries_at(level);
-  const uint64_t span_pages = fmt_.span(level) >> kPageShift;  // pages under one entry
-  const uint64_t base_gfn = base >> kPageShift;
-  const uint64_t i_min = first > base_gfn ? (first - base_gfn) / span_pages : 0;
-  const uint64_t i_max = std::min<uint64_t>(n - 1, (last - base_gfn) / span_pages);
-  bool whole = i_min == 0 && i_max == n - 1;
-  for (uint64_t i = i_min; i <= i_max; ++i) {
-    const Addr ep = table + i * 8;
+  // This table's entries that meet the range (a one-table walk clipped to it): the recursion
+  // below must see each lower table through before its parent entry may be cleared.
+  const Addr lo = first << kPageShift, hi = (last + 1) << kPageShift;
+  const Addr table_end = PtIter::table(fmt_, table, level, base).end();
+  PtIter it(fmt_, table, level, std::max(lo, base), std::min(hi, table_end), level);
+  // As KVM's safe_to_remove: the range reaches into the first entry and into the last one
+  // (absent entries it only partly covers do not keep the table).
+  bool whole = it.valid() && it.index() == 0 && it.end() > table_end - it.span();
+  for (; it.valid(); it.next()) {
+    const Addr ep = it.entry_addr();
     const uint64_t e = a.load(ep, MemClass::PageTable);
     if (!fmt_.present(e)) continue;
-    const Addr g = base + i * fmt_.span(level);
+    const Addr g = it.base();
     if (level == 1) {
       set_pte(a, ep, 0);
       unmapped_.inc();
@@ -312,29 +314,16 @@ uint64_t MipsGpaMmu::pte_functional(Addr gpa) const {
   return phys_.read64(it.entry_addr());
 }
 
-void MipsGpaMmu::collect(Addr table, unsigned level, Addr gpa, const LeafVisitor& visit) const {
-  const unsigned n = 1u << fmt_.index_bits();
-  for (unsigned i = 0; i < n; ++i) {
-    uint64_t e = phys_.read64(table + Addr(i) * 8);
-    if (!fmt_.present(e)) continue;
-    Addr g = gpa + Addr(i) * fmt_.span(level);
-    if (level == 1)
-      visit({g, 1, fmt_.address(e, 1), fmt_.perms(e)});
-    else
-      collect(fmt_.address(e, level), level - 1, g, visit);
-  }
-}
-
 void MipsGpaMmu::visit_leaves(const LeafVisitor& visit) const {
-  if (pool_.live(pgd_)) collect(pgd_, fmt_.levels(), 0, visit);
+  if (!pool_.live(pgd_)) return;
+  visit_tree_leaves(fmt_, pgd_, [&](Addr e) { return phys_.read64(e); }, visit);
 }
 
 void MipsGpaMmu::free_tables(Agent& a, Addr table, unsigned level) {
   lockdep_assert_held(a, mmu_lock_, __func__);
   if (level > 1) {
-    const unsigned n = 1u << fmt_.index_bits();
-    for (unsigned i = 0; i < n; ++i) {
-      uint64_t e = a.load_nosync(table + Addr(i) * 8, MemClass::PageTable);
+    for (PtIter it = PtIter::table(fmt_, table, level, 0); it.valid(); it.next()) {
+      const uint64_t e = a.load_nosync(it.entry_addr(), MemClass::PageTable);
       if (fmt_.present(e)) free_tables(a, fmt_.address(e, level), level - 1);
     }
   }

@@ -109,13 +109,10 @@ class MipsGpaMmu : public HypervisorMmu {
   // Flushes every vCPU, then frees the queued tables after an RCU grace period: a refill in
   // flight may hold a pointer into them until its vCPU has acknowledged the flush.
   void flush_then_free_tables(Agent& a);
-  // kvm_mips_mkclean_gpa_pt: cleans the dirty PTEs of guest frames [first, last] under
-  // `table` (absent tables skipped) and notes each for the flush; mmu_lock held. Returns how
-  // many it cleaned.
-  uint64_t mkclean_range(Agent& a, Addr table, unsigned level, Addr base, uint64_t first,
-                         uint64_t last);
+  // kvm_mips_mkclean_gpa_pt: cleans the dirty PTEs of guest frames [first, last] (absent
+  // tables skipped) and notes each for the flush; mmu_lock held. Returns how many it cleaned.
+  uint64_t mkclean_range(Agent& a, uint64_t first, uint64_t last);
   const Memslot& log_slot() const;
-  void collect(Addr table, unsigned level, Addr gpa, const LeafVisitor& visit) const;
 
   const SimConfig& cfg_;
   const MipsPteFormat& fmt_;

@@ -34,7 +34,7 @@ FaultOutcome ShadowMmu::map_guest_huge(Agent& a, size_t pd, Addr gva, const Gues
   lockdep_assert_held(a, mmu_lock_, __func__);
   const unsigned idx = fmt_.index(gva, 2);
   const unsigned i1 = fmt_.index(gva, 1);
-  const Addr sptep = pages_[pd].spt + idx * 8;
+  const Addr sptep = PtIter::entry_at(pages_[pd].spt, idx);
   const uint64_t base = fmt_.address(gw.leaf, 2) >> kPageShift;
   const Perms gp = fmt_.perms(gw.leaf);
   const Addr hbase = hpa - (Addr(i1) << kPageShift);
@@ -107,8 +107,9 @@ uint64_t ShadowMmu::check_huge_consistency(Cycles now, const std::string& who) {
   for (const Page& p : pages_) {
     if (!p.live || p.invalid) continue;
     if (p.direct) {
-      for (unsigned i = 0; i < 512; ++i) {
-        const uint64_t s = phys_.read64(p.spt + i * 8);
+      for (PtIter it = PtIter::table(fmt_, p.spt, 1, 0); it.valid(); it.next()) {
+        const unsigned i = it.index();
+        const uint64_t s = phys_.read64(it.entry_addr());
         if (!fmt_.present(s)) continue;
         if (host_.lookup(p.gfn + i).hpa != fmt_.address(s, 1) ||
             ((s & X86PageFormat::kRw) && !p.direct_w))
@@ -118,10 +119,11 @@ uint64_t ShadowMmu::check_huge_consistency(Cycles now, const std::string& who) {
     }
     if (p.level != 2) continue;
     const Addr guest = host_.lookup(p.gfn).hpa;
-    for (unsigned i = 0; i < 512; ++i) {
-      const uint64_t s = phys_.read64(p.spt + i * 8);
+    for (PtIter it = PtIter::table(fmt_, p.spt, 2, 0); it.valid(); it.next()) {
+      const unsigned i = it.index();
+      const uint64_t s = phys_.read64(it.entry_addr());
       if (!fmt_.present(s)) continue;
-      const uint64_t g = phys_.read64(guest + i * 8);
+      const uint64_t g = phys_.read64(PtIter::entry_at(guest, i));
       const bool huge = fmt_.present(g) && fmt_.is_leaf(g, 2);
       if (fmt_.is_leaf(s, 2)) {
         if (!huge || host_.lookup(fmt_.address(g, 2) >> kPageShift).hpa != fmt_.address(s, 2) ||

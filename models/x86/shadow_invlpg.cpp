@@ -30,10 +30,10 @@ void ShadowMmu::guest_invlpg(Agent& a, int vcpu_id, Addr gva) {
 void ShadowMmu::invlpg_root(Agent& a, int vcpu_id, size_t root, Addr gva) {
   lockdep_assert_held(a, mmu_lock_, __func__);
   size_t sp = root;
-  for (unsigned level = 4; sp != SIZE_MAX; --level) {
-    const unsigned idx = fmt_.index(gva, level);
-    const Addr sptep = pages_[sp].spt + idx * 8;
-    const uint64_t spte = a.load(sptep, MemClass::PageTable);
+  for (PtIter it(fmt_, pages_[sp].spt, gva);; it.descend()) {
+    const unsigned level = it.level(), idx = it.index();
+    const uint64_t spte = a.load(it.entry_addr(), MemClass::PageTable);
+    it.set_entry(spte);
     if (level == 1) {
       if (a.load(pages_[sp].meta + ShadowMeta::kUnsync) == 0) break;
       invlpg_resynced_.inc();
@@ -46,9 +46,10 @@ void ShadowMmu::invlpg_root(Agent& a, int vcpu_id, size_t root, Addr gva) {
       }
       // kvm_flush_remote_tlbs_with_address(sp->gfn, 1): without EPT a full remote flush.
       if (flush) flush_.flush_all(a, vcpu_id);
-      // update_pte: the guest PTE as the guest left it, read from guest memory now.
-      const uint64_t gpte =
-          a.load(guest_page_hpa(a, pages_[sp].gfn) + idx * 8, MemClass::PageTable);
+      // update_pte: the guest PTE as the guest left it, read from guest memory now (the
+      // guest table this shadow page shadows holds it at the same index).
+      const uint64_t gpte = a.load(PtIter::entry_at(guest_page_hpa(a, pages_[sp].gfn), idx),
+                                   MemClass::PageTable);
       // FNAME(prefetch_invalid_gpte): only a present PTE the guest has accessed is installed.
       if (fmt_.present(gpte) && fmt_.accessed(gpte)) {
         bool more = false;

@@ -69,12 +69,15 @@ Addr ShadowMmu::guest_page_hpa(Agent& a, uint64_t gfn) { return host_.resolve(a,
 
 // The guest's own walk (FNAME(walk_addr)): 4-level x86-64 tables, 4 KiB and 2 MiB pages.
 bool ShadowMmu::walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w) {
-  uint64_t table = cr3_gfn;
-  for (unsigned level = 4; level >= 1; --level) {
+  // The iterator walks guest-physical table addresses; each table is read at its host backing.
+  for (PtIter it(fmt_, cr3_gfn << kPageShift, gva);; it.descend()) {
+    const unsigned level = it.level();
+    const uint64_t table = it.table() >> kPageShift;
     w.table_gfn[level] = table;
-    w.pte_hpa[level] = guest_page_hpa(a, table) + fmt_.index(gva, level) * 8;
+    w.pte_hpa[level] = PtIter::entry_at(guest_page_hpa(a, table), it.index());
     const uint64_t e = a.load(w.pte_hpa[level], MemClass::PageTable);
     w.pte[level] = e;
+    it.set_entry(e);
     if (!fmt_.present(e)) return false;
     if (level == 1) {
       w.leaf = e;
@@ -87,9 +90,7 @@ bool ShadowMmu::walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w) {
     }
     if (fmt_.is_leaf(e, level))
       throw ModelError("shadow MMU: guest 1 GiB page at gva " + hex(gva) + " is not modelled");
-    table = fmt_.address(e, level) >> kPageShift;
   }
-  return false;
 }
 
 bool ShadowMmu::gpte_changed(Agent& a, const GuestWalk& w, unsigned level) {
@@ -162,7 +163,7 @@ size_t ShadowMmu::new_page(Agent& a, uint64_t gfn, unsigned level, bool direct) 
 // children) makes the parent's bit and count follow (mark_unsync).
 void ShadowMmu::link(Agent& a, size_t parent, unsigned idx, size_t child) {
   lockdep_assert_held(a, mmu_lock_, __func__);
-  const Addr sptep = pages_[parent].spt + idx * 8;
+  const Addr sptep = PtIter::entry_at(pages_[parent].spt, idx);
   a.store(sptep, fmt_.make_table(pages_[child].spt), MemClass::PageTable);
   Page& c = pages_[child];
   c.parent_sptes.push_back(sptep);
@@ -175,7 +176,7 @@ void ShadowMmu::link(Agent& a, size_t parent, unsigned idx, size_t child) {
 // hash (and can be linked again) as KVM's do.
 void ShadowMmu::zap_spte(Agent& a, size_t sp, unsigned idx, uint64_t spte) {
   lockdep_assert_held(a, mmu_lock_, __func__);
-  const Addr sptep = pages_[sp].spt + idx * 8;
+  const Addr sptep = PtIter::entry_at(pages_[sp].spt, idx);
   a.store(sptep, 0, MemClass::PageTable);
   const unsigned level = pages_[sp].level;
   if (level == 1 || fmt_.is_leaf(spte, level)) {  // a leaf (4 KiB, or 2 MiB at level 2)
@@ -273,10 +274,11 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access acc
   // Down to the shadow of the last guest table: the page table, or the page directory of a
   // guest 2 MiB page.
   const unsigned last = gw.leaf_level + 1;
-  for (unsigned level = 4; level >= last && !changed; --level) {
-    const unsigned idx = fmt_.index(gva, level);
+  PtIter it(fmt_, pages_[sp].spt, gva);
+  while (it.level() >= last && !changed) {
+    const unsigned level = it.level(), idx = it.index();
     clear_flooding(a, sp);  // the page is in use: its write-flooding count starts again
-    const uint64_t e = a.load(pages_[sp].spt + idx * 8, MemClass::PageTable);
+    const uint64_t e = a.load(it.entry_addr(), MemClass::PageTable);
     if (level == 2 && fmt_.present(e) && fmt_.is_leaf(e, 2)) {
       // A 2 MiB leaf where the guest now has a page table (the emulated PDE store zaps it
       // first; this is the same for safety).
@@ -291,6 +293,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access acc
     changed = gpte_changed(a, gw, level - 1);
     if (!changed && !present) link(a, sp, idx, child);
     sp = child;
+    it.resume_below(level, pages_[sp].spt);
   }
   if (changed) {
     gpte_changed_.inc();
@@ -302,7 +305,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access acc
   const FaultOutcome out =
       gw.leaf_level == 2
           ? map_guest_huge(a, sp, gva, gw, hpa, hp.level, access, flush)
-          : set_leaf(a, sp, fmt_.index(gva, 1), gw.leaf, hpa, access, false, flush);
+          : set_leaf(a, sp, it.index(), gw.leaf, hpa, access, false, flush);
   a.advance(cfg_.lat.shadow_fault_work);
   if (flush) flush_.flush_all(a, vcpu_id);
   mmu_lock_.unlock(a);
@@ -325,7 +328,7 @@ FaultOutcome ShadowMmu::set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpt
       if (write) out = FaultOutcome::Emulate;
     }
   }
-  const Addr sptep = pages_[sp].spt + idx * 8;
+  const Addr sptep = PtIter::entry_at(pages_[sp].spt, idx);
   const uint64_t old = a.load(sptep, MemClass::PageTable);
   const uint64_t spte =
       fmt_.make_leaf(hpa, 1, Perms{gperms.read, w, gperms.exec}, !prefetch, write && w);
@@ -418,10 +421,11 @@ uint64_t ShadowMmu::check_shadow_consistency(Cycles now, const std::string& who)
     if (!p.live || p.level != 1 || p.direct) continue;  // direct pages: check_huge_consistency
     const bool unsync = phys_.read64(p.meta + ShadowMeta::kUnsync) != 0;
     const Addr guest = host_.lookup(p.gfn).hpa;
-    for (unsigned i = 0; i < 512; ++i) {
-      const uint64_t s = phys_.read64(p.spt + i * 8);
+    for (PtIter it = PtIter::table(fmt_, p.spt, 1, 0); it.valid(); it.next()) {
+      const unsigned i = it.index();
+      const uint64_t s = phys_.read64(it.entry_addr());
       if (!fmt_.present(s)) continue;
-      const uint64_t g = phys_.read64(guest + i * 8);
+      const uint64_t g = phys_.read64(PtIter::entry_at(guest, i));
       const uint64_t gfn = fmt_.address(g, 1) >> kPageShift;
       if (!unsync) {
         const bool ok = fmt_.present(g) && host_.lookup(gfn).hpa == fmt_.address(s, 1) &&
@@ -433,7 +437,7 @@ uint64_t ShadowMmu::check_shadow_consistency(Cycles now, const std::string& who)
                              hex(p.gfn) + " disagrees with the guest PTE");
         }
       }
-      auto m = spte_gfn_.find(p.spt + i * 8);
+      auto m = spte_gfn_.find(it.entry_addr());
       if ((s & X86PageFormat::kRw) && m != spte_gfn_.end() && wp(m->second)) {
         ++bad;
         oracle_.report("writable_protected_table", now, who, m->second << kPageShift,

@@ -12,19 +12,21 @@ ShadowMmu::LeafView ShadowMmu::leaf_view(Addr cr3_gpa, Addr gva) const {
   auto root = by_gfn_.find({cr3_gpa >> kPageShift, 4});
   if (root == by_gfn_.end()) return v;
   size_t sp = root->second;
-  for (unsigned level = 4; level >= 2; --level) {
-    const uint64_t e = phys_.read64(pages_[sp].spt + fmt_.index(gva, level) * 8);
-    if (!fmt_.present(e)) return v;
-    if (fmt_.is_leaf(e, level)) {  // a 2 MiB shadow leaf
+  PtIter it(fmt_, pages_[sp].spt, gva);
+  for (; it.level() >= 2; it.descend()) {
+    const uint64_t e = phys_.read64(it.entry_addr());
+    it.set_entry(e);
+    if (!it.present()) return v;
+    if (it.leaf()) {  // a 2 MiB shadow leaf
       v.found = true;
       v.spte = e;
-      v.level = level;
+      v.level = it.level();
       return v;
     }
-    sp = by_spt_.at(fmt_.address(e, level));
+    sp = by_spt_.at(fmt_.address(e, it.level()));
   }
   v.found = true;
-  v.spte = phys_.read64(pages_[sp].spt + fmt_.index(gva, 1) * 8);
+  v.spte = phys_.read64(it.entry_addr());
   v.unsync = phys_.read64(pages_[sp].meta + ShadowMeta::kUnsync) != 0;
   v.direct = pages_[sp].direct;
   return v;
@@ -37,8 +39,8 @@ void ShadowMmu::note_subtree_zap(uint64_t spte, unsigned level) {
   if (level == 1) return note_leaf_zap(spte);
   if (fmt_.is_leaf(spte, level)) return flush_.note_zap(fmt_.address(spte, level), fmt_.span(level));
   const Page& child = pages_[by_spt_.at(fmt_.address(spte, level))];
-  for (unsigned i = 0; i < 512; ++i) {
-    const uint64_t e = phys_.read64(child.spt + i * 8);
+  for (PtIter it = PtIter::table(fmt_, child.spt, level - 1, 0); it.valid(); it.next()) {
+    const uint64_t e = phys_.read64(it.entry_addr());
     if (fmt_.present(e)) note_subtree_zap(e, level - 1);
   }
 }

@@ -32,8 +32,8 @@ bool ShadowMmu::zap_page(Agent& a, size_t sp, std::vector<size_t>& freed, unsign
   Page& p = pages_[sp];
   // The translations below it go with it (the oracle's record; flushed by commit_zap).
   if (oracle_.enabled())
-    for (unsigned i = 0; i < 512; ++i) {
-      const uint64_t e = phys_.read64(p.spt + i * 8);
+    for (PtIter it = PtIter::table(fmt_, p.spt, p.level, 0); it.valid(); it.next()) {
+      const uint64_t e = phys_.read64(it.entry_addr());
       if (fmt_.present(e)) note_subtree_zap(e, p.level);
     }
   // kvm_mmu_unlink_parents. The parents' unsync bits for it go stale; the unsync walk clears
@@ -42,9 +42,9 @@ bool ShadowMmu::zap_page(Agent& a, size_t sp, std::vector<size_t>& freed, unsign
   p.parent_sptes.clear();
   a.store(p.meta + ShadowMeta::kParents, 0);
   // kvm_mmu_page_unlink_children
-  for (unsigned i = 0; i < 512; ++i) {
-    const uint64_t e = a.load(p.spt + i * 8, MemClass::PageTable);
-    if (fmt_.present(e)) zap_spte(a, sp, i, e);
+  for (PtIter it = PtIter::table(fmt_, p.spt, p.level, 0); it.valid(); it.next()) {
+    const uint64_t e = a.load(it.entry_addr(), MemClass::PageTable);
+    if (fmt_.present(e)) zap_spte(a, sp, it.index(), e);
   }
   if (p.level == 1 && a.load(p.meta + ShadowMeta::kUnsync) != 0)
     a.store(p.meta + ShadowMeta::kUnsync, 0);  // kvm_unlink_unsync_page

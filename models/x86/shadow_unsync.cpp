@@ -90,7 +90,7 @@ int ShadowMmu::walk_rewalk(Agent& a, size_t sp, int self, Pvec& pv) {
     while (bits) {
       const unsigned i = w * 64 + unsigned(__builtin_ctzll(bits));
       bits &= bits - 1;
-      const uint64_t ent = wload(a, pages_[sp].spt + i * 8);
+      const uint64_t ent = wload(a, PtIter::entry_at(pages_[sp].spt, i));
       if (!links_child(ent, pages_[sp].level)) {
         clear_unsync_child_bit(a, sp, i);
         continue;
@@ -125,7 +125,7 @@ int ShadowMmu::walk_and_clear(Agent& a, size_t sp, Pvec& pv, bool clear_before_a
     while (bits) {
       const unsigned i = w * 64 + unsigned(__builtin_ctzll(bits));
       bits &= bits - 1;
-      const uint64_t ent = wload(a, pages_[sp].spt + i * 8);
+      const uint64_t ent = wload(a, PtIter::entry_at(pages_[sp].spt, i));
       if (links_child(ent, pages_[sp].level)) {
         const size_t child = by_spt_.at(fmt_.address(ent, pages_[sp].level));
         walk_visits_.inc();
@@ -174,11 +174,12 @@ bool ShadowMmu::sync_page(Agent& a, size_t sp) {
   pages_synced_.inc();
   const Addr guest = guest_page_hpa(a, pages_[sp].gfn);
   bool flush = false;
-  for (unsigned i = 0; i < 512; ++i) {
-    const Addr sptep = pages_[sp].spt + i * 8;
+  for (PtIter it = PtIter::table(fmt_, pages_[sp].spt, 1, 0); it.valid(); it.next()) {
+    const unsigned i = it.index();
+    const Addr sptep = it.entry_addr();
     const uint64_t s = a.load(sptep, MemClass::PageTable);
     if (!fmt_.present(s)) continue;
-    const uint64_t g = a.load(guest + i * 8, MemClass::PageTable);
+    const uint64_t g = a.load(PtIter::entry_at(guest, i), MemClass::PageTable);
     auto m = spte_gfn_.find(sptep);
     const uint64_t gfn = fmt_.address(g, 1) >> kPageShift;
     if (!fmt_.present(g) || m == spte_gfn_.end() || m->second != gfn) {
@@ -316,8 +317,8 @@ void ShadowMmu::check_no_unsync_below(Agent& a, size_t root, const char* after) 
       oracle_.report("unsync_page_lost", a.now(), a.name(), p.gfn << kPageShift, m.str());
       continue;
     }
-    for (unsigned i = 0; i < 512; ++i) {
-      const uint64_t e = phys_.read64(p.spt + i * 8);
+    for (PtIter it = PtIter::table(fmt_, p.spt, p.level, 0); it.valid(); it.next()) {
+      const uint64_t e = phys_.read64(it.entry_addr());
       if (links_child(e, p.level)) stack.push_back(by_spt_.at(fmt_.address(e, p.level)));
     }
   }

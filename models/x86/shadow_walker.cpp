@@ -2,6 +2,7 @@
 
 #include "sim/core/clock.hpp"
 #include "sim/core/error.hpp"
+#include "sim/mmu/pt_iter.hpp"
 
 namespace mmusim {
 
@@ -18,14 +19,15 @@ WalkResult ShadowWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr
   r.status = WalkResult::Status::StageTwoFault;
   r.gpa = gva;
   if (shadow_root_hpa == 0) return r;
-  Addr table = shadow_root_hpa;
-  for (unsigned level = 4; level >= 1; --level) {
-    const Addr ea = table + fmt_.index(gva, level) * 8;
+  for (PtIter it(fmt_, shadow_root_hpa, gva);; it.descend()) {
+    const unsigned level = it.level();
+    const Addr ea = it.entry_addr();
     if (pool_ && pool_->owns(ea) && !pool_->live(ea) && oracle_)
       oracle_->report("freed_table_access", Clock::to_cycles(sc_core::sc_time_stamp() + delay),
                       thread, ea, std::string(name()) + " read an entry of a freed shadow page");
     ++r.refs;
     const uint64_t e = port.read64(ea, MemClass::PageTable, delay);
+    it.set_entry(e);
     r.stage2_level = level;
     if (!fmt_.present(e)) break;
     if (level == 1 || (level == 2 && fmt_.is_leaf(e, 2))) {  // a 4 KiB or 2 MiB leaf
@@ -39,7 +41,6 @@ WalkResult ShadowWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr
       r.perms = p;
       break;
     }
-    table = fmt_.address(e, level);
   }
   refs_hist_.sample(r.refs);
   return r;

@@ -245,9 +245,8 @@ void TdpMmu::handle_removed_table(Agent& a, const ChangeCtx& c, Addr table, Addr
   assert_may_change(a, c, __func__);
   lockdep_assert_rcu(a, __func__);
   unlink_page(a, table, c.shared);
-  const unsigned n = 1u << fmt_.index_bits();
-  for (unsigned i = 0; i < n; ++i) {
-    Addr sptep = table + Addr(i) * 8;
+  for (PtIter it = PtIter::table(fmt_, table, level, gpa); it.valid(); it.next()) {
+    const Addr sptep = it.entry_addr();
     uint64_t old;
     if (c.shared) {
       // Other threads may still be changing entries of the removed table: take each value
@@ -261,7 +260,7 @@ void TdpMmu::handle_removed_table(Agent& a, const ChangeCtx& c, Addr table, Addr
         teardown_store_.inc();
       }
     }
-    handle_changed(a, c, gpa + Addr(i) * fmt_.span(level), old, 0, level);
+    handle_changed(a, c, it.base(), old, 0, level);
   }
   if (c.flush) {
     flush_.note_zap(gpa, fmt_.span(level + 1));

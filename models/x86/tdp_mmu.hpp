@@ -179,7 +179,6 @@ class TdpMmu : public HypervisorMmu {
   Addr alloc_table(Agent& a);
   void link_page(Agent& a, Addr table, Addr gpa, unsigned level, bool shared);
   void unlink_page(Agent& a, Addr table, bool shared);
-  void collect_leaves(Addr table, unsigned level, Addr gpa, const LeafVisitor& visit) const;
 
   const SimConfig& cfg_;
   const EptFormat& fmt_;
@@ -228,12 +227,8 @@ class TdpMmu : public HypervisorMmu {
   // f(iter) may change the entry.
   template <class F>
   void for_each_walk_end(Agent& a, Addr root, Addr gpa, uint64_t len, F&& f) {
-    for (Addr g = gpa; g < gpa + len;) {
-      PtIter it = walk_down(a, root, g);
-      const Addr next = it.base() + it.span();
-      f(it);
-      g = next;
-    }
+    mmusim::for_each_walk_end(PtIter::range(fmt_, root, gpa, gpa + len),
+                              [&](Addr sptep) { return read_spte(a, sptep); }, f);
   }
   // The same, for the present leaves only.
   template <class F>

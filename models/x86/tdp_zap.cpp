@@ -61,27 +61,25 @@ void TdpMmu::zap_root(Agent& a, Root& r, bool shared) {
   // The root is invalid: no vCPU can reach it, so nothing is flushed and nothing it maps is
   // expected in the final tables.
   const ChangeCtx c{-1, shared, false, false};
-  const unsigned n = 1u << fmt_.index_bits();
   const unsigned top = fmt_.levels();
   unsigned since = 0;
   rcu_.read_lock(a);
   // Zap the entries below each top-level entry first, yielding between them, then the
   // top-level entry itself (whose teardown is then cheap): long zaps let others in.
-  for (unsigned i = 0; i < n; ++i) {
-    Addr top_entry = r.table + Addr(i) * 8;
-    Addr gpa = Addr(i) * fmt_.span(top);
-    uint64_t e = read_spte(a, top_entry);
-    if (!fmt_.present(e)) continue;
-    if (!fmt_.is_leaf(e, top)) {
-      Addr child = fmt_.address(e, top);
-      for (unsigned j = 0; j < n; ++j) {
+  for (PtIter t = PtIter::table(fmt_, r.table, top, 0); t.valid(); t.next()) {
+    const uint64_t e = read_spte(a, t.entry_addr());
+    t.set_entry(e);
+    if (!t.present()) continue;
+    if (!t.leaf()) {
+      PtIter child = PtIter::table(fmt_, fmt_.address(e, top), top - 1, t.base());
+      for (; child.valid(); child.next()) {
         maybe_yield(a, shared, since);
         // Another zapper may have removed the whole subtree while we yielded.
-        if (a.load_nosync(top_entry, MemClass::PageTable) != e) break;
-        zap_entry(a, c, child + Addr(j) * 8, gpa + Addr(j) * fmt_.span(top - 1), top - 1);
+        if (a.load_nosync(t.entry_addr(), MemClass::PageTable) != e) break;
+        zap_entry(a, c, child.entry_addr(), child.base(), top - 1);
       }
     }
-    zap_entry(a, c, top_entry, gpa, top);
+    zap_entry(a, c, t.entry_addr(), t.base(), top);
   }
   rcu_.read_unlock(a);
 }
@@ -189,23 +187,10 @@ void TdpMmu::map_functional(Addr gpa, unsigned level, Addr hpa_base) {
   phys_.write64(it.entry_addr(), fmt_.make_leaf(hpa_base, level, Perms{true, true, true}, true, false));
 }
 
-void TdpMmu::collect_leaves(Addr table, unsigned level, Addr gpa,
-                            const LeafVisitor& visit) const {
-  const unsigned n = 1u << fmt_.index_bits();
-  for (unsigned i = 0; i < n; ++i) {
-    uint64_t e = phys_.read64(table + Addr(i) * 8);
-    if (!fmt_.present(e)) continue;
-    Addr g = gpa + Addr(i) * fmt_.span(level);
-    if (fmt_.is_leaf(e, level))
-      visit({g, level, fmt_.address(e, level), fmt_.perms(e)});
-    else
-      collect_leaves(fmt_.address(e, level), level - 1, g, visit);
-  }
-}
-
 void TdpMmu::visit_leaves(const LeafVisitor& visit) const {
-  Addr root = stage2_root();
-  if (root && pool_.live(root)) collect_leaves(root, fmt_.levels(), 0, visit);
+  const Addr root = stage2_root();
+  if (!root || !pool_.live(root)) return;
+  visit_tree_leaves(fmt_, root, [&](Addr e) { return phys_.read64(e); }, visit);
 }
 
 }  // namespace mmusim

@@ -12,6 +12,7 @@
 #include "sim/hv/host_pte.hpp"
 #include "sim/hv/memslots.hpp"
 #include "sim/mmu/page_table_format.hpp"
+#include "sim/mmu/pt_iter.hpp"
 #include "sim/sync/agent.hpp"
 
 namespace mmusim {
@@ -58,6 +59,16 @@ class HypervisorMmu {
   // end-of-run oracle of a populated 64 GiB guest sees 16 M of them (issue 7).
   using LeafVisitor = std::function<void(const Stage2Leaf&)>;
   virtual void visit_leaves(const LeafVisitor& visit) const = 0;
+  // visit_leaves for a tree of `fmt` tables at `root`: a pre-order walk reading each entry
+  // with `read` (untimed).
+  template <class Read>
+  static void visit_tree_leaves(const PageTableFormat& fmt, Addr root, Read&& read,
+                                const LeafVisitor& visit) {
+    for_each_entry(PtIter::range(fmt, root, 0, ~Addr(0)), read, [&](PtIter& it) {
+      if (it.leaf())
+        visit({it.base(), it.level(), fmt.address(it.entry(), it.level()), fmt.perms(it.entry())});
+    });
+  }
   // The same leaves collected (tests and small runs).
   std::vector<Stage2Leaf> leaves() const {
     std::vector<Stage2Leaf> out;
