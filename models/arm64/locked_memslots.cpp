@@ -1,7 +1,6 @@
 #include "models/arm64/locked_memslots.hpp"
 
 #include "sim/core/error.hpp"
-#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
@@ -128,7 +127,7 @@ bool LockedMemslots::unlock(Agent& vmm, int slot) {
 void LockedMemslots::start_vcpus(Agent& vmm) {
   vmm.sync();  // the vCPUs start at the VMM's true time
   started_ = true;
-  notify_event(start_ev_);
+  vmm.kernel().notify(start_ev_);
 }
 
 void LockedMemslots::vcpu_run(Agent& a, int vcpu_id) {

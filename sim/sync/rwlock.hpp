@@ -33,7 +33,7 @@ class RwLock {
   struct Waiter {
     Agent* agent;
     bool writer;
-    sc_core::sc_event* wake;
+    Event* wake;
     bool* granted;  // set by the releaser; lives in the waiting thread's frame
   };
   void wait_in_queue(Agent& a, bool writer, Cycles start);
@@ -50,8 +50,10 @@ class RwLock {
   Counter& write_acquire_;
   Counter& contended_;
   Timeline* timeline_;
-  const char* read_span_;   // "lock_wait:<stat_prefix>:read", interned (outlives the Timeline)
-  const char* write_span_;  // "lock_wait:<stat_prefix>:write"
+  std::string read_name_;   // "lock_wait:<stat_prefix>:read": what a waiting reader waits for
+  std::string write_name_;  // "lock_wait:<stat_prefix>:write"
+  const char* read_span_;   // the same, interned in the Timeline when there is one
+  const char* write_span_;
 };
 
 }  // namespace mmusim

@@ -4,8 +4,6 @@
 // without simulated traffic, whether it must sleep on the lock's event or re-read the word now.
 #include "sim/sync/spinlock.hpp"
 
-#include <set>
-
 #include "sim/core/error.hpp"
 
 namespace mmusim {
@@ -17,13 +15,6 @@ constexpr uint64_t kTicket = uint64_t(1) << 32;  // one step of the next-ticket 
 uint32_t served_of(uint64_t word) { return static_cast<uint32_t>(word); }
 uint32_t next_of(uint64_t word) { return static_cast<uint32_t>(word >> 32); }
 
-// Timeline::span keeps the name pointer until the trace is written, possibly after the lock is
-// gone; interning gives each distinct name a stable address for the whole program run.
-const char* intern(const std::string& s) {
-  static std::set<std::string> names;
-  return names.insert(s).first->c_str();
-}
-
 }  // namespace
 
 SpinLock::SpinLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline* timeline)
@@ -32,7 +23,10 @@ SpinLock::SpinLock(const std::string& stat_prefix, Addr word, Stats& stats, Time
       acquire_(stats.counter(stat_prefix + ".acquire")),
       contended_(stats.counter(stat_prefix + ".contended")),
       timeline_(timeline),
-      span_name_(intern("lock_wait:" + stat_prefix)) {}
+      name_("lock_wait:" + stat_prefix),
+      // Timeline::span keeps the name pointer until the trace is written, possibly after the
+      // lock is gone; without a timeline the lock's own copy serves its waiters.
+      span_name_(timeline ? timeline->intern(name_) : name_.c_str()) {}
 
 void SpinLock::lock(Agent& a) {
   const Cycles start = a.now();

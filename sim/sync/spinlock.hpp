@@ -29,7 +29,7 @@ class SpinLock {
 
  private:
   Addr word_;
-  sc_core::sc_event changed_;
+  Event changed_;
   const Agent* holder_ = nullptr;
   Histogram& wait_;
   Counter& acquire_;
@@ -39,7 +39,8 @@ class SpinLock {
   // the word, so a waiter can tell (without simulated traffic) whether its turn came while it
   // was not yet waiting on changed_ (no lost wake-ups).
   uint32_t served_ = 0;
-  const char* span_name_;  // "lock_wait:<stat_prefix>", interned for the Timeline's lifetime
+  std::string name_;       // "lock_wait:<stat_prefix>": what a waiter waits for
+  const char* span_name_;  // the same, interned in the Timeline when there is one
 };
 
 }  // namespace mmusim
