@@ -3,7 +3,7 @@
 // Agent reaches it through its own pointer, and components that keep time without an Agent
 // (the memory system, walkers, RCU) get it or its Clock through their constructors. Nothing of
 // it is global, so several simulations can be built and run one after another in one process
-// (docs/PERFORMANCE.md, Lookahead and Hand-off, describes what each part saves).
+// (docs/PERFORMANCE.md describes what lookahead and hand-offs save).
 #pragma once
 #include <cstdint>
 #include <systemc>
