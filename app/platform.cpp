@@ -5,12 +5,9 @@
 #include <iomanip>
 #include <sstream>
 #include <systemc>
-#include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "models/arch_registry.hpp"
-#include "sim/core/clock.hpp"
 #include "sim/core/error.hpp"
-#include "sim/sync/parked_agents.hpp"
 #include "sim/cpu/vcpu.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/kernel_heap.hpp"
@@ -18,7 +15,6 @@
 #include "sim/mem/memory_system.hpp"
 #include "sim/sync/rcu.hpp"
 #include "workloads/guest_page_tables.hpp"
-#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
@@ -30,10 +26,10 @@ unsigned level_of_size(uint64_t bytes) {
 
 }  // namespace
 
-HostThread::HostThread(sc_core::sc_module_name name, int pcpu, int track,
+HostThread::HostThread(sc_core::sc_module_name name, SimKernel& kernel, int pcpu, int track,
                        std::function<void(Agent&)> body)
-    : sc_core::sc_module(name), port("port", pcpu), agent(std::string(this->basename()), -1, port, track),
-      body_(std::move(body)) {
+    : sc_core::sc_module(name), port("port", pcpu, kernel.clock()),
+      agent(kernel, std::string(this->basename()), -1, port, track), body_(std::move(body)) {
   SC_HAS_PROCESS(HostThread);
   SC_THREAD(main);
   sensitive << agent.wake_event();  // only parking waits on it (Agent::use_static_wake)
@@ -44,8 +40,8 @@ void HostThread::main() {
   body_(agent);
   agent.sync();
   finished = true;
-  notify_event(finished_event);
-  Agent::before_kernel_wait();  // the thread ends: control goes back to the kernel
+  agent.kernel().notify(finished_event);
+  agent.before_kernel_wait();  // the thread ends: control goes back to the kernel
 }
 
 namespace {
@@ -54,26 +50,27 @@ void quiet_systemc_reports() {
   // sc_stop() is how a finished run ends; SystemC's note about it is noise on stdout.
   sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
 }
-// Runs before any member is built: the clock period and quantum must be set first.
-const SimConfig& prepare(const SimConfig& cfg) {
+// The kernel layer's parameters (built before any other member).
+KernelParams kernel_params(const SimConfig& cfg) {
   quiet_systemc_reports();
-  Clock::set_ghz(cfg.clock_ghz);
-  tlm::tlm_global_quantum::instance().set(Clock::cycles(cfg.quantum));
-  Agent::set_lookahead(cfg.sync_lookahead);
-  Agent::set_direct_handoff(cfg.direct_handoff);
-  ParkedAgents::reset();
-  return cfg;
+  KernelParams p;
+  p.clock_ghz = cfg.clock_ghz;
+  p.quantum = cfg.quantum;
+  p.lookahead = cfg.sync_lookahead;
+  p.direct_handoff = cfg.direct_handoff;
+  return p;
 }
 }  // namespace
 
 Platform::Platform(const SimConfig& c, PlatformHooks hooks)
-    : cfg(prepare(c)),
+    : kernel(kernel_params(c)),
+      cfg(c),
       timeline(!c.timeline.empty()),
       oracle(stats, c.check),
       pool(phys),
-      memsys("mem", cfg, phys, stats),
+      memsys("mem", cfg, kernel.clock(), phys, stats),
       host(cfg, stats, level_of_size(c.page_size)),
-      rcu("rcu", stats),
+      rcu("rcu", kernel, stats),
       flush(cfg, stats, timeline, oracle, fills),
       workload(make_workload(cfg)),
       keep_final_leaves(hooks.keep_final_leaves) {
@@ -90,7 +87,7 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
   build_vcpus(hooks);
   for (auto& spec : workload->host_threads()) add_host_thread(spec.name, spec.body);
   for (auto& [name, fn] : hooks.host_threads) add_host_thread(name, fn);
-  vmm = std::make_unique<HostThread>("vmm", 0, timeline.track("host.vmm"),
+  vmm = std::make_unique<HostThread>("vmm", kernel, 0, timeline.track("host.vmm"),
                                      [this](Agent& a) { vmm_main(a); });
   vmm->port.socket.bind(memsys.target);
   rcu.register_agent(vmm->agent);
@@ -100,7 +97,8 @@ void Platform::add_host_thread(const std::string& name, std::function<void(Agent
   // SystemC module names may not contain '.', the hierarchy separator (warning W506).
   std::string module = name;
   std::replace(module.begin(), module.end(), '.', '_');
-  auto h = std::make_unique<HostThread>(module.c_str(), 0, timeline.track("host." + name), std::move(body));
+  auto h = std::make_unique<HostThread>(module.c_str(), kernel, 0, timeline.track("host." + name),
+                                        std::move(body));
   h->port.socket.bind(memsys.target);
   rcu.register_agent(h->agent);
   host_threads.push_back(std::move(h));
@@ -124,9 +122,10 @@ void Platform::build_guest() {
 }
 
 void Platform::build_vcpus(const PlatformHooks& hooks) {
-  VcpuEnv env{cfg, arch->guest_format(), arch->stage2_format(), mmu(), flush, fills, stats,
-              timeline, oracle, &pool, phys,
-              [this](const char* name) { return arch->make_walker(name, cfg, &pool, &oracle, stats); }};
+  VcpuEnv env{kernel, cfg, arch->guest_format(), arch->stage2_format(), mmu(), flush, fills,
+              stats, timeline, oracle, &pool, phys, [this](const char* name) {
+                return arch->make_walker(name, cfg, kernel.clock(), &pool, &oracle, stats);
+              }};
   const unsigned pcpus = cfg.physical_cpus();
   for (unsigned i = 0; i < cfg.vcpus; ++i) {
     GuestContext g;
@@ -147,12 +146,12 @@ void Platform::build_vcpus(const PlatformHooks& hooks) {
 }
 
 void Platform::vmm_main(Agent& vmm) {
-  Agent::before_kernel_wait();
+  vmm.before_kernel_wait();
   for (auto& v : vcpus)
     while (!v->finished()) sc_core::wait(v->finished_event());
   for (auto& h : host_threads)
     while (!h->finished) sc_core::wait(h->finished_event);
-  populate_end = Clock::now();
+  populate_end = kernel.clock().now();
   check_stage2();
   Cycles t0 = vmm.now();
   mmu().teardown(vmm);
@@ -174,7 +173,7 @@ void Platform::check_stage2() {
   if (!oracle.enabled()) return;
   const PageTableFormat& fmt = arch->stage2_format();
   uint64_t covered = 0, leaves = 0;
-  Cycles now = Clock::now();
+  Cycles now = kernel.clock().now();
   mmu().visit_leaves([&](const Stage2Leaf& l) {
     ++leaves;
     uint64_t first = l.gpa >> kPageShift, n = fmt.span(l.level) >> kPageShift;
@@ -207,7 +206,7 @@ void Platform::run() {
   if (!finished) {
     // Every thread is blocked and no event is pending: name each one and what it waits for.
     std::ostringstream m;
-    m << "simulated deadlock at cycle " << Clock::now() << ":";
+    m << "simulated deadlock at cycle " << kernel.clock().now() << ":";
     auto who = [&](const Agent& a, bool done) {
       if (done) return;
       m << " " << a.name() << " waits for " << (a.blocked_on() ? a.blocked_on() : "(not blocked)");

@@ -1,6 +1,7 @@
 // Builds one simulated machine from a SimConfig and runs it: memory system, vCPUs with TLBs and
 // walkers, the hypervisor's MMU software for the chosen arch, host threads, the workload, and
-// the correctness oracle. One Platform per process (SystemC elaborates once).
+// the correctness oracle. Each Platform has its own kernel layer and SystemC context
+// (sim/sync/sim_kernel.hpp): several can be built and run one after another in one process.
 //
 // Run phases: the vCPUs (and any extra host threads) run to the end of their streams; the VMM
 // thread then checks the stage-2 tables against what was touched (lost-update oracle), tears
@@ -25,6 +26,7 @@
 #include "sim/hv/remote_flush.hpp"
 #include "sim/mem/memory_system.hpp"
 #include "sim/sync/rcu.hpp"
+#include "sim/sync/sim_kernel.hpp"
 #include "workloads/guest_layout.hpp"
 #include "workloads/guest_page_tables.hpp"
 #include "workloads/workload.hpp"
@@ -34,11 +36,12 @@ namespace mmusim {
 // A simulated host thread with its own SystemC thread, memory port and agent.
 class HostThread : public sc_core::sc_module {
  public:
-  HostThread(sc_core::sc_module_name name, int pcpu, int track, std::function<void(Agent&)> body);
+  HostThread(sc_core::sc_module_name name, SimKernel& kernel, int pcpu, int track,
+             std::function<void(Agent&)> body);
   MemPort port;
   Agent agent;
   bool finished = false;
-  sc_core::sc_event finished_event;
+  Event finished_event;
 
  private:
   void main();
@@ -71,7 +74,9 @@ class Platform {
   void print_summary(std::ostream& os, double wall_seconds) const;
   HypervisorMmu& mmu() { return arch->mmu(); }
 
-  // The parts, for tests and analysis.
+  // The parts, for tests and analysis. The kernel layer comes first: every SystemC object of
+  // the platform is built after it and destroyed before it.
+  SimKernel kernel;
   const SimConfig cfg;
   Stats stats;
   Timeline timeline;

@@ -1,6 +1,7 @@
 // mmusim-bench: host-side throughput of the simulator (not a test; nothing here is asserted).
-// Each scenario runs in a fresh child process (SystemC elaborates once per process); the parent
-// repeats each scenario --repeat times and reports the median (with the best and worst run).
+// Each scenario runs in a fresh child process (its peak RSS is that run's alone, and no heap of
+// an earlier run shapes its allocations); the parent repeats each scenario --repeat times and
+// reports the median (with the best and worst run).
 //
 //   build/mmusim-bench [--repeat N] [--json]
 //   build/mmusim-bench --growth [--repeat N] [--max-mem MIB]

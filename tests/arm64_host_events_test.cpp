@@ -8,11 +8,11 @@
 #include <sstream>
 #include <string>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 
 using mmusim::SimConfig;
-using mmusim::testing::ChildRun;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::PlatformRun;
+using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 using namespace mmusim;
 
@@ -43,7 +43,7 @@ TEST(Arm64DirtyLog, LogHoldsExactlyThePagesWrittenEachRound) {
   for (const char* lock : {"shared", "exclusive"}) {
     SimConfig c = arm("dirty-log", lock, 4, 2 << 20);
     c.iterations = 3;
-    ChildRun r = run_platform_in_child(c);
+    PlatformRun r = run_platform(c);
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     const double pages = 4 * 512;
     // The workload compares each round's log with the pages written (dirty_log_mismatch).
@@ -62,7 +62,7 @@ TEST(Arm64DirtyLog, BlocksAreSplitByWritesWhileLogging) {
   SimConfig c = arm("dirty-log", "shared", 2, 4 << 20);
   c.page_size = 2 << 20;
   c.iterations = 2;
-  ChildRun r = run_platform_in_child(c);
+  PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   // 4 blocks populated and write-protected; the first write to each broke it (BBM) and mapped
@@ -75,7 +75,7 @@ TEST(Arm64DirtyLog, BlocksAreSplitByWritesWhileLogging) {
 
 TEST(Arm64Notifiers, AccessTrackingSeesExactlyThePagesReadThroughTheAccessFlag) {
   for (const char* lock : {"shared", "exclusive"}) {
-    ChildRun r = run_platform_in_child(arm("access-tracking", lock, 4, 2 << 20));
+    PlatformRun r = run_platform(arm("access-tracking", lock, 4, 2 << 20));
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     EXPECT_EQ(stat(r.stats_json, "check.violations"), 0) << lock;
     EXPECT_EQ(stat(r.stats_json, "workload.access.young"), 1024) << lock;  // every other page
@@ -90,7 +90,7 @@ TEST(Arm64Notifiers, AccessTrackingSeesExactlyThePagesReadThroughTheAccessFlag) 
 TEST(Arm64Notifiers, KsmMergeFollowsTheHostWithoutViolations) {
   SimConfig c = arm("ksm-merge", "shared", 4, 1 << 20);
   c.host_event_interval = 50000;
-  ChildRun r = run_platform_in_child(c);
+  PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_GT(stat(r.stats_json, "host.mm.ksm_merge"), 0);
   EXPECT_GT(stat(r.stats_json, "host.mm.cow_break"), 0);
@@ -105,7 +105,7 @@ TEST(Arm64Notifiers, SwapStormUnmapsAndFaultsPagesBack) {
     SimConfig c = arm("swap-storm", "shared", 4, 1 << 20);
     c.host_event_interval = 50000;
     c.flush = flush;
-    ChildRun r = run_platform_in_child(c);
+    PlatformRun r = run_platform(c);
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     EXPECT_GT(stat(r.stats_json, "host.mm.swap_out"), 0) << flush;
     EXPECT_GT(stat(r.stats_json, "host.mm.swap_in"), 0) << flush;
@@ -125,7 +125,7 @@ TEST(Arm64Notifiers, IdleTrackingAgesLeavesAndSeesReaccesses) {
   c.host_event_pages = 4096;
   c.host_events = 8;
   c.host_event_interval = 400000;
-  ChildRun r = run_platform_in_child(c);
+  PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   EXPECT_GT(stat(r.stats_json, "hv.notifier.clear_young"), 0);
@@ -139,7 +139,7 @@ TEST(Arm64Workloads, EveryNonX86SpecificWorkloadRunsWithoutViolations) {
                         "swap-storm", "idle-tracking", "locked-boot"}) {
     SimConfig c = arm(w, "shared", 2, 1 << 20);
     c.image_size = 64 << 10;
-    ChildRun r = run_platform_in_child(c);
+    PlatformRun r = run_platform(c);
     ASSERT_EQ(r.exit_code, 0) << w << ": " << r.stats_json;
     EXPECT_EQ(stat(r.stats_json, "check.violations"), 0) << w;
     EXPECT_GT(stat(r.stats_json, "guest.accesses"), 0) << w;

@@ -3,11 +3,11 @@
 // MAX_LOCK_DEPTH reached by kvm_lock_all_vcpus with 47 vCPUs but not 46.
 #include <gtest/gtest.h>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 
 using mmusim::SimConfig;
-using mmusim::testing::ChildRun;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::PlatformRun;
+using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 
 namespace {
@@ -27,8 +27,8 @@ SimConfig boot(const char* policy, unsigned vcpus = 4) {
 }  // namespace
 
 TEST(Arm64LockedBoot, DeferredDoesTheMaintenanceOnceAndIsCheaperThanEager) {
-  ChildRun eager = run_platform_in_child(boot("eager"));
-  ChildRun deferred = run_platform_in_child(boot("deferred"));
+  PlatformRun eager = run_platform(boot("eager"));
+  PlatformRun deferred = run_platform(boot("deferred"));
   ASSERT_EQ(eager.exit_code, 0) << eager.stats_json;
   ASSERT_EQ(deferred.exit_code, 0) << deferred.stats_json;
   const double ram_lines = 4.0 * (256 << 10) / 64;
@@ -47,7 +47,7 @@ TEST(Arm64LockedBoot, DeferredDoesTheMaintenanceOnceAndIsCheaperThanEager) {
 }
 
 TEST(Arm64LockedBoot, SkippingMaintenanceMakesMmuOffGuestsReadStaleData) {
-  ChildRun none = run_platform_in_child(boot("none"));
+  PlatformRun none = run_platform(boot("none"));
   ASSERT_EQ(none.exit_code, 0) << none.stats_json;
   EXPECT_EQ(stat(none.stats_json, "hv.cmo.lines"), 0);
   // The image lines stayed dirty in the VMM's cache: every vCPU read every one stale.
@@ -58,9 +58,9 @@ TEST(Arm64LockedBoot, LockdepDepthLimitAt47VcpusNotAt46) {
   SimConfig c = boot("deferred", 47);
   c.mem_per_vcpu = 4 << 10;
   c.image_size = 4 << 10;
-  ChildRun r47 = run_platform_in_child(c);
+  PlatformRun r47 = run_platform(c);
   c.vcpus = 46;
-  ChildRun r46 = run_platform_in_child(c);
+  PlatformRun r46 = run_platform(c);
   ASSERT_EQ(r47.exit_code, 0) << r47.stats_json;
   ASSERT_EQ(r46.exit_code, 0) << r46.stats_json;
   // kvm->lock + 47 vcpu->mutex = 48 held locks = MAX_LOCK_DEPTH.
@@ -75,12 +75,12 @@ TEST(Arm64LockedBoot, RelockAfterCancelledMigrationIsCarriedOutAtTheNextKvmRunOn
   // Twice: the vCPUs exit to the VMM, which unlocks (migration starts), re-locks (cancelled:
   // pending op set again) and rewrites the image; the vCPUs issue KVM_RUN again and re-read it.
   const double ram_lines = 4.0 * (256 << 10) / 64, image_lines = (128 << 10) / 64;
-  ChildRun run[3];
+  PlatformRun run[3];
   const char* policies[3] = {"eager", "deferred", "none"};
   for (int i = 0; i < 3; ++i) {
     SimConfig c = boot(policies[i]);
     c.relock_cycles = 2;
-    run[i] = run_platform_in_child(c);
+    run[i] = run_platform(c);
     ASSERT_EQ(run[i].exit_code, 0) << policies[i] << run[i].stats_json;
     EXPECT_EQ(stat(run[i].stats_json, "boot.relocks"), 2) << policies[i];
     EXPECT_EQ(stat(run[i].stats_json, "hv.memslot.lock"), 3) << policies[i];

@@ -6,12 +6,12 @@
 #include <memory>
 #include <set>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 #include "tests/op_list.hpp"
 
 using mmusim::SimConfig;
-using mmusim::testing::ChildRun;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::PlatformRun;
+using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 using namespace mmusim;
 
@@ -48,9 +48,9 @@ TEST(Arm64Platform, DemandPagingExclusiveAndSharedAgreeWithoutViolations) {
   SimConfig c = arm(8, 2 << 20, "shared");
   c.overlap = 0.5;
   c.pattern = "random";
-  ChildRun sh = run_platform_in_child(c);
+  PlatformRun sh = run_platform(c);
   c.mmu_lock = "exclusive";
-  ChildRun ex = run_platform_in_child(c);
+  PlatformRun ex = run_platform(c);
   ASSERT_EQ(sh.exit_code, 0) << sh.stats_json;
   ASSERT_EQ(ex.exit_code, 0) << ex.stats_json;
   EXPECT_EQ(stat(sh.stats_json, "check.violations"), 0);
@@ -69,8 +69,8 @@ TEST(Arm64Platform, DemandPagingExclusiveAndSharedAgreeWithoutViolations) {
 }
 
 TEST(Arm64Platform, SharedMmuLockWaitsLessWithManyVcpus) {
-  ChildRun sh = run_platform_in_child(arm(16, 2 << 20, "shared"));
-  ChildRun ex = run_platform_in_child(arm(16, 2 << 20, "exclusive"));
+  PlatformRun sh = run_platform(arm(16, 2 << 20, "shared"));
+  PlatformRun ex = run_platform(arm(16, 2 << 20, "exclusive"));
   ASSERT_EQ(sh.exit_code, 0);
   ASSERT_EQ(ex.exit_code, 0);
   EXPECT_LT(stat(sh.stats_json, "sim.cycles"), stat(ex.stats_json, "sim.cycles"));
@@ -83,16 +83,16 @@ TEST(Arm64Platform, SameSeedSameStatsAndQuantumDoesNotMatter) {
   c.overlap = 0.25;
   c.pattern = "random";
   c.seed = 5;
-  ChildRun a = run_platform_in_child(c);
-  ChildRun b = run_platform_in_child(c);
+  PlatformRun a = run_platform(c);
+  PlatformRun b = run_platform(c);
   ASSERT_EQ(a.exit_code, 0);
   EXPECT_EQ(a.stats_json, b.stats_json);
   EXPECT_EQ(a.leaves, b.leaves);
   SimConfig q = arm(4, 1 << 20, "shared");
   q.quantum = 10;
-  ChildRun q1 = run_platform_in_child(q);
+  PlatformRun q1 = run_platform(q);
   q.quantum = 100000;
-  ChildRun q2 = run_platform_in_child(q);
+  PlatformRun q2 = run_platform(q);
   ASSERT_EQ(q1.exit_code, 0);
   EXPECT_EQ(q1.stats_json, q2.stats_json);
 }
@@ -109,7 +109,7 @@ TEST(Arm64Platform, ColdWalkReferencesFollowTheStage2Geometry) {
     c.pwc_entries = 0;
     c.ipa_bits = k.ipa_bits;
     c.s2_levels = k.s2_levels;
-    ChildRun r = run_platform_in_child(c);
+    PlatformRun r = run_platform(c);
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     EXPECT_EQ(stat(r.stats_json, "walk.refs", "max"), k.refs) << k.ipa_bits << "/" << k.s2_levels;
     EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
@@ -119,7 +119,7 @@ TEST(Arm64Platform, ColdWalkReferencesFollowTheStage2Geometry) {
 TEST(Arm64Platform, BlockMappingsWithHugeBacking) {
   SimConfig c = arm(2, 4 << 20, "shared");
   c.page_size = 2 << 20;
-  ChildRun r = run_platform_in_child(c);
+  PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "hv.fault.fixed"), 4);  // 8 MiB of 2 MiB blocks
   size_t blocks = 0;
@@ -166,13 +166,13 @@ struct FlushProbe {
   Cycles cycles = 0;  // the probe flush, request to completion
 };
 
-void run_flush_probe(const char* flush, uint64_t pages, FlushProbe& probe, Platform*& out) {
+std::unique_ptr<Platform> run_flush_probe(const char* flush, uint64_t pages, FlushProbe& probe) {
   SimConfig c = arm(4, 1 << 20, "shared");
   c.flush = flush;
   c.passes = 3000;  // after the first pass the vCPUs run from their TLBs, in guest mode
   PlatformHooks h;
-  static Platform* self = nullptr;
-  h.host_threads.push_back({"flusher", [&probe, pages](Agent& a) {
+  Platform* self = nullptr;
+  h.host_threads.push_back({"flusher", [&probe, &self, pages](Agent& a) {
                               a.wait_cycles(1500000);
                               probe.before = tlb_entries(*self);
                               const Cycles t0 = a.now();
@@ -181,17 +181,17 @@ void run_flush_probe(const char* flush, uint64_t pages, FlushProbe& probe, Platf
                               probe.cycles = a.now() - t0;
                               probe.after = tlb_entries(*self);
                             }});
-  out = new Platform(c, h);
-  self = out;
-  out->run();
+  auto p = std::make_unique<Platform>(c, h);
+  self = p.get();
+  p->run();
+  return p;
 }
 
 }  // namespace
 
 TEST(Arm64Platform, BroadcastTlbiEmptiesEveryTlbWithoutIpis) {
   FlushProbe probe;
-  Platform* p = nullptr;
-  run_flush_probe("broadcast", 1, probe, p);
+  const auto p = run_flush_probe("broadcast", 1, probe);
   EXPECT_GT(probe.before, 4u);
   EXPECT_EQ(probe.after, 0u);
   EXPECT_EQ(p->stats.value("hv.ipi.count"), 0u);
@@ -204,8 +204,7 @@ TEST(Arm64Platform, BroadcastTlbiEmptiesEveryTlbWithoutIpis) {
 
 TEST(Arm64Platform, BroadcastTlbiAboveThresholdInvalidatesTheWholeVmid) {
   FlushProbe probe;
-  Platform* p = nullptr;
-  run_flush_probe("broadcast", 65, probe, p);  // threshold 64 pages
+  const auto p = run_flush_probe("broadcast", 65, probe);  // threshold 64 pages
   EXPECT_EQ(probe.after, 0u);
   EXPECT_EQ(p->stats.value("hv.tlbi.by_ipa"), 0u);
   EXPECT_EQ(p->stats.value("hv.tlbi.full_vmid"), 2u);  // this one and the teardown's
@@ -214,42 +213,24 @@ TEST(Arm64Platform, BroadcastTlbiAboveThresholdInvalidatesTheWholeVmid) {
 
 TEST(Arm64Platform, IpiAllOnArm64StillInterruptsTheVcpus) {
   FlushProbe probe;
-  Platform* p = nullptr;
-  run_flush_probe("ipi-all", 1, probe, p);
+  const auto p = run_flush_probe("ipi-all", 1, probe);
   EXPECT_GT(p->stats.value("hv.ipi.count"), 0u);
   EXPECT_EQ(p->stats.value("hv.tlbi.ops"), 0u);
   EXPECT_EQ(p->stats.value("check.violations"), 0u);
 }
 
 namespace {
-// The probe in a child process (one elaboration per process): its flush time and IPI count.
-std::pair<Cycles, uint64_t> probe_in_child(const char* flush) {
-  int fds[2];
-  if (pipe(fds) != 0) std::abort();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    FlushProbe probe;
-    Platform* p = nullptr;
-    run_flush_probe(flush, 1, probe, p);
-    const uint64_t out[2] = {probe.cycles, p->stats.value("hv.ipi.count")};
-    if (write(fds[1], out, sizeof out) != ssize_t(sizeof out)) _exit(1);
-    _exit(0);
-  }
-  close(fds[1]);
-  uint64_t in[2] = {0, 0};
-  const ssize_t n = read(fds[0], in, sizeof in);
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_EQ(n, ssize_t(sizeof in));
-  return {in[0], in[1]};
+// The probe's flush time and IPI count.
+std::pair<Cycles, uint64_t> probe_once(const char* flush) {
+  FlushProbe probe;
+  const auto p = run_flush_probe(flush, 1, probe);
+  return {probe.cycles, p->stats.value("hv.ipi.count")};
 }
 }  // namespace
 
 TEST(Arm64Platform, FlushStrategyComparisonBroadcastBeatsIpis) {
-  const auto ipi = probe_in_child("ipi-all");
-  const auto bc = probe_in_child("broadcast");
+  const auto ipi = probe_once("ipi-all");
+  const auto bc = probe_once("broadcast");
   EXPECT_GT(ipi.second, 0u);
   EXPECT_EQ(bc.second, 0u);
   EXPECT_GT(ipi.first, 0u);

@@ -6,12 +6,12 @@
 #include <functional>
 
 #include "app/platform.hpp"
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 #include "tests/op_list.hpp"
 
 using namespace mmusim;
-using mmusim::testing::run_in_child;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::run_catching;
+using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 
 namespace {
@@ -76,7 +76,7 @@ struct ZapRun {
 // while the vCPUs run. Right after the flush returns, the host thread looks into vCPU 0's TLB.
 ZapRun zap_while_running(const char* flush, unsigned vcpus) {
   ZapRun out;
-  out.stats = run_in_child([&]() {
+  out.stats = run_catching([&]() {
     Platform* plat = nullptr;
     PlatformHooks h;
     const Addr a = kGva, b = kGva + k2M;
@@ -187,7 +187,7 @@ std::string one_pcpu_shootdown(const char* flush) {
     }
     return std::make_unique<Script>(ops);
   };
-  return run_in_child([&]() {
+  return run_catching([&]() {
     Platform p(c, h);
     p.run();
     std::ostringstream s;
@@ -233,7 +233,7 @@ SimConfig ebizzy(unsigned vcpus, unsigned pcpus, const char* flush) {
 }
 
 double records_per_s(const SimConfig& c) {
-  auto r = run_platform_in_child(c);
+  auto r = run_platform(c);
   EXPECT_EQ(r.exit_code, 0) << r.stats_json.substr(0, 300);
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   return stat(r.stats_json, "workload.ebizzy.records_per_s");
@@ -242,7 +242,7 @@ double records_per_s(const SimConfig& c) {
 }  // namespace
 
 TEST(Overcommit, SchedulerPreemptsAndEveryVcpuWaitsItsTurn) {
-  auto r = run_platform_in_child(ebizzy(4, 2, "ipi-all"));
+  auto r = run_platform(ebizzy(4, 2, "ipi-all"));
   ASSERT_EQ(r.exit_code, 0) << r.stats_json.substr(0, 300);
   EXPECT_GE(stat(r.stats_json, "sched.preemptions"), 1);
   EXPECT_GE(stat(r.stats_json, "sched.wait", "count"), 4);  // every vCPU asked for its pCPU
@@ -256,8 +256,8 @@ TEST(Overcommit, SchedulerPreemptsAndEveryVcpuWaitsItsTurn) {
 
 TEST(Overcommit, SameSeedGivesIdenticalStats) {
   SimConfig c = ebizzy(6, 4, "pv");
-  auto a = run_platform_in_child(c);
-  auto b = run_platform_in_child(c);
+  auto a = run_platform(c);
+  auto b = run_platform(c);
   ASSERT_EQ(a.exit_code, 0);
   EXPECT_EQ(a.stats_json, b.stats_json);
 }

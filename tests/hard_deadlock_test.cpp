@@ -25,15 +25,17 @@ SimConfig one_vcpu(const char* lock) {
 // Runs the platform with a host thread "lock_holder" that takes mmu_lock for write and then
 // either waits forever (still alive, blocked) or returns holding it; gives the deadlock report.
 std::string deadlock_report(const char* lock, bool holder_waits_forever) {
-  static sc_core::sc_event never;  // notified by nobody
   PlatformHooks h;
   Platform* plat = nullptr;
+  const Event* never = nullptr;  // notified by nobody
   h.host_threads.push_back({"lock_holder", [&, holder_waits_forever](Agent& a) {
     plat->mmu().notifier_lock(a);  // mmu_lock for write, as an MMU notifier takes it
-    if (holder_waits_forever) a.wait_event(never, "a wake-up nobody sends");
+    if (holder_waits_forever) a.wait_event(*never, "a wake-up nobody sends");
   }});
   Platform p(one_vcpu(lock), h);
   plat = &p;
+  const Event nobody_notifies;  // an event of the platform's simulation, gone before it
+  never = &nobody_notifies;
   try {
     p.run();
   } catch (const DeadlockError& e) {

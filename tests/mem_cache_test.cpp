@@ -20,7 +20,7 @@ namespace {
 
 struct Rig {
   explicit Rig(const SimConfig& c)
-      : cfg(c), ms(std::make_unique<MemorySystem>("mem", cfg, mem, stats)) {}
+      : cfg(c), ms(std::make_unique<MemorySystem>("mem", cfg, clock, mem, stats)) {}
   Cycles rd(int cpu, Addr a, Cycles when = 0) {
     return ms->access(cpu, a, MemOp::Read, MemClass::Data, when);
   }
@@ -28,6 +28,7 @@ struct Rig {
     return ms->access(cpu, a, MemOp::Write, MemClass::Data, when);
   }
   uint64_t n(const char* name) const { return stats.value(name); }
+  Clock clock{1.0, sc_core::sc_get_curr_simcontext()};
   SimConfig cfg;
   PhysMem mem;
   Stats stats;
@@ -294,7 +295,8 @@ TEST(MemCache, ImpossibleGeometryIsAUsageError) {
   c.l2_size = 1000;
   PhysMem m;
   Stats s;
-  EXPECT_THROW(MemorySystem("bad", c, m, s), UsageError);
+  const Clock clock{1.0, sc_core::sc_get_curr_simcontext()};
+  EXPECT_THROW(MemorySystem("bad", c, clock, m, s), UsageError);
   EXPECT_THROW(TagArray(3 * kLineSize, 2, "x"), UsageError);  // not a multiple of ways x line
   EXPECT_THROW(TagArray(4 * kLineSize, 0, "x"), UsageError);
 }

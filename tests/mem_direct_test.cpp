@@ -33,7 +33,8 @@ using sc_core::SC_ZERO_TIME;
 
 namespace {
 
-Cycles cyc(const sc_time& t) { return Clock::to_cycles(t); }
+// The tests' clock runs at 1 GHz (KernelParams' default): one cycle per nanosecond.
+Cycles cyc(const sc_time& t) { return Cycles(t / sc_core::sc_time(1, sc_core::SC_NS)); }
 
 // What one access returned: value (result, or the version seen), the newest version for data
 // reads, and the cycles it added to the caller's delay.
@@ -221,12 +222,12 @@ struct Twin {
 }  // namespace
 
 TEST(MemDirect, DirectEntryBTransportAndEngineAgreeOnEveryAccess) {
-  Clock::set_ghz(1.0);
+  const Clock clock{1.0, sc_core::sc_get_curr_simcontext()};
   Twin direct, tlm, engine;
-  MemorySystem ms_direct("ms_direct", direct.cfg, direct.mem, direct.stats);
-  MemorySystem ms_tlm("ms_tlm", tlm.cfg, tlm.mem, tlm.stats);
-  MemorySystem ms_engine("ms_engine", engine.cfg, engine.mem, engine.stats);
-  MemPort p0("p0", 0), p1("p1", 1);
+  MemorySystem ms_direct("ms_direct", direct.cfg, clock, direct.mem, direct.stats);
+  MemorySystem ms_tlm("ms_tlm", tlm.cfg, clock, tlm.mem, tlm.stats);
+  MemorySystem ms_engine("ms_engine", engine.cfg, clock, engine.mem, engine.stats);
+  MemPort p0("p0", 0, clock), p1("p1", 1, clock);
   TlmOnlyPort t0("t0", 0), t1("t1", 1);
   TlmOnlyPort e0("e0", 0), e1("e1", 1);  // the engine has no API for versioned data and CMOs
   p0.socket.bind(ms_direct.target);
@@ -243,7 +244,7 @@ TEST(MemDirect, DirectEntryBTransportAndEngineAgreeOnEveryAccess) {
     const Cycles when = cyc(sc_core::sc_time_stamp() + delay);
     Outcome o;
     o.cycles = ms_engine.access(a.cpu, a.addr, a.op, a.cls, when);
-    delay += Clock::cycles(o.cycles);
+    delay += clock.cycles(o.cycles);
     if (a.cls != MemClass::Data) {
       const uint64_t v = ms_engine.perform(a.addr, a.op, a.value, a.expected);
       if (a.op != MemOp::Write) o.value = v;
@@ -259,8 +260,8 @@ TEST(MemDirect, DirectEntryBTransportAndEngineAgreeOnEveryAccess) {
   size_t mismatches = 0, done = 0;
   Driver driver("driver", [&] {
     for (const Step& a : seq) {
-      if (a.wait) sc_core::wait(Clock::cycles(a.wait));
-      sc_time d1 = Clock::cycles(a.offset), d2 = d1, d3 = d1;
+      if (a.wait) sc_core::wait(clock.cycles(a.wait));
+      sc_time d1 = clock.cycles(a.offset), d2 = d1, d3 = d1;
       const Outcome got = via_port(a.cpu ? p1 : p0, a.addr, a.op, a.cls, a.value, a.expected, d1);
       const Outcome tlm_got =
           (a.cpu ? t1 : t0).access(a.addr, a.op, a.cls, a.value, a.expected, d2);
@@ -307,15 +308,15 @@ TEST(MemDirect, PortWithoutDirectEntryStaysOnBTransport) {
       MemExt* ext = t.get_extension<MemExt>();
       ASSERT_NE(ext, nullptr);
       ext->result = t.get_address() + ext->value;
-      delay += Clock::cycles(7);
+      delay += sc_time(7, sc_core::SC_NS);  // 7 cycles at 1 GHz
       t.set_response_status(tlm::TLM_OK_RESPONSE);
       ++calls;
     }
     uint64_t calls = 0;
   };
-  Clock::set_ghz(1.0);
+  const Clock clock{1.0, sc_core::sc_get_curr_simcontext()};
   Echo echo("echo");
-  MemPort port("port", 0);
+  MemPort port("port", 0, clock);
   port.socket.bind(echo.socket);
   std::vector<uint64_t> got;
   Cycles total = 0;

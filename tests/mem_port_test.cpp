@@ -23,7 +23,8 @@ namespace {
 const Latencies kLat;
 const Cycles kDram = kLat.llc_hit + kLat.dram;
 
-Cycles cyc(const sc_time& t) { return Clock::to_cycles(t); }
+// The tests' clock runs at 1 GHz (KernelParams' default): one cycle per nanosecond.
+Cycles cyc(const sc_time& t) { return Cycles(t / sc_core::sc_time(1, sc_core::SC_NS)); }
 
 }  // namespace
 
@@ -106,10 +107,10 @@ TEST(MemPort, AccessTimeIsKernelTimePlusDelayForDramQueueing) {
     d = SC_ZERO_TIME;  // same instant: queues behind the first
     p.touch(0x080, false, d);
     lat.push_back(cyc(d));
-    d = Clock::cycles(2 * kLat.dram_occupancy);  // local offset past the busy window
+    d = r.clock().cycles(2 * kLat.dram_occupancy);  // local offset past the busy window
     p.touch(0x100, true, d);
     lat.push_back(cyc(d) - 2 * kLat.dram_occupancy);
-    sc_core::wait(Clock::cycles(1000));  // kernel time moves on: channel idle again
+    sc_core::wait(r.clock().cycles(1000));  // kernel time moves on: channel idle again
     d = SC_ZERO_TIME;
     p.touch(0x180, false, d);
     lat.push_back(cyc(d));
@@ -149,10 +150,11 @@ TEST(MemPort, PayloadWithoutMemExtIsReported) {
     tlm_utils::simple_initiator_socket<Raw> socket;
     bool reported = false;
   };
+  Clock clock{1.0, sc_core::sc_get_curr_simcontext()};
   SimConfig cfg;
   PhysMem mem;
   Stats stats;
-  MemorySystem ms("mem", cfg, mem, stats);
+  MemorySystem ms("mem", cfg, clock, mem, stats);
   Raw raw("raw");
   raw.socket.bind(ms.target);
   sc_core::sc_start();

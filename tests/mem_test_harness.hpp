@@ -2,9 +2,11 @@
 // b_transport (mem_port_test, mem_poc_test): both need the same two-CPU initiator module bound to
 // one MemorySystem, so it lives here once instead of in each test file.
 //
-// A MemRig elaborates SystemC modules ("mem", "init" with "port0"/"port1") and run() starts the
-// kernel: SystemC elaborates once per process, so build at most one rig per TEST (ctest runs each
-// TEST in its own process; by hand, use --gtest_filter one test at a time).
+// A MemRig elaborates SystemC modules ("mem", "init" with "port0"/"port1") in the process's
+// SystemC context and run() starts the kernel: build at most one rig per TEST (ctest runs each
+// TEST in its own process; by hand, use --gtest_filter one test at a time). The rigs of the
+// layers above have contexts of their own (sim/sync/sim_kernel.hpp); this layer's tests do
+// without it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -26,8 +28,10 @@ namespace mmusim::testing {
 // Runs `body` in a SystemC thread, with one MemPort per CPU bound to a shared MemorySystem.
 struct MemInitiator : sc_core::sc_module {
   SC_HAS_PROCESS(MemInitiator);
-  MemInitiator(sc_core::sc_module_name n, std::function<void(MemInitiator&)> body)
-      : sc_core::sc_module(n), port0("port0", 0), port1("port1", 1), body_(std::move(body)) {
+  MemInitiator(sc_core::sc_module_name n, const Clock& clock,
+               std::function<void(MemInitiator&)> body)
+      : sc_core::sc_module(n), port0("port0", 0, clock), port1("port1", 1, clock),
+        body_(std::move(body)) {
     SC_THREAD(run);
   }
   void run() {
@@ -45,10 +49,9 @@ struct MemInitiator : sc_core::sc_module {
 // not finish.
 struct MemRig {
   explicit MemRig(std::function<void(MemInitiator&)> body) {
-    Clock::set_ghz(1.0);
     cfg.vcpus = 2;
-    ms = std::make_unique<MemorySystem>("mem", cfg, mem, stats);
-    init = std::make_unique<MemInitiator>("init", std::move(body));
+    ms = std::make_unique<MemorySystem>("mem", cfg, clk, mem, stats);
+    init = std::make_unique<MemInitiator>("init", clk, std::move(body));
     init->port0.socket.bind(ms->target);
     init->port1.socket.bind(ms->target);
   }
@@ -56,6 +59,8 @@ struct MemRig {
     sc_core::sc_start();
     ASSERT_TRUE(init->done);
   }
+  const Clock& clock() const { return clk; }
+  Clock clk{1.0, sc_core::sc_get_curr_simcontext()};
   SimConfig cfg;
   PhysMem mem;
   Stats stats;

@@ -4,11 +4,11 @@
 // guest mappings only without KVM_CAP_SYNC_MMU).
 #include <gtest/gtest.h>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 
 using namespace mmusim;
-using mmusim::testing::ChildRun;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::PlatformRun;
+using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 
 namespace {
@@ -29,9 +29,9 @@ TEST(MipsPlatform, DemandPagingHasNoViolationsAndMmuLockModeChangesNothing) {
   c.overlap = 0.5;
   c.pattern = "random";
   c.mmu_lock = "shared";
-  ChildRun sh = run_platform_in_child(c);
+  PlatformRun sh = run_platform(c);
   c.mmu_lock = "exclusive";
-  ChildRun ex = run_platform_in_child(c);
+  PlatformRun ex = run_platform(c);
   ASSERT_EQ(sh.exit_code, 0) << sh.stats_json;
   EXPECT_EQ(stat(sh.stats_json, "check.violations"), 0);
   EXPECT_GT(stat(sh.stats_json, "check.touched_pages"), 0);
@@ -47,22 +47,22 @@ TEST(MipsPlatform, SameSeedGivesByteIdenticalStats) {
   c.workload = "ksm-merge";
   c.host_event_interval = 50000;
   c.seed = 3;
-  ChildRun a = run_platform_in_child(c);
-  ChildRun b = run_platform_in_child(c);
+  PlatformRun a = run_platform(c);
+  PlatformRun b = run_platform(c);
   ASSERT_EQ(a.exit_code, 0) << a.stats_json;
   EXPECT_EQ(a.stats_json, b.stats_json);
   EXPECT_EQ(a.leaves, b.leaves);
   c.seed = 4;
-  EXPECT_NE(run_platform_in_child(c).stats_json, a.stats_json);
+  EXPECT_NE(run_platform(c).stats_json, a.stats_json);
 }
 
 TEST(MipsPlatform, SyncMmuOffLeavesStaleMappingsAfterKsmAndCowOnDoesNot) {
   SimConfig c = mips(4, 1 << 20);
   c.workload = "ksm-merge";
   c.host_event_interval = 50000;
-  ChildRun on = run_platform_in_child(c);
+  PlatformRun on = run_platform(c);
   c.mips_sync_mmu = false;
-  ChildRun off = run_platform_in_child(c);
+  PlatformRun off = run_platform(c);
   ASSERT_EQ(on.exit_code, 0) << on.stats_json;
   ASSERT_EQ(off.exit_code, 0) << off.stats_json;
   // The host really merged pages and broke COW in both runs.
@@ -84,7 +84,7 @@ TEST(MipsPlatform, SwapStormFaultsPagesBackWithoutViolations) {
   SimConfig c = mips(4, 1 << 20);
   c.workload = "swap-storm";
   c.host_event_interval = 50000;
-  ChildRun r = run_platform_in_child(c);
+  PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_GT(stat(r.stats_json, "host.mm.swap_out"), 0);
   EXPECT_GT(stat(r.stats_json, "host.mm.swap_in"), 0);
@@ -102,7 +102,7 @@ TEST(MipsPlatform, SwapStormFaultsPagesBackWithoutViolations) {
   EXPECT_EQ(stat(r.stats_json, "hv.notifier.change_pte"), stat(r.stats_json, "host.mm.migrate"));
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   c.mips_sync_mmu = false;
-  ChildRun off = run_platform_in_child(c);
+  PlatformRun off = run_platform(c);
   ASSERT_EQ(off.exit_code, 0);
   EXPECT_GT(stat(off.stats_json, "check.violations"), 0);
 }
@@ -114,7 +114,7 @@ TEST(MipsPlatform, IdleTrackingMakesPagesOldAndReaccessesTakeFastPathFaults) {
   c.host_event_pages = 4096;
   c.host_events = 8;
   c.host_event_interval = 400000;
-  ChildRun r = run_platform_in_child(c);
+  PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   EXPECT_GT(stat(r.stats_json, "hv.notifier.clear_young"), 0);
@@ -123,7 +123,7 @@ TEST(MipsPlatform, IdleTrackingMakesPagesOldAndReaccessesTakeFastPathFaults) {
   EXPECT_GT(stat(r.stats_json, "workload.idle.seen_young"), 0);
   // Without notifiers the host cannot age anything: every page looks idle.
   c.mips_sync_mmu = false;
-  ChildRun off = run_platform_in_child(c);
+  PlatformRun off = run_platform(c);
   ASSERT_EQ(off.exit_code, 0);
   EXPECT_EQ(stat(off.stats_json, "hv.mips.fast.made_young"), 0);
   EXPECT_EQ(stat(off.stats_json, "workload.idle.seen_young"), 0);

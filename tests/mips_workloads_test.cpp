@@ -10,11 +10,11 @@
 #include <fstream>
 #include <string>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 
 using namespace mmusim;
-using mmusim::testing::ChildRun;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::PlatformRun;
+using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 
 namespace {
@@ -29,9 +29,9 @@ SimConfig mips(unsigned vcpus, uint64_t mem) {
 }
 
 // Runs c twice; both must succeed with no violation and identical statistics.
-ChildRun run_clean_twice(const SimConfig& c) {
-  ChildRun a = run_platform_in_child(c);
-  ChildRun b = run_platform_in_child(c);
+PlatformRun run_clean_twice(const SimConfig& c) {
+  PlatformRun a = run_platform(c);
+  PlatformRun b = run_platform(c);
   EXPECT_EQ(a.exit_code, 0) << a.stats_json;
   EXPECT_EQ(stat(a.stats_json, "check.violations"), 0) << a.stats_json;
   EXPECT_EQ(a.stats_json, b.stats_json);
@@ -72,7 +72,7 @@ TEST(MipsWorkloads, EbizzyRunsCleanAndDeterministic) {
   SimConfig c = mips(4, 1 << 20);
   c.workload = "ebizzy";
   c.iterations = 8;
-  ChildRun r = run_clean_twice(c);
+  PlatformRun r = run_clean_twice(c);
   EXPECT_GT(stat(r.stats_json, "workload.ebizzy.records"), 0);
   EXPECT_GT(stat(r.stats_json, "hv.fault.count"), 0);
 }
@@ -90,7 +90,7 @@ TEST(MipsWorkloads, GvaTraceReplaysThroughTheGuestKernelCleanAndDeterministic) {
   SimConfig c = mips(2, 1 << 20);
   c.workload = "trace";
   c.trace = write_file("gva.trace", body);
-  ChildRun r = run_clean_twice(c);
+  PlatformRun r = run_clean_twice(c);
   EXPECT_EQ(stat(r.stats_json, "trace.pages"), 2 * 40 + 4);
   EXPECT_GT(stat(r.stats_json, "hv.fault.count"), 2 * 40 + 4 - 1);  // every data page faulted
 }
@@ -99,7 +99,7 @@ TEST(MipsWorkloads, DirtyLogMatchesPagesWrittenEveryRound) {
   SimConfig c = mips(2, 256 << 10);
   c.workload = "dirty-log";
   c.iterations = 3;
-  ChildRun r = run_clean_twice(c);
+  PlatformRun r = run_clean_twice(c);
   const double pages = double(c.vcpus) * double(c.mem_per_vcpu / 4096);
   // Every page written each round with logging on was logged once per round, through the fast
   // path's clean -> dirty (populate happened before logging, so nothing logged then).
@@ -114,13 +114,13 @@ TEST(MipsWorkloads, DirtyLogMatchesPagesWrittenEveryRound) {
 TEST(MipsWorkloads, AccessTrackingSeesExactlyThePagesReadAndNeedsSyncMmu) {
   SimConfig c = mips(2, 256 << 10);
   c.workload = "access-tracking";
-  ChildRun r = run_clean_twice(c);
+  PlatformRun r = run_clean_twice(c);
   const double pages = double(c.vcpus) * double(c.mem_per_vcpu / 4096);
   EXPECT_EQ(stat(r.stats_json, "workload.access.young"), pages / 2);
   EXPECT_EQ(stat(r.stats_json, "workload.access.idle"), pages / 2);
   EXPECT_GT(stat(r.stats_json, "hv.mips.fast.made_young"), 0);  // reads of aged pages faulted
   c.mips_sync_mmu = false;
-  ChildRun off = run_platform_in_child(c);
+  PlatformRun off = run_platform(c);
   EXPECT_NE(off.exit_code, 0);
   EXPECT_NE(off.stats_json.find("--mips-sync-mmu on"), std::string::npos) << off.stats_json;
 }
@@ -129,7 +129,7 @@ TEST(MipsWorkloads, HostEventTraceReplaysOnMipsAndFreesTheUnmappedTable) {
   SimConfig c = mips(1, 1 << 20);
   c.workload = "trace";
   c.trace = write_file("ev.trace", host_event_trace(768, true));
-  ChildRun r = run_clean_twice(c);
+  PlatformRun r = run_clean_twice(c);
   EXPECT_EQ(stat(r.stats_json, "trace.host_events"), 6);
   EXPECT_EQ(stat(r.stats_json, "host.events.applied"), 6);
   EXPECT_EQ(stat(r.stats_json, "host.events.pages_skipped"), 0);
@@ -153,14 +153,14 @@ TEST(MipsWorkloads, HostEventTraceWithoutSyncMmuLeavesWrongFramesAndRefusesAge) 
   c.workload = "trace";
   c.mips_sync_mmu = false;
   c.trace = write_file("ev_noage.trace", host_event_trace(768, false));
-  ChildRun off = run_platform_in_child(c);
+  PlatformRun off = run_platform(c);
   ASSERT_EQ(off.exit_code, 0) << off.stats_json;
   EXPECT_EQ(stat(off.stats_json, "host.events.applied"), 5);
   EXPECT_EQ(stat(off.stats_json, "hv.notifier.invalidate_range_start"), 0);
   EXPECT_GT(stat(off.stats_json, "check.wrong_frame"), 0);
   // Aging needs the notifiers: refused before the run, never skipped.
   c.trace = write_file("ev_age.trace", host_event_trace(4, true));
-  ChildRun age = run_platform_in_child(c);
+  PlatformRun age = run_platform(c);
   EXPECT_NE(age.exit_code, 0);
   EXPECT_NE(age.stats_json.find("host event 'age' is not modelled by --arch mips"), std::string::npos)
       << age.stats_json;
@@ -172,7 +172,7 @@ TEST(MipsWorkloads, SameHostEventTraceReplaysOnX86) {
   c.vcpus = 1;
   c.workload = "trace";
   c.trace = write_file("ev_x86.trace", host_event_trace(768, true));
-  ChildRun r = run_clean_twice(c);
+  PlatformRun r = run_clean_twice(c);
   EXPECT_EQ(stat(r.stats_json, "host.events.applied"), 6);
   EXPECT_EQ(stat(r.stats_json, "host.mm.balloon"), 512);
   EXPECT_GT(stat(r.stats_json, "hv.notifier.invalidate_range_start"), 0);
@@ -182,7 +182,7 @@ TEST(MipsWorkloads, SameHostEventTraceReplaysOnX86) {
 TEST(MipsWorkloads, RootChurnIsRefusedAsX86Specific) {
   SimConfig c = mips(1, 64 << 10);
   c.workload = "root-churn";
-  ChildRun r = run_platform_in_child(c);
+  PlatformRun r = run_platform(c);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.stats_json.find("x86 TDP MMU"), std::string::npos) << r.stats_json;
 }

@@ -38,6 +38,7 @@ constexpr Addr kGva5 = 0x00ab7f1234400000;   // uses the PML5 index too
 
 class Rig {
  public:
+  Clock clock{1.0, sc_core::sc_get_curr_simcontext()};
   SimConfig cfg;
   Stats stats;
   PhysMem mem;
@@ -59,8 +60,9 @@ class Rig {
     cfg.ept_levels = ept_levels;
     cfg.pwc_entries = pwc_entries;
     cfg.vcpus = 1;
-    memsys = std::make_unique<MemorySystem>("memsys", cfg, mem, stats);
-    walker = std::make_unique<Walker>("walker", cfg, gfmt, efmt, &pool, &viol, stats, "walk");
+    memsys = std::make_unique<MemorySystem>("memsys", cfg, clock, mem, stats);
+    walker = std::make_unique<Walker>("walker", cfg, clock, gfmt, efmt, &pool, &viol, stats,
+                                      "walk");
     walker->port.socket.bind(memsys->target);
     ept_root = pool.alloc();
     guest_root = new_guest_table();

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 
 namespace mmusim {
 namespace {
@@ -31,7 +31,9 @@ struct Measured {
 };
 
 // Runs `mmusim --vcpus 8 --mem-per-vcpu MEM` (demand-paging, 4K pages) and returns its peak RSS
-// and the page-table bytes it reports.
+// and the page-table bytes it reports. In a child process of its own, not as a Platform in this
+// one: the peak RSS must be that run's alone (a process's ru_maxrss never goes down, and this
+// one holds the test framework and the other run besides).
 // The mmusim executable: $MMUSIM_BIN if set, else the one next to this test binary (both are
 // built into the build directory's top level).
 std::string mmusim_path() {

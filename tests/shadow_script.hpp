@@ -14,7 +14,7 @@
 #include "app/platform.hpp"
 #include "models/x86/x86_arch.hpp"
 #include "sim/cpu/op.hpp"
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 #include "workloads/guest_pt_churn.hpp"
 
 namespace mmusim::testing {
@@ -105,10 +105,10 @@ inline GuestPtChurn& churn_of(Platform& p) { return dynamic_cast<GuestPtChurn&>(
 inline ShadowMmu& shadow_of(Platform& p) { return *dynamic_cast<X86Arch&>(*p.arch).shadow(); }
 inline Addr data_gva(uint64_t page) { return GuestLayout::kDataGva + (page << kPageShift); }
 
-// Runs `cfg` in a forked child with every vCPU's stream scripted by `build`; returns the stats
+// Runs `cfg` with every vCPU's stream scripted by `build`; returns the stats
 // JSON followed by what the probes logged (or "exception: ..." if the run threw).
 inline std::string run_scripted(const SimConfig& cfg, LazyScriptStream::Build build) {
-  return run_in_child([&] {
+  return run_catching([&] {
     Platform* plat = nullptr;
     std::ostringstream log;
     PlatformHooks hooks;

@@ -3,9 +3,6 @@
 // shared actions stays the order of simulated time, and a parked agent is never forgotten when
 // the running one blocks or ends.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -42,10 +39,10 @@ enum class Wake {
 
 // Four agents with different periods each add to one shared word 50 times.
 Trace run_counters(bool lookahead, Wake wake = Wake::Event) {
-  Agent::set_lookahead(lookahead);
-  Agent::set_direct_handoff(wake == Wake::StaticDirect);
-  ParkedAgents::reset();
-  SyncRig rig(4);
+  KernelParams kp = SyncRig::params();
+  kp.lookahead = lookahead;
+  kp.direct_handoff = wake == Wake::StaticDirect;
+  SyncRig rig(4, kp);
   Trace t;
   for (unsigned i = 0; i < 4; ++i) {
     rig.spawn(i, [&t, i](Agent& a) {
@@ -65,8 +62,6 @@ Trace run_counters(bool lookahead, Wake wake = Wake::Event) {
     }, wake != Wake::Event);
   }
   rig.run();
-  Agent::set_lookahead(true);
-  Agent::set_direct_handoff(true);
   return t;
 }
 
@@ -81,35 +76,19 @@ TEST(HandOff, SharedActionsRunInSimulatedTimeOrder) {
   EXPECT_GT(t.handed_off, t.waited);
 }
 
-// run_counters in a forked child (SystemC elaborates once per process), as text.
-std::string counters_in_child(bool lookahead, Wake wake = Wake::Event) {
-  int fds[2];
-  if (pipe(fds) != 0) std::abort();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    const Trace t = run_counters(lookahead, wake);
-    std::ostringstream o;
-    o << "handed_off " << t.handed_off << " direct " << t.direct << " final " << t.final_value
-      << "\n";
-    for (const auto& [at, id] : t.actions) o << at << " " << id << "\n";
-    const std::string s = o.str();
-    if (write(fds[1], s.data(), s.size()) != ssize_t(s.size())) _exit(1);
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  return out;
+// run_counters as text. Each run has its own rig, kernel layer and SystemC context, so the
+// runs of one test follow each other in this process.
+std::string counters_text(bool lookahead, Wake wake = Wake::Event) {
+  const Trace t = run_counters(lookahead, wake);
+  std::ostringstream o;
+  o << "handed_off " << t.handed_off << " direct " << t.direct << " final " << t.final_value
+    << "\n";
+  for (const auto& [at, id] : t.actions) o << at << " " << id << "\n";
+  return o.str();
 }
 
 TEST(HandOff, SameActionsAsWaitingThroughTheKernel) {
-  const std::string on = counters_in_child(true), off = counters_in_child(false);
+  const std::string on = counters_text(true), off = counters_text(false);
   ASSERT_EQ(off.rfind("handed_off 0 direct 0 final 200\n", 0), 0u) << off.substr(0, 80);
   ASSERT_NE(on.rfind("handed_off 0 ", 0), 0u) << on.substr(0, 80);  // on: some hand-offs
   // Every action at the same instant by the same agent, in the same order.
@@ -122,10 +101,10 @@ TEST(HandOff, SameActionsAsWaitingThroughTheKernel) {
 // its order, the same as with a notification and as waiting through the kernel.
 TEST(HandOff, DirectSwitchKeepsEveryActionInPlace) {
   ASSERT_TRUE(RunNext::available()) << "this build's SystemC is not 2.3.4";
-  const std::string direct = counters_in_child(true, Wake::StaticDirect);
-  const std::string notify = counters_in_child(true, Wake::StaticNotify);
-  const std::string event = counters_in_child(true, Wake::Event);
-  const std::string kernel = counters_in_child(false, Wake::StaticDirect);
+  const std::string direct = counters_text(true, Wake::StaticDirect);
+  const std::string notify = counters_text(true, Wake::StaticNotify);
+  const std::string event = counters_text(true, Wake::Event);
+  const std::string kernel = counters_text(false, Wake::StaticDirect);
   // Direct: every hand-off was a direct switch, and there were many.
   unsigned long handed = 0, switched = 0, fin = 0;
   ASSERT_EQ(std::sscanf(direct.c_str(), "handed_off %lu direct %lu final %lu", &handed, &switched,
@@ -147,7 +126,7 @@ TEST(HandOff, DirectSwitchKeepsEveryActionInPlace) {
 // whenever control goes back to the kernel), or the run would stop with both blocked.
 TEST(HandOff, ParkedAgentIsWokenWhenTheRunningOneBlocks) {
   SyncRig rig(2);
-  sc_core::sc_event ev;
+  Event ev;
   Cycles agent1_load_at = 0, agent0_woken_at = 0;
   bool done0 = false, done1 = false;
   rig.spawn(1, [&](Agent& a) {
@@ -169,7 +148,7 @@ TEST(HandOff, ParkedAgentIsWokenWhenTheRunningOneBlocks) {
   EXPECT_TRUE(done0);
   EXPECT_EQ(agent1_load_at, 1000u);
   EXPECT_EQ(agent0_woken_at, 1000u);  // the notification comes at agent 1's sync point
-  EXPECT_EQ(ParkedAgents::size(), 0u);
+  EXPECT_EQ(rig.kernel.parked().size(), 0u);
 }
 
 }  // namespace

@@ -18,7 +18,15 @@ using testing::SyncRig;
 
 constexpr Addr kWord = phys_layout::kKernelBase + 0x3000;
 
-Cycles kernel_now() { return Clock::to_cycles(sc_core::sc_time_stamp()); }
+// The rigs' clock runs at 1 GHz: one cycle per nanosecond.
+Cycles kernel_now() { return Cycles(sc_core::sc_time_stamp() / sc_core::sc_time(1, sc_core::SC_NS)); }
+
+// A rig of two agents with lookahead on or off.
+KernelParams with_lookahead(bool on) {
+  KernelParams kp = SyncRig::params();
+  kp.lookahead = on;
+  return kp;
+}
 
 TEST(Lookahead, SkipsTheWaitWhenNothingElseCanRunFirst) {
   SyncRig rig(2);
@@ -67,9 +75,8 @@ TEST(Lookahead, WaitsWhenAnotherThreadIsDueFirstAndSeesItsStore) {
 // The notification after a skipped sync wakes the waiter at the notifier's true time (its last
 // sync point), exactly as if the notifier had waited before its store.
 Cycles woken_at(bool lookahead) {
-  Agent::set_lookahead(lookahead);
-  SyncRig rig(2);
-  sc_core::sc_event ev;
+  SyncRig rig(2, with_lookahead(lookahead));
+  Event ev;
   Cycles woke = 0;
   rig.spawn(1, [&](Agent& a) {
     a.wait_event(ev, "the test event");
@@ -101,9 +108,9 @@ TEST(Lookahead, QuantumBoundaryFollowsTheSkippedSyncPoint) {
     a.advance(1200);
     a.load(kWord);  // skipped at 1201: a wait there would end the quantum at 2000
     skipped = a.syncs_skipped() - s0;
-    a.set_offset(Clock::cycles(1700));  // true time 1701 (kernel still at 1)
+    a.set_offset(a.clock().cycles(1700));  // true time 1701 (kernel still at 1)
     need_at_1701 = a.need_sync();
-    a.set_offset(Clock::cycles(2000));
+    a.set_offset(a.clock().cycles(2000));
     need_at_2001 = a.need_sync();
   });
   rig.run();
@@ -119,14 +126,14 @@ TEST(Lookahead, KeptHorizonAsksTheKernelOncePerRun) {
   uint64_t skipped = 0, queries = 0;
   rig.spawn(1, [](Agent& a) { a.wait_cycles(100000); });
   rig.spawn(0, [&](Agent& a) {
-    const uint64_t s0 = a.syncs_skipped(), q0 = Horizon::queries();
+    const uint64_t s0 = a.syncs_skipped(), q0 = a.kernel().horizon().queries();
     a.wait_cycles(1);
     for (int i = 0; i < 10; ++i) {
       a.advance(100);
       a.load(kWord);
     }
     skipped = a.syncs_skipped() - s0;
-    queries = Horizon::queries() - q0;
+    queries = a.kernel().horizon().queries() - q0;
   });
   rig.run();
   EXPECT_EQ(skipped, 11u);
@@ -139,7 +146,7 @@ TEST(Lookahead, KeptHorizonAsksTheKernelOncePerRun) {
 // that load must wait for it and see its store.
 TEST(Lookahead, NotificationDropsTheKeptHorizon) {
   SyncRig rig(2);
-  sc_core::sc_event ev;
+  Event ev;
   uint64_t seen = 0, waited = 0;
   rig.spawn(1, [&](Agent& a) {
     a.wait_event(ev, "the test event");
@@ -149,7 +156,7 @@ TEST(Lookahead, NotificationDropsTheKeptHorizon) {
     a.wait_cycles(1);
     a.advance(100);
     a.load(kWord);  // skipped: agent 1 sleeps on the event
-    notify_event(ev);
+    a.kernel().notify(ev);
     const uint64_t w0 = a.syncs_waited();
     a.advance(100);
     seen = a.load(kWord);
@@ -161,8 +168,7 @@ TEST(Lookahead, NotificationDropsTheKeptHorizon) {
 }
 
 TEST(Lookahead, OffMakesEverySyncWait) {
-  Agent::set_lookahead(false);
-  SyncRig rig(2);
+  SyncRig rig(2, with_lookahead(false));
   uint64_t skipped = 1, waited = 0;
   rig.spawn(1, [](Agent& a) { a.wait_cycles(10000); });
   rig.spawn(0, [&](Agent& a) {

@@ -22,7 +22,8 @@ using testing::SyncRig;
 // The rig plus the RCU module with every agent registered.
 struct RcuRig : SyncRig {
   Rcu rcu;
-  explicit RcuRig(unsigned n, Cycles quantum = 1000) : SyncRig(n, quantum), rcu("rcu", stats) {
+  explicit RcuRig(unsigned n, Cycles quantum = 1000)
+      : SyncRig(n, quantum), rcu("rcu", kernel, stats) {
     for (auto& a : agents) rcu.register_agent(*a);
   }
 };
@@ -41,7 +42,7 @@ TEST(Rcu, CallbackWaitsForReaderInside) {
     a.wait_cycles(100);
     rig.rcu.call_rcu(a, [&] {
       ran = true;
-      ran_at = Clock::now();
+      ran_at = rig.clock().now();
     });
     EXPECT_EQ(rig.rcu.pending(), 1u);
   });
@@ -64,7 +65,7 @@ TEST(Rcu, CallbackWithoutReadersRunsPromptly) {
   Cycles ran_at = ~Cycles(0);
   rig.spawn(0, [&](Agent& a) {
     a.advance(250);  // local time only: call_rcu synchronises before queueing
-    rig.rcu.call_rcu(a, [&] { ran_at = Clock::now(); });
+    rig.rcu.call_rcu(a, [&] { ran_at = rig.clock().now(); });
   });
   rig.spawn(1, [&](Agent& a) {  // a reader before and one after, neither overlapping
     rig.rcu.read_lock(a);
@@ -122,9 +123,9 @@ TEST(Rcu, LateReaderDoesNotDelayGracePeriod) {
   });
   rig.spawn(2, [&](Agent& a) {
     a.wait_cycles(100);
-    rig.rcu.call_rcu(a, [&] { first_ran = Clock::now(); });
+    rig.rcu.call_rcu(a, [&] { first_ran = rig.clock().now(); });
     a.wait_cycles(1400);
-    rig.rcu.call_rcu(a, [&] { second_ran = Clock::now(); });
+    rig.rcu.call_rcu(a, [&] { second_ran = rig.clock().now(); });
   });
   rig.run();
   EXPECT_EQ(first_ran, 1000u);
@@ -146,7 +147,7 @@ TEST(Rcu, ReaderExitCountsAtTrueTime) {
   });
   rig.spawn(1, [&](Agent& a) {
     a.wait_cycles(50);
-    rig.rcu.call_rcu(a, [&] { ran_at = Clock::now(); });
+    rig.rcu.call_rcu(a, [&] { ran_at = rig.clock().now(); });
   });
   rig.run();
   EXPECT_EQ(left, 900u);

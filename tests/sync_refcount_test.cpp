@@ -70,13 +70,13 @@ TEST(Refcount, RacingGettersAndPutters) {
   Refcount rc(kCountWord);
   unsigned failed_gets = 0, last_puts = 0;
   bool initialised = false;
-  sc_core::sc_event ready;
+  Event ready;
   for (unsigned i = 0; i < kN; ++i) {
     rig.spawn(i, [&, i](Agent& a) {
       if (i == 0) {
         rc.set(a, 1);  // the owner's reference
         initialised = true;
-        notify_event(ready);
+        a.kernel().notify(ready);
       } else if (!initialised) {
         sc_core::wait(ready);
       }

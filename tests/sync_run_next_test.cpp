@@ -41,13 +41,13 @@ TEST(RunNext, ThreadRunsFirstInTheCurrentRound) {
   uint64_t delta_before = 0, delta_after = 0;
   sc_core::sc_spawn([&] {
     sc_core::wait(sc_core::SC_ZERO_TIME);  // b and c are waiting by now
-    EXPECT_EQ(RunNext::first_in_round(), nullptr);
+    EXPECT_EQ(RunNext::first_in_round(sc_core::sc_get_curr_simcontext()), nullptr);
     wake_c.notify();  // immediate: c goes to the next round
-    EXPECT_EQ(RunNext::first_in_round(), nullptr);
-    ASSERT_TRUE(RunNext::make_next(b));
-    EXPECT_EQ(RunNext::first_in_round(), b);
-    EXPECT_FALSE(RunNext::make_next(b));  // queued already: not twice
-    EXPECT_FALSE(RunNext::make_next(c));  // queued by its notification
+    EXPECT_EQ(RunNext::first_in_round(sc_core::sc_get_curr_simcontext()), nullptr);
+    ASSERT_TRUE(RunNext::make_next(sc_core::sc_get_curr_simcontext(), b));
+    EXPECT_EQ(RunNext::first_in_round(sc_core::sc_get_curr_simcontext()), b);
+    EXPECT_FALSE(RunNext::make_next(sc_core::sc_get_curr_simcontext(), b));  // queued already: not twice
+    EXPECT_FALSE(RunNext::make_next(sc_core::sc_get_curr_simcontext(), c));  // queued by its notification
     delta_before = sc_core::sc_delta_count();
     log.push_back("a");
     sc_core::wait(sc_core::SC_ZERO_TIME);

@@ -222,12 +222,12 @@ TEST(RwLock, ExclusionInvariantUnderMixedLoad) {
 TEST(RwLock, GrantDuringAttemptLatencyIsNotLost) {
   SyncRig rig(2);
   RwLock lock("rw", kLockWord, rig.stats);
-  sc_core::sc_event holding;
+  Event holding;
   Cycles released = 0, got = 0;
   rig.spawn(0, [&](Agent& a) {
     lock.write_lock(a);
     a.sync();  // tell the other agent at the true acquisition time
-    notify_event(holding);
+    a.kernel().notify(holding);
     a.wait_cycles(5);
     released = a.now();
     lock.write_unlock(a);

@@ -122,12 +122,12 @@ TEST(SpinLock, MutualExclusionUnderContention) {
 TEST(SpinLock, ReleaseDuringTicketLatencyIsNotLost) {
   SyncRig rig(2);
   SpinLock lock("lk", kLockWord, rig.stats);
-  sc_core::sc_event holding;
+  Event holding;
   Cycles asked = 0, released = 0, got = 0;
   rig.spawn(0, [&](Agent& a) {
     lock.lock(a);
     a.sync();  // tell the other agent at the true acquisition time
-    notify_event(holding);
+    a.kernel().notify(holding);
     a.wait_cycles(5);  // far less than the waiter's atomic on a line this CPU holds modified
     released = a.now();
     lock.unlock(a);

@@ -11,12 +11,12 @@
 
 #include "app/platform.hpp"
 #include "sim/core/error.hpp"
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 #include "workloads/guest_layout.hpp"
 
 using mmusim::SimConfig;
-using mmusim::testing::ChildRun;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::PlatformRun;
+using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 
 namespace {
@@ -54,7 +54,7 @@ SimConfig trace_cfg(const std::string& path, unsigned vcpus) {
 
 TEST(TraceReplay, GuestKernelBuildsTablesThatTakeStage2Faults) {
   const int pages = 40;
-  ChildRun r = run_platform_in_child(trace_cfg(write_trace("two.trace", two_vcpu_body(pages)), 2));
+  PlatformRun r = run_platform(trace_cfg(write_trace("two.trace", two_vcpu_body(pages)), 2));
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   const double distinct = 2 * pages + 4;
   EXPECT_EQ(stat(r.stats_json, "trace.pages"), distinct);
@@ -72,7 +72,7 @@ TEST(TraceReplay, GuestKernelBuildsTablesThatTakeStage2Faults) {
 TEST(TraceReplay, ExtraVcpusReplayCopiesWithPagesOfTheirOwn) {
   const int pages = 10;
   std::string t = write_trace("copies.trace", two_vcpu_body(pages));
-  ChildRun r = run_platform_in_child(trace_cfg(t, 4));
+  PlatformRun r = run_platform(trace_cfg(t, 4));
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "guest.kernel.frames"), 2 * (2 * pages + 4));
   // The copy lives 1 TiB higher: a PDPT, two PDs and two PTs of its own.
@@ -85,8 +85,8 @@ TEST(TraceReplay, SameSeedSameStatistics) {
   std::string t = write_trace("det.trace", two_vcpu_body(30));
   SimConfig c = trace_cfg(t, 4);
   c.seed = 7;
-  ChildRun a = run_platform_in_child(c);
-  ChildRun b = run_platform_in_child(c);
+  PlatformRun a = run_platform(c);
+  PlatformRun b = run_platform(c);
   ASSERT_EQ(a.exit_code, 0) << a.stats_json;
   EXPECT_EQ(a.stats_json, b.stats_json);
   EXPECT_EQ(a.leaves, b.leaves);

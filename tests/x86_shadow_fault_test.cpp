@@ -4,7 +4,7 @@
 // PTE while the first one faults on it: nothing forces them.
 #include <gtest/gtest.h>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 #include "tests/shadow_script.hpp"
 
 using namespace mmusim;

@@ -6,13 +6,13 @@
 // clean and the guest tables in memory end up exactly as the guest kernel wrote them.
 #include <gtest/gtest.h>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 #include "tests/shadow_script.hpp"
 
 using namespace mmusim;
 using mmusim::testing::data_gva;
-using mmusim::testing::run_in_child;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::run_catching;
+using mmusim::testing::run_platform;
 using mmusim::testing::run_scripted;
 using mmusim::testing::Script;
 using mmusim::testing::stat;
@@ -37,7 +37,7 @@ SimConfig churn(double fork, double exec, double reuse) {
 // mapping the recorded frame, read-only exactly while copy-on-write. Appends
 // "mismatches N cow M" after the stats.
 std::string run_and_check_tables(const SimConfig& c) {
-  return run_in_child([&] {
+  return run_catching([&] {
     Platform p(c);
     p.run();
     std::ostringstream out;
@@ -179,8 +179,8 @@ TEST(ShadowFork, DataStoresToAFreedDirectoryAreEmulatedUntilFloodingZapsIt) {
 
 TEST(ShadowFork, SameSeedGivesIdenticalStatistics) {
   const SimConfig c = churn(0.05, 0.05, 0.5);
-  mmusim::testing::ChildRun a = run_platform_in_child(c);
-  mmusim::testing::ChildRun b = run_platform_in_child(c);
+  mmusim::testing::PlatformRun a = run_platform(c);
+  mmusim::testing::PlatformRun b = run_platform(c);
   ASSERT_EQ(a.exit_code, 0) << a.stats_json;
   EXPECT_GT(stat(a.stats_json, "churn.forks"), 0);
   EXPECT_EQ(a.stats_json, b.stats_json);

@@ -5,12 +5,12 @@
 // the new frame.
 #include <gtest/gtest.h>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 #include "tests/shadow_script.hpp"
 
 using namespace mmusim;
 using mmusim::testing::data_gva;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::run_platform;
 using mmusim::testing::run_scripted;
 using mmusim::testing::Script;
 using mmusim::testing::stat;
@@ -130,7 +130,7 @@ TEST(ShadowHuge, ChurnWithGuest2MiBPagesForksAndExecsKeepsTheOraclesClean) {
     c.churn_fork = 0.05;
     c.churn_exec = 0.05;
     c.page_size = page_size;
-    mmusim::testing::ChildRun r = run_platform_in_child(c);
+    mmusim::testing::PlatformRun r = run_platform(c);
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     EXPECT_GT(stat(r.stats_json, "churn.forks"), 0);
     EXPECT_GT(stat(r.stats_json, page_size == 4096 ? "shadow.direct.pages_created"

@@ -3,12 +3,12 @@
 // sync page; guest-pt-churn INVLPGs single-page munmaps and flushes for scattered ones.
 #include <gtest/gtest.h>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 #include "tests/shadow_script.hpp"
 
 using namespace mmusim;
 using mmusim::testing::data_gva;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::run_platform;
 using mmusim::testing::run_scripted;
 using mmusim::testing::Script;
 using mmusim::testing::stat;
@@ -102,7 +102,7 @@ TEST(ShadowInvlpg, ChurnInvlpgsSinglePageUnmapsAndFlushesScatteredOnes) {
   c.churn_procs = 3;
   c.churn_steps = 120;
   c.churn_unmap_single = 0.5;
-  mmusim::testing::ChildRun r = run_platform_in_child(c);
+  mmusim::testing::PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_GT(stat(r.stats_json, "churn.invlpgs"), 0);
   EXPECT_GT(stat(r.stats_json, "churn.tlb_flushes"), 0);
@@ -110,7 +110,7 @@ TEST(ShadowInvlpg, ChurnInvlpgsSinglePageUnmapsAndFlushesScatteredOnes) {
   EXPECT_GT(stat(r.stats_json, "shadow.invlpg.sptes_resynced"), 0);
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0) << r.stats_json;
   c.churn_invlpg_ceiling = 0;  // every munmap flushes the whole TLB
-  mmusim::testing::ChildRun f = run_platform_in_child(c);
+  mmusim::testing::PlatformRun f = run_platform(c);
   ASSERT_EQ(f.exit_code, 0) << f.stats_json;
   EXPECT_EQ(stat(f.stats_json, "churn.invlpgs"), 0);
   EXPECT_EQ(stat(f.stats_json, "shadow.invlpg.count"), 0);

@@ -3,12 +3,12 @@
 // shadow, stale-TLB, freed-table and leak oracles clean.
 #include <gtest/gtest.h>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 #include "tests/shadow_script.hpp"
 
 using namespace mmusim;
 using mmusim::testing::data_gva;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::run_platform;
 using mmusim::testing::run_scripted;
 using mmusim::testing::Script;
 using mmusim::testing::stat;
@@ -64,7 +64,7 @@ std::string rewrite_pde(bool use_between) {
 TEST(ShadowReclaim, RootsAndPagesAreFreedDuringTheRunAndTheOraclesStayClean) {
   // 6 processes per vCPU: more than the current root plus 3 cached ones, so roots lose their
   // last reference; 150 shadow pages: far fewer than the run needs.
-  mmusim::testing::ChildRun r = run_platform_in_child(churn(6, 150));
+  mmusim::testing::PlatformRun r = run_platform(churn(6, 150));
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_GT(stat(r.stats_json, "shadow.reclaim.pages_zapped"), 0);
   EXPECT_GT(stat(r.stats_json, "shadow.pages.freed"), 0);
@@ -81,7 +81,7 @@ TEST(ShadowReclaim, WithinTheDefaultLimitAndTheRootCacheNothingIsFreed) {
   SimConfig c = churn(4, 0);
   c.churn_fork = 0;
   c.churn_exec = 0;
-  mmusim::testing::ChildRun r = run_platform_in_child(c);
+  mmusim::testing::PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_GT(stat(r.stats_json, "shadow.roots.prev_hits"), 0);
   EXPECT_EQ(stat(r.stats_json, "shadow.reclaim.pages_zapped"), 0);

@@ -3,12 +3,12 @@
 // flush that misses a vCPU leaves an entry the oracle flags on its next use.
 #include <gtest/gtest.h>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 #include "tests/shadow_script.hpp"
 
 using namespace mmusim;
 using mmusim::testing::data_gva;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::run_platform;
 using mmusim::testing::run_scripted;
 using mmusim::testing::Script;
 using mmusim::testing::stat;
@@ -72,13 +72,13 @@ TEST(ShadowStaleTlb, ChurnReportsNoStaleHitsAndCatchesSkippedFlushes) {
   c.vcpus = 2;
   c.churn_procs = 3;
   c.churn_steps = 120;
-  mmusim::testing::ChildRun ok = run_platform_in_child(c);
+  mmusim::testing::PlatformRun ok = run_platform(c);
   ASSERT_EQ(ok.exit_code, 0) << ok.stats_json;
   EXPECT_EQ(violations(ok.stats_json, "check.stale_tlb_hit"), 0) << ok.stats_json;
   EXPECT_EQ(stat(ok.stats_json, "check.violations"), 0) << ok.stats_json;
   c.unsync = false;  // emulated writes zap leaves the writing vCPU still holds in its TLB
   c.flush = "unsafe-skip";
-  mmusim::testing::ChildRun bad = run_platform_in_child(c);
+  mmusim::testing::PlatformRun bad = run_platform(c);
   ASSERT_EQ(bad.exit_code, 0) << bad.stats_json;
   EXPECT_GT(violations(bad.stats_json, "check.stale_tlb_hit"), 0) << bad.stats_json;
 }

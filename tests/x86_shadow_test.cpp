@@ -2,11 +2,11 @@
 // pages, and the three orderings of the unsync walk under the guest-pt-churn workload.
 #include <gtest/gtest.h>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 
 using mmusim::SimConfig;
-using mmusim::testing::ChildRun;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::PlatformRun;
+using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 
 namespace {
@@ -30,11 +30,11 @@ SimConfig churn(const char* walk) {
 }  // namespace
 
 TEST(ShadowMmu, CorrectWalksSyncEverythingAndClearOnAddVisitsFewerPages) {
-  ChildRun rw = run_platform_in_child(churn("rewalk"));
-  ChildRun ca = run_platform_in_child(churn("clear-on-add"));
+  PlatformRun rw = run_platform(churn("rewalk"));
+  PlatformRun ca = run_platform(churn("clear-on-add"));
   ASSERT_EQ(rw.exit_code, 0) << rw.stats_json;
   ASSERT_EQ(ca.exit_code, 0) << ca.stats_json;
-  for (const ChildRun* r : {&rw, &ca}) {
+  for (const PlatformRun* r : {&rw, &ca}) {
     // Nothing left unsync behind a sync, and every in-sync shadow leaf matches its guest PTE.
     EXPECT_EQ(stat(r->stats_json, "check.violations"), 0) << r->stats_json;
     EXPECT_GT(stat(r->stats_json, "shadow.sync.pages_synced"), 0);
@@ -52,7 +52,7 @@ TEST(ShadowMmu, CorrectWalksSyncEverythingAndClearOnAddVisitsFewerPages) {
 }
 
 TEST(ShadowMmu, ClearBeforeAddLosesAnUnsyncPageAndTheOracleCatchesIt) {
-  ChildRun r = run_platform_in_child(churn("clear-before-add"));
+  PlatformRun r = run_platform(churn("clear-before-add"));
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_GT(stat(r.stats_json, "check.unsync_page_lost"), 0) << r.stats_json;
 }
@@ -60,7 +60,7 @@ TEST(ShadowMmu, ClearBeforeAddLosesAnUnsyncPageAndTheOracleCatchesIt) {
 TEST(ShadowMmu, WritesToWriteProtectedGuestTablesAreEmulatedConsistently) {
   SimConfig c = churn("clear-on-add");
   c.unsync = false;  // every guest PTE store to a shadowed table faults and is emulated
-  ChildRun r = run_platform_in_child(c);
+  PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_GT(stat(r.stats_json, "shadow.emulated_writes"), 0);
   EXPECT_EQ(stat(r.stats_json, "shadow.unsync.pages_unsynced"), 0);
@@ -70,8 +70,8 @@ TEST(ShadowMmu, WritesToWriteProtectedGuestTablesAreEmulatedConsistently) {
 }
 
 TEST(ShadowMmu, SameSeedGivesIdenticalStatistics) {
-  ChildRun a = run_platform_in_child(churn("clear-on-add"));
-  ChildRun b = run_platform_in_child(churn("clear-on-add"));
+  PlatformRun a = run_platform(churn("clear-on-add"));
+  PlatformRun b = run_platform(churn("clear-on-add"));
   ASSERT_EQ(a.exit_code, 0);
   EXPECT_EQ(a.stats_json, b.stats_json);
 }

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 #include "tests/shadow_script.hpp"
 
 using namespace mmusim;

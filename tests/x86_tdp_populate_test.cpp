@@ -6,11 +6,11 @@
 #include <set>
 #include <utility>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 
 using mmusim::SimConfig;
-using mmusim::testing::ChildRun;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::PlatformRun;
+using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 
 namespace {
@@ -27,8 +27,8 @@ SimConfig small(unsigned vcpus, uint64_t mem, const char* lock) {
 }  // namespace
 
 TEST(X86Populate, OneVcpuExclusiveAndSharedBuildIdenticalEpt) {
-  ChildRun ex = run_platform_in_child(small(1, 8 << 20, "exclusive"));
-  ChildRun sh = run_platform_in_child(small(1, 8 << 20, "shared"));
+  PlatformRun ex = run_platform(small(1, 8 << 20, "exclusive"));
+  PlatformRun sh = run_platform(small(1, 8 << 20, "shared"));
   ASSERT_EQ(ex.exit_code, 0) << ex.stats_json;
   ASSERT_EQ(sh.exit_code, 0) << sh.stats_json;
   // 2048 data pages plus the guest's own page-table pages, every one a 4K leaf.
@@ -46,9 +46,9 @@ TEST(X86Populate, OverlapRacesRetryOnlyInSharedModeAndLoseNoUpdate) {
   SimConfig c = small(8, 8 << 20, "shared");
   c.overlap = 0.5;
   c.pattern = "random";
-  ChildRun sh = run_platform_in_child(c);
+  PlatformRun sh = run_platform(c);
   c.mmu_lock = "exclusive";
-  ChildRun ex = run_platform_in_child(c);
+  PlatformRun ex = run_platform(c);
   ASSERT_EQ(sh.exit_code, 0) << sh.stats_json;
   ASSERT_EQ(ex.exit_code, 0) << ex.stats_json;
   EXPECT_GT(stat(sh.stats_json, "hv.fault.retry"), 0);
@@ -73,8 +73,8 @@ TEST(X86Populate, OverlapRacesRetryOnlyInSharedModeAndLoseNoUpdate) {
 
 TEST(X86Populate, SharedModePopulatesFasterWithManyVcpusAndNoOverlap) {
   for (unsigned v : {8u, 16u}) {
-    ChildRun sh = run_platform_in_child(small(v, 4 << 20, "shared"));
-    ChildRun ex = run_platform_in_child(small(v, 4 << 20, "exclusive"));
+    PlatformRun sh = run_platform(small(v, 4 << 20, "shared"));
+    PlatformRun ex = run_platform(small(v, 4 << 20, "exclusive"));
     ASSERT_EQ(sh.exit_code, 0);
     ASSERT_EQ(ex.exit_code, 0);
     EXPECT_LT(stat(sh.stats_json, "sim.cycles"), stat(ex.stats_json, "sim.cycles")) << v << " vCPUs";
@@ -89,22 +89,22 @@ TEST(X86Populate, SameSeedGivesByteIdenticalStats) {
   c.overlap = 0.25;
   c.pattern = "random";
   c.seed = 7;
-  ChildRun a = run_platform_in_child(c);
-  ChildRun b = run_platform_in_child(c);
+  PlatformRun a = run_platform(c);
+  PlatformRun b = run_platform(c);
   ASSERT_EQ(a.exit_code, 0);
   EXPECT_EQ(a.stats_json, b.stats_json);
   EXPECT_EQ(a.leaves, b.leaves);
   c.seed = 8;  // another random order: the same pages, another history
-  ChildRun d = run_platform_in_child(c);
+  PlatformRun d = run_platform(c);
   EXPECT_NE(a.stats_json, d.stats_json);
 }
 
 TEST(X86Populate, QuantumDoesNotChangeResults) {
   SimConfig c = small(4, 2 << 20, "shared");
   c.quantum = 10;
-  ChildRun a = run_platform_in_child(c);
+  PlatformRun a = run_platform(c);
   c.quantum = 100000;
-  ChildRun b = run_platform_in_child(c);
+  PlatformRun b = run_platform(c);
   ASSERT_EQ(a.exit_code, 0);
   EXPECT_EQ(a.stats_json, b.stats_json);
 }
@@ -118,12 +118,12 @@ SimConfig contended(const char* lock) {
 }
 
 // The contended run with `flag` off, then on.
-std::pair<ChildRun, ChildRun> off_then_on(const char* lock, bool SimConfig::*flag) {
+std::pair<PlatformRun, PlatformRun> off_then_on(const char* lock, bool SimConfig::*flag) {
   SimConfig c = contended(lock);
   c.*flag = false;
-  ChildRun off = run_platform_in_child(c);
+  PlatformRun off = run_platform(c);
   c.*flag = true;
-  return {std::move(off), run_platform_in_child(c)};
+  return {std::move(off), run_platform(c)};
 }
 
 // The direct switch of a hand-off (--direct-handoff, sync/run_next.hpp) only changes how the
@@ -161,13 +161,13 @@ TEST(X86Populate, SyncLookaheadKeepsResultsUpToSameCycleOrder) {
 TEST(X86Populate, ColdTwoDimensionalWalkMakes24References) {
   SimConfig c = small(1, 64 << 10, "shared");
   c.pwc_entries = 0;
-  ChildRun r = run_platform_in_child(c);
+  PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0);
   // Every completed walk is a cold 4x4 walk (no paging-structure caches): 24 references.
   EXPECT_EQ(stat(r.stats_json, "walk.refs", "max"), 24);
   c.guest_levels = 5;
   c.ept_levels = 5;
-  ChildRun f = run_platform_in_child(c);
+  PlatformRun f = run_platform(c);
   ASSERT_EQ(f.exit_code, 0);
   EXPECT_EQ(stat(f.stats_json, "walk.refs", "max"), 35);
   EXPECT_EQ(stat(f.stats_json, "check.violations"), 0);
@@ -176,7 +176,7 @@ TEST(X86Populate, ColdTwoDimensionalWalkMakes24References) {
 TEST(X86Populate, HugePagesMapOneLeafPerRegion) {
   SimConfig c = small(2, 8 << 20, "shared");
   c.page_size = 2 << 20;
-  ChildRun r = run_platform_in_child(c);
+  PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "hv.fault.fixed"), 8);  // 16 MiB / 2 MiB
   size_t huge = 0;

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <gtest/gtest.h>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 
 using mmusim::SimConfig;
-using mmusim::testing::ChildRun;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::PlatformRun;
+using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 
 namespace {
@@ -32,7 +32,7 @@ SimConfig churn(const char* put, const char* lock = "shared") {
 
 TEST(TdpRoots, AgreedPutSurvivesRootChurnWithoutViolations) {
   for (const char* lock : {"shared", "exclusive"}) {
-    ChildRun r = run_platform_in_child(churn("agreed", lock));
+    PlatformRun r = run_platform(churn("agreed", lock));
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     EXPECT_EQ(stat(r.stats_json, "hv.zap_all.count"), 20) << lock;
     // Every zap-all made a new root for the vCPUs to reload into; every root was zapped once
@@ -48,7 +48,7 @@ TEST(TdpRoots, AgreedPutSurvivesRootChurnWithoutViolations) {
 }
 
 TEST(TdpRoots, ZapAlwaysPutIsCaughtZappingARootTwice) {
-  ChildRun r = run_platform_in_child(churn("zap-always"));
+  PlatformRun r = run_platform(churn("zap-always"));
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_GE(stat(r.stats_json, "check.root_zapped_twice"), 1);
 }
@@ -61,7 +61,7 @@ TEST(TdpRoots, DecNotOnePutIsCaughtFreeingAReferencedRoot) {
     SimConfig c = churn("dec-not-one");
     c.churn_rounds = 80;
     c.seed = seed;
-    ChildRun r = run_platform_in_child(c);
+    PlatformRun r = run_platform(c);
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     freed += std::max(0.0, stat(r.stats_json, "check.root_freed_while_referenced"));
     violations += stat(r.stats_json, "check.violations");
@@ -75,9 +75,9 @@ TEST(TdpRoots, YieldingZapShortensTheLongestLockWait) {
   // fault waits for the whole zap.
   SimConfig c = churn("agreed", "exclusive");
   c.zap_yield_every = 8;
-  ChildRun yielding = run_platform_in_child(c);
+  PlatformRun yielding = run_platform(c);
   c.zap_yield_every = 1u << 20;
-  ChildRun hogging = run_platform_in_child(c);
+  PlatformRun hogging = run_platform(c);
   ASSERT_EQ(yielding.exit_code, 0);
   ASSERT_EQ(hogging.exit_code, 0);
   EXPECT_EQ(stat(hogging.stats_json, "hv.zap.yields"), 0);

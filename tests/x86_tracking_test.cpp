@@ -2,11 +2,11 @@
 // dirty_log_perf_test and access_tracking_perf_test, in both mmu_lock modes.
 #include <gtest/gtest.h>
 
-#include "tests/platform_child.hpp"
+#include "tests/platform_run.hpp"
 
 using mmusim::SimConfig;
-using mmusim::testing::ChildRun;
-using mmusim::testing::run_platform_in_child;
+using mmusim::testing::PlatformRun;
+using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 
 namespace {
@@ -27,7 +27,7 @@ TEST(DirtyLog, LogHoldsExactlyThePagesWrittenEachRound) {
   for (const char* lock : {"shared", "exclusive"}) {
     SimConfig c = cfg("dirty-log", lock, 4, 2 << 20);
     c.iterations = 3;
-    ChildRun r = run_platform_in_child(c);
+    PlatformRun r = run_platform(c);
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     const double pages = 4 * 512;
     // The workload compares each round's log with the pages written (dirty_log_mismatch).
@@ -45,7 +45,7 @@ TEST(DirtyLog, HugePagesAreSplitByWritesWhileLogging) {
   SimConfig c = cfg("dirty-log", "shared", 2, 4 << 20);
   c.page_size = 2 << 20;
   c.iterations = 2;
-  ChildRun r = run_platform_in_child(c);
+  PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   // 4 huge pages populated, write-protected, then each replaced by a table of 4K pages.
@@ -57,8 +57,8 @@ TEST(DirtyLog, HugePagesAreSplitByWritesWhileLogging) {
 }
 
 TEST(DirtyLog, PartitionedPopulateScalesInSharedModeButEnablingDoesNot) {
-  ChildRun sh = run_platform_in_child([] { SimConfig c = cfg("dirty-log", "shared", 32, 1 << 20); c.iterations = 1; return c; }());
-  ChildRun ex = run_platform_in_child([] { SimConfig c = cfg("dirty-log", "exclusive", 32, 1 << 20); c.iterations = 1; return c; }());
+  PlatformRun sh = run_platform([] { SimConfig c = cfg("dirty-log", "shared", 32, 1 << 20); c.iterations = 1; return c; }());
+  PlatformRun ex = run_platform([] { SimConfig c = cfg("dirty-log", "exclusive", 32, 1 << 20); c.iterations = 1; return c; }());
   ASSERT_EQ(sh.exit_code, 0);
   ASSERT_EQ(ex.exit_code, 0);
   const double pop = stat(sh.stats_json, "workload.dirty_log.populate_cycles") /
@@ -71,7 +71,7 @@ TEST(DirtyLog, PartitionedPopulateScalesInSharedModeButEnablingDoesNot) {
 
 TEST(AccessTracking, YoungPagesAreReportedExactly) {
   for (const char* lock : {"shared", "exclusive"}) {
-    ChildRun r = run_platform_in_child(cfg("access-tracking", lock, 4, 2 << 20));
+    PlatformRun r = run_platform(cfg("access-tracking", lock, 4, 2 << 20));
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     EXPECT_EQ(stat(r.stats_json, "check.violations"), 0) << lock;
     EXPECT_EQ(stat(r.stats_json, "workload.access.young"), 1024) << lock;  // every other page read
@@ -88,7 +88,7 @@ TEST(DirtyLog, VcpusWaitingForTheVmmGiveTheirPhysicalCpuAway) {
   SimConfig c = cfg("dirty-log", "shared", 8, 1 << 20);
   c.pcpus = 4;
   c.iterations = 2;
-  ChildRun r = run_platform_in_child(c);
+  PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   EXPECT_GT(stat(r.stats_json, "sched.preemptions"), 0);

@@ -38,8 +38,8 @@ void GuestKernel::lock(GuestMemoryAccess& cpu) {
     waited = true;
     cpu.take_pending_interrupts();
     a.sync();
-    Agent::before_kernel_wait();
-    sc_core::wait(Clock::cycles(interval), released_);
+    a.before_kernel_wait();
+    sc_core::wait(a.clock().cycles(interval), released_.sc());
     a.set_offset(sc_core::SC_ZERO_TIME);
     interval = std::min(interval * 2, spin * 16);
   }

@@ -10,6 +10,7 @@
 #include <systemc>
 
 #include "sim/core/config.hpp"
+#include "sim/sync/event.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/cpu/guest_os.hpp"
 #include "sim/mmu/page_table_format.hpp"
@@ -48,7 +49,7 @@ class GuestKernel : public GuestOs {
   Addr next_frame_ = GuestLayout::kDataGpa;
   uint64_t faults_ = 0, spurious_ = 0, tables_ = 0, frames_ = 0, contended_ = 0;
   Histogram* lock_wait_ = nullptr;
-  sc_core::sc_event released_;  // the lock word was cleared
+  Event released_;  // the lock word was cleared
 };
 
 }  // namespace mmusim

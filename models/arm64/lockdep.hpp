@@ -4,8 +4,8 @@
 // gets there with 47 vCPUs (kvm->lock + 47 vcpu->mutex). The model checks the depth the
 // simulated thread really has (Agent::held_locks, kept by every simulated lock) after each
 // acquisition it is asked about; it counts every time the limit is reached
-// ("hv.lockdep.depth_exceeded") and says it once per process on stderr, as lockdep does once
-// per boot.
+// ("hv.lockdep.depth_exceeded") and says it once per simulated host on stderr, as lockdep does
+// once per boot.
 #pragma once
 #include <iostream>
 
@@ -24,9 +24,8 @@ class Lockdep {
     if (depth > max_depth_.value()) max_depth_.set(depth);
     if (depth < uint64_t(kMaxLockDepth)) return;
     exceeded_.inc();
-    static bool said = false;
-    if (said) return;
-    said = true;
+    if (said_) return;
+    said_ = true;
     std::cerr << "mmusim: lockdep: BUG: MAX_LOCK_DEPTH too low! depth: " << depth
               << " max: " << kMaxLockDepth << " (" << a.name() << " taking " << lock_name
               << ")\n";
@@ -35,6 +34,7 @@ class Lockdep {
  private:
   Counter& exceeded_;
   Counter& max_depth_;
+  bool said_ = false;
 };
 
 }  // namespace mmusim

@@ -2,7 +2,6 @@
 
 #include "sim/core/error.hpp"
 #include "sim/sync/lockdep_assert.hpp"
-#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
@@ -131,7 +130,7 @@ bool LockedMemslots::unlock(Agent& vmm, int slot) {
 void LockedMemslots::start_vcpus(Agent& vmm) {
   vmm.sync();  // the vCPUs start at the VMM's true time
   started_ = true;
-  notify_event(start_ev_);
+  vmm.kernel().notify(start_ev_);
 }
 
 void LockedMemslots::vcpu_run(Agent& a, int vcpu_id) {

@@ -79,7 +79,7 @@ class LockedMemslots {
   Addr pending_word_;    // kvm->arch.mmu_pending_ops
   std::vector<Slot> slots_;
   bool started_ = true;
-  sc_core::sc_event start_ev_;
+  Event start_ev_;
   Counter& locks_;
   Counter& unlocks_;
   Counter& busy_;

@@ -58,10 +58,10 @@ class MipsArch : public ArchModel {
   HostEventSink* host_event_sink() override { return &sink_; }
 
   std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
-                                                 PagePool* pool, Violations* oracle,
-                                                 Stats& stats) override {
+                                                 const Clock& clock, PagePool* pool,
+                                                 Violations* oracle, Stats& stats) override {
     return std::make_unique<MipsRefillWalker>(
-        name, cfg, guest_, gpa_, pool, oracle, stats,
+        name, cfg, clock, guest_, gpa_, pool, oracle, stats,
         [this](Addr gpa, Addr hpa, const std::string& thread, Cycles when) {
           check_frame(gpa, hpa, thread, when);
         });

@@ -14,10 +14,10 @@ Perms meet(Perms a, Perms b) {
 }  // namespace
 
 MipsRefillWalker::MipsRefillWalker(sc_core::sc_module_name name, const SimConfig& cfg,
-                                   const MipsPteFormat& guest_fmt, const MipsPteFormat& gpa_fmt,
-                                   PagePool* table_pool, Violations* oracle, Stats& stats,
-                                   FrameCheck frame_check)
-    : sc_core::sc_module(name), port("port", 0), cfg_(cfg), guest_fmt_(guest_fmt),
+                                   const Clock& clock, const MipsPteFormat& guest_fmt,
+                                   const MipsPteFormat& gpa_fmt, PagePool* table_pool,
+                                   Violations* oracle, Stats& stats, FrameCheck frame_check)
+    : sc_core::sc_module(name), port("port", 0, clock), cfg_(cfg), guest_fmt_(guest_fmt),
       gpa_fmt_(gpa_fmt), pool_(table_pool), oracle_(oracle), frame_check_(std::move(frame_check)),
       refs_hist_(stats.histogram("walk.refs")),
       walks_(stats.counter("walk.count")),
@@ -29,7 +29,7 @@ MipsRefillWalker::MipsRefillWalker(sc_core::sc_module_name name, const SimConfig
 uint64_t MipsRefillWalker::load(Addr hpa, sc_core::sc_time& delay, const std::string& thread,
                                 unsigned& refs) {
   if (pool_ && pool_->owns(hpa) && !pool_->live(hpa) && oracle_)
-    oracle_->report("freed_table_access", Clock::to_cycles(sc_core::sc_time_stamp() + delay),
+    oracle_->report("freed_table_access", port.clock().to_cycles(sc_core::sc_time_stamp() + delay),
                     thread, hpa, std::string(name()) + " refill read a freed page-table page");
   ++refs;
   return port.read64(hpa, MemClass::PageTable, delay);
@@ -58,7 +58,7 @@ WalkResult MipsRefillWalker::walk_stage2(Addr gpa, Access access, Addr root,
                                          sc_core::sc_time& delay, const std::string& thread) {
   WalkResult r;
   r.gpa = gpa;
-  delay += Clock::cycles(cfg_.lat.mips_tlb_exception + cfg_.lat.mips_refill_work);
+  delay += port.clock().cycles(cfg_.lat.mips_tlb_exception + cfg_.lat.mips_refill_work);
   PtePair p = gpa_lookup(gpa, root, delay, thread, r.refs);
   Perms perms = gpa_fmt_.perms(p.pte | (p.pte ? MipsPteFormat::kPresent : 0));
   if (!perms.allows(access)) {
@@ -70,7 +70,7 @@ WalkResult MipsRefillWalker::walk_stage2(Addr gpa, Access access, Addr root,
   r.perms = perms;
   if (frame_check_)
     frame_check_(gpa & ~(kPageSize - 1), r.hpa_base, thread,
-                 Clock::to_cycles(sc_core::sc_time_stamp() + delay));
+                 port.clock().to_cycles(sc_core::sc_time_stamp() + delay));
   return r;
 }
 
@@ -84,7 +84,7 @@ WalkResult MipsRefillWalker::walk(Addr gva, Access access, Addr guest_root_gpa, 
     refs_hist_.sample(r.refs);
     return r;
   };
-  delay += Clock::cycles(cfg_.lat.mips_tlb_exception + cfg_.lat.mips_refill_work);
+  delay += port.clock().cycles(cfg_.lat.mips_tlb_exception + cfg_.lat.mips_refill_work);
   // EntryLo values carry V/D/pfn only; perms() wants the present bit of a PTE-shaped word.
   auto hw = [](uint64_t lo) { return lo ? (lo | MipsPteFormat::kPresent) : 0; };
 
@@ -132,7 +132,7 @@ WalkResult MipsRefillWalker::walk(Addr gva, Access access, Addr guest_root_gpa, 
   r.perms = meet(gperms, dperms);
   if (frame_check_)
     frame_check_(data_gpa & ~(kPageSize - 1), r.hpa_base, thread,
-                 Clock::to_cycles(sc_core::sc_time_stamp() + delay));
+                 port.clock().to_cycles(sc_core::sc_time_stamp() + delay));
 
   // The other half of the pair: valid only if both its guest PTE and its GPA PTE are.
   const Perms gb = guest_fmt_.perms(gbuddy);
@@ -153,7 +153,7 @@ WalkResult MipsRefillWalker::walk(Addr gva, Access access, Addr guest_root_gpa, 
       buddies_.inc();
       if (frame_check_)
         frame_check_(buddy_gpa, r.buddy_hpa_base, thread,
-                     Clock::to_cycles(sc_core::sc_time_stamp() + delay));
+                     port.clock().to_cycles(sc_core::sc_time_stamp() + delay));
     }
   }
   return finish(WalkResult::Status::Ok);

@@ -36,7 +36,7 @@ class MipsRefillWalker : public sc_core::sc_module, public TranslationWalker {
   using FrameCheck = std::function<void(Addr gpa, Addr hpa, const std::string& thread, Cycles when)>;
   MemPort port;
 
-  MipsRefillWalker(sc_core::sc_module_name name, const SimConfig& cfg,
+  MipsRefillWalker(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
                    const MipsPteFormat& guest_fmt, const MipsPteFormat& gpa_fmt,
                    PagePool* table_pool, Violations* oracle, Stats& stats, FrameCheck frame_check);
 

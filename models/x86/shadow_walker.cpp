@@ -6,9 +6,9 @@
 
 namespace mmusim {
 
-ShadowWalker::ShadowWalker(sc_core::sc_module_name name, PagePool* pool, Violations* oracle,
-                           Stats& stats)
-    : sc_core::sc_module(name), port("port", 0), fmt_(4), pool_(pool), oracle_(oracle),
+ShadowWalker::ShadowWalker(sc_core::sc_module_name name, const Clock& clock, PagePool* pool,
+                           Violations* oracle, Stats& stats)
+    : sc_core::sc_module(name), port("port", 0, clock), fmt_(4), pool_(pool), oracle_(oracle),
       refs_hist_(stats.histogram("walk.refs")), walks_(stats.counter("walk.count")) {}
 
 WalkResult ShadowWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr shadow_root_hpa,
@@ -23,7 +23,7 @@ WalkResult ShadowWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr
     const unsigned level = it.level();
     const Addr ea = it.entry_addr();
     if (pool_ && pool_->owns(ea) && !pool_->live(ea) && oracle_)
-      oracle_->report("freed_table_access", Clock::to_cycles(sc_core::sc_time_stamp() + delay),
+      oracle_->report("freed_table_access", port.clock().to_cycles(sc_core::sc_time_stamp() + delay),
                       thread, ea, std::string(name()) + " read an entry of a freed shadow page");
     ++r.refs;
     const uint64_t e = port.read64(ea, MemClass::PageTable, delay);

@@ -22,7 +22,8 @@ namespace mmusim {
 class ShadowWalker : public sc_core::sc_module, public TranslationWalker {
  public:
   MemPort port;
-  ShadowWalker(sc_core::sc_module_name name, PagePool* pool, Violations* oracle, Stats& stats);
+  ShadowWalker(sc_core::sc_module_name name, const Clock& clock, PagePool* pool,
+               Violations* oracle, Stats& stats);
   MemPort& mem_port() override { return port; }
   void set_cpu(int cpu) override { port.set_cpu(cpu); }
   WalkResult walk(Addr gva, Access access, Addr guest_root_gpa, Addr shadow_root_hpa,

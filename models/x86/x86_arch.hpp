@@ -47,10 +47,10 @@ class X86Arch : public ArchModel {
     return shadow_ ? static_cast<HypervisorMmu&>(*shadow_) : tdp_;
   }
   std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
-                                                 PagePool* pool, Violations* oracle,
-                                                 Stats& stats) override {
-    if (shadow_) return std::make_unique<ShadowWalker>(name, pool, oracle, stats);
-    return ArchModel::make_walker(name, cfg, pool, oracle, stats);
+                                                 const Clock& clock, PagePool* pool,
+                                                 Violations* oracle, Stats& stats) override {
+    if (shadow_) return std::make_unique<ShadowWalker>(name, clock, pool, oracle, stats);
+    return ArchModel::make_walker(name, cfg, clock, pool, oracle, stats);
   }
   ShadowMmu* shadow() { return shadow_.get(); }
   // Replayed host events reach the TDP MMU through the host mm's notifiers; the shadow MMU

@@ -3,6 +3,7 @@
 // flushes. Disabled timelines cost one branch per call.
 #pragma once
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,11 +17,15 @@ class Timeline {
   bool enabled() const { return enabled_; }
   // Returns the id of a new track with a display name (e.g. "vcpu.0", "host.mm").
   int track(const std::string& name);
-  // A span [start, end) in cycles on a track; `name` must outlive the Timeline (string literal).
+  // A span [start, end) in cycles on a track; `name` must outlive the Timeline (a string literal
+  // or a name from intern()).
   void span(int track, const char* name, Cycles start, Cycles end) {
     if (enabled_) events_.push_back({track, name, start, end});
   }
   size_t size() const { return events_.size(); }
+  // A copy of `name` that lives as long as the Timeline, for spans named by objects that may be
+  // gone before the timeline is written (a lock's wait spans).
+  const char* intern(const std::string& name) { return names_.insert(name).first->c_str(); }
   // Writes the JSON file; times are converted to microseconds with the clock in GHz.
   void write(const std::string& path, double clock_ghz) const;
 
@@ -33,6 +38,7 @@ class Timeline {
   bool enabled_;
   std::vector<std::string> tracks_;
   std::vector<Event> events_;
+  std::set<std::string> names_;  // intern(): a set's strings stay where they are
 };
 
 }  // namespace mmusim

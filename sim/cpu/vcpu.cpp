@@ -4,7 +4,6 @@
 #include <sstream>
 
 #include "sim/core/error.hpp"
-#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
@@ -32,11 +31,11 @@ std::vector<TlbArrayConfig> l2_arrays(const SimConfig& c) {
 Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
            GuestContext guest, std::unique_ptr<OpStream> ops, Addr kernel_words)
     : sc_core::sc_module(name),
-      port("port", pcpu),
+      port("port", pcpu, env.kernel.clock()),
       walker(env.make_walker("walker")),
       id_(id), cfg_(env.cfg), hv_(env.hv), fills_(env.fills), guest_(guest),
       ops_(std::move(ops)), timeline_(env.timeline), oracle_(env.oracle), phys_(env.phys),
-      agent_("vcpu." + std::to_string(id), id, port, env.timeline.track("vcpu." + std::to_string(id))),
+      agent_(env.kernel, "vcpu." + std::to_string(id), id, port, env.timeline.track("vcpu." + std::to_string(id))),
       l1_("vcpu." + std::to_string(id) + ".tlb.l1", l1_arrays(env.cfg)),
       l2_("vcpu." + std::to_string(id) + ".tlb.l2", l2_arrays(env.cfg)),
       request_word_(kernel_words), mode_word_(kernel_words + 8),
@@ -57,15 +56,17 @@ bool Vcpu::flush_pending() const {
 }
 
 void Vcpu::send_ipi(Cycles delay, std::shared_ptr<FlushAck> ack) {
-  Cycles at = Clock::now() + delay;
+  const Clock& clock = agent_.clock();
+  Cycles at = clock.now() + delay;
   in_flight_.push_back({at, std::move(ack)});
   // sc_event keeps only the earliest pending notification, which is what we need: on_ipi
   // re-arms itself for the next arrival.
-  notify_event(ipi_ev_, Clock::cycles(delay));
+  agent_.kernel().notify(ipi_ev_, clock.cycles(delay));
 }
 
 void Vcpu::on_ipi() {
-  Cycles now = Clock::now();
+  SimKernel& k = agent_.kernel();
+  Cycles now = k.clock().now();
   Cycles next = ~Cycles(0);
   for (size_t i = 0; i < in_flight_.size();) {
     if (in_flight_[i].first <= now) {
@@ -73,11 +74,11 @@ void Vcpu::on_ipi() {
         // The vCPU thread takes the exit at its next op boundary at or after `now`.
         pending_acks_.push_back(std::move(in_flight_[i].second));
         ipi_at_ = std::min(ipi_at_, now);
-        notify_event(attention_ev_);  // a vCPU spinning in guest mode wakes
+        k.notify(attention_ev_);  // a vCPU spinning in guest mode wakes
       } else {
         // Not in guest mode: the host handles the interrupt at once and acknowledges.
         auto& ack = in_flight_[i].second;
-        if (--ack->pending == 0) notify_event(ack->done);
+        if (--ack->pending == 0) k.notify(ack->done);
       }
       in_flight_.erase(in_flight_.begin() + long(i));
     } else {
@@ -85,7 +86,7 @@ void Vcpu::on_ipi() {
       ++i;
     }
   }
-  if (next != ~Cycles(0)) notify_event(ipi_ev_, Clock::cycles(next - now));
+  if (next != ~Cycles(0)) k.notify(ipi_ev_, k.clock().cycles(next - now));
 }
 
 void Vcpu::ack_pending() {
@@ -213,7 +214,7 @@ void Vcpu::translate_miss(const Op& op) {
                                agent_.name());
     agent_.set_offset(d);
     // The walk that ends in a second-stage fault is part of what the fault costs.
-    if (r.status == WalkResult::Status::StageTwoFault) fault_walk_cycles_ += Clock::to_cycles(d - before);
+    if (r.status == WalkResult::Status::StageTwoFault) fault_walk_cycles_ += agent_.clock().to_cycles(d - before);
     if (r.status == WalkResult::Status::Ok) {
       const TlbEntry e = fill_tlbs(r, op.gva);
       if (r.has_buddy) {  // the other page of a MIPS even/odd pair, loaded by the same refill
@@ -368,7 +369,7 @@ void Vcpu::run() {
   finished_ = true;
   agent_.notify(finished_ev_);
   leave_pcpu();
-  Agent::before_kernel_wait();  // the thread ends: control goes back to the kernel
+  agent_.before_kernel_wait();  // the thread ends: control goes back to the kernel
 }
 
 void Vcpu::vmm_sync() {

@@ -48,6 +48,7 @@ struct GuestContext {
 
 // The platform pieces every vCPU is wired to.
 struct VcpuEnv {
+  SimKernel& kernel;
   const SimConfig& cfg;
   const PageTableFormat& guest_fmt;
   const PageTableFormat& stage2_fmt;
@@ -68,7 +69,7 @@ struct GuestShootdownMsg {
   Addr va = 0;
   uint64_t bytes = 0;
   unsigned pending = 0;  // targets that have not run the handler yet
-  sc_core::sc_event done;
+  Event done;
 };
 
 class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAccess {
@@ -99,7 +100,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   bool finished() const { return finished_; }
   Cycles populate_cycles() const { return done_at_ - started_at_; }
   uint64_t accesses() const { return accesses_; }
-  sc_core::sc_event& finished_event() { return finished_ev_; }
+  Event& finished_event() { return finished_ev_; }
   // Folds the hot-path counters into the statistics registry (end of run).
   void publish_stats(Stats& stats) const;
 
@@ -177,8 +178,8 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // IPIs on their way (arrival cycle, ack), and those arrived while in guest mode.
   std::vector<std::pair<Cycles, std::shared_ptr<FlushAck>>> in_flight_;
   std::vector<std::shared_ptr<FlushAck>> pending_acks_;
-  sc_core::sc_event ipi_ev_;
-  sc_core::sc_event finished_ev_;
+  Event ipi_ev_;
+  Event finished_ev_;
   bool finished_ = false;
   Cycles started_at_ = 0, done_at_ = 0;
 
@@ -200,7 +201,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   Cycles guest_ipi_at_ = ~Cycles(0);  // earliest queued guest IPI
   Cycles attention_at_ = ~Cycles(0);  // min(slice_end_, guest_ipi_at_): one compare per op
   std::vector<std::pair<Cycles, std::shared_ptr<GuestShootdownMsg>>> guest_inbox_;
-  sc_core::sc_event attention_ev_;    // wakes a vCPU spinning for shootdown acks
+  Event attention_ev_;    // wakes a vCPU spinning for shootdown acks
   uint64_t shootdowns_ = 0, guest_ipis_sent_ = 0, guest_ipis_handled_ = 0, pv_skipped_ = 0;
   uint64_t pv_flushes_ = 0, preemptions_ = 0, full_flushes_ = 0, ranged_entries_ = 0;
   uint64_t invlpg_ = 0;

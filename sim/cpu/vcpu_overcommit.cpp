@@ -21,7 +21,6 @@
 #include <algorithm>
 
 #include "sim/cpu/vcpu.hpp"
-#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
@@ -111,7 +110,7 @@ void Vcpu::post_guest_ipi(Cycles at, std::shared_ptr<GuestShootdownMsg> msg) {
   guest_inbox_.push_back({at, std::move(msg)});
   guest_ipi_at_ = std::min(guest_ipi_at_, at);
   attention_at_ = std::min(attention_at_, guest_ipi_at_);
-  notify_event(attention_ev_);
+  agent_.kernel().notify(attention_ev_);
 }
 
 void Vcpu::spin_until_acked(GuestShootdownMsg& m) {
@@ -126,11 +125,11 @@ void Vcpu::spin_until_acked(GuestShootdownMsg& m) {
     const Cycles next = std::min(ipi_at_, attention_at_);
     if (next <= now) continue;
     // Spinning: woken by the last ack, by an interrupt for us, or at the next tick.
-    Agent::before_kernel_wait();
+    agent_.before_kernel_wait();
     if (next == kNever)
-      sc_core::wait(m.done | attention_ev_);
+      sc_core::wait(m.done.sc() | attention_ev_.sc());
     else
-      sc_core::wait(Clock::cycles(next - now), m.done | attention_ev_);
+      sc_core::wait(agent_.clock().cycles(next - now), m.done.sc() | attention_ev_.sc());
   }
 }
 
@@ -162,7 +161,7 @@ void Vcpu::handle_guest_ipis() {
   agent_.sync();
   for (auto& m : due) {
     ++guest_ipis_handled_;
-    if (--m->pending == 0) notify_event(m->done);
+    if (--m->pending == 0) agent_.kernel().notify(m->done);
   }
 }
 

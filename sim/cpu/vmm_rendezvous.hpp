@@ -17,7 +17,7 @@ class VmmRendezvous {
   void vcpu_arrive_and_wait(Agent& a) {
     a.sync();
     const uint64_t gen = generation_;
-    if (++arrived_ == vcpus_) notify_event(all_arrived_);
+    if (++arrived_ == vcpus_) a.kernel().notify(all_arrived_);
     while (generation_ == gen) a.wait_event(released_, "the VMM (ucall)");
   }
   // In the VMM's thread.
@@ -29,14 +29,14 @@ class VmmRendezvous {
     a.sync();
     arrived_ = 0;
     ++generation_;
-    notify_event(released_);
+    a.kernel().notify(released_);
   }
 
  private:
   unsigned vcpus_;
   unsigned arrived_ = 0;
   uint64_t generation_ = 0;
-  sc_core::sc_event all_arrived_, released_;
+  Event all_arrived_, released_;
 };
 
 }  // namespace mmusim

@@ -49,10 +49,10 @@ class ArchModel {
   // The translation hardware of one vCPU: by default the 2D hardware walker over this arch's
   // formats ("walk.*" statistics).
   virtual std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
-                                                         PagePool* pool, Violations* oracle,
-                                                         Stats& stats) {
-    return std::make_unique<Walker>(name, cfg, guest_format(), stage2_format(), pool, oracle,
-                                    stats, "walk");
+                                                         const Clock& clock, PagePool* pool,
+                                                         Violations* oracle, Stats& stats) {
+    return std::make_unique<Walker>(name, cfg, clock, guest_format(), stage2_format(), pool,
+                                    oracle, stats, "walk");
   }
   // A flush strategy of the arch's own for --flush `name` (e.g. arm64 broadcast TLBI);
   // nullptr: the arch-neutral strategies apply.

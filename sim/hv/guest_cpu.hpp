@@ -37,7 +37,7 @@ enum StealTimeBits : uint64_t { kStealPreempted = 1u << 0, kStealFlushTlb = 1u <
 // One remote-flush round waiting for acknowledgements (smp_call_function_many with wait).
 struct FlushAck {
   unsigned pending = 0;
-  sc_core::sc_event done;
+  Event done;
 };
 
 class GuestCpu {

@@ -130,17 +130,17 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
   return made;
 }
 
-std::unique_ptr<sc_core::sc_event> HostMm::take_event() {
+std::unique_ptr<Event> HostMm::take_event() {
   // An event notified in an earlier delta cycle has fired: the kernel holds no waiter of it.
   const auto now = sc_core::sc_delta_count();
   for (size_t i = 0; i < notified_.size(); ++i) {
     if (notified_[i].first >= now) continue;
-    std::unique_ptr<sc_core::sc_event> ev = std::move(notified_[i].second);
+    std::unique_ptr<Event> ev = std::move(notified_[i].second);
     notified_[i] = std::move(notified_.back());
     notified_.pop_back();
     return ev;
   }
-  return std::make_unique<sc_core::sc_event>();
+  return std::make_unique<Event>();
 }
 
 void HostMm::finish_first_touch(Agent& a, uint64_t base) {

@@ -124,15 +124,15 @@ class HostMm {
   // Threads blocked on it are counted: a touch nobody waits for ends without a notification
   // (which would cost the faulting thread a catch-up of the kernel's clock and a delta cycle).
   struct InFlight {
-    std::unique_ptr<sc_core::sc_event> ev;
+    std::unique_ptr<Event> ev;
     unsigned waiters = 0;
   };
   std::unordered_map<uint64_t, InFlight> in_flight_;
   // Nodes of finished touches, reused by the next ones: a first touch per simulated fault would
   // otherwise allocate and free a map node each time.
   std::vector<std::unordered_map<uint64_t, InFlight>::node_type> spare_nodes_;
-  std::vector<std::pair<uint64_t, std::unique_ptr<sc_core::sc_event>>> notified_;  // (delta, ev)
-  std::unique_ptr<sc_core::sc_event> take_event();
+  std::vector<std::pair<uint64_t, std::unique_ptr<Event>>> notified_;  // (delta, ev)
+  std::unique_ptr<Event> take_event();
   void finish_first_touch(Agent& a, uint64_t base);
   Addr next_hpa_ = 0;
   uint64_t backed_bytes_ = 0;

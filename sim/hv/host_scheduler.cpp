@@ -1,14 +1,13 @@
 #include "sim/hv/host_scheduler.hpp"
 
 #include "sim/core/error.hpp"
-#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
 HostScheduler::HostScheduler(const SimConfig& cfg, Stats& stats)
     : cfg_(cfg), cpus_(cfg.physical_cpus()),
       preemptions_(stats.counter("sched.preemptions")), wait_(stats.histogram("sched.wait")) {
-  for (unsigned i = 0; i < cfg.vcpus; ++i) granted_.push_back(std::make_unique<sc_core::sc_event>());
+  for (unsigned i = 0; i < cfg.vcpus; ++i) granted_.push_back(std::make_unique<Event>());
 }
 
 void HostScheduler::acquire(Agent& a, unsigned vcpu) {
@@ -38,7 +37,7 @@ void HostScheduler::release(Agent& a, unsigned vcpu) {
   unsigned next = c.queue.front();
   c.queue.pop_front();
   c.owner = int(next);
-  notify_event(*granted_[next], sc_core::SC_ZERO_TIME);
+  a.kernel().notify(*granted_[next], sc_core::SC_ZERO_TIME);
 }
 
 bool HostScheduler::has_waiter(Agent& a, unsigned vcpu) {

@@ -41,7 +41,7 @@ class HostScheduler {
   };
   const SimConfig& cfg_;
   std::vector<Cpu> cpus_;
-  std::vector<std::unique_ptr<sc_core::sc_event>> granted_;  // per vCPU: "you own your pCPU"
+  std::vector<std::unique_ptr<Event>> granted_;  // per vCPU: "you own your pCPU"
   Counter& preemptions_;
   Histogram& wait_;
 };

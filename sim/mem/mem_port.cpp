@@ -4,8 +4,8 @@ namespace mmusim {
 
 // One payload per port, built once: the extension stays attached for the port's lifetime, so an
 // access costs no allocation and no extension-table update.
-MemPort::MemPort(sc_core::sc_module_name name, int cpu)
-    : sc_core::sc_module(name), socket("socket"), ext_(new MemExt) {
+MemPort::MemPort(sc_core::sc_module_name name, int cpu, const Clock& clock)
+    : sc_core::sc_module(name), socket("socket"), clock_(clock), ext_(new MemExt) {
   ext_->cpu = cpu;
   trans_.set_extension(ext_);
   trans_.set_data_ptr(reinterpret_cast<unsigned char*>(&data_));

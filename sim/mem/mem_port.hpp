@@ -19,10 +19,12 @@ class MemPort : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<MemPort> socket;
 
-  MemPort(sc_core::sc_module_name name, int cpu);
+  // `clock`: the simulation's (sim/sync/sim_kernel.hpp), which outlives the port.
+  MemPort(sc_core::sc_module_name name, int cpu, const Clock& clock);
   ~MemPort() override;
   void set_cpu(int cpu) { ext_->cpu = cpu; }
   int cpu() const { return ext_->cpu; }
+  const Clock& clock() const { return clock_; }
 
   // Inline so a caller's access reaches the memory system's direct entry in one call.
   uint64_t read64(Addr addr, MemClass cls, sc_core::sc_time& delay) {
@@ -69,7 +71,7 @@ class MemPort : public sc_core::sc_module {
     // result and latency as b_transport, without the payload and the socket indirection.
     if (MemDirect* d = ext_->direct) {
       const MemReply r = d->transact(*ext_, addr, delay);
-      delay += Clock::cycles(r.cycles);
+      delay += clock_.cycles(r.cycles);
       return r.value;
     }
     return issue_tlm(addr, delay);
@@ -77,6 +79,7 @@ class MemPort : public sc_core::sc_module {
   // The TLM-2.0 path: the first access of the port, and every access if the target bound to
   // the socket offers no direct entry.
   uint64_t issue_tlm(Addr addr, sc_core::sc_time& delay);
+  const Clock& clock_;
   tlm::tlm_generic_payload trans_;
   MemExt* ext_;  // owned by trans_
   uint64_t data_ = 0;

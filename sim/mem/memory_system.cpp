@@ -300,9 +300,10 @@ bool MemorySystem::Impl::in_private(int cpu, Addr addr) const {
 
 // ---------------------------------------------------------------------------------------------
 
-MemorySystem::MemorySystem(sc_core::sc_module_name name, const SimConfig& cfg, PhysMem& mem,
-                           Stats& stats)
-    : sc_core::sc_module(name), target("target"), impl_(new Impl(cfg, stats)), mem_(mem) {
+MemorySystem::MemorySystem(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
+                           PhysMem& mem, Stats& stats)
+    : sc_core::sc_module(name), target("target"), impl_(new Impl(cfg, stats)), mem_(mem),
+      clock_(clock) {
   target.register_b_transport(this, &MemorySystem::b_transport);
 }
 
@@ -360,7 +361,7 @@ MemReply MemorySystem::perform_reply(const MemExt& x, Addr addr, Cycles latency)
 MemReply MemorySystem::transact_slow(MemExt& x, Addr addr, const sc_core::sc_time& delay,
                                      bool l1_missed) {
   // Kernel time + the caller's local offset (Clock::kernel_time: no library call).
-  const Cycles when = Clock::to_cycles(Clock::kernel_time() + delay);
+  const Cycles when = clock_.to_cycles(clock_.kernel_time() + delay);
   if (is_extended_op(x.op)) {
     const Cycles l = impl_->extended(x.cpu, addr, x.op, x.value, when, x.result, x.latest);
     return {x.result, l};
@@ -379,7 +380,7 @@ void MemorySystem::b_transport(int /*id*/, tlm::tlm_generic_payload& trans,
     return;
   }
   const MemReply r = transact(*ext, trans.get_address(), delay);
-  delay += Clock::cycles(r.cycles);
+  delay += clock_.cycles(r.cycles);
   ext->result = r.value;
   if (!is_extended_op(ext->op) && ext->cls != MemClass::Data && trans.get_data_ptr() &&
       trans.get_data_length() >= sizeof(uint64_t))

@@ -56,6 +56,7 @@
 #include <tlm_utils/multi_passthrough_target_socket.h>
 #include <vector>
 
+#include "sim/core/clock.hpp"
 #include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/types.hpp"
@@ -69,7 +70,9 @@ class MemorySystem : public MemDirect, public sc_core::sc_module {
  public:
   tlm_utils::multi_passthrough_target_socket<MemorySystem> target;
 
-  MemorySystem(sc_core::sc_module_name name, const SimConfig& cfg, PhysMem& mem, Stats& stats);
+  // `clock`: the simulation's (sim/sync/sim_kernel.hpp), which outlives the memory system.
+  MemorySystem(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
+               PhysMem& mem, Stats& stats);
   ~MemorySystem() override;
 
   // Timing and coherence engine, usable without TLM (unit tests, b_transport body): performs
@@ -102,6 +105,7 @@ class MemorySystem : public MemDirect, public sc_core::sc_module {
   struct Impl;
   Impl* impl_;
   PhysMem& mem_;
+  const Clock& clock_;
 };
 
 }  // namespace mmusim

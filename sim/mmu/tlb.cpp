@@ -8,9 +8,6 @@
 namespace mmusim {
 
 namespace {
-// Fill order shared by every TLB in the process, so the oracle can tell which of two entries
-// (possibly in different vCPUs' TLBs) was filled later.
-uint64_t g_fill_seq = 0;
 
 inline Addr page_base(Addr a, unsigned shift) { return (a >> shift) << shift; }
 
@@ -131,7 +128,7 @@ void Tlb::insert(const TlbEntry& in) {
     victim->va_base = base;
     victim->stale = false;
     stamps[w] = ++clock_;
-    if (victim->fill_seq == 0) victim->fill_seq = ++g_fill_seq;
+    if (victim->fill_seq == 0) victim->fill_seq = ++fill_seq_;
     arr.keys[first + w] = want;
     bool changed = false;
     if (was_valid) changed |= --arr.live[old_shift] == 0;

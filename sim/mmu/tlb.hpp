@@ -95,6 +95,10 @@ class Tlb {
   std::vector<Probe> probes_;  // every (array, size), arrays in order, sizes in config order
   std::vector<Probe> active_;  // the probes_ whose size has valid entries, in the same order
   uint64_t clock_ = 0;
+  // Fill order for entries inserted without one (fill_seq 0). A vCPU gives every entry one from
+  // its platform's FillClock (sim/hv/remote_flush.hpp), shared by all its TLBs, so the oracle
+  // can tell which of two entries in different vCPUs' TLBs was filled later.
+  uint64_t fill_seq_ = 0;
 };
 
 }  // namespace mmusim

@@ -63,12 +63,12 @@ size_t PagingStructureCache::valid_lines() const {
 // ---------------------------------------------------------------------------------------------
 // Walker
 
-Walker::Walker(sc_core::sc_module_name name, const SimConfig& cfg,
+Walker::Walker(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
                const PageTableFormat& guest_fmt, const PageTableFormat& stage2_fmt,
                PagePool* table_pool, Violations* oracle, Stats& stats,
                const std::string& stat_prefix)
     : sc_core::sc_module(name),
-      port("port", 0),
+      port("port", 0, clock),
       cfg_(cfg),
       guest_fmt_(guest_fmt),
       s2_fmt_(stage2_fmt),
@@ -96,7 +96,7 @@ void Walker::flush_caches() {
 
 void Walker::report_freed_table(Addr hpa, const sc_core::sc_time& delay,
                                 const std::string& thread) {
-  oracle_->report("freed_table_access", Clock::to_cycles(sc_core::sc_time_stamp() + delay),
+  oracle_->report("freed_table_access", port.clock().to_cycles(sc_core::sc_time_stamp() + delay),
                   thread, hpa, std::string(name()) + " read an entry of a freed page-table page");
 }
 
@@ -122,7 +122,7 @@ inline uint64_t Walker::read_table_entry(Addr hpa, sc_core::sc_time& delay,
 
   if (pwc_enabled_) {
     // All levels' caches are probed in parallel: one lookup cost, the deepest hit wins.
-    delay += Clock::cycles(cfg_.lat.pwc);
+    delay += port.clock().cycles(cfg_.lat.pwc);
     for (unsigned l = 2; l <= s2_fmt_.levels(); ++l) {
       Addr v;
       if (s2_pwc_[l].lookup(gpa >> s2_fmt_.shift(l), stage2_root_hpa, v)) {
@@ -199,7 +199,7 @@ WalkResult Walker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr stage
   };
 
   if (pwc_enabled_) {
-    delay += Clock::cycles(cfg_.lat.pwc);
+    delay += port.clock().cycles(cfg_.lat.pwc);
     for (unsigned l = 2; l <= guest_fmt_.levels(); ++l) {
       Addr v;
       if (guest_pwc_[l].lookup(gva >> guest_fmt_.shift(l), guest_root_gpa, v)) {

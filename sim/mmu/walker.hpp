@@ -116,9 +116,9 @@ class Walker final : public sc_core::sc_module, public TranslationWalker {
   MemPort port;  // bind port.socket to the memory system
   MemPort& mem_port() override { return port; }
 
-  Walker(sc_core::sc_module_name name, const SimConfig& cfg, const PageTableFormat& guest_fmt,
-         const PageTableFormat& stage2_fmt, PagePool* table_pool, Violations* oracle,
-         Stats& stats, const std::string& stat_prefix);
+  Walker(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
+         const PageTableFormat& guest_fmt, const PageTableFormat& stage2_fmt,
+         PagePool* table_pool, Violations* oracle, Stats& stats, const std::string& stat_prefix);
   void set_cpu(int cpu) override { port.set_cpu(cpu); }
 
   // Walks gva under guest root (a GPA) and stage-2 root (an HPA). Access latency is added to

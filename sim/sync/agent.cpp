@@ -1,17 +1,12 @@
 #include "sim/sync/agent.hpp"
 
-#include <tlm>
-
 #include "sim/sync/parked_agents.hpp"
 #include "sim/sync/run_next.hpp"
 
 namespace mmusim {
 
-bool Agent::direct_handoff_ = RunNext::available();
-void Agent::set_direct_handoff(bool on) { direct_handoff_ = on && RunNext::available(); }
-
-Agent::Agent(std::string name, int id, MemPort& port, int timeline_track)
-    : name_(std::move(name)), id_(id), port_(port), track_(timeline_track) {
+Agent::Agent(SimKernel& kernel, std::string name, int id, MemPort& port, int timeline_track)
+    : kernel_(&kernel), name_(std::move(name)), id_(id), port_(port), track_(timeline_track) {
   reset();
 }
 
@@ -30,9 +25,9 @@ void Agent::set_quantum_end_after(uint64_t t) {
 void Agent::reset() {
   local_ = sc_core::SC_ZERO_TIME;
   anchor_ = sc_core::SC_ZERO_TIME;
-  quantum_ = tlm::tlm_global_quantum::instance().get().value();
+  quantum_ = kernel_->quantum();
   next_sync_ = 0;  // the quantum may have changed: no kept boundary
-  set_quantum_end_after(Clock::kernel_time().value());
+  set_quantum_end_after(clock().kernel_time().value());
 }
 
 void Agent::wait_local() {
@@ -42,20 +37,19 @@ void Agent::wait_local() {
   reset();
 }
 
-void Agent::before_kernel_wait() { ParkedAgents::arm_earliest(); }
-
 void Agent::sync_for_access() {
   if (local_ == sc_core::SC_ZERO_TIME) return;
-  if (!lookahead_) return wait_local();
+  SimKernel& k = *kernel_;
+  if (!k.lookahead()) return wait_local();
   // Parked agents are kept out of the kernel's horizon while deciding (an armed one would
   // show there as "kernel activity" at its own time).
-  ParkedAgents::disarm();
-  const sc_core::sc_time at = Clock::kernel_time() + local_;
+  k.parked().disarm();
+  const sc_core::sc_time at = k.clock().kernel_time() + local_;
   // The horizon is now when another process is runnable, and the earliest timed notification
   // otherwise. Strictly before it and before every parked agent: no process can run first, and
   // none runs at the same instant (whose order against this one the wait would decide).
-  const uint64_t horizon = Horizon::get();
-  if (at.value() < horizon && at.value() < ParkedAgents::earliest_at()) {
+  const uint64_t horizon = k.horizon().get();
+  if (at.value() < horizon && at.value() < k.parked().earliest_at()) {
     ++skipped_;
     anchor_ = local_;
     // A wait here would have re-aligned the quantum boundary to the sync point.
@@ -66,42 +60,43 @@ void Agent::sync_for_access() {
 }
 
 void Agent::park(const sc_core::sc_time& at, uint64_t horizon) {
-  if (Agent* next = ParkedAgents::swap_earliest(*this, at.value(), horizon)) {
+  SimKernel& k = *kernel_;
+  if (Agent* next = k.parked().swap_earliest(*this, at.value(), horizon)) {
     // Another parked agent is the next thing to run, before anything the kernel has pending.
     ++handed_off_;
 #ifdef MMUSIM_CHECK_HORIZON
     // The hand-off's premise (run_next.hpp): nothing else can run at this instant.
-    if (sc_core::sc_pending_activity_at_current_time(Clock::kernel())) {
+    if (sc_core::sc_pending_activity_at_current_time(k.context())) {
       throw ModelError("hand-off while another process is runnable or a delta notification "
-                       "is pending (a notification that bypassed notify_event?)");
+                       "is pending (a notification that bypassed SimKernel::notify?)");
     }
 #endif
     // It runs as soon as this thread waits: first in the current round when the kernel allows
     // (run_next.hpp: one coroutine switch), else woken by an immediate notification (next round).
-    if (direct_handoff_ && next->static_wake_ && RunNext::make_next(next->proc_)) {
+    if (k.direct_handoff() && next->static_wake_ && RunNext::make_next(k.context(), next->proc_)) {
       ++handed_off_direct_;
     } else {
-      next->wake_.notify();
+      SimKernel::wake_now(next->wake_);
     }
-    Horizon::hand_over();
+    k.horizon().hand_over();
   } else {
-    ParkedAgents::push(*this, at.value());
+    k.parked().push(*this, at.value());
     ++waited_;
-    ParkedAgents::arm_earliest();  // this agent itself when it is the earliest
+    k.parked().arm_earliest();  // this agent itself when it is the earliest
   }
   if (static_wake_) {
     // Both through the context's pointer: the library's defaults would call the out-of-line
-    // sc_get_curr_simcontext() (Clock::kernel) at every park.
-    sc_core::sc_simcontext* k = Clock::kernel();
-    proc_ = k->get_curr_proc_info()->process_handle;
-    sc_core::wait(k);
+    // sc_get_curr_simcontext() at every park.
+    sc_core::sc_simcontext* ctx = k.context();
+    proc_ = ctx->get_curr_proc_info()->process_handle;
+    sc_core::wait(ctx);
   } else {
-    sc_core::wait(wake_);
+    sc_core::wait(wake_.sc());
   }
-  ParkedAgents::resumed(*this);
+  k.parked().resumed(*this);
   // Woken at `at` in true time; the kernel's clock may still be behind (a hand-off does not
   // move it). Then the distance stays as local offset, as after a skipped sync.
-  local_ = at - Clock::kernel_time();
+  local_ = at - k.clock().kernel_time();
   anchor_ = local_;
   set_quantum_end_after(at.value());
 }

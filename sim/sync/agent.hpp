@@ -30,29 +30,33 @@
 #include "sim/core/clock.hpp"
 #include "sim/core/types.hpp"
 #include "sim/mem/mem_port.hpp"
+#include "sim/sync/event.hpp"
 #include "sim/sync/held_locks.hpp"
-#include "sim/sync/horizon.hpp"
+#include "sim/sync/sim_kernel.hpp"
 
 namespace mmusim {
 
 class Agent {
  public:
-  Agent(std::string name, int id, MemPort& port, int timeline_track = -1);
+  // `kernel`: the simulation's kernel layer (sim_kernel.hpp), which outlives the agent.
+  Agent(SimKernel& kernel, std::string name, int id, MemPort& port, int timeline_track = -1);
 
   const std::string& name() const { return name_; }
   int id() const { return id_; }
   int track() const { return track_; }
   MemPort& port() { return port_; }
+  SimKernel& kernel() const { return *kernel_; }
+  const Clock& clock() const { return kernel_->clock(); }
 
   // --- time ---
-  Cycles now() const { return Clock::to_cycles(Clock::kernel_time() + local_); }  // incl. offset
+  Cycles now() const { return clock().to_cycles(clock().kernel_time() + local_); }  // incl. offset
   // Local offset ahead of the kernel. Callers that use MemPort directly pass a copy as the
   // `delay` argument and store the result back with set_offset().
   sc_core::sc_time offset() const { return local_; }
   void set_offset(const sc_core::sc_time& t) { local_ = t; }
-  void advance(Cycles c) { local_ += Clock::cycles(c); }
+  void advance(Cycles c) { local_ += clock().cycles(c); }
   // True when the local offset reached the end of the quantum (tlm_quantumkeeper::need_sync).
-  bool need_sync() const { return Clock::kernel_time().value() + local_.value() >= next_sync_; }
+  bool need_sync() const { return clock().kernel_time().value() + local_.value() >= next_sync_; }
   // Waits out the local offset so that the next action happens at this agent's true time, with
   // the kernel's clock there too (for notifications and direct waits that follow).
   void sync() {
@@ -71,24 +75,27 @@ class Agent {
   // that uses the kernel's clock as "now" (an sc_event notification, an IPI timed from now).
   void catch_up();
   // A delta notification at this agent's last sync point: catch_up + notify(SC_ZERO_TIME).
-  void notify(sc_core::sc_event& ev) { catch_up(); notify_event(ev); }
+  void notify(Event& ev) {
+    catch_up();
+    kernel_->notify(ev);
+  }
   // `what` says what the agent waits for and `holder`, for a lock, where the lock keeps its
   // current holder; both are kept while the agent is blocked, so a simulated deadlock can be
   // reported with every thread, what it waits for and who holds that.
-  void wait_event(sc_core::sc_event& ev, const char* what = "an event",
+  void wait_event(const Event& ev, const char* what = "an event",
                   const Agent* const* holder = nullptr) {
     sync();
     before_kernel_wait();
     blocked_on_ = what;
     holder_ref_ = holder;
-    sc_core::wait(ev);
+    sc_core::wait(ev.sc());
     blocked_on_ = nullptr;
     holder_ref_ = nullptr;
     reset();
   }
   // Call before handing control to the SystemC kernel other than through this class (a raw
   // sc_core::wait, the end of a thread): the earliest parked agent gets its timed wake-up.
-  static void before_kernel_wait();
+  void before_kernel_wait() { kernel_->before_kernel_wait(); }
   const char* blocked_on() const { return blocked_on_; }
   // The thread holding what this one is blocked on (null: not a lock, or not held by one).
   const Agent* blocked_by() const { return holder_ref_ ? *holder_ref_ : nullptr; }
@@ -96,20 +103,17 @@ class Agent {
   uint64_t syncs_skipped() const { return skipped_; }
   uint64_t syncs_waited() const { return waited_; }
   uint64_t syncs_handed_off() const { return handed_off_; }
-  // Of those, the ones that switched straight to the woken thread (set_direct_handoff).
+  // Of those, the ones that switched straight to the woken thread (SimKernel::direct_handoff).
   uint64_t handoffs_direct() const { return handed_off_direct_; }
-  // --sync-lookahead (on by default); off makes every sync wait, as plain temporal decoupling.
-  static void set_lookahead(bool on) { lookahead_ = on; }
   // The event a parked agent waits on. A module whose thread runs this agent may make the thread
   // statically sensitive to it (and to nothing else) and say so with use_static_wake(): parking
   // then waits with a plain wait(), which costs the kernel less at every hand-off than a wait on
   // an event (no dynamic sensitivity to add, and to remove when it fires).
-  const sc_core::sc_event& wake_event() const { return wake_; }
+  const sc_core::sc_event& wake_event() const { return wake_.sc(); }
   void use_static_wake() { static_wake_ = true; }
-  // Hand-offs to such agents switch straight to the woken thread (run_next.hpp) when this build
-  // supports it; off, they wake it with an immediate notification. Results are the same.
-  // Whether the build supports it: RunNext::available().
-  static void set_direct_handoff(bool on);
+  // Hand-offs to such agents switch straight to the woken thread (run_next.hpp) when the kernel
+  // layer says so (SimKernel::direct_handoff); else they wake it with an immediate
+  // notification. Results are the same.
 
   // --- memory on simulated words (sync first, latency goes to local time) ---
   uint64_t load(Addr a, MemClass c = MemClass::Sync);
@@ -124,6 +128,7 @@ class Agent {
   HeldLocks held_locks;  // what it holds and how (lockdep's held-lock stack)
 
  private:
+  SimKernel* kernel_;
   std::string name_;
   int id_;
   MemPort& port_;
@@ -134,20 +139,18 @@ class Agent {
   // (otherwise need_sync() would compare against a stale sync point).
   void reset();
   void set_quantum_end_after(uint64_t t);
-  static inline bool lookahead_ = true;
   sc_core::sc_time local_;      // offset ahead of the kernel
   uint64_t next_sync_ = 0;      // end of the current quantum (absolute, sc_time value units)
-  uint64_t quantum_ = 0;        // the global quantum, read at every wait
+  uint64_t quantum_ = 0;        // the kernel layer's quantum, read at every wait
   sc_core::sc_time anchor_;     // offset of the last skipped sync point; zero after a wait
   uint64_t skipped_ = 0, waited_ = 0, handed_off_ = 0, handed_off_direct_ = 0;
   // Parking (parked_agents.hpp): the agent's own wake-up event and whether it is in the queue.
   friend class ParkedAgents;
   void park(const sc_core::sc_time& at, uint64_t horizon);
-  sc_core::sc_event wake_;
+  Event wake_;
   bool parked_ = false;
   bool static_wake_ = false;
   sc_core::sc_process_b* proc_ = nullptr;  // its thread, kept at each static-wake park
-  static bool direct_handoff_;
   const char* blocked_on_ = nullptr;
   const Agent* const* holder_ref_ = nullptr;
 };

@@ -1,8 +1,7 @@
 #include "sim/sync/parked_agents.hpp"
 
-#include "sim/core/clock.hpp"
 #include "sim/sync/agent.hpp"
-#include "sim/sync/horizon.hpp"
+#include "sim/sync/sim_kernel.hpp"
 
 namespace mmusim {
 
@@ -81,22 +80,16 @@ void ParkedAgents::arm_earliest() {
   disarm();
   if (!a) return;
   const uint64_t at = heap_.front().at;
-  const uint64_t now = Clock::kernel_time().value();
+  const uint64_t now = kernel_.clock().kernel_time().value();
   // Parked agents never lie before the kernel's clock: each parked at a time no earlier than the
   // true time of the agent that was running then, which the clock never passes.
-  notify_event(a->wake_, sc_core::sc_time::from_value(at > now ? at - now : 0));
+  kernel_.notify(a->wake_, sc_core::sc_time::from_value(at > now ? at - now : 0));
   armed_ = a;
 }
 
 void ParkedAgents::disarm_now() {
-  armed_->wake_.cancel();
-  Horizon::invalidate();
-  armed_ = nullptr;
-}
-
-void ParkedAgents::reset() {
-  // The agents of a finished simulation may be gone: forget them without touching them.
-  heap_.clear();
+  SimKernel::cancel(armed_->wake_);
+  kernel_.horizon().invalidate();
   armed_ = nullptr;
 }
 

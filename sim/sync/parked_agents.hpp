@@ -27,34 +27,38 @@
 namespace mmusim {
 
 class Agent;
+class SimKernel;
 
+// One per simulation, in its kernel layer (sim_kernel.hpp).
 class ParkedAgents {
  public:
   static constexpr uint64_t kNever = ~uint64_t(0);
 
+  explicit ParkedAgents(SimKernel& kernel) : kernel_(kernel) {}
+  ParkedAgents(const ParkedAgents&) = delete;
+  ParkedAgents& operator=(const ParkedAgents&) = delete;
+
   // Parks `a` until absolute time `at` (sc_time value units).
-  static void push(Agent& a, uint64_t at);
+  void push(Agent& a, uint64_t at);
   // The earliest parked agent (null when none) and its time (kNever when none).
-  static Agent* earliest() { return heap_.empty() ? nullptr : heap_.front().agent; }
-  static uint64_t earliest_at() { return heap_.empty() ? kNever : heap_.front().at; }
+  Agent* earliest() const { return heap_.empty() ? nullptr : heap_.front().agent; }
+  uint64_t earliest_at() const { return heap_.empty() ? kNever : heap_.front().at; }
   // A hand-off in one step: when the earliest parked agent is due before `a` would be (at
   // `at`) and before `horizon`, parks `a` in its place, removes it from the queue and returns
   // it (to be woken by an immediate notification); otherwise changes nothing and returns null.
   // push + pop would sift through the heap twice, this once.
-  static Agent* swap_earliest(Agent& a, uint64_t at, uint64_t horizon);
+  Agent* swap_earliest(Agent& a, uint64_t at, uint64_t horizon);
   // `a` runs again (woken by a hand-off or by its armed notification): drop it from the queue.
-  static void resumed(Agent& a);
+  void resumed(Agent& a);
 
   // The kernel-wait rule above: arm the earliest parked agent (if not armed already).
-  static void arm_earliest();
+  void arm_earliest();
   // Cancels the armed notification, if any.
-  static void disarm() {
+  void disarm() {
     if (armed_) disarm_now();
   }
 
-  static size_t size() { return heap_.size(); }
-  // Forgets every parked agent (a new simulation in the same process).
-  static void reset();
+  size_t size() const { return heap_.size(); }
 
  private:
   struct Entry {
@@ -67,13 +71,14 @@ class ParkedAgents {
   }
   // A binary min-heap. An agent woken by its armed notification leaves it at once (no stale
   // entries to skip later); Agent::parked_ says whether it is still in.
-  static void sift_up(size_t i, Entry e);
-  static void sift_down(size_t i, Entry e);
-  static void remove_at(size_t i);
-  static void disarm_now();
-  static inline std::vector<Entry> heap_;
-  static inline uint64_t seq_ = 0;
-  static inline Agent* armed_ = nullptr;
+  void sift_up(size_t i, Entry e);
+  void sift_down(size_t i, Entry e);
+  void remove_at(size_t i);
+  void disarm_now();
+  SimKernel& kernel_;
+  std::vector<Entry> heap_;
+  uint64_t seq_ = 0;
+  Agent* armed_ = nullptr;
 };
 
 }  // namespace mmusim

@@ -8,12 +8,12 @@
 
 #include "sim/core/clock.hpp"
 #include "sim/core/error.hpp"
-#include "sim/sync/horizon.hpp"
 
 namespace mmusim {
 
-Rcu::Rcu(sc_core::sc_module_name name, Stats& stats)
+Rcu::Rcu(sc_core::sc_module_name name, SimKernel& kernel, Stats& stats)
     : sc_core::sc_module(name),
+      kernel_(kernel),
       gps_(stats.counter("rcu.grace_periods")),
       callbacks_(stats.counter("rcu.callbacks")),
       gp_latency_(stats.histogram("rcu.gp_latency")) {
@@ -42,7 +42,7 @@ void Rcu::read_unlock(Agent& a) {
   const auto it = std::find(holdouts_.begin(), holdouts_.end(), &a);
   if (it == holdouts_.end()) return;
   holdouts_.erase(it);
-  if (holdouts_.empty()) notify_event(reader_left_);
+  if (holdouts_.empty()) kernel_.notify(reader_left_);
 }
 
 void Rcu::call_rcu(Agent& a, std::function<void()> cb) {
@@ -51,7 +51,7 @@ void Rcu::call_rcu(Agent& a, std::function<void()> cb) {
   a.sync();
   next_batch_.push_back(Pending{std::move(cb), a.now()});
   ++queued_;
-  notify_event(work_);
+  kernel_.notify(work_);
 }
 
 size_t Rcu::pending() const { return static_cast<size_t>(queued_ - invoked_); }
@@ -79,14 +79,14 @@ void Rcu::gp_thread() {
     gp_active_ = false;
     gps_.inc();
 
-    gp_latency_.sample(Clock::now() - batch.front().queued_at);
+    gp_latency_.sample(kernel_.clock().now() - batch.front().queued_at);
     for (Pending& p : batch) {
       p.cb();
       ++invoked_;
       callbacks_.inc();
     }
     ++batches_done_;
-    notify_event(batch_done_);
+    kernel_.notify(batch_done_);
   }
 }
 

@@ -24,7 +24,8 @@ class Rcu : public sc_core::sc_module {
  public:
   // Statistics: "rcu.grace_periods", "rcu.callbacks", "rcu.gp_latency" (histogram, cycles from
   // the first queued callback of a batch to its invocation).
-  Rcu(sc_core::sc_module_name name, Stats& stats);
+  // `kernel`: the simulation's kernel layer (sim_kernel.hpp), which outlives this.
+  Rcu(sc_core::sc_module_name name, SimKernel& kernel, Stats& stats);
   void register_agent(Agent& a);
   void read_lock(Agent& a);
   void read_unlock(Agent& a);
@@ -40,9 +41,10 @@ class Rcu : public sc_core::sc_module {
     std::function<void()> cb;
     Cycles queued_at;
   };
+  SimKernel& kernel_;
   std::vector<Agent*> agents_;
   std::deque<Pending> next_batch_;
-  sc_core::sc_event work_, reader_left_, batch_done_;
+  Event work_, reader_left_, batch_done_;
   uint64_t batches_done_ = 0, batches_started_ = 0;
   uint64_t queued_ = 0, invoked_ = 0;  // callbacks ever queued / ever run (for barrier)
   bool gp_active_ = false;

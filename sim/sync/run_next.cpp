@@ -2,13 +2,13 @@
 
 #include <cstdint>
 
-#include "sim/core/clock.hpp"
+#include "sim/sync/systemc_internals.hpp"
 
 #include <sysc/kernel/sc_runnable.h>  // the run queue's declaration (systemc does not include it)
 
 namespace mmusim {
 
-#if SC_VERSION_MAJOR == 2 && SC_VERSION_MINOR == 3 && SC_VERSION_PATCH == 4
+#if MMUSIM_SYSTEMC_INTERNALS_KNOWN
 namespace {
 
 // The kernel's members this needs are private. Naming a private member in an explicit template
@@ -51,10 +51,10 @@ template struct Expose<RunQueueLink, &sc_core::sc_process_b::m_runnable_p>;
 
 bool RunNext::available() { return true; }
 
-bool RunNext::make_next(sc_core::sc_process_b* t) {
+bool RunNext::make_next(sc_core::sc_simcontext* k, sc_core::sc_process_b* t) {
   sc_core::sc_process_b*& link = t->*member_of(RunQueueLink{});
   if (link != nullptr) return false;
-  sc_core::sc_runnable* q = Clock::kernel()->*member_of(KernelRunQueue{});
+  sc_core::sc_runnable* q = k->*member_of(KernelRunQueue{});
   sc_core::sc_thread_handle& head = q->*member_of(RoundHead{});
   // sc_thread_process derives from sc_process_b alone: both pointers have the same address.
   link = reinterpret_cast<sc_core::sc_process_b*>(head);
@@ -62,8 +62,8 @@ bool RunNext::make_next(sc_core::sc_process_b* t) {
   return true;
 }
 
-const sc_core::sc_process_b* RunNext::first_in_round() {
-  sc_core::sc_runnable* q = Clock::kernel()->*member_of(KernelRunQueue{});
+const sc_core::sc_process_b* RunNext::first_in_round(sc_core::sc_simcontext* k) {
+  sc_core::sc_runnable* q = k->*member_of(KernelRunQueue{});
   const sc_core::sc_thread_handle head = q->*member_of(RoundHead{});
   const bool end = head == nullptr || head == q->*member_of(NextRoundHead{}) ||
                    reinterpret_cast<uintptr_t>(head) == 0xdb;
@@ -72,8 +72,8 @@ const sc_core::sc_process_b* RunNext::first_in_round() {
 
 #else
 bool RunNext::available() { return false; }
-bool RunNext::make_next(sc_core::sc_process_b*) { return false; }
-const sc_core::sc_process_b* RunNext::first_in_round() { return nullptr; }
+bool RunNext::make_next(sc_core::sc_simcontext*, sc_core::sc_process_b*) { return false; }
+const sc_core::sc_process_b* RunNext::first_in_round(sc_core::sc_simcontext*) { return nullptr; }
 #endif
 
 }  // namespace mmusim

@@ -8,7 +8,6 @@
 // consecutive readers at the head together.
 #include "sim/sync/rwlock.hpp"
 
-#include <set>
 
 #include "sim/core/error.hpp"
 
@@ -19,13 +18,6 @@ namespace {
 constexpr uint64_t kWriterLocked = 0xff;
 constexpr uint64_t kReaderBias = uint64_t(1) << 9;
 
-// Timeline::span keeps the name pointer until the trace is written, possibly after the lock is
-// gone; interning gives each distinct name a stable address for the whole program run.
-const char* intern(const std::string& s) {
-  static std::set<std::string> names;
-  return names.insert(s).first->c_str();
-}
-
 }  // namespace
 
 RwLock::RwLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline* timeline)
@@ -35,9 +27,13 @@ RwLock::RwLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline
       write_acquire_(stats.counter(stat_prefix + ".write_acquire")),
       contended_(stats.counter(stat_prefix + ".contended")),
       timeline_(timeline),
-      read_span_(intern("lock_wait:" + stat_prefix + ":read")),
-      write_span_(intern("lock_wait:" + stat_prefix + ":write")),
-      name_(stat_prefix) {}
+      read_name_("lock_wait:" + stat_prefix + ":read"),
+      write_name_("lock_wait:" + stat_prefix + ":write"),
+      // Timeline::span keeps the name pointer until the trace is written, possibly after the
+      // lock is gone; without a timeline the lock's own copies serve its waiters.
+      read_span_(timeline ? timeline->intern(read_name_) : read_name_.c_str()),
+      write_span_(timeline ? timeline->intern(write_name_) : write_name_.c_str()),
+      lock_name_(stat_prefix) {}
 
 void RwLock::read_lock(Agent& a) {
   const Cycles start = a.now();
@@ -70,7 +66,7 @@ void RwLock::write_lock(Agent& a) {
 
 void RwLock::wait_in_queue(Agent& a, bool writer, Cycles start) {
   contended_.inc();
-  sc_core::sc_event wake;
+  Event wake;
   bool granted = false;
   queue_.push_back(Waiter{&a, writer, &wake, &granted});
   // The failed attempt (a reader's add and back-out, a writer's failed cmpxchg) is one locked
@@ -105,7 +101,7 @@ void RwLock::acquired(Agent& a, bool writer, bool contended, Cycles start) {
 
 void RwLock::read_unlock(Agent& a) {
   if (readers_ == 0 || !a.held_locks.released(this, LockMode::Shared))
-    throw ModelError("rwlock " + name_ + " read_unlock by " + a.name() + ", which is no reader");
+    throw ModelError("rwlock " + lock_name_ + " read_unlock by " + a.name() + ", which is no reader");
   a.fetch_add(word_, ~kReaderBias + 1);  // subtract one reader
   // Mirror follows at the instant of the atomic (it synchronised; nothing yields since).
   --readers_;
@@ -114,7 +110,7 @@ void RwLock::read_unlock(Agent& a) {
 
 void RwLock::write_unlock(Agent& a) {
   if (writer_ != &a || !a.held_locks.released(this, LockMode::Exclusive))
-    throw ModelError("rwlock " + name_ + " write_unlock by " + a.name() + ", which does not hold it");
+    throw ModelError("rwlock " + lock_name_ + " write_unlock by " + a.name() + ", which does not hold it");
   // qrwlock releases a writer with a plain release store of the locked byte; no reader can have
   // added itself meanwhile, so storing the whole word is equivalent.
   a.store(word_, 0);

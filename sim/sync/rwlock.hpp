@@ -31,13 +31,13 @@ class RwLock {
   bool held_for_write_by(const Agent& a) const { return writer_ == &a; }
   bool held_for_read_by(const Agent& a) const { return a.held_locks.holds(this, LockMode::Shared); }
   // The lock's name in reports: its statistics prefix (e.g. "hv.mmu_lock").
-  const std::string& name() const { return name_; }
+  const std::string& name() const { return lock_name_; }
 
  private:
   struct Waiter {
     Agent* agent;
     bool writer;
-    sc_core::sc_event* wake;
+    Event* wake;
     bool* granted;  // set by the releaser; lives in the waiting thread's frame
   };
   void wait_in_queue(Agent& a, bool writer, Cycles start);
@@ -54,9 +54,11 @@ class RwLock {
   Counter& write_acquire_;
   Counter& contended_;
   Timeline* timeline_;
-  const char* read_span_;   // "lock_wait:<stat_prefix>:read", interned (outlives the Timeline)
-  const char* write_span_;  // "lock_wait:<stat_prefix>:write"
-  std::string name_;
+  std::string read_name_;   // "lock_wait:<stat_prefix>:read": what a waiting reader waits for
+  std::string write_name_;  // "lock_wait:<stat_prefix>:write"
+  const char* read_span_;   // the same, interned in the Timeline when there is one
+  const char* write_span_;
+  std::string lock_name_;  // the statistics prefix, the lock's name in lockdep reports
 };
 
 }  // namespace mmusim

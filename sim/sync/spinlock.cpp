@@ -4,8 +4,6 @@
 // without simulated traffic, whether it must sleep on the lock's event or re-read the word now.
 #include "sim/sync/spinlock.hpp"
 
-#include <set>
-
 #include "sim/core/error.hpp"
 
 namespace mmusim {
@@ -17,13 +15,6 @@ constexpr uint64_t kTicket = uint64_t(1) << 32;  // one step of the next-ticket 
 uint32_t served_of(uint64_t word) { return static_cast<uint32_t>(word); }
 uint32_t next_of(uint64_t word) { return static_cast<uint32_t>(word >> 32); }
 
-// Timeline::span keeps the name pointer until the trace is written, possibly after the lock is
-// gone; interning gives each distinct name a stable address for the whole program run.
-const char* intern(const std::string& s) {
-  static std::set<std::string> names;
-  return names.insert(s).first->c_str();
-}
-
 }  // namespace
 
 SpinLock::SpinLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline* timeline)
@@ -32,8 +23,11 @@ SpinLock::SpinLock(const std::string& stat_prefix, Addr word, Stats& stats, Time
       acquire_(stats.counter(stat_prefix + ".acquire")),
       contended_(stats.counter(stat_prefix + ".contended")),
       timeline_(timeline),
-      span_name_(intern("lock_wait:" + stat_prefix)),
-      name_(stat_prefix) {}
+      name_("lock_wait:" + stat_prefix),
+      // Timeline::span keeps the name pointer until the trace is written, possibly after the
+      // lock is gone; without a timeline the lock's own copy serves its waiters.
+      span_name_(timeline ? timeline->intern(name_) : name_.c_str()),
+      lock_name_(stat_prefix) {}
 
 void SpinLock::lock(Agent& a) {
   const Cycles start = a.now();
@@ -84,7 +78,7 @@ bool SpinLock::try_lock(Agent& a) {
 
 void SpinLock::unlock(Agent& a) {
   if (holder_ != &a || !a.held_locks.released(this, LockMode::Exclusive))
-    throw ModelError("spinlock " + name_ + " unlocked by " + a.name() + ", which does not hold it");
+    throw ModelError("spinlock " + lock_name_ + " unlocked by " + a.name() + ", which does not hold it");
   // Bump only the served half; at the wrap of 2^32 tickets subtract the carry so the next-ticket
   // half is left alone (one atomic add either way).
   const uint64_t addend = served_ == 0xffffffffu ? 1 - kTicket : 1;

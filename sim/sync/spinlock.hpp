@@ -27,12 +27,12 @@ class SpinLock {
   const Agent* holder() const { return holder_; }
   bool held_by(const Agent& a) const { return holder_ == &a; }
   // The lock's name in reports: its statistics prefix (e.g. "hv.mmu_lock").
-  const std::string& name() const { return name_; }
+  const std::string& name() const { return lock_name_; }
   Addr word() const { return word_; }
 
  private:
   Addr word_;
-  sc_core::sc_event changed_;
+  Event changed_;
   const Agent* holder_ = nullptr;
   Histogram& wait_;
   Counter& acquire_;
@@ -42,8 +42,9 @@ class SpinLock {
   // the word, so a waiter can tell (without simulated traffic) whether its turn came while it
   // was not yet waiting on changed_ (no lost wake-ups).
   uint32_t served_ = 0;
-  const char* span_name_;  // "lock_wait:<stat_prefix>", interned for the Timeline's lifetime
-  std::string name_;
+  std::string name_;       // "lock_wait:<stat_prefix>": what a waiter waits for
+  const char* span_name_;  // the same, interned in the Timeline when there is one
+  std::string lock_name_;  // the statistics prefix, the lock's name in lockdep reports
 };
 
 }  // namespace mmusim
