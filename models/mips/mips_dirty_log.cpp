@@ -30,7 +30,7 @@ uint64_t MipsGpaMmu::mkclean_range(Agent& a, Addr table, unsigned level, Addr ba
     } else if (MipsPteFormat::modified(e)) {
       set_pte(a, ep, MipsPteFormat::mkclean(e));
       flush_.note_zap(g, kPageSize);  // downgraded: no TLB may keep D after the flush
-      cleaned_.inc();
+      stats_.cleaned.inc();
       ++cleaned;
     }
   }

@@ -27,12 +27,20 @@ const char* intern(const std::string& s) {
 }  // namespace
 
 SpinLock::SpinLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline* timeline)
+    : SpinLock(std::make_unique<LockStats>(stats, stat_prefix), nullptr, word, timeline) {}
+
+SpinLock::SpinLock(LockStats& shared, Addr word, Timeline* timeline)
+    : SpinLock(nullptr, &shared, word, timeline) {}
+
+SpinLock::SpinLock(std::unique_ptr<LockStats> own, LockStats* shared, Addr word,
+                   Timeline* timeline)
     : word_(word),
-      wait_(stats.histogram(stat_prefix + ".wait")),
-      acquire_(stats.counter(stat_prefix + ".acquire")),
-      contended_(stats.counter(stat_prefix + ".contended")),
+      own_stats_(std::move(own)),
+      wait_(group(shared).wait.storage()),
+      acquire_(group(shared).acquire().storage()),
+      contended_(group(shared).contended.storage()),
       timeline_(timeline),
-      span_name_(intern("lock_wait:" + stat_prefix)) {}
+      span_name_(intern("lock_wait:" + group(shared).name())) {}
 
 void SpinLock::lock(Agent& a) {
   const Cycles start = a.now();
