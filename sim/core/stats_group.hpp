@@ -1,8 +1,7 @@
 // A component's statistics, declared as members of a stats group: each member is registered in
 // the Platform's Stats registry once, at construction, with its name, a kind implied by its type
 // (statistics::Counter, statistics::Value, statistics::Histogram) and a one-line description
-// (docs/DESIGN.md, Parameters, statistics, kernel layer). A component's struct derives from
-// StatsGroup and lists its members:
+// (README.md, Outputs). A component's struct derives from StatsGroup and lists its members:
 //
 //   struct RcuStats : StatsGroup {
 //     explicit RcuStats(Stats& s) : StatsGroup(s) {}

@@ -1,4 +1,4 @@
-// The vCPUs' statistics (docs/DESIGN.md, Parameters, statistics, kernel layer): each vCPU's own
+// The vCPUs' statistics (README.md, Outputs): each vCPU's own
 // under "vcpu.N.", and their sums over every vCPU ("guest.*", "tlb.*", the flush counts the
 // vCPUs carry out), which one group owned by the Platform declares and every vCPU adds into.
 // The hot path counts in plain integers; the vCPU publishes them here at the end of the run.

@@ -1,5 +1,5 @@
-// Statistics that several hypervisor MMU models keep under the same names (docs/DESIGN.md,
-// Parameters, statistics, kernel layer).
+// Statistics that several hypervisor MMU models keep under the same names (README.md,
+// Outputs).
 //
 // FaultStats: stage-2 (or shadow) faults, which every MMU and every vCPU update: one group owned
 // by the Platform and handed to each, so each name is registered once however many MMUs a run
