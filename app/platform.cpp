@@ -65,6 +65,8 @@ KernelParams kernel_params(const SimConfig& cfg) {
 Platform::Platform(const SimConfig& c, PlatformHooks hooks)
     : kernel(kernel_params(c)),
       cfg(c),
+      faults(stats),
+      guest_stats(stats),
       timeline(!c.timeline.empty()),
       oracle(stats, c.check),
       pool(phys),
@@ -74,7 +76,8 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
       flush(cfg, stats, timeline, oracle, fills),
       workload(make_workload(cfg)),
       keep_final_leaves(hooks.keep_final_leaves) {
-  ArchDeps deps{cfg, phys, pool, host, flush, rcu, heap, stats, timeline, oracle, touched};
+  ArchDeps deps{cfg,   phys,     pool,   host,   flush, rcu,
+                heap,  stats,    faults, timeline, oracle, touched};
   arch = make_arch(cfg.arch, deps);
   if (auto s = arch->make_flush_strategy(cfg.flush)) flush.set_strategy(std::move(s));
   if (!flush.has_strategy())
@@ -123,7 +126,8 @@ void Platform::build_guest() {
 
 void Platform::build_vcpus(const PlatformHooks& hooks) {
   VcpuEnv env{kernel, cfg, arch->guest_format(), arch->stage2_format(), mmu(), flush, fills,
-              stats, timeline, oracle, &pool, phys, [this](const char* name) {
+              stats, guest_stats, faults, timeline, oracle, &pool, phys,
+              [this](const char* name) {
                 return arch->make_walker(name, cfg, kernel.clock(), &pool, &oracle, stats);
               }};
   const unsigned pcpus = cfg.physical_cpus();
@@ -195,8 +199,15 @@ void Platform::check_stage2() {
   if (covered != expected)
     oracle.report("lost_update", now, "oracle", 0,
                   std::to_string(expected - covered) + " touched pages have no stage-2 mapping");
-  stats.counter("check.touched_pages").set(expected);
-  stats.counter("check.stage2_leaves").set(leaves);
+  struct CheckStats : StatsGroup {
+    explicit CheckStats(Stats& s) : StatsGroup(s, "check") {}
+    statistics::Value touched_pages{*this, "touched_pages",
+                                    "pages the run touched (the lost-update oracle's expectation)"};
+    statistics::Value stage2_leaves{*this, "stage2_leaves",
+                                    "stage-2 leaves present when the vCPUs finished"};
+  } st(stats);
+  st.touched_pages.set(expected);
+  st.stage2_leaves.set(leaves);
 }
 
 Platform::~Platform() = default;
@@ -217,23 +228,24 @@ void Platform::run() {
     for (auto& h : host_threads) who(h->agent, h->finished);
     throw DeadlockError(m.str());
   }
-  Stats& s = stats;
-  for (auto& v : vcpus) v->publish_stats(s);
-  s.counter("sim.cycles").set(populate_end);
-  s.counter("sim.teardown_cycles").set(teardown_cycles);
-  s.counter("sim.vcpus").set(cfg.vcpus);
-  s.counter("hv.tables.peak").set(pool.peak());
-  s.counter("host.backed_bytes").set(host.backed_bytes());
+  for (auto& v : vcpus) v->publish_stats();
+  RunStats s(stats);
+  s.cycles.set(populate_end);
+  s.teardown_cycles.set(teardown_cycles);
+  s.vcpus.set(cfg.vcpus);
+  s.tables_peak.set(pool.peak());
+  s.backed_bytes.set(host.backed_bytes());
   // Bytes of simulated memory whose contents the model stores (PhysMem never drops a page, so
   // this is also the peak): the page-table pages of both stages, plus the few pages of lock and
   // counter words. The memory bound of issue 7 is stated against it.
-  s.counter("mem.pt_bytes").set(uint64_t(phys.backed_pages()) << kPageShift);
-  workload->publish(s);
+  s.pt_bytes.set(uint64_t(phys.backed_pages()) << kPageShift);
+  workload->publish(stats);
 }
 
 
 void Platform::write_outputs() const {
   if (!cfg.stats_json.empty()) stats.write_json_file(cfg.stats_json);
+  if (!cfg.stats_schema.empty()) stats.write_schema_file(cfg.stats_schema);
   if (!cfg.timeline.empty()) timeline.write(cfg.timeline, cfg.clock_ghz);
 }
 

@@ -19,7 +19,9 @@
 #include "sim/core/timeline.hpp"
 #include "sim/core/violations.hpp"
 #include "sim/cpu/vcpu.hpp"
+#include "sim/cpu/vcpu_stats.hpp"
 #include "sim/hv/arch_model.hpp"
+#include "sim/hv/mmu_stats.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/host_scheduler.hpp"
 #include "sim/hv/kernel_heap.hpp"
@@ -79,6 +81,8 @@ class Platform {
   SimKernel kernel;
   const SimConfig cfg;
   Stats stats;
+  FaultStats faults;        // shared by the hypervisor MMU(s) and the vCPUs
+  GuestStats guest_stats;   // sums over the vCPUs
   Timeline timeline;
   Violations oracle;
   PhysMem phys;
@@ -111,6 +115,20 @@ class Platform {
   void add_host_thread(const std::string& name, std::function<void(Agent&)> body);
   void vmm_main(Agent& vmm);
   void check_stage2();
+  // Statistics of the whole run, set once it finished.
+  struct RunStats : StatsGroup {
+    explicit RunStats(Stats& s) : StatsGroup(s) {}
+    statistics::Value cycles{*this, "sim.cycles", "simulated cycles until every vCPU finished"};
+    statistics::Value teardown_cycles{*this, "sim.teardown_cycles",
+                                      "simulated cycles of the VM teardown"};
+    statistics::Value vcpus{*this, "sim.vcpus", "vCPUs simulated"};
+    statistics::Value tables_peak{*this, "hv.tables.peak",
+                                  "most stage-2 page-table pages allocated at once"};
+    statistics::Value backed_bytes{*this, "host.backed_bytes",
+                                   "bytes of guest memory backed by host pages at the end"};
+    statistics::Value pt_bytes{*this, "mem.pt_bytes",
+                               "bytes of simulated memory whose contents the model stores"};
+  };
 };
 
 }  // namespace mmusim

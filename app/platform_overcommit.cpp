@@ -12,7 +12,7 @@ void Platform::attach_overcommit() {
   for (auto& v : vcpus) all.push_back(v.get());
   const bool pv = flush.strategy().paravirt_guest_flush();
   for (auto& v : vcpus) {
-    v->attach_host(sched.get(), all, pv, heap.alloc(2 * kLineSize), stats);
+    v->attach_host(sched.get(), all, pv, heap.alloc(2 * kLineSize));
     const VcpuFlushWords& w = v->flush_words();
     phys.write64(w.range_first, ~uint64_t(0));  // no range pending
     // Until the scheduler first runs it, a vCPU is as good as preempted.

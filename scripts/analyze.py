@@ -12,6 +12,11 @@ Writes, into --out:
                  page, mmu_lock wait, SPTE update (map, without flush wait), remote-flush wait,
                  and the rest of the exit (VM exit/entry, dispatch), from each run's stats JSON
 and prints the comparison table on stdout.
+
+Each statistic's kind comes from the run's schema (--stats-schema, NAME.schema.json beside the
+stats NAME.json; scripts/sweep.py writes both): a histogram becomes one column per field
+(NAME.count, NAME.mean, NAME.p50, ...), a counter or value one column. Without a schema the
+stats JSON's own structure says which names are histograms.
 """
 import argparse
 import json
@@ -27,9 +32,30 @@ import pandas as pd  # noqa: E402
 PARAMS = ["arch", "vcpus", "mmu-lock", "page-size", "flush", "workload", "trace", "seed"]
 
 
+def schema_path(stats_path):
+    base = stats_path[:-5] if stats_path.endswith(".json") else stats_path
+    return base + ".schema.json"
+
+
+def load_schema(stats_path):
+    """{name: {"kind": .., "description": ..}} of a run; {} when it has no schema file."""
+    try:
+        with open(schema_path(stats_path)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def kind_of(name, value, schema):
+    entry = schema.get(name)
+    if entry:
+        return entry["kind"]
+    return "histogram" if isinstance(value, dict) else "counter"
+
+
 def load(inputs):
     """One DataFrame row per run: parameters plus every stat (histogram fields as name.field),
-    and the parsed stats dict in column _stats (None when unavailable)."""
+    the parsed stats dict in column _stats (None when unavailable) and its schema in _schema."""
     rows = []
     for path in inputs:
         if path.endswith(".csv"):
@@ -41,25 +67,26 @@ def load(inputs):
                 row = dict(r)
                 sf = r.get("stats_file", "")
                 row["_stats"] = json.load(open(os.path.join(base, sf))) if sf else None
+                row["_schema"] = load_schema(os.path.join(base, sf)) if sf else {}
                 rows.append(row)
         else:
             s = json.load(open(path))
-            row = {"run": os.path.basename(path), "_stats": s}
+            row = {"run": os.path.basename(path), "_stats": s, "_schema": load_schema(path)}
             row["vcpus"] = str(s.get("sim.vcpus", ""))
             rows.append(row)
     out = []
     for row in rows:
         s = row["_stats"] or {}
         for k, v in s.items():
-            if isinstance(v, dict):
-                for f, x in v.items():
+            if kind_of(k, v, row["_schema"]) == "histogram":
+                for f, x in (v or {}).items():
                     row.setdefault(f"{k}.{f}", x)
             else:
                 row.setdefault(k, v)
         out.append(row)
     df = pd.DataFrame(out)
     for c in df.columns:
-        if c != "_stats":
+        if c not in ("_stats", "_schema"):
             conv = pd.to_numeric(df[c], errors="coerce")
             if conv.notna().all():
                 df[c] = conv
@@ -74,6 +101,16 @@ def group_label(df, by):
     return pd.Series(["all"] * len(df), index=df.index)
 
 
+def describe(df, metric):
+    """The schema's description of a metric (or of the histogram it is a field of); "" if none."""
+    names = [metric, metric.rpartition(".")[0]]
+    for schema in df["_schema"]:
+        for n in names:
+            if schema and n in schema:
+                return schema[n]["description"]
+    return ""
+
+
 def plot_scaling(df, metric, by, path):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     g = df.assign(_g=group_label(df, by))
@@ -81,7 +118,7 @@ def plot_scaling(df, metric, by, path):
         m = sub.groupby("vcpus")[metric].mean().sort_index()
         ax.plot(m.index, m.values, marker="o", label=f"{by} = {name}" if by else name)
     ax.set_xlabel("vCPUs")
-    ax.set_ylabel(f"{metric} ({unit_of(metric)})")
+    ax.set_ylabel(f"{metric} ({unit_of(metric, describe(df, metric))})")
     ax.set_title(f"{metric} against vCPU count")
     ax.legend()
     ax.grid(alpha=0.3)
@@ -91,7 +128,9 @@ def plot_scaling(df, metric, by, path):
     return [l.get_label() for l in ax.get_lines()]
 
 
-def unit_of(metric):
+def unit_of(metric, description=""):
+    if description:
+        return "cycles" if "cycles" in description else "count"
     if "cycles" in metric or "latency" in metric or metric.endswith((".wait.mean", ".wait.p99")):
         return "cycles"
     return "count"

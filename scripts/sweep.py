@@ -22,7 +22,14 @@ sweep (Ctrl-C, kill -9) loses nothing but the runs in flight. A failed run is a 
 CSV is rewritten in point order, so equal sweeps give identical files however they ran.
 
 Each run's full statistics are kept as JSON in OUT.stats/<point id>.json (column stats_file),
-for scripts/analyze.py.
+with the run's statistics schema (every name's kind and description, --stats-schema) beside it
+in OUT.stats/<point id>.schema.json, for scripts/analyze.py.
+
+Columns of the requested statistics follow their kind in the schema: a counter or value is one
+column, a histogram one column per field (NAME.count, NAME.mean, NAME.p50, NAME.p90, NAME.p99,
+NAME.max). A name may also be one field of a histogram ("hv.fault.latency.p99"). The kinds
+come from the first successful run, so the CSV header is written with that run's row; rows of
+runs that failed before it are held until then.
 """
 import argparse
 import configparser
@@ -86,7 +93,7 @@ def load_spec(path):
     if both:
         raise SpecError(f"{path}: {sorted(both)[0]!r} is both fixed and swept")
     for k in list(fixed) + list(sweep):
-        if k in ("stats-json", "quiet", "timeline"):
+        if k in ("stats-json", "stats-schema", "quiet", "timeline"):
             raise SpecError(f"{path}: {k!r} is set by the sweep runner itself")
     fixed = {k: str(v) for k, v in fixed.items()}
     sweep = {k: [str(x) for x in v] for k, v in sweep.items()}
@@ -114,13 +121,19 @@ def point_id(params):
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
+def schema_path(stats_path):
+    """Where a run's --stats-schema goes: beside its stats, NAME.json -> NAME.schema.json."""
+    base = stats_path[:-5] if stats_path.endswith(".json") else stats_path
+    return base + ".schema.json"
+
+
 def command(binary, params, spec_dir, stats_path):
     cmd = [binary]
     for k, v in params.items():
         if k in PATH_KEYS and not os.path.isabs(v):
             v = os.path.join(spec_dir, v)
         cmd += [f"--{k}", v]
-    return cmd + ["--stats-json", stats_path, "--quiet"]
+    return cmd + ["--stats-json", stats_path, "--stats-schema", schema_path(stats_path), "--quiet"]
 
 
 def run_point(binary, params, spec_dir, stats_path, timeout):
@@ -136,28 +149,65 @@ def run_point(binary, params, spec_dir, stats_path, timeout):
     return p.returncode, (lines[-1] if lines else "")
 
 
-def flatten(stats, names):
+def load_kinds(path):
+    """{name: kind} from a --stats-schema file; {} when there is none."""
+    try:
+        with open(path) as f:
+            return {n: e["kind"] for n, e in json.load(f).items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def flatten(stats, names, kinds):
+    """The row's statistics columns: a histogram (by its kind) one column per field."""
     row = {}
     for n in names:
-        v = stats.get(n)
-        if v is None and "." in n and isinstance(stats.get(n.rsplit(".", 1)[0]), dict):
-            v = stats[n.rsplit(".", 1)[0]].get(n.rsplit(".", 1)[1])  # "hist.field"
-        if isinstance(v, dict):
+        if kinds.get(n) == "histogram":
+            v = stats.get(n) or {}
             for f in HIST_FIELDS:
                 row[f"{n}.{f}"] = v.get(f, "")
-        else:
-            row[n] = "" if v is None else v
+            continue
+        v = stats.get(n)
+        parent, _, field = n.rpartition(".")
+        if v is None and kinds.get(parent) == "histogram":
+            v = (stats.get(parent) or {}).get(field)  # "hist.field"
+        row[n] = "" if v is None or isinstance(v, dict) else v
     return row
 
 
-def stat_columns(names):
+def stat_columns(names, kinds):
     cols = []
     for n in names:
-        if n.endswith((".latency", ".wait", ".refs")):  # histograms: one column per field
+        if kinds.get(n) == "histogram":  # one column per field
             cols += [f"{n}.{f}" for f in HIST_FIELDS]
         else:
             cols.append(n)
     return cols
+
+
+def header_matches(header, fixed_cols, names):
+    """Whether a CSV header is this spec's: its parameters and META, then each requested
+    statistic as one column or as the histogram fields."""
+    if header[:len(fixed_cols)] != fixed_cols:
+        return False
+    rest = header[len(fixed_cols):]
+    for n in names:
+        hist = [f"{n}.{f}" for f in HIST_FIELDS]
+        if rest[:len(hist)] == hist:
+            rest = rest[len(hist):]
+        elif rest[:1] == [n]:
+            rest = rest[1:]
+        else:
+            return False
+    return not rest
+
+
+def read_header(csv_path):
+    if not os.path.exists(csv_path):
+        return []
+    with open(csv_path, newline="") as f:
+        line = f.readline()
+    return next(csv.reader([line])) if line.endswith("\n") else []
 
 
 def read_done(csv_path, columns):
@@ -203,20 +253,36 @@ def sweep(a):
     pts = points(fixed, swept)
     params = list(fixed) + list(swept)
     names = HEADLINE + [s for s in extra if s not in HEADLINE]
-    columns = params + META + stat_columns(names)
+    fixed_cols = params + META
     out = os.path.abspath(a.output)
     stats_dir = out + ".stats"
     os.makedirs(stats_dir, exist_ok=True)
-    done = read_done(out, columns)
+    header = read_header(out)
+    if header and not header_matches(header, fixed_cols, names):
+        raise SpecError(f"{out}: written by a different spec (columns differ); use another -o")
+    columns = header or None  # known once the first successful run gives the kinds
+    done = read_done(out, columns) if columns else {}
     if a.retry_failed:
         done = {k: r for k, r in done.items() if r["status"] == "ok"}
     todo = [p for p in pts if point_id(p) not in done]
-    new_file = not os.path.exists(out) or os.path.getsize(out) == 0
     f = open(out, "a", newline="")
-    w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-    if new_file:
-        w.writeheader()
+    w = None
+    held = []  # rows finished before the header could be written
+
+    def start_csv(kinds):
+        nonlocal columns, w
+        if columns is None:
+            columns = fixed_cols + stat_columns(names, kinds)
+            f.truncate(0)
+            csv.writer(f).writerow(columns)
+        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        for r in held:
+            w.writerow(r)
+        held.clear()
         f.flush()
+
+    if columns:
+        start_csv({})
     total, finished, t0 = len(pts), len(pts) - len(todo), time.time()
     if not a.quiet:
         print(f"sweep: {total} points, {finished} already done, {len(todo)} to run", file=sys.stderr)
@@ -228,14 +294,20 @@ def sweep(a):
         row = dict(p, point=pid, exit=code, error=err, stats_file=os.path.relpath(spath, os.path.dirname(out)))
         row["status"] = "ok" if code == 0 and os.path.exists(spath) else "failed"
         if row["status"] == "ok":
+            kinds = load_kinds(schema_path(spath))
             with open(spath) as s:
-                row.update(flatten(json.load(s), names))
+                row.update(flatten(json.load(s), names, kinds))
             row["error"] = ""
+            if w is None:
+                start_csv(kinds)
         else:
             row["stats_file"] = ""
-        w.writerow(row)
-        f.flush()
-        os.fsync(f.fileno())
+        if w is None:
+            held.append(row)
+        else:
+            w.writerow(row)
+            f.flush()
+            os.fsync(f.fileno())
         finished += 1
         if not a.quiet:
             ran = finished - (total - len(todo))
@@ -255,6 +327,8 @@ def sweep(a):
                 futs = {ex.submit(run_point, a.mmusim, p, spec_dir, spath(p), a.timeout): p for p in todo}
                 for fu in as_completed(futs):
                     record(futs[fu], *fu.result())
+        if w is None:
+            start_csv({})  # no run succeeded: the kinds are unknown, one column per name
     except KeyboardInterrupt:
         print(f"sweep: interrupted; {finished}/{total} points are in {a.output}; run again to finish",
               file=sys.stderr)

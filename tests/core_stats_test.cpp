@@ -1,5 +1,6 @@
-// Stats registry and Histogram percentiles, the JSON writer and its atomic file write; also the
-// deterministic Rng of sim/core/rng.hpp (core utilities without a test binary of their own).
+// Stats registry, stats groups and Histogram percentiles, the JSON and schema writers and the
+// atomic file write; also the deterministic Rng of sim/core/rng.hpp (core utilities without a
+// test binary of their own).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "sim/core/error.hpp"
 #include "sim/core/rng.hpp"
 #include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 
 namespace mmusim {
 namespace {
@@ -24,6 +26,20 @@ std::string json_of(const Stats& s) {
   std::ostringstream os;
   s.write_json(os);
   return os.str();
+}
+
+std::string schema_of(const Stats& s) {
+  std::ostringstream os;
+  s.write_schema_json(os);
+  return os.str();
+}
+
+// Test shorthands: register a counter or histogram with a placeholder description.
+Counter& counter(Stats& s, const std::string& name) {
+  return s.add_counter(name, StatKind::kCounter, "test counter");
+}
+Histogram& histogram(Stats& s, const std::string& name) {
+  return s.add_histogram(name, "test histogram");
 }
 
 std::string read_file(const std::string& path) {
@@ -120,36 +136,98 @@ TEST(HistogramTest, BucketEdgesAndNeverAboveMax) {
 
 TEST(StatsTest, RegistryReturnsStableReferences) {
   Stats s;
-  Counter& c = s.counter("a.b");
+  Counter& c = counter(s, "a.b");
   c.inc();
-  for (int i = 0; i < 100; ++i) s.counter("filler." + std::to_string(i));
+  for (int i = 0; i < 100; ++i) counter(s, "filler." + std::to_string(i));
   c.inc(4);
-  EXPECT_EQ(&s.counter("a.b"), &c);
+  EXPECT_EQ(s.find_counter("a.b"), &c);
   EXPECT_EQ(s.value("a.b"), 5u);
   EXPECT_EQ(s.value("missing"), 0u);
   EXPECT_EQ(s.find_counter("missing"), nullptr);
   EXPECT_EQ(s.find_histogram("a.b"), nullptr);
-  s.histogram("h").sample(3);
+  histogram(s, "h").sample(3);
   ASSERT_NE(s.find_histogram("h"), nullptr);
   EXPECT_EQ(s.find_histogram("h")->count(), 1u);
 }
 
-TEST(StatsTest, OneNameIsEitherCounterOrHistogram) {
+TEST(StatsTest, EveryNameIsRegisteredOnce) {
   Stats s;
-  s.counter("x");
-  s.histogram("y");
-  EXPECT_THROW(s.histogram("x"), ModelError);
-  EXPECT_THROW(s.counter("y"), ModelError);
+  counter(s, "x");
+  histogram(s, "y");
+  EXPECT_THROW(histogram(s, "x"), ModelError);
+  EXPECT_THROW(counter(s, "y"), ModelError);
+  EXPECT_THROW(counter(s, "x"), ModelError);
+  EXPECT_THROW(s.add_counter("v", StatKind::kValue, ""), ModelError);  // no description
+  EXPECT_THROW(s.add_counter("w", StatKind::kValue, "two\nlines"), ModelError);
+  EXPECT_THROW(s.add_counter("z", StatKind::kHistogram, "not a counter"), ModelError);
+}
+
+// The gem5-style declaration: members of a group, registered at construction.
+struct ExampleStats : StatsGroup {
+  explicit ExampleStats(Stats& s) : StatsGroup(s, "example") {}
+  statistics::Counter hits{*this, "hits", "hits of the example"};
+  statistics::Value peak{*this, "peak", "largest example seen"};
+  statistics::Histogram latency{*this, "latency", "cycles per example"};
+  StatsGroup sub{*this, "sub"};
+  statistics::Counter deep{sub, "deep", "a sub-group's counter"};
+};
+
+TEST(StatsGroupTest, MembersRegisterUnderTheGroupPrefix) {
+  Stats s;
+  ExampleStats e(s);
+  e.hits.inc(2);
+  e.peak.set(9);
+  e.latency.sample(5);
+  e.deep.inc();
+  EXPECT_EQ(s.value("example.hits"), 2u);
+  EXPECT_EQ(s.value("example.peak"), 9u);
+  EXPECT_EQ(s.value("example.sub.deep"), 1u);
+  ASSERT_NE(s.find_histogram("example.latency"), nullptr);
+  EXPECT_EQ(s.find_histogram("example.latency")->count(), 1u);
+  EXPECT_EQ(&e.latency.get(), s.find_histogram("example.latency"));
+}
+
+TEST(StatsGroupTest, SecondGroupOfTheSameNamesIsAModelError) {
+  Stats s;
+  ExampleStats first(s);
+  try {
+    ExampleStats second(s);
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("'example.hits' is registered twice"), std::string::npos)
+        << e.what();
+  }
+  // An owner's member shared by reference is the way two components update one statistic.
+  statistics::Counter& shared = first.hits;
+  shared.inc();
+  EXPECT_EQ(s.value("example.hits"), 1u);
+}
+
+TEST(StatsGroupTest, SchemaGivesKindAndDescriptionOfEveryName) {
+  Stats s;
+  ExampleStats e(s);
+  EXPECT_EQ(schema_of(s),
+            "{\n"
+            "  \"example.hits\": {\"kind\": \"counter\", \"description\": \"hits of the "
+            "example\"},\n"
+            "  \"example.latency\": {\"kind\": \"histogram\", \"description\": \"cycles per "
+            "example\"},\n"
+            "  \"example.peak\": {\"kind\": \"value\", \"description\": \"largest example "
+            "seen\"},\n"
+            "  \"example.sub.deep\": {\"kind\": \"counter\", \"description\": \"a sub-group's "
+            "counter\"}\n"
+            "}\n");
+  EXPECT_EQ(schema_of(Stats()), "{}\n");
 }
 
 TEST(StatsTest, JsonMergesKindsInSortedKeyOrder) {
   Stats s;
-  s.counter("zeta").inc(3);
-  Histogram& lat = s.histogram("hv.fault.latency");
+  counter(s, "zeta").inc(3);
+  Histogram& lat = histogram(s, "hv.fault.latency");
   for (uint64_t v : {10u, 20u, 30u}) lat.sample(v);
-  s.counter("alpha").set(7);
-  s.histogram("empty");
-  s.counter("hv.fault.count").inc();
+  counter(s, "alpha").set(7);
+  histogram(s, "empty");
+  counter(s, "hv.fault.count").inc();
   EXPECT_EQ(json_of(s),
             "{\n"
             "  \"alpha\": 7,\n"
@@ -167,14 +245,16 @@ TEST(StatsTest, JsonIsDeterministicWhateverTheInsertionOrder) {
   Stats a, b;
   const std::vector<std::string> names = {"vcpu.1.tlb.miss", "vcpu.0.tlb.miss", "dram.reads",
                                           "vcpu.10.tlb.miss"};
-  for (size_t i = 0; i < names.size(); ++i) a.counter(names[i]).inc(i + 1);
-  for (size_t i = names.size(); i-- > 0;) b.counter(names[i]).inc(i + 1);
-  a.histogram("lat").sample(12345);
-  b.histogram("lat").sample(12345);
-  a.histogram("mean").sample(1);
-  a.histogram("mean").sample(2);
-  b.histogram("mean").sample(2);
-  b.histogram("mean").sample(1);
+  for (size_t i = 0; i < names.size(); ++i) counter(a, names[i]).inc(i + 1);
+  for (size_t i = names.size(); i-- > 0;) counter(b, names[i]).inc(i + 1);
+  histogram(a, "lat").sample(12345);
+  histogram(b, "lat").sample(12345);
+  Histogram& am = histogram(a, "mean");
+  Histogram& bm = histogram(b, "mean");
+  am.sample(1);
+  am.sample(2);
+  bm.sample(2);
+  bm.sample(1);
   EXPECT_EQ(json_of(a), json_of(b));
   EXPECT_NE(json_of(a).find("\"mean\": 1.500"), std::string::npos);
   // Plain byte order: '.' (0x2e) sorts before '0' (0x30), so "vcpu.1." precedes "vcpu.10".
@@ -185,7 +265,7 @@ TEST(StatsTest, JsonIsDeterministicWhateverTheInsertionOrder) {
 
 TEST(StatsTest, NamesAreEscaped) {
   Stats s;
-  s.counter("we\"ird\\name\n\x01").inc();
+  counter(s, "we\"ird\\name\n\x01").inc();
   EXPECT_EQ(json_of(s), "{\n  \"we\\\"ird\\\\name\\n\\u0001\": 1\n}\n");
   EXPECT_EQ(json_escape("tab\there"), "tab\\there");
   EXPECT_EQ(json_escape("caf\xc3\xa9"), "caf\xc3\xa9");
@@ -218,8 +298,8 @@ TEST_F(StatsFileTest, WritesAtomicallyAndReplacesOldFile) {
   const std::string path = dir_ + "/stats.json";
   std::ofstream(path) << "old contents that are longer than the new ones, by quite a bit.....";
   Stats s;
-  s.counter("a").inc(2);
-  s.histogram("b").sample(5);
+  counter(s, "a").inc(2);
+  histogram(s, "b").sample(5);
   s.write_json_file(path);
   EXPECT_EQ(read_file(path), json_of(s));
   EXPECT_EQ(files(), std::vector<std::string>{"stats.json"});  // no temporary left behind

@@ -47,6 +47,7 @@ class Rig {
   X86PageFormat gfmt;
   EptFormat efmt;
   std::unique_ptr<MemorySystem> memsys;
+  HwWalkStats walk_stats{stats, "walk"};
   std::unique_ptr<Walker> walker;
   Addr ept_root = 0;
   Addr guest_root = 0;                // a GPA
@@ -61,8 +62,7 @@ class Rig {
     cfg.pwc_entries = pwc_entries;
     cfg.vcpus = 1;
     memsys = std::make_unique<MemorySystem>("memsys", cfg, clock, mem, stats);
-    walker = std::make_unique<Walker>("walker", cfg, clock, gfmt, efmt, &pool, &viol, stats,
-                                      "walk");
+    walker = std::make_unique<Walker>("walker", cfg, clock, gfmt, efmt, &pool, &viol, walk_stats);
     walker->port.socket.bind(memsys->target);
     ept_root = pool.alloc();
     guest_root = new_guest_table();

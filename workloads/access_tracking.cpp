@@ -55,8 +55,24 @@ std::vector<HostThreadSpec> AccessTracking::host_threads() {
   return {{"access-tracking-vmm", [this](Agent& a) { vmm(a); }}};
 }
 
+namespace {
+
+struct AccessTrackingStats : StatsGroup {
+  explicit AccessTrackingStats(Stats& s) : StatsGroup(s, "workload.access") {}
+  statistics::Value populate_cycles{*this, "populate_cycles", "cycles until every vCPU populated"};
+  statistics::Value mark_idle_cycles{*this, "mark_idle_cycles",
+                                     "cycles of clear_flush_young over the whole guest"};
+  statistics::Value access_cycles{*this, "access_cycles", "cycles of the vCPUs' read pass"};
+  statistics::Value test_young_cycles{*this, "test_young_cycles",
+                                      "cycles of test_young on every page"};
+  statistics::Counter young{*this, "young", "pages test_young found young"};
+  statistics::Counter idle{*this, "idle", "pages test_young found idle"};
+};
+
+}  // namespace
+
 void AccessTracking::vmm(Agent& a) {
-  Stats& s = env_->stats;
+  AccessTrackingStats s(env_->stats);
   HostMmNotifier& mmu_notifier = *env_->host.notifier();
   const uint64_t gfn0 = GuestLayout::kDataGpa >> kPageShift;
   const uint64_t pages = data_bytes() / kPageSize;
@@ -64,19 +80,19 @@ void AccessTracking::vmm(Agent& a) {
 
   Cycles t = a.now();
   rendezvous_.vmm_wait_all(a);
-  s.counter("workload.access.populate_cycles").set(a.now() - t);
+  s.populate_cycles.set(a.now() - t);
 
   t = a.now();
   for (uint64_t p = 0; p < pages; p += chunk) {
     uint64_t n = std::min(chunk, pages - p);
     mmu_notifier.clear_flush_young(a, HostMm::hva_of(gfn0 + p), HostMm::hva_of(gfn0 + p + n));
   }
-  s.counter("workload.access.mark_idle_cycles").set(a.now() - t);
+  s.mark_idle_cycles.set(a.now() - t);
   rendezvous_.vmm_release(a);
 
   t = a.now();
   rendezvous_.vmm_wait_all(a);
-  s.counter("workload.access.access_cycles").set(a.now() - t);
+  s.access_cycles.set(a.now() - t);
 
   // Which pages the vCPUs read: every other page of each slice.
   std::vector<bool> read(pages, false);
@@ -91,9 +107,9 @@ void AccessTracking::vmm(Agent& a) {
     (y ? young : idle)++;
     if (y != read[p]) ++wrong;
   }
-  s.counter("workload.access.test_young_cycles").set(a.now() - t);
-  s.counter("workload.access.young").set(young);
-  s.counter("workload.access.idle").set(idle);
+  s.test_young_cycles.set(a.now() - t);
+  s.young.set(young);
+  s.idle.set(idle);
   if (wrong)
     env_->oracle.report("access_tracking_mismatch", a.now(), a.name(), GuestLayout::kDataGpa,
                         std::to_string(wrong) + " pages reported young/idle against what the "

@@ -61,14 +61,23 @@ void Ebizzy::publish(Stats& stats) {
   const double hz = cfg_.clock_ghz * 1e9;
   const uint64_t records = uint64_t(cfg_.vcpus) * cfg_.iterations;
   const Cycles makespan = stats.value("sim.cycles");
-  stats.counter("workload.ebizzy.records").set(records);
-  if (makespan)
-    stats.counter("workload.ebizzy.records_per_s").set(uint64_t(double(records) * hz / double(makespan)));
+  // Records, and the rate when the time is known: for the run and for each vCPU.
+  struct RecordStats : StatsGroup {
+    RecordStats(Stats& s, const std::string& prefix) : StatsGroup(s, prefix) {}
+    statistics::Counter records{*this, "records", "ebizzy records processed"};
+  };
+  struct RateStats : StatsGroup {
+    RateStats(Stats& s, const std::string& prefix) : StatsGroup(s, prefix) {}
+    statistics::Value records_per_s{*this, "records_per_s", "ebizzy records per simulated second"};
+  };
+  auto publish_records = [&](const std::string& prefix, uint64_t n, Cycles t) {
+    RecordStats(stats, prefix).records.set(n);
+    if (t) RateStats(stats, prefix).records_per_s.set(uint64_t(double(n) * hz / double(t)));
+  };
+  publish_records("workload.ebizzy", records, makespan);
   for (unsigned i = 0; i < cfg_.vcpus; ++i) {
-    const std::string p = "vcpu." + std::to_string(i) + ".";
-    const Cycles t = stats.value(p + "populate_cycles");
-    stats.counter(p + "ebizzy.records").set(cfg_.iterations);
-    if (t) stats.counter(p + "ebizzy.records_per_s").set(uint64_t(double(cfg_.iterations) * hz / double(t)));
+    const std::string p = "vcpu." + std::to_string(i);
+    publish_records(p + ".ebizzy", cfg_.iterations, stats.value(p + ".populate_cycles"));
   }
 }
 

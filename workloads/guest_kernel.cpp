@@ -18,7 +18,8 @@ void GuestKernel::attach(WorkloadEnv& env) {
   lock_hpa_ = env.host.resolve_functional(gfn).hpa;
   env.mmu.map_functional(kKernelDataGpa, 1, lock_hpa_);
   env.touched.set(gfn);
-  lock_wait_ = &env.stats.histogram("guest.kernel.lock_wait");
+  lock_wait_.emplace(StatsGroup(env.stats, "guest.kernel"), "lock_wait",
+                     "cycles the guest kernel waited for its page_table_lock");
 }
 
 // A test-and-test-and-set spinlock on a word of guest memory (the guest's page_table_lock).
@@ -99,12 +100,27 @@ bool GuestKernel::handle_page_fault(GuestMemoryAccess& cpu, Addr gva, Access) {
   return true;
 }
 
+namespace {
+
+struct GuestKernelStats : StatsGroup {
+  explicit GuestKernelStats(Stats& s) : StatsGroup(s, "guest.kernel") {}
+  statistics::Counter faults{*this, "faults", "guest page faults the guest kernel handled"};
+  statistics::Counter spurious{*this, "spurious", "guest page faults that found the page mapped"};
+  statistics::Counter tables{*this, "tables", "guest page-table pages the kernel allocated"};
+  statistics::Counter frames{*this, "frames", "guest data frames the kernel allocated"};
+  statistics::Counter lock_contended{*this, "lock_contended",
+                                     "page_table_lock acquisitions that waited"};
+};
+
+}  // namespace
+
 void GuestKernel::publish(Stats& stats) const {
-  stats.counter("guest.kernel.faults").set(faults_);
-  stats.counter("guest.kernel.spurious").set(spurious_);
-  stats.counter("guest.kernel.tables").set(tables_);
-  stats.counter("guest.kernel.frames").set(frames_);
-  stats.counter("guest.kernel.lock_contended").set(contended_);
+  GuestKernelStats st(stats);
+  st.faults.set(faults_);
+  st.spurious.set(spurious_);
+  st.tables.set(tables_);
+  st.frames.set(frames_);
+  st.lock_contended.set(contended_);
 }
 
 }  // namespace mmusim

@@ -7,11 +7,12 @@
 // whose memory the host has not populated yet.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <systemc>
 
 #include "sim/core/config.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/sync/event.hpp"
-#include "sim/core/stats.hpp"
 #include "sim/cpu/guest_os.hpp"
 #include "sim/mmu/page_table_format.hpp"
 #include "workloads/guest_layout.hpp"
@@ -48,7 +49,7 @@ class GuestKernel : public GuestOs {
   Addr next_table_ = kRootGpa + kPageSize;
   Addr next_frame_ = GuestLayout::kDataGpa;
   uint64_t faults_ = 0, spurious_ = 0, tables_ = 0, frames_ = 0, contended_ = 0;
-  Histogram* lock_wait_ = nullptr;
+  std::optional<statistics::Histogram> lock_wait_;  // registered when attached
   Event released_;  // the lock word was cleared
 };
 

@@ -246,20 +246,50 @@ std::unique_ptr<OpStream> GuestPtChurn::vcpu_stream(unsigned vcpu) {
                                        vcpu);
 }
 
+namespace {
+
+struct ChurnStats : StatsGroup {
+  explicit ChurnStats(Stats& s) : StatsGroup(s, "churn") {}
+  statistics::Counter pte_writes{*this, "pte_writes", "guest PTE writes"};
+  statistics::Counter cr3_loads{*this, "cr3_loads", "guest CR3 loads"};
+  statistics::Counter tlb_flushes{*this, "tlb_flushes", "guest full TLB flushes"};
+  statistics::Counter invlpgs{*this, "invlpgs", "guest INVLPGs"};
+  statistics::Counter data_accesses{*this, "data_accesses", "guest data accesses"};
+};
+
+// Only when processes fork or exec (--churn-fork, --churn-exec).
+struct ProcessStats : StatsGroup {
+  explicit ProcessStats(Stats& s) : StatsGroup(s, "churn") {}
+  statistics::Counter forks{*this, "forks", "guest forks"};
+  statistics::Counter execs{*this, "execs", "guest execs"};
+  statistics::Counter cow_protects{*this, "cow_protects",
+                                   "guest PTEs write-protected for copy-on-write"};
+  statistics::Counter cow_breaks{*this, "cow_breaks", "guest copy-on-write breaks"};
+  statistics::Counter tables_allocated{*this, "tables_allocated",
+                                       "guest page-table pages allocated"};
+  statistics::Counter tables_freed{*this, "tables_freed", "guest page-table pages freed"};
+  statistics::Counter tables_reused_as_data{*this, "tables_reused_as_data",
+                                            "freed guest page-table pages reused as data"};
+};
+
+}  // namespace
+
 void GuestPtChurn::publish(Stats& s) {
-  s.counter("churn.pte_writes").set(n.pte_writes);
-  s.counter("churn.cr3_loads").set(n.cr3_loads);
-  s.counter("churn.tlb_flushes").set(n.tlb_flushes);
-  s.counter("churn.invlpgs").set(n.invlpgs);
-  s.counter("churn.data_accesses").set(n.data_accesses);
+  ChurnStats st(s);
+  st.pte_writes.set(n.pte_writes);
+  st.cr3_loads.set(n.cr3_loads);
+  st.tlb_flushes.set(n.tlb_flushes);
+  st.invlpgs.set(n.invlpgs);
+  st.data_accesses.set(n.data_accesses);
   if (cfg_.churn_fork > 0 || cfg_.churn_exec > 0) {  // process lifetimes (guest_process.cpp)
-    s.counter("churn.forks").set(n.forks);
-    s.counter("churn.execs").set(n.execs);
-    s.counter("churn.cow_protects").set(n.cow_protects);
-    s.counter("churn.cow_breaks").set(n.cow_breaks);
-    s.counter("churn.tables_allocated").set(n.tables_allocated);
-    s.counter("churn.tables_freed").set(n.tables_freed);
-    s.counter("churn.tables_reused_as_data").set(n.tables_reused_as_data);
+    ProcessStats p(s);
+    p.forks.set(n.forks);
+    p.execs.set(n.execs);
+    p.cow_protects.set(n.cow_protects);
+    p.cow_breaks.set(n.cow_breaks);
+    p.tables_allocated.set(n.tables_allocated);
+    p.tables_freed.set(n.tables_freed);
+    p.tables_reused_as_data.set(n.tables_reused_as_data);
   }
 }
 

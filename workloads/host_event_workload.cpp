@@ -84,10 +84,16 @@ uint64_t HostEventWorkload::event_on_range(Agent& a, uint64_t gfn, uint64_t coun
 }
 
 void HostEventWorkload::publish(Stats& stats) {
-  const std::string p = stat_prefix();
-  stats.counter(p + ".events").set(events_);
-  stats.counter(p + ".pages").set(pages_done_);
-  stats.counter(p + ".pages_skipped").set(pages_skipped_);
+  struct EventStats : StatsGroup {
+    EventStats(Stats& s, const std::string& prefix) : StatsGroup(s, prefix) {}
+    statistics::Counter events{*this, "events", "host events the workload raised"};
+    statistics::Counter pages{*this, "pages", "pages the host events acted on"};
+    statistics::Counter pages_skipped{*this, "pages_skipped",
+                                      "pages the host events skipped (not backed)"};
+  } st(stats, stat_prefix());
+  st.events.set(events_);
+  st.pages.set(pages_done_);
+  st.pages_skipped.set(pages_skipped_);
 }
 
 }  // namespace mmusim

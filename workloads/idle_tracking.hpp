@@ -16,8 +16,13 @@ class IdleTracking : public HostEventWorkload {
   const char* name() const override { return "idle-tracking"; }
   void publish(Stats& stats) override {
     HostEventWorkload::publish(stats);
-    stats.counter("workload.idle.seen_young").set(young_);
-    stats.counter("workload.idle.seen_idle").set(idle_);
+    struct IdleStats : StatsGroup {
+      explicit IdleStats(Stats& s) : StatsGroup(s, "workload.idle") {}
+      statistics::Counter seen_young{*this, "seen_young", "pages the aging pass found young"};
+      statistics::Counter seen_idle{*this, "seen_idle", "pages the aging pass found idle"};
+    } st(stats);
+    st.seen_young.set(young_);
+    st.seen_idle.set(idle_);
   }
 
  protected:

@@ -95,9 +95,17 @@ void LockedBoot::write_image(Agent& vmm) {
 }
 
 void LockedBoot::publish(Stats& stats) {
-  stats.counter("boot.image_lines").set(image_lines_written_);
-  stats.counter("boot.vcpus_started_at").set(vcpus_started_at_);
-  stats.counter("boot.relocks").set(relocks_);
+  struct BootStats : StatsGroup {
+    explicit BootStats(Stats& s) : StatsGroup(s, "boot") {}
+    statistics::Counter image_lines{*this, "image_lines",
+                                    "cache lines of the boot image the VMM wrote"};
+    statistics::Value vcpus_started_at{*this, "vcpus_started_at",
+                                       "cycle at which the vCPUs were started"};
+    statistics::Counter relocks{*this, "relocks", "memslot re-lock attempts"};
+  } st(stats);
+  st.image_lines.set(image_lines_written_);
+  st.vcpus_started_at.set(vcpus_started_at_);
+  st.relocks.set(relocks_);
 }
 
 }  // namespace mmusim

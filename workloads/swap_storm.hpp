@@ -16,9 +16,15 @@ class SwapStorm : public HostEventWorkload {
   const char* name() const override { return "swap-storm"; }
   void publish(Stats& stats) override {
     HostEventWorkload::publish(stats);
-    stats.counter("workload.swap.swapped_pages").set(done_[kSwap]);
-    stats.counter("workload.swap.ballooned_pages").set(done_[kBalloon]);
-    stats.counter("workload.swap.migrated_pages").set(done_[kMigrate]);
+    struct SwapStats : StatsGroup {
+      explicit SwapStats(Stats& s) : StatsGroup(s, "workload.swap") {}
+      statistics::Counter swapped{*this, "swapped_pages", "pages the storm swapped out"};
+      statistics::Counter ballooned{*this, "ballooned_pages", "pages the storm ballooned away"};
+      statistics::Counter migrated{*this, "migrated_pages", "pages the storm migrated"};
+    } st(stats);
+    st.swapped.set(done_[kSwap]);
+    st.ballooned.set(done_[kBalloon]);
+    st.migrated.set(done_[kMigrate]);
   }
 
  protected:

@@ -201,12 +201,26 @@ void TraceWorkload::replay_host_thread(Agent& a, uint32_t thread) {
   }
 }
 
+namespace {
+
+struct TraceStats : StatsGroup {
+  explicit TraceStats(Stats& s) : StatsGroup(s, "trace") {}
+  statistics::Counter records{*this, "records", "trace records read"};
+  statistics::Counter accesses{*this, "accesses", "memory accesses in the trace"};
+  statistics::Value vcpus{*this, "vcpus", "vCPUs the trace names"};
+  statistics::Value pages{*this, "pages", "distinct pages the trace touches"};
+  statistics::Counter host_events{*this, "host_events", "host events replayed from the trace"};
+};
+
+}  // namespace
+
 void TraceWorkload::publish(Stats& stats) {
-  stats.counter("trace.records").set(sum_.records);
-  stats.counter("trace.accesses").set(sum_.accesses);
-  stats.counter("trace.vcpus").set(sum_.vcpus);
-  stats.counter("trace.pages").set(sum_.distinct_pages);
-  stats.counter("trace.host_events").set(host_events_applied_);
+  TraceStats st(stats);
+  st.records.set(sum_.records);
+  st.accesses.set(sum_.accesses);
+  st.vcpus.set(sum_.vcpus);
+  st.pages.set(sum_.distinct_pages);
+  st.host_events.set(host_events_applied_);
   kernel_->publish(stats);
 }
 

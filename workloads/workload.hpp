@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "sim/core/config.hpp"
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/core/touched_pages.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/violations.hpp"

@@ -9,7 +9,7 @@
 #pragma once
 #include <iostream>
 
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/sync/agent.hpp"
 
 namespace mmusim {
@@ -17,13 +17,12 @@ namespace mmusim {
 class Lockdep {
  public:
   static constexpr int kMaxLockDepth = 48;
-  explicit Lockdep(Stats& stats) : exceeded_(stats.counter("hv.lockdep.depth_exceeded")),
-                                   max_depth_(stats.counter("hv.lockdep.max_depth")) {}
+  explicit Lockdep(Stats& stats) : stats_(stats) {}
   void acquired(const Agent& a, const char* lock_name) {
     const uint64_t depth = a.held_locks.depth();
-    if (depth > max_depth_.value()) max_depth_.set(depth);
+    if (depth > stats_.max_depth.value()) stats_.max_depth.set(depth);
     if (depth < uint64_t(kMaxLockDepth)) return;
-    exceeded_.inc();
+    stats_.depth_exceeded.inc();
     if (said_) return;
     said_ = true;
     std::cerr << "mmusim: lockdep: BUG: MAX_LOCK_DEPTH too low! depth: " << depth
@@ -32,8 +31,12 @@ class Lockdep {
   }
 
  private:
-  Counter& exceeded_;
-  Counter& max_depth_;
+  struct LockdepStats : StatsGroup {
+    explicit LockdepStats(Stats& s) : StatsGroup(s, "hv.lockdep") {}
+    statistics::Counter depth_exceeded{*this, "depth_exceeded",
+                                       "lock acquisitions beyond lockdep's held-lock limit"};
+    statistics::Value max_depth{*this, "max_depth", "most locks held at once by one thread"};
+  } stats_;
   bool said_ = false;
 };
 

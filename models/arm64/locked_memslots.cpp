@@ -10,21 +10,17 @@ constexpr uint64_t kFlushDcacheBit = 1u << 0;  // KVM_LOCKED_MEMSLOT_FLUSH_DCACH
 }  // namespace
 
 LockedMemslots::LockedMemslots(ArchDeps& d, Stage2Mmu& mmu)
-    : cfg_(d.cfg), mmu_(mmu), phys_(d.phys), touched_(d.touched), stats_(d.stats),
+    : cfg_(d.cfg), mmu_(mmu), phys_(d.phys), touched_(d.touched),
       lockdep_(d.stats),
       kvm_lock_("hv.lock.kvm_lock", d.heap.alloc(), d.stats, &d.timeline),
       slots_lock_("hv.lock.slots_lock", d.heap.alloc(), d.stats, &d.timeline),
+      vcpu_mutex_stats_(d.stats, "hv.lock.vcpu_mutex"),
       pending_word_(d.heap.alloc()),
-      locks_(d.stats.counter("hv.memslot.lock")),
-      unlocks_(d.stats.counter("hv.memslot.unlock")),
-      busy_(d.stats.counter("hv.memslot.lock_busy")),
-      pinned_(d.stats.counter("hv.memslot.pinned_pages")),
-      pending_done_(d.stats.counter("hv.pending_ops.performed")),
-      pending_set_(d.stats.counter("hv.pending_ops.set")) {
+      stats_(d.stats) {
   // One vcpu->mutex per vCPU, each in its own kvm_vcpu (own cache line).
   for (unsigned i = 0; i < d.cfg.vcpus; ++i)
     vcpu_mutex_.push_back(
-        std::make_unique<SpinLock>("hv.lock.vcpu_mutex", d.heap.alloc(), d.stats, &d.timeline));
+        std::make_unique<SpinLock>(vcpu_mutex_stats_, d.heap.alloc(), &d.timeline));
   mmu_.set_run_hook([this](Agent& a, int id) { vcpu_run(a, id); });
 }
 
@@ -66,7 +62,7 @@ void LockedMemslots::set_pending(Agent& a) {
     if (seen == old) break;
     old = seen;
   }
-  pending_set_.inc();
+  stats_.pending_set.inc();
 }
 
 bool LockedMemslots::begin_slot_op(Agent& vmm) {
@@ -76,7 +72,7 @@ bool LockedMemslots::begin_slot_op(Agent& vmm) {
   // mutexes, then releases them before the per-page work; the series keeps them for the whole
   // ioctl, which only adds slots_lock and mmu_lock to a depth that already hit the limit.)
   if (!lock_all_vcpus(vmm)) {
-    busy_.inc();
+    stats_.busy.inc();
     kvm_lock_.unlock(vmm);
     return false;
   }
@@ -95,7 +91,7 @@ bool LockedMemslots::lock(Agent& vmm, int slot, bool writable) {
     const Addr gpa = s.gpa + off;
     // pin_user_pages(FOLL_LONGTERM): faults the page in on the host if needed.
     const HostPage hp = mmu_.host().resolve(vmm, gpa >> kPageShift, writable);
-    pinned_.inc();
+    stats_.pinned.inc();
     mmu_.lock(vmm);
     mmu_.rcu().read_lock(vmm);
     // eager: the map's dcache callback cleans+invalidates the page as it is mapped.
@@ -109,7 +105,7 @@ bool LockedMemslots::lock(Agent& vmm, int slot, bool writable) {
   s.writable = writable;
   // Maintenance still owed before a vCPU runs (what the VMM writes from now on).
   if (cfg_.cmo_policy != "none") set_pending(vmm);
-  locks_.inc();
+  stats_.locks.inc();
   slots_lock_.unlock(vmm);
   kvm_lock_.unlock(vmm);
   return true;
@@ -121,7 +117,7 @@ bool LockedMemslots::unlock(Agent& vmm, int slot) {
   // unpin_user_pages: one page reference dropped per page; the stage-2 mappings stay.
   for (Addr off = 0; off < s.bytes; off += kPageSize) vmm.advance(cfg_.lat.request_check);
   s.locked = false;
-  unlocks_.inc();
+  stats_.unlocks.inc();
   slots_lock_.unlock(vmm);
   kvm_lock_.unlock(vmm);
   return true;
@@ -150,7 +146,7 @@ void LockedMemslots::perform_pending_ops(Agent& a) {
   if (ops & kFlushDcacheBit) {
     for (const Slot& s : slots_)
       if (s.locked) mmu_.flush_dcache_range(a, s.gpa, s.bytes);
-    pending_done_.inc();
+    stats_.pending_done.inc();
   }
   a.store(pending_word_, 0);  // clear_bit of every op handled
   slots_lock_.unlock(a);

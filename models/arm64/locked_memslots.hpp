@@ -71,21 +71,27 @@ class LockedMemslots {
   Stage2Mmu& mmu_;
   PhysMem& phys_;
   TouchedPages& touched_;
-  Stats& stats_;
   Lockdep lockdep_;
   SpinLock kvm_lock_;    // kvm->lock (a mutex in the kernel)
   SpinLock slots_lock_;  // kvm->slots_lock (a mutex in the kernel)
+  LockStats vcpu_mutex_stats_;  // every vCPU's mutex reports under one name
   std::vector<std::unique_ptr<SpinLock>> vcpu_mutex_;
   Addr pending_word_;    // kvm->arch.mmu_pending_ops
   std::vector<Slot> slots_;
   bool started_ = true;
   Event start_ev_;
-  Counter& locks_;
-  Counter& unlocks_;
-  Counter& busy_;
-  Counter& pinned_;
-  Counter& pending_done_;
-  Counter& pending_set_;
+  struct MemslotStats : StatsGroup {
+    explicit MemslotStats(Stats& s) : StatsGroup(s) {}
+    statistics::Counter locks{*this, "hv.memslot.lock", "memslots locked"};
+    statistics::Counter unlocks{*this, "hv.memslot.unlock", "memslots unlocked"};
+    statistics::Counter busy{*this, "hv.memslot.lock_busy",
+                             "memslot lock requests refused because the VM was busy"};
+    statistics::Counter pinned{*this, "hv.memslot.pinned_pages", "pages pinned by locked memslots"};
+    statistics::Counter pending_done{*this, "hv.pending_ops.performed",
+                                     "deferred operations performed on a vCPU's next entry"};
+    statistics::Counter pending_set{*this, "hv.pending_ops.set",
+                                    "deferred operations requested from vCPUs"};
+  } stats_;
 };
 
 }  // namespace mmusim

@@ -25,7 +25,7 @@ void Stage2Mmu::mark_dirty(Agent& a, Addr gpa) {
   while (!(old & bit)) {
     const uint64_t seen = a.cmpxchg(word, old, old | bit);
     if (seen == old) {
-      dirty_marked_.inc();
+      stats_.dirty_marked.inc();
       return;
     }
     old = seen;
@@ -47,7 +47,7 @@ size_t Stage2Mmu::write_protect(Agent& a, Addr gpa, uint64_t len) {
       it.set_entry(read_pte(a, it.entry_addr()));
     }
   });
-  wrprot_.inc(done);
+  stats_.wrprot.inc(done);
   return done;
 }
 

@@ -21,26 +21,8 @@ Stage2Mmu::Stage2Mmu(ArchDeps& d, const Arm64S2Format& fmt)
       fault_cmo_(d.cfg.cmo_policy != "none"),
       mmu_lock_("hv.lock.mmu_lock", d.heap.alloc(), d.stats, &d.timeline),
       heap_(d.heap), touched_(d.touched),
-      faults_(d.stats.counter("hv.fault.count")),
-      fixed_(d.stats.counter("hv.fault.fixed")),
-      retries_(d.stats.counter("hv.fault.retry")),
-      spurious_(d.stats.counter("hv.fault.spurious")),
-      perm_relax_(d.stats.counter("hv.fault.perm_relax")),
-      cmpxchg_fail_(d.stats.counter("hv.spte.cmpxchg_fail")),
-      bbm_(d.stats.counter("hv.s2.break_before_make")),
-      tables_alloc_(d.stats.counter("hv.tables.allocated")),
-      tables_freed_(d.stats.counter("hv.tables.freed_rcu")),
-      tables_unused_(d.stats.counter("hv.tables.freed_unlinked")),
-      cmo_ops_(d.stats.counter("hv.cmo.ops")),
-      cmo_lines_(d.stats.counter("hv.cmo.lines")),
-      cmo_cycles_(d.stats.counter("hv.cmo.cycles")),
-      wrprot_(d.stats.counter("hv.dirty_log.wrprot_leaves")),
-      dirty_marked_(d.stats.counter("hv.dirty_log.marked")),
-      split_(d.stats.counter("hv.dirty_log.block_split")),
-      unmapped_(d.stats.counter("hv.notifier.unmapped_leaves")),
-      set_spte_(d.stats.counter("hv.notifier.set_spte")),
-      aged_(d.stats.counter("hv.notifier.aged_leaves")),
-      latency_(d.stats.histogram("hv.fault.latency")) {
+      faults_(d.faults),
+      stats_(d.stats) {
   // Concatenated start-level tables must be contiguous and aligned to their total size.
   const unsigned n = fmt_.root_pages();
   root_ = pool_.alloc();
@@ -73,7 +55,7 @@ Addr Stage2Mmu::load_root(Agent& a, int vcpu_id) {
 
 FaultOutcome Stage2Mmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access access) {
   const Cycles t0 = a.now();
-  faults_.inc();
+  faults_.count.inc();
   a.advance(cfg_.lat.fault_entry);
   if (gpa >> fmt_.ipa_bits())
     throw ModelError("arm64 stage-2 fault beyond the IPA size (--ipa-bits)");
@@ -103,13 +85,13 @@ FaultOutcome Stage2Mmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access acc
   if (out == FaultOutcome::Fixed && log && prot.write) mark_dirty(a, gpa);
 
   switch (out) {
-    case FaultOutcome::Fixed: fixed_.inc(); break;
-    case FaultOutcome::Retry: retries_.inc(); break;
-    case FaultOutcome::Spurious: spurious_.inc(); break;
+    case FaultOutcome::Fixed: faults_.fixed.inc(); break;
+    case FaultOutcome::Retry: faults_.retry.inc(); break;
+    case FaultOutcome::Spurious: faults_.spurious.inc(); break;
     case FaultOutcome::Emulate: break;
   }
   const Cycles t1 = a.now();
-  latency_.sample(t1 - t0);
+  faults_.latency.sample(t1 - t0);
   if (a.track() >= 0)
     timeline_.span(a.track(), out == FaultOutcome::Retry ? "stage-2 abort (retry)" : "stage-2 abort",
                    t0, t1);
@@ -140,21 +122,21 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
         if (want == have) return FaultOutcome::Spurious;
         // Relaxation in place (kvm_pgtable_stage2_relax_perms): widening rights needs no BBM.
         if (!set_pte(a, it, fmt_.relax(it.entry(), want))) return FaultOutcome::Retry;
-        perm_relax_.inc();
+        stats_.perm_relax.inc();
         return FaultOutcome::Fixed;
       }
     }
     if (it.level() == level) break;
     if (it.leaf()) {
       if (!break_pte(a, vcpu_id, it)) return FaultOutcome::Retry;
-      if (logging(gpa)) split_.inc();
+      if (logging(gpa)) stats_.split.inc();
     }
     if (!it.present()) {
       // Either empty or our own locked marker after a break: link a new table.
       const Addr child = alloc_table(a);
       if (!set_pte(a, it, fmt_.make_table(child))) {
         pool_.free(child);  // never visible to anyone
-        tables_unused_.inc();
+        stats_.tables_unused.inc();
         return FaultOutcome::Retry;
       }
     }
@@ -172,7 +154,7 @@ bool Stage2Mmu::set_pte(Agent& a, PtIter& it, uint64_t v) {
   if (shared_) {
     const uint64_t seen = a.cmpxchg(it.entry_addr(), it.entry(), v, MemClass::PageTable);
     if (seen != it.entry()) {
-      cmpxchg_fail_.inc();
+      stats_.cmpxchg_fail.inc();
       return false;
     }
   } else {
@@ -188,7 +170,7 @@ bool Stage2Mmu::break_pte(Agent& a, int vcpu_id, PtIter& it) {
   lockdep_assert_rcu(a, __func__);
   const uint64_t old = it.entry();
   if (!set_pte(a, it, Arm64S2Format::kInvalidLocked)) return false;
-  bbm_.inc();
+  stats_.bbm.inc();
   const bool was_table = !fmt_.is_leaf(old, it.level());
   flush_.note_zap(it.base(), it.span());
   // TLBI by IPA (+DSB) before anything new may be written at this IPA.
@@ -210,13 +192,13 @@ void Stage2Mmu::free_subtree(Agent& a, Addr table, unsigned level, bool shared) 
   }
   rcu_.call_rcu(a, [this, table]() {
     pool_.free(table);
-    tables_freed_.inc();
+    stats_.tables_freed.inc();
   });
 }
 
 Addr Stage2Mmu::alloc_table(Agent& a) {
   a.advance(cfg_.lat.page_alloc);
-  tables_alloc_.inc();
+  stats_.tables_alloc.inc();
   return pool_.alloc();
 }
 
@@ -226,9 +208,9 @@ void Stage2Mmu::clean_inval_poc(Agent& a, Addr hpa, uint64_t len) {
   sc_core::sc_time d = a.offset();
   a.port().cmo(hpa, len, MemOp::CmoCleanInval, d);
   a.set_offset(d);
-  cmo_ops_.inc();
-  cmo_lines_.inc((len + kLineSize - 1) / kLineSize);
-  cmo_cycles_.inc(a.now() - t0);
+  stats_.cmo_ops.inc();
+  stats_.cmo_lines.inc((len + kLineSize - 1) / kLineSize);
+  stats_.cmo_cycles.inc(a.now() - t0);
 }
 
 void Stage2Mmu::flush_dcache_range(Agent& a, Addr gpa, uint64_t len) {
@@ -277,7 +259,7 @@ void Stage2Mmu::teardown(Agent& host) {
   const unsigned n = fmt_.root_pages();
   rcu_.call_rcu(host, [this, root, n]() {
     for (unsigned i = 0; i < n; ++i) pool_.free(root + Addr(i) * kPageSize);
-    tables_freed_.inc(n);
+    stats_.tables_freed.inc(n);
   });
   rcu_.barrier(host);
 }
@@ -289,7 +271,7 @@ void Stage2Mmu::map_functional(Addr gpa, unsigned level, Addr hpa_base) {
     if (it.level() == level) break;
     if (!it.present()) {
       const Addr child = pool_.alloc();
-      tables_alloc_.inc();
+      stats_.tables_alloc.inc();
       phys_.write64(it.entry_addr(), fmt_.make_table(child));
       it.set_entry(fmt_.make_table(child));
     }

@@ -136,26 +136,32 @@ class Stage2Mmu : public HypervisorMmu {
   uint64_t log_len_ = 0;  // 0: not logging
   Addr log_bitmap_ = 0;
 
-  Counter& faults_;
-  Counter& fixed_;
-  Counter& retries_;
-  Counter& spurious_;
-  Counter& perm_relax_;
-  Counter& cmpxchg_fail_;
-  Counter& bbm_;
-  Counter& tables_alloc_;
-  Counter& tables_freed_;
-  Counter& tables_unused_;
-  Counter& cmo_ops_;
-  Counter& cmo_lines_;
-  Counter& cmo_cycles_;
-  Counter& wrprot_;
-  Counter& dirty_marked_;
-  Counter& split_;
-  Counter& unmapped_;
-  Counter& set_spte_;
-  Counter& aged_;
-  Histogram& latency_;
+  FaultStats& faults_;  // shared with the vCPUs and any other MMU of the run
+  struct Stage2MmuStats : SpteTableStats {
+    explicit Stage2MmuStats(Stats& s) : SpteTableStats(s) {}
+    statistics::Counter perm_relax{*this, "hv.fault.perm_relax",
+                                   "faults that only relaxed permissions of a present leaf"};
+    statistics::Counter bbm{*this, "hv.s2.break_before_make",
+                            "stage-2 break-before-make sequences"};
+    statistics::Counter cmo_ops{*this, "hv.cmo.ops",
+                                "cache maintenance operations by the hypervisor"};
+    statistics::Counter cmo_lines{*this, "hv.cmo.lines",
+                                  "cache lines cleaned or invalidated by the hypervisor"};
+    statistics::Counter cmo_cycles{*this, "hv.cmo.cycles",
+                                   "cycles of the hypervisor's cache maintenance"};
+    statistics::Counter wrprot{*this, "hv.dirty_log.wrprot_leaves",
+                               "stage-2 leaves write-protected for dirty logging"};
+    statistics::Counter dirty_marked{*this, "hv.dirty_log.marked",
+                                     "pages marked dirty in the dirty bitmap"};
+    statistics::Counter split{*this, "hv.dirty_log.block_split",
+                              "block mappings split for dirty logging"};
+    statistics::Counter unmapped{*this, "hv.notifier.unmapped_leaves",
+                                 "stage-2 leaves unmapped by notifier callbacks"};
+    statistics::Counter set_spte{*this, "hv.notifier.set_spte",
+                                 "stage-2 leaves changed by change_pte"};
+    statistics::Counter aged{*this, "hv.notifier.aged_leaves",
+                             "stage-2 leaves aged (access flag cleared) by notifier callbacks"};
+  } stats_;
 };
 
 }  // namespace mmusim

@@ -31,7 +31,7 @@ bool Stage2Mmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
     bool cleared = false;
     while (it.leaf() && !(cleared = set_pte(a, it, 0))) it.set_entry(read_pte(a, it.entry_addr()));
     if (!cleared) return;
-    unmapped_.inc();
+    stats_.unmapped.inc();
     flush_.note_zap(it.base(), it.span());
     // Removed on purpose: the lost-update oracle no longer expects these pages mapped.
     touched_.clear_range(it.base() >> kPageShift, it.span() >> kPageShift);
@@ -55,7 +55,7 @@ bool Stage2Mmu::set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& pte) {
       it.set_entry(read_pte(a, it.entry_addr()));
     }
     if (it.level() != 1) continue;  // would need a new table (or a block is in the way)
-    set_spte_.inc();
+    stats_.set_spte.inc();
     if (!pte.present) {
       if (it.present() && set_pte(a, it, 0)) {
         flush_.note_zap(gpa, kPageSize);
@@ -86,7 +86,7 @@ bool Stage2Mmu::age_gfn_range(Agent& a, const GfnRange& r) {
       const uint64_t seen = a.cmpxchg(it.entry_addr(), old, old & ~vmsa::kAf, MemClass::PageTable);
       if (seen == old) {
         young = true;
-        aged_.inc();
+        stats_.aged.inc();
         break;
       }
       old = seen;

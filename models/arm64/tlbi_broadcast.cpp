@@ -5,33 +5,29 @@
 namespace mmusim {
 
 BroadcastTlbi::BroadcastTlbi(Stats& stats)
-    : ops_(stats.counter("hv.tlbi.ops")),
-      by_ipa_(stats.counter("hv.tlbi.by_ipa")),
-      full_vmid_(stats.counter("hv.tlbi.full_vmid")),
-      removed_(stats.counter("hv.tlbi.entries_removed")),
-      dvm_wait_(stats.histogram("hv.tlbi.dvm_wait")) {}
+    : stats_(stats) {}
 
 void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env) {
   const uint64_t pages = req.ranged ? (req.len + kPageSize - 1) / kPageSize : 0;
   const bool full = !req.ranged || pages > env.cfg.tlbi_range_threshold;
   // By IPA: one TLBI per page plus the VMALLE1IS for combined entries; else one VMALLS12E1IS.
   const uint64_t msgs = full ? 1 : pages + 1;
-  if (full) full_vmid_.inc(); else by_ipa_.inc(pages);
-  ops_.inc(msgs);
+  if (full) stats_.full_vmid.inc(); else stats_.by_ipa.inc(pages);
+  stats_.ops.inc(msgs);
 
   // The messages leave at the caller's true time and queue on the shared DVM channel.
   caller.sync();
   const Cycles now = caller.now();
   const Cycles start = std::max(now, dvm_busy_until_);
   dvm_busy_until_ = start + msgs * env.cfg.lat.tlbi_op;
-  dvm_wait_.sample(start - now);
+  stats_.dvm_wait.sample(start - now);
   caller.wait_cycles(dvm_busy_until_ - now);
 
   // Delivered: every core drops the VMID's combined entries and its walk caches. (Each vCPU
   // runs one VM here, so the VMID is the whole TLB; the IPAS2E1IS part of a ranged flush only
   // matters for stage-2-only entries, which the model keeps in the walk caches.)
   for (GuestCpu* v : env.vcpus) {
-    removed_.inc(v->tlb_l1().flush_all() + v->tlb_l2().flush_all());
+    stats_.removed.inc(v->tlb_l1().flush_all() + v->tlb_l2().flush_all());
     v->flush_walk_caches();
   }
   // DSB ISH: completion from every core.

@@ -12,7 +12,7 @@
 #pragma once
 #include <memory>
 
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/hv/flush_strategy.hpp"
 
 namespace mmusim {
@@ -25,11 +25,16 @@ class BroadcastTlbi : public FlushStrategy {
 
  private:
   Cycles dvm_busy_until_ = 0;  // the interconnect's DVM channel
-  Counter& ops_;
-  Counter& by_ipa_;
-  Counter& full_vmid_;
-  Counter& removed_;
-  Histogram& dvm_wait_;
+  struct TlbiStats : StatsGroup {
+    explicit TlbiStats(Stats& s) : StatsGroup(s) {}
+    statistics::Counter ops{*this, "hv.tlbi.ops", "broadcast TLBI instructions"};
+    statistics::Counter by_ipa{*this, "hv.tlbi.by_ipa", "TLBI by IPA"};
+    statistics::Counter full_vmid{*this, "hv.tlbi.full_vmid", "TLBI of a whole VMID"};
+    statistics::Counter removed{*this, "hv.tlbi.entries_removed",
+                                "TLB entries removed by broadcast TLBIs"};
+    statistics::Histogram dvm_wait{*this, "hv.tlbi.dvm_wait",
+                                   "cycles a DSB waited for broadcast TLBIs to complete"};
+  } stats_;
 };
 
 }  // namespace mmusim

@@ -31,7 +31,8 @@ class MipsArch : public ArchModel {
 
   explicit MipsArch(ArchDeps& d)
       : gpa_(3), slots_(d.heap),
-        mmu_(d.cfg, gpa_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.timeline,
+        mmu_(d.cfg, gpa_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.faults,
+             d.timeline,
              d.oracle, d.touched, slots_),
         notifier_(mmu_, slots_, d.flush, d.heap, d.stats), host_(d.host), oracle_(d.oracle),
         sink_(d.host, d.stats) {
@@ -61,13 +62,18 @@ class MipsArch : public ArchModel {
                                                  const Clock& clock, PagePool* pool,
                                                  Violations* oracle, Stats& stats) override {
     return std::make_unique<MipsRefillWalker>(
-        name, cfg, clock, guest_, gpa_, pool, oracle, stats,
+        name, cfg, clock, guest_, gpa_, pool, oracle, walk_stats(stats),
         [this](Addr gpa, Addr hpa, const std::string& thread, Cycles when) {
           check_frame(gpa, hpa, thread, when);
         });
   }
 
  private:
+  MipsRefillStats& walk_stats(Stats& stats) {
+    if (!walk_stats_) walk_stats_ = std::make_unique<MipsRefillStats>(stats);
+    return *walk_stats_;
+  }
+  std::unique_ptr<MipsRefillStats> walk_stats_;  // the vCPUs' walkers share it
   void check_frame(Addr gpa, Addr hpa, const std::string& thread, Cycles when) {
     if (!oracle_.enabled()) return;
     const uint64_t gfn = gpa >> kPageShift;

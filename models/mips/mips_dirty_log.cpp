@@ -25,7 +25,7 @@ uint64_t MipsGpaMmu::mkclean_range(Agent& a, uint64_t first, uint64_t last) {
                    set_pte(a, it.entry_addr(), MipsPteFormat::mkclean(it.entry()));
                    // Downgraded: no TLB may keep D after the flush.
                    flush_.note_zap(it.base(), kPageSize);
-                   cleaned_.inc();
+                   stats_.cleaned.inc();
                    ++cleaned;
                  });
   return cleaned;

@@ -9,33 +9,15 @@ namespace mmusim {
 
 MipsGpaMmu::MipsGpaMmu(const SimConfig& cfg, const MipsPteFormat& fmt, PhysMem& phys,
                        PagePool& pool, HostMm& host, RemoteFlush& flush, Rcu& rcu,
-                       KernelHeap& heap, Stats& stats, Timeline& timeline, Violations& /*oracle*/,
+                       KernelHeap& heap, Stats& stats, FaultStats& faults,
+                       Timeline& timeline, Violations& /*oracle*/,
                        TouchedPages& touched, Memslots& slots)
     : cfg_(cfg), fmt_(fmt), phys_(phys), pool_(pool), host_(host), flush_(flush), rcu_(rcu),
       timeline_(timeline), touched_(touched), slots_(slots), sync_mmu_(cfg.mips_sync_mmu),
       mmu_lock_("hv.lock.mmu_lock", heap.alloc(), stats, &timeline),
       pgd_(pool.alloc()),
-      faults_(stats.counter("hv.fault.count")),
-      fixed_(stats.counter("hv.fault.fixed")),
-      retries_(stats.counter("hv.fault.retry")),
-      spurious_(stats.counter("hv.fault.spurious")),
-      fast_ok_(stats.counter("hv.mips.fast.handled")),
-      fast_young_(stats.counter("hv.mips.fast.made_young")),
-      fast_dirty_(stats.counter("hv.mips.fast.made_dirty")),
-      fast_efault_(stats.counter("hv.mips.fast.efault")),
-      slow_(stats.counter("hv.mips.slow.count")),
-      slow_readonly_(stats.counter("hv.mips.slow.mapped_readonly")),
-      flush_shadow_all_(stats.counter("hv.mips.flush_shadow_all")),
-      unmapped_(stats.counter("hv.mips.ptes_unmapped")),
-      set_spte_(stats.counter("hv.mips.set_spte")),
-      set_spte_flush_(stats.counter("hv.mips.set_spte_flush")),
-      aged_(stats.counter("hv.mips.ptes_aged")),
-      dirty_logged_(stats.counter("hv.dirty_log.marked")),
-      tables_alloc_(stats.counter("hv.tables.allocated")),
-      tables_freed_(stats.counter("hv.tables.freed_rcu")),
-      tables_unlinked_(stats.counter("hv.mips.tables_unlinked")),
-      cleaned_(stats.counter("hv.mips.ptes_cleaned")),
-      latency_(stats.histogram("hv.fault.latency")) {}
+      faults_(faults),
+      stats_(stats) {}
 
 Addr MipsGpaMmu::pte_for_gpa(Agent& a, Addr gpa, bool alloc) {
   lockdep_assert_held(a, mmu_lock_, __func__);
@@ -46,7 +28,7 @@ Addr MipsGpaMmu::pte_for_gpa(Agent& a, Addr gpa, bool alloc) {
       if (!alloc) return 0;
       // From the vCPU's MMU memory cache, topped up before the lock was taken.
       a.advance(cfg_.lat.page_alloc);
-      tables_alloc_.inc();
+      stats_.tables_alloc.inc();
       uint64_t link = fmt_.make_table(pool_.alloc());
       a.store(it.entry_addr(), link, MemClass::PageTable);
       it.set_entry(link);
@@ -57,7 +39,7 @@ Addr MipsGpaMmu::pte_for_gpa(Agent& a, Addr gpa, bool alloc) {
 }
 
 void MipsGpaMmu::mark_page_dirty(Agent& a, uint64_t gfn) {
-  if (slots_.mark_page_dirty(a, gfn)) dirty_logged_.inc();
+  if (slots_.mark_page_dirty(a, gfn)) stats_.dirty_logged.inc();
 }
 
 MipsGpaMmu::Fast MipsGpaMmu::map_page_fast(Agent& a, Addr gpa, bool write) {
@@ -74,13 +56,13 @@ MipsGpaMmu::Fast MipsGpaMmu::map_page_fast(Agent& a, Addr gpa, bool write) {
     if (sync_mmu_ && !MipsPteFormat::young(pte)) {
       pte = MipsPteFormat::mkyoung(pte);
       set_pte(a, ptep, pte);
-      fast_young_.inc();
+      stats_.fast_young.inc();
       ret = Fast::Changed;
     }
     if (write && !MipsPteFormat::modified(pte)) {
       if (sync_mmu_ && !MipsPteFormat::writable(pte)) {
         // A shared or read-only page must not be dirtied here: the slow path asks the host.
-        fast_efault_.inc();
+        stats_.fast_efault.inc();
         mmu_lock_.unlock(a);
         return Fast::Efault;
       }
@@ -88,7 +70,7 @@ MipsGpaMmu::Fast MipsGpaMmu::map_page_fast(Agent& a, Addr gpa, bool write) {
       pte = MipsPteFormat::mkdirty(pte | (sync_mmu_ ? 0 : MipsPteFormat::kWrite));
       set_pte(a, ptep, pte);
       mark_page_dirty(a, gfn);
-      fast_dirty_.inc();
+      stats_.fast_dirty.inc();
       ret = Fast::Changed;
     }
   }
@@ -98,7 +80,7 @@ MipsGpaMmu::Fast MipsGpaMmu::map_page_fast(Agent& a, Addr gpa, bool write) {
 
 FaultOutcome MipsGpaMmu::map_page_slow(Agent& a, Addr gpa, bool write) {
   const uint64_t gfn = gpa >> kPageShift;
-  slow_.inc();
+  stats_.slow.inc();
   for (;;) {
     uint64_t seq = 0;
     if (sync_mmu_ && notifier_) seq = notifier_->read_seq(a);
@@ -110,7 +92,7 @@ FaultOutcome MipsGpaMmu::map_page_slow(Agent& a, Addr gpa, bool write) {
     if (sync_mmu_ && notifier_ && notifier_->retry(a, seq)) {
       // An invalidation ran since the sequence was read: the frame may already be stale.
       mmu_lock_.unlock(a);
-      retries_.inc();
+      faults_.retry.inc();
       continue;
     }
     a.advance(cfg_.lat.mips_map_work);
@@ -122,7 +104,7 @@ FaultOutcome MipsGpaMmu::map_page_slow(Agent& a, Addr gpa, bool write) {
       pte = MipsPteFormat::mkdirty(pte);
       mark_page_dirty(a, gfn);
     }
-    if (!writable) slow_readonly_.inc();
+    if (!writable) stats_.slow_readonly.inc();
     set_pte(a, ptep, pte);
     mmu_lock_.unlock(a);
     return FaultOutcome::Fixed;
@@ -131,26 +113,26 @@ FaultOutcome MipsGpaMmu::map_page_slow(Agent& a, Addr gpa, bool write) {
 
 FaultOutcome MipsGpaMmu::handle_fault(Agent& a, int /*vcpu_id*/, Addr gpa, Access access) {
   const Cycles t0 = a.now();
-  faults_.inc();
+  faults_.count.inc();
   a.advance(cfg_.lat.fault_entry);
   const bool write = access == Access::Write;
   FaultOutcome out;
   switch (map_page_fast(a, gpa, write)) {
     case Fast::Changed:
-      fast_ok_.inc();
+      stats_.fast_ok.inc();
       out = FaultOutcome::Fixed;
       break;
     case Fast::Done:  // someone else fixed it meanwhile (or the TLB held an older entry)
-      fast_ok_.inc();
+      stats_.fast_ok.inc();
       out = FaultOutcome::Spurious;
       break;
     default:
       out = map_page_slow(a, gpa, write);
   }
-  if (out == FaultOutcome::Fixed) fixed_.inc();
-  if (out == FaultOutcome::Spurious) spurious_.inc();
+  if (out == FaultOutcome::Fixed) faults_.fixed.inc();
+  if (out == FaultOutcome::Spurious) faults_.spurious.inc();
   const Cycles t1 = a.now();
-  latency_.sample(t1 - t0);
+  faults_.latency.sample(t1 - t0);
   if (a.track() >= 0) timeline_.span(a.track(), "gpa fault", t0, t1);
   return out;
 }
@@ -158,10 +140,10 @@ FaultOutcome MipsGpaMmu::handle_fault(Agent& a, int /*vcpu_id*/, Addr gpa, Acces
 // ---------------------------------------------------------------------------------------------
 // MMU-notifier callbacks (mmu_lock held by the notifier)
 
-void MipsGpaMmu::prepare_flush_remote(Agent&) { flush_shadow_all_.inc(); }
+void MipsGpaMmu::prepare_flush_remote(Agent&) { stats_.flush_shadow_all.inc(); }
 
 void MipsGpaMmu::flush_shadow_all(Agent& a, int self) {
-  flush_shadow_all_.inc();
+  stats_.flush_shadow_all.inc();
   flush_.flush_all(a, self);
 }
 
@@ -183,7 +165,7 @@ bool MipsGpaMmu::flush_gpa_range(Agent& a, Addr table, unsigned level, Addr base
     const Addr g = it.base();
     if (level == 1) {
       set_pte(a, ep, 0);
-      unmapped_.inc();
+      stats_.unmapped.inc();
       flush_.note_zap(g, kPageSize);
       // The mapping is gone legitimately: the lost-update oracle no longer expects it.
       touched_.clear(g >> kPageShift);
@@ -192,7 +174,7 @@ bool MipsGpaMmu::flush_gpa_range(Agent& a, Addr table, unsigned level, Addr base
     if (flush_gpa_range(a, fmt_.address(e, level), level - 1, g, first, last)) {
       // The range covered the whole lower table: unlink it (its entries are all clear now).
       set_pte(a, ep, 0);
-      tables_unlinked_.inc();
+      stats_.tables_unlinked.inc();
       freed_tables_.push_back(fmt_.address(e, level));
     } else {
       whole = false;
@@ -206,7 +188,7 @@ void MipsGpaMmu::flush_then_free_tables(Agent& a) {
   for (Addr t : freed_tables_)
     rcu_.call_rcu(a, [this, t]() {
       pool_.free(t);
-      tables_freed_.inc();
+      stats_.tables_freed.inc();
     });
   freed_tables_.clear();
 }
@@ -233,7 +215,7 @@ bool MipsGpaMmu::set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& hpte) 
   for (uint64_t gfn = r.start; gfn < r.end; ++gfn) {
     Addr ptep = pte_for_gpa(a, gfn << kPageShift, false);
     if (!ptep) continue;
-    set_spte_.inc();
+    stats_.set_spte.inc();
     const uint64_t old = a.load(ptep, MemClass::PageTable);
     uint64_t pte = pte_from_host(hpte);
     // The GPA mapping keeps KVM's view: a page clean to KVM under dirty logging stays clean
@@ -251,7 +233,7 @@ bool MipsGpaMmu::set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& hpte) 
                       MipsPteFormat::pfn_bits(old) != MipsPteFormat::pfn_bits(pte) ||
                       (fmt_.dirty(old) && !fmt_.dirty(pte));
     if (need) {
-      set_spte_flush_.inc();
+      stats_.set_spte_flush.inc();
       flush_.note_zap(gfn << kPageShift, kPageSize);
       flush = true;
     }
@@ -268,7 +250,7 @@ bool MipsGpaMmu::age_gfn_range(Agent& a, const GfnRange& r) {
     uint64_t pte = a.load(ptep, MemClass::PageTable);
     if (!fmt_.present(pte) || !MipsPteFormat::young(pte)) continue;
     set_pte(a, ptep, MipsPteFormat::mkold(pte));
-    aged_.inc();
+    stats_.aged.inc();
     young = true;
   }
   return young;
@@ -295,7 +277,7 @@ void MipsGpaMmu::map_functional(Addr gpa, unsigned level, Addr hpa_base) {
     uint64_t e = phys_.read64(it.entry_addr());
     if (!fmt_.present(e)) {
       e = fmt_.make_table(pool_.alloc());
-      tables_alloc_.inc();
+      stats_.tables_alloc.inc();
       phys_.write64(it.entry_addr(), e);
     }
     it.set_entry(e);
@@ -329,7 +311,7 @@ void MipsGpaMmu::free_tables(Agent& a, Addr table, unsigned level) {
   }
   rcu_.call_rcu(a, [this, table]() {
     pool_.free(table);
-    tables_freed_.inc();
+    stats_.tables_freed.inc();
   });
 }
 

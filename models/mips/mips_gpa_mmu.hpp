@@ -27,10 +27,11 @@
 
 #include "models/mips/mips_pte_format.hpp"
 #include "sim/core/config.hpp"
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/touched_pages.hpp"
 #include "sim/core/violations.hpp"
+#include "sim/hv/mmu_stats.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kernel_heap.hpp"
@@ -48,7 +49,7 @@ class MipsGpaMmu : public HypervisorMmu {
  public:
   MipsGpaMmu(const SimConfig& cfg, const MipsPteFormat& fmt, PhysMem& phys, PagePool& pool,
              HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
-             Timeline& timeline, Violations& oracle, TouchedPages& touched,
+             FaultStats& faults, Timeline& timeline, Violations& oracle, TouchedPages& touched,
              Memslots& slots);
 
   FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, Addr gpa, Access access) override;
@@ -133,27 +134,35 @@ class MipsGpaMmu : public HypervisorMmu {
   SpinLock mmu_lock_;
   Addr pgd_;
 
-  Counter& faults_;
-  Counter& fixed_;
-  Counter& retries_;
-  Counter& spurious_;
-  Counter& fast_ok_;
-  Counter& fast_young_;
-  Counter& fast_dirty_;
-  Counter& fast_efault_;
-  Counter& slow_;
-  Counter& slow_readonly_;
-  Counter& flush_shadow_all_;
-  Counter& unmapped_;
-  Counter& set_spte_;
-  Counter& set_spte_flush_;
-  Counter& aged_;
-  Counter& dirty_logged_;
-  Counter& tables_alloc_;
-  Counter& tables_freed_;
-  Counter& tables_unlinked_;
-  Counter& cleaned_;
-  Histogram& latency_;
+  FaultStats& faults_;  // shared with the vCPUs and any other MMU of the run
+  struct MipsMmuStats : TableStats {
+    explicit MipsMmuStats(Stats& s) : TableStats(s) {}
+    statistics::Counter fast_ok{*this, "hv.mips.fast.handled",
+                                "GPA faults handled by the MIPS fast path"};
+    statistics::Counter fast_young{*this, "hv.mips.fast.made_young",
+                                   "GPA PTEs made young by the fast path"};
+    statistics::Counter fast_dirty{*this, "hv.mips.fast.made_dirty",
+                                   "GPA PTEs made dirty by the fast path"};
+    statistics::Counter fast_efault{*this, "hv.mips.fast.efault",
+                                    "fast-path faults that fell back to the slow path"};
+    statistics::Counter slow{*this, "hv.mips.slow.count", "GPA faults taken by the MIPS slow path"};
+    statistics::Counter slow_readonly{*this, "hv.mips.slow.mapped_readonly",
+                                      "slow-path faults that mapped the page read-only"};
+    statistics::Counter flush_shadow_all{*this, "hv.mips.flush_shadow_all",
+        "flushes of every guest TLB entry (kvm_mips_flush_gpa_pt and friends)"};
+    statistics::Counter unmapped{*this, "hv.mips.ptes_unmapped",
+                                 "GPA PTEs unmapped by notifier callbacks"};
+    statistics::Counter set_spte{*this, "hv.mips.set_spte", "GPA PTEs changed by change_pte"};
+    statistics::Counter set_spte_flush{*this, "hv.mips.set_spte_flush",
+                                       "change_pte calls that needed a TLB flush"};
+    statistics::Counter aged{*this, "hv.mips.ptes_aged", "GPA PTEs aged by notifier callbacks"};
+    statistics::Counter dirty_logged{*this, "hv.dirty_log.marked",
+                                     "pages marked dirty in the dirty bitmap"};
+    statistics::Counter tables_unlinked{*this, "hv.mips.tables_unlinked",
+                                        "GPA page-table pages unlinked"};
+    statistics::Counter cleaned{*this, "hv.mips.ptes_cleaned",
+                                "GPA PTEs write-protected (cleaned) for dirty logging"};
+  } stats_;
 };
 
 }  // namespace mmusim

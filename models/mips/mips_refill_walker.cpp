@@ -16,15 +16,11 @@ Perms meet(Perms a, Perms b) {
 MipsRefillWalker::MipsRefillWalker(sc_core::sc_module_name name, const SimConfig& cfg,
                                    const Clock& clock, const MipsPteFormat& guest_fmt,
                                    const MipsPteFormat& gpa_fmt, PagePool* table_pool,
-                                   Violations* oracle, Stats& stats, FrameCheck frame_check)
+                                   Violations* oracle, MipsRefillStats& stats,
+                                   FrameCheck frame_check)
     : sc_core::sc_module(name), port("port", 0, clock), cfg_(cfg), guest_fmt_(guest_fmt),
       gpa_fmt_(gpa_fmt), pool_(table_pool), oracle_(oracle), frame_check_(std::move(frame_check)),
-      refs_hist_(stats.histogram("walk.refs")),
-      walks_(stats.counter("walk.count")),
-      refills_(stats.counter("mips.tlb.refill")),
-      buddies_(stats.counter("mips.tlb.buddy_loaded")),
-      asid_bumps_(stats.counter("mips.asid.new")),
-      asid_wraps_(stats.counter("mips.asid.wrap")) {}
+      stats_(stats) {}
 
 uint64_t MipsRefillWalker::load(Addr hpa, sc_core::sc_time& delay, const std::string& thread,
                                 unsigned& refs) {
@@ -76,12 +72,12 @@ WalkResult MipsRefillWalker::walk_stage2(Addr gpa, Access access, Addr root,
 
 WalkResult MipsRefillWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr root,
                                   sc_core::sc_time& delay, const std::string& thread) {
-  walks_.inc();
-  refills_.inc();
+  stats_.count.inc();
+  stats_.refill.inc();
   WalkResult r;
   auto finish = [&](WalkResult::Status st) {
     r.status = st;
-    refs_hist_.sample(r.refs);
+    stats_.refs.sample(r.refs);
     return r;
   };
   delay += port.clock().cycles(cfg_.lat.mips_tlb_exception + cfg_.lat.mips_refill_work);
@@ -150,7 +146,7 @@ WalkResult MipsRefillWalker::walk(Addr gva, Access access, Addr guest_root_gpa, 
       r.buddy_gpa = buddy_gpa;
       r.buddy_hpa_base = MipsPteFormat::pfn_bits(gpa_pte);
       r.buddy_perms = meet(gb, bp);
-      buddies_.inc();
+      stats_.buddy_loaded.inc();
       if (frame_check_)
         frame_check_(buddy_gpa, r.buddy_hpa_base, thread,
                      port.clock().to_cycles(sc_core::sc_time_stamp() + delay));
@@ -163,11 +159,11 @@ bool MipsRefillWalker::new_asid_on_flush(uint16_t& tag, Cycles& cycles) {
   const uint32_t max = (uint32_t(1) << cfg_.mips_asid_bits) - 1;
   if (tag >= max) {
     // Out of ASIDs: a new generation starts with a full TLB flush (ASID 0 is never handed out).
-    asid_wraps_.inc();
+    stats_.asid_wrap.inc();
     tag = 1;
     return false;
   }
-  asid_bumps_.inc();
+  stats_.asid_new.inc();
   ++tag;
   cycles = cfg_.lat.mips_asid_bump;
   return true;

@@ -23,13 +23,25 @@
 
 #include "models/mips/mips_pte_format.hpp"
 #include "sim/core/config.hpp"
-#include "sim/core/stats.hpp"
 #include "sim/core/violations.hpp"
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/mmu/walker.hpp"
 
 namespace mmusim {
+
+// "walk.*" and the refill handler's and ASID allocator's statistics, shared by every vCPU's
+// walker (one group per run, owned by the arch model).
+struct MipsRefillStats : WalkStats {
+  explicit MipsRefillStats(Stats& s) : WalkStats(s, "walk") {}
+  StatsGroup mips{registry(), "mips"};
+  statistics::Counter refill{mips, "tlb.refill",
+                             "TLB refill exceptions handled by the refill handler"};
+  statistics::Counter buddy_loaded{mips, "tlb.buddy_loaded",
+                                   "refills that also loaded the even/odd buddy page"};
+  statistics::Counter asid_new{mips, "asid.new", "new ASIDs taken instead of flushing the TLB"};
+  statistics::Counter asid_wrap{mips, "asid.wrap", "ASID generation wraps (full TLB flush)"};
+};
 
 class MipsRefillWalker : public sc_core::sc_module, public TranslationWalker {
  public:
@@ -38,7 +50,8 @@ class MipsRefillWalker : public sc_core::sc_module, public TranslationWalker {
 
   MipsRefillWalker(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
                    const MipsPteFormat& guest_fmt, const MipsPteFormat& gpa_fmt,
-                   PagePool* table_pool, Violations* oracle, Stats& stats, FrameCheck frame_check);
+                   PagePool* table_pool, Violations* oracle, MipsRefillStats& stats,
+                   FrameCheck frame_check);
 
   MemPort& mem_port() override { return port; }
   void set_cpu(int cpu) override { port.set_cpu(cpu); }
@@ -64,12 +77,7 @@ class MipsRefillWalker : public sc_core::sc_module, public TranslationWalker {
   PagePool* pool_;
   Violations* oracle_;
   FrameCheck frame_check_;
-  Histogram& refs_hist_;
-  Counter& walks_;
-  Counter& refills_;
-  Counter& buddies_;
-  Counter& asid_bumps_;
-  Counter& asid_wraps_;
+  MipsRefillStats& stats_;  // shared with the other vCPUs' walkers
 };
 
 }  // namespace mmusim

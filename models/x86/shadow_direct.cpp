@@ -24,7 +24,7 @@ size_t ShadowMmu::get_direct_page(Agent& a, uint64_t base_gfn, bool writable) {
   const size_t sp = new_page(a, base_gfn, 1, true);
   pages_[sp].direct_w = writable;
   direct_by_gfn_[{base_gfn, writable}] = sp;
-  direct_created_.inc();
+  stats_.direct_created.inc();
   return sp;
 }
 
@@ -56,7 +56,7 @@ FaultOutcome ShadowMmu::map_guest_huge(Agent& a, size_t pd, Addr gva, const Gues
     a.store(sptep, fmt_.make_leaf(hbase, 2, gp, true, write && gp.write), MemClass::PageTable);
     huge_rmap_[base].push_back(sptep);
     spte_gfn_[sptep] = base;
-    huge_leaves_.inc();
+    stats_.huge_leaves.inc();
     return FaultOutcome::Fixed;
   }
   size_t child = SIZE_MAX;

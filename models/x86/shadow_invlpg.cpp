@@ -14,7 +14,7 @@
 namespace mmusim {
 
 void ShadowMmu::guest_invlpg(Agent& a, int vcpu_id, Addr gva) {
-  invlpgs_.inc();
+  stats_.invlpgs.inc();
   a.advance(cfg_.lat.fault_entry);
   if (cr3_.at(size_t(vcpu_id)) == 0) return;
   mmu_lock_.lock(a);
@@ -36,12 +36,12 @@ void ShadowMmu::invlpg_root(Agent& a, int vcpu_id, size_t root, Addr gva) {
     it.set_entry(spte);
     if (level == 1) {
       if (a.load(pages_[sp].meta + ShadowMeta::kUnsync) == 0) break;
-      invlpg_resynced_.inc();
+      stats_.invlpg_resynced.inc();
       bool flush = false;
       if (fmt_.present(spte)) {
         zap_spte(a, sp, idx, spte);
         note_leaf_zap(spte);
-        invlpg_zapped_.inc();
+        stats_.invlpg_zapped.inc();
         flush = true;
       }
       // kvm_flush_remote_tlbs_with_address(sp->gfn, 1): without EPT a full remote flush.

@@ -19,42 +19,16 @@ std::string hex(uint64_t v) {
 }  // namespace
 
 ShadowMmu::ShadowMmu(const SimConfig& cfg, PhysMem& phys, PagePool& pool, HostMm& host,
-                     RemoteFlush& flush, KernelHeap& heap, Stats& stats, Timeline& timeline,
-                     Violations& oracle)
+                     RemoteFlush& flush, KernelHeap& heap, Stats& stats, FaultStats& faults,
+                     LockStats& mmu_lock_stats, Timeline& timeline, Violations& oracle)
     : cfg_(cfg), fmt_(4), phys_(phys), pool_(pool), host_(host), flush_(flush), heap_(heap),
-      oracle_(oracle), mmu_lock_("hv.lock.mmu_lock", heap.alloc(), stats, &timeline),
+      oracle_(oracle), mmu_lock_(mmu_lock_stats, heap.alloc(), &timeline),
       walk_kind_(cfg.unsync_walk == "rewalk"         ? WalkKind::Rewalk
                  : cfg.unsync_walk == "clear-on-add" ? WalkKind::ClearOnAdd
                                                      : WalkKind::ClearBeforeAdd),
       cr3_(cfg.vcpus, 0), cur_root_(cfg.vcpus, SIZE_MAX), prev_roots_(cfg.vcpus),
-      faults_(stats.counter("hv.fault.count")),
-      retries_(stats.counter("hv.fault.retry")),
-      gpte_changed_(stats.counter("shadow.fault.gpte_changed")),
-      emulated_(stats.counter("shadow.emulated_writes")),
-      unsynced_(stats.counter("shadow.unsync.pages_unsynced")),
-      syncs_(stats.counter("shadow.sync.count")),
-      pages_synced_(stats.counter("shadow.sync.pages_synced")),
-      sptes_zapped_(stats.counter("shadow.sync.sptes_zapped")),
-      walk_visits_(stats.counter("shadow.walk.visits")),
-      enospc_(stats.counter("shadow.walk.enospc")),
-      walk_cycles_(stats.counter("shadow.walk.cycles")),
-      walk_loads_(stats.counter("shadow.walk.loads")),
-      walk_misses_(stats.counter("shadow.walk.l1_misses")),
-      pages_created_(stats.counter("shadow.pages.created")),
-      roots_freed_(stats.counter("shadow.roots.freed")),
-      pages_freed_(stats.counter("shadow.pages.freed")),
-      reclaim_zapped_(stats.counter("shadow.reclaim.pages_zapped")),
-      flood_zapped_(stats.counter("shadow.flooding.pages_zapped")),
-      flood_unlinked_(stats.counter("shadow.flooding.unlinked_zapped")),
-      zap_unsync_children_(stats.counter("shadow.zap.unsync_children")),
-      prev_root_hits_(stats.counter("shadow.roots.prev_hits")),
-      reloads_(stats.counter("shadow.roots.reload_requests")),
-      invlpgs_(stats.counter("shadow.invlpg.count")),
-      invlpg_resynced_(stats.counter("shadow.invlpg.sptes_resynced")),
-      invlpg_zapped_(stats.counter("shadow.invlpg.sptes_zapped")),
-      direct_created_(stats.counter("shadow.direct.pages_created")),
-      huge_leaves_(stats.counter("shadow.huge.leaves_installed")),
-      walk_hist_(stats.histogram("shadow.walk.latency")) {
+      faults_(faults),
+      stats_(stats) {
   // n_max_mmu_pages: --shadow-max-pages, or KVM's default of 20 per mille of guest memory
   // (kvm_mmu_calculate_default_mmu_pages, at least 64); the guest memory is the workload's.
   const uint64_t guest_pages =
@@ -155,7 +129,7 @@ size_t ShadowMmu::new_page(Agent& a, uint64_t gfn, unsigned level, bool direct) 
   a.store(p.meta + ShadowMeta::kRootCount, 0);
   for (unsigned w = 0; w < 8; ++w) a.store(p.bitmap + 8 * w, 0);
   by_spt_[p.spt] = sp;
-  pages_created_.inc();
+  stats_.pages_created.inc();
   return sp;
 }
 
@@ -242,7 +216,7 @@ bool ShadowMmu::try_unsync(Agent& a, uint64_t gfn) {
 // fault returns RET_PF_RETRY and the vCPU faults again on a fresh walk. The shadow MMU takes
 // mmu_lock for write only, as KVM's does (the read-mode fault path is the TDP MMU's).
 FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access access) {
-  faults_.inc();
+  faults_.count.inc();
   a.advance(cfg_.lat.fault_entry);
   const uint64_t cr3_gfn = cr3_.at(size_t(vcpu_id)) >> kPageShift;
   GuestWalk gw;
@@ -265,7 +239,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access acc
   // reloads (KVM_REQ_MMU_RELOAD is pending) and faults again on the new one.
   size_t sp = cur_root_.at(size_t(vcpu_id));
   if (sp == SIZE_MAX || pages_[sp].invalid) {
-    retries_.inc();
+    faults_.retry.inc();
     mmu_lock_.unlock(a);
     return FaultOutcome::Retry;
   }
@@ -296,8 +270,8 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access acc
     it.resume_below(level, pages_[sp].spt);
   }
   if (changed) {
-    gpte_changed_.inc();
-    retries_.inc();
+    stats_.gpte_changed.inc();
+    faults_.retry.inc();
     if (flush) flush_.flush_all(a, vcpu_id);
     mmu_lock_.unlock(a);
     return FaultOutcome::Retry;
@@ -351,7 +325,7 @@ FaultOutcome ShadowMmu::set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpt
 // and every in-sync shadow page of that guest table drops its entry at the written offset (it
 // refaults later).
 void ShadowMmu::emulate_guest_write(Agent& a, int vcpu_id, Addr gva, uint64_t value) {
-  emulated_.inc();
+  stats_.emulated.inc();
   a.advance(cfg_.lat.shadow_emulate);
   GuestWalk gw;
   if (!walk_guest(a, cr3_.at(size_t(vcpu_id)) >> kPageShift, gva, gw))
@@ -370,9 +344,9 @@ void ShadowMmu::emulate_guest_write(Agent& a, int vcpu_id, Addr gva, uint64_t va
     if (flooded(a, sp, gva & 7, 8)) {  // the whole page goes (shadow_reclaim.cpp)
       // A page no shadow entry links any more (a root, or a table the guest unlinked and
       // most likely freed) is a stale shadow page: what flooding detection is there for.
-      if (pages_[sp].parent_sptes.empty()) flood_unlinked_.inc();
+      if (pages_[sp].parent_sptes.empty()) stats_.flood_unlinked.inc();
       reload |= zap_page(a, sp, freed);
-      flood_zapped_.inc();
+      stats_.flood_zapped.inc();
       flush = true;
       continue;
     }

@@ -29,9 +29,10 @@
 
 #include "models/x86/x86_pt_format.hpp"
 #include "sim/core/config.hpp"
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/violations.hpp"
+#include "sim/hv/mmu_stats.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kernel_heap.hpp"
@@ -57,8 +58,8 @@ class ShadowMmu : public HypervisorMmu {
   static constexpr unsigned kPvecSize = 16;  // PAGE_ARRAY_NR of struct kvm_mmu_pages
 
   ShadowMmu(const SimConfig& cfg, PhysMem& phys, PagePool& pool, HostMm& host,
-            RemoteFlush& flush, KernelHeap& heap, Stats& stats, Timeline& timeline,
-            Violations& oracle);
+            RemoteFlush& flush, KernelHeap& heap, Stats& stats, FaultStats& faults,
+            LockStats& mmu_lock_stats, Timeline& timeline, Violations& oracle);
 
   // `gpa` is the faulting guest VIRTUAL address (the shadow walk has no GPA stage).
   FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, Addr gva, Access access) override;
@@ -273,34 +274,58 @@ class ShadowMmu : public HypervisorMmu {
   bool in_walk_ = false;
   std::function<void(Agent&)> teardown_hook_;
 
-  Counter& faults_;
-  Counter& retries_;
-  Counter& gpte_changed_;
-  Counter& emulated_;
-  Counter& unsynced_;
-  Counter& syncs_;
-  Counter& pages_synced_;
-  Counter& sptes_zapped_;
-  Counter& walk_visits_;
-  Counter& enospc_;
-  Counter& walk_cycles_;
-  Counter& walk_loads_;
-  Counter& walk_misses_;
-  Counter& pages_created_;
-  Counter& roots_freed_;
-  Counter& pages_freed_;
-  Counter& reclaim_zapped_;
-  Counter& flood_zapped_;
-  Counter& flood_unlinked_;  // of which no shadow entry linked the page
-  Counter& zap_unsync_children_;  // unsync pages zapped because a page above them was
-  Counter& prev_root_hits_;
-  Counter& reloads_;
-  Counter& invlpgs_;
-  Counter& invlpg_resynced_;
-  Counter& invlpg_zapped_;
-  Counter& direct_created_;
-  Counter& huge_leaves_;
-  Histogram& walk_hist_;
+  FaultStats& faults_;  // shared with the vCPUs and any other MMU of the run
+  struct ShadowMmuStats : StatsGroup {
+    explicit ShadowMmuStats(Stats& s) : StatsGroup(s) {}
+    statistics::Counter gpte_changed{*this, "shadow.fault.gpte_changed",
+                                     "shadow faults retried because the guest PTE changed"};
+    statistics::Counter emulated{*this, "shadow.emulated_writes",
+                                 "guest writes to write-protected page tables emulated"};
+    statistics::Counter unsynced{*this, "shadow.unsync.pages_unsynced",
+                                 "shadow pages marked unsync"};
+    statistics::Counter syncs{*this, "shadow.sync.count",
+                              "syncs of unsync shadow pages (kvm_mmu_sync_roots and friends)"};
+    statistics::Counter pages_synced{*this, "shadow.sync.pages_synced",
+                                     "unsync shadow pages synced"};
+    statistics::Counter sptes_zapped{*this, "shadow.sync.sptes_zapped",
+                                     "SPTEs zapped while syncing"};
+    statistics::Counter walk_visits{*this, "shadow.walk.visits",
+                                    "shadow pages visited by unsync walks"};
+    statistics::Counter enospc{*this, "shadow.walk.enospc",
+                               "unsync walks that ran out of room and restarted"};
+    statistics::Counter walk_cycles{*this, "shadow.walk.cycles",
+                                    "cycles of guest page-table walks by the shadow MMU"};
+    statistics::Counter walk_loads{*this, "shadow.walk.loads",
+                                   "guest PTE loads by the shadow MMU's walks"};
+    statistics::Counter walk_misses{*this, "shadow.walk.l1_misses",
+                                    "L1 misses of the shadow MMU's guest walks"};
+    statistics::Counter pages_created{*this, "shadow.pages.created", "shadow pages created"};
+    statistics::Counter roots_freed{*this, "shadow.roots.freed", "shadow roots freed"};
+    statistics::Counter pages_freed{*this, "shadow.pages.freed", "shadow pages freed"};
+    statistics::Counter reclaim_zapped{*this, "shadow.reclaim.pages_zapped",
+                                       "shadow pages zapped to reclaim memory"};
+    statistics::Counter flood_zapped{*this, "shadow.flooding.pages_zapped",
+                                     "shadow pages zapped for write flooding"};
+    statistics::Counter flood_unlinked{*this, "shadow.flooding.unlinked_zapped",
+                                       "unlinked shadow pages zapped for write flooding"};
+    statistics::Counter zap_unsync_children{*this, "shadow.zap.unsync_children",
+                                            "unsync children zapped with their parent"};
+    statistics::Counter prev_root_hits{*this, "shadow.roots.prev_hits",
+                                       "CR3 loads that found the root in the previous-roots cache"};
+    statistics::Counter reloads{*this, "shadow.roots.reload_requests",
+                                "requests to reload a vCPU's shadow root"};
+    statistics::Counter invlpgs{*this, "shadow.invlpg.count", "guest INVLPGs intercepted"};
+    statistics::Counter invlpg_resynced{*this, "shadow.invlpg.sptes_resynced",
+                                        "SPTEs resynced from the guest PTE on INVLPG"};
+    statistics::Counter invlpg_zapped{*this, "shadow.invlpg.sptes_zapped",
+                                      "SPTEs zapped on INVLPG"};
+    statistics::Counter direct_created{*this, "shadow.direct.pages_created",
+                                       "direct shadow pages created (guest huge pages)"};
+    statistics::Counter huge_leaves{*this, "shadow.huge.leaves_installed",
+                                    "huge shadow leaves installed"};
+    statistics::Histogram walk_hist{*this, "shadow.walk.latency",
+                                    "cycles per guest page-table walk by the shadow MMU"};
+  } stats_;
 };
 
 }  // namespace mmusim

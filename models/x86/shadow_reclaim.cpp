@@ -64,7 +64,7 @@ bool ShadowMmu::zap_page(Agent& a, size_t sp, std::vector<size_t>& freed, unsign
 void ShadowMmu::commit_zap(Agent& a, int vcpu_id, std::vector<size_t>& freed, bool reload) {
   lockdep_assert_held(a, mmu_lock_, __func__);
   if (reload) {
-    reloads_.inc();
+    stats_.reloads.inc();
     flush_.request_all(a, vcpu_id, kReqMmuReload);
   }
   flush_.flush_all(a, vcpu_id);
@@ -78,8 +78,8 @@ void ShadowMmu::commit_zap(Agent& a, int vcpu_id, std::vector<size_t>& freed, bo
     // A page that reuses the slot is a new page: if it is lost too, the oracle reports it again.
     lost_reported_.erase(std::remove(lost_reported_.begin(), lost_reported_.end(), sp),
                          lost_reported_.end());
-    pages_freed_.inc();
-    if (p.level == 4) roots_freed_.inc();
+    stats_.pages_freed.inc();
+    if (p.level == 4) stats_.roots_freed.inc();
   }
   freed.clear();
 }
@@ -103,7 +103,7 @@ void ShadowMmu::make_pages_available(Agent& a, int vcpu_id) {
     if (a.load(pages_[sp].meta + ShadowMeta::kRootCount) != 0) continue;  // a root in use
     unsigned children = 0;
     reload |= zap_page(a, sp, freed, &children);
-    reclaim_zapped_.inc();
+    stats_.reclaim_zapped.inc();
     zapped += 1 + children;
     // Zapping children made the list unstable: KVM restarts from its tail (the roots skipped
     // are looked at again; the pages zapped are gone from it).

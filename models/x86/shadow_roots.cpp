@@ -30,7 +30,7 @@ void ShadowMmu::switch_root(Agent& a, int vcpu_id, Addr new_cr3) {
     if (a.load(pages_[c.sp].meta + ShadowMeta::kRole) >> 63) continue;  // obsolete root
     found = c.sp;
     cache.erase(cache.begin() + long(i));
-    prev_root_hits_.inc();
+    stats_.prev_root_hits.inc();
     break;
   }
   if (cur_root_[v] != SIZE_MAX) cache.insert(cache.begin(), CachedRoot{cr3_[v], cur_root_[v]});

@@ -27,8 +27,8 @@ uint64_t ShadowMmu::wload(Agent& a, Addr addr) {
   const Cycles t0 = a.now();
   const uint64_t v = a.load(addr);
   if (in_walk_) {
-    walk_loads_.inc();
-    if (a.now() - t0 > cfg_.lat.l1_hit) walk_misses_.inc();
+    stats_.walk_loads.inc();
+    if (a.now() - t0 > cfg_.lat.l1_hit) stats_.walk_misses.inc();
   }
   return v;
 }
@@ -37,7 +37,7 @@ void ShadowMmu::wstore(Agent& a, Addr addr, uint64_t v) { a.store(addr, v); }
 
 void ShadowMmu::unsync_page(Agent& a, size_t sp) {
   lockdep_assert_held(a, mmu_lock_, __func__);
-  unsynced_.inc();
+  stats_.unsynced.inc();
   wstore(a, pages_[sp].meta + ShadowMeta::kUnsync, 1);
   mark_parents_unsync(a, sp);
 }
@@ -73,7 +73,7 @@ void ShadowMmu::clear_unsync_child_bit(Agent& a, size_t sp, unsigned idx) {
 int ShadowMmu::unsync_walk(Agent& a, size_t root, Pvec& pv) {
   lockdep_assert_held(a, mmu_lock_, __func__);
   pv.nr = 0;
-  walk_visits_.inc();
+  stats_.walk_visits.inc();
   if (wload(a, pages_[root].meta + ShadowMeta::kUnsyncChildren) == 0) return 0;
   if (walk_kind_ == WalkKind::Rewalk) {
     pv.add(root, -1, 0);
@@ -96,7 +96,7 @@ int ShadowMmu::walk_rewalk(Agent& a, size_t sp, int self, Pvec& pv) {
         continue;
       }
       const size_t child = by_spt_.at(fmt_.address(ent, pages_[sp].level));
-      walk_visits_.inc();
+      stats_.walk_visits.inc();
       if (wload(a, pages_[child].meta + ShadowMeta::kUnsyncChildren) != 0) {
         if (!pv.add(child, self, i)) return -1;
         const int ret = walk_rewalk(a, child, int(pv.nr) - 1, pv);
@@ -128,7 +128,7 @@ int ShadowMmu::walk_and_clear(Agent& a, size_t sp, Pvec& pv, bool clear_before_a
       const uint64_t ent = wload(a, PtIter::entry_at(pages_[sp].spt, i));
       if (links_child(ent, pages_[sp].level)) {
         const size_t child = by_spt_.at(fmt_.address(ent, pages_[sp].level));
-        walk_visits_.inc();
+        stats_.walk_visits.inc();
         if (wload(a, pages_[child].meta + ShadowMeta::kUnsyncChildren) != 0) {
           const int ret = walk_and_clear(a, child, pv, clear_before_add);
           if (ret < 0) return ret;
@@ -157,7 +157,7 @@ void ShadowMmu::clear_parents(Agent& a, const Pvec& pv, unsigned entry) {
   unsigned idx = pv.e[entry].idx;
   while (p >= 0) {
     const size_t psp = pv.e[p].sp;
-    walk_visits_.inc();
+    stats_.walk_visits.inc();
     clear_unsync_child_bit(a, psp, idx);
     if (wload(a, pages_[psp].meta + ShadowMeta::kUnsyncChildren) != 0) return;
     idx = pv.e[p].idx;
@@ -171,7 +171,7 @@ void ShadowMmu::clear_parents(Agent& a, const Pvec& pv, unsigned entry) {
 bool ShadowMmu::sync_page(Agent& a, size_t sp) {
   lockdep_assert_held(a, mmu_lock_, __func__);
   a.advance(cfg_.lat.shadow_sync_work);
-  pages_synced_.inc();
+  stats_.pages_synced.inc();
   const Addr guest = guest_page_hpa(a, pages_[sp].gfn);
   bool flush = false;
   for (PtIter it = PtIter::table(fmt_, pages_[sp].spt, 1, 0); it.valid(); it.next()) {
@@ -185,7 +185,7 @@ bool ShadowMmu::sync_page(Agent& a, size_t sp) {
     if (!fmt_.present(g) || m == spte_gfn_.end() || m->second != gfn) {
       zap_spte(a, sp, i, s);
       note_leaf_zap(s);
-      sptes_zapped_.inc();
+      stats_.sptes_zapped.inc();
       flush = true;
       continue;
     }
@@ -229,17 +229,17 @@ void ShadowMmu::timed_clear_parents(Agent& a, const Pvec& pv, unsigned e, Cycles
 // mmu_sync_children on a root (kvm_mmu_sync_roots), with mmu_lock held.
 void ShadowMmu::sync_children(Agent& a, int vcpu_id, size_t root) {
   lockdep_assert_held(a, mmu_lock_, __func__);
-  syncs_.inc();
+  stats_.syncs.inc();
   Pvec pv;
   for (unsigned rounds = 0;; ++rounds) {
     Cycles walk = 0;
     const int r = timed_walk(a, root, pv, rounds, walk);
     if (r == 0) {
-      walk_cycles_.inc(walk);
-      walk_hist_.sample(walk);
+      stats_.walk_cycles.inc(walk);
+      stats_.walk_hist.sample(walk);
       break;
     }
-    if (r < 0) enospc_.inc();
+    if (r < 0) stats_.enospc.inc();
     // Write-protect the guest tables first, so guest writes after the sync fault again.
     bool flush = false;
     for (unsigned e = 0; e < pv.nr; ++e)
@@ -252,8 +252,8 @@ void ShadowMmu::sync_children(Agent& a, int vcpu_id, size_t root) {
       flush |= sync_page(a, sp);
       timed_clear_parents(a, pv, e, walk);
     }
-    walk_cycles_.inc(walk);
-    walk_hist_.sample(walk);
+    stats_.walk_cycles.inc(walk);
+    stats_.walk_hist.sample(walk);
     if (flush) flush_.flush_all(a, vcpu_id);
   }
   if (oracle_.enabled()) check_no_unsync_below(a, root, "after a full sync of its root");
@@ -273,10 +273,10 @@ unsigned ShadowMmu::zap_unsync_children(Agent& a, size_t sp, std::vector<size_t>
     Cycles walk = 0;
     const int r = timed_walk(a, sp, pv, rounds, walk);
     if (r == 0) {
-      walk_cycles_.inc(walk);
+      stats_.walk_cycles.inc(walk);
       break;
     }
-    if (r < 0) enospc_.inc();
+    if (r < 0) stats_.enospc.inc();
     for (unsigned e = 0; e < pv.nr; ++e) {
       const size_t child = pv.e[e].sp;
       // Only last-level pages are zapped (the rewalk variant also holds their parents). The
@@ -286,10 +286,10 @@ unsigned ShadowMmu::zap_unsync_children(Agent& a, size_t sp, std::vector<size_t>
         continue;
       zap_page(a, child, freed);
       ++zapped;
-      zap_unsync_children_.inc();
+      stats_.zap_unsync_children.inc();
       timed_clear_parents(a, pv, e, walk);
     }
-    walk_cycles_.inc(walk);
+    stats_.walk_cycles.inc(walk);
   }
   // The oracle: nothing below the page may be left unsync, or it would stay in the hash
   // unsync under a parent no walk reaches any more.

@@ -7,14 +7,14 @@
 namespace mmusim {
 
 ShadowWalker::ShadowWalker(sc_core::sc_module_name name, const Clock& clock, PagePool* pool,
-                           Violations* oracle, Stats& stats)
+                           Violations* oracle, WalkStats& stats)
     : sc_core::sc_module(name), port("port", 0, clock), fmt_(4), pool_(pool), oracle_(oracle),
-      refs_hist_(stats.histogram("walk.refs")), walks_(stats.counter("walk.count")) {}
+      stats_(stats) {}
 
 WalkResult ShadowWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr shadow_root_hpa,
                               sc_core::sc_time& delay, const std::string& thread) {
   (void)guest_root_gpa;  // the hardware's CR3 holds the shadow root
-  walks_.inc();
+  stats_.count.inc();
   WalkResult r;
   r.status = WalkResult::Status::StageTwoFault;
   r.gpa = gva;
@@ -42,7 +42,7 @@ WalkResult ShadowWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr
       break;
     }
   }
-  refs_hist_.sample(r.refs);
+  stats_.refs.sample(r.refs);
   return r;
 }
 

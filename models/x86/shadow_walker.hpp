@@ -11,7 +11,6 @@
 #include <systemc>
 
 #include "models/x86/x86_pt_format.hpp"
-#include "sim/core/stats.hpp"
 #include "sim/core/violations.hpp"
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/phys_mem.hpp"
@@ -23,7 +22,7 @@ class ShadowWalker : public sc_core::sc_module, public TranslationWalker {
  public:
   MemPort port;
   ShadowWalker(sc_core::sc_module_name name, const Clock& clock, PagePool* pool,
-               Violations* oracle, Stats& stats);
+               Violations* oracle, WalkStats& stats);
   MemPort& mem_port() override { return port; }
   void set_cpu(int cpu) override { port.set_cpu(cpu); }
   WalkResult walk(Addr gva, Access access, Addr guest_root_gpa, Addr shadow_root_hpa,
@@ -36,8 +35,7 @@ class ShadowWalker : public sc_core::sc_module, public TranslationWalker {
   X86PageFormat fmt_;
   PagePool* pool_;
   Violations* oracle_;
-  Histogram& refs_hist_;
-  Counter& walks_;
+  WalkStats& stats_;  // shared with the other vCPUs' walkers
 };
 
 }  // namespace mmusim

@@ -21,7 +21,7 @@ void TdpMmu::mark_dirty(Agent& a, Addr gpa) {
   while (!(old & bit)) {
     uint64_t seen = a.cmpxchg(word, old, old | bit);
     if (seen == old) {
-      dirty_marked_.inc();
+      stats_.dirty_marked.inc();
       return;
     }
     old = seen;
@@ -44,7 +44,7 @@ bool TdpMmu::fast_page_fault(Agent& a, int vcpu_id, Addr gpa) {
     if (seen == old) {
       fixed = true;
     } else {
-      cmpxchg_fail_.inc();
+      stats_.cmpxchg_fail.inc();
       it.set_entry(seen);
     }
   }
@@ -74,7 +74,7 @@ size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len, bool held_shared)
     maybe_yield(a, held_shared, since);
   });
   rcu_.read_unlock(a);
-  wrprot_sptes_.inc(done);
+  stats_.wrprot_sptes.inc(done);
   return done;
 }
 

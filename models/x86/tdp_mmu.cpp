@@ -15,41 +15,19 @@ unsigned level_of_page_size(uint64_t page_size) {
 
 TdpMmu::TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePool& pool,
                HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
-               Timeline& timeline, Violations& oracle, TouchedPages& touched)
+               FaultStats& faults, LockStats& mmu_lock_stats, Timeline& timeline,
+               Violations& oracle, TouchedPages& touched)
     : cfg_(cfg), fmt_(fmt), phys_(phys), pool_(pool), host_(host), flush_(flush), rcu_(rcu),
-      stats_(stats), timeline_(timeline), oracle_(oracle), touched_(touched),
+      timeline_(timeline), oracle_(oracle), touched_(touched),
       shared_(cfg.mmu_lock == "shared"),
       max_level_(level_of_page_size(cfg.page_size)),
       heap_(heap),
-      mmu_lock_("hv.lock.mmu_lock", heap.alloc(), stats, &timeline),
+      mmu_lock_(mmu_lock_stats, heap.alloc(), &timeline),
       pages_head_(heap.alloc()),
       pages_lock_("hv.lock.pages_lock", pages_head_ + 8, stats, &timeline),
       roots_head_(heap.alloc()),
-      faults_(stats.counter("hv.fault.count")),
-      fixed_(stats.counter("hv.fault.fixed")),
-      retries_(stats.counter("hv.fault.retry")),
-      spurious_(stats.counter("hv.fault.spurious")),
-      cmpxchg_fail_(stats.counter("hv.spte.cmpxchg_fail")),
-      tables_alloc_(stats.counter("hv.tables.allocated")),
-      tables_freed_(stats.counter("hv.tables.freed_rcu")),
-      tables_unused_(stats.counter("hv.tables.freed_unlinked")),
-      huge_split_(stats.counter("hv.huge.zapped_for_table")),
-      huge_collapse_(stats.counter("hv.huge.replaced_table")),
-      teardown_xchg_(stats.counter("hv.spte.teardown_xchg")),
-      teardown_store_(stats.counter("hv.spte.teardown_store")),
-      latency_(stats.histogram("hv.fault.latency")),
-      cyc_host_(stats.counter("hv.fault.cycles.host_page")),
-      cyc_lock_(stats.counter("hv.fault.cycles.lock_wait")),
-      cyc_map_(stats.counter("hv.fault.cycles.map")),
-      fast_fixed_(stats.counter("hv.fault.fast_path")),
-      dirty_marked_(stats.counter("hv.dirty.marked")),
-      wrprot_sptes_(stats.counter("hv.dirty.wrprot_sptes")),
-      roots_alloc_(stats.counter("hv.root.allocated")),
-      roots_freed_(stats.counter("hv.root.freed")),
-      root_zaps_(stats.counter("hv.root.zapped")),
-      zap_yields_(stats.counter("hv.zap.yields")),
-      zap_alls_(stats.counter("hv.zap_all.count")),
-      range_zaps_(stats.counter("hv.zap_range.count")) {
+      faults_(faults),
+      stats_(stats) {
   vcpu_root_.assign(cfg.vcpus, nullptr);
   // The VM's own reference to a first root, so the harness can map guest page tables before
   // any vCPU runs (KVM would allocate it at the first vCPU's kvm_mmu_load).
@@ -64,7 +42,7 @@ TdpMmu::TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePo
   pages_[r->table] = MmuPage{0, fmt_.levels(), r->link_word};
   host_root_ = r.get();
   roots_.push_back(std::move(r));
-  roots_alloc_.inc();
+  stats_.roots_alloc.inc();
 }
 
 uint64_t TdpMmu::read_spte(Agent& a, Addr sptep) {
@@ -78,14 +56,14 @@ uint64_t TdpMmu::read_spte(Agent& a, Addr sptep) {
 
 FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access access) {
   Cycles t0 = a.now();
-  faults_.inc();
+  faults_.count.inc();
   a.advance(cfg_.lat.fault_entry);
   const bool write = access == Access::Write;
   if (write && logging(gpa) && fast_page_fault(a, vcpu_id, gpa)) {
     Cycles t1 = a.now();
-    fixed_.inc();
-    fast_fixed_.inc();
-    latency_.sample(t1 - t0);
+    faults_.fixed.inc();
+    stats_.fast_fixed.inc();
+    faults_.latency.sample(t1 - t0);
     if (a.track() >= 0) timeline_.span(a.track(), "tdp fast fault", t0, t1);
     return FaultOutcome::Fixed;
   }
@@ -95,14 +73,14 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access access
   Cycles th = a.now();
   HostPage hp = host_.resolve(a, gpa >> kPageShift, write);
   Cycles tl = a.now();
-  cyc_host_.inc(tl - th);
+  stats_.cyc_host.inc(tl - th);
   // A dirty-logged slot is mapped with 4 KiB pages only, so each write is logged per page.
   unsigned level = logging(gpa) ? 1 : std::min(max_level_, hp.level);
   Addr hpa_base = hp.hpa & ~(fmt_.span(level) - 1);
 
   lock(a, shared_);
   Cycles tm = a.now();
-  cyc_lock_.inc(tm - tl);
+  stats_.cyc_lock.inc(tm - tl);
   rcu_.read_lock(a);
   FaultOutcome out;
   Root* r = vcpu_id >= 0 && size_t(vcpu_id) < vcpu_root_.size() ? vcpu_root_[size_t(vcpu_id)]
@@ -121,15 +99,15 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access access
   rcu_.read_unlock(a);
   unlock(a, shared_);
   Cycles t1 = a.now();
-  cyc_map_.inc(t1 - tm);
+  stats_.cyc_map.inc(t1 - tm);
 
   switch (out) {
-    case FaultOutcome::Fixed: fixed_.inc(); break;
-    case FaultOutcome::Retry: retries_.inc(); break;
-    case FaultOutcome::Spurious: spurious_.inc(); break;
+    case FaultOutcome::Fixed: faults_.fixed.inc(); break;
+    case FaultOutcome::Retry: faults_.retry.inc(); break;
+    case FaultOutcome::Spurious: faults_.spurious.inc(); break;
     case FaultOutcome::Emulate: break;
   }
-  latency_.sample(t1 - t0);
+  faults_.latency.sample(t1 - t0);
   if (a.track() >= 0) timeline_.span(a.track(), out == FaultOutcome::Retry ? "tdp fault (retry)" : "tdp fault", t0, t1);
   return out;
 }
@@ -157,7 +135,7 @@ FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, u
       // A huge mapping covers the range but the fault wants a smaller one: zap it, flush it
       // from every TLB, then read the entry again (someone may have linked a table meanwhile).
       if (!set_spte(a, c, it, 0)) break;
-      huge_split_.inc();
+      stats_.huge_split.inc();
       flush_.flush_range(a, vcpu_id, it.base(), it.span());
       it.set_entry(read_spte(a, it.entry_addr()));
     }
@@ -168,7 +146,7 @@ FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, u
         if (!set_spte(a, c, it, link)) {
           // Lost the race to install this table: it was never visible, free it now.
           pool_.free(child);
-          tables_unused_.inc();
+          stats_.tables_unused.inc();
           break;
         }
         link_page(a, child, it.base(), it.level() - 1, true);
@@ -201,7 +179,7 @@ bool TdpMmu::set_spte(Agent& a, const ChangeCtx& c, PtIter& it, uint64_t new_spt
   if (c.shared) {
     uint64_t seen = a.cmpxchg(it.entry_addr(), old, new_spte, MemClass::PageTable);
     if (seen != old) {
-      cmpxchg_fail_.inc();
+      stats_.cmpxchg_fail.inc();
       return false;
     }
   } else {
@@ -235,7 +213,7 @@ void TdpMmu::handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old
     return;
   }
   if (pfn_changed) {
-    if (is_present) huge_collapse_.inc();
+    if (is_present) stats_.huge_collapse.inc();
     handle_removed_table(a, c, fmt_.address(old_spte, level), gpa, level - 1);
   }
 }
@@ -252,12 +230,12 @@ void TdpMmu::handle_removed_table(Agent& a, const ChangeCtx& c, Addr table, Addr
       // Other threads may still be changing entries of the removed table: take each value
       // atomically so no concurrent update is lost.
       old = a.xchg(sptep, 0, MemClass::PageTable);
-      teardown_xchg_.inc();
+      stats_.teardown_xchg.inc();
     } else {
       old = a.load_nosync(sptep, MemClass::PageTable);
       if (old) {
         a.store(sptep, 0, MemClass::PageTable);
-        teardown_store_.inc();
+        stats_.teardown_store.inc();
       }
     }
     handle_changed(a, c, it.base(), old, 0, level);
@@ -270,13 +248,13 @@ void TdpMmu::handle_removed_table(Agent& a, const ChangeCtx& c, Addr table, Addr
   // every reader has left its RCU read-side section.
   rcu_.call_rcu(a, [this, table]() {
     pool_.free(table);
-    tables_freed_.inc();
+    stats_.tables_freed.inc();
   });
 }
 
 Addr TdpMmu::alloc_table(Agent& a) {
   a.advance(cfg_.lat.page_alloc);
-  tables_alloc_.inc();
+  stats_.tables_alloc.inc();
   return pool_.alloc();
 }
 

@@ -27,10 +27,11 @@
 
 #include "models/x86/ept_format.hpp"
 #include "sim/core/config.hpp"
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/touched_pages.hpp"
 #include "sim/core/violations.hpp"
+#include "sim/hv/mmu_stats.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kernel_heap.hpp"
@@ -49,7 +50,8 @@ class TdpMmu : public HypervisorMmu {
  public:
   TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePool& pool,
          HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
-         Timeline& timeline, Violations& oracle, TouchedPages& touched);
+         FaultStats& faults, LockStats& mmu_lock_stats, Timeline& timeline, Violations& oracle,
+         TouchedPages& touched);
 
   FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, Addr gpa, Access access) override;
   // The root host-side operations start from: the newest valid root.
@@ -187,7 +189,6 @@ class TdpMmu : public HypervisorMmu {
   HostMm& host_;
   RemoteFlush& flush_;
   Rcu& rcu_;
-  Stats& stats_;
   Timeline& timeline_;
   Violations& oracle_;
   TouchedPages& touched_;
@@ -203,22 +204,36 @@ class TdpMmu : public HypervisorMmu {
   Root* host_root_ = nullptr;  // the VM's own reference (harness mappings, host faults)
   std::unordered_map<Addr, MmuPage> pages_;  // linked tables by host address
 
-  Counter& faults_;
-  Counter& fixed_;
-  Counter& retries_;
-  Counter& spurious_;
-  Counter& cmpxchg_fail_;
-  Counter& tables_alloc_;
-  Counter& tables_freed_;
-  Counter& tables_unused_;
-  Counter& huge_split_;
-  Counter& huge_collapse_;
-  Counter& teardown_xchg_;
-  Counter& teardown_store_;
-  Histogram& latency_;
-  Counter& cyc_host_;
-  Counter& cyc_lock_;
-  Counter& cyc_map_;
+  FaultStats& faults_;  // shared with the vCPUs and any other MMU of the run
+  struct TdpMmuStats : SpteTableStats {
+    explicit TdpMmuStats(Stats& s) : SpteTableStats(s) {}
+    statistics::Counter huge_split{*this, "hv.huge.zapped_for_table",
+                                   "huge leaves replaced by a table of smaller pages"};
+    statistics::Counter huge_collapse{*this, "hv.huge.replaced_table",
+                                      "tables replaced by a huge leaf"};
+    statistics::Counter teardown_xchg{*this, "hv.spte.teardown_xchg",
+                                      "SPTEs cleared with an atomic exchange at teardown"};
+    statistics::Counter teardown_store{*this, "hv.spte.teardown_store",
+                                       "SPTEs cleared with a plain store at teardown"};
+    statistics::Counter cyc_host{*this, "hv.fault.cycles.host_page",
+                                 "fault cycles spent getting the host page"};
+    statistics::Counter cyc_lock{*this, "hv.fault.cycles.lock_wait",
+                                 "fault cycles spent waiting for mmu_lock"};
+    statistics::Counter cyc_map{*this, "hv.fault.cycles.map",
+                                "fault cycles spent installing the SPTE (including flush waits)"};
+    statistics::Counter fast_fixed{*this, "hv.fault.fast_path",
+                                   "faults fixed by the lockless fast path"};
+    statistics::Counter dirty_marked{*this, "hv.dirty.marked",
+                                     "pages marked dirty in the dirty bitmap"};
+    statistics::Counter wrprot_sptes{*this, "hv.dirty.wrprot_sptes",
+                                     "SPTEs write-protected for dirty logging"};
+    statistics::Counter roots_alloc{*this, "hv.root.allocated", "TDP roots allocated"};
+    statistics::Counter roots_freed{*this, "hv.root.freed", "TDP roots freed"};
+    statistics::Counter root_zaps{*this, "hv.root.zapped", "TDP roots zapped"};
+    statistics::Counter zap_yields{*this, "hv.zap.yields", "zaps that yielded mmu_lock part way"};
+    statistics::Counter zap_alls{*this, "hv.zap_all.count", "zaps of every root"};
+    statistics::Counter range_zaps{*this, "hv.zap_range.count", "zaps of a GFN range"};
+  } stats_;
   MmuNotifier* notifier_ = nullptr;  // fault path's mmu_notifier_seq check; null: none
   // The walk every range operation uses: from `root` down for gpa, reading each entry (timed)
   // until a leaf or a non-present entry, where the iterator is left.
@@ -240,15 +255,6 @@ class TdpMmu : public HypervisorMmu {
   Addr log_gpa_ = 0;
   uint64_t log_len_ = 0;     // 0: dirty logging off
   Addr log_bitmap_ = 0;      // dirty bitmap words in simulated memory
-  Counter& fast_fixed_;
-  Counter& dirty_marked_;
-  Counter& wrprot_sptes_;
-  Counter& roots_alloc_;
-  Counter& roots_freed_;
-  Counter& root_zaps_;
-  Counter& zap_yields_;
-  Counter& zap_alls_;
-  Counter& range_zaps_;
 };
 
 }  // namespace mmusim

@@ -63,7 +63,7 @@ TdpMmu::Root* TdpMmu::alloc_root(Agent& a) {
   a.store(roots_head_, r->link_word);
   pages_lock_.unlock(a);
   pages_[r->table] = MmuPage{0, fmt_.levels(), r->link_word};
-  roots_alloc_.inc();
+  stats_.roots_alloc.inc();
   roots_.push_back(std::move(r));
   return roots_.back().get();
 }
@@ -196,7 +196,7 @@ void TdpMmu::free_root(Agent& a, Root& r, bool shared) {
   Addr table = r.table;
   rcu_.call_rcu(a, [this, table]() {
     pool_.free(table);
-    roots_freed_.inc();
+    stats_.roots_freed.inc();
   });
 }
 

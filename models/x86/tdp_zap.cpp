@@ -22,7 +22,7 @@ void TdpMmu::maybe_yield(Agent& a, bool shared, unsigned& since) {
   lockdep_assert_rcu(a, __func__);
   if (++since < cfg_.zap_yield_every) return;
   since = 0;
-  zap_yields_.inc();
+  stats_.zap_yields.inc();
   // cond_resched: leave the RCU section and the lock so that waiting vCPUs and threads run.
   rcu_.read_unlock(a);
   unlock(a, shared);
@@ -38,7 +38,7 @@ bool TdpMmu::zap_entry(Agent& a, const ChangeCtx& c, Addr sptep, Addr gpa, unsig
     if (c.shared) {
       uint64_t seen = a.cmpxchg(sptep, old, 0, MemClass::PageTable);
       if (seen != old) {  // someone changed it meanwhile: zap what is there now
-        cmpxchg_fail_.inc();
+        stats_.cmpxchg_fail.inc();
         old = seen;
         continue;
       }
@@ -57,7 +57,7 @@ void TdpMmu::zap_root(Agent& a, Root& r, bool shared) {
   if (++r.zaps > 1)
     oracle_.report("root_zapped_twice", a.now(), a.name(), r.table,
                    "root " + std::to_string(r.id) + " zapped " + std::to_string(r.zaps) + " times");
-  root_zaps_.inc();
+  stats_.root_zaps.inc();
   // The root is invalid: no vCPU can reach it, so nothing is flushed and nothing it maps is
   // expected in the final tables.
   const ChangeCtx c{-1, shared, false, false};
@@ -100,7 +100,7 @@ size_t TdpMmu::zap_range_in_root(Agent& a, Root& r, Addr gpa, uint64_t len, bool
 }
 
 void TdpMmu::zap_range(Agent& a, Addr gpa, uint64_t len) {
-  range_zaps_.inc();
+  stats_.range_zaps.inc();
   // A slot-walking operation (like zapping collapsible SPTEs or write-protecting a slot): mmu_lock
   // in the configured mode (for read when shared), every root still listed, valid or not;
   // for_each_tdp_mmu_root_yield_safe takes a reference to each root while it works on it. Under
@@ -118,7 +118,7 @@ void TdpMmu::zap_range(Agent& a, Addr gpa, uint64_t len) {
 }
 
 void TdpMmu::zap_all(Agent& a) {
-  zap_alls_.inc();
+  stats_.zap_alls.inc();
   // kvm_tdp_mmu_invalidate_all_roots under mmu_lock for write: each valid root gets a
   // reference for the zapper below and is marked invalid.
   lock(a, false);
@@ -175,7 +175,7 @@ void TdpMmu::map_functional(Addr gpa, unsigned level, Addr hpa_base) {
     if (it.level() == level) break;
     if (!it.present()) {
       Addr child = pool_.alloc();
-      tables_alloc_.inc();
+      stats_.tables_alloc.inc();
       uint64_t link = fmt_.make_table(child);
       phys_.write64(it.entry_addr(), link);
       pages_[child] = MmuPage{it.base(), it.level() - 1, heap_.alloc()};

@@ -24,8 +24,9 @@ class X86Arch : public ArchModel {
 
   explicit X86Arch(ArchDeps& d)
       : guest_(d.cfg.guest_levels), ept_(d.cfg.ept_levels),
-        tdp_(d.cfg, ept_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.timeline,
-             d.oracle, d.touched),
+        mmu_lock_stats_(d.stats, "hv.lock.mmu_lock"),
+        tdp_(d.cfg, ept_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.faults,
+             mmu_lock_stats_, d.timeline, d.oracle, d.touched),
         slots_(d.heap), notifier_(tdp_, slots_, d.flush, d.heap, d.stats), host_(d.host),
         sink_(d.host, d.stats) {
     slots_.add(0, kHighRamGfn, HostMm::hva_of(0), 0);
@@ -34,7 +35,8 @@ class X86Arch : public ArchModel {
     tdp_.set_notifier(&notifier_);
     if (d.cfg.x86_mmu == "shadow")  // no EPT: shadow page tables (issue 6)
       shadow_ = std::make_unique<ShadowMmu>(d.cfg, d.phys, d.pool, d.host, d.flush, d.heap,
-                                            d.stats, d.timeline, d.oracle);
+                                            d.stats, d.faults, mmu_lock_stats_, d.timeline,
+                                            d.oracle);
     if (shadow_) shadow_->set_teardown_hook([this](Agent& a) { tdp_.teardown(a); });
   }
   ~X86Arch() override {
@@ -49,7 +51,10 @@ class X86Arch : public ArchModel {
   std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
                                                  const Clock& clock, PagePool* pool,
                                                  Violations* oracle, Stats& stats) override {
-    if (shadow_) return std::make_unique<ShadowWalker>(name, clock, pool, oracle, stats);
+    if (shadow_) {
+      if (!shadow_walk_stats_) shadow_walk_stats_ = std::make_unique<WalkStats>(stats, "walk");
+      return std::make_unique<ShadowWalker>(name, clock, pool, oracle, *shadow_walk_stats_);
+    }
     return ArchModel::make_walker(name, cfg, clock, pool, oracle, stats);
   }
   ShadowMmu* shadow() { return shadow_.get(); }
@@ -63,11 +68,14 @@ class X86Arch : public ArchModel {
  private:
   X86PageFormat guest_;
   EptFormat ept_;
+  // One mmu_lock group for both MMUs: under --x86-mmu shadow the TDP MMU is built too.
+  LockStats mmu_lock_stats_;
   TdpMmu tdp_;
   Memslots slots_;
   MmuNotifier notifier_;
   HostMm& host_;
   std::unique_ptr<ShadowMmu> shadow_;  // --x86-mmu shadow
+  std::unique_ptr<WalkStats> shadow_walk_stats_;  // the vCPUs' shadow walkers share it
   HostMmEventSink sink_;
 };
 

@@ -121,6 +121,7 @@ struct SimConfig {
 
   // Outputs and checking
   std::string stats_json;  // empty: none
+  std::string stats_schema;  // empty: none
   std::string timeline;    // empty: none
   bool check = true;
   bool quiet = false;      // no human summary on stdout

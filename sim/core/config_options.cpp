@@ -178,6 +178,8 @@ void add_core_options(OptionTable& o) {
 
   o.group = "Output and checking";
   o.file("stats-json", "write statistics as JSON to FILE", &SimConfig::stats_json);
+  o.file("stats-schema", "write every statistic's kind (counter, value, histogram) and "
+         "description as JSON to FILE", &SimConfig::stats_schema);
   o.file("timeline", "write a Chrome trace-event timeline (Perfetto) to FILE", &SimConfig::timeline);
   o.on_off("check", "run the correctness oracle", &SimConfig::check);
   o.on_off("quiet", "no human summary on stdout; a bare --quiet means on", &SimConfig::quiet);
@@ -227,6 +229,9 @@ void validate_core(const SimConfig& c, const Fail& fail) {
   cache("llc-size", "llc-ways", c.llc_size, c.llc_ways);
   if (!c.stats_json.empty() && c.stats_json == c.timeline) {
     fail("timeline", "same file as --stats-json");
+  }
+  if (!c.stats_schema.empty() && (c.stats_schema == c.stats_json || c.stats_schema == c.timeline)) {
+    fail("stats-schema", "same file as --stats-json or --timeline");
   }
 }
 

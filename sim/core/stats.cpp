@@ -76,18 +76,40 @@ uint64_t Histogram::percentile(double p) const {
   return max_;  // unreachable while bucket counts sum to count_
 }
 
-Counter& Stats::counter(const std::string& name) {
-  // One name is either a counter or a histogram: a clash would write the JSON key twice.
-  if (histograms_.count(name)) throw ModelError("statistic '" + name + "' is a histogram");
+const char* stat_kind_name(StatKind k) {
+  switch (k) {
+    case StatKind::kCounter:
+      return "counter";
+    case StatKind::kValue:
+      return "value";
+    case StatKind::kHistogram:
+      return "histogram";
+  }
+  return "counter";
+}
+
+void Stats::add_entry(const std::string& name, StatKind kind, const std::string& description) {
+  if (name.empty()) throw ModelError("statistic with an empty name");
+  if (description.empty() || description.find('\n') != std::string::npos)
+    throw ModelError("statistic '" + name + "' needs a one-line description");
+  if (!entries_.emplace(name, Entry{kind, description}).second)
+    throw ModelError("statistic '" + name + "' is registered twice");
+}
+
+Counter& Stats::add_counter(const std::string& name, StatKind kind,
+                            const std::string& description) {
+  if (kind == StatKind::kHistogram)
+    throw ModelError("statistic '" + name + "': a histogram is not a counter");
+  add_entry(name, kind, description);
   auto& slot = counters_[name];
-  if (!slot) slot = std::make_unique<Counter>();
+  slot = std::make_unique<Counter>();
   return *slot;
 }
 
-Histogram& Stats::histogram(const std::string& name) {
-  if (counters_.count(name)) throw ModelError("statistic '" + name + "' is a counter");
+Histogram& Stats::add_histogram(const std::string& name, const std::string& description) {
+  add_entry(name, StatKind::kHistogram, description);
   auto& slot = histograms_[name];
-  if (!slot) slot = std::make_unique<Histogram>();
+  slot = std::make_unique<Histogram>();
   return *slot;
 }
 
@@ -192,6 +214,28 @@ void Stats::write_json_file(const std::string& path) const {
   std::ostringstream os;
   write_json(os);
   write_file_atomic(path, os.str(), "stats file");
+}
+
+void Stats::write_schema_json(std::ostream& os) const {
+  if (entries_.empty()) {
+    os << "{}\n";
+    return;
+  }
+  os << "{\n";
+  bool first = true;
+  for (const auto& [name, e] : entries_) {
+    if (!first) os << ",\n";
+    first = false;
+    os << "  \"" << json_escape(name) << "\": {\"kind\": \"" << stat_kind_name(e.kind)
+       << "\", \"description\": \"" << json_escape(e.description) << "\"}";
+  }
+  os << "\n}\n";
+}
+
+void Stats::write_schema_file(const std::string& path) const {
+  std::ostringstream os;
+  write_schema_json(os);
+  write_file_atomic(path, os.str(), "stats schema file");
 }
 
 void write_file_atomic(const std::string& path, const std::string& contents, const char* what) {

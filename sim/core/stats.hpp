@@ -1,7 +1,9 @@
-// Statistics registry: counters and histograms under hierarchical dotted names
-// (e.g. "vcpu.3.tlb.l1.miss", "hv.fault.latency"). Components look their statistics up once at
-// construction and keep the reference; references stay valid for the registry's lifetime.
-// Output is one JSON object keyed by name, sorted, so equal runs give byte-identical files.
+// Statistics registry: counters, values and histograms under hierarchical dotted names
+// (e.g. "vcpu.3.tlb.l1.miss", "hv.fault.latency"), each registered once with its kind and a
+// one-line description. Components declare their statistics as members of a stats group
+// (sim/core/stats_group.hpp), which registers them here; the storage stays valid for the
+// registry's lifetime. Output is one JSON object keyed by name, sorted, so equal runs give
+// byte-identical files; the schema (kind and description of every name) is a second one.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -43,10 +45,19 @@ class Histogram {
   uint64_t count_ = 0, sum_ = 0, min_ = 0, max_ = 0;
 };
 
+// What a statistic measures, which decides how a reader treats it: a counter counts events, a
+// value is a quantity set once known (cycles of a phase, a peak, a size), a histogram is a
+// distribution written as {count, mean, min, p50, p90, p99, max, sum}.
+enum class StatKind { kCounter, kValue, kHistogram };
+const char* stat_kind_name(StatKind k);  // "counter", "value", "histogram"
+
 class Stats {
  public:
-  Counter& counter(const std::string& name);
-  Histogram& histogram(const std::string& name);
+  // Registers `name` once: a second registration of the same name is a ModelError (two owners
+  // of one statistic would each see half of it, or one of them nothing). `description` is one
+  // line. Components register through StatsGroup members rather than calling these directly.
+  Counter& add_counter(const std::string& name, StatKind kind, const std::string& description);
+  Histogram& add_histogram(const std::string& name, const std::string& description);
   // Lookups for tests and reports; nullptr when absent.
   const Counter* find_counter(const std::string& name) const;
   const Histogram* find_histogram(const std::string& name) const;
@@ -56,8 +67,17 @@ class Stats {
   void write_json(std::ostream& os) const;
   // Writes to path atomically (temporary file + rename). Throws UsageError if it cannot.
   void write_json_file(const std::string& path) const;
+  // {"name": {"kind": "counter", "description": "..."}, ...} for every registered name, sorted.
+  void write_schema_json(std::ostream& os) const;
+  void write_schema_file(const std::string& path) const;
 
  private:
+  struct Entry {
+    StatKind kind;
+    std::string description;
+  };
+  void add_entry(const std::string& name, StatKind kind, const std::string& description);
+  std::map<std::string, Entry> entries_;
   std::map<std::string, std::unique_ptr<Counter>> counters_;
   std::map<std::string, std::unique_ptr<Histogram>> histograms_;
 };

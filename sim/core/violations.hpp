@@ -3,10 +3,11 @@
 // stderr so a run that breaks an invariant says so.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/core/types.hpp"
 
 namespace mmusim {
@@ -25,14 +26,19 @@ class Violations {
   bool enabled() const { return enabled_; }
   void report(const std::string& kind, Cycles when, const std::string& thread, Addr addr,
               const std::string& detail);
-  uint64_t count() const { return total_.value(); }
+  uint64_t count() const { return stats_.violations.value(); }
   const std::vector<Violation>& recorded() const { return recorded_; }
 
  private:
-  Stats& stats_;
+  struct ViolationStats : StatsGroup {
+    explicit ViolationStats(Stats& s) : StatsGroup(s, "check") {}
+    statistics::Counter violations{*this, "violations",
+                                   "correctness oracle violations of every kind"};
+    // "check.<kind>", registered with the first violation of that kind.
+    std::map<std::string, statistics::Counter> by_kind;
+  } stats_;
   bool enabled_;
   unsigned print_limit_;
-  Counter& total_;
   std::vector<Violation> recorded_;  // first 1000 kept
 };
 

@@ -39,8 +39,7 @@ Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
       l1_("vcpu." + std::to_string(id) + ".tlb.l1", l1_arrays(env.cfg)),
       l2_("vcpu." + std::to_string(id) + ".tlb.l2", l2_arrays(env.cfg)),
       request_word_(kernel_words), mode_word_(kernel_words + 8),
-      fault_latency_(env.stats.histogram("hv.fault.latency")),
-      fault_latency_vcpu_(env.stats.histogram("vcpu." + std::to_string(id) + ".fault_latency")) {
+      stats_(env.stats, id), guest_stats_(env.guest_stats), fault_stats_(env.faults) {
   walker->set_cpu(pcpu);
   SC_HAS_PROCESS(Vcpu);
   SC_THREAD(run);
@@ -278,7 +277,7 @@ FaultOutcome Vcpu::stage2_fault_exit(Addr gpa, Access access, uint64_t value) {
     guest_.touched->set(gpa >> kPageShift);
   enter_guest();
   Cycles t1 = agent_.now();
-  fault_latency_vcpu_.sample(t1 - t0);
+  stats_.fault_latency.sample(t1 - t0);
   if (agent_.track() >= 0) timeline_.span(agent_.track(), "ept violation exit", t0, t1);
   return out;
 }
@@ -383,25 +382,22 @@ void Vcpu::vmm_sync() {
   enter_guest();
 }
 
-void Vcpu::publish_stats(Stats& stats) const {
-  const std::string p = "vcpu." + std::to_string(id_) + ".";
+void Vcpu::publish_stats() {
   // Per vCPU under "vcpu.N.", summed over vCPUs under "tlb." (TLB counters) or "guest.".
-  auto both = [&](const std::string& name, uint64_t v) {
-    stats.counter(p + name).inc(v);
-    stats.counter(name.compare(0, 4, "tlb.") == 0 ? name : "guest." + name).inc(v);
-  };
-  both("accesses", accesses_);
-  both("tlb.l1.hit", l1_hit_);
-  both("tlb.l1.miss", l1_miss_);
-  both("tlb.l2.hit", l2_hit_);
-  both("tlb.l2.miss", l2_miss_);
-  both("exits", exits_);
-  both("stage2_faults", faults_);
-  both("ipis_taken", ipis_taken_);
-  both("tlb_flushes", flushes_);
-  publish_overcommit_stats(stats);
-  stats.counter(p + "populate_cycles").set(populate_cycles());
-  stats.counter("hv.fault.cycles.walk").inc(fault_walk_cycles_);
+  for (VcpuCounters* c : {static_cast<VcpuCounters*>(&stats_), &guest_stats_.counters()}) {
+    c->accesses.inc(accesses_);
+    c->l1_hit.inc(l1_hit_);
+    c->l1_miss.inc(l1_miss_);
+    c->l2_hit.inc(l2_hit_);
+    c->l2_miss.inc(l2_miss_);
+    c->exits.inc(exits_);
+    c->stage2_faults.inc(faults_);
+    c->ipis_taken.inc(ipis_taken_);
+    c->tlb_flushes.inc(flushes_);
+  }
+  publish_overcommit_stats();
+  stats_.populate_cycles.set(populate_cycles());
+  fault_stats_.walk_cycles.inc(fault_walk_cycles_);
 }
 
 }  // namespace mmusim

@@ -20,7 +20,9 @@
 #include "sim/core/violations.hpp"
 #include "sim/cpu/guest_os.hpp"
 #include "sim/cpu/op.hpp"
+#include "sim/cpu/vcpu_stats.hpp"
 #include "sim/cpu/vmm_rendezvous.hpp"
+#include "sim/hv/mmu_stats.hpp"
 #include "sim/hv/guest_cpu.hpp"
 #include "sim/hv/host_scheduler.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
@@ -56,6 +58,8 @@ struct VcpuEnv {
   RemoteFlush& flush;
   FillClock& fills;
   Stats& stats;
+  GuestStats& guest_stats;  // sums over the vCPUs (one group per run)
+  FaultStats& faults;       // shared with the hypervisor MMU
   Timeline& timeline;
   Violations& oracle;
   PagePool* table_pool;  // for the freed-table oracle; may be null
@@ -101,15 +105,14 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   Cycles populate_cycles() const { return done_at_ - started_at_; }
   uint64_t accesses() const { return accesses_; }
   Event& finished_event() { return finished_ev_; }
-  // Folds the hot-path counters into the statistics registry (end of run).
-  void publish_stats(Stats& stats) const;
+  // Folds the hot-path counters into the vCPU's statistics and the sums (end of run).
+  void publish_stats();
 
   // --- overcommit, guest shootdowns and flush words (sim/cpu/vcpu_overcommit.cpp) ---
   // Wiring that needs every vCPU built: the host scheduler (null: a pCPU per vCPU), the guest's
   // vCPUs (its shootdown IPI targets), whether the guest uses PV TLB flush, and `words`: a
   // cache line for the flush words (range, TLB-used) and one for the steal-time word.
-  void attach_host(HostScheduler* sched, std::vector<Vcpu*> peers, bool paravirt, Addr words,
-                   Stats& stats);
+  void attach_host(HostScheduler* sched, std::vector<Vcpu*> peers, bool paravirt, Addr words);
   const VcpuFlushWords& flush_words() const override { return words_; }
   // A guest IPI (TLB shootdown) from another vCPU reaching this one at cycle `at`; its guest
   // handler runs at the first op boundary at or after `at` while this vCPU runs in guest mode.
@@ -137,7 +140,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void leave_pcpu();             // the vCPU thread ended: hand the pCPU on
   void note_tlb_use();           // before the first walk since a full flush (--flush targeted)
   void after_flush_request(uint64_t req);  // ranged invalidation and TLB-used bookkeeping
-  void publish_overcommit_stats(Stats& stats) const;
+  void publish_overcommit_stats();
   // --- shadow paging (issue 6; sim/cpu/vcpu_shadow.cpp) ---
   void shadow_op(const Op& op);          // GuestPteWrite / GuestCr3Load / GuestTlbFlush
   void guest_pte_write(const Op& op);    // store through the (maybe write-protected) mapping
@@ -187,8 +190,9 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   uint64_t accesses_ = 0, l1_hit_ = 0, l1_miss_ = 0, l2_hit_ = 0, l2_miss_ = 0;
   uint64_t exits_ = 0, faults_ = 0, ipis_taken_ = 0, flushes_ = 0;
   uint64_t fault_walk_cycles_ = 0;  // cycles of walks that ended in a second-stage fault
-  Histogram& fault_latency_;
-  Histogram& fault_latency_vcpu_;
+  VcpuStats stats_;
+  GuestStats& guest_stats_;
+  FaultStats& fault_stats_;
 
   // --- overcommit, guest shootdowns and flush words (sim/cpu/vcpu_overcommit.cpp) ---
   HostScheduler* sched_ = nullptr;
@@ -206,7 +210,6 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   uint64_t pv_flushes_ = 0, preemptions_ = 0, full_flushes_ = 0, ranged_entries_ = 0;
   uint64_t invlpg_ = 0;
   Cycles descheduled_ = 0;
-  Histogram* shootdown_latency_ = nullptr;
 };
 
 }  // namespace mmusim

@@ -30,8 +30,7 @@ constexpr uint64_t kSinglePageFlushCeiling = 33;
 constexpr Cycles kNever = ~Cycles(0);
 }  // namespace
 
-void Vcpu::attach_host(HostScheduler* sched, std::vector<Vcpu*> peers, bool paravirt, Addr words,
-                       Stats& stats) {
+void Vcpu::attach_host(HostScheduler* sched, std::vector<Vcpu*> peers, bool paravirt, Addr words) {
   sched_ = sched;
   peers_ = std::move(peers);
   paravirt_ = paravirt;
@@ -41,7 +40,6 @@ void Vcpu::attach_host(HostScheduler* sched, std::vector<Vcpu*> peers, bool para
   // Steal time lives in guest memory in KVM; a line of its own keeps it from bouncing with the
   // host's request words.
   words_.steal_time = words + kLineSize;
-  shootdown_latency_ = &stats.histogram("guest.shootdown.latency");
 }
 
 // ---- guest TLB shootdowns ----
@@ -102,7 +100,7 @@ void Vcpu::guest_shootdown(const Op& op) {
   }
   agent_.sync();
   const Cycles t1 = agent_.now();
-  shootdown_latency_->sample(t1 - t0);
+  guest_stats_.latency.sample(t1 - t0);
   if (agent_.track() >= 0) timeline_.span(agent_.track(), "guest tlb shootdown", t0, t1);
 }
 
@@ -251,22 +249,21 @@ void Vcpu::after_flush_request(uint64_t req) {
   }
 }
 
-void Vcpu::publish_overcommit_stats(Stats& stats) const {
-  const std::string p = "vcpu." + std::to_string(id_) + ".";
-  stats.counter(p + "descheduled_cycles").set(descheduled_);
-  stats.counter(p + "preemptions").set(preemptions_);
-  stats.counter(p + "shootdowns").set(shootdowns_);
-  stats.counter(p + "pv_flushes_on_entry").set(pv_flushes_);
-  stats.counter("guest.shootdown.count").inc(shootdowns_);
-  stats.counter("guest.shootdown.ipis").inc(guest_ipis_sent_);
-  stats.counter("guest.shootdown.ipis_handled").inc(guest_ipis_handled_);
-  stats.counter("guest.shootdown.pv_skipped").inc(pv_skipped_);
-  stats.counter("guest.shootdown.pv_flushes_on_entry").inc(pv_flushes_);
-  stats.counter("guest.invlpg").inc(invlpg_);
-  stats.counter("hv.flush.full").inc(full_flushes_);
-  stats.counter("hv.flush.ranged_entries").inc(ranged_entries_);
-  stats.counter(p + "flush.full").set(full_flushes_);
-  stats.counter(p + "flush.ranged_entries").set(ranged_entries_);
+void Vcpu::publish_overcommit_stats() {
+  stats_.descheduled_cycles.set(descheduled_);
+  stats_.preemptions.set(preemptions_);
+  stats_.shootdowns.set(shootdowns_);
+  stats_.pv_flushes_on_entry.set(pv_flushes_);
+  stats_.flush_full.set(full_flushes_);
+  stats_.flush_ranged_entries.set(ranged_entries_);
+  guest_stats_.shootdowns.inc(shootdowns_);
+  guest_stats_.ipis.inc(guest_ipis_sent_);
+  guest_stats_.ipis_handled.inc(guest_ipis_handled_);
+  guest_stats_.pv_skipped.inc(pv_skipped_);
+  guest_stats_.pv_flushes_on_entry.inc(pv_flushes_);
+  guest_stats_.invlpg.inc(invlpg_);
+  guest_stats_.flush_full.inc(full_flushes_);
+  guest_stats_.flush_ranged_entries.inc(ranged_entries_);
 }
 
 }  // namespace mmusim

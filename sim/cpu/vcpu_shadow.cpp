@@ -67,7 +67,7 @@ void Vcpu::guest_pte_write(const Op& op) {
     FaultOutcome out = hv_.handle_fault(agent_, id_, op.gva, Access::Write);
     if (out == FaultOutcome::Emulate) hv_.emulate_guest_write(agent_, id_, op.gva, op.value);
     enter_guest();
-    fault_latency_vcpu_.sample(agent_.now() - t0);
+    stats_.fault_latency.sample(agent_.now() - t0);
     if (agent_.track() >= 0) timeline_.span(agent_.track(), "shadow #PF exit", t0, agent_.now());
     if (out == FaultOutcome::Emulate) return;
   }

@@ -11,6 +11,7 @@
 #include "sim/core/timeline.hpp"
 #include "sim/core/touched_pages.hpp"
 #include "sim/core/violations.hpp"
+#include "sim/hv/mmu_stats.hpp"
 #include "sim/hv/flush_strategy.hpp"
 #include "sim/hv/host_events.hpp"
 #include "sim/hv/host_mm.hpp"
@@ -34,6 +35,7 @@ struct ArchDeps {
   Rcu& rcu;
   KernelHeap& heap;
   Stats& stats;
+  FaultStats& faults;  // owned by the Platform, shared with the vCPUs
   Timeline& timeline;
   Violations& oracle;
   TouchedPages& touched;  // lost-update oracle's expectation; MMU code clears what it zaps
@@ -51,8 +53,9 @@ class ArchModel {
   virtual std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
                                                          const Clock& clock, PagePool* pool,
                                                          Violations* oracle, Stats& stats) {
+    if (!walk_stats_) walk_stats_ = std::make_unique<HwWalkStats>(stats, "walk");
     return std::make_unique<Walker>(name, cfg, clock, guest_format(), stage2_format(), pool,
-                                    oracle, stats, "walk");
+                                    oracle, *walk_stats_);
   }
   // A flush strategy of the arch's own for --flush `name` (e.g. arm64 broadcast TLBI);
   // nullptr: the arch-neutral strategies apply.
@@ -63,6 +66,9 @@ class ArchModel {
   // The arch's entry points for host events (notifiers, memslots, dirty log) replayed from a
   // workload; nullptr: none modelled, so a trace holding any host event is refused.
   virtual HostEventSink* host_event_sink() { return nullptr; }
+
+ private:
+  std::unique_ptr<HwWalkStats> walk_stats_;  // the vCPUs' walkers share it
 };
 
 }  // namespace mmusim

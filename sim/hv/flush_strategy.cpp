@@ -1,5 +1,7 @@
 #include "sim/hv/flush_strategy.hpp"
 
+#include <optional>
+
 namespace mmusim {
 
 void FlushEnv::make_request(Agent& caller, GuestCpu& v, uint64_t bits) {
@@ -56,7 +58,11 @@ class Targeted : public FlushStrategy {
  public:
   const char* name() const override { return "targeted"; }
   void flush(Agent& caller, const FlushRequest& req, FlushEnv& env) override {
-    Counter& skipped = env.stats.counter("hv.flush.targeted_skipped");
+    // Registered with the first flush, so runs that never flush do not list it.
+    if (!skipped_)
+      skipped_.emplace(StatsGroup(env.stats), "hv.flush.targeted_skipped",
+                       "vCPUs a targeted flush skipped (no TLB use since their last flush)");
+    statistics::Counter& skipped = *skipped_;
     auto ack = std::make_shared<FlushAck>();
     for (GuestCpu* v : env.vcpus) {
       if (caller.load(v->flush_words().tlb_used) == 0) {
@@ -68,6 +74,9 @@ class Targeted : public FlushStrategy {
     }
     env.wait_acks(caller, ack);
   }
+
+ private:
+  std::optional<statistics::Counter> skipped_;
 };
 
 // kvm_flush_remote_tlbs_with_address with a per-address invalidation: when the caller knows the

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "sim/core/config.hpp"
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/hv/guest_cpu.hpp"
 #include "sim/sync/agent.hpp"
 
@@ -26,7 +26,8 @@ struct FlushRequest {
 class FlushEnv {
  public:
   FlushEnv(const SimConfig& cfg, Stats& stats)
-      : cfg(cfg), stats(stats), ipis_(stats.counter("hv.ipi.count")) {}
+      : cfg(cfg), stats(stats),
+        ipis_(StatsGroup(stats), "hv.ipi.count", "IPIs sent to vCPUs for remote TLB flushes") {}
   const SimConfig& cfg;
   Stats& stats;  // for a strategy's own counters
   std::vector<GuestCpu*> vcpus;
@@ -39,7 +40,7 @@ class FlushEnv {
   void wait_acks(Agent& caller, const std::shared_ptr<FlushAck>& ack);
 
  private:
-  Counter& ipis_;
+  statistics::Counter ipis_;
 };
 
 class FlushStrategy {

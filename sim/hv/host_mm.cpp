@@ -15,15 +15,7 @@ uint64_t pages_in_level(unsigned level) { return uint64_t(1) << (kLevelBits * (l
 HostMm::HostMm(const SimConfig& cfg, Stats& stats, unsigned default_backing_level)
     : cfg_(cfg), default_level_(default_backing_level),
       next_hpa_(phys_layout::kDataBase + (Addr(1) << 30)),  // keep frame 0 unused
-      faults_(stats.counter("host.mm.faults")),
-      lookups_(stats.counter("host.mm.lookups")),
-      waits_(stats.counter("host.mm.fault_waits")),
-      ev_cow_(stats.counter("host.mm.cow_break")),
-      ev_ksm_(stats.counter("host.mm.ksm_merge")),
-      ev_migrate_(stats.counter("host.mm.migrate")),
-      ev_swap_out_(stats.counter("host.mm.swap_out")),
-      ev_swap_in_(stats.counter("host.mm.swap_in")),
-      ev_balloon_(stats.counter("host.mm.balloon")) {}
+      stats_(stats) {}
 
 void HostMm::set_backing_level(uint64_t gfn, uint64_t count, unsigned level) {
   if (level < 1 || level > 3) throw ModelError("host backing level must be 1..3");
@@ -77,7 +69,7 @@ HostPage HostMm::resolve_functional(uint64_t gfn) {
 }
 
 HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
-  lookups_.inc();
+  stats_.lookups.inc();
   HostPage p = lookup(gfn);
   if (p.level && write && !p.writable) {
     // A write to a shared page (KSM, or COW after fork) breaks COW here, inside
@@ -91,7 +83,7 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
     if (!backing_.get(base).ready) {
       // Another thread is faulting this backing page in: wait for it, as a second fault on
       // the same host page waits for the page lock.
-      waits_.inc();
+      stats_.waits.inc();
       a.sync();  // reach true time first, so a completion during the sync is not missed
       while (!backing_.get(base).ready) {
         InFlight& f = in_flight_.at(base);
@@ -102,10 +94,10 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
     a.advance(cfg_.lat.l2_hit);  // walk of the host's own (cached) tables
     return p;
   }
-  faults_.inc();
+  stats_.faults.inc();
   if (swapped_.erase(gfn)) {
     // Swap-in: the page is read back from swap into a fresh frame.
-    ev_swap_in_.inc();
+    stats_.ev_swap_in.inc();
     a.advance(cfg_.lat.host_swap_io);
   }
   HostPage made = back(gfn);
@@ -241,7 +233,7 @@ void HostMm::replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bo
 
 bool HostMm::cow_break(Agent& a, uint64_t gfn) {
   if (!small_backing(gfn)) return false;
-  ev_cow_.inc();
+  stats_.ev_cow.inc();
   Addr frame = new_shared_frame();  // a private copy
   replace_frame(a, gfn, frame, true, true, true, cfg_.lat.host_page_copy);
   return true;
@@ -249,7 +241,7 @@ bool HostMm::cow_break(Agent& a, uint64_t gfn) {
 
 bool HostMm::ksm_merge(Agent& a, uint64_t gfn, Addr shared) {
   if (!small_backing(gfn) || backing_.get(gfn).hpa_base == shared) return false;
-  ev_ksm_.inc();
+  stats_.ev_ksm.inc();
   // KSM write-protects the page, compares it with the stable page and maps that one read-only;
   // the new mapping is clean and old (mk_pte sets neither bit).
   backed_bytes_ -= kPageSize;  // the private frame goes back to the allocator
@@ -259,7 +251,7 @@ bool HostMm::ksm_merge(Agent& a, uint64_t gfn, Addr shared) {
 
 bool HostMm::migrate(Agent& a, uint64_t gfn) {
   if (!small_backing(gfn)) return false;
-  ev_migrate_.inc();
+  stats_.ev_migrate.inc();
   bool writable = backing_.get(gfn).writable;
   Addr frame = next_hpa_;
   next_hpa_ += kPageSize;
@@ -280,7 +272,7 @@ void HostMm::drop_backing(Agent& a, uint64_t gfn, Cycles work) {
 
 bool HostMm::swap_out(Agent& a, uint64_t gfn) {
   if (!small_backing(gfn)) return false;
-  ev_swap_out_.inc();
+  stats_.ev_swap_out.inc();
   swapped_.insert(gfn);
   drop_backing(a, gfn, cfg_.lat.host_swap_io);
   return true;
@@ -288,7 +280,7 @@ bool HostMm::swap_out(Agent& a, uint64_t gfn) {
 
 bool HostMm::balloon(Agent& a, uint64_t gfn) {
   if (!small_backing(gfn)) return false;
-  ev_balloon_.inc();
+  stats_.ev_balloon.inc();
   drop_backing(a, gfn, 0);
   return true;
 }
@@ -302,7 +294,7 @@ uint64_t HostMm::unmap_range(Agent& a, uint64_t gfn, uint64_t count) {
   if (notifier_) notifier_->invalidate_range_start(a, hva, hva_end);
   for (uint64_t g : backed) {
     a.advance(cfg_.lat.host_pte_update);
-    ev_balloon_.inc();
+    stats_.ev_balloon.inc();
     backing_.erase(g);
     backed_bytes_ -= kPageSize;
   }

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "sim/core/config.hpp"
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/core/types.hpp"
 #include "sim/hv/backing_table.hpp"
 #include "sim/hv/host_pte.hpp"
@@ -136,15 +136,23 @@ class HostMm {
   void finish_first_touch(Agent& a, uint64_t base);
   Addr next_hpa_ = 0;
   uint64_t backed_bytes_ = 0;
-  Counter& faults_;
-  Counter& lookups_;
-  Counter& waits_;
-  Counter& ev_cow_;
-  Counter& ev_ksm_;
-  Counter& ev_migrate_;
-  Counter& ev_swap_out_;
-  Counter& ev_swap_in_;
-  Counter& ev_balloon_;
+  struct HostMmStats : StatsGroup {
+    explicit HostMmStats(Stats& s) : StatsGroup(s) {}
+    statistics::Counter faults{*this, "host.mm.faults",
+                               "host page faults (get_user_pages found no present host PTE)"};
+    statistics::Counter lookups{*this, "host.mm.lookups",
+                                "host page lookups for a stage-2 fault (hva to host frame)"};
+    statistics::Counter waits{*this, "host.mm.fault_waits",
+                              "host lookups that waited for another thread's fault on the page"};
+    statistics::Counter ev_cow{*this, "host.mm.cow_break", "copy-on-write breaks of a host page"};
+    statistics::Counter ev_ksm{*this, "host.mm.ksm_merge", "host pages merged by KSM"};
+    statistics::Counter ev_migrate{*this, "host.mm.migrate",
+                                   "host pages migrated to another frame"};
+    statistics::Counter ev_swap_out{*this, "host.mm.swap_out", "host pages swapped out"};
+    statistics::Counter ev_swap_in{*this, "host.mm.swap_in", "host pages swapped back in"};
+    statistics::Counter ev_balloon{*this, "host.mm.balloon",
+                                   "host pages given up through the balloon"};
+  } stats_;
 };
 
 }  // namespace mmusim

@@ -5,7 +5,7 @@
 namespace mmusim {
 
 HostMmEventSink::HostMmEventSink(HostMm& host, Stats& stats)
-    : host_(host), stats_(stats) {}
+    : host_(host), registry_(stats) {}
 
 bool HostMmEventSink::supports(HostEventKind kind) const {
   switch (kind) {
@@ -22,9 +22,10 @@ bool HostMmEventSink::supports(HostEventKind kind) const {
 void HostMmEventSink::apply(Agent& a, const HostEvent& ev) {
   if (!supports(ev.kind))
     throw ModelError(std::string("host event '") + host_event_name(ev.kind) + "' not supported");
-  stats_.counter("host.events.applied").inc();
-  Counter& pages_ = stats_.counter("host.events.pages");
-  Counter& skipped_ = stats_.counter("host.events.pages_skipped");
+  if (!stats_) stats_.emplace(registry_);
+  stats_->applied.inc();
+  statistics::Counter& pages_ = stats_->pages;
+  statistics::Counter& skipped_ = stats_->pages_skipped;
   const uint64_t gfn = ev.gpa >> kPageShift;
   // Ranges cover every page they intersect.
   const uint64_t count = ((ev.gpa + ev.bytes + kPageSize - 1) >> kPageShift) - gfn;

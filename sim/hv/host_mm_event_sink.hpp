@@ -16,7 +16,9 @@
 // Memslot and dirty-log ioctls are not host memory-manager events: refused here.
 // A page the host does not back (never touched, already swapped) is skipped and counted.
 #pragma once
-#include "sim/core/stats.hpp"
+#include <optional>
+
+#include "sim/core/stats_group.hpp"
 #include "sim/hv/host_events.hpp"
 #include "sim/hv/host_mm.hpp"
 
@@ -30,7 +32,15 @@ class HostMmEventSink : public HostEventSink {
 
  private:
   HostMm& host_;
-  Stats& stats_;  // host.events.* appear once an event was applied (not in every run)
+  struct EventStats : StatsGroup {
+    explicit EventStats(Stats& s) : StatsGroup(s, "host.events") {}
+    statistics::Counter applied{*this, "applied", "host events applied"};
+    statistics::Counter pages{*this, "pages", "pages a host event acted on"};
+    statistics::Counter pages_skipped{*this, "pages_skipped",
+                                      "pages of host events skipped (not backed by the host)"};
+  };
+  Stats& registry_;
+  std::optional<EventStats> stats_;  // registered with the first event (not in every run)
 };
 
 }  // namespace mmusim

@@ -6,7 +6,7 @@ namespace mmusim {
 
 HostScheduler::HostScheduler(const SimConfig& cfg, Stats& stats)
     : cfg_(cfg), cpus_(cfg.physical_cpus()),
-      preemptions_(stats.counter("sched.preemptions")), wait_(stats.histogram("sched.wait")) {
+      stats_(stats) {
   for (unsigned i = 0; i < cfg.vcpus; ++i) granted_.push_back(std::make_unique<Event>());
 }
 
@@ -23,7 +23,7 @@ void HostScheduler::acquire(Agent& a, unsigned vcpu) {
     while (c.owner != int(vcpu)) a.wait_event(*granted_[vcpu], "its physical CPU (host scheduler)");
   }
   a.wait_cycles(cfg_.lat.context_switch);
-  wait_.sample(a.now() - t0);
+  stats_.wait.sample(a.now() - t0);
 }
 
 void HostScheduler::release(Agent& a, unsigned vcpu) {
@@ -46,7 +46,7 @@ bool HostScheduler::has_waiter(Agent& a, unsigned vcpu) {
 }
 
 void HostScheduler::preempt(Agent& a, unsigned vcpu) {
-  preemptions_.inc();
+  stats_.preemptions.inc();
   release(a, vcpu);
   acquire(a, vcpu);
 }

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "sim/core/config.hpp"
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/sync/agent.hpp"
 
 namespace mmusim {
@@ -42,8 +42,13 @@ class HostScheduler {
   const SimConfig& cfg_;
   std::vector<Cpu> cpus_;
   std::vector<std::unique_ptr<Event>> granted_;  // per vCPU: "you own your pCPU"
-  Counter& preemptions_;
-  Histogram& wait_;
+  struct SchedulerStats : StatsGroup {
+    explicit SchedulerStats(Stats& s) : StatsGroup(s) {}
+    statistics::Counter preemptions{*this, "sched.preemptions",
+                                    "vCPU preemptions by the host scheduler"};
+    statistics::Histogram wait{*this, "sched.wait",
+                               "cycles a runnable vCPU waited for a physical CPU"};
+  } stats_;
 };
 
 }  // namespace mmusim

@@ -5,17 +5,10 @@ namespace mmusim {
 MmuNotifier::MmuNotifier(HypervisorMmu& mmu, const Memslots& slots, RemoteFlush& flush,
                          KernelHeap& heap, Stats& stats)
     : mmu_(mmu), slots_(slots), flush_(flush), seq_word_(heap.alloc()),
-      starts_(stats.counter("hv.notifier.invalidate_range_start")),
-      ends_(stats.counter("hv.notifier.invalidate_range_end")),
-      change_pte_(stats.counter("hv.notifier.change_pte")),
-      clear_flush_young_(stats.counter("hv.notifier.clear_flush_young")),
-      clear_young_(stats.counter("hv.notifier.clear_young")),
-      test_young_(stats.counter("hv.notifier.test_young")),
-      seq_retry_(stats.counter("hv.notifier.seq_retry")),
-      flushes_(stats.counter("hv.notifier.remote_flush")) {}
+      stats_(stats) {}
 
 void MmuNotifier::invalidate_range_start(Agent& a, Addr hva_start, Addr hva_end) {
-  starts_.inc();
+  stats_.starts.inc();
   mmu_.notifier_lock(a);
   // The count goes up before any entry is zapped, so a fault that resolved its page earlier
   // and takes the lock after this point retries.
@@ -23,7 +16,7 @@ void MmuNotifier::invalidate_range_start(Agent& a, Addr hva_start, Addr hva_end)
   bool flush = false;
   for (const GfnRange& r : slots_.hva_to_gfn(hva_start, hva_end)) flush |= mmu_.unmap_gfn_range(a, r);
   if (flush) {
-    flushes_.inc();
+    stats_.flushes.inc();
     mmu_.prepare_flush_remote(a);
     flush_.flush_all(a, -1);
   }
@@ -31,7 +24,7 @@ void MmuNotifier::invalidate_range_start(Agent& a, Addr hva_start, Addr hva_end)
 }
 
 void MmuNotifier::invalidate_range_end(Agent& a, Addr, Addr) {
-  ends_.inc();
+  stats_.ends.inc();
   mmu_.notifier_lock(a);
   // Sequence first, then the count (KVM's smp_wmb between them): a fault that sees the count
   // drop must also see the new sequence.
@@ -41,14 +34,14 @@ void MmuNotifier::invalidate_range_end(Agent& a, Addr, Addr) {
 }
 
 void MmuNotifier::change_pte(Agent& a, Addr hva, const HostPte& pte) {
-  change_pte_.inc();
+  stats_.change_pte.inc();
   mmu_.notifier_lock(a);
   a.store(seq_word_, a.load(seq_word_) + 1);
   bool flush = false;
   for (const GfnRange& r : slots_.hva_to_gfn(hva, hva + kPageSize))
     flush |= mmu_.set_spte_gfn(a, r, pte);
   if (flush) {
-    flushes_.inc();
+    stats_.flushes.inc();
     mmu_.prepare_flush_remote(a);
     flush_.flush_all(a, -1);
   }
@@ -56,13 +49,13 @@ void MmuNotifier::change_pte(Agent& a, Addr hva, const HostPte& pte) {
 }
 
 bool MmuNotifier::clear_flush_young(Agent& a, Addr hva_start, Addr hva_end) {
-  clear_flush_young_.inc();
+  stats_.clear_flush_young.inc();
   mmu_.notifier_lock(a);
   bool young = false;
   for (const GfnRange& r : slots_.hva_to_gfn(hva_start, hva_end)) young |= mmu_.age_gfn_range(a, r);
   // The page is being reclaimed or tracked: TLBs must stop using the young translation.
   if (young) {
-    flushes_.inc();
+    stats_.flushes.inc();
     mmu_.prepare_flush_remote(a);
     flush_.flush_all(a, -1);
   }
@@ -71,7 +64,7 @@ bool MmuNotifier::clear_flush_young(Agent& a, Addr hva_start, Addr hva_end) {
 }
 
 bool MmuNotifier::clear_young(Agent& a, Addr hva_start, Addr hva_end) {
-  clear_young_.inc();
+  stats_.clear_young.inc();
   mmu_.notifier_lock(a);
   bool young = false;
   // No flush, on purpose (as KVM's clear_young): a TLB may keep using the translation until it
@@ -82,7 +75,7 @@ bool MmuNotifier::clear_young(Agent& a, Addr hva_start, Addr hva_end) {
 }
 
 bool MmuNotifier::test_young(Agent& a, Addr hva) {
-  test_young_.inc();
+  stats_.test_young.inc();
   mmu_.notifier_lock(a);
   bool young = false;
   for (const GfnRange& r : slots_.hva_to_gfn(hva, hva + kPageSize)) young |= mmu_.test_age_gfn(a, r);
@@ -94,7 +87,7 @@ uint64_t MmuNotifier::read_seq(Agent& a) { return a.load(seq_word_); }
 
 bool MmuNotifier::retry(Agent& a, uint64_t seq) {
   bool r = a.load(count_word()) != 0 || a.load(seq_word_) != seq;
-  if (r) seq_retry_.inc();
+  if (r) stats_.seq_retry.inc();
   return r;
 }
 

@@ -13,7 +13,7 @@
 #include <cstdint>
 
 #include "sim/core/config.hpp"
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kernel_heap.hpp"
@@ -49,14 +49,25 @@ class MmuNotifier : public HostMmNotifier {
   const Memslots& slots_;
   RemoteFlush& flush_;
   Addr seq_word_;  // mmu_notifier_seq; mmu_notifier_count in the next word (same line)
-  Counter& starts_;
-  Counter& ends_;
-  Counter& change_pte_;
-  Counter& clear_flush_young_;
-  Counter& clear_young_;
-  Counter& test_young_;
-  Counter& seq_retry_;
-  Counter& flushes_;
+  struct NotifierStats : StatsGroup {
+    explicit NotifierStats(Stats& s) : StatsGroup(s) {}
+    statistics::Counter starts{*this, "hv.notifier.invalidate_range_start",
+                               "MMU notifier invalidate_range_start calls"};
+    statistics::Counter ends{*this, "hv.notifier.invalidate_range_end",
+                             "MMU notifier invalidate_range_end calls"};
+    statistics::Counter change_pte{*this, "hv.notifier.change_pte",
+                                   "MMU notifier change_pte calls"};
+    statistics::Counter clear_flush_young{*this, "hv.notifier.clear_flush_young",
+                                          "MMU notifier clear_flush_young calls"};
+    statistics::Counter clear_young{*this, "hv.notifier.clear_young",
+                                    "MMU notifier clear_young calls"};
+    statistics::Counter test_young{*this, "hv.notifier.test_young",
+                                   "MMU notifier test_young calls"};
+    statistics::Counter seq_retry{*this, "hv.notifier.seq_retry",
+        "faults retried because an invalidation ran since they read mmu_invalidate_seq"};
+    statistics::Counter flushes{*this, "hv.notifier.remote_flush",
+                                "remote TLB flushes requested by notifier callbacks"};
+  } stats_;
 };
 
 }  // namespace mmusim

@@ -10,9 +10,7 @@ RemoteFlush::RemoteFlush(const SimConfig& cfg, Stats& stats, Timeline& timeline,
                          Violations& oracle, FillClock& fills)
     : cfg_(cfg), timeline_(timeline), oracle_(oracle), fills_(fills), env_(cfg, stats),
       strategy_(make_generic_flush_strategy(cfg.flush)),
-      flushes_(stats.counter("hv.flush.count")),
-      ranged_pages_(stats.counter("hv.flush.ranged_pages")),
-      latency_(stats.histogram("hv.flush.latency")) {}
+      stats_(stats) {}
 
 void RemoteFlush::note_zap(Addr gpa, uint64_t len) {
   if (oracle_.enabled()) zaps_.push_back({gpa, len, fills_.tick()});
@@ -34,7 +32,7 @@ void RemoteFlush::flush_all(Agent& caller, int self) {
 }
 
 void RemoteFlush::flush_range(Agent& caller, int self, Addr gpa, uint64_t len) {
-  ranged_pages_.inc(len / kPageSize);
+  stats_.ranged_pages.inc(len / kPageSize);
   FlushRequest req;
   req.self = self;
   req.ranged = true;
@@ -46,7 +44,7 @@ void RemoteFlush::flush_range(Agent& caller, int self, Addr gpa, uint64_t len) {
 void RemoteFlush::run(Agent& caller, const FlushRequest& req) {
   if (!strategy_)
     throw UsageError("--flush: '" + cfg_.flush + "' is not available for --arch " + cfg_.arch);
-  flushes_.inc();
+  stats_.flushes.inc();
   Cycles start = caller.now();
   // Zaps noted before this point are covered by this flush; later ones wait for the next.
   std::vector<Zap> covered;
@@ -54,7 +52,7 @@ void RemoteFlush::run(Agent& caller, const FlushRequest& req) {
   strategy_->flush(caller, req, env_);
   caller.sync();
   Cycles end = caller.now();
-  latency_.sample(end - start);
+  stats_.latency.sample(end - start);
   if (caller.track() >= 0) timeline_.span(caller.track(), "remote tlb flush", start, end);
   if (!covered.empty()) {
     zaps_done_.insert(zaps_done_.end(), covered.begin(), covered.end());

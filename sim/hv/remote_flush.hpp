@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "sim/core/config.hpp"
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/violations.hpp"
 #include "sim/hv/flush_strategy.hpp"
@@ -71,9 +71,15 @@ class RemoteFlush {
   };
   std::vector<Zap> zaps_;       // noted since the last flush started
   std::vector<Zap> zaps_done_;  // covered by the flush that just completed
-  Counter& flushes_;
-  Counter& ranged_pages_;
-  Histogram& latency_;
+  struct RemoteFlushStats : StatsGroup {
+    explicit RemoteFlushStats(Stats& s) : StatsGroup(s) {}
+    statistics::Counter flushes{*this, "hv.flush.count",
+                                "remote TLB flushes (kvm_flush_remote_tlbs and ranged variants)"};
+    statistics::Counter ranged_pages{*this, "hv.flush.ranged_pages",
+                                     "guest pages named by ranged remote flushes"};
+    statistics::Histogram latency{*this, "hv.flush.latency",
+        "cycles from a remote flush request until every vCPU acknowledged it"};
+  } stats_;
 };
 
 }  // namespace mmusim

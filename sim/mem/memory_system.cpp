@@ -32,24 +32,7 @@ MemorySystem::Impl::Impl(const SimConfig& c, Stats& stats)
       llc(c.llc_size, c.llc_ways, "--llc-size/--llc-ways"),
       dir(llc.slots()),
       channel_busy(c.dram_channels, 0),
-      l1_hit(stats.counter("mem.l1.hit")),
-      l1_miss(stats.counter("mem.l1.miss")),
-      l2_hit(stats.counter("mem.l2.hit")),
-      l2_miss(stats.counter("mem.l2.miss")),
-      llc_hit(stats.counter("mem.llc.hit")),
-      llc_miss(stats.counter("mem.llc.miss")),
-      dram_accesses(stats.counter("mem.dram.accesses")),
-      invalidations(stats.counter("mem.coherence.invalidations")),
-      c2c(stats.counter("mem.coherence.c2c")),
-      writebacks(stats.counter("mem.writebacks")),
-      back_invalidations(stats.counter("mem.llc.back_invalidations")),
-      class_count{&stats.counter("mem.class.data"), &stats.counter("mem.class.page_table"),
-                  &stats.counter("mem.class.sync")},
-      queue_wait(stats.histogram("mem.dram.queue_wait")),
-      nc_reads(stats.counter("mem.nc.reads")),
-      nc_writes(stats.counter("mem.nc.writes")),
-      cmo_lines(stats.counter("mem.cmo.lines")),
-      cmo_writebacks(stats.counter("mem.cmo.writebacks")) {
+      stats(stats) {
   if (ncpus == 0 || ncpus > SharerSet::kMaxCpus + 1)
     throw UsageError("memory system: physical CPU count must be 1.." +
                      std::to_string(SharerSet::kMaxCpus + 1));
@@ -63,7 +46,7 @@ MemorySystem::Impl::Impl(const SimConfig& c, Stats& stats)
 // check that needs no directory unless the line is Shared.
 Cycles MemorySystem::Impl::access(int cpu, Addr addr, MemOp op, MemClass cls, Cycles when) {
   check_cpu(cpu);
-  class_count[unsigned(cls)]->inc();
+  stats.class_count[unsigned(cls)]->inc();
   const unsigned c = unsigned(cpu);
   PrivateCaches& p = priv(c);
   const uint64_t line = addr >> kLineShift;
@@ -72,7 +55,7 @@ Cycles MemorySystem::Impl::access(int cpu, Addr addr, MemOp op, MemClass cls, Cy
 
   const uint32_t s1 = p.l1.find(line);
   if (s1 != TagArray::kNone) {
-    l1_hit.inc();
+    stats.l1_hit.inc();
     p.l1.touch(s1);
     const uint32_t s2 = p.l1.link(s1);
     // L2 recency follows L1 reuse too, so a hot L1 line never becomes L2's LRU victim and is
@@ -86,14 +69,14 @@ Cycles MemorySystem::Impl::access(int cpu, Addr addr, MemOp op, MemClass cls, Cy
     }
     return lat.l1_hit + extra + upgrade(c, p, s2);
   }
-  l1_miss.inc();
+  stats.l1_miss.inc();
   return private_miss(c, p, line, write, when) + extra;
 }
 
 Cycles MemorySystem::Impl::access_l1_missed(int cpu, Addr addr, MemOp op, MemClass cls,
                                             Cycles when) {
-  class_count[unsigned(cls)]->inc();
-  l1_miss.inc();
+  stats.class_count[unsigned(cls)]->inc();
+  stats.l1_miss.inc();
   const Cycles extra = is_atomic(op) ? lat.atomic : 0;
   return private_miss(unsigned(cpu), *privs[unsigned(cpu)], addr >> kLineShift,
                       op != MemOp::Read, when) + extra;
@@ -103,7 +86,7 @@ Cycles MemorySystem::Impl::private_miss(unsigned cpu, PrivateCaches& p, uint64_t
                                         Cycles when) {
   uint32_t s2 = p.l2.find(line);
   if (s2 != TagArray::kNone) {
-    l2_hit.inc();
+    stats.l2_hit.inc();
     p.l2.touch(s2);
     l1_fill(p, line, s2);
     if (!write) return lat.l2_hit;
@@ -114,7 +97,7 @@ Cycles MemorySystem::Impl::private_miss(unsigned cpu, PrivateCaches& p, uint64_t
     }
     return lat.l2_hit + upgrade(cpu, p, s2);
   }
-  l2_miss.inc();
+  stats.l2_miss.inc();
   uint8_t state = kShared;
   uint32_t llc_s = 0;
   const Cycles l = llc_lookup(cpu, line, write, when, state, llc_s);
@@ -130,7 +113,7 @@ Cycles MemorySystem::Impl::upgrade(unsigned cpu, PrivateCaches& p, uint32_t l2sl
   DirEntry& d = dir_of_private(p, l2slot);
   Cycles cost = 0;
   if (d.sharers.size() > 1) {
-    invalidations.inc();
+    stats.invalidations.inc();
     cost = lat.invalidate;
     d.sharers.for_each([&](unsigned other) {
       if (other != cpu) drop_private(other, line);
@@ -151,11 +134,11 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
   uint32_t s = llc.find(line);
   Cycles cost;
   if (s != TagArray::kNone) {
-    llc_hit.inc();
+    stats.llc_hit.inc();
     llc.touch(s);
     cost = lat.llc_hit;
   } else {
-    llc_miss.inc();
+    stats.llc_miss.inc();
     cost = lat.llc_hit + dram_read(line, when);
     s = llc_fill(line, when);
   }
@@ -176,7 +159,7 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
   }
   if (owner_modified) {
     // The owner's cache supplies the data instead of the LLC.
-    c2c.inc();
+    stats.c2c.inc();
     cost = lat.c2c_transfer;
   }
 
@@ -198,7 +181,7 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
   }
 
   if (!d.sharers.empty()) {
-    invalidations.inc();
+    stats.invalidations.inc();
     cost += lat.invalidate;
     d.sharers.for_each([&](unsigned other) { drop_private(other, line); });
     d.sharers.clear();
@@ -219,7 +202,7 @@ uint32_t MemorySystem::Impl::llc_fill(uint64_t line, Cycles when) {
     DirEntry& d = dir[v];
     bool dirty = d.dirty;
     d.sharers.for_each([&](unsigned holder) {
-      back_invalidations.inc();
+      stats.back_invalidations.inc();
       if (drop_private(holder, old) == kModified) dirty = true;
     });
     if (dirty) dram_writeback(old, when);
@@ -280,8 +263,8 @@ Cycles MemorySystem::Impl::dram_read(uint64_t line, Cycles when) {
   const Cycles start = std::max(when, busy);
   const Cycles wait = start - when;
   busy = start + lat.dram_occupancy;
-  queue_wait.sample(wait);
-  dram_accesses.inc();
+  stats.queue_wait.sample(wait);
+  stats.dram_accesses.inc();
   return wait + lat.dram;
 }
 
@@ -290,7 +273,7 @@ Cycles MemorySystem::Impl::dram_read(uint64_t line, Cycles when) {
 void MemorySystem::Impl::dram_writeback(uint64_t line, Cycles when) {
   Cycles& busy = channel_busy[line % channel_busy.size()];
   busy = std::max(when, busy) + lat.dram_occupancy;
-  writebacks.inc();
+  stats.writebacks.inc();
 }
 
 bool MemorySystem::Impl::in_private(int cpu, Addr addr) const {

@@ -9,7 +9,7 @@
 
 #include "sim/core/config.hpp"
 #include "sim/core/error.hpp"
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/mem/cache_array.hpp"
 #include "sim/mem/data_versions.hpp"
 #include "sim/mem/directory.hpp"
@@ -113,11 +113,38 @@ struct MemorySystem::Impl {
   std::vector<DirEntry> dir;         // parallel to llc slots
   std::vector<Cycles> channel_busy;  // per DRAM channel: cycle until which it is busy
 
-  Counter &l1_hit, &l1_miss, &l2_hit, &l2_miss, &llc_hit, &llc_miss;
-  Counter &dram_accesses, &invalidations, &c2c, &writebacks, &back_invalidations;
-  Counter* class_count[3];
-  Histogram& queue_wait;
-  Counter &nc_reads, &nc_writes, &cmo_lines, &cmo_writebacks;
+  struct MemStats : StatsGroup {
+    explicit MemStats(Stats& s) : StatsGroup(s) {}
+    statistics::Counter l1_hit{*this, "mem.l1.hit", "L1 data cache hits"};
+    statistics::Counter l1_miss{*this, "mem.l1.miss", "L1 data cache misses"};
+    statistics::Counter l2_hit{*this, "mem.l2.hit", "L2 cache hits"};
+    statistics::Counter l2_miss{*this, "mem.l2.miss", "L2 cache misses"};
+    statistics::Counter llc_hit{*this, "mem.llc.hit", "last-level cache hits"};
+    statistics::Counter llc_miss{*this, "mem.llc.miss", "last-level cache misses"};
+    statistics::Counter dram_accesses{*this, "mem.dram.accesses", "DRAM accesses"};
+    statistics::Counter invalidations{*this, "mem.coherence.invalidations",
+                                      "cache lines invalidated in other cores' caches by a write"};
+    statistics::Counter c2c{*this, "mem.coherence.c2c",
+                            "cache-to-cache transfers of a line owned by another core"};
+    statistics::Counter writebacks{*this, "mem.writebacks", "dirty lines written back"};
+    statistics::Counter back_invalidations{*this, "mem.llc.back_invalidations",
+        "private-cache lines invalidated by an inclusive LLC eviction"};
+    statistics::Counter class_data{*this, "mem.class.data", "memory requests for guest data"};
+    statistics::Counter class_page_table{*this, "mem.class.page_table",
+        "memory requests for page-table entries (walks and updates)"};
+    statistics::Counter class_sync{*this, "mem.class.sync",
+                                   "memory requests for lock and counter words"};
+    statistics::Histogram queue_wait{*this, "mem.dram.queue_wait",
+                                     "cycles a DRAM access waited in the channel queue"};
+    statistics::Counter nc_reads{*this, "mem.nc.reads", "non-cacheable reads"};
+    statistics::Counter nc_writes{*this, "mem.nc.writes", "non-cacheable writes"};
+    statistics::Counter cmo_lines{*this, "mem.cmo.lines",
+                                  "cache lines touched by cache maintenance operations"};
+    statistics::Counter cmo_writebacks{*this, "mem.cmo.writebacks",
+                                       "dirty lines written back by cache maintenance operations"};
+    // By MemClass.
+    statistics::Counter* class_count[3] = {&class_data, &class_page_table, &class_sync};
+  } stats;
 };
 
 // The same steps as access() for the cases it takes without calling anything, so that inlined
@@ -133,8 +160,8 @@ inline Cycles MemorySystem::Impl::l1_hit_access(int cpu, Addr addr, MemOp op, Me
   uint8_t& st = p->l2_state[s2];
   // A write to a Shared line is an upgrade: the directory's business.
   if (op != MemOp::Read && st == mem_detail::kShared) return kSlow;
-  class_count[unsigned(cls)]->inc();
-  l1_hit.inc();
+  stats.class_count[unsigned(cls)]->inc();
+  stats.l1_hit.inc();
   p->l1.touch_unchecked(s1);
   p->l2.touch_unchecked(s2);
   if (op == MemOp::Read) return lat.l1_hit;

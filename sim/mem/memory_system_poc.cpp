@@ -49,7 +49,7 @@ Cycles MemorySystem::Impl::extended(int cpu, Addr addr, MemOp op, uint64_t len, 
 Cycles MemorySystem::Impl::nc_access(uint64_t line, bool write, Cycles when, uint64_t& result,
                                      uint64_t& latest) {
   if (write) {
-    nc_writes.inc();
+    stats.nc_writes.inc();
     DataVersions::Line& v = versions.get(line);
     v.dram = v.latest = versions.next();
     if (llc.find(line) == TagArray::kNone) v.cached = v.dram;  // a later fill brings this one
@@ -58,7 +58,7 @@ Cycles MemorySystem::Impl::nc_access(uint64_t line, bool write, Cycles when, uin
     dram_writeback(line, when);
     return lat.llc_hit;  // posted once past the interconnect
   }
-  nc_reads.inc();
+  stats.nc_reads.inc();
   if (const DataVersions::Line* v = versions.find(line)) {
     result = v->dram;
     latest = v->latest;
@@ -71,7 +71,7 @@ Cycles MemorySystem::Impl::nc_access(uint64_t line, bool write, Cycles when, uin
 // there. Invalidation removes every copy (all CPUs: the operation is broadcast to the inner
 // shareable domain).
 Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
-  cmo_lines.inc();
+  stats.cmo_lines.inc();
   Cycles cost = lat.cmo_line_level * 3;
   const uint32_t s = llc.find(line);
   if (s == TagArray::kNone) return cost;  // only DRAM holds it: nothing to clean or drop
@@ -87,13 +87,13 @@ Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
   }
   const bool write_back = dirty && op != MemOp::CmoInval;
   if (write_back) {
-    cmo_writebacks.inc();
+    stats.cmo_writebacks.inc();
     // The instruction completes when the data reached the PoC: the channel queue, then DRAM.
     Cycles& busy = channel_busy[line % channel_busy.size()];
     const Cycles at = when + cost, start = std::max(at, busy);
     busy = start + lat.dram_occupancy;
     cost += (start - at) + lat.dram;
-    writebacks.inc();
+    stats.writebacks.inc();
     if (DataVersions::Line* v = versions.find(line)) v->dram = v->cached;
   }
   if (op == MemOp::CmoClean) {

@@ -65,8 +65,7 @@ size_t PagingStructureCache::valid_lines() const {
 
 Walker::Walker(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
                const PageTableFormat& guest_fmt, const PageTableFormat& stage2_fmt,
-               PagePool* table_pool, Violations* oracle, Stats& stats,
-               const std::string& stat_prefix)
+               PagePool* table_pool, Violations* oracle, HwWalkStats& stats)
     : sc_core::sc_module(name),
       port("port", 0, clock),
       cfg_(cfg),
@@ -74,10 +73,7 @@ Walker::Walker(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& 
       s2_fmt_(stage2_fmt),
       pool_(table_pool),
       oracle_(oracle),
-      refs_hist_(stats.histogram(stat_prefix + ".refs")),
-      walks_(stats.counter(stat_prefix + ".count")),
-      pwc_hits_(stats.counter(stat_prefix + ".pwc_hit")),
-      ad_updates_(stats.counter(stat_prefix + ".ad_updates")),
+      stats_(stats),
       pwc_enabled_(cfg.pwc_entries > 0) {
   // One cache per non-leaf level (2..levels); slots 0 and 1 stay empty so the vectors can be
   // indexed by level directly. Small caches are fully associative, larger ones 4-way.
@@ -126,7 +122,7 @@ inline uint64_t Walker::read_table_entry(Addr hpa, sc_core::sc_time& delay,
     for (unsigned l = 2; l <= s2_fmt_.levels(); ++l) {
       Addr v;
       if (s2_pwc_[l].lookup(gpa >> s2_fmt_.shift(l), stage2_root_hpa, v)) {
-        pwc_hits_.inc();
+        stats_.pwc_hit.inc();
         it.resume_below(l, v & ~kPermBits);
         acc = unsigned(v & kPermBits);
         break;
@@ -164,7 +160,7 @@ inline uint64_t Walker::read_table_entry(Addr hpa, sc_core::sc_time& delay,
   const uint64_t used = s2_fmt_.mark_used(it.entry(), access == Access::Write);
   if (used != it.entry()) {
     port.cmpxchg64(it.entry_addr(), it.entry(), used, MemClass::PageTable, delay);
-    ad_updates_.inc();
+    stats_.ad_updates.inc();
   }
   return r;
 }
@@ -187,7 +183,7 @@ WalkResult Walker::walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
 
 WalkResult Walker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr stage2_root_hpa,
                         sc_core::sc_time& delay, const std::string& thread) {
-  walks_.inc();
+  stats_.count.inc();
   WalkResult r;
   PtIter it(guest_fmt_, guest_root_gpa, gva);
   unsigned acc = kAllBits;
@@ -195,7 +191,7 @@ WalkResult Walker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr stage
   // Every exit returns `r` itself, so it is built in place (no copy of the whole result).
   auto finish = [&](WalkResult::Status st) {
     r.status = st;
-    refs_hist_.sample(r.refs);
+    stats_.refs.sample(r.refs);
   };
 
   if (pwc_enabled_) {
@@ -203,7 +199,7 @@ WalkResult Walker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr stage
     for (unsigned l = 2; l <= guest_fmt_.levels(); ++l) {
       Addr v;
       if (guest_pwc_[l].lookup(gva >> guest_fmt_.shift(l), guest_root_gpa, v)) {
-        pwc_hits_.inc();
+        stats_.pwc_hit.inc();
         it.resume_below(l, v & ~kPermBits);
         acc = unsigned(v & kPermBits);
         break;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "sim/core/config.hpp"
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/core/violations.hpp"
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/phys_mem.hpp"
@@ -111,6 +111,22 @@ class TranslationWalker {
   }
 };
 
+// The statistics of a run's page walks, shared by every vCPU's walker ("walk.*"): one group per
+// run, owned by the arch model that builds the walkers.
+struct WalkStats : StatsGroup {
+  WalkStats(Stats& s, const std::string& prefix) : StatsGroup(s, prefix) {}
+  statistics::Histogram refs{*this, "refs", "memory references per page walk"};
+  statistics::Counter count{*this, "count", "page walks by the vCPUs' translation hardware"};
+};
+
+// The 2D hardware walker's: also its paging-structure caches and accessed/dirty updates.
+struct HwWalkStats : WalkStats {
+  HwWalkStats(Stats& s, const std::string& prefix) : WalkStats(s, prefix) {}
+  statistics::Counter pwc_hit{*this, "pwc_hit", "paging-structure cache hits during walks"};
+  statistics::Counter ad_updates{*this, "ad_updates",
+                                 "accessed/dirty flags written back into stage-2 leaves by walks"};
+};
+
 class Walker final : public sc_core::sc_module, public TranslationWalker {
  public:
   MemPort port;  // bind port.socket to the memory system
@@ -118,7 +134,7 @@ class Walker final : public sc_core::sc_module, public TranslationWalker {
 
   Walker(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
          const PageTableFormat& guest_fmt, const PageTableFormat& stage2_fmt,
-         PagePool* table_pool, Violations* oracle, Stats& stats, const std::string& stat_prefix);
+         PagePool* table_pool, Violations* oracle, HwWalkStats& stats);
   void set_cpu(int cpu) override { port.set_cpu(cpu); }
 
   // Walks gva under guest root (a GPA) and stage-2 root (an HPA). Access latency is added to
@@ -154,10 +170,7 @@ class Walker final : public sc_core::sc_module, public TranslationWalker {
   Violations* oracle_;
   std::vector<PagingStructureCache> guest_pwc_;  // index: level
   std::vector<PagingStructureCache> s2_pwc_;     // index: level
-  Histogram& refs_hist_;
-  Counter& walks_;
-  Counter& pwc_hits_;
-  Counter& ad_updates_;  // accessed/dirty flags written back into stage-2 leaves
+  HwWalkStats& stats_;  // shared with the other vCPUs' walkers
   bool pwc_enabled_ = false;
 };
 

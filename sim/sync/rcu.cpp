@@ -14,9 +14,7 @@ namespace mmusim {
 Rcu::Rcu(sc_core::sc_module_name name, SimKernel& kernel, Stats& stats)
     : sc_core::sc_module(name),
       kernel_(kernel),
-      gps_(stats.counter("rcu.grace_periods")),
-      callbacks_(stats.counter("rcu.callbacks")),
-      gp_latency_(stats.histogram("rcu.gp_latency")) {
+      stats_(stats) {
   SC_HAS_PROCESS(Rcu);
   SC_THREAD(gp_thread);
 }
@@ -77,13 +75,13 @@ void Rcu::gp_thread() {
     gp_active_ = true;
     while (!holdouts_.empty()) sc_core::wait(reader_left_);
     gp_active_ = false;
-    gps_.inc();
+    stats_.grace_periods.inc();
 
-    gp_latency_.sample(kernel_.clock().now() - batch.front().queued_at);
+    stats_.gp_latency.sample(kernel_.clock().now() - batch.front().queued_at);
     for (Pending& p : batch) {
       p.cb();
       ++invoked_;
-      callbacks_.inc();
+      stats_.callbacks.inc();
     }
     ++batches_done_;
     kernel_.notify(batch_done_);

@@ -14,7 +14,7 @@
 #include <systemc>
 #include <vector>
 
-#include "sim/core/stats.hpp"
+#include "sim/core/stats_group.hpp"
 #include "sim/core/types.hpp"
 #include "sim/sync/agent.hpp"
 
@@ -51,9 +51,13 @@ class Rcu : public sc_core::sc_module {
   // Agents that were inside a read-side section when the current grace period started and
   // have not left it since; the grace period ends when this empties.
   std::vector<Agent*> holdouts_;
-  Counter& gps_;
-  Counter& callbacks_;
-  Histogram& gp_latency_;
+  struct RcuStats : StatsGroup {
+    explicit RcuStats(Stats& s) : StatsGroup(s) {}
+    statistics::Counter grace_periods{*this, "rcu.grace_periods", "grace periods completed"};
+    statistics::Counter callbacks{*this, "rcu.callbacks", "RCU callbacks invoked"};
+    statistics::Histogram gp_latency{*this, "rcu.gp_latency",
+        "cycles from a batch's first queued callback to its invocation"};
+  } stats_;
 };
 
 }  // namespace mmusim

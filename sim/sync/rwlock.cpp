@@ -21,19 +21,26 @@ constexpr uint64_t kReaderBias = uint64_t(1) << 9;
 }  // namespace
 
 RwLock::RwLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline* timeline)
+    : RwLock(std::make_unique<LockStats>(stats, stat_prefix), nullptr, word, timeline) {}
+
+RwLock::RwLock(LockStats& shared, Addr word, Timeline* timeline)
+    : RwLock(nullptr, &shared, word, timeline) {}
+
+RwLock::RwLock(std::unique_ptr<LockStats> own, LockStats* shared, Addr word, Timeline* timeline)
     : word_(word),
-      wait_(stats.histogram(stat_prefix + ".wait")),
-      read_acquire_(stats.counter(stat_prefix + ".read_acquire")),
-      write_acquire_(stats.counter(stat_prefix + ".write_acquire")),
-      contended_(stats.counter(stat_prefix + ".contended")),
+      own_stats_(std::move(own)),
+      wait_(group(shared).wait.storage()),
+      read_acquire_(group(shared).read_acquire().storage()),
+      write_acquire_(group(shared).write_acquire().storage()),
+      contended_(group(shared).contended.storage()),
       timeline_(timeline),
-      read_name_("lock_wait:" + stat_prefix + ":read"),
-      write_name_("lock_wait:" + stat_prefix + ":write"),
+      read_name_("lock_wait:" + group(shared).name() + ":read"),
+      write_name_("lock_wait:" + group(shared).name() + ":write"),
       // Timeline::span keeps the name pointer until the trace is written, possibly after the
       // lock is gone; without a timeline the lock's own copies serve its waiters.
       read_span_(timeline ? timeline->intern(read_name_) : read_name_.c_str()),
       write_span_(timeline ? timeline->intern(write_name_) : write_name_.c_str()),
-      lock_name_(stat_prefix) {}
+      lock_name_(group(shared).name()) {}
 
 void RwLock::read_lock(Agent& a) {
   const Cycles start = a.now();

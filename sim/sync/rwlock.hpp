@@ -10,7 +10,9 @@
 #include <string>
 #include <systemc>
 
-#include "sim/core/stats.hpp"
+#include <memory>
+
+#include "sim/sync/lock_stats.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/types.hpp"
 #include "sim/sync/agent.hpp"
@@ -22,6 +24,8 @@ class RwLock {
   // Statistics: "<stat_prefix>.wait" histogram (cycles waited per acquisition, read or write),
   // "<stat_prefix>.read_acquire", "<stat_prefix>.write_acquire", "<stat_prefix>.contended".
   RwLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline* timeline = nullptr);
+  // A lock that reports into `shared` together with others (LockStats).
+  RwLock(LockStats& shared, Addr word, Timeline* timeline = nullptr);
   void read_lock(Agent& a);
   void read_unlock(Agent& a);
   void write_lock(Agent& a);
@@ -49,6 +53,9 @@ class RwLock {
   unsigned readers_ = 0;
   const Agent* writer_ = nullptr;
   std::deque<Waiter> queue_;
+  RwLock(std::unique_ptr<LockStats> own, LockStats* shared, Addr word, Timeline* timeline);
+  LockStats& group(LockStats* shared) { return shared ? *shared : *own_stats_; }
+  std::unique_ptr<LockStats> own_stats_;  // when the lock does not share a group
   Histogram& wait_;
   Counter& read_acquire_;
   Counter& write_acquire_;

@@ -18,16 +18,24 @@ uint32_t next_of(uint64_t word) { return static_cast<uint32_t>(word >> 32); }
 }  // namespace
 
 SpinLock::SpinLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline* timeline)
+    : SpinLock(std::make_unique<LockStats>(stats, stat_prefix), nullptr, word, timeline) {}
+
+SpinLock::SpinLock(LockStats& shared, Addr word, Timeline* timeline)
+    : SpinLock(nullptr, &shared, word, timeline) {}
+
+SpinLock::SpinLock(std::unique_ptr<LockStats> own, LockStats* shared, Addr word,
+                   Timeline* timeline)
     : word_(word),
-      wait_(stats.histogram(stat_prefix + ".wait")),
-      acquire_(stats.counter(stat_prefix + ".acquire")),
-      contended_(stats.counter(stat_prefix + ".contended")),
+      own_stats_(std::move(own)),
+      wait_(group(shared).wait.storage()),
+      acquire_(group(shared).acquire().storage()),
+      contended_(group(shared).contended.storage()),
       timeline_(timeline),
-      name_("lock_wait:" + stat_prefix),
+      name_("lock_wait:" + group(shared).name()),
       // Timeline::span keeps the name pointer until the trace is written, possibly after the
       // lock is gone; without a timeline the lock's own copy serves its waiters.
       span_name_(timeline ? timeline->intern(name_) : name_.c_str()),
-      lock_name_(stat_prefix) {}
+      lock_name_(group(shared).name()) {}
 
 void SpinLock::lock(Agent& a) {
   const Cycles start = a.now();

@@ -8,7 +8,9 @@
 #include <string>
 #include <systemc>
 
-#include "sim/core/stats.hpp"
+#include <memory>
+
+#include "sim/sync/lock_stats.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/types.hpp"
 #include "sim/sync/agent.hpp"
@@ -20,6 +22,8 @@ class SpinLock {
   // Statistics: "<stat_prefix>.wait" histogram of cycles from request to acquisition,
   // "<stat_prefix>.acquire" and "<stat_prefix>.contended" counters.
   SpinLock(const std::string& stat_prefix, Addr word, Stats& stats, Timeline* timeline = nullptr);
+  // A lock that reports into `shared` together with others (LockStats).
+  SpinLock(LockStats& shared, Addr word, Timeline* timeline = nullptr);
   void lock(Agent& a);
   bool try_lock(Agent& a);
   void unlock(Agent& a);
@@ -34,6 +38,9 @@ class SpinLock {
   Addr word_;
   Event changed_;
   const Agent* holder_ = nullptr;
+  SpinLock(std::unique_ptr<LockStats> own, LockStats* shared, Addr word, Timeline* timeline);
+  LockStats& group(LockStats* shared) { return shared ? *shared : *own_stats_; }
+  std::unique_ptr<LockStats> own_stats_;  // when the lock does not share a group
   Histogram& wait_;
   Counter& acquire_;
   Counter& contended_;

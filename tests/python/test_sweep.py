@@ -14,6 +14,8 @@ import pytest
 
 from conftest import ROOT, mmusim_bin
 
+HIST_FIELDS = ["count", "mean", "p50", "p90", "p99", "max"]
+
 SWEEP = [sys.executable if sys.executable.startswith("/usr/bin/") else "/usr/bin/python3",
          str(ROOT / "scripts" / "sweep.py")]
 
@@ -50,6 +52,34 @@ def test_every_point_is_a_row_with_headline_stats(tmp_path):
         stats = json.load(open(tmp_path / x["stats_file"]))
         assert int(x["hv.fault.count"]) == stats["hv.fault.count"] >= 64 * int(x["vcpus"])
         assert float(x["hv.fault.latency.mean"]) == stats["hv.fault.latency"]["mean"]
+
+
+def test_requested_histograms_are_columns_of_their_fields(tmp_path):
+    # Kinds come from each run's --stats-schema, not from the name: neither name ends the way
+    # the old guess expected, so both used to come out as one empty column.
+    p = tmp_path / "spec.json"
+    p.write_text(json.dumps({
+        "fixed": {"workload": "dirty-log", "mem-per-vcpu": "256K", "iterations": "2"},
+        "sweep": {"vcpus": [1, 2]},
+        "stats": ["mem.dram.queue_wait", "workload.dirty_log.get_log_cycles",
+                  "workload.dirty_log.enable_cycles", "hv.fault.latency.p99"]}))
+    out = tmp_path / "r.csv"
+    sweep(p, "-o", out)
+    header = out.read_text().splitlines()[0].split(",")
+    for n in ["mem.dram.queue_wait", "workload.dirty_log.get_log_cycles"]:
+        assert n not in header
+        assert [f"{n}.{f}" for f in HIST_FIELDS] == [c for c in header if c.startswith(n + ".")]
+    assert "workload.dirty_log.enable_cycles" in header and "hv.fault.latency.p99" in header
+    for x in rows(out):
+        stats = json.load(open(tmp_path / x["stats_file"]))
+        schema = json.load(open(tmp_path / x["stats_file"].replace(".json", ".schema.json")))
+        assert schema["mem.dram.queue_wait"]["kind"] == "histogram"
+        for n in ["mem.dram.queue_wait", "workload.dirty_log.get_log_cycles"]:
+            for f in HIST_FIELDS:
+                assert x[f"{n}.{f}"] != "" and float(x[f"{n}.{f}"]) == stats[n][f], (n, f)
+        assert int(x["workload.dirty_log.get_log_cycles.count"]) == 2
+        assert int(x["workload.dirty_log.enable_cycles"]) == stats["workload.dirty_log.enable_cycles"]
+        assert int(x["hv.fault.latency.p99"]) == stats["hv.fault.latency"]["p99"]
 
 
 def test_failed_point_is_recorded_with_its_error(tmp_path):
