@@ -12,6 +12,7 @@
 #include "sim/hv/notifier_callbacks.hpp"
 #include "sim/hv/root_invalidation.hpp"
 #include "sim/hv/shadow_paging.hpp"
+#include "tests/platform_child.hpp"
 
 using namespace mmusim;
 
@@ -22,18 +23,7 @@ class Nothing : public OpStream {
   bool next(Op&) override { return false; }
 };
 
-SimConfig small(const char* arch, const char* x86_mmu = "tdp") {
-  SimConfig c;
-  c.arch = arch;
-  c.x86_mmu = x86_mmu;
-  c.quiet = true;
-  c.vcpus = 1;
-  c.mem_per_vcpu = 1 << 20;
-  return c;
-}
-
-// The capabilities the MMU of `c` has, named in a fixed order.
-std::string capabilities(const SimConfig& c) {
+std::string capabilities_here(const SimConfig& c) {
   PlatformHooks h;
   h.stream = [](unsigned) { return std::make_unique<Nothing>(); };
   Platform p(c, h);
@@ -45,6 +35,25 @@ std::string capabilities(const SimConfig& c) {
   if (capability<RootInvalidation>(m)) s += "zap-all ";
   if (capability<ShadowPaging>(m)) s += "shadow-paging ";
   return s;
+}
+
+SimConfig small(const char* arch, const char* x86_mmu = "tdp") {
+  SimConfig c;
+  c.arch = arch;
+  c.x86_mmu = x86_mmu;
+  c.quiet = true;
+  c.vcpus = 1;
+  c.mem_per_vcpu = 1 << 20;
+  return c;
+}
+
+// The capabilities the MMU of `c` has, named in a fixed order (built in a child process, as
+// SystemC elaborates one platform per process).
+std::string capabilities(const SimConfig& c) {
+  return mmusim::testing::fork_child([&](std::string& out) {
+           out = capabilities_here(c);
+           return 0;
+         }).second;
 }
 
 // The ModelError message handle_fault gives for `f` from a host thread ("" if none).
@@ -84,4 +93,19 @@ TEST(MmuCapabilities, ShadowMmuRefusesAGuestPhysicalFault) {
   const std::string e =
       fault_error(small("x86", "shadow"), TranslationFault::gpa(0x1000, Access::Read));
   EXPECT_NE(e.find("given a guest-physical fault address"), std::string::npos) << e;
+}
+
+// Shadow mode builds the shadow MMU only: no TDP MMU beside it allocates a root (hv.root.*)
+// or takes part in teardown, while the TDP run has its root.
+TEST(MmuCapabilities, ShadowModeBuildsNoTdpMmu) {
+  SimConfig c = small("x86", "shadow");
+  c.workload = "guest-pt-churn";  // a guest that builds its own tables, as shadow mode needs
+  c.churn_steps = 20;
+  const mmusim::testing::ChildRun tdp = mmusim::testing::run_platform_in_child(small("x86"));
+  const mmusim::testing::ChildRun shadow = mmusim::testing::run_platform_in_child(c);
+  ASSERT_EQ(tdp.exit_code, 0) << tdp.stats_json;
+  ASSERT_EQ(shadow.exit_code, 0) << shadow.stats_json;
+  EXPECT_NE(tdp.stats_json.find("\"hv.root.allocated\""), std::string::npos);
+  EXPECT_EQ(shadow.stats_json.find("\"hv.root.allocated\""), std::string::npos);
+  EXPECT_EQ(shadow.stats_json.find("\"hv.notifier."), std::string::npos);
 }

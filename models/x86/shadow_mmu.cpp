@@ -471,7 +471,6 @@ void ShadowMmu::teardown(Agent& a) {
   huge_rmap_.clear();
   tracked_2m_.clear();
   mmu_lock_.unlock(a);
-  if (teardown_hook_) teardown_hook_(a);
 }
 
 }  // namespace mmusim

@@ -102,8 +102,6 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
     bool direct = false;  // the page holding it is a direct page (no guest table behind it)
   };
   LeafView leaf_view(Addr cr3_gpa, Addr gva) const;
-  // Runs at the end of teardown (X86Arch: tears down the idle TDP MMU built beside this one).
-  void set_teardown_hook(std::function<void(Agent&)> f) { teardown_hook_ = std::move(f); }
 
  private:
   struct Page {
@@ -271,7 +269,6 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
   uint64_t max_pages_ = 0;                                   // n_max_mmu_pages
   std::vector<size_t> lost_reported_;                        // pages reported lost already
   bool in_walk_ = false;
-  std::function<void(Agent&)> teardown_hook_;
 
   Counter& faults_;
   Counter& retries_;
