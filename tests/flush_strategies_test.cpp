@@ -90,7 +90,7 @@ ZapRun zap_while_running(const char* flush, unsigned vcpus) {
       // vCPU 0 has mapped both huge pages (each first touch zeroes a 2M host page) by now.
       t.wait_cycles(400000);
       if (!plat->host.split_backing(kGpa >> kPageShift)) throw ModelError("no huge backing");
-      plat->mmu().handle_fault(t, -1, kGpa + kPageSize, Access::Write);
+      plat->mmu().handle_fault(t, -1, TranslationFault::gpa(kGpa + kPageSize, Access::Write));
       plat->touched.set((kGpa + kPageSize) >> kPageShift);
       // A vCPU with the flush request still pending flushes before it next runs guest code.
       const bool pending = plat->vcpus[0]->flush_pending();

@@ -8,6 +8,7 @@
 
 #include "app/platform.hpp"
 #include "sim/core/error.hpp"
+#include "sim/hv/notifier_callbacks.hpp"
 
 using namespace mmusim;
 
@@ -29,7 +30,8 @@ std::string deadlock_report(const char* lock, bool holder_waits_forever) {
   Platform* plat = nullptr;
   const Event* never = nullptr;  // notified by nobody
   h.host_threads.push_back({"lock_holder", [&, holder_waits_forever](Agent& a) {
-    plat->mmu().notifier_lock(a);  // mmu_lock for write, as an MMU notifier takes it
+    // mmu_lock for write, as an MMU notifier takes it
+    capability<NotifierCallbacks>(plat->mmu())->notifier_lock(a);
     if (holder_waits_forever) a.wait_event(*never, "a wake-up nobody sends");
   }});
   Platform p(one_vcpu(lock), h);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "app/platform.hpp"
+#include "sim/hv/notifier_callbacks.hpp"
 #include "sim/sync/lockdep_assert.hpp"
 
 using namespace mmusim;
@@ -36,7 +37,7 @@ Outcome unmap_with_and_without_lock(const char* arch) {
   h.host_threads.push_back({"notifier", [&](Agent& a) {
     const uint64_t gfn = GuestLayout::kDataGpa >> kPageShift;
     const GfnRange r{nullptr, gfn, gfn + 4};
-    HypervisorMmu& mmu = plat->mmu();
+    NotifierCallbacks& mmu = *capability<NotifierCallbacks>(plat->mmu());
     try {
       mmu.unmap_gfn_range(a, r);
     } catch (const ModelError& e) {

@@ -52,7 +52,8 @@ TEST(MipsFault, ReadFaultMapsYoungCleanWritableThenWriteDirtiesOnFastPath) {
   c.mips_dirty_log = true;
   run_host(c, [](Platform& p, MipsArch& arch, Agent& a) {
     MipsGpaMmu& mmu = arch.gpa_mmu();
-    EXPECT_EQ(mmu.handle_fault(a, -1, kGpa, Access::Read), FaultOutcome::Fixed);
+    EXPECT_EQ(mmu.handle_fault(a, -1, TranslationFault::gpa(kGpa, Access::Read)),
+              FaultOutcome::Fixed);
     uint64_t pte = mmu.pte_functional(kGpa);
     EXPECT_TRUE(Pte::young(pte));
     EXPECT_TRUE(Pte::writable(pte));
@@ -61,7 +62,8 @@ TEST(MipsFault, ReadFaultMapsYoungCleanWritableThenWriteDirtiesOnFastPath) {
     EXPECT_FALSE(arch.memslots().page_dirty(p.phys, kGfn));
     EXPECT_EQ(p.stats.value("hv.mips.slow.count"), 1u);
 
-    EXPECT_EQ(mmu.handle_fault(a, -1, kGpa, Access::Write), FaultOutcome::Fixed);
+    EXPECT_EQ(mmu.handle_fault(a, -1, TranslationFault::gpa(kGpa, Access::Write)),
+              FaultOutcome::Fixed);
     pte = mmu.pte_functional(kGpa);
     EXPECT_TRUE(Pte::modified(pte));
     EXPECT_TRUE(arch.gpa_format().perms(pte).write);
@@ -76,13 +78,14 @@ TEST(MipsFault, ReadFaultMapsYoungCleanWritableThenWriteDirtiesOnFastPath) {
 TEST(MipsFault, OldPteIsMadeYoungOnFastPath) {
   run_host(mips_cfg(), [](Platform& p, MipsArch& arch, Agent& a) {
     MipsGpaMmu& mmu = arch.gpa_mmu();
-    mmu.handle_fault(a, -1, kGpa, Access::Read);
+    mmu.handle_fault(a, -1, TranslationFault::gpa(kGpa, Access::Read));
     EXPECT_TRUE(p.host.clear_young(a, kGfn));  // through the notifier: kvm_age_hva
     uint64_t pte = mmu.pte_functional(kGpa);
     EXPECT_FALSE(Pte::young(pte));
     EXPECT_FALSE(arch.gpa_format().perms(pte).read);  // V clear: any access traps
     EXPECT_FALSE(p.host.test_young(a, kGfn));
-    EXPECT_EQ(mmu.handle_fault(a, -1, kGpa, Access::Read), FaultOutcome::Fixed);
+    EXPECT_EQ(mmu.handle_fault(a, -1, TranslationFault::gpa(kGpa, Access::Read)),
+              FaultOutcome::Fixed);
     pte = mmu.pte_functional(kGpa);
     EXPECT_TRUE(Pte::young(pte));
     EXPECT_TRUE(arch.gpa_format().perms(pte).read);
@@ -98,7 +101,7 @@ TEST(MipsFault, OldPteIsMadeYoungOnFastPath) {
 TEST(MipsFault, WriteToKsmPageFailsFastPathAndBreaksCowWithOneSeqRetry) {
   run_host(mips_cfg(), [](Platform& p, MipsArch& arch, Agent& a) {
     MipsGpaMmu& mmu = arch.gpa_mmu();
-    mmu.handle_fault(a, -1, kGpa, Access::Read);
+    mmu.handle_fault(a, -1, TranslationFault::gpa(kGpa, Access::Read));
     const Addr shared = p.host.new_shared_frame();
     ASSERT_TRUE(p.host.ksm_merge(a, kGfn, shared));
     uint64_t pte = mmu.pte_functional(kGpa);
@@ -107,7 +110,8 @@ TEST(MipsFault, WriteToKsmPageFailsFastPathAndBreaksCowWithOneSeqRetry) {
     EXPECT_EQ(p.stats.value("hv.notifier.seq_retry"), 0u);
     // The write: fast path refuses (not writable), the slow path's gfn_to_pfn_prot breaks COW,
     // whose invalidation bumps mmu_notifier_seq after it was read: one retry, then the map.
-    EXPECT_EQ(mmu.handle_fault(a, -1, kGpa, Access::Write), FaultOutcome::Fixed);
+    EXPECT_EQ(mmu.handle_fault(a, -1, TranslationFault::gpa(kGpa, Access::Write)),
+              FaultOutcome::Fixed);
     EXPECT_EQ(p.stats.value("hv.mips.fast.efault"), 1u);
     EXPECT_EQ(p.stats.value("host.mm.cow_break"), 1u);
     EXPECT_EQ(p.stats.value("hv.notifier.seq_retry"), 1u);
@@ -125,7 +129,7 @@ TEST(MipsFault, WithoutSyncMmuTheOldCodeNeverRetriesAndMapsWritable) {
   c.mips_sync_mmu = false;
   run_host(c, [](Platform& p, MipsArch& arch, Agent& a) {
     MipsGpaMmu& mmu = arch.gpa_mmu();
-    mmu.handle_fault(a, -1, kGpa, Access::Read);
+    mmu.handle_fault(a, -1, TranslationFault::gpa(kGpa, Access::Read));
     const Addr before = Pte::pfn_bits(mmu.pte_functional(kGpa));
     const Addr shared = p.host.new_shared_frame();
     ASSERT_TRUE(p.host.ksm_merge(a, kGfn, shared));
@@ -141,11 +145,11 @@ TEST(MipsFault, SeqRetryExactlyWhenInvalidationLandsBetweenSeqReadAndLock) {
   run_host(mips_cfg(), [](Platform& p, MipsArch& arch, Agent& a) {
     MipsGpaMmu& mmu = arch.gpa_mmu();
     const Addr other = kGpa + 4 * kPageSize;
-    mmu.handle_fault(a, -1, other, Access::Write);
+    mmu.handle_fault(a, -1, TranslationFault::gpa(other, Access::Write));
     // An invalidation (a migration of another page) before the fault reads the sequence:
     // no retry.
     ASSERT_TRUE(p.host.migrate(a, other >> kPageShift));
-    mmu.handle_fault(a, -1, kGpa, Access::Read);
+    mmu.handle_fault(a, -1, TranslationFault::gpa(kGpa, Access::Read));
     EXPECT_EQ(p.stats.value("hv.notifier.seq_retry"), 0u);
     EXPECT_EQ(p.stats.value("hv.fault.retry"), 0u);
     // The same invalidation between the sequence read and mmu_lock: exactly one retry (the
@@ -154,7 +158,7 @@ TEST(MipsFault, SeqRetryExactlyWhenInvalidationLandsBetweenSeqReadAndLock) {
     mmu.between_seq_and_lock = [&](Agent& h) {
       if (calls++ == 0) p.host.migrate(h, other >> kPageShift);
     };
-    mmu.handle_fault(a, -1, kGpa + kPageSize, Access::Read);
+    mmu.handle_fault(a, -1, TranslationFault::gpa(kGpa + kPageSize, Access::Read));
     mmu.between_seq_and_lock = nullptr;
     EXPECT_EQ(calls, 2);
     EXPECT_EQ(p.stats.value("hv.notifier.seq_retry"), 1u);
@@ -167,7 +171,7 @@ TEST(MipsFault, SeqRetryExactlyWhenInvalidationLandsBetweenSeqReadAndLock) {
       if (calls++ == 0) arch.notifier().invalidate_range_start(h, hva, hva + kPageSize);
       else if (calls == 2) arch.notifier().invalidate_range_end(h, hva, hva + kPageSize);
     };
-    mmu.handle_fault(a, -1, kGpa + 2 * kPageSize, Access::Read);
+    mmu.handle_fault(a, -1, TranslationFault::gpa(kGpa + 2 * kPageSize, Access::Read));
     EXPECT_EQ(calls, 3);  // retried while in progress, and after the end bumped the sequence
     EXPECT_EQ(p.stats.value("hv.notifier.seq_retry"), 3u);
     for (Addr g : {kGpa, kGpa + kPageSize, kGpa + 2 * kPageSize}) p.touched.set(g >> kPageShift);
@@ -186,7 +190,8 @@ TEST(MipsFault, SetSpteFlushDecisionTable) {
   run_host(c, [](Platform& p, MipsArch& arch, Agent& a) {
     MipsGpaMmu& mmu = arch.gpa_mmu();
     const MipsPteFormat& f = arch.gpa_format();
-    mmu.handle_fault(a, -1, kGpa, Access::Read);  // tables exist for the page
+    mmu.handle_fault(a, -1,
+                     TranslationFault::gpa(kGpa, Access::Read));  // tables exist for the page
     const Memslot& data_slot = arch.memslots().slots()[1];
     Memslot logging = data_slot, readonly = data_slot;
     logging.flags = kMemLogDirtyPages;

@@ -62,7 +62,9 @@ TEST(MipsTableFree, UnmapCoveringAWholeTableFreesItAfterRcuAndOneShortDoesNot) {
     MipsGpaMmu& mmu = arch.gpa_mmu();
     // Map two whole pte tables' worth plus one page of a third.
     for (uint64_t i = 0; i < 2 * kTablePages + 1; ++i) {
-      ASSERT_EQ(mmu.handle_fault(a, -1, kGpa + i * kPageSize, Access::Write), FaultOutcome::Fixed);
+      ASSERT_EQ(mmu.handle_fault(a, -1, TranslationFault::gpa(kGpa + i * kPageSize,
+                                                              Access::Write)),
+                FaultOutcome::Fixed);
       p.touched.set(kGfn + i);
     }
     const Addr t0 = pte_table(p, arch, kGpa);
@@ -92,7 +94,8 @@ TEST(MipsTableFree, UnmapCoveringAWholeTableFreesItAfterRcuAndOneShortDoesNot) {
 
     // The guest touches the range again: a new table is allocated and mapped.
     const uint64_t allocated = p.stats.value("hv.tables.allocated");
-    EXPECT_EQ(mmu.handle_fault(a, -1, kGpa, Access::Read), FaultOutcome::Fixed);
+    EXPECT_EQ(mmu.handle_fault(a, -1, TranslationFault::gpa(kGpa, Access::Read)),
+              FaultOutcome::Fixed);
     p.touched.set(kGfn);
     EXPECT_EQ(p.stats.value("hv.tables.allocated"), allocated + 1);
     EXPECT_NE(pte_table(p, arch, kGpa), 0u);

@@ -62,9 +62,10 @@ void two_faulters_race(const char* lock) {
     h.host_threads.push_back({"faulter" + std::to_string(t), [&, t](Agent& a) {
       // Two different pages under one missing table: both threads find the same empty entry.
       Addr g = gpa + Addr(t) * kPageSize;
-      out[t] = plat->mmu().handle_fault(a, -1, g, Access::Write);
+      out[t] = plat->mmu().handle_fault(a, -1, TranslationFault::gpa(g, Access::Write));
       // As a vCPU would: fault again after RET_PF_RETRY until the page is mapped.
-      while (plat->mmu().handle_fault(a, -1, g, Access::Write) == FaultOutcome::Retry) {}
+      const TranslationFault f = TranslationFault::gpa(g, Access::Write);
+      while (plat->mmu().handle_fault(a, -1, f) == FaultOutcome::Retry) {}
       mark_touched(*plat, g);
     }});
   }
@@ -112,7 +113,8 @@ void split_under_running_vcpu(const char* flush, Platform** out_platform, FaultO
   h.host_threads.push_back({"splitter", [&](Agent& a) {
     a.wait_cycles(150000);  // the vCPU has long since mapped and cached the huge page
     ASSERT_TRUE(plat->host.split_backing(gpa >> kPageShift));
-    *outcome = plat->mmu().handle_fault(a, -1, gpa + kPageSize, Access::Write);
+    *outcome = plat->mmu().handle_fault(a, -1,
+                                        TranslationFault::gpa(gpa + kPageSize, Access::Write));
     mark_touched(*plat, gpa + kPageSize);
   }});
   static std::unique_ptr<Platform> keep;
@@ -172,12 +174,14 @@ TEST(TdpRace, TableReplacedByHugePageIsFreedOnlyAfterGracePeriod) {
     Platform& p = *plat;
     p.host.set_backing_level(gpa >> kPageShift, 512, 1);  // small host pages at first
     for (int i = 0; i < 3; ++i) {
-      EXPECT_EQ(p.mmu().handle_fault(a, -1, gpa + Addr(i) * kPageSize, Access::Write), FaultOutcome::Fixed);
+      EXPECT_EQ(p.mmu().handle_fault(a, -1, TranslationFault::gpa(gpa + Addr(i) * kPageSize,
+                                                                  Access::Write)),
+                FaultOutcome::Fixed);
       mark_touched(p, gpa + Addr(i) * kPageSize);
     }
     a.wait_cycles(10000);
     p.host.collapse_backing(gpa >> kPageShift, 2);  // khugepaged made it one huge page
-    collapse = p.mmu().handle_fault(a, -1, gpa, Access::Write);
+    collapse = p.mmu().handle_fault(a, -1, TranslationFault::gpa(gpa, Access::Write));
     mark_touched(p, gpa);
   }});
   h.host_threads.push_back({"reader", [&](Agent& a) {

@@ -1,6 +1,7 @@
 #include "workloads/access_tracking.hpp"
 
 #include "sim/core/error.hpp"
+#include "sim/hv/notifier_callbacks.hpp"
 #include "workloads/guest_layout.hpp"
 
 namespace mmusim {
@@ -39,7 +40,7 @@ AccessTracking::AccessTracking(const SimConfig& cfg)
     : cfg_(cfg), paging_(cfg), rendezvous_(cfg.vcpus) {}
 
 void AccessTracking::attach(WorkloadEnv& env) {
-  if (!env.mmu.models_notifiers() || !env.host.notifier())
+  if (!capability<NotifierCallbacks>(env.mmu) || !env.host.notifier())
     throw UsageError("--workload access-tracking: --arch " + cfg_.arch +
                      " has no MMU notifiers here (on MIPS: --mips-sync-mmu on)");
   if (cfg_.overlap != 0.0)

@@ -1,6 +1,7 @@
 #include "workloads/dirty_log.hpp"
 
 #include "sim/core/error.hpp"
+#include "sim/hv/dirty_logging.hpp"
 #include "workloads/guest_layout.hpp"
 
 namespace mmusim {
@@ -39,7 +40,7 @@ class RoundsStream : public OpStream {
 DirtyLog::DirtyLog(const SimConfig& cfg) : cfg_(cfg), paging_(cfg), rendezvous_(cfg.vcpus) {}
 
 void DirtyLog::attach(WorkloadEnv& env) {
-  if (!env.mmu.supports_dirty_log())
+  if (!capability<DirtyLogging>(env.mmu))
     throw UsageError("--workload dirty-log: --arch " + cfg_.arch + " does not model dirty logging");
   env_ = &env;
 }
@@ -73,7 +74,7 @@ struct DirtyLogStats : StatsGroup {
 
 void DirtyLog::vmm(Agent& a) {
   DirtyLogStats s(env_->stats);
-  HypervisorMmu& mmu = env_->mmu;
+  DirtyLogging& mmu = *capability<DirtyLogging>(env_->mmu);
   const Addr slot = GuestLayout::kDataGpa;
   const uint64_t len = data_bytes();
   Cycles t = a.now();

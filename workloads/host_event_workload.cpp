@@ -1,6 +1,7 @@
 #include "workloads/host_event_workload.hpp"
 
 #include "sim/core/error.hpp"
+#include "sim/hv/notifier_callbacks.hpp"
 #include "sim/cpu/op.hpp"
 #include "workloads/guest_layout.hpp"
 
@@ -44,7 +45,7 @@ HostEventWorkload::HostEventWorkload(const SimConfig& cfg, double write_fraction
     : cfg_(cfg), paging_(cfg), write_fraction_(write_fraction) {}
 
 void HostEventWorkload::attach(WorkloadEnv& env) {
-  if (!env.mmu.models_notifiers())
+  if (!capability<NotifierCallbacks>(env.mmu))
     throw UsageError("--workload " + std::string(name()) +
                      ": host memory events need KVM's MMU notifiers, modelled for --arch x86, arm64 "
                      "and mips");

@@ -2,6 +2,7 @@
 
 #include "sim/core/error.hpp"
 #include "sim/core/rng.hpp"
+#include "sim/hv/root_invalidation.hpp"
 #include "workloads/guest_layout.hpp"
 
 namespace mmusim {
@@ -9,7 +10,7 @@ namespace mmusim {
 RootChurn::RootChurn(const SimConfig& cfg) : cfg_(cfg), paging_(cfg) {}
 
 void RootChurn::attach(WorkloadEnv& env) {
-  if (!env.mmu.supports_zap_all())
+  if (!capability<RootInvalidation>(env.mmu))
     throw UsageError("--workload root-churn: --arch " + cfg_.arch +
                      " does not model root invalidation (zap all): root-churn is specific to the "
                      "x86 TDP MMU's roots (--arch x86 --x86-mmu tdp)");
@@ -20,10 +21,11 @@ std::vector<HostThreadSpec> RootChurn::host_threads() {
   std::vector<HostThreadSpec> t;
   const Cycles interval = cfg_.churn_interval;
   const unsigned rounds = cfg_.churn_rounds;
-  t.push_back({"zap-all", [this, interval, rounds](Agent& a) {
+  RootInvalidation& roots = *capability<RootInvalidation>(env_->mmu);
+  t.push_back({"zap-all", [&roots, interval, rounds](Agent& a) {
     for (unsigned i = 0; i < rounds; ++i) {
       a.wait_cycles(interval);
-      env_->mmu.zap_all(a);
+      roots.zap_all(a);
     }
   }});
   // The slot-walking thread unmaps one 16 KiB range at a random place --churn-unmaps times per

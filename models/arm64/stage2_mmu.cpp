@@ -53,7 +53,10 @@ Addr Stage2Mmu::load_root(Agent& a, int vcpu_id) {
   return root_;
 }
 
-FaultOutcome Stage2Mmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access access) {
+FaultOutcome Stage2Mmu::handle_fault(Agent& a, int vcpu_id, const TranslationFault& f) {
+  check_fault_space(f, FaultSpace::Gpa);
+  const Addr gpa = f.addr;
+  const Access access = f.access;
   const Cycles t0 = a.now();
   faults_.count.inc();
   a.advance(cfg_.lat.fault_entry);

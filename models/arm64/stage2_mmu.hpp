@@ -23,7 +23,10 @@
 #include "models/arm64/arm64_s2_format.hpp"
 #include "sim/core/touched_pages.hpp"
 #include "sim/hv/arch_model.hpp"
+#include "sim/hv/dirty_logging.hpp"
 #include "sim/hv/kernel_heap.hpp"
+#include "sim/hv/kvm_run_hook.hpp"
+#include "sim/hv/notifier_callbacks.hpp"
 #include "sim/mmu/pt_iter.hpp"
 #include "sim/sync/lockdep_assert.hpp"
 #include "sim/sync/rwlock.hpp"
@@ -32,11 +35,14 @@ namespace mmusim {
 
 class LockedMemslots;
 
-class Stage2Mmu : public HypervisorMmu {
+class Stage2Mmu : public HypervisorMmu,
+                  public DirtyLogging,
+                  public NotifierCallbacks,
+                  public KvmRunHook {
  public:
   Stage2Mmu(ArchDeps& deps, const Arm64S2Format& fmt);
 
-  FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, Addr gpa, Access access) override;
+  FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, const TranslationFault& f) override;
   Addr stage2_root() const override { return root_; }
   void teardown(Agent& host) override;
   void map_functional(Addr gpa, unsigned level, Addr hpa_base) override;
@@ -51,7 +57,6 @@ class Stage2Mmu : public HypervisorMmu {
   }
 
   // --- dirty logging (stage2_dirty_log.cpp) ---
-  bool supports_dirty_log() const override { return true; }
   void enable_dirty_log(Agent& a, Addr gpa, uint64_t len) override;
   std::vector<uint64_t> get_dirty_log(Agent& a) override;
   void clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) override;
@@ -59,7 +64,6 @@ class Stage2Mmu : public HypervisorMmu {
   bool logging(Addr gpa) const { return gpa >= log_gpa_ && gpa - log_gpa_ < log_len_; }
 
   // --- MMU notifiers (stage2_notifier.cpp); callers hold mmu_lock for write ---
-  bool models_notifiers() const override { return true; }
   void notifier_lock(Agent& a) override { mmu_lock_.write_lock(a); }
   void notifier_unlock(Agent& a) override { mmu_lock_.write_unlock(a); }
   bool unmap_gfn_range(Agent& a, const GfnRange& r) override;

@@ -111,7 +111,10 @@ FaultOutcome MipsGpaMmu::map_page_slow(Agent& a, Addr gpa, bool write) {
   }
 }
 
-FaultOutcome MipsGpaMmu::handle_fault(Agent& a, int /*vcpu_id*/, Addr gpa, Access access) {
+FaultOutcome MipsGpaMmu::handle_fault(Agent& a, int /*vcpu_id*/, const TranslationFault& f) {
+  check_fault_space(f, FaultSpace::Gpa);
+  const Addr gpa = f.addr;
+  const Access access = f.access;
   const Cycles t0 = a.now();
   faults_.count.inc();
   a.advance(cfg_.lat.fault_entry);

@@ -31,12 +31,14 @@
 #include "sim/core/timeline.hpp"
 #include "sim/core/touched_pages.hpp"
 #include "sim/core/violations.hpp"
+#include "sim/hv/dirty_logging.hpp"
 #include "sim/hv/mmu_stats.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kernel_heap.hpp"
 #include "sim/hv/memslots.hpp"
 #include "sim/hv/mmu_notifier.hpp"
+#include "sim/hv/notifier_callbacks.hpp"
 #include "sim/hv/remote_flush.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/sync/lockdep_assert.hpp"
@@ -45,20 +47,19 @@
 
 namespace mmusim {
 
-class MipsGpaMmu : public HypervisorMmu {
+class MipsGpaMmu : public HypervisorMmu, public NotifierCallbacks, public DirtyLogging {
  public:
   MipsGpaMmu(const SimConfig& cfg, const MipsPteFormat& fmt, PhysMem& phys, PagePool& pool,
              HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
              FaultStats& faults, Timeline& timeline, Violations& oracle, TouchedPages& touched,
              Memslots& slots);
 
-  FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, Addr gpa, Access access) override;
+  FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, const TranslationFault& f) override;
   Addr stage2_root() const override { return pgd_; }
   void teardown(Agent& host) override;
   void map_functional(Addr gpa, unsigned level, Addr hpa_base) override;
   void visit_leaves(const LeafVisitor& visit) const override;
 
-  bool models_notifiers() const override { return true; }
   void notifier_lock(Agent& a) override { mmu_lock_.lock(a); }
   void notifier_unlock(Agent& a) override { mmu_lock_.unlock(a); }
   bool unmap_gfn_range(Agent& a, const GfnRange& r) override;
@@ -73,7 +74,6 @@ class MipsGpaMmu : public HypervisorMmu {
   // (kvm_mips_mkclean_gpa_pt), so the next write to each page takes a TLB modified exception
   // and the fast path's clean -> dirty marks the page; clearing bits cleans those PTEs again.
   // Every cleaning is followed by flush_shadow_all, as a vCPU's TLB may still hold D set.
-  bool supports_dirty_log() const override { return true; }
   void enable_dirty_log(Agent& a, Addr gpa, uint64_t len) override;
   std::vector<uint64_t> get_dirty_log(Agent& a) override;
   void clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) override;

@@ -215,7 +215,10 @@ bool ShadowMmu::try_unsync(Agent& a, uint64_t gfn) {
 // checks that the entry the walk read there is unchanged (gpte_changed); if one changed the
 // fault returns RET_PF_RETRY and the vCPU faults again on a fresh walk. The shadow MMU takes
 // mmu_lock for write only, as KVM's does (the read-mode fault path is the TDP MMU's).
-FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, Addr gva, Access access) {
+FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFault& f) {
+  check_fault_space(f, FaultSpace::Gva);
+  const Addr gva = f.addr;
+  const Access access = f.access;
   faults_.count.inc();
   a.advance(cfg_.lat.fault_entry);
   const uint64_t cr3_gfn = cr3_.at(size_t(vcpu_id)) >> kPageShift;
@@ -442,7 +445,6 @@ void ShadowMmu::teardown(Agent& a) {
   huge_rmap_.clear();
   tracked_2m_.clear();
   mmu_lock_.unlock(a);
-  if (teardown_hook_) teardown_hook_(a);
 }
 
 }  // namespace mmusim

@@ -37,6 +37,7 @@
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kernel_heap.hpp"
 #include "sim/hv/remote_flush.hpp"
+#include "sim/hv/shadow_paging.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/sync/lockdep_assert.hpp"
 #include "sim/sync/spinlock.hpp"
@@ -53,7 +54,7 @@ struct ShadowMeta {
   static constexpr Addr kRootCount = 40;      // sp->root_count
 };
 
-class ShadowMmu : public HypervisorMmu {
+class ShadowMmu : public HypervisorMmu, public ShadowPaging {
  public:
   static constexpr unsigned kPvecSize = 16;  // PAGE_ARRAY_NR of struct kvm_mmu_pages
 
@@ -61,8 +62,8 @@ class ShadowMmu : public HypervisorMmu {
             RemoteFlush& flush, KernelHeap& heap, Stats& stats, FaultStats& faults,
             LockStats& mmu_lock_stats, Timeline& timeline, Violations& oracle);
 
-  // `gpa` is the faulting guest VIRTUAL address (the shadow walk has no GPA stage).
-  FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, Addr gva, Access access) override;
+  // Guest #PFs: the faulting guest VIRTUAL address (FaultSpace::Gva; no GPA stage).
+  FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, const TranslationFault& f) override;
   Addr stage2_root() const override { return 0; }
   // Shadow leaves map guest virtual addresses: the GPA-indexed stage-2 oracle of the platform
   // has nothing to compare, so no vCPU marks pages touched and leaves() is empty. The shadow
@@ -81,7 +82,6 @@ class ShadowMmu : public HypervisorMmu {
   void guest_tlb_flush(Agent& vcpu, int vcpu_id) override;
   void emulate_guest_write(Agent& vcpu, int vcpu_id, Addr gva, uint64_t value) override;
   // INVLPG exits under shadow paging (shadow_invlpg.cpp).
-  bool intercepts_invlpg() const override { return true; }
   void guest_invlpg(Agent& vcpu, int vcpu_id, Addr gva) override;
 
   // Functional views for tests and the oracle.
@@ -103,8 +103,6 @@ class ShadowMmu : public HypervisorMmu {
     bool direct = false;  // the page holding it is a direct page (no guest table behind it)
   };
   LeafView leaf_view(Addr cr3_gpa, Addr gva) const;
-  // Runs at the end of teardown (X86Arch: tears down the idle TDP MMU built beside this one).
-  void set_teardown_hook(std::function<void(Agent&)> f) { teardown_hook_ = std::move(f); }
 
  private:
   struct Page {
@@ -272,7 +270,6 @@ class ShadowMmu : public HypervisorMmu {
   uint64_t max_pages_ = 0;                                   // n_max_mmu_pages
   std::vector<size_t> lost_reported_;                        // pages reported lost already
   bool in_walk_ = false;
-  std::function<void(Agent&)> teardown_hook_;
 
   FaultStats& faults_;  // shared with the vCPUs and any other MMU of the run
   struct ShadowMmuStats : StatsGroup {

@@ -54,7 +54,10 @@ uint64_t TdpMmu::read_spte(Agent& a, Addr sptep) {
   return a.load(sptep, MemClass::PageTable);
 }
 
-FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, Addr gpa, Access access) {
+FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFault& f) {
+  check_fault_space(f, FaultSpace::Gpa);
+  const Addr gpa = f.addr;
+  const Access access = f.access;
   Cycles t0 = a.now();
   faults_.count.inc();
   a.advance(cfg_.lat.fault_entry);

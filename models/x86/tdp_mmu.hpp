@@ -33,10 +33,13 @@
 #include "sim/core/violations.hpp"
 #include "sim/hv/mmu_stats.hpp"
 #include "sim/hv/host_mm.hpp"
+#include "sim/hv/dirty_logging.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kernel_heap.hpp"
 #include "sim/hv/mmu_notifier.hpp"
+#include "sim/hv/notifier_callbacks.hpp"
 #include "sim/hv/remote_flush.hpp"
+#include "sim/hv/root_invalidation.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/mmu/pt_iter.hpp"
 #include "sim/sync/lockdep_assert.hpp"
@@ -46,14 +49,17 @@
 
 namespace mmusim {
 
-class TdpMmu : public HypervisorMmu {
+class TdpMmu : public HypervisorMmu,
+               public RootInvalidation,
+               public DirtyLogging,
+               public NotifierCallbacks {
  public:
   TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePool& pool,
          HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
          FaultStats& faults, LockStats& mmu_lock_stats, Timeline& timeline, Violations& oracle,
          TouchedPages& touched);
 
-  FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, Addr gpa, Access access) override;
+  FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, const TranslationFault& f) override;
   // The root host-side operations start from: the newest valid root.
   Addr stage2_root() const override;
   void teardown(Agent& host) override;
@@ -64,21 +70,18 @@ class TdpMmu : public HypervisorMmu {
   // kvm_mmu_zap_all_fast: invalidate every root, make every vCPU reload, then zap the
   // invalidated roots (mmu_lock for read in shared mode) with yielding, and put them.
   void zap_all(Agent& a) override;
-  bool supports_zap_all() const override { return true; }
   // Zap the leaves of [gpa, gpa+len) in every root, valid or not (memslot deletion / MMU
   // notifier unmap), with yielding; flushes if anything was zapped.
   void zap_range(Agent& a, Addr gpa, uint64_t len) override;
   size_t live_roots() const;
 
   // Dirty logging (tdp_dirty_log.cpp).
-  bool supports_dirty_log() const override { return true; }
   void enable_dirty_log(Agent& a, Addr gpa, uint64_t len) override;
   std::vector<uint64_t> get_dirty_log(Agent& a) override;
   void clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) override;
   void disable_dirty_log(Agent& a) override;
 
   // MMU-notifier callbacks (tdp_notifier.cpp); MmuNotifier calls them with mmu_lock held.
-  bool models_notifiers() const override { return true; }
   void notifier_lock(Agent& a) override { lock(a, false); }
   void notifier_unlock(Agent& a) override { unlock(a, false); }
   bool unmap_gfn_range(Agent& a, const GfnRange& r) override;

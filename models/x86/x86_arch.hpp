@@ -1,5 +1,5 @@
-// x86 as the platform sees it: x86-64 guest paging on EPT, with the TDP MMU as the
-// hypervisor's MMU software.
+// x86 as the platform sees it: x86-64 guest paging, with one hypervisor MMU: the TDP MMU on
+// EPT (--x86-mmu tdp), or without EPT the shadow MMU (--x86-mmu shadow).
 #pragma once
 #include <memory>
 
@@ -24,29 +24,31 @@ class X86Arch : public ArchModel {
 
   explicit X86Arch(ArchDeps& d)
       : guest_(d.cfg.guest_levels), ept_(d.cfg.ept_levels),
-        mmu_lock_stats_(d.stats, "hv.lock.mmu_lock"),
-        tdp_(d.cfg, ept_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.faults,
-             mmu_lock_stats_, d.timeline, d.oracle, d.touched),
-        slots_(d.heap), notifier_(tdp_, slots_, d.flush, d.heap, d.stats), host_(d.host),
-        sink_(d.host, d.stats) {
-    slots_.add(0, kHighRamGfn, HostMm::hva_of(0), 0);
-    slots_.add(kHighRamGfn, kGpaFrames - kHighRamGfn, HostMm::hva_of(kHighRamGfn), 0);
-    d.host.set_notifier(&notifier_);
-    tdp_.set_notifier(&notifier_);
-    if (d.cfg.x86_mmu == "shadow")  // no EPT: shadow page tables (issue 6)
+        mmu_lock_stats_(d.stats, "hv.lock.mmu_lock"), slots_(d.heap), host_(d.host) {
+    if (d.cfg.x86_mmu == "shadow") {  // no EPT: shadow page tables
       shadow_ = std::make_unique<ShadowMmu>(d.cfg, d.phys, d.pool, d.host, d.flush, d.heap,
                                             d.stats, d.faults, mmu_lock_stats_, d.timeline,
                                             d.oracle);
-    if (shadow_) shadow_->set_teardown_hook([this](Agent& a) { tdp_.teardown(a); });
+      return;
+    }
+    tdp_ = std::make_unique<TdpMmu>(d.cfg, ept_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap,
+                                    d.stats, d.faults, mmu_lock_stats_, d.timeline, d.oracle,
+                                    d.touched);
+    notifier_ = std::make_unique<MmuNotifier>(*tdp_, slots_, d.flush, d.heap, d.stats);
+    sink_ = std::make_unique<HostMmEventSink>(d.host, d.stats);
+    slots_.add(0, kHighRamGfn, HostMm::hva_of(0), 0);
+    slots_.add(kHighRamGfn, kGpaFrames - kHighRamGfn, HostMm::hva_of(kHighRamGfn), 0);
+    d.host.set_notifier(notifier_.get());
+    tdp_->set_notifier(notifier_.get());
   }
   ~X86Arch() override {
-    if (host_.notifier() == &notifier_) host_.set_notifier(nullptr);
+    if (notifier_ && host_.notifier() == notifier_.get()) host_.set_notifier(nullptr);
   }
   const char* name() const override { return "x86"; }
   const PageTableFormat& guest_format() const override { return guest_; }
   const PageTableFormat& stage2_format() const override { return ept_; }
   HypervisorMmu& mmu() override {
-    return shadow_ ? static_cast<HypervisorMmu&>(*shadow_) : tdp_;
+    return shadow_ ? static_cast<HypervisorMmu&>(*shadow_) : *tdp_;
   }
   std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
                                                  const Clock& clock, PagePool* pool,
@@ -60,23 +62,21 @@ class X86Arch : public ArchModel {
   ShadowMmu* shadow() { return shadow_.get(); }
   // Replayed host events reach the TDP MMU through the host mm's notifiers; the shadow MMU
   // has no notifier callbacks, so it takes none.
-  HostEventSink* host_event_sink() override {
-    return shadow_ ? nullptr : &sink_;
-  }
-  TdpMmu& tdp() { return tdp_; }
+  HostEventSink* host_event_sink() override { return sink_.get(); }
 
  private:
   X86PageFormat guest_;
   EptFormat ept_;
-  // One mmu_lock group for both MMUs: under --x86-mmu shadow the TDP MMU is built too.
-  LockStats mmu_lock_stats_;
-  TdpMmu tdp_;
+  LockStats mmu_lock_stats_;  // hv.lock.mmu_lock, of whichever MMU is built
   Memslots slots_;
-  MmuNotifier notifier_;
   HostMm& host_;
-  std::unique_ptr<ShadowMmu> shadow_;  // --x86-mmu shadow
+  // Exactly one MMU: the TDP MMU with its notifier and host-event sink (--x86-mmu tdp), or
+  // the shadow MMU (--x86-mmu shadow), which has no notifier callbacks.
+  std::unique_ptr<TdpMmu> tdp_;
+  std::unique_ptr<MmuNotifier> notifier_;
+  std::unique_ptr<HostMmEventSink> sink_;
+  std::unique_ptr<ShadowMmu> shadow_;
   std::unique_ptr<WalkStats> shadow_walk_stats_;  // the vCPUs' shadow walkers share it
-  HostMmEventSink sink_;
 };
 
 }  // namespace mmusim

@@ -33,7 +33,8 @@ Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
     : sc_core::sc_module(name),
       port("port", pcpu, env.kernel.clock()),
       walker(env.make_walker("walker")),
-      id_(id), cfg_(env.cfg), hv_(env.hv), fills_(env.fills), guest_(guest),
+      id_(id), cfg_(env.cfg), hv_(env.hv), shadow_(capability<ShadowPaging>(env.hv)),
+      run_hook_(capability<KvmRunHook>(env.hv)), fills_(env.fills), guest_(guest),
       ops_(std::move(ops)), timeline_(env.timeline), oracle_(env.oracle), phys_(env.phys),
       agent_(env.kernel, "vcpu." + std::to_string(id), id, port, env.timeline.track("vcpu." + std::to_string(id))),
       l1_("vcpu." + std::to_string(id) + ".tlb.l1", l1_arrays(env.cfg)),
@@ -260,21 +261,22 @@ TlbEntry Vcpu::fill_tlbs(const WalkResult& r, Addr gva) {
   return e;
 }
 
-FaultOutcome Vcpu::stage2_fault_exit(Addr gpa, Access access, uint64_t value) {
-  // Second-stage fault: exit to the hypervisor, which runs in this thread.
+FaultOutcome Vcpu::stage2_fault_exit(Addr addr, Access access, uint64_t value) {
+  // Exit to the hypervisor, which runs in this thread.
   Cycles t0 = agent_.now();
   exit_guest();
   ++faults_;
-  FaultOutcome out = hv_.handle_fault(agent_, id_, gpa, access);
+  const TranslationFault f{addr, shadow_ ? FaultSpace::Gva : FaultSpace::Gpa, access};
+  FaultOutcome out = hv_.handle_fault(agent_, id_, f);
   // A store to a page the hypervisor keeps write-protected (under shadow paging a guest table
   // it shadows, e.g. one the guest freed and reuses as data) is emulated, and the access is
   // done. A data access carries no value in this model: `value` is Op::value, 0 unless the
   // workload sets one, so the emulated store is deterministic.
-  if (out == FaultOutcome::Emulate) hv_.emulate_guest_write(agent_, id_, gpa, value);
+  if (out == FaultOutcome::Emulate) emulate_guest_write(addr, value);
   // A page the hypervisor installed in the root the vCPU runs on is expected in the final
   // tables (guest page-table pages included, which no data walk reports).
   if (guest_.touched && out != FaultOutcome::Retry && hv_.root_is_current(root_))
-    guest_.touched->set(gpa >> kPageShift);
+    guest_.touched->set(addr >> kPageShift);
   enter_guest();
   Cycles t1 = agent_.now();
   stats_.fault_latency.sample(t1 - t0);
@@ -378,7 +380,7 @@ void Vcpu::vmm_sync() {
   leave_pcpu();
   guest_.rendezvous->vcpu_arrive_and_wait(agent_);
   start_on_pcpu();
-  hv_.vcpu_run_again(agent_, id_);  // the next KVM_RUN ioctl
+  if (run_hook_) run_hook_->vcpu_run_again(agent_, id_);  // the next KVM_RUN ioctl
   enter_guest();
 }
 

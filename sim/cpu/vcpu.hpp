@@ -26,7 +26,9 @@
 #include "sim/hv/guest_cpu.hpp"
 #include "sim/hv/host_scheduler.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
+#include "sim/hv/kvm_run_hook.hpp"
 #include "sim/hv/remote_flush.hpp"
+#include "sim/hv/shadow_paging.hpp"
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/mmu/tlb.hpp"
@@ -147,6 +149,10 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void guest_cr3_load(const Op& op);     // exits; the vCPU then loads the root for the new CR3
   void guest_tlb_flush();                // exits (kvm_mmu_sync_roots), flushes this vCPU's TLB
   void guest_invlpg(const Op& op);       // drops the page's TLB entry; exits if intercepted
+  // The MMU's shadow-paging side for `what` a guest did; UsageError if the MMU has none.
+  ShadowPaging& shadow_paging(const char* what);
+  // A store the hypervisor answered with FaultOutcome::Emulate, emulated by it.
+  void emulate_guest_write(Addr gva, uint64_t value);
   void do_access(const Op& op);
   void mmu_off_access(const Op& op);  // Op::mmu_off: stage 2 only, non-cacheable
   void translate_miss(const Op& op);
@@ -156,15 +162,20 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // Stage-2 translation of a guest-physical address for the guest kernel's own accesses,
   // exiting to the hypervisor until it is mapped; returns the host address.
   Addr stage2_translate(Addr gpa, Access access);
-  // Exit, let the hypervisor handle a second-stage fault, re-enter; timed and counted. An
-  // Emulate answer has the hypervisor emulate the store of `value` before re-entering.
-  FaultOutcome stage2_fault_exit(Addr gpa, Access access, uint64_t value = 0);
+  // Exit, let the hypervisor handle the fault, re-enter; timed and counted. `addr` is the
+  // guest-physical address of a second-stage fault, or under shadow paging the guest-virtual
+  // address of the guest #PF. An Emulate answer has the hypervisor emulate the store of
+  // `value` before re-entering.
+  FaultOutcome stage2_fault_exit(Addr addr, Access access, uint64_t value = 0);
   void on_ipi();                 // SC_METHOD: IPI arrivals at the physical CPU
   void ack_pending();
 
   int id_;
   const SimConfig& cfg_;
   HypervisorMmu& hv_;
+  // hv_'s optional capabilities (sim/hv/shadow_paging.hpp, kvm_run_hook.hpp); nullptr: none.
+  ShadowPaging* shadow_;
+  KvmRunHook* run_hook_;
   FillClock& fills_;
   GuestContext guest_;
   std::unique_ptr<OpStream> ops_;

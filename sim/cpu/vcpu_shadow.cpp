@@ -1,6 +1,7 @@
 // The guest instructions that matter under shadow paging (issue 6): a guest kernel's store to
 // one of its own PTEs, a CR3 load, a full TLB flush and an INVLPG. Without EPT, the translation hardware
-// walks the hypervisor's shadow tables, so handle_fault receives the guest VIRTUAL address.
+// walks the hypervisor's shadow tables, so handle_fault receives a guest-virtual fault
+// (FaultSpace::Gva).
 #include <sstream>
 
 #include "sim/core/error.hpp"
@@ -64,8 +65,8 @@ void Vcpu::guest_pte_write(const Op& op) {
     Cycles t0 = agent_.now();
     exit_guest();
     ++faults_;
-    FaultOutcome out = hv_.handle_fault(agent_, id_, op.gva, Access::Write);
-    if (out == FaultOutcome::Emulate) hv_.emulate_guest_write(agent_, id_, op.gva, op.value);
+    FaultOutcome out = hv_.handle_fault(agent_, id_, TranslationFault::gva(op.gva, Access::Write));
+    if (out == FaultOutcome::Emulate) emulate_guest_write(op.gva, op.value);
     enter_guest();
     stats_.fault_latency.sample(agent_.now() - t0);
     if (agent_.track() >= 0) timeline_.span(agent_.track(), "shadow #PF exit", t0, agent_.now());
@@ -73,11 +74,21 @@ void Vcpu::guest_pte_write(const Op& op) {
   }
 }
 
+ShadowPaging& Vcpu::shadow_paging(const char* what) {
+  if (!shadow_) throw UsageError(std::string(what) + " is not modelled for this arch");
+  return *shadow_;
+}
+
+void Vcpu::emulate_guest_write(Addr gva, uint64_t value) {
+  ShadowPaging& sp = shadow_paging("emulated guest writes (shadow paging)");
+  sp.emulate_guest_write(agent_, id_, gva, value);
+}
+
 void Vcpu::guest_cr3_load(const Op& op) {
   // MOV to CR3 exits under shadow paging: the hypervisor switches to (or builds) the shadow
   // root of the new guest tables and syncs it; translations of the old CR3 are dropped.
   exit_guest();
-  hv_.guest_cr3_load(agent_, id_, op.gva);
+  shadow_paging("guest CR3 load exits (shadow paging)").guest_cr3_load(agent_, id_, op.gva);
   guest_.guest_root_gpa = op.gva;
   root_ = 0;  // the hypervisor keeps its root references (a cache of previous roots)
   enter_guest();  // load_root: the shadow root of the new CR3, and a local flush
@@ -85,7 +96,7 @@ void Vcpu::guest_cr3_load(const Op& op) {
 
 void Vcpu::guest_tlb_flush() {
   exit_guest();
-  hv_.guest_tlb_flush(agent_, id_);
+  shadow_paging("guest TLB flush exits (shadow paging)").guest_tlb_flush(agent_, id_);
   l1_.flush_all();
   l2_.flush_all();
   walker->flush_caches();
@@ -99,10 +110,10 @@ void Vcpu::guest_tlb_flush() {
 // the page in line with the guest PTE (kvm_mmu_invlpg).
 void Vcpu::guest_invlpg(const Op& op) {
   ++invlpg_;
-  const bool exits = hv_.intercepts_invlpg();
+  const bool exits = shadow_ != nullptr;
   if (exits) {
     exit_guest();
-    hv_.guest_invlpg(agent_, id_, op.gva);
+    shadow_->guest_invlpg(agent_, id_, op.gva);
   }
   l1_.flush_va(guest_.tlb_tag, op.gva);
   l2_.flush_va(guest_.tlb_tag, op.gva);

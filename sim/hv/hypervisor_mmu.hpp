@@ -9,15 +9,11 @@
 
 #include "sim/core/error.hpp"
 #include "sim/core/types.hpp"
-#include "sim/hv/host_pte.hpp"
-#include "sim/hv/memslots.hpp"
 #include "sim/mmu/page_table_format.hpp"
 #include "sim/mmu/pt_iter.hpp"
 #include "sim/sync/agent.hpp"
 
 namespace mmusim {
-
-class MmuNotifier;
 
 // Outcome of one fault, as KVM's RET_PF_* values.
 enum class FaultOutcome { Fixed, Spurious, Retry, Emulate };
@@ -43,11 +39,29 @@ struct Stage2Leaf {
   }
 };
 
+// The address space a fault's address lives in: a second-stage fault (EPT violation, stage-2
+// abort, MIPS GPA fault) carries a guest-physical address; a guest #PF intercepted under shadow
+// paging (sim/hv/shadow_paging.hpp) carries the guest-virtual one.
+enum class FaultSpace { Gpa, Gva };
+
+struct TranslationFault {
+  Addr addr = 0;
+  FaultSpace space = FaultSpace::Gpa;
+  Access access = Access::Read;
+  static TranslationFault gpa(Addr a, Access acc) { return {a, FaultSpace::Gpa, acc}; }
+  static TranslationFault gva(Addr a, Access acc) { return {a, FaultSpace::Gva, acc}; }
+};
+
+// The core every hypervisor MMU implements (docs/ARCHITECTURE.md, Hypervisor MMU interfaces).
+// Optional capabilities are separate interfaces an MMU also inherits (dirty_logging.hpp,
+// notifier_callbacks.hpp, root_invalidation.hpp, shadow_paging.hpp, kvm_run_hook.hpp); callers
+// find them with capability<Cap>(mmu).
 class HypervisorMmu {
  public:
   virtual ~HypervisorMmu() = default;
-  // A second-stage fault of `vcpu_id` on gpa for `access`, running in the vCPU's thread.
-  virtual FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, Addr gpa, Access access) = 0;
+  // A fault of `vcpu_id` that exited to the hypervisor, running in the vCPU's thread. An MMU
+  // given a fault of the other address space throws ModelError (check_fault_space).
+  virtual FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, const TranslationFault& f) = 0;
   // Host physical address of the second-stage root the vCPU loads on guest entry.
   virtual Addr stage2_root() const = 0;
   // Destroys every mapping and frees every table (VM teardown), running in `host`'s thread.
@@ -85,93 +99,26 @@ class HypervisorMmu {
     return stage2_root();
   }
   virtual void unload_root(Agent& vcpu, int vcpu_id) { (void)vcpu, (void)vcpu_id; }
-  // KVM_RUN issued again after the vCPU's thread returned to the VMM (a guest sync point):
-  // per-ioctl work such as arm64's pending MMU ops. Runs before the vCPU re-enters the guest.
-  virtual void vcpu_run_again(Agent& vcpu, int vcpu_id) { (void)vcpu, (void)vcpu_id; }
-  // Host-side zaps: kvm_mmu_zap_all_fast (memslot deletion, "zap all": every root invalidated,
-  // vCPUs reload) and an unmap of a GPA range in every root (MMU notifier / memslot path).
-  virtual bool supports_zap_all() const { return false; }
-  virtual void zap_all(Agent& host) { (void)host; }
+  // Unmap of a GPA range in every root (MMU notifier / memslot path).
   virtual void zap_range(Agent& host, Addr gpa, uint64_t len) { (void)host, (void)gpa, (void)len; }
-  // Dirty logging of one slot [gpa, gpa+len) (KVM_MEM_LOG_DIRTY_PAGES with manual protect):
-  // enable write-protects the slot; get copies the dirty bitmap (one bit per 4 KiB page from
-  // gpa); clear clears the given bits and write-protects those pages again; disable stops it.
-  virtual bool supports_dirty_log() const { return false; }
-  virtual void enable_dirty_log(Agent& a, Addr gpa, uint64_t len) { (void)a, (void)gpa, (void)len; }
-  virtual std::vector<uint64_t> get_dirty_log(Agent& a) { (void)a; return {}; }
-  virtual void clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) { (void)a, (void)bits; }
-  virtual void disable_dirty_log(Agent& a) { (void)a; }
   // Oracle query (functional): whether translations through `root` are still expected to be in
   // the final tables (false once the root was invalidated).
   virtual bool root_is_current(Addr root) const { return root == stage2_root(); }
 
-  // --- MMU-notifier callbacks (issue 5) -----------------------------------------------------
-  // The arch side of KVM's MMU notifiers (kvm_unmap_gfn_range & co). MmuNotifier
-  // (sim/hv/mmu_notifier.hpp) calls them with notifier_lock held (kvm->mmu_lock), once per
-  // memslot part of the host's HVA range; each returns whether every vCPU's translations must
-  // be flushed, which the notifier then does once (after prepare_flush_remote). Arches that do
-  // not model notifiers keep the defaults, which refuse.
-  virtual bool models_notifiers() const { return false; }
-  virtual void notifier_lock(Agent& a) { (void)a, not_modelled("mmu_lock for notifiers"); }
-  virtual void notifier_unlock(Agent& a) { (void)a, not_modelled("mmu_lock for notifiers"); }
-  // The host unmapped the range: remove its second-stage entries.
-  virtual bool unmap_gfn_range(Agent& a, const GfnRange& r) {
-    (void)a, (void)r;
-    return not_modelled("unmap_gfn_range");
-  }
-  // The host PTE of one page changed (KSM merge, migration, COW): make the entry follow it.
-  virtual bool set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& pte) {
-    (void)a, (void)r, (void)pte;
-    return not_modelled("set_spte_gfn");
-  }
-  // Make the range's entries old; returns whether any was young.
-  virtual bool age_gfn_range(Agent& a, const GfnRange& r) {
-    (void)a, (void)r;
-    return not_modelled("age_gfn_range");
-  }
-  // Whether any entry of the range is young (no change).
-  virtual bool test_age_gfn(Agent& a, const GfnRange& r) {
-    (void)a, (void)r;
-    return not_modelled("test_age_gfn");
-  }
-  // kvm_arch_flush_remote_tlbs: arch work before the notifier's remote flush (MIPS: the ASID
-  // of every vCPU goes stale, flush_shadow_all).
-  virtual void prepare_flush_remote(Agent& a) { (void)a; }
-  // Fault side: the notifier whose mmu_notifier_seq the fault path reads before resolving a
-  // host page and re-checks under mmu_lock (MmuNotifier::read_seq / retry). nullptr: none.
-  virtual void set_notifier(MmuNotifier* n) { (void)n, not_modelled("MMU notifiers"); }
-
-  // --- shadow paging (issue 6) ----------------------------------------------------------------
-  // Without EPT the hardware walks the hypervisor's shadow tables (guest virtual -> host
-  // physical), so handle_fault's `gpa` parameter then carries the faulting guest VIRTUAL
-  // address. These are the guest instructions that exit under shadow paging: a CR3 load (the
-  // vCPU then drops its root and loads the one for the new CR3 through load_root), a guest TLB
-  // flush (kvm_mmu_sync_roots), and the emulation of a guest write that handle_fault answered
-  // with FaultOutcome::Emulate (a write to a write-protected guest page-table page).
-  virtual void guest_cr3_load(Agent& vcpu, int vcpu_id, Addr cr3_gpa) {
-    (void)vcpu, (void)vcpu_id, (void)cr3_gpa;
-    not_modelled("guest CR3 load exits (shadow paging)");
-  }
-  virtual void guest_tlb_flush(Agent& vcpu, int vcpu_id) {
-    (void)vcpu, (void)vcpu_id;
-    not_modelled("guest TLB flush exits (shadow paging)");
-  }
-  // A guest INVLPG of `gva`: whether it exits (intercepted, as under shadow paging), and the
-  // hypervisor's side of it (kvm_mmu_invlpg). With EPT it does not exit: the vCPU only drops
-  // its own TLB entry, so the defaults do nothing.
-  virtual bool intercepts_invlpg() const { return false; }
-  virtual void guest_invlpg(Agent& vcpu, int vcpu_id, Addr gva) {
-    (void)vcpu, (void)vcpu_id, (void)gva;
-  }
-  virtual void emulate_guest_write(Agent& vcpu, int vcpu_id, Addr gva, uint64_t value) {
-    (void)vcpu, (void)vcpu_id, (void)gva, (void)value;
-    not_modelled("emulated guest writes (shadow paging)");
-  }
-
- private:
-  [[noreturn]] bool not_modelled(const char* what) const {
-    throw UsageError(std::string(what) + " is not modelled for this arch");
+ protected:
+  // The fault's address space must be `expected` (the one this MMU's hardware reports).
+  static void check_fault_space(const TranslationFault& f, FaultSpace expected) {
+    if (f.space != expected)
+      throw ModelError(std::string("hypervisor MMU given a ") +
+                       (f.space == FaultSpace::Gva ? "guest-virtual" : "guest-physical") +
+                       " fault address it does not translate");
   }
 };
+
+// The capability `Cap` of `mmu`, or nullptr if the MMU does not implement it.
+template <class Cap>
+Cap* capability(HypervisorMmu& mmu) {
+  return dynamic_cast<Cap*>(&mmu);
+}
 
 }  // namespace mmusim

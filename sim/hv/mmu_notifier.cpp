@@ -2,7 +2,7 @@
 
 namespace mmusim {
 
-MmuNotifier::MmuNotifier(HypervisorMmu& mmu, const Memslots& slots, RemoteFlush& flush,
+MmuNotifier::MmuNotifier(NotifierCallbacks& mmu, const Memslots& slots, RemoteFlush& flush,
                          KernelHeap& heap, Stats& stats)
     : mmu_(mmu), slots_(slots), flush_(flush), seq_word_(heap.alloc()),
       stats_(stats) {}

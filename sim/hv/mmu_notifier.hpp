@@ -1,6 +1,6 @@
 // KVM's MMU-notifier glue (virt/kvm/kvm_main.c), arch-neutral: the host memory manager calls it
 // around every change to the VMM's mappings of guest RAM; it translates the HVA range through
-// the memslots and calls the arch MMU's callbacks (HypervisorMmu::unmap_gfn_range & co) with
+// the memslots and calls the arch MMU's callbacks (NotifierCallbacks::unmap_gfn_range & co) with
 // kvm->mmu_lock held, and flushes remote TLBs once when a callback asks for it.
 //
 // mmu_notifier_seq (KVM's mmu_invalidate_seq) and mmu_notifier_count (invalidations in
@@ -15,9 +15,9 @@
 #include "sim/core/config.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/hv/host_mm.hpp"
-#include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kernel_heap.hpp"
 #include "sim/hv/memslots.hpp"
+#include "sim/hv/notifier_callbacks.hpp"
 #include "sim/hv/remote_flush.hpp"
 #include "sim/sync/agent.hpp"
 
@@ -25,7 +25,7 @@ namespace mmusim {
 
 class MmuNotifier : public HostMmNotifier {
  public:
-  MmuNotifier(HypervisorMmu& mmu, const Memslots& slots, RemoteFlush& flush, KernelHeap& heap,
+  MmuNotifier(NotifierCallbacks& mmu, const Memslots& slots, RemoteFlush& flush, KernelHeap& heap,
               Stats& stats);
 
   // HostMmNotifier: each runs in the host thread that changes the mapping.
@@ -45,7 +45,7 @@ class MmuNotifier : public HostMmNotifier {
   Addr count_word() const { return seq_word_ + 8; }
 
  private:
-  HypervisorMmu& mmu_;
+  NotifierCallbacks& mmu_;
   const Memslots& slots_;
   RemoteFlush& flush_;
   Addr seq_word_;  // mmu_notifier_seq; mmu_notifier_count in the next word (same line)
