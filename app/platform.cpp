@@ -171,7 +171,7 @@ void Platform::vmm_main(Agent& vmm) {
 // The lost-update oracle: the stage-2 tables map exactly the pages the run touched (and the
 // pre-mapped guest page-table pages), each to the host frame that backs it.
 // The leaves are visited one at a time rather than collected first: at 16 M leaves the vector
-// alone would outweigh the tables (issue 7).
+// alone would outweigh the tables.
 void Platform::check_stage2() {
   if (keep_final_leaves) final_leaves = mmu().leaves();
   if (!oracle.enabled()) return;
@@ -237,7 +237,7 @@ void Platform::run() {
   s.backed_bytes.set(host.backed_bytes());
   // Bytes of simulated memory whose contents the model stores (PhysMem never drops a page, so
   // this is also the peak): the page-table pages of both stages, plus the few pages of lock and
-  // counter words. The memory bound of issue 7 is stated against it.
+  // counter words. The memory bound is stated against it.
   s.pt_bytes.set(uint64_t(phys.backed_pages()) << kPageShift);
   workload->publish(stats);
 }

@@ -17,7 +17,7 @@
 // reports their median latency: tens of ns when the host's L3 holds the buffer, more when other
 // tenants of a shared host evict it (one sign of a busy host; docs/PERFORMANCE.md).
 //
-// --growth: how the cost of a fault grows with the machine (issue 7, "cost growth"). The same
+// --growth: how the cost of a fault grows with the machine (docs/PERFORMANCE.md). The same
 // demand-paging run (4K pages, shared mmu_lock, one fault per page) swept two ways:
 //   vcpus:  1, 2, 4, ..., 64 vCPUs x 16 MiB each (the work grows with the vCPUs);
 //   memory: 8 vCPUs, 64 MiB .. --max-mem MiB (default 4096) in total (the work grows with memory).

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Sweep throughput (issue 7): the same 32-point sweep on 1 local worker and on 2, wall time of
+"""Sweep throughput: the same 32-point sweep on 1 local worker and on 2, wall time of
 each and their ratio (the target is 2 workers <= 0.6 x 1 worker).
 
     bench/sweep_throughput.py [--mmusim build/mmusim] [--repeat 3] [--mem 32M] [--json]

@@ -1,4 +1,5 @@
-// The locked-boot workload (seed 004): eager vs deferred cache maintenance for locked memslots
+// The locked-boot workload (the locked-memslots series): eager vs deferred cache maintenance for
+// locked memslots
 // (counts and cycles), skipped maintenance caught by the stale-data oracle, and lockdep's
 // MAX_LOCK_DEPTH reached by kvm_lock_all_vcpus with 47 vCPUs but not 46.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Data versions and cache maintenance to the Point of Coherency (issue 8): cacheable accesses
+// Data versions and cache maintenance to the Point of Coherency: cacheable accesses
 // see the coherent version, non-cacheable ones DRAM's; clean writes dirty lines back, invalidate
 // discards them, each CMO costs per line and level. Driven through MemPort -> b_transport.
 #include <gtest/gtest.h>

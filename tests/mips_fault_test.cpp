@@ -1,4 +1,5 @@
-// KVM MIPS GPA fault handling on both sides of seed 001, driven by host threads calling the
+// KVM MIPS GPA fault handling on both sides of KVM_CAP_SYNC_MMU on MIPS, driven by host threads
+// calling the
 // MIPS MMU directly while the platform runs: the fast path (old -> young, clean -> dirty with
 // dirty logging, EFAULT on a write-protected PTE), the slow path's mmu_notifier_seq retry
 // (exactly when an invalidation lands between the sequence read and mmu_lock), a write to a

@@ -1,4 +1,4 @@
-// GPA tables freed by an unmap (kvm_mips_flush_gpa_pt as seed 001 uses it from
+// GPA tables freed by an unmap (kvm_mips_flush_gpa_pt as KVM_CAP_SYNC_MMU on MIPS uses it from
 // kvm_unmap_hva_range): a pte table the host's invalidation covers whole is unlinked from its
 // pmd under mmu_lock and freed only after every vCPU dropped its translations and an RCU grace
 // period passed; a range one page short frees nothing. The oracle (no access to a freed table,

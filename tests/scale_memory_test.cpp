@@ -1,4 +1,5 @@
-// Issue 7's memory bound: with a guest populated with 4K pages, the peak resident memory of
+// The memory bound (docs/HARDENING.md, Limits): with a guest populated with 4K pages, the peak
+// resident memory of
 // mmusim is at most twice the bytes of the page-table pages it models (mem.pt_bytes) plus
 // 200 MiB. The 64 GiB run the issue names takes minutes (docs/PERFORMANCE.md has it); here the
 // mmusim executable runs two smaller guests in child processes, and the test checks

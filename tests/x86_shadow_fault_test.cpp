@@ -1,6 +1,6 @@
 // The shadow fault path walks the guest tables without mmu_lock (FNAME(walk_addr)) and checks
 // under the lock that every guest entry it read is unchanged (FNAME(gpte_changed)), retrying
-// the fault otherwise (issue 6). The retries here come from a second vCPU rewriting a guest
+// the fault otherwise. The retries here come from a second vCPU rewriting a guest
 // PTE while the first one faults on it: nothing forces them.
 #include <gtest/gtest.h>
 

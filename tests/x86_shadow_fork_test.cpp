@@ -1,4 +1,4 @@
-// Guest processes created and destroyed during guest-pt-churn (issue 6): fork copies the
+// Guest processes created and destroyed during guest-pt-churn: fork copies the
 // parent's tables with copy-on-write (the parent's writable PTEs become read-only in both),
 // exec builds new tables and tears the old ones down, and freed table pages come back as data
 // pages, whose stores meet the shadow pages the hypervisor still keeps for them: emulated,

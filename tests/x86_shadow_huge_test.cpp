@@ -1,4 +1,4 @@
-// Guest 2 MiB pages under shadow paging (issue 6): a guest PDE with PS is shadowed by a direct
+// Guest 2 MiB pages under shadow paging: a guest PDE with PS is shadowed by a direct
 // last-level page (no guest table behind it, nothing write-protected for it) when the host
 // backs guest memory with 4 KiB pages, and by a 2 MiB shadow leaf when the host backs it with
 // 2 MiB pages (--page-size 2M). A guest store to the PDE is emulated and the next access maps

@@ -1,4 +1,4 @@
-// Guest INVLPG under shadow paging (issue 6): KVM's shadow invlpg re-syncs the one last-level
+// Guest INVLPG under shadow paging: KVM's shadow invlpg re-syncs the one last-level
 // entry of an unsync page from the guest PTE, leaves the page unsync, and does nothing below a
 // sync page; guest-pt-churn INVLPGs single-page munmaps and flushes for scattered ones.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Shadow pages and roots freed during a run (issue 6): the per-vCPU cache of previous roots,
+// Shadow pages and roots freed during a run: the per-vCPU cache of previous roots,
 // reclaim beyond n_max_mmu_pages (--shadow-max-pages) and write-flooding detection, with the
 // shadow, stale-TLB, freed-table and leak oracles clean.
 #include <gtest/gtest.h>

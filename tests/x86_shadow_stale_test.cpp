@@ -1,4 +1,4 @@
-// The stale-translation oracle under shadow paging (issue 6): shadow zaps and write-protections
+// The stale-translation oracle under shadow paging: shadow zaps and write-protections
 // are reported to RemoteFlush::note_zap by the host frame the TLB entries are tagged with, so a
 // flush that misses a vCPU leaves an entry the oracle flags on its next use.
 #include <gtest/gtest.h>

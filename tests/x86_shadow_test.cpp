@@ -1,4 +1,5 @@
-// x86 shadow MMU (issue 6, seed 002): write-protected guest tables with emulated writes, unsync
+// x86 shadow MMU (the unsync-walk change): write-protected guest tables with emulated writes,
+// unsync
 // pages, and the three orderings of the unsync walk under the guest-pt-churn workload.
 #include <gtest/gtest.h>
 

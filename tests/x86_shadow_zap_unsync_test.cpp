@@ -1,4 +1,4 @@
-// Zapping an upper-level shadow page zaps its unsync children first (issue 6, seed 002):
+// Zapping an upper-level shadow page zaps its unsync children first (the unsync-walk change):
 // kvm_mmu_prepare_zap_page runs mmu_zap_unsync_children, the unsync walk of the sync path
 // (same --unsync-walk variant, same vector of 16), and zaps every unsync page it collects
 // instead of syncing it. Without that, the unsync page tables below a zapped directory stay in

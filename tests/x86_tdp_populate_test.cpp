@@ -1,4 +1,5 @@
-// End-to-end runs of the x86 TDP demand-paging slice: both sides of seed 000 (exclusive vs
+// End-to-end runs of the x86 TDP demand-paging slice: both sides of the parallel-faults change
+// (exclusive vs
 // shared mmu_lock), the lost-update oracle, huge pages, 2D walk references, determinism.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,5 @@
-// TDP root lifecycle (seed 003): invalidation with vCPU reloads, zapping a defunct root with
+// TDP root lifecycle (the root put/invalidate change): invalidation with vCPU reloads, zapping a
+// defunct root with
 // yielding, freeing after RCU, and the put variants of the seed thread under the oracle.
 #include <algorithm>
 #include <gtest/gtest.h>

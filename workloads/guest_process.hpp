@@ -1,4 +1,4 @@
-// Guest process lifetimes for the guest-pt-churn workload (issue 6): the guest kernel of one
+// Guest process lifetimes for the guest-pt-churn workload: the guest kernel of one
 // vCPU creating page tables for a process (exec), copying a parent's for a child (fork, with
 // copy-on-write), breaking COW on a write, and tearing a process's tables down (exit, or the
 // old image of an exec). Every table store is a GuestPteWrite op through the guest's direct
@@ -74,7 +74,8 @@ class GuestProcessOps {
   // down the old tables.
   void create(GuestProcess& p);
   // fork: `child` (its slot's old tables torn down by the caller) gets new tables holding
-  // the parent's 4 KiB mappings read-only (its 2 MiB pages are not copied); the parent's writable PTEs become read-only too
+  // the parent's 4 KiB mappings read-only (its 2 MiB pages are not copied); the parent's writable
+  // PTEs become read-only too
   // (copy_page_range with ptep_set_wrprotect), then the parent's TLB is flushed
   // (flush_tlb_mm; the parent is the current process).
   void fork(GuestProcess& parent, GuestProcess& child);

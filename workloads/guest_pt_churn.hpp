@@ -1,4 +1,4 @@
-// The guest-pt-churn workload (issue 6, shadow paging): each vCPU runs --churn-procs guest
+// The guest-pt-churn workload (shadow paging): each vCPU runs --churn-procs guest
 // processes, each with its own 4-level page tables over a --churn-proc-bytes data window (the
 // same virtual window in every process, different guest frames). The guest kernel edits those
 // tables through its direct map (a window mapping every guest page-table page, shared by all

@@ -1,4 +1,4 @@
-// The locked-boot workload (issue 8, seed 004): how a VMM boots an arm64 guest from locked
+// The locked-boot workload (the locked-memslots series): how a VMM boots an arm64 guest from locked
 // memory. Before any vCPU runs, the VMM thread creates one memslot over the guest's RAM
 // (--mem-per-vcpu x --vcpus), locks it (pin + map stage 2 up front; --lock-writable), and only
 // then writes the guest image (--image-size) into it through its own cacheable mapping. Then it

@@ -1,4 +1,5 @@
-// The root-churn workload (x86 TDP roots, seed 003): the vCPUs fault their slices in and keep
+// The root-churn workload (x86 TDP roots, the root put/invalidate change): the vCPUs fault their
+// slices in and keep
 // re-touching them (demand-paging streams with --passes), while the VMM thread repeatedly
 // zaps everything (kvm_mmu_zap_all_fast: invalidate every root, vCPUs reload, the invalidated
 // roots are zapped with yielding and put) and an MMU-notifier thread keeps unmapping small GFN

@@ -55,7 +55,7 @@ class Arm64Arch : public ArchModel {
   Arm64S1Format s1_;
   Arm64S2Format s2_;
   Stage2Mmu mmu_;
-  LockedMemslots slots_;  // the VMM's locked memslots (seed 004)
+  LockedMemslots slots_;  // the VMM's locked memslots (the locked-memslots series)
   Memslots kvm_slots_;    // KVM's memslots as the MMU notifiers see them
   MmuNotifier notifier_;
   HostMm& host_;

@@ -1,4 +1,5 @@
-// The part of lockdep the seed-004 thread runs into: every task has a held-lock stack of at
+// The part of lockdep the thread of the locked-memslots series runs into: every task has a
+// held-lock stack of at
 // most MAX_LOCK_DEPTH (48) entries; the acquisition that brings the depth to 48 makes lockdep
 // print "BUG: MAX_LOCK_DEPTH too low!" and turn itself off. kvm_lock_all_vcpus under kvm->lock
 // gets there with 47 vCPUs (kvm->lock + 47 vcpu->mutex). The model checks the depth the

@@ -1,4 +1,5 @@
-// Locked memslots (the arm64 KVM_CAP_ARM_LOCK_USER_MEMORY series, seed 004) and the VMM-side
+// Locked memslots (the arm64 KVM_CAP_ARM_LOCK_USER_MEMORY series, the locked-memslots series) and
+// the VMM-side
 // operations around them:
 //   create   a memslot over [gpa, gpa + bytes) (KVM_SET_USER_MEMORY_REGION);
 //   lock     pin every page and map it at stage 2 up front, read-only or writable;

@@ -9,7 +9,8 @@
 // (ShadowWalker) and written here through the vCPU's Agent. The metadata KVM keeps in struct
 // kvm_mmu_page that the unsync walk reads -- role, unsync flag, unsync_children count, the
 // 512-bit unsync_child_bitmap, the parent count -- lives in kernel-heap lines and every access
-// goes through the cache model, so the "metadata is hot in the cache" argument of seed 002 is
+// goes through the cache model, so the "metadata is hot in the cache" argument of the unsync-walk
+// change is
 // measured. Host-side C++ indexes stand for KVM's own lookup structures (the gfn hash, the
 // page-to-kvm_mmu_page link, the parent_ptes and rmap lists, sp->gfns): they are never consulted
 // for anything the simulated words hold.

@@ -1,4 +1,5 @@
-// Unsync shadow pages and the unsync walk (seed 002). A last-level shadow page may go unsync
+// Unsync shadow pages and the unsync walk (the unsync-walk change). A last-level shadow page may
+// go unsync
 // instead of staying write-protected; its parents then carry a bit in unsync_child_bitmap and a
 // count in unsync_children, up to the root. On a CR3 load or guest TLB flush, mmu_sync_children
 // collects unsync pages with mmu_unsync_walk into a vector of 16 (-ENOSPC when full: the caller

@@ -1,5 +1,5 @@
 // The x86 TDP MMU (KVM's arch/x86/kvm/mmu/tdp_mmu.c) on EPT tables in simulated memory, with
-// both sides of the change that made page faults run in parallel (seed 000):
+// both sides of the change that made page faults run in parallel (the parallel-faults change):
 //   exclusive: mmu_lock taken for write; SPTEs written with plain stores.
 //   shared:    mmu_lock taken for read; every SPTE change is a cmpxchg against the value the
 //              iterator read, and a lost race returns RET_PF_RETRY (the vCPU faults again); a
@@ -10,7 +10,8 @@
 // KVM runs under it. Every table reference goes through the memory system and the one
 // iterator (PtIter) used by the hardware walker too.
 //
-// Roots (seed 003): each root has a reference count and a role.invalid flag in simulated
+// Roots (the root put/invalidate change): each root has a reference count and a role.invalid flag
+// in simulated
 // memory. vCPUs take a reference to a valid root before entering the guest and drop it on
 // KVM_REQ_MMU_RELOAD; zap_all (memslot deletion, "zap all") invalidates every root, makes the
 // vCPUs reload, and zaps the invalidated roots with yielding (mmu_lock dropped and re-taken

@@ -1,4 +1,5 @@
-// TDP MMU roots: allocation, references, invalidation and the put variants of seed 003.
+// TDP MMU roots: allocation, references, invalidation and the put variants of the root
+// put/invalidate change.
 #include <sstream>
 
 #include "models/x86/tdp_mmu.hpp"

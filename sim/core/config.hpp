@@ -38,17 +38,17 @@ struct Latencies {
   Cycles request_check = 20;     // scanning pending vCPU requests on guest entry
   Cycles compute_per_access = 0; // guest work between two accesses of the workload
   Cycles cond_resched = 40;      // a yield point that dropped mmu_lock (cond_resched)
-  // arm64 (issue 8): broadcast TLB maintenance and cache maintenance to the Point of Coherency
+  // arm64: broadcast TLB maintenance and cache maintenance to the Point of Coherency
   Cycles tlbi_op = 40;           // one TLBI broadcast message occupying the DVM interconnect
   Cycles tlbi_dsb = 300;         // DSB ISH after TLBIs: every core's completion acknowledged
   Cycles cmo_line_level = 4;     // one DC CVAC/IVAC/CIVAC on one line at one cache level
   Cycles s2_map_work = 300;      // instructions of one stage-2 map call besides its memory
                                  // references (walker setup, prot computation, pte build)
-  // modelled guest kernel (issue 3): first-touch page faults of replayed traces
+  // modelled guest kernel: first-touch page faults of replayed traces
   Cycles guest_fault_work = 400; // guest #PF entry, VMA lookup and exit, besides its PTE accesses
   Cycles guest_clear_page = 250; // the guest zeroing a newly allocated 4 KiB frame
   Cycles guest_lock_spin = 40;   // one re-check of a contended guest page-table lock
-  // MIPS (issue 5): software TLB refill, GPA fault handling, host memory-manager events
+  // MIPS: software TLB refill, GPA fault handling, host memory-manager events
   Cycles mips_tlb_exception = 30; // TLB refill/invalid/modified exception entry and eret
   Cycles mips_refill_work = 12;   // refill handler instructions besides its loads (shifts, tlbwr)
   Cycles mips_asid_bump = 40;     // giving a vCPU a new ASID on a flush request (get_new_asid)
@@ -56,11 +56,11 @@ struct Latencies {
   Cycles host_pte_update = 100;   // the host mm changing one of its PTEs (with rmap walk)
   Cycles host_page_copy = 400;    // copying one 4 KiB page (COW break, KSM compare, migration)
   Cycles host_swap_io = 8000;     // one page written to or read from swap
-  // remote-flush strategies and overcommit (issue 4): host scheduler and guest TLB shootdowns
+  // remote-flush strategies and overcommit: host scheduler and guest TLB shootdowns
   Cycles context_switch = 1500;   // host switching the pCPU to another vCPU thread (vcpu_load)
   Cycles guest_ipi_handler = 400; // guest flush-IPI entry, handler dispatch and csd release
   Cycles invlpg = 120;            // one per-address TLB invalidation (INVLPG / ranged entry)
-  // x86 shadow MMU (issue 6): shadow faults, emulated guest PTE writes, syncing unsync pages
+  // x86 shadow MMU: shadow faults, emulated guest PTE writes, syncing unsync pages
   Cycles shadow_fault_work = 350; // shadow fault handler instructions besides memory references
   Cycles shadow_sync_work = 200;  // kvm_sync_page set-up per page besides its entry reads
   Cycles shadow_emulate = 700;    // decoding and emulating one guest write to a protected table
@@ -89,13 +89,14 @@ struct SimConfig {
 
   // MMU
   uint64_t page_size = 4096;       // EPT mapping size: 4K, 2M or 1G
-  std::string mmu_lock = "shared"; // exclusive (before seed 000) | shared (after)
+  std::string mmu_lock = "shared"; // exclusive (before the parallel-faults change) | shared (after)
   unsigned guest_levels = 4;       // guest paging levels: 4 or 5
   unsigned ept_levels = 4;         // EPT levels: 4 or 5
   // Remote TLB flush strategy: ipi-all (kvm_flush_remote_tlbs); unsafe-skip reports the flush
   // complete without touching any vCPU -- wrong on purpose, to show the oracle catches it.
   std::string flush = "ipi-all";
-  // x86 TDP roots (seed 003): how the last reference to a root is put (agreed | dec-not-one |
+  // x86 TDP roots (the root put/invalidate change): how the last reference to a root is put
+  // (agreed | dec-not-one |
   // zap-always), and how many SPTEs a zapper handles before it drops and re-takes mmu_lock.
   std::string root_put = "agreed";
   unsigned zap_yield_every = 64;
@@ -126,22 +127,22 @@ struct SimConfig {
   bool check = true;
   bool quiet = false;      // no human summary on stdout
 
-  // --- arm64 (issue 8; sim/core/config_options_arm64.cpp) ---
+  // --- arm64 (sim/core/config_options_arm64.cpp) ---
   unsigned ipa_bits = 40;          // stage-2 input (IPA) size in bits, 32..48
   unsigned s2_levels = 0;          // stage-2 levels 2..4; 0: as KVM (fewest, <= 16 concatenated)
-  std::string cmo_policy = "deferred";  // eager | deferred | none (locked memslots, seed 004)
+  std::string cmo_policy = "deferred";  // eager | deferred | none (the locked-memslots series)
   uint64_t tlbi_range_threshold = 64;   // pages above which one full-VMID TLBI replaces by-IPA
   uint64_t image_size = 256ull << 10;   // locked-boot: guest image the VMM writes after locking
   bool lock_writable = true;       // locked-boot: lock memslots writable (else read-only)
   unsigned relock_cycles = 0;      // locked-boot: unlock/re-lock cycles (cancelled migrations)
   // --- end arm64 ---
 
-  // --- traces (issue 3; sim/core/config_options_trace.cpp) ---
+  // --- traces (sim/core/config_options_trace.cpp) ---
   std::string trace;  // --workload trace: the trace file to replay (text or binary, maybe gzip)
   // --- end traces ---
 
-  // --- MIPS and host memory events (issue 5; sim/core/config_options_mips.cpp) ---
-  bool mips_sync_mmu = true;       // KVM_CAP_SYNC_MMU: MMU notifiers (on: after seed 001)
+  // --- MIPS and host memory events (sim/core/config_options_mips.cpp) ---
+  bool mips_sync_mmu = true;       // KVM_CAP_SYNC_MMU: MMU notifiers (on: after the change)
   unsigned mips_asid_bits = 8;     // ASID width: a vCPU moves to a fresh ASID per flush, a full
                                    // TLB flush only when the ASIDs run out
   bool mips_dirty_log = false;     // dirty logging on the data memslot
@@ -151,14 +152,14 @@ struct SimConfig {
   unsigned event_passes = 4;       // passes each vCPU makes over its slice in those workloads
   // --- end MIPS ---
 
-  // --- remote-flush strategies, overcommit, ebizzy (issue 4; config_options_flush.cpp) ---
+  // --- remote-flush strategies, overcommit, ebizzy (config_options_flush.cpp) ---
   Cycles timeslice = 1000000;      // host scheduler tick with --pcpus < --vcpus (1 ms at 1 GHz)
   unsigned iterations = 20;        // workload iterations (ebizzy: chunks each thread uses)
   uint64_t ebizzy_chunk = 64ull << 10;  // ebizzy: bytes of one chunk (allocated, used, freed)
   Cycles ebizzy_work = 20000;      // ebizzy: guest compute per record (searching the chunk)
   // --- end remote-flush strategies ---
 
-  // --- x86 shadow MMU (issue 6; sim/core/config_options_shadow.cpp) ---
+  // --- x86 shadow MMU (sim/core/config_options_shadow.cpp) ---
   std::string x86_mmu = "tdp";          // tdp (EPT) | shadow (no EPT: shadow page tables)
   std::string unsync_walk = "clear-on-add";  // rewalk | clear-on-add | clear-before-add
   bool unsync = true;                   // let last-level shadow pages go unsync
@@ -177,7 +178,7 @@ struct SimConfig {
   double churn_guest_huge = 0.0;        // guest-pt-churn: window share mapped by guest 2M pages
   // --- end x86 shadow MMU ---
 
-  // --- limits (issue 7 hardening; sim/core/config_options_limits.cpp) ---
+  // --- limits (sim/core/config_options_limits.cpp) ---
   uint64_t host_mem_limit = 0;  // bytes the run may plan to use; 0: this machine's physical RAM
   // --- end limits ---
 

@@ -1,5 +1,5 @@
-// The options of the arm64 model (issue 8): stage-2 geometry, broadcast TLB maintenance, cache
-// maintenance policy for locked memslots (seed 004) and the locked-boot workload.
+// The options of the arm64 model: stage-2 geometry, broadcast TLB maintenance, cache
+// maintenance policy for locked memslots (the locked-memslots series) and the locked-boot workload.
 #include "sim/core/config_table.hpp"
 
 namespace mmusim::config_detail {
@@ -13,7 +13,7 @@ void add_arm64_options(OptionTable& o) {
           &SimConfig::s2_levels, 0, 4);
   o.choice("cmo-policy",
            "cache maintenance for locked memslots: eager (at lock and at first run), deferred "
-           "(at first run only, seed 004), none (skipped: MMU-off guests may read stale data)",
+           "(at first run only), none (skipped: MMU-off guests may read stale data)",
            &SimConfig::cmo_policy, {"eager", "deferred", "none"}, {});
   o.whole("tlbi-range-threshold",
           "pages above which --flush broadcast invalidates the whole VMID instead of by IPA",

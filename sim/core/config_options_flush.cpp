@@ -1,4 +1,4 @@
-// The options of remote-flush strategies, vCPU overcommit and the ebizzy workload (issue 4).
+// The options of remote-flush strategies, vCPU overcommit and the ebizzy workload.
 #include "sim/core/config_table.hpp"
 
 namespace mmusim::config_detail {

@@ -43,7 +43,8 @@ void add_limits_options(OptionTable& o) {
 
 // The rule for memory: the model allocates page-table pages (stage 2 and the guest's own tables,
 // the latter at 4K as the harness builds them) and per-page bookkeeping, never data pages. Peak
-// use is budgeted at twice the page-table bytes plus a fixed 200M (the scale target of issue 7);
+// use is budgeted at twice the page-table bytes plus a fixed 200M (the scale target,
+// docs/HARDENING.md, Limits);
 // a run whose budget exceeds the limit could only end in swapping or the OOM killer.
 void validate_limits(const SimConfig& c, const Fail& fail) {
   auto cache = [&](const char* size_opt, const char* ways_opt, uint64_t size, uint64_t ways) {

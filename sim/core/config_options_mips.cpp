@@ -1,4 +1,5 @@
-// The options of the MIPS model (issue 5): KVM_CAP_SYNC_MMU on either side of seed 001, the ASID
+// The options of the MIPS model: KVM_CAP_SYNC_MMU on either side of KVM_CAP_SYNC_MMU on MIPS, the
+// ASID
 // width of the software-refilled TLB, dirty logging, and the host memory-manager event
 // workloads (ksm-merge, swap-storm, idle-tracking).
 #include "sim/core/config_table.hpp"
@@ -8,7 +9,7 @@ namespace mmusim::config_detail {
 void add_mips_options(OptionTable& o) {
   o.group = "MIPS (--arch mips) and host memory events";
   o.on_off("mips-sync-mmu",
-           "MMU notifiers (KVM_CAP_SYNC_MMU, seed 001); off: host COW/KSM/swap/migration are not "
+           "MMU notifiers (KVM_CAP_SYNC_MMU); off: host COW/KSM/swap/migration are not "
            "reflected in the GPA table and page references are held, as before the seed",
            &SimConfig::mips_sync_mmu);
   o.whole("mips-asid-bits", "ASID width; a flush moves a vCPU to a new ASID, a full TLB flush "

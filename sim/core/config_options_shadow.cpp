@@ -1,5 +1,6 @@
-// The options of the x86 shadow MMU (issue 6): --x86-mmu shadow instead of TDP/EPT, the three
-// orderings of the unsync walk around seed 002, and the guest-pt-churn workload's rates.
+// The options of the x86 shadow MMU: --x86-mmu shadow instead of TDP/EPT, the three
+// orderings of the unsync walk around the unsync-walk change, and the guest-pt-churn workload's
+// rates.
 #include "sim/core/config_table.hpp"
 
 namespace mmusim::config_detail {
@@ -9,7 +10,7 @@ void add_shadow_options(OptionTable& o) {
   o.choice("x86-mmu", "x86 hypervisor MMU: tdp (EPT, the TDP MMU) or shadow (shadow page tables)",
            &SimConfig::x86_mmu, {"tdp", "shadow"}, {});
   o.choice("unsync-walk",
-           "mmu_unsync_walk ordering (seed 002): rewalk (before the patch: bits cleared after the "
+           "mmu_unsync_walk ordering: rewalk (before the patch: bits cleared after the "
            "sync), clear-on-add (the review's version), clear-before-add (the patch as posted: "
            "loses an unsync page when the vector is full)",
            &SimConfig::unsync_walk, {"rewalk", "clear-on-add", "clear-before-add"}, {});

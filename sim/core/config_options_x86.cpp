@@ -4,7 +4,7 @@
 namespace mmusim::config_detail {
 
 void add_x86_options(OptionTable& o) {
-  o.group = "x86 TDP MMU roots (seed 003)";
+  o.group = "x86 TDP MMU roots (putting and invalidating roots)";
   o.choice("root-put",
            "how the last root reference is put: agreed (final version of the seed thread), "
            "dec-not-one or zap-always (versions the thread shows to be wrong)",

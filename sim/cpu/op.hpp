@@ -10,7 +10,7 @@ struct Op {
   // GuestShootdown: the guest unmapped [gva, gva + bytes) (munmap) and flushes it from its own
   // TLB and, by IPIs, from every other vCPU's (flush_tlb_mm_range / flush_tlb_multi).
   // Sync: the guest reports to the VMM (ucall) and waits until the VMM lets it go on.
-  // Shadow paging (issue 6): GuestPteWrite stores `value` at guest-virtual `gva` (a PTE the
+  // Shadow paging: GuestPteWrite stores `value` at guest-virtual `gva` (a PTE the
   // guest kernel writes through its direct map); GuestCr3Load switches the guest to the page
   // tables at guest-physical `gva`; GuestTlbFlush flushes the vCPU's whole TLB (e.g. a CR3
   // reload after a munmap); GuestInvlpg invalidates the one page at `gva` (INVLPG). Under

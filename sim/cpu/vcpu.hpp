@@ -143,7 +143,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void note_tlb_use();           // before the first walk since a full flush (--flush targeted)
   void after_flush_request(uint64_t req);  // ranged invalidation and TLB-used bookkeeping
   void publish_overcommit_stats();
-  // --- shadow paging (issue 6; sim/cpu/vcpu_shadow.cpp) ---
+  // --- shadow paging (sim/cpu/vcpu_shadow.cpp) ---
   void shadow_op(const Op& op);          // GuestPteWrite / GuestCr3Load / GuestTlbFlush
   void guest_pte_write(const Op& op);    // store through the (maybe write-protected) mapping
   void guest_cr3_load(const Op& op);     // exits; the vCPU then loads the root for the new CR3

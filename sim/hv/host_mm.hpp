@@ -67,7 +67,7 @@ class HostMm {
   void collapse_backing(uint64_t gfn, unsigned level);
   uint64_t backed_bytes() const { return backed_bytes_; }
 
-  // --- Host memory-manager events (issue 5) -------------------------------------------------
+  // --- Host memory-manager events -------------------------------------------------
   // Guest RAM is one anonymous mapping of the VMM at kGuestRamHva (guest frame g at
   // kGuestRamHva + g * 4 KiB), as QEMU maps a RAM block; memslots describe the same layout.
   static constexpr Addr kGuestRamHva = Addr(0x7f00) << 32;

@@ -70,7 +70,7 @@ class HypervisorMmu {
   virtual void map_functional(Addr gpa, unsigned level, Addr hpa_base) = 0;
   // Every present second-stage leaf of the root vCPUs currently use, in GPA order (functional
   // read of simulated memory), handed to `visit` one at a time without holding them all: the
-  // end-of-run oracle of a populated 64 GiB guest sees 16 M of them (issue 7).
+  // end-of-run oracle of a populated 64 GiB guest sees 16 M of them.
   using LeafVisitor = std::function<void(const Stage2Leaf&)>;
   virtual void visit_leaves(const LeafVisitor& visit) const = 0;
   // visit_leaves for a tree of `fmt` tables at `root`: a pre-order walk reading each entry

@@ -1,4 +1,4 @@
-"""CLI checks of the x86 shadow MMU options (issue 6): bad values exit 2 with one line naming
+"""CLI checks of the x86 shadow MMU options: bad values exit 2 with one line naming
 the option; a correct run of guest-pt-churn reports no violations."""
 import json
 import os
