@@ -1,6 +1,5 @@
 // x86 shadow MMU (the unsync-walk change): write-protected guest tables with emulated writes,
-// unsync
-// pages, and the three orderings of the unsync walk under the guest-pt-churn workload.
+// unsync pages, and the three orderings of the unsync walk under the guest-pt-churn workload.
 #include <gtest/gtest.h>
 
 #include "tests/platform_run.hpp"
@@ -75,4 +74,19 @@ TEST(ShadowMmu, SameSeedGivesIdenticalStatistics) {
   PlatformRun b = run_platform(churn("clear-on-add"));
   ASSERT_EQ(a.exit_code, 0);
   EXPECT_EQ(a.stats_json, b.stats_json);
+}
+
+// The shadow MMU keeps the fault statistics the TDP MMU keeps: every fault's outcome and the
+// handler's latency (hv.fault.*), so the two MMUs compare on the same names.
+TEST(ShadowMmu, FaultOutcomesAndHandlerLatencyAreCounted) {
+  PlatformRun r = run_platform(churn("clear-on-add"));
+  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+  const double faults = stat(r.stats_json, "hv.fault.count");
+  ASSERT_GT(faults, 0);
+  EXPECT_EQ(stat(r.stats_json, "hv.fault.latency", "count"), faults);
+  EXPECT_GT(stat(r.stats_json, "hv.fault.latency", "mean"), 0);
+  EXPECT_GT(stat(r.stats_json, "hv.fault.fixed"), 0);
+  EXPECT_LE(stat(r.stats_json, "hv.fault.fixed") + stat(r.stats_json, "hv.fault.retry") +
+                stat(r.stats_json, "hv.fault.spurious"),
+            faults);
 }

@@ -219,6 +219,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   check_fault_space(f, FaultSpace::Gva);
   const Addr gva = f.addr;
   const Access access = f.access;
+  const Cycles t0 = a.now();
   faults_.count.inc();
   a.advance(cfg_.lat.fault_entry);
   const uint64_t cr3_gfn = cr3_.at(size_t(vcpu_id)) >> kPageShift;
@@ -242,9 +243,8 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   // reloads (KVM_REQ_MMU_RELOAD is pending) and faults again on the new one.
   size_t sp = cur_root_.at(size_t(vcpu_id));
   if (sp == SIZE_MAX || pages_[sp].invalid) {
-    faults_.retry.inc();
     mmu_lock_.unlock(a);
-    return FaultOutcome::Retry;
+    return counted(a, t0, FaultOutcome::Retry);
   }
   make_pages_available(a, vcpu_id);
   bool changed = gpte_changed(a, gw, 4);
@@ -274,10 +274,9 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   }
   if (changed) {
     stats_.gpte_changed.inc();
-    faults_.retry.inc();
     if (flush) flush_.flush_all(a, vcpu_id);
     mmu_lock_.unlock(a);
-    return FaultOutcome::Retry;
+    return counted(a, t0, FaultOutcome::Retry);
   }
   const FaultOutcome out =
       gw.leaf_level == 2
@@ -286,6 +285,19 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   a.advance(cfg_.lat.shadow_fault_work);
   if (flush) flush_.flush_all(a, vcpu_id);
   mmu_lock_.unlock(a);
+  return counted(a, t0, out);
+}
+
+FaultOutcome ShadowMmu::counted(const Agent& a, Cycles t0, FaultOutcome out) {
+  // The outcome counters and the handler's latency, as the TDP MMU keeps them (hv.fault.*);
+  // an emulated write is none of fixed, retried or spurious.
+  switch (out) {
+    case FaultOutcome::Fixed: faults_.fixed.inc(); break;
+    case FaultOutcome::Retry: faults_.retry.inc(); break;
+    case FaultOutcome::Spurious: faults_.spurious.inc(); break;
+    case FaultOutcome::Emulate: break;
+  }
+  faults_.latency.sample(a.now() - t0);
   return out;
 }
 

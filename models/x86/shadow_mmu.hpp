@@ -10,10 +10,9 @@
 // kvm_mmu_page that the unsync walk reads -- role, unsync flag, unsync_children count, the
 // 512-bit unsync_child_bitmap, the parent count -- lives in kernel-heap lines and every access
 // goes through the cache model, so the "metadata is hot in the cache" argument of the unsync-walk
-// change is
-// measured. Host-side C++ indexes stand for KVM's own lookup structures (the gfn hash, the
-// page-to-kvm_mmu_page link, the parent_ptes and rmap lists, sp->gfns): they are never consulted
-// for anything the simulated words hold.
+// change is measured. Host-side C++ indexes stand for KVM's own lookup structures (the gfn hash,
+// the page-to-kvm_mmu_page link, the parent_ptes and rmap lists, sp->gfns): they are never
+// consulted for anything the simulated words hold.
 //
 // Files: faults, lookup/creation, write protection and emulated writes (shadow_mmu.cpp); unsync
 // pages and the unsync walk (shadow_unsync.cpp); INVLPG (shadow_invlpg.cpp); roots and the
@@ -68,8 +67,8 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
   Addr stage2_root() const override { return 0; }
   // Shadow leaves map guest virtual addresses: the GPA-indexed stage-2 oracle of the platform
   // has nothing to compare, so no vCPU marks pages touched and leaves() is empty. The shadow
-  // oracle (check_shadow_consistency, run at teardown, and the check after every sync) takes
-  // its place.
+  // oracle (check_shadow_consistency, run at teardown, and the check after every sync) takes its
+  // place.
   bool root_is_current(Addr) const override { return false; }
   void teardown(Agent& host) override;
   void map_functional(Addr, unsigned, Addr) override {}
@@ -151,6 +150,8 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
     uint64_t leaf = 0;           // the guest PTE (pte[1]), or a 2 MiB PDE (pte[2])
     unsigned leaf_level = 1;     // 2: the guest maps a 2 MiB page
   };
+  // Counts a fault's outcome and samples its latency from `t0`; returns `out`.
+  FaultOutcome counted(const Agent& a, Cycles t0, FaultOutcome out);
   bool walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w);
   // FNAME(gpte_changed): the guest entry at `level` differs from what the walk read.
   bool gpte_changed(Agent& a, const GuestWalk& w, unsigned level);
