@@ -170,8 +170,8 @@ void Platform::vmm_main(Agent& vmm) {
 
 // The lost-update oracle: the stage-2 tables map exactly the pages the run touched (and the
 // pre-mapped guest page-table pages), each to the host frame that backs it.
-// The leaves are visited one at a time rather than collected first: at 16 M leaves the vector
-// alone would outweigh the tables.
+// The leaves are visited one at a time rather than collected first: at 16 M leaves the vector alone
+// would outweigh the tables.
 void Platform::check_stage2() {
   if (keep_final_leaves) final_leaves = mmu().leaves();
   if (!oracle.enabled()) return;

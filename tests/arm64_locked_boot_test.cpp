@@ -1,7 +1,6 @@
 // The locked-boot workload (the locked-memslots series): eager vs deferred cache maintenance for
-// locked memslots
-// (counts and cycles), skipped maintenance caught by the stale-data oracle, and lockdep's
-// MAX_LOCK_DEPTH reached by kvm_lock_all_vcpus with 47 vCPUs but not 46.
+// locked memslots (counts and cycles), skipped maintenance caught by the stale-data oracle, and
+// lockdep's MAX_LOCK_DEPTH reached by kvm_lock_all_vcpus with 47 vCPUs but not 46.
 #include <gtest/gtest.h>
 
 #include "tests/platform_run.hpp"

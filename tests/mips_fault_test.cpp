@@ -1,8 +1,7 @@
 // KVM MIPS GPA fault handling on both sides of KVM_CAP_SYNC_MMU on MIPS, driven by host threads
-// calling the
-// MIPS MMU directly while the platform runs: the fast path (old -> young, clean -> dirty with
-// dirty logging, EFAULT on a write-protected PTE), the slow path's mmu_notifier_seq retry
-// (exactly when an invalidation lands between the sequence read and mmu_lock), a write to a
+// calling the MIPS MMU directly while the platform runs: the fast path (old -> young, clean ->
+// dirty with dirty logging, EFAULT on a write-protected PTE), the slow path's mmu_notifier_seq
+// retry (exactly when an invalidation lands between the sequence read and mmu_lock), a write to a
 // KSM page breaking COW inside the fault, and kvm_set_spte_hva's flush decision table.
 #include <gtest/gtest.h>
 
@@ -179,8 +178,8 @@ TEST(MipsFault, SeqRetryExactlyWhenInvalidationLandsBetweenSeqReadAndLock) {
   });
 }
 
-// kvm_set_spte_hva on one page whose GPA PTE is `old`: returns whether a flush was requested
-// and the PTE left behind.
+// kvm_set_spte_hva on one page whose GPA PTE is `old`: returns whether a flush was requested and
+// the PTE left behind.
 struct SetSpte {
   bool flush;
   uint64_t pte;

@@ -1,8 +1,7 @@
 // Whole MIPS runs: demand paging (zero violations, deterministic, --mmu-lock has no effect since
 // KVM MIPS's mmu_lock is a spinlock either way), the even/odd pair refill, the host-event
 // workloads with MMU notifiers, and both sides of KVM_CAP_SYNC_MMU on MIPS under host COW/KSM
-// events (stale
-// guest mappings only without KVM_CAP_SYNC_MMU).
+// events (stale guest mappings only without KVM_CAP_SYNC_MMU).
 #include <gtest/gtest.h>
 
 #include "tests/platform_run.hpp"

@@ -1,8 +1,8 @@
 // The memory bound (docs/HARDENING.md, Limits): with a guest populated with 4K pages, the peak
-// resident memory of
-// mmusim is at most twice the bytes of the page-table pages it models (mem.pt_bytes) plus
-// 200 MiB. The 64 GiB run the issue names takes minutes (docs/PERFORMANCE.md has it); here the
-// mmusim executable runs two smaller guests in child processes, and the test checks
+// resident memory of mmusim is at most twice the bytes of the page-table pages it models
+// (mem.pt_bytes) plus 200 MiB. The 64 GiB run the issue names takes minutes (docs/PERFORMANCE.md
+// has it); here the mmusim executable runs two smaller guests in child processes, and the test
+// checks
 //  - the bound itself on the larger one, and
 //  - the part of it that scales: each guest page added between the two may cost at most twice
 //    the page-table bytes it adds. Bookkeeping of more than that per 4 KiB page passes the

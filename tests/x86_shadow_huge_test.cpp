@@ -1,8 +1,8 @@
 // Guest 2 MiB pages under shadow paging: a guest PDE with PS is shadowed by a direct
 // last-level page (no guest table behind it, nothing write-protected for it) when the host
 // backs guest memory with 4 KiB pages, and by a 2 MiB shadow leaf when the host backs it with
-// 2 MiB pages (--page-size 2M). A guest store to the PDE is emulated and the next access maps
-// the new frame.
+// 2 MiB pages (--page-size 2M). A guest store to the PDE is emulated and the next access maps the
+// new frame.
 #include <gtest/gtest.h>
 
 #include "tests/platform_run.hpp"
@@ -90,8 +90,8 @@ TEST(ShadowHuge, WithSmallHostPagesAGuest2MiBPageIsShadowedByADirectPage) {
             std::string::npos)
       << log;
   // One direct page per (frame, W): the frame's and then region 0's. The data frames are no
-  // guest table: the stores to them went straight through writable leaves; the one emulated
-  // store is the guest's PDE store.
+  // guest table: the stores to them went straight through writable leaves; the one emulated store
+  // is the guest's PDE store.
   EXPECT_EQ(stat(out, "shadow.direct.pages_created"), 2) << out;
   EXPECT_EQ(stat(out, "shadow.huge.leaves_installed"), 0);
   EXPECT_EQ(stat(out, "shadow.emulated_writes"), 1);

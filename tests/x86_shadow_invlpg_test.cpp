@@ -65,13 +65,13 @@ bool line(const std::string& out, const std::string& l) { return out.find(l) != 
 TEST(ShadowInvlpg, ResyncsTheEntryOfAnUnsyncPageFromTheGuestPteAndLeavesThePageUnsync) {
   const std::string out = remap_and_invlpg(true);
   ASSERT_EQ(out.find("exception"), std::string::npos) << out;
-  // The guest's PTE store went straight to the unsync table: the shadow leaf still maps the
-  // old frame until the INVLPG.
+  // The guest's PTE store went straight to the unsync table: the shadow leaf still maps the old
+  // frame until the INVLPG.
   EXPECT_TRUE(line(out, "before.present 1")) << out;
   EXPECT_TRUE(line(out, "before.maps_z 0")) << out;
   EXPECT_TRUE(line(out, "before.unsync 1")) << out;
-  // INVLPG zapped it and installed the new guest PTE (prefetched: accessed bit clear), and
-  // the page is still unsync.
+  // INVLPG zapped it and installed the new guest PTE (prefetched: accessed bit clear), and the page
+  // is still unsync.
   EXPECT_TRUE(line(out, "after.present 1")) << out;
   EXPECT_TRUE(line(out, "after.maps_z 1")) << out;
   EXPECT_TRUE(line(out, "after.unsync 1")) << out;

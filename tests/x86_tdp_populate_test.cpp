@@ -1,6 +1,6 @@
 // End-to-end runs of the x86 TDP demand-paging slice: both sides of the parallel-faults change
-// (exclusive vs
-// shared mmu_lock), the lost-update oracle, huge pages, 2D walk references, determinism.
+// (exclusive vs shared mmu_lock), the lost-update oracle, huge pages, 2D walk references,
+// determinism.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -143,8 +143,8 @@ TEST(X86Populate, DirectHandoffDoesNotChangeResults) {
 // SystemC takes them in its event queue's layout, the hand-off in the order they parked (see
 // docs/PERFORMANCE.md, Same-cycle ties). Eight identical vCPUs started together meet such ties,
 // so the runs are compared on what ties cannot change: every page mapped once to the same
-// tables, no violation, and the simulated time within 1% (same-cycle order moves it by a few
-// tenths of a percent).
+// tables, no violation, and the simulated time within 1% (same-cycle order moves it by a few tenths
+// of a percent).
 TEST(X86Populate, SyncLookaheadKeepsResultsUpToSameCycleOrder) {
   for (const char* lock : {"shared", "exclusive"}) {
     const auto [off, on] = off_then_on(lock, &SimConfig::sync_lookahead);

@@ -1,8 +1,7 @@
 // The mechanisms of the parallel-faults change one at a time, driven by host threads calling the
-// TDP MMU directly
-// while the platform runs: a lost cmpxchg on a table link, a huge page zapped for a table with
-// a remote flush reaching a running vCPU, a table replaced by a huge page and freed only after
-// an RCU grace period, and the stale-translation oracle catching a skipped flush.
+// TDP MMU directly while the platform runs: a lost cmpxchg on a table link, a huge page zapped for
+// a table with a remote flush reaching a running vCPU, a table replaced by a huge page and freed
+// only after an RCU grace period, and the stale-translation oracle catching a skipped flush.
 #include <gtest/gtest.h>
 
 #include "app/platform.hpp"

@@ -1,6 +1,6 @@
 // TDP root lifecycle (the root put/invalidate change): invalidation with vCPU reloads, zapping a
-// defunct root with
-// yielding, freeing after RCU, and the put variants of the seed thread under the oracle.
+// defunct root with yielding, freeing after RCU, and the put variants of the seed thread under the
+// oracle.
 #include <algorithm>
 #include <gtest/gtest.h>
 
@@ -72,8 +72,8 @@ TEST(TdpRoots, DecNotOnePutIsCaughtFreeingAReferencedRoot) {
 }
 
 TEST(TdpRoots, YieldingZapShortensTheLongestLockWait) {
-  // Exclusive mode zaps invalidated roots under mmu_lock for write: without yielding, a vCPU
-  // fault waits for the whole zap.
+  // Exclusive mode zaps invalidated roots under mmu_lock for write: without yielding, a vCPU fault
+  // waits for the whole zap.
   SimConfig c = churn("agreed", "exclusive");
   c.zap_yield_every = 8;
   PlatformRun yielding = run_platform(c);

@@ -75,9 +75,8 @@ class GuestProcessOps {
   void create(GuestProcess& p);
   // fork: `child` (its slot's old tables torn down by the caller) gets new tables holding
   // the parent's 4 KiB mappings read-only (its 2 MiB pages are not copied); the parent's writable
-  // PTEs become read-only too
-  // (copy_page_range with ptep_set_wrprotect), then the parent's TLB is flushed
-  // (flush_tlb_mm; the parent is the current process).
+  // PTEs become read-only too (copy_page_range with ptep_set_wrprotect), then the parent's TLB is
+  // flushed (flush_tlb_mm; the parent is the current process).
   void fork(GuestProcess& parent, GuestProcess& child);
   // The write fault on a COW page of the current process (do_wp_page): the PTE maps the
   // process's own frame writable again and the old translation is invalidated (INVLPG). The

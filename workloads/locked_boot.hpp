@@ -10,8 +10,8 @@
 // --relock-cycles N: after reading the image the vCPUs exit to the VMM (a guest sync point);
 // the VMM unlocks the memslot (a migration starts), re-locks it (the migration is cancelled:
 // the pending cache maintenance is set again), rewrites the image and lets the vCPUs issue
-// KVM_RUN again; the first of them to get there performs the pending maintenance, and they all
-// read the image again. N times.
+// KVM_RUN again; the first of them to get there performs the pending maintenance, and they all read
+// the image again. N times.
 #pragma once
 #include <cstdint>
 #include <memory>

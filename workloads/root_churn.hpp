@@ -1,10 +1,9 @@
 // The root-churn workload (x86 TDP roots, the root put/invalidate change): the vCPUs fault their
-// slices in and keep
-// re-touching them (demand-paging streams with --passes), while the VMM thread repeatedly
-// zaps everything (kvm_mmu_zap_all_fast: invalidate every root, vCPUs reload, the invalidated
-// roots are zapped with yielding and put) and an MMU-notifier thread keeps unmapping small GFN
-// ranges in every root, valid or not (taking and putting references to each). That puts root
-// references being taken and dropped right next to the last put of invalidated roots, which is
+// slices in and keep re-touching them (demand-paging streams with --passes), while the VMM thread
+// repeatedly zaps everything (kvm_mmu_zap_all_fast: invalidate every root, vCPUs reload, the
+// invalidated roots are zapped with yielding and put) and an MMU-notifier thread keeps unmapping
+// small GFN ranges in every root, valid or not (taking and putting references to each). That puts
+// root references being taken and dropped right next to the last put of invalidated roots, which is
 // where the wrong --root-put versions of the seed thread go wrong.
 #pragma once
 #include <cstdint>

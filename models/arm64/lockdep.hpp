@@ -1,12 +1,11 @@
 // The part of lockdep the thread of the locked-memslots series runs into: every task has a
-// held-lock stack of at
-// most MAX_LOCK_DEPTH (48) entries; the acquisition that brings the depth to 48 makes lockdep
-// print "BUG: MAX_LOCK_DEPTH too low!" and turn itself off. kvm_lock_all_vcpus under kvm->lock
-// gets there with 47 vCPUs (kvm->lock + 47 vcpu->mutex). The model checks the depth the
-// simulated thread really has (Agent::held_locks, kept by every simulated lock) after each
+// held-lock stack of at most MAX_LOCK_DEPTH (48) entries; the acquisition that brings the depth to
+// 48 makes lockdep print "BUG: MAX_LOCK_DEPTH too low!" and turn itself off. kvm_lock_all_vcpus
+// under kvm->lock gets there with 47 vCPUs (kvm->lock + 47 vcpu->mutex). The model checks the depth
+// the simulated thread really has (Agent::held_locks, kept by every simulated lock) after each
 // acquisition it is asked about; it counts every time the limit is reached
-// ("hv.lockdep.depth_exceeded") and says it once per simulated host on stderr, as lockdep does
-// once per boot.
+// ("hv.lockdep.depth_exceeded") and says it once per simulated host on stderr, as lockdep does once
+// per boot.
 #pragma once
 #include <iostream>
 

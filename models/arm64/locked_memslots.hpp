@@ -1,14 +1,13 @@
 // Locked memslots (the arm64 KVM_CAP_ARM_LOCK_USER_MEMORY series, the locked-memslots series) and
-// the VMM-side
-// operations around them:
+// the VMM-side operations around them:
 //   create   a memslot over [gpa, gpa + bytes) (KVM_SET_USER_MEMORY_REGION);
 //   lock     pin every page and map it at stage 2 up front, read-only or writable;
 //   unlock   unpin (the mappings stay, now ordinary ones; e.g. to start a migration);
 //   re-lock  allowed at any time, also after vCPUs have run (a cancelled migration): the
 //            pending cache maintenance is set again.
 // Cache maintenance (--cmo-policy): a guest that runs with its MMU off reads memory
-// non-cacheably, so whatever the VMM wrote through its cacheable mapping must be cleaned to
-// the PoC before the guest runs.
+// non-cacheably, so whatever the VMM wrote through its cacheable mapping must be cleaned to the PoC
+// before the guest runs.
 //   eager     the map at lock time cleans+invalidates each page (the dcache callback stays in
 //             place) AND the first KVM_RUN performs the pending op: maintenance twice;
 //   deferred  the map at lock time skips it; lock sets KVM_LOCKED_MEMSLOT_FLUSH_DCACHE in
@@ -50,8 +49,8 @@ class LockedMemslots {
   // kvm_lock_all_vcpus / kvm_unlock_all_vcpus, the caller holding kvm->lock.
   bool lock_all_vcpus(Agent& a);
   void unlock_all_vcpus(Agent& a);
-  // The VMM holds vCPUs back from KVM_RUN until it has prepared the guest (call before the
-  // run), then lets them go.
+  // The VMM holds vCPUs back from KVM_RUN until it has prepared the guest (call before the run),
+  // then lets them go.
   void hold_vcpus() { started_ = false; }
   void start_vcpus(Agent& vmm);
 

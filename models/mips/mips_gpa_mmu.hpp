@@ -1,6 +1,5 @@
 // KVM MIPS's GPA page-table handling (arch/mips/kvm/mmu.c) on both sides of KVM_CAP_SYNC_MMU on
-// MIPS
-// (KVM_CAP_SYNC_MMU), on a pgd/pmd/pte table in simulated memory that the vCPUs' refill code
+// MIPS (KVM_CAP_SYNC_MMU), on a pgd/pmd/pte table in simulated memory that the vCPUs' refill code
 // reads too.
 //
 // Fault handling (kvm_mips_map_page), in the faulting vCPU's thread:

@@ -1,11 +1,10 @@
-// Unsync shadow pages and the unsync walk (the unsync-walk change). A last-level shadow page may
-// go unsync
-// instead of staying write-protected; its parents then carry a bit in unsync_child_bitmap and a
-// count in unsync_children, up to the root. On a CR3 load or guest TLB flush, mmu_sync_children
-// collects unsync pages with mmu_unsync_walk into a vector of 16 (-ENOSPC when full: the caller
-// syncs what it has and walks again), write-protects their guest tables and syncs them. Zapping
-// an upper-level shadow page runs the same walk from it first and zaps what it collects
-// (mmu_zap_unsync_children, called from zap_page in shadow_reclaim.cpp).
+// Unsync shadow pages and the unsync walk (the unsync-walk change). A last-level shadow page may go
+// unsync instead of staying write-protected; its parents then carry a bit in unsync_child_bitmap
+// and a count in unsync_children, up to the root. On a CR3 load or guest TLB flush,
+// mmu_sync_children collects unsync pages with mmu_unsync_walk into a vector of 16 (-ENOSPC when
+// full: the caller syncs what it has and walks again), write-protects their guest tables and syncs
+// them. Zapping an upper-level shadow page runs the same walk from it first and zaps what it
+// collects (mmu_zap_unsync_children, called from zap_page in shadow_reclaim.cpp).
 //
 // --unsync-walk selects where the walk's bits are cleared:
 //  rewalk           before the patch: parents are added to the vector too; after a page is
@@ -216,8 +215,7 @@ int ShadowMmu::timed_walk(Agent& a, size_t sp, Pvec& pv, unsigned rounds, Cycles
   return r;
 }
 
-// Rewalk only: mmu_pages_clear_parents once entry `e` is synced or zapped; its time is the
-// walk's.
+// Rewalk only: mmu_pages_clear_parents once entry `e` is synced or zapped; its time is the walk's.
 void ShadowMmu::timed_clear_parents(Agent& a, const Pvec& pv, unsigned e, Cycles& walk) {
   if (walk_kind_ != WalkKind::Rewalk) return;
   const Cycles c0 = a.now();
@@ -281,8 +279,8 @@ unsigned ShadowMmu::zap_unsync_children(Agent& a, size_t sp, std::vector<size_t>
     for (unsigned e = 0; e < pv.nr; ++e) {
       const size_t child = pv.e[e].sp;
       // Only last-level pages are zapped (the rewalk variant also holds their parents). The
-      // unsync flag is loaded as the sync path does: a page the vector holds twice (linked by
-      // two parents) is zapped once.
+      // unsync flag is loaded as the sync path does: a page the vector holds twice (linked by two
+      // parents) is zapped once.
       if (pages_[child].level != 1 || a.load(pages_[child].meta + ShadowMeta::kUnsync) == 0)
         continue;
       zap_page(a, child, freed);

@@ -11,15 +11,14 @@
 // iterator (PtIter) used by the hardware walker too.
 //
 // Roots (the root put/invalidate change): each root has a reference count and a role.invalid flag
-// in simulated
-// memory. vCPUs take a reference to a valid root before entering the guest and drop it on
-// KVM_REQ_MMU_RELOAD; zap_all (memslot deletion, "zap all") invalidates every root, makes the
-// vCPUs reload, and zaps the invalidated roots with yielding (mmu_lock dropped and re-taken
-// every --zap-yield-every entries); the last put frees a root after an RCU grace period. The
-// put is selectable (--root-put): the agreed version from the seed thread and two versions the
-// thread shows to be wrong; the oracle reports a root freed while referenced, a root zapped
-// twice and a vCPU given an invalid root. Files: tdp_mmu.cpp (fault path, SPTE changes),
-// tdp_root.cpp (root lifecycle), tdp_zap.cpp (zapping, teardown, functional views).
+// in simulated memory. vCPUs take a reference to a valid root before entering the guest and drop it
+// on KVM_REQ_MMU_RELOAD; zap_all (memslot deletion, "zap all") invalidates every root, makes the
+// vCPUs reload, and zaps the invalidated roots with yielding (mmu_lock dropped and re-taken every
+// --zap-yield-every entries); the last put frees a root after an RCU grace period. The put is
+// selectable (--root-put): the agreed version from the seed thread and two versions the thread
+// shows to be wrong; the oracle reports a root freed while referenced, a root zapped twice and a
+// vCPU given an invalid root. Files: tdp_mmu.cpp (fault path, SPTE changes), tdp_root.cpp (root
+// lifecycle), tdp_zap.cpp (zapping, teardown, functional views).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -97,8 +96,8 @@ class TdpMmu : public HypervisorMmu,
   static constexpr uint64_t kMmuWritable = uint64_t(1) << 58;
 
   // kvm_tdp_mmu_map with the host page already resolved, in the VM's own root: maps gpa at
-  // `level` to the frame at `hpa_base`. Callers hold mmu_lock in the configured mode and the
-  // RCU read lock.
+  // `level` to the frame at `hpa_base`. Callers hold mmu_lock in the configured mode and the RCU
+  // read lock.
   FaultOutcome map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Addr hpa_base, bool write,
                    bool writable);
 
@@ -242,8 +241,8 @@ class TdpMmu : public HypervisorMmu,
   // The walk every range operation uses: from `root` down for gpa, reading each entry (timed)
   // until a leaf or a non-present entry, where the iterator is left.
   PtIter walk_down(Agent& a, Addr root, Addr gpa);
-  // Visits, in address order, where each walk over [gpa, gpa+len) ends (a leaf or a hole);
-  // f(iter) may change the entry.
+  // Visits, in address order, where each walk over [gpa, gpa+len) ends (a leaf or a hole); f(iter)
+  // may change the entry.
   template <class F>
   void for_each_walk_end(Agent& a, Addr root, Addr gpa, uint64_t len, F&& f) {
     mmusim::for_each_walk_end(PtIter::range(fmt_, root, gpa, gpa + len),

@@ -95,9 +95,9 @@ struct SimConfig {
   // Remote TLB flush strategy: ipi-all (kvm_flush_remote_tlbs); unsafe-skip reports the flush
   // complete without touching any vCPU -- wrong on purpose, to show the oracle catches it.
   std::string flush = "ipi-all";
-  // x86 TDP roots (the root put/invalidate change): how the last reference to a root is put
-  // (agreed | dec-not-one |
-  // zap-always), and how many SPTEs a zapper handles before it drops and re-takes mmu_lock.
+  // x86 TDP roots (the root put/invalidate change): how the last reference to a root is put (agreed
+  // | dec-not-one | zap-always), and how many SPTEs a zapper handles before it drops and re-takes
+  // mmu_lock.
   std::string root_put = "agreed";
   unsigned zap_yield_every = 64;
   // root-churn workload: how many zap-all rounds, and the cycles between them.
@@ -186,13 +186,12 @@ struct SimConfig {
 };
 
 // Parses argv (and the INI file named by --config). Throws UsageError naming the option on an
-// unknown option, malformed value or impossible combination. Returns false when --help was
-// printed (the caller exits 0).
-// Every field above is an option `--<field with _ as ->`, latencies `--lat-<field>`; parsing
-// starts from these defaults (not from `out`), and `out` is written only on success. The INI file
-// holds `name = value` lines ('#' and ';' comments, no sections); values from the command line
-// win, and errors about file values start with "FILE:LINE: ". A new field needs its option in
-// config.cpp's table (tests/core_config_test.cpp checks every latency has one).
+// unknown option, malformed value or impossible combination. Returns false when --help was printed
+// (the caller exits 0). Every field above is an option `--<field with _ as ->`, latencies
+// `--lat-<field>`; parsing starts from these defaults (not from `out`), and `out` is written only
+// on success. The INI file holds `name = value` lines ('#' and ';' comments, no sections); values
+// from the command line win, and errors about file values start with "FILE:LINE: ". A new field
+// needs its option in config.cpp's table (tests/core_config_test.cpp checks every latency has one).
 bool parse_config(int argc, const char* const* argv, SimConfig& out);
 
 // Parses a size such as 4096, 4K, 64M, 1G, 2T (binary units). Throws UsageError naming `option`.

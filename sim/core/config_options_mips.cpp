@@ -1,6 +1,5 @@
 // The options of the MIPS model: KVM_CAP_SYNC_MMU on either side of KVM_CAP_SYNC_MMU on MIPS, the
-// ASID
-// width of the software-refilled TLB, dirty logging, and the host memory-manager event
+// ASID width of the software-refilled TLB, dirty logging, and the host memory-manager event
 // workloads (ksm-merge, swap-storm, idle-tracking).
 #include "sim/core/config_table.hpp"
 

@@ -1,7 +1,6 @@
 // The guest instructions that matter under shadow paging: a guest kernel's store to
 // one of its own PTEs, a CR3 load, a full TLB flush and an INVLPG. Without EPT, the translation
-// hardware
-// walks the hypervisor's shadow tables, so handle_fault receives a guest-virtual fault
+// hardware walks the hypervisor's shadow tables, so handle_fault receives a guest-virtual fault
 // (FaultSpace::Gva).
 #include <sstream>
 

@@ -33,8 +33,8 @@ struct HostPage {
 };
 
 // The host mm's MMU-notifier subscriber (KVM registers one per VM): called around every change
-// to the VMM's mappings of guest RAM, in the thread that makes the change. Ranges are host
-// virtual addresses [start, end).
+// to the VMM's mappings of guest RAM, in the thread that makes the change. Ranges are host virtual
+// addresses [start, end).
 class HostMmNotifier {
  public:
   virtual ~HostMmNotifier() = default;

@@ -73,8 +73,8 @@ class HypervisorMmu {
   // end-of-run oracle of a populated 64 GiB guest sees 16 M of them.
   using LeafVisitor = std::function<void(const Stage2Leaf&)>;
   virtual void visit_leaves(const LeafVisitor& visit) const = 0;
-  // visit_leaves for a tree of `fmt` tables at `root`: a pre-order walk reading each entry
-  // with `read` (untimed).
+  // visit_leaves for a tree of `fmt` tables at `root`: a pre-order walk reading each entry with
+  // `read` (untimed).
   template <class Read>
   static void visit_tree_leaves(const PageTableFormat& fmt, Addr root, Read&& read,
                                 const LeafVisitor& visit) {
