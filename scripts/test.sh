@@ -26,7 +26,13 @@ fi
 targets=$(cd tests && ls *_test.cpp | sed 's/\.cpp$//' | grep -vE "$ASAN_SKIP")
 cmake --build build-asan -j "$(nproc)" --target $targets
 # Only the targets above are built; ctest lists the others as <target>_NOT_BUILT.
-ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -E '_NOT_BUILT$|^python_tests$' || {
+# Three tests are skipped here: after a simulated deadlock (or a stale-frame replay) SystemC's
+# QuickThreads coroutines leave stack poisoning that ASan, told nothing of the stack switches,
+# reports when the test's Platform is destroyed (docs/HARDENING.md, Sanitizers). They run in
+# the ordinary build above.
+ASAN_SKIP_TESTS='Deadlock\.LockNeverReleasedNamesWaiterAndLock|Deadlock\.BlockedHolderIsListedToo|MipsWorkloads\.HostEventTraceWithoutSyncMmu'
+ctest --test-dir build-asan --output-on-failure -j "$(nproc)" \
+  -E "_NOT_BUILT\$|^python_tests\$|$ASAN_SKIP_TESTS" || {
   echo "test.sh: sanitizer tests failed" >&2; exit 1; }
 
 # Fuzzing.
