@@ -87,14 +87,8 @@ FaultOutcome Stage2Mmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   // mark_page_dirty_in_slot for every mapping made writable while logging.
   if (out == FaultOutcome::Fixed && log && prot.write) mark_dirty(a, gpa);
 
-  switch (out) {
-    case FaultOutcome::Fixed: faults_.fixed.inc(); break;
-    case FaultOutcome::Retry: faults_.retry.inc(); break;
-    case FaultOutcome::Spurious: faults_.spurious.inc(); break;
-    case FaultOutcome::Emulate: break;
-  }
   const Cycles t1 = a.now();
-  faults_.latency.sample(t1 - t0);
+  faults_.record(out, t1 - t0);
   if (a.track() >= 0)
     timeline_.span(a.track(), out == FaultOutcome::Retry ? "stage-2 abort (retry)" : "stage-2 abort",
                    t0, t1);

@@ -132,10 +132,8 @@ FaultOutcome MipsGpaMmu::handle_fault(Agent& a, int /*vcpu_id*/, const Translati
     default:
       out = map_page_slow(a, gpa, write);
   }
-  if (out == FaultOutcome::Fixed) faults_.fixed.inc();
-  if (out == FaultOutcome::Spurious) faults_.spurious.inc();
   const Cycles t1 = a.now();
-  faults_.latency.sample(t1 - t0);
+  faults_.record(out, t1 - t0);  // the slow path retries inside: out is Fixed or Spurious
   if (a.track() >= 0) timeline_.span(a.track(), "gpa fault", t0, t1);
   return out;
 }

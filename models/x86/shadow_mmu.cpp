@@ -289,15 +289,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
 }
 
 FaultOutcome ShadowMmu::counted(const Agent& a, Cycles t0, FaultOutcome out) {
-  // The outcome counters and the handler's latency, as the TDP MMU keeps them (hv.fault.*);
-  // an emulated write is none of fixed, retried or spurious.
-  switch (out) {
-    case FaultOutcome::Fixed: faults_.fixed.inc(); break;
-    case FaultOutcome::Retry: faults_.retry.inc(); break;
-    case FaultOutcome::Spurious: faults_.spurious.inc(); break;
-    case FaultOutcome::Emulate: break;
-  }
-  faults_.latency.sample(a.now() - t0);
+  faults_.record(out, a.now() - t0);
   return out;
 }
 

@@ -64,9 +64,8 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFault&
   const bool write = access == Access::Write;
   if (write && logging(gpa) && fast_page_fault(a, vcpu_id, gpa)) {
     Cycles t1 = a.now();
-    faults_.fixed.inc();
     stats_.fast_fixed.inc();
-    faults_.latency.sample(t1 - t0);
+    faults_.record(FaultOutcome::Fixed, t1 - t0);
     if (a.track() >= 0) timeline_.span(a.track(), "tdp fast fault", t0, t1);
     return FaultOutcome::Fixed;
   }
@@ -104,13 +103,7 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFault&
   Cycles t1 = a.now();
   stats_.cyc_map.inc(t1 - tm);
 
-  switch (out) {
-    case FaultOutcome::Fixed: faults_.fixed.inc(); break;
-    case FaultOutcome::Retry: faults_.retry.inc(); break;
-    case FaultOutcome::Spurious: faults_.spurious.inc(); break;
-    case FaultOutcome::Emulate: break;
-  }
-  faults_.latency.sample(t1 - t0);
+  faults_.record(out, t1 - t0);
   if (a.track() >= 0) timeline_.span(a.track(), out == FaultOutcome::Retry ? "tdp fault (retry)" : "tdp fault", t0, t1);
   return out;
 }

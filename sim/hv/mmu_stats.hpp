@@ -2,13 +2,14 @@
 // Outputs).
 //
 // FaultStats: stage-2 (or shadow) faults, which every MMU and every vCPU update: one group owned
-// by the Platform and handed to each, so each name is registered once however many MMUs a run
-// builds (x86 builds the TDP MMU also under --x86-mmu shadow).
+// by the Platform and handed to each, so each name is registered once; record() counts one
+// handled fault's outcome and latency the same way for every MMU.
 //
 // TableStats, SpteTableStats: an MMU's own stage-2 table pages (and SPTE updates); the MMU's
 // statistics struct derives from the one it keeps.
 #pragma once
 #include "sim/core/stats_group.hpp"
+#include "sim/hv/hypervisor_mmu.hpp"
 
 namespace mmusim {
 
@@ -24,6 +25,17 @@ struct FaultStats : StatsGroup {
                                 "cycles per stage-2 fault in the hypervisor's fault handler"};
   statistics::Counter walk_cycles{*this, "cycles.walk",
       "cycles of the walks that found a stage-2 fault, summed over faults"};
+  // One fault the MMU's handler finished: its outcome (an emulated write is none of fixed,
+  // retried or spurious) and the handler's cycles.
+  void record(FaultOutcome out, Cycles handler_cycles) {
+    switch (out) {
+      case FaultOutcome::Fixed: fixed.inc(); break;
+      case FaultOutcome::Retry: retry.inc(); break;
+      case FaultOutcome::Spurious: spurious.inc(); break;
+      case FaultOutcome::Emulate: break;
+    }
+    latency.sample(handler_cycles);
+  }
 };
 
 struct TableStats : StatsGroup {
