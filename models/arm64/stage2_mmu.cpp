@@ -147,7 +147,7 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
 }
 
 bool Stage2Mmu::set_pte(Agent& a, PtIter& it, uint64_t v) {
-  assert_may_change(a, shared_, __func__);
+  lockdep_assert_may_change(a, mmu_lock_, shared_, __func__);
   if (shared_) {
     const uint64_t seen = a.cmpxchg(it.entry_addr(), it.entry(), v, MemClass::PageTable);
     if (seen != it.entry()) {
@@ -163,7 +163,7 @@ bool Stage2Mmu::set_pte(Agent& a, PtIter& it, uint64_t v) {
 }
 
 bool Stage2Mmu::break_pte(Agent& a, int vcpu_id, PtIter& it) {
-  assert_may_change(a, shared_, __func__);
+  lockdep_assert_may_change(a, mmu_lock_, shared_, __func__);
   lockdep_assert_rcu(a, __func__);
   const uint64_t old = it.entry();
   if (!set_pte(a, it, Arm64S2Format::kInvalidLocked)) return false;
@@ -177,7 +177,7 @@ bool Stage2Mmu::break_pte(Agent& a, int vcpu_id, PtIter& it) {
 }
 
 void Stage2Mmu::free_subtree(Agent& a, Addr table, unsigned level, bool shared) {
-  assert_may_change(a, shared, __func__);
+  lockdep_assert_may_change(a, mmu_lock_, shared, __func__);
   // Threads that descended before the break may still update entries of the removed table:
   // take each one atomically in shared mode so nothing they do is lost unnoticed.
   for (PtIter it = PtIter::table(fmt_, table, level, 0); it.valid(); it.next()) {

@@ -95,12 +95,6 @@ class Stage2Mmu : public HypervisorMmu,
 
  private:
   uint64_t read_pte(Agent& a, Addr ptep);
-  // The locking rule of an entry change: plain stores (exclusive mode) need mmu_lock for write;
-  // cmpxchg (shared mode) needs it held in either mode (dirty logging takes it for write).
-  void assert_may_change(const Agent& a, bool atomic, const char* where) const {
-    if (atomic) lockdep_assert_held(a, mmu_lock_, where);
-    else lockdep_assert_held_write(a, mmu_lock_, where);
-  }
   // Writes `v` over the value `it` last read: cmpxchg in shared mode (false on a lost race),
   // a store in exclusive mode.
   bool set_pte(Agent& a, PtIter& it, uint64_t v);

@@ -142,8 +142,7 @@ class TdpMmu : public HypervisorMmu,
   // (shared mode) needs it held in either mode (tdp_mmu_set_spte_atomic runs under the read
   // lock; here KVM_CLEAR_DIRTY_LOG's write-protection uses the atomic form under the write lock).
   void assert_may_change(const Agent& a, const ChangeCtx& c, const char* where) const {
-    if (c.shared) lockdep_assert_held(a, mmu_lock_, where);
-    else lockdep_assert_held_write(a, mmu_lock_, where);
+    lockdep_assert_may_change(a, mmu_lock_, c.shared, where);
   }
   bool set_spte(Agent& a, const ChangeCtx& c, PtIter& it, uint64_t new_spte);
   void handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old_spte,

@@ -65,6 +65,12 @@ inline void lockdep_assert_held_mode(const Agent& a, const RwLock& l, bool share
                                      const char* where) {
   if constexpr (kCheckLocks) lockdep_check_held_mode(a, l, shared, where);
 }
+// The rule of a page-table entry change: plain stores need the lock for write; an atomic
+// change (cmpxchg, as in shared mode) needs it held in either mode.
+inline void lockdep_assert_may_change(const Agent& a, const RwLock& l, bool atomic,
+                                      const char* where) {
+  if (atomic) lockdep_assert_held(a, l, where); else lockdep_assert_held_write(a, l, where);
+}
 inline void lockdep_assert_rcu(const Agent& a, const char* where) {
   if constexpr (kCheckLocks) lockdep_check_rcu(a, where);
 }
