@@ -81,7 +81,7 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
   arch = make_arch(cfg.arch, deps);
   if (auto s = arch->make_flush_strategy(cfg.flush)) flush.set_strategy(std::move(s));
   if (!flush.has_strategy())
-    throw UsageError("--flush: '" + cfg.flush + "' is not available for --arch " + cfg.arch);
+    throw UsageError(std::string("--flush: '") + mode_name(cfg.flush) + "' is not available for --arch " + mode_name(cfg.arch));
   workload_env = std::make_unique<WorkloadEnv>(WorkloadEnv{cfg, mmu(), host, flush, rcu, phys,
       arch->guest_format(), stats, timeline, oracle, touched});
   workload_env->host_events = hooks.host_events ? hooks.host_events : arch->host_event_sink();
@@ -253,9 +253,9 @@ void Platform::print_summary(std::ostream& os, double wall_seconds) const {
   const Stats& s = stats;
   const SimConfig& c = cfg;
   auto v = [&](const char* n) { return s.value(n); };
-  os << "mmusim: " << c.arch << " " << c.workload << ", " << c.vcpus << " vCPUs x "
+  os << "mmusim: " << mode_name(c.arch) << " " << mode_name(c.workload) << ", " << c.vcpus << " vCPUs x "
      << (c.mem_per_vcpu >> 20) << " MiB, " << (c.page_size >> 10) << " KiB pages, mmu_lock "
-     << c.mmu_lock << ", overlap " << c.overlap << ", pattern " << c.pattern << "\n";
+     << mode_name(c.mmu_lock) << ", overlap " << c.overlap << ", pattern " << mode_name(c.pattern) << "\n";
   os << "  simulated time      " << v("sim.cycles") << " cycles ("
      << std::fixed << std::setprecision(3) << double(v("sim.cycles")) / (c.clock_ghz * 1e6)
      << " ms at " << c.clock_ghz << " GHz)\n";

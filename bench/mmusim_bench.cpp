@@ -62,11 +62,11 @@ mmusim::SimConfig scenario(const std::string& name) {
     c.vcpus = 1;
     c.mem_per_vcpu = 16 * 4096;
     c.passes = 2000000;
-    c.access_offset = "spread";  // 16 lines in 16 cache sets: the data accesses hit L1 too
+    c.access_offset = mmusim::AccessOffset::Spread;  // 16 lines in 16 cache sets: the data accesses hit L1 too
   } else {
     c.vcpus = 8;
     c.mem_per_vcpu = 64ull << 20;
-    c.mmu_lock = "shared";
+    c.mmu_lock = mmusim::MmuLockMode::Shared;
   }
   return c;
 }
@@ -78,7 +78,7 @@ mmusim::SimConfig growth_point(const std::string& name) {
   const size_t colon = name.find(':', 7);
   c.vcpus = unsigned(std::stoul(name.substr(7, colon - 7)));
   c.mem_per_vcpu = std::stoull(name.substr(colon + 1)) / c.vcpus;
-  c.mmu_lock = "shared";
+  c.mmu_lock = mmusim::MmuLockMode::Shared;
   return c;
 }
 

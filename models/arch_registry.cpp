@@ -7,15 +7,13 @@
 
 namespace mmusim {
 
-std::vector<std::string> arch_names() { return {"x86", "arm64", "mips"}; }
-
-std::unique_ptr<ArchModel> make_arch(const std::string& name, ArchDeps& deps) {
-  if (name == "x86") return std::make_unique<X86Arch>(deps);
-  if (name == "arm64") return std::make_unique<Arm64Arch>(deps);
-  if (name == "mips") return std::make_unique<MipsArch>(deps);
-  std::string known;
-  for (const auto& n : arch_names()) known += (known.empty() ? "" : ", ") + n;
-  throw UsageError("--arch: '" + name + "' is not modelled; available: " + known);
+std::unique_ptr<ArchModel> make_arch(Arch arch, ArchDeps& deps) {
+  switch (arch) {
+    case Arch::X86: return std::make_unique<X86Arch>(deps);
+    case Arch::Arm64: return std::make_unique<Arm64Arch>(deps);
+    case Arch::Mips: return std::make_unique<MipsArch>(deps);
+  }
+  throw ModelError("make_arch: an Arch value without a model");
 }
 
 }  // namespace mmusim

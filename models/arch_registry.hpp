@@ -8,8 +8,6 @@
 
 namespace mmusim {
 
-// Throws UsageError naming --arch when the arch is not modelled.
-std::unique_ptr<ArchModel> make_arch(const std::string& name, ArchDeps& deps);
-std::vector<std::string> arch_names();
+std::unique_ptr<ArchModel> make_arch(Arch arch, ArchDeps& deps);
 
 }  // namespace mmusim

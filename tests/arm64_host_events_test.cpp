@@ -18,9 +18,9 @@ using namespace mmusim;
 
 namespace {
 
-SimConfig arm(const char* workload, const char* lock, unsigned vcpus, uint64_t mem) {
+SimConfig arm(WorkloadKind workload, MmuLockMode lock, unsigned vcpus, uint64_t mem) {
   SimConfig c;
-  c.arch = "arm64";
+  c.arch = Arch::Arm64;
   c.quiet = true;
   c.workload = workload;
   c.mmu_lock = lock;
@@ -40,8 +40,8 @@ size_t leaves_at_level(const std::string& leaves, unsigned level) {
 }  // namespace
 
 TEST(Arm64DirtyLog, LogHoldsExactlyThePagesWrittenEachRound) {
-  for (const char* lock : {"shared", "exclusive"}) {
-    SimConfig c = arm("dirty-log", lock, 4, 2 << 20);
+  for (MmuLockMode lock : {MmuLockMode::Shared, MmuLockMode::Exclusive}) {
+    SimConfig c = arm(WorkloadKind::DirtyLog, lock, 4, 2 << 20);
     c.iterations = 3;
     PlatformRun r = run_platform(c);
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
@@ -59,7 +59,7 @@ TEST(Arm64DirtyLog, LogHoldsExactlyThePagesWrittenEachRound) {
 }
 
 TEST(Arm64DirtyLog, BlocksAreSplitByWritesWhileLogging) {
-  SimConfig c = arm("dirty-log", "shared", 2, 4 << 20);
+  SimConfig c = arm(WorkloadKind::DirtyLog, MmuLockMode::Shared, 2, 4 << 20);
   c.page_size = 2 << 20;
   c.iterations = 2;
   PlatformRun r = run_platform(c);
@@ -74,8 +74,8 @@ TEST(Arm64DirtyLog, BlocksAreSplitByWritesWhileLogging) {
 }
 
 TEST(Arm64Notifiers, AccessTrackingSeesExactlyThePagesReadThroughTheAccessFlag) {
-  for (const char* lock : {"shared", "exclusive"}) {
-    PlatformRun r = run_platform(arm("access-tracking", lock, 4, 2 << 20));
+  for (MmuLockMode lock : {MmuLockMode::Shared, MmuLockMode::Exclusive}) {
+    PlatformRun r = run_platform(arm(WorkloadKind::AccessTracking, lock, 4, 2 << 20));
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     EXPECT_EQ(stat(r.stats_json, "check.violations"), 0) << lock;
     EXPECT_EQ(stat(r.stats_json, "workload.access.young"), 1024) << lock;  // every other page
@@ -88,7 +88,7 @@ TEST(Arm64Notifiers, AccessTrackingSeesExactlyThePagesReadThroughTheAccessFlag) 
 }
 
 TEST(Arm64Notifiers, KsmMergeFollowsTheHostWithoutViolations) {
-  SimConfig c = arm("ksm-merge", "shared", 4, 1 << 20);
+  SimConfig c = arm(WorkloadKind::KsmMerge, MmuLockMode::Shared, 4, 1 << 20);
   c.host_event_interval = 50000;
   PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
@@ -101,8 +101,8 @@ TEST(Arm64Notifiers, KsmMergeFollowsTheHostWithoutViolations) {
 }
 
 TEST(Arm64Notifiers, SwapStormUnmapsAndFaultsPagesBack) {
-  for (const char* flush : {"broadcast", "ipi-all"}) {
-    SimConfig c = arm("swap-storm", "shared", 4, 1 << 20);
+  for (FlushKind flush : {FlushKind::Broadcast, FlushKind::IpiAll}) {
+    SimConfig c = arm(WorkloadKind::SwapStorm, MmuLockMode::Shared, 4, 1 << 20);
     c.host_event_interval = 50000;
     c.flush = flush;
     PlatformRun r = run_platform(c);
@@ -121,7 +121,7 @@ TEST(Arm64Notifiers, SwapStormUnmapsAndFaultsPagesBack) {
 }
 
 TEST(Arm64Notifiers, IdleTrackingAgesLeavesAndSeesReaccesses) {
-  SimConfig c = arm("idle-tracking", "shared", 2, 16 << 20);
+  SimConfig c = arm(WorkloadKind::IdleTracking, MmuLockMode::Shared, 2, 16 << 20);
   c.host_event_pages = 4096;
   c.host_events = 8;
   c.host_event_interval = 400000;
@@ -135,9 +135,9 @@ TEST(Arm64Notifiers, IdleTrackingAgesLeavesAndSeesReaccesses) {
 }
 
 TEST(Arm64Workloads, EveryNonX86SpecificWorkloadRunsWithoutViolations) {
-  for (const char* w : {"demand-paging", "ebizzy", "dirty-log", "access-tracking", "ksm-merge",
-                        "swap-storm", "idle-tracking", "locked-boot"}) {
-    SimConfig c = arm(w, "shared", 2, 1 << 20);
+  for (WorkloadKind w : {WorkloadKind::DemandPaging, WorkloadKind::Ebizzy, WorkloadKind::DirtyLog, WorkloadKind::AccessTracking, WorkloadKind::KsmMerge,
+                        WorkloadKind::SwapStorm, WorkloadKind::IdleTracking, WorkloadKind::LockedBoot}) {
+    SimConfig c = arm(w, MmuLockMode::Shared, 2, 1 << 20);
     c.image_size = 64 << 10;
     PlatformRun r = run_platform(c);
     ASSERT_EQ(r.exit_code, 0) << w << ": " << r.stats_json;
@@ -148,7 +148,7 @@ TEST(Arm64Workloads, EveryNonX86SpecificWorkloadRunsWithoutViolations) {
 
 TEST(Arm64Workloads, RootChurnIsRefusedAsX86Specific) {
   // The message names the x86 TDP MMU's roots as what root-churn needs.
-  SimConfig c = arm("root-churn", "shared", 2, 1 << 20);
+  SimConfig c = arm(WorkloadKind::RootChurn, MmuLockMode::Shared, 2, 1 << 20);
   try {
     Platform p(c);
     FAIL() << "root-churn ran on arm64";
@@ -159,8 +159,8 @@ TEST(Arm64Workloads, RootChurnIsRefusedAsX86Specific) {
 
 TEST(Arm64Workloads, HostEventWorkloadsNeedAnArchWithNotifiers) {
   // x86 with shadow paging does not model MMU notifiers: the host events have nowhere to go.
-  SimConfig c = arm("ksm-merge", "shared", 1, 64 << 10);
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
+  SimConfig c = arm(WorkloadKind::KsmMerge, MmuLockMode::Shared, 1, 64 << 10);
+  c.arch = Arch::X86;
+  c.x86_mmu = X86Mmu::Shadow;
   EXPECT_THROW(Platform p(c), UsageError);
 }

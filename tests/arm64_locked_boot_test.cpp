@@ -5,6 +5,9 @@
 
 #include "tests/platform_run.hpp"
 
+using mmusim::Arch;
+using mmusim::CmoPolicy;
+using mmusim::WorkloadKind;
 using mmusim::SimConfig;
 using mmusim::testing::PlatformRun;
 using mmusim::testing::run_platform;
@@ -12,10 +15,10 @@ using mmusim::testing::stat;
 
 namespace {
 
-SimConfig boot(const char* policy, unsigned vcpus = 4) {
+SimConfig boot(CmoPolicy policy, unsigned vcpus = 4) {
   SimConfig c;
-  c.arch = "arm64";
-  c.workload = "locked-boot";
+  c.arch = Arch::Arm64;
+  c.workload = WorkloadKind::LockedBoot;
   c.quiet = true;
   c.vcpus = vcpus;
   c.mem_per_vcpu = 256 << 10;
@@ -27,8 +30,8 @@ SimConfig boot(const char* policy, unsigned vcpus = 4) {
 }  // namespace
 
 TEST(Arm64LockedBoot, DeferredDoesTheMaintenanceOnceAndIsCheaperThanEager) {
-  PlatformRun eager = run_platform(boot("eager"));
-  PlatformRun deferred = run_platform(boot("deferred"));
+  PlatformRun eager = run_platform(boot(CmoPolicy::Eager));
+  PlatformRun deferred = run_platform(boot(CmoPolicy::Deferred));
   ASSERT_EQ(eager.exit_code, 0) << eager.stats_json;
   ASSERT_EQ(deferred.exit_code, 0) << deferred.stats_json;
   const double ram_lines = 4.0 * (256 << 10) / 64;
@@ -47,7 +50,7 @@ TEST(Arm64LockedBoot, DeferredDoesTheMaintenanceOnceAndIsCheaperThanEager) {
 }
 
 TEST(Arm64LockedBoot, SkippingMaintenanceMakesMmuOffGuestsReadStaleData) {
-  PlatformRun none = run_platform(boot("none"));
+  PlatformRun none = run_platform(boot(CmoPolicy::None));
   ASSERT_EQ(none.exit_code, 0) << none.stats_json;
   EXPECT_EQ(stat(none.stats_json, "hv.cmo.lines"), 0);
   // The image lines stayed dirty in the VMM's cache: every vCPU read every one stale.
@@ -55,7 +58,7 @@ TEST(Arm64LockedBoot, SkippingMaintenanceMakesMmuOffGuestsReadStaleData) {
 }
 
 TEST(Arm64LockedBoot, LockdepDepthLimitAt47VcpusNotAt46) {
-  SimConfig c = boot("deferred", 47);
+  SimConfig c = boot(CmoPolicy::Deferred, 47);
   c.mem_per_vcpu = 4 << 10;
   c.image_size = 4 << 10;
   PlatformRun r47 = run_platform(c);
@@ -76,7 +79,7 @@ TEST(Arm64LockedBoot, RelockAfterCancelledMigrationIsCarriedOutAtTheNextKvmRunOn
   // pending op set again) and rewrites the image; the vCPUs issue KVM_RUN again and re-read it.
   const double ram_lines = 4.0 * (256 << 10) / 64, image_lines = (128 << 10) / 64;
   PlatformRun run[3];
-  const char* policies[3] = {"eager", "deferred", "none"};
+  CmoPolicy policies[3] = {CmoPolicy::Eager, CmoPolicy::Deferred, CmoPolicy::None};
   for (int i = 0; i < 3; ++i) {
     SimConfig c = boot(policies[i]);
     c.relock_cycles = 2;

@@ -17,9 +17,9 @@ using namespace mmusim;
 
 namespace {
 
-SimConfig arm(unsigned vcpus, uint64_t mem, const char* lock) {
+SimConfig arm(unsigned vcpus, uint64_t mem, MmuLockMode lock) {
   SimConfig c;
-  c.arch = "arm64";
+  c.arch = Arch::Arm64;
   c.quiet = true;
   c.vcpus = vcpus;
   c.mem_per_vcpu = mem;
@@ -45,11 +45,11 @@ size_t tlb_entries(Platform& p) {
 }  // namespace
 
 TEST(Arm64Platform, DemandPagingExclusiveAndSharedAgreeWithoutViolations) {
-  SimConfig c = arm(8, 2 << 20, "shared");
+  SimConfig c = arm(8, 2 << 20, MmuLockMode::Shared);
   c.overlap = 0.5;
-  c.pattern = "random";
+  c.pattern = AccessPattern::Random;
   PlatformRun sh = run_platform(c);
-  c.mmu_lock = "exclusive";
+  c.mmu_lock = MmuLockMode::Exclusive;
   PlatformRun ex = run_platform(c);
   ASSERT_EQ(sh.exit_code, 0) << sh.stats_json;
   ASSERT_EQ(ex.exit_code, 0) << ex.stats_json;
@@ -69,8 +69,8 @@ TEST(Arm64Platform, DemandPagingExclusiveAndSharedAgreeWithoutViolations) {
 }
 
 TEST(Arm64Platform, SharedMmuLockWaitsLessWithManyVcpus) {
-  PlatformRun sh = run_platform(arm(16, 2 << 20, "shared"));
-  PlatformRun ex = run_platform(arm(16, 2 << 20, "exclusive"));
+  PlatformRun sh = run_platform(arm(16, 2 << 20, MmuLockMode::Shared));
+  PlatformRun ex = run_platform(arm(16, 2 << 20, MmuLockMode::Exclusive));
   ASSERT_EQ(sh.exit_code, 0);
   ASSERT_EQ(ex.exit_code, 0);
   EXPECT_LT(stat(sh.stats_json, "sim.cycles"), stat(ex.stats_json, "sim.cycles"));
@@ -79,16 +79,16 @@ TEST(Arm64Platform, SharedMmuLockWaitsLessWithManyVcpus) {
 }
 
 TEST(Arm64Platform, SameSeedSameStatsAndQuantumDoesNotMatter) {
-  SimConfig c = arm(4, 1 << 20, "shared");
+  SimConfig c = arm(4, 1 << 20, MmuLockMode::Shared);
   c.overlap = 0.25;
-  c.pattern = "random";
+  c.pattern = AccessPattern::Random;
   c.seed = 5;
   PlatformRun a = run_platform(c);
   PlatformRun b = run_platform(c);
   ASSERT_EQ(a.exit_code, 0);
   EXPECT_EQ(a.stats_json, b.stats_json);
   EXPECT_EQ(a.leaves, b.leaves);
-  SimConfig q = arm(4, 1 << 20, "shared");
+  SimConfig q = arm(4, 1 << 20, MmuLockMode::Shared);
   q.quantum = 10;
   PlatformRun q1 = run_platform(q);
   q.quantum = 100000;
@@ -105,7 +105,7 @@ TEST(Arm64Platform, ColdWalkReferencesFollowTheStage2Geometry) {
     double refs;
   };
   for (const Case& k : {Case{40, 0, 19}, Case{48, 0, 24}, Case{40, 4, 24}, Case{33, 0, 14}}) {
-    SimConfig c = arm(1, 64 << 10, "shared");
+    SimConfig c = arm(1, 64 << 10, MmuLockMode::Shared);
     c.pwc_entries = 0;
     c.ipa_bits = k.ipa_bits;
     c.s2_levels = k.s2_levels;
@@ -117,7 +117,7 @@ TEST(Arm64Platform, ColdWalkReferencesFollowTheStage2Geometry) {
 }
 
 TEST(Arm64Platform, BlockMappingsWithHugeBacking) {
-  SimConfig c = arm(2, 4 << 20, "shared");
+  SimConfig c = arm(2, 4 << 20, MmuLockMode::Shared);
   c.page_size = 2 << 20;
   PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
@@ -131,7 +131,7 @@ TEST(Arm64Platform, BlockMappingsWithHugeBacking) {
 }
 
 TEST(Arm64Platform, ExecuteAfterReadRelaxesPermissionsInPlace) {
-  SimConfig c = arm(1, 64 << 10, "shared");
+  SimConfig c = arm(1, 64 << 10, MmuLockMode::Shared);
   PlatformHooks h;
   h.stream = [](unsigned) {
     std::vector<Op> ops(3);
@@ -166,8 +166,8 @@ struct FlushProbe {
   Cycles cycles = 0;  // the probe flush, request to completion
 };
 
-std::unique_ptr<Platform> run_flush_probe(const char* flush, uint64_t pages, FlushProbe& probe) {
-  SimConfig c = arm(4, 1 << 20, "shared");
+std::unique_ptr<Platform> run_flush_probe(FlushKind flush, uint64_t pages, FlushProbe& probe) {
+  SimConfig c = arm(4, 1 << 20, MmuLockMode::Shared);
   c.flush = flush;
   c.passes = 3000;  // after the first pass the vCPUs run from their TLBs, in guest mode
   PlatformHooks h;
@@ -191,7 +191,7 @@ std::unique_ptr<Platform> run_flush_probe(const char* flush, uint64_t pages, Flu
 
 TEST(Arm64Platform, BroadcastTlbiEmptiesEveryTlbWithoutIpis) {
   FlushProbe probe;
-  const auto p = run_flush_probe("broadcast", 1, probe);
+  const auto p = run_flush_probe(FlushKind::Broadcast, 1, probe);
   EXPECT_GT(probe.before, 4u);
   EXPECT_EQ(probe.after, 0u);
   EXPECT_EQ(p->stats.value("hv.ipi.count"), 0u);
@@ -204,7 +204,7 @@ TEST(Arm64Platform, BroadcastTlbiEmptiesEveryTlbWithoutIpis) {
 
 TEST(Arm64Platform, BroadcastTlbiAboveThresholdInvalidatesTheWholeVmid) {
   FlushProbe probe;
-  const auto p = run_flush_probe("broadcast", 65, probe);  // threshold 64 pages
+  const auto p = run_flush_probe(FlushKind::Broadcast, 65, probe);  // threshold 64 pages
   EXPECT_EQ(probe.after, 0u);
   EXPECT_EQ(p->stats.value("hv.tlbi.by_ipa"), 0u);
   EXPECT_EQ(p->stats.value("hv.tlbi.full_vmid"), 2u);  // this one and the teardown's
@@ -213,7 +213,7 @@ TEST(Arm64Platform, BroadcastTlbiAboveThresholdInvalidatesTheWholeVmid) {
 
 TEST(Arm64Platform, IpiAllOnArm64StillInterruptsTheVcpus) {
   FlushProbe probe;
-  const auto p = run_flush_probe("ipi-all", 1, probe);
+  const auto p = run_flush_probe(FlushKind::IpiAll, 1, probe);
   EXPECT_GT(p->stats.value("hv.ipi.count"), 0u);
   EXPECT_EQ(p->stats.value("hv.tlbi.ops"), 0u);
   EXPECT_EQ(p->stats.value("check.violations"), 0u);
@@ -221,7 +221,7 @@ TEST(Arm64Platform, IpiAllOnArm64StillInterruptsTheVcpus) {
 
 namespace {
 // The probe's flush time and IPI count.
-std::pair<Cycles, uint64_t> probe_once(const char* flush) {
+std::pair<Cycles, uint64_t> probe_once(FlushKind flush) {
   FlushProbe probe;
   const auto p = run_flush_probe(flush, 1, probe);
   return {probe.cycles, p->stats.value("hv.ipi.count")};
@@ -229,8 +229,8 @@ std::pair<Cycles, uint64_t> probe_once(const char* flush) {
 }  // namespace
 
 TEST(Arm64Platform, FlushStrategyComparisonBroadcastBeatsIpis) {
-  const auto ipi = probe_once("ipi-all");
-  const auto bc = probe_once("broadcast");
+  const auto ipi = probe_once(FlushKind::IpiAll);
+  const auto bc = probe_once(FlushKind::Broadcast);
   EXPECT_GT(ipi.second, 0u);
   EXPECT_EQ(bc.second, 0u);
   EXPECT_GT(ipi.first, 0u);

@@ -68,7 +68,7 @@ class TempDir {
 
 TEST(ConfigTest, NoArgumentsGivesDocumentedDefaults) {
   const SimConfig c = parse({});
-  EXPECT_EQ(c.arch, "x86");
+  EXPECT_EQ(c.arch, Arch::X86);
   EXPECT_EQ(c.vcpus, 4u);
   EXPECT_EQ(c.pcpus, 0u);
   EXPECT_EQ(c.physical_cpus(), 4u);
@@ -76,8 +76,8 @@ TEST(ConfigTest, NoArgumentsGivesDocumentedDefaults) {
   EXPECT_EQ(c.quantum, 1000u);
   EXPECT_EQ(c.mem_per_vcpu, 64ull << 20);
   EXPECT_EQ(c.page_size, 4096u);
-  EXPECT_EQ(c.mmu_lock, "shared");
-  EXPECT_EQ(c.pattern, "seq");
+  EXPECT_EQ(c.mmu_lock, MmuLockMode::Shared);
+  EXPECT_EQ(c.pattern, AccessPattern::Seq);
   EXPECT_EQ(c.lat.dram, 180u);
   EXPECT_EQ(c.lat.host_page_fault, 1800u);
   EXPECT_TRUE(c.check);
@@ -161,10 +161,10 @@ TEST(ConfigTest, EveryOptionReachesItsField) {
   EXPECT_EQ(c.seed, 18446744073709551615ull);
   EXPECT_EQ(c.mem_per_vcpu, 1ull << 30);
   EXPECT_DOUBLE_EQ(c.overlap, 0.25);
-  EXPECT_EQ(c.pattern, "random");
+  EXPECT_EQ(c.pattern, AccessPattern::Random);
   EXPECT_EQ(c.passes, 3u);
   EXPECT_EQ(c.page_size, 2ull << 20);
-  EXPECT_EQ(c.mmu_lock, "exclusive");
+  EXPECT_EQ(c.mmu_lock, MmuLockMode::Exclusive);
   EXPECT_EQ(c.guest_levels, 5u);
   EXPECT_EQ(c.ept_levels, 5u);
   EXPECT_EQ(c.tlb_l1_entries, 128u);
@@ -432,7 +432,7 @@ TEST(ConfigTest, IniFileSetsValuesAndCommandLineWins) {
                                     "quiet = on\n");
   const SimConfig c = parse({"--config", ini, "--vcpus", "2"});
   EXPECT_EQ(c.vcpus, 2u);
-  EXPECT_EQ(c.mmu_lock, "exclusive");
+  EXPECT_EQ(c.mmu_lock, MmuLockMode::Exclusive);
   EXPECT_EQ(c.lat.dram, 200u);
   EXPECT_EQ(c.mem_per_vcpu, 128ull << 20);
   EXPECT_TRUE(c.quiet);

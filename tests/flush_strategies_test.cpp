@@ -54,7 +54,7 @@ const Addr kGva = GuestLayout::kDataGva;
 const Addr kGpa = GuestLayout::kDataGpa;
 const uint64_t k2M = 2 << 20;
 
-SimConfig zap_config(const char* flush, unsigned vcpus) {
+SimConfig zap_config(FlushKind flush, unsigned vcpus) {
   SimConfig c;
   c.quiet = true;
   c.vcpus = vcpus;
@@ -74,7 +74,7 @@ struct ZapRun {
 // computes in guest mode and never touches memory. A host thread splits A's host page and
 // faults a 4K page next to it: the huge SPTE of A is zapped and flushed (a ranged flush of A)
 // while the vCPUs run. Right after the flush returns, the host thread looks into vCPU 0's TLB.
-ZapRun zap_while_running(const char* flush, unsigned vcpus) {
+ZapRun zap_while_running(FlushKind flush, unsigned vcpus) {
   ZapRun out;
   out.stats = run_catching([&]() {
     Platform* plat = nullptr;
@@ -113,7 +113,7 @@ ZapRun zap_while_running(const char* flush, unsigned vcpus) {
   return out;
 }
 
-void expect_safe_flush(const char* flush) {
+void expect_safe_flush(FlushKind flush) {
   ZapRun r = zap_while_running(flush, 2);
   ASSERT_GE(stat(r.stats, "hv.huge.zapped_for_table"), 1) << r.stats.substr(0, 300);
   EXPECT_EQ(stat(r.stats, "check.violations"), 0) << flush;
@@ -125,13 +125,13 @@ void expect_safe_flush(const char* flush) {
 
 }  // namespace
 
-TEST(FlushStrategies, IpiAllLeavesNoStaleTranslation) { expect_safe_flush("ipi-all"); }
-TEST(FlushStrategies, TargetedLeavesNoStaleTranslation) { expect_safe_flush("targeted"); }
-TEST(FlushStrategies, RangedLeavesNoStaleTranslation) { expect_safe_flush("ranged"); }
-TEST(FlushStrategies, PvLeavesNoStaleTranslation) { expect_safe_flush("pv"); }
+TEST(FlushStrategies, IpiAllLeavesNoStaleTranslation) { expect_safe_flush(FlushKind::IpiAll); }
+TEST(FlushStrategies, TargetedLeavesNoStaleTranslation) { expect_safe_flush(FlushKind::Targeted); }
+TEST(FlushStrategies, RangedLeavesNoStaleTranslation) { expect_safe_flush(FlushKind::Ranged); }
+TEST(FlushStrategies, PvLeavesNoStaleTranslation) { expect_safe_flush(FlushKind::Pv); }
 
 TEST(FlushStrategies, UnsafeSkipIsCaughtByTheOracle) {
-  ZapRun r = zap_while_running("unsafe-skip", 2);
+  ZapRun r = zap_while_running(FlushKind::UnsafeSkip, 2);
   EXPECT_EQ(stat(r.stats, "hv.ipi.count"), 0);
   EXPECT_TRUE(r.zapped_entry_kept);
   EXPECT_GE(stat(r.stats, "check.stale_tlb_hit"), 1);
@@ -139,8 +139,8 @@ TEST(FlushStrategies, UnsafeSkipIsCaughtByTheOracle) {
 }
 
 TEST(FlushStrategies, TargetedSkipsTheVcpuThatNeverFilledItsTlb) {
-  ZapRun all = zap_while_running("ipi-all", 2);
-  ZapRun tgt = zap_while_running("targeted", 2);
+  ZapRun all = zap_while_running(FlushKind::IpiAll, 2);
+  ZapRun tgt = zap_while_running(FlushKind::Targeted, 2);
   // ipi-all interrupts the idle vCPU too; targeted knows its TLB holds nothing of the VM.
   EXPECT_GE(stat(all.stats, "vcpu.1.ipis_taken"), 1);
   EXPECT_EQ(stat(tgt.stats, "vcpu.1.ipis_taken"), 0);
@@ -150,8 +150,8 @@ TEST(FlushStrategies, TargetedSkipsTheVcpuThatNeverFilledItsTlb) {
 }
 
 TEST(FlushStrategies, RangedInvalidatesPerEntryAndKeepsUnrelatedEntries) {
-  ZapRun all = zap_while_running("ipi-all", 1);
-  ZapRun rng = zap_while_running("ranged", 1);
+  ZapRun all = zap_while_running(FlushKind::IpiAll, 1);
+  ZapRun rng = zap_while_running(FlushKind::Ranged, 1);
   EXPECT_GE(stat(rng.stats, "hv.flush.ranged_entries"), 1);
   EXPECT_TRUE(rng.other_entry_kept);   // B's entry survived the flush of A
   // After a full flush vCPU 0 must walk for B again; after the ranged one it need not.
@@ -165,7 +165,7 @@ namespace {
 
 // Two vCPUs on one pCPU. vCPU 0 reads page X, computes through several timeslices, reads X
 // again; vCPU 1 reads its own page and then shoots X down (as after munmap).
-std::string one_pcpu_shootdown(const char* flush) {
+std::string one_pcpu_shootdown(FlushKind flush) {
   SimConfig c;
   c.quiet = true;
   c.vcpus = 2;
@@ -199,8 +199,8 @@ std::string one_pcpu_shootdown(const char* flush) {
 }  // namespace
 
 TEST(GuestShootdown, PvSkipsThePreemptedVcpuWhichFlushesBeforeRunningAgain) {
-  std::string pv = one_pcpu_shootdown("pv");
-  std::string ipi = one_pcpu_shootdown("ipi-all");
+  std::string pv = one_pcpu_shootdown(FlushKind::Pv);
+  std::string ipi = one_pcpu_shootdown(FlushKind::IpiAll);
   ASSERT_EQ(stat(pv, "guest.shootdown.count"), 1) << pv.substr(0, 300);
   // vCPU 0 ran first and was preempted for vCPU 1, which shot X down while vCPU 0 was off.
   EXPECT_GE(stat(pv, "vcpu.0.preemptions"), 1);
@@ -220,10 +220,10 @@ TEST(GuestShootdown, PvSkipsThePreemptedVcpuWhichFlushesBeforeRunningAgain) {
 
 namespace {
 
-SimConfig ebizzy(unsigned vcpus, unsigned pcpus, const char* flush) {
+SimConfig ebizzy(unsigned vcpus, unsigned pcpus, FlushKind flush) {
   SimConfig c;
   c.quiet = true;
-  c.workload = "ebizzy";
+  c.workload = WorkloadKind::Ebizzy;
   c.vcpus = vcpus;
   c.pcpus = pcpus;
   c.flush = flush;
@@ -242,7 +242,7 @@ double records_per_s(const SimConfig& c) {
 }  // namespace
 
 TEST(Overcommit, SchedulerPreemptsAndEveryVcpuWaitsItsTurn) {
-  auto r = run_platform(ebizzy(4, 2, "ipi-all"));
+  auto r = run_platform(ebizzy(4, 2, FlushKind::IpiAll));
   ASSERT_EQ(r.exit_code, 0) << r.stats_json.substr(0, 300);
   EXPECT_GE(stat(r.stats_json, "sched.preemptions"), 1);
   EXPECT_GE(stat(r.stats_json, "sched.wait", "count"), 4);  // every vCPU asked for its pCPU
@@ -255,7 +255,7 @@ TEST(Overcommit, SchedulerPreemptsAndEveryVcpuWaitsItsTurn) {
 }
 
 TEST(Overcommit, SameSeedGivesIdenticalStats) {
-  SimConfig c = ebizzy(6, 4, "pv");
+  SimConfig c = ebizzy(6, 4, FlushKind::Pv);
   auto a = run_platform(c);
   auto b = run_platform(c);
   ASSERT_EQ(a.exit_code, 0);
@@ -265,10 +265,10 @@ TEST(Overcommit, SameSeedGivesIdenticalStats) {
 // The shape of the published PV TLB flush result: on ebizzy, PV flush gains little without
 // overcommit and much more at 2x overcommit, where IPIs to preempted vCPUs wait a timeslice.
 TEST(PvTlbFlush, GainGrowsWithOvercommit) {
-  const double ipi_1x = records_per_s(ebizzy(8, 8, "ipi-all"));
-  const double pv_1x = records_per_s(ebizzy(8, 8, "pv"));
-  const double ipi_2x = records_per_s(ebizzy(8, 4, "ipi-all"));
-  const double pv_2x = records_per_s(ebizzy(8, 4, "pv"));
+  const double ipi_1x = records_per_s(ebizzy(8, 8, FlushKind::IpiAll));
+  const double pv_1x = records_per_s(ebizzy(8, 8, FlushKind::Pv));
+  const double ipi_2x = records_per_s(ebizzy(8, 4, FlushKind::IpiAll));
+  const double pv_2x = records_per_s(ebizzy(8, 4, FlushKind::Pv));
   ASSERT_GT(ipi_1x, 0);
   ASSERT_GT(ipi_2x, 0);
   const double gain_1x = pv_1x / ipi_1x, gain_2x = pv_2x / ipi_2x;

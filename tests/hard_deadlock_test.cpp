@@ -14,7 +14,7 @@ using namespace mmusim;
 
 namespace {
 
-SimConfig one_vcpu(const char* lock) {
+SimConfig one_vcpu(MmuLockMode lock) {
   SimConfig c;
   c.quiet = true;
   c.vcpus = 1;
@@ -25,7 +25,7 @@ SimConfig one_vcpu(const char* lock) {
 
 // Runs the platform with a host thread "lock_holder" that takes mmu_lock for write and then
 // either waits forever (still alive, blocked) or returns holding it; gives the deadlock report.
-std::string deadlock_report(const char* lock, bool holder_waits_forever) {
+std::string deadlock_report(MmuLockMode lock, bool holder_waits_forever) {
   PlatformHooks h;
   Platform* plat = nullptr;
   const Event* never = nullptr;  // notified by nobody
@@ -50,7 +50,7 @@ std::string deadlock_report(const char* lock, bool holder_waits_forever) {
 }  // namespace
 
 TEST(Deadlock, LockNeverReleasedNamesWaiterAndLock) {
-  const std::string m = deadlock_report("shared", false);
+  const std::string m = deadlock_report(MmuLockMode::Shared, false);
   SCOPED_TRACE(m);
   EXPECT_EQ(m.rfind("simulated deadlock at cycle ", 0), 0u);
   // The vCPU waits for mmu_lock (its first entry loads the root under mmu_lock for write).
@@ -61,7 +61,7 @@ TEST(Deadlock, LockNeverReleasedNamesWaiterAndLock) {
 }
 
 TEST(Deadlock, BlockedHolderIsListedToo) {
-  const std::string m = deadlock_report("exclusive", true);
+  const std::string m = deadlock_report(MmuLockMode::Exclusive, true);
   SCOPED_TRACE(m);
   EXPECT_NE(m.find("vcpu.0 waits for lock_wait:hv.lock.mmu_lock:"), std::string::npos);
   EXPECT_NE(m.find(" held by lock_holder;"), std::string::npos);

@@ -24,7 +24,7 @@ struct Outcome {
   std::string with_lock;
 };
 
-Outcome unmap_with_and_without_lock(const char* arch) {
+Outcome unmap_with_and_without_lock(Arch arch) {
   SimConfig c;
   c.arch = arch;
   c.quiet = true;
@@ -57,7 +57,7 @@ Outcome unmap_with_and_without_lock(const char* arch) {
   return out;
 }
 
-void expect_rule_checked(const char* arch) {
+void expect_rule_checked(Arch arch) {
   if (!kCheckLocks) GTEST_SKIP() << "lock rules are checked in check builds (MMUSIM_CHECK_LOCKS)";
   const Outcome o = unmap_with_and_without_lock(arch);
   EXPECT_NE(o.without_lock.find("unmap_gfn_range: notifier"), std::string::npos) << o.without_lock;
@@ -68,6 +68,6 @@ void expect_rule_checked(const char* arch) {
 
 }  // namespace
 
-TEST(LockRules, X86TdpNotifierCallbackNeedsMmuLockForWrite) { expect_rule_checked("x86"); }
-TEST(LockRules, Arm64NotifierCallbackNeedsMmuLockForWrite) { expect_rule_checked("arm64"); }
-TEST(LockRules, MipsNotifierCallbackNeedsMmuLock) { expect_rule_checked("mips"); }
+TEST(LockRules, X86TdpNotifierCallbackNeedsMmuLockForWrite) { expect_rule_checked(Arch::X86); }
+TEST(LockRules, Arm64NotifierCallbackNeedsMmuLockForWrite) { expect_rule_checked(Arch::Arm64); }
+TEST(LockRules, MipsNotifierCallbackNeedsMmuLock) { expect_rule_checked(Arch::Mips); }

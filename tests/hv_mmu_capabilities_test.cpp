@@ -37,7 +37,7 @@ std::string capabilities_here(const SimConfig& c) {
   return s;
 }
 
-SimConfig small(const char* arch, const char* x86_mmu = "tdp") {
+SimConfig small(Arch arch, X86Mmu x86_mmu = X86Mmu::Tdp) {
   SimConfig c;
   c.arch = arch;
   c.x86_mmu = x86_mmu;
@@ -75,30 +75,30 @@ std::string fault_error(const SimConfig& c, const TranslationFault& f) {
 }  // namespace
 
 TEST(MmuCapabilities, EachArchOffersWhatItModels) {
-  EXPECT_EQ(capabilities(small("x86")), "dirty-log notifiers zap-all ");
-  EXPECT_EQ(capabilities(small("x86", "shadow")), "shadow-paging ");
-  EXPECT_EQ(capabilities(small("arm64")), "dirty-log notifiers kvm-run ");
-  EXPECT_EQ(capabilities(small("mips")), "dirty-log notifiers ");
+  EXPECT_EQ(capabilities(small(Arch::X86)), "dirty-log notifiers zap-all ");
+  EXPECT_EQ(capabilities(small(Arch::X86, X86Mmu::Shadow)), "shadow-paging ");
+  EXPECT_EQ(capabilities(small(Arch::Arm64)), "dirty-log notifiers kvm-run ");
+  EXPECT_EQ(capabilities(small(Arch::Mips)), "dirty-log notifiers ");
 }
 
 TEST(MmuCapabilities, TdpMmuRefusesAGuestVirtualFault) {
-  const std::string e = fault_error(small("x86"), TranslationFault::gva(0x1000, Access::Read));
+  const std::string e = fault_error(small(Arch::X86), TranslationFault::gva(0x1000, Access::Read));
   EXPECT_NE(e.find("given a guest-virtual fault address"), std::string::npos) << e;
 }
 
 TEST(MmuCapabilities, ShadowMmuRefusesAGuestPhysicalFault) {
   const std::string e =
-      fault_error(small("x86", "shadow"), TranslationFault::gpa(0x1000, Access::Read));
+      fault_error(small(Arch::X86, X86Mmu::Shadow), TranslationFault::gpa(0x1000, Access::Read));
   EXPECT_NE(e.find("given a guest-physical fault address"), std::string::npos) << e;
 }
 
 // Shadow mode builds the shadow MMU only: no TDP MMU beside it allocates a root (hv.root.*)
 // or takes part in teardown, while the TDP run has its root.
 TEST(MmuCapabilities, ShadowModeBuildsNoTdpMmu) {
-  SimConfig c = small("x86", "shadow");
-  c.workload = "guest-pt-churn";  // a guest that builds its own tables, as shadow mode needs
+  SimConfig c = small(Arch::X86, X86Mmu::Shadow);
+  c.workload = WorkloadKind::GuestPtChurn;  // a guest that builds its own tables, as shadow mode needs
   c.churn_steps = 20;
-  const mmusim::testing::PlatformRun tdp = mmusim::testing::run_platform(small("x86"));
+  const mmusim::testing::PlatformRun tdp = mmusim::testing::run_platform(small(Arch::X86));
   const mmusim::testing::PlatformRun shadow = mmusim::testing::run_platform(c);
   ASSERT_EQ(tdp.exit_code, 0) << tdp.stats_json;
   ASSERT_EQ(shadow.exit_code, 0) << shadow.stats_json;

@@ -21,7 +21,7 @@ class Nothing : public OpStream {
 SimConfig mips_cfg() {
   SimConfig c;
   c.quiet = true;
-  c.arch = "mips";
+  c.arch = Arch::Mips;
   c.vcpus = 1;
   c.mem_per_vcpu = 64 << 10;
   return c;

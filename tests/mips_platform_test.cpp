@@ -16,7 +16,7 @@ namespace {
 SimConfig mips(unsigned vcpus, uint64_t mem) {
   SimConfig c;
   c.quiet = true;
-  c.arch = "mips";
+  c.arch = Arch::Mips;
   c.vcpus = vcpus;
   c.mem_per_vcpu = mem;
   return c;
@@ -27,10 +27,10 @@ SimConfig mips(unsigned vcpus, uint64_t mem) {
 TEST(MipsPlatform, DemandPagingHasNoViolationsAndMmuLockModeChangesNothing) {
   SimConfig c = mips(4, 2 << 20);
   c.overlap = 0.5;
-  c.pattern = "random";
-  c.mmu_lock = "shared";
+  c.pattern = AccessPattern::Random;
+  c.mmu_lock = MmuLockMode::Shared;
   PlatformRun sh = run_platform(c);
-  c.mmu_lock = "exclusive";
+  c.mmu_lock = MmuLockMode::Exclusive;
   PlatformRun ex = run_platform(c);
   ASSERT_EQ(sh.exit_code, 0) << sh.stats_json;
   EXPECT_EQ(stat(sh.stats_json, "check.violations"), 0);
@@ -44,7 +44,7 @@ TEST(MipsPlatform, DemandPagingHasNoViolationsAndMmuLockModeChangesNothing) {
 
 TEST(MipsPlatform, SameSeedGivesByteIdenticalStats) {
   SimConfig c = mips(4, 1 << 20);
-  c.workload = "ksm-merge";
+  c.workload = WorkloadKind::KsmMerge;
   c.host_event_interval = 50000;
   c.seed = 3;
   PlatformRun a = run_platform(c);
@@ -58,7 +58,7 @@ TEST(MipsPlatform, SameSeedGivesByteIdenticalStats) {
 
 TEST(MipsPlatform, SyncMmuOffLeavesStaleMappingsAfterKsmAndCowOnDoesNot) {
   SimConfig c = mips(4, 1 << 20);
-  c.workload = "ksm-merge";
+  c.workload = WorkloadKind::KsmMerge;
   c.host_event_interval = 50000;
   PlatformRun on = run_platform(c);
   c.mips_sync_mmu = false;
@@ -82,7 +82,7 @@ TEST(MipsPlatform, SyncMmuOffLeavesStaleMappingsAfterKsmAndCowOnDoesNot) {
 
 TEST(MipsPlatform, SwapStormFaultsPagesBackWithoutViolations) {
   SimConfig c = mips(4, 1 << 20);
-  c.workload = "swap-storm";
+  c.workload = WorkloadKind::SwapStorm;
   c.host_event_interval = 50000;
   PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
@@ -110,7 +110,7 @@ TEST(MipsPlatform, SwapStormFaultsPagesBackWithoutViolations) {
 TEST(MipsPlatform, IdleTrackingMakesPagesOldAndReaccessesTakeFastPathFaults) {
   // Slices larger than the TLB reach, so re-accesses refill and meet the old PTEs.
   SimConfig c = mips(2, 16 << 20);
-  c.workload = "idle-tracking";
+  c.workload = WorkloadKind::IdleTracking;
   c.host_event_pages = 4096;
   c.host_events = 8;
   c.host_event_interval = 400000;

@@ -41,7 +41,7 @@ struct Counts {
 Counts run_pages(unsigned first, unsigned second) {
   SimConfig c;
   c.quiet = true;
-  c.arch = "mips";
+  c.arch = Arch::Mips;
   c.vcpus = 1;
   c.mem_per_vcpu = 64 << 10;
   PlatformHooks h;

@@ -55,7 +55,7 @@ const uint64_t kTablePages = 512;
 TEST(MipsTableFree, UnmapCoveringAWholeTableFreesItAfterRcuAndOneShortDoesNot) {
   SimConfig c;
   c.quiet = true;
-  c.arch = "mips";
+  c.arch = Arch::Mips;
   c.vcpus = 1;
   c.mem_per_vcpu = 8 << 20;  // the three tables lie inside the data window
   const uint64_t violations = run_host(c, [](Platform& p, MipsArch& arch, Agent& a) {

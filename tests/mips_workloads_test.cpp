@@ -22,7 +22,7 @@ namespace {
 SimConfig mips(unsigned vcpus, uint64_t mem) {
   SimConfig c;
   c.quiet = true;
-  c.arch = "mips";
+  c.arch = Arch::Mips;
   c.vcpus = vcpus;
   c.mem_per_vcpu = mem;
   return c;
@@ -70,7 +70,7 @@ std::string host_event_trace(unsigned pages, bool with_age) {
 
 TEST(MipsWorkloads, EbizzyRunsCleanAndDeterministic) {
   SimConfig c = mips(4, 1 << 20);
-  c.workload = "ebizzy";
+  c.workload = WorkloadKind::Ebizzy;
   c.iterations = 8;
   PlatformRun r = run_clean_twice(c);
   EXPECT_GT(stat(r.stats_json, "workload.ebizzy.records"), 0);
@@ -88,7 +88,7 @@ TEST(MipsWorkloads, GvaTraceReplaysThroughTheGuestKernelCleanAndDeterministic) {
       body += line;
     }
   SimConfig c = mips(2, 1 << 20);
-  c.workload = "trace";
+  c.workload = WorkloadKind::Trace;
   c.trace = write_file("gva.trace", body);
   PlatformRun r = run_clean_twice(c);
   EXPECT_EQ(stat(r.stats_json, "trace.pages"), 2 * 40 + 4);
@@ -97,7 +97,7 @@ TEST(MipsWorkloads, GvaTraceReplaysThroughTheGuestKernelCleanAndDeterministic) {
 
 TEST(MipsWorkloads, DirtyLogMatchesPagesWrittenEveryRound) {
   SimConfig c = mips(2, 256 << 10);
-  c.workload = "dirty-log";
+  c.workload = WorkloadKind::DirtyLog;
   c.iterations = 3;
   PlatformRun r = run_clean_twice(c);
   const double pages = double(c.vcpus) * double(c.mem_per_vcpu / 4096);
@@ -113,7 +113,7 @@ TEST(MipsWorkloads, DirtyLogMatchesPagesWrittenEveryRound) {
 
 TEST(MipsWorkloads, AccessTrackingSeesExactlyThePagesReadAndNeedsSyncMmu) {
   SimConfig c = mips(2, 256 << 10);
-  c.workload = "access-tracking";
+  c.workload = WorkloadKind::AccessTracking;
   PlatformRun r = run_clean_twice(c);
   const double pages = double(c.vcpus) * double(c.mem_per_vcpu / 4096);
   EXPECT_EQ(stat(r.stats_json, "workload.access.young"), pages / 2);
@@ -127,7 +127,7 @@ TEST(MipsWorkloads, AccessTrackingSeesExactlyThePagesReadAndNeedsSyncMmu) {
 
 TEST(MipsWorkloads, HostEventTraceReplaysOnMipsAndFreesTheUnmappedTable) {
   SimConfig c = mips(1, 1 << 20);
-  c.workload = "trace";
+  c.workload = WorkloadKind::Trace;
   c.trace = write_file("ev.trace", host_event_trace(768, true));
   PlatformRun r = run_clean_twice(c);
   EXPECT_EQ(stat(r.stats_json, "trace.host_events"), 6);
@@ -150,7 +150,7 @@ TEST(MipsWorkloads, HostEventTraceReplaysOnMipsAndFreesTheUnmappedTable) {
 
 TEST(MipsWorkloads, HostEventTraceWithoutSyncMmuLeavesWrongFramesAndRefusesAge) {
   SimConfig c = mips(1, 1 << 20);
-  c.workload = "trace";
+  c.workload = WorkloadKind::Trace;
   c.mips_sync_mmu = false;
   c.trace = write_file("ev_noage.trace", host_event_trace(768, false));
   PlatformRun off = run_platform(c);
@@ -170,7 +170,7 @@ TEST(MipsWorkloads, SameHostEventTraceReplaysOnX86) {
   SimConfig c;
   c.quiet = true;
   c.vcpus = 1;
-  c.workload = "trace";
+  c.workload = WorkloadKind::Trace;
   c.trace = write_file("ev_x86.trace", host_event_trace(768, true));
   PlatformRun r = run_clean_twice(c);
   EXPECT_EQ(stat(r.stats_json, "host.events.applied"), 6);
@@ -181,7 +181,7 @@ TEST(MipsWorkloads, SameHostEventTraceReplaysOnX86) {
 
 TEST(MipsWorkloads, RootChurnIsRefusedAsX86Specific) {
   SimConfig c = mips(1, 64 << 10);
-  c.workload = "root-churn";
+  c.workload = WorkloadKind::RootChurn;
   PlatformRun r = run_platform(c);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.stats_json.find("x86 TDP MMU"), std::string::npos) << r.stats_json;

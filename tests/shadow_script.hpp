@@ -95,9 +95,9 @@ class LazyScriptStream : public OpStream {
 inline SimConfig shadow_churn_config() {
   SimConfig c;
   c.quiet = true;
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
-  c.workload = "guest-pt-churn";
+  c.arch = Arch::X86;
+  c.x86_mmu = X86Mmu::Shadow;
+  c.workload = WorkloadKind::GuestPtChurn;
   return c;
 }
 

@@ -14,6 +14,7 @@
 #include "tests/platform_run.hpp"
 #include "workloads/guest_layout.hpp"
 
+using mmusim::WorkloadKind;
 using mmusim::SimConfig;
 using mmusim::testing::PlatformRun;
 using mmusim::testing::run_platform;
@@ -44,7 +45,7 @@ std::string two_vcpu_body(int pages) {
 SimConfig trace_cfg(const std::string& path, unsigned vcpus) {
   SimConfig c;
   c.quiet = true;
-  c.workload = "trace";
+  c.workload = WorkloadKind::Trace;
   c.trace = path;
   c.vcpus = vcpus;
   return c;

@@ -24,7 +24,7 @@ double violations(const std::string& json, const char* key) {
 // vCPU 1 reads page X, then again much later; in between vCPU 0 points X's guest PTE at
 // another frame. Unsync is off, so the store is emulated: the shadow leaf is zapped and every
 // vCPU's TLB must be flushed before the emulation completes.
-std::string remap_under_a_reader(const char* flush) {
+std::string remap_under_a_reader(FlushKind flush) {
   SimConfig c = mmusim::testing::shadow_churn_config();
   c.unsync = false;
   c.flush = flush;
@@ -52,14 +52,14 @@ std::string remap_under_a_reader(const char* flush) {
 }  // namespace
 
 TEST(ShadowStaleTlb, AMissingFlushAfterAShadowZapIsCaught) {
-  const std::string out = remap_under_a_reader("unsafe-skip");
+  const std::string out = remap_under_a_reader(FlushKind::UnsafeSkip);
   ASSERT_EQ(out.find("exception"), std::string::npos) << out;
   EXPECT_EQ(stat(out, "shadow.emulated_writes"), 1);
   EXPECT_EQ(violations(out, "check.stale_tlb_hit"), 1) << out;
 }
 
 TEST(ShadowStaleTlb, TheSameRunWithRealFlushesIsClean) {
-  const std::string out = remap_under_a_reader("ipi-all");
+  const std::string out = remap_under_a_reader(FlushKind::IpiAll);
   ASSERT_EQ(out.find("exception"), std::string::npos) << out;
   EXPECT_EQ(stat(out, "shadow.emulated_writes"), 1);
   EXPECT_EQ(violations(out, "check.stale_tlb_hit"), 0) << out;
@@ -77,7 +77,7 @@ TEST(ShadowStaleTlb, ChurnReportsNoStaleHitsAndCatchesSkippedFlushes) {
   EXPECT_EQ(violations(ok.stats_json, "check.stale_tlb_hit"), 0) << ok.stats_json;
   EXPECT_EQ(stat(ok.stats_json, "check.violations"), 0) << ok.stats_json;
   c.unsync = false;  // emulated writes zap leaves the writing vCPU still holds in its TLB
-  c.flush = "unsafe-skip";
+  c.flush = FlushKind::UnsafeSkip;
   mmusim::testing::PlatformRun bad = run_platform(c);
   ASSERT_EQ(bad.exit_code, 0) << bad.stats_json;
   EXPECT_GT(violations(bad.stats_json, "check.stale_tlb_hit"), 0) << bad.stats_json;

@@ -4,6 +4,10 @@
 
 #include "tests/platform_run.hpp"
 
+using mmusim::Arch;
+using mmusim::X86Mmu;
+using mmusim::UnsyncWalk;
+using mmusim::WorkloadKind;
 using mmusim::SimConfig;
 using mmusim::testing::PlatformRun;
 using mmusim::testing::run_platform;
@@ -11,12 +15,12 @@ using mmusim::testing::stat;
 
 namespace {
 
-SimConfig churn(const char* walk) {
+SimConfig churn(UnsyncWalk walk) {
   SimConfig c;
   c.quiet = true;
-  c.arch = "x86";
-  c.x86_mmu = "shadow";
-  c.workload = "guest-pt-churn";
+  c.arch = Arch::X86;
+  c.x86_mmu = X86Mmu::Shadow;
+  c.workload = WorkloadKind::GuestPtChurn;
   c.unsync_walk = walk;
   c.vcpus = 2;
   c.churn_procs = 3;
@@ -30,8 +34,8 @@ SimConfig churn(const char* walk) {
 }  // namespace
 
 TEST(ShadowMmu, CorrectWalksSyncEverythingAndClearOnAddVisitsFewerPages) {
-  PlatformRun rw = run_platform(churn("rewalk"));
-  PlatformRun ca = run_platform(churn("clear-on-add"));
+  PlatformRun rw = run_platform(churn(UnsyncWalk::Rewalk));
+  PlatformRun ca = run_platform(churn(UnsyncWalk::ClearOnAdd));
   ASSERT_EQ(rw.exit_code, 0) << rw.stats_json;
   ASSERT_EQ(ca.exit_code, 0) << ca.stats_json;
   for (const PlatformRun* r : {&rw, &ca}) {
@@ -52,13 +56,13 @@ TEST(ShadowMmu, CorrectWalksSyncEverythingAndClearOnAddVisitsFewerPages) {
 }
 
 TEST(ShadowMmu, ClearBeforeAddLosesAnUnsyncPageAndTheOracleCatchesIt) {
-  PlatformRun r = run_platform(churn("clear-before-add"));
+  PlatformRun r = run_platform(churn(UnsyncWalk::ClearBeforeAdd));
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_GT(stat(r.stats_json, "check.unsync_page_lost"), 0) << r.stats_json;
 }
 
 TEST(ShadowMmu, WritesToWriteProtectedGuestTablesAreEmulatedConsistently) {
-  SimConfig c = churn("clear-on-add");
+  SimConfig c = churn(UnsyncWalk::ClearOnAdd);
   c.unsync = false;  // every guest PTE store to a shadowed table faults and is emulated
   PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
@@ -70,8 +74,8 @@ TEST(ShadowMmu, WritesToWriteProtectedGuestTablesAreEmulatedConsistently) {
 }
 
 TEST(ShadowMmu, SameSeedGivesIdenticalStatistics) {
-  PlatformRun a = run_platform(churn("clear-on-add"));
-  PlatformRun b = run_platform(churn("clear-on-add"));
+  PlatformRun a = run_platform(churn(UnsyncWalk::ClearOnAdd));
+  PlatformRun b = run_platform(churn(UnsyncWalk::ClearOnAdd));
   ASSERT_EQ(a.exit_code, 0);
   EXPECT_EQ(a.stats_json, b.stats_json);
 }
@@ -79,7 +83,7 @@ TEST(ShadowMmu, SameSeedGivesIdenticalStatistics) {
 // The shadow MMU keeps the fault statistics the TDP MMU keeps: every fault's outcome and the
 // handler's latency (hv.fault.*), so the two MMUs compare on the same names.
 TEST(ShadowMmu, FaultOutcomesAndHandlerLatencyAreCounted) {
-  PlatformRun r = run_platform(churn("clear-on-add"));
+  PlatformRun r = run_platform(churn(UnsyncWalk::ClearOnAdd));
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   const double faults = stat(r.stats_json, "hv.fault.count");
   ASSERT_GT(faults, 0);

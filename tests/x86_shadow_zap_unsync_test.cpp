@@ -28,7 +28,7 @@ namespace {
 // directory is shadowed at level 2 and cannot go unsync) and finds no shadow entry at that
 // offset, and the third one zaps the directory's shadow page (write flooding). Probes log the
 // unsync pages, and those no shadow entry links, before and after the zap.
-std::string flood_directory(const std::string& walk, unsigned unsync) {
+std::string flood_directory(UnsyncWalk walk, unsigned unsync) {
   SimConfig c = mmusim::testing::shadow_churn_config();
   c.vcpus = 1;
   c.churn_procs = 1;
@@ -68,8 +68,8 @@ std::string flood_directory(const std::string& walk, unsigned unsync) {
 
 bool has(const std::string& out, const std::string& l) { return out.find(l) != std::string::npos; }
 
-void expect_children_zapped(const std::string& walk, unsigned unsync) {
-  SCOPED_TRACE(walk + ", " + std::to_string(unsync) + " unsync page tables");
+void expect_children_zapped(UnsyncWalk walk, unsigned unsync) {
+  SCOPED_TRACE(std::string(mode_name(walk)) + ", " + std::to_string(unsync) + " unsync page tables");
   const std::string out = flood_directory(walk, unsync);
   ASSERT_EQ(out.find("exception"), std::string::npos) << out;
   EXPECT_TRUE(has(out, "before.unsync " + std::to_string(unsync) + "\n")) << out;
@@ -93,17 +93,17 @@ void expect_children_zapped(const std::string& walk, unsigned unsync) {
 }  // namespace
 
 TEST(ShadowZapUnsync, ZappingADirectoryZapsItsUnsyncPageTables) {
-  for (const char* walk : {"rewalk", "clear-on-add"}) expect_children_zapped(walk, 3);
+  for (UnsyncWalk walk : {UnsyncWalk::Rewalk, UnsyncWalk::ClearOnAdd}) expect_children_zapped(walk, 3);
 }
 
 TEST(ShadowZapUnsync, MoreUnsyncChildrenThanTheVectorHoldsAreAllZapped) {
-  for (const char* walk : {"rewalk", "clear-on-add"}) expect_children_zapped(walk, 20);
+  for (UnsyncWalk walk : {UnsyncWalk::Rewalk, UnsyncWalk::ClearOnAdd}) expect_children_zapped(walk, 20);
 }
 
 TEST(ShadowZapUnsync, ThePatchOrderingLosesAnUnsyncChildAndTheOracleCatchesIt) {
   // Clearing a child's bit before a failed add (vector full) drops it from the zap as from a
   // sync: it stays unsync under the zapped directory, and the check after the zap reports it.
-  const std::string out = flood_directory("clear-before-add", 20);
+  const std::string out = flood_directory(UnsyncWalk::ClearBeforeAdd, 20);
   ASSERT_EQ(out.find("exception"), std::string::npos) << out;
   EXPECT_LT(stat(out, "shadow.zap.unsync_children"), 20) << out;
   EXPECT_FALSE(has(out, "after.orphans 0\n")) << out;

@@ -9,6 +9,8 @@
 
 #include "tests/platform_run.hpp"
 
+using mmusim::MmuLockMode;
+using mmusim::AccessPattern;
 using mmusim::SimConfig;
 using mmusim::testing::PlatformRun;
 using mmusim::testing::run_platform;
@@ -16,7 +18,7 @@ using mmusim::testing::stat;
 
 namespace {
 
-SimConfig small(unsigned vcpus, uint64_t mem, const char* lock) {
+SimConfig small(unsigned vcpus, uint64_t mem, MmuLockMode lock) {
   SimConfig c;
   c.quiet = true;
   c.vcpus = vcpus;
@@ -28,8 +30,8 @@ SimConfig small(unsigned vcpus, uint64_t mem, const char* lock) {
 }  // namespace
 
 TEST(X86Populate, OneVcpuExclusiveAndSharedBuildIdenticalEpt) {
-  PlatformRun ex = run_platform(small(1, 8 << 20, "exclusive"));
-  PlatformRun sh = run_platform(small(1, 8 << 20, "shared"));
+  PlatformRun ex = run_platform(small(1, 8 << 20, MmuLockMode::Exclusive));
+  PlatformRun sh = run_platform(small(1, 8 << 20, MmuLockMode::Shared));
   ASSERT_EQ(ex.exit_code, 0) << ex.stats_json;
   ASSERT_EQ(sh.exit_code, 0) << sh.stats_json;
   // 2048 data pages plus the guest's own page-table pages, every one a 4K leaf.
@@ -44,11 +46,11 @@ TEST(X86Populate, OneVcpuExclusiveAndSharedBuildIdenticalEpt) {
 }
 
 TEST(X86Populate, OverlapRacesRetryOnlyInSharedModeAndLoseNoUpdate) {
-  SimConfig c = small(8, 8 << 20, "shared");
+  SimConfig c = small(8, 8 << 20, MmuLockMode::Shared);
   c.overlap = 0.5;
-  c.pattern = "random";
+  c.pattern = AccessPattern::Random;
   PlatformRun sh = run_platform(c);
-  c.mmu_lock = "exclusive";
+  c.mmu_lock = MmuLockMode::Exclusive;
   PlatformRun ex = run_platform(c);
   ASSERT_EQ(sh.exit_code, 0) << sh.stats_json;
   ASSERT_EQ(ex.exit_code, 0) << ex.stats_json;
@@ -74,8 +76,8 @@ TEST(X86Populate, OverlapRacesRetryOnlyInSharedModeAndLoseNoUpdate) {
 
 TEST(X86Populate, SharedModePopulatesFasterWithManyVcpusAndNoOverlap) {
   for (unsigned v : {8u, 16u}) {
-    PlatformRun sh = run_platform(small(v, 4 << 20, "shared"));
-    PlatformRun ex = run_platform(small(v, 4 << 20, "exclusive"));
+    PlatformRun sh = run_platform(small(v, 4 << 20, MmuLockMode::Shared));
+    PlatformRun ex = run_platform(small(v, 4 << 20, MmuLockMode::Exclusive));
     ASSERT_EQ(sh.exit_code, 0);
     ASSERT_EQ(ex.exit_code, 0);
     EXPECT_LT(stat(sh.stats_json, "sim.cycles"), stat(ex.stats_json, "sim.cycles")) << v << " vCPUs";
@@ -86,9 +88,9 @@ TEST(X86Populate, SharedModePopulatesFasterWithManyVcpusAndNoOverlap) {
 }
 
 TEST(X86Populate, SameSeedGivesByteIdenticalStats) {
-  SimConfig c = small(4, 2 << 20, "shared");
+  SimConfig c = small(4, 2 << 20, MmuLockMode::Shared);
   c.overlap = 0.25;
-  c.pattern = "random";
+  c.pattern = AccessPattern::Random;
   c.seed = 7;
   PlatformRun a = run_platform(c);
   PlatformRun b = run_platform(c);
@@ -101,7 +103,7 @@ TEST(X86Populate, SameSeedGivesByteIdenticalStats) {
 }
 
 TEST(X86Populate, QuantumDoesNotChangeResults) {
-  SimConfig c = small(4, 2 << 20, "shared");
+  SimConfig c = small(4, 2 << 20, MmuLockMode::Shared);
   c.quantum = 10;
   PlatformRun a = run_platform(c);
   c.quantum = 100000;
@@ -111,15 +113,15 @@ TEST(X86Populate, QuantumDoesNotChangeResults) {
 }
 
 // Eight vCPUs faulting on half-shared pages in random order: many hand-offs and lock waits.
-SimConfig contended(const char* lock) {
+SimConfig contended(MmuLockMode lock) {
   SimConfig c = small(8, 2 << 20, lock);
   c.overlap = 0.5;
-  c.pattern = "random";
+  c.pattern = AccessPattern::Random;
   return c;
 }
 
 // The contended run with `flag` off, then on.
-std::pair<PlatformRun, PlatformRun> off_then_on(const char* lock, bool SimConfig::*flag) {
+std::pair<PlatformRun, PlatformRun> off_then_on(MmuLockMode lock, bool SimConfig::*flag) {
   SimConfig c = contended(lock);
   c.*flag = false;
   PlatformRun off = run_platform(c);
@@ -130,7 +132,7 @@ std::pair<PlatformRun, PlatformRun> off_then_on(const char* lock, bool SimConfig
 // The direct switch of a hand-off (--direct-handoff, sync/run_next.hpp) only changes how the
 // woken vCPU thread gets the processor, never when: every stat is the same, byte for byte.
 TEST(X86Populate, DirectHandoffDoesNotChangeResults) {
-  for (const char* lock : {"shared", "exclusive"}) {
+  for (MmuLockMode lock : {MmuLockMode::Shared, MmuLockMode::Exclusive}) {
     const auto [off, on] = off_then_on(lock, &SimConfig::direct_handoff);
     ASSERT_EQ(off.exit_code, 0) << off.stats_json;
     EXPECT_EQ(on.stats_json, off.stats_json) << lock;
@@ -146,7 +148,7 @@ TEST(X86Populate, DirectHandoffDoesNotChangeResults) {
 // tables, no violation, and the simulated time within 1% (same-cycle order moves it by a few tenths
 // of a percent).
 TEST(X86Populate, SyncLookaheadKeepsResultsUpToSameCycleOrder) {
-  for (const char* lock : {"shared", "exclusive"}) {
+  for (MmuLockMode lock : {MmuLockMode::Shared, MmuLockMode::Exclusive}) {
     const auto [off, on] = off_then_on(lock, &SimConfig::sync_lookahead);
     ASSERT_EQ(off.exit_code, 0) << off.stats_json;
     ASSERT_EQ(on.exit_code, 0) << on.stats_json;
@@ -160,7 +162,7 @@ TEST(X86Populate, SyncLookaheadKeepsResultsUpToSameCycleOrder) {
 }
 
 TEST(X86Populate, ColdTwoDimensionalWalkMakes24References) {
-  SimConfig c = small(1, 64 << 10, "shared");
+  SimConfig c = small(1, 64 << 10, MmuLockMode::Shared);
   c.pwc_entries = 0;
   PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0);
@@ -175,7 +177,7 @@ TEST(X86Populate, ColdTwoDimensionalWalkMakes24References) {
 }
 
 TEST(X86Populate, HugePagesMapOneLeafPerRegion) {
-  SimConfig c = small(2, 8 << 20, "shared");
+  SimConfig c = small(2, 8 << 20, MmuLockMode::Shared);
   c.page_size = 2 << 20;
   PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;

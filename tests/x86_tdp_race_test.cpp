@@ -40,7 +40,7 @@ class Nothing : public OpStream {
   bool next(Op&) override { return false; }
 };
 
-SimConfig base(const char* lock) {
+SimConfig base(MmuLockMode lock) {
   SimConfig c;
   c.quiet = true;
   c.vcpus = 1;
@@ -52,7 +52,7 @@ SimConfig base(const char* lock) {
 // Pages mapped by a host thread count as touched for the lost-update oracle.
 void mark_touched(Platform& p, Addr gpa) { p.touched.set(gpa >> kPageShift); }
 
-void two_faulters_race(const char* lock) {
+void two_faulters_race(MmuLockMode lock) {
   Platform* plat = nullptr;
   FaultOutcome out[2];
   const Addr gpa = GuestLayout::kDataGpa;
@@ -72,7 +72,7 @@ void two_faulters_race(const char* lock) {
   Platform p(base(lock), h);
   plat = &p;
   p.run();
-  if (std::string(lock) == "shared") {
+  if (lock == MmuLockMode::Shared) {
     // One installs the table; the other's cmpxchg fails, its table is freed unused, RETRY.
     // Faulting straight back, the loser may then win the race one level down and make the
     // first one retry too; every retry here is a table link that lost its cmpxchg and whose
@@ -93,17 +93,17 @@ void two_faulters_race(const char* lock) {
 
 }  // namespace
 
-TEST(TdpRace, SharedModeLoserFreesItsTableAndRetries) { two_faulters_race("shared"); }
+TEST(TdpRace, SharedModeLoserFreesItsTableAndRetries) { two_faulters_race(MmuLockMode::Shared); }
 
-TEST(TdpRace, ExclusiveModeSerialisesTheSameRace) { two_faulters_race("exclusive"); }
+TEST(TdpRace, ExclusiveModeSerialisesTheSameRace) { two_faulters_race(MmuLockMode::Exclusive); }
 
 namespace {
 
 // vCPU 0 keeps reading one page of a 2 MiB mapping; a host thread splits the host page and
 // faults a neighbouring 4K page, which zaps the huge SPTE and flushes the running vCPU.
-void split_under_running_vcpu(const char* flush, Platform** out_platform, FaultOutcome* outcome) {
+void split_under_running_vcpu(FlushKind flush, Platform** out_platform, FaultOutcome* outcome) {
   Platform* plat = nullptr;
-  SimConfig c = base("shared");
+  SimConfig c = base(MmuLockMode::Shared);
   c.page_size = 2 << 20;
   c.flush = flush;
   const Addr gva = GuestLayout::kDataGva;
@@ -129,7 +129,7 @@ void split_under_running_vcpu(const char* flush, Platform** out_platform, FaultO
 TEST(TdpRace, HugePageZappedForTableFlushesTheRunningVcpu) {
   Platform* p = nullptr;
   FaultOutcome o{};
-  split_under_running_vcpu("ipi-all", &p, &o);
+  split_under_running_vcpu(FlushKind::IpiAll, &p, &o);
   EXPECT_EQ(o, FaultOutcome::Fixed);
   EXPECT_EQ(p->stats.value("hv.huge.zapped_for_table"), 1u);
   // The vCPU was in guest mode: exactly one IPI, taken, acknowledged, and its TLB flushed.
@@ -153,7 +153,7 @@ TEST(TdpRace, HugePageZappedForTableFlushesTheRunningVcpu) {
 TEST(TdpRace, SkippedFlushIsCaughtAsStaleTranslation) {
   Platform* p = nullptr;
   FaultOutcome o{};
-  split_under_running_vcpu("unsafe-skip", &p, &o);
+  split_under_running_vcpu(FlushKind::UnsafeSkip, &p, &o);
   EXPECT_EQ(p->stats.value("hv.huge.zapped_for_table"), 1u);
   EXPECT_EQ(p->stats.value("hv.ipi.count"), 0u);
   // The vCPU kept hitting its TLB entry for the zapped huge page.
@@ -163,7 +163,7 @@ TEST(TdpRace, SkippedFlushIsCaughtAsStaleTranslation) {
 
 TEST(TdpRace, TableReplacedByHugePageIsFreedOnlyAfterGracePeriod) {
   Platform* plat = nullptr;
-  SimConfig c = base("shared");
+  SimConfig c = base(MmuLockMode::Shared);
   c.page_size = 2 << 20;
   const Addr gpa = GuestLayout::kDataGpa;
   uint64_t freed_while_reading = 99, freed_after = 99;

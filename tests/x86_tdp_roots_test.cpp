@@ -6,6 +6,9 @@
 
 #include "tests/platform_run.hpp"
 
+using mmusim::MmuLockMode;
+using mmusim::RootPut;
+using mmusim::WorkloadKind;
 using mmusim::SimConfig;
 using mmusim::testing::PlatformRun;
 using mmusim::testing::run_platform;
@@ -13,10 +16,10 @@ using mmusim::testing::stat;
 
 namespace {
 
-SimConfig churn(const char* put, const char* lock = "shared") {
+SimConfig churn(RootPut put, MmuLockMode lock = MmuLockMode::Shared) {
   SimConfig c;
   c.quiet = true;
-  c.workload = "root-churn";
+  c.workload = WorkloadKind::RootChurn;
   c.vcpus = 4;
   c.mem_per_vcpu = 2 << 20;
   c.passes = 12;
@@ -32,8 +35,8 @@ SimConfig churn(const char* put, const char* lock = "shared") {
 }  // namespace
 
 TEST(TdpRoots, AgreedPutSurvivesRootChurnWithoutViolations) {
-  for (const char* lock : {"shared", "exclusive"}) {
-    PlatformRun r = run_platform(churn("agreed", lock));
+  for (MmuLockMode lock : {MmuLockMode::Shared, MmuLockMode::Exclusive}) {
+    PlatformRun r = run_platform(churn(RootPut::Agreed, lock));
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     EXPECT_EQ(stat(r.stats_json, "hv.zap_all.count"), 20) << lock;
     // Every zap-all made a new root for the vCPUs to reload into; every root was zapped once
@@ -49,7 +52,7 @@ TEST(TdpRoots, AgreedPutSurvivesRootChurnWithoutViolations) {
 }
 
 TEST(TdpRoots, ZapAlwaysPutIsCaughtZappingARootTwice) {
-  PlatformRun r = run_platform(churn("zap-always"));
+  PlatformRun r = run_platform(churn(RootPut::ZapAlways));
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_GE(stat(r.stats_json, "check.root_zapped_twice"), 1);
 }
@@ -59,7 +62,7 @@ TEST(TdpRoots, DecNotOnePutIsCaughtFreeingAReferencedRoot) {
   // than the other tests and two seeds, so the test does not hang on one interleaving.
   double freed = 0, violations = 0;
   for (uint64_t seed = 1; seed <= 2; ++seed) {
-    SimConfig c = churn("dec-not-one");
+    SimConfig c = churn(RootPut::DecNotOne);
     c.churn_rounds = 80;
     c.seed = seed;
     PlatformRun r = run_platform(c);
@@ -74,7 +77,7 @@ TEST(TdpRoots, DecNotOnePutIsCaughtFreeingAReferencedRoot) {
 TEST(TdpRoots, YieldingZapShortensTheLongestLockWait) {
   // Exclusive mode zaps invalidated roots under mmu_lock for write: without yielding, a vCPU fault
   // waits for the whole zap.
-  SimConfig c = churn("agreed", "exclusive");
+  SimConfig c = churn(RootPut::Agreed, MmuLockMode::Exclusive);
   c.zap_yield_every = 8;
   PlatformRun yielding = run_platform(c);
   c.zap_yield_every = 1u << 20;

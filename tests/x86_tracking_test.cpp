@@ -4,6 +4,8 @@
 
 #include "tests/platform_run.hpp"
 
+using mmusim::MmuLockMode;
+using mmusim::WorkloadKind;
 using mmusim::SimConfig;
 using mmusim::testing::PlatformRun;
 using mmusim::testing::run_platform;
@@ -11,7 +13,7 @@ using mmusim::testing::stat;
 
 namespace {
 
-SimConfig cfg(const char* workload, const char* lock, unsigned vcpus, uint64_t mem) {
+SimConfig cfg(WorkloadKind workload, MmuLockMode lock, unsigned vcpus, uint64_t mem) {
   SimConfig c;
   c.quiet = true;
   c.workload = workload;
@@ -24,8 +26,8 @@ SimConfig cfg(const char* workload, const char* lock, unsigned vcpus, uint64_t m
 }  // namespace
 
 TEST(DirtyLog, LogHoldsExactlyThePagesWrittenEachRound) {
-  for (const char* lock : {"shared", "exclusive"}) {
-    SimConfig c = cfg("dirty-log", lock, 4, 2 << 20);
+  for (MmuLockMode lock : {MmuLockMode::Shared, MmuLockMode::Exclusive}) {
+    SimConfig c = cfg(WorkloadKind::DirtyLog, lock, 4, 2 << 20);
     c.iterations = 3;
     PlatformRun r = run_platform(c);
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
@@ -42,7 +44,7 @@ TEST(DirtyLog, LogHoldsExactlyThePagesWrittenEachRound) {
 }
 
 TEST(DirtyLog, HugePagesAreSplitByWritesWhileLogging) {
-  SimConfig c = cfg("dirty-log", "shared", 2, 4 << 20);
+  SimConfig c = cfg(WorkloadKind::DirtyLog, MmuLockMode::Shared, 2, 4 << 20);
   c.page_size = 2 << 20;
   c.iterations = 2;
   PlatformRun r = run_platform(c);
@@ -57,8 +59,8 @@ TEST(DirtyLog, HugePagesAreSplitByWritesWhileLogging) {
 }
 
 TEST(DirtyLog, PartitionedPopulateScalesInSharedModeButEnablingDoesNot) {
-  PlatformRun sh = run_platform([] { SimConfig c = cfg("dirty-log", "shared", 32, 1 << 20); c.iterations = 1; return c; }());
-  PlatformRun ex = run_platform([] { SimConfig c = cfg("dirty-log", "exclusive", 32, 1 << 20); c.iterations = 1; return c; }());
+  PlatformRun sh = run_platform([] { SimConfig c = cfg(WorkloadKind::DirtyLog, MmuLockMode::Shared, 32, 1 << 20); c.iterations = 1; return c; }());
+  PlatformRun ex = run_platform([] { SimConfig c = cfg(WorkloadKind::DirtyLog, MmuLockMode::Exclusive, 32, 1 << 20); c.iterations = 1; return c; }());
   ASSERT_EQ(sh.exit_code, 0);
   ASSERT_EQ(ex.exit_code, 0);
   const double pop = stat(sh.stats_json, "workload.dirty_log.populate_cycles") /
@@ -70,8 +72,8 @@ TEST(DirtyLog, PartitionedPopulateScalesInSharedModeButEnablingDoesNot) {
 }
 
 TEST(AccessTracking, YoungPagesAreReportedExactly) {
-  for (const char* lock : {"shared", "exclusive"}) {
-    PlatformRun r = run_platform(cfg("access-tracking", lock, 4, 2 << 20));
+  for (MmuLockMode lock : {MmuLockMode::Shared, MmuLockMode::Exclusive}) {
+    PlatformRun r = run_platform(cfg(WorkloadKind::AccessTracking, lock, 4, 2 << 20));
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     EXPECT_EQ(stat(r.stats_json, "check.violations"), 0) << lock;
     EXPECT_EQ(stat(r.stats_json, "workload.access.young"), 1024) << lock;  // every other page read
@@ -85,7 +87,7 @@ TEST(AccessTracking, YoungPagesAreReportedExactly) {
 TEST(DirtyLog, VcpusWaitingForTheVmmGiveTheirPhysicalCpuAway) {
   // 8 vCPUs on 4 physical CPUs: a vCPU blocked at a sync point must not hold its pCPU, or the
   // vCPUs queued behind it never reach the sync point.
-  SimConfig c = cfg("dirty-log", "shared", 8, 1 << 20);
+  SimConfig c = cfg(WorkloadKind::DirtyLog, MmuLockMode::Shared, 8, 1 << 20);
   c.pcpus = 4;
   c.iterations = 2;
   PlatformRun r = run_platform(c);

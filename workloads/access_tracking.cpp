@@ -41,7 +41,7 @@ AccessTracking::AccessTracking(const SimConfig& cfg)
 
 void AccessTracking::attach(WorkloadEnv& env) {
   if (!capability<NotifierCallbacks>(env.mmu) || !env.host.notifier())
-    throw UsageError("--workload access-tracking: --arch " + cfg_.arch +
+    throw UsageError(std::string("--workload access-tracking: --arch ") + mode_name(cfg_.arch) +
                      " has no MMU notifiers here (on MIPS: --mips-sync-mmu on)");
   if (cfg_.overlap != 0.0)
     throw UsageError("--workload access-tracking: needs --overlap 0 (each page has one reader)");

@@ -61,8 +61,8 @@ DemandPaging::DemandPaging(const SimConfig& cfg) : cfg_(cfg) {
 
 std::unique_ptr<OpStream> DemandPaging::vcpu_stream(unsigned vcpu) {
   return std::make_unique<SliceStream>(slice_offset(vcpu), cfg_.mem_per_vcpu / kPageSize,
-                                       cfg_.passes, cfg_.pattern == "random", cfg_.seed, vcpu,
-                                       cfg_.access_offset == "spread");
+                                       cfg_.passes, cfg_.pattern == AccessPattern::Random, cfg_.seed, vcpu,
+                                       cfg_.access_offset == AccessOffset::Spread);
 }
 
 }  // namespace mmusim

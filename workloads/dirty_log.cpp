@@ -41,7 +41,7 @@ DirtyLog::DirtyLog(const SimConfig& cfg) : cfg_(cfg), paging_(cfg), rendezvous_(
 
 void DirtyLog::attach(WorkloadEnv& env) {
   if (!capability<DirtyLogging>(env.mmu))
-    throw UsageError("--workload dirty-log: --arch " + cfg_.arch + " does not model dirty logging");
+    throw UsageError(std::string("--workload dirty-log: --arch ") + mode_name(cfg_.arch) + " does not model dirty logging");
   env_ = &env;
 }
 

@@ -11,7 +11,7 @@ RootChurn::RootChurn(const SimConfig& cfg) : cfg_(cfg), paging_(cfg) {}
 
 void RootChurn::attach(WorkloadEnv& env) {
   if (!capability<RootInvalidation>(env.mmu))
-    throw UsageError("--workload root-churn: --arch " + cfg_.arch +
+    throw UsageError(std::string("--workload root-churn: --arch ") + mode_name(cfg_.arch) +
                      " does not model root invalidation (zap all): root-churn is specific to the "
                      "x86 TDP MMU's roots (--arch x86 --x86-mmu tdp)");
   env_ = &env;

@@ -160,7 +160,7 @@ void TraceWorkload::attach(WorkloadEnv& env) {
     if (at.empty()) continue;
     if (!sink_ || !sink_->supports(HostEventKind(k)))
       throw UsageError(at + ": op: host event '" + host_event_name(HostEventKind(k)) +
-                       "' is not modelled by --arch " + cfg_.arch + " (" +
+                       "' is not modelled by --arch " + mode_name(cfg_.arch) + " (" +
                        (sink_ ? "its MMU model does not handle this kind" : "it models no host events") +
                        "); the run was not started");
   }

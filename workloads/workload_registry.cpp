@@ -15,18 +15,20 @@
 namespace mmusim {
 
 std::unique_ptr<Workload> make_workload(const SimConfig& cfg) {
-  if (cfg.workload == "demand-paging") return std::make_unique<DemandPaging>(cfg);
-  if (cfg.workload == "ksm-merge") return std::make_unique<KsmMerge>(cfg);
-  if (cfg.workload == "swap-storm") return std::make_unique<SwapStorm>(cfg);
-  if (cfg.workload == "idle-tracking") return std::make_unique<IdleTracking>(cfg);
-  if (cfg.workload == "trace") return std::make_unique<TraceWorkload>(cfg);
-  if (cfg.workload == "root-churn") return std::make_unique<RootChurn>(cfg);
-  if (cfg.workload == "dirty-log") return std::make_unique<DirtyLog>(cfg);
-  if (cfg.workload == "access-tracking") return std::make_unique<AccessTracking>(cfg);
-  if (cfg.workload == "ebizzy") return std::make_unique<Ebizzy>(cfg);
-  if (cfg.workload == "locked-boot") return std::make_unique<LockedBoot>(cfg);
-  if (cfg.workload == "guest-pt-churn") return std::make_unique<GuestPtChurn>(cfg);
-  throw UsageError("--workload: '" + cfg.workload + "' is not available; known: demand-paging, trace, root-churn, ebizzy, ksm-merge, swap-storm, idle-tracking, locked-boot, dirty-log, access-tracking, guest-pt-churn");
+  switch (cfg.workload) {
+    case WorkloadKind::DemandPaging: return std::make_unique<DemandPaging>(cfg);
+    case WorkloadKind::KsmMerge: return std::make_unique<KsmMerge>(cfg);
+    case WorkloadKind::SwapStorm: return std::make_unique<SwapStorm>(cfg);
+    case WorkloadKind::IdleTracking: return std::make_unique<IdleTracking>(cfg);
+    case WorkloadKind::Trace: return std::make_unique<TraceWorkload>(cfg);
+    case WorkloadKind::RootChurn: return std::make_unique<RootChurn>(cfg);
+    case WorkloadKind::DirtyLog: return std::make_unique<DirtyLog>(cfg);
+    case WorkloadKind::AccessTracking: return std::make_unique<AccessTracking>(cfg);
+    case WorkloadKind::Ebizzy: return std::make_unique<Ebizzy>(cfg);
+    case WorkloadKind::LockedBoot: return std::make_unique<LockedBoot>(cfg);
+    case WorkloadKind::GuestPtChurn: return std::make_unique<GuestPtChurn>(cfg);
+  }
+  throw ModelError("make_workload: a WorkloadKind without a workload");
 }
 
 }  // namespace mmusim

@@ -43,8 +43,8 @@ class Arm64Arch : public ArchModel {
   const PageTableFormat& guest_format() const override { return s1_; }
   const PageTableFormat& stage2_format() const override { return s2_; }
   HypervisorMmu& mmu() override { return mmu_; }
-  std::unique_ptr<FlushStrategy> make_flush_strategy(const std::string& name) override {
-    if (name == "broadcast") return std::make_unique<BroadcastTlbi>(stats_);
+  std::unique_ptr<FlushStrategy> make_flush_strategy(FlushKind kind) override {
+    if (kind == FlushKind::Broadcast) return std::make_unique<BroadcastTlbi>(stats_);
     return nullptr;
   }
   Stage2Mmu& stage2() { return mmu_; }

@@ -85,7 +85,7 @@ bool LockedMemslots::begin_slot_op(Agent& vmm) {
 bool LockedMemslots::lock(Agent& vmm, int slot, bool writable) {
   Slot& s = slots_.at(size_t(slot));
   if (!begin_slot_op(vmm)) return false;
-  const bool eager = cfg_.cmo_policy == "eager";
+  const bool eager = cfg_.cmo_policy == CmoPolicy::Eager;
   const Perms prot{true, writable, false};
   for (Addr off = 0; off < s.bytes; off += kPageSize) {
     const Addr gpa = s.gpa + off;
@@ -104,7 +104,7 @@ bool LockedMemslots::lock(Agent& vmm, int slot, bool writable) {
   s.locked = true;
   s.writable = writable;
   // Maintenance still owed before a vCPU runs (what the VMM writes from now on).
-  if (cfg_.cmo_policy != "none") set_pending(vmm);
+  if (cfg_.cmo_policy != CmoPolicy::None) set_pending(vmm);
   stats_.locks.inc();
   slots_lock_.unlock(vmm);
   kvm_lock_.unlock(vmm);

@@ -16,9 +16,9 @@ unsigned level_of_page_size(uint64_t page_size) {
 Stage2Mmu::Stage2Mmu(ArchDeps& d, const Arm64S2Format& fmt)
     : cfg_(d.cfg), fmt_(fmt), phys_(d.phys), pool_(d.pool), host_(d.host), flush_(d.flush),
       rcu_(d.rcu), timeline_(d.timeline), oracle_(d.oracle),
-      shared_(d.cfg.mmu_lock == "shared"),
+      shared_(d.cfg.mmu_lock == MmuLockMode::Shared),
       max_level_(level_of_page_size(d.cfg.page_size)),
-      fault_cmo_(d.cfg.cmo_policy != "none"),
+      fault_cmo_(d.cfg.cmo_policy != CmoPolicy::None),
       mmu_lock_("hv.lock.mmu_lock", d.heap.alloc(), d.stats, &d.timeline),
       heap_(d.heap), touched_(d.touched),
       faults_(d.faults),

@@ -23,9 +23,7 @@ ShadowMmu::ShadowMmu(const SimConfig& cfg, PhysMem& phys, PagePool& pool, HostMm
                      LockStats& mmu_lock_stats, Timeline& timeline, Violations& oracle)
     : cfg_(cfg), fmt_(4), phys_(phys), pool_(pool), host_(host), flush_(flush), heap_(heap),
       oracle_(oracle), mmu_lock_(mmu_lock_stats, heap.alloc(), &timeline),
-      walk_kind_(cfg.unsync_walk == "rewalk"         ? WalkKind::Rewalk
-                 : cfg.unsync_walk == "clear-on-add" ? WalkKind::ClearOnAdd
-                                                     : WalkKind::ClearBeforeAdd),
+      walk_kind_(cfg.unsync_walk),
       cr3_(cfg.vcpus, 0), cur_root_(cfg.vcpus, SIZE_MAX), prev_roots_(cfg.vcpus),
       faults_(faults),
       stats_(stats) {

@@ -138,7 +138,6 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
       return true;
     }
   };
-  enum class WalkKind { Rewalk, ClearOnAdd, ClearBeforeAdd };
 
   // --- guest tables (timed reads of guest memory through the host mapping) ---
   // What FNAME(walk_addr) records: the table and the entry read at each level (index: level),
@@ -253,7 +252,7 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
   KernelHeap& heap_;
   Violations& oracle_;
   SpinLock mmu_lock_;
-  WalkKind walk_kind_;
+  UnsyncWalk walk_kind_;
 
   std::vector<Page> pages_;
   std::vector<size_t> free_slots_;

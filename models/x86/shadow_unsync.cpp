@@ -75,11 +75,11 @@ int ShadowMmu::unsync_walk(Agent& a, size_t root, Pvec& pv) {
   pv.nr = 0;
   stats_.walk_visits.inc();
   if (wload(a, pages_[root].meta + ShadowMeta::kUnsyncChildren) == 0) return 0;
-  if (walk_kind_ == WalkKind::Rewalk) {
+  if (walk_kind_ == UnsyncWalk::Rewalk) {
     pv.add(root, -1, 0);
     return walk_rewalk(a, root, 0, pv);
   }
-  return walk_and_clear(a, root, pv, walk_kind_ == WalkKind::ClearBeforeAdd);
+  return walk_and_clear(a, root, pv, walk_kind_ == UnsyncWalk::ClearBeforeAdd);
 }
 
 // __mmu_unsync_walk before the patch.
@@ -217,7 +217,7 @@ int ShadowMmu::timed_walk(Agent& a, size_t sp, Pvec& pv, unsigned rounds, Cycles
 
 // Rewalk only: mmu_pages_clear_parents once entry `e` is synced or zapped; its time is the walk's.
 void ShadowMmu::timed_clear_parents(Agent& a, const Pvec& pv, unsigned e, Cycles& walk) {
-  if (walk_kind_ != WalkKind::Rewalk) return;
+  if (walk_kind_ != UnsyncWalk::Rewalk) return;
   const Cycles c0 = a.now();
   in_walk_ = true;
   clear_parents(a, pv, e);

@@ -19,7 +19,7 @@ TdpMmu::TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePo
                Violations& oracle, TouchedPages& touched)
     : cfg_(cfg), fmt_(fmt), phys_(phys), pool_(pool), host_(host), flush_(flush), rcu_(rcu),
       timeline_(timeline), oracle_(oracle), touched_(touched),
-      shared_(cfg.mmu_lock == "shared"),
+      shared_(cfg.mmu_lock == MmuLockMode::Shared),
       max_level_(level_of_page_size(cfg.page_size)),
       heap_(heap),
       mmu_lock_(mmu_lock_stats, heap.alloc(), &timeline),

@@ -25,7 +25,7 @@ class X86Arch : public ArchModel {
   explicit X86Arch(ArchDeps& d)
       : guest_(d.cfg.guest_levels), ept_(d.cfg.ept_levels),
         mmu_lock_stats_(d.stats, "hv.lock.mmu_lock"), slots_(d.heap), host_(d.host) {
-    if (d.cfg.x86_mmu == "shadow") {  // no EPT: shadow page tables
+    if (d.cfg.x86_mmu == X86Mmu::Shadow) {  // no EPT: shadow page tables
       shadow_ = std::make_unique<ShadowMmu>(d.cfg, d.phys, d.pool, d.host, d.flush, d.heap,
                                             d.stats, d.faults, mmu_lock_stats_, d.timeline,
                                             d.oracle);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/core/modes.hpp"
 #include "sim/core/types.hpp"
 
 namespace mmusim {
@@ -68,7 +69,7 @@ struct Latencies {
 
 struct SimConfig {
   // Platform
-  std::string arch = "x86";
+  Arch arch = Arch::X86;
   unsigned vcpus = 4;
   unsigned pcpus = 0;  // 0: one physical CPU per vCPU
   double clock_ghz = 1.0;
@@ -78,27 +79,26 @@ struct SimConfig {
   uint64_t seed = 1;
 
   // Workload
-  std::string workload = "demand-paging";
+  WorkloadKind workload = WorkloadKind::DemandPaging;
   uint64_t mem_per_vcpu = 64ull << 20;  // bytes
   double overlap = 0.0;                 // fraction of each slice shared with the next vCPU
-  std::string pattern = "seq";          // seq | random
+  AccessPattern pattern = AccessPattern::Seq;
   unsigned passes = 1;                  // how many times each vCPU touches its slice
-  // Where in each page an access lands: "zero" (the page's first byte, as demand_paging_test)
-  // or "spread" (line page % 64 of the page, so pages do not all fall in one cache set).
-  std::string access_offset = "zero";
+  // Where in each page an access lands: Zero (the page's first byte, as demand_paging_test)
+  // or Spread (line page % 64 of the page, so pages do not all fall in one cache set).
+  AccessOffset access_offset = AccessOffset::Zero;
 
   // MMU
   uint64_t page_size = 4096;       // EPT mapping size: 4K, 2M or 1G
-  std::string mmu_lock = "shared"; // exclusive (before the parallel-faults change) | shared (after)
+  MmuLockMode mmu_lock = MmuLockMode::Shared;
   unsigned guest_levels = 4;       // guest paging levels: 4 or 5
   unsigned ept_levels = 4;         // EPT levels: 4 or 5
   // Remote TLB flush strategy: ipi-all (kvm_flush_remote_tlbs); unsafe-skip reports the flush
   // complete without touching any vCPU -- wrong on purpose, to show the oracle catches it.
-  std::string flush = "ipi-all";
-  // x86 TDP roots (the root put/invalidate change): how the last reference to a root is put (agreed
-  // | dec-not-one | zap-always), and how many SPTEs a zapper handles before it drops and re-takes
-  // mmu_lock.
-  std::string root_put = "agreed";
+  FlushKind flush = FlushKind::IpiAll;
+  // x86 TDP roots (the root put/invalidate change): how the last reference to a root is put,
+  // and how many SPTEs a zapper handles before it drops and re-takes mmu_lock.
+  RootPut root_put = RootPut::Agreed;
   unsigned zap_yield_every = 64;
   // root-churn workload: how many zap-all rounds, and the cycles between them.
   unsigned churn_rounds = 8;
@@ -130,7 +130,7 @@ struct SimConfig {
   // --- arm64 (sim/core/config_options_arm64.cpp) ---
   unsigned ipa_bits = 40;          // stage-2 input (IPA) size in bits, 32..48
   unsigned s2_levels = 0;          // stage-2 levels 2..4; 0: as KVM (fewest, <= 16 concatenated)
-  std::string cmo_policy = "deferred";  // eager | deferred | none (the locked-memslots series)
+  CmoPolicy cmo_policy = CmoPolicy::Deferred;  // the locked-memslots series
   uint64_t tlbi_range_threshold = 64;   // pages above which one full-VMID TLBI replaces by-IPA
   uint64_t image_size = 256ull << 10;   // locked-boot: guest image the VMM writes after locking
   bool lock_writable = true;       // locked-boot: lock memslots writable (else read-only)
@@ -160,8 +160,8 @@ struct SimConfig {
   // --- end remote-flush strategies ---
 
   // --- x86 shadow MMU (sim/core/config_options_shadow.cpp) ---
-  std::string x86_mmu = "tdp";          // tdp (EPT) | shadow (no EPT: shadow page tables)
-  std::string unsync_walk = "clear-on-add";  // rewalk | clear-on-add | clear-before-add
+  X86Mmu x86_mmu = X86Mmu::Tdp;
+  UnsyncWalk unsync_walk = UnsyncWalk::ClearOnAdd;
   bool unsync = true;                   // let last-level shadow pages go unsync
   unsigned churn_procs = 4;             // guest-pt-churn: processes per vCPU
   uint64_t churn_proc_bytes = 64ull << 20;  // guest-pt-churn: data window of one process

@@ -22,16 +22,24 @@ void OptionTable::real(const char* name, const char* arg, const char* help,
       [=](SimConfig& c, const std::string& v) { c.*field = parse_real(v, name, lo, hi, what); });
 }
 
-void OptionTable::choice(const char* name, const char* help, std::string SimConfig::*field,
-                         std::vector<std::string> accepted, std::vector<std::string> planned) {
-  std::string arg = accepted.size() == 1 ? "NAME" : accepted[0];
-  for (size_t i = 1; i < accepted.size(); ++i) arg += "|" + accepted[i];
-  add(
-      name, arg, help, [field](const SimConfig& c) { return c.*field; },
-      [=](SimConfig& c, const std::string& v) {
-        check_choice(v, name, accepted, planned);
-        c.*field = v;
-      });
+namespace {
+constexpr size_t kChoiceArgWidth = 32;  // longer "a|b|c" lists go into the help text
+
+std::string joined(const std::vector<std::string>& values, const char* sep) {
+  std::string out;
+  for (const auto& v : values) out += (out.empty() ? "" : sep) + v;
+  return out;
+}
+}  // namespace
+
+std::string choice_arg(const std::vector<std::string>& values) {
+  const std::string arg = joined(values, "|");
+  return values.size() == 1 || arg.size() > kChoiceArgWidth ? "NAME" : arg;
+}
+
+std::string choice_help(const std::string& help, const std::vector<std::string>& values) {
+  if (choice_arg(values) != "NAME") return help;
+  return help + "; NAME: " + joined(values, ", ");
 }
 
 void OptionTable::file(const char* name, const char* help, std::string SimConfig::*field) {
@@ -61,10 +69,7 @@ void OptionTable::lat(const char* field_name, Cycles Latencies::*field, const ch
 
 void add_core_options(OptionTable& o) {
   o.group = "Platform";
-  o.add(
-      "arch", "NAME", "architecture whose MMU is modelled (x86, ...; an unknown name lists them)",
-      [](const SimConfig& c) { return c.arch; },
-      [](SimConfig& c, const std::string& v) { c.arch = v; });
+  o.choice("arch", "architecture whose MMU is modelled", &SimConfig::arch);
   o.whole("vcpus", "guest vCPUs, 1..4096", &SimConfig::vcpus, 1, 4096);
   o.whole("pcpus", "physical CPUs, 0 = one per vCPU", &SimConfig::pcpus, 0, 4096);
   o.real("clock-ghz", "GHZ", "core clock in GHz, 0.1..10", &SimConfig::clock_ghz, 0.1, 10.0,
@@ -82,22 +87,16 @@ void add_core_options(OptionTable& o) {
   o.whole("seed", "random seed; equal seeds give identical runs", &SimConfig::seed, 0, UINT64_MAX);
 
   o.group = "Workload";
-  // Workload and flush names are checked when the platform is built, against the registries
-  // of the layers that implement them (workloads/, the arch's flush strategies).
-  o.add(
-      "workload", "NAME", "guest workload (demand-paging, ...; an unknown name lists them)",
-      [](const SimConfig& c) { return c.workload; },
-      [](SimConfig& c, const std::string& v) { c.workload = v; });
+  o.choice("workload", "guest workload", &SimConfig::workload);
   o.size("mem-per-vcpu", "memory each vCPU touches: a multiple of --page-size, at most 1T",
        &SimConfig::mem_per_vcpu);
   o.real("overlap", "F", "fraction of each vCPU's slice shared with the next vCPU, 0..1",
        &SimConfig::overlap, 0.0, 1.0, "a fraction");
-  o.choice("pattern", "order in which a vCPU touches its pages", &SimConfig::pattern,
-         {"seq", "random"}, {});
+  o.choice("pattern", "order in which a vCPU touches its pages", &SimConfig::pattern);
   o.whole("passes", "times each vCPU touches its slice", &SimConfig::passes, 1, UINT32_MAX);
   o.choice("access-offset",
            "where in a page an access lands: zero (first byte) or spread (line page%64)",
-           &SimConfig::access_offset, {"zero", "spread"}, {});
+           &SimConfig::access_offset);
 
   o.group = "MMU";
   o.add(
@@ -111,14 +110,11 @@ void add_core_options(OptionTable& o) {
         }
         c.page_size = bytes;
       });
-  o.choice("mmu-lock", "MMU lock on the EPT fault path", &SimConfig::mmu_lock,
-         {"exclusive", "shared"}, {});
-  o.add(
-      "flush", "NAME",
-      "remote TLB flush strategy: ipi-all, targeted, ranged, pv, broadcast (arm64 TLBI IS + "
-      "DSB), or unsafe-skip (skips the flush, to prove the oracle)",
-      [](const SimConfig& c) { return c.flush; },
-      [](SimConfig& c, const std::string& v) { c.flush = v; });
+  o.choice("mmu-lock", "MMU lock on the EPT fault path", &SimConfig::mmu_lock);
+  o.choice("flush",
+           "remote TLB flush strategy (broadcast: arm64 TLBI IS + DSB; unsafe-skip skips the "
+           "flush, to prove the oracle)",
+           &SimConfig::flush);
   o.whole("guest-levels", "guest page-table levels", &SimConfig::guest_levels, 4, 5);
   o.t.back().arg = "4|5";
   o.whole("ept-levels", "EPT levels", &SimConfig::ept_levels, 4, 5);

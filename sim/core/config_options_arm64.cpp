@@ -14,7 +14,7 @@ void add_arm64_options(OptionTable& o) {
   o.choice("cmo-policy",
            "cache maintenance for locked memslots: eager (at lock and at first run), deferred "
            "(at first run only), none (skipped: MMU-off guests may read stale data)",
-           &SimConfig::cmo_policy, {"eager", "deferred", "none"}, {});
+           &SimConfig::cmo_policy);
   o.whole("tlbi-range-threshold",
           "pages above which --flush broadcast invalidates the whole VMID instead of by IPA",
           &SimConfig::tlbi_range_threshold, 0, uint64_t(1) << 36);
@@ -37,7 +37,7 @@ void add_arm64_options(OptionTable& o) {
 
 void validate_arm64(const SimConfig& c, const Fail& fail) {
   if (c.s2_levels == 1) fail("s2-levels", "1 level cannot map a 4K-granule IPA space; use 0, 2, 3 or 4");
-  if (c.arch != "arm64") return;
+  if (c.arch != Arch::Arm64) return;
   if (c.guest_levels != 4)
     fail("guest-levels", "arm64 guests use 4 levels (48-bit VA, 4K granule)");
   // Guest data lives from 4 GiB up (workloads/guest_layout.hpp); every vCPU's slice must fit.

@@ -36,7 +36,7 @@ void add_mips_options(OptionTable& o) {
 }
 
 void validate_mips(const SimConfig& c, const Fail& fail) {
-  if (c.arch != "mips") return;
+  if (c.arch != Arch::Mips) return;
   if (c.page_size != 4096) fail("page-size", "KVM MIPS maps guest memory with 4K GPA PTEs only");
   if (c.guest_levels != 4) fail("guest-levels", "MIPS guests use 4 levels (48-bit VA, 4K pages)");
   // The GPA table has three levels (39-bit GPA); guest data lives from 4 GiB up.

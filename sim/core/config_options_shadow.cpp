@@ -8,12 +8,12 @@ namespace mmusim::config_detail {
 void add_shadow_options(OptionTable& o) {
   o.group = "x86 shadow MMU (--x86-mmu shadow) and guest-pt-churn";
   o.choice("x86-mmu", "x86 hypervisor MMU: tdp (EPT, the TDP MMU) or shadow (shadow page tables)",
-           &SimConfig::x86_mmu, {"tdp", "shadow"}, {});
+           &SimConfig::x86_mmu);
   o.choice("unsync-walk",
            "mmu_unsync_walk ordering: rewalk (before the patch: bits cleared after the "
            "sync), clear-on-add (the review's version), clear-before-add (the patch as posted: "
            "loses an unsync page when the vector is full)",
-           &SimConfig::unsync_walk, {"rewalk", "clear-on-add", "clear-before-add"}, {});
+           &SimConfig::unsync_walk);
   o.on_off("unsync", "let last-level shadow pages go unsync instead of emulating every write",
            &SimConfig::unsync);
   o.whole("churn-procs", "guest-pt-churn: guest processes per vCPU", &SimConfig::churn_procs, 1,
@@ -75,13 +75,13 @@ void add_shadow_options(OptionTable& o) {
 }
 
 void validate_shadow(const SimConfig& c, const Fail& fail) {
-  const bool churn = c.workload == "guest-pt-churn";
-  if (c.x86_mmu == "shadow" && c.arch != "x86") fail("x86-mmu", "shadow paging is modelled for --arch x86 only");
-  if (churn && (c.arch != "x86" || c.x86_mmu != "shadow"))
+  const bool churn = c.workload == WorkloadKind::GuestPtChurn;
+  if (c.x86_mmu == X86Mmu::Shadow && c.arch != Arch::X86) fail("x86-mmu", "shadow paging is modelled for --arch x86 only");
+  if (churn && (c.arch != Arch::X86 || c.x86_mmu != X86Mmu::Shadow))
     fail("workload", "guest-pt-churn runs on --arch x86 --x86-mmu shadow");
-  if (c.x86_mmu == "shadow" && c.guest_levels != 4)
+  if (c.x86_mmu == X86Mmu::Shadow && c.guest_levels != 4)
     fail("guest-levels", "the shadow MMU models 4-level guest paging");
-  if (c.x86_mmu == "shadow" && !churn)
+  if (c.x86_mmu == X86Mmu::Shadow && !churn)
     fail("workload", "--x86-mmu shadow runs the guest-pt-churn workload (its guest writes its "
                      "own page tables)");
   if (c.churn_proc_bytes < (uint64_t(2) << 20) || c.churn_proc_bytes % (uint64_t(2) << 20) ||

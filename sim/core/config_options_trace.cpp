@@ -26,10 +26,10 @@ void add_trace_options(OptionTable& o) {
 }
 
 void validate_trace(const SimConfig& c, const Fail& fail) {
-  if (c.workload == "trace" && c.trace.empty())
+  if (c.workload == WorkloadKind::Trace && c.trace.empty())
     fail("trace", "--workload trace needs --trace FILE");
-  if (c.workload != "trace" && !c.trace.empty())
-    fail("trace", "given, but --workload is " + in_quotes(c.workload) + " (use --workload trace)");
+  if (c.workload != WorkloadKind::Trace && !c.trace.empty())
+    fail("trace", "given, but --workload is " + in_quotes(mode_name(c.workload)) + " (use --workload trace)");
 }
 
 }  // namespace mmusim::config_detail

@@ -8,7 +8,7 @@ void add_x86_options(OptionTable& o) {
   o.choice("root-put",
            "how the last root reference is put: agreed (final version of the seed thread), "
            "dec-not-one or zap-always (versions the thread shows to be wrong)",
-           &SimConfig::root_put, {"agreed", "dec-not-one", "zap-always"}, {});
+           &SimConfig::root_put);
   o.whole("zap-yield-every", "SPTEs a root/range zapper handles before it drops mmu_lock",
           &SimConfig::zap_yield_every, 1, 1u << 20);
   o.whole("churn-rounds", "root-churn: zap-all rounds the VMM thread makes",

@@ -35,6 +35,10 @@ constexpr uint64_t kMaxEntries = 1u << 20;
 [[noreturn]] void bad_value(const std::string& option, const std::string& msg);
 std::string in_quotes(const std::string& s);
 std::string alternatives(const std::vector<std::string>& values);
+// --help of an enum option: "a|b|c" as its argument, or NAME with the names in the help text
+// when they would not fit the argument column.
+std::string choice_arg(const std::vector<std::string>& values);
+std::string choice_help(const std::string& help, const std::vector<std::string>& values);
 bool parse_decimal(const std::string& s, uint64_t& out);
 bool size_of(const std::string& text, uint64_t& out);
 uint64_t parse_whole(const std::string& text, const std::string& option, uint64_t lo, uint64_t hi);
@@ -67,8 +71,18 @@ class OptionTable {
   void size(const char* name, const char* help, uint64_t SimConfig::*field);
   void real(const char* name, const char* arg, const char* help, double SimConfig::*field,
             double lo, double hi, const char* what);
-  void choice(const char* name, const char* help, std::string SimConfig::*field,
-              std::vector<std::string> accepted, std::vector<std::string> planned);
+  // An enum option: its values and their names come from ModeNames<E> (sim/core/modes.hpp).
+  template <class E>
+  void choice(const char* name, const char* help, E SimConfig::*field) {
+    const std::vector<std::string> accepted = mode_names<E>();
+    add(
+        name, choice_arg(accepted), choice_help(help, accepted),
+        [field](const SimConfig& c) { return std::string(mode_name(c.*field)); },
+        [=](SimConfig& c, const std::string& v) {
+          check_choice(v, name, accepted);
+          mode_from_name(v, c.*field);
+        });
+  }
   void file(const char* name, const char* help, std::string SimConfig::*field);
   void on_off(const char* name, const char* help, bool SimConfig::*field);
   void lat(const char* field_name, Cycles Latencies::*field, const char* help);

@@ -57,10 +57,10 @@ class ArchModel {
     return std::make_unique<Walker>(name, cfg, clock, guest_format(), stage2_format(), pool,
                                     oracle, *walk_stats_);
   }
-  // A flush strategy of the arch's own for --flush `name` (e.g. arm64 broadcast TLBI);
+  // A flush strategy of the arch's own for --flush `kind` (e.g. arm64 broadcast TLBI);
   // nullptr: the arch-neutral strategies apply.
-  virtual std::unique_ptr<FlushStrategy> make_flush_strategy(const std::string& name) {
-    (void)name;
+  virtual std::unique_ptr<FlushStrategy> make_flush_strategy(FlushKind kind) {
+    (void)kind;
     return nullptr;
   }
   // The arch's entry points for host events (notifiers, memslots, dirty log) replayed from a

@@ -136,12 +136,15 @@ class UnsafeSkip : public FlushStrategy {
 
 }  // namespace
 
-std::unique_ptr<FlushStrategy> make_generic_flush_strategy(const std::string& name) {
-  if (name == "ipi-all") return std::make_unique<IpiAll>();
-  if (name == "targeted") return std::make_unique<Targeted>();
-  if (name == "ranged") return std::make_unique<Ranged>();
-  if (name == "pv") return std::make_unique<Paravirt>();
-  if (name == "unsafe-skip") return std::make_unique<UnsafeSkip>();
+std::unique_ptr<FlushStrategy> make_generic_flush_strategy(FlushKind kind) {
+  switch (kind) {
+    case FlushKind::IpiAll: return std::make_unique<IpiAll>();
+    case FlushKind::Targeted: return std::make_unique<Targeted>();
+    case FlushKind::Ranged: return std::make_unique<Ranged>();
+    case FlushKind::Pv: return std::make_unique<Paravirt>();
+    case FlushKind::UnsafeSkip: return std::make_unique<UnsafeSkip>();
+    case FlushKind::Broadcast: break;  // an arch's own (ArchModel::make_flush_strategy)
+  }
   return nullptr;
 }
 

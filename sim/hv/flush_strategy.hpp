@@ -55,6 +55,6 @@ class FlushStrategy {
 
 // The arch-neutral strategies by --flush name (ipi-all, targeted, ranged, pv, unsafe-skip);
 // nullptr if unknown.
-std::unique_ptr<FlushStrategy> make_generic_flush_strategy(const std::string& name);
+std::unique_ptr<FlushStrategy> make_generic_flush_strategy(FlushKind kind);
 
 }  // namespace mmusim

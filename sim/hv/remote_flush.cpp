@@ -43,7 +43,7 @@ void RemoteFlush::flush_range(Agent& caller, int self, Addr gpa, uint64_t len) {
 
 void RemoteFlush::run(Agent& caller, const FlushRequest& req) {
   if (!strategy_)
-    throw UsageError("--flush: '" + cfg_.flush + "' is not available for --arch " + cfg_.arch);
+    throw UsageError(std::string("--flush: '") + mode_name(cfg_.flush) + "' is not available for --arch " + mode_name(cfg_.arch));
   stats_.flushes.inc();
   Cycles start = caller.now();
   // Zaps noted before this point are covered by this flush; later ones wait for the next.

@@ -1,0 +1,149 @@
+// Every run-time mode of mmusim as an enum class, with the one table that names its values.
+// The option table parses a value through these names (OptionTable::choice), the summary and
+// error messages print through them, and models switch on the enum: no model compares a mode
+// string (docs/ARCHITECTURE.md, Parameters).
+#pragma once
+#include <cstddef>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace mmusim {
+
+// The architecture whose MMU is modelled (--arch).
+enum class Arch { X86, Arm64, Mips };
+// The hypervisor MMU's lock on the fault path (--mmu-lock): exclusive is the write-locked
+// mmu_lock from before the parallel-faults change, shared the read-locked one after it.
+enum class MmuLockMode { Exclusive, Shared };
+// x86 TDP MMU: how the last reference to a root is put (--root-put).
+enum class RootPut { Agreed, DecNotOne, ZapAlways };
+// arm64 locked memslots: when the cache maintenance to the PoC is done (--cmo-policy).
+enum class CmoPolicy { Eager, Deferred, None };
+// x86 hypervisor MMU (--x86-mmu): the TDP MMU on EPT, or shadow page tables without EPT.
+enum class X86Mmu { Tdp, Shadow };
+// x86 shadow MMU: the ordering of mmu_unsync_walk around the unsync-walk change (--unsync-walk).
+enum class UnsyncWalk { Rewalk, ClearOnAdd, ClearBeforeAdd };
+// Order in which a vCPU touches the pages of its slice (--pattern).
+enum class AccessPattern { Seq, Random };
+// Where in a page an access lands (--access-offset): the first byte, or line (page % 64).
+enum class AccessOffset { Zero, Spread };
+
+// The guest workload (--workload).
+enum class WorkloadKind {
+  DemandPaging, Trace, RootChurn, Ebizzy, KsmMerge, SwapStorm, IdleTracking, LockedBoot,
+  DirtyLog, AccessTracking, GuestPtChurn
+};
+// The remote TLB flush strategy (--flush): IpiAll is kvm_flush_remote_tlbs; Broadcast is arm64's
+// TLBI IS + DSB; UnsafeSkip reports the flush done without touching any vCPU (wrong on purpose,
+// to show that the oracle catches it).
+enum class FlushKind { IpiAll, Targeted, Ranged, Pv, Broadcast, UnsafeSkip };
+
+template <class E>
+struct ModeName {
+  E value;
+  const char* name;
+};
+
+// ModeNames<E>::table lists every value of E with its option text, in --help order.
+template <class E>
+struct ModeNames;
+
+template <>
+struct ModeNames<Arch> {
+  static constexpr ModeName<Arch> table[] = {
+      {Arch::X86, "x86"}, {Arch::Arm64, "arm64"}, {Arch::Mips, "mips"}};
+};
+template <>
+struct ModeNames<MmuLockMode> {
+  static constexpr ModeName<MmuLockMode> table[] = {{MmuLockMode::Exclusive, "exclusive"},
+                                                    {MmuLockMode::Shared, "shared"}};
+};
+template <>
+struct ModeNames<RootPut> {
+  static constexpr ModeName<RootPut> table[] = {{RootPut::Agreed, "agreed"},
+                                                {RootPut::DecNotOne, "dec-not-one"},
+                                                {RootPut::ZapAlways, "zap-always"}};
+};
+template <>
+struct ModeNames<CmoPolicy> {
+  static constexpr ModeName<CmoPolicy> table[] = {
+      {CmoPolicy::Eager, "eager"}, {CmoPolicy::Deferred, "deferred"}, {CmoPolicy::None, "none"}};
+};
+template <>
+struct ModeNames<X86Mmu> {
+  static constexpr ModeName<X86Mmu> table[] = {{X86Mmu::Tdp, "tdp"}, {X86Mmu::Shadow, "shadow"}};
+};
+template <>
+struct ModeNames<UnsyncWalk> {
+  static constexpr ModeName<UnsyncWalk> table[] = {{UnsyncWalk::Rewalk, "rewalk"},
+                                                   {UnsyncWalk::ClearOnAdd, "clear-on-add"},
+                                                   {UnsyncWalk::ClearBeforeAdd, "clear-before-add"}};
+};
+template <>
+struct ModeNames<AccessPattern> {
+  static constexpr ModeName<AccessPattern> table[] = {{AccessPattern::Seq, "seq"},
+                                                      {AccessPattern::Random, "random"}};
+};
+template <>
+struct ModeNames<AccessOffset> {
+  static constexpr ModeName<AccessOffset> table[] = {{AccessOffset::Zero, "zero"},
+                                                     {AccessOffset::Spread, "spread"}};
+};
+
+template <>
+struct ModeNames<WorkloadKind> {
+  static constexpr ModeName<WorkloadKind> table[] = {
+      {WorkloadKind::DemandPaging, "demand-paging"},
+      {WorkloadKind::Trace, "trace"},
+      {WorkloadKind::RootChurn, "root-churn"},
+      {WorkloadKind::Ebizzy, "ebizzy"},
+      {WorkloadKind::KsmMerge, "ksm-merge"},
+      {WorkloadKind::SwapStorm, "swap-storm"},
+      {WorkloadKind::IdleTracking, "idle-tracking"},
+      {WorkloadKind::LockedBoot, "locked-boot"},
+      {WorkloadKind::DirtyLog, "dirty-log"},
+      {WorkloadKind::AccessTracking, "access-tracking"},
+      {WorkloadKind::GuestPtChurn, "guest-pt-churn"}};
+};
+template <>
+struct ModeNames<FlushKind> {
+  static constexpr ModeName<FlushKind> table[] = {
+      {FlushKind::IpiAll, "ipi-all"},     {FlushKind::Targeted, "targeted"},
+      {FlushKind::Ranged, "ranged"},      {FlushKind::Pv, "pv"},
+      {FlushKind::Broadcast, "broadcast"}, {FlushKind::UnsafeSkip, "unsafe-skip"}};
+};
+
+// The option text of `value`.
+template <class E>
+const char* mode_name(E value) {
+  for (const auto& m : ModeNames<E>::table)
+    if (m.value == value) return m.name;
+  return "?";  // unreachable for a value of the enum: every value is in its table
+}
+
+// The value named `text`; false when no value has that name.
+template <class E>
+bool mode_from_name(const std::string& text, E& out) {
+  for (const auto& m : ModeNames<E>::table) {
+    if (text == m.name) {
+      out = m.value;
+      return true;
+    }
+  }
+  return false;
+}
+
+template <class E>
+std::vector<std::string> mode_names() {
+  std::vector<std::string> names;
+  for (const auto& m : ModeNames<E>::table) names.emplace_back(m.name);
+  return names;
+}
+
+// Prints a mode by its option text (summaries, test messages).
+template <class E, class = decltype(ModeNames<E>::table)>
+std::ostream& operator<<(std::ostream& os, E value) {
+  return os << mode_name(value);
+}
+
+}  // namespace mmusim
