@@ -6,6 +6,7 @@
 #include <sstream>
 #include <systemc>
 
+#include "app/params_workloads.hpp"
 #include "models/arch_registry.hpp"
 #include "sim/core/error.hpp"
 #include "sim/cpu/vcpu.hpp"
@@ -82,7 +83,7 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
   if (auto s = arch->make_flush_strategy(cfg.flush)) flush.set_strategy(std::move(s));
   if (!flush.has_strategy())
     throw UsageError(std::string("--flush: '") + mode_name(cfg.flush) + "' is not available for --arch " + mode_name(cfg.arch));
-  workload_env = std::make_unique<WorkloadEnv>(WorkloadEnv{cfg, mmu(), host, flush, rcu, phys,
+  workload_env = std::make_unique<WorkloadEnv>(WorkloadEnv{mmu(), host, flush, rcu, phys,
       arch->guest_format(), stats, timeline, oracle, touched});
   workload_env->host_events = hooks.host_events ? hooks.host_events : arch->host_event_sink();
   build_guest();

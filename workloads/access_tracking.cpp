@@ -1,5 +1,7 @@
 #include "workloads/access_tracking.hpp"
 
+#include <algorithm>
+
 #include "sim/core/error.hpp"
 #include "sim/hv/notifier_callbacks.hpp"
 #include "workloads/guest_layout.hpp"
@@ -36,20 +38,21 @@ class TrackingStream : public OpStream {
 
 }  // namespace
 
-AccessTracking::AccessTracking(const SimConfig& cfg)
-    : cfg_(cfg), paging_(cfg), rendezvous_(cfg.vcpus) {}
+AccessTracking::AccessTracking(const AccessTrackingParams& p)
+    : p_(p), paging_(p.paging), rendezvous_(p.paging.vcpus) {}
 
 void AccessTracking::attach(WorkloadEnv& env) {
   if (!capability<NotifierCallbacks>(env.mmu) || !env.host.notifier())
-    throw UsageError(std::string("--workload access-tracking: --arch ") + mode_name(cfg_.arch) +
+    throw UsageError(std::string("--workload access-tracking: --arch ") + mode_name(p_.arch) +
                      " has no MMU notifiers here (on MIPS: --mips-sync-mmu on)");
-  if (cfg_.overlap != 0.0)
+  if (p_.paging.overlap != 0.0)
     throw UsageError("--workload access-tracking: needs --overlap 0 (each page has one reader)");
   env_ = &env;
 }
 
 std::unique_ptr<OpStream> AccessTracking::vcpu_stream(unsigned vcpu) {
-  return std::make_unique<TrackingStream>(paging_.slice_offset(vcpu), cfg_.mem_per_vcpu / kPageSize);
+  return std::make_unique<TrackingStream>(paging_.slice_offset(vcpu),
+                                          p_.paging.mem_per_vcpu / kPageSize);
 }
 
 std::vector<HostThreadSpec> AccessTracking::host_threads() {
@@ -77,7 +80,7 @@ void AccessTracking::vmm(Agent& a) {
   HostMmNotifier& mmu_notifier = *env_->host.notifier();
   const uint64_t gfn0 = GuestLayout::kDataGpa >> kPageShift;
   const uint64_t pages = data_bytes() / kPageSize;
-  const uint64_t chunk = (2u << 20) / kPageSize;
+  const uint64_t chunk = std::max<uint64_t>(p_.mark_idle_bytes / kPageSize, 1);
 
   Cycles t = a.now();
   rendezvous_.vmm_wait_all(a);
@@ -97,9 +100,9 @@ void AccessTracking::vmm(Agent& a) {
 
   // Which pages the vCPUs read: every other page of each slice.
   std::vector<bool> read(pages, false);
-  for (unsigned v = 0; v < cfg_.vcpus; ++v) {
+  for (unsigned v = 0; v < p_.paging.vcpus; ++v) {
     uint64_t first = paging_.slice_offset(v) / kPageSize;
-    for (uint64_t i = 0; i < cfg_.mem_per_vcpu / kPageSize; i += 2) read[first + i] = true;
+    for (uint64_t i = 0; i < p_.paging.mem_per_vcpu / kPageSize; i += 2) read[first + i] = true;
   }
   t = a.now();
   uint64_t young = 0, idle = 0, wrong = 0;

@@ -14,9 +14,16 @@
 
 namespace mmusim {
 
+struct AccessTrackingParams {
+  DemandPagingParams paging;  // the vCPUs' slices (vcpus, mem_per_vcpu, overlap, ...)
+  // Bytes of guest memory one clear_flush_young call covers when the VMM marks memory idle.
+  uint64_t mark_idle_bytes = 2ull << 20;
+  Arch arch = Arch::X86;      // named when the arch has no MMU notifiers
+};
+
 class AccessTracking : public Workload {
  public:
-  explicit AccessTracking(const SimConfig& cfg);
+  explicit AccessTracking(const AccessTrackingParams& p);
   const char* name() const override { return "access-tracking"; }
   uint64_t data_bytes() const override { return paging_.data_bytes(); }
   void attach(WorkloadEnv& env) override;
@@ -26,7 +33,7 @@ class AccessTracking : public Workload {
 
  private:
   void vmm(Agent& a);
-  const SimConfig& cfg_;
+  AccessTrackingParams p_;
   DemandPaging paging_;
   VmmRendezvous rendezvous_;
   WorkloadEnv* env_ = nullptr;

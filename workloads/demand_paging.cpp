@@ -51,18 +51,18 @@ class SliceStream : public OpStream {
 
 }  // namespace
 
-DemandPaging::DemandPaging(const SimConfig& cfg) : cfg_(cfg) {
-  uint64_t m = cfg.mem_per_vcpu;
+DemandPaging::DemandPaging(const DemandPagingParams& p) : p_(p) {
+  uint64_t m = p_.mem_per_vcpu;
   // Stride rounded down to the mapping size, so slices stay aligned to huge pages.
-  stride_ = uint64_t(double(m) * (1.0 - cfg.overlap));
-  stride_ -= stride_ % cfg.page_size;
-  data_bytes_ = stride_ * (cfg.vcpus - 1) + m;
+  stride_ = uint64_t(double(m) * (1.0 - p_.overlap));
+  stride_ -= stride_ % p_.page_size;
+  data_bytes_ = stride_ * (p_.vcpus - 1) + m;
 }
 
 std::unique_ptr<OpStream> DemandPaging::vcpu_stream(unsigned vcpu) {
-  return std::make_unique<SliceStream>(slice_offset(vcpu), cfg_.mem_per_vcpu / kPageSize,
-                                       cfg_.passes, cfg_.pattern == AccessPattern::Random, cfg_.seed, vcpu,
-                                       cfg_.access_offset == AccessOffset::Spread);
+  return std::make_unique<SliceStream>(slice_offset(vcpu), p_.mem_per_vcpu / kPageSize,
+                                       p_.passes, p_.pattern == AccessPattern::Random, p_.seed, vcpu,
+                                       p_.access_offset == AccessOffset::Spread);
 }
 
 }  // namespace mmusim

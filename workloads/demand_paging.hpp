@@ -7,16 +7,28 @@
 #include <memory>
 #include <vector>
 
-#include "sim/core/config.hpp"
+#include "sim/core/modes.hpp"
+#include "sim/core/types.hpp"
 #include "sim/cpu/op.hpp"
 #include "workloads/guest_layout.hpp"
 #include "workloads/workload.hpp"
 
 namespace mmusim {
 
+struct DemandPagingParams {
+  unsigned vcpus = 4;                          // one slice per vCPU
+  uint64_t mem_per_vcpu = 64ull << 20;         // bytes of one slice
+  double overlap = 0.0;                        // fraction of a slice shared with the next vCPU
+  uint64_t page_size = 4096;                   // stage-2 mapping size: slices stay aligned to it
+  unsigned passes = 1;                         // times each vCPU touches its slice
+  AccessPattern pattern = AccessPattern::Seq;  // page order within a pass
+  AccessOffset access_offset = AccessOffset::Zero;  // where in each page an access lands
+  uint64_t seed = 1;                           // random page order (pattern Random)
+};
+
 class DemandPaging : public Workload {
  public:
-  explicit DemandPaging(const SimConfig& cfg);
+  explicit DemandPaging(const DemandPagingParams& p);
   const char* name() const override { return "demand-paging"; }
   // Bytes of guest data all slices span together.
   uint64_t data_bytes() const override { return data_bytes_; }
@@ -24,7 +36,7 @@ class DemandPaging : public Workload {
   std::unique_ptr<OpStream> vcpu_stream(unsigned vcpu) override;
 
  private:
-  const SimConfig& cfg_;
+  DemandPagingParams p_;
   uint64_t stride_ = 0;
   uint64_t data_bytes_ = 0;
 };

@@ -37,18 +37,19 @@ class RoundsStream : public OpStream {
 
 }  // namespace
 
-DirtyLog::DirtyLog(const SimConfig& cfg) : cfg_(cfg), paging_(cfg), rendezvous_(cfg.vcpus) {}
+DirtyLog::DirtyLog(const DirtyLogParams& p)
+    : p_(p), paging_(p.paging), rendezvous_(p.paging.vcpus) {}
 
 void DirtyLog::attach(WorkloadEnv& env) {
   if (!capability<DirtyLogging>(env.mmu))
-    throw UsageError(std::string("--workload dirty-log: --arch ") + mode_name(cfg_.arch) + " does not model dirty logging");
+    throw UsageError(std::string("--workload dirty-log: --arch ") + mode_name(p_.arch) + " does not model dirty logging");
   env_ = &env;
 }
 
 std::unique_ptr<OpStream> DirtyLog::vcpu_stream(unsigned vcpu) {
   // Round 0 populates; rounds 1..iterations dirty memory with logging on.
-  return std::make_unique<RoundsStream>(paging_.slice_offset(vcpu), cfg_.mem_per_vcpu / kPageSize,
-                                        cfg_.iterations + 1);
+  return std::make_unique<RoundsStream>(paging_.slice_offset(vcpu),
+                                        p_.paging.mem_per_vcpu / kPageSize, p_.iterations + 1);
 }
 
 std::vector<HostThreadSpec> DirtyLog::host_threads() {
@@ -87,15 +88,15 @@ void DirtyLog::vmm(Agent& a) {
 
   // Every page of every slice is written each round.
   std::vector<uint64_t> expected((len / kPageSize + 63) / 64, 0);
-  for (unsigned v = 0; v < cfg_.vcpus; ++v) {
+  for (unsigned v = 0; v < p_.paging.vcpus; ++v) {
     uint64_t first = paging_.slice_offset(v) / kPageSize;
-    for (uint64_t p = first; p < first + cfg_.mem_per_vcpu / kPageSize; ++p)
+    for (uint64_t p = first; p < first + p_.paging.mem_per_vcpu / kPageSize; ++p)
       expected[p / 64] |= uint64_t(1) << (p % 64);
   }
   statistics::Histogram& dirty = s.dirty_memory_cycles;
   statistics::Histogram& get = s.get_log_cycles;
   statistics::Histogram& clear = s.clear_log_cycles;
-  for (unsigned i = 1; i <= cfg_.iterations; ++i) {
+  for (unsigned i = 1; i <= p_.iterations; ++i) {
     rendezvous_.vmm_release(a);
     t = a.now();
     rendezvous_.vmm_wait_all(a);

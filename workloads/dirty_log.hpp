@@ -15,9 +15,15 @@
 
 namespace mmusim {
 
+struct DirtyLogParams {
+  DemandPagingParams paging;  // the vCPUs' slices (vcpus, mem_per_vcpu, overlap, ...)
+  unsigned iterations = 20;   // dirty-and-get-log rounds after the populate round
+  Arch arch = Arch::X86;      // named when the arch models no dirty logging
+};
+
 class DirtyLog : public Workload {
  public:
-  explicit DirtyLog(const SimConfig& cfg);
+  explicit DirtyLog(const DirtyLogParams& p);
   const char* name() const override { return "dirty-log"; }
   uint64_t data_bytes() const override { return paging_.data_bytes(); }
   void attach(WorkloadEnv& env) override;
@@ -27,7 +33,7 @@ class DirtyLog : public Workload {
 
  private:
   void vmm(Agent& a);
-  const SimConfig& cfg_;
+  DirtyLogParams p_;
   DemandPaging paging_;
   VmmRendezvous rendezvous_;
   WorkloadEnv* env_ = nullptr;

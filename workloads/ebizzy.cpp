@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "sim/core/error.hpp"
 #include "workloads/guest_layout.hpp"
 
 namespace mmusim {
@@ -12,12 +13,12 @@ namespace {
 // free it (shootdown); the next iteration uses the next slot.
 class EbizzyThread : public OpStream {
  public:
-  EbizzyThread(Addr base, uint64_t chunk, unsigned iterations, Cycles work)
-      : base_(base), pages_(chunk / kPageSize), chunk_(chunk), iterations_(iterations),
-        work_(work) {}
+  EbizzyThread(Addr base, uint64_t chunk, unsigned slots, unsigned iterations, Cycles work)
+      : base_(base), pages_(chunk / kPageSize), chunk_(chunk), slots_(slots),
+        iterations_(iterations), work_(work) {}
   bool next(Op& op) override {
     if (iter_ >= iterations_) return false;
-    const Addr chunk_va = base_ + (iter_ % Ebizzy::kSlots) * chunk_;
+    const Addr chunk_va = base_ + (iter_ % slots_) * chunk_;
     if (page_ < pages_) {
       op.kind = Op::Kind::Access;
       op.access = Access::Write;
@@ -40,6 +41,7 @@ class EbizzyThread : public OpStream {
  private:
   Addr base_;
   uint64_t pages_, chunk_;
+  unsigned slots_;
   unsigned iterations_;
   Cycles work_;
   unsigned iter_ = 0;
@@ -48,18 +50,20 @@ class EbizzyThread : public OpStream {
 
 }  // namespace
 
-Ebizzy::Ebizzy(const SimConfig& cfg) : cfg_(cfg) {}
+Ebizzy::Ebizzy(const EbizzyParams& p) : p_(p) {
+  if (p_.slots == 0) throw UsageError("ebizzy: a thread needs at least one chunk slot");
+}
 
 std::unique_ptr<OpStream> Ebizzy::vcpu_stream(unsigned vcpu) {
-  const Addr base = GuestLayout::kDataGva + uint64_t(vcpu) * kSlots * cfg_.ebizzy_chunk;
-  return std::make_unique<EbizzyThread>(base, cfg_.ebizzy_chunk, cfg_.iterations,
-                                        cfg_.ebizzy_work);
+  const Addr base = GuestLayout::kDataGva + uint64_t(vcpu) * p_.slots * p_.ebizzy_chunk;
+  return std::make_unique<EbizzyThread>(base, p_.ebizzy_chunk, p_.slots, p_.iterations,
+                                        p_.ebizzy_work);
 }
 
 void Ebizzy::publish(Stats& stats) {
   // Every thread completes --iterations records; throughput is what the simulated time says.
-  const double hz = cfg_.clock_ghz * 1e9;
-  const uint64_t records = uint64_t(cfg_.vcpus) * cfg_.iterations;
+  const double hz = p_.clock_ghz * 1e9;
+  const uint64_t records = uint64_t(p_.vcpus) * p_.iterations;
   const Cycles makespan = stats.value("sim.cycles");
   // Records, and the rate when the time is known: for the run and for each vCPU.
   struct RecordStats : StatsGroup {
@@ -75,9 +79,9 @@ void Ebizzy::publish(Stats& stats) {
     if (t) RateStats(stats, prefix).records_per_s.set(uint64_t(double(n) * hz / double(t)));
   };
   publish_records("workload.ebizzy", records, makespan);
-  for (unsigned i = 0; i < cfg_.vcpus; ++i) {
+  for (unsigned i = 0; i < p_.vcpus; ++i) {
     const std::string p = "vcpu." + std::to_string(i);
-    publish_records(p + ".ebizzy", cfg_.iterations, stats.value(p + ".populate_cycles"));
+    publish_records(p + ".ebizzy", p_.iterations, stats.value(p + ".populate_cycles"));
   }
 }
 

@@ -7,8 +7,8 @@
 
 namespace mmusim {
 
-GuestKernel::GuestKernel(const SimConfig& cfg, Placement placement, uint64_t data_bytes)
-    : cfg_(cfg), placement_(placement), data_bytes_(data_bytes) {}
+GuestKernel::GuestKernel(const GuestKernelParams& p, Placement placement, uint64_t data_bytes)
+    : p_(p), placement_(placement), data_bytes_(data_bytes) {}
 
 void GuestKernel::attach(WorkloadEnv& env) {
   fmt_ = &env.guest_fmt;
@@ -25,13 +25,15 @@ void GuestKernel::attach(WorkloadEnv& env) {
 // A test-and-test-and-set spinlock on a word of guest memory (the guest's page_table_lock).
 // A waiter re-reads the word when the holder releases it (released_) or, at the latest, after
 // its poll interval, and takes interrupts between polls, so a flush IPI is acknowledged while
-// it spins. The interval starts at guest_lock_spin and doubles up to 16 times that, which
-// bounds both the IPI delay and the number of polls during a long hold. The wait emerges from
-// the holder's run time; a release missed in the same instant is caught by the next poll.
+// it spins. The interval starts at guest_lock_spin and doubles up to lock_spin_max_factor times
+// that, which bounds both the IPI delay and the number of polls during a long hold. The wait
+// emerges from the holder's run time; a release missed in the same instant is caught by the
+// next poll.
 void GuestKernel::lock(GuestMemoryAccess& cpu) {
   Agent& a = cpu.agent();
   const Cycles t0 = a.now();
-  const Cycles spin = std::max<Cycles>(cfg_.lat.guest_lock_spin, 1);
+  const Cycles spin = std::max<Cycles>(p_.guest_lock_spin, 1);
+  const Cycles max_interval = spin * std::max(p_.lock_spin_max_factor, 1u);
   Cycles interval = spin;
   bool waited = false;
   while (true) {
@@ -42,7 +44,7 @@ void GuestKernel::lock(GuestMemoryAccess& cpu) {
     a.before_kernel_wait();
     sc_core::wait(a.clock().cycles(interval), released_.sc());
     a.set_offset(sc_core::SC_ZERO_TIME);
-    interval = std::min(interval * 2, spin * 16);
+    interval = std::min(interval * 2, max_interval);
   }
   if (waited) ++contended_;
   lock_wait_->sample(a.now() - t0);
@@ -55,7 +57,7 @@ void GuestKernel::unlock(GuestMemoryAccess& cpu) {
 
 bool GuestKernel::handle_page_fault(GuestMemoryAccess& cpu, Addr gva, Access) {
   Agent& a = cpu.agent();
-  a.advance(cfg_.lat.guest_fault_work);
+  a.advance(p_.guest_fault_work);
   lock(cpu);
   ++faults_;
   PtIter it(*fmt_, kRootGpa, gva);
@@ -94,7 +96,7 @@ bool GuestKernel::handle_page_fault(GuestMemoryAccess& cpu, Addr gva, Access) {
   // clear_page: its first store is what faults the fresh frame in stage 2; the rest of the
   // zeroing is charged as one step.
   cpu.write_gpa(frame, 0);
-  a.advance(cfg_.lat.guest_clear_page);
+  a.advance(p_.guest_clear_page);
   cpu.write_gpa(it.entry_addr(), fmt_->make_leaf(frame, 1, Perms{true, true, true}, false, false));
   unlock(cpu);
   return true;

@@ -10,7 +10,6 @@
 #include <optional>
 #include <systemc>
 
-#include "sim/core/config.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/sync/event.hpp"
 #include "sim/cpu/guest_os.hpp"
@@ -20,13 +19,22 @@
 
 namespace mmusim {
 
+struct GuestKernelParams {
+  Cycles guest_fault_work = 400;  // #PF entry, VMA lookup and exit, besides its PTE accesses
+  Cycles guest_clear_page = 250;  // zeroing a newly allocated 4 KiB frame
+  Cycles guest_lock_spin = 40;    // first poll interval of a contended page_table_lock
+  // The poll interval doubles up to this many times guest_lock_spin (bounds the IPI delay
+  // and the number of polls during a long hold).
+  unsigned lock_spin_max_factor = 16;
+};
+
 class GuestKernel : public GuestOs {
  public:
   enum class Placement {
     FirstTouch,  // next free data frame, in the order pages are first touched
     Identity,    // gva kDataGva + x lives at gpa kDataGpa + x (a trace of guest-physical pages)
   };
-  GuestKernel(const SimConfig& cfg, Placement placement, uint64_t data_bytes);
+  GuestKernel(const GuestKernelParams& p, Placement placement, uint64_t data_bytes);
   // Reserves the kernel's own data page (lock word), mapped before the run like boot memory.
   void attach(WorkloadEnv& env);
   bool handle_page_fault(GuestMemoryAccess& cpu, Addr gva, Access access) override;
@@ -40,7 +48,7 @@ class GuestKernel : public GuestOs {
   void lock(GuestMemoryAccess& cpu);
   void unlock(GuestMemoryAccess& cpu);
 
-  const SimConfig& cfg_;
+  GuestKernelParams p_;
   Placement placement_;
   uint64_t data_bytes_;
   const PageTableFormat* fmt_ = nullptr;

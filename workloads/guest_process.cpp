@@ -7,12 +7,17 @@
 
 namespace mmusim {
 
-GuestProcessOps::GuestProcessOps(const SimConfig& cfg, const PageTableFormat& fmt,
+GuestProcessOps::GuestProcessOps(const GuestProcessParams& p, const PageTableFormat& fmt,
                                  uint64_t dm_entry, unsigned dm_idx,
                                  std::deque<uint64_t>& free_tables, ChurnCounters& n,
                                  std::deque<Op>& q, unsigned vcpu)
-    : cfg_(cfg), fmt_(fmt), dm_entry_(dm_entry), dm_idx_(dm_idx), free_(free_tables), n_(n),
-      q_(q), rng_(cfg.seed, 0x2e05e + vcpu) {}
+    : p_(p), fmt_(fmt), dm_entry_(dm_entry), dm_idx_(dm_idx), free_(free_tables), n_(n),
+      q_(q), rng_(p.seed, 0x2e05e + vcpu) {
+  // The stores are 512 bytes apart within the freed 4 KiB page.
+  if (p_.reuse_stores > kPageSize / 512)
+    throw UsageError("guest-pt-churn: reuse_stores " + std::to_string(p_.reuse_stores) +
+                     " stores 512 bytes apart do not fit in a 4 KiB page");
+}
 
 uint64_t GuestProcessOps::leaf(Addr frame, bool writable) const {
   // Accessed set from the start, as Linux's user page protections have it (_PAGE_ACCESSED).
@@ -58,12 +63,12 @@ uint64_t GuestProcessOps::alloc_table() {
 
 void GuestProcessOps::free_table(uint64_t gfn) {
   ++n_.tables_freed;
-  if (cfg_.churn_reuse_data > 0 && rng_.uniform() < cfg_.churn_reuse_data) {
+  if (p_.churn_reuse_data > 0 && rng_.uniform() < p_.churn_reuse_data) {
     // Reused as a data page (and freed again right after): the guest's stores go through the
     // direct map like any data store. A data store carries no value in this model; the page
     // keeps its zeros (see Vcpu::stage2_fault_exit for the emulated ones).
     ++n_.tables_reused_as_data;
-    for (unsigned i = 0; i < kReuseStores; ++i) {
+    for (unsigned i = 0; i < p_.reuse_stores; ++i) {
       Op a;
       a.kind = Op::Kind::Access;
       a.access = Access::Write;
@@ -75,7 +80,7 @@ void GuestProcessOps::free_table(uint64_t gfn) {
 }
 
 void GuestProcessOps::create(GuestProcess& p) {
-  const uint64_t pages = cfg_.churn_proc_bytes >> kPageShift;
+  const uint64_t pages = p_.churn_proc_bytes >> kPageShift;
   const Addr w = GuestLayout::kDataGva;
   p.root_gfn = alloc_table();
   p.pdpt_gfn = alloc_table();

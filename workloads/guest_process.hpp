@@ -14,7 +14,6 @@
 #include <deque>
 #include <vector>
 
-#include "sim/core/config.hpp"
 #include "sim/core/rng.hpp"
 #include "sim/cpu/op.hpp"
 #include "sim/mmu/page_table_format.hpp"
@@ -45,18 +44,24 @@ struct ChurnCounters {
   uint64_t tables_allocated = 0, tables_freed = 0, tables_reused_as_data = 0;
 };
 
+struct GuestProcessParams {
+  uint64_t churn_proc_bytes = 64ull << 20;  // data window of one process (4 KiB pages)
+  double churn_reuse_data = 0.5;  // probability a freed table page is reused as data at once
+  // Stores the guest makes to a freed table page it reuses as data (the first stores of
+  // clearing it, 512 bytes apart): enough to take a shadowed directory past KVM's flooding
+  // threshold and, after the zap, one store through the writable mapping. At most 8.
+  unsigned reuse_stores = 4;
+  uint64_t seed = 1;              // the choice of freed pages reused as data
+};
+
 class GuestProcessOps {
  public:
   static constexpr Addr kDirectMapGva = Addr(0x08) << 36;  // maps every guest table page
-  // Stores the guest makes to a freed table page it reuses as data (the first stores of
-  // clearing it, 512 bytes apart): enough to take a shadowed directory past KVM's flooding
-  // threshold and, after the zap, one store through the writable mapping.
-  static constexpr unsigned kReuseStores = 4;
 
   // `dm_entry`: the root entry (index `dm_idx`) every process shares for the direct map.
   // Ops go to the back of `q`; `vcpu` seeds the random choice of freed pages reused as data
   // (a stream of its own, so --churn-reuse-data leaves the workload's other choices alone).
-  GuestProcessOps(const SimConfig& cfg, const PageTableFormat& fmt, uint64_t dm_entry,
+  GuestProcessOps(const GuestProcessParams& p, const PageTableFormat& fmt, uint64_t dm_entry,
                   unsigned dm_idx, std::deque<uint64_t>& free_tables, ChurnCounters& n,
                   std::deque<Op>& q, unsigned vcpu);
 
@@ -92,7 +97,7 @@ class GuestProcessOps {
   uint64_t alloc_table();
   void free_table(uint64_t gfn);
 
-  const SimConfig& cfg_;
+  GuestProcessParams p_;
   const PageTableFormat& fmt_;
   uint64_t dm_entry_;
   unsigned dm_idx_;

@@ -12,13 +12,13 @@ namespace {
 class ChurnStream : public OpStream {
  public:
   ChurnStream(GuestPtChurn& w, std::vector<GuestPtChurn::Process>& procs,
-              std::deque<uint64_t>& free_tables, const SimConfig& cfg, unsigned vcpu)
-      : w_(w), procs_(procs), cfg_(cfg), rng_(cfg.seed, 0x6e57 + vcpu),
-        kernel_(cfg, w.guest_fmt(), w.dm_entry, w.dm_idx, free_tables, w.n, q_, vcpu) {}
+              std::deque<uint64_t>& free_tables, const GuestPtChurnParams& p, unsigned vcpu)
+      : w_(w), procs_(procs), p_(p), rng_(p.seed, 0x6e57 + vcpu),
+        kernel_(p.process, w.guest_fmt(), w.dm_entry, w.dm_idx, free_tables, w.n, q_, vcpu) {}
 
   bool next(Op& op) override {
     while (q_.empty()) {
-      if (step_ == cfg_.churn_steps) return false;
+      if (step_ == p_.churn_steps) return false;
       make_step();
     }
     op = q_.front();
@@ -41,7 +41,7 @@ class ChurnStream : public OpStream {
   }
   // fork: the child takes the slot of another process of this vCPU, which exits first.
   void fork() {
-    unsigned c = unsigned(rng_.below(cfg_.churn_procs - 1));
+    unsigned c = unsigned(rng_.below(p_.churn_procs - 1));
     if (c >= cur_) ++c;
     kernel_.teardown(procs_[c]);
     kernel_.fork(procs_[cur_], procs_[c]);
@@ -52,7 +52,7 @@ class ChurnStream : public OpStream {
     GuestPtChurn::Process old = procs_[cur_];
     GuestPtChurn::Process& p = procs_[cur_];
     kernel_.create(p);
-    for (unsigned i = 0; i < cfg_.churn_writes; ++i) {
+    for (unsigned i = 0; i < p_.churn_writes; ++i) {
       const uint64_t page = rng_.below(p.mapped.size());
       if (!p.mapped[page]) kernel_.map(p, page);
     }
@@ -62,20 +62,20 @@ class ChurnStream : public OpStream {
   void make_step() {
     ++step_;
     if (step_ == 1) cr3(0);
-    else if (cfg_.churn_procs > 1 && rng_.uniform() < cfg_.churn_switch)
-      cr3(unsigned(rng_.below(cfg_.churn_procs)));
+    else if (p_.churn_procs > 1 && rng_.uniform() < p_.churn_switch)
+      cr3(unsigned(rng_.below(p_.churn_procs)));
     // The rates are drawn only when set, so runs without fork/exec keep their random stream.
-    if (cfg_.churn_fork > 0 && rng_.uniform() < cfg_.churn_fork && cfg_.churn_procs > 1) fork();
-    if (cfg_.churn_exec > 0 && rng_.uniform() < cfg_.churn_exec) exec();
+    if (p_.churn_fork > 0 && rng_.uniform() < p_.churn_fork && p_.churn_procs > 1) fork();
+    if (p_.churn_exec > 0 && rng_.uniform() < p_.churn_exec) exec();
     GuestPtChurn::Process& p = procs_[cur_];
     const uint64_t pages = p.small_pages();
     if (rng_.below(2) == 0) {  // mmap-like: map unmapped pages
-      for (unsigned i = 0; i < cfg_.churn_writes && pages; ++i) {
+      for (unsigned i = 0; i < p_.churn_writes && pages; ++i) {
         const uint64_t page = rng_.below(pages);
         if (!p.mapped[page]) pte_write(p, page, true);
       }
     } else {  // munmap-like: unmap, then invalidate the guest TLB (which the guest must do)
-      const unsigned n = rng_.uniform() < cfg_.churn_unmap_single ? 1 : cfg_.churn_writes;
+      const unsigned n = rng_.uniform() < p_.churn_unmap_single ? 1 : p_.churn_writes;
       std::vector<uint64_t> gone;
       for (unsigned i = 0; i < n && !p.mapped_list.empty(); ++i) {
         gone.push_back(p.mapped_list[rng_.below(p.mapped_list.size())]);
@@ -85,7 +85,7 @@ class ChurnStream : public OpStream {
       // range) up to the ceiling, the whole TLB above it.
       const uint64_t lo = gone.empty() ? 0 : *std::min_element(gone.begin(), gone.end());
       const uint64_t hi = gone.empty() ? 0 : *std::max_element(gone.begin(), gone.end());
-      if (!gone.empty() && hi - lo + 1 <= cfg_.churn_invlpg_ceiling) {
+      if (!gone.empty() && hi - lo + 1 <= p_.churn_invlpg_ceiling) {
         for (uint64_t page = lo; page <= hi; ++page) {
           Op f;
           f.kind = Op::Kind::GuestInvlpg;
@@ -100,14 +100,14 @@ class ChurnStream : public OpStream {
         ++w_.n.tlb_flushes;
       }
     }
-    for (unsigned i = 0; i < cfg_.churn_accesses && (!p.mapped_list.empty() || p.huge_regions);
+    for (unsigned i = 0; i < p_.churn_accesses && (!p.mapped_list.empty() || p.huge_regions);
          ++i) {
       Op a;
       a.kind = Op::Kind::Access;
       a.access = rng_.below(2) ? Access::Write : Access::Read;
       // A share of the accesses goes to the guest 2 MiB pages (drawn only if there are any).
       const uint64_t page =
-          p.huge_regions && (p.mapped_list.empty() || rng_.uniform() < cfg_.churn_guest_huge)
+          p.huge_regions && (p.mapped_list.empty() || rng_.uniform() < p_.churn_guest_huge)
               ? p.small_pages() + rng_.below(uint64_t(p.huge_regions) * 512)
               : p.mapped_list[rng_.below(p.mapped_list.size())];
       if (a.access == Access::Write && p.cow[page]) kernel_.break_cow(p, page);
@@ -119,7 +119,7 @@ class ChurnStream : public OpStream {
 
   GuestPtChurn& w_;
   std::vector<GuestPtChurn::Process>& procs_;
-  const SimConfig& cfg_;
+  const GuestPtChurnParams& p_;  // the workload's, which outlives its streams
   Rng rng_;
   std::deque<Op> q_;
   GuestProcessOps kernel_;
@@ -128,10 +128,10 @@ class ChurnStream : public OpStream {
 
 }  // namespace
 
-GuestPtChurn::GuestPtChurn(const SimConfig& cfg) : cfg_(cfg) {}
+GuestPtChurn::GuestPtChurn(const GuestPtChurnParams& p) : p_(p) {}
 
 uint64_t GuestPtChurn::data_bytes() const {
-  return uint64_t(cfg_.vcpus) * cfg_.churn_procs * cfg_.churn_proc_bytes;
+  return uint64_t(p_.vcpus) * p_.churn_procs * p_.churn_proc_bytes;
 }
 
 Addr GuestPtChurn::root_gpa() const {
@@ -170,15 +170,15 @@ uint64_t GuestPtChurn::leaf_pte(const Process& p, uint64_t page) const {
 
 void GuestPtChurn::attach(WorkloadEnv& env) {
   env_ = &env;
-  const uint64_t pages = cfg_.churn_proc_bytes >> kPageShift;
+  const uint64_t pages = p_.churn_proc_bytes >> kPageShift;
   const PageTableFormat& f = env_->guest_fmt;
-  procs_.assign(cfg_.vcpus, std::vector<Process>(cfg_.churn_procs));
+  procs_.assign(p_.vcpus, std::vector<Process>(p_.churn_procs));
   std::vector<uint64_t> guest_tables;
-  for (unsigned v = 0; v < cfg_.vcpus; ++v) {
-    Rng rng(cfg_.seed, 0x7ab1e + v);
-    for (unsigned i = 0; i < cfg_.churn_procs; ++i) {
+  for (unsigned v = 0; v < p_.vcpus; ++v) {
+    Rng rng(p_.seed, 0x7ab1e + v);
+    for (unsigned i = 0; i < p_.churn_procs; ++i) {
       Process& p = procs_[v][i];
-      p.data_gpa = GuestLayout::kDataGpa + (uint64_t(v) * cfg_.churn_procs + i) * cfg_.churn_proc_bytes;
+      p.data_gpa = GuestLayout::kDataGpa + (uint64_t(v) * p_.churn_procs + i) * p_.churn_proc_bytes;
       p.root_gfn = alloc_table();
       guest_tables.push_back(p.root_gfn);
       const uint64_t pdpt = next_table(p.root_gfn, f.index(GuestLayout::kDataGva, 4));
@@ -191,7 +191,7 @@ void GuestPtChurn::attach(WorkloadEnv& env) {
       p.cow.assign(pages, false);
       p.frame.assign(pages, 0);
       const uint64_t regions = pages / 512;
-      p.huge_regions = unsigned(double(regions) * cfg_.churn_guest_huge + 0.5);
+      p.huge_regions = unsigned(double(regions) * p_.churn_guest_huge + 0.5);
       for (uint64_t k = 0; k < regions; ++k) {
         const unsigned idx = f.index(GuestLayout::kDataGva + (k << 21), 2);
         if (k >= regions - p.huge_regions) {  // a guest 2 MiB page: a PDE with PS
@@ -217,10 +217,10 @@ void GuestPtChurn::attach(WorkloadEnv& env) {
   // others): enough for one exec's new tables before the old ones are freed, twice over so
   // that a freed page waits a while before it is handed out again as a table; plus the page
   // tables the guest 2 MiB pages save, since a new process maps 4 KiB pages only.
-  free_tables_.assign(cfg_.vcpus, {});
-  if (cfg_.churn_fork > 0 || cfg_.churn_exec > 0)
-    for (unsigned v = 0; v < cfg_.vcpus; ++v)
-      for (uint64_t i = 0; i < 2 * (3 + pages / 512) + cfg_.churn_procs * procs_[v][0].huge_regions;
+  free_tables_.assign(p_.vcpus, {});
+  if (p_.churn_fork > 0 || p_.churn_exec > 0)
+    for (unsigned v = 0; v < p_.vcpus; ++v)
+      for (uint64_t i = 0; i < 2 * (3 + pages / 512) + p_.churn_procs * procs_[v][0].huge_regions;
            ++i) {
         free_tables_[v].push_back(alloc_table());
         guest_tables.push_back(free_tables_[v].back());
@@ -242,7 +242,7 @@ void GuestPtChurn::attach(WorkloadEnv& env) {
 }
 
 std::unique_ptr<OpStream> GuestPtChurn::vcpu_stream(unsigned vcpu) {
-  return std::make_unique<ChurnStream>(*this, procs_.at(vcpu), free_tables_.at(vcpu), cfg_,
+  return std::make_unique<ChurnStream>(*this, procs_.at(vcpu), free_tables_.at(vcpu), p_,
                                        vcpu);
 }
 
@@ -281,7 +281,7 @@ void GuestPtChurn::publish(Stats& s) {
   st.tlb_flushes.set(n.tlb_flushes);
   st.invlpgs.set(n.invlpgs);
   st.data_accesses.set(n.data_accesses);
-  if (cfg_.churn_fork > 0 || cfg_.churn_exec > 0) {  // process lifetimes (guest_process.cpp)
+  if (p_.churn_fork > 0 || p_.churn_exec > 0) {  // process lifetimes (guest_process.cpp)
     ProcessStats p(s);
     p.forks.set(n.forks);
     p.execs.set(n.execs);

@@ -29,12 +29,29 @@
 
 namespace mmusim {
 
+struct GuestPtChurnParams {
+  unsigned vcpus = 4;                       // each vCPU runs processes of its own
+  unsigned churn_procs = 4;                 // processes per vCPU
+  uint64_t churn_proc_bytes = 64ull << 20;  // data window of one process
+  unsigned churn_steps = 200;               // steps per vCPU
+  unsigned churn_writes = 24;               // PTE writes per mmap/munmap step
+  unsigned churn_accesses = 16;             // data accesses per step
+  double churn_switch = 0.3;                // probability a step switches CR3
+  double churn_unmap_single = 0.5;          // probability a munmap is of one page
+  unsigned churn_invlpg_ceiling = 33;       // INVLPG per page up to this many pages
+  double churn_fork = 0.005;                // probability a step forks (0: never)
+  double churn_exec = 0.005;                // probability a step execs (0: never)
+  double churn_guest_huge = 0.0;            // window share mapped by guest 2 MiB pages
+  uint64_t seed = 1;                        // the steps' and the first mappings' choices
+  GuestProcessParams process;               // the guest kernel's process operations
+};
+
 class GuestPtChurn : public Workload, public GuestOs {
  public:
   static constexpr Addr kDirectMapGva = GuestProcessOps::kDirectMapGva;  // guest's direct map
   using Process = GuestProcess;
 
-  explicit GuestPtChurn(const SimConfig& cfg);
+  explicit GuestPtChurn(const GuestPtChurnParams& p);
   const char* name() const override { return "guest-pt-churn"; }
   uint64_t data_bytes() const override;
   void attach(WorkloadEnv& env) override;
@@ -61,7 +78,7 @@ class GuestPtChurn : public Workload, public GuestOs {
   uint64_t next_table(uint64_t table_gfn, unsigned idx);  // creates the table below if absent
   void write_entry(uint64_t table_gfn, unsigned idx, uint64_t e);
 
-  const SimConfig& cfg_;
+  GuestPtChurnParams p_;
   WorkloadEnv* env_ = nullptr;
   uint64_t next_gfn_ = GuestLayout::kPageTableGpa >> kPageShift;
   std::vector<std::vector<Process>> procs_;  // [vcpu][process]

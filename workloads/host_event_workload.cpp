@@ -41,8 +41,8 @@ class MixedPassStream : public OpStream {
 
 }  // namespace
 
-HostEventWorkload::HostEventWorkload(const SimConfig& cfg, double write_fraction)
-    : cfg_(cfg), paging_(cfg), write_fraction_(write_fraction) {}
+HostEventWorkload::HostEventWorkload(const HostEventWorkloadParams& p, double write_fraction)
+    : p_(p), paging_(p.paging), write_fraction_(write_fraction) {}
 
 void HostEventWorkload::attach(WorkloadEnv& env) {
   if (!capability<NotifierCallbacks>(env.mmu))
@@ -54,8 +54,8 @@ void HostEventWorkload::attach(WorkloadEnv& env) {
 
 std::unique_ptr<OpStream> HostEventWorkload::vcpu_stream(unsigned vcpu) {
   return std::make_unique<MixedPassStream>(paging_.slice_offset(vcpu),
-                                           cfg_.mem_per_vcpu / kPageSize, cfg_.event_passes,
-                                           write_fraction_, cfg_.seed, vcpu);
+                                           p_.paging.mem_per_vcpu / kPageSize, p_.event_passes,
+                                           write_fraction_, p_.seed, vcpu);
 }
 
 std::vector<HostThreadSpec> HostEventWorkload::host_threads() {
@@ -63,11 +63,11 @@ std::vector<HostThreadSpec> HostEventWorkload::host_threads() {
 }
 
 void HostEventWorkload::host_main(Agent& a) {
-  Rng rng(cfg_.seed, 0x4057u);
+  Rng rng(p_.seed, 0x4057u);
   const uint64_t pages = data_bytes() / kPageSize;
-  const uint64_t batch = std::min<uint64_t>(cfg_.host_event_pages, pages);
-  for (unsigned k = 0; k < cfg_.host_events; ++k) {
-    a.wait_cycles(cfg_.host_event_interval);
+  const uint64_t batch = std::min<uint64_t>(p_.host_event_pages, pages);
+  for (unsigned k = 0; k < p_.host_events; ++k) {
+    a.wait_cycles(p_.host_event_interval);
     ++events_;
     begin_event(a);
     const uint64_t first = rng.below(pages - batch + 1);

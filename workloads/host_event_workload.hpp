@@ -13,17 +13,25 @@
 #include <memory>
 #include <vector>
 
-#include "sim/core/config.hpp"
 #include "sim/core/rng.hpp"
 #include "workloads/demand_paging.hpp"
 #include "workloads/workload.hpp"
 
 namespace mmusim {
 
+struct HostEventWorkloadParams {
+  DemandPagingParams paging;          // the vCPUs' slices (vcpus, mem_per_vcpu, overlap, ...)
+  unsigned event_passes = 4;          // passes each vCPU makes over its slice
+  unsigned host_events = 16;          // events the host thread raises
+  Cycles host_event_interval = 100000;  // cycles between two events
+  uint64_t host_event_pages = 64;     // consecutive guest pages one event covers
+  uint64_t seed = 1;                  // access mix and event placement
+};
+
 class HostEventWorkload : public Workload {
  public:
-  // `write_fraction`: share of guest accesses that are writes.
-  HostEventWorkload(const SimConfig& cfg, double write_fraction);
+  // `write_fraction`: share of guest accesses that are writes (each workload's Params has it).
+  HostEventWorkload(const HostEventWorkloadParams& p, double write_fraction);
   uint64_t data_bytes() const override { return paging_.data_bytes(); }
   void attach(WorkloadEnv& env) override;
   std::unique_ptr<OpStream> vcpu_stream(unsigned vcpu) override;
@@ -40,11 +48,11 @@ class HostEventWorkload : public Workload {
   virtual void begin_event(Agent& host) { (void)host; }
   // The stats prefix of this workload, e.g. "workload.ksm".
   virtual const char* stat_prefix() const = 0;
-  const SimConfig& cfg_;
   WorkloadEnv* env_ = nullptr;
 
  private:
   void host_main(Agent& a);
+  HostEventWorkloadParams p_;
   DemandPaging paging_;
   double write_fraction_;
   uint64_t events_ = 0, pages_done_ = 0, pages_skipped_ = 0;

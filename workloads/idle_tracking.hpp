@@ -9,10 +9,15 @@
 
 namespace mmusim {
 
+struct IdleTrackingParams {
+  HostEventWorkloadParams events;  // slices, passes and the host thread's events
+  // Share of the guest's accesses after the first pass that are writes.
+  double write_fraction = 0.1;
+};
+
 class IdleTracking : public HostEventWorkload {
  public:
-  // Mostly reads after the first pass: a tenth are writes.
-  explicit IdleTracking(const SimConfig& cfg) : HostEventWorkload(cfg, 0.1) {}
+  explicit IdleTracking(const IdleTrackingParams& p) : HostEventWorkload(p.events, p.write_fraction) {}
   const char* name() const override { return "idle-tracking"; }
   void publish(Stats& stats) override {
     HostEventWorkload::publish(stats);

@@ -8,10 +8,15 @@
 
 namespace mmusim {
 
+struct KsmMergeParams {
+  HostEventWorkloadParams events;  // slices, passes and the host thread's events
+  // Share of the guest's accesses after the first pass that are writes.
+  double write_fraction = 0.5;
+};
+
 class KsmMerge : public HostEventWorkload {
  public:
-  // Half of the accesses after the first pass are writes.
-  explicit KsmMerge(const SimConfig& cfg) : HostEventWorkload(cfg, 0.5) {}
+  explicit KsmMerge(const KsmMergeParams& p) : HostEventWorkload(p.events, p.write_fraction) {}
   const char* name() const override { return "ksm-merge"; }
 
  protected:

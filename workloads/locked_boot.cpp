@@ -38,10 +38,10 @@ class ImageReader : public OpStream {
 
 }  // namespace
 
-LockedBoot::LockedBoot(const SimConfig& cfg) : cfg_(cfg), rendezvous_(cfg.vcpus) {
-  ram_bytes_ = cfg.mem_per_vcpu * cfg.vcpus;
-  if (cfg.image_size > ram_bytes_)
-    throw UsageError("--image-size: " + std::to_string(cfg.image_size >> 10) +
+LockedBoot::LockedBoot(const LockedBootParams& p) : p_(p), rendezvous_(p.vcpus) {
+  ram_bytes_ = p_.mem_per_vcpu * p_.vcpus;
+  if (p_.image_size > ram_bytes_)
+    throw UsageError("--image-size: " + std::to_string(p_.image_size >> 10) +
                      " KiB is more than the guest's memory (--mem-per-vcpu x --vcpus)");
 }
 
@@ -55,7 +55,7 @@ void LockedBoot::attach(WorkloadEnv& env) {
 }
 
 std::unique_ptr<OpStream> LockedBoot::vcpu_stream(unsigned) {
-  return std::make_unique<ImageReader>(cfg_.image_size, cfg_.relock_cycles);
+  return std::make_unique<ImageReader>(p_.image_size, p_.relock_cycles);
 }
 
 std::vector<HostThreadSpec> LockedBoot::host_threads() {
@@ -64,17 +64,17 @@ std::vector<HostThreadSpec> LockedBoot::host_threads() {
 
 void LockedBoot::vmm_boot(Agent& vmm) {
   const int slot = slots_->create(vmm, GuestLayout::kDataGpa, ram_bytes_);
-  if (!slots_->lock(vmm, slot, cfg_.lock_writable))
+  if (!slots_->lock(vmm, slot, p_.lock_writable))
     throw ModelError("locked-boot: locking the memslot failed with vCPUs running");
   // Load the image after locking.
   write_image(vmm);
   vcpus_started_at_ = vmm.now();
   slots_->start_vcpus(vmm);
-  for (unsigned c = 0; c < cfg_.relock_cycles; ++c) {
+  for (unsigned c = 0; c < p_.relock_cycles; ++c) {
     rendezvous_.vmm_wait_all(vmm);  // every vCPU is back in the VMM, out of KVM_RUN
     if (!slots_->unlock(vmm, slot))  // migration starts
       throw ModelError("locked-boot: unlocking the memslot failed with vCPUs running");
-    if (!slots_->lock(vmm, slot, cfg_.lock_writable))  // migration cancelled
+    if (!slots_->lock(vmm, slot, p_.lock_writable))  // migration cancelled
       throw ModelError("locked-boot: re-locking the memslot failed with vCPUs running");
     ++relocks_;
     write_image(vmm);
@@ -83,7 +83,7 @@ void LockedBoot::vmm_boot(Agent& vmm) {
 }
 
 void LockedBoot::write_image(Agent& vmm) {
-  for (Addr off = 0; off < cfg_.image_size; off += kLineSize) {
+  for (Addr off = 0; off < p_.image_size; off += kLineSize) {
     const Addr gpa = GuestLayout::kDataGpa + off;
     const Addr hpa = env_->host.lookup(gpa >> kPageShift).hpa + (gpa & (kPageSize - 1));
     vmm.sync();

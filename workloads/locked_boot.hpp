@@ -17,7 +17,7 @@
 #include <memory>
 #include <vector>
 
-#include "sim/core/config.hpp"
+#include "sim/core/types.hpp"
 #include "sim/cpu/vmm_rendezvous.hpp"
 #include "workloads/workload.hpp"
 
@@ -25,9 +25,17 @@ namespace mmusim {
 
 class LockedMemslots;
 
+struct LockedBootParams {
+  unsigned vcpus = 4;                   // vCPUs reading the image; the RAM is theirs together
+  uint64_t mem_per_vcpu = 64ull << 20;  // the guest's RAM is this times vcpus
+  uint64_t image_size = 256ull << 10;   // bytes of the guest image the VMM writes after locking
+  bool lock_writable = true;            // lock the memslot writable (else read-only)
+  unsigned relock_cycles = 0;           // unlock/re-lock cycles (cancelled migrations)
+};
+
 class LockedBoot : public Workload {
  public:
-  explicit LockedBoot(const SimConfig& cfg);
+  explicit LockedBoot(const LockedBootParams& p);
   const char* name() const override { return "locked-boot"; }
   uint64_t data_bytes() const override { return ram_bytes_; }
   void attach(WorkloadEnv& env) override;
@@ -39,7 +47,7 @@ class LockedBoot : public Workload {
  private:
   void vmm_boot(Agent& vmm);
   void write_image(Agent& vmm);  // through the VMM's cacheable mapping of guest memory
-  const SimConfig& cfg_;
+  LockedBootParams p_;
   uint64_t ram_bytes_ = 0;
   WorkloadEnv* env_ = nullptr;
   LockedMemslots* slots_ = nullptr;

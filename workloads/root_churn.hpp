@@ -16,9 +16,19 @@ namespace mmusim {
 
 class TdpMmu;
 
+struct RootChurnParams {
+  DemandPagingParams paging;        // the vCPUs' slices, re-touched --passes times
+  unsigned churn_rounds = 8;        // zap-all rounds
+  Cycles churn_interval = 200000;   // cycles between two zap-all rounds
+  unsigned churn_unmaps = 8;        // range unmaps per zap-all round
+  uint64_t unmap_bytes = 16ull << 10;  // bytes of guest memory one range unmap covers
+  uint64_t seed = 1;                // where the unmapped ranges fall
+  Arch arch = Arch::X86;            // named when the arch models no root invalidation
+};
+
 class RootChurn : public Workload {
  public:
-  explicit RootChurn(const SimConfig& cfg);
+  explicit RootChurn(const RootChurnParams& p);
   const char* name() const override { return "root-churn"; }
   uint64_t data_bytes() const override { return paging_.data_bytes(); }
   void attach(WorkloadEnv& env) override;
@@ -26,7 +36,7 @@ class RootChurn : public Workload {
   std::vector<HostThreadSpec> host_threads() override;
 
  private:
-  const SimConfig& cfg_;
+  RootChurnParams p_;
   DemandPaging paging_;
   WorkloadEnv* env_ = nullptr;
 };

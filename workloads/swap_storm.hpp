@@ -9,10 +9,15 @@
 
 namespace mmusim {
 
+struct SwapStormParams {
+  HostEventWorkloadParams events;  // slices, passes and the host thread's events
+  // Share of the guest's accesses after the first pass that are writes.
+  double write_fraction = 1.0 / 3;
+};
+
 class SwapStorm : public HostEventWorkload {
  public:
-  // A third of the accesses after the first pass are writes.
-  explicit SwapStorm(const SimConfig& cfg) : HostEventWorkload(cfg, 1.0 / 3) {}
+  explicit SwapStorm(const SwapStormParams& p) : HostEventWorkload(p.events, p.write_fraction) {}
   const char* name() const override { return "swap-storm"; }
   void publish(Stats& stats) override {
     HostEventWorkload::publish(stats);

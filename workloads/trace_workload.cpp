@@ -55,21 +55,24 @@ uint64_t round_up(uint64_t v, uint64_t unit) { return (v + unit - 1) / unit * un
 
 }  // namespace
 
-TraceWorkload::TraceWorkload(const SimConfig& cfg) : cfg_(cfg) {
-  if (cfg.trace.empty()) throw UsageError("--trace: --workload trace needs --trace FILE");
+TraceWorkload::TraceWorkload(const TraceWorkloadParams& p) : p_(p) {
+  if (p_.trace.empty()) throw UsageError("--trace: --workload trace needs --trace FILE");
+  if (p_.min_copy_shift < kPageShift || p_.min_copy_shift > 62)
+    throw UsageError("trace: min_copy_shift " + std::to_string(p_.min_copy_shift) +
+                     " is not between 12 (4 KiB) and 62");
   scan();
   kernel_ = std::make_unique<GuestKernel>(
-      cfg, sum_.header.gpa_space ? GuestKernel::Placement::Identity : GuestKernel::Placement::FirstTouch,
+      p_.kernel, sum_.header.gpa_space ? GuestKernel::Placement::Identity : GuestKernel::Placement::FirstTouch,
       data_bytes_);
 }
 
 void TraceWorkload::scan() {
-  TraceReader rd(cfg_.trace);
+  TraceReader rd(p_.trace);
   sum_.header = rd.header();
   const bool gpa = sum_.header.gpa_space;
   const uint64_t guest_mem = sum_.header.guest_mem;
   // User addresses: the lower half of the guest's canonical address space.
-  const uint64_t va_limit = uint64_t(1) << (kPageShift + 9 * cfg_.guest_levels - 1);
+  const uint64_t va_limit = uint64_t(1) << (kPageShift + 9 * p_.guest_levels - 1);
   std::unordered_set<uint64_t> pages;  // footprint-sized, not trace-length-sized
   uint64_t page_end = 0, max_addr = 0, host_end = 0, host_mask = 0;
   std::string host_end_at;
@@ -79,9 +82,9 @@ void TraceWorkload::scan() {
     if (r.host_thread) {
       host_mask |= uint64_t(1) << r.thread;
     } else {
-      if (r.thread >= cfg_.vcpus)
+      if (r.thread >= p_.vcpus)
         rd.fail("thread", "v" + std::to_string(r.thread) + " but --vcpus is " +
-                              std::to_string(cfg_.vcpus));
+                              std::to_string(p_.vcpus));
       if (r.thread >= sum_.vcpu_records.size()) sum_.vcpu_records.resize(r.thread + 1, 0);
       ++sum_.vcpu_records[r.thread];
     }
@@ -97,7 +100,7 @@ void TraceWorkload::scan() {
         } else {
           if (r.addr >= va_limit)
             rd.fail("address", hex(r.addr) + " is not a user address of a " +
-                                   std::to_string(cfg_.guest_levels) + "-level guest (below " +
+                                   std::to_string(p_.guest_levels) + "-level guest (below " +
                                    hex(va_limit) + ")");
           pages.insert(r.addr >> kPageShift);
           if (guest_mem && pages.size() * kPageSize > guest_mem)
@@ -129,24 +132,24 @@ void TraceWorkload::scan() {
   sum_.vcpus = unsigned(sum_.vcpu_records.size());
   for (uint32_t h = 0; h < 64; ++h)
     if (host_mask & (uint64_t(1) << h)) sum_.host_threads.push_back(h);
-  const uint64_t copies = sum_.vcpus ? (cfg_.vcpus + sum_.vcpus - 1) / sum_.vcpus : 1;
-  if (gpa && sum_.vcpus && cfg_.vcpus != sum_.vcpus)
-    throw UsageError("--vcpus: " + std::to_string(cfg_.vcpus) + ", but " + cfg_.trace + " is a gpa trace of " +
+  const uint64_t copies = sum_.vcpus ? (p_.vcpus + sum_.vcpus - 1) / sum_.vcpus : 1;
+  if (gpa && sum_.vcpus && p_.vcpus != sum_.vcpus)
+    throw UsageError("--vcpus: " + std::to_string(p_.vcpus) + ", but " + p_.trace + " is a gpa trace of " +
                      std::to_string(sum_.vcpus) + " vCPUs, which replays with exactly that many");
   // Copies go above everything the trace touches, at a power-of-two stride of at least 1 TiB.
-  copy_shift_ = kCopyShift;
+  copy_shift_ = p_.min_copy_shift;
   while (copy_shift_ < 63 && (max_addr >> copy_shift_) != 0) ++copy_shift_;
   if (!gpa && copies > 1 &&
       (copy_shift_ >= 63 || (copies - 1) > ((va_limit - 1 - max_addr) >> copy_shift_)))
-    throw UsageError("--vcpus: " + std::to_string(cfg_.vcpus) + " vCPUs need " + std::to_string(copies) +
-                     " copies of the " + std::to_string(sum_.vcpus) + " vCPUs of " + cfg_.trace +
+    throw UsageError("--vcpus: " + std::to_string(p_.vcpus) + " vCPUs need " + std::to_string(copies) +
+                     " copies of the " + std::to_string(sum_.vcpus) + " vCPUs of " + p_.trace +
                      ", which do not fit in the guest's address space");
   sum_.distinct_pages = gpa ? page_end : pages.size();
   uint64_t bytes = guest_mem ? guest_mem : sum_.distinct_pages * kPageSize * (gpa ? 1 : copies);
   if (!gpa && guest_mem && pages.size() * copies * kPageSize > guest_mem)
-    throw UsageError(cfg_.trace + ": guest-mem: " + std::to_string(copies) + " copies of the trace's " +
+    throw UsageError(p_.trace + ": guest-mem: " + std::to_string(copies) + " copies of the trace's " +
                      std::to_string(pages.size()) + " pages do not fit in " + hex(guest_mem) + " bytes");
-  data_bytes_ = std::max(round_up(bytes, cfg_.page_size), uint64_t(cfg_.page_size));
+  data_bytes_ = std::max(round_up(bytes, p_.page_size), uint64_t(p_.page_size));
   if (host_end > data_bytes_)
     throw UsageError(host_end_at + ": gpa: host event reaches " + hex(host_end) +
                      ", beyond guest memory (" + hex(data_bytes_) + " bytes)");
@@ -160,7 +163,7 @@ void TraceWorkload::attach(WorkloadEnv& env) {
     if (at.empty()) continue;
     if (!sink_ || !sink_->supports(HostEventKind(k)))
       throw UsageError(at + ": op: host event '" + host_event_name(HostEventKind(k)) +
-                       "' is not modelled by --arch " + mode_name(cfg_.arch) + " (" +
+                       "' is not modelled by --arch " + mode_name(p_.arch) + " (" +
                        (sink_ ? "its MMU model does not handle this kind" : "it models no host events") +
                        "); the run was not started");
   }
@@ -171,7 +174,7 @@ std::unique_ptr<OpStream> TraceWorkload::vcpu_stream(unsigned vcpu) {
   const uint32_t j = vcpu % sum_.vcpus;
   const uint64_t copy = vcpu / sum_.vcpus;
   if (sum_.vcpu_records[j] == 0) return std::make_unique<EmptyStream>();
-  return std::make_unique<TraceStream>(cfg_.trace, j, copy << copy_shift_, sum_.header.gpa_space);
+  return std::make_unique<TraceStream>(p_.trace, j, copy << copy_shift_, sum_.header.gpa_space);
 }
 
 std::vector<HostThreadSpec> TraceWorkload::host_threads() {
@@ -182,7 +185,7 @@ std::vector<HostThreadSpec> TraceWorkload::host_threads() {
 }
 
 void TraceWorkload::replay_host_thread(Agent& a, uint32_t thread) {
-  TraceReader rd(cfg_.trace);
+  TraceReader rd(p_.trace);
   rd.only(true, thread);
   TraceRecord r;
   while (rd.next(r)) {

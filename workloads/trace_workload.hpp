@@ -10,8 +10,8 @@
 // thread, whatever the trace's length and interleaving).
 //
 // More vCPUs than the trace has (gva traces): vCPU i replays trace vCPU i mod T, its addresses
-// shifted by (i / T) << S, where 2^S (at least 1 TiB) lies above every address of the trace, so
-// each copy is its own process image touching its own pages.
+// shifted by (i / T) << S, where 2^S (at least 2^min_copy_shift, 1 TiB by default) lies above
+// every address of the trace, so each copy is its own process image touching its own pages.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/core/config.hpp"
+#include "sim/core/modes.hpp"
 #include "workloads/guest_kernel.hpp"
 #include "workloads/trace_format.hpp"
 #include "workloads/workload.hpp"
@@ -37,9 +37,19 @@ struct TraceSummary {
   std::array<std::string, kHostEventKinds> first_event_at;  // "file:line" of each kind's first use
 };
 
+struct TraceWorkloadParams {
+  std::string trace;               // the trace file to replay (text or binary, maybe gzip)
+  unsigned vcpus = 4;              // vCPUs replaying it (checked against the trace's)
+  unsigned guest_levels = 4;       // guest paging levels: bounds the user addresses
+  uint64_t page_size = 4096;       // stage-2 mapping size: the data window is a multiple
+  unsigned min_copy_shift = 40;    // log2 of the smallest stride between copies (1 TiB)
+  Arch arch = Arch::X86;           // named when the arch does not model a host event
+  GuestKernelParams kernel;        // the modelled guest kernel's latencies
+};
+
 class TraceWorkload : public Workload {
  public:
-  explicit TraceWorkload(const SimConfig& cfg);
+  explicit TraceWorkload(const TraceWorkloadParams& p);
   const char* name() const override { return "trace"; }
   uint64_t data_bytes() const override { return data_bytes_; }
   void attach(WorkloadEnv& env) override;
@@ -49,18 +59,16 @@ class TraceWorkload : public Workload {
   void publish(Stats& stats) override;
   const TraceSummary& summary() const { return sum_; }
 
-  static constexpr unsigned kCopyShift = 40;  // smallest stride between copies: 1 TiB
-
  private:
   void scan();
   void replay_host_thread(Agent& a, uint32_t thread);
-  const SimConfig& cfg_;
+  TraceWorkloadParams p_;
   TraceSummary sum_;
   uint64_t data_bytes_ = 0;
   std::unique_ptr<GuestKernel> kernel_;
   HostEventSink* sink_ = nullptr;
   uint64_t host_events_applied_ = 0;
-  unsigned copy_shift_ = kCopyShift;
+  unsigned copy_shift_ = 0;  // log2 of the stride between copies (scan)
 };
 
 }  // namespace mmusim

@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "sim/core/config.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/core/touched_pages.hpp"
 #include "sim/core/timeline.hpp"
@@ -28,8 +27,8 @@
 namespace mmusim {
 
 // The platform pieces a workload's guest OS and host threads act on.
+// A workload's own parameters are its Params (given to its constructor), not part of this.
 struct WorkloadEnv {
-  const SimConfig& cfg;
   HypervisorMmu& mmu;
   HostMm& host;
   RemoteFlush& flush;
@@ -66,8 +65,5 @@ class Workload {
   // Adds workload-specific statistics at the end of the run.
   virtual void publish(Stats&) {}
 };
-
-// The workload named by --workload; UsageError if unknown.
-std::unique_ptr<Workload> make_workload(const SimConfig& cfg);
 
 }  // namespace mmusim
