@@ -39,7 +39,8 @@ constexpr Addr kGva5 = 0x00ab7f1234400000;   // uses the PML5 index too
 class Rig {
  public:
   Clock clock{1.0, sc_core::sc_get_curr_simcontext()};
-  SimConfig cfg;
+  MemorySystemParams mem_params;
+  WalkerParams walker_params;
   Stats stats;
   PhysMem mem;
   PagePool pool{mem};
@@ -55,14 +56,14 @@ class Rig {
   Addr next_table_gpa = kGuestTableGpa;
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
 
-  Rig(unsigned guest_levels, unsigned ept_levels, unsigned pwc_entries)
+  Rig(unsigned guest_levels, unsigned ept_levels, unsigned pwc_entries, unsigned pwc_ways = 4)
       : gfmt(guest_levels), efmt(ept_levels) {
-    cfg.guest_levels = guest_levels;
-    cfg.ept_levels = ept_levels;
-    cfg.pwc_entries = pwc_entries;
-    cfg.vcpus = 1;
-    memsys = std::make_unique<MemorySystem>("memsys", cfg, clock, mem, stats);
-    walker = std::make_unique<Walker>("walker", cfg, clock, gfmt, efmt, &pool, &viol, walk_stats);
+    mem_params.pcpus = 1;
+    walker_params.pwc_entries = pwc_entries;
+    walker_params.pwc_ways = pwc_ways;
+    memsys = std::make_unique<MemorySystem>("memsys", mem_params, clock, mem, stats);
+    walker = std::make_unique<Walker>("walker", walker_params, clock, gfmt, efmt, &pool, &viol,
+                                      walk_stats);
     walker->port.socket.bind(memsys->target);
     ept_root = pool.alloc();
     guest_root = new_guest_table();
