@@ -221,6 +221,34 @@ TEST(Walker, PagingStructureCachesCutReferences) {
   EXPECT_EQ(r.hist_sum(), 14u + 3u + 14u);
 }
 
+// Two pages whose guest level-2 cache keys (VA >> 21) differ by 4, walked A, B, A with
+// 4-entry caches of `ways` ways; returns the references of the second walk of A.
+unsigned rewalk_after_conflict(unsigned ways) {
+  Rig r(4, 4, 4, ways);
+  const Addr b = kGva4 + 4 * k2M;
+  r.guest_map(kGva4, kDataGpa);
+  r.guest_map(b, kDataGpa + k4K);
+  r.ept_map(kDataGpa, kDataHpa);
+  r.ept_map(kDataGpa + k4K, kDataHpa + k4K);
+  r.start();
+  EXPECT_EQ(r.walk(kGva4).status, Status::Ok);
+  EXPECT_EQ(r.walk(b).status, Status::Ok);
+  const WalkResult again = r.walk(kGva4);
+  EXPECT_EQ(again.status, Status::Ok);
+  EXPECT_EQ(again.hpa_base, kDataHpa);
+  return again.refs;
+}
+
+TEST(Walker, FullyAssociativeCachesKeepBothPages) {
+  // One set of four: A's guest level-2 entry survives B's walk (3 refs, as for a neighbour).
+  EXPECT_EQ(rewalk_after_conflict(4), 3u);
+}
+
+TEST(Walker, DirectMappedCachesEvictOnConflict) {
+  // WalkerParams::pwc_ways = 1: four sets, and B's entry takes A's set, so A walks further.
+  EXPECT_GT(rewalk_after_conflict(1), 3u);
+}
+
 TEST(Walker, CachedWalkStillChecksPermissions) {
   // The caches carry the rights of the levels they skip; a leaf without write still faults.
   Rig r(4, 4, 32);
