@@ -6,6 +6,7 @@
 #include <sstream>
 #include <systemc>
 
+#include "app/params_hardware.hpp"
 #include "app/params_workloads.hpp"
 #include "models/arch_registry.hpp"
 #include "sim/core/error.hpp"
@@ -18,14 +19,6 @@
 #include "workloads/guest_page_tables.hpp"
 
 namespace mmusim {
-
-namespace {
-
-unsigned level_of_size(uint64_t bytes) {
-  return bytes >= (uint64_t(1) << 30) ? 3 : bytes >= (uint64_t(1) << 21) ? 2 : 1;
-}
-
-}  // namespace
 
 HostThread::HostThread(sc_core::sc_module_name name, SimKernel& kernel, int pcpu, int track,
                        std::function<void(Agent&)> body)
@@ -46,7 +39,6 @@ void HostThread::main() {
 }
 
 namespace {
-unsigned level_of_size(uint64_t bytes);
 void quiet_systemc_reports() {
   // sc_stop() is how a finished run ends; SystemC's note about it is noise on stdout.
   sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
@@ -71,10 +63,10 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
       timeline(!c.timeline.empty()),
       oracle(stats, c.check),
       pool(phys),
-      memsys("mem", cfg, kernel.clock(), phys, stats),
-      host(cfg, stats, level_of_size(c.page_size)),
+      memsys("mem", memory_system_params(cfg), kernel.clock(), phys, stats),
+      host(host_mm_params(cfg), stats),
       rcu("rcu", kernel, stats),
-      flush(cfg, stats, timeline, oracle, fills),
+      flush(remote_flush_params(cfg), stats, timeline, oracle, fills),
       workload(make_workload(cfg)),
       keep_final_leaves(hooks.keep_final_leaves) {
   ArchDeps deps{cfg,   phys,     pool,   host,   flush, rcu,
@@ -126,10 +118,10 @@ void Platform::build_guest() {
 }
 
 void Platform::build_vcpus(const PlatformHooks& hooks) {
-  VcpuEnv env{kernel, cfg, arch->guest_format(), arch->stage2_format(), mmu(), flush, fills,
-              stats, guest_stats, faults, timeline, oracle, &pool, phys,
-              [this](const char* name) {
-                return arch->make_walker(name, cfg, kernel.clock(), &pool, &oracle, stats);
+  VcpuEnv env{kernel, vcpu_params(cfg), arch->guest_format(), arch->stage2_format(), mmu(),
+              flush, fills, stats, guest_stats, faults, timeline, oracle, &pool, phys,
+              [this, walker = walker_params(cfg)](const char* name) {
+                return arch->make_walker(name, walker, kernel.clock(), &pool, &oracle, stats);
               }};
   const unsigned pcpus = cfg.physical_cpus();
   for (unsigned i = 0; i < cfg.vcpus; ++i) {

@@ -3,11 +3,13 @@
 // per-vCPU flush words in simulated kernel memory.
 #include "app/platform.hpp"
 
+#include "app/params_hardware.hpp"
+
 namespace mmusim {
 
 void Platform::attach_overcommit() {
   const bool overcommitted = cfg.physical_cpus() < cfg.vcpus;
-  if (overcommitted) sched = std::make_unique<HostScheduler>(cfg, stats);
+  if (overcommitted) sched = std::make_unique<HostScheduler>(host_scheduler_params(cfg), stats);
   std::vector<Vcpu*> all;
   for (auto& v : vcpus) all.push_back(v.get());
   const bool pv = flush.strategy().paravirt_guest_flush();

@@ -19,7 +19,7 @@ using namespace mmusim;
 namespace {
 
 struct Rig {
-  explicit Rig(const SimConfig& c)
+  explicit Rig(const MemorySystemParams& c)
       : cfg(c), ms(std::make_unique<MemorySystem>("mem", cfg, clock, mem, stats)) {}
   Cycles rd(int cpu, Addr a, Cycles when = 0) {
     return ms->access(cpu, a, MemOp::Read, MemClass::Data, when);
@@ -29,20 +29,20 @@ struct Rig {
   }
   uint64_t n(const char* name) const { return stats.value(name); }
   Clock clock{1.0, sc_core::sc_get_curr_simcontext()};
-  SimConfig cfg;
+  MemorySystemParams cfg;
   PhysMem mem;
   Stats stats;
   std::unique_ptr<MemorySystem> ms;
 };
 
-SimConfig base_config() {
-  SimConfig c;
-  c.vcpus = 4;
+MemorySystemParams base_config() {
+  MemorySystemParams c;
+  c.pcpus = 4;
   return c;
 }
 
-const Latencies kLat;                                 // the defaults the expectations use
-const Cycles kDram = kLat.llc_hit + kLat.dram;        // an LLC miss on an idle channel
+const MemorySystemParams kLat;                  // the defaults the expectations use
+const Cycles kDram = kLat.llc_hit + kLat.dram;  // an LLC miss on an idle channel
 
 }  // namespace
 
@@ -65,7 +65,7 @@ TEST(MemCache, FirstReadGoesToDramThenHitsL1) {
 }
 
 TEST(MemCache, LruEvictionFromTinyL1FallsBackToL2) {
-  SimConfig c = base_config();
+  MemorySystemParams c = base_config();
   c.l1_size = 2 * 2 * kLineSize;  // 2 sets x 2 ways
   c.l1_ways = 2;
   Rig r(c);
@@ -82,7 +82,7 @@ TEST(MemCache, LruEvictionFromTinyL1FallsBackToL2) {
 }
 
 TEST(MemCache, L2EvictionRemovesLineFromL1) {
-  SimConfig c = base_config();
+  MemorySystemParams c = base_config();
   c.l1_size = 2 * kLineSize;  // 1 set x 2 ways
   c.l1_ways = 2;
   c.l2_size = 2 * kLineSize;  // 1 set x 2 ways
@@ -137,7 +137,7 @@ TEST(MemCache, ExclusiveLineIsWrittenSilentlyAndCleanOwnerNeedsNoTransfer) {
 }
 
 TEST(MemCache, SharedLineWhoseOtherHoldersLeftIsWrittenWithoutInvalidation) {
-  SimConfig c = base_config();
+  MemorySystemParams c = base_config();
   c.l1_size = kLineSize;  // 1 line each, so one more read evicts
   c.l1_ways = 1;
   c.l2_size = kLineSize;
@@ -178,7 +178,7 @@ TEST(MemCache, AtomicsAddTheLockedRmwCost) {
 }
 
 TEST(MemCache, SimultaneousMissesOnOneDramChannelQueue) {
-  SimConfig c = base_config();
+  MemorySystemParams c = base_config();
   c.dram_channels = 2;
   Rig r(c);
   const Cycles t = 1000;
@@ -198,7 +198,7 @@ TEST(MemCache, SimultaneousMissesOnOneDramChannelQueue) {
 }
 
 TEST(MemCache, LlcEvictionBackInvalidatesPrivateCopiesAndWritesBackModified) {
-  SimConfig c = base_config();
+  MemorySystemParams c = base_config();
   c.llc_size = 2 * kLineSize;  // 1 set x 2 ways: the third line evicts
   c.llc_ways = 2;
   Rig r(c);
@@ -220,7 +220,7 @@ TEST(MemCache, LlcEvictionBackInvalidatesPrivateCopiesAndWritesBackModified) {
 }
 
 TEST(MemCache, DowngradedModifiedLineLeavesTheLlcDirty) {
-  SimConfig c = base_config();
+  MemorySystemParams c = base_config();
   c.llc_size = 2 * kLineSize;
   c.llc_ways = 2;
   Rig r(c);
@@ -234,7 +234,7 @@ TEST(MemCache, DowngradedModifiedLineLeavesTheLlcDirty) {
 }
 
 TEST(MemCache, PrivateEvictionOfModifiedLineMakesLlcDirty) {
-  SimConfig c = base_config();
+  MemorySystemParams c = base_config();
   c.l1_size = kLineSize;  // 1 line
   c.l1_ways = 1;
   c.l2_size = kLineSize;
@@ -252,8 +252,8 @@ TEST(MemCache, PrivateEvictionOfModifiedLineMakesLlcDirty) {
 }
 
 TEST(MemCache, SharersScaleToThousandsOfCpus) {
-  SimConfig c = base_config();
-  c.vcpus = 4096;
+  MemorySystemParams c = base_config();
+  c.pcpus = 4096;
   c.l1_size = 2 * kLineSize;
   c.l1_ways = 2;
   c.l2_size = 4 * kLineSize;
@@ -291,7 +291,7 @@ TEST(MemCache, PerformImplementsEveryOperation) {
 }
 
 TEST(MemCache, ImpossibleGeometryIsAUsageError) {
-  SimConfig c = base_config();
+  MemorySystemParams c = base_config();
   c.l2_size = 1000;
   PhysMem m;
   Stats s;

@@ -21,7 +21,6 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "sim/core/clock.hpp"
-#include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/memory_system.hpp"
@@ -125,9 +124,9 @@ Outcome via_port(MemPort& p, Addr addr, MemOp op, MemClass cls, uint64_t value,
 
 // Small caches, so that the sequence below evicts from every level and the LLC
 // back-invalidates private copies.
-SimConfig small_config() {
-  SimConfig c;
-  c.vcpus = 2;
+MemorySystemParams small_config() {
+  MemorySystemParams c;
+  c.pcpus = 2;
   c.l1_size = 4096;
   c.l1_ways = 4;
   c.l2_size = 8192;
@@ -214,7 +213,7 @@ struct Driver : sc_core::sc_module {
 };
 
 struct Twin {
-  SimConfig cfg = small_config();
+  MemorySystemParams cfg = small_config();
   PhysMem mem;
   Stats stats;
 };

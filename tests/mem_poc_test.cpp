@@ -49,8 +49,8 @@ TEST(MemPoc, DirtyLineIsStaleInDramUntilCleanedToPoc) {
   EXPECT_EQ(nc_after.seen, written);
   EXPECT_EQ(rig.stats.value("mem.cmo.writebacks"), 1u);
   // The clean that wrote back waited for DRAM; the second one only looked at every level.
-  EXPECT_EQ(clean_again_cost, 3 * rig.cfg.lat.cmo_line_level);
-  EXPECT_GE(clean_cost, clean_again_cost + rig.cfg.lat.dram);
+  EXPECT_EQ(clean_again_cost, 3 * rig.cfg.cmo_line_level);
+  EXPECT_GE(clean_cost, clean_again_cost + rig.cfg.dram);
 }
 
 TEST(MemPoc, CleanInvalidateWritesBackAndDropsEveryCopy) {
@@ -92,7 +92,7 @@ TEST(MemPoc, InvalidateDiscardsDirtyDataAndRangeCostsPerLine) {
   rig.run();
   EXPECT_LT(after.seen, after.latest);
   EXPECT_EQ(rig.stats.value("mem.cmo.writebacks"), 0u);
-  EXPECT_EQ(range_cost, 64 * 3 * rig.cfg.lat.cmo_line_level);
+  EXPECT_EQ(range_cost, 64 * 3 * rig.cfg.cmo_line_level);
   EXPECT_EQ(rig.stats.value("mem.cmo.lines"), 1u + 64u);
 }
 

@@ -20,7 +20,7 @@ using sc_core::SC_ZERO_TIME;
 
 namespace {
 
-const Latencies kLat;
+const MemorySystemParams kLat;  // the defaults the expectations use
 const Cycles kDram = kLat.llc_hit + kLat.dram;
 
 // The tests' clock runs at 1 GHz (KernelParams' default): one cycle per nanosecond.
@@ -151,7 +151,7 @@ TEST(MemPort, PayloadWithoutMemExtIsReported) {
     bool reported = false;
   };
   Clock clock{1.0, sc_core::sc_get_curr_simcontext()};
-  SimConfig cfg;
+  MemorySystemParams cfg;
   PhysMem mem;
   Stats stats;
   MemorySystem ms("mem", cfg, clock, mem, stats);

@@ -17,7 +17,6 @@
 #include <utility>
 
 #include "sim/core/clock.hpp"
-#include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/memory_system.hpp"
@@ -49,7 +48,7 @@ struct MemInitiator : sc_core::sc_module {
 // not finish.
 struct MemRig {
   explicit MemRig(std::function<void(MemInitiator&)> body) {
-    cfg.vcpus = 2;
+    cfg.pcpus = 2;
     ms = std::make_unique<MemorySystem>("mem", cfg, clk, mem, stats);
     init = std::make_unique<MemInitiator>("init", clk, std::move(body));
     init->port0.socket.bind(ms->target);
@@ -61,7 +60,7 @@ struct MemRig {
   }
   const Clock& clock() const { return clk; }
   Clock clk{1.0, sc_core::sc_get_curr_simcontext()};
-  SimConfig cfg;
+  MemorySystemParams cfg;
   PhysMem mem;
   Stats stats;
   std::unique_ptr<MemorySystem> ms;

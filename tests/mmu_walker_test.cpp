@@ -39,7 +39,8 @@ constexpr Addr kGva5 = 0x00ab7f1234400000;   // uses the PML5 index too
 class Rig {
  public:
   Clock clock{1.0, sc_core::sc_get_curr_simcontext()};
-  SimConfig cfg;
+  MemorySystemParams mem_params;
+  WalkerParams walker_params;
   Stats stats;
   PhysMem mem;
   PagePool pool{mem};
@@ -55,14 +56,14 @@ class Rig {
   Addr next_table_gpa = kGuestTableGpa;
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
 
-  Rig(unsigned guest_levels, unsigned ept_levels, unsigned pwc_entries)
+  Rig(unsigned guest_levels, unsigned ept_levels, unsigned pwc_entries, unsigned pwc_ways = 4)
       : gfmt(guest_levels), efmt(ept_levels) {
-    cfg.guest_levels = guest_levels;
-    cfg.ept_levels = ept_levels;
-    cfg.pwc_entries = pwc_entries;
-    cfg.vcpus = 1;
-    memsys = std::make_unique<MemorySystem>("memsys", cfg, clock, mem, stats);
-    walker = std::make_unique<Walker>("walker", cfg, clock, gfmt, efmt, &pool, &viol, walk_stats);
+    mem_params.pcpus = 1;
+    walker_params.pwc_entries = pwc_entries;
+    walker_params.pwc_ways = pwc_ways;
+    memsys = std::make_unique<MemorySystem>("memsys", mem_params, clock, mem, stats);
+    walker = std::make_unique<Walker>("walker", walker_params, clock, gfmt, efmt, &pool, &viol,
+                                      walk_stats);
     walker->port.socket.bind(memsys->target);
     ept_root = pool.alloc();
     guest_root = new_guest_table();
@@ -218,6 +219,34 @@ TEST(Walker, PagingStructureCachesCutReferences) {
   EXPECT_EQ(r.walk(kGva4).refs, 14u);
   EXPECT_EQ(r.stats.value("walk.count"), 3u);
   EXPECT_EQ(r.hist_sum(), 14u + 3u + 14u);
+}
+
+// Two pages whose guest level-2 cache keys (VA >> 21) differ by 4, walked A, B, A with
+// 4-entry caches of `ways` ways; returns the references of the second walk of A.
+unsigned rewalk_after_conflict(unsigned ways) {
+  Rig r(4, 4, 4, ways);
+  const Addr b = kGva4 + 4 * k2M;
+  r.guest_map(kGva4, kDataGpa);
+  r.guest_map(b, kDataGpa + k4K);
+  r.ept_map(kDataGpa, kDataHpa);
+  r.ept_map(kDataGpa + k4K, kDataHpa + k4K);
+  r.start();
+  EXPECT_EQ(r.walk(kGva4).status, Status::Ok);
+  EXPECT_EQ(r.walk(b).status, Status::Ok);
+  const WalkResult again = r.walk(kGva4);
+  EXPECT_EQ(again.status, Status::Ok);
+  EXPECT_EQ(again.hpa_base, kDataHpa);
+  return again.refs;
+}
+
+TEST(Walker, FullyAssociativeCachesKeepBothPages) {
+  // One set of four: A's guest level-2 entry survives B's walk (3 refs, as for a neighbour).
+  EXPECT_EQ(rewalk_after_conflict(4), 3u);
+}
+
+TEST(Walker, DirectMappedCachesEvictOnConflict) {
+  // WalkerParams::pwc_ways = 1: four sets, and B's entry takes A's set, so A walks further.
+  EXPECT_GT(rewalk_after_conflict(1), 3u);
 }
 
 TEST(Walker, CachedWalkStillChecksPermissions) {

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "sim/core/clock.hpp"
-#include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/memory_system.hpp"
@@ -27,7 +26,7 @@ namespace mmusim::testing {
 // A memory system with one port and agent per simulated CPU; bodies run as spawned threads.
 struct SyncRig {
   SimKernel kernel;  // first: built before and destroyed after every SystemC object of the rig
-  SimConfig cfg;
+  MemorySystemParams cfg;
   Stats stats;
   PhysMem mem;
   std::unique_ptr<MemorySystem> memsys;
@@ -36,8 +35,7 @@ struct SyncRig {
 
   explicit SyncRig(unsigned n, Cycles quantum = 1000) : SyncRig(n, params(quantum)) {}
   SyncRig(unsigned n, const KernelParams& kp) : kernel(kp) {
-    cfg.vcpus = n;
-    cfg.quantum = kp.quantum;
+    cfg.pcpus = n;
     memsys = std::make_unique<MemorySystem>("mem", cfg, kernel.clock(), mem, stats);
     for (unsigned i = 0; i < n; ++i) {
       ports.push_back(std::make_unique<MemPort>(("port" + std::to_string(i)).c_str(), int(i),

@@ -23,7 +23,9 @@ class Arm64Arch : public ArchModel {
   static constexpr uint64_t kHighRamGfn = (uint64_t(4) << 30) >> kPageShift;
 
   explicit Arm64Arch(ArchDeps& d)
-      : stats_(d.stats), s1_(d.cfg.guest_levels), s2_(d.cfg.ipa_bits, d.cfg.s2_levels),
+      : stats_(d.stats),
+        tlbi_{d.cfg.tlbi_range_threshold, d.cfg.lat.tlbi_op, d.cfg.lat.tlbi_dsb},
+        s1_(d.cfg.guest_levels), s2_(d.cfg.ipa_bits, d.cfg.s2_levels),
         mmu_(d, s2_), slots_(d, mmu_), kvm_slots_(d.heap),
         notifier_(mmu_, kvm_slots_, d.flush, d.heap, d.stats), host_(d.host) {
     mmu_.set_memslots(&slots_);
@@ -44,7 +46,7 @@ class Arm64Arch : public ArchModel {
   const PageTableFormat& stage2_format() const override { return s2_; }
   HypervisorMmu& mmu() override { return mmu_; }
   std::unique_ptr<FlushStrategy> make_flush_strategy(FlushKind kind) override {
-    if (kind == FlushKind::Broadcast) return std::make_unique<BroadcastTlbi>(stats_);
+    if (kind == FlushKind::Broadcast) return std::make_unique<BroadcastTlbi>(tlbi_, stats_);
     return nullptr;
   }
   Stage2Mmu& stage2() { return mmu_; }
@@ -52,6 +54,7 @@ class Arm64Arch : public ArchModel {
 
  private:
   Stats& stats_;
+  BroadcastTlbiParams tlbi_;  // for --flush broadcast
   Arm64S1Format s1_;
   Arm64S2Format s2_;
   Stage2Mmu mmu_;

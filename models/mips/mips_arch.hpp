@@ -35,7 +35,7 @@ class MipsArch : public ArchModel {
              d.timeline,
              d.oracle, d.touched, slots_),
         notifier_(mmu_, slots_, d.flush, d.heap, d.stats), host_(d.host), oracle_(d.oracle),
-        sink_(d.host, d.stats) {
+        sink_(d.host, d.stats), cfg_(d.cfg) {
     slots_.add(0, kHighRamGfn, HostMm::hva_of(0), 0);
     slots_.add(kHighRamGfn, kGpaFrames - kHighRamGfn, HostMm::hva_of(kHighRamGfn),
                d.cfg.mips_dirty_log ? uint32_t(kMemLogDirtyPages) : 0u);
@@ -58,11 +58,12 @@ class MipsArch : public ArchModel {
   // Replayed host events go through the host mm (and so through the notifiers when on).
   HostEventSink* host_event_sink() override { return &sink_; }
 
-  std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
+  // A software-refilled TLB: the 2D walker's parameters do not apply.
+  std::unique_ptr<TranslationWalker> make_walker(const char* name, const WalkerParams&,
                                                  const Clock& clock, PagePool* pool,
                                                  Violations* oracle, Stats& stats) override {
     return std::make_unique<MipsRefillWalker>(
-        name, cfg, clock, guest_, gpa_, pool, oracle, walk_stats(stats),
+        name, cfg_, clock, guest_, gpa_, pool, oracle, walk_stats(stats),
         [this](Addr gpa, Addr hpa, const std::string& thread, Cycles when) {
           check_frame(gpa, hpa, thread, when);
         });
@@ -97,6 +98,7 @@ class MipsArch : public ArchModel {
   Violations& oracle_;
   std::set<std::pair<uint64_t, Addr>> reported_;
   HostMmEventSink sink_;
+  const SimConfig& cfg_;  // the refill walkers' options
 };
 
 }  // namespace mmusim

@@ -50,14 +50,14 @@ class X86Arch : public ArchModel {
   HypervisorMmu& mmu() override {
     return shadow_ ? static_cast<HypervisorMmu&>(*shadow_) : *tdp_;
   }
-  std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
+  std::unique_ptr<TranslationWalker> make_walker(const char* name, const WalkerParams& p,
                                                  const Clock& clock, PagePool* pool,
                                                  Violations* oracle, Stats& stats) override {
     if (shadow_) {
       if (!shadow_walk_stats_) shadow_walk_stats_ = std::make_unique<WalkStats>(stats, "walk");
       return std::make_unique<ShadowWalker>(name, clock, pool, oracle, *shadow_walk_stats_);
     }
-    return ArchModel::make_walker(name, cfg, clock, pool, oracle, stats);
+    return ArchModel::make_walker(name, p, clock, pool, oracle, stats);
   }
   ShadowMmu* shadow() { return shadow_.get(); }
   // Replayed host events reach the TDP MMU through the host mm's notifiers; the shadow MMU

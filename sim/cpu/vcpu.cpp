@@ -9,7 +9,7 @@ namespace mmusim {
 
 namespace {
 
-std::vector<TlbArrayConfig> l1_arrays(const SimConfig& c) {
+std::vector<TlbArrayConfig> l1_arrays(const VcpuParams& c) {
   // Split L1 DTLB: one array per page size, as on recent x86 cores.
   std::vector<TlbArrayConfig> a;
   a.push_back({c.tlb_l1_entries, c.tlb_l1_ways, {12}});
@@ -18,11 +18,11 @@ std::vector<TlbArrayConfig> l1_arrays(const SimConfig& c) {
   return a;
 }
 
-std::vector<TlbArrayConfig> l2_arrays(const SimConfig& c) {
+std::vector<TlbArrayConfig> l2_arrays(const VcpuParams& c) {
   // Unified STLB holding 4K and 2M entries; 1G entries in a small array of their own.
   std::vector<TlbArrayConfig> a;
   a.push_back({c.tlb_l2_entries, c.tlb_l2_ways, {12, 21}});
-  a.push_back({16, 4, {30}});
+  a.push_back({c.tlb_l2_1g_entries, c.tlb_l2_1g_ways, {30}});
   return a;
 }
 
@@ -33,12 +33,12 @@ Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
     : sc_core::sc_module(name),
       port("port", pcpu, env.kernel.clock()),
       walker(env.make_walker("walker")),
-      id_(id), cfg_(env.cfg), hv_(env.hv), shadow_(capability<ShadowPaging>(env.hv)),
+      id_(id), p_(env.params), hv_(env.hv), shadow_(capability<ShadowPaging>(env.hv)),
       run_hook_(capability<KvmRunHook>(env.hv)), fills_(env.fills), guest_(guest),
       ops_(std::move(ops)), timeline_(env.timeline), oracle_(env.oracle), phys_(env.phys),
       agent_(env.kernel, "vcpu." + std::to_string(id), id, port, env.timeline.track("vcpu." + std::to_string(id))),
-      l1_("vcpu." + std::to_string(id) + ".tlb.l1", l1_arrays(env.cfg)),
-      l2_("vcpu." + std::to_string(id) + ".tlb.l2", l2_arrays(env.cfg)),
+      l1_("vcpu." + std::to_string(id) + ".tlb.l1", l1_arrays(env.params)),
+      l2_("vcpu." + std::to_string(id) + ".tlb.l2", l2_arrays(env.params)),
       request_word_(kernel_words), mode_word_(kernel_words + 8),
       stats_(env.stats, id), guest_stats_(env.guest_stats), fault_stats_(env.faults) {
   walker->set_cpu(pcpu);
@@ -114,7 +114,7 @@ void Vcpu::process_requests() {
       l1_.flush_all();
       l2_.flush_all();
       walker->flush_caches();
-      agent_.advance(cfg_.lat.tlb_flush_local);
+      agent_.advance(p_.tlb_flush_local);
     }
     ++flushes_;
   }
@@ -123,7 +123,7 @@ void Vcpu::process_requests() {
 
 void Vcpu::enter_guest() {
   while (true) {
-    agent_.advance(cfg_.lat.request_check);
+    agent_.advance(p_.request_check);
     if (agent_.load(request_word_) != 0) process_requests();
     load_root();
     // Publish IN_GUEST_MODE, then look at requests again: a flusher that saw us outside guest
@@ -135,7 +135,7 @@ void Vcpu::enter_guest() {
     agent_.store(mode_word_, kOutsideGuestMode);
     ack_pending();
   }
-  agent_.advance(cfg_.lat.vmentry);
+  agent_.advance(p_.vmentry);
 }
 
 void Vcpu::load_root() {
@@ -146,7 +146,7 @@ void Vcpu::load_root() {
   l1_.flush_all();
   l2_.flush_all();
   walker->flush_caches();
-  agent_.advance(cfg_.lat.tlb_flush_local);
+  agent_.advance(p_.tlb_flush_local);
 }
 
 void Vcpu::exit_guest() {
@@ -155,7 +155,7 @@ void Vcpu::exit_guest() {
   agent_.store(mode_word_, kOutsideGuestMode);
   // The exit's latency is private work: the next action others can see (an acknowledgement
   // below, or the hypervisor's first shared access) synchronises.
-  agent_.advance(cfg_.lat.vmexit);
+  agent_.advance(p_.vmexit);
   ++exits_;
   // Interrupts that arrived while the guest ran are handled by the host now.
   ack_pending();
@@ -184,14 +184,14 @@ void Vcpu::use_entry(const TlbEntry& e, const Op& op) {
 void Vcpu::do_access(const Op& op) {
   if (op.mmu_off) return mmu_off_access(op);
   ++accesses_;
-  agent_.advance(cfg_.lat.tlb_l1);
+  agent_.advance(p_.tlb_l1);
   if (TlbEntry* e = l1_.lookup(guest_.tlb_tag, op.gva); e && e->perms.allows(op.access)) {
     ++l1_hit_;
     use_entry(*e, op);
     return;
   }
   ++l1_miss_;
-  agent_.advance(cfg_.lat.tlb_l2);
+  agent_.advance(p_.tlb_l2);
   if (TlbEntry* e = l2_.lookup(guest_.tlb_tag, op.gva); e && e->perms.allows(op.access)) {
     ++l2_hit_;
     l1_.insert(*e);
@@ -341,7 +341,7 @@ void Vcpu::run() {
   start_on_pcpu();
   enter_guest();
   Op op;
-  const Cycles gap = cfg_.lat.compute_per_access;
+  const Cycles gap = p_.compute_per_access;
   while (ops_->next(op)) {
     if (agent_.now() >= ipi_at_) {
       agent_.sync_for_access();

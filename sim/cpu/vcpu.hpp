@@ -13,7 +13,6 @@
 #include <systemc>
 #include <vector>
 
-#include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/touched_pages.hpp"
@@ -50,10 +49,33 @@ struct GuestContext {
   VmmRendezvous* rendezvous = nullptr;
 };
 
+// What a vCPU is built from (app/params_hardware.cpp fills it): its TLB geometry and the
+// latencies of what it does itself. Entries 0 leaves an array out.
+struct VcpuParams {
+  // L1 DTLB, one array per page size.
+  unsigned tlb_l1_entries = 64, tlb_l1_ways = 4;       // 4 KiB pages
+  unsigned tlb_l1_2m_entries = 32, tlb_l1_2m_ways = 4; // 2 MiB pages
+  unsigned tlb_l1_1g_entries = 4;                      // 1 GiB pages, fully associative
+  // STLB: unified 4 KiB / 2 MiB array, and a small array of its own for 1 GiB pages.
+  unsigned tlb_l2_entries = 1536, tlb_l2_ways = 12;
+  unsigned tlb_l2_1g_entries = 16, tlb_l2_1g_ways = 4;
+  Cycles tlb_l1 = 1;               // L1 TLB lookup
+  Cycles tlb_l2 = 7;               // STLB lookup after an L1 miss
+  Cycles vmexit = 600;             // guest -> host transition
+  Cycles vmentry = 500;            // host -> guest transition
+  Cycles ipi = 1200;               // guest IPI send to delivery at the target
+  Cycles tlb_flush_local = 150;    // local flush of this vCPU's TLBs
+  Cycles request_check = 20;       // scanning pending vCPU requests on guest entry
+  Cycles compute_per_access = 0;   // guest work between two accesses of the workload
+  Cycles guest_ipi_handler = 400;  // guest flush-IPI entry, handler dispatch and csd release
+  Cycles invlpg = 120;             // one per-address TLB invalidation
+  Cycles timeslice = 1000000;      // host scheduler tick (overcommit only)
+};
+
 // The platform pieces every vCPU is wired to.
 struct VcpuEnv {
   SimKernel& kernel;
-  const SimConfig& cfg;
+  VcpuParams params;
   const PageTableFormat& guest_fmt;
   const PageTableFormat& stage2_fmt;
   HypervisorMmu& hv;
@@ -171,7 +193,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void ack_pending();
 
   int id_;
-  const SimConfig& cfg_;
+  const VcpuParams p_;
   HypervisorMmu& hv_;
   // hv_'s optional capabilities (sim/hv/shadow_paging.hpp, kvm_run_hook.hpp); nullptr: none.
   ShadowPaging* shadow_;

@@ -50,7 +50,7 @@ void Vcpu::guest_invalidate(Addr gva, uint64_t bytes) {
     l1_.flush_tag(guest_.tlb_tag);
     l2_.flush_tag(guest_.tlb_tag);
     walker->flush_caches();
-    agent_.advance(cfg_.lat.tlb_flush_local);
+    agent_.advance(p_.tlb_flush_local);
     return;
   }
   // INVLPG keeps the paging-structure caches of other addresses; the guest tables themselves do
@@ -58,7 +58,7 @@ void Vcpu::guest_invalidate(Addr gva, uint64_t bytes) {
   for (uint64_t i = 0; i < pages; ++i) {
     l1_.flush_va(guest_.tlb_tag, gva + i * kPageSize);
     l2_.flush_va(guest_.tlb_tag, gva + i * kPageSize);
-    agent_.advance(cfg_.lat.invlpg);
+    agent_.advance(p_.invlpg);
     ++invlpg_;
   }
 }
@@ -93,7 +93,7 @@ void Vcpu::guest_shootdown(const Op& op) {
       if (t->guest_gone_) continue;
       ++msg->pending;
       ++guest_ipis_sent_;
-      t->post_guest_ipi(agent_.now() + cfg_.lat.ipi, msg);
+      t->post_guest_ipi(agent_.now() + p_.ipi, msg);
     }
     enter_guest();
     spin_until_acked(*msg);
@@ -153,7 +153,7 @@ void Vcpu::handle_guest_ipis() {
   }
   guest_ipi_at_ = later;
   if (due.empty()) return;
-  agent_.advance(cfg_.lat.guest_ipi_handler);
+  agent_.advance(p_.guest_ipi_handler);
   for (auto& m : due) guest_invalidate(m->va, m->bytes);
   // The acknowledgement (csd unlock) is seen by the sender: at this vCPU's true time.
   agent_.sync();
@@ -184,7 +184,7 @@ void Vcpu::start_on_pcpu() {
 
 void Vcpu::sched_tick() {
   if (!sched_->has_waiter(agent_, unsigned(id_))) {
-    slice_end_ = agent_.now() + cfg_.timeslice;
+    slice_end_ = agent_.now() + p_.timeslice;
     return;
   }
   const Cycles t0 = agent_.now();
@@ -206,12 +206,12 @@ void Vcpu::schedule_in(Cycles since) {
     l1_.flush_tag(guest_.tlb_tag);
     l2_.flush_tag(guest_.tlb_tag);
     walker->flush_caches();
-    agent_.advance(cfg_.lat.tlb_flush_local);
+    agent_.advance(p_.tlb_flush_local);
     ++pv_flushes_;
   }
   agent_.sync();
   descheduled_ += agent_.now() - since;
-  slice_end_ = agent_.now() + cfg_.timeslice;
+  slice_end_ = agent_.now() + p_.timeslice;
   attention_at_ = std::min(guest_ipi_at_, slice_end_);
 }
 
@@ -238,7 +238,7 @@ void Vcpu::after_flush_request(uint64_t req) {
       n += l2_.flush_gpa_range(guest_.tlb_tag, first, len);
       // Cached stage-2 table entries cannot be picked out by address: drop them all.
       walker->flush_caches();
-      agent_.advance(cfg_.lat.invlpg * std::max<size_t>(n, 1));
+      agent_.advance(p_.invlpg * std::max<size_t>(n, 1));
       ranged_entries_ += n;
     }
   }

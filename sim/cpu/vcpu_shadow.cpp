@@ -26,10 +26,10 @@ void Vcpu::shadow_op(const Op& op) {
 void Vcpu::guest_pte_write(const Op& op) {
   ++accesses_;
   while (true) {
-    agent_.advance(cfg_.lat.tlb_l1);
+    agent_.advance(p_.tlb_l1);
     TlbEntry* e = l1_.lookup(guest_.tlb_tag, op.gva);
     if (!e || !e->perms.write) {
-      agent_.advance(cfg_.lat.tlb_l2);
+      agent_.advance(p_.tlb_l2);
       e = l2_.lookup(guest_.tlb_tag, op.gva);
     }
     if (e && e->perms.write) {
@@ -100,7 +100,7 @@ void Vcpu::guest_tlb_flush() {
   l1_.flush_all();
   l2_.flush_all();
   walker->flush_caches();
-  agent_.advance(cfg_.lat.tlb_flush_local);
+  agent_.advance(p_.tlb_flush_local);
   ++flushes_;
   enter_guest();
 }
@@ -117,7 +117,7 @@ void Vcpu::guest_invlpg(const Op& op) {
   }
   l1_.flush_va(guest_.tlb_tag, op.gva);
   l2_.flush_va(guest_.tlb_tag, op.gva);
-  agent_.advance(cfg_.lat.invlpg);
+  agent_.advance(p_.invlpg);
   if (exits) enter_guest();
 }
 

@@ -50,11 +50,11 @@ class ArchModel {
   virtual HypervisorMmu& mmu() = 0;
   // The translation hardware of one vCPU: by default the 2D hardware walker over this arch's
   // formats ("walk.*" statistics).
-  virtual std::unique_ptr<TranslationWalker> make_walker(const char* name, const SimConfig& cfg,
+  virtual std::unique_ptr<TranslationWalker> make_walker(const char* name, const WalkerParams& p,
                                                          const Clock& clock, PagePool* pool,
                                                          Violations* oracle, Stats& stats) {
     if (!walk_stats_) walk_stats_ = std::make_unique<HwWalkStats>(stats, "walk");
-    return std::make_unique<Walker>(name, cfg, clock, guest_format(), stage2_format(), pool,
+    return std::make_unique<Walker>(name, p, clock, guest_format(), stage2_format(), pool,
                                     oracle, *walk_stats_);
   }
   // A flush strategy of the arch's own for --flush `kind` (e.g. arm64 broadcast TLBI);

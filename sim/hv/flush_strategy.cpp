@@ -21,7 +21,7 @@ bool FlushEnv::kick(Agent& caller, GuestCpu& v, const std::shared_ptr<FlushAck>&
   ipis_.inc();
   // send_ipi times the IPI from the kernel's clock: bring that to the caller's true time.
   caller.catch_up();
-  v.send_ipi(cfg.lat.ipi, ack);
+  v.send_ipi(p_.ipi, ack);
   return true;
 }
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/core/config.hpp"
+#include "sim/core/modes.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/hv/guest_cpu.hpp"
 #include "sim/sync/agent.hpp"
@@ -22,13 +22,17 @@ struct FlushRequest {
   uint64_t len = 0;
 };
 
+// What the flush building blocks are built from (part of RemoteFlushParams).
+struct FlushEnvParams {
+  Cycles ipi = 1200;  // IPI send to delivery at the target
+};
+
 // What every strategy may use: the vCPUs and the two KVM building blocks.
 class FlushEnv {
  public:
-  FlushEnv(const SimConfig& cfg, Stats& stats)
-      : cfg(cfg), stats(stats),
+  FlushEnv(const FlushEnvParams& p, Stats& stats)
+      : stats(stats), p_(p),
         ipis_(StatsGroup(stats), "hv.ipi.count", "IPIs sent to vCPUs for remote TLB flushes") {}
-  const SimConfig& cfg;
   Stats& stats;  // for a strategy's own counters
   std::vector<GuestCpu*> vcpus;
   // kvm_make_request: atomically OR `bits` into the vCPU's request word.
@@ -40,6 +44,7 @@ class FlushEnv {
   void wait_acks(Agent& caller, const std::shared_ptr<FlushAck>& ack);
 
  private:
+  const FlushEnvParams p_;
   statistics::Counter ipis_;
 };
 

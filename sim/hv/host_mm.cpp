@@ -8,12 +8,12 @@
 namespace mmusim {
 
 namespace {
-constexpr unsigned kLevelBits = 9;
+constexpr unsigned kLevelBits = 9;  // host tables of 512 entries (PTRS_PER_PTE): fixed by Linux
 uint64_t pages_in_level(unsigned level) { return uint64_t(1) << (kLevelBits * (level - 1)); }
 }  // namespace
 
-HostMm::HostMm(const SimConfig& cfg, Stats& stats, unsigned default_backing_level)
-    : cfg_(cfg), default_level_(default_backing_level),
+HostMm::HostMm(const HostMmParams& p, Stats& stats)
+    : p_(p),
       next_hpa_(phys_layout::kDataBase + (Addr(1) << 30)),  // keep frame 0 unused
       stats_(stats) {}
 
@@ -28,7 +28,7 @@ unsigned HostMm::level_of(uint64_t gfn) const {
     --it;
     if (gfn < it->second.first) return it->second.second;
   }
-  return default_level_;
+  return p_.backing_level;
 }
 
 HostPage HostMm::back(uint64_t gfn) {
@@ -74,7 +74,7 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
   if (p.level && write && !p.writable) {
     // A write to a shared page (KSM, or COW after fork) breaks COW here, inside
     // gfn_to_pfn_prot: the notifiers run synchronously in the faulting thread.
-    a.advance(cfg_.lat.host_page_fault);
+    a.advance(p_.host_page_fault);
     cow_break(a, gfn);
     p = lookup(gfn);
   }
@@ -91,14 +91,14 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
         a.wait_event(*f.ev, "host page fault of another thread");
       }
     }
-    a.advance(cfg_.lat.l2_hit);  // walk of the host's own (cached) tables
+    a.advance(p_.l2_hit);  // walk of the host's own (cached) tables
     return p;
   }
   stats_.faults.inc();
   if (swapped_.erase(gfn)) {
     // Swap-in: the page is read back from swap into a fresh frame.
     stats_.ev_swap_in.inc();
-    a.advance(cfg_.lat.host_swap_io);
+    a.advance(p_.host_swap_io);
   }
   HostPage made = back(gfn);
   const uint64_t base = gfn & ~(pages_in_level(made.level) - 1);
@@ -117,7 +117,7 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
   }
   // The host fault and the zeroing of the whole backing page take simulated time; others that
   // need the same page meanwhile wait on its in-flight event.
-  a.wait_cycles(cfg_.lat.host_page_fault + cfg_.lat.page_zero_4k * pages_in_level(made.level));
+  a.wait_cycles(p_.host_page_fault + p_.page_zero_4k * pages_in_level(made.level));
   finish_first_touch(a, base);
   return made;
 }
@@ -214,7 +214,7 @@ void HostMm::replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bo
   // inside the invalidation, so faults retry only while the switch itself is in progress.
   a.advance(work);
   if (notifier_) notifier_->invalidate_range_start(a, hva, hva + kPageSize);
-  a.advance(cfg_.lat.host_pte_update);
+  a.advance(p_.host_pte_update);
   Backing b = backing_.get_or_default(gfn);
   b.hpa_base = frame;
   b.writable = writable;
@@ -235,7 +235,7 @@ bool HostMm::cow_break(Agent& a, uint64_t gfn) {
   if (!small_backing(gfn)) return false;
   stats_.ev_cow.inc();
   Addr frame = new_shared_frame();  // a private copy
-  replace_frame(a, gfn, frame, true, true, true, cfg_.lat.host_page_copy);
+  replace_frame(a, gfn, frame, true, true, true, p_.host_page_copy);
   return true;
 }
 
@@ -245,7 +245,7 @@ bool HostMm::ksm_merge(Agent& a, uint64_t gfn, Addr shared) {
   // KSM write-protects the page, compares it with the stable page and maps that one read-only;
   // the new mapping is clean and old (mk_pte sets neither bit).
   backed_bytes_ -= kPageSize;  // the private frame goes back to the allocator
-  replace_frame(a, gfn, shared, false, false, false, cfg_.lat.host_page_copy);
+  replace_frame(a, gfn, shared, false, false, false, p_.host_page_copy);
   return true;
 }
 
@@ -255,7 +255,7 @@ bool HostMm::migrate(Agent& a, uint64_t gfn) {
   bool writable = backing_.get(gfn).writable;
   Addr frame = next_hpa_;
   next_hpa_ += kPageSize;
-  replace_frame(a, gfn, frame, writable, true, false, cfg_.lat.host_page_copy);
+  replace_frame(a, gfn, frame, writable, true, false, p_.host_page_copy);
   return true;
 }
 
@@ -263,7 +263,7 @@ void HostMm::drop_backing(Agent& a, uint64_t gfn, Cycles work) {
   const Addr hva = hva_of(gfn);
   // try_to_unmap clears the PTE inside the invalidation; writing the page to swap comes after.
   if (notifier_) notifier_->invalidate_range_start(a, hva, hva + kPageSize);
-  a.advance(cfg_.lat.host_pte_update);
+  a.advance(p_.host_pte_update);
   backing_.erase(gfn);
   backed_bytes_ -= kPageSize;
   if (notifier_) notifier_->invalidate_range_end(a, hva, hva + kPageSize);
@@ -274,7 +274,7 @@ bool HostMm::swap_out(Agent& a, uint64_t gfn) {
   if (!small_backing(gfn)) return false;
   stats_.ev_swap_out.inc();
   swapped_.insert(gfn);
-  drop_backing(a, gfn, cfg_.lat.host_swap_io);
+  drop_backing(a, gfn, p_.host_swap_io);
   return true;
 }
 
@@ -293,7 +293,7 @@ uint64_t HostMm::unmap_range(Agent& a, uint64_t gfn, uint64_t count) {
   const Addr hva = hva_of(gfn), hva_end = hva_of(gfn + count);
   if (notifier_) notifier_->invalidate_range_start(a, hva, hva_end);
   for (uint64_t g : backed) {
-    a.advance(cfg_.lat.host_pte_update);
+    a.advance(p_.host_pte_update);
     stats_.ev_balloon.inc();
     backing_.erase(g);
     backed_bytes_ -= kPageSize;
@@ -303,7 +303,7 @@ uint64_t HostMm::unmap_range(Agent& a, uint64_t gfn, uint64_t count) {
 }
 
 bool HostMm::clear_young(Agent& a, uint64_t gfn) {
-  a.advance(cfg_.lat.host_pte_update);
+  a.advance(p_.host_pte_update);
   return notifier_ && small_backing(gfn) &&
          notifier_->clear_young(a, hva_of(gfn), hva_of(gfn) + kPageSize);
 }

@@ -17,7 +17,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sim/core/config.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/core/types.hpp"
 #include "sim/hv/backing_table.hpp"
@@ -46,9 +45,20 @@ class HostMmNotifier {
   virtual bool test_young(Agent& a, Addr hva) = 0;
 };
 
+// What the host memory manager is built from (app/params_hardware.cpp fills it).
+struct HostMmParams {
+  unsigned backing_level = 1;     // backing of guest RAM by default: 1 (4K), 2 (2M), 3 (1G)
+  Cycles host_page_fault = 1800;  // host mm fault on first touch of a backing page
+  Cycles page_zero_4k = 250;      // zeroing one 4 KiB host page
+  Cycles l2_hit = 14;             // a walk of the host's own (cached) page tables
+  Cycles host_pte_update = 100;   // changing one host PTE (with rmap walk)
+  Cycles host_page_copy = 400;    // copying one 4 KiB page (COW break, KSM, migration)
+  Cycles host_swap_io = 8000;     // one page written to or read from swap
+};
+
 class HostMm {
  public:
-  HostMm(const SimConfig& cfg, Stats& stats, unsigned default_backing_level);
+  HostMm(const HostMmParams& p, Stats& stats);
 
   // Timed resolution in the calling thread (outside any hypervisor lock).
   HostPage resolve(Agent& a, uint64_t gfn, bool write);
@@ -113,8 +123,7 @@ class HostMm {
   void drop_backing(Agent& a, uint64_t gfn, Cycles work);
   HostMmNotifier* notifier_ = nullptr;
   std::set<uint64_t> swapped_;
-  const SimConfig& cfg_;
-  unsigned default_level_;
+  const HostMmParams p_;
   std::map<uint64_t, std::pair<uint64_t, unsigned>> level_ranges_;  // start -> (end, level)
   using Backing = BackingTable::Record;
   BackingTable backing_;  // keyed by gfn of the backing page's base

@@ -4,10 +4,10 @@
 
 namespace mmusim {
 
-HostScheduler::HostScheduler(const SimConfig& cfg, Stats& stats)
-    : cfg_(cfg), cpus_(cfg.physical_cpus()),
+HostScheduler::HostScheduler(const HostSchedulerParams& p, Stats& stats)
+    : p_(p), cpus_(p.pcpus),
       stats_(stats) {
-  for (unsigned i = 0; i < cfg.vcpus; ++i) granted_.push_back(std::make_unique<Event>());
+  for (unsigned i = 0; i < p.vcpus; ++i) granted_.push_back(std::make_unique<Event>());
 }
 
 void HostScheduler::acquire(Agent& a, unsigned vcpu) {
@@ -22,7 +22,7 @@ void HostScheduler::acquire(Agent& a, unsigned vcpu) {
     // hand-over between our check and our wait is not lost.
     while (c.owner != int(vcpu)) a.wait_event(*granted_[vcpu], "its physical CPU (host scheduler)");
   }
-  a.wait_cycles(cfg_.lat.context_switch);
+  a.wait_cycles(p_.context_switch);
   stats_.wait.sample(a.now() - t0);
 }
 

@@ -6,23 +6,29 @@
 // stays descheduled emerges from what the other vCPUs on its pCPU do.
 //
 // The run queue is host-private bookkeeping (one CPU's runqueue, manipulated at the caller's
-// true simulated time); the cost of a switch is the named latency lat.context_switch.
+// true simulated time); the cost of a switch is HostSchedulerParams::context_switch.
 #pragma once
 #include <deque>
 #include <memory>
 #include <vector>
 
-#include "sim/core/config.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/sync/agent.hpp"
 
 namespace mmusim {
 
+// What the host scheduler is built from (app/params_hardware.cpp fills it).
+struct HostSchedulerParams {
+  unsigned vcpus = 4;            // vCPU threads it schedules
+  unsigned pcpus = 4;            // physical CPUs (vCPU i runs on pCPU i % pcpus)
+  Cycles context_switch = 1500;  // switching a pCPU to another vCPU thread (vcpu_load)
+};
+
 class HostScheduler {
  public:
   // Statistics: sched.preemptions, sched.wait (histogram: cycles from asking for the pCPU to
   // running on it).
-  HostScheduler(const SimConfig& cfg, Stats& stats);
+  HostScheduler(const HostSchedulerParams& p, Stats& stats);
   unsigned pcpus() const { return unsigned(cpus_.size()); }
   unsigned pcpu_of(unsigned vcpu) const { return vcpu % pcpus(); }
   // Waits, FIFO behind earlier askers, until `vcpu` runs on its pCPU; pays the context switch.
@@ -39,7 +45,7 @@ class HostScheduler {
     int owner = -1;             // vCPU running on it
     std::deque<unsigned> queue; // vCPUs waiting, in arrival order
   };
-  const SimConfig& cfg_;
+  const HostSchedulerParams p_;
   std::vector<Cpu> cpus_;
   std::vector<std::unique_ptr<Event>> granted_;  // per vCPU: "you own your pCPU"
   struct SchedulerStats : StatsGroup {

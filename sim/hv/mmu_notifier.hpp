@@ -12,7 +12,6 @@
 #pragma once
 #include <cstdint>
 
-#include "sim/core/config.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/kernel_heap.hpp"

@@ -6,10 +6,10 @@
 
 namespace mmusim {
 
-RemoteFlush::RemoteFlush(const SimConfig& cfg, Stats& stats, Timeline& timeline,
+RemoteFlush::RemoteFlush(const RemoteFlushParams& p, Stats& stats, Timeline& timeline,
                          Violations& oracle, FillClock& fills)
-    : cfg_(cfg), timeline_(timeline), oracle_(oracle), fills_(fills), env_(cfg, stats),
-      strategy_(make_generic_flush_strategy(cfg.flush)),
+    : p_(p), timeline_(timeline), oracle_(oracle), fills_(fills), env_(p.env, stats),
+      strategy_(make_generic_flush_strategy(p.flush)),
       stats_(stats) {}
 
 void RemoteFlush::note_zap(Addr gpa, uint64_t len) {
@@ -43,7 +43,7 @@ void RemoteFlush::flush_range(Agent& caller, int self, Addr gpa, uint64_t len) {
 
 void RemoteFlush::run(Agent& caller, const FlushRequest& req) {
   if (!strategy_)
-    throw UsageError(std::string("--flush: '") + mode_name(cfg_.flush) + "' is not available for --arch " + mode_name(cfg_.arch));
+    throw UsageError(std::string("--flush: '") + mode_name(p_.flush) + "' is not available for --arch " + mode_name(p_.arch));
   stats_.flushes.inc();
   Cycles start = caller.now();
   // Zaps noted before this point are covered by this flush; later ones wait for the next.

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "sim/core/config.hpp"
+#include "sim/core/modes.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/violations.hpp"
@@ -32,9 +32,16 @@ class FillClock {
   uint64_t seq_ = 0;
 };
 
+// What the remote-flush front end is built from (app/params_hardware.cpp fills it).
+struct RemoteFlushParams {
+  FlushKind flush = FlushKind::IpiAll;  // the arch-neutral strategy built at first
+  Arch arch = Arch::X86;                // named when no strategy is available for --flush
+  FlushEnvParams env;                   // the building blocks' latencies
+};
+
 class RemoteFlush {
  public:
-  RemoteFlush(const SimConfig& cfg, Stats& stats, Timeline& timeline, Violations& oracle,
+  RemoteFlush(const RemoteFlushParams& p, Stats& stats, Timeline& timeline, Violations& oracle,
               FillClock& fills);
   void add_vcpu(GuestCpu* v) { env_.vcpus.push_back(v); }
   // Replaces the strategy (an arch supplying one of its own, e.g. arm64's broadcast TLBI).
@@ -58,7 +65,7 @@ class RemoteFlush {
  private:
   void run(Agent& caller, const FlushRequest& req);
   void mark_stale_after_flush();
-  const SimConfig& cfg_;
+  const RemoteFlushParams p_;
   Timeline& timeline_;
   Violations& oracle_;
   FillClock& fills_;

@@ -24,10 +24,9 @@ std::string hex(uint64_t v) {
 
 }  // namespace
 
-MemorySystem::Impl::Impl(const SimConfig& c, Stats& stats)
-    : cfg(c),
-      lat(c.lat),
-      ncpus(c.physical_cpus()),
+MemorySystem::Impl::Impl(const MemorySystemParams& c, Stats& stats)
+    : p_(c),
+      ncpus(c.pcpus),
       privs(ncpus),
       llc(c.llc_size, c.llc_ways, "--llc-size/--llc-ways"),
       dir(llc.slots()),
@@ -51,7 +50,7 @@ Cycles MemorySystem::Impl::access(int cpu, Addr addr, MemOp op, MemClass cls, Cy
   PrivateCaches& p = priv(c);
   const uint64_t line = addr >> kLineShift;
   const bool write = op != MemOp::Read;
-  const Cycles extra = is_atomic(op) ? lat.atomic : 0;
+  const Cycles extra = is_atomic(op) ? p_.atomic : 0;
 
   const uint32_t s1 = p.l1.find(line);
   if (s1 != TagArray::kNone) {
@@ -61,13 +60,13 @@ Cycles MemorySystem::Impl::access(int cpu, Addr addr, MemOp op, MemClass cls, Cy
     // L2 recency follows L1 reuse too, so a hot L1 line never becomes L2's LRU victim and is
     // not thrown out of L1 by inclusion.
     p.l2.touch(s2);
-    if (!write) return lat.l1_hit;
+    if (!write) return p_.l1_hit;
     uint8_t& st = p.l2_state[s2];
     if (st != kShared) {  // Exclusive -> Modified silently: the directory already names us owner
       st = kModified;
-      return lat.l1_hit + extra;
+      return p_.l1_hit + extra;
     }
-    return lat.l1_hit + extra + upgrade(c, p, s2);
+    return p_.l1_hit + extra + upgrade(c, p, s2);
   }
   stats.l1_miss.inc();
   return private_miss(c, p, line, write, when) + extra;
@@ -77,7 +76,7 @@ Cycles MemorySystem::Impl::access_l1_missed(int cpu, Addr addr, MemOp op, MemCla
                                             Cycles when) {
   stats.class_count[unsigned(cls)]->inc();
   stats.l1_miss.inc();
-  const Cycles extra = is_atomic(op) ? lat.atomic : 0;
+  const Cycles extra = is_atomic(op) ? p_.atomic : 0;
   return private_miss(unsigned(cpu), *privs[unsigned(cpu)], addr >> kLineShift,
                       op != MemOp::Read, when) + extra;
 }
@@ -89,13 +88,13 @@ Cycles MemorySystem::Impl::private_miss(unsigned cpu, PrivateCaches& p, uint64_t
     stats.l2_hit.inc();
     p.l2.touch(s2);
     l1_fill(p, line, s2);
-    if (!write) return lat.l2_hit;
+    if (!write) return p_.l2_hit;
     uint8_t& st = p.l2_state[s2];
     if (st != kShared) {
       st = kModified;
-      return lat.l2_hit;
+      return p_.l2_hit;
     }
-    return lat.l2_hit + upgrade(cpu, p, s2);
+    return p_.l2_hit + upgrade(cpu, p, s2);
   }
   stats.l2_miss.inc();
   uint8_t state = kShared;
@@ -114,7 +113,7 @@ Cycles MemorySystem::Impl::upgrade(unsigned cpu, PrivateCaches& p, uint32_t l2sl
   Cycles cost = 0;
   if (d.sharers.size() > 1) {
     stats.invalidations.inc();
-    cost = lat.invalidate;
+    cost = p_.invalidate;
     d.sharers.for_each([&](unsigned other) {
       if (other != cpu) drop_private(other, line);
     });
@@ -136,10 +135,10 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
   if (s != TagArray::kNone) {
     stats.llc_hit.inc();
     llc.touch(s);
-    cost = lat.llc_hit;
+    cost = p_.llc_hit;
   } else {
     stats.llc_miss.inc();
-    cost = lat.llc_hit + dram_read(line, when);
+    cost = p_.llc_hit + dram_read(line, when);
     s = llc_fill(line, when);
   }
   slot = s;
@@ -160,7 +159,7 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
   if (owner_modified) {
     // The owner's cache supplies the data instead of the LLC.
     stats.c2c.inc();
-    cost = lat.c2c_transfer;
+    cost = p_.c2c_transfer;
   }
 
   if (!write) {
@@ -182,7 +181,7 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
 
   if (!d.sharers.empty()) {
     stats.invalidations.inc();
-    cost += lat.invalidate;
+    cost += p_.invalidate;
     d.sharers.for_each([&](unsigned other) { drop_private(other, line); });
     d.sharers.clear();
   }
@@ -262,17 +261,17 @@ Cycles MemorySystem::Impl::dram_read(uint64_t line, Cycles when) {
   Cycles& busy = channel_busy[line % channel_busy.size()];
   const Cycles start = std::max(when, busy);
   const Cycles wait = start - when;
-  busy = start + lat.dram_occupancy;
+  busy = start + p_.dram_occupancy;
   stats.queue_wait.sample(wait);
   stats.dram_accesses.inc();
-  return wait + lat.dram;
+  return wait + p_.dram;
 }
 
 // A writeback occupies its channel like a read, delaying later reads, but nobody waits for it
 // (write buffers).
 void MemorySystem::Impl::dram_writeback(uint64_t line, Cycles when) {
   Cycles& busy = channel_busy[line % channel_busy.size()];
-  busy = std::max(when, busy) + lat.dram_occupancy;
+  busy = std::max(when, busy) + p_.dram_occupancy;
   stats.writebacks.inc();
 }
 
@@ -283,9 +282,9 @@ bool MemorySystem::Impl::in_private(int cpu, Addr addr) const {
 
 // ---------------------------------------------------------------------------------------------
 
-MemorySystem::MemorySystem(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
-                           PhysMem& mem, Stats& stats)
-    : sc_core::sc_module(name), target("target"), impl_(new Impl(cfg, stats)), mem_(mem),
+MemorySystem::MemorySystem(sc_core::sc_module_name name, const MemorySystemParams& p,
+                           const Clock& clock, PhysMem& mem, Stats& stats)
+    : sc_core::sc_module(name), target("target"), impl_(new Impl(p, stats)), mem_(mem),
       clock_(clock) {
   target.register_b_transport(this, &MemorySystem::b_transport);
 }

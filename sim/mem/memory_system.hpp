@@ -10,7 +10,7 @@
 // a write or atomic to a line other CPUs share pays an invalidation round and removes their
 // copies; atomics pay an extra locked-RMW cost.
 //
-// Latency of one access (cycles, SimConfig::lat). Each level's figure is the whole load-to-use
+// Latency of one access (cycles, MemorySystemParams). Each level's figure is the whole load-to-use
 // latency when the line is found there, not an increment over the level above:
 //   L1 hit            l1_hit
 //   L2 hit            l2_hit
@@ -57,7 +57,6 @@
 #include <vector>
 
 #include "sim/core/clock.hpp"
-#include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/types.hpp"
 #include "sim/mem/mem_request.hpp"
@@ -65,13 +64,35 @@
 
 namespace mmusim {
 
+// What the memory system is built from (app/params_hardware.cpp fills it from the options).
+// Sizes in bytes must be non-zero multiples of ways x 64-byte lines.
+struct MemorySystemParams {
+  unsigned pcpus = 4;               // physical CPUs, each with private L1 and L2
+  uint64_t l1_size = 48ull << 10;   // private L1 data cache
+  unsigned l1_ways = 12;
+  uint64_t l2_size = 1280ull << 10; // private L2
+  unsigned l2_ways = 10;
+  uint64_t llc_size = 32ull << 20;  // shared inclusive LLC
+  unsigned llc_ways = 16;
+  unsigned dram_channels = 2;       // lines interleaved across them
+  Cycles l1_hit = 4;                // private L1 hit
+  Cycles l2_hit = 14;               // private L2 hit
+  Cycles llc_hit = 42;              // shared LLC hit
+  Cycles dram = 180;                // DRAM access, excluding queueing
+  Cycles dram_occupancy = 16;       // cycles one access keeps a DRAM channel busy
+  Cycles c2c_transfer = 70;         // line held modified in another core's private cache
+  Cycles invalidate = 45;           // invalidation round trip of a write to a shared line
+  Cycles atomic = 20;               // extra cost of a locked read-modify-write
+  Cycles cmo_line_level = 4;        // one cache maintenance op on one line at one level
+};
+
 // MemDirect comes first so the direct call needs no this-adjusting thunk.
 class MemorySystem : public MemDirect, public sc_core::sc_module {
  public:
   tlm_utils::multi_passthrough_target_socket<MemorySystem> target;
 
   // `clock`: the simulation's (sim/sync/sim_kernel.hpp), which outlives the memory system.
-  MemorySystem(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
+  MemorySystem(sc_core::sc_module_name name, const MemorySystemParams& p, const Clock& clock,
                PhysMem& mem, Stats& stats);
   ~MemorySystem() override;
 

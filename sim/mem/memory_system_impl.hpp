@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "sim/core/config.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/mem/cache_array.hpp"
@@ -30,9 +29,9 @@ inline bool is_atomic(MemOp op) {
 // One physical CPU's private caches. Built on the CPU's first access so a config with thousands
 // of CPUs only pays for the ones that run something.
 struct PrivateCaches {
-  explicit PrivateCaches(const SimConfig& cfg)
-      : l1(cfg.l1_size, cfg.l1_ways, "--l1-size/--l1-ways"),
-        l2(cfg.l2_size, cfg.l2_ways, "--l2-size/--l2-ways"),
+  explicit PrivateCaches(const MemorySystemParams& p)
+      : l1(p.l1_size, p.l1_ways, "--l1-size/--l1-ways"),
+        l2(p.l2_size, p.l2_ways, "--l2-size/--l2-ways"),
         l2_state(l2.slots(), kShared) {}
   // Links (LinkedTagArray::link): an L1 slot names the L2 slot of the same line (inclusion); an L2
   // slot names the LLC slot of its line. A privately held line keeps its LLC slot (the LLC is
@@ -48,7 +47,7 @@ struct PrivateCaches {
 struct MemorySystem::Impl {
   using PrivateCaches = mem_detail::PrivateCaches;
 
-  Impl(const SimConfig& cfg, Stats& stats);
+  Impl(const MemorySystemParams& p, Stats& stats);
 
   Cycles access(int cpu, Addr addr, MemOp op, MemClass cls, Cycles when);
   // The fast path of the direct entry (MemorySystem::transact): an L1 hit that needs neither the
@@ -72,7 +71,7 @@ struct MemorySystem::Impl {
   PrivateCaches& priv(unsigned cpu) {
     PrivateCaches* p = privs[cpu].get();
     if (!p) {
-      privs[cpu] = std::make_unique<PrivateCaches>(cfg);
+      privs[cpu] = std::make_unique<PrivateCaches>(p_);
       p = privs[cpu].get();
     }
     return *p;
@@ -105,8 +104,7 @@ struct MemorySystem::Impl {
   Cycles dram_read(uint64_t line, Cycles when);
   void dram_writeback(uint64_t line, Cycles when);
 
-  const SimConfig cfg;
-  const Latencies lat;
+  const MemorySystemParams p_;
   const unsigned ncpus;
   std::vector<std::unique_ptr<PrivateCaches>> privs;
   TagArray llc;
@@ -164,9 +162,9 @@ inline Cycles MemorySystem::Impl::l1_hit_access(int cpu, Addr addr, MemOp op, Me
   stats.l1_hit.inc();
   p->l1.touch_unchecked(s1);
   p->l2.touch_unchecked(s2);
-  if (op == MemOp::Read) return lat.l1_hit;
+  if (op == MemOp::Read) return p_.l1_hit;
   st = mem_detail::kModified;  // Exclusive or Modified before
-  return lat.l1_hit + (mem_detail::is_atomic(op) ? lat.atomic : 0);
+  return p_.l1_hit + (mem_detail::is_atomic(op) ? p_.atomic : 0);
 }
 
 }  // namespace mmusim

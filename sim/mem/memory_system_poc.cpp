@@ -56,14 +56,14 @@ Cycles MemorySystem::Impl::nc_access(uint64_t line, bool write, Cycles when, uin
     result = v.dram;
     latest = v.latest;
     dram_writeback(line, when);
-    return lat.llc_hit;  // posted once past the interconnect
+    return p_.llc_hit;  // posted once past the interconnect
   }
   stats.nc_reads.inc();
   if (const DataVersions::Line* v = versions.find(line)) {
     result = v->dram;
     latest = v->latest;
   }
-  return lat.llc_hit + dram_read(line, when);
+  return p_.llc_hit + dram_read(line, when);
 }
 
 // One DC CVAC / IVAC / CIVAC on one line: every level is looked up (private L1 and L2 of the
@@ -72,7 +72,7 @@ Cycles MemorySystem::Impl::nc_access(uint64_t line, bool write, Cycles when, uin
 // shareable domain).
 Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
   stats.cmo_lines.inc();
-  Cycles cost = lat.cmo_line_level * 3;
+  Cycles cost = p_.cmo_line_level * 3;
   const uint32_t s = llc.find(line);
   if (s == TagArray::kNone) return cost;  // only DRAM holds it: nothing to clean or drop
   DirEntry& d = dir[s];
@@ -91,8 +91,8 @@ Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
     // The instruction completes when the data reached the PoC: the channel queue, then DRAM.
     Cycles& busy = channel_busy[line % channel_busy.size()];
     const Cycles at = when + cost, start = std::max(at, busy);
-    busy = start + lat.dram_occupancy;
-    cost += (start - at) + lat.dram;
+    busy = start + p_.dram_occupancy;
+    cost += (start - at) + p_.dram;
     stats.writebacks.inc();
     if (DataVersions::Line* v = versions.find(line)) v->dram = v->cached;
   }

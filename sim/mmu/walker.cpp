@@ -63,22 +63,22 @@ size_t PagingStructureCache::valid_lines() const {
 // ---------------------------------------------------------------------------------------------
 // Walker
 
-Walker::Walker(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
+Walker::Walker(sc_core::sc_module_name name, const WalkerParams& p, const Clock& clock,
                const PageTableFormat& guest_fmt, const PageTableFormat& stage2_fmt,
                PagePool* table_pool, Violations* oracle, HwWalkStats& stats)
     : sc_core::sc_module(name),
       port("port", 0, clock),
-      cfg_(cfg),
+      p_(p),
       guest_fmt_(guest_fmt),
       s2_fmt_(stage2_fmt),
       pool_(table_pool),
       oracle_(oracle),
       stats_(stats),
-      pwc_enabled_(cfg.pwc_entries > 0) {
+      pwc_enabled_(p.pwc_entries > 0) {
   // One cache per non-leaf level (2..levels); slots 0 and 1 stay empty so the vectors can be
-  // indexed by level directly. Small caches are fully associative, larger ones 4-way.
-  const unsigned n = cfg.pwc_entries;
-  const unsigned ways = n < 4 ? n : 4;
+  // indexed by level directly. Caches smaller than pwc_ways are fully associative.
+  const unsigned n = p.pwc_entries;
+  const unsigned ways = n < p.pwc_ways ? n : p.pwc_ways;
   for (unsigned l = 0; l <= guest_fmt_.levels(); ++l)
     guest_pwc_.emplace_back(l >= 2 ? n : 0, ways);
   for (unsigned l = 0; l <= s2_fmt_.levels(); ++l)
@@ -118,7 +118,7 @@ inline uint64_t Walker::read_table_entry(Addr hpa, sc_core::sc_time& delay,
 
   if (pwc_enabled_) {
     // All levels' caches are probed in parallel: one lookup cost, the deepest hit wins.
-    delay += port.clock().cycles(cfg_.lat.pwc);
+    delay += port.clock().cycles(p_.pwc);
     for (unsigned l = 2; l <= s2_fmt_.levels(); ++l) {
       Addr v;
       if (s2_pwc_[l].lookup(gpa >> s2_fmt_.shift(l), stage2_root_hpa, v)) {
@@ -195,7 +195,7 @@ WalkResult Walker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr stage
   };
 
   if (pwc_enabled_) {
-    delay += port.clock().cycles(cfg_.lat.pwc);
+    delay += port.clock().cycles(p_.pwc);
     for (unsigned l = 2; l <= guest_fmt_.levels(); ++l) {
       Addr v;
       if (guest_pwc_[l].lookup(gva >> guest_fmt_.shift(l), guest_root_gpa, v)) {

@@ -14,7 +14,7 @@
 #include <systemc>
 #include <vector>
 
-#include "sim/core/config.hpp"
+#include "sim/core/clock.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/core/violations.hpp"
 #include "sim/mem/mem_port.hpp"
@@ -127,12 +127,19 @@ struct HwWalkStats : WalkStats {
                                  "accessed/dirty flags written back into stage-2 leaves by walks"};
 };
 
+// What the 2D hardware walker is built from (app/params_hardware.cpp fills it).
+struct WalkerParams {
+  unsigned pwc_entries = 32;  // entries per paging-structure cache (per stage and level); 0: none
+  unsigned pwc_ways = 4;      // their associativity; 0 or more than pwc_entries: fully associative
+  Cycles pwc = 1;             // paging-structure cache lookup
+};
+
 class Walker final : public sc_core::sc_module, public TranslationWalker {
  public:
   MemPort port;  // bind port.socket to the memory system
   MemPort& mem_port() override { return port; }
 
-  Walker(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
+  Walker(sc_core::sc_module_name name, const WalkerParams& p, const Clock& clock,
          const PageTableFormat& guest_fmt, const PageTableFormat& stage2_fmt,
          PagePool* table_pool, Violations* oracle, HwWalkStats& stats);
   void set_cpu(int cpu) override { port.set_cpu(cpu); }
@@ -163,7 +170,7 @@ class Walker final : public sc_core::sc_module, public TranslationWalker {
                             unsigned& refs);
   // The oracle's report, kept out of read_table_entry so that stays small enough to inline.
   void report_freed_table(Addr hpa, const sc_core::sc_time& delay, const std::string& thread);
-  const SimConfig& cfg_;
+  const WalkerParams p_;
   const PageTableFormat& guest_fmt_;
   const PageTableFormat& s2_fmt_;
   PagePool* pool_;

@@ -1,0 +1,91 @@
+#include "app/params_hardware.hpp"
+
+namespace mmusim {
+
+MemorySystemParams memory_system_params(const SimConfig& cfg) {
+  MemorySystemParams p;
+  p.pcpus = cfg.physical_cpus();
+  p.l1_size = cfg.l1_size;
+  p.l1_ways = cfg.l1_ways;
+  p.l2_size = cfg.l2_size;
+  p.l2_ways = cfg.l2_ways;
+  p.llc_size = cfg.llc_size;
+  p.llc_ways = cfg.llc_ways;
+  p.dram_channels = cfg.dram_channels;
+  p.l1_hit = cfg.lat.l1_hit;
+  p.l2_hit = cfg.lat.l2_hit;
+  p.llc_hit = cfg.lat.llc_hit;
+  p.dram = cfg.lat.dram;
+  p.dram_occupancy = cfg.lat.dram_occupancy;
+  p.c2c_transfer = cfg.lat.c2c_transfer;
+  p.invalidate = cfg.lat.invalidate;
+  p.atomic = cfg.lat.atomic;
+  p.cmo_line_level = cfg.lat.cmo_line_level;
+  return p;
+}
+
+WalkerParams walker_params(const SimConfig& cfg) {
+  WalkerParams p;
+  p.pwc_entries = cfg.pwc_entries;
+  p.pwc_ways = WalkerParams{}.pwc_ways;  // no option: the model's choice
+  p.pwc = cfg.lat.pwc;
+  return p;
+}
+
+VcpuParams vcpu_params(const SimConfig& cfg) {
+  VcpuParams p;
+  p.tlb_l1_entries = cfg.tlb_l1_entries;
+  p.tlb_l1_ways = cfg.tlb_l1_ways;
+  p.tlb_l1_2m_entries = cfg.tlb_l1_2m_entries;
+  p.tlb_l1_2m_ways = cfg.tlb_l1_2m_ways;
+  p.tlb_l1_1g_entries = cfg.tlb_l1_1g_entries;
+  p.tlb_l2_entries = cfg.tlb_l2_entries;
+  p.tlb_l2_ways = cfg.tlb_l2_ways;
+  p.tlb_l2_1g_entries = VcpuParams{}.tlb_l2_1g_entries;  // no option: the model's choice
+  p.tlb_l2_1g_ways = VcpuParams{}.tlb_l2_1g_ways;
+  p.tlb_l1 = cfg.lat.tlb_l1;
+  p.tlb_l2 = cfg.lat.tlb_l2;
+  p.vmexit = cfg.lat.vmexit;
+  p.vmentry = cfg.lat.vmentry;
+  p.ipi = cfg.lat.ipi;
+  p.tlb_flush_local = cfg.lat.tlb_flush_local;
+  p.request_check = cfg.lat.request_check;
+  p.compute_per_access = cfg.lat.compute_per_access;
+  p.guest_ipi_handler = cfg.lat.guest_ipi_handler;
+  p.invlpg = cfg.lat.invlpg;
+  p.timeslice = cfg.timeslice;
+  return p;
+}
+
+HostMmParams host_mm_params(const SimConfig& cfg) {
+  HostMmParams p;
+  // Guest RAM is backed by host pages of the stage-2 mapping size.
+  p.backing_level = cfg.page_size >= (uint64_t(1) << 30) ? 3
+                    : cfg.page_size >= (uint64_t(1) << 21) ? 2
+                                                           : 1;
+  p.host_page_fault = cfg.lat.host_page_fault;
+  p.page_zero_4k = cfg.lat.page_zero_4k;
+  p.l2_hit = cfg.lat.l2_hit;
+  p.host_pte_update = cfg.lat.host_pte_update;
+  p.host_page_copy = cfg.lat.host_page_copy;
+  p.host_swap_io = cfg.lat.host_swap_io;
+  return p;
+}
+
+HostSchedulerParams host_scheduler_params(const SimConfig& cfg) {
+  HostSchedulerParams p;
+  p.vcpus = cfg.vcpus;
+  p.pcpus = cfg.physical_cpus();
+  p.context_switch = cfg.lat.context_switch;
+  return p;
+}
+
+RemoteFlushParams remote_flush_params(const SimConfig& cfg) {
+  RemoteFlushParams p;
+  p.flush = cfg.flush;
+  p.arch = cfg.arch;
+  p.env.ipi = cfg.lat.ipi;
+  return p;
+}
+
+}  // namespace mmusim
