@@ -4,12 +4,12 @@
 
 namespace mmusim {
 
-BroadcastTlbi::BroadcastTlbi(Stats& stats)
-    : stats_(stats) {}
+BroadcastTlbi::BroadcastTlbi(const BroadcastTlbiParams& p, Stats& stats)
+    : p_(p), stats_(stats) {}
 
 void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env) {
   const uint64_t pages = req.ranged ? (req.len + kPageSize - 1) / kPageSize : 0;
-  const bool full = !req.ranged || pages > env.cfg.tlbi_range_threshold;
+  const bool full = !req.ranged || pages > p_.tlbi_range_threshold;
   // By IPA: one TLBI per page plus the VMALLE1IS for combined entries; else one VMALLS12E1IS.
   const uint64_t msgs = full ? 1 : pages + 1;
   if (full) stats_.full_vmid.inc(); else stats_.by_ipa.inc(pages);
@@ -19,7 +19,7 @@ void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env)
   caller.sync();
   const Cycles now = caller.now();
   const Cycles start = std::max(now, dvm_busy_until_);
-  dvm_busy_until_ = start + msgs * env.cfg.lat.tlbi_op;
+  dvm_busy_until_ = start + msgs * p_.tlbi_op;
   stats_.dvm_wait.sample(start - now);
   caller.wait_cycles(dvm_busy_until_ - now);
 
@@ -31,7 +31,7 @@ void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env)
     v->flush_walk_caches();
   }
   // DSB ISH: completion from every core.
-  caller.wait_cycles(env.cfg.lat.tlbi_dsb);
+  caller.wait_cycles(p_.tlbi_dsb);
 }
 
 }  // namespace mmusim

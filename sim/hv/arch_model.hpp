@@ -25,9 +25,9 @@
 
 namespace mmusim {
 
-// The shared platform pieces an arch's hypervisor code is built on.
+// The shared platform pieces an arch's hypervisor code is built on (its parameters come apart,
+// in the arch's own Params: models/arch_params.hpp).
 struct ArchDeps {
-  const SimConfig& cfg;
   PhysMem& phys;
   PagePool& pool;
   HostMm& host;
