@@ -7,6 +7,7 @@
 #include <systemc>
 
 #include "app/params_hardware.hpp"
+#include "app/params_models.hpp"
 #include "app/params_workloads.hpp"
 #include "models/arch_registry.hpp"
 #include "sim/core/error.hpp"
@@ -69,9 +70,9 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
       flush(remote_flush_params(cfg), stats, timeline, oracle, fills),
       workload(make_workload(cfg)),
       keep_final_leaves(hooks.keep_final_leaves) {
-  ArchDeps deps{cfg,   phys,     pool,   host,   flush, rcu,
-                heap,  stats,    faults, timeline, oracle, touched};
-  arch = make_arch(cfg.arch, deps);
+  ArchDeps deps{phys,  pool,     host,   flush,    rcu,    heap,
+                stats, faults,   timeline, oracle, touched};
+  arch = make_arch(cfg.arch, arch_params(cfg), deps);
   if (auto s = arch->make_flush_strategy(cfg.flush)) flush.set_strategy(std::move(s));
   if (!flush.has_strategy())
     throw UsageError(std::string("--flush: '") + mode_name(cfg.flush) + "' is not available for --arch " + mode_name(cfg.arch));

@@ -4,10 +4,12 @@
 #include <string>
 #include <vector>
 
+#include "models/arch_params.hpp"
 #include "sim/hv/arch_model.hpp"
 
 namespace mmusim {
 
-std::unique_ptr<ArchModel> make_arch(Arch arch, ArchDeps& deps);
+// Builds the ArchModel of `arch` from its member of `params` (the others are not read).
+std::unique_ptr<ArchModel> make_arch(Arch arch, const ArchParams& params, ArchDeps& deps);
 
 }  // namespace mmusim

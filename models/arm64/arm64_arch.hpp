@@ -18,15 +18,24 @@
 
 namespace mmusim {
 
+// What the arm64 arch reads of the run's parameters, with those of its components
+// (app/params_models.cpp builds it).
+struct Arm64ArchParams {
+  unsigned guest_levels = 4;        // --guest-levels: stage-1 levels
+  unsigned ipa_bits = 40;           // --ipa-bits: stage-2 input size
+  unsigned s2_levels = 0;           // --s2-levels; 0: as KVM (fewest, <= 16 concatenated)
+  Stage2MmuParams stage2;           // the stage-2 MMU's
+  LockedMemslotsParams memslots;    // the locked memslots'
+  BroadcastTlbiParams tlbi;         // the broadcast TLBI flush strategy's (--flush broadcast)
+};
+
 class Arm64Arch : public ArchModel {
  public:
   static constexpr uint64_t kHighRamGfn = (uint64_t(4) << 30) >> kPageShift;
 
-  explicit Arm64Arch(ArchDeps& d)
-      : stats_(d.stats),
-        tlbi_{d.cfg.tlbi_range_threshold, d.cfg.lat.tlbi_op, d.cfg.lat.tlbi_dsb},
-        s1_(d.cfg.guest_levels), s2_(d.cfg.ipa_bits, d.cfg.s2_levels),
-        mmu_(d, s2_), slots_(d, mmu_), kvm_slots_(d.heap),
+  Arm64Arch(const Arm64ArchParams& p, ArchDeps& d)
+      : tlbi_(p.tlbi), stats_(d.stats), s1_(p.guest_levels), s2_(p.ipa_bits, p.s2_levels),
+        mmu_(p.stage2, d, s2_), slots_(p.memslots, d, mmu_), kvm_slots_(d.heap),
         notifier_(mmu_, kvm_slots_, d.flush, d.heap, d.stats), host_(d.host) {
     mmu_.set_memslots(&slots_);
     // Guest RAM below and above 4 GiB as two KVM memslots (as QEMU splits it; the IPA size
@@ -53,8 +62,8 @@ class Arm64Arch : public ArchModel {
   LockedMemslots& memslots() { return slots_; }
 
  private:
+  const BroadcastTlbiParams tlbi_;  // for the strategy made on request
   Stats& stats_;
-  BroadcastTlbiParams tlbi_;  // for --flush broadcast
   Arm64S1Format s1_;
   Arm64S2Format s2_;
   Stage2Mmu mmu_;

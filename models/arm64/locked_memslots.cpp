@@ -9,8 +9,8 @@ namespace {
 constexpr uint64_t kFlushDcacheBit = 1u << 0;  // KVM_LOCKED_MEMSLOT_FLUSH_DCACHE
 }  // namespace
 
-LockedMemslots::LockedMemslots(ArchDeps& d, Stage2Mmu& mmu)
-    : cfg_(d.cfg), mmu_(mmu), phys_(d.phys), touched_(d.touched),
+LockedMemslots::LockedMemslots(const LockedMemslotsParams& p, ArchDeps& d, Stage2Mmu& mmu)
+    : p_(p), mmu_(mmu), phys_(d.phys), touched_(d.touched),
       lockdep_(d.stats),
       kvm_lock_("hv.lock.kvm_lock", d.heap.alloc(), d.stats, &d.timeline),
       slots_lock_("hv.lock.slots_lock", d.heap.alloc(), d.stats, &d.timeline),
@@ -18,7 +18,7 @@ LockedMemslots::LockedMemslots(ArchDeps& d, Stage2Mmu& mmu)
       pending_word_(d.heap.alloc()),
       stats_(d.stats) {
   // One vcpu->mutex per vCPU, each in its own kvm_vcpu (own cache line).
-  for (unsigned i = 0; i < d.cfg.vcpus; ++i)
+  for (unsigned i = 0; i < p.vcpus; ++i)
     vcpu_mutex_.push_back(
         std::make_unique<SpinLock>(vcpu_mutex_stats_, d.heap.alloc(), &d.timeline));
   mmu_.set_run_hook([this](Agent& a, int id) { vcpu_run(a, id); });
@@ -30,7 +30,7 @@ int LockedMemslots::create(Agent& vmm, Addr gpa, uint64_t bytes) {
   slots_lock_.lock(vmm);
   lockdep_.acquired(vmm, "kvm->slots_lock");
   slots_.push_back(Slot{gpa, bytes, false, false});
-  vmm.advance(cfg_.lat.request_check);  // the memslot array update
+  vmm.advance(p_.request_check);  // the memslot array update
   slots_lock_.unlock(vmm);
   return int(slots_.size()) - 1;
 }
@@ -85,7 +85,7 @@ bool LockedMemslots::begin_slot_op(Agent& vmm) {
 bool LockedMemslots::lock(Agent& vmm, int slot, bool writable) {
   Slot& s = slots_.at(size_t(slot));
   if (!begin_slot_op(vmm)) return false;
-  const bool eager = cfg_.cmo_policy == CmoPolicy::Eager;
+  const bool eager = p_.cmo_policy == CmoPolicy::Eager;
   const Perms prot{true, writable, false};
   for (Addr off = 0; off < s.bytes; off += kPageSize) {
     const Addr gpa = s.gpa + off;
@@ -104,7 +104,7 @@ bool LockedMemslots::lock(Agent& vmm, int slot, bool writable) {
   s.locked = true;
   s.writable = writable;
   // Maintenance still owed before a vCPU runs (what the VMM writes from now on).
-  if (cfg_.cmo_policy != CmoPolicy::None) set_pending(vmm);
+  if (p_.cmo_policy != CmoPolicy::None) set_pending(vmm);
   stats_.locks.inc();
   slots_lock_.unlock(vmm);
   kvm_lock_.unlock(vmm);
@@ -115,7 +115,7 @@ bool LockedMemslots::unlock(Agent& vmm, int slot) {
   Slot& s = slots_.at(size_t(slot));
   if (!begin_slot_op(vmm)) return false;
   // unpin_user_pages: one page reference dropped per page; the stage-2 mappings stay.
-  for (Addr off = 0; off < s.bytes; off += kPageSize) vmm.advance(cfg_.lat.request_check);
+  for (Addr off = 0; off < s.bytes; off += kPageSize) vmm.advance(p_.request_check);
   s.locked = false;
   stats_.unlocks.inc();
   slots_lock_.unlock(vmm);

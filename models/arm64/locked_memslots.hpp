@@ -30,6 +30,13 @@
 
 namespace mmusim {
 
+// What the locked memslots read of the run's parameters (app/params_models.cpp builds it).
+struct LockedMemslotsParams {
+  unsigned vcpus = 4;               // vCPUs, one vcpu->mutex each
+  CmoPolicy cmo_policy = CmoPolicy::Deferred;  // --cmo-policy: when lock cleans to the PoC
+  Cycles request_check = 20;        // one memslot array update / pending-op check per page
+};
+
 class LockedMemslots {
  public:
   struct Slot {
@@ -39,7 +46,7 @@ class LockedMemslots {
     bool writable = false;
   };
 
-  LockedMemslots(ArchDeps& deps, Stage2Mmu& mmu);
+  LockedMemslots(const LockedMemslotsParams& p, ArchDeps& deps, Stage2Mmu& mmu);
 
   // --- VMM side, each in the calling host thread ---
   int create(Agent& vmm, Addr gpa, uint64_t bytes);
@@ -67,7 +74,7 @@ class LockedMemslots {
   // The start both ioctls share: kvm->lock, every vCPU mutex checked (then released), and
   // slots_lock. False (kvm->lock dropped again, counted busy) when a vCPU is running.
   bool begin_slot_op(Agent& vmm);
-  const SimConfig& cfg_;
+  const LockedMemslotsParams p_;
   Stage2Mmu& mmu_;
   PhysMem& phys_;
   TouchedPages& touched_;

@@ -13,12 +13,12 @@ unsigned level_of_page_size(uint64_t page_size) {
 }
 }  // namespace
 
-Stage2Mmu::Stage2Mmu(ArchDeps& d, const Arm64S2Format& fmt)
-    : cfg_(d.cfg), fmt_(fmt), phys_(d.phys), pool_(d.pool), host_(d.host), flush_(d.flush),
+Stage2Mmu::Stage2Mmu(const Stage2MmuParams& p, ArchDeps& d, const Arm64S2Format& fmt)
+    : p_(p), fmt_(fmt), phys_(d.phys), pool_(d.pool), host_(d.host), flush_(d.flush),
       rcu_(d.rcu), timeline_(d.timeline), oracle_(d.oracle),
-      shared_(d.cfg.mmu_lock == MmuLockMode::Shared),
-      max_level_(level_of_page_size(d.cfg.page_size)),
-      fault_cmo_(d.cfg.cmo_policy != CmoPolicy::None),
+      shared_(p.mmu_lock == MmuLockMode::Shared),
+      max_level_(level_of_page_size(p.page_size)),
+      fault_cmo_(p.cmo_policy != CmoPolicy::None),
       mmu_lock_("hv.lock.mmu_lock", d.heap.alloc(), d.stats, &d.timeline),
       heap_(d.heap), touched_(d.touched),
       faults_(d.faults),
@@ -59,7 +59,7 @@ FaultOutcome Stage2Mmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   const Access access = f.access;
   const Cycles t0 = a.now();
   faults_.count.inc();
-  a.advance(cfg_.lat.fault_entry);
+  a.advance(p_.fault_entry);
   if (gpa >> fmt_.ipa_bits())
     throw ModelError("arm64 stage-2 fault beyond the IPA size (--ipa-bits)");
   const bool write = access == Access::Write;
@@ -99,7 +99,7 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
                             Perms prot, bool write, bool cmo) {
   lockdep_assert_held_mode(a, mmu_lock_, shared_, __func__);
   lockdep_assert_rcu(a, __func__);
-  a.advance(cfg_.lat.s2_map_work);
+  a.advance(p_.s2_map_work);
   const Addr page_hpa = hpa_base + ((gpa & (fmt_.span(level) - 1)) & ~(kPageSize - 1));
   PtIter it(fmt_, root_, gpa);
   while (true) {
@@ -158,7 +158,7 @@ bool Stage2Mmu::set_pte(Agent& a, PtIter& it, uint64_t v) {
     a.store(it.entry_addr(), v, MemClass::PageTable);
   }
   it.set_entry(v);
-  a.advance(cfg_.lat.spte_change_work);
+  a.advance(p_.spte_change_work);
   return true;
 }
 
@@ -194,7 +194,7 @@ void Stage2Mmu::free_subtree(Agent& a, Addr table, unsigned level, bool shared) 
 }
 
 Addr Stage2Mmu::alloc_table(Agent& a) {
-  a.advance(cfg_.lat.page_alloc);
+  a.advance(p_.page_alloc);
   stats_.tables_alloc.inc();
   return pool_.alloc();
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "models/arm64/arm64_s2_format.hpp"
+#include "sim/core/modes.hpp"
 #include "sim/core/touched_pages.hpp"
 #include "sim/hv/arch_model.hpp"
 #include "sim/hv/dirty_logging.hpp"
@@ -35,12 +36,23 @@ namespace mmusim {
 
 class LockedMemslots;
 
+// What the stage-2 MMU reads of the run's parameters (app/params_models.cpp builds it).
+struct Stage2MmuParams {
+  MmuLockMode mmu_lock = MmuLockMode::Shared;  // --mmu-lock: mmu_lock for read or for write
+  uint64_t page_size = 4096;        // --page-size: the largest stage-2 leaf a fault may map
+  CmoPolicy cmo_policy = CmoPolicy::Deferred;  // --cmo-policy: none skips the fault's CMO too
+  Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
+  Cycles s2_map_work = 300;         // one stage-2 map call's instructions besides memory refs
+  Cycles spte_change_work = 80;     // bookkeeping per descriptor change
+  Cycles page_alloc = 120;          // a page-table page from the vCPU's MMU cache
+};
+
 class Stage2Mmu : public HypervisorMmu,
                   public DirtyLogging,
                   public NotifierCallbacks,
                   public KvmRunHook {
  public:
-  Stage2Mmu(ArchDeps& deps, const Arm64S2Format& fmt);
+  Stage2Mmu(const Stage2MmuParams& p, ArchDeps& deps, const Arm64S2Format& fmt);
 
   FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, const TranslationFault& f) override;
   Addr stage2_root() const override { return root_; }
@@ -87,7 +99,6 @@ class Stage2Mmu : public HypervisorMmu,
   Rcu& rcu() { return rcu_; }
   HostMm& host() { return host_; }
   const Arm64S2Format& format() const { return fmt_; }
-  const SimConfig& cfg() const { return cfg_; }
   bool shared_mode() const { return shared_; }
   // The VM's locked-memslot machinery (set by Arm64Arch), for workloads that drive the VMM.
   LockedMemslots* memslots() const { return memslots_; }
@@ -111,7 +122,7 @@ class Stage2Mmu : public HypervisorMmu,
   size_t write_protect(Agent& a, Addr gpa, uint64_t len);
   void mark_dirty(Agent& a, Addr gpa);  // set_bit in the slot's bitmap (simulated memory)
 
-  const SimConfig& cfg_;
+  const Stage2MmuParams p_;
   const Arm64S2Format& fmt_;
   PhysMem& phys_;
   PagePool& pool_;

@@ -13,14 +13,16 @@
 #include <memory>
 
 #include "sim/core/stats_group.hpp"
+#include "sim/core/types.hpp"
 #include "sim/hv/flush_strategy.hpp"
 
 namespace mmusim {
 
+// What the broadcast TLBI strategy reads of the run's parameters (app/params_models.cpp).
 struct BroadcastTlbiParams {
-  uint64_t tlbi_range_threshold = 64;  // pages above which one full-VMID TLBI replaces by-IPA
-  Cycles tlbi_op = 40;                 // one TLBI message occupying the DVM interconnect
-  Cycles tlbi_dsb = 300;               // DSB ISH: every core's completion acknowledged
+  uint64_t tlbi_range_threshold = 64;  // pages above which one VMALLS12E1IS replaces by-IPA
+  Cycles tlbi_op = 40;              // one TLBI message occupying the DVM interconnect
+  Cycles tlbi_dsb = 300;            // DSB ISH: every core's completion acknowledged
 };
 
 class BroadcastTlbi : public FlushStrategy {

@@ -24,22 +24,31 @@
 
 namespace mmusim {
 
+// What the MIPS arch reads of the run's parameters, with those of its components
+// (app/params_models.cpp builds it).
+struct MipsArchParams {
+  bool mips_sync_mmu = true;        // KVM_CAP_SYNC_MMU: MMU notifiers registered
+  bool mips_dirty_log = false;      // dirty logging on the data memslot
+  MipsGpaMmuParams gpa_mmu;         // the GPA fault handling's
+  MipsRefillWalkerParams refill;    // every vCPU's refill walker's
+};
+
 class MipsArch : public ArchModel {
  public:
   static constexpr uint64_t kHighRamGfn = (uint64_t(4) << 30) >> kPageShift;
   static constexpr uint64_t kGpaFrames = uint64_t(1) << (39 - kPageShift);
 
-  explicit MipsArch(ArchDeps& d)
-      : gpa_(3), slots_(d.heap),
-        mmu_(d.cfg, gpa_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.faults,
+  MipsArch(const MipsArchParams& p, ArchDeps& d)
+      : refill_(p.refill), gpa_(3), slots_(d.heap),
+        mmu_(p.gpa_mmu, gpa_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.faults,
              d.timeline,
              d.oracle, d.touched, slots_),
         notifier_(mmu_, slots_, d.flush, d.heap, d.stats), host_(d.host), oracle_(d.oracle),
-        sink_(d.host, d.stats), cfg_(d.cfg) {
+        sink_(d.host, d.stats) {
     slots_.add(0, kHighRamGfn, HostMm::hva_of(0), 0);
     slots_.add(kHighRamGfn, kGpaFrames - kHighRamGfn, HostMm::hva_of(kHighRamGfn),
-               d.cfg.mips_dirty_log ? uint32_t(kMemLogDirtyPages) : 0u);
-    if (d.cfg.mips_sync_mmu) {
+               p.mips_dirty_log ? uint32_t(kMemLogDirtyPages) : 0u);
+    if (p.mips_sync_mmu) {
       d.host.set_notifier(&notifier_);
       mmu_.set_notifier(&notifier_);
     }
@@ -58,18 +67,20 @@ class MipsArch : public ArchModel {
   // Replayed host events go through the host mm (and so through the notifiers when on).
   HostEventSink* host_event_sink() override { return &sink_; }
 
-  // A software-refilled TLB: the 2D walker's parameters do not apply.
+  // A software-refilled TLB: the 2D walker's parameters do not apply; the refill walker has
+  // the arch's own (MipsArchParams::refill).
   std::unique_ptr<TranslationWalker> make_walker(const char* name, const WalkerParams&,
                                                  const Clock& clock, PagePool* pool,
                                                  Violations* oracle, Stats& stats) override {
     return std::make_unique<MipsRefillWalker>(
-        name, cfg_, clock, guest_, gpa_, pool, oracle, walk_stats(stats),
+        name, refill_, clock, guest_, gpa_, pool, oracle, walk_stats(stats),
         [this](Addr gpa, Addr hpa, const std::string& thread, Cycles when) {
           check_frame(gpa, hpa, thread, when);
         });
   }
 
  private:
+  const MipsRefillWalkerParams refill_;  // for the walkers made on request
   MipsRefillStats& walk_stats(Stats& stats) {
     if (!walk_stats_) walk_stats_ = std::make_unique<MipsRefillStats>(stats);
     return *walk_stats_;
@@ -98,7 +109,6 @@ class MipsArch : public ArchModel {
   Violations& oracle_;
   std::set<std::pair<uint64_t, Addr>> reported_;
   HostMmEventSink sink_;
-  const SimConfig& cfg_;  // the refill walkers' options
 };
 
 }  // namespace mmusim

@@ -7,13 +7,13 @@
 
 namespace mmusim {
 
-MipsGpaMmu::MipsGpaMmu(const SimConfig& cfg, const MipsPteFormat& fmt, PhysMem& phys,
+MipsGpaMmu::MipsGpaMmu(const MipsGpaMmuParams& p, const MipsPteFormat& fmt, PhysMem& phys,
                        PagePool& pool, HostMm& host, RemoteFlush& flush, Rcu& rcu,
                        KernelHeap& heap, Stats& stats, FaultStats& faults,
                        Timeline& timeline, Violations& /*oracle*/,
                        TouchedPages& touched, Memslots& slots)
-    : cfg_(cfg), fmt_(fmt), phys_(phys), pool_(pool), host_(host), flush_(flush), rcu_(rcu),
-      timeline_(timeline), touched_(touched), slots_(slots), sync_mmu_(cfg.mips_sync_mmu),
+    : p_(p), fmt_(fmt), phys_(phys), pool_(pool), host_(host), flush_(flush), rcu_(rcu),
+      timeline_(timeline), touched_(touched), slots_(slots), sync_mmu_(p.mips_sync_mmu),
       mmu_lock_("hv.lock.mmu_lock", heap.alloc(), stats, &timeline),
       pgd_(pool.alloc()),
       faults_(faults),
@@ -27,7 +27,7 @@ Addr MipsGpaMmu::pte_for_gpa(Agent& a, Addr gpa, bool alloc) {
     if (!it.present()) {
       if (!alloc) return 0;
       // From the vCPU's MMU memory cache, topped up before the lock was taken.
-      a.advance(cfg_.lat.page_alloc);
+      a.advance(p_.page_alloc);
       stats_.tables_alloc.inc();
       uint64_t link = fmt_.make_table(pool_.alloc());
       a.store(it.entry_addr(), link, MemClass::PageTable);
@@ -95,7 +95,7 @@ FaultOutcome MipsGpaMmu::map_page_slow(Agent& a, Addr gpa, bool write) {
       faults_.retry.inc();
       continue;
     }
-    a.advance(cfg_.lat.mips_map_work);
+    a.advance(p_.mips_map_work);
     Addr ptep = pte_for_gpa(a, gpa, true);
     const bool writable = hp.writable || !sync_mmu_;
     uint64_t pte = fmt_.make_leaf(hp.hpa & ~(kPageSize - 1), 1, Perms{true, writable, true}, true,
@@ -117,7 +117,7 @@ FaultOutcome MipsGpaMmu::handle_fault(Agent& a, int /*vcpu_id*/, const Translati
   const Access access = f.access;
   const Cycles t0 = a.now();
   faults_.count.inc();
-  a.advance(cfg_.lat.fault_entry);
+  a.advance(p_.fault_entry);
   const bool write = access == Access::Write;
   FaultOutcome out;
   switch (map_page_fast(a, gpa, write)) {

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "models/mips/mips_pte_format.hpp"
-#include "sim/core/config.hpp"
+#include "sim/core/types.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/touched_pages.hpp"
@@ -47,9 +47,17 @@
 
 namespace mmusim {
 
+// What KVM MIPS's GPA fault handling reads of the run's parameters (app/params_models.cpp).
+struct MipsGpaMmuParams {
+  bool mips_sync_mmu = true;        // KVM_CAP_SYNC_MMU: faults check the notifier sequence
+  Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
+  Cycles mips_map_work = 150;       // kvm_mips_map_page instructions besides memory references
+  Cycles page_alloc = 120;          // a page-table page from the vCPU's MMU cache
+};
+
 class MipsGpaMmu : public HypervisorMmu, public NotifierCallbacks, public DirtyLogging {
  public:
-  MipsGpaMmu(const SimConfig& cfg, const MipsPteFormat& fmt, PhysMem& phys, PagePool& pool,
+  MipsGpaMmu(const MipsGpaMmuParams& p, const MipsPteFormat& fmt, PhysMem& phys, PagePool& pool,
              HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
              FaultStats& faults, Timeline& timeline, Violations& oracle, TouchedPages& touched,
              Memslots& slots);
@@ -115,7 +123,7 @@ class MipsGpaMmu : public HypervisorMmu, public NotifierCallbacks, public DirtyL
   uint64_t mkclean_range(Agent& a, uint64_t first, uint64_t last);
   const Memslot& log_slot() const;
 
-  const SimConfig& cfg_;
+  const MipsGpaMmuParams p_;
   const MipsPteFormat& fmt_;
   PhysMem& phys_;
   PagePool& pool_;

@@ -13,12 +13,13 @@ Perms meet(Perms a, Perms b) {
 
 }  // namespace
 
-MipsRefillWalker::MipsRefillWalker(sc_core::sc_module_name name, const SimConfig& cfg,
+MipsRefillWalker::MipsRefillWalker(sc_core::sc_module_name name,
+                                   const MipsRefillWalkerParams& p,
                                    const Clock& clock, const MipsPteFormat& guest_fmt,
                                    const MipsPteFormat& gpa_fmt, PagePool* table_pool,
                                    Violations* oracle, MipsRefillStats& stats,
                                    FrameCheck frame_check)
-    : sc_core::sc_module(name), port("port", 0, clock), cfg_(cfg), guest_fmt_(guest_fmt),
+    : sc_core::sc_module(name), port("port", 0, clock), p_(p), guest_fmt_(guest_fmt),
       gpa_fmt_(gpa_fmt), pool_(table_pool), oracle_(oracle), frame_check_(std::move(frame_check)),
       stats_(stats) {}
 
@@ -54,7 +55,7 @@ WalkResult MipsRefillWalker::walk_stage2(Addr gpa, Access access, Addr root,
                                          sc_core::sc_time& delay, const std::string& thread) {
   WalkResult r;
   r.gpa = gpa;
-  delay += port.clock().cycles(cfg_.lat.mips_tlb_exception + cfg_.lat.mips_refill_work);
+  delay += port.clock().cycles(p_.mips_tlb_exception + p_.mips_refill_work);
   PtePair p = gpa_lookup(gpa, root, delay, thread, r.refs);
   Perms perms = gpa_fmt_.perms(p.pte | (p.pte ? MipsPteFormat::kPresent : 0));
   if (!perms.allows(access)) {
@@ -80,7 +81,7 @@ WalkResult MipsRefillWalker::walk(Addr gva, Access access, Addr guest_root_gpa, 
     stats_.refs.sample(r.refs);
     return r;
   };
-  delay += port.clock().cycles(cfg_.lat.mips_tlb_exception + cfg_.lat.mips_refill_work);
+  delay += port.clock().cycles(p_.mips_tlb_exception + p_.mips_refill_work);
   // EntryLo values carry V/D/pfn only; perms() wants the present bit of a PTE-shaped word.
   auto hw = [](uint64_t lo) { return lo ? (lo | MipsPteFormat::kPresent) : 0; };
 
@@ -156,7 +157,7 @@ WalkResult MipsRefillWalker::walk(Addr gva, Access access, Addr guest_root_gpa, 
 }
 
 bool MipsRefillWalker::new_asid_on_flush(uint16_t& tag, Cycles& cycles) {
-  const uint32_t max = (uint32_t(1) << cfg_.mips_asid_bits) - 1;
+  const uint32_t max = (uint32_t(1) << p_.mips_asid_bits) - 1;
   if (tag >= max) {
     // Out of ASIDs: a new generation starts with a full TLB flush (ASID 0 is never handed out).
     stats_.asid_wrap.inc();
@@ -165,7 +166,7 @@ bool MipsRefillWalker::new_asid_on_flush(uint16_t& tag, Cycles& cycles) {
   }
   stats_.asid_new.inc();
   ++tag;
-  cycles = cfg_.lat.mips_asid_bump;
+  cycles = p_.mips_asid_bump;
   return true;
 }
 

@@ -22,7 +22,7 @@
 #include <systemc>
 
 #include "models/mips/mips_pte_format.hpp"
-#include "sim/core/config.hpp"
+#include "sim/core/types.hpp"
 #include "sim/core/violations.hpp"
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/phys_mem.hpp"
@@ -43,12 +43,22 @@ struct MipsRefillStats : WalkStats {
   statistics::Counter asid_wrap{mips, "asid.wrap", "ASID generation wraps (full TLB flush)"};
 };
 
+// What the refill handler and ASID allocator read of the run's parameters
+// (app/params_models.cpp builds it).
+struct MipsRefillWalkerParams {
+  unsigned mips_asid_bits = 8;      // ASID width: new ASIDs per flush until they run out
+  Cycles mips_tlb_exception = 30;   // TLB refill/invalid/modified exception entry and eret
+  Cycles mips_refill_work = 12;     // refill handler instructions besides its loads
+  Cycles mips_asid_bump = 40;       // giving a vCPU a new ASID on a flush request
+};
+
 class MipsRefillWalker : public sc_core::sc_module, public TranslationWalker {
  public:
   using FrameCheck = std::function<void(Addr gpa, Addr hpa, const std::string& thread, Cycles when)>;
   MemPort port;
 
-  MipsRefillWalker(sc_core::sc_module_name name, const SimConfig& cfg, const Clock& clock,
+  MipsRefillWalker(sc_core::sc_module_name name, const MipsRefillWalkerParams& p,
+                   const Clock& clock,
                    const MipsPteFormat& guest_fmt, const MipsPteFormat& gpa_fmt,
                    PagePool* table_pool, Violations* oracle, MipsRefillStats& stats,
                    FrameCheck frame_check);
@@ -71,7 +81,7 @@ class MipsRefillWalker : public sc_core::sc_module, public TranslationWalker {
                      const std::string& thread, unsigned& refs);
   uint64_t load(Addr hpa, sc_core::sc_time& delay, const std::string& thread, unsigned& refs);
 
-  const SimConfig& cfg_;
+  const MipsRefillWalkerParams p_;
   const MipsPteFormat& guest_fmt_;
   const MipsPteFormat& gpa_fmt_;
   PagePool* pool_;

@@ -15,7 +15,7 @@ namespace mmusim {
 
 void ShadowMmu::guest_invlpg(Agent& a, int vcpu_id, Addr gva) {
   stats_.invlpgs.inc();
-  a.advance(cfg_.lat.fault_entry);
+  a.advance(p_.fault_entry);
   if (cr3_.at(size_t(vcpu_id)) == 0) return;
   mmu_lock_.lock(a);
   // The current root, then every cached previous root (an INVLPG also invalidates the

@@ -18,23 +18,24 @@ std::string hex(uint64_t v) {
 }
 }  // namespace
 
-ShadowMmu::ShadowMmu(const SimConfig& cfg, PhysMem& phys, PagePool& pool, HostMm& host,
+uint64_t ShadowMmu::max_mmu_pages(const ShadowMmuParams& p) {
+  if (p.shadow_max_pages) return p.shadow_max_pages;
+  const uint64_t guest_pages = p.guest_mem_bytes >> kPageShift;
+  return std::max(kMinAllocMmuPages, guest_pages * kPermilleMmuPages / 1000);
+}
+
+ShadowMmu::ShadowMmu(const ShadowMmuParams& p, PhysMem& phys, PagePool& pool, HostMm& host,
                      RemoteFlush& flush, KernelHeap& heap, Stats& stats, FaultStats& faults,
                      LockStats& mmu_lock_stats, Timeline& timeline, Violations& oracle)
-    : cfg_(cfg), fmt_(4), phys_(phys), pool_(pool), host_(host), flush_(flush), heap_(heap),
+    : p_(p), fmt_(4), phys_(phys), pool_(pool), host_(host), flush_(flush), heap_(heap),
       oracle_(oracle), mmu_lock_(mmu_lock_stats, heap.alloc(), &timeline),
-      walk_kind_(cfg.unsync_walk),
-      cr3_(cfg.vcpus, 0), cur_root_(cfg.vcpus, SIZE_MAX), prev_roots_(cfg.vcpus),
+      walk_kind_(p.unsync_walk),
+      cr3_(p.vcpus, 0), cur_root_(p.vcpus, SIZE_MAX), prev_roots_(p.vcpus),
       faults_(faults),
       stats_(stats) {
-  // n_max_mmu_pages: --shadow-max-pages, or KVM's default of 20 per mille of guest memory
-  // (kvm_mmu_calculate_default_mmu_pages, at least 64); the guest memory is the workload's.
-  const uint64_t guest_pages =
-      (uint64_t(cfg.vcpus) * cfg.churn_procs * cfg.churn_proc_bytes) >> kPageShift;
-  max_pages_ = cfg.shadow_max_pages ? cfg.shadow_max_pages
-                                    : std::max<uint64_t>(64, guest_pages * 20 / 1000);
+  max_pages_ = max_mmu_pages(p);
   // The largest shadow leaf --page-size allows; guest pages of 2 MiB at most are modelled.
-  max_level_ = cfg.page_size >= (uint64_t(2) << 20) ? 2 : 1;
+  max_level_ = p.page_size >= (uint64_t(2) << 20) ? 2 : 1;
 }
 
 Addr ShadowMmu::guest_page_hpa(Agent& a, uint64_t gfn) { return host_.resolve(a, gfn, false).hpa; }
@@ -118,7 +119,7 @@ size_t ShadowMmu::new_page(Agent& a, uint64_t gfn, unsigned level, bool direct) 
   p.seq = ++seq_;
   p.direct = direct;
   p.direct_w = false;
-  a.advance(cfg_.lat.page_alloc);
+  a.advance(p_.page_alloc);
   a.store(p.meta + ShadowMeta::kRole, level | (gfn << 8) | (uint64_t(direct) << 62));
   a.store(p.meta + ShadowMeta::kUnsync, 0);
   a.store(p.meta + ShadowMeta::kUnsyncChildren, 0);
@@ -198,7 +199,7 @@ bool ShadowMmu::write_protected(Agent& a, uint64_t gfn) {
 // of the gfn keeps it write-protected (the write is emulated instead).
 bool ShadowMmu::try_unsync(Agent& a, uint64_t gfn) {
   lockdep_assert_held(a, mmu_lock_, __func__);
-  if (!cfg_.unsync) return false;
+  if (!p_.unsync) return false;
   for (unsigned level = 2; level <= 4; ++level)
     if (by_gfn_.count({gfn, level})) return false;
   auto it = by_gfn_.find({gfn, 1});
@@ -219,7 +220,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   const Access access = f.access;
   const Cycles t0 = a.now();
   faults_.count.inc();
-  a.advance(cfg_.lat.fault_entry);
+  a.advance(p_.fault_entry);
   const uint64_t cr3_gfn = cr3_.at(size_t(vcpu_id)) >> kPageShift;
   GuestWalk gw;
   if (!walk_guest(a, cr3_gfn, gva, gw))
@@ -280,7 +281,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
       gw.leaf_level == 2
           ? map_guest_huge(a, sp, gva, gw, hpa, hp.level, access, flush)
           : set_leaf(a, sp, it.index(), gw.leaf, hpa, access, false, flush);
-  a.advance(cfg_.lat.shadow_fault_work);
+  a.advance(p_.shadow_fault_work);
   if (flush) flush_.flush_all(a, vcpu_id);
   mmu_lock_.unlock(a);
   return counted(a, t0, out);
@@ -331,7 +332,7 @@ FaultOutcome ShadowMmu::set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpt
 // refaults later).
 void ShadowMmu::emulate_guest_write(Agent& a, int vcpu_id, Addr gva, uint64_t value) {
   stats_.emulated.inc();
-  a.advance(cfg_.lat.shadow_emulate);
+  a.advance(p_.shadow_emulate);
   GuestWalk gw;
   if (!walk_guest(a, cr3_.at(size_t(vcpu_id)) >> kPageShift, gva, gw))
     throw ModelError("shadow MMU: emulated write to unmapped gva " + hex(gva));
@@ -434,7 +435,7 @@ void ShadowMmu::teardown(Agent& a) {
   for (Page& p : pages_) {
     if (!p.live) continue;
     pool_.free(p.spt);
-    a.advance(cfg_.lat.page_alloc);
+    a.advance(p_.page_alloc);
     p.live = false;
   }
   pages_.clear();

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "models/x86/x86_pt_format.hpp"
-#include "sim/core/config.hpp"
+#include "sim/core/modes.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/violations.hpp"
@@ -54,13 +54,38 @@ struct ShadowMeta {
   static constexpr Addr kRootCount = 40;      // sp->root_count
 };
 
+// What the shadow MMU reads of the run's parameters (app/params_models.cpp builds it).
+struct ShadowMmuParams {
+  UnsyncWalk unsync_walk = UnsyncWalk::ClearOnAdd;  // --unsync-walk: how the walk clears bits
+  bool unsync = true;               // --unsync: last-level shadow pages may go unsync
+  unsigned vcpus = 4;               // vCPUs, each with its CR3 and cache of previous roots
+  uint64_t page_size = 4096;        // --page-size: 2 MiB allows 2 MiB shadow leaves
+  uint64_t shadow_max_pages = 0;    // n_max_mmu_pages; 0: KVM's default for guest_mem_bytes
+  uint64_t guest_mem_bytes = 1ull << 30;  // the guest's memory (KVM's default page budget)
+  Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
+  Cycles page_alloc = 120;          // a page-table page from the vCPU's MMU cache
+  Cycles shadow_fault_work = 350;   // shadow fault handler instructions besides memory references
+  Cycles shadow_emulate = 700;      // decoding and emulating one write to a protected table
+  Cycles shadow_sync_work = 200;    // kvm_sync_page set-up per page besides its entry reads
+  Cycles l1_hit = 4;                // a look at a vCPU's prev_roots (and the walk's hit bound)
+};
+
 class ShadowMmu : public HypervisorMmu, public ShadowPaging {
  public:
   static constexpr unsigned kPvecSize = 16;  // PAGE_ARRAY_NR of struct kvm_mmu_pages
+  // kvm_mmu_calculate_default_mmu_pages: KVM_PERMILLE_MMU_PAGES of the guest's pages, at least
+  // KVM_MIN_ALLOC_MMU_PAGES (constants of KVM, not model tunables).
+  static constexpr uint64_t kPermilleMmuPages = 20;
+  static constexpr uint64_t kMinAllocMmuPages = 64;
 
-  ShadowMmu(const SimConfig& cfg, PhysMem& phys, PagePool& pool, HostMm& host,
+  // n_max_mmu_pages for `p`: shadow_max_pages, or KVM's default for guest_mem_bytes.
+  static uint64_t max_mmu_pages(const ShadowMmuParams& p);
+
+  ShadowMmu(const ShadowMmuParams& p, PhysMem& phys, PagePool& pool, HostMm& host,
             RemoteFlush& flush, KernelHeap& heap, Stats& stats, FaultStats& faults,
             LockStats& mmu_lock_stats, Timeline& timeline, Violations& oracle);
+
+  uint64_t max_pages() const { return max_pages_; }  // n_max_mmu_pages of this VM
 
   // Guest #PFs: the faulting guest VIRTUAL address (FaultSpace::Gva; no GPA stage).
   FaultOutcome handle_fault(Agent& vcpu, int vcpu_id, const TranslationFault& f) override;
@@ -243,7 +268,7 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
   void wstore(Agent& a, Addr addr, uint64_t v);
   void check_no_unsync_below(Agent& a, size_t root, const char* after);
 
-  const SimConfig& cfg_;
+  const ShadowMmuParams p_;
   X86PageFormat fmt_;
   PhysMem& phys_;
   PagePool& pool_;

@@ -22,6 +22,9 @@ namespace mmusim {
 namespace {
 constexpr uint64_t kMinFreePages = 5;  // KVM_MIN_FREE_MMU_PAGES
 constexpr uint64_t kRefillPages = 25;  // KVM_REFILL_PAGES
+// detect_write_flooding: the emulated write that brings write_flooding_count to this zaps the
+// page (a constant of KVM's, not a model tunable).
+constexpr uint64_t kWriteFloodCount = 3;
 constexpr uint64_t kInvalidRole = uint64_t(1) << 63;
 }  // namespace
 
@@ -71,7 +74,7 @@ void ShadowMmu::commit_zap(Agent& a, int vcpu_id, std::vector<size_t>& freed, bo
   for (size_t sp : freed) {
     Page& p = pages_[sp];
     pool_.free(p.spt);
-    a.advance(cfg_.lat.page_alloc);
+    a.advance(p_.page_alloc);
     by_spt_.erase(p.spt);
     p.live = false;
     free_slots_.push_back(sp);
@@ -118,7 +121,7 @@ bool ShadowMmu::flooded(Agent& a, size_t sp, Addr offset, unsigned bytes) {
   if (pages_[sp].level == 1) return false;
   const uint64_t n = a.load(pages_[sp].meta + ShadowMeta::kFlood) + 1;
   a.store(pages_[sp].meta + ShadowMeta::kFlood, n);
-  return n >= 3;
+  return n >= kWriteFloodCount;
 }
 
 void ShadowMmu::clear_flooding(Agent& a, size_t sp) {

@@ -24,7 +24,7 @@ void ShadowMmu::switch_root(Agent& a, int vcpu_id, Addr new_cr3) {
   std::vector<size_t> freed;
   size_t found = SIZE_MAX;
   for (size_t i = 0; i < cache.size(); ++i) {
-    a.advance(cfg_.lat.l1_hit);  // vcpu->arch.mmu->prev_roots[i]
+    a.advance(p_.l1_hit);  // vcpu->arch.mmu->prev_roots[i]
     const CachedRoot& c = cache[i];
     if (c.cr3 != new_cr3 || c.sp == SIZE_MAX) continue;
     if (a.load(pages_[c.sp].meta + ShadowMeta::kRole) >> 63) continue;  // obsolete root
@@ -45,7 +45,7 @@ void ShadowMmu::switch_root(Agent& a, int vcpu_id, Addr new_cr3) {
 void ShadowMmu::guest_cr3_load(Agent& a, int vcpu_id, Addr cr3_gpa) {
   // vcpu->arch.cr3 is the vCPU's own state; the cached root (if any) becomes current here,
   // and load_root builds a new one otherwise and syncs it before the guest runs.
-  a.advance(cfg_.lat.fault_entry);
+  a.advance(p_.fault_entry);
   mmu_lock_.lock(a);
   switch_root(a, vcpu_id, cr3_gpa);
   mmu_lock_.unlock(a);

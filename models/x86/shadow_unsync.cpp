@@ -28,7 +28,7 @@ uint64_t ShadowMmu::wload(Agent& a, Addr addr) {
   const uint64_t v = a.load(addr);
   if (in_walk_) {
     stats_.walk_loads.inc();
-    if (a.now() - t0 > cfg_.lat.l1_hit) stats_.walk_misses.inc();
+    if (a.now() - t0 > p_.l1_hit) stats_.walk_misses.inc();
   }
   return v;
 }
@@ -170,7 +170,7 @@ void ShadowMmu::clear_parents(Agent& a, const Pvec& pv, unsigned entry) {
 // mark the page sync. Returns whether remote TLBs must be flushed.
 bool ShadowMmu::sync_page(Agent& a, size_t sp) {
   lockdep_assert_held(a, mmu_lock_, __func__);
-  a.advance(cfg_.lat.shadow_sync_work);
+  a.advance(p_.shadow_sync_work);
   stats_.pages_synced.inc();
   const Addr guest = guest_page_hpa(a, pages_[sp].gfn);
   bool flush = false;

@@ -10,6 +10,9 @@ namespace mmusim {
 
 namespace {
 uint64_t without_write(uint64_t spte) { return spte & ~uint64_t(2); }  // EPT W is bit 1
+// KVM gives up the lockless fix after this many lost cmpxchgs (the retry_count check of
+// fast_page_fault, arch/x86/kvm/mmu/mmu.c): a constant of KVM, not a model tunable.
+constexpr int kFastPfRetries = 4;
 }  // namespace
 
 void TdpMmu::mark_dirty(Agent& a, Addr gpa) {
@@ -36,7 +39,7 @@ bool TdpMmu::fast_page_fault(Agent& a, int vcpu_id, Addr gpa) {
   PtIter it = walk_down(a, r->table, gpa);
   bool fixed = false;
   // KVM retries the cmpxchg a few times when the SPTE changes under it.
-  for (int tries = 0; tries < 4 && !fixed; ++tries) {
+  for (int tries = 0; tries < kFastPfRetries && !fixed; ++tries) {
     uint64_t old = it.entry();
     if (it.level() != 1 || !it.leaf() || fmt_.perms(old).write || !(old & kMmuWritable)) break;
     uint64_t updated = old | uint64_t(2) | (uint64_t(1) << 9);  // W, and D (bit 9)

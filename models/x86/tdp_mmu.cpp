@@ -13,14 +13,14 @@ unsigned level_of_page_size(uint64_t page_size) {
 }
 }  // namespace
 
-TdpMmu::TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePool& pool,
+TdpMmu::TdpMmu(const TdpMmuParams& p, const EptFormat& fmt, PhysMem& phys, PagePool& pool,
                HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
                FaultStats& faults, LockStats& mmu_lock_stats, Timeline& timeline,
                Violations& oracle, TouchedPages& touched)
-    : cfg_(cfg), fmt_(fmt), phys_(phys), pool_(pool), host_(host), flush_(flush), rcu_(rcu),
+    : p_(p), fmt_(fmt), phys_(phys), pool_(pool), host_(host), flush_(flush), rcu_(rcu),
       timeline_(timeline), oracle_(oracle), touched_(touched),
-      shared_(cfg.mmu_lock == MmuLockMode::Shared),
-      max_level_(level_of_page_size(cfg.page_size)),
+      shared_(p.mmu_lock == MmuLockMode::Shared),
+      max_level_(level_of_page_size(p.page_size)),
       heap_(heap),
       mmu_lock_(mmu_lock_stats, heap.alloc(), &timeline),
       pages_head_(heap.alloc()),
@@ -28,7 +28,7 @@ TdpMmu::TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePo
       roots_head_(heap.alloc()),
       faults_(faults),
       stats_(stats) {
-  vcpu_root_.assign(cfg.vcpus, nullptr);
+  vcpu_root_.assign(p.vcpus, nullptr);
   // The VM's own reference to a first root, so the harness can map guest page tables before
   // any vCPU runs (KVM would allocate it at the first vCPU's kvm_mmu_load).
   auto r = std::make_unique<Root>();
@@ -60,7 +60,7 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFault&
   const Access access = f.access;
   Cycles t0 = a.now();
   faults_.count.inc();
-  a.advance(cfg_.lat.fault_entry);
+  a.advance(p_.fault_entry);
   const bool write = access == Access::Write;
   if (write && logging(gpa) && fast_page_fault(a, vcpu_id, gpa)) {
     Cycles t1 = a.now();
@@ -122,7 +122,7 @@ FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, u
   lockdep_assert_held_mode(a, mmu_lock_, c.shared, __func__);
   lockdep_assert_rcu(a, __func__);
   const int vcpu_id = c.vcpu_id;
-  a.advance(cfg_.lat.tdp_map_work);
+  a.advance(p_.tdp_map_work);
   PtIter it(fmt_, root, gpa);
   while (true) {
     it.set_entry(read_spte(a, it.entry_addr()));
@@ -182,7 +182,7 @@ bool TdpMmu::set_spte(Agent& a, const ChangeCtx& c, PtIter& it, uint64_t new_spt
     a.store(it.entry_addr(), new_spte, MemClass::PageTable);
   }
   it.set_entry(new_spte);
-  a.advance(cfg_.lat.spte_change_work);
+  a.advance(p_.spte_change_work);
   handle_changed(a, c, it.base(), old, new_spte, it.level());
   return true;
 }
@@ -249,7 +249,7 @@ void TdpMmu::handle_removed_table(Agent& a, const ChangeCtx& c, Addr table, Addr
 }
 
 Addr TdpMmu::alloc_table(Agent& a) {
-  a.advance(cfg_.lat.page_alloc);
+  a.advance(p_.page_alloc);
   stats_.tables_alloc.inc();
   return pool_.alloc();
 }

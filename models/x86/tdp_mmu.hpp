@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "models/x86/ept_format.hpp"
-#include "sim/core/config.hpp"
+#include "sim/core/modes.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/touched_pages.hpp"
@@ -49,12 +49,26 @@
 
 namespace mmusim {
 
+// What the TDP MMU reads of the run's parameters (app/params_models.cpp builds it).
+struct TdpMmuParams {
+  MmuLockMode mmu_lock = MmuLockMode::Shared;  // --mmu-lock: mmu_lock for read or for write
+  uint64_t page_size = 4096;        // --page-size: the largest EPT leaf a fault may map
+  unsigned vcpus = 4;               // vCPUs that hold a root reference each
+  RootPut root_put = RootPut::Agreed;  // --root-put: how the last root reference is put
+  unsigned zap_yield_every = 64;    // SPTEs a zapper handles before it yields mmu_lock
+  Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
+  Cycles tdp_map_work = 300;        // one map call's instructions besides memory references
+  Cycles spte_change_work = 80;     // handle_changed_spte bookkeeping per SPTE change
+  Cycles page_alloc = 120;          // a page-table page from the vCPU's MMU cache
+  Cycles cond_resched = 40;         // a yield point that dropped mmu_lock
+};
+
 class TdpMmu : public HypervisorMmu,
                public RootInvalidation,
                public DirtyLogging,
                public NotifierCallbacks {
  public:
-  TdpMmu(const SimConfig& cfg, const EptFormat& fmt, PhysMem& phys, PagePool& pool,
+  TdpMmu(const TdpMmuParams& p, const EptFormat& fmt, PhysMem& phys, PagePool& pool,
          HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
          FaultStats& faults, LockStats& mmu_lock_stats, Timeline& timeline, Violations& oracle,
          TouchedPages& touched);
@@ -184,7 +198,7 @@ class TdpMmu : public HypervisorMmu,
   void link_page(Agent& a, Addr table, Addr gpa, unsigned level, bool shared);
   void unlink_page(Agent& a, Addr table, bool shared);
 
-  const SimConfig& cfg_;
+  const TdpMmuParams p_;
   const EptFormat& fmt_;
   PhysMem& phys_;
   PagePool& pool_;

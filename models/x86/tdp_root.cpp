@@ -48,7 +48,7 @@ size_t TdpMmu::live_roots() const {
 
 TdpMmu::Root* TdpMmu::alloc_root(Agent& a) {
   lockdep_assert_held_write(a, mmu_lock_, __func__);
-  a.advance(cfg_.lat.page_alloc);
+  a.advance(p_.page_alloc);
   auto r = std::make_unique<Root>();
   r->id = roots_.size();
   r->table = pool_.alloc();
@@ -138,7 +138,7 @@ bool dec_not_one(Agent& a, Addr word) {
 void TdpMmu::put_root(Agent& a, Root& r, bool shared) {
   lockdep_assert_held_mode(a, mmu_lock_, shared, __func__);
   --r.holders;  // the caller gives its reference up
-  if (cfg_.root_put == RootPut::DecNotOne) {
+  if (p_.root_put == RootPut::DecNotOne) {
     // A draft from the seed thread: keep the count at 1 while zapping, force it to 0 at the
     // end. Another task may take a reference meanwhile, and the forced 0 then frees the root
     // under it ("KVM should never force a refcount to 0").
@@ -155,7 +155,7 @@ void TdpMmu::put_root(Agent& a, Root& r, bool shared) {
   }
   // refcount_dec_and_test.
   if (a.fetch_add(r.count_word, ~uint64_t(0)) != 1) return;
-  if (cfg_.root_put == RootPut::ZapAlways) {
+  if (p_.root_put == RootPut::ZapAlways) {
     // Zaps whatever state the root is in: an invalidated root was already zapped by
     // zap_all, so this zaps it a second time.
     a.xchg(r.invalid_word, 1);

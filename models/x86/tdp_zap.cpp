@@ -20,13 +20,13 @@ PtIter TdpMmu::walk_down(Agent& a, Addr root, Addr gpa) {
 void TdpMmu::maybe_yield(Agent& a, bool shared, unsigned& since) {
   lockdep_assert_held_mode(a, mmu_lock_, shared, __func__);
   lockdep_assert_rcu(a, __func__);
-  if (++since < cfg_.zap_yield_every) return;
+  if (++since < p_.zap_yield_every) return;
   since = 0;
   stats_.zap_yields.inc();
   // cond_resched: leave the RCU section and the lock so that waiting vCPUs and threads run.
   rcu_.read_unlock(a);
   unlock(a, shared);
-  a.wait_cycles(cfg_.lat.cond_resched);
+  a.wait_cycles(p_.cond_resched);
   lock(a, shared);
   rcu_.read_lock(a);
 }
@@ -45,7 +45,7 @@ bool TdpMmu::zap_entry(Agent& a, const ChangeCtx& c, Addr sptep, Addr gpa, unsig
     } else {
       a.store(sptep, 0, MemClass::PageTable);
     }
-    a.advance(cfg_.lat.spte_change_work);
+    a.advance(p_.spte_change_work);
     handle_changed(a, c, gpa, old, 0, level);
     return true;
   }

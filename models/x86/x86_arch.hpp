@@ -15,6 +15,16 @@
 
 namespace mmusim {
 
+// What the x86 arch reads of the run's parameters, with those of its MMUs
+// (app/params_models.cpp builds it).
+struct X86ArchParams {
+  unsigned guest_levels = 4;        // --guest-levels: guest paging levels
+  unsigned ept_levels = 4;          // --ept-levels: EPT levels
+  X86Mmu x86_mmu = X86Mmu::Tdp;     // --x86-mmu: the TDP MMU on EPT, or shadow paging
+  TdpMmuParams tdp;                 // the TDP MMU's (--x86-mmu tdp)
+  ShadowMmuParams shadow;           // the shadow MMU's (--x86-mmu shadow)
+};
+
 class X86Arch : public ArchModel {
  public:
   // Guest RAM below and above 4 GiB as two memslots (as QEMU splits it), through which the
@@ -22,16 +32,16 @@ class X86Arch : public ArchModel {
   static constexpr uint64_t kHighRamGfn = (uint64_t(4) << 30) >> kPageShift;
   static constexpr uint64_t kGpaFrames = uint64_t(1) << (48 - kPageShift);
 
-  explicit X86Arch(ArchDeps& d)
-      : guest_(d.cfg.guest_levels), ept_(d.cfg.ept_levels),
+  X86Arch(const X86ArchParams& p, ArchDeps& d)
+      : guest_(p.guest_levels), ept_(p.ept_levels),
         mmu_lock_stats_(d.stats, "hv.lock.mmu_lock"), slots_(d.heap), host_(d.host) {
-    if (d.cfg.x86_mmu == X86Mmu::Shadow) {  // no EPT: shadow page tables
-      shadow_ = std::make_unique<ShadowMmu>(d.cfg, d.phys, d.pool, d.host, d.flush, d.heap,
+    if (p.x86_mmu == X86Mmu::Shadow) {  // no EPT: shadow page tables
+      shadow_ = std::make_unique<ShadowMmu>(p.shadow, d.phys, d.pool, d.host, d.flush, d.heap,
                                             d.stats, d.faults, mmu_lock_stats_, d.timeline,
                                             d.oracle);
       return;
     }
-    tdp_ = std::make_unique<TdpMmu>(d.cfg, ept_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap,
+    tdp_ = std::make_unique<TdpMmu>(p.tdp, ept_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap,
                                     d.stats, d.faults, mmu_lock_stats_, d.timeline, d.oracle,
                                     d.touched);
     notifier_ = std::make_unique<MmuNotifier>(*tdp_, slots_, d.flush, d.heap, d.stats);

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/touched_pages.hpp"
@@ -25,9 +24,9 @@
 
 namespace mmusim {
 
-// The shared platform pieces an arch's hypervisor code is built on.
+// The shared platform pieces an arch's hypervisor code is built on (its parameters come apart,
+// in the arch's own Params: models/arch_params.hpp).
 struct ArchDeps {
-  const SimConfig& cfg;
   PhysMem& phys;
   PagePool& pool;
   HostMm& host;

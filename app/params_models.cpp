@@ -1,0 +1,123 @@
+#include "app/params_models.hpp"
+
+namespace mmusim {
+
+TdpMmuParams tdp_mmu_params(const SimConfig& cfg) {
+  TdpMmuParams p;
+  p.mmu_lock = cfg.mmu_lock;
+  p.page_size = cfg.page_size;
+  p.vcpus = cfg.vcpus;
+  p.root_put = cfg.root_put;
+  p.zap_yield_every = cfg.zap_yield_every;
+  p.fault_entry = cfg.lat.fault_entry;
+  p.tdp_map_work = cfg.lat.tdp_map_work;
+  p.spte_change_work = cfg.lat.spte_change_work;
+  p.page_alloc = cfg.lat.page_alloc;
+  p.cond_resched = cfg.lat.cond_resched;
+  return p;
+}
+
+ShadowMmuParams shadow_mmu_params(const SimConfig& cfg) {
+  ShadowMmuParams p;
+  p.unsync_walk = cfg.unsync_walk;
+  p.unsync = cfg.unsync;
+  p.vcpus = cfg.vcpus;
+  p.page_size = cfg.page_size;
+  p.shadow_max_pages = cfg.shadow_max_pages;
+  // The guest's memory as the guest-pt-churn workload lays it out: every vCPU's processes,
+  // each with its own data window.
+  p.guest_mem_bytes = uint64_t(cfg.vcpus) * cfg.churn_procs * cfg.churn_proc_bytes;
+  p.fault_entry = cfg.lat.fault_entry;
+  p.page_alloc = cfg.lat.page_alloc;
+  p.shadow_fault_work = cfg.lat.shadow_fault_work;
+  p.shadow_emulate = cfg.lat.shadow_emulate;
+  p.shadow_sync_work = cfg.lat.shadow_sync_work;
+  p.l1_hit = cfg.lat.l1_hit;
+  return p;
+}
+
+X86ArchParams x86_arch_params(const SimConfig& cfg) {
+  X86ArchParams p;
+  p.guest_levels = cfg.guest_levels;
+  p.ept_levels = cfg.ept_levels;
+  p.x86_mmu = cfg.x86_mmu;
+  p.tdp = tdp_mmu_params(cfg);
+  p.shadow = shadow_mmu_params(cfg);
+  return p;
+}
+
+Stage2MmuParams stage2_mmu_params(const SimConfig& cfg) {
+  Stage2MmuParams p;
+  p.mmu_lock = cfg.mmu_lock;
+  p.page_size = cfg.page_size;
+  p.cmo_policy = cfg.cmo_policy;
+  p.fault_entry = cfg.lat.fault_entry;
+  p.s2_map_work = cfg.lat.s2_map_work;
+  p.spte_change_work = cfg.lat.spte_change_work;
+  p.page_alloc = cfg.lat.page_alloc;
+  return p;
+}
+
+LockedMemslotsParams locked_memslots_params(const SimConfig& cfg) {
+  LockedMemslotsParams p;
+  p.vcpus = cfg.vcpus;
+  p.cmo_policy = cfg.cmo_policy;
+  p.request_check = cfg.lat.request_check;
+  return p;
+}
+
+BroadcastTlbiParams broadcast_tlbi_params(const SimConfig& cfg) {
+  BroadcastTlbiParams p;
+  p.tlbi_range_threshold = cfg.tlbi_range_threshold;
+  p.tlbi_op = cfg.lat.tlbi_op;
+  p.tlbi_dsb = cfg.lat.tlbi_dsb;
+  return p;
+}
+
+Arm64ArchParams arm64_arch_params(const SimConfig& cfg) {
+  Arm64ArchParams p;
+  p.guest_levels = cfg.guest_levels;
+  p.ipa_bits = cfg.ipa_bits;
+  p.s2_levels = cfg.s2_levels;
+  p.stage2 = stage2_mmu_params(cfg);
+  p.memslots = locked_memslots_params(cfg);
+  p.tlbi = broadcast_tlbi_params(cfg);
+  return p;
+}
+
+MipsGpaMmuParams mips_gpa_mmu_params(const SimConfig& cfg) {
+  MipsGpaMmuParams p;
+  p.mips_sync_mmu = cfg.mips_sync_mmu;
+  p.fault_entry = cfg.lat.fault_entry;
+  p.mips_map_work = cfg.lat.mips_map_work;
+  p.page_alloc = cfg.lat.page_alloc;
+  return p;
+}
+
+MipsRefillWalkerParams mips_refill_walker_params(const SimConfig& cfg) {
+  MipsRefillWalkerParams p;
+  p.mips_asid_bits = cfg.mips_asid_bits;
+  p.mips_tlb_exception = cfg.lat.mips_tlb_exception;
+  p.mips_refill_work = cfg.lat.mips_refill_work;
+  p.mips_asid_bump = cfg.lat.mips_asid_bump;
+  return p;
+}
+
+MipsArchParams mips_arch_params(const SimConfig& cfg) {
+  MipsArchParams p;
+  p.mips_sync_mmu = cfg.mips_sync_mmu;
+  p.mips_dirty_log = cfg.mips_dirty_log;
+  p.gpa_mmu = mips_gpa_mmu_params(cfg);
+  p.refill = mips_refill_walker_params(cfg);
+  return p;
+}
+
+ArchParams arch_params(const SimConfig& cfg) {
+  ArchParams p;
+  p.x86 = x86_arch_params(cfg);
+  p.arm64 = arm64_arch_params(cfg);
+  p.mips = mips_arch_params(cfg);
+  return p;
+}
+
+}  // namespace mmusim
