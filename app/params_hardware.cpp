@@ -27,7 +27,7 @@ MemorySystemParams memory_system_params(const SimConfig& cfg) {
 WalkerParams walker_params(const SimConfig& cfg) {
   WalkerParams p;
   p.pwc_entries = cfg.pwc_entries;
-  p.pwc_ways = WalkerParams{}.pwc_ways;  // no option: the model's choice
+  p.pwc_ways = cfg.pwc_ways;
   p.pwc = cfg.lat.pwc;
   return p;
 }
@@ -41,8 +41,8 @@ VcpuParams vcpu_params(const SimConfig& cfg) {
   p.tlb_l1_1g_entries = cfg.tlb_l1_1g_entries;
   p.tlb_l2_entries = cfg.tlb_l2_entries;
   p.tlb_l2_ways = cfg.tlb_l2_ways;
-  p.tlb_l2_1g_entries = VcpuParams{}.tlb_l2_1g_entries;  // no option: the model's choice
-  p.tlb_l2_1g_ways = VcpuParams{}.tlb_l2_1g_ways;
+  p.tlb_l2_1g_entries = cfg.tlb_l2_1g_entries;
+  p.tlb_l2_1g_ways = cfg.tlb_l2_1g_ways;
   p.tlb_l1 = cfg.lat.tlb_l1;
   p.tlb_l2 = cfg.lat.tlb_l2;
   p.vmexit = cfg.lat.vmexit;

@@ -132,8 +132,14 @@ TEST(ConfigTest, EveryOptionReachesItsField) {
                              "2048",
                              "--tlb-l2-ways",
                              "16",
+                             "--tlb-l2-1g-entries",
+                             "32",
+                             "--tlb-l2-1g-ways",
+                             "8",
                              "--pwc-entries",
                              "0",
+                             "--pwc-ways",
+                             "2",
                              "--l1-size",
                              "32K",
                              "--l1-ways",
@@ -174,7 +180,10 @@ TEST(ConfigTest, EveryOptionReachesItsField) {
   EXPECT_EQ(c.tlb_l1_1g_entries, 8u);
   EXPECT_EQ(c.tlb_l2_entries, 2048u);
   EXPECT_EQ(c.tlb_l2_ways, 16u);
+  EXPECT_EQ(c.tlb_l2_1g_entries, 32u);
+  EXPECT_EQ(c.tlb_l2_1g_ways, 8u);
   EXPECT_EQ(c.pwc_entries, 0u);
+  EXPECT_EQ(c.pwc_ways, 2u);
   EXPECT_EQ(c.l1_size, 32ull << 10);
   EXPECT_EQ(c.l1_ways, 8u);
   EXPECT_EQ(c.l2_size, 2ull << 20);
@@ -342,6 +351,9 @@ TEST(ConfigTest, EveryValidationNamesItsOption) {
       {{"--tlb-l2-entries", "1000"}, "--tlb-l2-entries: "},
       {{"--tlb-l2-ways", "7"}, "--tlb-l2-entries: "},
       {{"--pwc-entries", "-1"}, "--pwc-entries: "},
+      {{"--pwc-ways", "0"}, "--pwc-ways: "},
+      {{"--pwc-ways", "3"}, "--pwc-entries: "},
+      {{"--tlb-l2-1g-ways", "3"}, "--tlb-l2-1g-entries: "},
       {{"--l1-size", "40K"}, "--l1-size: "},
       {{"--l1-size", "32"}, "--l1-size: "},
       {{"--l1-ways", "0"}, "--l1-ways: "},

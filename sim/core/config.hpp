@@ -110,7 +110,9 @@ struct SimConfig {
   unsigned tlb_l1_2m_entries = 32, tlb_l1_2m_ways = 4;
   unsigned tlb_l1_1g_entries = 4;
   unsigned tlb_l2_entries = 1536, tlb_l2_ways = 12;
+  unsigned tlb_l2_1g_entries = 16, tlb_l2_1g_ways = 4;  // the STLB's separate 1G array
   unsigned pwc_entries = 32;  // per paging-structure cache (guest and EPT, per level)
+  unsigned pwc_ways = 4;      // their associativity; more than pwc_entries: fully associative
 
   // Caches (bytes, ways) and DRAM
   uint64_t l1_size = 48ull << 10;  unsigned l1_ways = 12;

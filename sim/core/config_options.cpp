@@ -131,8 +131,15 @@ void add_core_options(OptionTable& o) {
         &SimConfig::tlb_l1_1g_entries, 1, kMaxEntries);
   o.whole("tlb-l2-entries", "L2 TLB (STLB) entries", &SimConfig::tlb_l2_entries, 1, kMaxEntries);
   o.whole("tlb-l2-ways", "L2 TLB ways", &SimConfig::tlb_l2_ways, 1, kMaxEntries);
+  o.whole("tlb-l2-1g-entries", "L2 TLB entries for 1G pages", &SimConfig::tlb_l2_1g_entries, 1,
+          kMaxEntries);
+  o.whole("tlb-l2-1g-ways", "L2 TLB ways for 1G pages", &SimConfig::tlb_l2_1g_ways, 1,
+          kMaxEntries);
   o.whole("pwc-entries", "entries per paging-structure cache, 0 = none", &SimConfig::pwc_entries, 0,
         kMaxEntries);
+  o.whole("pwc-ways",
+          "ways of each paging-structure cache; more than --pwc-entries: fully associative",
+          &SimConfig::pwc_ways, 1, kMaxEntries);
 
   o.group = "Caches (size / (64 x ways) = power-of-two sets) and DRAM";
   o.size("l1-size", "private L1 data cache size", &SimConfig::l1_size);
@@ -212,6 +219,11 @@ void validate_core(const SimConfig& c, const Fail& fail) {
   set_assoc("tlb-l1-entries", "tlb-l1-ways", c.tlb_l1_entries, c.tlb_l1_ways);
   set_assoc("tlb-l1-2m-entries", "tlb-l1-2m-ways", c.tlb_l1_2m_entries, c.tlb_l1_2m_ways);
   set_assoc("tlb-l2-entries", "tlb-l2-ways", c.tlb_l2_entries, c.tlb_l2_ways);
+  set_assoc("tlb-l2-1g-entries", "tlb-l2-1g-ways", c.tlb_l2_1g_entries, c.tlb_l2_1g_ways);
+  if (c.pwc_entries != 0 && c.pwc_ways <= c.pwc_entries && c.pwc_entries % c.pwc_ways != 0) {
+    fail("pwc-entries", std::to_string(c.pwc_entries) + " entries do not split evenly into " +
+                            std::to_string(c.pwc_ways) + " ways (--pwc-ways)");
+  }
   auto cache = [&](const char* size_opt, const char* ways_opt, uint64_t size, uint64_t ways) {
     const uint64_t way_bytes = kLineSize * ways;
     const std::string geometry = format_size(size) + " / (64-byte lines x " + std::to_string(ways) +
