@@ -7,7 +7,12 @@
 namespace mmusim {
 
 LineSource::LineSource(const std::string& path, size_t max_line)
-    : in_(path), cap_(max_line + (size_t(1) << 20)), buf_(new char[cap_]) {}
+    : in_(path), max_line_(max_line), cap_(max_line + (size_t(1) << 20)), buf_(new char[cap_]) {}
+
+void LineSource::too_long() const {
+  throw UsageError(path() + ":" + std::to_string(line_ + 1) + ": line longer than " +
+                   std::to_string(max_line_) + " bytes");
+}
 
 bool LineSource::fill() {
   if (eof_) return false;
@@ -29,6 +34,7 @@ bool LineSource::next(const char*& begin, const char*& end) {
     size_t i = scan;
     while (i < len_ && b[i] != '\n' && b[i] != '\r') ++i;
     // A "\r" as the last buffered byte may be the first half of "\r\n": look further first.
+    if (i - pos_ > max_line_) too_long();
     if (i < len_ && !(b[i] == '\r' && i + 1 == len_ && !eof_)) {
       begin = b + pos_;
       end = b + i;
@@ -44,9 +50,6 @@ bool LineSource::next(const char*& begin, const char*& end) {
       ++line_;
       return true;
     }
-    if (len_ - pos_ >= cap_ - (size_t(1) << 20))
-      throw UsageError(path() + ":" + std::to_string(line_ + 1) + ": line longer than " +
-                       std::to_string(cap_ - (size_t(1) << 20)) + " bytes");
     size_t seen = i - pos_;
     fill();
     scan = pos_ + seen;

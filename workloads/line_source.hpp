@@ -23,10 +23,11 @@ class LineSource {
   const std::string& path() const { return in_.path(); }
 
  private:
+  [[noreturn]] void too_long() const;
   bool fill();  // moves the unread tail to the front and reads more; false when nothing came
 
   CompressedInput in_;
-  size_t cap_;
+  size_t max_line_, cap_;
   std::unique_ptr<char[]> buf_;
   size_t pos_ = 0, len_ = 0;
   bool eof_ = false;
