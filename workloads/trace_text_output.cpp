@@ -1,5 +1,6 @@
 #include "workloads/trace_text_output.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -30,6 +31,9 @@ TraceTextOutput::TraceTextOutput(const std::string& path) : path_(path), buf_(ne
   gz_ = to_stdout_ ? gzdopen(dup(STDOUT_FILENO), mode) : gzopen(path.c_str(), mode);
   if (!gz_) throw UsageError(path + ": cannot create trace: " + std::strerror(errno ? errno : EIO));
   gzbuffer(gz(gz_), 1 << 17);
+  // Only a regular file is removed after a failure: never -o /dev/null or a named pipe.
+  struct stat st;
+  removable_ = !to_stdout_ && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
   static const char kHeader[] = "mmusim-trace 1\nspace gva\n";
   std::memcpy(buf_.get(), kHeader, sizeof kHeader - 1);
   len_ = sizeof kHeader - 1;
@@ -38,7 +42,7 @@ TraceTextOutput::TraceTextOutput(const std::string& path) : path_(path), buf_(ne
 TraceTextOutput::~TraceTextOutput() {
   if (!gz_) return;
   gzclose(gz(gz_));
-  if (!to_stdout_) std::remove(path_.c_str());
+  if (removable_) std::remove(path_.c_str());
 }
 
 char* TraceTextOutput::put_dec(char* p, uint64_t v) {
@@ -83,7 +87,7 @@ void TraceTextOutput::close() {
   int rc = gzclose(gz(gz_));
   gz_ = nullptr;
   if (rc != Z_OK) {
-    if (!to_stdout_) std::remove(path_.c_str());
+    if (removable_) std::remove(path_.c_str());
     throw UsageError(path_ + ": cannot finish writing trace");
   }
 }

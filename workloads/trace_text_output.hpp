@@ -13,7 +13,8 @@ class TraceTextOutput {
  public:
   // Creates `path` and writes the header of a gva trace; throws UsageError when it cannot.
   explicit TraceTextOutput(const std::string& path);
-  // Without close(): the file is incomplete, so it is removed (never a partial trace on disk).
+  // Without close(): the file is incomplete, so it is removed (never a partial trace on disk)
+  // when it is a regular file.
   ~TraceTextOutput();
   TraceTextOutput(const TraceTextOutput&) = delete;
   TraceTextOutput& operator=(const TraceTextOutput&) = delete;
@@ -53,6 +54,7 @@ class TraceTextOutput {
   std::string path_;
   void* gz_ = nullptr;  // gzFile (transparent mode for plain files and standard output)
   bool to_stdout_ = false;
+  bool removable_ = false;  // a regular file: removed when the output is incomplete
   std::unique_ptr<char[]> buf_;
   size_t len_ = 0;
 };

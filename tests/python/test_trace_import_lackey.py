@@ -5,6 +5,7 @@ is exit 2 naming file and line, with no output left behind."""
 import gzip
 import itertools
 import lzma
+import pathlib
 import random
 import shutil
 import subprocess
@@ -151,3 +152,12 @@ def real_logs(tmp_path_factory):
 def test_real_logs_import_byte_for_byte(real_logs, tmp_path, opts):
     nat, py = both(real_logs, tmp_path, opts)
     assert nat == py and nat.count(b"\n") > 10000
+
+
+def test_failed_import_to_a_device_leaves_the_device(tmp_path):
+    """Only a regular output file is removed after an error, never -o /dev/null."""
+    log = tmp_path / "bad.log"
+    log.write_text(" L zz\n")
+    p = run(trace_tool(), "import", "lackey", log, "-o", "/dev/null", check=False)
+    assert p.returncode == 2 and f"{log}:1: not a lackey trace line: 'L zz'" in p.stderr
+    assert pathlib.Path("/dev/null").is_char_device()
