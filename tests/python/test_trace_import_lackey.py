@@ -3,17 +3,14 @@
 edge cases and on real logs of programs traced in the test; plain, gzip and xz input; bad input
 is exit 2 naming file and line, with no output left behind."""
 import gzip
-import itertools
 import lzma
 import pathlib
 import random
-import shutil
-import subprocess
 
 import pytest
 
 from conftest import ROOT
-from test_traces import run, trace_tool
+from test_traces import lackey_logs, run, trace_tool  # noqa: F401 (a fixture)
 
 LACKEY = ROOT / "scripts" / "lackey2trace.py"
 OPTIONS = [[], ["--merge-same-page"], ["--same-address-space"],
@@ -137,20 +134,10 @@ def test_usage_errors_are_exit_2(tmp_path):
         assert p.returncode == 2 and p.stderr.startswith("mmusim-trace: "), p.stderr
 
 
-@pytest.fixture(scope="module")
-def real_logs(tmp_path_factory):
-    if not shutil.which("valgrind"):
-        pytest.skip("valgrind is not installed (scripts/install-deps.sh)")
-    d = tmp_path_factory.mktemp("lackey_real")
-    # Two real processes, as traces/make_traces.sh records them.
-    run("valgrind", "--tool=lackey", "--trace-mem=yes", "--trace-children=yes",
-        f"--log-file={d}/run.%p.log", "/bin/sh", "-c", "/bin/true; exit 0")
-    return sorted(d.glob("run.*.log"), key=lambda p: int(p.name.split(".")[1]))
-
-
 @pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: "+".join(o) or "default")
-def test_real_logs_import_byte_for_byte(real_logs, tmp_path, opts):
-    nat, py = both(real_logs, tmp_path, opts)
+def test_real_logs_import_byte_for_byte(lackey_logs, tmp_path, opts):
+    """Logs of real processes traced by valgrind in the test (test_traces.lackey_logs)."""
+    nat, py = both(lackey_logs, tmp_path, opts)
     assert nat == py and nat.count(b"\n") > 10000
 
 
