@@ -15,7 +15,7 @@ constexpr unsigned kCopyShift = 40;  // trace k lives at k << 40, as lackey logs
 constexpr uint64_t kUserLimit = 1ull << 47;
 constexpr size_t kRecordsPerBlock = 16384;
 
-// Field offsets in ChampSim's input_instr (docs/TRACE_FORMAT.md, Importing ChampSim traces).
+// Field offsets in ChampSim's input_instr (docs/TRACE_FORMAT.md, Importers).
 constexpr unsigned kIpAt = 0;
 constexpr unsigned kDestinationMemoryAt = 16;  // 2 x u64
 constexpr unsigned kSourceMemoryAt = 32;       // 4 x u64

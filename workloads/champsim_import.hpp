@@ -1,5 +1,5 @@
 // Imports ChampSim instruction traces (`input_instr` records, 64 bytes each; the layout is in
-// docs/TRACE_FORMAT.md, Importing ChampSim traces) as an mmusim text trace: trace k becomes
+// docs/TRACE_FORMAT.md, Importers) as an mmusim text trace: trace k becomes
 // vCPU k, each instruction its fetch and its memory operands as accesses. Input may be plain,
 // gzip or xz (workloads/compressed_input.hpp); it is decoded in large blocks.
 #pragma once

@@ -1,5 +1,5 @@
-// Imports valgrind lackey memory logs as an mmusim text trace (docs/TRACE_FORMAT.md, Importing
-// lackey logs): log k becomes vCPU k. The output is byte for byte what scripts/lackey2trace.py
+// Imports valgrind lackey memory logs as an mmusim text trace (docs/TRACE_FORMAT.md,
+// Importers): log k becomes vCPU k. The output is byte for byte what scripts/lackey2trace.py
 // writes with the same options; this version parses in place from large buffers (plain, gzip
 // or xz input) and so is fast enough for logs of billions of lines.
 #pragma once

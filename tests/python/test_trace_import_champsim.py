@@ -1,5 +1,5 @@
 """The ChampSim importer (`mmusim-trace import champsim`): traces written by the test in
-ChampSim's 64-byte input_instr layout (docs/TRACE_FORMAT.md, Importing ChampSim traces) give
+ChampSim's 64-byte input_instr layout (docs/TRACE_FORMAT.md, Importers) give
 exactly the expected records under every option, plain, gzip and xz alike; bad input is exit 2
 naming file, record and field; and a ChampSim trace and its lackey twin replay to identical
 translation statistics."""
