@@ -1,7 +1,10 @@
-// mmusim-trace: converts traces between the text and binary forms (plain or gzip) and prints a
-// summary of one. Both directions stream: any trace length converts in constant memory.
+// mmusim-trace: converts traces between the text and binary forms (plain or gzip), prints a
+// summary of one, and imports other tools' traces. Everything streams: any trace length converts
+// in constant memory.
 //   mmusim-trace convert IN OUT [--to text|binary]   (default: the other form; OUT.gz: gzip)
 //   mmusim-trace info IN                               (header, record counts per thread/kind)
+//   mmusim-trace import lackey LOG... -o OUT [options]     (valgrind lackey logs)
+//   mmusim-trace import champsim TRACE... -o OUT [options] (ChampSim input_instr traces)
 // Exit status: 0 success, 2 bad input (one line naming file, line or record offset, field).
 #include <array>
 #include <iostream>
@@ -10,7 +13,10 @@
 
 #include "sim/core/error.hpp"
 #include "sim/core/systemc_banner.hpp"
+#include "workloads/champsim_import.hpp"
+#include "workloads/lackey_import.hpp"
 #include "workloads/trace_reader.hpp"
+#include "workloads/trace_text_output.hpp"
 #include "workloads/trace_writer.hpp"
 
 namespace {
@@ -20,7 +26,22 @@ using namespace mmusim;
 const char* kUsage =
     "usage: mmusim-trace convert IN OUT [--to text|binary]\n"
     "       mmusim-trace info IN\n"
-    "IN may be text or binary, plain or gzip; OUT is gzip-compressed when its name ends in .gz.\n";
+    "       mmusim-trace import lackey LOG... -o OUT [--merge-same-page] [--same-address-space]\n"
+    "       mmusim-trace import champsim TRACE... -o OUT [--skip N] [--limit N] [--no-ifetch]\n"
+    "                                  [--merge-same-page] [--same-address-space]\n"
+    "IN may be text or binary, plain or gzip; OUT is gzip-compressed when its name ends in .gz\n"
+    "(import: '-' is standard output). Import inputs may be plain, gzip or xz.\n"
+    "import: log or trace k becomes vCPU k; its addresses are shifted by k << 40 (separate\n"
+    "  address spaces) unless --same-address-space. --merge-same-page drops an access to the\n"
+    "  same 4 KiB page as the access just before it of the same kind, counting one cycle of\n"
+    "  compute (a gap record) per dropped access: lackey compares with the previous access of\n"
+    "  the log whatever its kind, champsim with the previous access of the same kind (fetch,\n"
+    "  read or write) of that trace.\n"
+    "import champsim: each instruction gives a fetch of its ip (unless --no-ifetch), reads of\n"
+    "  its non-zero source_memory and writes of its non-zero destination_memory addresses, no\n"
+    "  sizes. --skip N drops the first N instructions of each trace, --limit N imports at most\n"
+    "  N instructions of each trace after those (the rest is not read).\n"
+    "See docs/TRACE_FORMAT.md.\n";
 
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
@@ -75,6 +96,50 @@ int info(const std::string& in) {
   return 0;
 }
 
+uint64_t count_of(const std::string& opt, const std::string& v) {
+  if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos)
+    throw UsageError(opt + ": expected a number of instructions, got '" + v + "'");
+  return std::stoull(v);
+}
+
+// import lackey|champsim INPUT... -o OUT [options]
+int import(const std::vector<std::string>& a) {
+  const std::string& from = a[1];
+  if (from != "lackey" && from != "champsim")
+    throw UsageError("import: unknown trace kind '" + from + "' (lackey or champsim)");
+  std::vector<std::string> inputs;
+  std::string out;
+  LackeyImportOptions lackey;
+  ChampsimImportOptions champsim;
+  for (size_t i = 2; i < a.size(); ++i) {
+    const std::string& o = a[i];
+    auto value = [&]() -> const std::string& {
+      if (i + 1 == a.size()) throw UsageError("import: " + o + " needs a value");
+      return a[++i];
+    };
+    if (o == "-o" || o == "--output") out = value();
+    else if (o.rfind("--output=", 0) == 0) out = o.substr(9);
+    else if (o == "--merge-same-page") lackey.merge_same_page = champsim.merge_same_page = true;
+    else if (o == "--same-address-space") lackey.same_address_space = champsim.same_address_space = true;
+    else if (from == "champsim" && o == "--skip") champsim.skip = count_of(o, value());
+    else if (from == "champsim" && o == "--limit") champsim.limit = count_of(o, value());
+    else if (from == "champsim" && o == "--no-ifetch") champsim.ifetch = false;
+    else if (o.size() > 1 && o[0] == '-') throw UsageError("import " + from + ": unknown option " + o);
+    else inputs.push_back(o);
+  }
+  if (inputs.empty()) throw UsageError("import " + from + ": no input files");
+  if (out.empty()) throw UsageError("import " + from + ": -o OUT is required");
+  if (inputs.size() > kTraceMaxVcpus)
+    throw UsageError("import " + from + ": more than " + std::to_string(kTraceMaxVcpus) + " inputs");
+  TraceTextOutput sink(out);
+  std::vector<uint64_t> counts =
+      from == "lackey" ? import_lackey(inputs, lackey, sink) : import_champsim(inputs, champsim, sink);
+  sink.close();
+  for (size_t v = 0; v < counts.size(); ++v)
+    std::cerr << "mmusim-trace: v" << v << ": " << counts[v] << " records from " << inputs[v] << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int sc_main(int argc, char** argv) {
@@ -87,6 +152,7 @@ int sc_main(int argc, char** argv) {
       return convert(a[1], a[2], to);
     }
     if (a.size() == 2 && a[0] == "info") return info(a[1]);
+    if (a.size() >= 2 && a[0] == "import") return import(a);
     if (a.size() == 1 && (a[0] == "--help" || a[0] == "-h")) {
       std::cout << kUsage;
       return 0;

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  libsystemc-dev libboost-program-options-dev zlib1g-dev valgrind
+  libsystemc-dev libboost-program-options-dev zlib1g-dev liblzma-dev valgrind
   googletest libgtest-dev libbenchmark-dev
   python3 python3-pandas python3-matplotlib python3-pytest python3-distributed
   clang libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes (docs/HARDENING.md)

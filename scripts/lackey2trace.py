@@ -17,6 +17,9 @@ keeps them as recorded (threads of one process).
 before it in the same process, counting one cycle of compute per dropped access instead: the
 sequence of pages each vCPU translates is unchanged, the trace is several times smaller.
 
+`mmusim-trace import lackey` is the native importer with the same options and byte-identical
+output, over 20 times faster; this script is its reference (tests/python/test_trace_import_lackey.py).
+
 Reads and writes streaming: any log length, constant memory. Output is gzip when its name ends
 in .gz. Exit status 2 with "file:line: message" on a malformed lackey line.
 """

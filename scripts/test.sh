@@ -40,9 +40,9 @@ if [ ! -f build-fuzz/build.ninja ]; then
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
     -DMMUSIM_FUZZ=ON >/dev/null
 fi
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_config fuzz_trace
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_config fuzz_trace fuzz_import
 ctest --test-dir build-fuzz --output-on-failure -R '^fuzz_'
-for h in config trace; do
+for h in config trace import; do
   work=$(mktemp -d)
   # New inputs go to a scratch corpus so the checked-in seeds stay as they are.
   build-fuzz/fuzz_$h "$work" tests/fuzz/corpus/$h \

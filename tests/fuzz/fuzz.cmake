@@ -9,7 +9,16 @@ add_executable(fuzz_trace ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_trace.cpp
                ${CMAKE_SOURCE_DIR}/workloads/trace_reader.cpp)
 target_link_libraries(fuzz_trace PRIVATE mmusim_core ZLIB::ZLIB)
 
-foreach(t fuzz_config fuzz_trace)
+# The importers and the compressed-input layer under them, likewise without the simulator.
+add_executable(fuzz_import ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_import.cpp
+               ${CMAKE_SOURCE_DIR}/workloads/compressed_input.cpp
+               ${CMAKE_SOURCE_DIR}/workloads/line_source.cpp
+               ${CMAKE_SOURCE_DIR}/workloads/trace_text_output.cpp
+               ${CMAKE_SOURCE_DIR}/workloads/lackey_import.cpp
+               ${CMAKE_SOURCE_DIR}/workloads/champsim_import.cpp)
+target_link_libraries(fuzz_import PRIVATE mmusim_core ZLIB::ZLIB PkgConfig::LZMA)
+
+foreach(t fuzz_config fuzz_trace fuzz_import)
   target_compile_options(${t} PRIVATE -Wall -Wextra)
   target_link_options(${t} PRIVATE -fsanitize=fuzzer)
   set_target_properties(${t} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
@@ -17,7 +26,7 @@ endforeach()
 
 # Replays the seed corpus and every input that once crashed a harness (regressions/) in a fuzz
 # build's ctest: -runs=0 executes each file once and fails on any sanitizer report or crash.
-foreach(h config trace)
+foreach(h config trace import)
   add_test(NAME fuzz_${h}_replay
     COMMAND fuzz_${h} -runs=0 ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${h}
             ${CMAKE_SOURCE_DIR}/tests/fuzz/regressions/${h})
