@@ -118,7 +118,8 @@ void ProgressMeter::show(const std::string& text) {
     // Rewritten in place, so it must not wrap: cut to the terminal's width. Spaces cover what
     // is left of a longer previous line.
     winsize ws{};
-    const size_t width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col : 80;
+    const bool known = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1;
+    const size_t width = known ? ws.ws_col : 80;
     const std::string cut = text.substr(0, width - 1);
     const size_t pad = shown_ > cut.size() ? shown_ - cut.size() : 0;
     std::fprintf(stderr, "\r%s%*s", cut.c_str(), int(pad), "");

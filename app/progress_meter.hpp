@@ -1,4 +1,4 @@
-// The progress line of a long run (--progress, README.md "Progress"): simulated time, faults
+// The progress line of a long run (--progress; README.md, Running): simulated time, faults
 // handled, host speed and, when the workload knows its size, the share done and an ETA, on
 // stderr -- rewritten in place on a terminal, one line per update otherwise.
 //

@@ -179,7 +179,8 @@ std::unique_ptr<OpStream> TraceWorkload::vcpu_stream(unsigned vcpu) {
 
 WorkSize TraceWorkload::vcpu_work() const {
   uint64_t ops = 0;
-  for (unsigned i = 0; sum_.vcpus != 0 && i < p_.vcpus; ++i) ops += sum_.vcpu_records[i % sum_.vcpus];
+  for (unsigned i = 0; sum_.vcpus != 0 && i < p_.vcpus; ++i)
+    ops += sum_.vcpu_records[i % sum_.vcpus];  // vCPU i replays trace vCPU i mod T
   return {ops, "records"};
 }
 

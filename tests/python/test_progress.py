@@ -1,17 +1,12 @@
-"""mmusim --progress: the progress line on stderr (README.md, Progress). It shows simulated
+"""mmusim --progress: the progress line on stderr (README.md, Running). It shows simulated
 time, faults, host speed and, where the workload knows its size, the share done and an ETA;
 it changes neither stdout nor the statistics; off, or auto on a non-terminal or with --quiet,
 print nothing. --progress-after 0 makes the shortest run print its first line at once."""
-import fcntl
 import json
-import os
-import pty
 import re
-import struct
 import subprocess
-import termios
 
-from conftest import ROOT, mmusim_bin
+from conftest import ROOT, mmusim_bin, run_on_terminal
 
 LINE = re.compile(
     r"^mmusim: (?:(?P<share>\d+\.\d)% of (?P<total>\d+) (?P<unit>\w+), ETA \d+[smh]\S* \| )?"
@@ -74,25 +69,9 @@ def test_off_and_auto_on_a_pipe_print_nothing():
 
 
 def read_terminal(args, columns=200):
-    """Runs mmusim with stderr on a pseudo-terminal `columns` wide; returns (stdout, what the
-    terminal got)."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    p = subprocess.Popen([mmusim_bin(), *args], stdout=subprocess.PIPE, stderr=slave)
-    os.close(slave)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # the terminal's other side closed
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(master)
-    out = p.stdout.read().decode()
-    assert p.wait(timeout=300) == 0
-    return out, seen.decode()
+    code, out, term = run_on_terminal([mmusim_bin(), *args], columns)
+    assert code == 0, term
+    return out, term
 
 
 def test_auto_on_a_terminal_rewrites_one_line_and_clears_it():

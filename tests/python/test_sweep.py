@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, mmusim_bin
+from conftest import ROOT, mmusim_bin, run_on_terminal
 
 HIST_FIELDS = ["count", "mean", "p50", "p90", "p99", "max"]
 
@@ -101,25 +101,10 @@ def test_progress_only_on_a_terminal_or_when_asked_and_the_csv_is_the_same(tmp_p
 
 
 def test_progress_is_rewritten_in_place_on_a_terminal(tmp_path):
-    import pty
     s = spec(tmp_path, {"vcpus": [1, 2]})
     out = tmp_path / "r.csv"
-    master, slave = pty.openpty()
-    p = subprocess.Popen([*SWEEP, s, "-o", out, "--jobs", "1", "--mmusim", mmusim_bin()],
-                         stdout=subprocess.PIPE, stderr=slave)
-    os.close(slave)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # the terminal's other side closed
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(master)
-    assert p.wait(timeout=600) == 0
-    text = seen.decode()
+    code, _, text = run_on_terminal([*SWEEP, s, "-o", out, "--jobs", "1", "--mmusim", mmusim_bin()])
+    assert code == 0, text
     assert "\rsweep: 1/2 done, ETA " in text and "\rsweep: 2/2 done, ETA 0s" in text
     # The in-place line is blanked before the final message, which is a line of its own.
     assert text.rstrip().endswith(f"\rsweep: all 2 points in {out} (0 failed)")
