@@ -125,6 +125,10 @@ void Platform::build_vcpus(const PlatformHooks& hooks) {
                 return arch->make_walker(name, walker, kernel.clock(), &pool, &oracle, stats);
               }};
   const unsigned pcpus = cfg.physical_cpus();
+  const ProgressParams shown = progress_params(cfg);
+  if (shown.enabled)  // a replaced stream's size is not the workload's
+    progress = std::make_unique<ProgressMeter>(shown, kernel.clock(), faults.count,
+                                               hooks.stream ? WorkSize{} : workload->vcpu_work());
   for (unsigned i = 0; i < cfg.vcpus; ++i) {
     GuestContext g;
     g.os = workload->guest_os();
@@ -132,8 +136,10 @@ void Platform::build_vcpus(const PlatformHooks& hooks) {
     g.guest_root_gpa = g.os ? g.os->root_gpa() : guest_pt->root_gpa();
     g.tlb_tag = 1;
     g.touched = &touched;
+    auto ops = hooks.stream ? hooks.stream(i) : workload->vcpu_stream(i);
+    if (progress) ops = progress->wrap(std::move(ops));
     auto v = std::make_unique<Vcpu>(("vcpu" + std::to_string(i)).c_str(), int(i), int(i % pcpus),
-                                    env, g, hooks.stream ? hooks.stream(i) : workload->vcpu_stream(i), heap.alloc());
+                                    env, g, std::move(ops), heap.alloc());
     v->port.socket.bind(memsys.target);
     v->walker->mem_port().socket.bind(memsys.target);
     flush.add_vcpu(v.get());
@@ -207,7 +213,9 @@ void Platform::check_stage2() {
 Platform::~Platform() = default;
 
 void Platform::run() {
+  if (progress) progress->start();
   sc_core::sc_start();
+  if (progress) progress->finish();  // before any summary or error is printed
   if (!finished) {
     // Every thread is blocked and no event is pending: name each one and what it waits for.
     std::ostringstream m;

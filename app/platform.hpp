@@ -14,6 +14,7 @@
 #include <systemc>
 #include <vector>
 
+#include "app/progress_meter.hpp"
 #include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
@@ -100,6 +101,8 @@ class Platform {
   TouchedPages touched;
   std::unique_ptr<WorkloadEnv> workload_env;
   std::unique_ptr<HostScheduler> sched;  // --pcpus < --vcpus only
+  std::unique_ptr<ProgressMeter> progress;  // --progress, when it shows a line; outlives the
+                                            // vCPUs' streams, which count ops to it
   std::vector<std::unique_ptr<Vcpu>> vcpus;
   std::vector<std::unique_ptr<HostThread>> host_threads;
   std::unique_ptr<HostThread> vmm;

@@ -21,6 +21,11 @@ sweep (Ctrl-C, kill -9) loses nothing but the runs in flight. A failed run is a 
 "failed", its exit code and the last line mmusim printed on stderr. When every point is in, the
 CSV is rewritten in point order, so equal sweeps give identical files however they ran.
 
+Progress (points done / total and an ETA) goes to stderr with --progress auto (the default)
+when stderr is a terminal, rewritten in place; --progress on shows it anywhere, one line per
+finished point; --progress off (or --quiet) shows none. It never changes the CSV or the stats.
+The runs themselves show no progress line (mmusim --progress off).
+
 Each run's full statistics are kept as JSON in OUT.stats/<point id>.json (column stats_file),
 with the run's statistics schema (every name's kind and description, --stats-schema) beside it
 in OUT.stats/<point id>.schema.json, for scripts/analyze.py.
@@ -93,7 +98,7 @@ def load_spec(path):
     if both:
         raise SpecError(f"{path}: {sorted(both)[0]!r} is both fixed and swept")
     for k in list(fixed) + list(sweep):
-        if k in ("stats-json", "stats-schema", "quiet", "timeline"):
+        if k in ("stats-json", "stats-schema", "quiet", "timeline", "progress", "progress-after"):
             raise SpecError(f"{path}: {k!r} is set by the sweep runner itself")
     fixed = {k: str(v) for k, v in fixed.items()}
     sweep = {k: [str(x) for x in v] for k, v in sweep.items()}
@@ -133,7 +138,8 @@ def command(binary, params, spec_dir, stats_path):
         if k in PATH_KEYS and not os.path.isabs(v):
             v = os.path.join(spec_dir, v)
         cmd += [f"--{k}", v]
-    return cmd + ["--stats-json", stats_path, "--stats-schema", schema_path(stats_path), "--quiet"]
+    return cmd + ["--stats-json", stats_path, "--stats-schema", schema_path(stats_path), "--quiet",
+                  "--progress", "off"]
 
 
 def run_point(binary, params, spec_dir, stats_path, timeout):
@@ -229,6 +235,47 @@ def read_done(csv_path, columns):
     return {r["point"]: r for r in rows if r.get("status") in ("ok", "failed")}
 
 
+def duration(s):
+    """8s, 3m05s, 2h07m: as mmusim's progress line."""
+    t = int(s + 0.5)
+    if t < 60:
+        return f"{t}s"
+    if t < 3600:
+        return f"{t // 60}m{t % 60:02d}s"
+    return f"{t // 3600}h{t // 60 % 60:02d}m"
+
+
+class Progress:
+    """Progress messages on stderr. On a terminal the per-point line is rewritten in place and
+    every other message is a line of its own; elsewhere each message is a line."""
+
+    def __init__(self, mode, stream=sys.stderr):
+        self.stream = stream
+        self.terminal = stream.isatty()
+        self.shown = mode == "on" or (mode == "auto" and self.terminal)
+        self.width = 0  # characters of the in-place line on the terminal now
+
+    def status(self, text):
+        if not self.shown:
+            return
+        if not self.terminal:
+            return self.line(text)
+        self.stream.write("\r" + text + " " * max(0, self.width - len(text)))
+        self.stream.flush()
+        self.width = len(text)
+
+    def line(self, text):
+        if not self.shown:
+            return
+        self.clear()
+        print(text, file=self.stream, flush=True)
+
+    def clear(self):
+        if self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.width = 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Run an mmusim parameter sweep.")
     ap.add_argument("spec")
@@ -238,7 +285,9 @@ def main(argv=None):
     ap.add_argument("--mmusim", default=os.environ.get("MMUSIM_BIN", str(ROOT / "build" / "mmusim")))
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per run")
     ap.add_argument("--retry-failed", action="store_true", help="run failed points again")
-    ap.add_argument("--quiet", action="store_true", help="no progress lines")
+    ap.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
+                    help="points done / total and an ETA on stderr (auto: when it is a terminal)")
+    ap.add_argument("--quiet", action="store_true", help="no progress lines (--progress off)")
     a = ap.parse_args(argv)
     try:
         return sweep(a)
@@ -284,8 +333,8 @@ def sweep(a):
     if columns:
         start_csv({})
     total, finished, t0 = len(pts), len(pts) - len(todo), time.time()
-    if not a.quiet:
-        print(f"sweep: {total} points, {finished} already done, {len(todo)} to run", file=sys.stderr)
+    progress = Progress("off" if a.quiet else a.progress)
+    progress.line(f"sweep: {total} points, {finished} already done, {len(todo)} to run")
 
     def record(p, code, err):
         nonlocal finished
@@ -309,11 +358,13 @@ def sweep(a):
             f.flush()
             os.fsync(f.fileno())
         finished += 1
-        if not a.quiet:
-            ran = finished - (total - len(todo))
-            eta = (time.time() - t0) / ran * (total - finished) if ran else 0
-            print(f"sweep: {finished}/{total} done, ETA {eta:.0f} s"
-                  + ("" if row["status"] == "ok" else f" (failed: {err})"), file=sys.stderr)
+        ran = finished - (total - len(todo))
+        eta = (time.time() - t0) / ran * (total - finished) if ran else 0
+        text = f"sweep: {finished}/{total} done, ETA {duration(eta)}"
+        if row["status"] == "ok":
+            progress.status(text)
+        else:
+            progress.line(f"{text} (failed: {err})")
 
     def spath(p):
         return os.path.join(stats_dir, point_id(p) + ".json")
@@ -330,6 +381,7 @@ def sweep(a):
         if w is None:
             start_csv({})  # no run succeeded: the kinds are unknown, one column per name
     except KeyboardInterrupt:
+        progress.clear()
         print(f"sweep: interrupted; {finished}/{total} points are in {a.output}; run again to finish",
               file=sys.stderr)
         return 130
@@ -337,8 +389,7 @@ def sweep(a):
         f.close()
     rewrite_in_order(out, columns, pts)
     failed = sum(1 for r in read_done(out, columns).values() if r["status"] == "failed")
-    if not a.quiet:
-        print(f"sweep: all {total} points in {a.output} ({failed} failed)", file=sys.stderr)
+    progress.line(f"sweep: all {total} points in {a.output} ({failed} failed)")
     return 1 if failed else 0
 
 

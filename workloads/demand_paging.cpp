@@ -65,4 +65,8 @@ std::unique_ptr<OpStream> DemandPaging::vcpu_stream(unsigned vcpu) {
                                        p_.access_offset == AccessOffset::Spread);
 }
 
+WorkSize DemandPaging::vcpu_work() const {
+  return {uint64_t(p_.vcpus) * (p_.mem_per_vcpu / kPageSize) * p_.passes, "pages"};
+}
+
 }  // namespace mmusim

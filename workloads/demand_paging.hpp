@@ -34,6 +34,8 @@ class DemandPaging : public Workload {
   uint64_t data_bytes() const override { return data_bytes_; }
   uint64_t slice_offset(unsigned vcpu) const { return uint64_t(vcpu) * stride_; }
   std::unique_ptr<OpStream> vcpu_stream(unsigned vcpu) override;
+  // One op per page per pass.
+  WorkSize vcpu_work() const override;
 
  private:
   DemandPagingParams p_;

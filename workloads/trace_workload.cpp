@@ -177,6 +177,13 @@ std::unique_ptr<OpStream> TraceWorkload::vcpu_stream(unsigned vcpu) {
   return std::make_unique<TraceStream>(p_.trace, j, copy << copy_shift_, sum_.header.gpa_space);
 }
 
+WorkSize TraceWorkload::vcpu_work() const {
+  uint64_t ops = 0;
+  for (unsigned i = 0; sum_.vcpus != 0 && i < p_.vcpus; ++i)
+    ops += sum_.vcpu_records[i % sum_.vcpus];  // vCPU i replays trace vCPU i mod T
+  return {ops, "records"};
+}
+
 std::vector<HostThreadSpec> TraceWorkload::host_threads() {
   std::vector<HostThreadSpec> specs;
   for (uint32_t h : sum_.host_threads)

@@ -56,6 +56,8 @@ class TraceWorkload : public Workload {
   GuestOs* guest_os() override { return kernel_.get(); }
   std::unique_ptr<OpStream> vcpu_stream(unsigned vcpu) override;
   std::vector<HostThreadSpec> host_threads() override;
+  // One op per vCPU record (accesses and gaps), counted by the pre-run scan.
+  WorkSize vcpu_work() const override;
   void publish(Stats& stats) override;
   const TraceSummary& summary() const { return sum_; }
 

@@ -48,6 +48,14 @@ struct HostThreadSpec {
   std::function<void(Agent&)> body;    // runs in its own SystemC thread on physical CPU 0
 };
 
+// The vCPUs' work as the workload knows it before the run: how many ops all vCPU streams yield
+// together, and what one op is. ops 0: not known. The progress line's ETA compares it with
+// the ops the vCPUs have taken so far (app/progress_meter.hpp).
+struct WorkSize {
+  uint64_t ops = 0;
+  const char* unit = "ops";
+};
+
 class Workload {
  public:
   virtual ~Workload() = default;
@@ -62,6 +70,7 @@ class Workload {
   virtual VmmRendezvous* rendezvous() { return nullptr; }
   virtual std::unique_ptr<OpStream> vcpu_stream(unsigned vcpu) = 0;
   virtual std::vector<HostThreadSpec> host_threads() { return {}; }
+  virtual WorkSize vcpu_work() const { return {}; }
   // Adds workload-specific statistics at the end of the run.
   virtual void publish(Stats&) {}
 };

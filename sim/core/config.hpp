@@ -128,6 +128,8 @@ struct SimConfig {
   std::string timeline;    // empty: none
   bool check = true;
   bool quiet = false;      // no human summary on stdout
+  ProgressMode progress = ProgressMode::Auto;  // progress line on stderr (app/progress_meter.hpp)
+  double progress_after = 2.0;  // host seconds before the first progress line
 
   // --- arm64 (sim/core/config_options_arm64.cpp) ---
   unsigned ipa_bits = 40;          // stage-2 input (IPA) size in bits, 32..48

@@ -188,6 +188,13 @@ void add_core_options(OptionTable& o) {
   o.on_off("quiet", "no human summary on stdout; a bare --quiet means on", &SimConfig::quiet);
   o.t.back().arg = "[on|off]";
   o.t.back().implicit = "on";
+  o.choice("progress",
+           "progress line on stderr during a long run (simulated time, faults, host speed, ETA): "
+           "auto when stderr is a terminal and not --quiet",
+           &SimConfig::progress);
+  o.real("progress-after", "SECONDS",
+         "host seconds a run lasts before its first progress line, 0..86400",
+         &SimConfig::progress_after, 0.0, 86400.0, "a number of seconds");
 }
 
 

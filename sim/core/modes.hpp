@@ -37,6 +37,9 @@ enum class WorkloadKind {
 // TLBI IS + DSB; UnsafeSkip reports the flush done without touching any vCPU (wrong on purpose,
 // to show that the oracle catches it).
 enum class FlushKind { IpiAll, Targeted, Ranged, Pv, Broadcast, UnsafeSkip };
+// The progress line on stderr (--progress): auto shows it when stderr is a terminal and the run
+// is not --quiet; on shows it always (one line per update on a non-terminal); off never.
+enum class ProgressMode { Auto, On, Off };
 
 template <class E>
 struct ModeName {
@@ -111,6 +114,12 @@ struct ModeNames<FlushKind> {
       {FlushKind::IpiAll, "ipi-all"},     {FlushKind::Targeted, "targeted"},
       {FlushKind::Ranged, "ranged"},      {FlushKind::Pv, "pv"},
       {FlushKind::Broadcast, "broadcast"}, {FlushKind::UnsafeSkip, "unsafe-skip"}};
+};
+
+template <>
+struct ModeNames<ProgressMode> {
+  static constexpr ModeName<ProgressMode> table[] = {
+      {ProgressMode::Auto, "auto"}, {ProgressMode::On, "on"}, {ProgressMode::Off, "off"}};
 };
 
 // The option text of `value`.

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, mmusim_bin
+from conftest import ROOT, mmusim_bin, run_on_terminal
 
 HIST_FIELDS = ["count", "mean", "p50", "p90", "p99", "max"]
 
@@ -42,7 +42,7 @@ def rows(path):
 def test_every_point_is_a_row_with_headline_stats(tmp_path):
     s = spec(tmp_path, {"vcpus": [1, 2], "mmu-lock": ["exclusive", "shared"]})
     out = tmp_path / "r.csv"
-    p = sweep(s, "-o", out, "--jobs", "2")
+    p = sweep(s, "-o", out, "--jobs", "2", "--progress", "on")
     assert "4/4 done" in p.stderr and "ETA" in p.stderr
     r = rows(out)
     assert [(x["vcpus"], x["mmu-lock"]) for x in r] == [
@@ -82,6 +82,35 @@ def test_requested_histograms_are_columns_of_their_fields(tmp_path):
         assert int(x["hv.fault.latency.p99"]) == stats["hv.fault.latency"]["p99"]
 
 
+def test_progress_only_on_a_terminal_or_when_asked_and_the_csv_is_the_same(tmp_path):
+    s = spec(tmp_path, {"vcpus": [1, 2], "seed": [1, 2]})
+    quiet, shown = tmp_path / "quiet" / "r.csv", tmp_path / "shown" / "r.csv"
+    quiet.parent.mkdir()
+    shown.parent.mkdir()
+    p = sweep(s, "-o", quiet, "--jobs", "2")  # stderr is a pipe: auto shows nothing
+    assert p.stderr == "" and p.stdout == ""
+    p = sweep(s, "-o", shown, "--jobs", "2", "--progress", "on")
+    lines = p.stderr.splitlines()
+    assert lines[0] == "sweep: 4 points, 0 already done, 4 to run"
+    done = [l for l in lines if " done, ETA " in l]
+    assert [l.split()[1] for l in done] == ["1/4", "2/4", "3/4", "4/4"]
+    assert done[-1].endswith("ETA 0s")
+    assert lines[-1] == f"sweep: all 4 points in {shown} (0 failed)"
+    assert p.stdout == ""
+    assert quiet.read_bytes() == shown.read_bytes()
+
+
+def test_progress_is_rewritten_in_place_on_a_terminal(tmp_path):
+    s = spec(tmp_path, {"vcpus": [1, 2]})
+    out = tmp_path / "r.csv"
+    code, _, text = run_on_terminal([*SWEEP, s, "-o", out, "--jobs", "1", "--mmusim", mmusim_bin()])
+    assert code == 0, text
+    assert "\rsweep: 1/2 done, ETA " in text and "\rsweep: 2/2 done, ETA 0s" in text
+    # The in-place line is blanked before the final message, which is a line of its own.
+    assert text.rstrip().endswith(f"\rsweep: all 2 points in {out} (0 failed)")
+    assert len(rows(out)) == 2
+
+
 def test_failed_point_is_recorded_with_its_error(tmp_path):
     s = spec(tmp_path, {"vcpus": [1, 5000]})
     out = tmp_path / "r.csv"
@@ -92,7 +121,7 @@ def test_failed_point_is_recorded_with_its_error(tmp_path):
     assert r["5000"]["status"] == "failed" and r["5000"]["exit"] == "2"
     assert "--vcpus" in r["5000"]["error"]
     # A re-run keeps the failure (it is finished) and runs nothing.
-    p = sweep(s, "-o", out, check=False)
+    p = sweep(s, "-o", out, "--progress", "on", check=False)
     assert "2 already done, 0 to run" in p.stderr
 
 
@@ -124,7 +153,7 @@ def test_resume_after_kill_loses_no_finished_point(tmp_path):
         proc.wait()
     before = rows(out)
     assert 3 <= len(before) < 16
-    p = sweep(s, "-o", out, "--jobs", "2")
+    p = sweep(s, "-o", out, "--jobs", "2", "--progress", "on")
     assert f"{len(before)} already done, {16 - len(before)} to run" in p.stderr
     assert out.read_bytes() == ref.read_bytes()
 
@@ -172,7 +201,7 @@ def test_dask_cluster_gives_the_local_csv(tmp_path, dask_cluster):
     local.parent.mkdir()
     dist.parent.mkdir()
     sweep(s, "-o", local, "--jobs", "2")
-    p = sweep(s, "-o", dist, "--scheduler", dask_cluster)
+    p = sweep(s, "-o", dist, "--scheduler", dask_cluster, "--progress", "on")
     assert "4/4 done" in p.stderr
     assert dist.read_bytes() == local.read_bytes()
     assert len(rows(dist)) == 4

@@ -1,0 +1,65 @@
+// The progress line of a long run (--progress; README.md, Running): simulated time, faults
+// handled, host speed and, when the workload knows its size, the share done and an ETA, on
+// stderr -- rewritten in place on a terminal, one line per update otherwise.
+//
+// It is driven only by host time, checked where the simulation already passes: every vCPU op
+// stream is wrapped (ProgressMeter::wrap) so that taking an op counts it and every
+// kPollEvery-th op reads the steady clock. It adds no SystemC event, wait or process and only
+// reads the model's state, so simulated results are the same with or without it.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "sim/core/clock.hpp"
+#include "sim/core/config.hpp"
+#include "sim/core/stats_group.hpp"
+#include "sim/cpu/op.hpp"
+#include "workloads/workload.hpp"
+
+namespace mmusim {
+
+struct ProgressParams {
+  bool enabled = false;   // --progress resolved against the terminal and --quiet
+  bool terminal = false;  // stderr is a terminal: rewrite one line in place
+  double after_s = 2.0;   // host seconds before the first line (--progress-after)
+  double clock_ghz = 1.0; // simulated seconds from cycles
+};
+
+// Resolves --progress auto against isatty(stderr) and --quiet.
+ProgressParams progress_params(const SimConfig& cfg);
+
+class ProgressMeter {
+ public:
+  // `faults` is the hypervisor's live fault counter; `work` what the workload's vCPU streams
+  // yield in total (ops 0: unknown, no ETA).
+  ProgressMeter(const ProgressParams& p, const Clock& clock, const statistics::Counter& faults,
+                WorkSize work);
+  ~ProgressMeter();  // ends the line if finish() was not reached (an error unwinds the run)
+  // `ops` counted by this meter.
+  std::unique_ptr<OpStream> wrap(std::unique_ptr<OpStream> ops);
+  void start();   // the run begins: host time counts from here (also done on construction)
+  void finish();  // clears the line on a terminal; called before anything else is printed
+
+  // The line as printed, for a run `host_s` host seconds in (tests).
+  std::string line(double host_s) const;
+  // Called by the wrapped streams for every op taken.
+  void op_taken() {
+    if ((++ops_ & (kPollEvery - 1)) == 0) poll();
+  }
+
+ private:
+  static constexpr uint64_t kPollEvery = 256;  // ops between two reads of the steady clock
+  void poll();
+  void show(const std::string& text);
+  ProgressParams p_;
+  const Clock& clock_;
+  const statistics::Counter& faults_;
+  WorkSize work_;
+  uint64_t ops_ = 0;
+  std::chrono::steady_clock::time_point t0_, next_;
+  size_t shown_ = 0;  // characters of the line on the terminal now (0: none)
+};
+
+}  // namespace mmusim
