@@ -118,6 +118,7 @@ TraceWorkloadParams trace_workload_params(const SimConfig& cfg) {
   p.page_size = cfg.page_size;
   p.arch = cfg.arch;
   p.kernel = guest_kernel_params(cfg);
+  p.queue_bytes = cfg.trace_queue;
   // min_copy_shift: not an option.
   return p;
 }

@@ -141,7 +141,8 @@ TEST(TraceFormat, TextErrorsNameFileLineAndField) {
       << error_of(v2);
   std::string junk = write_file("junk.trace", "hello world\n");
   EXPECT_NE(error_of(junk).find(":1: header: not an mmusim trace"), std::string::npos) << error_of(junk);
-  EXPECT_NE(error_of(tmp("missing")).find("cannot open trace"), std::string::npos);
+  EXPECT_NE(error_of(tmp("missing")).find(tmp("missing") + ": cannot open: No such file"), std::string::npos)
+      << error_of(tmp("missing"));
 }
 
 TEST(TraceFormat, BinaryErrorsNameTheRecordOffset) {
@@ -185,7 +186,21 @@ TEST(TraceFormat, TruncatedGzipIsAnErrorNotAShortTrace) {
     bytes.assign(std::istreambuf_iterator<char>(in), {});
   }
   std::string cut = write_file("cut.trace.gz", bytes.substr(0, bytes.size() / 2));
-  EXPECT_NE(error_of(cut).find("truncated or corrupt gzip input"), std::string::npos) << error_of(cut);
+  // Every record decoded before the cut is read; the error names the first line it cut off
+  // (the writer's header is two lines, "mmusim-trace 1" and "space gva").
+  uint64_t read = 0;
+  std::string error;
+  try {
+    TraceReader rd(cut);
+    for (TraceRecord r; rd.next(r);) ++read;
+  } catch (const UsageError& e) {
+    error = e.what();
+  }
+  EXPECT_GT(read, 5000u);
+  EXPECT_LT(read, 20000u);
+  EXPECT_NE(error.find(cut + ":" + std::to_string(read + 3) + ": input: gzip stream ends early"),
+            std::string::npos)
+      << error << " after " << read << " records";
   EXPECT_EQ(lines_of(gz).size(), 20000u);
 }
 

@@ -13,6 +13,7 @@
 #include "sim/core/error.hpp"
 #include "tests/platform_run.hpp"
 #include "workloads/guest_layout.hpp"
+#include "workloads/trace_format.hpp"
 
 using mmusim::WorkloadKind;
 using mmusim::SimConfig;
@@ -91,6 +92,19 @@ TEST(TraceReplay, SameSeedSameStatistics) {
   ASSERT_EQ(a.exit_code, 0) << a.stats_json;
   EXPECT_EQ(a.stats_json, b.stats_json);
   EXPECT_EQ(a.leaves, b.leaves);
+}
+
+TEST(TraceReplay, QueueBudgetChangesNoStatistic) {
+  // The trace holds all of v0's records before v1's: with a budget of a few records the
+  // replay detaches readers (tests/trace_demux_test.cpp), and the simulation must not notice.
+  std::string t = write_trace("budget.trace", two_vcpu_body(30));
+  SimConfig c = trace_cfg(t, 4);
+  PlatformRun roomy = run_platform(c);
+  c.trace_queue = 4 * sizeof(mmusim::TraceRecord);
+  PlatformRun tight = run_platform(c);
+  ASSERT_EQ(roomy.exit_code, 0) << roomy.stats_json;
+  EXPECT_EQ(roomy.stats_json, tight.stats_json);
+  EXPECT_EQ(roomy.leaves, tight.leaves);
 }
 
 TEST(TraceReplay, VcpuBeyondVcpusIsAUsageErrorNamingTheLine) {

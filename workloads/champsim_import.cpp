@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
 
 #include "sim/core/error.hpp"
 #include "workloads/compressed_input.hpp"
@@ -103,6 +104,9 @@ std::vector<uint64_t> import_champsim(const std::vector<std::string>& traces,
             v.access(2, a, record, "destination_memory", d);
       }
       if (base + whole >= end) break;  // the limit: the rest of the file is not read
+      // A short block is the end of the content or comes before a fault (a cut-off stream),
+      // which this read reports ahead of the incomplete record it leaves.
+      if (got < cap && in.read(buf.get(), cap) != 0) throw std::logic_error("read after a short block");
       if (got % kChampsimRecordBytes)
         throw UsageError(in.path() + ": record " + std::to_string(base + whole) + " (byte " +
                          std::to_string((base + whole) * kChampsimRecordBytes) + "): incomplete, " +

@@ -93,9 +93,19 @@ bool CompressedInput::refill() {
 }
 
 size_t CompressedInput::read(char* dst, size_t cap) {
+  if (failure_) std::rethrow_exception(failure_);
   size_t got = 0;
   while (got < cap && !content_ended_) {
-    size_t n = read_some(dst + got, cap - got);
+    size_t n;
+    try {
+      n = read_some(dst + got, cap - got);
+    } catch (const UsageError&) {
+      // Deliver what was decoded before the fault; the next read reports it, so a reader can
+      // name the first record the fault cut off rather than one before it.
+      if (got == 0) throw;
+      failure_ = std::current_exception();
+      break;
+    }
     if (n == 0) content_ended_ = true;
     got += n;
   }

@@ -7,6 +7,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 
@@ -24,8 +25,9 @@ class CompressedInput {
   CompressedInput& operator=(const CompressedInput&) = delete;
 
   // Copies up to `cap` bytes of (decompressed) content into `dst`. Returns fewer than `cap`
-  // only when the content has ended: 0 means end of input. Throws UsageError on a read error,
-  // corrupt data or a compressed stream that ends early.
+  // only when the content has ended or a fault follows: 0 means end of input. Throws
+  // UsageError on a read error, corrupt data or a compressed stream that ends early -- after
+  // first returning the content decoded before the fault, so the reader reaches it.
   size_t read(char* dst, size_t cap);
 
   const std::string& path() const { return path_; }
@@ -48,6 +50,7 @@ class CompressedInput {
   uint64_t content_offset_ = 0;
   bool file_ended_ = false, content_ended_ = false;
   std::unique_ptr<Decoder> dec_;
+  std::exception_ptr failure_;  // a fault met after content that read() has yet to return
 };
 
 const char* encoding_name(CompressedInput::Encoding e);

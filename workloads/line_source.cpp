@@ -22,7 +22,7 @@ bool LineSource::fill() {
     pos_ = 0;
   }
   size_t n = in_.read(buf_.get() + len_, cap_ - len_);
-  if (n < cap_ - len_) eof_ = true;
+  if (n == 0) eof_ = true;  // a short read may come before a fault: read on
   len_ += n;
   return n > 0;
 }

@@ -1,10 +1,7 @@
 #include "workloads/trace_reader.hpp"
 
-#include <zlib.h>
-
-#include <cerrno>
+#include <algorithm>
 #include <cstring>
-#include <sstream>
 
 #include "sim/core/error.hpp"
 
@@ -12,61 +9,62 @@ namespace mmusim {
 
 namespace {
 
-constexpr size_t kBufferBytes = 1 << 15;  // per reader; a replay holds one per thread
 constexpr uint32_t kMaxAccessSize = 4096;
+// Longest binary record: a code byte and at most five 10-byte numbers.
+constexpr size_t kMaxBinaryRecord = 1 + 5 * 10;
 
-gzFile gz(void* p) { return static_cast<gzFile>(p); }
-
-// Splits a line into whitespace-separated words, dropping a trailing '#' comment.
-std::vector<std::string> words_of(const std::string& line) {
-  std::vector<std::string> w;
-  std::istringstream in(line.substr(0, line.find('#')));
-  std::string s;
-  while (in >> s) w.push_back(s);
-  return w;
-}
+// The characters istream's >> skips (isspace in the "C" locale), without the locale lookup.
+inline bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 // Unsigned number: decimal, or hex with 0x. False on anything else or overflow.
-bool number_of(const std::string& s, uint64_t& out) {
-  if (s.empty()) return false;
-  int base = 10;
-  size_t i = 0;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    base = 16;
-    i = 2;
-  }
+bool number_of(const char* b, const char* e, uint64_t& out) {
+  if (b == e) return false;
   uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    char c = s[i];
-    unsigned d;
-    if (c >= '0' && c <= '9') d = unsigned(c - '0');
-    else if (base == 16 && c >= 'a' && c <= 'f') d = unsigned(c - 'a' + 10);
-    else if (base == 16 && c >= 'A' && c <= 'F') d = unsigned(c - 'A' + 10);
-    else return false;
-    if (v > (UINT64_MAX - d) / unsigned(base)) return false;
-    v = v * unsigned(base) + d;
+  if (e - b > 2 && b[0] == '0' && (b[1] == 'x' || b[1] == 'X')) {
+    for (const char* p = b + 2; p != e; ++p) {
+      unsigned d;
+      char c = *p;
+      if (c >= '0' && c <= '9') d = unsigned(c - '0');
+      else if (c >= 'a' && c <= 'f') d = unsigned(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') d = unsigned(c - 'A' + 10);
+      else return false;
+      if (v >> 60) return false;
+      v = (v << 4) | d;
+    }
+  } else {
+    for (const char* p = b; p != e; ++p) {
+      unsigned d = unsigned(*p - '0');
+      if (d > 9) return false;
+      if (v > (UINT64_MAX - d) / 10) return false;
+      v = v * 10 + d;
+    }
   }
   out = v;
   return true;
 }
 
 // A size with an optional binary suffix K, M, G, T.
-bool size_of_text(std::string s, uint64_t& out) {
+bool size_of_text(const char* b, const char* e, uint64_t& out) {
   unsigned shift = 0;
-  if (!s.empty()) {
-    switch (s.back()) {
+  if (b != e) {
+    switch (e[-1]) {
       case 'K': shift = 10; break;
       case 'M': shift = 20; break;
       case 'G': shift = 30; break;
       case 'T': shift = 40; break;
       default: break;
     }
-    if (shift) s.pop_back();
+    if (shift) --e;
   }
   uint64_t v;
-  if (!number_of(s, v) || (shift && v > (UINT64_MAX >> shift))) return false;
+  if (!number_of(b, e, v) || (shift && v > (UINT64_MAX >> shift))) return false;
   out = v << shift;
   return true;
+}
+
+bool is(const char* b, const char* e, const char* word) {
+  size_t n = std::strlen(word);
+  return size_t(e - b) == n && std::memcmp(b, word, n) == 0;
 }
 
 }  // namespace
@@ -81,38 +79,66 @@ bool host_event_kind_of(const std::string& name, HostEventKind& out) {
   return false;
 }
 
-TraceReader::TraceReader(const std::string& path) : path_(path), buf_(kBufferBytes) {
-  gz_ = gzopen(path.c_str(), "rb");
-  if (!gz_) throw UsageError(path + ": cannot open trace: " + std::strerror(errno ? errno : ENOENT));
-  gzbuffer(gz(gz_), kBufferBytes);
-  // A constructor that throws runs no destructor: close the file here on a bad header, or
-  // every rejected trace leaks a descriptor (found by fuzzing: "Too many open files").
-  try {
-    read_header();
-  } catch (...) {
-    gzclose(gz(gz_));
-    gz_ = nullptr;
-    throw;
+TraceReader::TraceReader(const std::string& path, size_t buffer_bytes)
+    : in_(path, buffer_bytes),
+      buf_(new char[std::max(buffer_bytes, size_t(4096))]),
+      cap_(std::max(buffer_bytes, size_t(4096))) {
+  read_header();
+}
+
+TraceReader::~TraceReader() = default;
+
+void TraceReader::input_failed(const std::string& message) const {
+  // CompressedInput names the file first; say which record the reader was about to read.
+  std::string m = message;
+  const std::string& p = path();
+  if (m.compare(0, p.size() + 2, p + ": ") == 0) m.erase(0, p.size() + 2);
+  if (header_.binary)
+    throw UsageError(p + ": record at byte " + std::to_string(consumed_ + pos_) + ": input: " + m);
+  throw UsageError(p + ":" + std::to_string(line_ + 1) + ": input: " + m);
+}
+
+bool TraceReader::ensure(size_t want) {
+  while (len_ - pos_ < want) {
+    if (eof_) return false;
+    if (pos_ != 0) {
+      std::memmove(buf_.get(), buf_.get() + pos_, len_ - pos_);
+      consumed_ += pos_;
+      len_ -= pos_;
+      pos_ = 0;
+    }
+    if (len_ == cap_) {
+      // A text line longer than the buffer: grow, up to the longest line accepted.
+      size_t grown = std::min(cap_ * 2, kMaxLineBytes + 1);
+      if (grown <= cap_) return false;
+      std::unique_ptr<char[]> b(new char[grown]);
+      std::memcpy(b.get(), buf_.get(), len_);
+      buf_ = std::move(b);
+      cap_ = grown;
+    }
+    size_t n;
+    try {
+      n = in_.read(buf_.get() + len_, cap_ - len_);
+    } catch (const UsageError& e) {
+      input_failed(e.what());
+    }
+    if (n == 0) eof_ = true;  // a short read may come before a fault: read on
+    len_ += n;
   }
+  return true;
 }
 
 void TraceReader::read_header() {
   // Binary traces start with the magic; anything else must be the text header line.
-  uint8_t head[kTraceBinaryHeaderBytes];
-  size_t got = 0;
-  while (got < 8) {
-    uint8_t b;
-    if (!get_byte(b)) break;
-    head[got++] = b;
-  }
-  if (got == 8 && std::memcmp(head, kTraceMagic, 8) == 0) {
+  ensure(kTraceBinaryHeaderBytes);
+  const unsigned char* head = reinterpret_cast<const unsigned char*>(buf_.get());
+  size_t got = len_;
+  if (got >= 8 && std::memcmp(head, kTraceMagic, 8) == 0) {
     header_.binary = true;
-    while (got < kTraceBinaryHeaderBytes) {
-      uint8_t b;
-      if (!get_byte(b)) fail("header", "truncated binary header (" + std::to_string(got) + " of " +
-                                           std::to_string(kTraceBinaryHeaderBytes) + " bytes)");
-      head[got++] = b;
-    }
+    record_at_ = 0;
+    if (got < kTraceBinaryHeaderBytes)
+      fail("header", "truncated binary header (" + std::to_string(got) + " of " +
+                         std::to_string(kTraceBinaryHeaderBytes) + " bytes)");
     auto le = [&](unsigned at, unsigned n) {
       uint64_t v = 0;
       for (unsigned i = 0; i < n; ++i) v |= uint64_t(head[at + i]) << (8 * i);
@@ -127,103 +153,96 @@ void TraceReader::read_header() {
     if (size != kTraceBinaryHeaderBytes) fail("header", "unexpected header size " + std::to_string(size));
     header_.gpa_space = (flags & kTraceFlagGpa) != 0;
     header_.guest_mem = le(16, 8);
+    pos_ = kTraceBinaryHeaderBytes;
     return;
   }
-  // Text: put the bytes back by restarting the stream.
-  gzrewind(gz(gz_));
-  pos_ = len_ = 0;
-  consumed_ = 0;
   parse_text_header();
 }
 
-TraceReader::~TraceReader() {
-  if (gz_) gzclose(gz(gz_));
-}
-
-bool TraceReader::fill() {
-  consumed_ += len_;
-  pos_ = len_ = 0;
-  int n = gzread(gz(gz_), buf_.data(), unsigned(buf_.size()));
-  if (n < 0) {
-    int err = 0;
-    const char* msg = gzerror(gz(gz_), &err);
-    throw UsageError(path_ + ": corrupt compressed input after byte " + std::to_string(consumed_) +
-                     ": " + (msg ? msg : "read error"));
-  }
-  if (n == 0) {
-    // gzread returns 0 with Z_BUF_ERROR when a gzip stream ends early (truncated file).
-    int err = 0;
-    const char* msg = gzerror(gz(gz_), &err);
-    if (err != Z_OK && err != Z_STREAM_END)
-      throw UsageError(path_ + ": truncated or corrupt gzip input after byte " +
-                       std::to_string(consumed_) + ": " + (msg ? msg : "read error"));
-    return false;
-  }
-  len_ = size_t(n);
-  return true;
-}
-
-bool TraceReader::get_byte(uint8_t& b) {
-  if (pos_ == len_ && !fill()) return false;
-  b = uint8_t(buf_[pos_++]);
-  return true;
-}
-
-bool TraceReader::read_line(std::string& line) {
-  line.clear();
-  bool any = false;
-  while (true) {
-    if (pos_ == len_ && !fill()) break;
-    any = true;
-    const char* start = buf_.data() + pos_;
-    const void* nl = std::memchr(start, '\n', len_ - pos_);
+bool TraceReader::read_line(const char*& b, const char*& e) {
+  size_t scanned = 0;  // unread bytes already known to hold no newline
+  for (;;) {
+    const char* start = buf_.get() + pos_;
+    const void* nl = std::memchr(start + scanned, '\n', len_ - pos_ - scanned);
     if (nl) {
-      size_t n = size_t(static_cast<const char*>(nl) - start);
-      line.append(start, n);
-      pos_ += n + 1;
+      b = start;
+      e = static_cast<const char*>(nl);
+      pos_ += size_t(e - b) + 1;
       ++line_;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (e != b && e[-1] == '\r') --e;
+      if (size_t(e - b) > kMaxLineBytes) fail("line", "longer than 1 MiB (is this a text trace?)");
       return true;
     }
-    line.append(start, len_ - pos_);
-    pos_ = len_;
-    if (line.size() > (1u << 20)) fail("line", "longer than 1 MiB (is this a text trace?)");
+    scanned = len_ - pos_;
+    if (scanned > kMaxLineBytes) {
+      ++line_;
+      fail("line", "longer than 1 MiB (is this a text trace?)");
+    }
+    if (!ensure(scanned + 1)) {
+      if (len_ == pos_) return false;
+      // The last line need not end with a newline.
+      b = buf_.get() + pos_;
+      e = buf_.get() + len_;
+      pos_ = len_;
+      ++line_;
+      if (e[-1] == '\r') --e;
+      return true;
+    }
   }
-  if (any && !line.empty()) {
-    ++line_;
-    return true;
+}
+
+// Splits [b, e) into whitespace-separated words up to a '#' comment: the first kMaxTokens into
+// `t`, the number of all of them into `count`. Returns the number stored.
+unsigned TraceReader::tokens_of(const char* b, const char* e, Token* t, unsigned& count) const {
+  unsigned n = 0;
+  count = 0;
+  const char* p = b;
+  for (;;) {
+    while (p != e && is_space(*p)) ++p;
+    if (p == e || *p == '#') break;
+    const char* s = p;
+    while (p != e && !is_space(*p) && *p != '#') ++p;
+    if (n < kMaxTokens) t[n++] = Token{s, p};
+    ++count;
   }
-  return false;
+  return n;
 }
 
 void TraceReader::parse_text_header() {
-  std::string line;
+  const char* b;
+  const char* e;
   bool seen_header = false;
-  while (read_line(line)) {
-    std::vector<std::string> w = words_of(line);
-    if (w.empty()) continue;
+  while (true) {
+    const uint64_t line = line_;
+    if (!read_line(b, e)) break;
+    Token w[kMaxTokens];
+    unsigned count;
+    unsigned n = tokens_of(b, e, w, count);
+    if (n == 0) continue;
     if (!seen_header) {
-      if (w[0] != "mmusim-trace")
+      if (!is(w[0].b, w[0].e, "mmusim-trace"))
         fail("header", "not an mmusim trace: expected a first line 'mmusim-trace " +
                            std::to_string(kTraceVersion) + "' or the binary magic");
       uint64_t v = 0;
-      if (w.size() != 2 || !number_of(w[1], v)) fail("version", "expected 'mmusim-trace <version>'");
+      if (count != 2 || !number_of(w[1].b, w[1].e, v)) fail("version", "expected 'mmusim-trace <version>'");
       if (v != kTraceVersion)
-        fail("version", "text trace version " + w[1] + " is not supported (this mmusim reads version " +
+        fail("version", "text trace version " + std::string(w[1].b, w[1].e) +
+                            " is not supported (this mmusim reads version " +
                             std::to_string(kTraceVersion) + ")");
       seen_header = true;
       continue;
     }
-    if (w[0] == "space") {
-      if (w.size() != 2 || (w[1] != "gva" && w[1] != "gpa"))
+    if (is(w[0].b, w[0].e, "space")) {
+      if (count != 2 || !(is(w[1].b, w[1].e, "gva") || is(w[1].b, w[1].e, "gpa")))
         fail("space", "expected 'space gva' or 'space gpa'");
-      header_.gpa_space = w[1] == "gpa";
-    } else if (w[0] == "guest-mem") {
-      if (w.size() != 2 || !size_of_text(w[1], header_.guest_mem) || header_.guest_mem == 0)
+      header_.gpa_space = is(w[1].b, w[1].e, "gpa");
+    } else if (is(w[0].b, w[0].e, "guest-mem")) {
+      if (count != 2 || !size_of_text(w[1].b, w[1].e, header_.guest_mem) || header_.guest_mem == 0)
         fail("guest-mem", "expected a size such as 64M or 0x4000000");
     } else {
-      pending_ = line;
-      have_pending_ = true;
+      // The first record: unread it, so next() parses it (the line is whole in the buffer).
+      pos_ = size_t(b - buf_.get());
+      line_ = line;
       return;
     }
   }
@@ -234,85 +253,100 @@ void TraceReader::only(bool host_thread, uint32_t thread) {
   filtered_ = true;
   filter_host_ = host_thread;
   filter_thread_ = thread;
-  filter_name_ = (host_thread ? "h" : "v") + std::to_string(thread);
+  filter_tid_ = (uint64_t(thread) << 1) | (host_thread ? 1 : 0);
 }
 
 bool TraceReader::next(TraceRecord& r) {
-  while (header_.binary ? next_binary(r) : next_text(r)) {
-    if (!filtered_ || (r.host_thread == filter_host_ && r.thread == filter_thread_)) return true;
-  }
-  return false;
+  if (header_.binary) return next_binary(r);
+  return next_text(r);
+}
+
+// True when a filtered reader can pass over the line without parsing it: its first word names
+// another thread ("v03" names v3 as the parser reads it). A malformed first word is not skipped,
+// so the parser reports it.
+bool TraceReader::skip_text_line(const char* b, const char* e) const {
+  while (b != e && is_space(*b)) ++b;
+  if (b == e || *b == '#') return true;  // blank: nothing to parse
+  if (*b != 'v' && *b != 'h') return false;
+  const bool host = *b++ == 'h';
+  const char* s = b;
+  while (b != e && !is_space(*b) && *b != '#') ++b;
+  uint64_t id;
+  if (!number_of(s, b, id)) return false;
+  return host != filter_host_ || id != filter_thread_;
 }
 
 bool TraceReader::next_text(TraceRecord& r) {
-  std::string line;
-  std::vector<std::string> w;
-  while (true) {
-    if (have_pending_) {
-      line.swap(pending_);
-      have_pending_ = false;
-    } else if (!read_line(line)) {
-      return false;
+  const char* b;
+  const char* e;
+  Token w[kMaxTokens];
+  unsigned n, count;
+  do {
+    if (!read_line(b, e)) return false;
+    if (filtered_ && skip_text_line(b, e)) {
+      n = 0;
+      continue;
     }
-    if (filtered_) {
-      size_t i = line.find_first_not_of(" \t");
-      size_t n = filter_name_.size();
-      if (i == std::string::npos || line.compare(i, n, filter_name_) != 0 ||
-          (i + n < line.size() && line[i + n] != ' ' && line[i + n] != '\t'))
-        continue;
-    }
-    w = words_of(line);
-    if (!w.empty()) break;
-  }
+    n = tokens_of(b, e, w, count);
+  } while (n == 0);
+  parse_text_record(w, count, r);
+  return true;
+}
+
+void TraceReader::parse_text_record(const Token* w, unsigned n, TraceRecord& r) const {
   r = TraceRecord{};
-  const std::string& t = w[0];
+  auto str = [&](unsigned i) { return std::string(w[i].b, w[i].e); };
+  const Token t = w[0];
   uint64_t id = 0;
-  if (t.size() < 2 || (t[0] != 'v' && t[0] != 'h') || !number_of(t.substr(1), id))
-    fail("thread", "expected v<N> (vCPU) or h<N> (host thread), got '" + t + "'");
-  r.host_thread = t[0] == 'h';
+  if (t.e - t.b < 2 || (t.b[0] != 'v' && t.b[0] != 'h') || !number_of(t.b + 1, t.e, id))
+    fail("thread", "expected v<N> (vCPU) or h<N> (host thread), got '" + str(0) + "'");
+  r.host_thread = t.b[0] == 'h';
   if (r.host_thread ? id >= kTraceMaxHostThreads : id >= kTraceMaxVcpus)
-    fail("thread", "'" + t + "' is out of range (at most " +
+    fail("thread", "'" + str(0) + "' is out of range (at most " +
                        std::to_string(r.host_thread ? kTraceMaxHostThreads : kTraceMaxVcpus) +
                        (r.host_thread ? " host threads)" : " vCPUs)"));
   r.thread = uint32_t(id);
-  if (w.size() < 2) fail("op", "missing operation after '" + t + "'");
-  const std::string& op = w[1];
-  auto num = [&](size_t i, const char* field) {
+  if (n < 2) fail("op", "missing operation after '" + str(0) + "'");
+  const Token op = w[1];
+  auto num = [&](unsigned i, const char* field) {
     uint64_t v = 0;
-    if (i >= w.size()) fail(field, "missing");
-    if (!number_of(w[i], v)) fail(field, "'" + w[i] + "' is not a number (decimal or 0x hex)");
+    if (i >= n) fail(field, "missing");
+    if (!number_of(w[i].b, w[i].e, v)) fail(field, "'" + str(i) + "' is not a number (decimal or 0x hex)");
     return v;
   };
-  auto arity = [&](size_t n) {
-    if (w.size() != n)
-      fail("op", "'" + op + "' takes " + std::to_string(n - 2) + " operand(s), got " +
-                     std::to_string(w.size() - 2));
+  auto arity = [&](unsigned k) {
+    if (n != k)
+      fail("op", "'" + str(1) + "' takes " + std::to_string(k - 2) + " operand(s), got " +
+                     std::to_string(n - 2));
   };
-  if (op == "gap") {
+  const size_t op_len = size_t(op.e - op.b);
+  if (op_len == 1 && (op.b[0] == 'r' || op.b[0] == 'w' || op.b[0] == 'x')) {
+    if (r.host_thread) fail("op", "host thread " + str(0) + " cannot make guest accesses");
+    if (n != 3 && n != 4) fail("op", "'" + str(1) + "' takes ADDR [SIZE]");
+    r.op = op.b[0] == 'r' ? TraceRecord::Op::Read
+           : op.b[0] == 'w' ? TraceRecord::Op::Write
+                            : TraceRecord::Op::Fetch;
+    r.addr = num(2, "address");
+    uint64_t size = n == 4 ? num(3, "size") : 0;
+    if (size > kMaxAccessSize) fail("size", std::to_string(size) + " bytes is more than one page");
+    r.size = uint32_t(size);
+    return;
+  }
+  if (is(op.b, op.e, "gap")) {
     arity(3);
     r.op = TraceRecord::Op::Gap;
     r.cycles = num(2, "cycles");
-    return true;
-  }
-  if (op == "r" || op == "w" || op == "x") {
-    if (r.host_thread) fail("op", "host thread " + t + " cannot make guest accesses");
-    if (w.size() != 3 && w.size() != 4) fail("op", "'" + op + "' takes ADDR [SIZE]");
-    r.op = op == "r" ? TraceRecord::Op::Read : op == "w" ? TraceRecord::Op::Write : TraceRecord::Op::Fetch;
-    r.addr = num(2, "address");
-    uint64_t size = w.size() == 4 ? num(3, "size") : 0;
-    if (size > kMaxAccessSize) fail("size", std::to_string(size) + " bytes is more than one page");
-    r.size = uint32_t(size);
-    return true;
+    return;
   }
   HostEventKind kind;
-  if (!host_event_kind_of(op, kind))
-    fail("op", "unknown operation '" + op + "' (r, w, x, gap, or a host event such as unmap)");
-  if (!r.host_thread) fail("op", "host event '" + op + "' must be on a host thread h<N>, not " + t);
+  if (!host_event_kind_of(str(1), kind))
+    fail("op", "unknown operation '" + str(1) + "' (r, w, x, gap, or a host event such as unmap)");
+  if (!r.host_thread) fail("op", "host event '" + str(1) + "' must be on a host thread h<N>, not " + str(0));
   r.op = TraceRecord::Op::Host;
   r.ev.kind = kind;
   HostEventFields f = host_event_fields(kind);
-  arity(2 + size_t(f.slot) + f.gpa + f.bytes + f.gpa2);
-  size_t i = 2;
+  arity(2 + unsigned(f.slot) + f.gpa + f.bytes + f.gpa2);
+  unsigned i = 2;
   if (f.slot) {
     uint64_t s = num(i++, "slot");
     if (s > UINT32_MAX) fail("slot", "out of range");
@@ -321,66 +355,92 @@ bool TraceReader::next_text(TraceRecord& r) {
   if (f.gpa) r.ev.gpa = num(i++, "gpa");
   if (f.bytes) r.ev.bytes = num(i++, "bytes");
   if (f.gpa2) r.ev.gpa2 = num(i++, "gpa2");
-  return true;
 }
 
-uint64_t TraceReader::get_varint(const char* field) {
+uint64_t TraceReader::varint(const char* field) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(buf_.get()) + pos_;
+  const unsigned char* end = reinterpret_cast<const unsigned char*>(buf_.get()) + len_;
   uint64_t v = 0;
   for (unsigned shift = 0; shift < 64; shift += 7) {
-    uint8_t b;
-    if (!get_byte(b)) fail(field, "truncated record (input ends inside it)");
-    v |= uint64_t(b & 0x7f) << shift;
-    if (!(b & 0x80)) return v;
+    if (p == end) fail(field, "truncated record (input ends inside it)");
+    const unsigned char c = *p++;
+    v |= uint64_t(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      pos_ = size_t(reinterpret_cast<const char*>(p) - buf_.get());
+      return v;
+    }
   }
   fail(field, "malformed number (more than 10 bytes)");
 }
 
+void TraceReader::skip_varints(unsigned n) {
+  // The record is whole in the buffer (next_binary made kMaxBinaryRecord bytes available) or
+  // the input ends inside it, which varint() reports.
+  while (n--) varint("field");
+}
+
 bool TraceReader::next_binary(TraceRecord& r) {
-  uint8_t code;
-  record_at_ = consumed_ + pos_;
-  if (!get_byte(code)) return false;
-  r = TraceRecord{};
-  uint64_t tid = get_varint("thread");
-  r.host_thread = tid & 1;
-  uint64_t id = tid >> 1;
-  if (r.host_thread ? id >= kTraceMaxHostThreads : id >= kTraceMaxVcpus)
-    fail("thread", std::string(r.host_thread ? "host thread " : "vCPU ") + std::to_string(id) +
-                       " is out of range");
-  r.thread = uint32_t(id);
-  if (code <= 2) {
-    if (r.host_thread) fail("op", "host thread h" + std::to_string(id) + " cannot make guest accesses");
-    r.op = TraceRecord::Op(code);
-    r.addr = get_varint("address");
-    uint64_t size = get_varint("size");
-    if (size > kMaxAccessSize) fail("size", std::to_string(size) + " bytes is more than one page");
-    r.size = uint32_t(size);
+  for (;;) {
+    ensure(kMaxBinaryRecord);  // false only near the end: varint() checks each byte
+    record_at_ = consumed_ + pos_;
+    if (pos_ == len_) return false;
+    const uint8_t code = uint8_t(buf_[pos_++]);
+    const uint64_t tid = varint("thread");
+    if (filtered_ && tid != filter_tid_) {
+      // Another thread's record: step over its numbers without checking them (the pre-run scan
+      // of the replay reads every record in full).
+      if (code <= 2) skip_varints(2);
+      else if (code == 3) skip_varints(1);
+      else if (code >= 0x10 && code < 0x10 + kHostEventKinds) {
+        HostEventFields f = host_event_fields(HostEventKind(code - 0x10));
+        skip_varints(unsigned(f.slot) + f.gpa + f.bytes + f.gpa2);
+      } else {
+        fail("op", "unknown record code " + std::to_string(code));
+      }
+      continue;
+    }
+    r = TraceRecord{};
+    r.host_thread = tid & 1;
+    const uint64_t id = tid >> 1;
+    if (r.host_thread ? id >= kTraceMaxHostThreads : id >= kTraceMaxVcpus)
+      fail("thread", std::string(r.host_thread ? "host thread " : "vCPU ") + std::to_string(id) +
+                         " is out of range");
+    r.thread = uint32_t(id);
+    if (code <= 2) {
+      if (r.host_thread) fail("op", "host thread h" + std::to_string(id) + " cannot make guest accesses");
+      r.op = TraceRecord::Op(code);
+      r.addr = varint("address");
+      uint64_t size = varint("size");
+      if (size > kMaxAccessSize) fail("size", std::to_string(size) + " bytes is more than one page");
+      r.size = uint32_t(size);
+      return true;
+    }
+    if (code == 3) {
+      r.op = TraceRecord::Op::Gap;
+      r.cycles = varint("cycles");
+      return true;
+    }
+    if (code < 0x10 || code >= 0x10 + kHostEventKinds)
+      fail("op", "unknown record code " + std::to_string(code));
+    if (!r.host_thread) fail("op", "host event on vCPU v" + std::to_string(id));
+    r.op = TraceRecord::Op::Host;
+    r.ev.kind = HostEventKind(code - 0x10);
+    HostEventFields f = host_event_fields(r.ev.kind);
+    if (f.slot) {
+      uint64_t s = varint("slot");
+      if (s > UINT32_MAX) fail("slot", "out of range");
+      r.ev.slot = uint32_t(s);
+    }
+    if (f.gpa) r.ev.gpa = varint("gpa");
+    if (f.bytes) r.ev.bytes = varint("bytes");
+    if (f.gpa2) r.ev.gpa2 = varint("gpa2");
     return true;
   }
-  if (code == 3) {
-    r.op = TraceRecord::Op::Gap;
-    r.cycles = get_varint("cycles");
-    return true;
-  }
-  if (code < 0x10 || code >= 0x10 + kHostEventKinds)
-    fail("op", "unknown record code " + std::to_string(code));
-  if (!r.host_thread) fail("op", "host event on vCPU v" + std::to_string(id));
-  r.op = TraceRecord::Op::Host;
-  r.ev.kind = HostEventKind(code - 0x10);
-  HostEventFields f = host_event_fields(r.ev.kind);
-  if (f.slot) {
-    uint64_t s = get_varint("slot");
-    if (s > UINT32_MAX) fail("slot", "out of range");
-    r.ev.slot = uint32_t(s);
-  }
-  if (f.gpa) r.ev.gpa = get_varint("gpa");
-  if (f.bytes) r.ev.bytes = get_varint("bytes");
-  if (f.gpa2) r.ev.gpa2 = get_varint("gpa2");
-  return true;
 }
 
 std::string TraceReader::where() const {
-  if (header_.binary) return path_ + ": record at byte " + std::to_string(record_at_);
-  return path_ + ":" + std::to_string(line_);
+  if (header_.binary) return path() + ": record at byte " + std::to_string(record_at_);
+  return path() + ":" + std::to_string(line_);
 }
 
 void TraceReader::fail(const std::string& field, const std::string& message) const {

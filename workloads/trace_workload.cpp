@@ -22,16 +22,15 @@ class EmptyStream : public OpStream {
   bool next(Op&) override { return false; }
 };
 
-// One vCPU's records, read from the file by a reader of its own.
+// One vCPU's records, as the trace's single reader hands them out.
 class TraceStream : public OpStream {
  public:
-  TraceStream(const std::string& path, uint32_t trace_vcpu, Addr offset, bool gpa_space)
-      : reader_(path), offset_(offset), gpa_space_(gpa_space) {
-    reader_.only(false, trace_vcpu);
-  }
+  TraceStream(TraceDemux& demux, uint32_t trace_vcpu, Addr offset, bool gpa_space)
+      : demux_(demux), consumer_(demux.add_consumer(false, trace_vcpu)), offset_(offset),
+        gpa_space_(gpa_space) {}
   bool next(Op& op) override {
     TraceRecord r;
-    if (!reader_.next(r)) return false;
+    if (!demux_.next(consumer_, r)) return false;
     op = Op{};
     if (r.op == TraceRecord::Op::Gap) {
       op.kind = Op::Kind::Compute;
@@ -46,7 +45,8 @@ class TraceStream : public OpStream {
   }
 
  private:
-  TraceReader reader_;
+  TraceDemux& demux_;
+  unsigned consumer_;
   Addr offset_;
   bool gpa_space_;
 };
@@ -61,6 +61,7 @@ TraceWorkload::TraceWorkload(const TraceWorkloadParams& p) : p_(p) {
     throw UsageError("trace: min_copy_shift " + std::to_string(p_.min_copy_shift) +
                      " is not between 12 (4 KiB) and 62");
   scan();
+  demux_ = std::make_unique<TraceDemux>(p_.trace, p_.queue_bytes);
   kernel_ = std::make_unique<GuestKernel>(
       p_.kernel, sum_.header.gpa_space ? GuestKernel::Placement::Identity : GuestKernel::Placement::FirstTouch,
       data_bytes_);
@@ -174,7 +175,7 @@ std::unique_ptr<OpStream> TraceWorkload::vcpu_stream(unsigned vcpu) {
   const uint32_t j = vcpu % sum_.vcpus;
   const uint64_t copy = vcpu / sum_.vcpus;
   if (sum_.vcpu_records[j] == 0) return std::make_unique<EmptyStream>();
-  return std::make_unique<TraceStream>(p_.trace, j, copy << copy_shift_, sum_.header.gpa_space);
+  return std::make_unique<TraceStream>(*demux_, j, copy << copy_shift_, sum_.header.gpa_space);
 }
 
 WorkSize TraceWorkload::vcpu_work() const {
@@ -186,16 +187,17 @@ WorkSize TraceWorkload::vcpu_work() const {
 
 std::vector<HostThreadSpec> TraceWorkload::host_threads() {
   std::vector<HostThreadSpec> specs;
-  for (uint32_t h : sum_.host_threads)
-    specs.push_back({"trace.h" + std::to_string(h), [this, h](Agent& a) { replay_host_thread(a, h); }});
+  for (uint32_t h : sum_.host_threads) {
+    const unsigned consumer = demux_->add_consumer(true, h);
+    specs.push_back({"trace.h" + std::to_string(h),
+                     [this, consumer](Agent& a) { replay_host_thread(a, consumer); }});
+  }
   return specs;
 }
 
-void TraceWorkload::replay_host_thread(Agent& a, uint32_t thread) {
-  TraceReader rd(p_.trace);
-  rd.only(true, thread);
+void TraceWorkload::replay_host_thread(Agent& a, unsigned consumer) {
   TraceRecord r;
-  while (rd.next(r)) {
+  while (demux_->next(consumer, r)) {
     if (r.op == TraceRecord::Op::Gap) {
       a.advance(r.cycles);
       continue;

@@ -6,8 +6,9 @@
 // Before the run the whole trace is scanned once (streaming): syntax, vCPU numbers against
 // --vcpus, addresses against guest memory, and every host event kind against what the arch
 // models -- so bad input is a UsageError naming file:line before any simulated cycle.
-// During the run every thread reads the file with a reader of its own (constant memory per
-// thread, whatever the trace's length and interleaving).
+// During the run the file is read once more, by one demultiplexer feeding every replaying
+// thread (workloads/trace_demux.hpp): bounded memory whatever the trace's length and
+// interleaving.
 //
 // More vCPUs than the trace has (gva traces): vCPU i replays trace vCPU i mod T, its addresses
 // shifted by (i / T) << S, where 2^S (at least 2^min_copy_shift, 1 TiB by default) lies above
@@ -21,6 +22,7 @@
 
 #include "sim/core/modes.hpp"
 #include "workloads/guest_kernel.hpp"
+#include "workloads/trace_demux.hpp"
 #include "workloads/trace_format.hpp"
 #include "workloads/workload.hpp"
 
@@ -45,6 +47,8 @@ struct TraceWorkloadParams {
   unsigned min_copy_shift = 40;    // log2 of the smallest stride between copies (1 TiB)
   Arch arch = Arch::X86;           // named when the arch does not model a host event
   GuestKernelParams kernel;        // the modelled guest kernel's latencies
+  // Host memory for records read ahead of the thread that replays them (workloads/trace_demux).
+  uint64_t queue_bytes = uint64_t(64) << 20;
 };
 
 class TraceWorkload : public Workload {
@@ -60,14 +64,16 @@ class TraceWorkload : public Workload {
   WorkSize vcpu_work() const override;
   void publish(Stats& stats) override;
   const TraceSummary& summary() const { return sum_; }
+  const TraceDemux& demux() const { return *demux_; }
 
  private:
   void scan();
-  void replay_host_thread(Agent& a, uint32_t thread);
+  void replay_host_thread(Agent& a, unsigned consumer);
   TraceWorkloadParams p_;
   TraceSummary sum_;
   uint64_t data_bytes_ = 0;
   std::unique_ptr<GuestKernel> kernel_;
+  std::unique_ptr<TraceDemux> demux_;
   HostEventSink* sink_ = nullptr;
   uint64_t host_events_applied_ = 0;
   unsigned copy_shift_ = 0;  // log2 of the stride between copies (scan)

@@ -143,6 +143,7 @@ struct SimConfig {
 
   // --- traces (sim/core/config_options_trace.cpp) ---
   std::string trace;  // --workload trace: the trace file to replay (text or binary, maybe gzip)
+  uint64_t trace_queue = uint64_t(64) << 20;  // read-ahead records' memory (workloads/trace_demux)
   // --- end traces ---
 
   // --- MIPS and host memory events (sim/core/config_options_mips.cpp) ---

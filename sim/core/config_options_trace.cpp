@@ -10,13 +10,17 @@ void add_trace_options(OptionTable& o) {
   o.group = "Trace replay (--workload trace; format in docs/TRACE_FORMAT.md)";
   o.add(
       "trace", "FILE",
-      "trace to replay: text or binary mmusim trace, plain or gzip-compressed",
+      "trace to replay: text or binary mmusim trace, plain, gzip or xz compressed",
       [](const SimConfig& c) { return c.trace; },
       [](SimConfig& c, const std::string& v) {
         std::ifstream in(v, std::ios::binary);
         if (!in) bad_value("trace", in_quotes(v) + " cannot be opened for reading");
         c.trace = v;
       });
+  o.size("trace-queue",
+         "host memory for records read ahead of the thread that replays them; beyond it a "
+         "thread re-reads the file alone (docs/TRACE_FORMAT.md, Replay)",
+         &SimConfig::trace_queue);
   o.group = "Latencies (core cycles)";
   o.lat("guest_fault_work", &Latencies::guest_fault_work,
         "guest kernel page-fault handler work besides its page-table accesses");
