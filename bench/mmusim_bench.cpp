@@ -5,6 +5,7 @@
 //
 //   build/mmusim-bench [--repeat N] [--json]
 //   build/mmusim-bench --growth [--repeat N] [--max-mem MIB]
+//   build/mmusim-bench trace [--repeat N] [--records N] [--json]   (bench/trace_bench.hpp)
 //
 // Scenarios:
 //   tlb-hit: 1 vCPU sweeping 16 pages 2,000,000 times (one line per page, in distinct cache
@@ -24,8 +25,6 @@
 // Each point reports faults, host seconds, faults per host second and the child's peak RSS
 // (from wait4), medians over --repeat runs. Constant faults/s along a sweep means run time grows
 // linearly in the work simulated.
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,7 +40,9 @@
 #include <systemc>
 
 #include "app/platform.hpp"
+#include "bench/child_process.hpp"
 #include "bench/host_probe.hpp"
+#include "bench/trace_bench.hpp"
 #include "sim/core/config.hpp"
 #include "sim/core/systemc_banner.hpp"
 
@@ -100,34 +101,12 @@ int run_child(const std::string& name) {
   return 0;
 }
 
-Sample run_once(const char* self, const std::string& name) {
-  int fds[2];
-  if (pipe(fds) != 0) { std::perror("pipe"); std::exit(1); }
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    execl(self, self, "--child", name.c_str(), (char*)nullptr);
-    std::perror("execl");
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[256];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, size_t(n));
-  close(fds[0]);
-  int status = 0;
-  struct rusage ru {};
-  wait4(pid, &status, 0, &ru);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::cerr << "mmusim-bench: scenario " << name << " failed\n";
-    std::exit(1);
-  }
+Sample run_once(const char*, const std::string& name) {
+  mmusim_bench::ChildRun run = mmusim_bench::run_child(name);
   Sample s;
-  std::istringstream is(out);
+  std::istringstream is(run.out);
   is >> s.seconds >> s.accesses >> s.faults >> s.sim_cycles;
-  s.max_rss_kib = double(ru.ru_maxrss);
+  s.max_rss_kib = run.max_rss_kib;
   return s;
 }
 
@@ -176,21 +155,30 @@ int growth(int repeat, uint64_t max_mem, bool json) {
 }  // namespace
 
 int sc_main(int argc, char** argv) {
-  if (argc == 3 && std::strcmp(argv[1], "--child") == 0) return run_child(argv[2]);
+  if (argc == 3 && std::strcmp(argv[1], "--child") == 0) {
+    if (std::strncmp(argv[2], "trace-", 6) == 0) return mmusim_bench::trace_child(argv[2]);
+    return run_child(argv[2]);
+  }
   int repeat = 3;
   bool json = false, sweep = false;
-  uint64_t max_mem = 4ull << 30;
+  uint64_t max_mem = 4ull << 30, records = 10000000;
+  bool trace = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--json")) json = true;
+    else if (i == 1 && !std::strcmp(argv[i], "trace")) trace = true;
+    else if (trace && !std::strcmp(argv[i], "--records") && i + 1 < argc)
+      records = std::max<uint64_t>(1000, std::strtoull(argv[++i], nullptr, 0));
     else if (!std::strcmp(argv[i], "--growth")) sweep = true;
     else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--max-mem") && i + 1 < argc) max_mem = std::strtoull(argv[++i], nullptr, 0) << 20;
     else {
-      std::cerr << "usage: mmusim-bench [--repeat N] [--json] | --growth [--repeat N] [--max-mem MIB]\n";
+      std::cerr << "usage: mmusim-bench [--repeat N] [--json] | --growth [--repeat N] [--max-mem MIB]"
+                   " | trace [--repeat N] [--records N] [--json]\n";
       return 2;
     }
   }
   if (sweep) return growth(repeat, max_mem, json);
+  if (trace) return mmusim_bench::trace_bench(repeat, records, json);
   std::vector<double> hit_rate, fault_rate, hit_s, fault_s, llc_ns;
   double hit_acc = 0, faults = 0;
   for (int r = 0; r < repeat; ++r) {

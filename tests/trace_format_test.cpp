@@ -115,6 +115,36 @@ TEST(TraceFormat, FilterReturnsOneThreadsRecordsInOrder) {
   }
 }
 
+TEST(TraceFormat, AccessLinesReadTheSameWhateverTheirSpacing) {
+  // The reader has a one-pass path for the common "vN op ADDR [SIZE]" line and a general one
+  // for everything else: spacing, comments, leading zeros and case must not change a record.
+  const std::string text = write_file("spacing.trace",
+                                      "mmusim-trace 1\n"
+                                      "v3 r 0x10\n"
+                                      "v3 r 0x10 8\n"
+                                      "v03 w 16 8\n"
+                                      "v3  r 0x10 8\n"
+                                      "\tv3 r 0x10 8\t# comment\n"
+                                      "v3 x 0X1F 4096\n"
+                                      "v3 r 0x10#comment\n"
+                                      "v3 r 0x10 8 \r\n"
+                                      "v3 r 0x000000000000000000010 0\n"
+                                      "v3 w 18446744073709551615 1\n");
+  std::vector<std::string> got;
+  TraceReader rd(text);
+  for (TraceRecord r; rd.next(r);) got.push_back(trace_text_line(r));
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "v3 r 0x10", "v3 r 0x10 8", "v3 w 0x10 8", "v3 r 0x10 8", "v3 r 0x10 8",
+                     "v3 x 0x1f 4096", "v3 r 0x10", "v3 r 0x10 8", "v3 r 0x10",
+                     "v3 w 0xffffffffffffffff 1"}));
+  // One past the largest number, in either base, is an error rather than a wrapped address.
+  for (const char* big : {"0x10000000000000000", "18446744073709551616"}) {
+    std::string p = write_file("big.trace", std::string("mmusim-trace 1\nv0 r ") + big + " 8\n");
+    EXPECT_NE(error_of(p).find(p + ":2: address: '" + big + "' is not a number"), std::string::npos)
+        << error_of(p);
+  }
+}
+
 TEST(TraceFormat, TextErrorsNameFileLineAndField) {
   const std::string head = "mmusim-trace 1\n";
   struct Case {

@@ -13,29 +13,46 @@ constexpr uint32_t kMaxAccessSize = 4096;
 // Longest binary record: a code byte and at most five 10-byte numbers.
 constexpr size_t kMaxBinaryRecord = 1 + 5 * 10;
 
-// The characters istream's >> skips (isspace in the "C" locale), without the locale lookup.
-inline bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+// Character classes, by table: the parser's inner loops test every byte.
+struct CharTables {
+  unsigned char space[256] = {};  // what istream's >> skips (isspace in the "C" locale)
+  unsigned char hex[256];         // digit value, or 0xff
+  constexpr CharTables() : hex() {
+    for (int c = 0; c < 256; ++c) {
+      space[c] = c == ' ' || (c >= '\t' && c <= '\r');
+      hex[c] = c >= '0' && c <= '9'   ? (unsigned char)(c - '0')
+               : c >= 'a' && c <= 'f' ? (unsigned char)(c - 'a' + 10)
+               : c >= 'A' && c <= 'F' ? (unsigned char)(c - 'A' + 10)
+                                      : 0xff;
+    }
+  }
+};
+constexpr CharTables kChars;
+
+inline bool is_space(char c) { return kChars.space[(unsigned char)c]; }
 
 // Unsigned number: decimal, or hex with 0x. False on anything else or overflow.
-bool number_of(const char* b, const char* e, uint64_t& out) {
+inline bool number_of(const char* b, const char* e, uint64_t& out) {
   if (b == e) return false;
   uint64_t v = 0;
   if (e - b > 2 && b[0] == '0' && (b[1] == 'x' || b[1] == 'X')) {
+    if (e - b > 18) {  // more than 16 digits: overflow unless the extra ones are leading zeros
+      const char* p = b + 2;
+      while (e - p > 16 && *p == '0') ++p;
+      if (e - p > 16) return false;
+      b = p - 2;
+    }
     for (const char* p = b + 2; p != e; ++p) {
-      unsigned d;
-      char c = *p;
-      if (c >= '0' && c <= '9') d = unsigned(c - '0');
-      else if (c >= 'a' && c <= 'f') d = unsigned(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') d = unsigned(c - 'A' + 10);
-      else return false;
-      if (v >> 60) return false;
+      const unsigned d = kChars.hex[(unsigned char)*p];
+      if (d > 15) return false;
       v = (v << 4) | d;
     }
   } else {
+    const bool may_overflow = e - b > 19;  // 19 decimal digits always fit in 64 bits
     for (const char* p = b; p != e; ++p) {
-      unsigned d = unsigned(*p - '0');
+      const unsigned d = unsigned(*p - '0');
       if (d > 9) return false;
-      if (v > (UINT64_MAX - d) / 10) return false;
+      if (may_overflow && v > (UINT64_MAX - d) / 10) return false;
       v = v * 10 + d;
     }
   }
@@ -287,9 +304,42 @@ bool TraceReader::next_text(TraceRecord& r) {
       n = 0;
       continue;
     }
+    if (parse_access_line(b, e, r)) return true;
     n = tokens_of(b, e, w, count);
   } while (n == 0);
   parse_text_record(w, count, r);
+  return true;
+}
+
+// The common line, "v<N> r|w|x ADDR [SIZE]", in one pass over its bytes. Returns false, having
+// decided nothing, for any other line -- another kind, a comment, an odd spacing, an error --
+// which the general parser then reads (and reports, if it is wrong).
+bool TraceReader::parse_access_line(const char* p, const char* e, TraceRecord& r) const {
+  auto digits = [&](const char* q) {  // end of a run of non-space, non-comment bytes
+    while (q != e && !is_space(*q) && *q != '#') ++q;
+    return q;
+  };
+  if (p == e || *p != 'v') return false;
+  const char* q = digits(p + 1);
+  uint64_t id, addr, size = 0;
+  if (q == e || *q != ' ' || !number_of(p + 1, q, id) || id >= kTraceMaxVcpus) return false;
+  p = q + 1;
+  if (e - p < 3 || p[1] != ' ' || (p[0] != 'r' && p[0] != 'w' && p[0] != 'x')) return false;
+  const char op = p[0];
+  p += 2;
+  q = digits(p);
+  if (!number_of(p, q, addr)) return false;
+  if (q != e && *q == ' ') {
+    p = q + 1;
+    q = digits(p);
+    if (!number_of(p, q, size) || size > kMaxAccessSize) return false;
+  }
+  if (q != e && *q != '#') return false;
+  r = TraceRecord{};
+  r.thread = uint32_t(id);
+  r.op = op == 'r' ? TraceRecord::Op::Read : op == 'w' ? TraceRecord::Op::Write : TraceRecord::Op::Fetch;
+  r.addr = addr;
+  r.size = uint32_t(size);
   return true;
 }
 
@@ -357,12 +407,15 @@ void TraceReader::parse_text_record(const Token* w, unsigned n, TraceRecord& r) 
   if (f.gpa2) r.ev.gpa2 = num(i++, "gpa2");
 }
 
-uint64_t TraceReader::varint(const char* field) {
+inline uint64_t TraceReader::varint(const char* field) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(buf_.get()) + pos_;
   const unsigned char* end = reinterpret_cast<const unsigned char*>(buf_.get()) + len_;
+  // A whole record is in the buffer except near the end of the input (next_binary): only then
+  // does each byte need checking against the end.
+  const bool checked = end - p < 10;
   uint64_t v = 0;
   for (unsigned shift = 0; shift < 64; shift += 7) {
-    if (p == end) fail(field, "truncated record (input ends inside it)");
+    if (checked && p == end) fail(field, "truncated record (input ends inside it)");
     const unsigned char c = *p++;
     v |= uint64_t(c & 0x7f) << shift;
     if (!(c & 0x80)) {
@@ -381,7 +434,7 @@ void TraceReader::skip_varints(unsigned n) {
 
 bool TraceReader::next_binary(TraceRecord& r) {
   for (;;) {
-    ensure(kMaxBinaryRecord);  // false only near the end: varint() checks each byte
+    if (len_ - pos_ < kMaxBinaryRecord) ensure(kMaxBinaryRecord);  // short only at the end
     record_at_ = consumed_ + pos_;
     if (pos_ == len_) return false;
     const uint8_t code = uint8_t(buf_[pos_++]);

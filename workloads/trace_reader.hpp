@@ -61,6 +61,7 @@ class TraceReader {
   bool next_text(TraceRecord& r);
   bool next_binary(TraceRecord& r);
   void parse_text_record(const Token* w, unsigned n, TraceRecord& r) const;
+  bool parse_access_line(const char* b, const char* e, TraceRecord& r) const;
   bool skip_text_line(const char* b, const char* e) const;
   uint64_t varint(const char* field);
   void skip_varints(unsigned n);

@@ -1,13 +1,16 @@
 # libFuzzer harnesses, included by the top CMakeLists.txt with -DMMUSIM_FUZZ=ON (clang; the
 # whole build then carries ASan + UBSan and libFuzzer's coverage instrumentation).
-# The trace harness compiles the reader itself rather than linking mmusim_lib, so a fuzz build
-# compiles only sim/core and the reader, not the whole simulator.
+# The trace harness compiles the reader (with its input layer and the replay's demultiplexer)
+# itself rather than linking mmusim_lib, so a fuzz build compiles only sim/core and the reader,
+# not the whole simulator.
 add_executable(fuzz_config ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_config.cpp)
 target_link_libraries(fuzz_config PRIVATE mmusim_core)
 
 add_executable(fuzz_trace ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_trace.cpp
-               ${CMAKE_SOURCE_DIR}/workloads/trace_reader.cpp)
-target_link_libraries(fuzz_trace PRIVATE mmusim_core ZLIB::ZLIB)
+               ${CMAKE_SOURCE_DIR}/workloads/trace_reader.cpp
+               ${CMAKE_SOURCE_DIR}/workloads/trace_demux.cpp
+               ${CMAKE_SOURCE_DIR}/workloads/compressed_input.cpp)
+target_link_libraries(fuzz_trace PRIVATE mmusim_core ZLIB::ZLIB PkgConfig::LZMA)
 
 # The importers and the compressed-input layer under them, likewise without the simulator.
 add_executable(fuzz_import ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_import.cpp

@@ -1,11 +1,15 @@
 // libFuzzer harness for the trace reader (workloads/trace_reader.*): text and binary traces,
-// plain or gzip (the reader tells them apart by their first bytes, so one harness covers all
-// four). It reads every record, then reads the trace again filtered to one thread as a replay
-// does. Success or UsageError are the only allowed outcomes.
+// plain, gzip or xz (the reader tells them apart by their first bytes, so one harness covers
+// all six). It reads every record, reads the trace again filtered to one thread, and then as a
+// replay does: through the demultiplexer (workloads/trace_demux.*), several consumers pulling in
+// turn with a queue budget small enough to detach some. Success or UsageError are the only
+// allowed outcomes.
 #include <string>
+#include <vector>
 
 #include "sim/core/error.hpp"
 #include "tests/fuzz/fuzz_common.hpp"
+#include "workloads/trace_demux.hpp"
 #include "workloads/trace_reader.hpp"
 
 namespace {
@@ -24,6 +28,24 @@ void read_all(const std::string& path, bool filtered, bool host, uint32_t thread
   }
 }
 
+void replay(const std::string& path) {
+  try {
+    mmusim::TraceDemux d(path, 8 * sizeof(mmusim::TraceRecord));
+    std::vector<unsigned> c;
+    for (uint32_t v = 0; v < 3; ++v) c.push_back(d.add_consumer(false, v));
+    c.push_back(d.add_consumer(true, 0));
+    c.push_back(d.add_consumer(false, 0));  // a second copy of v0
+    for (bool any = true; any;) {
+      any = false;
+      for (size_t k = c.size(); k-- > 0;) {
+        mmusim::TraceRecord rec;
+        any |= d.next(c[k], rec);
+      }
+    }
+  } catch (const mmusim::UsageError&) {
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -32,5 +54,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The filter follows the first byte, so the fuzzer can steer it to any thread.
   const uint8_t pick = size ? data[0] : 0;
   read_all(path, true, pick & 1, pick >> 1);
+  replay(path);
   return 0;
 }
