@@ -76,7 +76,8 @@ TEST(ConfigTest, NoArgumentsGivesDocumentedDefaults) {
   EXPECT_EQ(c.quantum, 1000u);
   EXPECT_EQ(c.mem_per_vcpu, 64ull << 20);
   EXPECT_EQ(c.page_size, 4096u);
-  EXPECT_EQ(c.mmu_lock, MmuLockMode::Shared);
+  EXPECT_FALSE(c.mmu_lock.has_value());  // auto: as --kvm-version says
+  EXPECT_EQ(c.kvm_version, kNewestKvmRelease);
   EXPECT_EQ(c.pattern, AccessPattern::Seq);
   EXPECT_EQ(c.lat.dram, 180u);
   EXPECT_EQ(c.lat.host_page_fault, 1800u);
