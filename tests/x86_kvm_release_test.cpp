@@ -32,6 +32,17 @@ SimConfig dirty_log(KvmRelease r) {
   return c;
 }
 
+// The runs of the release before a change and of the release that has it; both must finish.
+struct BeforeAndAfter {
+  PlatformRun old, now;
+};
+BeforeAndAfter run_both(const SimConfig& before, const SimConfig& after) {
+  BeforeAndAfter r{run_platform(before), run_platform(after)};
+  EXPECT_EQ(r.old.exit_code, 0) << r.old.stats_json;
+  EXPECT_EQ(r.now.exit_code, 0) << r.now.stats_json;
+  return r;
+}
+
 }  // namespace
 
 TEST(KvmReleaseBuilders, TheReleaseDecidesEachFormUnlessItsOptionIsSet) {
@@ -56,10 +67,8 @@ TEST(KvmReleaseBuilders, TheReleaseDecidesEachFormUnlessItsOptionIsSet) {
 }
 
 TEST(KvmReleaseRuns, Before512FaultsTakeMmuLockForWrite) {
-  PlatformRun old = run_platform(demand({5, 11}));
-  PlatformRun now = run_platform(demand({5, 12}));
-  ASSERT_EQ(old.exit_code, 0) << old.stats_json;
-  ASSERT_EQ(now.exit_code, 0) << now.stats_json;
+  const auto [old, now] = run_both(demand({5, 11}), demand({5, 12}));
+  ASSERT_FALSE(HasFailure());
   EXPECT_EQ(stat(old.stats_json, "sim.kvm_release"), 511);
   EXPECT_EQ(stat(now.stats_json, "sim.kvm_release"), 512);
   // 2 vCPUs x 256 pages, each a fault that takes the lock.
@@ -83,10 +92,8 @@ TEST(KvmReleaseRuns, TheMmuLockOptionOverridesTheRelease) {
 }
 
 TEST(KvmReleaseRuns, Before515DirtyLoggingWritesTakeTheFullFaultPath) {
-  PlatformRun old = run_platform(dirty_log({5, 14}));
-  PlatformRun now = run_platform(dirty_log({5, 15}));
-  ASSERT_EQ(old.exit_code, 0) << old.stats_json;
-  ASSERT_EQ(now.exit_code, 0) << now.stats_json;
+  const auto [old, now] = run_both(dirty_log({5, 14}), dirty_log({5, 15}));
+  ASSERT_FALSE(HasFailure());
   EXPECT_GT(stat(now.stats_json, "hv.fault.fast_path"), 0);
   EXPECT_EQ(stat(old.stats_json, "hv.fault.fast_path"), 0);
   // The writes the fast path fixed without mmu_lock each take it (for read) instead.
@@ -114,10 +121,8 @@ TEST(KvmReleaseRuns, TheFastFaultOptionOverridesTheRelease) {
 }
 
 TEST(KvmReleaseRuns, Arm64StageTwoFaultsTakeMmuLockForWriteBefore62) {
-  PlatformRun old = run_platform(demand({6, 1}, Arch::Arm64));
-  PlatformRun now = run_platform(demand({6, 2}, Arch::Arm64));
-  ASSERT_EQ(old.exit_code, 0) << old.stats_json;
-  ASSERT_EQ(now.exit_code, 0) << now.stats_json;
+  const auto [old, now] = run_both(demand({6, 1}, Arch::Arm64), demand({6, 2}, Arch::Arm64));
+  ASSERT_FALSE(HasFailure());
   EXPECT_GE(stat(old.stats_json, "hv.lock.mmu_lock.write_acquire"), 512);
   EXPECT_EQ(stat(old.stats_json, "hv.lock.mmu_lock.read_acquire"), 0);
   EXPECT_GE(stat(now.stats_json, "hv.lock.mmu_lock.read_acquire"), 512);
