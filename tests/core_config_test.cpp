@@ -412,7 +412,7 @@ TEST(ConfigTest, HelpListsEveryOptionWithDefaultAndReturnsFalse) {
        {"--vcpus N", "--mem-per-vcpu SIZE", "--page-size 4K|2M|1G", "--lat-host-page-fault CYCLES",
         "--lat-compute-per-access CYCLES", "--stats-json FILE", "--timeline FILE", "--check on|off",
         "--quiet", "--config FILE", "--help", "--tlb-l1-1g-entries N", "--dram-channels N",
-        "--mmu-lock exclusive|shared", "--guest-levels 4|5", "--seed N"}) {
+        "--mmu-lock auto|exclusive|shared", "--guest-levels 4|5", "--seed N"}) {
     EXPECT_NE(out.find(line), std::string::npos) << line;
   }
   // Each option appears once (a duplicate registration would make Boost call it ambiguous).
@@ -426,7 +426,7 @@ TEST(ConfigTest, HelpListsEveryOptionWithDefaultAndReturnsFalse) {
   EXPECT_GE(seen.size(), 59u);
   EXPECT_NE(out.find("(default: 1800)"), std::string::npos);
   EXPECT_NE(out.find("(default: 64M)"), std::string::npos);
-  EXPECT_NE(out.find("(default: shared)"), std::string::npos);
+  EXPECT_NE(out.find("(default: auto)"), std::string::npos);
   ::testing::internal::CaptureStdout();
   EXPECT_FALSE(run({"-h"}, c));
   EXPECT_EQ(::testing::internal::GetCapturedStdout(), out);
