@@ -1,10 +1,21 @@
 #include "app/params_models.hpp"
 
+#include "sim/core/kvm_timeline.hpp"
+
 namespace mmusim {
+
+MmuLockMode fault_mmu_lock(const SimConfig& cfg, Arch arch) {
+  const KvmChange change =
+      arch == Arch::Arm64 ? KvmChange::Arm64ParallelFaults : KvmChange::X86ParallelFaults;
+  return kvm_form(cfg.mmu_lock, cfg.kvm_version, change, MmuLockMode::Exclusive,
+                  MmuLockMode::Shared);
+}
 
 TdpMmuParams tdp_mmu_params(const SimConfig& cfg) {
   TdpMmuParams p;
-  p.mmu_lock = cfg.mmu_lock;
+  p.mmu_lock = fault_mmu_lock(cfg, Arch::X86);
+  p.fast_fault = kvm_form(cfg.tdp_fast_fault, cfg.kvm_version, KvmChange::X86TdpFastPageFault,
+                          TdpFastFault::SlowPath, TdpFastFault::Lockless);
   p.page_size = cfg.page_size;
   p.vcpus = cfg.vcpus;
   p.root_put = cfg.root_put;
@@ -48,7 +59,7 @@ X86ArchParams x86_arch_params(const SimConfig& cfg) {
 
 Stage2MmuParams stage2_mmu_params(const SimConfig& cfg) {
   Stage2MmuParams p;
-  p.mmu_lock = cfg.mmu_lock;
+  p.mmu_lock = fault_mmu_lock(cfg, Arch::Arm64);
   p.page_size = cfg.page_size;
   p.cmo_policy = cfg.cmo_policy;
   p.fault_entry = cfg.lat.fault_entry;

@@ -7,6 +7,9 @@
 
 namespace mmusim {
 
+// The fault path's mmu_lock mode on `arch`: --mmu-lock, or as --kvm-version says (MIPS takes
+// its spinlock either way).
+MmuLockMode fault_mmu_lock(const SimConfig& cfg, Arch arch);
 // x86
 TdpMmuParams tdp_mmu_params(const SimConfig& cfg);
 ShadowMmuParams shadow_mmu_params(const SimConfig& cfg);

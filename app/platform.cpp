@@ -235,6 +235,7 @@ void Platform::run() {
   s.cycles.set(populate_end);
   s.teardown_cycles.set(teardown_cycles);
   s.vcpus.set(cfg.vcpus);
+  s.kvm_release.set(cfg.kvm_version.code());
   s.tables_peak.set(pool.peak());
   s.backed_bytes.set(host.backed_bytes());
   // Bytes of simulated memory whose contents the model stores (PhysMem never drops a page, so
@@ -257,7 +258,8 @@ void Platform::print_summary(std::ostream& os, double wall_seconds) const {
   auto v = [&](const char* n) { return s.value(n); };
   os << "mmusim: " << mode_name(c.arch) << " " << mode_name(c.workload) << ", " << c.vcpus << " vCPUs x "
      << (c.mem_per_vcpu >> 20) << " MiB, " << (c.page_size >> 10) << " KiB pages, mmu_lock "
-     << mode_name(c.mmu_lock) << ", overlap " << c.overlap << ", pattern " << mode_name(c.pattern) << "\n";
+     << mode_name(fault_mmu_lock(c, c.arch)) << ", KVM " << kvm_release_text(c.kvm_version)
+     << ", overlap " << c.overlap << ", pattern " << mode_name(c.pattern) << "\n";
   os << "  simulated time      " << v("sim.cycles") << " cycles ("
      << std::fixed << std::setprecision(3) << double(v("sim.cycles")) / (c.clock_ghz * 1e6)
      << " ms at " << c.clock_ghz << " GHz)\n";

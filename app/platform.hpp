@@ -125,6 +125,9 @@ class Platform {
     statistics::Value teardown_cycles{*this, "sim.teardown_cycles",
                                       "simulated cycles of the VM teardown"};
     statistics::Value vcpus{*this, "sim.vcpus", "vCPUs simulated"};
+    statistics::Value kvm_release{*this, "sim.kvm_release",
+                                  "KVM release modelled (--kvm-version), VERSION*100+PATCHLEVEL: "
+                                  "612 is 6.12"};
     statistics::Value tables_peak{*this, "hv.tables.peak",
                                   "most stage-2 page-table pages allocated at once"};
     statistics::Value backed_bytes{*this, "host.backed_bytes",

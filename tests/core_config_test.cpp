@@ -76,7 +76,8 @@ TEST(ConfigTest, NoArgumentsGivesDocumentedDefaults) {
   EXPECT_EQ(c.quantum, 1000u);
   EXPECT_EQ(c.mem_per_vcpu, 64ull << 20);
   EXPECT_EQ(c.page_size, 4096u);
-  EXPECT_EQ(c.mmu_lock, MmuLockMode::Shared);
+  EXPECT_FALSE(c.mmu_lock.has_value());  // auto: as --kvm-version says
+  EXPECT_EQ(c.kvm_version, kNewestKvmRelease);
   EXPECT_EQ(c.pattern, AccessPattern::Seq);
   EXPECT_EQ(c.lat.dram, 180u);
   EXPECT_EQ(c.lat.host_page_fault, 1800u);
@@ -411,7 +412,7 @@ TEST(ConfigTest, HelpListsEveryOptionWithDefaultAndReturnsFalse) {
        {"--vcpus N", "--mem-per-vcpu SIZE", "--page-size 4K|2M|1G", "--lat-host-page-fault CYCLES",
         "--lat-compute-per-access CYCLES", "--stats-json FILE", "--timeline FILE", "--check on|off",
         "--quiet", "--config FILE", "--help", "--tlb-l1-1g-entries N", "--dram-channels N",
-        "--mmu-lock exclusive|shared", "--guest-levels 4|5", "--seed N"}) {
+        "--mmu-lock auto|exclusive|shared", "--guest-levels 4|5", "--seed N"}) {
     EXPECT_NE(out.find(line), std::string::npos) << line;
   }
   // Each option appears once (a duplicate registration would make Boost call it ambiguous).
@@ -425,7 +426,7 @@ TEST(ConfigTest, HelpListsEveryOptionWithDefaultAndReturnsFalse) {
   EXPECT_GE(seen.size(), 59u);
   EXPECT_NE(out.find("(default: 1800)"), std::string::npos);
   EXPECT_NE(out.find("(default: 64M)"), std::string::npos);
-  EXPECT_NE(out.find("(default: shared)"), std::string::npos);
+  EXPECT_NE(out.find("(default: auto)"), std::string::npos);
   ::testing::internal::CaptureStdout();
   EXPECT_FALSE(run({"-h"}, c));
   EXPECT_EQ(::testing::internal::GetCapturedStdout(), out);

@@ -62,7 +62,10 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFault&
   faults_.count.inc();
   a.advance(p_.fault_entry);
   const bool write = access == Access::Write;
-  if (write && logging(gpa) && fast_page_fault(a, vcpu_id, gpa)) {
+  // Before the TDP MMU had fast_page_fault (--tdp-fast-fault slow-path) the same write takes
+  // the path below: host page, mmu_lock, and map_in makes the SPTE writable (and logs it).
+  if (p_.fast_fault == TdpFastFault::Lockless && write && logging(gpa) &&
+      fast_page_fault(a, vcpu_id, gpa)) {
     Cycles t1 = a.now();
     stats_.fast_fixed.inc();
     faults_.record(FaultOutcome::Fixed, t1 - t0);

@@ -52,6 +52,8 @@ namespace mmusim {
 // What the TDP MMU reads of the run's parameters (app/params_models.cpp builds it).
 struct TdpMmuParams {
   MmuLockMode mmu_lock = MmuLockMode::Shared;  // --mmu-lock: mmu_lock for read or for write
+  // --tdp-fast-fault: whether a write to a write-protected SPTE is fixed without mmu_lock
+  TdpFastFault fast_fault = TdpFastFault::Lockless;
   uint64_t page_size = 4096;        // --page-size: the largest EPT leaf a fault may map
   unsigned vcpus = 4;               // vCPUs that hold a root reference each
   RootPut root_put = RootPut::Agreed;  // --root-put: how the last root reference is put

@@ -3,9 +3,11 @@
 // (--config FILE, same keys, command line wins). Defaults here are the documented defaults.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "sim/core/kvm_release.hpp"
 #include "sim/core/modes.hpp"
 #include "sim/core/types.hpp"
 
@@ -90,7 +92,12 @@ struct SimConfig {
 
   // MMU
   uint64_t page_size = 4096;       // EPT mapping size: 4K, 2M or 1G
-  MmuLockMode mmu_lock = MmuLockMode::Shared;
+  // The KVM release whose behaviour is modelled (sim/core/kvm_timeline.hpp). Each behaviour
+  // that changed between releases has its own option below; unset (`auto`) means "as
+  // --kvm-version says", and the Params builders resolve it (kvm_form).
+  KvmRelease kvm_version = kNewestKvmRelease;
+  std::optional<MmuLockMode> mmu_lock;  // fault-path mmu_lock: x86 shared from 5.12, arm64 6.2
+  std::optional<TdpFastFault> tdp_fast_fault;  // x86 TDP lockless fast page fault from 5.15
   unsigned guest_levels = 4;       // guest paging levels: 4 or 5
   unsigned ept_levels = 4;         // EPT levels: 4 or 5
   // Remote TLB flush strategy: ipi-all (kvm_flush_remote_tlbs); unsafe-skip reports the flush

@@ -110,7 +110,10 @@ void add_core_options(OptionTable& o) {
         }
         c.page_size = bytes;
       });
-  o.choice("mmu-lock", "MMU lock on the EPT fault path", &SimConfig::mmu_lock);
+  o.versioned("mmu-lock",
+              "mmu_lock on the stage-2 fault path: exclusive (for write) or shared (for read); "
+              "auto: as --kvm-version (x86 shared from 5.12, arm64 from 6.2)",
+              &SimConfig::mmu_lock);
   o.choice("flush",
            "remote TLB flush strategy (broadcast: arm64 TLBI IS + DSB; unsafe-skip skips the "
            "flush, to prove the oracle)",
@@ -253,6 +256,7 @@ void validate_core(const SimConfig& c, const Fail& fail) {
 std::vector<Option> all_options() {
   OptionTable o;
   add_core_options(o);
+  add_release_options(o);
   add_x86_options(o);
   add_trace_options(o);
   add_arm64_options(o);

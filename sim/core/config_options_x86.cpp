@@ -4,6 +4,11 @@
 namespace mmusim::config_detail {
 
 void add_x86_options(OptionTable& o) {
+  o.group = "x86 TDP MMU fault path";
+  o.versioned("tdp-fast-fault",
+              "a write to a write-protected SPTE: slow-path (full fault under mmu_lock) or "
+              "lockless (one cmpxchg, no mmu_lock); auto: as --kvm-version (lockless from 5.15)",
+              &SimConfig::tdp_fast_fault);
   o.group = "x86 TDP MMU roots (putting and invalidating roots)";
   o.choice("root-put",
            "how the last root reference is put: agreed (final version of the seed thread), "

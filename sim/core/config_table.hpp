@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -83,6 +84,23 @@ class OptionTable {
           mode_from_name(v, c.*field);
         });
   }
+  // A behaviour of the KVM release timeline (sim/core/kvm_timeline.hpp): `auto` (unset, the
+  // default) takes the form --kvm-version says; a name of E forces that form.
+  template <class E>
+  void versioned(const char* name, const char* help, std::optional<E> SimConfig::*field) {
+    std::vector<std::string> accepted = mode_names<E>();
+    accepted.insert(accepted.begin(), "auto");
+    add(
+        name, choice_arg(accepted), choice_help(help, accepted),
+        [field](const SimConfig& c) {
+          return std::string((c.*field) ? mode_name(*(c.*field)) : "auto");
+        },
+        [=](SimConfig& c, const std::string& v) {
+          check_choice(v, name, accepted);
+          E mode{};
+          if (mode_from_name(v, mode)) c.*field = mode; else (c.*field).reset();
+        });
+  }
   void file(const char* name, const char* help, std::string SimConfig::*field);
   void on_off(const char* name, const char* help, bool SimConfig::*field);
   void lat(const char* field_name, Cycles Latencies::*field, const char* help);
@@ -112,6 +130,9 @@ void validate_flush(const SimConfig& c, const Fail& fail);
 // x86 shadow MMU and guest-pt-churn (sim/core/config_options_shadow.cpp)
 void add_shadow_options(OptionTable& o);
 void validate_shadow(const SimConfig& c, const Fail& fail);
+
+// --kvm-version (sim/core/config_options_release.cpp)
+void add_release_options(OptionTable& o);
 
 // limits on absurd values, against this machine's RAM (sim/core/config_options_limits.cpp)
 void add_limits_options(OptionTable& o);

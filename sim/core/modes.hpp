@@ -13,8 +13,12 @@ namespace mmusim {
 // The architecture whose MMU is modelled (--arch).
 enum class Arch { X86, Arm64, Mips };
 // The hypervisor MMU's lock on the fault path (--mmu-lock): exclusive is the write-locked
-// mmu_lock from before the parallel-faults change, shared the read-locked one after it.
+// mmu_lock from before the parallel-faults change, shared the read-locked one after it
+// (sim/core/kvm_timeline.hpp: which releases have which).
 enum class MmuLockMode { Exclusive, Shared };
+// x86 TDP MMU: a write to a write-protected SPTE (--tdp-fast-fault): slow-path takes the full
+// fault path under mmu_lock, lockless fixes it with one cmpxchg (fast_page_fault).
+enum class TdpFastFault { SlowPath, Lockless };
 // x86 TDP MMU: how the last reference to a root is put (--root-put).
 enum class RootPut { Agreed, DecNotOne, ZapAlways };
 // arm64 locked memslots: when the cache maintenance to the PoC is done (--cmo-policy).
@@ -60,6 +64,11 @@ template <>
 struct ModeNames<MmuLockMode> {
   static constexpr ModeName<MmuLockMode> table[] = {{MmuLockMode::Exclusive, "exclusive"},
                                                     {MmuLockMode::Shared, "shared"}};
+};
+template <>
+struct ModeNames<TdpFastFault> {
+  static constexpr ModeName<TdpFastFault> table[] = {{TdpFastFault::SlowPath, "slow-path"},
+                                                     {TdpFastFault::Lockless, "lockless"}};
 };
 template <>
 struct ModeNames<RootPut> {

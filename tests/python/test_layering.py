@@ -63,10 +63,11 @@ def test_every_option_reaches_a_component():
     in app/: an option that fills nothing would be silently ignored."""
     text = (ROOT / "sim/core/config.hpp").read_text()
     body = text[text.index("struct Latencies"):]
-    declared = r"\b(?:[A-Z]\w*|unsigned|uint64_t|double|bool|std::string)\s+([a-z_0-9]+)\s*[=;]"
+    declared = (r"(?:\b(?:[A-Z]\w*|unsigned|uint64_t|double|bool|std::string)|std::optional<\w+>)"
+                r"\s+([a-z_0-9]+)\s*[=;]")
     fields = set(re.findall(declared, body))
     fields |= set(re.findall(r",\s*([a-z_0-9]+)\s*=", body))  # "unsigned a = 1, b = 2;"
-    assert {"zap_yield_every", "tlbi_dsb", "l2_ways", "mmu_lock"} <= fields
+    assert {"zap_yield_every", "tlbi_dsb", "l2_ways", "mmu_lock", "kvm_version"} <= fields
     app = "".join(p.read_text() for p in sorted((ROOT / "app").glob("*.[ch]pp")))
     unread = sorted(f for f in fields - NOT_IN_PARAMS.keys()
                     if not re.search(r"\b(?:cfg|c)\s*\.\s*(?:lat\s*\.\s*)?" + f + r"\b", app))

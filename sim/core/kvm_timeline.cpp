@@ -1,0 +1,31 @@
+#include "sim/core/kvm_timeline.hpp"
+
+#include "sim/core/error.hpp"
+
+namespace mmusim {
+
+// Commit titles checked against the KVM pull requests and kvm.git push logs of each release
+// (docs/KVM_RELEASES.md).
+const KvmTimelineEntry kKvmTimeline[] = {
+    {KvmChange::X86ParallelFaults, Arch::X86, "mmu-lock", {5, 12},
+     "KVM: x86/mmu: Allow parallel page faults for the TDP MMU",
+     "exclusive: faults take mmu_lock for write and write SPTEs with plain stores",
+     "shared: faults take mmu_lock for read; SPTE changes are cmpxchg, a lost race retries"},
+    {KvmChange::X86TdpFastPageFault, Arch::X86, "tdp-fast-fault", {5, 15},
+     "KVM: x86/mmu: fast_page_fault support for the TDP MMU",
+     "slow-path: a write to a write-protected SPTE takes the full fault path under mmu_lock",
+     "lockless: such a write is fixed by one cmpxchg without mmu_lock"},
+    {KvmChange::Arm64ParallelFaults, Arch::Arm64, "mmu-lock", {6, 2},
+     "KVM: arm64: Handle stage-2 faults in parallel",
+     "exclusive: stage-2 faults hold mmu_lock exclusively and write descriptors with stores",
+     "shared: stage-2 faults take mmu_lock for read; descriptor changes are cmpxchg"},
+};
+const size_t kKvmTimelineSize = sizeof kKvmTimeline / sizeof kKvmTimeline[0];
+
+const KvmTimelineEntry& kvm_timeline_entry(KvmChange c) {
+  for (const KvmTimelineEntry& e : kKvmTimeline)
+    if (e.change == c) return e;
+  throw ModelError("KVM release timeline: a change without an entry");
+}
+
+}  // namespace mmusim

@@ -1,0 +1,48 @@
+// The KVM release timeline: every behaviour of the modelled hypervisor MMU that changed between
+// the releases --kvm-version accepts, with the release it appeared in and its upstream commit
+// title (docs/KVM_RELEASES.md is the table for readers). Each behaviour has its own option,
+// whose default `auto` means "as --kvm-version says"; the Params builders in app/ resolve it
+// with kvm_form, so a model sees only the form it must run, never a release.
+#pragma once
+#include <optional>
+
+#include "sim/core/kvm_release.hpp"
+#include "sim/core/modes.hpp"
+
+namespace mmusim {
+
+// A change of behaviour on the timeline.
+enum class KvmChange {
+  X86ParallelFaults,    // x86 TDP MMU faults under mmu_lock for read
+  Arm64ParallelFaults,  // arm64 stage-2 faults under mmu_lock for read
+  X86TdpFastPageFault,  // x86 TDP MMU lockless fast page fault
+};
+
+struct KvmTimelineEntry {
+  KvmChange change;
+  Arch arch;
+  const char* option;  // the behaviour's own option, without dashes
+  KvmRelease since;    // the first release with the `after` form
+  const char* commit;  // upstream commit title of the change
+  const char* before;  // what the model does in releases before `since`
+  const char* after;   // what it does from `since` on
+};
+
+// Every entry, oldest change first.
+extern const KvmTimelineEntry kKvmTimeline[];
+extern const size_t kKvmTimelineSize;
+
+const KvmTimelineEntry& kvm_timeline_entry(KvmChange c);
+
+// True when release r has the change (r is `since` or newer).
+inline bool kvm_has(KvmRelease r, KvmChange c) { return kvm_timeline_entry(c).since <= r; }
+
+// The form of one behaviour in a run: the behaviour's own option when it is set, else `before`
+// or `after` as the release has the change or not.
+template <class E>
+E kvm_form(const std::optional<E>& option, KvmRelease r, KvmChange c, E before, E after) {
+  if (option) return *option;
+  return kvm_has(r, c) ? after : before;
+}
+
+}  // namespace mmusim
