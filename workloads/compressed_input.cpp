@@ -15,6 +15,7 @@ namespace mmusim {
 namespace {
 
 constexpr unsigned char kGzipMagic[2] = {0x1f, 0x8b};
+constexpr size_t kDirectReadBytes = size_t(64) << 10;
 constexpr unsigned char kXzMagic[6] = {0xfd, '7', 'z', 'X', 'Z', 0x00};
 
 bool starts_with(const char* p, size_t n, const unsigned char* magic, size_t m) {
@@ -115,6 +116,19 @@ size_t CompressedInput::read(char* dst, size_t cap) {
 
 size_t CompressedInput::read_some(char* dst, size_t cap) {
   if (encoding_ == Encoding::Plain) {
+    if (in_pos_ == in_len_ && cap >= kDirectReadBytes && !file_ended_) {
+      // A large read of a plain file goes straight into the caller's buffer: no second copy.
+      file_offset_ += in_len_;
+      in_pos_ = in_len_ = 0;
+      for (;;) {
+        ssize_t n = ::read(fd_, dst, cap);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail(std::string("read error: ") + std::strerror(errno));
+        if (n == 0) file_ended_ = true;
+        file_offset_ += uint64_t(n);
+        return size_t(n);
+      }
+    }
     if (in_pos_ == in_len_ && !refill()) return 0;
     size_t n = std::min(cap, in_len_ - in_pos_);
     std::memcpy(dst, in_.get() + in_pos_, n);

@@ -432,7 +432,64 @@ void TraceReader::skip_varints(unsigned n) {
   while (n--) varint("field");
 }
 
+namespace {
+
+// One varint from a buffer known to hold at least 10 more bytes; false when it is longer.
+inline bool unchecked_varint(const unsigned char*& p, uint64_t& v) {
+  uint64_t x = *p++;
+  if (x < 0x80) {
+    v = x;
+    return true;
+  }
+  x &= 0x7f;
+  for (unsigned shift = 7; shift < 64; shift += 7) {
+    const uint64_t c = *p++;
+    x |= (c & 0x7f) << shift;
+    if (c < 0x80) {
+      v = x;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+// The common records -- a vCPU's access or gap, while a whole record is buffered -- decoded with
+// no check per byte. Anything else (a host event, the end of the input, a malformed or
+// out-of-range record) goes to the general decoder, which reads it again from its first byte and
+// reports any error precisely.
 bool TraceReader::next_binary(TraceRecord& r) {
+  const unsigned char* base = reinterpret_cast<const unsigned char*>(buf_.get());
+  for (;;) {
+    if (len_ - pos_ < kMaxBinaryRecord) {
+      ensure(kMaxBinaryRecord);
+      if (len_ - pos_ < kMaxBinaryRecord) return next_binary_checked(r);
+      base = reinterpret_cast<const unsigned char*>(buf_.get());
+    }
+    const unsigned char* p = base + pos_;
+    const unsigned code = *p++;
+    uint64_t tid, a, b = 0;
+    if (code > 3 || !unchecked_varint(p, tid) || (tid & 1) || (tid >> 1) >= kTraceMaxVcpus ||
+        !unchecked_varint(p, a) || (code < 3 && !unchecked_varint(p, b)) || b > kMaxAccessSize)
+      return next_binary_checked(r);
+    if (filtered_ && tid != filter_tid_) {
+      pos_ = size_t(p - base);
+      continue;
+    }
+    record_at_ = consumed_ + pos_;
+    pos_ = size_t(p - base);
+    r.op = TraceRecord::Op(code);
+    r.host_thread = false;
+    r.thread = uint32_t(tid >> 1);
+    r.addr = code < 3 ? a : 0;
+    r.size = uint32_t(b);
+    r.cycles = code < 3 ? 0 : a;
+    return true;
+  }
+}
+
+bool TraceReader::next_binary_checked(TraceRecord& r) {
   for (;;) {
     if (len_ - pos_ < kMaxBinaryRecord) ensure(kMaxBinaryRecord);  // short only at the end
     record_at_ = consumed_ + pos_;

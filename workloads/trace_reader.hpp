@@ -60,6 +60,7 @@ class TraceReader {
   void parse_text_header();
   bool next_text(TraceRecord& r);
   bool next_binary(TraceRecord& r);
+  bool next_binary_checked(TraceRecord& r);
   void parse_text_record(const Token* w, unsigned n, TraceRecord& r) const;
   bool parse_access_line(const char* b, const char* e, TraceRecord& r) const;
   bool skip_text_line(const char* b, const char* e) const;
