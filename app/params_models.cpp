@@ -20,6 +20,9 @@ TdpMmuParams tdp_mmu_params(const SimConfig& cfg) {
   p.vcpus = cfg.vcpus;
   p.root_put = cfg.root_put;
   p.zap_yield_every = cfg.zap_yield_every;
+  p.yield_on_contention = cfg.lock_needbreak
+                              ? *cfg.lock_needbreak == LockNeedbreak::Yield
+                              : needbreak_in(cfg.kvm_version, cfg.host_preempt);
   p.fault_entry = cfg.lat.fault_entry;
   p.tdp_map_work = cfg.lat.tdp_map_work;
   p.spte_change_work = cfg.lat.spte_change_work;

@@ -13,8 +13,9 @@
 // Roots (the root put/invalidate change): each root has a reference count and a role.invalid flag
 // in simulated memory. vCPUs take a reference to a valid root before entering the guest and drop it
 // on KVM_REQ_MMU_RELOAD; zap_all (memslot deletion, "zap all") invalidates every root, makes the
-// vCPUs reload, and zaps the invalidated roots with yielding (mmu_lock dropped and re-taken every
-// --zap-yield-every entries); the last put frees a root after an RCU grace period. The put is
+// vCPUs reload, and zaps the invalidated roots with yielding (mmu_lock dropped and re-taken at
+// the cond_resched points KVM has: docs/KVM_RELEASES.md, Yielding); the last put frees a root
+// after an RCU grace period. The put is
 // selectable (--root-put): the agreed version from the seed thread and two versions the thread
 // shows to be wrong; the oracle reports a root freed while referenced, a root zapped twice and a
 // vCPU given an invalid root. Files: tdp_mmu.cpp (fault path, SPTE changes), tdp_root.cpp (root
@@ -57,7 +58,11 @@ struct TdpMmuParams {
   uint64_t page_size = 4096;        // --page-size: the largest EPT leaf a fault may map
   unsigned vcpus = 4;               // vCPUs that hold a root reference each
   RootPut root_put = RootPut::Agreed;  // --root-put: how the last root reference is put
-  unsigned zap_yield_every = 64;    // SPTEs a zapper handles before it yields mmu_lock
+  // --lock-needbreak: long walks yield mmu_lock when another thread waits for it
+  // (rwlock_needbreak on a preemptible host kernel); they always yield when the host scheduler
+  // wants the CPU (need_resched).
+  bool yield_on_contention = false;
+  unsigned zap_yield_every = 0;     // --zap-yield-every: also yield every N SPTEs (0: never)
   Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
   Cycles tdp_map_work = 300;        // one map call's instructions besides memory references
   Cycles spte_change_work = 80;     // handle_changed_spte bookkeeping per SPTE change
@@ -194,8 +199,15 @@ class TdpMmu : public HypervisorMmu,
   void zap_root(Agent& a, Root& r, bool shared);
   size_t zap_range_in_root(Agent& a, Root& r, Addr gpa, uint64_t len, bool shared);
   bool zap_entry(Agent& a, const ChangeCtx& c, Addr sptep, Addr gpa, unsigned level);
-  // cond_resched: every --zap-yield-every entries drop and re-take mmu_lock (and RCU).
-  void maybe_yield(Agent& a, bool shared, unsigned& since);
+  // tdp_mmu_iter_cond_resched, asked at every entry a long walk visits: whether to yield now
+  // (need_resched, contention when yield_on_contention, or the forced --zap-yield-every).
+  bool should_yield(Agent& a, unsigned& since);
+  // Drops and re-takes mmu_lock (and RCU) so that waiting vCPUs and threads run.
+  void yield_lock(Agent& a, bool shared);
+  // should_yield, then yield_lock: for walks with no TLB flush pending.
+  void maybe_yield(Agent& a, bool shared, unsigned& since) {
+    if (should_yield(a, since)) yield_lock(a, shared);
+  }
   Addr alloc_table(Agent& a);
   void link_page(Agent& a, Addr table, Addr gpa, unsigned level, bool shared);
   void unlink_page(Agent& a, Addr table, bool shared);

@@ -17,13 +17,21 @@ PtIter TdpMmu::walk_down(Agent& a, Addr root, Addr gpa) {
   return it;
 }
 
-void TdpMmu::maybe_yield(Agent& a, bool shared, unsigned& since) {
-  lockdep_assert_held_mode(a, mmu_lock_, shared, __func__);
+bool TdpMmu::should_yield(Agent& a, unsigned& since) {
+  lockdep_assert_held(a, mmu_lock_, __func__);
   lockdep_assert_rcu(a, __func__);
-  if (++since < p_.zap_yield_every) return;
-  since = 0;
+  // The model's walks resume at the entry after a yield, so a yield always follows forward
+  // progress (KVM needs yielded_gfn for that because its iterator restarts at the same gfn).
+  ++since;
+  const bool yield = (p_.zap_yield_every && since >= p_.zap_yield_every) || a.need_resched() ||
+                     (p_.yield_on_contention && mmu_lock_.contended(a));
+  if (yield) since = 0;  // the caller yields now
+  return yield;
+}
+
+void TdpMmu::yield_lock(Agent& a, bool shared) {
+  lockdep_assert_held_mode(a, mmu_lock_, shared, __func__);
   stats_.zap_yields.inc();
-  // cond_resched: leave the RCU section and the lock so that waiting vCPUs and threads run.
   rcu_.read_unlock(a);
   unlock(a, shared);
   a.wait_cycles(p_.cond_resched);
@@ -88,15 +96,22 @@ size_t TdpMmu::zap_range_in_root(Agent& a, Root& r, Addr gpa, uint64_t len, bool
   lockdep_assert_held_mode(a, mmu_lock_, shared, __func__);
   const bool current = !root_invalid(r);
   const ChangeCtx c{-1, shared, current, current};
-  size_t zapped = 0;
+  size_t unflushed = 0;
   unsigned since = 0;
   rcu_.read_lock(a);
   for_each_walk_end(a, r.table, gpa, len, [&](PtIter& it) {
-    if (it.leaf()) zapped += zap_entry(a, c, it.entry_addr(), it.base(), it.level());
-    maybe_yield(a, shared, since);
+    if (it.leaf()) unflushed += zap_entry(a, c, it.entry_addr(), it.base(), it.level());
+    if (!should_yield(a, since)) return;
+    // Zapped leaves may still be in vCPUs' TLBs: flush before others can take mmu_lock
+    // (tdp_mmu_iter_cond_resched with flush set).
+    if (unflushed && current) {
+      flush_.flush_range(a, -1, gpa, len);
+      unflushed = 0;
+    }
+    yield_lock(a, shared);
   });
   rcu_.read_unlock(a);
-  return zapped;
+  return unflushed;
 }
 
 void TdpMmu::zap_range(Agent& a, Addr gpa, uint64_t len) {
@@ -106,14 +121,14 @@ void TdpMmu::zap_range(Agent& a, Addr gpa, uint64_t len) {
   // for_each_tdp_mmu_root_yield_safe takes a reference to each root while it works on it. Under
   // the read lock it runs beside the zapper of invalidated roots, whose last put it can meet.
   lock(a, shared_);
-  size_t zapped = 0;
+  size_t unflushed = 0;
   for (size_t i = 0; i < roots_.size(); ++i) {
     Root& r = *roots_[i];
     if (!r.on_list || !get_root(a, r, false)) continue;
-    zapped += zap_range_in_root(a, r, gpa, len, shared_);
+    unflushed += zap_range_in_root(a, r, gpa, len, shared_);
     put_root(a, r, shared_);
   }
-  if (zapped) flush_.flush_range(a, -1, gpa, len);
+  if (unflushed) flush_.flush_range(a, -1, gpa, len);
   unlock(a, shared_);
 }
 

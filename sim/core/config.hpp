@@ -106,7 +106,9 @@ struct SimConfig {
   // x86 TDP roots (the root put/invalidate change): how the last reference to a root is put,
   // and how many SPTEs a zapper handles before it drops and re-takes mmu_lock.
   RootPut root_put = RootPut::Agreed;
-  unsigned zap_yield_every = 64;
+  unsigned zap_yield_every = 0;  // a forced yield every N SPTEs (0: only KVM's conditions)
+  std::optional<LockNeedbreak> lock_needbreak;  // yield mmu_lock to a waiter: see kvm_timeline
+  HostPreempt host_preempt = HostPreempt::Voluntary;
   // root-churn workload: how many zap-all rounds, and the cycles between them.
   unsigned churn_rounds = 8;
   Cycles churn_interval = 200000;

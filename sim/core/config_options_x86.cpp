@@ -14,8 +14,20 @@ void add_x86_options(OptionTable& o) {
            "how the last root reference is put: agreed (final version of the seed thread), "
            "dec-not-one or zap-always (versions the thread shows to be wrong)",
            &SimConfig::root_put);
-  o.whole("zap-yield-every", "SPTEs a root/range zapper handles before it drops mmu_lock",
-          &SimConfig::zap_yield_every, 1, 1u << 20);
+  o.group = "x86 TDP MMU yielding (docs/KVM_RELEASES.md, Yielding)";
+  o.versioned("lock-needbreak",
+              "whether long mmu_lock walks (zaps, write-protection) yield to a thread waiting for "
+              "mmu_lock; auto: as --kvm-version and --host-preempt (full: always; voluntary: "
+              "5.12 to 6.10)",
+              &SimConfig::lock_needbreak);
+  o.choice("host-preempt",
+           "host kernel preemption model as booted: voluntary (PREEMPT_DYNAMIC distro default) "
+           "or full",
+           &SimConfig::host_preempt);
+  o.whole("zap-yield-every",
+          "stress knob: also yield mmu_lock every N SPTEs a walk visits (0: only when KVM "
+          "would: the host scheduler wants the CPU, or --lock-needbreak and a waiter)",
+          &SimConfig::zap_yield_every, 0, 1u << 20);
   o.whole("churn-rounds", "root-churn: zap-all rounds the VMM thread makes",
           &SimConfig::churn_rounds, 0, 1u << 20);
   o.whole("churn-interval", "root-churn: cycles between two zap-all rounds",

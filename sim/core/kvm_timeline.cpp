@@ -11,6 +11,12 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "KVM: x86/mmu: Allow parallel page faults for the TDP MMU",
      "exclusive: faults take mmu_lock for write and write SPTEs with plain stores",
      "shared: faults take mmu_lock for read; SPTE changes are cmpxchg, a lost race retries"},
+    {KvmChange::X86NeedbreakOnVoluntary, Arch::X86, "lock-needbreak", {5, 12},
+     "sched: Add needbreak for rwlocks",
+     "ignore: on a voluntary-preemption host (built without CONFIG_PREEMPTION) a zap yields "
+     "mmu_lock only when the host scheduler wants the CPU",
+     "yield: mmu_lock is an rwlock whose needbreak reports a queued waiter, and a voluntary "
+     "host is a PREEMPT_DYNAMIC kernel built with CONFIG_PREEMPTION: zaps also yield to waiters"},
     {KvmChange::X86TdpFastPageFault, Arch::X86, "tdp-fast-fault", {5, 15},
      "KVM: x86/mmu: fast_page_fault support for the TDP MMU",
      "slow-path: a write to a write-protected SPTE takes the full fault path under mmu_lock",
@@ -19,8 +25,18 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "KVM: arm64: Handle stage-2 faults in parallel",
      "exclusive: stage-2 faults hold mmu_lock exclusively and write descriptors with stores",
      "shared: stage-2 faults take mmu_lock for read; descriptor changes are cmpxchg"},
+    {KvmChange::X86NeedbreakOnlyIfPreemptible, Arch::X86, "lock-needbreak", {6, 11},
+     "sched/core: Drop spinlocks on contention iff kernel is preemptible",
+     "yield: needbreak honours a waiter whenever CONFIG_PREEMPTION is built in",
+     "ignore: needbreak honours a waiter only on a fully preemptible host (--host-preempt full)"},
 };
 const size_t kKvmTimelineSize = sizeof kKvmTimeline / sizeof kKvmTimeline[0];
+
+bool needbreak_in(KvmRelease r, HostPreempt preempt) {
+  if (preempt == HostPreempt::Full) return true;  // spin_needbreak and rwlock_needbreak alike
+  return kvm_has(r, KvmChange::X86NeedbreakOnVoluntary) &&
+         !kvm_has(r, KvmChange::X86NeedbreakOnlyIfPreemptible);
+}
 
 const KvmTimelineEntry& kvm_timeline_entry(KvmChange c) {
   for (const KvmTimelineEntry& e : kKvmTimeline)

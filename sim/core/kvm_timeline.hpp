@@ -16,7 +16,15 @@ enum class KvmChange {
   X86ParallelFaults,    // x86 TDP MMU faults under mmu_lock for read
   Arm64ParallelFaults,  // arm64 stage-2 faults under mmu_lock for read
   X86TdpFastPageFault,  // x86 TDP MMU lockless fast page fault
+  // Yielding mmu_lock to a waiter (rwlock_needbreak) on a voluntary-preemption host: possible
+  // from 5.12 (mmu_lock an rwlock with needbreak; PREEMPT_DYNAMIC kernels carry
+  // CONFIG_PREEMPTION) until 6.11 (needbreak asks the preemption model at run time).
+  X86NeedbreakOnVoluntary,
+  X86NeedbreakOnlyIfPreemptible,
 };
+
+// Whether long mmu_lock walks yield to a waiter in release r on a host booted with `preempt`.
+bool needbreak_in(KvmRelease r, HostPreempt preempt);
 
 struct KvmTimelineEntry {
   KvmChange change;

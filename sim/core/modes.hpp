@@ -19,6 +19,11 @@ enum class MmuLockMode { Exclusive, Shared };
 // x86 TDP MMU: a write to a write-protected SPTE (--tdp-fast-fault): slow-path takes the full
 // fault path under mmu_lock, lockless fixes it with one cmpxchg (fast_page_fault).
 enum class TdpFastFault { SlowPath, Lockless };
+// Whether long mmu_lock walks yield to a thread waiting for the lock (rwlock_needbreak).
+enum class LockNeedbreak { Ignore, Yield };
+// The host kernel's preemption model as booted: voluntary (a PREEMPT_DYNAMIC distro kernel's
+// default) or full (PREEMPT / PREEMPT_RT).
+enum class HostPreempt { Voluntary, Full };
 // x86 TDP MMU: how the last reference to a root is put (--root-put).
 enum class RootPut { Agreed, DecNotOne, ZapAlways };
 // arm64 locked memslots: when the cache maintenance to the PoC is done (--cmo-policy).
@@ -69,6 +74,16 @@ template <>
 struct ModeNames<TdpFastFault> {
   static constexpr ModeName<TdpFastFault> table[] = {{TdpFastFault::SlowPath, "slow-path"},
                                                      {TdpFastFault::Lockless, "lockless"}};
+};
+template <>
+struct ModeNames<LockNeedbreak> {
+  static constexpr ModeName<LockNeedbreak> table[] = {{LockNeedbreak::Ignore, "ignore"},
+                                                      {LockNeedbreak::Yield, "yield"}};
+};
+template <>
+struct ModeNames<HostPreempt> {
+  static constexpr ModeName<HostPreempt> table[] = {{HostPreempt::Voluntary, "voluntary"},
+                                                    {HostPreempt::Full, "full"}};
 };
 template <>
 struct ModeNames<RootPut> {

@@ -24,6 +24,7 @@
 #include "sim/hv/mmu_stats.hpp"
 #include "sim/hv/guest_cpu.hpp"
 #include "sim/hv/host_scheduler.hpp"
+#include "sim/sync/resched_source.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kvm_run_hook.hpp"
 #include "sim/hv/remote_flush.hpp"
@@ -100,7 +101,8 @@ struct GuestShootdownMsg {
   Event done;
 };
 
-class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAccess {
+class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAccess,
+             private ReschedSource {
  public:
   MemPort port;   // data accesses and the vCPU's host-side (hypervisor) work
   std::unique_ptr<TranslationWalker> walker;  // translation hardware, with its own port
@@ -229,6 +231,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
 
   // --- overcommit, guest shootdowns and flush words (sim/cpu/vcpu_overcommit.cpp) ---
   HostScheduler* sched_ = nullptr;
+  bool need_resched(Agent& a) override;  // ReschedSource: the slice is over and others wait
   std::vector<Vcpu*> peers_;
   VcpuFlushWords words_;
   bool paravirt_ = false;

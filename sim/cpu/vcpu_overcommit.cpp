@@ -32,6 +32,7 @@ constexpr Cycles kNever = ~Cycles(0);
 
 void Vcpu::attach_host(HostScheduler* sched, std::vector<Vcpu*> peers, bool paravirt, Addr words) {
   sched_ = sched;
+  if (sched_) agent_.set_resched_source(this);
   peers_ = std::move(peers);
   paravirt_ = paravirt;
   words_.range_first = words;
@@ -180,6 +181,12 @@ void Vcpu::start_on_pcpu() {
   const Cycles t0 = agent_.now();
   sched_->acquire(agent_, unsigned(id_));
   schedule_in(t0);
+}
+
+bool Vcpu::need_resched(Agent& a) {
+  // The tick sets TIF_NEED_RESCHED once the slice is over and another thread waits for the
+  // pCPU; host-side work in the vCPU thread (a fault, a zap) sees it at its cond_resched points.
+  return a.now() >= slice_end_ && sched_->has_waiter(a, unsigned(id_));
 }
 
 void Vcpu::sched_tick() {

@@ -32,6 +32,7 @@
 #include "sim/mem/mem_port.hpp"
 #include "sim/sync/event.hpp"
 #include "sim/sync/held_locks.hpp"
+#include "sim/sync/resched_source.hpp"
 #include "sim/sync/sim_kernel.hpp"
 
 namespace mmusim {
@@ -115,6 +116,11 @@ class Agent {
   // layer says so (SimKernel::direct_handoff); else they wake it with an immediate
   // notification. Results are the same.
 
+  // --- scheduling ---
+  // need_resched(): whether the host scheduler wants this thread's CPU (sim/sync/resched_source.hpp).
+  void set_resched_source(ReschedSource* s) { resched_ = s; }
+  bool need_resched() { return resched_ && resched_->need_resched(*this); }
+
   // --- memory on simulated words (sync first, latency goes to local time) ---
   uint64_t load(Addr a, MemClass c = MemClass::Sync);
   uint64_t load_nosync(Addr a, MemClass c = MemClass::Sync);  // race-tolerant read
@@ -130,6 +136,7 @@ class Agent {
  private:
   SimKernel* kernel_;
   std::string name_;
+  ReschedSource* resched_ = nullptr;
   int id_;
   MemPort& port_;
   int track_;

@@ -115,6 +115,11 @@ void RwLock::read_unlock(Agent& a) {
   if (readers_ == 0) grant_next(a);
 }
 
+bool RwLock::contended(Agent& a) {
+  a.load(word_);
+  return !queue_.empty();
+}
+
 void RwLock::write_unlock(Agent& a) {
   if (writer_ != &a || !a.held_locks.released(this, LockMode::Exclusive))
     throw ModelError("rwlock " + lock_name_ + " write_unlock by " + a.name() + ", which does not hold it");

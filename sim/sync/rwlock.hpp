@@ -30,6 +30,9 @@ class RwLock {
   void read_unlock(Agent& a);
   void write_lock(Agent& a);
   void write_unlock(Agent& a);
+  // rwlock_is_contended: whether a thread is queued for the lock. A read of the lock word (its
+  // cache line moves to the asker), then the answer from the wait queue the word stands for.
+  bool contended(Agent& a);
   unsigned readers() const { return readers_; }
   bool write_held() const { return writer_ != nullptr; }
   bool held_for_write_by(const Agent& a) const { return writer_ == &a; }
