@@ -11,6 +11,20 @@ MmuLockMode fault_mmu_lock(const SimConfig& cfg, Arch arch) {
                   MmuLockMode::Shared);
 }
 
+NotifierRetry x86_notifier_retry(const SimConfig& cfg) {
+  return kvm_form(cfg.notifier_retry, cfg.kvm_version, KvmChange::X86NotifierRetryRange,
+                  NotifierRetry::Any, NotifierRetry::Range);
+}
+
+// The generic notifier code records the invalidated range from the release that added the
+// x86 range check on (every arch pays its stores), and whenever the x86 check is asked for.
+MmuNotifierParams mmu_notifier_params(const SimConfig& cfg, Arch arch) {
+  MmuNotifierParams p;
+  p.track_range = kvm_has(cfg.kvm_version, KvmChange::X86NotifierRetryRange) ||
+                  (arch == Arch::X86 && x86_notifier_retry(cfg) == NotifierRetry::Range);
+  return p;
+}
+
 TdpMmuParams tdp_mmu_params(const SimConfig& cfg) {
   TdpMmuParams p;
   p.mmu_lock = fault_mmu_lock(cfg, Arch::X86);
@@ -23,6 +37,10 @@ TdpMmuParams tdp_mmu_params(const SimConfig& cfg) {
   p.yield_on_contention = cfg.lock_needbreak
                               ? *cfg.lock_needbreak == LockNeedbreak::Yield
                               : needbreak_in(cfg.kvm_version, cfg.host_preempt);
+  p.notifier_retry = x86_notifier_retry(cfg);
+  p.notifier_early_check =
+      kvm_form(cfg.notifier_early_check, cfg.kvm_version, KvmChange::X86NotifierEarlyCheck,
+               NotifierEarlyCheck::Off, NotifierEarlyCheck::On);
   p.fault_entry = cfg.lat.fault_entry;
   p.tdp_map_work = cfg.lat.tdp_map_work;
   p.spte_change_work = cfg.lat.spte_change_work;
@@ -57,6 +75,7 @@ X86ArchParams x86_arch_params(const SimConfig& cfg) {
   p.x86_mmu = cfg.x86_mmu;
   p.tdp = tdp_mmu_params(cfg);
   p.shadow = shadow_mmu_params(cfg);
+  p.notifier = mmu_notifier_params(cfg, Arch::X86);
   return p;
 }
 
@@ -96,6 +115,7 @@ Arm64ArchParams arm64_arch_params(const SimConfig& cfg) {
   p.stage2 = stage2_mmu_params(cfg);
   p.memslots = locked_memslots_params(cfg);
   p.tlbi = broadcast_tlbi_params(cfg);
+  p.notifier = mmu_notifier_params(cfg, Arch::Arm64);
   return p;
 }
 
@@ -123,6 +143,7 @@ MipsArchParams mips_arch_params(const SimConfig& cfg) {
   p.mips_dirty_log = cfg.mips_dirty_log;
   p.gpa_mmu = mips_gpa_mmu_params(cfg);
   p.refill = mips_refill_walker_params(cfg);
+  p.notifier = mmu_notifier_params(cfg, Arch::Mips);
   return p;
 }
 

@@ -27,6 +27,7 @@ struct Arm64ArchParams {
   Stage2MmuParams stage2;           // the stage-2 MMU's
   LockedMemslotsParams memslots;    // the locked memslots'
   BroadcastTlbiParams tlbi;         // the broadcast TLBI flush strategy's (--flush broadcast)
+  MmuNotifierParams notifier;       // the MMU-notifier glue's
 };
 
 class Arm64Arch : public ArchModel {
@@ -36,7 +37,7 @@ class Arm64Arch : public ArchModel {
   Arm64Arch(const Arm64ArchParams& p, ArchDeps& d)
       : tlbi_(p.tlbi), stats_(d.stats), s1_(p.guest_levels), s2_(p.ipa_bits, p.s2_levels),
         mmu_(p.stage2, d, s2_), slots_(p.memslots, d, mmu_), kvm_slots_(d.heap),
-        notifier_(mmu_, kvm_slots_, d.flush, d.heap, d.stats), host_(d.host) {
+        notifier_(p.notifier, mmu_, kvm_slots_, d.flush, d.heap, d.stats), host_(d.host) {
     mmu_.set_memslots(&slots_);
     // Guest RAM below and above 4 GiB as two KVM memslots (as QEMU splits it; the IPA size
     // bounds the upper one), through which the host's MMU notifiers reach stage 2.

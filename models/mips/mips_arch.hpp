@@ -31,6 +31,7 @@ struct MipsArchParams {
   bool mips_dirty_log = false;      // dirty logging on the data memslot
   MipsGpaMmuParams gpa_mmu;         // the GPA fault handling's
   MipsRefillWalkerParams refill;    // every vCPU's refill walker's
+  MmuNotifierParams notifier;       // the MMU-notifier glue's
 };
 
 class MipsArch : public ArchModel {
@@ -43,7 +44,7 @@ class MipsArch : public ArchModel {
         mmu_(p.gpa_mmu, gpa_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.faults,
              d.timeline,
              d.oracle, d.touched, slots_),
-        notifier_(mmu_, slots_, d.flush, d.heap, d.stats), host_(d.host), oracle_(d.oracle),
+        notifier_(p.notifier, mmu_, slots_, d.flush, d.heap, d.stats), host_(d.host), oracle_(d.oracle),
         sink_(d.host, d.stats) {
     slots_.add(0, kHighRamGfn, HostMm::hva_of(0), 0);
     slots_.add(kHighRamGfn, kGpaFrames - kHighRamGfn, HostMm::hva_of(kHighRamGfn),

@@ -74,11 +74,31 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFault&
   }
   // mmu_seq = kvm->mmu_notifier_seq, read before the host page is resolved outside mmu_lock.
   const uint64_t mmu_seq = notifier_ ? notifier_->read_seq(a) : 0;
+  const uint64_t gfn = gpa >> kPageShift;
+  // Whether an invalidation makes the host page this fault resolves stale (is_page_fault_stale
+  // under mmu_lock; without it, the early checks of kvm_faultin_pfn).
+  auto stale = [&] {
+    if (!notifier_) return false;
+    return p_.notifier_retry == NotifierRetry::Range ? notifier_->retry_gfn(a, mmu_seq, gfn)
+                                                     : notifier_->retry(a, mmu_seq);
+  };
+  const bool early = notifier_ && p_.notifier_early_check == NotifierEarlyCheck::On;
+  auto retry_unlocked = [&] {
+    const Cycles t1 = a.now();
+    stats_.early_retry.inc();
+    faults_.record(FaultOutcome::Retry, t1 - t0);
+    if (a.track() >= 0) timeline_.span(a.track(), "tdp fault (early retry)", t0, t1);
+    return FaultOutcome::Retry;
+  };
+  // A gfn being invalidated: retry at once, without resolving the host page.
+  if (early && stale()) return retry_unlocked();
   // Resolve the host page first, outside mmu_lock (kvm_faultin_pfn before the lock).
   Cycles th = a.now();
-  HostPage hp = host_.resolve(a, gpa >> kPageShift, write);
+  HostPage hp = host_.resolve(a, gfn, write);
   Cycles tl = a.now();
   stats_.cyc_host.inc(tl - th);
+  // Invalidated while it was resolved: retry without waiting for mmu_lock.
+  if (early && stale()) return retry_unlocked();
   // A dirty-logged slot is mapped with 4 KiB pages only, so each write is logged per page.
   unsigned level = logging(gpa) ? 1 : std::min(max_level_, hp.level);
   Addr hpa_base = hp.hpa & ~(fmt_.span(level) - 1);
@@ -94,7 +114,7 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFault&
   // vCPU has a reload request and will fault again on a valid root.
   if (!r || a.load(r->invalid_word) != 0) {
     out = FaultOutcome::Retry;
-  } else if (notifier_ && notifier_->retry(a, mmu_seq)) {
+  } else if (stale()) {
     // An invalidation ran since the host page was resolved: it may be stale (is_page_fault_stale).
     out = FaultOutcome::Retry;
   } else {

@@ -62,6 +62,10 @@ struct TdpMmuParams {
   // (rwlock_needbreak on a preemptible host kernel); they always yield when the host scheduler
   // wants the CPU (need_resched).
   bool yield_on_contention = false;
+  // --notifier-retry: which invalidations in progress make a fault retry (docs/KVM_RELEASES.md)
+  NotifierRetry notifier_retry = NotifierRetry::Range;
+  // --notifier-early-check: also check before resolving the host page and taking mmu_lock
+  NotifierEarlyCheck notifier_early_check = NotifierEarlyCheck::On;
   unsigned zap_yield_every = 0;     // --zap-yield-every: also yield every N SPTEs (0: never)
   Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
   Cycles tdp_map_work = 300;        // one map call's instructions besides memory references
@@ -261,6 +265,8 @@ class TdpMmu : public HypervisorMmu,
     statistics::Counter roots_freed{*this, "hv.root.freed", "TDP roots freed"};
     statistics::Counter root_zaps{*this, "hv.root.zapped", "TDP roots zapped"};
     statistics::Counter zap_yields{*this, "hv.zap.yields", "zaps that yielded mmu_lock part way"};
+    statistics::Counter early_retry{*this, "hv.fault.early_retry",
+        "faults retried before taking mmu_lock: their gfn was being invalidated"};
     statistics::Counter zap_alls{*this, "hv.zap_all.count", "zaps of every root"};
     statistics::Counter range_zaps{*this, "hv.zap_range.count", "zaps of a GFN range"};
   } stats_;

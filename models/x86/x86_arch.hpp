@@ -23,6 +23,7 @@ struct X86ArchParams {
   X86Mmu x86_mmu = X86Mmu::Tdp;     // --x86-mmu: the TDP MMU on EPT, or shadow paging
   TdpMmuParams tdp;                 // the TDP MMU's (--x86-mmu tdp)
   ShadowMmuParams shadow;           // the shadow MMU's (--x86-mmu shadow)
+  MmuNotifierParams notifier;       // the MMU-notifier glue's
 };
 
 class X86Arch : public ArchModel {
@@ -44,7 +45,7 @@ class X86Arch : public ArchModel {
     tdp_ = std::make_unique<TdpMmu>(p.tdp, ept_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap,
                                     d.stats, d.faults, mmu_lock_stats_, d.timeline, d.oracle,
                                     d.touched);
-    notifier_ = std::make_unique<MmuNotifier>(*tdp_, slots_, d.flush, d.heap, d.stats);
+    notifier_ = std::make_unique<MmuNotifier>(p.notifier, *tdp_, slots_, d.flush, d.heap, d.stats);
     sink_ = std::make_unique<HostMmEventSink>(d.host, d.stats);
     slots_.add(0, kHighRamGfn, HostMm::hva_of(0), 0);
     slots_.add(kHighRamGfn, kGpaFrames - kHighRamGfn, HostMm::hva_of(kHighRamGfn), 0);

@@ -107,7 +107,9 @@ struct SimConfig {
   // and how many SPTEs a zapper handles before it drops and re-takes mmu_lock.
   RootPut root_put = RootPut::Agreed;
   unsigned zap_yield_every = 0;  // a forced yield every N SPTEs (0: only KVM's conditions)
-  std::optional<LockNeedbreak> lock_needbreak;  // yield mmu_lock to a waiter: see kvm_timeline
+  std::optional<LockNeedbreak> lock_needbreak;
+  std::optional<NotifierRetry> notifier_retry;            // x86: range from 5.12
+  std::optional<NotifierEarlyCheck> notifier_early_check;  // x86: before mmu_lock from 6.8  // yield mmu_lock to a waiter: see kvm_timeline
   HostPreempt host_preempt = HostPreempt::Voluntary;
   // root-churn workload: how many zap-all rounds, and the cycles between them.
   unsigned churn_rounds = 8;

@@ -9,6 +9,15 @@ void add_x86_options(OptionTable& o) {
               "a write to a write-protected SPTE: slow-path (full fault under mmu_lock) or "
               "lockless (one cmpxchg, no mmu_lock); auto: as --kvm-version (lockless from 5.15)",
               &SimConfig::tdp_fast_fault);
+  o.versioned("notifier-retry",
+              "which MMU-notifier invalidations in progress make a fault retry: any, or one "
+              "covering the faulting gfn; auto: as --kvm-version (range from 5.12)",
+              &SimConfig::notifier_retry);
+  o.versioned("notifier-early-check",
+              "whether a fault also checks for an invalidation of its gfn before it takes "
+              "mmu_lock (and before resolving the host page); auto: as --kvm-version (on from "
+              "6.8)",
+              &SimConfig::notifier_early_check);
   o.group = "x86 TDP MMU roots (putting and invalidating roots)";
   o.choice("root-put",
            "how the last root reference is put: agreed (final version of the seed thread), "

@@ -17,6 +17,11 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "mmu_lock only when the host scheduler wants the CPU",
      "yield: mmu_lock is an rwlock whose needbreak reports a queued waiter, and a voluntary "
      "host is a PREEMPT_DYNAMIC kernel built with CONFIG_PREEMPTION: zaps also yield to waiters"},
+    {KvmChange::X86NotifierRetryRange, Arch::X86, "notifier-retry", {5, 12},
+     "KVM: x86/mmu: Consider the hva in mmu_notifier retry",
+     "any: a fault that finds any MMU-notifier invalidation in progress retries",
+     "range: the notifier records the range being invalidated; a fault retries only when an "
+     "invalidation in progress covers its address (or one completed since it read the sequence)"},
     {KvmChange::X86TdpFastPageFault, Arch::X86, "tdp-fast-fault", {5, 15},
      "KVM: x86/mmu: fast_page_fault support for the TDP MMU",
      "slow-path: a write to a write-protected SPTE takes the full fault path under mmu_lock",
@@ -25,6 +30,11 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "KVM: arm64: Handle stage-2 faults in parallel",
      "exclusive: stage-2 faults hold mmu_lock exclusively and write descriptors with stores",
      "shared: stage-2 faults take mmu_lock for read; descriptor changes are cmpxchg"},
+    {KvmChange::X86NotifierEarlyCheck, Arch::X86, "notifier-early-check", {6, 8},
+     "KVM: x86/mmu: Retry fault before acquiring mmu_lock if mapping is changing",
+     "off: the check runs once, under mmu_lock, after the host page is resolved",
+     "on: also before resolving the host page and before taking mmu_lock, so a fault in a range "
+     "being invalidated retries without waiting for the lock"},
     {KvmChange::X86NeedbreakOnlyIfPreemptible, Arch::X86, "lock-needbreak", {6, 11},
      "sched/core: Drop spinlocks on contention iff kernel is preemptible",
      "yield: needbreak honours a waiter whenever CONFIG_PREEMPTION is built in",

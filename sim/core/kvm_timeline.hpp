@@ -21,6 +21,8 @@ enum class KvmChange {
   // CONFIG_PREEMPTION) until 6.11 (needbreak asks the preemption model at run time).
   X86NeedbreakOnVoluntary,
   X86NeedbreakOnlyIfPreemptible,
+  X86NotifierRetryRange,   // a fault retries only for an invalidation covering its gfn
+  X86NotifierEarlyCheck,   // ... and checks for one before taking mmu_lock
 };
 
 // Whether long mmu_lock walks yield to a waiter in release r on a host booted with `preempt`.

@@ -19,6 +19,10 @@ enum class MmuLockMode { Exclusive, Shared };
 // x86 TDP MMU: a write to a write-protected SPTE (--tdp-fast-fault): slow-path takes the full
 // fault path under mmu_lock, lockless fixes it with one cmpxchg (fast_page_fault).
 enum class TdpFastFault { SlowPath, Lockless };
+// Which invalidations in progress make a fault retry: any, or one covering its gfn.
+enum class NotifierRetry { Any, Range };
+// Whether the x86 fault path also checks for an invalidation before it takes mmu_lock.
+enum class NotifierEarlyCheck { Off, On };
 // Whether long mmu_lock walks yield to a thread waiting for the lock (rwlock_needbreak).
 enum class LockNeedbreak { Ignore, Yield };
 // The host kernel's preemption model as booted: voluntary (a PREEMPT_DYNAMIC distro kernel's
@@ -74,6 +78,16 @@ template <>
 struct ModeNames<TdpFastFault> {
   static constexpr ModeName<TdpFastFault> table[] = {{TdpFastFault::SlowPath, "slow-path"},
                                                      {TdpFastFault::Lockless, "lockless"}};
+};
+template <>
+struct ModeNames<NotifierRetry> {
+  static constexpr ModeName<NotifierRetry> table[] = {{NotifierRetry::Any, "any"},
+                                                      {NotifierRetry::Range, "range"}};
+};
+template <>
+struct ModeNames<NotifierEarlyCheck> {
+  static constexpr ModeName<NotifierEarlyCheck> table[] = {{NotifierEarlyCheck::Off, "off"},
+                                                           {NotifierEarlyCheck::On, "on"}};
 };
 template <>
 struct ModeNames<LockNeedbreak> {

@@ -1,10 +1,15 @@
 #include "sim/hv/mmu_notifier.hpp"
 
+#include <algorithm>
+#include <vector>
+
+#include "sim/core/error.hpp"
+
 namespace mmusim {
 
-MmuNotifier::MmuNotifier(NotifierCallbacks& mmu, const Memslots& slots, RemoteFlush& flush,
-                         KernelHeap& heap, Stats& stats)
-    : mmu_(mmu), slots_(slots), flush_(flush), seq_word_(heap.alloc()),
+MmuNotifier::MmuNotifier(const MmuNotifierParams& p, NotifierCallbacks& mmu, const Memslots& slots,
+                         RemoteFlush& flush, KernelHeap& heap, Stats& stats)
+    : p_(p), mmu_(mmu), slots_(slots), flush_(flush), seq_word_(heap.alloc()),
       stats_(stats) {}
 
 void MmuNotifier::invalidate_range_start(Agent& a, Addr hva_start, Addr hva_end) {
@@ -12,9 +17,22 @@ void MmuNotifier::invalidate_range_start(Agent& a, Addr hva_start, Addr hva_end)
   mmu_.notifier_lock(a);
   // The count goes up before any entry is zapped, so a fault that resolved its page earlier
   // and takes the lock after this point retries.
-  a.store(count_word(), a.load(count_word()) + 1);
+  const uint64_t in_progress = a.load(count_word());
+  a.store(count_word(), in_progress + 1);
+  const std::vector<GfnRange> ranges = slots_.hva_to_gfn(hva_start, hva_end);
+  if (p_.track_range) {
+    // mmu_invalidate_range_add: the first invalidation sets the range, later ones widen it.
+    uint64_t start = in_progress ? a.load(range_start_word()) : UINT64_MAX;
+    uint64_t end = in_progress ? a.load(range_end_word()) : 0;
+    for (const GfnRange& r : ranges) {
+      start = std::min(start, r.start);
+      end = std::max(end, r.end);
+    }
+    a.store(range_start_word(), start);
+    a.store(range_end_word(), end);
+  }
   bool flush = false;
-  for (const GfnRange& r : slots_.hva_to_gfn(hva_start, hva_end)) flush |= mmu_.unmap_gfn_range(a, r);
+  for (const GfnRange& r : ranges) flush |= mmu_.unmap_gfn_range(a, r);
   if (flush) {
     stats_.flushes.inc();
     mmu_.prepare_flush_remote(a);
@@ -87,6 +105,18 @@ uint64_t MmuNotifier::read_seq(Agent& a) { return a.load(seq_word_); }
 
 bool MmuNotifier::retry(Agent& a, uint64_t seq) {
   bool r = a.load(count_word()) != 0 || a.load(seq_word_) != seq;
+  if (r) stats_.seq_retry.inc();
+  return r;
+}
+
+bool MmuNotifier::retry_gfn(Agent& a, uint64_t seq, uint64_t gfn) {
+  if (!p_.track_range) throw ModelError("retry_gfn: the notifier does not track ranges");
+  bool r = false;
+  if (a.load(count_word()) != 0) {
+    r = gfn >= a.load(range_start_word()) && gfn < a.load(range_end_word());
+    if (!r) stats_.out_of_range.inc();
+  }
+  r = r || a.load(seq_word_) != seq;
   if (r) stats_.seq_retry.inc();
   return r;
 }

@@ -9,6 +9,10 @@
 // retry(): if an invalidation ran (or is still running) since, the page it holds may be stale
 // and the fault starts again. invalidate_range_start raises the count and unmaps;
 // invalidate_range_end bumps the sequence and drops the count; change_pte bumps the sequence.
+// With track_range (the generic code from 5.12 on), invalidate_range_start also records the GFN
+// range being invalidated -- widened to cover every invalidation in progress -- in two more
+// words, so a fault can ask whether an invalidation in progress covers its own gfn
+// (retry_gfn, KVM's mmu_invalidate_retry_gfn; docs/KVM_RELEASES.md).
 #pragma once
 #include <cstdint>
 
@@ -22,10 +26,14 @@
 
 namespace mmusim {
 
+struct MmuNotifierParams {
+  bool track_range = true;  // record the GFN range of the invalidations in progress
+};
+
 class MmuNotifier : public HostMmNotifier {
  public:
-  MmuNotifier(NotifierCallbacks& mmu, const Memslots& slots, RemoteFlush& flush, KernelHeap& heap,
-              Stats& stats);
+  MmuNotifier(const MmuNotifierParams& p, NotifierCallbacks& mmu, const Memslots& slots,
+              RemoteFlush& flush, KernelHeap& heap, Stats& stats);
 
   // HostMmNotifier: each runs in the host thread that changes the mapping.
   void invalidate_range_start(Agent& a, Addr hva_start, Addr hva_end) override;
@@ -40,10 +48,17 @@ class MmuNotifier : public HostMmNotifier {
   // mmu_notifier_retry, with mmu_lock held: true if an invalidation is in progress or the
   // sequence moved since `seq` was read. Counted as "hv.notifier.seq_retry".
   bool retry(Agent& a, uint64_t seq);
+  // mmu_invalidate_retry_gfn: true if an invalidation in progress covers `gfn` or the sequence
+  // moved since `seq` was read; an invalidation elsewhere does not make the fault retry. Needs
+  // track_range. Without mmu_lock (the early check before taking it) it is the same reads.
+  bool retry_gfn(Agent& a, uint64_t seq, uint64_t gfn);
   Addr seq_word() const { return seq_word_; }
   Addr count_word() const { return seq_word_ + 8; }
+  Addr range_start_word() const { return seq_word_ + 16; }
+  Addr range_end_word() const { return seq_word_ + 24; }
 
  private:
+  const MmuNotifierParams p_;
   NotifierCallbacks& mmu_;
   const Memslots& slots_;
   RemoteFlush& flush_;
@@ -64,6 +79,8 @@ class MmuNotifier : public HostMmNotifier {
                                    "MMU notifier test_young calls"};
     statistics::Counter seq_retry{*this, "hv.notifier.seq_retry",
         "faults retried because an invalidation ran since they read mmu_invalidate_seq"};
+    statistics::Counter out_of_range{*this, "hv.notifier.out_of_range",
+        "fault checks that found an invalidation in progress elsewhere and went on"};
     statistics::Counter flushes{*this, "hv.notifier.remote_flush",
                                 "remote TLB flushes requested by notifier callbacks"};
   } stats_;
