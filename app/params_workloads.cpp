@@ -11,7 +11,8 @@ DemandPagingParams demand_paging_params(const SimConfig& cfg) {
   DemandPagingParams p;
   p.vcpus = cfg.vcpus;
   p.mem_per_vcpu = cfg.mem_per_vcpu;
-  p.overlap = cfg.overlap;
+  // --partition off is the slices laid on top of each other: a full overlap.
+  p.overlap = cfg.partition == Partition::Off ? 1.0 : cfg.overlap;
   p.page_size = cfg.page_size;
   p.passes = cfg.passes;
   p.pattern = cfg.pattern;

@@ -84,6 +84,7 @@ struct SimConfig {
   WorkloadKind workload = WorkloadKind::DemandPaging;
   uint64_t mem_per_vcpu = 64ull << 20;  // bytes
   double overlap = 0.0;                 // fraction of each slice shared with the next vCPU
+  Partition partition = Partition::On;  // off: every vCPU touches the same region
   AccessPattern pattern = AccessPattern::Seq;
   unsigned passes = 1;                  // how many times each vCPU touches its slice
   // Where in each page an access lands: Zero (the page's first byte, as demand_paging_test)

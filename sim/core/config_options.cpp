@@ -92,6 +92,10 @@ void add_core_options(OptionTable& o) {
        &SimConfig::mem_per_vcpu);
   o.real("overlap", "F", "fraction of each vCPU's slice shared with the next vCPU, 0..1",
        &SimConfig::overlap, 0.0, 1.0, "a fraction");
+  o.choice("partition",
+           "the KVM selftests' layout: on, each vCPU its own --mem-per-vcpu slice; off, every "
+           "vCPU the same region of --mem-per-vcpu bytes (the selftests' -o)",
+           &SimConfig::partition);
   o.choice("pattern", "order in which a vCPU touches its pages", &SimConfig::pattern);
   o.whole("passes", "times each vCPU touches its slice", &SimConfig::passes, 1, UINT32_MAX);
   o.choice("access-offset",
@@ -202,6 +206,8 @@ void add_core_options(OptionTable& o) {
 
 
 void validate_core(const SimConfig& c, const Fail& fail) {
+  if (c.partition == Partition::Off && c.overlap != 0.0)
+    fail("partition", "off already shares one region between all vCPUs; drop --overlap");
   const std::string page = format_size(c.page_size);
   if (c.mem_per_vcpu < c.page_size) {
     fail("mem-per-vcpu",

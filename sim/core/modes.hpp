@@ -40,6 +40,8 @@ enum class UnsyncWalk { Rewalk, ClearOnAdd, ClearBeforeAdd };
 enum class AccessPattern { Seq, Random };
 // Where in a page an access lands (--access-offset): the first byte, or line (page % 64).
 enum class AccessOffset { Zero, Spread };
+// The selftests' memory layout: each vCPU its own slice (on), or all the same region (off: -o).
+enum class Partition { On, Off };
 
 // The guest workload (--workload).
 enum class WorkloadKind {
@@ -129,6 +131,10 @@ template <>
 struct ModeNames<AccessOffset> {
   static constexpr ModeName<AccessOffset> table[] = {{AccessOffset::Zero, "zero"},
                                                      {AccessOffset::Spread, "spread"}};
+};
+template <>
+struct ModeNames<Partition> {
+  static constexpr ModeName<Partition> table[] = {{Partition::On, "on"}, {Partition::Off, "off"}};
 };
 
 template <>
