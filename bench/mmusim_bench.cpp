@@ -101,7 +101,7 @@ int run_child(const std::string& name) {
   return 0;
 }
 
-Sample run_once(const char*, const std::string& name) {
+Sample run_once(const std::string& name) {
   mmusim_bench::ChildRun run = mmusim_bench::run_child(name);
   Sample s;
   std::istringstream is(run.out);
@@ -122,7 +122,7 @@ void growth_point_report(const char* sweep, unsigned vcpus, uint64_t bytes, int 
   std::vector<double> secs, rate, rss;
   double faults = 0;
   for (int r = 0; r < repeat; ++r) {
-    Sample s = run_once("/proc/self/exe", name);
+    Sample s = run_once(name);
     secs.push_back(s.seconds);
     rate.push_back(s.faults / s.seconds);
     rss.push_back(s.max_rss_kib / 1024);
@@ -182,9 +182,9 @@ int sc_main(int argc, char** argv) {
   std::vector<double> hit_rate, fault_rate, hit_s, fault_s, llc_ns;
   double hit_acc = 0, faults = 0;
   for (int r = 0; r < repeat; ++r) {
-    Sample h = run_once("/proc/self/exe", "tlb-hit");
+    Sample h = run_once("tlb-hit");
     llc_ns.push_back(mmusim_bench::llc_latency_ns());
-    Sample f = run_once("/proc/self/exe", "fault");
+    Sample f = run_once("fault");
     hit_rate.push_back(h.accesses / h.seconds);
     fault_rate.push_back(f.faults / f.seconds);
     hit_s.push_back(h.seconds);

@@ -407,15 +407,14 @@ void TraceReader::parse_text_record(const Token* w, unsigned n, TraceRecord& r) 
   if (f.gpa2) r.ev.gpa2 = num(i++, "gpa2");
 }
 
-inline uint64_t TraceReader::varint(const char* field) {
+uint64_t TraceReader::varint(const char* field) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(buf_.get()) + pos_;
   const unsigned char* end = reinterpret_cast<const unsigned char*>(buf_.get()) + len_;
-  // A whole record is in the buffer except near the end of the input (next_binary): only then
-  // does each byte need checking against the end.
-  const bool checked = end - p < 10;
+  // The checked decoder: every byte against the end (next_binary takes the common records
+  // without these checks).
   uint64_t v = 0;
   for (unsigned shift = 0; shift < 64; shift += 7) {
-    if (checked && p == end) fail(field, "truncated record (input ends inside it)");
+    if (p == end) fail(field, "truncated record (input ends inside it)");
     const unsigned char c = *p++;
     v |= uint64_t(c & 0x7f) << shift;
     if (!(c & 0x80)) {
