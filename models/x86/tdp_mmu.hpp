@@ -6,6 +6,8 @@
 //              child table whose link loses its cmpxchg is freed at once; the list of MMU pages
 //              is protected by tdp_mmu_pages_lock; a removed table's entries are torn down with
 //              xchg and the table is freed after an RCU grace period.
+// From the same release a removed table's entries are set to REMOVED_SPTE (--removed-spte), which
+// no atomic change overwrites and on which a fault retries.
 // The fault path resolves the host page before taking mmu_lock, so the lock covers only what
 // KVM runs under it. Every table reference goes through the memory system and the one
 // iterator (PtIter) used by the hardware walker too.
@@ -55,6 +57,8 @@ struct TdpMmuParams {
   MmuLockMode mmu_lock = MmuLockMode::Shared;  // --mmu-lock: mmu_lock for read or for write
   // --tdp-fast-fault: whether a write to a write-protected SPTE is fixed without mmu_lock
   TdpFastFault fast_fault = TdpFastFault::Lockless;
+  // --removed-spte: a removed table's entries are frozen (REMOVED_SPTE) rather than cleared
+  RemovedSpte removed_spte = RemovedSpte::On;
   uint64_t page_size = 4096;        // --page-size: the largest EPT leaf a fault may map
   unsigned vcpus = 4;               // vCPUs that hold a root reference each
   RootPut root_put = RootPut::Agreed;  // --root-put: how the last root reference is put
@@ -119,6 +123,13 @@ class TdpMmu : public HypervisorMmu,
   // without mmu_lock (so a dirty-logging write fault can be fixed by the lockless fast path).
   static constexpr uint64_t kHostWritable = uint64_t(1) << 57;
   static constexpr uint64_t kMmuWritable = uint64_t(1) << 58;
+  // KVM's REMOVED_SPTE (FROZEN_SPTE from 6.11): the value an SPTE holds while one thread owns a
+  // multi-step change of it (docs/KVM_RELEASES.md). 5.12's value: bits 5, 7, 8 and 10, so none
+  // of R/W/X (the EPT walker sees no entry) and no address bits. Later releases add bit 63
+  // (suppress #VE), which they also set in every zapped SPTE; the model zaps to 0, so it keeps
+  // the 5.12 value.
+  static constexpr uint64_t kFrozenSpte = 0x5a0;
+  static bool is_frozen(uint64_t spte) { return spte == kFrozenSpte; }
 
   // kvm_tdp_mmu_map with the host page already resolved, in the VM's own root: maps gpa at
   // `level` to the frame at `hpa_base`. Callers hold mmu_lock in the configured mode and the RCU
@@ -249,6 +260,10 @@ class TdpMmu : public HypervisorMmu,
                                       "SPTEs cleared with an atomic exchange at teardown"};
     statistics::Counter teardown_store{*this, "hv.spte.teardown_store",
                                        "SPTEs cleared with a plain store at teardown"};
+    statistics::Counter teardown_frozen_wait{*this, "hv.spte.teardown_frozen_wait",
+        "teardown exchanges that read an SPTE another thread had frozen, and exchanged again"};
+    statistics::Counter frozen_retry{*this, "hv.fault.frozen_retry",
+        "faults that read a frozen SPTE (REMOVED_SPTE) on their way down and retried"};
     statistics::Counter cyc_host{*this, "hv.fault.cycles.host_page",
                                  "fault cycles spent getting the host page"};
     statistics::Counter cyc_lock{*this, "hv.fault.cycles.lock_wait",

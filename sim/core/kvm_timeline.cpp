@@ -22,6 +22,16 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "any: a fault that finds any MMU-notifier invalidation in progress retries",
      "range: the notifier records the range being invalidated; a fault retries only when an "
      "invalidation in progress covers its address (or one completed since it read the sequence)"},
+    // The same series froze the huge leaf a fault zaps while it flushes ("KVM: x86/mmu: Flush
+    // TLBs after zap in TDP MMU PF handler"); 6.11 renamed the value FROZEN_SPTE ("KVM:
+    // x86/tdp_mmu: Rename REMOVED_SPTE to FROZEN_SPTE"), a rename only.
+    {KvmChange::X86RemovedSpte, Arch::X86, "removed-spte", {5, 12},
+     "KVM: x86/mmu: Mark SPTEs in disconnected pages as removed",
+     "off: a removed table's entries are cleared to 0 (under mmu_lock for write: read and "
+     "store each); a fault that reads such a 0 may install into the table being freed",
+     "on: they are set to REMOVED_SPTE (xchg, again while it reads the value back); atomic SPTE "
+     "changes never overwrite it and a fault that reads it retries; a fault's huge-leaf zap "
+     "freezes the leaf, flushes, then clears it"},
     {KvmChange::X86TdpFastPageFault, Arch::X86, "tdp-fast-fault", {5, 15},
      "KVM: x86/mmu: fast_page_fault support for the TDP MMU",
      "slow-path: a write to a write-protected SPTE takes the full fault path under mmu_lock",
