@@ -10,40 +10,14 @@
 #include "app/platform.hpp"
 #include "models/x86/ept_format.hpp"
 #include "models/x86/tdp_mmu.hpp"
+#include "tests/repeat_stream.hpp"
 
 using namespace mmusim;
 
 namespace {
 
-class Nothing : public OpStream {
- public:
-  bool next(Op&) override { return false; }
-};
-
-// vCPU 0 reads one page of the data window again and again.
-class Repeat : public OpStream {
- public:
-  Repeat(Addr gva, uint64_t times) : gva_(gva), left_(times) {}
-  bool next(Op& op) override {
-    if (left_ == 0) return false;
-    if (compute_) {
-      op.kind = Op::Kind::Compute;
-      op.cycles = 100;
-      --left_;
-    } else {
-      op.kind = Op::Kind::Access;
-      op.access = Access::Read;
-      op.gva = gva_;
-    }
-    compute_ = !compute_;
-    return true;
-  }
-
- private:
-  Addr gva_;
-  uint64_t left_;
-  bool compute_ = false;
-};
+using mmusim::testing::Nothing;
+using mmusim::testing::Repeat;
 
 SimConfig base(RemovedSpte form) {
   SimConfig c;
@@ -212,10 +186,11 @@ ZapRace zap_with_racer(RemovedSpte form) {
   Platform* plat = nullptr;
   SimConfig c = base(form);
   c.page_size = 2 << 20;
+  c.huge_split_on_fault = HugeSplitOnFault::Zap;  // the form that zaps the leaf
   const Addr gpa = GuestLayout::kDataGpa;
   ZapRace r;
   PlatformHooks h;
-  h.stream = [&](unsigned) { return std::make_unique<Repeat>(GuestLayout::kDataGva, 4000); };
+  h.stream = [&](unsigned) { return std::make_unique<Repeat>(GuestLayout::kDataGva, 4000, 100); };
   h.host_threads.push_back({"zapper", [&](Agent& a) {
     a.wait_cycles(150000);  // the vCPU has long since mapped and cached the huge page
     ASSERT_TRUE(plat->host.split_backing(gpa >> kPageShift));

@@ -157,36 +157,24 @@ FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, u
       return FaultOutcome::Retry;
     }
     if (it.level() == level) break;
-    if (it.leaf()) {
-      // A huge mapping covers the range but the fault wants a smaller one: zap it, flush it
-      // from every TLB, then read the entry again (someone may have linked a table meanwhile).
+    if (it.leaf() && p_.huge_split == HugeSplitOnFault::Split) {
+      // A huge mapping covers the range but the fault wants a smaller one: split it in place.
+      if (!split_huge_leaf(a, c, it)) break;
+    } else if (it.leaf()) {
+      // Before the split on fault (6.2): zap it, flush it from every TLB, then read the entry
+      // again (someone may have linked a table meanwhile).
       // Under the read lock with removed SPTEs the leaf stays frozen until the flush is done,
       // so nobody installs a new translation beside the old one still in TLBs
       // (tdp_mmu_zap_spte_atomic).
       const bool freeze = c.shared && p_.removed_spte == RemovedSpte::On;
       if (!set_spte(a, c, it, freeze ? kFrozenSpte : 0)) break;
-      stats_.huge_split.inc();
+      stats_.huge_zapped.inc();
       flush_.flush_range(a, vcpu_id, it.base(), it.span());
       // Frozen to 0 is non-present to non-present: a plain store, nothing to account.
       if (freeze) a.store(it.entry_addr(), 0, MemClass::PageTable);
       it.set_entry(read_spte(a, it.entry_addr()));
     }
-    if (!it.present()) {
-      Addr child = alloc_table(a);
-      uint64_t link = fmt_.make_table(child);
-      if (shared_) {
-        if (!set_spte(a, c, it, link)) {
-          // Lost the race to install this table: it was never visible, free it now.
-          pool_.free(child);
-          stats_.tables_unused.inc();
-          break;
-        }
-        link_page(a, child, it.base(), it.level() - 1, true);
-      } else {
-        link_page(a, child, it.base(), it.level() - 1, false);
-        set_spte(a, c, it, link);
-      }
-    }
+    if (!it.present() && !link_table(a, c, it, alloc_table(a))) break;
     if (!it.can_descend()) break;
     it.descend();
   }
@@ -203,6 +191,23 @@ FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, u
     return FaultOutcome::Spurious;
   if (!set_spte(a, c, it, leaf)) return FaultOutcome::Retry;
   return FaultOutcome::Fixed;
+}
+
+bool TdpMmu::link_table(Agent& a, const ChangeCtx& c, PtIter& it, Addr child) {
+  const uint64_t link = fmt_.make_table(child);
+  if (c.shared) {
+    if (!set_spte(a, c, it, link)) {
+      // Lost the race to install this table: it was never visible, free it now.
+      pool_.free(child);
+      stats_.tables_unused.inc();
+      return false;
+    }
+    link_page(a, child, it.base(), it.level() - 1, true);
+  } else {
+    link_page(a, child, it.base(), it.level() - 1, false);
+    set_spte(a, c, it, link);
+  }
+  return true;
 }
 
 bool TdpMmu::set_spte(Agent& a, const ChangeCtx& c, PtIter& it, uint64_t new_spte) {
@@ -240,6 +245,9 @@ void TdpMmu::handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old
   bool pfn_changed = !is_present || fmt_.address(old_spte, level) != fmt_.address(new_spte, level) ||
                      fmt_.is_leaf(new_spte, level) != was_leaf;
   if (was_leaf) {
+    // A huge leaf replaced by a table of the same translations (split in place): every cached
+    // translation stays right, nothing is stale and no page leaves the tables.
+    if (is_present && !fmt_.is_leaf(new_spte, level)) return;
     bool downgraded = is_present && fmt_.perms(old_spte).write && !fmt_.perms(new_spte).write;
     if (c.flush && (pfn_changed || downgraded)) flush_.note_zap(gpa, fmt_.span(level));
     // A removed leaf of the root vCPUs use is no longer expected in the final tables.

@@ -21,7 +21,8 @@
 // selectable (--root-put): the agreed version from the seed thread and two versions the thread
 // shows to be wrong; the oracle reports a root freed while referenced, a root zapped twice and a
 // vCPU given an invalid root. Files: tdp_mmu.cpp (fault path, SPTE changes), tdp_root.cpp (root
-// lifecycle), tdp_zap.cpp (zapping, teardown, functional views).
+// lifecycle), tdp_zap.cpp (zapping, teardown, functional views), tdp_split.cpp (a huge leaf split
+// in place on a fault).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -59,6 +60,9 @@ struct TdpMmuParams {
   TdpFastFault fast_fault = TdpFastFault::Lockless;
   // --removed-spte: a removed table's entries are frozen (REMOVED_SPTE) rather than cleared
   RemovedSpte removed_spte = RemovedSpte::On;
+  // --huge-split-on-fault: a huge leaf in a fault's way is split in place (tdp_split.cpp)
+  // rather than zapped and flushed
+  HugeSplitOnFault huge_split = HugeSplitOnFault::Split;
   uint64_t page_size = 4096;        // --page-size: the largest EPT leaf a fault may map
   unsigned vcpus = 4;               // vCPUs that hold a root reference each
   RootPut root_put = RootPut::Agreed;  // --root-put: how the last root reference is put
@@ -181,11 +185,21 @@ class TdpMmu : public HypervisorMmu,
     lockdep_assert_may_change(a, mmu_lock_, c.shared, where);
   }
   bool set_spte(Agent& a, const ChangeCtx& c, PtIter& it, uint64_t new_spte);
+  // tdp_mmu_link_sp: installs the table `child` at `it` (a cmpxchg in shared mode; a loser frees
+  // the never-visible table and returns false) and adds it to the page list.
+  bool link_table(Agent& a, const ChangeCtx& c, PtIter& it, Addr child);
   void handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old_spte,
                       uint64_t new_spte, unsigned level);
   void handle_removed_table(Agent& a, const ChangeCtx& c, Addr table, Addr gpa, unsigned level);
   FaultOutcome map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, unsigned level,
                       Addr hpa_base, bool write, bool writable);
+
+  // tdp_split.cpp
+  // The SPTE of child `index` at `child_level` of a split huge SPTE (make_huge_page_split_spte).
+  uint64_t split_child(uint64_t huge, unsigned child_level, unsigned index) const;
+  // Replaces the huge leaf at `it` by a linked table of the same translations, no flush
+  // (tdp_mmu_split_huge_page); false when another thread changed the leaf first.
+  bool split_huge_leaf(Agent& a, const ChangeCtx& c, PtIter& it);
 
   // tdp_root.cpp
   Root* alloc_root(Agent& a);
@@ -252,8 +266,10 @@ class TdpMmu : public HypervisorMmu,
   FaultStats& faults_;  // shared with the vCPUs and any other MMU of the run
   struct TdpMmuStats : SpteTableStats {
     explicit TdpMmuStats(Stats& s) : SpteTableStats(s) {}
-    statistics::Counter huge_split{*this, "hv.huge.zapped_for_table",
-                                   "huge leaves replaced by a table of smaller pages"};
+    statistics::Counter huge_zapped{*this, "hv.huge.zapped_for_table",
+        "huge leaves a fault zapped and flushed to link a table of smaller pages"};
+    statistics::Counter huge_split_in_place{*this, "hv.huge.split_in_place",
+        "huge leaves a fault replaced by a table of the same translations, without a flush"};
     statistics::Counter huge_collapse{*this, "hv.huge.replaced_table",
                                       "tables replaced by a huge leaf"};
     statistics::Counter teardown_xchg{*this, "hv.spte.teardown_xchg",

@@ -14,6 +14,11 @@ void add_x86_options(OptionTable& o) {
               "(REMOVED_SPTE/FROZEN_SPTE, which atomic changes refuse to overwrite and a fault "
               "retries on); auto: as --kvm-version (on from 5.12)",
               &SimConfig::removed_spte);
+  o.versioned("huge-split-on-fault",
+              "a fault that needs a smaller mapping under a huge leaf: zap (zap, flush, link an "
+              "empty table) or split (link a table with the same translations, no flush); "
+              "auto: as --kvm-version (split from 6.2)",
+              &SimConfig::huge_split_on_fault);
   o.versioned("notifier-retry",
               "which MMU-notifier invalidations in progress make a fault retry: any, or one "
               "covering the faulting gfn; auto: as --kvm-version (range from 5.12)",

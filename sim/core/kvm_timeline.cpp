@@ -40,6 +40,12 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "KVM: arm64: Handle stage-2 faults in parallel",
      "exclusive: stage-2 faults hold mmu_lock exclusively and write descriptors with stores",
      "shared: stage-2 faults take mmu_lock for read; descriptor changes are cmpxchg"},
+    {KvmChange::X86HugeSplitOnFault, Arch::X86, "huge-split-on-fault", {6, 2},
+     "KVM: x86/mmu: Split huge pages mapped by the TDP MMU on fault",
+     "zap: a fault that needs a smaller mapping under a huge leaf zaps it, flushes it from every "
+     "TLB and links an empty table",
+     "split: it fills a new table with the huge leaf's translations and links it in place of "
+     "the leaf with one atomic change, with no flush"},
     {KvmChange::X86NotifierEarlyCheck, Arch::X86, "notifier-early-check", {6, 8},
      "KVM: x86/mmu: Retry fault before acquiring mmu_lock if mapping is changing",
      "off: the check runs once, under mmu_lock, after the host page is resolved",

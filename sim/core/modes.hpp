@@ -23,6 +23,10 @@ enum class TdpFastFault { SlowPath, Lockless };
 // (--removed-spte): off clears them to 0; on writes KVM's REMOVED_SPTE (FROZEN_SPTE from 6.11),
 // a non-present value no atomic SPTE change overwrites and that makes a fault retry.
 enum class RemovedSpte { Off, On };
+// x86 TDP MMU: a fault that needs a smaller mapping under a huge leaf (--huge-split-on-fault):
+// zap the leaf, flush it and link an empty table, or split it in place (a table populated with
+// the same translations, linked with one atomic change and no flush).
+enum class HugeSplitOnFault { Zap, Split };
 // Which invalidations in progress make a fault retry: any, or one covering its gfn.
 enum class NotifierRetry { Any, Range };
 // Whether the x86 fault path also checks for an invalidation before it takes mmu_lock.
@@ -89,6 +93,11 @@ template <>
 struct ModeNames<RemovedSpte> {
   static constexpr ModeName<RemovedSpte> table[] = {{RemovedSpte::Off, "off"},
                                                     {RemovedSpte::On, "on"}};
+};
+template <>
+struct ModeNames<HugeSplitOnFault> {
+  static constexpr ModeName<HugeSplitOnFault> table[] = {{HugeSplitOnFault::Zap, "zap"},
+                                                         {HugeSplitOnFault::Split, "split"}};
 };
 template <>
 struct ModeNames<NotifierRetry> {
