@@ -30,6 +30,11 @@ TdpMmuParams tdp_mmu_params(const SimConfig& cfg) {
   p.mmu_lock = fault_mmu_lock(cfg, Arch::X86);
   p.fast_fault = kvm_form(cfg.tdp_fast_fault, cfg.kvm_version, KvmChange::X86TdpFastPageFault,
                           TdpFastFault::SlowPath, TdpFastFault::Lockless);
+  p.removed_spte = kvm_form(cfg.removed_spte, cfg.kvm_version, KvmChange::X86RemovedSpte,
+                            RemovedSpte::Off, RemovedSpte::On);
+  p.huge_split = kvm_form(cfg.huge_split_on_fault, cfg.kvm_version,
+                          KvmChange::X86HugeSplitOnFault, HugeSplitOnFault::Zap,
+                          HugeSplitOnFault::Split);
   p.page_size = cfg.page_size;
   p.vcpus = cfg.vcpus;
   p.root_put = cfg.root_put;

@@ -65,6 +65,8 @@ TEST(Modes, EveryNameSelectsItsOwnValue) {
   expect_round_trip("arch", &SimConfig::arch);
   expect_round_trip("mmu-lock", &SimConfig::mmu_lock);
   expect_round_trip("tdp-fast-fault", &SimConfig::tdp_fast_fault);
+  expect_round_trip("removed-spte", &SimConfig::removed_spte);
+  expect_round_trip("huge-split-on-fault", &SimConfig::huge_split_on_fault);
   expect_round_trip("root-put", &SimConfig::root_put);
   expect_round_trip("cmo-policy", &SimConfig::cmo_policy);
   expect_round_trip("x86-mmu", &SimConfig::x86_mmu);

@@ -61,6 +61,7 @@ SimConfig zap_config(FlushKind flush, unsigned vcpus) {
   c.mem_per_vcpu = 4 << 20;
   c.page_size = k2M;
   c.flush = flush;
+  c.huge_split_on_fault = HugeSplitOnFault::Zap;  // the huge leaf is zapped and flushed
   return c;
 }
 

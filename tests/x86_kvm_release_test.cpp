@@ -50,6 +50,10 @@ TEST(KvmReleaseBuilders, TheReleaseDecidesEachFormUnlessItsOptionIsSet) {
   EXPECT_EQ(tdp_mmu_params(demand({5, 12})).mmu_lock, MmuLockMode::Shared);
   EXPECT_EQ(tdp_mmu_params(demand({5, 14})).fast_fault, TdpFastFault::SlowPath);
   EXPECT_EQ(tdp_mmu_params(demand({5, 15})).fast_fault, TdpFastFault::Lockless);
+  EXPECT_EQ(tdp_mmu_params(demand({5, 11})).removed_spte, RemovedSpte::Off);
+  EXPECT_EQ(tdp_mmu_params(demand({5, 12})).removed_spte, RemovedSpte::On);
+  EXPECT_EQ(tdp_mmu_params(demand({6, 1})).huge_split, HugeSplitOnFault::Zap);
+  EXPECT_EQ(tdp_mmu_params(demand({6, 2})).huge_split, HugeSplitOnFault::Split);
   EXPECT_EQ(stage2_mmu_params(demand({6, 1})).mmu_lock, MmuLockMode::Exclusive);
   EXPECT_EQ(stage2_mmu_params(demand({6, 2})).mmu_lock, MmuLockMode::Shared);
   // The same release on x86 already had parallel faults.

@@ -1,44 +1,19 @@
 // The mechanisms of the parallel-faults change one at a time, driven by host threads calling the
 // TDP MMU directly while the platform runs: a lost cmpxchg on a table link, a huge page zapped for
-// a table with a remote flush reaching a running vCPU, a table replaced by a huge page and freed
-// only after an RCU grace period, and the stale-translation oracle catching a skipped flush.
+// a table with a remote flush reaching a running vCPU (or, from 6.2, split in place with no
+// flush), a table replaced by a huge page and freed only after an RCU grace period, and the
+// stale-translation oracle catching a skipped flush.
 #include <gtest/gtest.h>
 
 #include "app/platform.hpp"
+#include "tests/repeat_stream.hpp"
 
 using namespace mmusim;
 
 namespace {
 
-class Repeat : public OpStream {
- public:
-  Repeat(Addr gva, uint64_t times, Cycles gap) : gva_(gva), left_(times), gap_(gap) {}
-  bool next(Op& op) override {
-    if (left_ == 0) return false;
-    if (compute_) {
-      op.kind = Op::Kind::Compute;
-      op.cycles = gap_;
-      --left_;
-    } else {
-      op.kind = Op::Kind::Access;
-      op.access = Access::Read;
-      op.gva = gva_;
-    }
-    compute_ = !compute_;
-    return true;
-  }
-
- private:
-  Addr gva_;
-  uint64_t left_;
-  Cycles gap_;
-  bool compute_ = false;
-};
-
-class Nothing : public OpStream {
- public:
-  bool next(Op&) override { return false; }
-};
+using mmusim::testing::Nothing;
+using mmusim::testing::Repeat;
 
 SimConfig base(MmuLockMode lock) {
   SimConfig c;
@@ -100,12 +75,15 @@ TEST(TdpRace, ExclusiveModeSerialisesTheSameRace) { two_faulters_race(MmuLockMod
 namespace {
 
 // vCPU 0 keeps reading one page of a 2 MiB mapping; a host thread splits the host page and
-// faults a neighbouring 4K page, which zaps the huge SPTE and flushes the running vCPU.
-void split_under_running_vcpu(FlushKind flush, Platform** out_platform, FaultOutcome* outcome) {
+// faults a neighbouring 4K page under the huge SPTE: the zap form zaps it and flushes the
+// running vCPU, the split form replaces it by a table of the same translations.
+void split_under_running_vcpu(FlushKind flush, Platform** out_platform, FaultOutcome* outcome,
+                              HugeSplitOnFault form = HugeSplitOnFault::Zap) {
   Platform* plat = nullptr;
   SimConfig c = base(MmuLockMode::Shared);
   c.page_size = 2 << 20;
   c.flush = flush;
+  c.huge_split_on_fault = form;
   const Addr gva = GuestLayout::kDataGva;
   const Addr gpa = GuestLayout::kDataGpa;
   PlatformHooks h;
@@ -118,6 +96,7 @@ void split_under_running_vcpu(FlushKind flush, Platform** out_platform, FaultOut
     mark_touched(*plat, gpa + kPageSize);
   }});
   static std::unique_ptr<Platform> keep;
+  keep.reset();  // the previous run's platform (and its simulation context) goes first
   keep = std::make_unique<Platform>(c, h);
   plat = keep.get();
   plat->run();
@@ -148,6 +127,39 @@ TEST(TdpRace, HugePageZappedForTableFlushesTheRunningVcpu) {
   EXPECT_TRUE(small0);
   EXPECT_TRUE(small1);
   EXPECT_FALSE(huge);
+}
+
+TEST(TdpRace, HugePageSplitInPlaceNeedsNoFlush) {
+  Platform* p = nullptr;
+  FaultOutcome o{};
+  split_under_running_vcpu(FlushKind::IpiAll, &p, &o, HugeSplitOnFault::Split);
+  EXPECT_EQ(o, FaultOutcome::Fixed);
+  EXPECT_EQ(p->stats.value("hv.huge.split_in_place"), 1u);
+  EXPECT_EQ(p->stats.value("hv.huge.zapped_for_table"), 0u);
+  // The table was built from the huge SPTE: no flush, no IPI, and the vCPU never faulted
+  // again -- its cached 2 MiB translation stayed right.
+  EXPECT_EQ(p->stats.value("hv.flush.count"), 0u);
+  EXPECT_EQ(p->stats.value("hv.ipi.count"), 0u);
+  EXPECT_EQ(p->stats.value("vcpu.0.ipis_taken"), 0u);
+  EXPECT_EQ(p->stats.value("vcpu.0.stage2_faults"), 1u);
+  EXPECT_EQ(p->stats.value("check.violations"), 0u);
+  // One table of 512 4K leaves, each mapping its part of the huge frame; no huge leaf left.
+  size_t small = 0;
+  bool huge = false;
+  Addr base_hpa = 0;
+  for (const Stage2Leaf& l : p->final_leaves) {
+    if (l.level == 2) huge = true;
+    if (l.level != 1 || l.gpa < GuestLayout::kDataGpa ||
+        l.gpa >= GuestLayout::kDataGpa + (2 << 20))
+      continue;
+    ++small;
+    if (l.gpa == GuestLayout::kDataGpa) base_hpa = l.hpa;
+  }
+  EXPECT_EQ(small, 512u);
+  EXPECT_FALSE(huge);
+  for (const Stage2Leaf& l : p->final_leaves)
+    if (l.level == 1 && l.gpa > GuestLayout::kDataGpa && l.gpa < GuestLayout::kDataGpa + (2 << 20))
+      EXPECT_EQ(l.hpa - base_hpa, l.gpa - GuestLayout::kDataGpa);
 }
 
 TEST(TdpRace, SkippedFlushIsCaughtAsStaleTranslation) {

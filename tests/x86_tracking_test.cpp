@@ -4,6 +4,7 @@
 
 #include "tests/platform_run.hpp"
 
+using mmusim::HugeSplitOnFault;
 using mmusim::MmuLockMode;
 using mmusim::WorkloadKind;
 using mmusim::SimConfig;
@@ -47,15 +48,31 @@ TEST(DirtyLog, HugePagesAreSplitByWritesWhileLogging) {
   SimConfig c = cfg(WorkloadKind::DirtyLog, MmuLockMode::Shared, 2, 4 << 20);
   c.page_size = 2 << 20;
   c.iterations = 2;
-  PlatformRun r = run_platform(c);
-  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
-  EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
+  auto run = [&](HugeSplitOnFault form) {
+    c.huge_split_on_fault = form;
+    PlatformRun r = run_platform(c);
+    EXPECT_EQ(r.exit_code, 0) << r.stats_json;
+    EXPECT_EQ(stat(r.stats_json, "check.violations"), 0) << form;
+    size_t small = 0;
+    std::istringstream s(r.leaves);
+    for (std::string l; std::getline(s, l);) small += l.find(" 1 ") != std::string::npos;
+    EXPECT_GE(small, 2048u) << form;
+    return r;
+  };
   // 4 huge pages populated, write-protected, then each replaced by a table of 4K pages.
-  EXPECT_EQ(stat(r.stats_json, "hv.huge.zapped_for_table"), 4);
-  size_t small = 0;
-  std::istringstream s(r.leaves);
-  for (std::string l; std::getline(s, l);) small += l.find(" 1 ") != std::string::npos;
-  EXPECT_GE(small, 2048u);
+  PlatformRun zap = run(HugeSplitOnFault::Zap);
+  PlatformRun split = run(HugeSplitOnFault::Split);
+  EXPECT_EQ(stat(zap.stats_json, "hv.huge.zapped_for_table"), 4);
+  EXPECT_EQ(stat(zap.stats_json, "hv.huge.split_in_place"), 0);
+  EXPECT_EQ(stat(split.stats_json, "hv.huge.zapped_for_table"), 0);
+  EXPECT_EQ(stat(split.stats_json, "hv.huge.split_in_place"), 4);
+  // Zapped: every other page of a huge page is mapped again by the full fault path. Split:
+  // its children are write-protected 4K SPTEs, which the lockless fast path makes writable.
+  EXPECT_GT(stat(split.stats_json, "hv.fault.fast_path"),
+            stat(zap.stats_json, "hv.fault.fast_path"));
+  EXPECT_LT(stat(split.stats_json, "hv.lock.mmu_lock.read_acquire"),
+            stat(zap.stats_json, "hv.lock.mmu_lock.read_acquire"));
+  EXPECT_LT(stat(split.stats_json, "hv.flush.count"), stat(zap.stats_json, "hv.flush.count"));
 }
 
 TEST(DirtyLog, PartitionedPopulateScalesInSharedModeButEnablingDoesNot) {

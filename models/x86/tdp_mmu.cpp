@@ -149,31 +149,32 @@ FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, u
   PtIter it(fmt_, root, gpa);
   while (true) {
     it.set_entry(read_spte(a, it.entry_addr()));
+    // Another thread owns this entry for a change of its own (a removed table being torn down, a
+    // huge leaf being zapped): give up and let the vCPU fault again rather than build a table no
+    // one could link (docs/KVM_RELEASES.md, removed SPTEs). Never seen with --removed-spte off.
+    if (is_frozen(it.entry())) {
+      stats_.frozen_retry.inc();
+      return FaultOutcome::Retry;
+    }
     if (it.level() == level) break;
-    if (it.leaf()) {
-      // A huge mapping covers the range but the fault wants a smaller one: zap it, flush it
-      // from every TLB, then read the entry again (someone may have linked a table meanwhile).
-      if (!set_spte(a, c, it, 0)) break;
-      stats_.huge_split.inc();
+    if (it.leaf() && p_.huge_split == HugeSplitOnFault::Split) {
+      // A huge mapping covers the range but the fault wants a smaller one: split it in place.
+      if (!split_huge_leaf(a, c, it)) break;
+    } else if (it.leaf()) {
+      // Before the split on fault (6.2): zap it, flush it from every TLB, then read the entry
+      // again (someone may have linked a table meanwhile).
+      // Under the read lock with removed SPTEs the leaf stays frozen until the flush is done,
+      // so nobody installs a new translation beside the old one still in TLBs
+      // (tdp_mmu_zap_spte_atomic).
+      const bool freeze = c.shared && p_.removed_spte == RemovedSpte::On;
+      if (!set_spte(a, c, it, freeze ? kFrozenSpte : 0)) break;
+      stats_.huge_zapped.inc();
       flush_.flush_range(a, vcpu_id, it.base(), it.span());
+      // Frozen to 0 is non-present to non-present: a plain store, nothing to account.
+      if (freeze) a.store(it.entry_addr(), 0, MemClass::PageTable);
       it.set_entry(read_spte(a, it.entry_addr()));
     }
-    if (!it.present()) {
-      Addr child = alloc_table(a);
-      uint64_t link = fmt_.make_table(child);
-      if (shared_) {
-        if (!set_spte(a, c, it, link)) {
-          // Lost the race to install this table: it was never visible, free it now.
-          pool_.free(child);
-          stats_.tables_unused.inc();
-          break;
-        }
-        link_page(a, child, it.base(), it.level() - 1, true);
-      } else {
-        link_page(a, child, it.base(), it.level() - 1, false);
-        set_spte(a, c, it, link);
-      }
-    }
+    if (!it.present() && !link_table(a, c, it, alloc_table(a))) break;
     if (!it.can_descend()) break;
     it.descend();
   }
@@ -192,10 +193,29 @@ FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, u
   return FaultOutcome::Fixed;
 }
 
+bool TdpMmu::link_table(Agent& a, const ChangeCtx& c, PtIter& it, Addr child) {
+  const uint64_t link = fmt_.make_table(child);
+  if (c.shared) {
+    if (!set_spte(a, c, it, link)) {
+      // Lost the race to install this table: it was never visible, free it now.
+      pool_.free(child);
+      stats_.tables_unused.inc();
+      return false;
+    }
+    link_page(a, child, it.base(), it.level() - 1, true);
+  } else {
+    link_page(a, child, it.base(), it.level() - 1, false);
+    set_spte(a, c, it, link);
+  }
+  return true;
+}
+
 bool TdpMmu::set_spte(Agent& a, const ChangeCtx& c, PtIter& it, uint64_t new_spte) {
   assert_may_change(a, c, __func__);
   uint64_t old = it.entry();
   if (c.shared) {
+    // A frozen SPTE is changed only by the thread that froze it (tdp_mmu_set_spte_atomic).
+    if (is_frozen(old)) return false;
     uint64_t seen = a.cmpxchg(it.entry_addr(), old, new_spte, MemClass::PageTable);
     if (seen != old) {
       stats_.cmpxchg_fail.inc();
@@ -225,6 +245,9 @@ void TdpMmu::handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old
   bool pfn_changed = !is_present || fmt_.address(old_spte, level) != fmt_.address(new_spte, level) ||
                      fmt_.is_leaf(new_spte, level) != was_leaf;
   if (was_leaf) {
+    // A huge leaf replaced by a table of the same translations (split in place): every cached
+    // translation stays right, nothing is stale and no page leaves the tables.
+    if (is_present && !fmt_.is_leaf(new_spte, level)) return;
     bool downgraded = is_present && fmt_.perms(old_spte).write && !fmt_.perms(new_spte).write;
     if (c.flush && (pfn_changed || downgraded)) flush_.note_zap(gpa, fmt_.span(level));
     // A removed leaf of the root vCPUs use is no longer expected in the final tables.
@@ -242,22 +265,36 @@ void TdpMmu::handle_removed_table(Agent& a, const ChangeCtx& c, Addr table, Addr
   assert_may_change(a, c, __func__);
   lockdep_assert_rcu(a, __func__);
   unlink_page(a, table, c.shared);
+  // With removed SPTEs each entry ends frozen, so a thread still walking the removed table
+  // retries instead of installing into it; before, each ends 0 (docs/KVM_RELEASES.md).
+  const bool frozen = p_.removed_spte == RemovedSpte::On;
+  const uint64_t dead = frozen ? kFrozenSpte : 0;
   for (PtIter it = PtIter::table(fmt_, table, level, gpa); it.valid(); it.next()) {
     const Addr sptep = it.entry_addr();
     uint64_t old;
     if (c.shared) {
       // Other threads may still be changing entries of the removed table: take each value
-      // atomically so no concurrent update is lost.
-      old = a.xchg(sptep, 0, MemClass::PageTable);
+      // atomically so no concurrent update is lost. An entry another thread has frozen is
+      // about to be set by that thread: exchange again until the value read back is its own
+      // (handle_removed_pt's loop), so the change is not lost either.
+      old = a.xchg(sptep, dead, MemClass::PageTable);
       stats_.teardown_xchg.inc();
+      while (frozen && is_frozen(old)) {
+        stats_.teardown_frozen_wait.inc();
+        old = a.xchg(sptep, dead, MemClass::PageTable);
+        stats_.teardown_xchg.inc();
+      }
     } else {
       old = a.load_nosync(sptep, MemClass::PageTable);
-      if (old) {
-        a.store(sptep, 0, MemClass::PageTable);
+      // Under the write lock nothing can make a non-present entry present, so the frozen form
+      // skips those (KVM's "Skip !MMU-present SPTEs when removing SP in exclusive mode", posted
+      // for 5.12's removed SPTEs); 5.10 and 5.11 stored 0 to every entry.
+      if (!frozen || fmt_.present(old)) {
+        a.store(sptep, dead, MemClass::PageTable);
         stats_.teardown_store.inc();
       }
     }
-    handle_changed(a, c, it.base(), old, 0, level);
+    handle_changed(a, c, it.base(), old, dead, level);
   }
   if (c.flush) {
     flush_.note_zap(gpa, fmt_.span(level + 1));

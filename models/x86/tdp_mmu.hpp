@@ -6,6 +6,8 @@
 //              child table whose link loses its cmpxchg is freed at once; the list of MMU pages
 //              is protected by tdp_mmu_pages_lock; a removed table's entries are torn down with
 //              xchg and the table is freed after an RCU grace period.
+// From the same release a removed table's entries are set to REMOVED_SPTE (--removed-spte), which
+// no atomic change overwrites and on which a fault retries.
 // The fault path resolves the host page before taking mmu_lock, so the lock covers only what
 // KVM runs under it. Every table reference goes through the memory system and the one
 // iterator (PtIter) used by the hardware walker too.
@@ -19,7 +21,8 @@
 // selectable (--root-put): the agreed version from the seed thread and two versions the thread
 // shows to be wrong; the oracle reports a root freed while referenced, a root zapped twice and a
 // vCPU given an invalid root. Files: tdp_mmu.cpp (fault path, SPTE changes), tdp_root.cpp (root
-// lifecycle), tdp_zap.cpp (zapping, teardown, functional views).
+// lifecycle), tdp_zap.cpp (zapping, teardown, functional views), tdp_split.cpp (a huge leaf split
+// in place on a fault).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -55,6 +58,11 @@ struct TdpMmuParams {
   MmuLockMode mmu_lock = MmuLockMode::Shared;  // --mmu-lock: mmu_lock for read or for write
   // --tdp-fast-fault: whether a write to a write-protected SPTE is fixed without mmu_lock
   TdpFastFault fast_fault = TdpFastFault::Lockless;
+  // --removed-spte: a removed table's entries are frozen (REMOVED_SPTE) rather than cleared
+  RemovedSpte removed_spte = RemovedSpte::On;
+  // --huge-split-on-fault: a huge leaf in a fault's way is split in place (tdp_split.cpp)
+  // rather than zapped and flushed
+  HugeSplitOnFault huge_split = HugeSplitOnFault::Split;
   uint64_t page_size = 4096;        // --page-size: the largest EPT leaf a fault may map
   unsigned vcpus = 4;               // vCPUs that hold a root reference each
   RootPut root_put = RootPut::Agreed;  // --root-put: how the last root reference is put
@@ -119,6 +127,13 @@ class TdpMmu : public HypervisorMmu,
   // without mmu_lock (so a dirty-logging write fault can be fixed by the lockless fast path).
   static constexpr uint64_t kHostWritable = uint64_t(1) << 57;
   static constexpr uint64_t kMmuWritable = uint64_t(1) << 58;
+  // KVM's REMOVED_SPTE (FROZEN_SPTE from 6.11): the value an SPTE holds while one thread owns a
+  // multi-step change of it (docs/KVM_RELEASES.md). 5.12's value: bits 5, 7, 8 and 10, so none
+  // of R/W/X (the EPT walker sees no entry) and no address bits. Later releases add bit 63
+  // (suppress #VE), which they also set in every zapped SPTE; the model zaps to 0, so it keeps
+  // the 5.12 value.
+  static constexpr uint64_t kFrozenSpte = 0x5a0;
+  static bool is_frozen(uint64_t spte) { return spte == kFrozenSpte; }
 
   // kvm_tdp_mmu_map with the host page already resolved, in the VM's own root: maps gpa at
   // `level` to the frame at `hpa_base`. Callers hold mmu_lock in the configured mode and the RCU
@@ -170,11 +185,21 @@ class TdpMmu : public HypervisorMmu,
     lockdep_assert_may_change(a, mmu_lock_, c.shared, where);
   }
   bool set_spte(Agent& a, const ChangeCtx& c, PtIter& it, uint64_t new_spte);
+  // tdp_mmu_link_sp: installs the table `child` at `it` (a cmpxchg in shared mode; a loser frees
+  // the never-visible table and returns false) and adds it to the page list.
+  bool link_table(Agent& a, const ChangeCtx& c, PtIter& it, Addr child);
   void handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old_spte,
                       uint64_t new_spte, unsigned level);
   void handle_removed_table(Agent& a, const ChangeCtx& c, Addr table, Addr gpa, unsigned level);
   FaultOutcome map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, unsigned level,
                       Addr hpa_base, bool write, bool writable);
+
+  // tdp_split.cpp
+  // The SPTE of child `index` at `child_level` of a split huge SPTE (make_huge_page_split_spte).
+  uint64_t split_child(uint64_t huge, unsigned child_level, unsigned index) const;
+  // Replaces the huge leaf at `it` by a linked table of the same translations, no flush
+  // (tdp_mmu_split_huge_page); false when another thread changed the leaf first.
+  bool split_huge_leaf(Agent& a, const ChangeCtx& c, PtIter& it);
 
   // tdp_root.cpp
   Root* alloc_root(Agent& a);
@@ -241,14 +266,20 @@ class TdpMmu : public HypervisorMmu,
   FaultStats& faults_;  // shared with the vCPUs and any other MMU of the run
   struct TdpMmuStats : SpteTableStats {
     explicit TdpMmuStats(Stats& s) : SpteTableStats(s) {}
-    statistics::Counter huge_split{*this, "hv.huge.zapped_for_table",
-                                   "huge leaves replaced by a table of smaller pages"};
+    statistics::Counter huge_zapped{*this, "hv.huge.zapped_for_table",
+        "huge leaves a fault zapped and flushed to link a table of smaller pages"};
+    statistics::Counter huge_split_in_place{*this, "hv.huge.split_in_place",
+        "huge leaves a fault replaced by a table of the same translations, without a flush"};
     statistics::Counter huge_collapse{*this, "hv.huge.replaced_table",
                                       "tables replaced by a huge leaf"};
     statistics::Counter teardown_xchg{*this, "hv.spte.teardown_xchg",
                                       "SPTEs cleared with an atomic exchange at teardown"};
     statistics::Counter teardown_store{*this, "hv.spte.teardown_store",
                                        "SPTEs cleared with a plain store at teardown"};
+    statistics::Counter teardown_frozen_wait{*this, "hv.spte.teardown_frozen_wait",
+        "teardown exchanges that read an SPTE another thread had frozen, and exchanged again"};
+    statistics::Counter frozen_retry{*this, "hv.fault.frozen_retry",
+        "faults that read a frozen SPTE (REMOVED_SPTE) on their way down and retried"};
     statistics::Counter cyc_host{*this, "hv.fault.cycles.host_page",
                                  "fault cycles spent getting the host page"};
     statistics::Counter cyc_lock{*this, "hv.fault.cycles.lock_wait",

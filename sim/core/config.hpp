@@ -99,6 +99,8 @@ struct SimConfig {
   KvmRelease kvm_version = kNewestKvmRelease;
   std::optional<MmuLockMode> mmu_lock;  // fault-path mmu_lock: x86 shared from 5.12, arm64 6.2
   std::optional<TdpFastFault> tdp_fast_fault;  // x86 TDP lockless fast page fault from 5.15
+  std::optional<RemovedSpte> removed_spte;     // x86 TDP removed tables frozen from 5.12
+  std::optional<HugeSplitOnFault> huge_split_on_fault;  // x86 TDP split in place from 6.2
   unsigned guest_levels = 4;       // guest paging levels: 4 or 5
   unsigned ept_levels = 4;         // EPT levels: 4 or 5
   // Remote TLB flush strategy: ipi-all (kvm_flush_remote_tlbs); unsafe-skip reports the flush

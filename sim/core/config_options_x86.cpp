@@ -9,6 +9,16 @@ void add_x86_options(OptionTable& o) {
               "a write to a write-protected SPTE: slow-path (full fault under mmu_lock) or "
               "lockless (one cmpxchg, no mmu_lock); auto: as --kvm-version (lockless from 5.15)",
               &SimConfig::tdp_fast_fault);
+  o.versioned("removed-spte",
+              "what a removed table's entries become while it is torn down: off (0) or on "
+              "(REMOVED_SPTE/FROZEN_SPTE, which atomic changes refuse to overwrite and a fault "
+              "retries on); auto: as --kvm-version (on from 5.12)",
+              &SimConfig::removed_spte);
+  o.versioned("huge-split-on-fault",
+              "a fault that needs a smaller mapping under a huge leaf: zap (zap, flush, link an "
+              "empty table) or split (link a table with the same translations, no flush); "
+              "auto: as --kvm-version (split from 6.2)",
+              &SimConfig::huge_split_on_fault);
   o.versioned("notifier-retry",
               "which MMU-notifier invalidations in progress make a fault retry: any, or one "
               "covering the faulting gfn; auto: as --kvm-version (range from 5.12)",

@@ -22,6 +22,16 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "any: a fault that finds any MMU-notifier invalidation in progress retries",
      "range: the notifier records the range being invalidated; a fault retries only when an "
      "invalidation in progress covers its address (or one completed since it read the sequence)"},
+    // The same series froze the huge leaf a fault zaps while it flushes ("KVM: x86/mmu: Flush
+    // TLBs after zap in TDP MMU PF handler"); 6.11 renamed the value FROZEN_SPTE ("KVM:
+    // x86/tdp_mmu: Rename REMOVED_SPTE to FROZEN_SPTE"), a rename only.
+    {KvmChange::X86RemovedSpte, Arch::X86, "removed-spte", {5, 12},
+     "KVM: x86/mmu: Mark SPTEs in disconnected pages as removed",
+     "off: a removed table's entries are cleared to 0 (under mmu_lock for write: read and "
+     "store each); a fault that reads such a 0 may install into the table being freed",
+     "on: they are set to REMOVED_SPTE (xchg, again while it reads the value back); atomic SPTE "
+     "changes never overwrite it and a fault that reads it retries; a fault's huge-leaf zap "
+     "freezes the leaf, flushes, then clears it"},
     {KvmChange::X86TdpFastPageFault, Arch::X86, "tdp-fast-fault", {5, 15},
      "KVM: x86/mmu: fast_page_fault support for the TDP MMU",
      "slow-path: a write to a write-protected SPTE takes the full fault path under mmu_lock",
@@ -30,6 +40,12 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "KVM: arm64: Handle stage-2 faults in parallel",
      "exclusive: stage-2 faults hold mmu_lock exclusively and write descriptors with stores",
      "shared: stage-2 faults take mmu_lock for read; descriptor changes are cmpxchg"},
+    {KvmChange::X86HugeSplitOnFault, Arch::X86, "huge-split-on-fault", {6, 2},
+     "KVM: x86/mmu: Split huge pages mapped by the TDP MMU on fault",
+     "zap: a fault that needs a smaller mapping under a huge leaf zaps it, flushes it from every "
+     "TLB and links an empty table",
+     "split: it fills a new table with the huge leaf's translations and links it in place of "
+     "the leaf with one atomic change, with no flush"},
     {KvmChange::X86NotifierEarlyCheck, Arch::X86, "notifier-early-check", {6, 8},
      "KVM: x86/mmu: Retry fault before acquiring mmu_lock if mapping is changing",
      "off: the check runs once, under mmu_lock, after the host page is resolved",

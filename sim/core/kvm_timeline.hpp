@@ -22,6 +22,8 @@ enum class KvmChange {
   X86NeedbreakOnVoluntary,
   X86NeedbreakOnlyIfPreemptible,
   X86NotifierRetryRange,   // a fault retries only for an invalidation covering its gfn
+  X86RemovedSpte,          // removed tables torn down to REMOVED_SPTE (FROZEN_SPTE from 6.11)
+  X86HugeSplitOnFault,     // a huge leaf in a fault's way is split in place, not zapped
   X86NotifierEarlyCheck,   // ... and checks for one before taking mmu_lock
 };
 

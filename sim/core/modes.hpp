@@ -19,6 +19,14 @@ enum class MmuLockMode { Exclusive, Shared };
 // x86 TDP MMU: a write to a write-protected SPTE (--tdp-fast-fault): slow-path takes the full
 // fault path under mmu_lock, lockless fixes it with one cmpxchg (fast_page_fault).
 enum class TdpFastFault { SlowPath, Lockless };
+// x86 TDP MMU: what the entries of a removed table become while it is torn down
+// (--removed-spte): off clears them to 0; on writes KVM's REMOVED_SPTE (FROZEN_SPTE from 6.11),
+// a non-present value no atomic SPTE change overwrites and that makes a fault retry.
+enum class RemovedSpte { Off, On };
+// x86 TDP MMU: a fault that needs a smaller mapping under a huge leaf (--huge-split-on-fault):
+// zap the leaf, flush it and link an empty table, or split it in place (a table populated with
+// the same translations, linked with one atomic change and no flush).
+enum class HugeSplitOnFault { Zap, Split };
 // Which invalidations in progress make a fault retry: any, or one covering its gfn.
 enum class NotifierRetry { Any, Range };
 // Whether the x86 fault path also checks for an invalidation before it takes mmu_lock.
@@ -80,6 +88,16 @@ template <>
 struct ModeNames<TdpFastFault> {
   static constexpr ModeName<TdpFastFault> table[] = {{TdpFastFault::SlowPath, "slow-path"},
                                                      {TdpFastFault::Lockless, "lockless"}};
+};
+template <>
+struct ModeNames<RemovedSpte> {
+  static constexpr ModeName<RemovedSpte> table[] = {{RemovedSpte::Off, "off"},
+                                                    {RemovedSpte::On, "on"}};
+};
+template <>
+struct ModeNames<HugeSplitOnFault> {
+  static constexpr ModeName<HugeSplitOnFault> table[] = {{HugeSplitOnFault::Zap, "zap"},
+                                                         {HugeSplitOnFault::Split, "split"}};
 };
 template <>
 struct ModeNames<NotifierRetry> {
