@@ -100,22 +100,23 @@ TEST(MemPort, AccessTimeIsKernelTimePlusDelayForDramQueueing) {
   std::vector<Cycles> lat;
   MemRig r([&](MemInitiator& in) {
     MemPort& p = in.port0;
-    // Lines 0 and 2 share DRAM channel 0 (two channels by default).
+    // Lines a channel count apart share DRAM channel 0.
+    const Addr step = kLineSize * kLat.dram_channels;
     sc_time d = SC_ZERO_TIME;
-    p.touch(0x000, false, d);
+    p.touch(0, false, d);
     lat.push_back(cyc(d));
     d = SC_ZERO_TIME;  // same instant: queues behind the first
-    p.touch(0x080, false, d);
+    p.touch(1 * step, false, d);
     lat.push_back(cyc(d));
     d = r.clock().cycles(2 * kLat.dram_occupancy);  // local offset past the busy window
-    p.touch(0x100, true, d);
+    p.touch(2 * step, true, d);
     lat.push_back(cyc(d) - 2 * kLat.dram_occupancy);
     sc_core::wait(r.clock().cycles(1000));  // kernel time moves on: channel idle again
     d = SC_ZERO_TIME;
-    p.touch(0x180, false, d);
+    p.touch(3 * step, false, d);
     lat.push_back(cyc(d));
     d = SC_ZERO_TIME;
-    p.touch(0x200, false, d);
+    p.touch(4 * step, false, d);
     lat.push_back(cyc(d));
   });
   r.run();

@@ -84,9 +84,12 @@ TEST(ScaleMemory, PeakRssWithinTwicePageTablesPlus200MiB) {
   const Measured large = run_mmusim("512M");  // 4 GiB
   ASSERT_GT(small.pt_bytes, 0) << "mem.pt_bytes missing from the stats";
   ASSERT_GT(large.pt_bytes, small.pt_bytes);
-  // Every page was faulted in: the runs really populate their guests.
-  EXPECT_EQ(small.faults, 8.0 * (64 << 20) / 4096);
-  EXPECT_EQ(large.faults, 8.0 * (512ull << 20) / 4096);
+  // Every page was faulted in: the runs really populate their guests (a fault that lost a
+  // table-link race in shared mode comes back once more).
+  EXPECT_GE(small.faults, 8.0 * (64 << 20) / 4096);
+  EXPECT_LE(small.faults, 8.0 * (64 << 20) / 4096 * 1.01);
+  EXPECT_GE(large.faults, 8.0 * (512ull << 20) / 4096);
+  EXPECT_LE(large.faults, 8.0 * (512ull << 20) / 4096 * 1.01);
 
   EXPECT_LE(large.rss_bytes, 2 * large.pt_bytes + 200.0 * (1 << 20))
       << "peak RSS " << large.rss_bytes / (1 << 20) << " MiB, page tables "

@@ -23,7 +23,7 @@ struct Latencies {
   Cycles l2_hit = 14;            // private L2 hit
   Cycles llc_hit = 42;           // shared LLC hit
   Cycles dram = 180;             // DRAM access (row/array time, excluding queueing)
-  Cycles dram_occupancy = 16;    // cycles one access keeps a DRAM channel busy (queueing)
+  Cycles dram_occupancy = 3;     // cycles one access keeps a DRAM channel busy (queueing)
   Cycles c2c_transfer = 70;      // line held modified in another core's private cache
   Cycles invalidate = 45;        // write to a line other cores share: invalidation round trip
   Cycles atomic = 20;            // extra cost of a locked read-modify-write
@@ -132,7 +132,7 @@ struct SimConfig {
   uint64_t l1_size = 48ull << 10;  unsigned l1_ways = 12;
   uint64_t l2_size = 1280ull << 10; unsigned l2_ways = 10;
   uint64_t llc_size = 32ull << 20; unsigned llc_ways = 16;
-  unsigned dram_channels = 2;
+  unsigned dram_channels = 16;
 
   Latencies lat;
 

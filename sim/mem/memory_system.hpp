@@ -74,12 +74,12 @@ struct MemorySystemParams {
   unsigned l2_ways = 10;
   uint64_t llc_size = 32ull << 20;  // shared inclusive LLC
   unsigned llc_ways = 16;
-  unsigned dram_channels = 2;       // lines interleaved across them
+  unsigned dram_channels = 16;      // lines interleaved across them
   Cycles l1_hit = 4;                // private L1 hit
   Cycles l2_hit = 14;               // private L2 hit
   Cycles llc_hit = 42;              // shared LLC hit
   Cycles dram = 180;                // DRAM access, excluding queueing
-  Cycles dram_occupancy = 16;       // cycles one access keeps a DRAM channel busy
+  Cycles dram_occupancy = 3;        // cycles one access keeps a DRAM channel busy
   Cycles c2c_transfer = 70;         // line held modified in another core's private cache
   Cycles invalidate = 45;           // invalidation round trip of a write to a shared line
   Cycles atomic = 20;               // extra cost of a locked read-modify-write
