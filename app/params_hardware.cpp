@@ -12,6 +12,7 @@ MemorySystemParams memory_system_params(const SimConfig& cfg) {
   p.llc_size = cfg.llc_size;
   p.llc_ways = cfg.llc_ways;
   p.dram_channels = cfg.dram_channels;
+  p.fill_buffers = cfg.fill_buffers;
   p.l1_hit = cfg.lat.l1_hit;
   p.l2_hit = cfg.lat.l2_hit;
   p.llc_hit = cfg.lat.llc_hit;
@@ -64,8 +65,8 @@ HostMmParams host_mm_params(const SimConfig& cfg) {
                     : cfg.page_size >= (uint64_t(1) << 21) ? 2
                                                            : 1;
   p.host_page_fault = cfg.lat.host_page_fault;
-  p.page_zero_4k = cfg.lat.page_zero_4k;
-  p.l2_hit = cfg.lat.l2_hit;
+  p.alloc.pcp_batch = cfg.host_pcp_batch;
+  p.alloc.pcp_high = cfg.host_pcp_high;
   p.host_pte_update = cfg.lat.host_pte_update;
   p.host_page_copy = cfg.lat.host_page_copy;
   p.host_swap_io = cfg.lat.host_swap_io;

@@ -65,7 +65,7 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
       oracle(stats, c.check),
       pool(phys),
       memsys("mem", memory_system_params(cfg), kernel.clock(), phys, stats),
-      host(host_mm_params(cfg), stats),
+      host(host_mm_params(cfg), heap, phys, stats),
       rcu("rcu", kernel, stats),
       flush(remote_flush_params(cfg), stats, timeline, oracle, fills),
       workload(make_workload(cfg)),

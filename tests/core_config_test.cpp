@@ -220,7 +220,6 @@ TEST(ConfigTest, EveryLatencyHasItsOption) {
       {"ipi", &Latencies::ipi},
       {"fault-entry", &Latencies::fault_entry},
       {"host-page-fault", &Latencies::host_page_fault},
-      {"page-zero-4k", &Latencies::page_zero_4k},
       {"page-alloc", &Latencies::page_alloc},
       {"tdp-map-work", &Latencies::tdp_map_work},
       {"spte-change-work", &Latencies::spte_change_work},

@@ -211,6 +211,9 @@ ZapRace zap_with_racer(RemovedSpte form) {
   }});
   Platform p(c, h);
   plat = &p;
+  // The huge host page exists before the run: the vCPU maps it at once (its first touch would
+  // take longer than the zapper's wait, zeroing 2 MiB through DRAM).
+  p.host.resolve_functional(gpa >> kPageShift);
   p.run();
   r.frozen_retry = p.stats.value("hv.fault.frozen_retry");
   r.violations = p.stats.value("check.violations");

@@ -46,6 +46,10 @@ void two_faulters_race(MmuLockMode lock) {
   }
   Platform p(base(lock), h);
   plat = &p;
+  // Both host pages exist before the run, so each thread's host lookup is GUP's short lockless
+  // path and the two reach the missing table together (a first touch would put them apart by
+  // the allocator's and DRAM's queues).
+  for (int t = 0; t < 2; ++t) p.host.resolve_functional((gpa >> kPageShift) + t);
   p.run();
   if (lock == MmuLockMode::Shared) {
     // One installs the table; the other's cmpxchg fails, its table is freed unused, RETRY.
@@ -99,6 +103,9 @@ void split_under_running_vcpu(FlushKind flush, Platform** out_platform, FaultOut
   keep.reset();  // the previous run's platform (and its simulation context) goes first
   keep = std::make_unique<Platform>(c, h);
   plat = keep.get();
+  // The huge host page exists before the run: the vCPU maps it at once (its first touch would
+  // take longer than the splitter's wait, zeroing 2 MiB through DRAM).
+  plat->host.resolve_functional(gpa >> kPageShift);
   plat->run();
   *out_platform = plat;
 }

@@ -84,6 +84,7 @@ FaultOutcome Stage2Mmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
     out = map(a, vcpu_id, gpa, level, hpa_base, prot, write, fault_cmo_);
   rcu_.read_unlock(a);
   unlock(a);
+  host_.release(a, hp);  // kvm_release_faultin_page after the unlock
   // mark_page_dirty_in_slot for every mapping made writable while logging.
   if (out == FaultOutcome::Fixed && log && prot.write) mark_dirty(a, gpa);
 

@@ -92,6 +92,7 @@ FaultOutcome MipsGpaMmu::map_page_slow(Agent& a, Addr gpa, bool write) {
     if (sync_mmu_ && notifier_ && notifier_->retry(a, seq)) {
       // An invalidation ran since the sequence was read: the frame may already be stale.
       mmu_lock_.unlock(a);
+      host_.release(a, hp);  // kvm_release_pfn_clean before the retry
       faults_.retry.inc();
       continue;
     }
@@ -107,6 +108,9 @@ FaultOutcome MipsGpaMmu::map_page_slow(Agent& a, Addr gpa, bool write) {
     if (!writable) stats_.slow_readonly.inc();
     set_pte(a, ptep, pte);
     mmu_lock_.unlock(a);
+    // With MMU notifiers the reference is dropped once mapped; without them KVM kept it, as
+    // the host could not take the page away behind its back anyway.
+    if (sync_mmu_) host_.release(a, hp);
     return FaultOutcome::Fixed;
   }
 }

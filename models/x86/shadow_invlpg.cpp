@@ -53,8 +53,9 @@ void ShadowMmu::invlpg_root(Agent& a, int vcpu_id, size_t root, Addr gva) {
       // FNAME(prefetch_invalid_gpte): only a present PTE the guest has accessed is installed.
       if (fmt_.present(gpte) && fmt_.accessed(gpte)) {
         bool more = false;
-        const Addr hpa = host_.resolve(a, fmt_.address(gpte, 1) >> kPageShift, false).hpa;
-        set_leaf(a, sp, idx, gpte, hpa, Access::Read, true, more);
+        const HostPage hp = host_.resolve(a, fmt_.address(gpte, 1) >> kPageShift, false);
+        set_leaf(a, sp, idx, gpte, hp.hpa, Access::Read, true, more);
+        host_.release(a, hp);
         if (more) flush_.flush_all(a, vcpu_id);
       }
       break;

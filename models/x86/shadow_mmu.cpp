@@ -38,7 +38,7 @@ ShadowMmu::ShadowMmu(const ShadowMmuParams& p, PhysMem& phys, PagePool& pool, Ho
   max_level_ = p.page_size >= (uint64_t(2) << 20) ? 2 : 1;
 }
 
-Addr ShadowMmu::guest_page_hpa(Agent& a, uint64_t gfn) { return host_.resolve(a, gfn, false).hpa; }
+Addr ShadowMmu::guest_page_hpa(Agent& a, uint64_t gfn) { return host_.user_access(a, gfn, false).hpa; }
 
 // The guest's own walk (FNAME(walk_addr)): 4-level x86-64 tables, 4 KiB and 2 MiB pages.
 bool ShadowMmu::walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w) {
@@ -243,6 +243,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   size_t sp = cur_root_.at(size_t(vcpu_id));
   if (sp == SIZE_MAX || pages_[sp].invalid) {
     mmu_lock_.unlock(a);
+    host_.release(a, hp);
     return counted(a, t0, FaultOutcome::Retry);
   }
   make_pages_available(a, vcpu_id);
@@ -275,6 +276,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
     stats_.gpte_changed.inc();
     if (flush) flush_.flush_all(a, vcpu_id);
     mmu_lock_.unlock(a);
+    host_.release(a, hp);
     return counted(a, t0, FaultOutcome::Retry);
   }
   const FaultOutcome out =
@@ -284,6 +286,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   a.advance(p_.shadow_fault_work);
   if (flush) flush_.flush_all(a, vcpu_id);
   mmu_lock_.unlock(a);
+  host_.release(a, hp);  // kvm_release_pfn_clean
   return counted(a, t0, out);
 }
 
@@ -338,7 +341,7 @@ void ShadowMmu::emulate_guest_write(Agent& a, int vcpu_id, Addr gva, uint64_t va
     throw ModelError("shadow MMU: emulated write to unmapped gva " + hex(gva));
   const uint64_t gfn = fmt_.address(gw.leaf, 1) >> kPageShift;
   const Addr off = gva & (kPageSize - 1) & ~Addr(7);
-  a.store(host_.resolve(a, gfn, true).hpa + off, value, MemClass::PageTable);
+  a.store(host_.user_access(a, gfn, true).hpa + off, value, MemClass::PageTable);
   mmu_lock_.lock(a);
   bool flush = false, reload = false;
   std::vector<size_t> freed;

@@ -97,8 +97,12 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFault&
   HostPage hp = host_.resolve(a, gfn, write);
   Cycles tl = a.now();
   stats_.cyc_host.inc(tl - th);
-  // Invalidated while it was resolved: retry without waiting for mmu_lock.
-  if (early && stale()) return retry_unlocked();
+  // Invalidated while it was resolved: retry without waiting for mmu_lock (the reference on
+  // the page is dropped first, kvm_release_pfn_clean).
+  if (early && stale()) {
+    host_.release(a, hp);
+    return retry_unlocked();
+  }
   // A dirty-logged slot is mapped with 4 KiB pages only, so each write is logged per page.
   unsigned level = logging(gpa) ? 1 : std::min(max_level_, hp.level);
   Addr hpa_base = hp.hpa & ~(fmt_.span(level) - 1);
@@ -123,6 +127,7 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFault&
   }
   rcu_.read_unlock(a);
   unlock(a, shared_);
+  host_.release(a, hp);  // kvm_release_pfn_clean once the SPTE is in place (or the fault retries)
   Cycles t1 = a.now();
   stats_.cyc_map.inc(t1 - tm);
 

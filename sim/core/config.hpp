@@ -32,7 +32,6 @@ struct Latencies {
   Cycles ipi = 1200;             // IPI send to delivery at the target
   Cycles fault_entry = 250;      // KVM fault decode and dispatch before the MMU code
   Cycles host_page_fault = 1800; // host mm fault on first touch of a backing page (per fault)
-  Cycles page_zero_4k = 250;     // zeroing one 4 KiB host page
   Cycles page_alloc = 120;       // taking a page-table page from the vCPU's MMU cache
   Cycles tdp_map_work = 300;     // instructions of one map call besides its memory references
                                  // (root lookup, iterator setup, huge-page adjust, make_spte)
@@ -133,6 +132,7 @@ struct SimConfig {
   uint64_t l2_size = 1280ull << 10; unsigned l2_ways = 10;
   uint64_t llc_size = 32ull << 20; unsigned llc_ways = 16;
   unsigned dram_channels = 16;
+  unsigned fill_buffers = 10;  // per-core line fill buffers (streaming writes in flight)
 
   Latencies lat;
 
@@ -165,6 +165,8 @@ struct SimConfig {
   unsigned mips_asid_bits = 8;     // ASID width: a vCPU moves to a fresh ASID per flush, a full
                                    // TLB flush only when the ASIDs run out
   bool mips_dirty_log = false;     // dirty logging on the data memslot
+  unsigned host_pcp_batch = 63;    // host allocator per-CPU batch (zone_batchsize of a large zone)
+  unsigned host_pcp_high = 378;    // host allocator per-CPU list high mark (6 x batch)
   unsigned host_events = 16;       // host-event workloads: how many events the host thread raises
   Cycles host_event_interval = 100000; // cycles between two host events
   uint64_t host_event_pages = 64;  // pages one event covers

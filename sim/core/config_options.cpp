@@ -156,6 +156,9 @@ void add_core_options(OptionTable& o) {
   o.size("llc-size", "shared last-level cache size", &SimConfig::llc_size);
   o.whole("llc-ways", "LLC ways", &SimConfig::llc_ways, 1, 1024);
   o.whole("dram-channels", "DRAM channels", &SimConfig::dram_channels, 1, 1024);
+  o.whole("fill-buffers",
+          "line fill buffers per core: streaming writes (host page zeroing) in flight at once",
+          &SimConfig::fill_buffers, 1, 256);
 
   o.group = "Latencies (core cycles)";
   // The stringised field name makes the option name follow the field: --lat-<field, _ -> ->.
@@ -175,8 +178,8 @@ void add_core_options(OptionTable& o) {
   MMUSIM_LAT(vmentry, "host to guest transition");
   MMUSIM_LAT(ipi, "IPI from send to delivery");
   MMUSIM_LAT(fault_entry, "fault decode and dispatch before the MMU code");
-  MMUSIM_LAT(host_page_fault, "host fault on first touch of a backing page");
-  MMUSIM_LAT(page_zero_4k, "zeroing one 4K host page");
+  MMUSIM_LAT(host_page_fault, "host fault handler's own work besides its modelled memory "
+             "operations (allocation, zeroing, locks and page-table updates are simulated)");
   MMUSIM_LAT(page_alloc, "taking a page-table page from the MMU cache");
   MMUSIM_LAT(tdp_map_work, "instructions of one TDP map call besides its memory references");
   MMUSIM_LAT(spte_change_work, "handle_changed_spte bookkeeping per SPTE change");

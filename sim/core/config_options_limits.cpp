@@ -65,13 +65,17 @@ void validate_limits(const SimConfig& c, const Fail& fail) {
   if (c.page_size == 0 || c.mem_per_vcpu == 0) return;  // validate_core names these
   const uint64_t guest = uint64_t(c.vcpus) * c.mem_per_vcpu;  // <= 4096 x 1T: no overflow
   const uint64_t tables = table_bytes(guest, c.page_size) + table_bytes(guest, kTableBytes);
-  const uint64_t budget = 2 * tables + kFixedAllowance + guest / kTableBytes / 8;
+  // The host's own page tables over guest RAM (as many as stage 2 at the backing size) and the
+  // struct page line of every backing page (sim/hv/page_allocator.hpp), stored by the model.
+  const uint64_t host_mm = table_bytes(guest, c.page_size) + guest / c.page_size * kLineSize;
+  const uint64_t budget = 2 * tables + host_mm + kFixedAllowance + guest / kTableBytes / 8;
   const uint64_t limit = c.host_mem_limit ? c.host_mem_limit : machine_ram();
   if (limit && budget > limit) {
     fail("mem-per-vcpu", std::to_string(c.vcpus) + " vCPUs x " + format_size(c.mem_per_vcpu) +
                              " = " + format_size(guest) + " of guest memory needs about " +
                              std::to_string(budget >> 20) + "M to model (2 x " +
-                             std::to_string(tables >> 20) + "M of page tables + 200M), more than " +
+                             std::to_string(tables >> 20) + "M of page tables + " +
+                             std::to_string(host_mm >> 20) + "M of host mm + 200M), more than " +
                              (c.host_mem_limit ? "--host-mem-limit " : "this machine's RAM, ") +
                              std::to_string(limit >> 20) + "M");
   }

@@ -14,6 +14,14 @@ void add_mips_options(OptionTable& o) {
   o.whole("mips-asid-bits", "ASID width; a flush moves a vCPU to a new ASID, a full TLB flush "
           "only when they run out", &SimConfig::mips_asid_bits, 1, 16);
   o.on_off("mips-dirty-log", "dirty logging on the guest data memslot", &SimConfig::mips_dirty_log);
+  o.whole("host-pcp-batch",
+          "host page allocator: pages a per-CPU free list takes from (or gives back to) the "
+          "zone at once under zone->lock (Linux's pcp batch)",
+          &SimConfig::host_pcp_batch, 1, 4096);
+  o.whole("host-pcp-high",
+          "host page allocator: a per-CPU free list longer than this gives a batch back to the "
+          "zone; at least --host-pcp-batch",
+          &SimConfig::host_pcp_high, 1, 1u << 20);
   o.whole("host-events", "ksm-merge/swap-storm/idle-tracking: events the host thread raises",
           &SimConfig::host_events, 0, 1u << 20);
   o.whole("host-event-interval", "cycles between two host events", &SimConfig::host_event_interval,
@@ -36,6 +44,9 @@ void add_mips_options(OptionTable& o) {
 }
 
 void validate_mips(const SimConfig& c, const Fail& fail) {
+  if (c.host_pcp_high < c.host_pcp_batch)
+    fail("host-pcp-high", std::to_string(c.host_pcp_high) + " is less than --host-pcp-batch " +
+                              std::to_string(c.host_pcp_batch));
   if (c.arch != Arch::Mips) return;
   if (c.page_size != 4096) fail("page-size", "KVM MIPS maps guest memory with 4K GPA PTEs only");
   if (c.guest_levels != 4) fail("guest-levels", "MIPS guests use 4 levels (48-bit VA, 4K pages)");

@@ -3,18 +3,25 @@
 #include <vector>
 
 #include "sim/core/error.hpp"
-#include "sim/mem/phys_mem.hpp"
 
 namespace mmusim {
+
+using namespace host_pte;
 
 namespace {
 constexpr unsigned kLevelBits = 9;  // host tables of 512 entries (PTRS_PER_PTE): fixed by Linux
 uint64_t pages_in_level(unsigned level) { return uint64_t(1) << (kLevelBits * (level - 1)); }
 }  // namespace
 
-HostMm::HostMm(const HostMmParams& p, Stats& stats)
+HostMm::HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys, Stats& stats)
     : p_(p),
-      next_hpa_(phys_layout::kDataBase + (Addr(1) << 30)),  // keep frame 0 unused
+      phys_(phys),
+      alloc_(p.alloc, heap, phys, stats),
+      pt_(alloc_, heap, phys, stats),
+      mmap_lock_("host.mm.mmap_lock", heap.alloc(), stats),
+      vma_word_(heap.alloc()),
+      hugetlb_mutex_stats_(stats, "host.mm.hugetlb_fault_mutex"),
+      heap_(heap),
       stats_(stats) {}
 
 void HostMm::set_backing_level(uint64_t gfn, uint64_t count, unsigned level) {
@@ -31,28 +38,17 @@ unsigned HostMm::level_of(uint64_t gfn) const {
   return p_.backing_level;
 }
 
-HostPage HostMm::back(uint64_t gfn) {
-  unsigned level = level_of(gfn);
-  uint64_t n = pages_in_level(level);
-  uint64_t base = gfn & ~(n - 1);
-  Backing b = backing_.get_or_default(base);
-  uint64_t bytes = n * kPageSize;
-  // Align the frame to its own size so a huge backing page can be mapped by a huge leaf.
-  next_hpa_ = (next_hpa_ + bytes - 1) & ~(bytes - 1);
-  b.hpa_base = next_hpa_;
-  b.level = level;
-  backing_.put(base, b);
-  next_hpa_ += bytes;
-  backed_bytes_ += bytes;
-  return HostPage{b.hpa_base + (gfn - base) * kPageSize, level, true};
-}
-
 HostPage HostMm::lookup(uint64_t gfn) const {
-  for (unsigned level = 1; level <= 3; ++level) {
-    uint64_t base = gfn & ~(pages_in_level(level) - 1);
-    const Backing b = backing_.get(base);
-    if (b.present && b.level == level)
-      return HostPage{b.hpa_base + (gfn - base) * kPageSize, level, b.writable};
+  // The host page tables in simulated memory are the only record of what backs a gfn.
+  for (unsigned level = 3; level >= 1; --level) {
+    const uint64_t e = pt_.get_functional(gfn, level);
+    if (!present(e)) {
+      if (level == 1) break;
+      continue;
+    }
+    if (level > 1 && !(e & kHuge)) continue;  // a table: look one level down
+    const uint64_t base = gfn & ~(pages_in_level(level) - 1);
+    return HostPage{address(e) + (gfn - base) * kPageSize, level, writable(e)};
   }
   return HostPage{0, 0, false};
 }
@@ -60,131 +56,123 @@ HostPage HostMm::lookup(uint64_t gfn) const {
 HostPage HostMm::resolve_functional(uint64_t gfn) {
   HostPage p = lookup(gfn);
   if (p.level) return p;
-  HostPage made = back(gfn);
-  const uint64_t base = gfn & ~(pages_in_level(made.level) - 1);
-  Backing b = backing_.get(base);
-  b.ready = true;
-  backing_.put(base, b);
-  return made;
+  const unsigned level = level_of(gfn);
+  const uint64_t base = gfn & ~(pages_in_level(level) - 1);
+  const Addr page = alloc_.alloc_functional(order_of(level));
+  if (level == 1) phys_.zero_page(page);
+  pt_.set_functional(base, level, leaf(page, level, true));
+  backed_bytes_ += pages_in_level(level) * kPageSize;
+  return HostPage{page + (gfn - base) * kPageSize, level, true};
+}
+
+bool HostMm::gup_fast(Agent& a, uint64_t gfn, bool write, HostPage& out) {
+  const HostPageTables::Walk w = pt_.walk(a, gfn);
+  if (!present(w.entry) || (write && !writable(w.entry))) return false;
+  const Addr head = address(w.entry);
+  alloc_.get_page(a, head);  // try_grab_folio
+  // The entry may have changed while the reference was taken: GUP fast re-reads it and backs
+  // off to the slow path if so.
+  if (a.load(w.entry_addr, MemClass::PageTable) != w.entry) {
+    alloc_.put_page(a, head, order_of(w.level));
+    return false;
+  }
+  const uint64_t base = gfn & ~(pages_in_level(w.level) - 1);
+  out = HostPage{head + (gfn - base) * kPageSize, w.level, writable(w.entry)};
+  return true;
+}
+
+bool HostMm::follow_page(Agent& a, uint64_t gfn, bool write, HostPage& out) {
+  const HostPageTables::Walk w = pt_.walk(a, gfn);
+  if (!present(w.entry) || w.level > 3) return false;
+  SpinLock& ptl = pt_.lock_for(gfn, w.level);
+  ptl.lock(a);
+  const uint64_t e = a.load(w.entry_addr, MemClass::PageTable);
+  const bool ok = present(e) && (e & kHuge || w.level == 1) && (!write || writable(e));
+  if (ok) {
+    alloc_.get_page(a, address(e));
+    const uint64_t base = gfn & ~(pages_in_level(w.level) - 1);
+    out = HostPage{address(e) + (gfn - base) * kPageSize, w.level, writable(e)};
+  }
+  ptl.unlock(a);
+  return ok;
 }
 
 HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
   stats_.lookups.inc();
-  HostPage p = lookup(gfn);
-  if (p.level && write && !p.writable) {
-    // A write to a shared page (KSM, or COW after fork) breaks COW here, inside
-    // gfn_to_pfn_prot: the notifiers run synchronously in the faulting thread.
-    a.advance(p_.host_page_fault);
-    cow_break(a, gfn);
-    p = lookup(gfn);
+  HostPage out;
+  if (gup_fast(a, gfn, write, out)) {
+    stats_.gup_fast.inc();
+    return out;
   }
-  if (p.level) {
-    uint64_t base = gfn & ~(pages_in_level(p.level) - 1);
-    if (!backing_.get(base).ready) {
-      // Another thread is faulting this backing page in: wait for it, as a second fault on
-      // the same host page waits for the page lock.
-      stats_.waits.inc();
-      a.sync();  // reach true time first, so a completion during the sync is not missed
-      while (!backing_.get(base).ready) {
-        InFlight& f = in_flight_.at(base);
-        ++f.waiters;
-        a.wait_event(*f.ev, "host page fault of another thread");
-      }
-    }
-    a.advance(p_.l2_hit);  // walk of the host's own (cached) tables
-    return p;
+  stats_.gup_slow.inc();
+  mmap_lock_.read_lock(a);
+  a.load(vma_word_);  // find_vma
+  // Each fault installs the page, breaks COW or finds a racer's page, so the next look finds it
+  // unless a host event took it away meanwhile; a loop that makes no progress is a model bug.
+  for (unsigned tries = 0; !follow_page(a, gfn, write, out); ++tries) {
+    if (tries == 64) throw ModelError("host mm: get_user_pages made no progress on a page");
+    handle_fault(a, gfn, write);
   }
-  stats_.faults.inc();
-  if (swapped_.erase(gfn)) {
-    // Swap-in: the page is read back from swap into a fresh frame.
-    stats_.ev_swap_in.inc();
-    a.advance(p_.host_swap_io);
-  }
-  HostPage made = back(gfn);
-  const uint64_t base = gfn & ~(pages_in_level(made.level) - 1);
-  if (spare_nodes_.empty()) {
-    in_flight_[base] = InFlight{take_event(), 0};
-  } else {
-    auto node = std::move(spare_nodes_.back());
-    spare_nodes_.pop_back();
-    node.key() = base;
-    node.mapped() = InFlight{take_event(), 0};
-    auto res = in_flight_.insert(std::move(node));
-    if (!res.inserted) {  // as the assignment above: the new touch replaces the old record
-      res.position->second = std::move(res.node.mapped());
-      spare_nodes_.push_back(std::move(res.node));
-    }
-  }
-  // The host fault and the zeroing of the whole backing page take simulated time; others that
-  // need the same page meanwhile wait on its in-flight event.
-  a.wait_cycles(p_.host_page_fault + p_.page_zero_4k * pages_in_level(made.level));
-  finish_first_touch(a, base);
-  return made;
+  mmap_lock_.read_unlock(a);
+  return out;
 }
 
-std::unique_ptr<Event> HostMm::take_event() {
-  // An event notified in an earlier delta cycle has fired: the kernel holds no waiter of it.
-  const auto now = sc_core::sc_delta_count();
-  for (size_t i = 0; i < notified_.size(); ++i) {
-    if (notified_[i].first >= now) continue;
-    std::unique_ptr<Event> ev = std::move(notified_[i].second);
-    notified_[i] = std::move(notified_.back());
-    notified_.pop_back();
-    return ev;
+HostPage HostMm::user_access(Agent& a, uint64_t gfn, bool write) {
+  auto usable = [&](const HostPageTables::Walk& w) {
+    return present(w.entry) && (w.level == 1 || (w.entry & kHuge)) &&
+           (!write || writable(w.entry));
+  };
+  HostPageTables::Walk w = pt_.walk(a, gfn);
+  if (!usable(w)) {
+    mmap_lock_.read_lock(a);
+    for (unsigned tries = 0; !usable(w = pt_.walk(a, gfn)); ++tries) {
+      if (tries == 64) throw ModelError("host mm: a user access made no progress on a page");
+      handle_fault(a, gfn, write);
+    }
+    mmap_lock_.read_unlock(a);
   }
-  return std::make_unique<Event>();
+  const uint64_t base = gfn & ~(pages_in_level(w.level) - 1);
+  return HostPage{address(w.entry) + (gfn - base) * kPageSize, w.level, writable(w.entry)};
 }
 
-void HostMm::finish_first_touch(Agent& a, uint64_t base) {
-  if (backing_.contains(base)) {
-    Backing b = backing_.get(base);
-    b.ready = true;
-    backing_.put(base, b);
-  }
-  auto it = in_flight_.find(base);
-  if (it->second.waiters == 0) {
-    // Nobody blocked on it: nothing to wake, and the event is free for the next touch.
-    notified_.emplace_back(0, std::move(it->second.ev));
-  } else {
-    a.notify(*it->second.ev);  // at this thread's true time (it catches the kernel's clock up)
-    notified_.emplace_back(sc_core::sc_delta_count(), std::move(it->second.ev));
-  }
-  spare_nodes_.push_back(in_flight_.extract(it));
+void HostMm::release(Agent& a, const HostPage& page) {
+  if (!page.level) return;
+  const Addr head = page.hpa & ~(pages_in_level(page.level) * kPageSize - 1);
+  // The mapping still holds its own reference unless the page was unmapped meanwhile; then
+  // this put frees it.
+  alloc_.put_page(a, head, order_of(page.level));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Host events on huge backing pages (functional)
 
 bool HostMm::split_backing(uint64_t gfn) {
   HostPage p = lookup(gfn);
   if (p.level <= 1) return false;
-  uint64_t n = pages_in_level(p.level);
-  uint64_t base = gfn & ~(n - 1);
-  const Backing huge = backing_.get(base);
-  backing_.erase(base);
+  const uint64_t n = pages_in_level(p.level);
+  const uint64_t base = gfn & ~(n - 1);
+  const Addr head = p.hpa - (gfn - base) * kPageSize;
+  const bool w = p.writable;
+  // split_huge_page: every small page gets its own reference (the mapping's).
   for (uint64_t i = 0; i < n; ++i) {
-    Backing b = backing_.get_or_default(base + i);
-    b.hpa_base = huge.hpa_base + i * kPageSize;
-    b.level = 1;
-    b.ready = true;
-    backing_.put(base + i, b);
+    pt_.set_functional(base + i, 1, leaf(head + i * kPageSize, 1, w));
+    alloc_.set_refcount_functional(head + i * kPageSize, 1);
   }
   level_ranges_[base] = {base + n, 1};
   return true;
 }
 
 void HostMm::collapse_backing(uint64_t gfn, unsigned level) {
-  uint64_t n = pages_in_level(level);
-  uint64_t base = gfn & ~(n - 1);
+  const uint64_t n = pages_in_level(level);
+  const uint64_t base = gfn & ~(n - 1);
   for (uint64_t i = 0; i < n; ++i) {
-    const Backing b = backing_.get(base + i);
-    if (b.present && b.level == 1) {
-      backing_.erase(base + i);
-      backed_bytes_ -= kPageSize;
-    }
+    const HostPage p = lookup(base + i);
+    if (p.level == 1) backed_bytes_ -= kPageSize;  // khugepaged frees the small pages
   }
   level_ranges_[base] = {base + n, level};
-  back(base);
-  Backing b = backing_.get(base);
-  b.ready = true;
-  backing_.put(base, b);
+  const Addr page = alloc_.alloc_functional(order_of(level));
+  pt_.set_functional(base, level, leaf(page, level, true));
+  backed_bytes_ += n * kPageSize;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,15 +182,25 @@ bool HostMm::small_backing(uint64_t gfn) {
   HostPage p = lookup(gfn);
   if (p.level == 0) return false;
   if (p.level > 1) split_backing(gfn);
-  const Backing b = backing_.get(gfn);
-  return b.present && b.ready;  // not ready: still being faulted in
+  return true;
 }
 
 Addr HostMm::new_shared_frame() {
-  Addr f = next_hpa_;
-  next_hpa_ += kPageSize;
+  // KSM's stable page: its own reference is the stable tree's.
   backed_bytes_ += kPageSize;
-  return f;
+  return alloc_.alloc_functional(0);
+}
+
+uint64_t HostMm::clear_pte(Agent& a, uint64_t gfn) {
+  const Addr pte = pt_.entry_for(a, gfn, 1);
+  SpinLock& ptl = pt_.lock_for(gfn, 1);
+  ptl.lock(a);
+  const uint64_t old = a.load(pte, MemClass::PageTable);
+  a.advance(p_.host_pte_update);
+  a.store(pte, 0, MemClass::PageTable);
+  ptl.unlock(a);
+  if (present(old)) alloc_.put_page(a, address(old), 0);
+  return old;
 }
 
 void HostMm::replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bool young,
@@ -214,19 +212,22 @@ void HostMm::replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bo
   // inside the invalidation, so faults retry only while the switch itself is in progress.
   a.advance(work);
   if (notifier_) notifier_->invalidate_range_start(a, hva, hva + kPageSize);
+  const Addr pte = pt_.entry_for(a, gfn, 1);
+  SpinLock& ptl = pt_.lock_for(gfn, 1);
+  ptl.lock(a);
+  const uint64_t old = a.load(pte, MemClass::PageTable);
   a.advance(p_.host_pte_update);
-  Backing b = backing_.get_or_default(gfn);
-  b.hpa_base = frame;
-  b.writable = writable;
-  backing_.put(gfn, b);
+  a.store(pte, leaf(frame, 1, writable), MemClass::PageTable);
+  ptl.unlock(a);
+  if (present(old)) alloc_.put_page(a, address(old), 0);  // the old frame's mapping reference
   if (notifier_) {
-    HostPte pte;
-    pte.hpa = frame;
-    pte.present = true;
-    pte.writable = writable;
-    pte.young = young;
-    pte.dirty = dirty;
-    notifier_->change_pte(a, hva, pte);
+    HostPte hp;
+    hp.hpa = frame;
+    hp.present = true;
+    hp.writable = writable;
+    hp.young = young;
+    hp.dirty = dirty;
+    notifier_->change_pte(a, hva, hp);
     notifier_->invalidate_range_end(a, hva, hva + kPageSize);
   }
 }
@@ -234,28 +235,32 @@ void HostMm::replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bo
 bool HostMm::cow_break(Agent& a, uint64_t gfn) {
   if (!small_backing(gfn)) return false;
   stats_.ev_cow.inc();
-  Addr frame = new_shared_frame();  // a private copy
+  const Addr frame = alloc_.alloc(a, 0);  // the private copy
+  backed_bytes_ += kPageSize;
   replace_frame(a, gfn, frame, true, true, true, p_.host_page_copy);
   return true;
 }
 
 bool HostMm::ksm_merge(Agent& a, uint64_t gfn, Addr shared) {
-  if (!small_backing(gfn) || backing_.get(gfn).hpa_base == shared) return false;
+  if (!small_backing(gfn) || lookup(gfn).hpa == shared) return false;
   stats_.ev_ksm.inc();
-  // KSM write-protects the page, compares it with the stable page and maps that one read-only;
-  // the new mapping is clean and old (mk_pte sets neither bit).
-  backed_bytes_ -= kPageSize;  // the private frame goes back to the allocator
+  // ksmd works under mmap_lock for read. It write-protects the page, compares it with the
+  // stable page and maps that one read-only; the new mapping is clean and old (mk_pte sets
+  // neither bit). The private frame goes back to the allocator with its last reference.
+  mmap_lock_.read_lock(a);
+  alloc_.get_page(a, shared);
+  backed_bytes_ -= kPageSize;
   replace_frame(a, gfn, shared, false, false, false, p_.host_page_copy);
+  mmap_lock_.read_unlock(a);
   return true;
 }
 
 bool HostMm::migrate(Agent& a, uint64_t gfn) {
   if (!small_backing(gfn)) return false;
   stats_.ev_migrate.inc();
-  bool writable = backing_.get(gfn).writable;
-  Addr frame = next_hpa_;
-  next_hpa_ += kPageSize;
-  replace_frame(a, gfn, frame, writable, true, false, p_.host_page_copy);
+  const bool w = lookup(gfn).writable;
+  const Addr frame = alloc_.alloc(a, 0);
+  replace_frame(a, gfn, frame, w, true, false, p_.host_page_copy);
   return true;
 }
 
@@ -263,8 +268,7 @@ void HostMm::drop_backing(Agent& a, uint64_t gfn, Cycles work) {
   const Addr hva = hva_of(gfn);
   // try_to_unmap clears the PTE inside the invalidation; writing the page to swap comes after.
   if (notifier_) notifier_->invalidate_range_start(a, hva, hva + kPageSize);
-  a.advance(p_.host_pte_update);
-  backing_.erase(gfn);
+  clear_pte(a, gfn);
   backed_bytes_ -= kPageSize;
   if (notifier_) notifier_->invalidate_range_end(a, hva, hva + kPageSize);
   a.advance(work);
@@ -290,22 +294,24 @@ uint64_t HostMm::unmap_range(Agent& a, uint64_t gfn, uint64_t count) {
   for (uint64_t g = gfn; g < gfn + count; ++g)
     if (small_backing(g)) backed.push_back(g);
   if (backed.empty()) return 0;
+  // MADV_DONTNEED (zap_page_range) runs under mmap_lock for read.
+  mmap_lock_.read_lock(a);
   const Addr hva = hva_of(gfn), hva_end = hva_of(gfn + count);
   if (notifier_) notifier_->invalidate_range_start(a, hva, hva_end);
   for (uint64_t g : backed) {
-    a.advance(p_.host_pte_update);
     stats_.ev_balloon.inc();
-    backing_.erase(g);
+    clear_pte(a, g);
     backed_bytes_ -= kPageSize;
   }
   if (notifier_) notifier_->invalidate_range_end(a, hva, hva_end);
+  mmap_lock_.read_unlock(a);
   return backed.size();
 }
 
 bool HostMm::clear_young(Agent& a, uint64_t gfn) {
   a.advance(p_.host_pte_update);
   return notifier_ && small_backing(gfn) &&
-         notifier_->clear_young(a, hva_of(gfn), hva_of(gfn) + kPageSize);
+         notifier_->clear_young(a, hva_of(gfn), hva_of(gfn + 1));
 }
 
 bool HostMm::test_young(Agent& a, uint64_t gfn) {

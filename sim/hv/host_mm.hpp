@@ -1,9 +1,16 @@
 // The host memory manager as the hypervisor sees it: it resolves a guest frame number to the
-// host frame that backs it (hva_to_pfn / get_user_pages). The first touch of a backing page pays
-// a host page fault and zeroing of the whole backing page (a 2 MiB THP zeroes 512 small pages);
-// later resolutions are cheap lookups. Two threads that first-touch the same backing page at
-// once serialise on it (the second waits for the first, as on the host page-table lock), so
-// that wait emerges from concurrency.
+// host frame that backs it (hva_to_pfn / get_user_pages) as the host kernel does, every step a
+// simulated memory operation by the faulting thread, so its contention emerges from the caches
+// and DRAM (docs/ARCHITECTURE.md, "Host memory manager"):
+// - GUP's lockless fast path walks the VMM's page tables (host_page_tables.hpp) and, when the
+//   entry is present (and writable for a write), takes a reference on the page (an atomic add
+//   on its struct page line) and re-reads the entry;
+// - otherwise the slow path takes mmap_lock for read, looks the entry up under its split page
+//   table lock, and runs the host fault handler until the page is there;
+// - the fault handler allocates a page (page_allocator.hpp), zeroes it with streaming stores
+//   to DRAM, and installs it under the page-table lock; a thread that finds the entry set by a
+//   racer meanwhile frees its own page and uses the racer's (do_anonymous_page);
+// - KVM drops its reference (release) once the page is mapped.
 //
 // Backing size: each backing page is `backing_level` (1: 4 KiB, 2: 2 MiB THP, 3: 1 GiB hugetlb)
 // by default; tests and host events may change the level of a range, which is what lets the
@@ -19,8 +26,12 @@
 
 #include "sim/core/stats_group.hpp"
 #include "sim/core/types.hpp"
-#include "sim/hv/backing_table.hpp"
+#include "sim/hv/host_page_tables.hpp"
 #include "sim/hv/host_pte.hpp"
+#include "sim/hv/kernel_heap.hpp"
+#include "sim/hv/page_allocator.hpp"
+#include "sim/mem/phys_mem.hpp"
+#include "sim/sync/rwlock.hpp"
 #include "sim/sync/agent.hpp"
 
 namespace mmusim {
@@ -48,20 +59,28 @@ class HostMmNotifier {
 // What the host memory manager is built from (app/params_hardware.cpp fills it).
 struct HostMmParams {
   unsigned backing_level = 1;     // backing of guest RAM by default: 1 (4K), 2 (2M), 3 (1G)
-  Cycles host_page_fault = 1800;  // host mm fault on first touch of a backing page
-  Cycles page_zero_4k = 250;      // zeroing one 4 KiB host page
-  Cycles l2_hit = 14;             // a walk of the host's own (cached) page tables
+  // The fault handler's own work besides the memory operations the model performs (entry,
+  // VMA checks, accounting, LRU and cgroup charging).
+  Cycles host_page_fault = 1800;
   Cycles host_pte_update = 100;   // changing one host PTE (with rmap walk)
   Cycles host_page_copy = 400;    // copying one 4 KiB page (COW break, KSM, migration)
   Cycles host_swap_io = 8000;     // one page written to or read from swap
+  PageAllocatorParams alloc;
 };
 
 class HostMm {
  public:
-  HostMm(const HostMmParams& p, Stats& stats);
+  HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys, Stats& stats);
 
-  // Timed resolution in the calling thread (outside any hypervisor lock).
+  // Timed resolution in the calling thread (outside any hypervisor lock): returns with a
+  // reference on the page, which the caller drops with release() once it mapped the page
+  // (kvm_release_pfn_clean).
   HostPage resolve(Agent& a, uint64_t gfn, bool write);
+  void release(Agent& a, const HostPage& page);
+  // A kernel access to the page through the VMM's mapping (copy_from_user / copy_to_user, as
+  // KVM reads and writes guest memory): the MMU finds a present host PTE, or the access faults
+  // it in under mmap_lock; no reference is taken.
+  HostPage user_access(Agent& a, uint64_t gfn, bool write);
   // Untimed resolution for the harness that prepares the guest before the run.
   HostPage resolve_functional(uint64_t gfn);
   // The backing of a gfn if it was ever touched (for the oracle); hpa 0 level 0 when not.
@@ -112,47 +131,56 @@ class HostMm {
 
  private:
   unsigned level_of(uint64_t gfn) const;
-  // Creates the backing page containing gfn; returns its base frame record.
-  HostPage back(uint64_t gfn);
-  // Whether gfn has a 4 KiB backing page that finished its first touch, splitting a huge page
-  // first.
+  static unsigned order_of(unsigned level) { return 9 * (level - 1); }
+  // GUP's lockless path; false when the slow path must run.
+  bool gup_fast(Agent& a, uint64_t gfn, bool write, HostPage& out);
+  // follow_page under mmap_lock: takes a reference if gfn's page is there (and writable for a
+  // write).
+  bool follow_page(Agent& a, uint64_t gfn, bool write, HostPage& out);
+  // handle_mm_fault for gfn (host_fault.cpp): installs a page, breaks COW, or finds a racer's.
+  void handle_fault(Agent& a, uint64_t gfn, bool write);
+  void anonymous_fault(Agent& a, uint64_t gfn);   // do_anonymous_page
+  void huge_pmd_fault(Agent& a, uint64_t gfn);    // do_huge_pmd_anonymous_page
+  void hugetlb_fault(Agent& a, uint64_t gfn);     // hugetlb_fault
+  // Puts a new page of `level` into gfn's empty entry under its lock; false (the page freed)
+  // when a racer filled the entry first.
+  bool install(Agent& a, uint64_t gfn, unsigned level, Addr entry, Addr page);
+  RwLock& hugetlb_mutex(uint64_t gfn);
+  // Whether gfn has a 4 KiB backing page, splitting a huge page first.
   bool small_backing(uint64_t gfn);
   // Replaces gfn's frame under the notifiers: start, copy, change_pte, end.
   void replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bool young, bool dirty,
                      Cycles work);
+  // Clears gfn's PTE under its lock and drops the mapping's reference; returns the old entry.
+  uint64_t clear_pte(Agent& a, uint64_t gfn);
   void drop_backing(Agent& a, uint64_t gfn, Cycles work);
   HostMmNotifier* notifier_ = nullptr;
   std::set<uint64_t> swapped_;
   const HostMmParams p_;
   std::map<uint64_t, std::pair<uint64_t, unsigned>> level_ranges_;  // start -> (end, level)
-  using Backing = BackingTable::Record;
-  BackingTable backing_;  // keyed by gfn of the backing page's base
-  // The event waiters of a backing page's first touch wait on, only while that touch is in
-  // flight (keyed like backing_). A notified event is reused only once its delta notification
-  // has fired (a later delta cycle), so no waiter can still be queued on it.
-  // Threads blocked on it are counted: a touch nobody waits for ends without a notification
-  // (which would cost the faulting thread a catch-up of the kernel's clock and a delta cycle).
-  struct InFlight {
-    std::unique_ptr<Event> ev;
-    unsigned waiters = 0;
-  };
-  std::unordered_map<uint64_t, InFlight> in_flight_;
-  // Nodes of finished touches, reused by the next ones: a first touch per simulated fault would
-  // otherwise allocate and free a map node each time.
-  std::vector<std::unordered_map<uint64_t, InFlight>::node_type> spare_nodes_;
-  std::vector<std::pair<uint64_t, std::unique_ptr<Event>>> notified_;  // (delta, ev)
-  std::unique_ptr<Event> take_event();
-  void finish_first_touch(Agent& a, uint64_t base);
-  Addr next_hpa_ = 0;
+  PhysMem& phys_;
+  PageAllocator alloc_;
+  HostPageTables pt_;
+  RwLock mmap_lock_;
+  Addr vma_word_;  // the guest-RAM VMA (find_vma reads it)
+  LockStats hugetlb_mutex_stats_;
+  std::unordered_map<uint64_t, std::unique_ptr<RwLock>> hugetlb_mutexes_;  // by 1 GiB page
+  KernelHeap& heap_;
   uint64_t backed_bytes_ = 0;
   struct HostMmStats : StatsGroup {
     explicit HostMmStats(Stats& s) : StatsGroup(s) {}
     statistics::Counter faults{*this, "host.mm.faults",
-                               "host page faults (get_user_pages found no present host PTE)"};
+                               "host fault handler runs (get_user_pages found no usable PTE)"};
     statistics::Counter lookups{*this, "host.mm.lookups",
                                 "host page lookups for a stage-2 fault (hva to host frame)"};
-    statistics::Counter waits{*this, "host.mm.fault_waits",
-                              "host lookups that waited for another thread's fault on the page"};
+    statistics::Counter gup_fast{*this, "host.mm.gup_fast",
+                                 "lookups served by GUP's lockless path"};
+    statistics::Counter gup_slow{*this, "host.mm.gup_slow",
+                                 "lookups that took mmap_lock (GUP's slow path)"};
+    statistics::Counter installed{*this, "host.mm.pages_installed",
+                                  "host pages installed by the fault handler"};
+    statistics::Counter race_lost{*this, "host.mm.fault_race_lost",
+        "faults that found the entry set by a racer and freed the page they had prepared"};
     statistics::Counter ev_cow{*this, "host.mm.cow_break", "copy-on-write breaks of a host page"};
     statistics::Counter ev_ksm{*this, "host.mm.ksm_merge", "host pages merged by KSM"};
     statistics::Counter ev_migrate{*this, "host.mm.migrate",

@@ -59,6 +59,12 @@ class MemPort : public sc_core::sc_module {
   // Cache maintenance by VA to the Point of Coherency over [addr, addr + len), one line at a
   // time (op is CmoClean, CmoInval or CmoCleanInval).
   void cmo(Addr addr, uint64_t len, MemOp op, sc_core::sc_time& delay);
+  // Zeroes the start of [addr, addr + len) with full-line streaming stores (the host kernel
+  // clearing a page, sim/mem/memory_system.hpp "Streaming zero stores"): one fill buffer's
+  // worth of lines; returns the bytes zeroed, whose contents now read zero.
+  uint64_t zero_stream(Addr addr, uint64_t len, sc_core::sc_time& delay) {
+    return issue(addr, MemOp::ZeroStream, MemClass::Data, len, 0, delay);
+  }
 
  private:
   uint64_t issue(Addr addr, MemOp op, MemClass cls, uint64_t value, uint64_t expected,

@@ -346,11 +346,23 @@ MemReply MemorySystem::transact_slow(MemExt& x, Addr addr, const sc_core::sc_tim
   const Cycles when = clock_.to_cycles(clock_.kernel_time() + delay);
   if (is_extended_op(x.op)) {
     const Cycles l = impl_->extended(x.cpu, addr, x.op, x.value, when, x.result, x.latest);
+    if (x.op == MemOp::ZeroStream) zero_contents(addr, x.result);
     return {x.result, l};
   }
   const Cycles l = l1_missed ? impl_->access_l1_missed(x.cpu, addr, x.op, x.cls, when)
                              : impl_->access(x.cpu, addr, x.op, x.cls, when);
   return {x.cls != MemClass::Data ? perform(addr, x.op, x.value, x.expected) : 0, l};
+}
+
+// The words of a zeroed range read 0 afterwards (page-table pages and kernel objects live in
+// frames the host kernel zeroes before use).
+void MemorySystem::zero_contents(Addr addr, uint64_t len) {
+  if ((addr | len) & (kPageSize - 1)) {
+    for (Addr a = addr & ~Addr(7); a < addr + len; a += 8)
+      if (mem_.peek(a)) *mem_.word(a) = 0;
+    return;
+  }
+  for (Addr p = addr; p < addr + len; p += kPageSize) mem_.drop_page(p);
 }
 
 void MemorySystem::b_transport(int /*id*/, tlm::tlm_generic_payload& trans,

@@ -67,6 +67,7 @@ struct MemorySystem::Impl {
 
  private:
   Cycles cmo_line(uint64_t line, MemOp op, Cycles when);
+  Cycles zero_stream(uint64_t first_line, uint64_t lines, Cycles when);
   Cycles nc_access(uint64_t line, bool write, Cycles when, uint64_t& result, uint64_t& latest);
   PrivateCaches& priv(unsigned cpu) {
     PrivateCaches* p = privs[cpu].get();
@@ -110,6 +111,7 @@ struct MemorySystem::Impl {
   TagArray llc;
   std::vector<DirEntry> dir;         // parallel to llc slots
   std::vector<Cycles> channel_busy;  // per DRAM channel: cycle until which it is busy
+  std::vector<Cycles> zero_buffers_;  // scratch of zero_stream: fill buffers' free times
 
   struct MemStats : StatsGroup {
     explicit MemStats(Stats& s) : StatsGroup(s) {}
@@ -140,6 +142,13 @@ struct MemorySystem::Impl {
                                   "cache lines touched by cache maintenance operations"};
     statistics::Counter cmo_writebacks{*this, "mem.cmo.writebacks",
                                        "dirty lines written back by cache maintenance operations"};
+    statistics::Counter zero_lines{*this, "mem.zero.lines",
+                                   "lines zeroed by streaming stores (host page clearing)"};
+    statistics::Counter zero_dropped{*this, "mem.zero.dropped",
+        "cached copies dropped because a streaming zero store overwrote their line"};
+    statistics::Histogram zero_queue_wait{*this, "mem.zero.queue_wait",
+        "cycles the lines of one fill-buffer batch of a zeroing stream waited, together, for "
+        "busy DRAM channels"};
     // By MemClass.
     statistics::Counter* class_count[3] = {&class_data, &class_page_table, &class_sync};
   } stats;

@@ -39,6 +39,15 @@ Cycles MemorySystem::Impl::extended(int cpu, Addr addr, MemOp op, uint64_t len, 
       for (uint64_t l = line; l <= last; ++l) total += cmo_line(l, op, when + total);
       return total;
     }
+    case MemOp::ZeroStream: {
+      // One fill buffer's worth of lines per call: the caller comes back for the rest at the
+      // time these completed, so other agents' accesses in between queue behind only what the
+      // stream has really put on the channels by then.
+      const uint64_t last = (addr + (len ? len : 1) - 1) >> kLineShift;
+      const uint64_t lines = std::min<uint64_t>(last - line + 1, std::max(1u, p_.fill_buffers));
+      result = std::min<uint64_t>(len, (lines << kLineShift) - (addr & (kLineSize - 1)));
+      return zero_stream(line, lines, when);
+    }
     default: break;
   }
   throw ModelError("memory system: unknown extended operation");
@@ -106,6 +115,45 @@ Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
   // Discarded dirty data (IVAC) is lost: the line is DRAM's version again.
   if (DataVersions::Line* v = versions.find(line)) v->cached = v->dram;
   return cost;
+}
+
+// Streaming zero stores (memory_system.hpp): every line of the range is written whole, so no
+// copy is read first (no RFO) and every cached copy is simply dropped. Each line holds one of
+// the core's fill buffers from its issue until its channel took it; the stream completes when
+// the last line did, so its cost is bandwidth: the core's own (fill buffers), and the channels'
+// when other cores or other traffic keep them busy.
+Cycles MemorySystem::Impl::zero_stream(uint64_t first_line, uint64_t lines, Cycles when) {
+  const size_t nch = channel_busy.size();
+  std::vector<Cycles>& buffers = zero_buffers_;  // when each fill buffer is free again
+  buffers.assign(std::max(1u, p_.fill_buffers), when);
+  Cycles finish = when, queued = 0;
+  const bool versioned = !versions.empty();
+  for (uint64_t i = 0; i < lines; ++i) {
+    const uint64_t line = first_line + i;
+    const uint32_t s = llc.find(line);
+    if (s != TagArray::kNone) {
+      DirEntry& d = dir[s];
+      d.sharers.for_each([&](unsigned holder) {
+        drop_private(holder, line);
+        stats.zero_dropped.inc();
+      });
+      d.reset();
+      llc.invalidate(s);
+    }
+    if (versioned)
+      if (DataVersions::Line* v = versions.find(line)) v->dram = v->cached = v->latest = versions.next();
+    Cycles& buffer = buffers[i % buffers.size()];
+    const Cycles arrive = buffer + p_.llc_hit;
+    Cycles& busy = channel_busy[line % nch];
+    const Cycles start = std::max(arrive, busy);
+    queued += start - arrive;
+    busy = start + p_.dram_occupancy;
+    buffer = busy;
+    finish = std::max(finish, busy);
+  }
+  stats.zero_queue_wait.sample(queued);
+  stats.zero_lines.inc(lines);
+  return finish - when;
 }
 
 }  // namespace mmusim

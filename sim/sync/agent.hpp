@@ -128,6 +128,16 @@ class Agent {
   uint64_t cmpxchg(Addr a, uint64_t expected, uint64_t desired, MemClass c = MemClass::Sync);
   uint64_t xchg(Addr a, uint64_t v, MemClass c = MemClass::Sync);
   uint64_t fetch_add(Addr a, uint64_t addend, MemClass c = MemClass::Sync);
+  // Zeroes `bytes` from `a` with streaming full-line stores (MemPort::zero_stream), one fill
+  // buffer's worth at a time, each at this agent's true time.
+  void zero_stream(Addr a, uint64_t bytes) {
+    while (bytes) {
+      sync_for_access();
+      const uint64_t done = port_.zero_stream(a, bytes, local_);
+      a += done;
+      bytes -= done;
+    }
+  }
 
   // --- bookkeeping used by sync primitives and the oracle ---
   int rcu_depth = 0;   // nesting of rcu_read_lock

@@ -1,0 +1,112 @@
+// The host fault handler (handle_mm_fault) for guest RAM, an anonymous private mapping of the
+// VMM: what get_user_pages runs when the page is missing or must be made writable
+// (docs/ARCHITECTURE.md, "Host memory manager").
+#include "sim/hv/host_mm.hpp"
+
+namespace mmusim {
+
+using namespace host_pte;
+
+void HostMm::handle_fault(Agent& a, uint64_t gfn, bool write) {
+  stats_.faults.inc();
+  a.advance(p_.host_page_fault);
+  const HostPageTables::Walk w = pt_.walk(a, gfn);
+  if (present(w.entry) && (w.level == 1 || (w.entry & kHuge))) {
+    // There already: a write to a read-only page breaks COW (do_wp_page: a private copy
+    // replaces the shared frame under the notifiers); otherwise a racer installed it.
+    if (write && !writable(w.entry)) cow_break(a, gfn);
+    return;
+  }
+  switch (level_of(gfn)) {
+    case 1: anonymous_fault(a, gfn); break;
+    case 2: huge_pmd_fault(a, gfn); break;
+    default: hugetlb_fault(a, gfn); break;
+  }
+}
+
+// do_anonymous_page: the new page is allocated and zeroed before the PTE lock is taken, so
+// threads that fault on the same page at once each prepare one; the first to take the lock
+// installs its page, the others find the entry set, free theirs and use the winner's.
+void HostMm::anonymous_fault(Agent& a, uint64_t gfn) {
+  const Addr pte = pt_.entry_for(a, gfn, 1);
+  if (!pte) return;  // a huge leaf appeared above: follow_page uses it
+  const bool swapped = swapped_.count(gfn) != 0;
+  const Addr page = alloc_.alloc(a, 0);
+  if (swapped)
+    a.advance(p_.host_swap_io);  // do_swap_page reads it back instead of zeroing it
+  else
+    a.zero_stream(page, kPageSize);
+  if (!install(a, gfn, 1, pte, page)) return;
+  if (swapped) {
+    swapped_.erase(gfn);
+    stats_.ev_swap_in.inc();
+  }
+}
+
+// do_huge_pmd_anonymous_page: a 2 MiB page, zeroed whole, installed under the PMD page's split
+// lock; a racer that lost frees its huge page.
+void HostMm::huge_pmd_fault(Agent& a, uint64_t gfn) {
+  const Addr pmd = pt_.entry_for(a, gfn, 2);
+  if (!pmd) return;
+  const uint64_t e = a.load(pmd, MemClass::PageTable);
+  if (present(e) && !(e & kHuge)) {
+    // A PTE table is there already (the range was mapped small before): handle_pte_fault.
+    anonymous_fault(a, gfn);
+    return;
+  }
+  if (e) return;
+  const Addr page = alloc_.alloc(a, 9);
+  a.zero_stream(page, kPageSize << 9);
+  install(a, gfn, 2, pmd, page);
+}
+
+// The end of every anonymous fault: under the lock that guards the entry, the page goes in if
+// the entry is still empty (folio_add_new_anon_rmap writes the page's mapping, then the entry);
+// a racer got there first otherwise, and this page goes back with its only reference.
+bool HostMm::install(Agent& a, uint64_t gfn, unsigned level, Addr entry, Addr page) {
+  const uint64_t pages = uint64_t(1) << order_of(level);
+  SpinLock& lock = pt_.lock_for(gfn, level);
+  lock.lock(a);
+  if (a.load(entry, MemClass::PageTable) != 0) {
+    lock.unlock(a);
+    stats_.race_lost.inc();
+    alloc_.put_page(a, page, order_of(level));
+    return false;
+  }
+  a.store(PageAllocator::mapping_word(page), hva_of(gfn & ~(pages - 1)));
+  a.store(entry, leaf(page, level, true), MemClass::PageTable);
+  lock.unlock(a);
+  stats_.installed.inc();
+  backed_bytes_ += pages * kPageSize;
+  return true;
+}
+
+// hugetlb_fault: faults on one huge page serialise on its fault mutex (the kernel hashes the
+// mapping and index onto a table of mutexes; the model gives every 1 GiB page its own, so
+// unrelated pages never collide), so the page is allocated and zeroed once.
+void HostMm::hugetlb_fault(Agent& a, uint64_t gfn) {
+  RwLock& mutex = hugetlb_mutex(gfn);
+  mutex.write_lock(a);
+  const Addr pud = pt_.entry_for(a, gfn, 3);
+  const uint64_t e = pud ? a.load(pud, MemClass::PageTable) : 0;
+  if (present(e) && !(e & kHuge)) {
+    // Tables below (the range was mapped with smaller pages before).
+    mutex.write_unlock(a);
+    huge_pmd_fault(a, gfn);
+    return;
+  }
+  if (pud && e == 0) {
+    const Addr page = alloc_.alloc(a, 18);
+    a.zero_stream(page, kPageSize << 18);
+    install(a, gfn, 3, pud, page);  // the fault mutex keeps racers out: it always goes in
+  }
+  mutex.write_unlock(a);
+}
+
+RwLock& HostMm::hugetlb_mutex(uint64_t gfn) {
+  std::unique_ptr<RwLock>& m = hugetlb_mutexes_[gfn >> 18];
+  if (!m) m = std::make_unique<RwLock>(hugetlb_mutex_stats_, heap_.alloc());
+  return *m;
+}
+
+}  // namespace mmusim

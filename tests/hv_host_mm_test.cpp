@@ -1,0 +1,160 @@
+// The host memory manager as the faulting threads run it (sim/hv/host_mm.hpp): GUP's fast and
+// slow paths, the page reference count on its struct page line, the racing first touch of
+// do_anonymous_page, the per-CPU allocator lists, and page zeroing as DRAM traffic.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "sim/hv/host_mm.hpp"
+#include "sim/hv/kernel_heap.hpp"
+#include "tests/sync_test_harness.hpp"
+
+using namespace mmusim;
+using mmusim::testing::SyncRig;
+
+namespace {
+
+// A host mm on a SyncRig: one agent per simulated CPU.
+struct HostRig {
+  SyncRig rig;
+  KernelHeap heap;
+  HostMm host;
+  explicit HostRig(unsigned cpus, HostMmParams p = HostMmParams())
+      : rig(cpus), host(p, heap, rig.mem, rig.stats) {}
+  uint64_t stat(const char* name) const { return rig.stats.value(name); }
+};
+
+constexpr uint64_t kGfn = 0x1234;
+
+}  // namespace
+
+// The first lookup has no host PTE: the slow path takes mmap_lock, runs the fault handler once
+// and installs the page; the next lookup is GUP's lockless path. KVM's release drops the
+// reference, leaving the mapping's own.
+TEST(HostMm, FirstTouchTakesTheSlowPathThenGupFastFindsThePage) {
+  HostRig r(1);
+  HostPage first, second;
+  r.rig.spawn(0, [&](Agent& a) {
+    first = r.host.resolve(a, kGfn, true);
+    r.host.release(a, first);
+    second = r.host.resolve(a, kGfn, false);
+    r.host.release(a, second);
+  });
+  r.rig.run();
+  EXPECT_EQ(first.hpa, second.hpa);
+  EXPECT_EQ(r.stat("host.mm.gup_slow"), 1u);
+  EXPECT_EQ(r.stat("host.mm.gup_fast"), 1u);
+  EXPECT_EQ(r.stat("host.mm.faults"), 1u);
+  EXPECT_EQ(r.stat("host.mm.mmap_lock.read_acquire"), 1u);
+  EXPECT_EQ(r.host.lookup(kGfn).hpa, first.hpa);
+  EXPECT_EQ(PageAllocator::page_struct(first.hpa) % kLineSize, 0u);
+}
+
+// Two CPUs take and drop references on the same page: every atomic on its struct page line must
+// take the line from the other CPU's cache. On two different pages they never meet.
+TEST(HostMm, GupOfTheSamePageBouncesItsRefcountLineBetweenCaches) {
+  auto run = [](bool same_page) {
+    HostRig r(2);
+    r.host.resolve_functional(kGfn);
+    r.host.resolve_functional(kGfn + 1);
+    for (unsigned cpu = 0; cpu < 2; ++cpu) {
+      const uint64_t gfn = same_page ? kGfn : kGfn + cpu;
+      r.rig.spawn(cpu, [&r, gfn](Agent& a) {
+        for (int i = 0; i < 50; ++i) {
+          const HostPage p = r.host.resolve(a, gfn, false);
+          a.advance(200);  // mapping it
+          r.host.release(a, p);
+        }
+      });
+    }
+    r.rig.run();
+    EXPECT_EQ(r.stat("host.mm.gup_fast"), 100u);
+    EXPECT_EQ(r.stat("host.mm.refcount.get"), 100u);
+    const Addr head = r.host.lookup(kGfn).hpa;
+    EXPECT_EQ(PageAllocator::refcount_word(head) & (kLineSize - 1), 56u);
+    return r.stat("mem.coherence.c2c") + r.stat("mem.coherence.invalidations");
+  };
+  const uint64_t same = run(true), apart = run(false);
+  EXPECT_GE(same, 100u) << "each get and put should move the line";
+  EXPECT_LT(apart, same / 10);
+}
+
+// Two threads fault the same new page at once: each allocates and zeroes a page, the first to
+// take the PTE lock installs its own, the other finds the entry set, frees its page and maps
+// the winner's.
+TEST(HostMm, RacingFirstTouchLoserFreesItsPageAndBothMapTheWinners) {
+  HostRig r(2);
+  r.host.resolve_functional(kGfn + 1);  // the page tables exist: the race is on the page alone
+  HostPage got[2];
+  for (unsigned cpu = 0; cpu < 2; ++cpu)
+    r.rig.spawn(cpu, [&r, &got, cpu](Agent& a) { got[cpu] = r.host.resolve(a, kGfn, true); });
+  r.rig.run();
+  EXPECT_EQ(got[0].hpa, got[1].hpa);
+  EXPECT_EQ(r.stat("host.mm.faults"), 2u);
+  EXPECT_EQ(r.stat("host.mm.pages_installed"), 1u);
+  EXPECT_EQ(r.stat("host.mm.fault_race_lost"), 1u);
+  EXPECT_EQ(r.stat("host.mm.alloc.frees"), 1u);
+  EXPECT_EQ(r.stat("mem.zero.lines"), 2u * (kPageSize / kLineSize));  // both zeroed a page
+  EXPECT_EQ(r.host.lookup(kGfn).hpa, got[0].hpa);
+}
+
+// Order-0 pages come from the CPU's list, refilled a batch at a time under zone->lock.
+TEST(HostMm, PerCpuListRefillsFromTheZoneInBatches) {
+  HostMmParams p;
+  p.alloc.pcp_batch = 8;
+  p.alloc.pcp_high = 16;
+  HostRig r(1, p);
+  r.rig.spawn(0, [&](Agent& a) {
+    for (uint64_t g = 0; g < 20; ++g) r.host.release(a, r.host.resolve(a, kGfn + g, true));
+  });
+  r.rig.run();
+  // 20 data pages + the top three table levels' pages = 23 pages: 3 refills of 8.
+  EXPECT_EQ(r.stat("host.mm.alloc.pages"), 23u);
+  EXPECT_EQ(r.stat("host.mm.alloc.pcp_refills"), 3u);
+  EXPECT_EQ(r.stat("host.mm.zone_lock.acquire"), 3u);
+}
+
+// Zeroing streams whole lines to the DRAM channels: one core alone is bound by its fill buffers
+// and never waits for a channel; 48 cores at once ask for more than the channels carry, queue
+// there, and each takes longer.
+TEST(HostMm, ZeroingManyPagesAtOnceQueuesOnDram) {
+  auto zero_time = [](unsigned cpus, uint64_t* queued) {
+    SyncRig rig(cpus);
+    std::vector<Cycles> took(cpus);
+    for (unsigned c = 0; c < cpus; ++c)
+      rig.spawn(c, [&took, c](Agent& a) {
+        const Cycles t0 = a.now();
+        a.zero_stream(Addr(1) << 30 | Addr(c) << 24, 64 * kPageSize);
+        a.sync();
+        took[c] = a.now() - t0;
+      });
+    rig.run();
+    *queued = rig.stats.find_histogram("mem.zero.queue_wait")->sum();
+    Cycles worst = 0;
+    for (Cycles t : took) worst = std::max(worst, t);
+    return worst;
+  };
+  uint64_t queued1 = 0, queued48 = 0;
+  const Cycles alone = zero_time(1, &queued1), together = zero_time(48, &queued48);
+  EXPECT_EQ(queued1, 0u);
+  EXPECT_GT(queued48, 0u);
+  EXPECT_GT(together, alone * 3 / 2);
+  // Alone: 4096 lines, 10 in flight, each 42 + 3 cycles.
+  EXPECT_NEAR(double(alone), 4096.0 / 10 * 45, 50.0);
+}
+
+// A zeroed range reads back as zero, whatever the words held.
+TEST(HostMm, ZeroStreamClearsContents) {
+  SyncRig rig(1);
+  const Addr page = Addr(1) << 31;
+  uint64_t before = 0, after = 1;
+  rig.spawn(0, [&](Agent& a) {
+    a.store(page + 64, 42, MemClass::PageTable);
+    before = a.load(page + 64, MemClass::PageTable);
+    a.zero_stream(page, kPageSize);
+    after = a.load(page + 64, MemClass::PageTable);
+  });
+  rig.run();
+  EXPECT_EQ(before, 42u);
+  EXPECT_EQ(after, 0u);
+}
