@@ -14,6 +14,9 @@ HostPageTables::HostPageTables(PageAllocator& alloc, KernelHeap& heap, PhysMem& 
       page_table_lock_("host.mm.page_table_lock", heap.alloc(), stats),
       ptl_stats_(stats, "host.mm.ptl") {}
 
+// Every entry is read at this thread's true time: a read ahead of it would see what other
+// threads wrote depending on how far the quantum let them run (docs/PERFORMANCE.md, the
+// quantum guarantee).
 HostPageTables::Walk HostPageTables::walk(Agent& a, uint64_t gfn) {
   Addr table = root_;
   for (unsigned level = kTopLevel;; --level) {

@@ -358,8 +358,15 @@ MemReply MemorySystem::transact_slow(MemExt& x, Addr addr, const sc_core::sc_tim
 // frames the host kernel zeroes before use).
 void MemorySystem::zero_contents(Addr addr, uint64_t len) {
   if ((addr | len) & (kPageSize - 1)) {
-    for (Addr a = addr & ~Addr(7); a < addr + len; a += 8)
-      if (mem_.peek(a)) *mem_.word(a) = 0;
+    // An unbacked page reads zero already and must stay unbacked (guest data frames are
+    // never stored); a range within one page (a fill buffer's worth) is checked once.
+    for (Addr a = addr & ~Addr(7); a < addr + len; a += 8) {
+      if (!mem_.backed(a)) {
+        a = (a | (kPageSize - 1)) - 7;  // to the next page
+        continue;
+      }
+      *mem_.word(a) = 0;
+    }
     return;
   }
   for (Addr p = addr; p < addr + len; p += kPageSize) mem_.drop_page(p);

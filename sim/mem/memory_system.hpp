@@ -33,9 +33,9 @@
 // `rep stosb` writes whole lines, so no line is read first): every cached copy of the range is
 // dropped and each line goes to DRAM in a fill buffer of the writing core, which it holds from
 // issue until its channel took it: llc_hit to cross to the memory controller, any wait behind
-// the channel's earlier traffic, then dram_occupancy. At most fill_buffers lines are in flight:
-// each call streams that many and the requester comes back for the next ones once they are
-// done, so a long stream books the channels only as far ahead as its lines really are. One
+// the channel's earlier traffic, then dram_occupancy. At most fill_buffers lines are in flight.
+// Each call streams that many and the requester comes back for the next once they are done,
+// so a long stream books the channels only as far ahead as its lines really are. One
 // core alone is bound by fill_buffers x 64 B / (llc_hit + dram_occupancy): with the
 // defaults 10 lines per 45 cycles, a 4 KiB page in about 290 cycles (14 GB/s at 1 GHz). Streams
 // of many cores at once (or other DRAM traffic) queue on the channels ("mem.zero.queue_wait").

@@ -51,6 +51,8 @@ class PhysMem {
     return i < kDensePages ? &kZeroWord : nullptr;
   }
   void write64(Addr hpa, uint64_t value) { *word(hpa) = value; }
+  // Whether the page of hpa holds stored words (an unbacked page reads zero throughout).
+  bool backed(Addr hpa) const { return find(hpa & ~Addr(kPageSize - 1)) != nullptr; }
   // Pointer to the word, backing its page (zeroed) if needed. Valid until drop_page().
   uint64_t* word(Addr hpa) {
     check_aligned(hpa);
