@@ -11,7 +11,7 @@ void HostMm::handle_fault(Agent& a, uint64_t gfn, bool write) {
   stats_.faults.inc();
   a.advance(p_.host_page_fault);
   const HostPageTables::Walk w = pt_.walk(a, gfn);
-  if (present(w.entry) && (w.level == 1 || (w.entry & kHuge))) {
+  if (usable(w.entry, w.level, false)) {
     // There already: a write to a read-only page breaks COW (do_wp_page: a private copy
     // replaces the shared frame under the notifiers); otherwise a racer installed it.
     if (write && !writable(w.entry)) cow_break(a, gfn);

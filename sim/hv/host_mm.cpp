@@ -11,7 +11,16 @@ using namespace host_pte;
 namespace {
 constexpr unsigned kLevelBits = 9;  // host tables of 512 entries (PTRS_PER_PTE): fixed by Linux
 uint64_t pages_in_level(unsigned level) { return uint64_t(1) << (kLevelBits * (level - 1)); }
+// The 4 KiB page of gfn inside the leaf entry `e` at `level`.
+HostPage page_in_leaf(uint64_t gfn, uint64_t e, unsigned level) {
+  const uint64_t base = gfn & ~(pages_in_level(level) - 1);
+  return HostPage{address(e) + (gfn - base) * kPageSize, level, writable(e)};
+}
 }  // namespace
+
+bool HostMm::usable(uint64_t e, unsigned level, bool write) {
+  return present(e) && (level == 1 || (e & kHuge)) && (!write || writable(e));
+}
 
 HostMm::HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys, Stats& stats)
     : p_(p),
@@ -47,8 +56,7 @@ HostPage HostMm::lookup(uint64_t gfn) const {
       continue;
     }
     if (level > 1 && !(e & kHuge)) continue;  // a table: look one level down
-    const uint64_t base = gfn & ~(pages_in_level(level) - 1);
-    return HostPage{address(e) + (gfn - base) * kPageSize, level, writable(e)};
+    return page_in_leaf(gfn, e, level);
   }
   return HostPage{0, 0, false};
 }
@@ -60,14 +68,15 @@ HostPage HostMm::resolve_functional(uint64_t gfn) {
   const uint64_t base = gfn & ~(pages_in_level(level) - 1);
   const Addr page = alloc_.alloc_functional(order_of(level));
   if (level == 1) phys_.zero_page(page);
-  pt_.set_functional(base, level, leaf(page, level, true));
+  const uint64_t e = leaf(page, level, true);
+  pt_.set_functional(base, level, e);
   backed_bytes_ += pages_in_level(level) * kPageSize;
-  return HostPage{page + (gfn - base) * kPageSize, level, true};
+  return page_in_leaf(gfn, e, level);
 }
 
 bool HostMm::gup_fast(Agent& a, uint64_t gfn, bool write, HostPage& out) {
   const HostPageTables::Walk w = pt_.walk(a, gfn);
-  if (!present(w.entry) || (write && !writable(w.entry))) return false;
+  if (!usable(w.entry, w.level, write)) return false;
   const Addr head = address(w.entry);
   alloc_.get_page(a, head);  // try_grab_folio
   // The entry may have changed while the reference was taken: GUP fast re-reads it and backs
@@ -76,8 +85,7 @@ bool HostMm::gup_fast(Agent& a, uint64_t gfn, bool write, HostPage& out) {
     alloc_.put_page(a, head, order_of(w.level));
     return false;
   }
-  const uint64_t base = gfn & ~(pages_in_level(w.level) - 1);
-  out = HostPage{head + (gfn - base) * kPageSize, w.level, writable(w.entry)};
+  out = page_in_leaf(gfn, w.entry, w.level);
   return true;
 }
 
@@ -87,11 +95,10 @@ bool HostMm::follow_page(Agent& a, uint64_t gfn, bool write, HostPage& out) {
   SpinLock& ptl = pt_.lock_for(gfn, w.level);
   ptl.lock(a);
   const uint64_t e = a.load(w.entry_addr, MemClass::PageTable);
-  const bool ok = present(e) && (e & kHuge || w.level == 1) && (!write || writable(e));
+  const bool ok = usable(e, w.level, write);
   if (ok) {
     alloc_.get_page(a, address(e));
-    const uint64_t base = gfn & ~(pages_in_level(w.level) - 1);
-    out = HostPage{address(e) + (gfn - base) * kPageSize, w.level, writable(e)};
+    out = page_in_leaf(gfn, e, w.level);
   }
   ptl.unlock(a);
   return ok;
@@ -118,21 +125,18 @@ HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {
 }
 
 HostPage HostMm::user_access(Agent& a, uint64_t gfn, bool write) {
-  auto usable = [&](const HostPageTables::Walk& w) {
-    return present(w.entry) && (w.level == 1 || (w.entry & kHuge)) &&
-           (!write || writable(w.entry));
-  };
   HostPageTables::Walk w = pt_.walk(a, gfn);
-  if (!usable(w)) {
+  if (!usable(w.entry, w.level, write)) {
     mmap_lock_.read_lock(a);
-    for (unsigned tries = 0; !usable(w = pt_.walk(a, gfn)); ++tries) {
+    for (unsigned tries = 0;; ++tries) {
+      w = pt_.walk(a, gfn);
+      if (usable(w.entry, w.level, write)) break;
       if (tries == 64) throw ModelError("host mm: a user access made no progress on a page");
       handle_fault(a, gfn, write);
     }
     mmap_lock_.read_unlock(a);
   }
-  const uint64_t base = gfn & ~(pages_in_level(w.level) - 1);
-  return HostPage{address(w.entry) + (gfn - base) * kPageSize, w.level, writable(w.entry)};
+  return page_in_leaf(gfn, w.entry, w.level);
 }
 
 void HostMm::release(Agent& a, const HostPage& page) {

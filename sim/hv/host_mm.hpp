@@ -132,6 +132,9 @@ class HostMm {
  private:
   unsigned level_of(uint64_t gfn) const;
   static unsigned order_of(unsigned level) { return 9 * (level - 1); }
+  // Whether the entry at `level` maps a page an access may use: a present PTE or huge leaf,
+  // writable for a write (GUP's check, the fault handler's and a kernel access's).
+  static bool usable(uint64_t entry, unsigned level, bool write);
   // GUP's lockless path; false when the slow path must run.
   bool gup_fast(Agent& a, uint64_t gfn, bool write, HostPage& out);
   // follow_page under mmap_lock: takes a reference if gfn's page is there (and writable for a

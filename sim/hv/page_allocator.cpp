@@ -91,11 +91,10 @@ void PageAllocator::free(Agent& a, Addr hpa, unsigned order) {
   stats_.drains.inc();
   zone_lock_.lock(a);
   for (unsigned i = 0; i < p_.pcp_batch; ++i) {
-    const Addr f = c.pages.front();
-    c.pages.erase(c.pages.begin());
-    a.store(page_struct(f) + kLruOffset, zone_free_area_);
-    give_to_zone(f, 0);
+    a.store(page_struct(c.pages[i]) + kLruOffset, zone_free_area_);
+    give_to_zone(c.pages[i], 0);
   }
+  c.pages.erase(c.pages.begin(), c.pages.begin() + p_.pcp_batch);
   a.store(zone_free_area_, 0);
   zone_lock_.unlock(a);
   a.store(c.line, c.pages.size());
