@@ -18,8 +18,8 @@ void HostMm::handle_fault(Agent& a, uint64_t gfn, bool write) {
     return;
   }
   switch (level_of(gfn)) {
-    case 1: anonymous_fault(a, gfn); break;
-    case 2: huge_pmd_fault(a, gfn); break;
+    case 1: anonymous_fault(a, gfn, w); break;
+    case 2: huge_pmd_fault(a, gfn, w); break;
     default: hugetlb_fault(a, gfn); break;
   }
 }
@@ -27,8 +27,8 @@ void HostMm::handle_fault(Agent& a, uint64_t gfn, bool write) {
 // do_anonymous_page: the new page is allocated and zeroed before the PTE lock is taken, so
 // threads that fault on the same page at once each prepare one; the first to take the lock
 // installs its page, the others find the entry set, free theirs and use the winner's.
-void HostMm::anonymous_fault(Agent& a, uint64_t gfn) {
-  const Addr pte = pt_.entry_for(a, gfn, 1);
+void HostMm::anonymous_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk& w) {
+  const Addr pte = w.level == 1 ? w.entry_addr : pt_.entry_for(a, gfn, 1);
   if (!pte) return;  // a huge leaf appeared above: follow_page uses it
   const bool swapped = swapped_.count(gfn) != 0;
   const Addr page = alloc_.alloc(a, 0);
@@ -45,13 +45,17 @@ void HostMm::anonymous_fault(Agent& a, uint64_t gfn) {
 
 // do_huge_pmd_anonymous_page: a 2 MiB page, zeroed whole, installed under the PMD page's split
 // lock; a racer that lost frees its huge page.
-void HostMm::huge_pmd_fault(Agent& a, uint64_t gfn) {
-  const Addr pmd = pt_.entry_for(a, gfn, 2);
-  if (!pmd) return;
-  const uint64_t e = a.load(pmd, MemClass::PageTable);
-  if (present(e) && !(e & kHuge)) {
+void HostMm::huge_pmd_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk& w) {
+  if (w.level < 2) {
     // A PTE table is there already (the range was mapped small before): handle_pte_fault.
-    anonymous_fault(a, gfn);
+    anonymous_fault(a, gfn, w);
+    return;
+  }
+  const Addr pmd = w.level == 2 ? w.entry_addr : pt_.entry_for(a, gfn, 2);
+  if (!pmd) return;
+  const uint64_t e = w.level == 2 ? w.entry : a.load(pmd, MemClass::PageTable);
+  if (present(e) && !(e & kHuge)) {
+    anonymous_fault(a, gfn, HostPageTables::Walk{});
     return;
   }
   if (e) return;
@@ -92,7 +96,7 @@ void HostMm::hugetlb_fault(Agent& a, uint64_t gfn) {
   if (present(e) && !(e & kHuge)) {
     // Tables below (the range was mapped with smaller pages before).
     mutex.write_unlock(a);
-    huge_pmd_fault(a, gfn);
+    huge_pmd_fault(a, gfn, HostPageTables::Walk{});
     return;
   }
   if (pud && e == 0) {

@@ -142,8 +142,10 @@ class HostMm {
   bool follow_page(Agent& a, uint64_t gfn, bool write, HostPage& out);
   // handle_mm_fault for gfn (host_fault.cpp): installs a page, breaks COW, or finds a racer's.
   void handle_fault(Agent& a, uint64_t gfn, bool write);
-  void anonymous_fault(Agent& a, uint64_t gfn);   // do_anonymous_page
-  void huge_pmd_fault(Agent& a, uint64_t gfn);    // do_huge_pmd_anonymous_page
+  // `w`: the fault's walk; where it reached the entry's level, its address and value are used
+  // as __handle_mm_fault passes them down (vmf->pte, vmf->orig_pmd) instead of a second walk.
+  void anonymous_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk& w);  // do_anonymous_page
+  void huge_pmd_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk& w);  // do_huge_pmd_anonymous_page
   void hugetlb_fault(Agent& a, uint64_t gfn);     // hugetlb_fault
   // Puts a new page of `level` into gfn's empty entry under its lock; false (the page freed)
   // when a racer filled the entry first.
