@@ -18,15 +18,24 @@ using namespace mmusim;
 
 namespace {
 
+// Accesses without an explicit time happen one after the other, each long after the one before
+// has completed, so none waits for another's transaction on its line.
+constexpr Cycles kNext = ~Cycles(0);
+
 struct Rig {
   explicit Rig(const MemorySystemParams& c)
       : cfg(c), ms(std::make_unique<MemorySystem>("mem", cfg, clock, mem, stats)) {}
-  Cycles rd(int cpu, Addr a, Cycles when = 0) {
-    return ms->access(cpu, a, MemOp::Read, MemClass::Data, when);
+  Cycles at(Cycles when) {
+    if (when != kNext) return when;
+    now += 100000;
+    return now;
   }
-  Cycles wr(int cpu, Addr a, Cycles when = 0) {
-    return ms->access(cpu, a, MemOp::Write, MemClass::Data, when);
+  Cycles op(int cpu, Addr a, MemOp o, MemClass cls, Cycles when = kNext) {
+    return ms->access(cpu, a, o, cls, at(when));
   }
+  Cycles rd(int cpu, Addr a, Cycles when = kNext) { return op(cpu, a, MemOp::Read, MemClass::Data, when); }
+  Cycles wr(int cpu, Addr a, Cycles when = kNext) { return op(cpu, a, MemOp::Write, MemClass::Data, when); }
+  Cycles now = 0;
   uint64_t n(const char* name) const { return stats.value(name); }
   Clock clock{1.0, sc_core::sc_get_curr_simcontext()};
   MemorySystemParams cfg;
@@ -164,16 +173,16 @@ TEST(MemCache, WriteMissOnRemotelyModifiedLinePaysTransferAndInvalidate) {
 TEST(MemCache, AtomicsAddTheLockedRmwCost) {
   Rig r(base_config());
   const Addr w = phys_layout::kKernelBase + 0x40;
-  EXPECT_EQ(r.ms->access(0, w, MemOp::FetchAdd, MemClass::Sync, 0), kDram + kLat.atomic);
-  EXPECT_EQ(r.ms->access(0, w, MemOp::Cmpxchg, MemClass::Sync, 0), kLat.l1_hit + kLat.atomic);
-  EXPECT_EQ(r.ms->access(0, w, MemOp::Xchg, MemClass::Sync, 0), kLat.l1_hit + kLat.atomic);
-  EXPECT_EQ(r.ms->access(1, w, MemOp::Read, MemClass::Sync, 0), kLat.c2c_transfer);
+  EXPECT_EQ(r.op(0, w, MemOp::FetchAdd, MemClass::Sync), kDram + kLat.atomic);
+  EXPECT_EQ(r.op(0, w, MemOp::Cmpxchg, MemClass::Sync), kLat.l1_hit + kLat.atomic);
+  EXPECT_EQ(r.op(0, w, MemOp::Xchg, MemClass::Sync), kLat.l1_hit + kLat.atomic);
+  EXPECT_EQ(r.op(1, w, MemOp::Read, MemClass::Sync), kLat.c2c_transfer);
   // Shared with cpu 1: the atomic pays the invalidation round as well.
-  EXPECT_EQ(r.ms->access(0, w, MemOp::Cmpxchg, MemClass::Sync, 0),
+  EXPECT_EQ(r.op(0, w, MemOp::Cmpxchg, MemClass::Sync),
             kLat.l1_hit + kLat.invalidate + kLat.atomic);
   EXPECT_EQ(r.n("mem.class.sync"), 5u);
   EXPECT_EQ(r.n("mem.class.data"), 0u);
-  r.ms->access(2, 0x0, MemOp::Read, MemClass::PageTable, 0);
+  r.op(2, 0x0, MemOp::Read, MemClass::PageTable);
   EXPECT_EQ(r.n("mem.class.page_table"), 1u);
 }
 
@@ -197,6 +206,49 @@ TEST(MemCache, SimultaneousMissesOnOneDramChannelQueue) {
   EXPECT_EQ(r.n("mem.dram.accesses"), 5u);
 }
 
+// The directory handles one transaction per line at a time (docs/ARCHITECTURE.md, "Memory
+// system"): requests that meet a line in transfer wait for it.
+TEST(MemCache, RequestsForALineInTransferWaitForIt) {
+  Rig r(base_config());
+  const Addr x = 0x3000;
+  const Cycles t = 1000;
+  // cpu 0's miss holds the line until DRAM has delivered it; cpu 1 asks at the same instant and
+  // gets it from cpu 0's cache after that.
+  EXPECT_EQ(r.wr(0, x, t), kDram);
+  EXPECT_EQ(r.rd(1, x, t), kDram + kLat.c2c_transfer);
+  const Histogram* h = r.stats.find_histogram("mem.coherence.line_wait");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->count(), 1u);
+  EXPECT_EQ(h->sum(), kDram);
+  // Another line at the same instant does not wait.
+  EXPECT_EQ(r.rd(2, 0x3040, t), kDram);
+  EXPECT_EQ(h->count(), 1u);
+}
+
+TEST(MemCache, AtomicsOnOneLineFromManyCoresSerialise) {
+  Rig r(base_config());
+  const Addr w = phys_layout::kKernelBase + 0x80;
+  r.op(0, w, MemOp::FetchAdd, MemClass::Sync);  // cpu 0 holds it Modified
+  const Cycles t = r.at(kNext);
+  // Three cores take the line for an atomic at once: each transfer, invalidation and locked
+  // read-modify-write must finish before the next can start.
+  const Cycles one = kLat.c2c_transfer + kLat.invalidate + kLat.atomic;
+  for (int cpu = 1; cpu <= 3; ++cpu)
+    EXPECT_EQ(r.op(cpu, w, MemOp::FetchAdd, MemClass::Sync, t), Cycles(cpu) * one) << cpu;
+  // Later, once all of that is over, the same request costs one transfer again.
+  EXPECT_EQ(r.op(1, w, MemOp::FetchAdd, MemClass::Sync), one);
+}
+
+TEST(MemCache, ReadersOfACleanSharedLineDoNotQueue) {
+  Rig r(base_config());
+  const Addr x = 0x7000;
+  r.rd(0, x);
+  r.rd(1, x);  // now Shared by two, clean: the LLC serves further readers alone
+  const Cycles t = r.at(kNext);
+  for (int cpu = 2; cpu < 4; ++cpu) EXPECT_EQ(r.rd(cpu, x, t), kLat.llc_hit) << cpu;
+  EXPECT_EQ(r.stats.find_histogram("mem.coherence.line_wait")->count(), 0u);
+}
+
 TEST(MemCache, LlcEvictionBackInvalidatesPrivateCopiesAndWritesBackModified) {
   MemorySystemParams c = base_config();
   c.llc_size = 2 * kLineSize;  // 1 set x 2 ways: the third line evicts
@@ -215,8 +267,8 @@ TEST(MemCache, LlcEvictionBackInvalidatesPrivateCopiesAndWritesBackModified) {
   EXPECT_FALSE(r.ms->in_private(0, b));
   EXPECT_EQ(r.n("mem.writebacks"), 1u);
   EXPECT_EQ(r.n("mem.llc.back_invalidations"), 2u);
-  EXPECT_EQ(r.rd(0, b, 100000), kDram);  // gone from everywhere: DRAM again
-  EXPECT_EQ(r.rd(0, a, 100000), kDram);
+  EXPECT_EQ(r.rd(0, b), kDram);  // gone from everywhere: DRAM again
+  EXPECT_EQ(r.rd(0, a), kDram);
 }
 
 TEST(MemCache, DowngradedModifiedLineLeavesTheLlcDirty) {
@@ -265,7 +317,7 @@ TEST(MemCache, SharersScaleToThousandsOfCpus) {
   EXPECT_EQ(r.rd(0, lock), kDram);
   for (int cpu = 1; cpu < 4096; ++cpu) ASSERT_EQ(r.rd(cpu, lock), kLat.llc_hit) << cpu;
   for (int cpu = 0; cpu < 4096; ++cpu) ASSERT_TRUE(r.ms->in_private(cpu, lock)) << cpu;
-  EXPECT_EQ(r.ms->access(4095, lock, MemOp::Xchg, MemClass::Sync, 0),
+  EXPECT_EQ(r.op(4095, lock, MemOp::Xchg, MemClass::Sync),
             kLat.l1_hit + kLat.invalidate + kLat.atomic);
   EXPECT_EQ(r.n("mem.coherence.invalidations"), 1u);  // one round, however many sharers
   for (int cpu = 0; cpu < 4095; ++cpu) ASSERT_FALSE(r.ms->in_private(cpu, lock)) << cpu;

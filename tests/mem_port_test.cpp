@@ -80,13 +80,16 @@ TEST(MemPort, TwoPortsSeeEachOthersWritesAndPayCoherence) {
   uint64_t seen = 0;
   Cycles write_cost = 0, read_cost = 0;
   MemRig r([&](MemInitiator& in) {
-    sc_time d0 = SC_ZERO_TIME, d1 = SC_ZERO_TIME;
+    // One after the other: each access starts when the one before has completed (a request
+    // meeting the line still in transfer would wait for it).
+    sc_time d0 = SC_ZERO_TIME;
     in.port0.read64(w, MemClass::Sync, d0);
+    sc_time d1 = d0;
     in.port1.write64(w, 42, MemClass::Sync, d1);
-    write_cost = cyc(d1);
-    sc_time d = SC_ZERO_TIME;
+    write_cost = cyc(d1) - cyc(d0);
+    sc_time d = d1;
     seen = in.port0.read64(w, MemClass::Sync, d);
-    read_cost = cyc(d);
+    read_cost = cyc(d) - cyc(d1);
   });
   r.run();
   EXPECT_EQ(seen, 42u);

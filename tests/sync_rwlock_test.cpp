@@ -39,10 +39,11 @@ TEST(RwLock, ReadersOverlap) {
   rig.run();
   EXPECT_EQ(max_readers, 2u);
   for (unsigned i = 0; i < 2; ++i) {
-    // Shared: each finishes about 1000 cycles after the start (lock traffic is tens of cycles),
-    // not 2000 as it would if they serialised.
+    // Shared: each finishes about 1000 cycles after the start plus the lock word's transfers
+    // (the two atomics on its line queue for each other: a few hundred cycles), not after 2000
+    // as it would if the critical sections serialised.
     EXPECT_GE(done[i], 1000u);
-    EXPECT_LT(done[i], 1500u);
+    EXPECT_LT(done[i], 2000u);
   }
   EXPECT_EQ(rig.stats.value("rw.read_acquire"), 2u);
   EXPECT_EQ(rig.stats.value("rw.contended"), 0u);

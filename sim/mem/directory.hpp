@@ -102,11 +102,17 @@ struct DirEntry {
   SharerSet sharers;
   bool owned = false;  // the one sharer holds the line Exclusive or Modified
   bool dirty = false;  // the LLC copy is newer than DRAM (a modified line was written back)
+  // The cycle at which the transaction now holding the line at the directory completes: a fill
+  // from DRAM, a transfer from another core's cache, an invalidation round, plus the locked
+  // read-modify-write of an atomic. Requests for the line queue behind it (docs/ARCHITECTURE.md,
+  // "Memory system": one transaction per line at a time).
+  uint64_t busy_until = 0;
 
   void reset() {
     sharers.clear();
     owned = false;
     dirty = false;
+    busy_until = 0;
   }
 };
 

@@ -66,10 +66,10 @@ Cycles MemorySystem::Impl::access(int cpu, Addr addr, MemOp op, MemClass cls, Cy
       st = kModified;
       return p_.l1_hit + extra;
     }
-    return p_.l1_hit + extra + upgrade(c, p, s2);
+    return p_.l1_hit + extra + upgrade(c, p, s2, extra, when);
   }
   stats.l1_miss.inc();
-  return private_miss(c, p, line, write, when) + extra;
+  return private_miss(c, p, line, write, extra, when) + extra;
 }
 
 Cycles MemorySystem::Impl::access_l1_missed(int cpu, Addr addr, MemOp op, MemClass cls,
@@ -78,11 +78,11 @@ Cycles MemorySystem::Impl::access_l1_missed(int cpu, Addr addr, MemOp op, MemCla
   stats.l1_miss.inc();
   const Cycles extra = is_atomic(op) ? p_.atomic : 0;
   return private_miss(unsigned(cpu), *privs[unsigned(cpu)], addr >> kLineShift,
-                      op != MemOp::Read, when) + extra;
+                      op != MemOp::Read, extra, when) + extra;
 }
 
 Cycles MemorySystem::Impl::private_miss(unsigned cpu, PrivateCaches& p, uint64_t line, bool write,
-                                        Cycles when) {
+                                        Cycles hold, Cycles when) {
   uint32_t s2 = p.l2.find(line);
   if (s2 != TagArray::kNone) {
     stats.l2_hit.inc();
@@ -94,31 +94,34 @@ Cycles MemorySystem::Impl::private_miss(unsigned cpu, PrivateCaches& p, uint64_t
       st = kModified;
       return p_.l2_hit;
     }
-    return p_.l2_hit + upgrade(cpu, p, s2);
+    return p_.l2_hit + upgrade(cpu, p, s2, hold, when);
   }
   stats.l2_miss.inc();
   uint8_t state = kShared;
   uint32_t llc_s = 0;
-  const Cycles l = llc_lookup(cpu, line, write, when, state, llc_s);
+  const Cycles l = llc_lookup(cpu, line, write, hold, when, state, llc_s);
   s2 = l2_fill(cpu, p, line, state, llc_s);
   l1_fill(p, line, s2);
   return l;
 }
 
 // Write by a CPU that holds the line Shared: the directory invalidates every other holder. No
-// other holder can be Exclusive or Modified while we share it, so no data moves.
-Cycles MemorySystem::Impl::upgrade(unsigned cpu, PrivateCaches& p, uint32_t l2slot) {
+// other holder can be Exclusive or Modified while we share it, so no data moves. The round of
+// invalidations holds the line at the directory until every holder has acknowledged.
+Cycles MemorySystem::Impl::upgrade(unsigned cpu, PrivateCaches& p, uint32_t l2slot, Cycles hold,
+                                   Cycles when) {
   const uint64_t line = p.l2.tag(l2slot);
   DirEntry& d = dir_of_private(p, l2slot);
-  Cycles cost = 0;
+  Cycles cost = line_wait(d, when);
   if (d.sharers.size() > 1) {
     stats.invalidations.inc();
-    cost = p_.invalidate;
+    cost += p_.invalidate;
     d.sharers.for_each([&](unsigned other) {
       if (other != cpu) drop_private(other, line);
     });
     d.sharers.clear();
     d.sharers.add(cpu);
+    d.busy_until = when + cost + hold;
   }
   d.owned = true;
   // The caller's L2 slot is still valid: drop_private only touched other CPUs' caches.
@@ -128,18 +131,23 @@ Cycles MemorySystem::Impl::upgrade(unsigned cpu, PrivateCaches& p, uint32_t l2sl
 
 // A private (L2) miss reaches the LLC and its directory. Returns the latency of the access as
 // seen by the requester and the state its private caches get.
-Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, Cycles when,
-                                      uint8_t& state, uint32_t& slot) {
+Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, Cycles hold,
+                                      Cycles when, uint8_t& state, uint32_t& slot) {
   uint32_t s = llc.find(line);
-  Cycles cost;
+  Cycles cost, wait = 0;
+  // A request from DRAM holds the line until the data is in; reads served by the LLC alone
+  // (no other cache involved) share it with whatever follows.
+  bool holds = false;
   if (s != TagArray::kNone) {
     stats.llc_hit.inc();
     llc.touch(s);
+    wait = line_wait(dir[s], when);
     cost = p_.llc_hit;
   } else {
     stats.llc_miss.inc();
     cost = p_.llc_hit + dram_read(line, when);
     s = llc_fill(line, when);
+    holds = true;
   }
   slot = s;
   DirEntry& d = dir[s];
@@ -161,6 +169,8 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
     stats.c2c.inc();
     cost = p_.c2c_transfer;
   }
+  // Snooping an owner (to downgrade or take its copy) involves another cache: the line is held.
+  holds |= d.owned;
 
   if (!write) {
     if (d.owned) {
@@ -176,7 +186,8 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
       state = kShared;
     }
     d.sharers.add(cpu);
-    return cost;
+    if (holds) d.busy_until = when + wait + cost;
+    return wait + cost;
   }
 
   if (!d.sharers.empty()) {
@@ -184,11 +195,13 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
     cost += p_.invalidate;
     d.sharers.for_each([&](unsigned other) { drop_private(other, line); });
     d.sharers.clear();
+    holds = true;
   }
   d.sharers.add(cpu);
   d.owned = true;
   state = kModified;
-  return cost;
+  if (holds || hold) d.busy_until = when + wait + cost + hold;
+  return wait + cost;
 }
 
 // Allocates `line` in the LLC, evicting the set's LRU line first. Inclusion: every private copy

@@ -29,6 +29,19 @@
 //                     line held only by the writer (Exclusive/Modified, or Shared with no other
 //                     holder left) costs just the hit latency.
 //   + atomic          every Cmpxchg/Xchg/FetchAdd, on top of everything else.
+//   + line wait       the directory handles one transaction per line at a time, as a home
+//                     agent serialises requests to one address. A request that reaches it
+//                     (a private miss, or an upgrade from Shared) while an earlier transaction
+//                     holds the line waits until that one completes ("mem.coherence.line_wait").
+//                     A transaction holds the line from its start to its completion when it
+//                     fills from DRAM, takes or downgrades another core's copy (c2c, snoop of
+//                     an Exclusive owner) or invalidates sharers; an atomic that got the line
+//                     that way, or with a write miss, keeps holding it for its `atomic` cycles.
+//                     Reads the LLC serves alone hold nothing. So N cores hammering one lock
+//                     or counter word take N transfers one after the other; a hit on a line
+//                     already in the core's own L1/L2 never reaches the directory and never
+//                     waits. Requests arrive in simulated-time order except guest data
+//                     accesses, which do not sync (see the quantum note below).
 // Streaming zero stores (MemOp::ZeroStream, how the host kernel clears a page: clear_page's
 // `rep stosb` writes whole lines, so no line is read first): every cached copy of the range is
 // dropped and each line goes to DRAM in a fill buffer of the writing core, which it holds from

@@ -82,11 +82,21 @@ struct MemorySystem::Impl {
       throw ModelError("memory access by cpu " + std::to_string(cpu) + " of " +
                        std::to_string(ncpus));
   }
-  Cycles private_miss(unsigned cpu, PrivateCaches& p, uint64_t line, bool write, Cycles when);
-  Cycles upgrade(unsigned cpu, PrivateCaches& p, uint32_t l2slot);
+  // `hold`: cycles the requester keeps the line locked after it arrives (an atomic's
+  // read-modify-write), during which the next transaction on the line cannot start.
+  Cycles private_miss(unsigned cpu, PrivateCaches& p, uint64_t line, bool write, Cycles hold,
+                      Cycles when);
+  Cycles upgrade(unsigned cpu, PrivateCaches& p, uint32_t l2slot, Cycles hold, Cycles when);
   // Returns the latency; `state` gets the private state granted, `slot` the line's LLC slot.
-  Cycles llc_lookup(unsigned cpu, uint64_t line, bool write, Cycles when, uint8_t& state,
-                    uint32_t& slot);
+  Cycles llc_lookup(unsigned cpu, uint64_t line, bool write, Cycles hold, Cycles when,
+                    uint8_t& state, uint32_t& slot);
+  // Cycles a request arriving at `when` waits for the transaction holding the line.
+  Cycles line_wait(const DirEntry& d, Cycles when) {
+    if (d.busy_until <= when) return 0;
+    const Cycles w = d.busy_until - when;
+    stats.line_wait.sample(w);
+    return w;
+  }
   uint32_t llc_fill(uint64_t line, Cycles when);
   // Inline (memory_system.cpp only): parts of private_miss() kept apart for reading.
   inline uint32_t l2_fill(unsigned cpu, PrivateCaches& p, uint64_t line, uint8_t state,
@@ -134,6 +144,10 @@ struct MemorySystem::Impl {
         "memory requests for page-table entries (walks and updates)"};
     statistics::Counter class_sync{*this, "mem.class.sync",
                                    "memory requests for lock and counter words"};
+    statistics::Histogram line_wait{*this, "mem.coherence.line_wait",
+        "cycles a request waited at the directory for an earlier transaction on the same line "
+        "(a fill, a transfer from another cache, an invalidation, an atomic's hold); only "
+        "requests that waited"};
     statistics::Histogram queue_wait{*this, "mem.dram.queue_wait",
                                      "cycles a DRAM access waited in the channel queue"};
     statistics::Counter nc_reads{*this, "mem.nc.reads", "non-cacheable reads"};
