@@ -158,3 +158,41 @@ TEST(HostMm, ZeroStreamClearsContents) {
   EXPECT_EQ(before, 42u);
   EXPECT_EQ(after, 0u);
 }
+
+// The VMM's mmap changes the VMA tree with mmap_lock held for write (sim/hv/host_mm.hpp,
+// vma_change): a lookup that needs GUP's slow path meanwhile queues behind it, one that finds
+// its host PTE (the lockless path) does not.
+TEST(HostMm, MmapHoldsMmapLockForWriteAndOnlyTheSlowPathWaits) {
+  auto run = [](bool mmap) {
+    HostRig r(3);
+    r.host.resolve_functional(kGfn + 1);  // mapped: GUP fast finds it
+    Cycles writer_done = 0, slow_done = 0, fast_done = 0;
+    r.rig.spawn(0, [&](Agent& a) {
+      if (mmap) r.host.vma_change(a);
+      writer_done = a.now();
+    });
+    r.rig.spawn(1, [&](Agent& a) {
+      a.advance(10);  // just after the writer took the lock
+      r.host.release(a, r.host.resolve(a, kGfn, true));
+      slow_done = a.now();
+    });
+    r.rig.spawn(2, [&](Agent& a) {
+      a.advance(10);
+      r.host.release(a, r.host.resolve(a, kGfn + 1, false));
+      fast_done = a.now();
+    });
+    r.rig.run();
+    EXPECT_EQ(r.stat("host.mm.gup_fast"), 1u);
+    EXPECT_EQ(r.stat("host.mm.gup_slow"), 1u);
+    EXPECT_EQ(r.stat("host.mm.vma_changes"), mmap ? 1u : 0u);
+    EXPECT_EQ(r.stat("host.mm.mmap_lock.write_acquire"), mmap ? 1u : 0u);
+    EXPECT_EQ(r.stat("host.mm.mmap_lock.contended"), mmap ? 1u : 0u);
+    if (mmap) {
+      EXPECT_GT(slow_done, writer_done);  // the fault ran after the tree update
+      EXPECT_LT(fast_done, writer_done);  // GUP fast never looked at the lock
+    }
+    return slow_done;
+  };
+  const Cycles alone = run(false), behind_mmap = run(true);
+  EXPECT_GT(behind_mmap, alone + 500) << "the slow path should have waited out the tree update";
+}

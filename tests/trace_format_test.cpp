@@ -46,7 +46,9 @@ const char* kAllKinds =
     "h1 memslot-create 2 0x1000000 0x200000\n"
     "h1 memslot-delete 2\n"
     "h1 memslot-lock 1\n"
-    "h1 dirty-log-clear 1 0x0 0x40000\n";
+    "h1 dirty-log-clear 1 0x0 0x40000\n"
+    "h1 mmap\n"
+    "h0 munmap\n";
 
 std::vector<std::string> lines_of(const std::string& path) {
   TraceReader rd(path);
@@ -82,7 +84,9 @@ std::string error_of(const std::string& path) {
 TEST(TraceFormat, TextAndBinaryPlainAndGzipCarryTheSameRecords) {
   std::string text = write_file("all.trace", kAllKinds);
   std::vector<std::string> want = lines_of(text);
-  ASSERT_EQ(want.size(), 15u);
+  ASSERT_EQ(want.size(), 17u);
+  EXPECT_EQ(want[15], "h1 mmap");
+  EXPECT_EQ(want[16], "h0 munmap");
   EXPECT_EQ(want[0], "v0 r 0x7fff0000 8");
   EXPECT_EQ(want[2], "v0 x 0x401000");
   EXPECT_EQ(want[9], "h0 ksm-merge 0x3000 0x5000");

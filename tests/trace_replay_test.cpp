@@ -176,3 +176,16 @@ TEST(TraceReplay, SinkThatLacksAKindIsRefused) {
         << e.what();
   }
 }
+
+// mmap/munmap replay on the host mm: each takes mmap_lock for write (the VMA tree changes), and
+// a vCPU whose first touch needs GUP's slow path meanwhile queues behind it.
+TEST(TraceReplay, MmapAndMunmapTakeMmapLockForWrite) {
+  std::string body = "space gpa\nguest-mem 1M\nh0 mmap\nh0 gap 20000\nh0 munmap\n";
+  for (int i = 0; i < 64; ++i) body += "v0 w " + std::to_string(i * 4096) + "\n";
+  PlatformRun r = run_platform(trace_cfg(write_trace("mmap.trace", body), 1));
+  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+  EXPECT_EQ(stat(r.stats_json, "host.mm.vma_changes"), 2);
+  EXPECT_EQ(stat(r.stats_json, "host.mm.mmap_lock.write_acquire"), 2);
+  EXPECT_EQ(stat(r.stats_json, "trace.host_events"), 2);
+  EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
+}

@@ -23,8 +23,10 @@ enum class HostEventKind : uint8_t {
   MemslotDelete,  // KVM_SET_USER_MEMORY_REGION with size 0: slot removed
   MemslotLock,    // arm64-style locked memslot: pin and map slot ahead of use
   DirtyLogClear,  // KVM_CLEAR_DIRTY_LOG on [gpa, gpa + bytes) of slot (re-protect for logging)
+  Mmap,           // the VMM maps a range outside guest RAM (mmap_lock held for write)
+  Munmap,         // the VMM unmaps such a range (mmap_lock held for write)
 };
-constexpr unsigned kHostEventKinds = 10;
+constexpr unsigned kHostEventKinds = 12;
 
 // Name in the trace format and in error messages.
 inline const char* host_event_name(HostEventKind k) {
@@ -39,6 +41,8 @@ inline const char* host_event_name(HostEventKind k) {
     case HostEventKind::MemslotDelete: return "memslot-delete";
     case HostEventKind::MemslotLock: return "memslot-lock";
     case HostEventKind::DirtyLogClear: return "dirty-log-clear";
+    case HostEventKind::Mmap: return "mmap";
+    case HostEventKind::Munmap: return "munmap";
   }
   return "?";
 }
@@ -59,6 +63,8 @@ inline HostEventFields host_event_fields(HostEventKind k) {
     case HostEventKind::DirtyLogClear: return {true, true, true, false};
     case HostEventKind::MemslotDelete:
     case HostEventKind::MemslotLock: return {true, false, false, false};
+    case HostEventKind::Mmap:
+    case HostEventKind::Munmap: return {false, false, false, false};
   }
   return {false, false, false, false};
 }

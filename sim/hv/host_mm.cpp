@@ -312,6 +312,20 @@ uint64_t HostMm::unmap_range(Agent& a, uint64_t gfn, uint64_t count) {
   return backed.size();
 }
 
+void HostMm::vma_change(Agent& a) {
+  stats_.vma_changes.inc();
+  constexpr unsigned kLines = 4 + 3;  // a maple tree leaf node, a vm_area_struct
+  if (vma_update_lines_.empty())
+    for (unsigned i = 0; i < kLines; ++i) vma_update_lines_.push_back(heap_.alloc());
+  mmap_lock_.write_lock(a);
+  // The tree is walked from the root; the writer fills a new node and a new VMA, then
+  // publishes the node in the root, where every later find_vma reads it.
+  const uint64_t root = a.load(vma_word_);
+  for (Addr line : vma_update_lines_) a.store(line, root + 1);
+  a.store(vma_word_, root + 1);
+  mmap_lock_.write_unlock(a);
+}
+
 bool HostMm::clear_young(Agent& a, uint64_t gfn) {
   a.advance(p_.host_pte_update);
   return notifier_ && small_backing(gfn) &&

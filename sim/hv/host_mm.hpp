@@ -123,6 +123,10 @@ class HostMm {
   // zap_page_range): ONE invalidation around dropping every backed page of it, so KVM sees the
   // whole range at once (and may free GPA tables it covers). Returns the pages dropped.
   uint64_t unmap_range(Agent& a, uint64_t gfn, uint64_t count);
+  // mmap or munmap by the VMM of a range outside guest RAM (a buffer, a thread's stack): no
+  // guest page changes, but the VMA tree does, under mmap_lock held for write, so GUP's slow
+  // path and faulting kernel accesses wait meanwhile.
+  void vma_change(Agent& a);
   // Idle page tracking: clear_young / test_young on the page through the notifier (false when
   // no notifier: the host cannot see guest accesses at all then).
   bool clear_young(Agent& a, uint64_t gfn);
@@ -167,7 +171,11 @@ class HostMm {
   PageAllocator alloc_;
   HostPageTables pt_;
   RwLock mmap_lock_;
-  Addr vma_word_;  // the guest-RAM VMA (find_vma reads it)
+  Addr vma_word_;  // the VMA tree's root as find_vma reads it
+  // What a VMA tree update writes besides the root: the new leaf node (a 256-byte maple node)
+  // and the vm_area_struct (three lines). Allocated on the first update; reused after, as the
+  // slab hands the same objects back.
+  std::vector<Addr> vma_update_lines_;
   LockStats hugetlb_mutex_stats_;
   std::unordered_map<uint64_t, std::unique_ptr<RwLock>> hugetlb_mutexes_;  // by 1 GiB page
   KernelHeap& heap_;
@@ -192,6 +200,8 @@ class HostMm {
                                    "host pages migrated to another frame"};
     statistics::Counter ev_swap_out{*this, "host.mm.swap_out", "host pages swapped out"};
     statistics::Counter ev_swap_in{*this, "host.mm.swap_in", "host pages swapped back in"};
+    statistics::Counter vma_changes{*this, "host.mm.vma_changes",
+        "mmap/munmap calls of the VMM outside guest RAM (mmap_lock held for write)"};
     statistics::Counter ev_balloon{*this, "host.mm.balloon",
                                    "host pages given up through the balloon"};
   } stats_;

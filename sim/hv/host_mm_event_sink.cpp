@@ -13,7 +13,9 @@ bool HostMmEventSink::supports(HostEventKind kind) const {
     case HostEventKind::ChangePte:
     case HostEventKind::Cow:
     case HostEventKind::KsmMerge:
-    case HostEventKind::SwapOut: return true;
+    case HostEventKind::SwapOut:
+    case HostEventKind::Mmap:
+    case HostEventKind::Munmap: return true;
     case HostEventKind::Age: return host_.notifier() != nullptr;
     default: return false;
   }
@@ -62,6 +64,8 @@ void HostMmEventSink::apply(Agent& a, const HostEvent& ev) {
       host_.notifier()->clear_flush_young(a, HostMm::hva_of(gfn), HostMm::hva_of(gfn + count));
       pages_.inc(count);
       break;
+    case HostEventKind::Mmap:
+    case HostEventKind::Munmap: host_.vma_change(a); break;  // no guest page changes
     default: break;
   }
 }
