@@ -57,6 +57,7 @@ TdpMmuParams tdp_mmu_params(const SimConfig& cfg) {
 ShadowMmuParams shadow_mmu_params(const SimConfig& cfg) {
   ShadowMmuParams p;
   p.unsync_walk = cfg.unsync_walk;
+  p.pvec_full = cfg.pvec_full;
   p.unsync = cfg.unsync;
   p.vcpus = cfg.vcpus;
   p.page_size = cfg.page_size;

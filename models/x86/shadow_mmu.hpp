@@ -57,6 +57,7 @@ struct ShadowMeta {
 // What the shadow MMU reads of the run's parameters (app/params_models.cpp builds it).
 struct ShadowMmuParams {
   UnsyncWalk unsync_walk = UnsyncWalk::ClearOnAdd;  // --unsync-walk: how the walk clears bits
+  PvecFull pvec_full = PvecFull::Kvm;  // --pvec-full: KVM's add, or the hypothetical refusal
   bool unsync = true;               // --unsync: last-level shadow pages may go unsync
   unsigned vcpus = 4;               // vCPUs, each with its CR3 and cache of previous roots
   uint64_t page_size = 4096;        // --page-size: 2 MiB allows 2 MiB shadow leaves
@@ -153,14 +154,24 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
     int parent;    // pvec index of the entry of the parent page (rewalk), -1 for none
     unsigned idx;  // index of the page's entry in that parent
   };
+  // struct kvm_mmu_pages and mmu_pages_add (docs/ARCHITECTURE.md, Shadow MMU).
   struct Pvec {
+    explicit Pvec(PvecFull m) : mode(m) {}
     PvecEntry e[kPvecSize];
     unsigned nr = 0;
-    // Refuses when full: the page is then not in the vector (what the seed's review assumes).
-    bool add(size_t sp, int parent, unsigned idx) {
-      if (nr == kPvecSize) return false;
+    PvecFull mode;
+    // Adds `sp` (`unsync`: an unsync last-level page) and returns true when the walk must stop
+    // with -ENOSPC. KVM's add always appends, except an unsync page the vector already holds
+    // (linked by two parents), then reports whether the vector is now full: the page that
+    // fills it is in the vector and the caller syncs it. The hypothetical `refuse` add keeps
+    // a full vector as it is: the page is left out.
+    bool add(size_t sp, bool unsync, int parent, unsigned idx) {
+      if (unsync)
+        for (unsigned i = 0; i < nr; ++i)
+          if (e[i].sp == sp) return false;
+      if (mode == PvecFull::Refuse && nr == kPvecSize) return true;
       e[nr++] = PvecEntry{sp, parent, idx};
-      return true;
+      return mode == PvecFull::Kvm && nr == kPvecSize;
     }
   };
 

@@ -183,6 +183,7 @@ struct SimConfig {
   // --- x86 shadow MMU (sim/core/config_options_shadow.cpp) ---
   X86Mmu x86_mmu = X86Mmu::Tdp;
   UnsyncWalk unsync_walk = UnsyncWalk::ClearOnAdd;
+  PvecFull pvec_full = PvecFull::Kvm;
   bool unsync = true;                   // let last-level shadow pages go unsync
   unsigned churn_procs = 4;             // guest-pt-churn: processes per vCPU
   uint64_t churn_proc_bytes = 64ull << 20;  // guest-pt-churn: data window of one process

@@ -44,6 +44,10 @@ enum class CmoPolicy { Eager, Deferred, None };
 enum class X86Mmu { Tdp, Shadow };
 // x86 shadow MMU: the ordering of mmu_unsync_walk around the unsync-walk change (--unsync-walk).
 enum class UnsyncWalk { Rewalk, ClearOnAdd, ClearBeforeAdd };
+// x86 shadow MMU: what adding a page to the unsync walk's full vector does (--pvec-full): kvm
+// appends it and then reports the vector full (KVM's mmu_pages_add); refuse leaves it out (a
+// hypothetical add, not KVM's, under which the patch's ordering loses the page).
+enum class PvecFull { Kvm, Refuse };
 // Order in which a vCPU touches the pages of its slice (--pattern).
 enum class AccessPattern { Seq, Random };
 // Where in a page an access lands (--access-offset): the first byte, or line (page % 64).
@@ -139,6 +143,11 @@ struct ModeNames<UnsyncWalk> {
   static constexpr ModeName<UnsyncWalk> table[] = {{UnsyncWalk::Rewalk, "rewalk"},
                                                    {UnsyncWalk::ClearOnAdd, "clear-on-add"},
                                                    {UnsyncWalk::ClearBeforeAdd, "clear-before-add"}};
+};
+template <>
+struct ModeNames<PvecFull> {
+  static constexpr ModeName<PvecFull> table[] = {{PvecFull::Kvm, "kvm"},
+                                                 {PvecFull::Refuse, "refuse"}};
 };
 template <>
 struct ModeNames<AccessPattern> {
