@@ -38,38 +38,6 @@ ShadowMmu::ShadowMmu(const ShadowMmuParams& p, PhysMem& phys, PagePool& pool, Ho
   max_level_ = p.page_size >= (uint64_t(2) << 20) ? 2 : 1;
 }
 
-Addr ShadowMmu::guest_page_hpa(Agent& a, uint64_t gfn) { return host_.user_access(a, gfn, false).hpa; }
-
-// The guest's own walk (FNAME(walk_addr)): 4-level x86-64 tables, 4 KiB and 2 MiB pages.
-bool ShadowMmu::walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w) {
-  // The iterator walks guest-physical table addresses; each table is read at its host backing.
-  for (PtIter it(fmt_, cr3_gfn << kPageShift, gva);; it.descend()) {
-    const unsigned level = it.level();
-    const uint64_t table = it.table() >> kPageShift;
-    w.table_gfn[level] = table;
-    w.pte_hpa[level] = PtIter::entry_at(guest_page_hpa(a, table), it.index());
-    const uint64_t e = a.load(w.pte_hpa[level], MemClass::PageTable);
-    w.pte[level] = e;
-    it.set_entry(e);
-    if (!fmt_.present(e)) return false;
-    if (level == 1) {
-      w.leaf = e;
-      return true;
-    }
-    if (level == 2 && fmt_.is_leaf(e, level)) {
-      w.leaf = e;
-      w.leaf_level = 2;
-      return true;
-    }
-    if (fmt_.is_leaf(e, level))
-      throw ModelError("shadow MMU: guest 1 GiB page at gva " + hex(gva) + " is not modelled");
-  }
-}
-
-bool ShadowMmu::gpte_changed(Agent& a, const GuestWalk& w, unsigned level) {
-  return a.load(w.pte_hpa[level], MemClass::PageTable) != w.pte[level];
-}
-
 size_t ShadowMmu::root_for(Agent& a, int vcpu_id, bool& flush) {
   return get_page(a, cr3_[size_t(vcpu_id)] >> kPageShift, 4, flush);
 }
@@ -223,7 +191,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   a.advance(p_.fault_entry);
   const uint64_t cr3_gfn = cr3_.at(size_t(vcpu_id)) >> kPageShift;
   GuestWalk gw;
-  if (!walk_guest(a, cr3_gfn, gva, gw))
+  if (!walk_guest(a, cr3_gfn, gva, access, gw))
     throw ModelError("shadow MMU: guest page fault at gva " + hex(gva) +
                      " (the workload accessed an address its guest does not map)");
   const Perms gperms = fmt_.perms(gw.leaf);
@@ -302,7 +270,9 @@ FaultOutcome ShadowMmu::set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpt
   const uint64_t gfn = fmt_.address(gpte, 1) >> kPageShift;
   const bool write = access == Access::Write && !prefetch;
   FaultOutcome out = FaultOutcome::Fixed;
-  bool w = gperms.write;
+  // protect_clean_gpte: a clean guest PTE is mapped read-only even where the guest allows
+  // writes, so that the guest's first write faults and the walk sets its dirty bit.
+  bool w = gperms.write && fmt_.dirty(gpte);
   if (w && write_protected(a, gfn)) {
     if (write && try_unsync(a, gfn)) {
       w = true;
@@ -337,7 +307,7 @@ void ShadowMmu::emulate_guest_write(Agent& a, int vcpu_id, Addr gva, uint64_t va
   stats_.emulated.inc();
   a.advance(p_.shadow_emulate);
   GuestWalk gw;
-  if (!walk_guest(a, cr3_.at(size_t(vcpu_id)) >> kPageShift, gva, gw))
+  if (!walk_guest(a, cr3_.at(size_t(vcpu_id)) >> kPageShift, gva, Access::Write, gw))
     throw ModelError("shadow MMU: emulated write to unmapped gva " + hex(gva));
   const uint64_t gfn = fmt_.address(gw.leaf, 1) >> kPageShift;
   const Addr off = gva & (kPageSize - 1) & ~Addr(7);
@@ -411,8 +381,10 @@ uint64_t ShadowMmu::check_shadow_consistency(Cycles now, const std::string& who)
       const uint64_t g = phys_.read64(PtIter::entry_at(guest, i));
       const uint64_t gfn = fmt_.address(g, 1) >> kPageShift;
       if (!unsync) {
+        // Writable only where the guest PTE is writable and dirty (protect_clean_gpte).
         const bool ok = fmt_.present(g) && host_.lookup(gfn).hpa == fmt_.address(s, 1) &&
-                        (!(s & X86PageFormat::kRw) || (g & X86PageFormat::kRw));
+                        (!(s & X86PageFormat::kRw) ||
+                         ((g & X86PageFormat::kRw) && fmt_.dirty(g)));
         if (!ok) {
           ++bad;
           oracle_.report("shadow_mismatch", now, who, p.gfn << kPageShift,

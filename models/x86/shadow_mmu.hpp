@@ -187,7 +187,11 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
   };
   // Counts a fault's outcome and samples its latency from `t0`; returns `out`.
   FaultOutcome counted(const Agent& a, Cycles t0, FaultOutcome out);
-  bool walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w);
+  // FNAME(walk_addr) for an `access` to gva, with the accessed/dirty bits it sets in the guest
+  // entries (shadow_guest_walk.cpp); false when the guest does not map gva.
+  bool walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, Access access, GuestWalk& w);
+  bool read_guest_walk(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w);
+  bool set_accessed_dirty(Agent& a, GuestWalk& w, bool write);
   // FNAME(gpte_changed): the guest entry at `level` differs from what the walk read.
   bool gpte_changed(Agent& a, const GuestWalk& w, unsigned level);
   Addr guest_page_hpa(Agent& a, uint64_t gfn);
@@ -313,6 +317,12 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
     explicit ShadowMmuStats(Stats& s) : StatsGroup(s) {}
     statistics::Counter gpte_changed{*this, "shadow.fault.gpte_changed",
                                      "shadow faults retried because the guest PTE changed"};
+    statistics::Counter guest_ad_set{*this, "shadow.guest_ad.set",
+                                     "guest page-table entries whose accessed/dirty bits the "
+                                     "shadow MMU's walk set (one cmpxchg each)"};
+    statistics::Counter guest_ad_retries{*this, "shadow.guest_ad.retries",
+                                         "guest walks restarted because an accessed/dirty "
+                                         "cmpxchg found the entry changed"};
     statistics::Counter emulated{*this, "shadow.emulated_writes",
                                  "guest writes to write-protected page tables emulated"};
     statistics::Counter unsynced{*this, "shadow.unsync.pages_unsynced",

@@ -194,7 +194,8 @@ bool ShadowMmu::sync_page(Agent& a, size_t sp) {
       continue;
     }
     const Perms gp = fmt_.perms(g);
-    const bool w = gp.write && (s & X86PageFormat::kRw) && !write_protected(a, gfn);
+    // protect_clean_gpte: a guest PTE the guest wrote back clean loses W.
+    const bool w = gp.write && fmt_.dirty(g) && (s & X86PageFormat::kRw) && !write_protected(a, gfn);
     const uint64_t n = fmt_.make_leaf(fmt_.address(s, 1), 1, Perms{gp.read, w, gp.exec},
                                       fmt_.accessed(s), fmt_.dirty(s));
     if (n != s) {
