@@ -29,8 +29,9 @@ size_t ShadowMmu::get_direct_page(Agent& a, uint64_t base_gfn, bool writable) {
 }
 
 FaultOutcome ShadowMmu::map_guest_huge(Agent& a, size_t pd, Addr gva, const GuestWalk& gw,
-                                       Addr hpa, unsigned host_level, Access access,
-                                       bool& flush) {
+                                       const HostPage& hp, Access access, bool& flush) {
+  const Addr hpa = hp.hpa;
+  const unsigned host_level = hp.level;
   lockdep_assert_held(a, mmu_lock_, __func__);
   const unsigned idx = fmt_.index(gva, 2);
   const unsigned i1 = fmt_.index(gva, 1);
@@ -39,7 +40,7 @@ FaultOutcome ShadowMmu::map_guest_huge(Agent& a, size_t pd, Addr gva, const Gues
   // protect_clean_gpte: a clean guest PDE maps read-only (a direct page without W) until a
   // write sets its dirty bit.
   Perms gp = fmt_.perms(gw.leaf);
-  gp.write = gp.write && fmt_.dirty(gw.leaf);
+  gp.write = gp.write && fmt_.dirty(gw.leaf) && hp.writable;
   const Addr hbase = hpa - (Addr(i1) << kPageShift);
   const bool large = max_level_ >= 2 && host_level >= 2 && (hbase & (fmt_.span(2) - 1)) == 0 &&
                      tracked_2m_.count(base >> 9) == 0;
@@ -79,7 +80,7 @@ FaultOutcome ShadowMmu::map_guest_huge(Agent& a, size_t pd, Addr gva, const Gues
   // The 4 KiB piece of the guest page, as a guest PTE would map it.
   const uint64_t gpte = fmt_.make_leaf((base + i1) << kPageShift, 1, gp, fmt_.accessed(gw.leaf),
                                        fmt_.dirty(gw.leaf));
-  return set_leaf(a, child, i1, gpte, hpa, access, false, flush);
+  return set_leaf(a, child, i1, gpte, hp, access, false, flush);
 }
 
 bool ShadowMmu::zap_huge_over(Agent& a, uint64_t gfn) {

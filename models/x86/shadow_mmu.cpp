@@ -39,21 +39,26 @@ ShadowMmu::ShadowMmu(const ShadowMmuParams& p, PhysMem& phys, PagePool& pool, Ho
 }
 
 size_t ShadowMmu::root_for(Agent& a, int vcpu_id, bool& flush) {
-  return get_page(a, cr3_[size_t(vcpu_id)] >> kPageShift, 4, flush);
+  return get_page(a, vcpu_id, cr3_[size_t(vcpu_id)] >> kPageShift, 4, flush);
 }
 
 // kvm_mmu_get_page: the shadow page for (gfn, level), created if there is none. A new shadow
 // page makes its guest table write-tracked: writable leaves mapping that gfn lose W.
-size_t ShadowMmu::get_page(Agent& a, uint64_t gfn, unsigned level, bool& flush) {
+size_t ShadowMmu::get_page(Agent& a, int vcpu_id, uint64_t gfn, unsigned level, bool& flush) {
   lockdep_assert_held(a, mmu_lock_, __func__);
   auto it = by_gfn_.find({gfn, level});
   if (it != by_gfn_.end()) {
     const size_t sp = it->second;
-    // An unsync page found by a lookup is synced before it is (re)used, as KVM does; the
-    // parents' stale bits are cleared by the next unsync walk.
+    // An unsync page found by a lookup gets its entries synced with the guest PTEs before it
+    // is linked, but is neither write-protected nor marked sync: the guest keeps writing its
+    // table until it flushes its TLB, and the unsync walk of that flush syncs it for good.
     if (level == 1 && a.load(pages_[sp].meta + ShadowMeta::kUnsync) != 0) {
-      flush |= rmap_write_protect(a, gfn);
-      flush |= sync_page(a, sp);
+      stats_.lookup_synced.inc();
+      const bool changed = sync_page(a, sp);
+      if (p_.lookup_sync_flush == LookupSyncFlush::Remote)
+        flush |= changed;
+      else
+        flush_.flush_current(a, vcpu_id);  // KVM_REQ_TLB_FLUSH_CURRENT, whatever changed
     }
     return sp;
   }
@@ -153,6 +158,12 @@ bool ShadowMmu::rmap_write_protect(Agent& a, uint64_t gfn) {
   return changed;
 }
 
+bool ShadowMmu::shadowed(uint64_t gfn) const {
+  for (unsigned level = 1; level <= 4; ++level)
+    if (by_gfn_.count({gfn, level})) return true;
+  return false;
+}
+
 // A gfn is write-protected while some shadow page shadows it and is in sync.
 bool ShadowMmu::write_protected(Agent& a, uint64_t gfn) {
   for (unsigned level = 1; level <= 4; ++level) {
@@ -233,7 +244,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
     }
     const bool present = links_child(e, level);
     const size_t child = present ? by_spt_.at(fmt_.address(e, level))
-                                 : get_page(a, gw.table_gfn[level - 1], level - 1, flush);
+                                 : get_page(a, vcpu_id, gw.table_gfn[level - 1], level - 1, flush);
     // The guest table below is write-protected now: is the entry read in it still there?
     changed = gpte_changed(a, gw, level - 1);
     if (!changed && !present) link(a, sp, idx, child);
@@ -249,8 +260,8 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   }
   const FaultOutcome out =
       gw.leaf_level == 2
-          ? map_guest_huge(a, sp, gva, gw, hpa, hp.level, access, flush)
-          : set_leaf(a, sp, it.index(), gw.leaf, hpa, access, false, flush);
+          ? map_guest_huge(a, sp, gva, gw, hp, access, flush)
+          : set_leaf(a, sp, it.index(), gw.leaf, hp, access, false, flush);
   a.advance(p_.shadow_fault_work);
   if (flush) flush_.flush_all(a, vcpu_id);
   mmu_lock_.unlock(a);
@@ -263,18 +274,22 @@ FaultOutcome ShadowMmu::counted(const Agent& a, Cycles t0, FaultOutcome out) {
   return out;
 }
 
-FaultOutcome ShadowMmu::set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpte, Addr hpa,
-                                 Access access, bool prefetch, bool& flush) {
+FaultOutcome ShadowMmu::set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpte,
+                                 const HostPage& hp, Access access, bool prefetch, bool& flush) {
   lockdep_assert_held(a, mmu_lock_, __func__);
+  const Addr hpa = hp.hpa;
   const Perms gperms = fmt_.perms(gpte);
   const uint64_t gfn = fmt_.address(gpte, 1) >> kPageShift;
   const bool write = access == Access::Write && !prefetch;
   FaultOutcome out = FaultOutcome::Fixed;
   // protect_clean_gpte: a clean guest PTE is mapped read-only even where the guest allows
   // writes, so that the guest's first write faults and the walk sets its dirty bit.
-  bool w = gperms.write && fmt_.dirty(gpte);
+  bool w = gperms.write && fmt_.dirty(gpte) && hp.writable;
+  // make_spte -> mmu_try_to_unsync_pages: a writable entry for a shadowed guest table lets the
+  // table go unsync, on a read fault as on a write (docs/ARCHITECTURE.md, Shadow MMU).
   if (w && write_protected(a, gfn)) {
-    if (write && try_unsync(a, gfn)) {
+    const bool may_unsync = !prefetch || p_.prefetch_unsync == PrefetchUnsync::On;
+    if (may_unsync && try_unsync(a, gfn)) {
       w = true;
     } else {
       w = false;
@@ -284,7 +299,8 @@ FaultOutcome ShadowMmu::set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpt
   const Addr sptep = PtIter::entry_at(pages_[sp].spt, idx);
   const uint64_t old = a.load(sptep, MemClass::PageTable);
   const uint64_t spte =
-      fmt_.make_leaf(hpa, 1, Perms{gperms.read, w, gperms.exec}, !prefetch, write && w);
+      fmt_.make_leaf(hpa, 1, Perms{gperms.read, w, gperms.exec}, !prefetch, write && w) |
+      (hp.writable ? kSpteHostWritable : 0);
   if (fmt_.present(old)) {
     // Another frame, or less than the old entry allowed: the old translation must be flushed.
     if (fmt_.address(old, 1) != hpa || ((old & X86PageFormat::kRw) && !w)) {

@@ -170,8 +170,11 @@ void ShadowMmu::clear_parents(Agent& a, const Pvec& pv, unsigned entry) {
 }
 
 // kvm_sync_page: bring every present leaf of an unsync page back in line with the guest PTE
-// it shadows (zapped when the guest unmapped or moved it, permissions updated otherwise), then
-// mark the page sync. Returns whether remote TLBs must be flushed.
+// it shadows: zapped when the guest unmapped or moved it or cleared its accessed bit
+// (prefetch_invalid_gpte), otherwise rebuilt from the guest PTE's permissions as make_spte
+// does for a sync (prefetch, no unsync): writable when the guest PTE is writable and dirty,
+// the host frame writable, and either the entry was writable already or no shadow page
+// shadows the target gfn. Returns whether remote TLBs must be flushed.
 bool ShadowMmu::sync_page(Agent& a, size_t sp) {
   lockdep_assert_held(a, mmu_lock_, __func__);
   a.advance(p_.shadow_sync_work);
@@ -186,7 +189,7 @@ bool ShadowMmu::sync_page(Agent& a, size_t sp) {
     const uint64_t g = a.load(PtIter::entry_at(guest, i), MemClass::PageTable);
     auto m = spte_gfn_.find(sptep);
     const uint64_t gfn = fmt_.address(g, 1) >> kPageShift;
-    if (!fmt_.present(g) || m == spte_gfn_.end() || m->second != gfn) {
+    if (!fmt_.present(g) || !fmt_.accessed(g) || m == spte_gfn_.end() || m->second != gfn) {
       zap_spte(a, sp, i, s);
       note_leaf_zap(s);
       stats_.sptes_zapped.inc();
@@ -194,17 +197,22 @@ bool ShadowMmu::sync_page(Agent& a, size_t sp) {
       continue;
     }
     const Perms gp = fmt_.perms(g);
-    // protect_clean_gpte: a guest PTE the guest wrote back clean loses W.
-    const bool w = gp.write && fmt_.dirty(g) && (s & X86PageFormat::kRw) && !write_protected(a, gfn);
+    const bool host_w = (s & kSpteHostWritable) != 0;
+    const bool w = gp.write && fmt_.dirty(g) && host_w &&
+                   ((s & X86PageFormat::kRw) || !shadowed(gfn));
     const uint64_t n = fmt_.make_leaf(fmt_.address(s, 1), 1, Perms{gp.read, w, gp.exec},
-                                      fmt_.accessed(s), fmt_.dirty(s));
+                                      fmt_.accessed(s), fmt_.dirty(s)) |
+                       (s & kSpteHostWritable);
     if (n != s) {
       a.store(sptep, n, MemClass::PageTable);
-      note_leaf_zap(s);
-      flush = true;
+      // A translation that lost a permission must be flushed; one that gained W need not be.
+      const Perms was = fmt_.perms(s), now = fmt_.perms(n);
+      if ((was.write && !now.write) || (was.exec && !now.exec)) {
+        note_leaf_zap(s);
+        flush = true;
+      }
     }
   }
-  a.store(pages_[sp].meta + ShadowMeta::kUnsync, 0);
   return flush;
 }
 
@@ -253,6 +261,7 @@ void ShadowMmu::sync_children(Agent& a, int vcpu_id, size_t root) {
     for (unsigned e = 0; e < pv.nr; ++e) {
       const size_t sp = pv.e[e].sp;
       if (pages_[sp].level != 1 || a.load(pages_[sp].meta + ShadowMeta::kUnsync) == 0) continue;
+      a.store(pages_[sp].meta + ShadowMeta::kUnsync, 0);  // kvm_unlink_unsync_page
       flush |= sync_page(a, sp);
       timed_clear_parents(a, pv, e, walk);
     }

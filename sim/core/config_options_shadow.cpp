@@ -22,6 +22,17 @@ void add_shadow_options(OptionTable& o) {
            "behaviour: a full vector refuses the page, which is then not synced; with "
            "--unsync-walk clear-before-add that page is lost)",
            &SimConfig::pvec_full);
+  o.versioned("prefetch-unsync",
+              "whether a prefetched shadow entry (INVLPG's update_pte) that the guest PTE lets be "
+              "writable may make the target's last-level shadow page unsync, as a fault does: "
+              "on, or off (the entry is made read-only); auto: as --kvm-version (off from 5.16)",
+              &SimConfig::prefetch_unsync);
+  o.versioned("lookup-sync-flush",
+              "the TLB flush after a fault's lookup finds an unsync shadow page and syncs it: "
+              "current (the faulting vCPU's TLB, after every such sync) or remote (every vCPU's, "
+              "when the sync removed or downgraded a translation); auto: as --kvm-version "
+              "(remote from 5.16)",
+              &SimConfig::lookup_sync_flush);
   o.on_off("unsync", "let last-level shadow pages go unsync instead of emulating every write",
            &SimConfig::unsync);
   o.whole("churn-procs", "guest-pt-churn: guest processes per vCPU", &SimConfig::churn_procs, 1,
