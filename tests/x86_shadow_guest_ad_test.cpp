@@ -15,15 +15,7 @@ using mmusim::testing::stat;
 
 namespace {
 
-SimConfig one_vcpu() {
-  SimConfig c = mmusim::testing::shadow_churn_config();
-  c.vcpus = 1;
-  c.churn_procs = 1;
-  c.churn_proc_bytes = 2ull << 20;
-  c.churn_fork = 0;
-  c.churn_exec = 0;
-  return c;
-}
+SimConfig one_vcpu() { return mmusim::testing::shadow_one_process_config(2ull << 20); }
 
 // vCPU 0 reads a mapped page X, then writes it, then writes it again; after each access a probe
 // logs the guest PTE's dirty bit (read from guest memory), whether the shadow leaf is writable,

@@ -21,15 +21,7 @@ using mmusim::testing::stat;
 namespace {
 
 // One vCPU, one process of two 2 MiB regions (two guest page tables), no fork or exec.
-SimConfig one_process() {
-  SimConfig c = mmusim::testing::shadow_churn_config();
-  c.vcpus = 1;
-  c.churn_procs = 1;
-  c.churn_proc_bytes = 4ull << 20;
-  c.churn_fork = 0;
-  c.churn_exec = 0;
-  return c;
-}
+SimConfig one_process() { return mmusim::testing::shadow_one_process_config(4ull << 20); }
 
 bool has(const std::string& out, const std::string& l) { return out.find(l) != std::string::npos; }
 
