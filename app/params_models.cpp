@@ -57,6 +57,13 @@ TdpMmuParams tdp_mmu_params(const SimConfig& cfg) {
 ShadowMmuParams shadow_mmu_params(const SimConfig& cfg) {
   ShadowMmuParams p;
   p.unsync_walk = cfg.unsync_walk;
+  p.pvec_full = cfg.pvec_full;
+  p.prefetch_unsync = kvm_form(cfg.prefetch_unsync, cfg.kvm_version,
+                               KvmChange::X86ShadowPrefetchNoUnsync, PrefetchUnsync::On,
+                               PrefetchUnsync::Off);
+  p.lookup_sync_flush = kvm_form(cfg.lookup_sync_flush, cfg.kvm_version,
+                                 KvmChange::X86ShadowLookupSyncRemote, LookupSyncFlush::Current,
+                                 LookupSyncFlush::Remote);
   p.unsync = cfg.unsync;
   p.vcpus = cfg.vcpus;
   p.page_size = cfg.page_size;

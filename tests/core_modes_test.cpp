@@ -71,6 +71,9 @@ TEST(Modes, EveryNameSelectsItsOwnValue) {
   expect_round_trip("cmo-policy", &SimConfig::cmo_policy);
   expect_round_trip("x86-mmu", &SimConfig::x86_mmu);
   expect_round_trip("unsync-walk", &SimConfig::unsync_walk);
+  expect_round_trip("pvec-full", &SimConfig::pvec_full);
+  expect_round_trip("prefetch-unsync", &SimConfig::prefetch_unsync);
+  expect_round_trip("lookup-sync-flush", &SimConfig::lookup_sync_flush);
   expect_round_trip("pattern", &SimConfig::pattern);
   expect_round_trip("access-offset", &SimConfig::access_offset);
   expect_round_trip("workload", &SimConfig::workload);

@@ -101,6 +101,18 @@ inline SimConfig shadow_churn_config() {
   return c;
 }
 
+// One vCPU running one process of `proc_bytes` (a guest page table per 2 MiB region), with no
+// fork or exec: the script's ops are the guest's only activity on it.
+inline SimConfig shadow_one_process_config(uint64_t proc_bytes) {
+  SimConfig c = shadow_churn_config();
+  c.vcpus = 1;
+  c.churn_procs = 1;
+  c.churn_proc_bytes = proc_bytes;
+  c.churn_fork = 0;
+  c.churn_exec = 0;
+  return c;
+}
+
 inline GuestPtChurn& churn_of(Platform& p) { return dynamic_cast<GuestPtChurn&>(*p.workload); }
 inline ShadowMmu& shadow_of(Platform& p) { return *dynamic_cast<X86Arch&>(*p.arch).shadow(); }
 inline Addr data_gva(uint64_t page) { return GuestLayout::kDataGva + (page << kPageShift); }

@@ -57,6 +57,10 @@ TEST(ShadowFault, AGuestPteRewrittenBetweenTheLocklessWalkAndMmuLockRetriesTheFa
   EXPECT_EQ(stat(out, "shadow.invlpg.count"), 1000) << out;
   EXPECT_GT(stat(out, "hv.fault.retry"), 0) << out;
   EXPECT_EQ(stat(out, "hv.fault.retry"), stat(out, "shadow.fault.gpte_changed"));
+  // The remapper stores PTEs without the accessed bit: the readers' walks set it with a cmpxchg
+  // on the guest PTE, and a cmpxchg that finds the remapper's next store there walks again.
+  EXPECT_GT(stat(out, "shadow.guest_ad.set"), 0) << out;
+  EXPECT_GT(stat(out, "shadow.guest_ad.retries"), 0) << out;
   EXPECT_EQ(stat(out, "check.violations"), 0) << out;
 }
 

@@ -80,13 +80,14 @@ TEST(ShadowHuge, WithSmallHostPagesAGuest2MiBPageIsShadowedByADirectPage) {
   const std::string log = out.substr(out.find("--LOG--"));
   EXPECT_NE(log.find("page 512 found 1 level 1 direct 1 writable 1 ok 1"), std::string::npos)
       << log;
-  // Writable after a read too: the guest PDE allows writes (the model keeps no clean-PTE
-  // write protection), and nothing write-protects the frame's gfns.
+  // Writable after a read too: the write to page 512 made the shadow MMU's walk set the guest
+  // PDE's dirty bit, and nothing write-protects the frame's gfns.
   EXPECT_NE(log.find("page 515 found 1 level 1 direct 1 writable 1 ok 1"), std::string::npos)
       << log;
-  // Before and after the PDE store, each time the right frame.
+  // Before and after the PDE store, each time the right frame; the new PDE is clean, so the
+  // read maps it read-only (protect_clean_gpte): another direct page, without W.
   EXPECT_NE(log.find("page 1023 found 1 level 1 direct 1 writable 1 ok 1\npage 1023 found 1 "
-                     "level 1 direct 1 writable 1 ok 1"),
+                     "level 1 direct 1 writable 0 ok 1"),
             std::string::npos)
       << log;
   // One direct page per (frame, W): the frame's and then region 0's. The data frames are no
@@ -107,9 +108,10 @@ TEST(ShadowHuge, With2MiBHostPagesAGuest2MiBPageGetsA2MiBShadowLeaf) {
     EXPECT_NE(log.find(std::string("page ") + page + " found 1 level 2 direct 0 writable 1 ok 1"),
               std::string::npos)
         << log;
-  // Before and after the PDE store, each time the right frame.
+  // Before and after the PDE store, each time the right frame; the new PDE is clean, so the
+  // read maps it read-only (protect_clean_gpte).
   EXPECT_NE(log.find("page 1023 found 1 level 2 direct 0 writable 1 ok 1\npage 1023 found 1 "
-                     "level 2 direct 0 writable 1 ok 1"),
+                     "level 2 direct 0 writable 0 ok 1"),
             std::string::npos)
       << log;
   EXPECT_EQ(stat(out, "shadow.direct.pages_created"), 0);

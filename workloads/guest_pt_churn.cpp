@@ -231,8 +231,11 @@ void GuestPtChurn::attach(WorkloadEnv& env) {
     const Addr gva = kDirectMapGva + (g << kPageShift);
     uint64_t t = dm_root;
     for (unsigned level = 4; level >= 2; --level) t = next_table(t, f.index(gva, level));
+    // Kernel mappings are built accessed and dirty (Linux's PAGE_KERNEL); the user PTEs of
+    // the processes start accessed but clean, so the shadow MMU maps them read-only until the
+    // first write (protect_clean_gpte).
     write_entry(t, f.index(gva, 1),
-                f.make_leaf(g << kPageShift, 1, Perms{true, true, false}, true, false));
+                f.make_leaf(g << kPageShift, 1, Perms{true, true, false}, true, true));
   }
   dm_idx = f.index(kDirectMapGva, 4);
   dm_entry =

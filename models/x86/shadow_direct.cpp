@@ -29,14 +29,18 @@ size_t ShadowMmu::get_direct_page(Agent& a, uint64_t base_gfn, bool writable) {
 }
 
 FaultOutcome ShadowMmu::map_guest_huge(Agent& a, size_t pd, Addr gva, const GuestWalk& gw,
-                                       Addr hpa, unsigned host_level, Access access,
-                                       bool& flush) {
+                                       const HostPage& hp, Access access, bool& flush) {
+  const Addr hpa = hp.hpa;
+  const unsigned host_level = hp.level;
   lockdep_assert_held(a, mmu_lock_, __func__);
   const unsigned idx = fmt_.index(gva, 2);
   const unsigned i1 = fmt_.index(gva, 1);
   const Addr sptep = PtIter::entry_at(pages_[pd].spt, idx);
   const uint64_t base = fmt_.address(gw.leaf, 2) >> kPageShift;
-  const Perms gp = fmt_.perms(gw.leaf);
+  // protect_clean_gpte: a clean guest PDE maps read-only (a direct page without W) until a
+  // write sets its dirty bit.
+  Perms gp = fmt_.perms(gw.leaf);
+  gp.write = gp.write && fmt_.dirty(gw.leaf) && hp.writable;
   const Addr hbase = hpa - (Addr(i1) << kPageShift);
   const bool large = max_level_ >= 2 && host_level >= 2 && (hbase & (fmt_.span(2) - 1)) == 0 &&
                      tracked_2m_.count(base >> 9) == 0;
@@ -76,7 +80,7 @@ FaultOutcome ShadowMmu::map_guest_huge(Agent& a, size_t pd, Addr gva, const Gues
   // The 4 KiB piece of the guest page, as a guest PTE would map it.
   const uint64_t gpte = fmt_.make_leaf((base + i1) << kPageShift, 1, gp, fmt_.accessed(gw.leaf),
                                        fmt_.dirty(gw.leaf));
-  return set_leaf(a, child, i1, gpte, hpa, access, false, flush);
+  return set_leaf(a, child, i1, gpte, hp, access, false, flush);
 }
 
 bool ShadowMmu::zap_huge_over(Agent& a, uint64_t gfn) {
@@ -95,7 +99,8 @@ bool ShadowMmu::zap_huge_over(Agent& a, uint64_t gfn) {
 
 // The oracle for guest 2 MiB pages (functional): every present entry of a direct page maps
 // the host frame of its gfn, writable only if the guest PDE was; every 2 MiB leaf, and every
-// link to a direct page, in a guest directory's shadow page agrees with the guest PDE there.
+// link to a direct page, in a guest directory's shadow page agrees with the guest PDE there
+// (writable only while that PDE is writable and dirty).
 uint64_t ShadowMmu::check_huge_consistency(Cycles now, const std::string& who) {
   uint64_t bad = 0;
   auto report = [&](const Page& p, unsigned i, const char* what) {
@@ -127,13 +132,13 @@ uint64_t ShadowMmu::check_huge_consistency(Cycles now, const std::string& who) {
       const bool huge = fmt_.present(g) && fmt_.is_leaf(g, 2);
       if (fmt_.is_leaf(s, 2)) {
         if (!huge || host_.lookup(fmt_.address(g, 2) >> kPageShift).hpa != fmt_.address(s, 2) ||
-            ((s & X86PageFormat::kRw) && !(g & X86PageFormat::kRw)))
+            ((s & X86PageFormat::kRw) && !((g & X86PageFormat::kRw) && fmt_.dirty(g))))
           report(p, i, "2 MiB shadow leaf disagrees with the guest PDE");
         continue;
       }
       const Page& c = pages_[by_spt_.at(fmt_.address(s, 2))];
       if (c.direct && (!huge || fmt_.address(g, 2) >> kPageShift != c.gfn ||
-                       (c.direct_w && !(g & X86PageFormat::kRw))))
+                       (c.direct_w && !((g & X86PageFormat::kRw) && fmt_.dirty(g)))))
         report(p, i, "direct shadow page linked where the guest PDE maps something else");
     }
   }

@@ -4,8 +4,9 @@
 //  - at the last-level entry, if the shadow page holding it is unsync (the guest edits that
 //    table without faulting, so the entry may lag behind the guest PTE), the entry is zapped
 //    (a remote flush if it was present) and rebuilt from the guest PTE read again from guest
-//    memory (update_pte: a prefetch that never unsyncs and sets no accessed bit). The page
-//    stays unsync: the other entries are left to the next sync;
+//    memory (update_pte: a prefetch that sets no accessed bit and, from 5.16, never unsyncs a
+//    page: --prefetch-unsync). The page stays unsync: the other entries are left to the next
+//    sync;
 //  - the walk stops early at a level whose shadow page has no unsync children: nothing below
 //    can be out of date (a sync page is write-protected, so its entries follow every guest
 //    write through emulation).
@@ -54,7 +55,7 @@ void ShadowMmu::invlpg_root(Agent& a, int vcpu_id, size_t root, Addr gva) {
       if (fmt_.present(gpte) && fmt_.accessed(gpte)) {
         bool more = false;
         const HostPage hp = host_.resolve(a, fmt_.address(gpte, 1) >> kPageShift, false);
-        set_leaf(a, sp, idx, gpte, hp.hpa, Access::Read, true, more);
+        set_leaf(a, sp, idx, gpte, hp, Access::Read, true, more);
         host_.release(a, hp);
         if (more) flush_.flush_all(a, vcpu_id);
       }

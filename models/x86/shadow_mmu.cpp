@@ -38,54 +38,27 @@ ShadowMmu::ShadowMmu(const ShadowMmuParams& p, PhysMem& phys, PagePool& pool, Ho
   max_level_ = p.page_size >= (uint64_t(2) << 20) ? 2 : 1;
 }
 
-Addr ShadowMmu::guest_page_hpa(Agent& a, uint64_t gfn) { return host_.user_access(a, gfn, false).hpa; }
-
-// The guest's own walk (FNAME(walk_addr)): 4-level x86-64 tables, 4 KiB and 2 MiB pages.
-bool ShadowMmu::walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w) {
-  // The iterator walks guest-physical table addresses; each table is read at its host backing.
-  for (PtIter it(fmt_, cr3_gfn << kPageShift, gva);; it.descend()) {
-    const unsigned level = it.level();
-    const uint64_t table = it.table() >> kPageShift;
-    w.table_gfn[level] = table;
-    w.pte_hpa[level] = PtIter::entry_at(guest_page_hpa(a, table), it.index());
-    const uint64_t e = a.load(w.pte_hpa[level], MemClass::PageTable);
-    w.pte[level] = e;
-    it.set_entry(e);
-    if (!fmt_.present(e)) return false;
-    if (level == 1) {
-      w.leaf = e;
-      return true;
-    }
-    if (level == 2 && fmt_.is_leaf(e, level)) {
-      w.leaf = e;
-      w.leaf_level = 2;
-      return true;
-    }
-    if (fmt_.is_leaf(e, level))
-      throw ModelError("shadow MMU: guest 1 GiB page at gva " + hex(gva) + " is not modelled");
-  }
-}
-
-bool ShadowMmu::gpte_changed(Agent& a, const GuestWalk& w, unsigned level) {
-  return a.load(w.pte_hpa[level], MemClass::PageTable) != w.pte[level];
-}
-
 size_t ShadowMmu::root_for(Agent& a, int vcpu_id, bool& flush) {
-  return get_page(a, cr3_[size_t(vcpu_id)] >> kPageShift, 4, flush);
+  return get_page(a, vcpu_id, cr3_[size_t(vcpu_id)] >> kPageShift, 4, flush);
 }
 
 // kvm_mmu_get_page: the shadow page for (gfn, level), created if there is none. A new shadow
 // page makes its guest table write-tracked: writable leaves mapping that gfn lose W.
-size_t ShadowMmu::get_page(Agent& a, uint64_t gfn, unsigned level, bool& flush) {
+size_t ShadowMmu::get_page(Agent& a, int vcpu_id, uint64_t gfn, unsigned level, bool& flush) {
   lockdep_assert_held(a, mmu_lock_, __func__);
   auto it = by_gfn_.find({gfn, level});
   if (it != by_gfn_.end()) {
     const size_t sp = it->second;
-    // An unsync page found by a lookup is synced before it is (re)used, as KVM does; the
-    // parents' stale bits are cleared by the next unsync walk.
+    // An unsync page found by a lookup gets its entries synced with the guest PTEs before it
+    // is linked, but is neither write-protected nor marked sync: the guest keeps writing its
+    // table until it flushes its TLB, and the unsync walk of that flush syncs it for good.
     if (level == 1 && a.load(pages_[sp].meta + ShadowMeta::kUnsync) != 0) {
-      flush |= rmap_write_protect(a, gfn);
-      flush |= sync_page(a, sp);
+      stats_.lookup_synced.inc();
+      const bool changed = sync_page(a, sp);
+      if (p_.lookup_sync_flush == LookupSyncFlush::Remote)
+        flush |= changed;
+      else
+        flush_.flush_current(a, vcpu_id);  // KVM_REQ_TLB_FLUSH_CURRENT, whatever changed
     }
     return sp;
   }
@@ -185,6 +158,12 @@ bool ShadowMmu::rmap_write_protect(Agent& a, uint64_t gfn) {
   return changed;
 }
 
+bool ShadowMmu::shadowed(uint64_t gfn) const {
+  for (unsigned level = 1; level <= 4; ++level)
+    if (by_gfn_.count({gfn, level})) return true;
+  return false;
+}
+
 // A gfn is write-protected while some shadow page shadows it and is in sync.
 bool ShadowMmu::write_protected(Agent& a, uint64_t gfn) {
   for (unsigned level = 1; level <= 4; ++level) {
@@ -223,7 +202,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   a.advance(p_.fault_entry);
   const uint64_t cr3_gfn = cr3_.at(size_t(vcpu_id)) >> kPageShift;
   GuestWalk gw;
-  if (!walk_guest(a, cr3_gfn, gva, gw))
+  if (!walk_guest(a, cr3_gfn, gva, access, gw))
     throw ModelError("shadow MMU: guest page fault at gva " + hex(gva) +
                      " (the workload accessed an address its guest does not map)");
   const Perms gperms = fmt_.perms(gw.leaf);
@@ -265,7 +244,7 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
     }
     const bool present = links_child(e, level);
     const size_t child = present ? by_spt_.at(fmt_.address(e, level))
-                                 : get_page(a, gw.table_gfn[level - 1], level - 1, flush);
+                                 : get_page(a, vcpu_id, gw.table_gfn[level - 1], level - 1, flush);
     // The guest table below is write-protected now: is the entry read in it still there?
     changed = gpte_changed(a, gw, level - 1);
     if (!changed && !present) link(a, sp, idx, child);
@@ -281,8 +260,8 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   }
   const FaultOutcome out =
       gw.leaf_level == 2
-          ? map_guest_huge(a, sp, gva, gw, hpa, hp.level, access, flush)
-          : set_leaf(a, sp, it.index(), gw.leaf, hpa, access, false, flush);
+          ? map_guest_huge(a, sp, gva, gw, hp, access, flush)
+          : set_leaf(a, sp, it.index(), gw.leaf, hp, access, false, flush);
   a.advance(p_.shadow_fault_work);
   if (flush) flush_.flush_all(a, vcpu_id);
   mmu_lock_.unlock(a);
@@ -295,16 +274,22 @@ FaultOutcome ShadowMmu::counted(const Agent& a, Cycles t0, FaultOutcome out) {
   return out;
 }
 
-FaultOutcome ShadowMmu::set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpte, Addr hpa,
-                                 Access access, bool prefetch, bool& flush) {
+FaultOutcome ShadowMmu::set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpte,
+                                 const HostPage& hp, Access access, bool prefetch, bool& flush) {
   lockdep_assert_held(a, mmu_lock_, __func__);
+  const Addr hpa = hp.hpa;
   const Perms gperms = fmt_.perms(gpte);
   const uint64_t gfn = fmt_.address(gpte, 1) >> kPageShift;
   const bool write = access == Access::Write && !prefetch;
   FaultOutcome out = FaultOutcome::Fixed;
-  bool w = gperms.write;
+  // protect_clean_gpte: a clean guest PTE is mapped read-only even where the guest allows
+  // writes, so that the guest's first write faults and the walk sets its dirty bit.
+  bool w = gperms.write && fmt_.dirty(gpte) && hp.writable;
+  // make_spte -> mmu_try_to_unsync_pages: a writable entry for a shadowed guest table lets the
+  // table go unsync, on a read fault as on a write (docs/ARCHITECTURE.md, Shadow MMU).
   if (w && write_protected(a, gfn)) {
-    if (write && try_unsync(a, gfn)) {
+    const bool may_unsync = !prefetch || p_.prefetch_unsync == PrefetchUnsync::On;
+    if (may_unsync && try_unsync(a, gfn)) {
       w = true;
     } else {
       w = false;
@@ -314,7 +299,8 @@ FaultOutcome ShadowMmu::set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpt
   const Addr sptep = PtIter::entry_at(pages_[sp].spt, idx);
   const uint64_t old = a.load(sptep, MemClass::PageTable);
   const uint64_t spte =
-      fmt_.make_leaf(hpa, 1, Perms{gperms.read, w, gperms.exec}, !prefetch, write && w);
+      fmt_.make_leaf(hpa, 1, Perms{gperms.read, w, gperms.exec}, !prefetch, write && w) |
+      (hp.writable ? kSpteHostWritable : 0);
   if (fmt_.present(old)) {
     // Another frame, or less than the old entry allowed: the old translation must be flushed.
     if (fmt_.address(old, 1) != hpa || ((old & X86PageFormat::kRw) && !w)) {
@@ -337,7 +323,7 @@ void ShadowMmu::emulate_guest_write(Agent& a, int vcpu_id, Addr gva, uint64_t va
   stats_.emulated.inc();
   a.advance(p_.shadow_emulate);
   GuestWalk gw;
-  if (!walk_guest(a, cr3_.at(size_t(vcpu_id)) >> kPageShift, gva, gw))
+  if (!walk_guest(a, cr3_.at(size_t(vcpu_id)) >> kPageShift, gva, Access::Write, gw))
     throw ModelError("shadow MMU: emulated write to unmapped gva " + hex(gva));
   const uint64_t gfn = fmt_.address(gw.leaf, 1) >> kPageShift;
   const Addr off = gva & (kPageSize - 1) & ~Addr(7);
@@ -411,8 +397,10 @@ uint64_t ShadowMmu::check_shadow_consistency(Cycles now, const std::string& who)
       const uint64_t g = phys_.read64(PtIter::entry_at(guest, i));
       const uint64_t gfn = fmt_.address(g, 1) >> kPageShift;
       if (!unsync) {
+        // Writable only where the guest PTE is writable and dirty (protect_clean_gpte).
         const bool ok = fmt_.present(g) && host_.lookup(gfn).hpa == fmt_.address(s, 1) &&
-                        (!(s & X86PageFormat::kRw) || (g & X86PageFormat::kRw));
+                        (!(s & X86PageFormat::kRw) ||
+                         ((g & X86PageFormat::kRw) && fmt_.dirty(g)));
         if (!ok) {
           ++bad;
           oracle_.report("shadow_mismatch", now, who, p.gfn << kPageShift,

@@ -57,6 +57,9 @@ struct ShadowMeta {
 // What the shadow MMU reads of the run's parameters (app/params_models.cpp builds it).
 struct ShadowMmuParams {
   UnsyncWalk unsync_walk = UnsyncWalk::ClearOnAdd;  // --unsync-walk: how the walk clears bits
+  PvecFull pvec_full = PvecFull::Kvm;  // --pvec-full: KVM's add, or the hypothetical refusal
+  PrefetchUnsync prefetch_unsync = PrefetchUnsync::Off;     // resolved --prefetch-unsync
+  LookupSyncFlush lookup_sync_flush = LookupSyncFlush::Remote;  // resolved --lookup-sync-flush
   bool unsync = true;               // --unsync: last-level shadow pages may go unsync
   unsigned vcpus = 4;               // vCPUs, each with its CR3 and cache of previous roots
   uint64_t page_size = 4096;        // --page-size: 2 MiB allows 2 MiB shadow leaves
@@ -153,14 +156,24 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
     int parent;    // pvec index of the entry of the parent page (rewalk), -1 for none
     unsigned idx;  // index of the page's entry in that parent
   };
+  // struct kvm_mmu_pages and mmu_pages_add (docs/ARCHITECTURE.md, Shadow MMU).
   struct Pvec {
+    explicit Pvec(PvecFull m) : mode(m) {}
     PvecEntry e[kPvecSize];
     unsigned nr = 0;
-    // Refuses when full: the page is then not in the vector (what the seed's review assumes).
-    bool add(size_t sp, int parent, unsigned idx) {
-      if (nr == kPvecSize) return false;
+    PvecFull mode;
+    // Adds `sp` (`unsync`: an unsync last-level page) and returns true when the walk must stop
+    // with -ENOSPC. KVM's add always appends, except an unsync page the vector already holds
+    // (linked by two parents), then reports whether the vector is now full: the page that
+    // fills it is in the vector and the caller syncs it. The hypothetical `refuse` add keeps
+    // a full vector as it is: the page is left out.
+    bool add(size_t sp, bool unsync, int parent, unsigned idx) {
+      if (unsync)
+        for (unsigned i = 0; i < nr; ++i)
+          if (e[i].sp == sp) return false;
+      if (mode == PvecFull::Refuse && nr == kPvecSize) return true;
       e[nr++] = PvecEntry{sp, parent, idx};
-      return true;
+      return mode == PvecFull::Kvm && nr == kPvecSize;
     }
   };
 
@@ -176,13 +189,18 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
   };
   // Counts a fault's outcome and samples its latency from `t0`; returns `out`.
   FaultOutcome counted(const Agent& a, Cycles t0, FaultOutcome out);
-  bool walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w);
+  // FNAME(walk_addr) for an `access` to gva, with the accessed/dirty bits it sets in the guest
+  // entries (shadow_guest_walk.cpp); false when the guest does not map gva.
+  bool walk_guest(Agent& a, uint64_t cr3_gfn, Addr gva, Access access, GuestWalk& w);
+  bool read_guest_walk(Agent& a, uint64_t cr3_gfn, Addr gva, GuestWalk& w);
+  bool set_accessed_dirty(Agent& a, GuestWalk& w, bool write);
   // FNAME(gpte_changed): the guest entry at `level` differs from what the walk read.
   bool gpte_changed(Agent& a, const GuestWalk& w, unsigned level);
   Addr guest_page_hpa(Agent& a, uint64_t gfn);
 
   // --- shadow pages (shadow_mmu.cpp) ---
-  size_t get_page(Agent& a, uint64_t gfn, unsigned level, bool& flush);
+  // kvm_mmu_get_page for the fault or root load of vCPU `vcpu_id`.
+  size_t get_page(Agent& a, int vcpu_id, uint64_t gfn, unsigned level, bool& flush);
   size_t new_page(Agent& a, uint64_t gfn, unsigned level, bool direct);
   // A present entry of a `level` page that links a child shadow page (not a 2 MiB leaf).
   bool links_child(uint64_t e, unsigned level) const {
@@ -195,13 +213,22 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
   bool try_unsync(Agent& a, uint64_t gfn);
   size_t page_of_spte(Addr sptep) const { return by_spt_.at(sptep & ~(kPageSize - 1)); }
   size_t root_for(Agent& a, int vcpu_id, bool& flush);
-  // mmu_set_spte: entry `idx` of last-level page `sp` maps guest PTE `gpte`. A fault's install
-  // (`prefetch` false) may let the guest table of the target go unsync on a write and answers
-  // Emulate when it stays write-protected; a prefetch (invlpg's update_pte) never unsyncs and
-  // leaves the accessed bit clear. `hpa`: the host frame of the PTE's gfn, resolved by the
-  // caller. Sets `flush` when a translation was removed or downgraded.
-  FaultOutcome set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpte, Addr hpa,
+  // mmu_set_spte: entry `idx` of last-level page `sp` maps guest PTE `gpte`. The entry is
+  // writable when the guest PTE is writable and dirty (protect_clean_gpte) and the host maps
+  // the frame writable, unless the target gfn is a shadowed guest table: then a fault's install
+  // (`prefetch` false), read or write, lets that table go unsync (mmu_try_to_unsync_pages), and
+  // a write answers Emulate when it stays write-protected; a prefetch (invlpg's update_pte)
+  // unsyncs only with --prefetch-unsync on and leaves the accessed bit clear. `hp`: the host
+  // frame of the PTE's gfn, resolved by the caller. Sets `flush` when a translation was
+  // removed or downgraded.
+  FaultOutcome set_leaf(Agent& a, size_t sp, unsigned idx, uint64_t gpte, const HostPage& hp,
                         Access access, bool prefetch, bool& flush);
+  // The software bit of a shadow leaf recording that the host maps its frame writable
+  // (shadow_host_writable_mask): what a sync may restore W from.
+  static constexpr uint64_t kSpteHostWritable = uint64_t(1) << 9;
+  // Whether any shadow page of a guest table shadows `gfn` (the target of a sync's entry may
+  // then not be made writable: mmu_try_to_unsync_pages without can_unsync).
+  bool shadowed(uint64_t gfn) const;
   // The oracle's record of a shadow leaf removed or downgraded (before the flush covering it):
   // shadow TLB entries are tagged with the host frame (ShadowWalker puts it in `gpa`).
   void note_leaf_zap(uint64_t spte) { flush_.note_zap(fmt_.address(spte, 1), kPageSize); }
@@ -213,8 +240,8 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
   // page directory holding it. A 2 MiB shadow leaf when the host backs the whole frame with
   // one 2 MiB page, --page-size allows it and no gfn of the frame is a shadowed guest table
   // (KVM's disallow_lpage); a direct last-level page otherwise.
-  FaultOutcome map_guest_huge(Agent& a, size_t pd, Addr gva, const GuestWalk& gw, Addr hpa,
-                              unsigned host_level, Access access, bool& flush);
+  FaultOutcome map_guest_huge(Agent& a, size_t pd, Addr gva, const GuestWalk& gw,
+                              const HostPage& hp, Access access, bool& flush);
   size_t get_direct_page(Agent& a, uint64_t base_gfn, bool writable);
   // The 2 MiB shadow leaves over a gfn that becomes a shadowed guest table are zapped.
   bool zap_huge_over(Agent& a, uint64_t gfn);
@@ -263,6 +290,9 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
   void sync_children(Agent& a, int vcpu_id, size_t root);
   // mmu_zap_unsync_children: the unsync walk from `sp`, zapping what it collects.
   unsigned zap_unsync_children(Agent& a, size_t sp, std::vector<size_t>& freed);
+  // kvm_sync_page (shadow_unsync.cpp): every present entry of unsync page `sp` brought back in
+  // line with its guest PTE; the page's unsync flag is the caller's (a sync of the walk clears
+  // it first, a lookup leaves it). Returns whether a translation was removed or downgraded.
   bool sync_page(Agent& a, size_t sp);
   uint64_t wload(Agent& a, Addr addr);  // a metadata/table load the walk makes (miss counting)
   void wstore(Agent& a, Addr addr, uint64_t v);
@@ -302,6 +332,12 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
     explicit ShadowMmuStats(Stats& s) : StatsGroup(s) {}
     statistics::Counter gpte_changed{*this, "shadow.fault.gpte_changed",
                                      "shadow faults retried because the guest PTE changed"};
+    statistics::Counter guest_ad_set{*this, "shadow.guest_ad.set",
+                                     "guest page-table entries whose accessed/dirty bits the "
+                                     "shadow MMU's walk set (one cmpxchg each)"};
+    statistics::Counter guest_ad_retries{*this, "shadow.guest_ad.retries",
+                                         "guest walks restarted because an accessed/dirty "
+                                         "cmpxchg found the entry changed"};
     statistics::Counter emulated{*this, "shadow.emulated_writes",
                                  "guest writes to write-protected page tables emulated"};
     statistics::Counter unsynced{*this, "shadow.unsync.pages_unsynced",
@@ -310,6 +346,8 @@ class ShadowMmu : public HypervisorMmu, public ShadowPaging {
                               "syncs of unsync shadow pages (kvm_mmu_sync_roots and friends)"};
     statistics::Counter pages_synced{*this, "shadow.sync.pages_synced",
                                      "unsync shadow pages synced"};
+    statistics::Counter lookup_synced{*this, "shadow.sync.lookup_synced",
+                                      "unsync shadow pages synced (and left unsync) by a lookup"};
     statistics::Counter sptes_zapped{*this, "shadow.sync.sptes_zapped",
                                      "SPTEs zapped while syncing"};
     statistics::Counter walk_visits{*this, "shadow.walk.visits",

@@ -12,8 +12,12 @@
 //                   are found by the next walk;
 //  clear-on-add     the review's version: a child's bit is cleared once it is in the vector
 //                   (or found already sync), since the caller must sync every entry;
-//  clear-before-add the patch as posted: the bit of an unsync child is cleared before adding it
-//                   and stays cleared when the add fails (vector full): that page is lost.
+//  clear-before-add the patch as posted: the bit of an unsync child is cleared before adding it.
+//                   KVM's add always appends (the vector reports full after it), so the page
+//                   is synced with the rest and nothing is lost. Only under the hypothetical
+//                   --pvec-full refuse, where a full vector leaves the page out, does its bit
+//                   stay cleared with the page unsynced: the page is lost (docs/VALIDATION.md,
+//                   Unsync walk).
 // Every metadata word the walk touches is a load or store through the cache model; the walk's
 // time, loads and the loads that miss the private L1 are counted.
 #include <sstream>
@@ -76,7 +80,7 @@ int ShadowMmu::unsync_walk(Agent& a, size_t root, Pvec& pv) {
   stats_.walk_visits.inc();
   if (wload(a, pages_[root].meta + ShadowMeta::kUnsyncChildren) == 0) return 0;
   if (walk_kind_ == UnsyncWalk::Rewalk) {
-    pv.add(root, -1, 0);
+    pv.add(root, false, -1, 0);  // INVALID_INDEX: the vector's first entry is the walk's root
     return walk_rewalk(a, root, 0, pv);
   }
   return walk_and_clear(a, root, pv, walk_kind_ == UnsyncWalk::ClearBeforeAdd);
@@ -98,7 +102,7 @@ int ShadowMmu::walk_rewalk(Agent& a, size_t sp, int self, Pvec& pv) {
       const size_t child = by_spt_.at(fmt_.address(ent, pages_[sp].level));
       stats_.walk_visits.inc();
       if (wload(a, pages_[child].meta + ShadowMeta::kUnsyncChildren) != 0) {
-        if (!pv.add(child, self, i)) return -1;
+        if (pv.add(child, false, self, i)) return -1;
         const int ret = walk_rewalk(a, child, int(pv.nr) - 1, pv);
         if (ret == 0) {
           clear_unsync_child_bit(a, sp, i);
@@ -108,7 +112,7 @@ int ShadowMmu::walk_rewalk(Agent& a, size_t sp, int self, Pvec& pv) {
         nr += ret;
       } else if (wload(a, pages_[child].meta + ShadowMeta::kUnsync) != 0) {
         ++nr;
-        if (!pv.add(child, self, i)) return -1;
+        if (pv.add(child, true, self, i)) return -1;
       } else {
         clear_unsync_child_bit(a, sp, i);
       }
@@ -136,8 +140,8 @@ int ShadowMmu::walk_and_clear(Agent& a, size_t sp, Pvec& pv, bool clear_before_a
         } else {
           if (clear_before_add) clear_unsync_child_bit(a, sp, i);
           if (wload(a, pages_[child].meta + ShadowMeta::kUnsync) != 0) {
-            if (!pv.add(child, -1, i)) return -1;
             ++nr;
+            if (pv.add(child, true, -1, i)) return -1;
           }
           if (clear_before_add) continue;
         }
@@ -166,8 +170,11 @@ void ShadowMmu::clear_parents(Agent& a, const Pvec& pv, unsigned entry) {
 }
 
 // kvm_sync_page: bring every present leaf of an unsync page back in line with the guest PTE
-// it shadows (zapped when the guest unmapped or moved it, permissions updated otherwise), then
-// mark the page sync. Returns whether remote TLBs must be flushed.
+// it shadows: zapped when the guest unmapped or moved it or cleared its accessed bit
+// (prefetch_invalid_gpte), otherwise rebuilt from the guest PTE's permissions as make_spte
+// does for a sync (prefetch, no unsync): writable when the guest PTE is writable and dirty,
+// the host frame writable, and either the entry was writable already or no shadow page
+// shadows the target gfn. Returns whether remote TLBs must be flushed.
 bool ShadowMmu::sync_page(Agent& a, size_t sp) {
   lockdep_assert_held(a, mmu_lock_, __func__);
   a.advance(p_.shadow_sync_work);
@@ -182,7 +189,7 @@ bool ShadowMmu::sync_page(Agent& a, size_t sp) {
     const uint64_t g = a.load(PtIter::entry_at(guest, i), MemClass::PageTable);
     auto m = spte_gfn_.find(sptep);
     const uint64_t gfn = fmt_.address(g, 1) >> kPageShift;
-    if (!fmt_.present(g) || m == spte_gfn_.end() || m->second != gfn) {
+    if (!fmt_.present(g) || !fmt_.accessed(g) || m == spte_gfn_.end() || m->second != gfn) {
       zap_spte(a, sp, i, s);
       note_leaf_zap(s);
       stats_.sptes_zapped.inc();
@@ -190,16 +197,22 @@ bool ShadowMmu::sync_page(Agent& a, size_t sp) {
       continue;
     }
     const Perms gp = fmt_.perms(g);
-    const bool w = gp.write && (s & X86PageFormat::kRw) && !write_protected(a, gfn);
+    const bool host_w = (s & kSpteHostWritable) != 0;
+    const bool w = gp.write && fmt_.dirty(g) && host_w &&
+                   ((s & X86PageFormat::kRw) || !shadowed(gfn));
     const uint64_t n = fmt_.make_leaf(fmt_.address(s, 1), 1, Perms{gp.read, w, gp.exec},
-                                      fmt_.accessed(s), fmt_.dirty(s));
+                                      fmt_.accessed(s), fmt_.dirty(s)) |
+                       (s & kSpteHostWritable);
     if (n != s) {
       a.store(sptep, n, MemClass::PageTable);
-      note_leaf_zap(s);
-      flush = true;
+      // A translation that lost a permission must be flushed; one that gained W need not be.
+      const Perms was = fmt_.perms(s), now = fmt_.perms(n);
+      if ((was.write && !now.write) || (was.exec && !now.exec)) {
+        note_leaf_zap(s);
+        flush = true;
+      }
     }
   }
-  a.store(pages_[sp].meta + ShadowMeta::kUnsync, 0);
   return flush;
 }
 
@@ -229,7 +242,7 @@ void ShadowMmu::timed_clear_parents(Agent& a, const Pvec& pv, unsigned e, Cycles
 void ShadowMmu::sync_children(Agent& a, int vcpu_id, size_t root) {
   lockdep_assert_held(a, mmu_lock_, __func__);
   stats_.syncs.inc();
-  Pvec pv;
+  Pvec pv(p_.pvec_full);
   for (unsigned rounds = 0;; ++rounds) {
     Cycles walk = 0;
     const int r = timed_walk(a, root, pv, rounds, walk);
@@ -248,6 +261,7 @@ void ShadowMmu::sync_children(Agent& a, int vcpu_id, size_t root) {
     for (unsigned e = 0; e < pv.nr; ++e) {
       const size_t sp = pv.e[e].sp;
       if (pages_[sp].level != 1 || a.load(pages_[sp].meta + ShadowMeta::kUnsync) == 0) continue;
+      a.store(pages_[sp].meta + ShadowMeta::kUnsync, 0);  // kvm_unlink_unsync_page
       flush |= sync_page(a, sp);
       timed_clear_parents(a, pv, e, walk);
     }
@@ -267,7 +281,7 @@ unsigned ShadowMmu::zap_unsync_children(Agent& a, size_t sp, std::vector<size_t>
   lockdep_assert_held(a, mmu_lock_, __func__);
   if (pages_[sp].level == 1) return 0;
   unsigned zapped = 0;
-  Pvec pv;
+  Pvec pv(p_.pvec_full);
   for (unsigned rounds = 0;; ++rounds) {
     Cycles walk = 0;
     const int r = timed_walk(a, sp, pv, rounds, walk);

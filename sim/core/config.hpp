@@ -183,6 +183,9 @@ struct SimConfig {
   // --- x86 shadow MMU (sim/core/config_options_shadow.cpp) ---
   X86Mmu x86_mmu = X86Mmu::Tdp;
   UnsyncWalk unsync_walk = UnsyncWalk::ClearOnAdd;
+  PvecFull pvec_full = PvecFull::Kvm;
+  std::optional<PrefetchUnsync> prefetch_unsync;     // off from 5.16
+  std::optional<LookupSyncFlush> lookup_sync_flush;  // remote from 5.16
   bool unsync = true;                   // let last-level shadow pages go unsync
   unsigned churn_procs = 4;             // guest-pt-churn: processes per vCPU
   uint64_t churn_proc_bytes = 64ull << 20;  // guest-pt-churn: data window of one process

@@ -12,8 +12,27 @@ void add_shadow_options(OptionTable& o) {
   o.choice("unsync-walk",
            "mmu_unsync_walk ordering: rewalk (before the patch: bits cleared after the "
            "sync), clear-on-add (the review's version), clear-before-add (the patch as posted: "
-           "loses an unsync page when the vector is full)",
+           "a child's bit is cleared before it is added; with KVM's add it is synced all the "
+           "same, see --pvec-full)",
            &SimConfig::unsync_walk);
+  o.choice("pvec-full",
+           "adding a page to the unsync walk's vector of 16: kvm (KVM's mmu_pages_add: the page "
+           "is always appended, an unsync page already in the vector is skipped, and a full "
+           "vector then ends the walk with -ENOSPC) or refuse (HYPOTHETICAL, not KVM's "
+           "behaviour: a full vector refuses the page, which is then not synced; with "
+           "--unsync-walk clear-before-add that page is lost)",
+           &SimConfig::pvec_full);
+  o.versioned("prefetch-unsync",
+              "whether a prefetched shadow entry (INVLPG's update_pte) that the guest PTE lets be "
+              "writable may make the target's last-level shadow page unsync, as a fault does: "
+              "on, or off (the entry is made read-only); auto: as --kvm-version (off from 5.16)",
+              &SimConfig::prefetch_unsync);
+  o.versioned("lookup-sync-flush",
+              "the TLB flush after a fault's lookup finds an unsync shadow page and syncs it: "
+              "current (the faulting vCPU's TLB, after every such sync) or remote (every vCPU's, "
+              "when the sync removed or downgraded a translation); auto: as --kvm-version "
+              "(remote from 5.16)",
+              &SimConfig::lookup_sync_flush);
   o.on_off("unsync", "let last-level shadow pages go unsync instead of emulating every write",
            &SimConfig::unsync);
   o.whole("churn-procs", "guest-pt-churn: guest processes per vCPU", &SimConfig::churn_procs, 1,

@@ -36,6 +36,22 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "KVM: x86/mmu: fast_page_fault support for the TDP MMU",
      "slow-path: a write to a write-protected SPTE takes the full fault path under mmu_lock",
      "lockless: such a write is fixed by one cmpxchg without mmu_lock"},
+    // Both shadow-MMU entries come from one series merged for 5.16. The lookup's flush: "KVM:
+    // X86: Change kvm_sync_page() to return true when remote flush is needed" in the same series
+    // made it conditional; until 5.19's "KVM: x86/mmu: Don't rebuild page when the page is
+    // synced and no tlb flushing is required" a sync that needed no flush also made the lookup
+    // build a second shadow page for the gfn, which the model does not do (docs/KVM_RELEASES.md).
+    {KvmChange::X86ShadowPrefetchNoUnsync, Arch::X86, "prefetch-unsync", {5, 16},
+     "KVM: X86: Don't unsync pagetables when speculative",
+     "on: a prefetched shadow entry (INVLPG's update_pte) the guest PTE lets be writable makes "
+     "the target's in-sync last-level shadow page unsync, as a fault does",
+     "off: a prefetch never unsyncs; such an entry is made read-only"},
+    {KvmChange::X86ShadowLookupSyncRemote, Arch::X86, "lookup-sync-flush", {5, 16},
+     "KVM: X86: Don't flush current tlb on shadow page modification",
+     "current: after a lookup syncs an unsync shadow page, the faulting vCPU's TLB is flushed "
+     "(KVM_REQ_TLB_FLUSH_CURRENT), whatever the sync changed",
+     "remote: every vCPU's TLB is flushed, only when the sync removed or downgraded a "
+     "translation"},
     {KvmChange::Arm64ParallelFaults, Arch::Arm64, "mmu-lock", {6, 2},
      "KVM: arm64: Handle stage-2 faults in parallel",
      "exclusive: stage-2 faults hold mmu_lock exclusively and write descriptors with stores",

@@ -25,6 +25,8 @@ enum class KvmChange {
   X86RemovedSpte,          // removed tables torn down to REMOVED_SPTE (FROZEN_SPTE from 6.11)
   X86HugeSplitOnFault,     // a huge leaf in a fault's way is split in place, not zapped
   X86NotifierEarlyCheck,   // ... and checks for one before taking mmu_lock
+  X86ShadowPrefetchNoUnsync,   // shadow MMU: a prefetched SPTE never unsyncs a page
+  X86ShadowLookupSyncRemote,   // shadow MMU: a lookup's sync flushes remote TLBs when needed
 };
 
 // Whether long mmu_lock walks yield to a waiter in release r on a host booted with `preempt`.

@@ -44,6 +44,19 @@ enum class CmoPolicy { Eager, Deferred, None };
 enum class X86Mmu { Tdp, Shadow };
 // x86 shadow MMU: the ordering of mmu_unsync_walk around the unsync-walk change (--unsync-walk).
 enum class UnsyncWalk { Rewalk, ClearOnAdd, ClearBeforeAdd };
+// x86 shadow MMU: what adding a page to the unsync walk's full vector does (--pvec-full): kvm
+// appends it and then reports the vector full (KVM's mmu_pages_add); refuse leaves it out (a
+// hypothetical add, not KVM's, under which the patch's ordering loses the page).
+enum class PvecFull { Kvm, Refuse };
+// x86 shadow MMU: whether a prefetched SPTE (INVLPG's update_pte) that the guest PTE allows to be
+// writable may let the target's last-level shadow page go unsync (--prefetch-unsync): on, as a
+// fault does, or off (the SPTE is made read-only instead).
+enum class PrefetchUnsync { On, Off };
+// x86 shadow MMU: the TLB flush after an unsync page found by a lookup (kvm_mmu_get_page) is
+// synced (--lookup-sync-flush): current flushes the faulting vCPU's TLB after every such sync
+// (KVM_REQ_TLB_FLUSH_CURRENT); remote flushes every vCPU's, only when the sync removed or
+// downgraded a translation.
+enum class LookupSyncFlush { Current, Remote };
 // Order in which a vCPU touches the pages of its slice (--pattern).
 enum class AccessPattern { Seq, Random };
 // Where in a page an access lands (--access-offset): the first byte, or line (page % 64).
@@ -139,6 +152,21 @@ struct ModeNames<UnsyncWalk> {
   static constexpr ModeName<UnsyncWalk> table[] = {{UnsyncWalk::Rewalk, "rewalk"},
                                                    {UnsyncWalk::ClearOnAdd, "clear-on-add"},
                                                    {UnsyncWalk::ClearBeforeAdd, "clear-before-add"}};
+};
+template <>
+struct ModeNames<PvecFull> {
+  static constexpr ModeName<PvecFull> table[] = {{PvecFull::Kvm, "kvm"},
+                                                 {PvecFull::Refuse, "refuse"}};
+};
+template <>
+struct ModeNames<PrefetchUnsync> {
+  static constexpr ModeName<PrefetchUnsync> table[] = {{PrefetchUnsync::On, "on"},
+                                                       {PrefetchUnsync::Off, "off"}};
+};
+template <>
+struct ModeNames<LookupSyncFlush> {
+  static constexpr ModeName<LookupSyncFlush> table[] = {{LookupSyncFlush::Current, "current"},
+                                                        {LookupSyncFlush::Remote, "remote"}};
 };
 template <>
 struct ModeNames<AccessPattern> {

@@ -31,6 +31,11 @@ void RemoteFlush::flush_all(Agent& caller, int self) {
   run(caller, req);
 }
 
+void RemoteFlush::flush_current(Agent& caller, int self) {
+  for (GuestCpu* v : env_.vcpus)
+    if (v->vcpu_id() == self) env_.make_request(caller, *v, kReqTlbFlush);
+}
+
 void RemoteFlush::flush_range(Agent& caller, int self, Addr gpa, uint64_t len) {
   stats_.ranged_pages.inc(len / kPageSize);
   FlushRequest req;

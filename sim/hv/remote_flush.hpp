@@ -59,6 +59,9 @@ class RemoteFlush {
   // mode (except `self`), wait for every acknowledgement. Used for requests other than the
   // TLB flush (e.g. KVM_REQ_MMU_RELOAD).
   void request_all(Agent& caller, int self, uint64_t bits);
+  // kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT): only vCPU `self` flushes its TLB, before it
+  // next enters the guest; no IPI, no wait. Zaps noted so far stay for the next remote flush.
+  void flush_current(Agent& caller, int self);
   // kvm_flush_remote_tlbs_with_address: the strategy may use the range.
   void flush_range(Agent& caller, int self, Addr gpa, uint64_t len);
 

@@ -18,6 +18,16 @@ def test_unknown_unsync_walk_is_a_usage_error():
     assert "--unsync-walk" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_pvec_full_refuse_is_documented_as_hypothetical():
+    r = run("--help")
+    assert r.returncode == 0
+    text = " ".join(r.stdout.split())
+    at = text.index("--pvec-full")
+    assert "HYPOTHETICAL, not KVM's behaviour" in text[at:at + 600]
+    bad = run("--pvec-full", "bogus")
+    assert bad.returncode == 2 and "--pvec-full" in bad.stderr
+
+
 def test_shadow_needs_the_churn_workload():
     r = run("--x86-mmu", "shadow", "--workload", "demand-paging")
     assert r.returncode == 2
