@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "sim/core/config_table.hpp"
+#include "sim/core/latency_provenance.hpp"
 
 namespace mmusim::config_detail {
 
@@ -60,8 +61,9 @@ void OptionTable::on_off(const char* name, const char* help, bool SimConfig::*fi
 void OptionTable::lat(const char* field_name, Cycles Latencies::*field, const char* help) {
   std::string name = std::string("lat-") + field_name;
   std::replace(name.begin(), name.end(), '_', '-');
+  const std::string text = std::string(help) + (latency_is_assumption(name) ? kAssumptionNote : "");
   add(
-      name, "CYCLES", help, [field](const SimConfig& c) { return std::to_string(c.lat.*field); },
+      name, "CYCLES", text, [field](const SimConfig& c) { return std::to_string(c.lat.*field); },
       [=](SimConfig& c, const std::string& v) {
         c.lat.*field = parse_whole(v, name, 0, kMaxLatency);
       });
