@@ -88,60 +88,65 @@ TEST(PageTableTest, UpdateAt4kTakesOneWriteProtectionFaultPerPageAndMapsNothingN
   }
 }
 
-TEST(PageTableTest, UpdateSplitsBlocksAndAdjustBringsThemBackWhereTheFaultPathDoes) {
-  const uint64_t mem = 8 << 20, block = 2 << 20, blocks = mem / block, per_block = block / 4096;
-  // arm64: the write to a write-protected block breaks it (break-before-make) and maps the
-  // written 4K page alone; each read of the block's second half then faults and maps its 4K
-  // page (force_pte while logging). After logging stops, the first read of a still unmapped
-  // page of the first half maps a block over the table again: one fault per block.
-  {
-    PlatformRun r = run_platform(page_table_test(Arch::Arm64, 1, mem, block));
-    ASSERT_EQ(r.exit_code, 0) << r.stats_json;
-    EXPECT_EQ(pt(r, "create_leaves_block"), double(blocks));
-    EXPECT_EQ(pt(r, "update_leaves_block"), 0);
-    EXPECT_EQ(pt(r, "update_leaves_4k"), double(blocks * (1 + per_block / 2)));
-    EXPECT_EQ(pt(r, "update_faults"), double(blocks * (1 + per_block / 2)));
-    EXPECT_EQ(stat(r.stats_json, "hv.dirty_log.block_split"), double(blocks));
-    EXPECT_EQ(pt(r, "adjust_faults"), double(blocks));
-    EXPECT_EQ(pt(r, "adjust_leaves_block"), double(blocks));
-    EXPECT_EQ(pt(r, "adjust_leaves_4k"), 0);
-    EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
-  }
-  // x86 TDP MMU, --huge-split-on-fault zap (before 6.2): as arm64, the write zaps the huge
-  // SPTE and maps its page in an empty table; the second half's reads fault at 4K; after
-  // logging stops, one fault per block maps it huge again over the table.
-  {
-    SimConfig c = page_table_test(Arch::X86, 1, mem, block);
-    c.huge_split_on_fault = HugeSplitOnFault::Zap;
-    PlatformRun r = run_platform(c);
-    ASSERT_EQ(r.exit_code, 0) << r.stats_json;
-    EXPECT_EQ(stat(r.stats_json, "hv.huge.zapped_for_table"), double(blocks));
-    EXPECT_EQ(pt(r, "update_faults"), double(blocks * (1 + per_block / 2)));
-    EXPECT_EQ(pt(r, "update_leaves_block"), 0);
-    EXPECT_EQ(pt(r, "update_leaves_4k"), double(blocks * (1 + per_block / 2)));
-    EXPECT_EQ(pt(r, "adjust_faults"), double(blocks));
-    EXPECT_EQ(pt(r, "adjust_leaves_block"), double(blocks));
-    EXPECT_EQ(pt(r, "adjust_leaves_4k"), 0);
-    EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
-  }
-  // x86, --huge-split-on-fault split (6.2 on): the write's fault splits the huge SPTE in place,
-  // all 512 children mapped, so the second half's reads take no fault. Disabling logging zaps
-  // no collapsible SPTE in this model (TdpMmu::disable_dirty_log), so ADJUST's reads find every
+namespace {
+
+constexpr uint64_t kMem = 8 << 20, kBlock = 2 << 20;
+constexpr double kBlocks = kMem / kBlock, kPerBlock = kBlock / 4096;
+
+PlatformRun blocks_run(Arch arch, HugeSplitOnFault split) {
+  SimConfig c = page_table_test(arch, 1, kMem, kBlock);
+  c.huge_split_on_fault = split;
+  return run_platform(c);
+}
+
+// A block broken for a table while logging (break-before-make): the write maps the written 4K
+// page alone; each read of the block's second half then faults and maps its 4K page (4K only
+// while logging). After logging stops, the first read of a still unmapped page of the first
+// half maps a block over the table again: one fault per block.
+void expect_broken_then_rebuilt(const PlatformRun& r) {
+  EXPECT_EQ(pt(r, "create_leaves_block"), kBlocks);
+  EXPECT_EQ(pt(r, "update_faults"), kBlocks * (1 + kPerBlock / 2));
+  EXPECT_EQ(pt(r, "update_leaves_4k"), kBlocks * (1 + kPerBlock / 2));
+  EXPECT_EQ(pt(r, "update_leaves_block"), 0);
+  EXPECT_EQ(pt(r, "adjust_faults"), kBlocks);
+  EXPECT_EQ(pt(r, "adjust_leaves_block"), kBlocks);
+  EXPECT_EQ(pt(r, "adjust_leaves_4k"), 0);
+  EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
+}
+
+}  // namespace
+
+TEST(PageTableTest, Arm64BreaksBlocksWhileLoggingAndMapsThemAgainAfter) {
+  PlatformRun r = blocks_run(Arch::Arm64, HugeSplitOnFault::Zap);  // the split mode is x86's
+  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+  EXPECT_EQ(stat(r.stats_json, "hv.dirty_log.block_split"), kBlocks);
+  expect_broken_then_rebuilt(r);
+}
+
+TEST(PageTableTest, X86ZappedForTableBlocksAreMappedAgainAfterLogging) {
+  // --huge-split-on-fault zap (before 6.2): the write zaps the huge SPTE, as arm64 breaks it.
+  PlatformRun r = blocks_run(Arch::X86, HugeSplitOnFault::Zap);
+  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+  EXPECT_EQ(stat(r.stats_json, "hv.huge.zapped_for_table"), kBlocks);
+  expect_broken_then_rebuilt(r);
+}
+
+TEST(PageTableTest, X86BlocksSplitInPlaceStayAt4kAfterLogging) {
+  // --huge-split-on-fault split (6.2 on): the write's fault splits the huge SPTE in place, all
+  // 512 children mapped, so the second half's reads take no fault. Disabling logging zaps no
+  // collapsible SPTE in this model (TdpMmu::disable_dirty_log), so ADJUST's reads find every
   // page mapped at 4K and the region stays split.
-  {
-    SimConfig c = page_table_test(Arch::X86, 1, mem, block);
-    c.huge_split_on_fault = HugeSplitOnFault::Split;
-    PlatformRun r = run_platform(c);
-    ASSERT_EQ(r.exit_code, 0) << r.stats_json;
-    EXPECT_EQ(stat(r.stats_json, "hv.huge.split_in_place"), double(blocks));
-    EXPECT_EQ(pt(r, "update_faults"), double(blocks));
-    EXPECT_EQ(pt(r, "update_leaves_block"), 0);
-    EXPECT_EQ(pt(r, "update_leaves_4k"), double(blocks * per_block));
-    EXPECT_EQ(pt(r, "adjust_faults"), 0);
-    EXPECT_EQ(pt(r, "adjust_leaves_block"), 0);
-    EXPECT_EQ(pt(r, "adjust_leaves_4k"), double(blocks * per_block));
-    EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
-  }
+  PlatformRun r = blocks_run(Arch::X86, HugeSplitOnFault::Split);
+  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+  EXPECT_EQ(stat(r.stats_json, "hv.huge.split_in_place"), kBlocks);
+  EXPECT_EQ(pt(r, "create_leaves_block"), kBlocks);
+  EXPECT_EQ(pt(r, "update_faults"), kBlocks);
+  EXPECT_EQ(pt(r, "update_leaves_block"), 0);
+  EXPECT_EQ(pt(r, "update_leaves_4k"), kBlocks * kPerBlock);
+  EXPECT_EQ(pt(r, "adjust_faults"), 0);
+  EXPECT_EQ(pt(r, "adjust_leaves_block"), 0);
+  EXPECT_EQ(pt(r, "adjust_leaves_4k"), kBlocks * kPerBlock);
+  EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
 }
 
 TEST(PageTableTest, SameSeedGivesIdenticalStats) {
