@@ -29,6 +29,15 @@ DirtyLogParams dirty_log_params(const SimConfig& cfg) {
   return p;
 }
 
+PageTableTestParams page_table_test_params(const SimConfig& cfg) {
+  PageTableTestParams p;
+  p.vcpus = cfg.vcpus;
+  p.region_bytes = cfg.mem_per_vcpu;  // one region every vCPU shares, as --partition off
+  p.page_size = cfg.page_size;
+  p.arch = cfg.arch;
+  return p;
+}
+
 AccessTrackingParams access_tracking_params(const SimConfig& cfg) {
   AccessTrackingParams p;
   p.paging = demand_paging_params(cfg);
@@ -163,6 +172,8 @@ std::unique_ptr<Workload> make_workload(const SimConfig& cfg) {
     case WorkloadKind::Trace: return std::make_unique<TraceWorkload>(trace_workload_params(cfg));
     case WorkloadKind::RootChurn: return std::make_unique<RootChurn>(root_churn_params(cfg));
     case WorkloadKind::DirtyLog: return std::make_unique<DirtyLog>(dirty_log_params(cfg));
+    case WorkloadKind::PageTableTest:
+      return std::make_unique<PageTableTest>(page_table_test_params(cfg));
     case WorkloadKind::AccessTracking:
       return std::make_unique<AccessTracking>(access_tracking_params(cfg));
     case WorkloadKind::Ebizzy: return std::make_unique<Ebizzy>(ebizzy_params(cfg));

@@ -17,6 +17,7 @@
 #include "workloads/idle_tracking.hpp"
 #include "workloads/ksm_merge.hpp"
 #include "workloads/locked_boot.hpp"
+#include "workloads/page_table_test.hpp"
 #include "workloads/root_churn.hpp"
 #include "workloads/swap_storm.hpp"
 #include "workloads/trace_workload.hpp"
@@ -26,6 +27,7 @@ namespace mmusim {
 
 DemandPagingParams demand_paging_params(const SimConfig& cfg);
 DirtyLogParams dirty_log_params(const SimConfig& cfg);
+PageTableTestParams page_table_test_params(const SimConfig& cfg);
 AccessTrackingParams access_tracking_params(const SimConfig& cfg);
 HostEventWorkloadParams host_event_workload_params(const SimConfig& cfg);
 KsmMergeParams ksm_merge_params(const SimConfig& cfg);

@@ -213,6 +213,16 @@ void add_core_options(OptionTable& o) {
 void validate_core(const SimConfig& c, const Fail& fail) {
   if (c.partition == Partition::Off && c.overlap != 0.0)
     fail("partition", "off already shares one region between all vCPUs; drop --overlap");
+  if (c.workload == WorkloadKind::PageTableTest) {
+    // The selftest's one region of -b bytes that every vCPU touches (README.md, Workloads).
+    if (c.overlap != 0.0)
+      fail("overlap", "--workload page-table-test shares one region of --mem-per-vcpu bytes "
+                      "between every vCPU; drop --overlap");
+    // Its VMM enables dirty logging only after the CREATE stage.
+    if (c.arch == Arch::Mips && c.mips_dirty_log)
+      fail("mips-dirty-log", "on logs from the start, but --workload page-table-test enables "
+                             "dirty logging itself after its CREATE stage; drop --mips-dirty-log");
+  }
   const std::string page = format_size(c.page_size);
   if (c.mem_per_vcpu < c.page_size) {
     fail("mem-per-vcpu",

@@ -67,7 +67,7 @@ enum class Partition { On, Off };
 // The guest workload (--workload).
 enum class WorkloadKind {
   DemandPaging, Trace, RootChurn, Ebizzy, KsmMerge, SwapStorm, IdleTracking, LockedBoot,
-  DirtyLog, AccessTracking, GuestPtChurn
+  DirtyLog, AccessTracking, GuestPtChurn, PageTableTest
 };
 // The remote TLB flush strategy (--flush): IpiAll is kvm_flush_remote_tlbs; Broadcast is arm64's
 // TLBI IS + DSB; UnsafeSkip reports the flush done without touching any vCPU (wrong on purpose,
@@ -196,7 +196,8 @@ struct ModeNames<WorkloadKind> {
       {WorkloadKind::LockedBoot, "locked-boot"},
       {WorkloadKind::DirtyLog, "dirty-log"},
       {WorkloadKind::AccessTracking, "access-tracking"},
-      {WorkloadKind::GuestPtChurn, "guest-pt-churn"}};
+      {WorkloadKind::GuestPtChurn, "guest-pt-churn"},
+      {WorkloadKind::PageTableTest, "page-table-test"}};
 };
 template <>
 struct ModeNames<FlushKind> {
