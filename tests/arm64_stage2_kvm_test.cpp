@@ -44,6 +44,8 @@ TEST(Arm64SharedFault, OnlyTheThreadThatLocksTheEntryCleansToThePoc) {
   // ... so every CMO belongs to a mapping that was installed: one per new leaf.
   EXPECT_EQ(stat(r.stats_json, "hv.cmo.ops"), new_mappings(r));
   EXPECT_EQ(stat(r.stats_json, "hv.cmo.lines"), 64 * stat(r.stats_json, "hv.cmo.ops"));
+  // The winners' mappings: each of the 128 shared pages installed once, by one fault.
+  EXPECT_EQ(new_mappings(r), 128);
 }
 
 TEST(Arm64SharedFault, ExclusiveFaultsNeverLoseALock) {
