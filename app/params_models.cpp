@@ -96,6 +96,11 @@ Stage2MmuParams stage2_mmu_params(const SimConfig& cfg) {
   p.mmu_lock = fault_mmu_lock(cfg, Arch::Arm64);
   p.page_size = cfg.page_size;
   p.cmo_policy = cfg.cmo_policy;
+  p.fwb = cfg.arm64_fwb;
+  p.relax_tlbi = kvm_form(cfg.s2_relax_tlbi, cfg.kvm_version, KvmChange::Arm64RelaxTlbiLocal,
+                          S2RelaxTlbi::Broadcast, S2RelaxTlbi::Local);
+  p.fault_cmo = kvm_form(cfg.s2_fault_cmo, cfg.kvm_version, KvmChange::Arm64FaultCmoInWalker,
+                         S2FaultCmo::BeforeMap, S2FaultCmo::InWalker);
   p.fault_entry = cfg.lat.fault_entry;
   p.s2_map_work = cfg.lat.s2_map_work;
   p.spte_change_work = cfg.lat.spte_change_work;

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "tests/arm64_config.hpp"
 #include "tests/platform_run.hpp"
 
 using mmusim::SimConfig;
@@ -19,13 +20,8 @@ using namespace mmusim;
 namespace {
 
 SimConfig arm(WorkloadKind workload, MmuLockMode lock, unsigned vcpus, uint64_t mem) {
-  SimConfig c;
-  c.arch = Arch::Arm64;
-  c.quiet = true;
+  SimConfig c = mmusim::testing::arm64_demand(vcpus, mem, lock);
   c.workload = workload;
-  c.mmu_lock = lock;
-  c.vcpus = vcpus;
-  c.mem_per_vcpu = mem;
   return c;
 }
 

@@ -18,7 +18,7 @@ Stage2Mmu::Stage2Mmu(const Stage2MmuParams& p, ArchDeps& d, const Arm64S2Format&
       rcu_(d.rcu), timeline_(d.timeline), oracle_(d.oracle),
       shared_(p.mmu_lock == MmuLockMode::Shared),
       max_level_(level_of_page_size(p.page_size)),
-      fault_cmo_(p.cmo_policy != CmoPolicy::None),
+      fault_cmo_(p.cmo_policy != CmoPolicy::None && !p.fwb),
       mmu_lock_("hv.lock.mmu_lock", d.heap.alloc(), d.stats, &d.timeline),
       heap_(d.heap), touched_(d.touched),
       faults_(d.faults),
@@ -80,8 +80,12 @@ FaultOutcome Stage2Mmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   rcu_.read_lock(a);
   FaultOutcome out = FaultOutcome::Retry;
   // mmu_invalidate_retry: an invalidation ran since mmu_seq was read, the page may be stale.
-  if (!notifier_ || !notifier_->retry(a, mmu_seq))
-    out = map(a, vcpu_id, gpa, level, hpa_base, prot, write, fault_cmo_);
+  if (!notifier_ || !notifier_->retry(a, mmu_seq)) {
+    // Before 5.14 user_mem_abort cleaned the frame before the walk, whatever the walk found.
+    const bool early = fault_cmo_ && p_.fault_cmo == S2FaultCmo::BeforeMap;
+    if (early) clean_inval_poc(a, hpa_base, fmt_.span(level));
+    out = map(a, vcpu_id, gpa, level, hpa_base, prot, write, fault_cmo_ && !early);
+  }
   rcu_.read_unlock(a);
   unlock(a);
   host_.release(a, hp);  // kvm_release_faultin_page after the unlock
@@ -105,7 +109,10 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
   PtIter it(fmt_, root_, gpa);
   while (true) {
     it.set_entry(read_pte(a, it.entry_addr()));
-    if (fmt_.locked(it.entry())) return FaultOutcome::Retry;  // another thread is breaking it
+    if (fmt_.locked(it.entry())) {  // another thread is changing it: back off (-EAGAIN)
+      if (cmo && it.level() == level) stats_.cmo_skipped_by_loser.inc();
+      return FaultOutcome::Retry;
+    }
     if (it.leaf()) {
       // A leaf already covers the address (maybe a block above the wanted level). If it maps
       // the right frame this is a permission fault or a race someone else already fixed.
@@ -121,18 +128,23 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
         // Relaxation in place (kvm_pgtable_stage2_relax_perms): widening rights needs no BBM.
         if (!set_pte(a, it, fmt_.relax(it.entry(), want))) return FaultOutcome::Retry;
         stats_.perm_relax.inc();
+        relax_tlbi(a, vcpu_id, gpa);
         return FaultOutcome::Fixed;
       }
     }
     if (it.level() == level) break;
+    bool owned = false;  // the entry is our locked marker
     if (it.leaf()) {
       if (!break_pte(a, vcpu_id, it)) return FaultOutcome::Retry;
+      owned = true;
       if (logging(gpa)) stats_.split.inc();
     }
     if (!it.present()) {
-      // Either empty or our own locked marker after a break: link a new table.
+      // Empty or our own locked marker after a break: link a new table. In shared mode an
+      // empty entry is locked first, after the table page is allocated (stage2_map_walk_leaf).
       const Addr child = alloc_table(a);
-      if (!set_pte(a, it, fmt_.make_table(child))) {
+      if ((shared_ && !owned && !break_pte(a, vcpu_id, it)) ||
+          !set_pte(a, it, fmt_.make_table(child))) {
         pool_.free(child);  // never visible to anyone
         stats_.tables_unused.inc();
         return FaultOutcome::Retry;
@@ -140,8 +152,16 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
     }
     it.descend();
   }
-  if (it.present() && !break_pte(a, vcpu_id, it)) return FaultOutcome::Retry;
+  // stage2_map_walker_try_leaf: the entry is locked before the CMOs, so in shared mode only
+  // the thread that wins it cleans the frame; exclusive mode (the lock held for write) breaks
+  // only a valid entry and stores into an empty one.
+  if ((it.present() || shared_) && !break_pte(a, vcpu_id, it)) {
+    if (cmo) stats_.cmo_skipped_by_loser.inc();
+    return FaultOutcome::Retry;
+  }
   if (cmo) clean_inval_poc(a, hpa_base, fmt_.span(level));
+  // The install is a cmpxchg from our locked marker in shared mode (KVM stores it): a removed
+  // table's entries are taken by free_subtree at once here, not after a grace period.
   if (!set_pte(a, it, fmt_.make_leaf(hpa_base, level, prot, true, write && prot.write)))
     return FaultOutcome::Retry;
   return FaultOutcome::Fixed;
@@ -168,6 +188,7 @@ bool Stage2Mmu::break_pte(Agent& a, int vcpu_id, PtIter& it) {
   lockdep_assert_rcu(a, __func__);
   const uint64_t old = it.entry();
   if (!set_pte(a, it, Arm64S2Format::kInvalidLocked)) return false;
+  if (!fmt_.present(old)) return true;  // an empty entry locked: no translation to remove
   stats_.bbm.inc();
   const bool was_table = !fmt_.is_leaf(old, it.level());
   flush_.note_zap(it.base(), it.span());
@@ -175,6 +196,21 @@ bool Stage2Mmu::break_pte(Agent& a, int vcpu_id, PtIter& it) {
   flush_.flush_range(a, vcpu_id, it.base(), it.span());
   if (was_table) free_subtree(a, fmt_.address(old, it.level()), it.level() - 1, shared_);
   return true;
+}
+
+void Stage2Mmu::relax_tlbi(Agent& a, int vcpu_id, Addr gpa) {
+  stats_.relax_tlbi.inc();
+  // Nothing was removed (no note_zap): a stale entry has fewer rights and only faults again.
+  if (p_.relax_tlbi == S2RelaxTlbi::Local)
+    flush_.flush_current(a, vcpu_id);  // the faulting core, before it re-enters the guest
+  else
+    flush_.flush_range(a, vcpu_id, gpa & ~(kPageSize - 1), kPageSize);
+}
+
+void Stage2Mmu::unmap_cmo(Agent& a, uint64_t old, unsigned level) {
+  if (!fault_cmo_ || !fmt_.present(old)) return;
+  stats_.unmap_cmo.inc();
+  clean_inval_poc(a, fmt_.address(old, level), fmt_.span(level));
 }
 
 void Stage2Mmu::free_subtree(Agent& a, Addr table, unsigned level, bool shared) {

@@ -9,10 +9,17 @@
 //     "locked" invalid marker, the old translation is invalidated from every TLB (the
 //     configured flush strategy; broadcast TLBI on real arm64), then the new entry is written;
 //     concurrent walkers that see the marker back off and retry;
+//   - in shared mode every change of an entry by a fault first locks it: a cmpxchg to the
+//     locked marker (stage2_try_break_pte); only the winner then cleans the frame to the PoC,
+//     invalidates what the entry held and writes the new entry; a loser backs off with -EAGAIN
+//     before any cache maintenance (hv.s2.cmo_skipped_by_loser);
 //   - a permission fault on a mapping of the right frame (write to a read-only mapping of a
-//     writable page, execution of a non-executable one) is relaxed in place, no BBM;
-//   - new mappings of normal memory are cleaned+invalidated to the PoC first (without FWB),
-//     unless --cmo-policy none;
+//     writable page, execution of a non-executable one) is relaxed in place, no BBM, then the
+//     IPA's TLB entries are invalidated (--s2-relax-tlbi: broadcast, or the local core only);
+//   - new mappings of normal memory are cleaned+invalidated to the PoC without FEAT_S2FWB
+//     (--arm64-fwb off) unless --cmo-policy none: by the map walker just before the leaf is
+//     installed, or before the walk (--s2-fault-cmo before-map, kernels before 5.14);
+//   - an unmapped leaf is cleaned+invalidated to the PoC without FWB (stage2_unmap_walker);
 //   - removed tables and, at teardown, every table are freed after an RCU grace period;
 //   - dirty logging (stage2_dirty_log.cpp) and the MMU-notifier callbacks (stage2_notifier.cpp).
 #pragma once
@@ -41,6 +48,9 @@ struct Stage2MmuParams {
   MmuLockMode mmu_lock = MmuLockMode::Shared;  // --mmu-lock: mmu_lock for read or for write
   uint64_t page_size = 4096;        // --page-size: the largest stage-2 leaf a fault may map
   CmoPolicy cmo_policy = CmoPolicy::Deferred;  // --cmo-policy: none skips the fault's CMO too
+  bool fwb = false;                 // --arm64-fwb: FEAT_S2FWB, no CMO on map or unmap
+  S2RelaxTlbi relax_tlbi = S2RelaxTlbi::Local;   // --s2-relax-tlbi
+  S2FaultCmo fault_cmo = S2FaultCmo::InWalker;   // --s2-fault-cmo
   Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
   Cycles s2_map_work = 300;         // one stage-2 map call's instructions besides memory refs
   Cycles spte_change_work = 80;     // bookkeeping per descriptor change
@@ -109,9 +119,15 @@ class Stage2Mmu : public HypervisorMmu,
   // Writes `v` over the value `it` last read: cmpxchg in shared mode (false on a lost race),
   // a store in exclusive mode.
   bool set_pte(Agent& a, PtIter& it, uint64_t v);
-  // Break-before-make of a valid entry: locked marker, invalidation everywhere, old subtree
-  // torn down. False if another thread changed the entry first.
+  // stage2_try_break_pte: the entry becomes the locked marker (a cmpxchg in shared mode); a
+  // valid one is then invalidated everywhere (break-before-make) and its old subtree torn
+  // down. False if another thread changed the entry first.
   bool break_pte(Agent& a, int vcpu_id, PtIter& it);
+  // The TLB invalidation after relaxing the permissions of the leaf over `gpa`.
+  void relax_tlbi(Agent& a, int vcpu_id, Addr gpa);
+  // stage2_unmap_clear_cache: a cleared leaf of normal memory is cleaned+invalidated to the
+  // PoC unless FWB. `old` is its descriptor before it was cleared.
+  void unmap_cmo(Agent& a, uint64_t old, unsigned level);
   void free_subtree(Agent& a, Addr table, unsigned level, bool shared);
   Addr alloc_table(Agent& a);
   // Timed walk of [gpa, gpa + len): `f` sees each present leaf (a block once) with the
@@ -133,7 +149,7 @@ class Stage2Mmu : public HypervisorMmu,
   Violations& oracle_;
   const bool shared_;
   const unsigned max_level_;
-  const bool fault_cmo_;
+  const bool fault_cmo_;  // new and unmapped frames need CMOs (no FWB, no --cmo-policy none)
   RwLock mmu_lock_;
   Addr root_;
   std::function<void(Agent&, int)> run_hook_;
@@ -152,6 +168,14 @@ class Stage2Mmu : public HypervisorMmu,
                                    "faults that only relaxed permissions of a present leaf"};
     statistics::Counter bbm{*this, "hv.s2.break_before_make",
                             "stage-2 break-before-make sequences"};
+    statistics::Counter cmo_skipped_by_loser{
+        *this, "hv.s2.cmo_skipped_by_loser",
+        "faults that found their leaf entry locked, or lost its lock, and backed off "
+        "before the CMO"};
+    statistics::Counter relax_tlbi{*this, "hv.s2.relax_tlbi",
+                                   "TLB invalidations after a permission relaxation"};
+    statistics::Counter unmap_cmo{*this, "hv.s2.unmap_cmo",
+                                  "unmapped leaves cleaned+invalidated to the PoC"};
     statistics::Counter cmo_ops{*this, "hv.cmo.ops",
                                 "cache maintenance operations by the hypervisor"};
     statistics::Counter cmo_lines{*this, "hv.cmo.lines",

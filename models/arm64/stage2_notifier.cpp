@@ -1,7 +1,9 @@
 // The arm64 stage-2 side of KVM's MMU notifiers (kvm_unmap_gfn_range, kvm_set_spte_gfn,
 // kvm_age_gfn, kvm_test_age_gfn in arch/arm64/kvm/mmu.c). MmuNotifier (sim/hv) holds mmu_lock
 // for write around each call.
-//   - unmap: every leaf overlapping the range is cleared (a block partly inside goes whole);
+//   - unmap: every leaf overlapping the range is cleared (a block partly inside goes whole)
+//     and, without FWB, its frame cleaned+invalidated to the PoC (stage2_unmap_walker), as the
+//     walk goes;
 //     the stage-2 code invalidates the TLBs itself (one range TLBI after the walk, broadcast
 //     under --flush broadcast), so it asks the notifier for no further flush. Table pages stay
 //     linked until teardown (the model does not refcount stage-2 tables).
@@ -29,9 +31,14 @@ bool Stage2Mmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
   rcu_.read_lock(a);
   for_each_leaf(a, gpa, len, [&](PtIter& it) {
     bool cleared = false;
-    while (it.leaf() && !(cleared = set_pte(a, it, 0))) it.set_entry(read_pte(a, it.entry_addr()));
+    uint64_t old = it.entry();
+    while (it.leaf() && !(cleared = set_pte(a, it, 0))) {
+      it.set_entry(read_pte(a, it.entry_addr()));
+      old = it.entry();
+    }
     if (!cleared) return;
     stats_.unmapped.inc();
+    unmap_cmo(a, old, it.level());
     flush_.note_zap(it.base(), it.span());
     // Removed on purpose: the lost-update oracle no longer expects these pages mapped.
     touched_.clear_range(it.base() >> kPageShift, it.span() >> kPageShift);
@@ -57,7 +64,9 @@ bool Stage2Mmu::set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& pte) {
     if (it.level() != 1) continue;  // would need a new table (or a block is in the way)
     stats_.set_spte.inc();
     if (!pte.present) {
+      const uint64_t old = it.entry();
       if (it.present() && set_pte(a, it, 0)) {
+        unmap_cmo(a, old, it.level());
         flush_.note_zap(gpa, kPageSize);
         touched_.clear(gfn);
         flush_.flush_range(a, -1, gpa, kPageSize);

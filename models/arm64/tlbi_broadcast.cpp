@@ -19,9 +19,10 @@ void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env)
   caller.sync();
   const Cycles now = caller.now();
   const Cycles start = std::max(now, dvm_busy_until_);
-  dvm_busy_until_ = start + msgs * p_.tlbi_op;
+  const Cycles delivered = start + msgs * p_.tlbi_op;
+  dvm_busy_until_ = delivered;
   stats_.dvm_wait.sample(start - now);
-  caller.wait_cycles(dvm_busy_until_ - now);
+  caller.wait_cycles(delivered - now);
 
   // Delivered: every core drops the VMID's combined entries and its walk caches. (Each vCPU
   // runs one VM here, so the VMID is the whole TLB; the IPAS2E1IS part of a ranged flush only
@@ -30,8 +31,21 @@ void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env)
     stats_.removed.inc(v->tlb_l1().flush_all() + v->tlb_l2().flush_all());
     v->flush_walk_caches();
   }
-  // DSB ISH: completion from every core.
-  caller.wait_cycles(p_.tlbi_dsb);
+  // DSB ISH: the barrier's sync reaches the cores (--lat-tlbi-dsb, in parallel); then every
+  // core that may hold entries of the VMID -- each that ran one of its vCPUs -- answers with
+  // a completion message on the same DVM channel, one after the other. The DSB completes with
+  // the last answer, so its wait grows with the cores and with other flushers' traffic.
+  const Cycles sync_done = delivered + p_.tlbi_dsb;
+  uint64_t acks = 0;
+  for (GuestCpu* v : env.vcpus) {
+    if (!v->ran_guest()) continue;
+    dvm_busy_until_ = std::max(dvm_busy_until_, sync_done) + p_.tlbi_op;
+    ++acks;
+  }
+  dvm_busy_until_ = std::max(dvm_busy_until_, sync_done);
+  stats_.acks.inc(acks);
+  stats_.dsb_wait.sample(dvm_busy_until_ - delivered);
+  caller.wait_cycles(dvm_busy_until_ - delivered);
 }
 
 }  // namespace mmusim

@@ -5,10 +5,13 @@
 // domain by the interconnect (DVM messages) and act on every core's TLBs and walk caches
 // without interrupting it: no IPI, no vCPU request, no acknowledgement from software.
 //
-// Timing: the DVM channel carries one TLBI message per --lat-tlbi-op cycles and is shared by
-// every core, so concurrent flushers queue behind each other (the wait emerges); the entries
-// are gone from every TLB when the last message of the batch has been delivered, and the DSB
-// then waits --lat-tlbi-dsb cycles for every core's completion.
+// Timing: the DVM channel carries one message per --lat-tlbi-op cycles and is shared by every
+// core, so concurrent flushers queue behind each other (the wait emerges); the entries are
+// gone from every TLB when the last TLBI of the batch has been delivered. The DSB ISH then
+// reaches every core (--lat-tlbi-dsb) and completes when each core that may hold entries of
+// the VMID (each that ran a vCPU of the VM) has answered with its own completion message on
+// the channel: the DSB's wait grows with those cores. The answers are booked on the channel
+// when the DSB is issued, so a flusher arriving meanwhile queues behind them.
 #pragma once
 #include <memory>
 
@@ -22,7 +25,7 @@ namespace mmusim {
 struct BroadcastTlbiParams {
   uint64_t tlbi_range_threshold = 64;  // pages above which one VMALLS12E1IS replaces by-IPA
   Cycles tlbi_op = 40;              // one TLBI message occupying the DVM interconnect
-  Cycles tlbi_dsb = 300;            // DSB ISH: every core's completion acknowledged
+  Cycles tlbi_dsb = 300;            // DSB ISH: its sync reaching the cores, before the answers
 };
 
 class BroadcastTlbi : public FlushStrategy {
@@ -43,6 +46,10 @@ class BroadcastTlbi : public FlushStrategy {
                                 "TLB entries removed by broadcast TLBIs"};
     statistics::Histogram dvm_wait{*this, "hv.tlbi.dvm_wait",
                                    "cycles a DSB waited for broadcast TLBIs to complete"};
+    statistics::Counter acks{*this, "hv.tlbi.dsb_acks",
+                             "completion messages cores sent to a DSB after broadcast TLBIs"};
+    statistics::Histogram dsb_wait{*this, "hv.tlbi.dsb_wait",
+                                   "cycles a DSB waited from the last TLBI to the last answer"};
   } stats_;
 };
 

@@ -153,6 +153,9 @@ struct SimConfig {
   uint64_t image_size = 256ull << 10;   // locked-boot: guest image the VMM writes after locking
   bool lock_writable = true;       // locked-boot: lock memslots writable (else read-only)
   unsigned relock_cycles = 0;      // locked-boot: unlock/re-lock cycles (cancelled migrations)
+  bool arm64_fwb = false;          // FEAT_S2FWB: stage 2 forces write-back, no CMOs needed
+  std::optional<S2RelaxTlbi> s2_relax_tlbi;  // relaxation's TLBI local (nsh) from 6.4
+  std::optional<S2FaultCmo> s2_fault_cmo;    // fault CMOs in the map walker from 5.14
   // --- end arm64 ---
 
   // --- traces (sim/core/config_options_trace.cpp) ---

@@ -18,6 +18,23 @@ void add_arm64_options(OptionTable& o) {
   o.whole("tlbi-range-threshold",
           "pages above which --flush broadcast invalidates the whole VMID instead of by IPA",
           &SimConfig::tlbi_range_threshold, 0, uint64_t(1) << 36);
+  o.on_off("arm64-fwb",
+           "FEAT_S2FWB (optional from Armv8.4): stage 2 forces write-back, so KVM skips the "
+           "clean+invalidate to the PoC of a new mapping and of an unmapped page; off (the "
+           "default) as on Neoverse N1 (Armv8.2) servers, docs/CALIBRATION.md names no arm64 "
+           "reference CPU",
+           &SimConfig::arm64_fwb);
+  o.versioned("s2-relax-tlbi",
+              "the TLBI after a stage-2 permission relaxation: broadcast (inner shareable, "
+              "every core) or local (the faulting core only); auto: as --kvm-version (local "
+              "from 6.4)",
+              &SimConfig::s2_relax_tlbi);
+  o.versioned("s2-fault-cmo",
+              "where a stage-2 fault cleans the new frame to the PoC: before-map (before the "
+              "walk, also when the mapping turns out to be installed already) or in-walker "
+              "(only when the leaf is about to be installed); auto: as --kvm-version "
+              "(in-walker from 5.14)",
+              &SimConfig::s2_fault_cmo);
   o.size("image-size", "locked-boot: guest image the VMM writes after locking the memslots",
          &SimConfig::image_size);
   o.on_off("lock-writable", "locked-boot: lock the memslots writable (off: read-only)",

@@ -32,6 +32,13 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "on: they are set to REMOVED_SPTE (xchg, again while it reads the value back); atomic SPTE "
      "changes never overwrite it and a fault that reads it retries; a fault's huge-leaf zap "
      "freezes the leaf, flushes, then clears it"},
+    // The same series made the walker skip the CMOs of a leaf that is already installed (the
+    // walk returns -EAGAIN first); both are the `in-walker` form.
+    {KvmChange::Arm64FaultCmoInWalker, Arch::Arm64, "s2-fault-cmo", {5, 14},
+     "KVM: arm64: Move guest CMOs to the fault handlers",
+     "before-map: a fault cleans the new frame to the PoC before the map walk, also when the "
+     "walk then finds the mapping installed by another vCPU",
+     "in-walker: the map walker cleans the frame only when it is about to install the leaf"},
     {KvmChange::X86TdpFastPageFault, Arch::X86, "tdp-fast-fault", {5, 15},
      "KVM: x86/mmu: fast_page_fault support for the TDP MMU",
      "slow-path: a write to a write-protected SPTE takes the full fault path under mmu_lock",
@@ -62,6 +69,12 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "TLB and links an empty table",
      "split: it fills a new table with the huge leaf's translations and links it in place of "
      "the leaf with one atomic change, with no flush"},
+    // Posted in the eager page splitting series; release not verified.
+    {KvmChange::Arm64RelaxTlbiLocal, Arch::Arm64, "s2-relax-tlbi", {6, 4},
+     "KVM: arm64: Use local TLBI on permission relaxation",
+     "broadcast: a relaxed permission is invalidated by IPA on every core (TLBI IPAS2E1IS, "
+     "DSB ISH)",
+     "local: only the faulting core's TLB is invalidated (non-shareable TLBI, DSB NSH)"},
     {KvmChange::X86NotifierEarlyCheck, Arch::X86, "notifier-early-check", {6, 8},
      "KVM: x86/mmu: Retry fault before acquiring mmu_lock if mapping is changing",
      "off: the check runs once, under mmu_lock, after the host page is resolved",

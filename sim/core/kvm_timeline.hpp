@@ -15,6 +15,8 @@ namespace mmusim {
 enum class KvmChange {
   X86ParallelFaults,    // x86 TDP MMU faults under mmu_lock for read
   Arm64ParallelFaults,  // arm64 stage-2 faults under mmu_lock for read
+  Arm64FaultCmoInWalker,  // arm64 fault CMOs done by the map walker, skipped if installed
+  Arm64RelaxTlbiLocal,    // arm64 permission relaxation invalidates the local TLB only
   X86TdpFastPageFault,  // x86 TDP MMU lockless fast page fault
   // Yielding mmu_lock to a waiter (rwlock_needbreak) on a voluntary-preemption host: possible
   // from 5.12 (mmu_lock an rwlock with needbreak; PREEMPT_DYNAMIC kernels carry

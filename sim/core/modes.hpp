@@ -40,6 +40,13 @@ enum class HostPreempt { Voluntary, Full };
 enum class RootPut { Agreed, DecNotOne, ZapAlways };
 // arm64 locked memslots: when the cache maintenance to the PoC is done (--cmo-policy).
 enum class CmoPolicy { Eager, Deferred, None };
+// arm64 stage 2: the TLB invalidation after a permission relaxation (--s2-relax-tlbi):
+// broadcast (TLBI IPAS2E1IS + DSB ISH on every core) or local (the faulting core only, nsh).
+enum class S2RelaxTlbi { Broadcast, Local };
+// arm64 stage 2: where a fault cleans a new mapping's frame to the PoC (--s2-fault-cmo):
+// before-map (in user_mem_abort, before the walk: also a vCPU that then finds the mapping
+// installed pays it) or in-walker (by the walker, only once it is about to install the leaf).
+enum class S2FaultCmo { BeforeMap, InWalker };
 // x86 hypervisor MMU (--x86-mmu): the TDP MMU on EPT, or shadow page tables without EPT.
 enum class X86Mmu { Tdp, Shadow };
 // x86 shadow MMU: the ordering of mmu_unsync_walk around the unsync-walk change (--unsync-walk).
@@ -142,6 +149,16 @@ template <>
 struct ModeNames<CmoPolicy> {
   static constexpr ModeName<CmoPolicy> table[] = {
       {CmoPolicy::Eager, "eager"}, {CmoPolicy::Deferred, "deferred"}, {CmoPolicy::None, "none"}};
+};
+template <>
+struct ModeNames<S2RelaxTlbi> {
+  static constexpr ModeName<S2RelaxTlbi> table[] = {{S2RelaxTlbi::Broadcast, "broadcast"},
+                                                    {S2RelaxTlbi::Local, "local"}};
+};
+template <>
+struct ModeNames<S2FaultCmo> {
+  static constexpr ModeName<S2FaultCmo> table[] = {{S2FaultCmo::BeforeMap, "before-map"},
+                                                   {S2FaultCmo::InWalker, "in-walker"}};
 };
 template <>
 struct ModeNames<X86Mmu> {

@@ -130,6 +130,7 @@ void Vcpu::enter_guest() {
     // mode sent no IPI, so its request must be caught here (vcpu_enter_guest's ordering).
     agent_.store(mode_word_, kInGuestMode);
     in_guest_ = true;
+    ran_guest_ = true;
     if (agent_.load(request_word_) == 0) break;
     in_guest_ = false;
     agent_.store(mode_word_, kOutsideGuestMode);

@@ -121,6 +121,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   bool flush_pending() const override;
   const std::string& thread_name() const override { return agent_.name(); }
   void flush_walk_caches() override { walker->flush_caches(); }
+  bool ran_guest() const override { return ran_guest_; }
 
   // GuestMemoryAccess (used by the guest kernel model while handling a guest page fault)
   uint64_t read_gpa(Addr gpa) override;
@@ -212,6 +213,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
 
   Addr root_ = 0;  // second-stage root the vCPU runs on (0: none loaded)
   bool in_guest_ = false;
+  bool ran_guest_ = false;       // entered the guest once: its core may hold the VM's entries
   Cycles ipi_at_ = ~Cycles(0);  // arrival of an IPI taken in guest mode, not yet handled
   // IPIs on their way (arrival cycle, ack), and those arrived while in guest mode.
   std::vector<std::pair<Cycles, std::shared_ptr<FlushAck>>> in_flight_;

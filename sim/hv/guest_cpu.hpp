@@ -59,6 +59,9 @@ class GuestCpu {
   // Drops the paging-structure (walk) caches of the vCPU's translation hardware. Hardware
   // broadcast invalidation (arm64 TLBI ... IS) reaches them without running the vCPU's thread.
   virtual void flush_walk_caches() = 0;
+  // Whether the vCPU has entered the guest since it was created: its core may then hold
+  // translations tagged with the VM's VMID (the cores a broadcast TLBI's DSB waits for).
+  virtual bool ran_guest() const { return true; }
   // The words of --flush targeted / ranged / pv (simulated addresses).
   virtual const VcpuFlushWords& flush_words() const = 0;
 };
