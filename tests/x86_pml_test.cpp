@@ -3,9 +3,20 @@
 // exit and on KVM_GET_DIRTY_LOG, and huge pages still write-protected.
 #include <gtest/gtest.h>
 
+#include "sim/hv/dirty_logging.hpp"
 #include "tests/platform_run.hpp"
+#include "workloads/guest_layout.hpp"
 
+using mmusim::Access;
+using mmusim::Addr;
+using mmusim::Agent;
 using mmusim::Arch;
+using mmusim::DirtyLogging;
+using mmusim::GuestLayout;
+using mmusim::Op;
+using mmusim::OpStream;
+using mmusim::Platform;
+using mmusim::PlatformHooks;
 using mmusim::PmlDrain;
 using mmusim::PmlMode;
 using mmusim::SimConfig;
@@ -28,7 +39,60 @@ SimConfig pml_cfg(unsigned vcpus, uint64_t mem, unsigned iterations) {
   return c;
 }
 
+// Writes the pages of [base, base + pages * 4K) in turn, `rounds` times, with some guest work
+// between two writes: a vCPU that stays in guest mode for a long time.
+class WriteLoop : public OpStream {
+ public:
+  WriteLoop(Addr base, uint64_t pages, uint64_t rounds) : base_(base), left_(pages * rounds),
+                                                          pages_(pages) {}
+  bool next(Op& op) override {
+    if (left_ == 0) return false;
+    if ((work_ = !work_)) {
+      op.kind = Op::Kind::Compute;
+      op.cycles = 200;
+      return true;
+    }
+    op.kind = Op::Kind::Access;
+    op.access = Access::Write;
+    op.gva = base_ + (--left_ % pages_) * mmusim::kPageSize;
+    return true;
+  }
+
+ private:
+  Addr base_;
+  uint64_t left_, pages_;
+  bool work_ = false;
+};
+
 }  // namespace
+
+TEST(Pml, GetLogKicksVcpusInGuestMode) {
+  // kvm_flush_pml_buffers: the VMM's KVM_GET_DIRTY_LOG sends an IPI to every vCPU running
+  // guest code, which exits and drains its log (the dirty-log workload parks its vCPUs first).
+  SimConfig c = pml_cfg(2, 1 << 20, 1);
+  c.workload = mmusim::WorkloadKind::DemandPaging;
+  PlatformHooks h;
+  h.stream = [](unsigned v) {
+    return std::make_unique<WriteLoop>(GuestLayout::kDataGva + v * (1 << 20), 256, 100);
+  };
+  Platform* plat = nullptr;
+  h.host_threads.push_back({"get-log", [&](Agent& t) {
+    DirtyLogging& log = *mmusim::capability<DirtyLogging>(plat->mmu());
+    t.wait_cycles(5000000);  // both vCPUs populated (about 3.7 M cycles) and only writing
+    log.enable_dirty_log(t, GuestLayout::kDataGpa, 2 << 20);
+    t.wait_cycles(500000);
+    log.get_dirty_log(t);
+  }});
+  Platform p(c, h);
+  plat = &p;
+  p.run();
+  std::ostringstream out;
+  p.stats.write_json(out);
+  const std::string json = out.str();
+  EXPECT_EQ(stat(json, "hv.pml.kicks"), 2) << json;
+  EXPECT_GE(stat(json, "guest.ipis_taken"), 2) << json;
+  EXPECT_EQ(stat(json, "check.violations"), 0);
+}
 
 TEST(Pml, DirtyBitsClearedInsteadOfWriteProtectionAndNoFaultsWhileDirtying) {
   PlatformRun r = run_platform(pml_cfg(4, 2 << 20, 3));
