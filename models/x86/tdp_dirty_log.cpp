@@ -3,6 +3,8 @@
 // a write-protected 4K page is fixed by the lockless fast path (one cmpxchg, no mmu_lock) and
 // sets the page's bit in the dirty bitmap; get copies the bitmap; clear clears bits and
 // write-protects those pages again, then flushes. Bitmap words and SPTEs are simulated memory.
+// With --pml on, enable and clear take the D bit of 4K SPTEs instead of W, and the vCPUs' PML
+// logs fill the bitmap (tdp_pml.cpp; docs/ARCHITECTURE.md, Dirty logging).
 #include "models/x86/tdp_mmu.hpp"
 #include "sim/core/error.hpp"
 
