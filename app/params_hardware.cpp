@@ -30,6 +30,7 @@ WalkerParams walker_params(const SimConfig& cfg) {
   p.pwc_entries = cfg.pwc_entries;
   p.pwc_ways = cfg.pwc_ways;
   p.pwc = cfg.lat.pwc;
+  p.pml = cfg.pml == PmlMode::On;
   return p;
 }
 

@@ -46,6 +46,9 @@ TdpMmuParams tdp_mmu_params(const SimConfig& cfg) {
   p.notifier_early_check =
       kvm_form(cfg.notifier_early_check, cfg.kvm_version, KvmChange::X86NotifierEarlyCheck,
                NotifierEarlyCheck::Off, NotifierEarlyCheck::On);
+  p.pml = cfg.pml;
+  p.pml_drain = cfg.pml_drain;
+  p.ipi = cfg.lat.ipi;
   p.fault_entry = cfg.lat.fault_entry;
   p.tdp_map_work = cfg.lat.tdp_map_work;
   p.spte_change_work = cfg.lat.spte_change_work;

@@ -142,11 +142,28 @@ void Platform::build_vcpus(const PlatformHooks& hooks) {
                                     env, g, std::move(ops), heap.alloc());
     v->port.socket.bind(memsys.target);
     v->walker->mem_port().socket.bind(memsys.target);
+    attach_pml_log(*v);
     flush.add_vcpu(v.get());
     rcu.register_agent(v->agent());
     vcpus.push_back(std::move(v));
   }
   attach_overcommit();
+}
+
+// Page-Modification Logging (docs/ARCHITECTURE.md, Dirty logging): each vCPU's log page and
+// index word, as KVM allocates them and writes them into the vCPU's VMCS.
+void Platform::attach_pml_log(Vcpu& v) {
+  if (cfg.pml != PmlMode::On) return;
+  PmlLogging* pml = capability<PmlLogging>(mmu());
+  if (!pml || !pml->pml_enabled())
+    throw UsageError("--pml on: Page-Modification Logging is modelled for --arch x86 with "
+                     "--x86-mmu tdp only");
+  PmlLog log;
+  log.buffer = heap.alloc(kPageSize);
+  log.index = heap.alloc();
+  phys.write64(log.index, kPmlIndexFirst);
+  v.walker->set_pml_log(log);
+  pml->attach_pml_log(v.vcpu_id(), log);
 }
 
 void Platform::vmm_main(Agent& vmm) {

@@ -114,6 +114,7 @@ class Platform {
  private:
   void build_guest();
   void build_vcpus(const PlatformHooks& hooks);
+  void attach_pml_log(Vcpu& v);  // --pml on: the vCPU's log, for its walker and the MMU
   void attach_overcommit();  // host scheduler, guest IPIs, flush words (platform_overcommit.cpp)
   void add_host_thread(const std::string& name, std::function<void(Agent&)> body);
   void vmm_main(Agent& vmm);

@@ -49,6 +49,7 @@ class Rig {
   EptFormat efmt;
   std::unique_ptr<MemorySystem> memsys;
   HwWalkStats walk_stats{stats, "walk"};
+  PmlWalkStats pml_stats{stats};
   std::unique_ptr<Walker> walker;
   Addr ept_root = 0;
   Addr guest_root = 0;                // a GPA
@@ -56,14 +57,16 @@ class Rig {
   Addr next_table_gpa = kGuestTableGpa;
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
 
-  Rig(unsigned guest_levels, unsigned ept_levels, unsigned pwc_entries, unsigned pwc_ways = 4)
+  Rig(unsigned guest_levels, unsigned ept_levels, unsigned pwc_entries, unsigned pwc_ways = 4,
+      bool pml = false)
       : gfmt(guest_levels), efmt(ept_levels) {
     mem_params.pcpus = 1;
     walker_params.pwc_entries = pwc_entries;
     walker_params.pwc_ways = pwc_ways;
+    walker_params.pml = pml;
     memsys = std::make_unique<MemorySystem>("memsys", mem_params, clock, mem, stats);
     walker = std::make_unique<Walker>("walker", walker_params, clock, gfmt, efmt, &pool, &viol,
-                                      walk_stats);
+                                      walk_stats, &pml_stats);
     walker->port.socket.bind(memsys->target);
     ept_root = pool.alloc();
     guest_root = new_guest_table();
@@ -403,4 +406,68 @@ TEST(Walker, FreedTableAccessIsReported) {
   EXPECT_EQ(v.thread, "vcpu0");
   EXPECT_GT(v.when, 0u);  // the delay accumulated before that read counts
   EXPECT_FALSE(v.detail.empty());
+}
+
+// Page-Modification Logging (sim/mmu/pml_log.hpp): one 4K page mapped in both stages whose EPT
+// leaf is clean, and a log whose index starts at `index`.
+struct PmlRig : Rig {
+  PmlLog log;
+  explicit PmlRig(uint64_t index, bool pml = true) : Rig(4, 4, 0, 4, pml) {
+    guest_map(kGva4, kDataGpa);
+    ept_map(kDataGpa, kDataHpa);
+    const Addr leaf = ept_entry_hpa(kDataGpa, 1);
+    mem.write64(leaf, mem.read64(leaf) & ~(uint64_t(1) << 9));  // EPT D
+    log.buffer = pool.alloc();
+    log.index = pool.alloc();
+    mem.write64(log.index, index);
+    walker->set_pml_log(log);
+    start();
+  }
+  bool leaf_dirty() { return efmt.dirty(mem.read64(ept_entry_hpa(kDataGpa, 1))); }
+};
+
+TEST(WalkerPml, SettingDirtyLogsTheGpaAndCountsDown) {
+  PmlRig r(kPmlIndexFirst);
+  ASSERT_EQ(r.walk(kGva4 + 0x40, Access::Write).status, Status::Ok);
+  EXPECT_TRUE(r.leaf_dirty());
+  EXPECT_EQ(r.mem.read64(r.log.buffer + kPmlIndexFirst * 8), kDataGpa);  // page-aligned GPA
+  EXPECT_EQ(r.mem.read64(r.log.index), kPmlIndexFirst - 1);
+  // D is set now: a second write logs nothing.
+  ASSERT_EQ(r.walk(kGva4, Access::Write).status, Status::Ok);
+  EXPECT_EQ(r.mem.read64(r.log.index), kPmlIndexFirst - 1);
+  EXPECT_EQ(r.stats.value("walk.pml.logged"), 1u);
+}
+
+TEST(WalkerPml, LastSlotThenLogFull) {
+  PmlRig r(0);  // one free slot: its logging wraps the 16-bit index
+  ASSERT_EQ(r.walk(kGva4, Access::Write).status, Status::Ok);
+  EXPECT_EQ(r.mem.read64(r.log.index), kPmlIndexMask);
+  const Addr leaf = r.ept_entry_hpa(kDataGpa, 1);
+  r.mem.write64(leaf, r.mem.read64(leaf) & ~(uint64_t(1) << 9));  // cleaned again
+  // A full log: a log-full exit, with the D bit left clear and nothing written.
+  EXPECT_EQ(r.walk(kGva4, Access::Write).status, Status::PmlFull);
+  EXPECT_FALSE(r.leaf_dirty());
+  EXPECT_EQ(r.stats.value("walk.pml.full"), 1u);
+  // After the hypervisor reset the index the walk goes through.
+  r.mem.write64(r.log.index, kPmlIndexFirst);
+  EXPECT_EQ(r.walk(kGva4, Access::Write).status, Status::Ok);
+  EXPECT_TRUE(r.leaf_dirty());
+}
+
+TEST(WalkerPml, ReadOfACleanPageCachesNoWriteRight) {
+  // With PML a write must reach the walker to set D, so a read's translation lacks W ...
+  PmlRig on(kPmlIndexFirst);
+  const WalkResult w = on.walk(kGva4, Access::Read);
+  ASSERT_EQ(w.status, Status::Ok);
+  EXPECT_EQ(w.perms, kR);
+  EXPECT_FALSE(on.leaf_dirty());
+  EXPECT_EQ(on.mem.read64(on.log.index), kPmlIndexFirst);
+}
+
+TEST(WalkerPml, WithoutPmlNothingIsLogged) {
+  PmlRig off(kPmlIndexFirst, false);
+  EXPECT_EQ(off.walk(kGva4, Access::Read).perms, kRW);  // ... without it the read grants W
+  ASSERT_EQ(off.walk(kGva4, Access::Write).status, Status::Ok);
+  EXPECT_TRUE(off.leaf_dirty());
+  EXPECT_EQ(off.mem.read64(off.log.index), kPmlIndexFirst);
 }

@@ -3,6 +3,8 @@
 // a write-protected 4K page is fixed by the lockless fast path (one cmpxchg, no mmu_lock) and
 // sets the page's bit in the dirty bitmap; get copies the bitmap; clear clears bits and
 // write-protects those pages again, then flushes. Bitmap words and SPTEs are simulated memory.
+// With --pml on, enable and clear take the D bit of 4K SPTEs instead of W, and the vCPUs' PML
+// logs fill the bitmap (tdp_pml.cpp; docs/ARCHITECTURE.md, Dirty logging).
 #include "models/x86/tdp_mmu.hpp"
 #include "sim/core/error.hpp"
 
@@ -10,6 +12,7 @@ namespace mmusim {
 
 namespace {
 uint64_t without_write(uint64_t spte) { return spte & ~uint64_t(2); }  // EPT W is bit 1
+uint64_t without_dirty(uint64_t spte) { return spte & ~(uint64_t(1) << 9); }  // EPT D: bit 9
 // KVM gives up the lockless fix after this many lost cmpxchgs (the retry_count check of
 // fast_page_fault, arch/x86/kvm/mmu/mmu.c): a constant of KVM, not a model tunable.
 constexpr int kFastPfRetries = 4;
@@ -56,20 +59,24 @@ bool TdpMmu::fast_page_fault(Agent& a, int vcpu_id, Addr gpa) {
   return fixed;
 }
 
-size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len, bool held_shared) {
+size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len, bool held_shared,
+                             bool clear_dirty) {
   lockdep_assert_held_mode(a, mmu_lock_, held_shared, __func__);
   Root* r = current_root();
   if (!r) return 0;
   const ChangeCtx c{-1, shared_, true, true};
-  size_t done = 0;
+  size_t done = 0, cleared = 0;
   unsigned since = 0;
   rcu_.read_lock(a);
   for_each_walk_end(a, r->table, gpa, len, [&](PtIter& it) {
     // Huge leaves are write-protected too; a write to one then takes the slow path, which maps
-    // the page at 4K (the huge SPTE is zapped and replaced by a table).
-    while (it.leaf() && fmt_.perms(it.entry()).write) {
-      if (set_spte(a, c, it, without_write(it.entry()))) {
-        ++done;
+    // the page at 4K (the huge SPTE is zapped and replaced by a table). With PML a 4K leaf
+    // keeps W and loses D (clear_dirty_gfn_range): the walker logs the page when it sets D.
+    const bool d_only = clear_dirty && it.level() == 1;
+    while (it.leaf() && (d_only ? fmt_.dirty(it.entry()) : fmt_.perms(it.entry()).write)) {
+      const uint64_t e = it.entry();
+      if (set_spte(a, c, it, d_only ? without_dirty(e) : without_write(e))) {
+        ++(d_only ? cleared : done);
         break;
       }
       it.set_entry(read_spte(a, it.entry_addr()));  // lost a race: look again
@@ -78,7 +85,8 @@ size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len, bool held_shared)
   });
   rcu_.read_unlock(a);
   stats_.wrprot_sptes.inc(done);
-  return done;
+  if (cleared) pml_stats_->dirty_cleared.inc(cleared);
+  return done + cleared;
 }
 
 void TdpMmu::enable_dirty_log(Agent& a, Addr gpa, uint64_t len) {
@@ -88,13 +96,16 @@ void TdpMmu::enable_dirty_log(Agent& a, Addr gpa, uint64_t len) {
   if (!log_bitmap_) log_bitmap_ = heap_.alloc(((len >> kPageShift) + 63) / 64 * 8);
   // kvm_mmu_slot_apply_flags -> kvm_tdp_mmu_wrprot_slot: mmu_lock for read when shared.
   lock(a, shared_);
-  size_t n = write_protect(a, gpa, len, shared_);
+  // With PML (vmx's cpu_dirty_log_size): D bits of 4K SPTEs cleared, huge SPTEs protected.
+  size_t n = write_protect(a, gpa, len, shared_, pml_enabled());
   unlock(a, shared_);
   if (n) flush_.flush_range(a, -1, gpa, len);
 }
 
 std::vector<uint64_t> TdpMmu::get_dirty_log(Agent& a) {
-  // KVM_GET_DIRTY_LOG with manual protect: copy the bitmap as it is.
+  // KVM_GET_DIRTY_LOG with manual protect: copy the bitmap as it is -- with PML after
+  // kvm_arch_sync_dirty_log kicked the vCPUs so their logs reach the bitmap (tdp_pml.cpp).
+  if (pml_enabled() && p_.pml_drain == PmlDrain::Kvm) kick_for_pml(a);
   std::vector<uint64_t> out(((log_len_ >> kPageShift) + 63) / 64);
   for (size_t i = 0; i < out.size(); ++i) out[i] = a.load(log_bitmap_ + i * 8);
   return out;
@@ -102,7 +113,8 @@ std::vector<uint64_t> TdpMmu::get_dirty_log(Agent& a) {
 
 void TdpMmu::clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) {
   // KVM_CLEAR_DIRTY_LOG: for each word, clear the given bits atomically, and write-protect the
-  // pages that were dirty again (kvm_arch_mmu_enable_log_dirty_pt_masked), under mmu_lock.
+  // pages that were dirty again (kvm_arch_mmu_enable_log_dirty_pt_masked), under mmu_lock;
+  // with PML their D bits are cleared instead (huge pages are still write-protected).
   lock(a, false);
   size_t protected_pages = 0;
   for (size_t i = 0; i < bits.size(); ++i) {
@@ -118,7 +130,8 @@ void TdpMmu::clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) {
     for (unsigned b = 0; b < 64; ++b)
       if (mask & (uint64_t(1) << b))
         protected_pages +=
-            write_protect(a, log_gpa_ + ((uint64_t(i) * 64 + b) << kPageShift), kPageSize, false);
+            write_protect(a, log_gpa_ + ((uint64_t(i) * 64 + b) << kPageShift), kPageSize, false,
+                          pml_enabled());
   }
   unlock(a, false);
   if (protected_pages) flush_.flush_range(a, -1, log_gpa_, log_len_);

@@ -29,6 +29,7 @@ TdpMmu::TdpMmu(const TdpMmuParams& p, const EptFormat& fmt, PhysMem& phys, PageP
       faults_(faults),
       stats_(stats) {
   vcpu_root_.assign(p.vcpus, nullptr);
+  if (p.pml == PmlMode::On) pml_stats_ = std::make_unique<PmlStats>(stats);
   // The VM's own reference to a first root, so the harness can map guest page tables before
   // any vCPU runs (KVM would allocate it at the first vCPU's kvm_mmu_load).
   auto r = std::make_unique<Root>();

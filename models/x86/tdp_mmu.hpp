@@ -42,6 +42,7 @@
 #include "sim/hv/kernel_heap.hpp"
 #include "sim/hv/mmu_notifier.hpp"
 #include "sim/hv/notifier_callbacks.hpp"
+#include "sim/hv/pml_logging.hpp"
 #include "sim/hv/remote_flush.hpp"
 #include "sim/hv/root_invalidation.hpp"
 #include "sim/mem/phys_mem.hpp"
@@ -74,6 +75,10 @@ struct TdpMmuParams {
   NotifierRetry notifier_retry = NotifierRetry::Range;
   // --notifier-early-check: also check before resolving the host page and taking mmu_lock
   NotifierEarlyCheck notifier_early_check = NotifierEarlyCheck::On;
+  // --pml: dirty logging clears the D bit of 4K SPTEs and drains the vCPUs' PML logs
+  PmlMode pml = PmlMode::Off;
+  PmlDrain pml_drain = PmlDrain::Kvm;  // --pml-drain (full-only: hypothetical)
+  Cycles ipi = 1200;                   // kvm_vcpu_kick's IPI to a vCPU in guest mode
   unsigned zap_yield_every = 0;     // --zap-yield-every: also yield every N SPTEs (0: never)
   Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
   Cycles tdp_map_work = 300;        // one map call's instructions besides memory references
@@ -85,6 +90,7 @@ struct TdpMmuParams {
 class TdpMmu : public HypervisorMmu,
                public RootInvalidation,
                public DirtyLogging,
+               public PmlLogging,
                public NotifierCallbacks {
  public:
   TdpMmu(const TdpMmuParams& p, const EptFormat& fmt, PhysMem& phys, PagePool& pool,
@@ -113,6 +119,12 @@ class TdpMmu : public HypervisorMmu,
   std::vector<uint64_t> get_dirty_log(Agent& a) override;
   void clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) override;
   void disable_dirty_log(Agent& a) override;
+
+  // Page-Modification Logging (tdp_pml.cpp).
+  bool pml_enabled() const override { return p_.pml == PmlMode::On; }
+  void attach_pml_log(int vcpu_id, const PmlLog& log) override;
+  void vcpu_exited(Agent& vcpu, int vcpu_id) override;
+  void pml_full_exit(Agent& vcpu, int vcpu_id) override;
 
   // MMU-notifier callbacks (tdp_notifier.cpp); MmuNotifier calls them with mmu_lock held.
   void notifier_lock(Agent& a) override { lock(a, false); }
@@ -222,7 +234,13 @@ class TdpMmu : public HypervisorMmu,
   bool fast_page_fault(Agent& a, int vcpu_id, Addr gpa);
   // Clears the writable bit of the leaves of [gpa, gpa+len) in the current root; the caller
   // holds mmu_lock for read when `held_shared`, else for write (yields drop that mode).
-  size_t write_protect(Agent& a, Addr gpa, uint64_t len, bool held_shared);
+  // With `clear_dirty` (PML), 4K leaves lose their D bit instead and stay writable.
+  size_t write_protect(Agent& a, Addr gpa, uint64_t len, bool held_shared,
+                       bool clear_dirty = false);
+  // vmx_flush_pml_buffer: every GPA in the vCPU's log into the dirty bitmap, index reset.
+  void drain_pml(Agent& a, int vcpu_id);
+  // kvm_flush_pml_buffers before KVM_GET_DIRTY_LOG: kick every vCPU in guest mode.
+  void kick_for_pml(Agent& a);
 
   // tdp_zap.cpp
   void zap_root(Agent& a, Root& r, bool shared);
@@ -322,6 +340,16 @@ class TdpMmu : public HypervisorMmu,
   Addr log_gpa_ = 0;
   uint64_t log_len_ = 0;     // 0: dirty logging off
   Addr log_bitmap_ = 0;      // dirty bitmap words in simulated memory
+  std::vector<PmlLog> pml_logs_;  // by vCPU id (tdp_pml.cpp)
+  struct PmlStats : StatsGroup {
+    explicit PmlStats(Stats& s) : StatsGroup(s, "hv.pml") {}
+    statistics::Counter full_exits{*this, "full_exits", "PML log-full VM exits"};
+    statistics::Counter flushed{*this, "flushed", "GPAs drained from PML logs into the bitmap"};
+    statistics::Counter dirty_cleared{*this, "dirty_cleared",
+                                      "4K SPTEs whose D bit dirty logging cleared"};
+    statistics::Counter kicks{*this, "kicks", "vCPUs kicked out of guest mode for get-log"};
+  };
+  std::unique_ptr<PmlStats> pml_stats_;  // only with --pml on
 };
 
 }  // namespace mmusim

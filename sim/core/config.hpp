@@ -100,6 +100,10 @@ struct SimConfig {
   std::optional<TdpFastFault> tdp_fast_fault;  // x86 TDP lockless fast page fault from 5.15
   std::optional<RemovedSpte> removed_spte;     // x86 TDP removed tables frozen from 5.12
   std::optional<HugeSplitOnFault> huge_split_on_fault;  // x86 TDP split in place from 6.2
+  // x86 TDP dirty logging with Page-Modification Logging (docs/KVM_RELEASES.md, PML): off by
+  // default; pml_drain full-only is a hypothetical KVM (see PmlDrain).
+  PmlMode pml = PmlMode::Off;
+  PmlDrain pml_drain = PmlDrain::Kvm;
   unsigned guest_levels = 4;       // guest paging levels: 4 or 5
   unsigned ept_levels = 4;         // EPT levels: 4 or 5
   // Remote TLB flush strategy: ipi-all (kvm_flush_remote_tlbs); unsafe-skip reports the flush

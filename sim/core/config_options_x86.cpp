@@ -28,6 +28,18 @@ void add_x86_options(OptionTable& o) {
               "mmu_lock (and before resolving the host page); auto: as --kvm-version (on from "
               "6.8)",
               &SimConfig::notifier_early_check);
+  o.group = "x86 TDP MMU dirty logging (docs/ARCHITECTURE.md, Dirty logging)";
+  o.choice("pml",
+           "Intel Page-Modification Logging: on clears the D bit of logged 4K SPTEs instead of "
+           "write-protecting them and the walker logs each GPA it dirties in a 512-entry "
+           "per-vCPU buffer (huge SPTEs are still write-protected); off write-protects. Default "
+           "off although KVM enables PML on hardware that has it (docs/KVM_RELEASES.md, PML)",
+           &SimConfig::pml);
+  o.choice("pml-drain",
+           "when KVM drains the PML buffers: kvm (at every VM exit and on KVM_GET_DIRTY_LOG); "
+           "full-only is HYPOTHETICAL and wrong on purpose (only on PML-full exits), to show "
+           "the dirty-log oracle catches the lost pages",
+           &SimConfig::pml_drain);
   o.group = "x86 TDP MMU roots (putting and invalidating roots)";
   o.choice("root-put",
            "how the last root reference is put: agreed (final version of the seed thread), "

@@ -33,6 +33,13 @@ enum class NotifierRetry { Any, Range };
 enum class NotifierEarlyCheck { Off, On };
 // Whether long mmu_lock walks yield to a thread waiting for the lock (rwlock_needbreak).
 enum class LockNeedbreak { Ignore, Yield };
+// x86 TDP dirty logging with Intel Page-Modification Logging (--pml): off write-protects
+// logged 4K SPTEs; on clears their D bit and lets the walker log the GPAs it dirties.
+enum class PmlMode { Off, On };
+// When KVM drains a vCPU's PML buffer (--pml-drain): kvm at every VM exit and on
+// KVM_GET_DIRTY_LOG (the kick) as KVM does; full-only is hypothetical (only on PML-full
+// exits), to show the dirty-log oracle catches what the drain at exit and get-log is for.
+enum class PmlDrain { Kvm, FullOnly };
 // The host kernel's preemption model as booted: voluntary (a PREEMPT_DYNAMIC distro kernel's
 // default) or full (PREEMPT / PREEMPT_RT).
 enum class HostPreempt { Voluntary, Full };
@@ -103,6 +110,15 @@ template <>
 struct ModeNames<MmuLockMode> {
   static constexpr ModeName<MmuLockMode> table[] = {{MmuLockMode::Exclusive, "exclusive"},
                                                     {MmuLockMode::Shared, "shared"}};
+};
+template <>
+struct ModeNames<PmlMode> {
+  static constexpr ModeName<PmlMode> table[] = {{PmlMode::Off, "off"}, {PmlMode::On, "on"}};
+};
+template <>
+struct ModeNames<PmlDrain> {
+  static constexpr ModeName<PmlDrain> table[] = {{PmlDrain::Kvm, "kvm"},
+                                                 {PmlDrain::FullOnly, "full-only"}};
 };
 template <>
 struct ModeNames<TdpFastFault> {

@@ -34,7 +34,8 @@ Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
       port("port", pcpu, env.kernel.clock()),
       walker(env.make_walker("walker")),
       id_(id), p_(env.params), hv_(env.hv), shadow_(capability<ShadowPaging>(env.hv)),
-      run_hook_(capability<KvmRunHook>(env.hv)), fills_(env.fills), guest_(guest),
+      run_hook_(capability<KvmRunHook>(env.hv)), pml_(capability<PmlLogging>(env.hv)),
+      fills_(env.fills), guest_(guest),
       ops_(std::move(ops)), timeline_(env.timeline), oracle_(env.oracle), phys_(env.phys),
       agent_(env.kernel, "vcpu." + std::to_string(id), id, port, env.timeline.track("vcpu." + std::to_string(id))),
       l1_("vcpu." + std::to_string(id) + ".tlb.l1", l1_arrays(env.params)),
@@ -42,6 +43,7 @@ Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
       request_word_(kernel_words), mode_word_(kernel_words + 8),
       stats_(env.stats, id), guest_stats_(env.guest_stats), fault_stats_(env.faults) {
   walker->set_cpu(pcpu);
+  if (pml_ && !pml_->pml_enabled()) pml_ = nullptr;
   SC_HAS_PROCESS(Vcpu);
   SC_THREAD(run);
   sensitive << agent_.wake_event();  // only parking waits on it (Agent::use_static_wake)
@@ -160,6 +162,16 @@ void Vcpu::exit_guest() {
   ++exits_;
   // Interrupts that arrived while the guest ran are handled by the host now.
   ack_pending();
+  // KVM's exit handler drains the PML log first, whatever the exit (vmx_handle_exit).
+  if (pml_) pml_->vcpu_exited(agent_, id_);
+}
+
+void Vcpu::pml_full_exit() {
+  Cycles t0 = agent_.now();
+  exit_guest();
+  pml_->pml_full_exit(agent_, id_);
+  enter_guest();
+  if (agent_.track() >= 0) timeline_.span(agent_.track(), "pml full exit", t0, agent_.now());
 }
 
 void Vcpu::take_ipi() {
@@ -232,6 +244,10 @@ void Vcpu::translate_miss(const Op& op) {
       use_entry(e, op);
       return;
     }
+    if (r.status == WalkResult::Status::PmlFull) {
+      pml_full_exit();
+      continue;
+    }
     if (r.status == WalkResult::Status::GuestFault) {
       if (guest_.os && guest_.os->handle_page_fault(*this, op.gva, op.access)) continue;
       std::ostringstream m;
@@ -294,6 +310,10 @@ Addr Vcpu::stage2_translate(Addr gpa, Access access) {
     if (r.status == WalkResult::Status::Ok) {
       if (guest_.touched && hv_.root_is_current(root_)) guest_.touched->set(gpa >> kPageShift);
       return r.hpa_base + (gpa & ((Addr(1) << r.page_shift) - 1));
+    }
+    if (r.status == WalkResult::Status::PmlFull) {
+      pml_full_exit();
+      continue;
     }
     stage2_fault_exit(gpa, access);
   }

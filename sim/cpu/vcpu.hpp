@@ -27,6 +27,7 @@
 #include "sim/sync/resched_source.hpp"
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kvm_run_hook.hpp"
+#include "sim/hv/pml_logging.hpp"
 #include "sim/hv/remote_flush.hpp"
 #include "sim/hv/shadow_paging.hpp"
 #include "sim/mem/mem_port.hpp"
@@ -192,6 +193,8 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // address of the guest #PF. An Emulate answer has the hypervisor emulate the store of
   // `value` before re-entering.
   FaultOutcome stage2_fault_exit(Addr addr, Access access, uint64_t value = 0);
+  // A PML log-full VM exit (the walk did nothing): exit, let the hypervisor drain, re-enter.
+  void pml_full_exit();
   void on_ipi();                 // SC_METHOD: IPI arrivals at the physical CPU
   void ack_pending();
 
@@ -201,6 +204,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // hv_'s optional capabilities (sim/hv/shadow_paging.hpp, kvm_run_hook.hpp); nullptr: none.
   ShadowPaging* shadow_;
   KvmRunHook* run_hook_;
+  PmlLogging* pml_;  // null unless the hypervisor drains PML logs (--pml on)
   FillClock& fills_;
   GuestContext guest_;
   std::unique_ptr<OpStream> ops_;

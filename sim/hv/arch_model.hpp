@@ -53,8 +53,9 @@ class ArchModel {
                                                          const Clock& clock, PagePool* pool,
                                                          Violations* oracle, Stats& stats) {
     if (!walk_stats_) walk_stats_ = std::make_unique<HwWalkStats>(stats, "walk");
+    if (p.pml && !pml_stats_) pml_stats_ = std::make_unique<PmlWalkStats>(stats);
     return std::make_unique<Walker>(name, p, clock, guest_format(), stage2_format(), pool,
-                                    oracle, *walk_stats_);
+                                    oracle, *walk_stats_, pml_stats_.get());
   }
   // A flush strategy of the arch's own for --flush `kind` (e.g. arm64 broadcast TLBI);
   // nullptr: the arch-neutral strategies apply.
@@ -68,6 +69,7 @@ class ArchModel {
 
  private:
   std::unique_ptr<HwWalkStats> walk_stats_;  // the vCPUs' walkers share it
+  std::unique_ptr<PmlWalkStats> pml_stats_;  // only with --pml on
 };
 
 }  // namespace mmusim

@@ -12,7 +12,7 @@ namespace mmusim {
 class DirtyLogging {
  public:
   virtual ~DirtyLogging() = default;
-  // enable write-protects the slot; get copies the dirty bitmap (one bit per 4 KiB page from
+  // enable write-protects the slot (with PML: clears D bits of its 4K pages); get copies the dirty bitmap (one bit per 4 KiB page from
   // gpa); clear clears the given bits and write-protects those pages again; disable stops it.
   virtual void enable_dirty_log(Agent& a, Addr gpa, uint64_t len) = 0;
   virtual std::vector<uint64_t> get_dirty_log(Agent& a) = 0;

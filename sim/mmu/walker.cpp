@@ -65,7 +65,8 @@ size_t PagingStructureCache::valid_lines() const {
 
 Walker::Walker(sc_core::sc_module_name name, const WalkerParams& p, const Clock& clock,
                const PageTableFormat& guest_fmt, const PageTableFormat& stage2_fmt,
-               PagePool* table_pool, Violations* oracle, HwWalkStats& stats)
+               PagePool* table_pool, Violations* oracle, HwWalkStats& stats,
+               PmlWalkStats* pml_stats)
     : sc_core::sc_module(name),
       port("port", 0, clock),
       p_(p),
@@ -74,7 +75,8 @@ Walker::Walker(sc_core::sc_module_name name, const WalkerParams& p, const Clock&
       pool_(table_pool),
       oracle_(oracle),
       stats_(stats),
-      pwc_enabled_(p.pwc_entries > 0) {
+      pwc_enabled_(p.pwc_entries > 0),
+      pml_stats_(p.pml ? pml_stats : nullptr) {
   // One cache per non-leaf level (2..levels); slots 0 and 1 stay empty so the vectors can be
   // indexed by level directly. Caches smaller than pwc_ways are fully associative.
   const unsigned n = p.pwc_entries;
@@ -151,18 +153,41 @@ inline uint64_t Walker::read_table_entry(Addr hpa, sc_core::sc_time& delay,
 
   r.level = it.level();
   if (!Perms::bits_allow(acc, access)) return r;  // an EPT violation on permissions
+  const bool write = access == Access::Write;
+  if (pml_stats_ && pml_.buffer) {
+    if (write && !s2_fmt_.dirty(it.entry()) && !pml_log(gpa, delay)) {
+      r.pml_full = true;  // the dirty flag stays clear and the access is not done
+      return r;
+    }
+    // A translation cached without the dirty flag cannot serve a write: the write walks again
+    // and sets the flag (and logs). Dropping W from what a read caches has that effect.
+    if (!write && !s2_fmt_.dirty(it.entry())) acc &= ~Perms{false, true, false}.bits();
+  }
   r.ok = true;
   r.page_shift = s2_fmt_.shift(r.level);
   r.hpa_base = s2_fmt_.address(it.entry(), r.level);
   r.perm_bits = acc;
   // Hardware-managed accessed/dirty flags: a locked update of the leaf when one is missing
   // (it races with the hypervisor's own cmpxchg on the entry, as on real hardware).
-  const uint64_t used = s2_fmt_.mark_used(it.entry(), access == Access::Write);
+  const uint64_t used = s2_fmt_.mark_used(it.entry(), write);
   if (used != it.entry()) {
     port.cmpxchg64(it.entry_addr(), it.entry(), used, MemClass::PageTable, delay);
     stats_.ad_updates.inc();
   }
   return r;
+}
+
+// The log is kernel memory with contents (MemClass::Sync), not timing-only guest data.
+bool Walker::pml_log(Addr gpa, sc_core::sc_time& delay) {
+  const uint64_t index = port.read64(pml_.index, MemClass::Sync, delay);
+  if (index >= kPmlEntries) {
+    pml_stats_->full.inc();
+    return false;
+  }
+  port.write64(pml_.buffer + index * 8, gpa & ~(kPageSize - 1), MemClass::Sync, delay);
+  port.write64(pml_.index, (index - 1) & kPmlIndexMask, MemClass::Sync, delay);
+  pml_stats_->logged.inc();
+  return true;
 }
 
 WalkResult Walker::walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
@@ -171,7 +196,7 @@ WalkResult Walker::walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
   r.gpa = gpa;
   const Stage2 s2 = translate_stage2(gpa, access, stage2_root_hpa, delay, thread, r.refs);
   if (!s2.ok) {
-    r.status = WalkResult::Status::StageTwoFault;
+    r.status = s2.pml_full ? WalkResult::Status::PmlFull : WalkResult::Status::StageTwoFault;
     r.stage2_level = s2.level;
     return r;
   }
@@ -253,7 +278,7 @@ WalkResult Walker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr stage
   if (!s2.ok) {
     r.on_guest_table = false;
     r.stage2_level = s2.level;
-    finish(WalkResult::Status::StageTwoFault);
+    finish(s2.pml_full ? WalkResult::Status::PmlFull : WalkResult::Status::StageTwoFault);
     return r;
   }
 

@@ -20,12 +20,14 @@
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/mmu/page_table_format.hpp"
+#include "sim/mmu/pml_log.hpp"
 #include "sim/mmu/pt_iter.hpp"
 
 namespace mmusim {
 
 struct WalkResult {
-  enum class Status { Ok, GuestFault, StageTwoFault };
+  // PmlFull: a page-modification log-full VM exit (sim/mmu/pml_log.hpp); nothing was done.
+  enum class Status { Ok, GuestFault, StageTwoFault, PmlFull };
   Status status = Status::Ok;
   // Ok: translation of the page containing the address.
   Addr gpa = 0;              // guest-physical address of the access (Ok), or the GPA whose
@@ -102,6 +104,9 @@ class TranslationWalker {
   virtual WalkResult walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
                                  sc_core::sc_time& delay, const std::string& thread) = 0;
   virtual void flush_caches() = 0;
+  // Page-Modification Logging (sim/mmu/pml_log.hpp): where this vCPU's log is. Hardware
+  // without PML ignores it.
+  virtual void set_pml_log(const PmlLog& log) { (void)log; }
   // Called on a TLB flush request. A TLB tagged by ASID can drop a VM's translations by moving
   // the vCPU to a fresh ASID instead (MIPS): then `tag` is updated, `cycles` says what it
   // cost, and true is returned; false means invalidate the TLBs (the default).
@@ -127,11 +132,19 @@ struct HwWalkStats : WalkStats {
                                  "accessed/dirty flags written back into stage-2 leaves by walks"};
 };
 
+// Page-Modification Logging's counts, registered only when PML is on ("walk.pml.*").
+struct PmlWalkStats : StatsGroup {
+  explicit PmlWalkStats(Stats& s) : StatsGroup(s, "walk.pml") {}
+  statistics::Counter logged{*this, "logged", "GPAs written into PML logs by the walkers"};
+  statistics::Counter full{*this, "full", "walks stopped by a full PML log (log-full VM exits)"};
+};
+
 // What the 2D hardware walker is built from (app/params_hardware.cpp fills it).
 struct WalkerParams {
   unsigned pwc_entries = 32;  // entries per paging-structure cache (per stage and level); 0: none
   unsigned pwc_ways = 4;      // their associativity; 0 or more than pwc_entries: fully associative
   Cycles pwc = 1;             // paging-structure cache lookup
+  bool pml = false;           // Page-Modification Logging on setting an EPT leaf's dirty flag
 };
 
 class Walker final : public sc_core::sc_module, public TranslationWalker {
@@ -141,7 +154,9 @@ class Walker final : public sc_core::sc_module, public TranslationWalker {
 
   Walker(sc_core::sc_module_name name, const WalkerParams& p, const Clock& clock,
          const PageTableFormat& guest_fmt, const PageTableFormat& stage2_fmt,
-         PagePool* table_pool, Violations* oracle, HwWalkStats& stats);
+         PagePool* table_pool, Violations* oracle, HwWalkStats& stats,
+         PmlWalkStats* pml_stats = nullptr);
+  void set_pml_log(const PmlLog& log) override { pml_ = log; }
   void set_cpu(int cpu) override { port.set_cpu(cpu); }
 
   // Walks gva under guest root (a GPA) and stage-2 root (an HPA). Access latency is added to
@@ -163,7 +178,10 @@ class Walker final : public sc_core::sc_module, public TranslationWalker {
     unsigned page_shift = 0;  // ok: the leaf's page size
     unsigned perm_bits = 0;   // ok: Perms::bits() over every level
     Addr hpa_base = 0;        // ok: the leaf's frame
+    bool pml_full = false;    // !ok: a PML log-full event, not a fault
   };
+  // Logs gpa's page in the PML log; false: the log is full (a log-full event).
+  bool pml_log(Addr gpa, sc_core::sc_time& delay);
   Stage2 translate_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
                           sc_core::sc_time& delay, const std::string& thread, unsigned& refs);
   uint64_t read_table_entry(Addr hpa, sc_core::sc_time& delay, const std::string& thread,
@@ -179,6 +197,8 @@ class Walker final : public sc_core::sc_module, public TranslationWalker {
   std::vector<PagingStructureCache> s2_pwc_;     // index: level
   HwWalkStats& stats_;  // shared with the other vCPUs' walkers
   bool pwc_enabled_ = false;
+  PmlLog pml_;                       // where the log is (buffer 0 until the platform sets it)
+  PmlWalkStats* pml_stats_ = nullptr;  // non-null when PML is on
 };
 
 }  // namespace mmusim
