@@ -214,7 +214,6 @@ FaultOutcome ShadowMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
                            ? (fmt_.address(gw.leaf, 2) >> kPageShift) + fmt_.index(gva, 1)
                            : fmt_.address(gw.leaf, 1) >> kPageShift;
   const HostPage hp = host_.resolve(a, gfn, access == Access::Write);
-  const Addr hpa = hp.hpa;
   mmu_lock_.lock(a);
   bool flush = false;
   // The root this vCPU runs on; a zapped (obsolete) root answers RET_PF_RETRY: the vCPU
