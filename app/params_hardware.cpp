@@ -12,6 +12,8 @@ MemorySystemParams memory_system_params(const SimConfig& cfg) {
   p.llc_size = cfg.llc_size;
   p.llc_ways = cfg.llc_ways;
   p.dram_channels = cfg.dram_channels;
+  p.home_nodes = cfg.home_nodes;
+  p.home_node_occupancy = cfg.lat.home_node_occupancy;
   p.fill_buffers = cfg.fill_buffers;
   p.l1_hit = cfg.lat.l1_hit;
   p.l2_hit = cfg.lat.l2_hit;

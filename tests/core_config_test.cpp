@@ -247,6 +247,7 @@ TEST(ConfigTest, EveryLatencyHasItsOption) {
       {"shadow-fault-work", &Latencies::shadow_fault_work},
       {"shadow-sync-work", &Latencies::shadow_sync_work},
       {"shadow-emulate", &Latencies::shadow_emulate},
+      {"home-node-occupancy", &Latencies::home_node_occupancy},
   };
   static_assert(sizeof(Latencies) == sizeof(cases) / sizeof(cases[0]) * sizeof(Cycles),
                 "a Latencies field was added: give it a case here");

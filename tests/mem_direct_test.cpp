@@ -116,7 +116,7 @@ Outcome via_port(MemPort& p, Addr addr, MemOp op, MemClass cls, uint64_t value,
     }
     case MemOp::DataWrite:
     case MemOp::DataWriteNc: o.value = p.write_data(addr, op == MemOp::DataWrite, delay); break;
-    default: p.cmo(addr, value, op, delay); break;
+    default: o.value = p.cmo(addr, value, op, delay); break;  // bytes covered
   }
   o.cycles = cyc(delay) - before;
   return o;

@@ -33,12 +33,15 @@ TEST(MemPoc, DirtyLineIsStaleInDramUntilCleanedToPoc) {
     written = in.port0.write_data(a, true, d);  // cacheable: dirty in CPU 0's cache
     nc_before = in.port1.read_data(a, false, d);  // MMU-off reader: DRAM's version
     cached = in.port1.read_data(a, true, d);      // coherent reader: the new version
-    sc_time t = SC_ZERO_TIME;
+    // Each maintenance operation issued once the previous access completed (a CMO waits for a
+    // transaction still holding its line).
+    sc_time t = d;
     in.port0.cmo(a, 64, MemOp::CmoClean, t);
-    clean_cost = cyc(t);
-    t = SC_ZERO_TIME;
-    in.port0.cmo(a, 64, MemOp::CmoClean, t);  // nothing dirty any more
-    clean_again_cost = cyc(t);
+    clean_cost = cyc(t - d);
+    sc_time t2 = t;
+    in.port0.cmo(a, 64, MemOp::CmoClean, t2);  // nothing dirty any more
+    clean_again_cost = cyc(t2 - t);
+    d = t2;
     nc_after = in.port1.read_data(a, false, d);
   });
   rig.run();
@@ -94,6 +97,51 @@ TEST(MemPoc, InvalidateDiscardsDirtyDataAndRangeCostsPerLine) {
   EXPECT_EQ(rig.stats.value("mem.cmo.writebacks"), 0u);
   EXPECT_EQ(range_cost, 64 * 3 * rig.cfg.cmo_line_level);
   EXPECT_EQ(rig.stats.value("mem.cmo.lines"), 1u + 64u);
+}
+
+// Cache maintenance by VA goes to each line's home node (docs/ARCHITECTURE.md, Memory system):
+// one core alone is bounded by its own issue rate, two cores cleaning at the same instant share
+// the node's throughput and the second waits.
+TEST(MemPoc, ConcurrentMaintenanceSharesTheHomeNodes) {
+  const Addr range = 0x800000;
+  const uint64_t bytes = 256 * kLineSize;  // one window
+  Cycles first = 0, second = 0, later = 0;
+  uint64_t covered = 0;
+  MemRig rig(
+      [&](MemInitiator& in) {
+        sc_time d0 = SC_ZERO_TIME, d1 = SC_ZERO_TIME;
+        covered = in.port0.cmo(range, bytes, MemOp::CmoCleanInval, d0);
+        in.port1.cmo(range, bytes, MemOp::CmoCleanInval, d1);  // same instant, other core
+        first = cyc(d0);
+        second = cyc(d1);
+        sc_time d2 = sc_time(1, sc_core::SC_MS);  // long after: the node is free again
+        const sc_time start = d2;
+        in.port1.cmo(range, bytes, MemOp::CmoCleanInval, d2);
+        later = cyc(d2 - start);
+      },
+      [](MemorySystemParams& p) {
+        p.home_nodes = 1;
+        p.home_node_occupancy = 8;  // 256 x 8 = 2048 cycles per window, under the issue time
+      });
+  rig.run();
+  const Cycles issue = 256 * 3 * rig.cfg.cmo_line_level;  // 3072 with the default
+  EXPECT_EQ(covered, bytes);
+  EXPECT_EQ(first, issue);       // alone: its own issue rate
+  EXPECT_EQ(second, 2 * 2048u);  // behind the first core's 2048 cycles at the node
+  EXPECT_EQ(later, issue);
+  EXPECT_EQ(rig.stats.find_histogram("mem.cmo.home_wait")->count(), 1u);
+}
+
+// A range longer than one window is covered by several calls, each returning what it covered.
+TEST(MemPoc, MaintenanceOfALongRangeIsIssuedInWindows) {
+  uint64_t covered = 0;
+  MemRig rig([&](MemInitiator& in) {
+    sc_time d = SC_ZERO_TIME;
+    covered = in.port0.cmo(0x800000, 1 << 20, MemOp::CmoClean, d);
+  });
+  rig.run();
+  EXPECT_EQ(covered, 256 * kLineSize);
+  EXPECT_EQ(rig.stats.value("mem.cmo.lines"), 256u);
 }
 
 TEST(MemPoc, NonCacheableWriteLeavesStaleCachedCopy) {

@@ -47,8 +47,11 @@ struct MemInitiator : sc_core::sc_module {
 // A two-CPU memory system with a MemInitiator bound to it; run() fails the test if the body did
 // not finish.
 struct MemRig {
-  explicit MemRig(std::function<void(MemInitiator&)> body) {
+  // `tune` changes the memory system's parameters before it is built.
+  explicit MemRig(std::function<void(MemInitiator&)> body,
+                  std::function<void(MemorySystemParams&)> tune = {}) {
     cfg.pcpus = 2;
+    if (tune) tune(cfg);
     ms = std::make_unique<MemorySystem>("mem", cfg, clk, mem, stats);
     init = std::make_unique<MemInitiator>("init", clk, std::move(body));
     init->port0.socket.bind(ms->target);

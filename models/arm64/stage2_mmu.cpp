@@ -239,9 +239,7 @@ Addr Stage2Mmu::alloc_table(Agent& a) {
 void Stage2Mmu::clean_inval_poc(Agent& a, Addr hpa, uint64_t len) {
   a.sync();  // other agents' caches change: do it at true time
   const Cycles t0 = a.now();
-  sc_core::sc_time d = a.offset();
-  a.port().cmo(hpa, len, MemOp::CmoCleanInval, d);
-  a.set_offset(d);
+  a.cmo(hpa, len, MemOp::CmoCleanInval);
   stats_.cmo_ops.inc();
   stats_.cmo_lines.inc((len + kLineSize - 1) / kLineSize);
   stats_.cmo_cycles.inc(a.now() - t0);

@@ -24,6 +24,7 @@ struct Latencies {
   Cycles llc_hit = 42;           // shared LLC hit
   Cycles dram = 180;             // DRAM access (row/array time, excluding queueing)
   Cycles dram_occupancy = 3;     // cycles one access keeps a DRAM channel busy (queueing)
+  Cycles home_node_occupancy = 2;  // cycles one cache maintenance request keeps a home node busy
   Cycles c2c_transfer = 70;      // line held modified in another core's private cache
   Cycles invalidate = 45;        // write to a line other cores share: invalidation round trip
   Cycles atomic = 20;            // extra cost of a locked read-modify-write
@@ -136,6 +137,7 @@ struct SimConfig {
   uint64_t l2_size = 1280ull << 10; unsigned l2_ways = 10;
   uint64_t llc_size = 32ull << 20; unsigned llc_ways = 16;
   unsigned dram_channels = 16;
+  unsigned home_nodes = 16;    // interconnect home nodes (lines interleaved) serving CMO requests
   unsigned fill_buffers = 10;  // per-core line fill buffers (streaming writes in flight)
 
   Latencies lat;

@@ -158,6 +158,10 @@ void add_core_options(OptionTable& o) {
   o.size("llc-size", "shared last-level cache size", &SimConfig::llc_size);
   o.whole("llc-ways", "LLC ways", &SimConfig::llc_ways, 1, 1024);
   o.whole("dram-channels", "DRAM channels", &SimConfig::dram_channels, 1, 1024);
+  o.whole("home-nodes",
+          "interconnect home nodes, lines interleaved across them: each serves the cache "
+          "maintenance requests by VA for its lines (docs/ARCHITECTURE.md, Memory system)",
+          &SimConfig::home_nodes, 1, 1024);
   o.whole("fill-buffers",
           "line fill buffers per core: streaming writes (host page zeroing) in flight at once",
           &SimConfig::fill_buffers, 1, 256);
@@ -173,6 +177,8 @@ void add_core_options(OptionTable& o) {
   MMUSIM_LAT(llc_hit, "LLC hit");
   MMUSIM_LAT(dram, "DRAM access, excluding queueing");
   MMUSIM_LAT(dram_occupancy, "cycles one access keeps a DRAM channel busy");
+  MMUSIM_LAT(home_node_occupancy,
+             "cycles one cache maintenance request by VA keeps its line's home node busy");
   MMUSIM_LAT(c2c_transfer, "line modified in another core's private cache");
   MMUSIM_LAT(invalidate, "invalidating other sharers before a write");
   MMUSIM_LAT(atomic, "extra cost of a locked read-modify-write");

@@ -16,7 +16,7 @@ inline bool latency_is_assumption(const std::string& option) {
       "lat-host-pte-update",  "lat-host-page-copy",   "lat-tlbi-op",
       "lat-tlbi-dsb",         "lat-s2-map-work",      "lat-mips-tlb-exception",
       "lat-mips-refill-work", "lat-mips-asid-bump",   "lat-mips-map-work",
-      "lat-guest-lock-spin",  "lat-guest-ipi-handler"};
+      "lat-guest-lock-spin",  "lat-guest-ipi-handler", "lat-home-node-occupancy"};
   for (const char* n : kAssumed)
     if (option == n) return true;
   return false;

@@ -49,8 +49,8 @@ MemPort::DataVersion MemPort::read_data(Addr addr, bool cacheable, sc_core::sc_t
   return v;
 }
 
-void MemPort::cmo(Addr addr, uint64_t len, MemOp op, sc_core::sc_time& delay) {
-  issue(addr, op, MemClass::Data, len, 0, delay);
+uint64_t MemPort::cmo(Addr addr, uint64_t len, MemOp op, sc_core::sc_time& delay) {
+  return issue(addr, op, MemClass::Data, len, 0, delay);
 }
 
 }  // namespace mmusim

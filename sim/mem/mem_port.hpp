@@ -56,9 +56,10 @@ class MemPort : public sc_core::sc_module {
   };
   uint64_t write_data(Addr addr, bool cacheable, sc_core::sc_time& delay);
   DataVersion read_data(Addr addr, bool cacheable, sc_core::sc_time& delay);
-  // Cache maintenance by VA to the Point of Coherency over [addr, addr + len), one line at a
-  // time (op is CmoClean, CmoInval or CmoCleanInval).
-  void cmo(Addr addr, uint64_t len, MemOp op, sc_core::sc_time& delay);
+  // Cache maintenance by VA to the Point of Coherency over the start of [addr, addr + len),
+  // one line at a time (op is CmoClean, CmoInval or CmoCleanInval): one window of lines
+  // (sim/mem/memory_system.hpp, "cache maintenance"); returns the bytes it covered.
+  uint64_t cmo(Addr addr, uint64_t len, MemOp op, sc_core::sc_time& delay);
   // Zeroes the start of [addr, addr + len) with full-line streaming stores (the host kernel
   // clearing a page, sim/mem/memory_system.hpp "Streaming zero stores"): one fill buffer's
   // worth of lines; returns the bytes zeroed, whose contents now read zero.

@@ -31,11 +31,14 @@ MemorySystem::Impl::Impl(const MemorySystemParams& c, Stats& stats)
       llc(c.llc_size, c.llc_ways, "--llc-size/--llc-ways"),
       dir(llc.slots()),
       channel_busy(c.dram_channels, 0),
+      home_busy(c.home_nodes, 0),
+      home_count_(c.home_nodes, 0),
       stats(stats) {
   if (ncpus == 0 || ncpus > SharerSet::kMaxCpus + 1)
     throw UsageError("memory system: physical CPU count must be 1.." +
                      std::to_string(SharerSet::kMaxCpus + 1));
   if (c.dram_channels == 0) throw UsageError("--dram-channels must be at least 1");
+  if (c.home_nodes == 0) throw UsageError("--home-nodes must be at least 1");
   // Validate the private geometry now rather than on some CPU's first access mid-run.
   PrivateCaches probe(c);
   (void)probe;

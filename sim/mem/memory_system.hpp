@@ -108,6 +108,11 @@ struct MemorySystemParams {
   Cycles invalidate = 45;           // invalidation round trip of a write to a shared line
   Cycles atomic = 20;               // extra cost of a locked read-modify-write
   Cycles cmo_line_level = 4;        // one cache maintenance op on one line at one level
+  // The interconnect's home nodes, lines interleaved across them: every cache maintenance
+  // request by VA is sent to its line's home node, which handles one request per
+  // `home_node_occupancy` cycles (docs/ARCHITECTURE.md, "Memory system": cache maintenance).
+  unsigned home_nodes = 16;
+  Cycles home_node_occupancy = 2;
 };
 
 // MemDirect comes first so the direct call needs no this-adjusting thunk.

@@ -55,6 +55,9 @@ struct MemorySystem::Impl {
   // its latency; otherwise changes nothing and returns kL1Miss (the CPU's L1 lacks the line) or
   // kSlow (anything else), after which the caller runs the full access.
   static constexpr Cycles kL1Miss = ~Cycles(0), kSlow = ~Cycles(0) - 1;
+  // Lines of cache maintenance by VA one call performs (16 KiB): short enough that concurrent
+  // maintenance interleaves at the home nodes, long enough that a 1 GiB clean is 65,536 calls.
+  static constexpr uint64_t kCmoWindowLines = 256;
   Cycles l1_hit_access(int cpu, Addr addr, MemOp op, MemClass cls);
   // access() for a CPU whose L1 was just found not to hold the line (by l1_hit_access).
   Cycles access_l1_missed(int cpu, Addr addr, MemOp op, MemClass cls, Cycles when);
@@ -67,6 +70,7 @@ struct MemorySystem::Impl {
 
  private:
   Cycles cmo_line(uint64_t line, MemOp op, Cycles when);
+  Cycles cmo_window(uint64_t first_line, uint64_t lines, MemOp op, Cycles when);
   Cycles zero_stream(uint64_t first_line, uint64_t lines, Cycles when);
   Cycles nc_access(uint64_t line, bool write, Cycles when, uint64_t& result, uint64_t& latest);
   PrivateCaches& priv(unsigned cpu) {
@@ -122,6 +126,8 @@ struct MemorySystem::Impl {
   std::vector<DirEntry> dir;         // parallel to llc slots
   std::vector<Cycles> channel_busy;  // per DRAM channel: cycle until which it is busy
   std::vector<Cycles> zero_buffers_;  // scratch of zero_stream: fill buffers' free times
+  std::vector<Cycles> home_busy;      // per home node: cycle until which it is busy
+  std::vector<uint32_t> home_count_;  // scratch of cmo_window: requests per home node
 
   struct MemStats : StatsGroup {
     explicit MemStats(Stats& s) : StatsGroup(s) {}
@@ -156,6 +162,9 @@ struct MemorySystem::Impl {
                                   "cache lines touched by cache maintenance operations"};
     statistics::Counter cmo_writebacks{*this, "mem.cmo.writebacks",
                                        "dirty lines written back by cache maintenance operations"};
+    statistics::Histogram cmo_home_wait{*this, "mem.cmo.home_wait",
+        "cycles a window of cache maintenance requests by VA was held up by home nodes busy "
+        "with other cores' requests; only windows that waited"};
     statistics::Counter zero_lines{*this, "mem.zero.lines",
                                    "lines zeroed by streaming stores (host page clearing)"};
     statistics::Counter zero_dropped{*this, "mem.zero.dropped",

@@ -33,11 +33,14 @@ Cycles MemorySystem::Impl::extended(int cpu, Addr addr, MemOp op, uint64_t len, 
     case MemOp::CmoClean:
     case MemOp::CmoInval:
     case MemOp::CmoCleanInval: {
-      // By VA over a range: one maintenance instruction per line, each looking at every level.
+      // By VA over a range, one window of lines per call: the caller comes back for the rest
+      // at the time these completed, so concurrent maintenance from other cores shares the
+      // home nodes with this one at true time (as ZeroStream below).
       const uint64_t last = (addr + (len ? len : 1) - 1) >> kLineShift;
-      Cycles total = 0;
-      for (uint64_t l = line; l <= last; ++l) total += cmo_line(l, op, when + total);
-      return total;
+      const uint64_t lines = std::min<uint64_t>(last - line + 1, kCmoWindowLines);
+      result = std::min<uint64_t>(len ? len : 1,
+                                  (lines << kLineShift) - (addr & (kLineSize - 1)));
+      return cmo_window(line, lines, op, when);
     }
     case MemOp::ZeroStream: {
       // One fill buffer's worth of lines per call: the caller comes back for the rest at the
@@ -86,6 +89,7 @@ Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
   const uint32_t s = llc.find(line);
   if (s == TagArray::kNone) return cost;  // only DRAM holds it: nothing to clean or drop
   DirEntry& d = dir[s];
+  cost += line_wait(d, when);  // behind a fill, transfer or clean of the line in progress
   bool dirty = d.dirty;
   if (d.owned) {
     PrivateCaches& owner = *privs[d.sharers.first()];
@@ -108,6 +112,7 @@ Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
   }
   if (op == MemOp::CmoClean) {
     d.dirty = false;
+    if (write_back) d.busy_until = when + cost;  // held until the data reached the PoC
     return cost;
   }
   d.sharers.for_each([&](unsigned holder) { drop_private(holder, line); });
@@ -116,6 +121,31 @@ Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
   // Discarded dirty data (IVAC) is lost: the line is DRAM's version again.
   if (DataVersions::Line* v = versions.find(line)) v->cached = v->dram;
   return cost;
+}
+
+// A window of maintenance instructions by VA, issued one after another by the core (each
+// looking at every level: cmo_line). Each is also a request to its line's home node in the
+// interconnect, which serves one per `home_node_occupancy` cycles: the window's requests
+// occupy their home nodes from the window's start (or when the node is free), so one core
+// alone never waits on them, while many cores maintaining memory at once share the nodes'
+// throughput and wait (mem.cmo.home_wait), as broadcast TLBIs share the DVM channel.
+Cycles MemorySystem::Impl::cmo_window(uint64_t first_line, uint64_t lines, MemOp op,
+                                      Cycles when) {
+  Cycles issue = 0;
+  for (uint64_t i = 0; i < lines; ++i) issue += cmo_line(first_line + i, op, when + issue);
+  const size_t nodes = home_busy.size();
+  std::fill(home_count_.begin(), home_count_.end(), 0u);
+  for (uint64_t i = 0; i < lines; ++i) ++home_count_[(first_line + i) % nodes];
+  Cycles served = 0;
+  for (size_t n = 0; n < nodes; ++n) {
+    if (!home_count_[n]) continue;
+    Cycles& busy = home_busy[n];
+    busy = std::max<Cycles>(busy, when) + Cycles(home_count_[n]) * p_.home_node_occupancy;
+    served = std::max<Cycles>(served, busy - when);
+  }
+  if (served <= issue) return issue;
+  stats.cmo_home_wait.sample(served - issue);
+  return served;
 }
 
 // Streaming zero stores (memory_system.hpp): every line of the range is written whole, so no

@@ -139,6 +139,17 @@ class Agent {
     }
   }
 
+  // Cache maintenance by VA over [a, a + bytes) (MemPort::cmo), one window of lines at a
+  // time, each at this agent's true time, so other cores' maintenance shares the home nodes.
+  void cmo(Addr a, uint64_t bytes, MemOp op) {
+    while (bytes) {
+      sync_for_access();
+      const uint64_t done = port_.cmo(a, bytes, op, local_);
+      a += done;
+      bytes -= done;
+    }
+  }
+
   // --- bookkeeping used by sync primitives and the oracle ---
   int rcu_depth = 0;   // nesting of rcu_read_lock
   HeldLocks held_locks;  // what it holds and how (lockdep's held-lock stack)
