@@ -12,29 +12,15 @@
 #include "tests/platform_run.hpp"
 
 using mmusim::testing::arm64_demand;
+using mmusim::testing::arm64_new_mappings;
+using mmusim::testing::arm64_racing;
 using mmusim::testing::PlatformRun;
 using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 using namespace mmusim;
 
-namespace {
-
-// Every vCPU touches the same pages: faults on one page race.
-SimConfig racing(MmuLockMode lock) {
-  SimConfig c = arm64_demand(8, 512 << 10, lock);
-  c.partition = Partition::Off;
-  c.pattern = AccessPattern::Random;
-  return c;
-}
-
-double new_mappings(const PlatformRun& r) {
-  return stat(r.stats_json, "hv.fault.fixed") - stat(r.stats_json, "hv.fault.perm_relax");
-}
-
-}  // namespace
-
 TEST(Arm64ExclusiveBreak, From62TheExclusiveMapLocksEveryEntryItChanges) {
-  SimConfig c = racing(MmuLockMode::Exclusive);
+  SimConfig c = arm64_racing(MmuLockMode::Exclusive);
   c.kvm_version = KvmRelease{6, 1};
   PlatformRun direct = run_platform(c);
   c.kvm_version = KvmRelease{6, 2};
@@ -42,7 +28,7 @@ TEST(Arm64ExclusiveBreak, From62TheExclusiveMapLocksEveryEntryItChanges) {
   for (const PlatformRun* r : {&direct, &locked}) {
     ASSERT_EQ(r->exit_code, 0) << r->stats_json;
     EXPECT_EQ(stat(r->stats_json, "check.violations"), 0);
-    EXPECT_EQ(stat(r->stats_json, "hv.cmo.ops"), new_mappings(*r));
+    EXPECT_EQ(stat(r->stats_json, "hv.cmo.ops"), arm64_new_mappings(*r));
   }
   // Before 6.2 an empty entry is stored into directly (a valid one would be cleared to 0).
   EXPECT_EQ(stat(direct.stats_json, "hv.s2.entry_locked"), 0);
@@ -52,8 +38,8 @@ TEST(Arm64ExclusiveBreak, From62TheExclusiveMapLocksEveryEntryItChanges) {
   const double linked = stat(locked.stats_json, "hv.tables.allocated") -
                         stat(locked.stats_json, "hv.tables.freed_unlinked");
   const double bbm = stat(locked.stats_json, "hv.s2.break_before_make");
-  EXPECT_GE(stat(locked.stats_json, "hv.s2.entry_locked"), new_mappings(locked) + bbm + 1);
-  EXPECT_LE(stat(locked.stats_json, "hv.s2.entry_locked"), new_mappings(locked) + linked + bbm);
+  EXPECT_GE(stat(locked.stats_json, "hv.s2.entry_locked"), arm64_new_mappings(locked) + bbm + 1);
+  EXPECT_LE(stat(locked.stats_json, "hv.s2.entry_locked"), arm64_new_mappings(locked) + linked + bbm);
   // The option wins over the release.
   c.s2_exclusive_break = S2ExclusiveBreak::Direct;
   EXPECT_EQ(stat(run_platform(c).stats_json, "hv.s2.entry_locked"), 0);
@@ -207,25 +193,9 @@ TEST(Arm64KvmRelease, UnmapTlbiAutoNeedsFwb) {
   EXPECT_EQ(stage2_mmu_params(c).exclusive_break, S2ExclusiveBreak::Direct);
 }
 
-namespace {
-
-SimConfig boot(CmoPolicy policy) {
-  SimConfig c;
-  c.arch = Arch::Arm64;
-  c.workload = WorkloadKind::LockedBoot;
-  c.quiet = true;
-  c.vcpus = 2;
-  c.mem_per_vcpu = 256 << 10;
-  c.image_size = 128 << 10;
-  c.cmo_policy = policy;
-  return c;
-}
-
-}  // namespace
-
 TEST(Arm64LockedBootFwb, FwbRemovesTheLockedMemslotCmosUnderEveryPolicy) {
   for (CmoPolicy policy : {CmoPolicy::Eager, CmoPolicy::Deferred, CmoPolicy::None}) {
-    SimConfig c = boot(policy);
+    SimConfig c = mmusim::testing::arm64_locked_boot(policy, 2);
     PlatformRun off = run_platform(c);
     c.arm64_fwb = true;
     PlatformRun on = run_platform(c);
