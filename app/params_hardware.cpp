@@ -38,6 +38,7 @@ WalkerParams walker_params(const SimConfig& cfg) {
 
 VcpuParams vcpu_params(const SimConfig& cfg) {
   VcpuParams p;
+  p.s2_forced_writeback = cfg.arch == Arch::Arm64 && cfg.arm64_fwb;
   p.tlb_l1_entries = cfg.tlb_l1_entries;
   p.tlb_l1_ways = cfg.tlb_l1_ways;
   p.tlb_l1_2m_entries = cfg.tlb_l1_2m_entries;

@@ -104,6 +104,17 @@ Stage2MmuParams stage2_mmu_params(const SimConfig& cfg) {
                           S2RelaxTlbi::Broadcast, S2RelaxTlbi::Local);
   p.fault_cmo = kvm_form(cfg.s2_fault_cmo, cfg.kvm_version, KvmChange::Arm64FaultCmoInWalker,
                          S2FaultCmo::BeforeMap, S2FaultCmo::InWalker);
+  p.exclusive_break = kvm_form(cfg.s2_exclusive_break, cfg.kvm_version,
+                               KvmChange::Arm64ExclusiveBreakLocked, S2ExclusiveBreak::Direct,
+                               S2ExclusiveBreak::Locked);
+  // KVM defers the unmap's TLBIs to one range sequence only when it needs no CMO per leaf
+  // (stage2_unmap_defer_tlb_flush: FEAT_TLBIRANGE and FWB); an explicit value wins.
+  p.unmap_tlbi = kvm_form(cfg.s2_unmap_tlbi, cfg.kvm_version, KvmChange::Arm64UnmapRangeTlbi,
+                          S2UnmapTlbi::PerLeaf,
+                          cfg.arm64_fwb ? S2UnmapTlbi::Range : S2UnmapTlbi::PerLeaf);
+  p.relax_race_tlbi = kvm_form(cfg.s2_relax_race_tlbi, cfg.kvm_version,
+                               KvmChange::Arm64RelaxRaceTlbi, S2RelaxRaceTlbi::Skip,
+                               S2RelaxRaceTlbi::Always);
   p.fault_entry = cfg.lat.fault_entry;
   p.s2_map_work = cfg.lat.s2_map_work;
   p.spte_change_work = cfg.lat.spte_change_work;
@@ -115,6 +126,7 @@ LockedMemslotsParams locked_memslots_params(const SimConfig& cfg) {
   LockedMemslotsParams p;
   p.vcpus = cfg.vcpus;
   p.cmo_policy = cfg.cmo_policy;
+  p.fwb = cfg.arm64_fwb;
   p.request_check = cfg.lat.request_check;
   return p;
 }

@@ -3,6 +3,7 @@
 // lockdep's MAX_LOCK_DEPTH reached by kvm_lock_all_vcpus with 47 vCPUs but not 46.
 #include <gtest/gtest.h>
 
+#include "tests/arm64_config.hpp"
 #include "tests/platform_run.hpp"
 
 using mmusim::Arch;
@@ -16,15 +17,7 @@ using mmusim::testing::stat;
 namespace {
 
 SimConfig boot(CmoPolicy policy, unsigned vcpus = 4) {
-  SimConfig c;
-  c.arch = Arch::Arm64;
-  c.workload = WorkloadKind::LockedBoot;
-  c.quiet = true;
-  c.vcpus = vcpus;
-  c.mem_per_vcpu = 256 << 10;
-  c.image_size = 128 << 10;
-  c.cmo_policy = policy;
-  return c;
+  return mmusim::testing::arm64_locked_boot(policy, vcpus);
 }
 
 }  // namespace

@@ -13,53 +13,39 @@
 #include "tests/platform_run.hpp"
 
 using mmusim::testing::arm64_demand;
+using mmusim::testing::arm64_new_mappings;
+using mmusim::testing::arm64_racing;
 using mmusim::testing::PlatformRun;
 using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 using namespace mmusim;
 
-namespace {
-
-// Every vCPU touches the same pages: faults on one page race.
-SimConfig racing(MmuLockMode lock) {
-  SimConfig c = arm64_demand(8, 512 << 10, lock);
-  c.partition = Partition::Off;
-  c.pattern = AccessPattern::Random;
-  return c;
-}
-
-double new_mappings(const PlatformRun& r) {
-  return stat(r.stats_json, "hv.fault.fixed") - stat(r.stats_json, "hv.fault.perm_relax");
-}
-
-}  // namespace
-
 TEST(Arm64SharedFault, OnlyTheThreadThatLocksTheEntryCleansToThePoc) {
-  PlatformRun r = run_platform(racing(MmuLockMode::Shared));
+  PlatformRun r = run_platform(arm64_racing(MmuLockMode::Shared));
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   // Racers lost the lock of the leaf entry and retried without a CMO ...
   EXPECT_GT(stat(r.stats_json, "hv.s2.cmo_skipped_by_loser"), 0);
   EXPECT_GT(stat(r.stats_json, "hv.fault.retry"), 0);
   // ... so every CMO belongs to a mapping that was installed: one per new leaf.
-  EXPECT_EQ(stat(r.stats_json, "hv.cmo.ops"), new_mappings(r));
+  EXPECT_EQ(stat(r.stats_json, "hv.cmo.ops"), arm64_new_mappings(r));
   EXPECT_EQ(stat(r.stats_json, "hv.cmo.lines"), 64 * stat(r.stats_json, "hv.cmo.ops"));
   // The winners' mappings: each of the 128 shared pages installed once, by one fault.
-  EXPECT_EQ(new_mappings(r), 128);
+  EXPECT_EQ(arm64_new_mappings(r), 128);
 }
 
 TEST(Arm64SharedFault, ExclusiveFaultsNeverLoseALock) {
-  PlatformRun r = run_platform(racing(MmuLockMode::Exclusive));
+  PlatformRun r = run_platform(arm64_racing(MmuLockMode::Exclusive));
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   EXPECT_EQ(stat(r.stats_json, "hv.s2.cmo_skipped_by_loser"), 0);
   EXPECT_EQ(stat(r.stats_json, "hv.spte.cmpxchg_fail"), 0);
-  EXPECT_EQ(stat(r.stats_json, "hv.cmo.ops"), new_mappings(r));
+  EXPECT_EQ(stat(r.stats_json, "hv.cmo.ops"), arm64_new_mappings(r));
 }
 
 TEST(Arm64FaultCmo, BeforeTheWalkEveryRacerPaysInTheWalkerOnlyTheInstaller) {
   // Exclusive mmu_lock (as before 6.2): a vCPU that waited for the lock finds the page mapped.
-  SimConfig c = racing(MmuLockMode::Exclusive);
+  SimConfig c = arm64_racing(MmuLockMode::Exclusive);
   c.kvm_version = KvmRelease{5, 13};
   PlatformRun before = run_platform(c);
   c.kvm_version = KvmRelease{5, 14};
@@ -70,13 +56,13 @@ TEST(Arm64FaultCmo, BeforeTheWalkEveryRacerPaysInTheWalkerOnlyTheInstaller) {
   EXPECT_EQ(stat(after.stats_json, "check.violations"), 0);
   EXPECT_GT(stat(before.stats_json, "hv.fault.spurious"), 0);
   EXPECT_EQ(stat(before.stats_json, "hv.cmo.ops"),
-            new_mappings(before) + stat(before.stats_json, "hv.fault.spurious"));
-  EXPECT_EQ(stat(after.stats_json, "hv.cmo.ops"), new_mappings(after));
+            arm64_new_mappings(before) + stat(before.stats_json, "hv.fault.spurious"));
+  EXPECT_EQ(stat(after.stats_json, "hv.cmo.ops"), arm64_new_mappings(after));
   // The option wins over the release.
   c.s2_fault_cmo = S2FaultCmo::BeforeMap;
   PlatformRun forced = run_platform(c);
   EXPECT_EQ(stat(forced.stats_json, "hv.cmo.ops"),
-            new_mappings(forced) + stat(forced.stats_json, "hv.fault.spurious"));
+            arm64_new_mappings(forced) + stat(forced.stats_json, "hv.fault.spurious"));
 }
 
 namespace {
@@ -131,7 +117,7 @@ TEST(Arm64UnmapCmo, UnmappedPagesAreCleanedToThePocUnlessFwb) {
   const double unmap_cmo = stat(off.stats_json, "hv.s2.unmap_cmo");
   EXPECT_GE(unmap_cmo, unmapped);
   EXPECT_LE(unmap_cmo, unmapped + stat(off.stats_json, "hv.notifier.set_spte"));
-  EXPECT_GE(stat(off.stats_json, "hv.cmo.ops"), new_mappings(off) + unmap_cmo);
+  EXPECT_GE(stat(off.stats_json, "hv.cmo.ops"), arm64_new_mappings(off) + unmap_cmo);
   c.arm64_fwb = true;
   PlatformRun on = run_platform(c);
   ASSERT_EQ(on.exit_code, 0) << on.stats_json;

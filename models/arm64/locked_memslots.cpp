@@ -85,7 +85,9 @@ bool LockedMemslots::begin_slot_op(Agent& vmm) {
 bool LockedMemslots::lock(Agent& vmm, int slot, bool writable) {
   Slot& s = slots_.at(size_t(slot));
   if (!begin_slot_op(vmm)) return false;
-  const bool eager = p_.cmo_policy == CmoPolicy::Eager;
+  // eager: the map's dcache callback cleans+invalidates each page as it is mapped (a no-op
+  // with FWB).
+  const bool eager = p_.cmo_policy == CmoPolicy::Eager && !p_.fwb;
   const Perms prot{true, writable, false};
   for (Addr off = 0; off < s.bytes; off += kPageSize) {
     const Addr gpa = s.gpa + off;
@@ -94,7 +96,6 @@ bool LockedMemslots::lock(Agent& vmm, int slot, bool writable) {
     stats_.pinned.inc();
     mmu_.lock(vmm);
     mmu_.rcu().read_lock(vmm);
-    // eager: the map's dcache callback cleans+invalidates the page as it is mapped.
     while (mmu_.map(vmm, -1, gpa, 1, hp.hpa, prot, false, eager) == FaultOutcome::Retry) {
     }
     mmu_.rcu().read_unlock(vmm);

@@ -14,6 +14,12 @@
 //             kvm->arch.mmu_pending_ops and the first KVM_RUN cleans+invalidates every locked
 //             memslot under slots_lock, then clears the bit: once (the seed's patch);
 //   none      no maintenance at all: wrong on purpose, the stale-data oracle catches it.
+// With FEAT_S2FWB (--arm64-fwb on) stage 2 forces the guest's MMU-off accesses to write-back
+// cacheable, so no maintenance is needed and KVM does none: the map's dcache callback does
+// nothing and the pending op's stage2 flush returns before walking (kvm_pgtable_stage2_flush).
+// --cmo-policy still applies -- it says what the series does around the maintenance (eager:
+// no pending op; deferred: the bit is set and the first KVM_RUN takes slots_lock and mmu_lock
+// to perform it; none: neither) -- and with FWB every policy is correct (docs/ARCHITECTURE.md).
 // Locking: the lock ioctl takes kvm->lock and kvm_lock_all_vcpus (mutex_trylock of every
 // vcpu->mutex: fails with -EBUSY while a vCPU is in KVM_RUN), which is where lockdep's depth
 // limit is hit with 47 vCPUs (models/arm64/lockdep.hpp).
@@ -34,6 +40,7 @@ namespace mmusim {
 struct LockedMemslotsParams {
   unsigned vcpus = 4;               // vCPUs, one vcpu->mutex each
   CmoPolicy cmo_policy = CmoPolicy::Deferred;  // --cmo-policy: when lock cleans to the PoC
+  bool fwb = false;                 // --arm64-fwb: the cleans themselves are not needed
   Cycles request_check = 20;        // one memslot array update / pending-op check per page
 };
 

@@ -19,6 +19,7 @@ Stage2Mmu::Stage2Mmu(const Stage2MmuParams& p, ArchDeps& d, const Arm64S2Format&
       shared_(p.mmu_lock == MmuLockMode::Shared),
       max_level_(level_of_page_size(p.page_size)),
       fault_cmo_(p.cmo_policy != CmoPolicy::None && !p.fwb),
+      lock_entries_(shared_ || p.exclusive_break == S2ExclusiveBreak::Locked),
       mmu_lock_("hv.lock.mmu_lock", d.heap.alloc(), d.stats, &d.timeline),
       heap_(d.heap), touched_(d.touched),
       faults_(d.faults),
@@ -126,7 +127,14 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
         const Perms want{have.read || prot.read, have.write || prot.write, have.exec || prot.exec};
         if (want == have) return FaultOutcome::Spurious;
         // Relaxation in place (kvm_pgtable_stage2_relax_perms): widening rights needs no BBM.
-        if (!set_pte(a, it, fmt_.relax(it.entry(), want))) return FaultOutcome::Retry;
+        if (!set_pte(a, it, fmt_.relax(it.entry(), want))) {
+          // -EAGAIN: another vCPU changed the entry first. The TLB entry this vCPU faulted on
+          // may be stale, so from 6.7 it is invalidated all the same (with a local TLBI the
+          // winner's invalidation did not reach this core).
+          stats_.relax_lost.inc();
+          if (p_.relax_race_tlbi == S2RelaxRaceTlbi::Always) relax_tlbi(a, vcpu_id, gpa);
+          return FaultOutcome::Retry;
+        }
         stats_.perm_relax.inc();
         relax_tlbi(a, vcpu_id, gpa);
         return FaultOutcome::Fixed;
@@ -140,10 +148,11 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
       if (logging(gpa)) stats_.split.inc();
     }
     if (!it.present()) {
-      // Empty or our own locked marker after a break: link a new table. In shared mode an
-      // empty entry is locked first, after the table page is allocated (stage2_map_walk_leaf).
+      // Empty or our own locked marker after a break: link a new table. An empty entry is
+      // locked first, after the table page is allocated (stage2_map_walk_leaf), in shared mode
+      // and from 6.2 in exclusive mode too.
       const Addr child = alloc_table(a);
-      if ((shared_ && !owned && !break_pte(a, vcpu_id, it)) ||
+      if ((lock_entries_ && !owned && !break_pte(a, vcpu_id, it)) ||
           !set_pte(a, it, fmt_.make_table(child))) {
         pool_.free(child);  // never visible to anyone
         stats_.tables_unused.inc();
@@ -153,9 +162,10 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
     it.descend();
   }
   // stage2_map_walker_try_leaf: the entry is locked before the CMOs, so in shared mode only
-  // the thread that wins it cleans the frame; exclusive mode (the lock held for write) breaks
-  // only a valid entry and stores into an empty one.
-  if ((it.present() || shared_) && !break_pte(a, vcpu_id, it)) {
+  // the thread that wins it cleans the frame; exclusive mode (the lock held for write) stores
+  // the marker too from 6.2, and before it breaks only a valid entry and stores into an empty
+  // one.
+  if ((it.present() || lock_entries_) && !break_pte(a, vcpu_id, it)) {
     if (cmo) stats_.cmo_skipped_by_loser.inc();
     return FaultOutcome::Retry;
   }
@@ -187,7 +197,11 @@ bool Stage2Mmu::break_pte(Agent& a, int vcpu_id, PtIter& it) {
   lockdep_assert_may_change(a, mmu_lock_, shared_, __func__);
   lockdep_assert_rcu(a, __func__);
   const uint64_t old = it.entry();
-  if (!set_pte(a, it, Arm64S2Format::kInvalidLocked)) return false;
+  // Before 6.2 exclusive mode cleared a valid entry to 0 (kvm_clear_pte); no one else walks
+  // the tables meanwhile, so both are just invalid to the hardware walker.
+  const uint64_t marker = lock_entries_ ? Arm64S2Format::kInvalidLocked : 0;
+  if (!set_pte(a, it, marker)) return false;
+  if (marker != 0) stats_.entry_locked.inc();
   if (!fmt_.present(old)) return true;  // an empty entry locked: no translation to remove
   stats_.bbm.inc();
   const bool was_table = !fmt_.is_leaf(old, it.level());
@@ -247,6 +261,10 @@ void Stage2Mmu::clean_inval_poc(Agent& a, Addr hpa, uint64_t len) {
 
 void Stage2Mmu::flush_dcache_range(Agent& a, Addr gpa, uint64_t len) {
   lock(a);
+  if (p_.fwb) {  // kvm_pgtable_stage2_flush returns before walking: nothing to clean
+    unlock(a);
+    return;
+  }
   rcu_.read_lock(a);
   const Addr end = gpa + len;
   // Each walk is for it.addr(): gpa, then the end of the previous walk's entry.

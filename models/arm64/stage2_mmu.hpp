@@ -12,14 +12,19 @@
 //   - in shared mode every change of an entry by a fault first locks it: a cmpxchg to the
 //     locked marker (stage2_try_break_pte); only the winner then cleans the frame to the PoC,
 //     invalidates what the entry held and writes the new entry; a loser backs off with -EAGAIN
-//     before any cache maintenance (hv.s2.cmo_skipped_by_loser);
+//     before any cache maintenance (hv.s2.cmo_skipped_by_loser); in exclusive mode the same
+//     with a store of the marker (--s2-exclusive-break locked, from 6.2), or before 6.2 an
+//     empty entry is written directly and a valid one cleared to 0 first (direct);
 //   - a permission fault on a mapping of the right frame (write to a read-only mapping of a
 //     writable page, execution of a non-executable one) is relaxed in place, no BBM, then the
 //     IPA's TLB entries are invalidated (--s2-relax-tlbi: broadcast, or the local core only);
+//     a relaxation whose cmpxchg lost (-EAGAIN) invalidates too from 6.7 (--s2-relax-race-tlbi);
 //   - new mappings of normal memory are cleaned+invalidated to the PoC without FEAT_S2FWB
 //     (--arm64-fwb off) unless --cmo-policy none: by the map walker just before the leaf is
 //     installed, or before the walk (--s2-fault-cmo before-map, kernels before 5.14);
-//   - an unmapped leaf is cleaned+invalidated to the PoC without FWB (stage2_unmap_walker);
+//   - an unmapped leaf is invalidated by IPA and then cleaned+invalidated to the PoC without
+//     FWB (stage2_unmap_walker); with FWB from 6.6 the walk only clears and one range TLBI
+//     follows it (--s2-unmap-tlbi);
 //   - removed tables and, at teardown, every table are freed after an RCU grace period;
 //   - dirty logging (stage2_dirty_log.cpp) and the MMU-notifier callbacks (stage2_notifier.cpp).
 #pragma once
@@ -51,6 +56,9 @@ struct Stage2MmuParams {
   bool fwb = false;                 // --arm64-fwb: FEAT_S2FWB, no CMO on map or unmap
   S2RelaxTlbi relax_tlbi = S2RelaxTlbi::Local;   // --s2-relax-tlbi
   S2FaultCmo fault_cmo = S2FaultCmo::InWalker;   // --s2-fault-cmo
+  S2ExclusiveBreak exclusive_break = S2ExclusiveBreak::Locked;  // --s2-exclusive-break
+  S2UnmapTlbi unmap_tlbi = S2UnmapTlbi::PerLeaf;  // --s2-unmap-tlbi (range needs FWB in auto)
+  S2RelaxRaceTlbi relax_race_tlbi = S2RelaxRaceTlbi::Always;  // --s2-relax-race-tlbi
   Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
   Cycles s2_map_work = 300;         // one stage-2 map call's instructions besides memory refs
   Cycles spte_change_work = 80;     // bookkeeping per descriptor change
@@ -150,6 +158,7 @@ class Stage2Mmu : public HypervisorMmu,
   const bool shared_;
   const unsigned max_level_;
   const bool fault_cmo_;  // new and unmapped frames need CMOs (no FWB, no --cmo-policy none)
+  const bool lock_entries_;  // the map walk locks every entry it changes (shared, or 6.2+)
   RwLock mmu_lock_;
   Addr root_;
   std::function<void(Agent&, int)> run_hook_;
@@ -174,6 +183,10 @@ class Stage2Mmu : public HypervisorMmu,
         "before the CMO"};
     statistics::Counter relax_tlbi{*this, "hv.s2.relax_tlbi",
                                    "TLB invalidations after a permission relaxation"};
+    statistics::Counter relax_lost{*this, "hv.s2.relax_lost",
+                                   "permission relaxations that lost their cmpxchg (-EAGAIN)"};
+    statistics::Counter entry_locked{*this, "hv.s2.entry_locked",
+                                     "descriptors set to the locked-invalid marker before a change"};
     statistics::Counter unmap_cmo{*this, "hv.s2.unmap_cmo",
                                   "unmapped leaves cleaned+invalidated to the PoC"};
     statistics::Counter cmo_ops{*this, "hv.cmo.ops",

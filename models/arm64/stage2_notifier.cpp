@@ -1,12 +1,14 @@
 // The arm64 stage-2 side of KVM's MMU notifiers (kvm_unmap_gfn_range, kvm_set_spte_gfn,
 // kvm_age_gfn, kvm_test_age_gfn in arch/arm64/kvm/mmu.c). MmuNotifier (sim/hv) holds mmu_lock
 // for write around each call.
-//   - unmap: every leaf overlapping the range is cleared (a block partly inside goes whole)
-//     and, without FWB, its frame cleaned+invalidated to the PoC (stage2_unmap_walker), as the
-//     walk goes;
-//     the stage-2 code invalidates the TLBs itself (one range TLBI after the walk, broadcast
-//     under --flush broadcast), so it asks the notifier for no further flush. Table pages stay
-//     linked until teardown (the model does not refcount stage-2 tables).
+//   - unmap: every leaf overlapping the range is cleared (a block partly inside goes whole),
+//     invalidated by IPA (--s2-unmap-tlbi per-leaf: a one-leaf flush, its DSB included) and,
+//     without FWB, its frame cleaned+invalidated to the PoC (stage2_unmap_walker), as the walk
+//     goes; with `range` (FWB, from 6.6) the walk only clears and one range flush over the
+//     requested range follows it, whether or not a leaf was found (kvm_pgtable_stage2_unmap).
+//     The stage-2 code invalidates the TLBs itself (broadcast under --flush broadcast), so it
+//     asks the notifier for no further flush. Table pages stay linked until teardown (the
+//     model does not refcount stage-2 tables).
 //   - set_spte (change_pte, after KSM/COW moved the page): map the new frame read-only at
 //     4 KiB, treated like a translation fault (cleaned to the PoC unless --cmo-policy none);
 //     a valid old entry goes through break-before-make. Only where a last-level table already
@@ -27,7 +29,8 @@ namespace mmusim {
 bool Stage2Mmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
   lockdep_assert_held_write(a, mmu_lock_, __func__);
   const Addr gpa = r.start << kPageShift, len = (r.end - r.start) << kPageShift;
-  Addr lo = ~Addr(0), hi = 0;
+  const bool per_leaf = p_.unmap_tlbi == S2UnmapTlbi::PerLeaf;
+  Addr lo = gpa, hi = gpa + len;  // a block partly inside widens what is invalidated
   rcu_.read_lock(a);
   for_each_leaf(a, gpa, len, [&](PtIter& it) {
     bool cleared = false;
@@ -38,14 +41,15 @@ bool Stage2Mmu::unmap_gfn_range(Agent& a, const GfnRange& r) {
     }
     if (!cleared) return;
     stats_.unmapped.inc();
-    unmap_cmo(a, old, it.level());
     flush_.note_zap(it.base(), it.span());
+    if (per_leaf) flush_.flush_range(a, -1, it.base(), it.span(), TlbiShape::OneLeaf);
+    unmap_cmo(a, old, it.level());
     // Removed on purpose: the lost-update oracle no longer expects these pages mapped.
     touched_.clear_range(it.base() >> kPageShift, it.span() >> kPageShift);
     lo = std::min(lo, it.base());
     hi = std::max(hi, it.base() + it.span());
   });
-  if (hi > lo) flush_.flush_range(a, -1, lo, hi - lo);
+  if (!per_leaf) flush_.flush_range(a, -1, lo, hi - lo, TlbiShape::Range);
   rcu_.read_unlock(a);
   return false;
 }

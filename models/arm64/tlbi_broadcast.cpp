@@ -4,15 +4,36 @@
 
 namespace mmusim {
 
+uint64_t range_tlbi_ops(uint64_t pages) {
+  uint64_t ops = pages & 1;
+  const uint64_t pairs = pages >> 1;
+  for (unsigned scale = 0; scale < 4; ++scale) {
+    const uint64_t digit = pairs >> (5 * scale);
+    if ((scale == 3 ? digit : digit & 31) != 0) ++ops;
+  }
+  return ops;
+}
+
 BroadcastTlbi::BroadcastTlbi(const BroadcastTlbiParams& p, Stats& stats)
     : p_(p), stats_(stats) {}
 
 void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env) {
   const uint64_t pages = req.ranged ? (req.len + kPageSize - 1) / kPageSize : 0;
-  const bool full = !req.ranged || pages > p_.tlbi_range_threshold;
-  // By IPA: one TLBI per page plus the VMALLE1IS for combined entries; else one VMALLS12E1IS.
-  const uint64_t msgs = full ? 1 : pages + 1;
-  if (full) stats_.full_vmid.inc(); else stats_.by_ipa.inc(pages);
+  // Each ranged form ends with a VMALLE1IS for the combined stage-1+2 entries.
+  uint64_t msgs = 1;
+  if (!req.ranged || (req.shape == TlbiShape::PerPage && pages > p_.tlbi_range_threshold)) {
+    stats_.full_vmid.inc();  // one VMALLS12E1IS
+  } else if (req.shape == TlbiShape::OneLeaf) {
+    stats_.by_ipa.inc();
+    msgs = 2;
+  } else if (req.shape == TlbiShape::Range) {
+    const uint64_t ops = range_tlbi_ops(pages);
+    stats_.by_range.inc(ops);
+    msgs = ops + 1;
+  } else {
+    stats_.by_ipa.inc(pages);
+    msgs = pages + 1;
+  }
   stats_.ops.inc(msgs);
 
   // The messages leave at the caller's true time and queue on the shared DVM channel.

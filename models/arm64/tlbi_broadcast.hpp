@@ -1,7 +1,9 @@
 // arm64 TLB maintenance for stage 2 as KVM does it (__kvm_tlb_flush_vmid_ipa,
 // __kvm_tlb_flush_vmid): TLBI IPAS2E1IS for each page of the range, DSB ISH, TLBI VMALLE1IS
 // (combined stage-1+2 entries are not tagged by IPA), DSB ISH; above --tlbi-range-threshold
-// pages, one TLBI VMALLS12E1IS instead. The instructions are broadcast in the inner shareable
+// pages, one TLBI VMALLS12E1IS instead. A request shaped one-leaf (a stage-2 leaf: one TLBI
+// IPAS2E1IS with its level, then VMALLE1IS) or range (FEAT_TLBIRANGE: RIPAS2E1IS per scale,
+// see range_tlbi_ops, then VMALLE1IS) ignores the threshold. The instructions are broadcast in the inner shareable
 // domain by the interconnect (DVM messages) and act on every core's TLBs and walk caches
 // without interrupting it: no IPI, no vCPU request, no acknowledgement from software.
 //
@@ -20,6 +22,11 @@
 #include "sim/hv/flush_strategy.hpp"
 
 namespace mmusim {
+
+// TLBI range instructions invalidating `pages` pages from a page-aligned start as KVM issues
+// them (__flush_s2_tlb_range_op): one per non-zero base-32 digit of pages/2 (scales 0..3, each
+// covering up to 32 << (5*scale+1) pages), plus one single-page TLBI for an odd count.
+uint64_t range_tlbi_ops(uint64_t pages);
 
 // What the broadcast TLBI strategy reads of the run's parameters (app/params_models.cpp).
 struct BroadcastTlbiParams {
@@ -42,6 +49,8 @@ class BroadcastTlbi : public FlushStrategy {
     statistics::Counter ops{*this, "hv.tlbi.ops", "broadcast TLBI instructions"};
     statistics::Counter by_ipa{*this, "hv.tlbi.by_ipa", "TLBI by IPA"};
     statistics::Counter full_vmid{*this, "hv.tlbi.full_vmid", "TLBI of a whole VMID"};
+    statistics::Counter by_range{*this, "hv.tlbi.by_range",
+                                 "TLBI range instructions (and single-page TLBIs of a range)"};
     statistics::Counter removed{*this, "hv.tlbi.entries_removed",
                                 "TLB entries removed by broadcast TLBIs"};
     statistics::Histogram dvm_wait{*this, "hv.tlbi.dvm_wait",

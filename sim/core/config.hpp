@@ -162,6 +162,9 @@ struct SimConfig {
   bool arm64_fwb = false;          // FEAT_S2FWB: stage 2 forces write-back, no CMOs needed
   std::optional<S2RelaxTlbi> s2_relax_tlbi;  // relaxation's TLBI local (nsh) from 6.4
   std::optional<S2FaultCmo> s2_fault_cmo;    // fault CMOs in the map walker from 5.14
+  std::optional<S2ExclusiveBreak> s2_exclusive_break;  // exclusive map locks entries from 6.2
+  std::optional<S2UnmapTlbi> s2_unmap_tlbi;  // unmap's range TLBI after the walk from 6.6 (FWB)
+  std::optional<S2RelaxRaceTlbi> s2_relax_race_tlbi;  // TLBI after a lost relaxation from 6.7
   // --- end arm64 ---
 
   // --- traces (sim/core/config_options_trace.cpp) ---

@@ -13,14 +13,18 @@ void add_arm64_options(OptionTable& o) {
           &SimConfig::s2_levels, 0, 4);
   o.choice("cmo-policy",
            "cache maintenance for locked memslots: eager (at lock and at first run), deferred "
-           "(at first run only), none (skipped: MMU-off guests may read stale data)",
+           "(at first run only), none (skipped: MMU-off guests may read stale data); with "
+           "--arm64-fwb on no policy cleans anything and none is correct too",
            &SimConfig::cmo_policy);
   o.whole("tlbi-range-threshold",
-          "pages above which --flush broadcast invalidates the whole VMID instead of by IPA",
+          "pages above which --flush broadcast invalidates the whole VMID instead of by IPA "
+          "(not for the unmap's per-leaf or range TLBIs, --s2-unmap-tlbi)",
           &SimConfig::tlbi_range_threshold, 0, uint64_t(1) << 36);
   o.on_off("arm64-fwb",
-           "FEAT_S2FWB (optional from Armv8.4): stage 2 forces write-back, so KVM skips the "
-           "clean+invalidate to the PoC of a new mapping and of an unmapped page; off (the "
+           "FEAT_S2FWB (optional from Armv8.4): stage 2 forces write-back (also for a guest "
+           "access with its MMU off), so KVM skips the clean+invalidate to the PoC of a new "
+           "mapping, of an unmapped page and of locked memslots (whatever --cmo-policy), and "
+           "from 6.6 invalidates an unmap by range (--s2-unmap-tlbi); off (the "
            "default) as on Neoverse N1 (Armv8.2) servers, docs/CALIBRATION.md names no arm64 "
            "reference CPU",
            &SimConfig::arm64_fwb);
@@ -35,6 +39,24 @@ void add_arm64_options(OptionTable& o) {
               "(only when the leaf is about to be installed); auto: as --kvm-version "
               "(in-walker from 5.14)",
               &SimConfig::s2_fault_cmo);
+  o.versioned("s2-exclusive-break",
+              "how a stage-2 map under mmu_lock for write (--mmu-lock exclusive) changes an "
+              "entry: direct (an empty entry is written with one store; a valid one is cleared "
+              "to 0, invalidated, then written) or locked (every entry is first set to the "
+              "locked-invalid marker, then invalidated if it was valid, cleaned, written); "
+              "auto: as --kvm-version (locked from 6.2)",
+              &SimConfig::s2_exclusive_break);
+  o.versioned("s2-unmap-tlbi",
+              "the TLB invalidation of a stage-2 unmap: per-leaf (TLBI by IPA, VMALLE1IS and "
+              "DSB for each cleared leaf, during the walk) or range (one sequence of range "
+              "TLBIs, VMALLE1IS and one DSB after the walk); auto: as --kvm-version (range from "
+              "6.6, and only with --arm64-fwb on: without FWB every release is per-leaf)",
+              &SimConfig::s2_unmap_tlbi);
+  o.versioned("s2-relax-race-tlbi",
+              "a stage-2 permission relaxation that lost its race to another vCPU (-EAGAIN): "
+              "skip (no TLB invalidation) or always (the relaxation's TLBI, --s2-relax-tlbi, all "
+              "the same); auto: as --kvm-version (always from 6.7)",
+              &SimConfig::s2_relax_race_tlbi);
   o.size("image-size", "locked-boot: guest image the VMM writes after locking the memslots",
          &SimConfig::image_size);
   o.on_off("lock-writable", "locked-boot: lock the memslots writable (off: read-only)",

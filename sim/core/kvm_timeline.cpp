@@ -63,6 +63,14 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "KVM: arm64: Handle stage-2 faults in parallel",
      "exclusive: stage-2 faults hold mmu_lock exclusively and write descriptors with stores",
      "shared: stage-2 faults take mmu_lock for read; descriptor changes are cmpxchg"},
+    // The same series as Arm64ParallelFaults (6.2): stage2_try_break_pte serves both lock modes.
+    // Also "KVM: arm64: Make block->table PTE changes parallel-aware" for the table link.
+    {KvmChange::Arm64ExclusiveBreakLocked, Arch::Arm64, "s2-exclusive-break", {6, 2},
+     "KVM: arm64: Make leaf->leaf PTE changes parallel-aware",
+     "direct: under mmu_lock for write an empty entry is written with one store; a valid one "
+     "is cleared to 0, invalidated by IPA, then written",
+     "locked: every entry the map walk changes is first stored as the locked-invalid marker, "
+     "then invalidated if it was valid, cleaned to the PoC, then written"},
     {KvmChange::X86HugeSplitOnFault, Arch::X86, "huge-split-on-fault", {6, 2},
      "KVM: x86/mmu: Split huge pages mapped by the TDP MMU on fault",
      "zap: a fault that needs a smaller mapping under a huge leaf zaps it, flushes it from every "
@@ -75,6 +83,19 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "broadcast: a relaxed permission is invalidated by IPA on every core (TLBI IPAS2E1IS, "
      "DSB ISH)",
      "local: only the faulting core's TLB is invalidated (non-shareable TLBI, DSB NSH)"},
+    // Deferred only with FWB (stage2_unmap_defer_tlb_flush: FEAT_TLBIRANGE and FWB), so the
+    // `auto` form is per-leaf without --arm64-fwb in every release (app/params_models.cpp).
+    {KvmChange::Arm64UnmapRangeTlbi, Arch::Arm64, "s2-unmap-tlbi", {6, 6},
+     "KVM: arm64: Use TLBI range-based instructions for unmap",
+     "per-leaf: each cleared leaf is invalidated by IPA (TLBI IPAS2E1IS, VMALLE1IS, DSB ISH) "
+     "as the unmap walk goes",
+     "range: with FWB the walk only clears; then one range-TLBI sequence over the range "
+     "(RIPAS2E1IS by scale, VMALLE1IS) and one DSB"},
+    // Verified: a v6.7 commit (be097997a273), fixing the 6.4 local-TLBI change.
+    {KvmChange::Arm64RelaxRaceTlbi, Arch::Arm64, "s2-relax-race-tlbi", {6, 7},
+     "KVM: arm64: Always invalidate TLB for stage-2 permission faults",
+     "skip: a relaxation whose cmpxchg lost to another vCPU (-EAGAIN) invalidates nothing",
+     "always: it invalidates the IPA as a successful relaxation does"},
     {KvmChange::X86NotifierEarlyCheck, Arch::X86, "notifier-early-check", {6, 8},
      "KVM: x86/mmu: Retry fault before acquiring mmu_lock if mapping is changing",
      "off: the check runs once, under mmu_lock, after the host page is resolved",

@@ -17,6 +17,9 @@ enum class KvmChange {
   Arm64ParallelFaults,  // arm64 stage-2 faults under mmu_lock for read
   Arm64FaultCmoInWalker,  // arm64 fault CMOs done by the map walker, skipped if installed
   Arm64RelaxTlbiLocal,    // arm64 permission relaxation invalidates the local TLB only
+  Arm64ExclusiveBreakLocked,  // arm64 exclusive-mode map locks every entry it changes
+  Arm64UnmapRangeTlbi,        // arm64 unmap invalidates with range TLBIs after the walk (FWB)
+  Arm64RelaxRaceTlbi,         // arm64 relaxation that lost a race invalidates all the same
   X86TdpFastPageFault,  // x86 TDP MMU lockless fast page fault
   // Yielding mmu_lock to a waiter (rwlock_needbreak) on a voluntary-preemption host: possible
   // from 5.12 (mmu_lock an rwlock with needbreak; PREEMPT_DYNAMIC kernels carry

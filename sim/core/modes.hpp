@@ -54,6 +54,16 @@ enum class S2RelaxTlbi { Broadcast, Local };
 // before-map (in user_mem_abort, before the walk: also a vCPU that then finds the mapping
 // installed pays it) or in-walker (by the walker, only once it is about to install the leaf).
 enum class S2FaultCmo { BeforeMap, InWalker };
+// arm64 stage 2 under mmu_lock for write (--s2-exclusive-break): direct (an empty entry is
+// written with one store, a valid one cleared to 0 before its TLBI) or locked (every entry the
+// map walk changes is first set to the locked-invalid marker, as in shared mode).
+enum class S2ExclusiveBreak { Direct, Locked };
+// arm64 stage 2: the TLB invalidation of an unmap (--s2-unmap-tlbi): per-leaf (TLBI by IPA and
+// DSB for each cleared leaf as the walk goes) or range (one range-TLBI sequence after the walk).
+enum class S2UnmapTlbi { PerLeaf, Range };
+// arm64 stage 2: a permission relaxation that lost its race (-EAGAIN) (--s2-relax-race-tlbi):
+// skip (no TLB invalidation) or always (the relaxation's TLBI all the same).
+enum class S2RelaxRaceTlbi { Skip, Always };
 // x86 hypervisor MMU (--x86-mmu): the TDP MMU on EPT, or shadow page tables without EPT.
 enum class X86Mmu { Tdp, Shadow };
 // x86 shadow MMU: the ordering of mmu_unsync_walk around the unsync-walk change (--unsync-walk).
@@ -175,6 +185,21 @@ template <>
 struct ModeNames<S2FaultCmo> {
   static constexpr ModeName<S2FaultCmo> table[] = {{S2FaultCmo::BeforeMap, "before-map"},
                                                    {S2FaultCmo::InWalker, "in-walker"}};
+};
+template <>
+struct ModeNames<S2ExclusiveBreak> {
+  static constexpr ModeName<S2ExclusiveBreak> table[] = {{S2ExclusiveBreak::Direct, "direct"},
+                                                         {S2ExclusiveBreak::Locked, "locked"}};
+};
+template <>
+struct ModeNames<S2UnmapTlbi> {
+  static constexpr ModeName<S2UnmapTlbi> table[] = {{S2UnmapTlbi::PerLeaf, "per-leaf"},
+                                                    {S2UnmapTlbi::Range, "range"}};
+};
+template <>
+struct ModeNames<S2RelaxRaceTlbi> {
+  static constexpr ModeName<S2RelaxRaceTlbi> table[] = {{S2RelaxRaceTlbi::Skip, "skip"},
+                                                        {S2RelaxRaceTlbi::Always, "always"}};
 };
 template <>
 struct ModeNames<X86Mmu> {

@@ -332,21 +332,22 @@ void Vcpu::write_gpa(Addr gpa, uint64_t value) {
 // A guest access with its MMU off: VA = IPA, translated by stage 2 only (walked every time:
 // the model keeps no TLB entries for this regime), and non-cacheable, so it sees DRAM's copy of
 // the line. Reading an older version than the newest one written means some maintenance to
-// the PoC was skipped: the stale-data oracle.
+// the PoC was skipped: the stale-data oracle. With FWB stage 2 makes the access cacheable, so
+// it sees the caches' copy and needs no maintenance.
 void Vcpu::mmu_off_access(const Op& op) {
   ++accesses_;
   const Addr hpa = stage2_translate(op.gva, op.access);
   sc_core::sc_time d = agent_.offset();
   if (op.access == Access::Write) {
-    port.write_data(hpa, false, d);
+    port.write_data(hpa, p_.s2_forced_writeback, d);
     agent_.set_offset(d);
     return;
   }
-  const MemPort::DataVersion v = port.read_data(hpa, false, d);
+  const MemPort::DataVersion v = port.read_data(hpa, p_.s2_forced_writeback, d);
   agent_.set_offset(d);
   if (v.seen < v.latest) {
     std::ostringstream m;
-    m << "non-cacheable read of ipa 0x" << std::hex << op.gva << " returned version " << std::dec
+    m << (p_.s2_forced_writeback ? "read" : "non-cacheable read") << " of ipa 0x" << std::hex << op.gva << " returned version " << std::dec
       << v.seen << ", older than the latest write " << v.latest << " (a clean to PoC was skipped)";
     oracle_.report("stale_data", agent_.now(), agent_.name(), op.gva, m.str());
   }

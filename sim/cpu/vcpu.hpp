@@ -72,6 +72,9 @@ struct VcpuParams {
   Cycles guest_ipi_handler = 400;  // guest flush-IPI entry, handler dispatch and csd release
   Cycles invlpg = 120;             // one per-address TLB invalidation
   Cycles timeslice = 1000000;      // host scheduler tick (overcommit only)
+  // arm64 FEAT_S2FWB (--arm64-fwb): stage 2 forces Normal write-back whatever stage 1 says, so
+  // a guest access with its MMU off is cacheable too.
+  bool s2_forced_writeback = false;
 };
 
 // The platform pieces every vCPU is wired to.

@@ -15,11 +15,17 @@
 
 namespace mmusim {
 
+// How a broadcast-TLBI strategy invalidates a ranged request (other strategies ignore it):
+// per-page (one TLBI by IPA per page, or the whole VMID above a threshold), one-leaf (the range
+// is one stage-2 leaf: one TLBI by IPA with its level), or range (TLBI range instructions).
+enum class TlbiShape { PerPage, OneLeaf, Range };
+
 struct FlushRequest {
   int self = -1;        // calling vCPU (-1: a host thread); it needs no IPI
   bool ranged = false;  // the caller knows the range below
   Addr gpa = 0;
   uint64_t len = 0;
+  TlbiShape shape = TlbiShape::PerPage;
 };
 
 // What the flush building blocks are built from (part of RemoteFlushParams).

@@ -36,9 +36,11 @@ void RemoteFlush::flush_current(Agent& caller, int self) {
     if (v->vcpu_id() == self) env_.make_request(caller, *v, kReqTlbFlush);
 }
 
-void RemoteFlush::flush_range(Agent& caller, int self, Addr gpa, uint64_t len) {
+void RemoteFlush::flush_range(Agent& caller, int self, Addr gpa, uint64_t len,
+                              TlbiShape shape) {
   stats_.ranged_pages.inc(len / kPageSize);
   FlushRequest req;
+  req.shape = shape;
   req.self = self;
   req.ranged = true;
   req.gpa = gpa;

@@ -62,8 +62,9 @@ class RemoteFlush {
   // kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT): only vCPU `self` flushes its TLB, before it
   // next enters the guest; no IPI, no wait. Zaps noted so far stay for the next remote flush.
   void flush_current(Agent& caller, int self);
-  // kvm_flush_remote_tlbs_with_address: the strategy may use the range.
-  void flush_range(Agent& caller, int self, Addr gpa, uint64_t len);
+  // kvm_flush_remote_tlbs_with_address: the strategy may use the range (and `shape`).
+  void flush_range(Agent& caller, int self, Addr gpa, uint64_t len,
+                   TlbiShape shape = TlbiShape::PerPage);
 
  private:
   void run(Agent& caller, const FlushRequest& req);
