@@ -294,6 +294,17 @@ class TdpMmu : public HypervisorMmu,
   void maybe_yield(Agent& a, bool shared, unsigned& since) {
     if (should_yield(a, since)) yield_lock(a, shared);
   }
+  // The step of a pre-order range walk that changes the tree as it goes (eager splitting, the
+  // collapsible zap): next(), then, after an entry it does not step into (so a yield always
+  // follows progress), maybe yield and walk down again from the root to where it is.
+  void next_or_yield(Agent& a, PtIter& it, bool shared, unsigned& since) {
+    const bool bottom = !it.can_descend();
+    it.next();
+    if (bottom && should_yield(a, since)) {
+      yield_lock(a, shared);
+      it.restart();
+    }
+  }
   Addr alloc_table(Agent& a);
   void link_page(Agent& a, Addr table, Addr gpa, unsigned level, bool shared);
   void unlink_page(Agent& a, Addr table, bool shared);

@@ -35,12 +35,7 @@ size_t TdpMmu::zap_collapsible_sptes(Agent& a, Addr gpa, uint64_t len) {
       }
       it.set_entry(0);  // nothing to walk into any more
     }
-    const bool bottom = !it.can_descend();
-    it.next();
-    if (bottom && should_yield(a, since)) {
-      yield_lock(a, shared_);
-      it.restart();
-    }
+    next_or_yield(a, it, shared_, since);
   }
   rcu_.read_unlock(a);
   return zapped;

@@ -94,13 +94,7 @@ size_t TdpMmu::try_split_huge_pages(Agent& a, Addr gpa, uint64_t len, bool held_
       ++split;
       st.eager_split.inc();
     }
-    const bool bottom = !it.can_descend();
-    it.next();
-    // Yield only after finishing an entry, so a yield always follows progress.
-    if (bottom && should_yield(a, since)) {
-      yield_lock(a, held_shared);
-      it.restart();
-    }
+    next_or_yield(a, it, held_shared, since);
   }
   rcu_.read_unlock(a);
   if (spare) {  // allocated but never linked
