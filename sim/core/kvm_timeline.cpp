@@ -59,8 +59,8 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "(KVM_REQ_TLB_FLUSH_CURRENT), whatever the sync changed",
      "remote: every vCPU's TLB is flushed, only when the sync removed or downgraded a "
      "translation"},
-    // Release not verified (the TDP MMU series that added the eager_page_split module
-    // parameter, on by default).
+    // The series that added the eager_page_split module parameter (on by default), committed
+    // to kvm.git in February 2022, after 5.17's merge window.
     {KvmChange::X86EagerSplit, Arch::X86, "eager-split", {5, 18},
      "KVM: x86/mmu: Split huge pages mapped by the TDP MMU when dirty logging is enabled",
      "off: enabling dirty logging write-protects huge SPTEs; a write's fault splits or zaps them",
