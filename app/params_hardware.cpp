@@ -64,10 +64,20 @@ VcpuParams vcpu_params(const SimConfig& cfg) {
 
 HostMmParams host_mm_params(const SimConfig& cfg) {
   HostMmParams p;
-  // Guest RAM is backed by host pages of the stage-2 mapping size.
-  p.backing_level = cfg.page_size >= (uint64_t(1) << 30) ? 3
-                    : cfg.page_size >= (uint64_t(1) << 21) ? 2
-                                                           : 1;
+  // --backing auto: guest RAM is backed by host pages of the stage-2 mapping size, THP for
+  // 2M and hugetlbfs for 1G (no THP is 1G), which is what --page-size has always implied.
+  switch (cfg.backing) {
+    case HostBacking::Auto:
+      p.backing_level = cfg.page_size >= (uint64_t(1) << 30) ? 3
+                        : cfg.page_size >= (uint64_t(1) << 21) ? 2
+                                                               : 1;
+      p.hugetlb = p.backing_level == 3;
+      break;
+    case HostBacking::Small: p.backing_level = 1; break;
+    case HostBacking::Thp: p.backing_level = 2; break;
+    case HostBacking::Hugetlb2M: p.backing_level = 2, p.hugetlb = true; break;
+    case HostBacking::Hugetlb1G: p.backing_level = 3, p.hugetlb = true; break;
+  }
   p.host_page_fault = cfg.lat.host_page_fault;
   p.alloc.pcp_batch = cfg.host_pcp_batch;
   p.alloc.pcp_high = cfg.host_pcp_high;

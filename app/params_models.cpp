@@ -35,6 +35,12 @@ TdpMmuParams tdp_mmu_params(const SimConfig& cfg) {
   p.huge_split = kvm_form(cfg.huge_split_on_fault, cfg.kvm_version,
                           KvmChange::X86HugeSplitOnFault, HugeSplitOnFault::Zap,
                           HugeSplitOnFault::Split);
+  p.eager_split = kvm_form(cfg.eager_split, cfg.kvm_version, KvmChange::X86EagerSplit,
+                           EagerSplit::Off, EagerSplit::On);
+  p.eager_split_alloc = kvm_form(cfg.eager_split_alloc, cfg.kvm_version,
+                                 KvmChange::X86EagerSplitDropLock, EagerSplitAlloc::NowaitFirst,
+                                 EagerSplitAlloc::DropLock);
+  p.eager_split_alloc_limit = cfg.eager_split_alloc_limit;
   p.page_size = cfg.page_size;
   p.vcpus = cfg.vcpus;
   p.root_put = cfg.root_put;

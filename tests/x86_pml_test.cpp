@@ -1,6 +1,6 @@
 // Intel Page-Modification Logging for x86 TDP dirty logging (--pml on): D bits cleared instead
 // of write protection, the walker's 512-entry log and its log-full exits, the drain at every
-// exit and on KVM_GET_DIRTY_LOG, and huge pages still write-protected.
+// exit and on KVM_GET_DIRTY_LOG, and huge pages still write-protected unless split eagerly.
 #include <gtest/gtest.h>
 
 #include "sim/hv/dirty_logging.hpp"
@@ -130,12 +130,22 @@ TEST(Pml, LogFullExitComesWithThe513thEntry) {
 TEST(Pml, HugePagesAreStillWriteProtected) {
   SimConfig c = pml_cfg(2, 4 << 20, 2);
   c.page_size = 2 << 20;
+  c.eager_split = mmusim::EagerSplit::Off;
   PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   // Enabling write-protected the four 2M leaves; the writes then faulted and mapped at 4K.
   EXPECT_EQ(stat(r.stats_json, "hv.dirty.wrprot_sptes"), 4);
   EXPECT_GT(stat(r.stats_json, "guest.stage2_faults"), 4);
+  // Split eagerly, they are 4K SPTEs whose D bits enabling cleared: nothing write-protected.
+  c.eager_split = mmusim::EagerSplit::On;
+  PlatformRun eager = run_platform(c);
+  ASSERT_EQ(eager.exit_code, 0) << eager.stats_json;
+  EXPECT_EQ(stat(eager.stats_json, "check.violations"), 0);
+  EXPECT_EQ(stat(eager.stats_json, "hv.huge.eager_split"), 4);
+  EXPECT_EQ(stat(eager.stats_json, "hv.dirty.wrprot_sptes"), 0);
+  // Enable's 2048 D bits, then each of the two rounds' clear of the 2048 pages written.
+  EXPECT_EQ(stat(eager.stats_json, "hv.pml.dirty_cleared"), 3 * 4 * 512);
 }
 
 TEST(Pml, DrainingOnlyOnLogFullExitsLosesPages) {

@@ -3,6 +3,8 @@
 // a write-protected 4K page is fixed by the lockless fast path (one cmpxchg, no mmu_lock) and
 // sets the page's bit in the dirty bitmap; get copies the bitmap; clear clears bits and
 // write-protects those pages again, then flushes. Bitmap words and SPTEs are simulated memory.
+// Huge SPTEs are split eagerly when logging starts (--eager-split on; tdp_split.cpp) and the
+// collapsible tables zapped when it stops (tdp_recover.cpp).
 // With --pml on, enable and clear take the D bit of 4K SPTEs instead of W, and the vCPUs' PML
 // logs fill the bitmap (tdp_pml.cpp; docs/ARCHITECTURE.md, Dirty logging).
 #include "models/x86/tdp_mmu.hpp"
@@ -94,7 +96,15 @@ void TdpMmu::enable_dirty_log(Agent& a, Addr gpa, uint64_t len) {
   log_gpa_ = gpa;
   log_len_ = len;
   if (!log_bitmap_) log_bitmap_ = heap_.alloc(((len >> kPageShift) + 63) / 64 * 8);
-  // kvm_mmu_slot_apply_flags -> kvm_tdp_mmu_wrprot_slot: mmu_lock for read when shared.
+  // kvm_mmu_slot_apply_flags: with eager_page_split, first split the slot's huge SPTEs
+  // (kvm_mmu_slot_try_split_huge_pages, mmu_lock for read when shared), so the protection
+  // below leaves 4K SPTEs only and no write of the logging passes has to split or zap.
+  if (p_.eager_split == EagerSplit::On && max_level_ > 1) {
+    lock(a, shared_);
+    try_split_huge_pages(a, gpa, len, shared_);
+    unlock(a, shared_);
+  }
+  // Then kvm_tdp_mmu_wrprot_slot: mmu_lock for read when shared.
   lock(a, shared_);
   // With PML (vmx's cpu_dirty_log_size): D bits of 4K SPTEs cleared, huge SPTEs protected.
   size_t n = write_protect(a, gpa, len, shared_, pml_enabled());
@@ -138,9 +148,16 @@ void TdpMmu::clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) {
 }
 
 void TdpMmu::disable_dirty_log(Agent& a) {
-  (void)a;
-  // Huge pages come back as the guest faults again (KVM would zap collapsible SPTEs here).
+  // The memslot without KVM_MEM_LOG_DIRTY_PAGES is in place first, so faults from now on may
+  // map huge; then kvm_mmu_slot_apply_flags zaps the collapsible tables (tdp_recover.cpp), and
+  // the guest's next faults there map huge pages again.
+  const Addr gpa = log_gpa_;
+  const uint64_t len = log_len_;
   log_len_ = 0;
+  if (!len || max_level_ == 1) return;
+  lock(a, shared_);
+  zap_collapsible_sptes(a, gpa, len);
+  unlock(a, shared_);
 }
 
 }  // namespace mmusim

@@ -27,7 +27,8 @@ TdpMmu::TdpMmu(const TdpMmuParams& p, const EptFormat& fmt, PhysMem& phys, PageP
       pages_lock_("hv.lock.pages_lock", pages_head_ + 8, stats, &timeline),
       roots_head_(heap.alloc()),
       faults_(faults),
-      stats_(stats) {
+      stats_(stats),
+      stats_registry_(stats) {
   vcpu_root_.assign(p.vcpus, nullptr);
   if (p.pml == PmlMode::On) pml_stats_ = std::make_unique<PmlStats>(stats);
   // The VM's own reference to a first root, so the harness can map guest page tables before
@@ -165,7 +166,8 @@ FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, u
     if (it.level() == level) break;
     if (it.leaf() && p_.huge_split == HugeSplitOnFault::Split) {
       // A huge mapping covers the range but the fault wants a smaller one: split it in place.
-      if (!split_huge_leaf(a, c, it)) break;
+      if (!split_huge_leaf(a, c, it, alloc_table(a))) break;
+      stats_.huge_split_in_place.inc();
     } else if (it.leaf()) {
       // Before the split on fault (6.2): zap it, flush it from every TLB, then read the entry
       // again (someone may have linked a table meanwhile).

@@ -22,7 +22,8 @@
 // shows to be wrong; the oracle reports a root freed while referenced, a root zapped twice and a
 // vCPU given an invalid root. Files: tdp_mmu.cpp (fault path, SPTE changes), tdp_root.cpp (root
 // lifecycle), tdp_zap.cpp (zapping, teardown, functional views), tdp_split.cpp (a huge leaf split
-// in place on a fault).
+// in place on a fault, and eager splitting of a range), tdp_recover.cpp (huge mappings
+// recovered when dirty logging stops).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -64,6 +65,13 @@ struct TdpMmuParams {
   // --huge-split-on-fault: a huge leaf in a fault's way is split in place (tdp_split.cpp)
   // rather than zapped and flushed
   HugeSplitOnFault huge_split = HugeSplitOnFault::Split;
+  // --eager-split: enabling dirty logging splits the slot's huge SPTEs in place first
+  EagerSplit eager_split = EagerSplit::On;
+  // --eager-split-alloc: where eager splitting allocates its tables
+  EagerSplitAlloc eager_split_alloc = EagerSplitAlloc::DropLock;
+  // How many tables eager splitting may allocate before an allocation fails (the GFP_NOWAIT
+  // try and the sleeping one alike), for tests of the failure path; 0: never fails.
+  uint64_t eager_split_alloc_limit = 0;
   uint64_t page_size = 4096;        // --page-size: the largest EPT leaf a fault may map
   unsigned vcpus = 4;               // vCPUs that hold a root reference each
   RootPut root_put = RootPut::Agreed;  // --root-put: how the last root reference is put
@@ -153,6 +161,15 @@ class TdpMmu : public HypervisorMmu,
   FaultOutcome map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Addr hpa_base, bool write,
                    bool writable);
 
+  // Eager page splitting (tdp_split.cpp; kvm_tdp_mmu_try_split_huge_pages): splits every huge
+  // SPTE meeting [gpa, gpa+len) in the current root in place into a fully populated table of
+  // 4K SPTEs (same frames and bits, no flush), allocating each table as --eager-split-alloc
+  // says. The caller holds mmu_lock for read when `held_shared`, else for write. Stops at the
+  // first table allocation that fails, leaving the rest huge. Returns the SPTEs split.
+  // Enabling dirty logging calls it for the slot; KVM_CLEAR_DIRTY_LOG with manual protect
+  // and initially-set calls it (write lock held) for the huge pages the cleared bits cover.
+  size_t try_split_huge_pages(Agent& a, Addr gpa, uint64_t len, bool held_shared);
+
   // Untimed map for the harness that prepares the guest before the run (guest page-table
   // pages, as KVM selftests pre-fault their page-table memslot).
   void map_functional(Addr gpa, unsigned level, Addr hpa_base) override;
@@ -209,9 +226,31 @@ class TdpMmu : public HypervisorMmu,
   // tdp_split.cpp
   // The SPTE of child `index` at `child_level` of a split huge SPTE (make_huge_page_split_spte).
   uint64_t split_child(uint64_t huge, unsigned child_level, unsigned index) const;
-  // Replaces the huge leaf at `it` by a linked table of the same translations, no flush
-  // (tdp_mmu_split_huge_page); false when another thread changed the leaf first.
-  bool split_huge_leaf(Agent& a, const ChangeCtx& c, PtIter& it);
+  // Replaces the huge leaf at `it` by the table page `child` filled with the same
+  // translations, no flush (tdp_mmu_split_huge_page); false when another thread changed the
+  // leaf first (`child` is then freed in shared mode, as link_table does).
+  bool split_huge_leaf(Agent& a, const ChangeCtx& c, PtIter& it, Addr child);
+  // A table page for eager splitting (tdp_mmu_alloc_sp_for_split), 0 when the allocation
+  // failed; `dropped` tells whether mmu_lock and RCU were dropped for it (the walk restarts).
+  Addr alloc_for_split(Agent& a, bool held_shared, bool& dropped);
+  uint64_t split_allocs_ = 0;  // tables eager splitting allocated (eager_split_alloc_limit)
+
+  // tdp_recover.cpp: kvm_tdp_mmu_zap_collapsible_sptes when dirty logging is disabled.
+  size_t zap_collapsible_sptes(Agent& a, Addr gpa, uint64_t len);
+  // Statistics of huge pages around dirty logging, registered when logging is first enabled
+  // on a slot that may hold huge SPTEs (so other runs keep their statistics unchanged).
+  struct HugeLogStats : StatsGroup {
+    explicit HugeLogStats(Stats& s) : StatsGroup(s, "hv.huge") {}
+    statistics::Counter eager_split{*this, "eager_split",
+        "huge SPTEs split in place into populated tables by eager page splitting"};
+    statistics::Counter eager_alloc_failed{*this, "eager_split_alloc_failed",
+        "eager splits given up because a table allocation failed (the rest stay huge)"};
+    statistics::Counter eager_lock_drops{*this, "eager_split_lock_drops",
+        "times eager splitting dropped mmu_lock to allocate a table"};
+    statistics::Counter collapsible_zapped{*this, "collapsible_zapped",
+        "tables zapped when dirty logging was disabled, their range mappable huge again"};
+  };
+  HugeLogStats& huge_log_stats();
 
   // tdp_root.cpp
   Root* alloc_root(Agent& a);
@@ -254,6 +293,17 @@ class TdpMmu : public HypervisorMmu,
   // should_yield, then yield_lock: for walks with no TLB flush pending.
   void maybe_yield(Agent& a, bool shared, unsigned& since) {
     if (should_yield(a, since)) yield_lock(a, shared);
+  }
+  // The step of a pre-order range walk that changes the tree as it goes (eager splitting, the
+  // collapsible zap): next(), then, after an entry it does not step into (so a yield always
+  // follows progress), maybe yield and walk down again from the root to where it is.
+  void next_or_yield(Agent& a, PtIter& it, bool shared, unsigned& since) {
+    const bool bottom = !it.can_descend();
+    it.next();
+    if (bottom && should_yield(a, since)) {
+      yield_lock(a, shared);
+      it.restart();
+    }
   }
   Addr alloc_table(Agent& a);
   void link_page(Agent& a, Addr table, Addr gpa, unsigned level, bool shared);
@@ -319,6 +369,8 @@ class TdpMmu : public HypervisorMmu,
     statistics::Counter zap_alls{*this, "hv.zap_all.count", "zaps of every root"};
     statistics::Counter range_zaps{*this, "hv.zap_range.count", "zaps of a GFN range"};
   } stats_;
+  Stats& stats_registry_;
+  std::unique_ptr<HugeLogStats> huge_log_stats_;  // huge_log_stats()
   MmuNotifier* notifier_ = nullptr;  // fault path's mmu_notifier_seq check; null: none
   // The walk every range operation uses: from `root` down for gpa, reading each entry (timed)
   // until a leaf or a non-present entry, where the iterator is left.

@@ -101,6 +101,13 @@ struct SimConfig {
   std::optional<TdpFastFault> tdp_fast_fault;  // x86 TDP lockless fast page fault from 5.15
   std::optional<RemovedSpte> removed_spte;     // x86 TDP removed tables frozen from 5.12
   std::optional<HugeSplitOnFault> huge_split_on_fault;  // x86 TDP split in place from 6.2
+  std::optional<EagerSplit> eager_split;  // x86 TDP eager page splitting at log enable, 5.18
+  std::optional<EagerSplitAlloc> eager_split_alloc;  // ... its tables allocated unlocked, 6.11
+  // Tests only (no option): eager splitting's table allocations fail after this many (0: never),
+  // the host out of memory (TdpMmuParams::eager_split_alloc_limit).
+  uint64_t eager_split_alloc_limit = 0;
+  // Host page size backing guest RAM; Auto: as --page-size implies (4K, THP, hugetlb-1G).
+  HostBacking backing = HostBacking::Auto;
   // x86 TDP dirty logging with Page-Modification Logging (docs/KVM_RELEASES.md, PML): off by
   // default; pml_drain full-only is a hypothetical KVM (see PmlDrain).
   PmlMode pml = PmlMode::Off;

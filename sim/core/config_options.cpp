@@ -116,6 +116,11 @@ void add_core_options(OptionTable& o) {
         }
         c.page_size = bytes;
       });
+  o.choice("backing",
+           "host page size backing guest RAM: 4K, THP (2M transparent huge pages), hugetlb-2M "
+           "or hugetlb-1G; KVM maps at most the host's page size (and at most --page-size); "
+           "auto: as --page-size implies (4K, THP for 2M, hugetlb-1G for 1G)",
+           &SimConfig::backing);
   o.versioned("mmu-lock",
               "mmu_lock on the stage-2 fault path: exclusive (for write) or shared (for read); "
               "auto: as --kvm-version (x86 shared from 5.12, arm64 from 6.2)",
@@ -236,6 +241,14 @@ void validate_core(const SimConfig& c, const Fail& fail) {
   }
   if (c.mem_per_vcpu % c.page_size != 0) {
     fail("mem-per-vcpu", format_size(c.mem_per_vcpu) + " is not a multiple of --page-size " + page);
+  }
+  // hugetlbfs hands out whole pages: the VMM refuses a RAM size that is not made of them.
+  const uint64_t hugetlb = c.backing == HostBacking::Hugetlb2M   ? uint64_t(2) << 20
+                           : c.backing == HostBacking::Hugetlb1G ? uint64_t(1) << 30
+                                                                 : 0;
+  if (hugetlb && c.mem_per_vcpu % hugetlb != 0) {
+    fail("backing", std::string(mode_name(c.backing)) + " needs --mem-per-vcpu a multiple of " +
+                        format_size(hugetlb) + ", got " + format_size(c.mem_per_vcpu));
   }
   if (c.mem_per_vcpu > (uint64_t(1) << 40)) {
     fail("mem-per-vcpu", format_size(c.mem_per_vcpu) + " is more than the 1T allowed");

@@ -19,6 +19,16 @@ void add_x86_options(OptionTable& o) {
               "empty table) or split (link a table with the same translations, no flush); "
               "auto: as --kvm-version (split from 6.2)",
               &SimConfig::huge_split_on_fault);
+  o.versioned("eager-split",
+              "enabling dirty logging splits the slot's huge SPTEs in place into populated 4K "
+              "tables (off: they are write-protected and split or zapped by the first write's "
+              "fault); auto: as --kvm-version (on from 5.18)",
+              &SimConfig::eager_split);
+  o.versioned("eager-split-alloc",
+              "where eager splitting allocates a table: nowait-first (under mmu_lock, dropping "
+              "it only if that fails) or drop-lock (always with mmu_lock dropped); auto: as "
+              "--kvm-version (drop-lock from 6.11)",
+              &SimConfig::eager_split_alloc);
   o.versioned("notifier-retry",
               "which MMU-notifier invalidations in progress make a fault retry: any, or one "
               "covering the faulting gfn; auto: as --kvm-version (range from 5.12)",

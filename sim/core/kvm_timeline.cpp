@@ -59,6 +59,13 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "(KVM_REQ_TLB_FLUSH_CURRENT), whatever the sync changed",
      "remote: every vCPU's TLB is flushed, only when the sync removed or downgraded a "
      "translation"},
+    // The series that added the eager_page_split module parameter (on by default), committed
+    // to kvm.git in February 2022, after 5.17's merge window.
+    {KvmChange::X86EagerSplit, Arch::X86, "eager-split", {5, 18},
+     "KVM: x86/mmu: Split huge pages mapped by the TDP MMU when dirty logging is enabled",
+     "off: enabling dirty logging write-protects huge SPTEs; a write's fault splits or zaps them",
+     "on: enabling dirty logging first splits every huge SPTE of the slot in place into a "
+     "populated table of 4K SPTEs (no flush), then write-protects them"},
     {KvmChange::Arm64ParallelFaults, Arch::Arm64, "mmu-lock", {6, 2},
      "KVM: arm64: Handle stage-2 faults in parallel",
      "exclusive: stage-2 faults hold mmu_lock exclusively and write descriptors with stores",
@@ -101,6 +108,11 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "off: the check runs once, under mmu_lock, after the host page is resolved",
      "on: also before resolving the host page and before taking mmu_lock, so a fault in a range "
      "being invalidated retries without waiting for the lock"},
+    {KvmChange::X86EagerSplitDropLock, Arch::X86, "eager-split-alloc", {6, 11},
+     "KVM: x86/mmu: Always drop mmu_lock to allocate TDP MMU SPs for eager splitting",
+     "nowait-first: eager splitting allocates each table under mmu_lock without sleeping and "
+     "drops the lock only when that fails",
+     "drop-lock: it always drops mmu_lock (and RCU) to allocate, then walks again from the root"},
     {KvmChange::X86NeedbreakOnlyIfPreemptible, Arch::X86, "lock-needbreak", {6, 11},
      "sched/core: Drop spinlocks on contention iff kernel is preemptible",
      "yield: needbreak honours a waiter whenever CONFIG_PREEMPTION is built in",

@@ -27,6 +27,15 @@ enum class RemovedSpte { Off, On };
 // zap the leaf, flush it and link an empty table, or split it in place (a table populated with
 // the same translations, linked with one atomic change and no flush).
 enum class HugeSplitOnFault { Zap, Split };
+// x86 TDP eager page splitting (--eager-split): whether enabling dirty logging on a slot splits
+// its huge SPTEs in place into populated 4K tables (KVM's eager_page_split module parameter).
+enum class EagerSplit { Off, On };
+// Where eager splitting allocates a table page: first under mmu_lock without sleeping (the
+// GFP_NOWAIT try) and only if that fails with the lock dropped, or always with it dropped.
+enum class EagerSplitAlloc { NowaitFirst, DropLock };
+// The host page size backing guest RAM (--backing): auto follows --page-size (4K, THP for 2M,
+// hugetlb for 1G); THP faults 2M pages that the host may split, hugetlb reserves whole pages.
+enum class HostBacking { Auto, Small, Thp, Hugetlb2M, Hugetlb1G };
 // Which invalidations in progress make a fault retry: any, or one covering its gfn.
 enum class NotifierRetry { Any, Range };
 // Whether the x86 fault path also checks for an invalidation before it takes mmu_lock.
@@ -144,6 +153,24 @@ template <>
 struct ModeNames<HugeSplitOnFault> {
   static constexpr ModeName<HugeSplitOnFault> table[] = {{HugeSplitOnFault::Zap, "zap"},
                                                          {HugeSplitOnFault::Split, "split"}};
+};
+template <>
+struct ModeNames<EagerSplit> {
+  static constexpr ModeName<EagerSplit> table[] = {{EagerSplit::Off, "off"},
+                                                   {EagerSplit::On, "on"}};
+};
+template <>
+struct ModeNames<EagerSplitAlloc> {
+  static constexpr ModeName<EagerSplitAlloc> table[] = {
+      {EagerSplitAlloc::NowaitFirst, "nowait-first"}, {EagerSplitAlloc::DropLock, "drop-lock"}};
+};
+template <>
+struct ModeNames<HostBacking> {
+  static constexpr ModeName<HostBacking> table[] = {{HostBacking::Auto, "auto"},
+                                                    {HostBacking::Small, "4K"},
+                                                    {HostBacking::Thp, "THP"},
+                                                    {HostBacking::Hugetlb2M, "hugetlb-2M"},
+                                                    {HostBacking::Hugetlb1G, "hugetlb-1G"}};
 };
 template <>
 struct ModeNames<NotifierRetry> {

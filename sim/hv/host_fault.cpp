@@ -17,11 +17,14 @@ void HostMm::handle_fault(Agent& a, uint64_t gfn, bool write) {
     if (write && !writable(w.entry)) cow_break(a, gfn);
     return;
   }
-  switch (level_of(gfn)) {
-    case 1: anonymous_fault(a, gfn, w); break;
-    case 2: huge_pmd_fault(a, gfn, w); break;
-    default: hugetlb_fault(a, gfn); break;
-  }
+  // 2M backing is THP unless it comes from hugetlbfs (--backing); 1G backing is hugetlbfs.
+  const unsigned level = level_of(gfn);
+  if (level == 1)
+    anonymous_fault(a, gfn, w);
+  else if (level == 2 && !p_.hugetlb)
+    huge_pmd_fault(a, gfn, w);
+  else
+    hugetlb_fault(a, gfn, level);
 }
 
 // do_anonymous_page: the new page is allocated and zeroed before the PTE lock is taken, so
@@ -86,29 +89,32 @@ bool HostMm::install(Agent& a, uint64_t gfn, unsigned level, Addr entry, Addr pa
 }
 
 // hugetlb_fault: faults on one huge page serialise on its fault mutex (the kernel hashes the
-// mapping and index onto a table of mutexes; the model gives every 1 GiB page its own, so
+// mapping and index onto a table of mutexes; the model gives every huge page its own, so
 // unrelated pages never collide), so the page is allocated and zeroed once.
-void HostMm::hugetlb_fault(Agent& a, uint64_t gfn) {
-  RwLock& mutex = hugetlb_mutex(gfn);
+void HostMm::hugetlb_fault(Agent& a, uint64_t gfn, unsigned level) {
+  RwLock& mutex = hugetlb_mutex(gfn, level);
   mutex.write_lock(a);
-  const Addr pud = pt_.entry_for(a, gfn, 3);
-  const uint64_t e = pud ? a.load(pud, MemClass::PageTable) : 0;
+  const Addr entry = pt_.entry_for(a, gfn, level);
+  const uint64_t e = entry ? a.load(entry, MemClass::PageTable) : 0;
   if (present(e) && !(e & kHuge)) {
     // Tables below (the range was mapped with smaller pages before).
     mutex.write_unlock(a);
-    huge_pmd_fault(a, gfn, HostPageTables::Walk{});
+    if (level == 3)
+      huge_pmd_fault(a, gfn, HostPageTables::Walk{});
+    else
+      anonymous_fault(a, gfn, HostPageTables::Walk{});
     return;
   }
-  if (pud && e == 0) {
-    const Addr page = alloc_.alloc(a, 18);
-    a.zero_stream(page, kPageSize << 18);
-    install(a, gfn, 3, pud, page);  // the fault mutex keeps racers out: it always goes in
+  if (entry && e == 0) {
+    const Addr page = alloc_.alloc(a, order_of(level));
+    a.zero_stream(page, kPageSize << order_of(level));
+    install(a, gfn, level, entry, page);  // the fault mutex keeps racers out: it always goes in
   }
   mutex.write_unlock(a);
 }
 
-RwLock& HostMm::hugetlb_mutex(uint64_t gfn) {
-  std::unique_ptr<RwLock>& m = hugetlb_mutexes_[gfn >> 18];
+RwLock& HostMm::hugetlb_mutex(uint64_t gfn, unsigned level) {
+  std::unique_ptr<RwLock>& m = hugetlb_mutexes_[(gfn >> order_of(level)) << 2 | level];
   if (!m) m = std::make_unique<RwLock>(hugetlb_mutex_stats_, heap_.alloc());
   return *m;
 }

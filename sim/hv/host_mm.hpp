@@ -12,9 +12,11 @@
 //   racer meanwhile frees its own page and uses the racer's (do_anonymous_page);
 // - KVM drops its reference (release) once the page is mapped.
 //
-// Backing size: each backing page is `backing_level` (1: 4 KiB, 2: 2 MiB THP, 3: 1 GiB hugetlb)
-// by default; tests and host events may change the level of a range, which is what lets the
-// hypervisor map a huge page over a range it earlier mapped with small pages, and vice versa.
+// Backing size: each backing page is `backing_level` (1: 4 KiB, 2: 2 MiB, 3: 1 GiB; 2 MiB from
+// THP or hugetlbfs, 1 GiB from hugetlbfs: --backing) by default; tests and host events may
+// change the level of a range, which is what lets the hypervisor map a huge page over a range
+// it earlier mapped with small pages, and vice versa. KVM maps a gfn at most at the level of
+// the host leaf that resolve() found (host_pfn_mapping_level reads the host page tables).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -59,6 +61,9 @@ class HostMmNotifier {
 // What the host memory manager is built from (app/params_hardware.cpp fills it).
 struct HostMmParams {
   unsigned backing_level = 1;     // backing of guest RAM by default: 1 (4K), 2 (2M), 3 (1G)
+  // Huge backing pages come from hugetlbfs (a fault mutex per page, never split by the host)
+  // rather than THP (faulted under the PMD lock, falling back to 4K where a table is).
+  bool hugetlb = false;
   // The fault handler's own work besides the memory operations the model performs (entry,
   // VMA checks, accounting, LRU and cgroup charging).
   Cycles host_page_fault = 1800;
@@ -150,11 +155,11 @@ class HostMm {
   // as __handle_mm_fault passes them down (vmf->pte, vmf->orig_pmd) instead of a second walk.
   void anonymous_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk& w);  // do_anonymous_page
   void huge_pmd_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk& w);  // do_huge_pmd_anonymous_page
-  void hugetlb_fault(Agent& a, uint64_t gfn);     // hugetlb_fault
+  void hugetlb_fault(Agent& a, uint64_t gfn, unsigned level);  // hugetlb_fault
   // Puts a new page of `level` into gfn's empty entry under its lock; false (the page freed)
   // when a racer filled the entry first.
   bool install(Agent& a, uint64_t gfn, unsigned level, Addr entry, Addr page);
-  RwLock& hugetlb_mutex(uint64_t gfn);
+  RwLock& hugetlb_mutex(uint64_t gfn, unsigned level);
   // Whether gfn has a 4 KiB backing page, splitting a huge page first.
   bool small_backing(uint64_t gfn);
   // Replaces gfn's frame under the notifiers: start, copy, change_pte, end.
@@ -177,7 +182,7 @@ class HostMm {
   // slab hands the same objects back.
   std::vector<Addr> vma_update_lines_;
   LockStats hugetlb_mutex_stats_;
-  std::unordered_map<uint64_t, std::unique_ptr<RwLock>> hugetlb_mutexes_;  // by 1 GiB page
+  std::unordered_map<uint64_t, std::unique_ptr<RwLock>> hugetlb_mutexes_;  // by huge page
   KernelHeap& heap_;
   uint64_t backed_bytes_ = 0;
   struct HostMmStats : StatsGroup {
