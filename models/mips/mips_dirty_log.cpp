@@ -44,7 +44,10 @@ Addr MipsGpaMmu::arch_dirty_bitmap(Agent& a, Addr gpa, uint64_t len) {
   log_slot_ = s->id;
   log_gpa_ = gpa;
   log_len_ = len;
-  return s->dirty_bitmap + ((gpa >> kPageShift) - s->base_gfn) / 64 * 8;
+  // The slot logs from here on: turning the flag on allocates its bitmap.
+  slots_.set_flags(s->id, s->flags | kMemLogDirtyPages);
+  const Memslot& logged = log_slot();
+  return logged.dirty_bitmap + ((gpa >> kPageShift) - logged.base_gfn) / 64 * 8;
 }
 
 void MipsGpaMmu::arch_enable_dirty_log(Agent& a, bool initially_set) {
@@ -53,7 +56,6 @@ void MipsGpaMmu::arch_enable_dirty_log(Agent& a, bool initially_set) {
   // which KVM MIPS does not look at.
   (void)initially_set;
   const Memslot& s = log_slot();
-  slots_.set_flags(s.id, s.flags | kMemLogDirtyPages);
   mmu_lock_.lock(a);
   const uint64_t n = mkclean_range(a, s.base_gfn, s.base_gfn + s.npages - 1);
   if (n) flush_shadow_all(a, -1);

@@ -31,6 +31,7 @@ void DirtyLogging::enable_dirty_log(Agent& a, Addr gpa, uint64_t len) {
   if (len == 0 || len % kPageSize) throw ModelError("dirty log slot must be whole pages");
   const uint64_t pages = len >> kPageShift;
   bitmap_ = arch_dirty_bitmap(a, gpa, len);
+  if (!bitmap_) throw ModelError("dirty logging enabled on a slot without a dirty bitmap");
   words_ = size_t((pages + 63) / 64);
   // kvm_prepare_memory_region: with initially-set the new bitmap starts with every bit set.
   if (caps_.initially_set) {

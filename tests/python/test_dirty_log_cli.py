@@ -39,7 +39,8 @@ ARCHES = {
     "x86": ["--arch", "x86"],
     "x86-pml": ["--arch", "x86", "--pml", "on"],
     "arm64": ["--arch", "arm64"],
-    "mips": ["--arch", "mips", "--mips-dirty-log", "on"],
+    "mips": ["--arch", "mips"],  # the slot gets its bitmap when logging is enabled
+    "mips-from-start": ["--arch", "mips", "--mips-dirty-log", "on"],
 }
 PROTOCOLS = {
     "manual+set": ["--dirty-log-manual-protect", "on", "--dirty-log-initially-set", "on"],
@@ -62,9 +63,11 @@ def test_log_equals_pages_written(tmp_path, arch, protocol, fraction):
     # The workload reports dirty_log_mismatch when a log differs from the pages written.
     assert s["check.violations"] == 0
     assert "check.dirty_log_mismatch" not in s
+    if arch == "mips-from-start":
+        return  # populating was logged too: the marks depend on what it left in the bitmap
     written = VCPUS * PAGES_PER_VCPU // fraction
-    # x86 and arm64 leave the 4K mappings writable at enable with initially-set, so the first
-    # round marks nothing; MIPS cleans them anyway.
-    logged_rounds = ROUNDS - 1 if protocol == "manual+set" and arch != "mips" else ROUNDS
+    # With initially-set the first round marks nothing: x86 and arm64 leave the 4K mappings
+    # writable at enable, and MIPS's fast path finds the bits set already.
+    logged_rounds = ROUNDS - 1 if protocol == "manual+set" else ROUNDS
     marked = s.get("hv.dirty.marked", s.get("hv.dirty_log.marked"))
     assert marked == logged_rounds * written
