@@ -21,7 +21,9 @@
 namespace mmusim {
 
 // What the VMM enabled with KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) before logging.
-// A VMM that never sets them gets manual protect without initially-set.
+// A VMM that never sets them gets manual protect without initially-set: not KVM's default
+// (no manual protect), but enabling is the same in both, and the page-table-test VMM, the one
+// that does not set them, only enables and disables logging.
 struct DirtyLogCaps {
   bool manual_protect = true;
   bool initially_set = false;
