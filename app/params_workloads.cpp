@@ -26,6 +26,11 @@ DirtyLogParams dirty_log_params(const SimConfig& cfg) {
   p.paging = demand_paging_params(cfg);
   p.iterations = cfg.iterations;
   p.arch = cfg.arch;
+  p.caps.manual_protect = cfg.dirty_log_manual_protect == DirtyLogManualProtect::On;
+  p.caps.initially_set = cfg.dirty_log_initially_set
+                             ? *cfg.dirty_log_initially_set == DirtyLogInitiallySet::On
+                             : p.caps.manual_protect;
+  p.write_fraction = cfg.dirty_log_write_fraction;
   return p;
 }
 

@@ -39,6 +39,7 @@ TEST(Arm64DirtyLog, LogHoldsExactlyThePagesWrittenEachRound) {
   for (MmuLockMode lock : {MmuLockMode::Shared, MmuLockMode::Exclusive}) {
     SimConfig c = arm(WorkloadKind::DirtyLog, lock, 4, 2 << 20);
     c.iterations = 3;
+    c.dirty_log_initially_set = mmusim::DirtyLogInitiallySet::Off;  // enabling protects all
     PlatformRun r = run_platform(c);
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     const double pages = 4 * 512;
@@ -58,6 +59,7 @@ TEST(Arm64DirtyLog, BlocksAreSplitByWritesWhileLogging) {
   SimConfig c = arm(WorkloadKind::DirtyLog, MmuLockMode::Shared, 2, 4 << 20);
   c.page_size = 2 << 20;
   c.iterations = 2;
+  c.dirty_log_initially_set = mmusim::DirtyLogInitiallySet::Off;  // enabling protects the blocks
   PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);

@@ -101,9 +101,10 @@ TEST(MipsWorkloads, DirtyLogMatchesPagesWrittenEveryRound) {
   c.iterations = 3;
   PlatformRun r = run_clean_twice(c);
   const double pages = double(c.vcpus) * double(c.mem_per_vcpu / 4096);
-  // Every page written each round with logging on was logged once per round, through the fast
-  // path's clean -> dirty (populate happened before logging, so nothing logged then).
-  EXPECT_EQ(stat(r.stats_json, "hv.dirty_log.marked"), pages * c.iterations);
+  // Every page written each round with logging on went clean -> dirty through the fast path
+  // (populate happened before logging, so nothing logged then); the first round found its
+  // bits set already (initially-set, the default), the others set them.
+  EXPECT_EQ(stat(r.stats_json, "hv.dirty_log.marked"), pages * (c.iterations - 1));
   EXPECT_EQ(stat(r.stats_json, "hv.mips.fast.made_dirty"), pages * c.iterations);
   // Enabling cleaned every populated page; each clear cleaned every page of its round.
   EXPECT_EQ(stat(r.stats_json, "hv.mips.ptes_cleaned"), pages * (c.iterations + 1));

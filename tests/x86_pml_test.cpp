@@ -36,6 +36,8 @@ SimConfig pml_cfg(unsigned vcpus, uint64_t mem, unsigned iterations) {
   c.mem_per_vcpu = mem;
   c.iterations = iterations;
   c.pml = PmlMode::On;
+  // Enabling clears every D bit, so each round (the first too) logs every page written.
+  c.dirty_log_initially_set = mmusim::DirtyLogInitiallySet::Off;
   return c;
 }
 

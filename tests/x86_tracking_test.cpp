@@ -31,6 +31,7 @@ TEST(DirtyLog, LogHoldsExactlyThePagesWrittenEachRound) {
   for (MmuLockMode lock : {MmuLockMode::Shared, MmuLockMode::Exclusive}) {
     SimConfig c = cfg(WorkloadKind::DirtyLog, lock, 4, 2 << 20);
     c.iterations = 3;
+    c.dirty_log_initially_set = mmusim::DirtyLogInitiallySet::Off;  // enabling protects all
     PlatformRun r = run_platform(c);
     ASSERT_EQ(r.exit_code, 0) << r.stats_json;
     const double pages = 4 * 512;

@@ -8,11 +8,12 @@ namespace mmusim {
 
 namespace {
 
-// Writes every page of a slice once per round, with a sync point after each round.
+// Goes over every page of a slice once per round, with a sync point after each round: page i
+// is written when i % write_fraction == 0, else read (perf_test_util's guest code with -f).
 class RoundsStream : public OpStream {
  public:
-  RoundsStream(uint64_t base, uint64_t pages, unsigned rounds)
-      : base_(base), pages_(pages), rounds_(rounds) {}
+  RoundsStream(uint64_t base, uint64_t pages, unsigned rounds, unsigned write_fraction)
+      : base_(base), pages_(pages), rounds_(rounds), write_fraction_(write_fraction) {}
   bool next(Op& op) override {
     if (round_ >= rounds_) return false;
     if (i_ == pages_) {  // end of a round: report to the VMM
@@ -22,7 +23,7 @@ class RoundsStream : public OpStream {
       return true;
     }
     op.kind = Op::Kind::Access;
-    op.access = Access::Write;
+    op.access = i_ % write_fraction_ == 0 ? Access::Write : Access::Read;
     op.gva = GuestLayout::kDataGva + base_ + i_ * kPageSize;
     ++i_;
     return true;
@@ -30,7 +31,7 @@ class RoundsStream : public OpStream {
 
  private:
   uint64_t base_, pages_;
-  unsigned rounds_;
+  unsigned rounds_, write_fraction_;
   uint64_t i_ = 0;
   unsigned round_ = 0;
 };
@@ -49,7 +50,8 @@ void DirtyLog::attach(WorkloadEnv& env) {
 std::unique_ptr<OpStream> DirtyLog::vcpu_stream(unsigned vcpu) {
   // Round 0 populates; rounds 1..iterations dirty memory with logging on.
   return std::make_unique<RoundsStream>(paging_.slice_offset(vcpu),
-                                        p_.paging.mem_per_vcpu / kPageSize, p_.iterations + 1);
+                                        p_.paging.mem_per_vcpu / kPageSize, p_.iterations + 1,
+                                        p_.write_fraction);
 }
 
 std::vector<HostThreadSpec> DirtyLog::host_threads() {
@@ -67,7 +69,7 @@ struct DirtyLogStats : StatsGroup {
                                             "cycles of one round of the vCPUs dirtying memory"};
   statistics::Histogram get_log_cycles{*this, "get_log_cycles", "cycles of one KVM_GET_DIRTY_LOG"};
   statistics::Histogram clear_log_cycles{*this, "clear_log_cycles",
-                                         "cycles of one KVM_CLEAR_DIRTY_LOG"};
+                                         "cycles of one KVM_CLEAR_DIRTY_LOG (manual protect)"};
   statistics::Value disable_cycles{*this, "disable_cycles", "cycles of disabling dirty logging"};
 };
 
@@ -82,17 +84,22 @@ void DirtyLog::vmm(Agent& a) {
   rendezvous_.vmm_wait_all(a);
   s.populate_cycles.set(a.now() - t);
 
+  mmu.set_dirty_log_caps(p_.caps);  // KVM_ENABLE_CAP before the slot starts logging
   t = a.now();
   mmu.enable_dirty_log(a, slot, len);
   s.enable_cycles.set(a.now() - t);
 
-  // Every page of every slice is written each round.
-  std::vector<uint64_t> expected((len / kPageSize + 63) / 64, 0);
+  // The pages written each round: every write_fraction-th page of every slice.
+  const uint64_t slot_pages = len / kPageSize;
+  std::vector<uint64_t> written((slot_pages + 63) / 64, 0);
   for (unsigned v = 0; v < p_.paging.vcpus; ++v) {
     uint64_t first = paging_.slice_offset(v) / kPageSize;
-    for (uint64_t p = first; p < first + p_.paging.mem_per_vcpu / kPageSize; ++p)
-      expected[p / 64] |= uint64_t(1) << (p % 64);
+    for (uint64_t i = 0; i < p_.paging.mem_per_vcpu / kPageSize; i += p_.write_fraction)
+      written[(first + i) / 64] |= uint64_t(1) << ((first + i) % 64);
   }
+  // With initially-set the first get also holds every page of the slot.
+  std::vector<uint64_t> every_page(written.size(), 0);
+  for (uint64_t p = 0; p < slot_pages; ++p) every_page[p / 64] |= uint64_t(1) << (p % 64);
   statistics::Histogram& dirty = s.dirty_memory_cycles;
   statistics::Histogram& get = s.get_log_cycles;
   statistics::Histogram& clear = s.clear_log_cycles;
@@ -104,6 +111,7 @@ void DirtyLog::vmm(Agent& a) {
     t = a.now();
     std::vector<uint64_t> log = mmu.get_dirty_log(a);
     get.sample(a.now() - t);
+    const std::vector<uint64_t>& expected = i == 1 && p_.caps.initially_set ? every_page : written;
     if (log != expected) {
       uint64_t missing = 0, extra = 0;
       for (size_t w = 0; w < log.size(); ++w) {
@@ -115,6 +123,7 @@ void DirtyLog::vmm(Agent& a) {
                               " written pages missing from the log, " + std::to_string(extra) +
                               " pages logged that were not written");
     }
+    if (!p_.caps.manual_protect) continue;  // the get cleared and protected already
     t = a.now();
     mmu.clear_dirty_log(a, log);
     clear.sample(a.now() - t);

@@ -1,15 +1,19 @@
-// The dirty-log workload, shaped like KVM's dirty_log_perf_test: each vCPU writes every page of
-// its own slice (populate), then, for --iterations rounds, writes every page again while the
-// VMM, between rounds, gets and clears the dirty log. Dirty logging is enabled after the
-// populate phase and disabled at the end. The VMM thread times every phase in simulated
-// cycles ("workload.dirty_log.*"), and checks that each round's log holds exactly the pages
-// the vCPUs wrote ("check.dirty_log_mismatch" otherwise).
+// The dirty-log workload, shaped like KVM's dirty_log_perf_test: each vCPU goes over every page
+// of its own slice (populate), then, for --iterations rounds, over every page again while the
+// VMM, between rounds, gets the dirty log and (with manual protect) clears it. Page i of a
+// slice is written when i % write_fraction == 0 and only read otherwise (the selftest's -f).
+// The VMM enables the manual-protect capabilities it is given, then dirty logging after the
+// populate phase, and disables it at the end. It times every phase in simulated cycles
+// ("workload.dirty_log.*"), and checks that each round's log holds exactly the pages the
+// vCPUs wrote -- every page of the slot in the first round with initially-set, whose bitmap
+// starts all set ("check.dirty_log_mismatch" otherwise).
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "sim/cpu/vmm_rendezvous.hpp"
+#include "sim/hv/dirty_logging.hpp"
 #include "workloads/demand_paging.hpp"
 #include "workloads/workload.hpp"
 
@@ -19,6 +23,8 @@ struct DirtyLogParams {
   DemandPagingParams paging;  // the vCPUs' slices (vcpus, mem_per_vcpu, overlap, ...)
   unsigned iterations = 20;   // dirty-and-get-log rounds after the populate round
   Arch arch = Arch::X86;      // named when the arch models no dirty logging
+  DirtyLogCaps caps{true, true};  // KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 as the selftest enables it
+  unsigned write_fraction = 1;    // the selftest's -f
 };
 
 class DirtyLog : public Workload {

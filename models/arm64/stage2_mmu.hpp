@@ -87,10 +87,6 @@ class Stage2Mmu : public HypervisorMmu,
   }
 
   // --- dirty logging (stage2_dirty_log.cpp) ---
-  void enable_dirty_log(Agent& a, Addr gpa, uint64_t len) override;
-  std::vector<uint64_t> get_dirty_log(Agent& a) override;
-  void clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) override;
-  void disable_dirty_log(Agent& a) override;
   bool logging(Addr gpa) const { return gpa >= log_gpa_ && gpa - log_gpa_ < log_len_; }
 
   // --- MMU notifiers (stage2_notifier.cpp); callers hold mmu_lock for write ---
@@ -144,6 +140,14 @@ class Stage2Mmu : public HypervisorMmu,
   // Dirty logging: clear S2AP write on every writable leaf of the range (no BBM needed to
   // reduce rights); returns how many leaves changed. Callers hold mmu_lock.
   size_t write_protect(Agent& a, Addr gpa, uint64_t len);
+  // The arch hooks of DirtyLogging (sim/hv/dirty_logging.hpp), stage2_dirty_log.cpp.
+  Addr arch_dirty_bitmap(Agent& a, Addr gpa, uint64_t len) override;
+  void arch_enable_dirty_log(Agent& a, bool initially_set) override;
+  void arch_mmu_lock(Agent& a) override;
+  void arch_mmu_unlock(Agent& a) override;
+  void arch_protect_masked(Agent& a, size_t word, uint64_t mask) override;
+  void arch_flush_logged(Agent& a) override;
+  void arch_disable_dirty_log(Agent& a) override;
   void mark_dirty(Agent& a, Addr gpa);  // set_bit in the slot's bitmap (simulated memory)
 
   const Stage2MmuParams p_;

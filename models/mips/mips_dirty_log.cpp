@@ -2,9 +2,10 @@
 // protection of its own -- a GPA PTE that is clean has EntryLo.D clear, so the first guest
 // write to it raises a TLB modified exception, and the fault fast path makes it dirty and sets
 // the page's bit in the memslot's dirty bitmap (MipsGpaMmu::map_page_fast). Logging therefore
-// only needs PTEs cleaned: all of the slot's when logging starts, and the pages whose bits are
-// cleared on each KVM_CLEAR_DIRTY_LOG, each time followed by flush_shadow_all so no vCPU keeps
-// a TLB entry that still allows the write silently.
+// only needs PTEs cleaned: all of the slot's when logging starts (initially-set or not), and the
+// pages whose bits KVM's generic protocol takes (sim/hv/dirty_logging.hpp: the get without
+// manual protect, else the clear), each time followed by flush_shadow_all so no vCPU keeps a
+// TLB entry that still allows the write silently.
 #include <algorithm>
 
 #include "models/mips/mips_gpa_mmu.hpp"
@@ -33,8 +34,8 @@ uint64_t MipsGpaMmu::mkclean_range(Agent& a, uint64_t first, uint64_t last) {
 
 const Memslot& MipsGpaMmu::log_slot() const { return slots_.slots().at(log_slot_); }
 
-void MipsGpaMmu::enable_dirty_log(Agent& a, Addr gpa, uint64_t len) {
-  if (len == 0 || len % kPageSize) throw ModelError("dirty log range must be whole pages");
+Addr MipsGpaMmu::arch_dirty_bitmap(Agent& a, Addr gpa, uint64_t len) {
+  (void)a;
   const Memslot* s = slots_.find(gpa >> kPageShift);
   if (!s || !s->has_gfn((gpa + len - 1) >> kPageShift))
     throw ModelError("dirty log range must lie in one memslot");
@@ -43,56 +44,33 @@ void MipsGpaMmu::enable_dirty_log(Agent& a, Addr gpa, uint64_t len) {
   log_slot_ = s->id;
   log_gpa_ = gpa;
   log_len_ = len;
-  // kvm_arch_commit_memory_region: the slot now logs; every PTE of it is cleaned under
-  // mmu_lock and the shadow mappings are flushed if any was dirty.
+  // The slot logs from here on: turning the flag on allocates its bitmap.
   slots_.set_flags(s->id, s->flags | kMemLogDirtyPages);
+  const Memslot& logged = log_slot();
+  return logged.dirty_bitmap + ((gpa >> kPageShift) - logged.base_gfn) / 64 * 8;
+}
+
+void MipsGpaMmu::arch_enable_dirty_log(Agent& a, bool initially_set) {
+  // kvm_arch_commit_memory_region: the slot now logs; every PTE of it is cleaned under
+  // mmu_lock and the shadow mappings are flushed if any was dirty -- with initially-set too,
+  // which KVM MIPS does not look at.
+  (void)initially_set;
+  const Memslot& s = log_slot();
   mmu_lock_.lock(a);
-  const uint64_t n = mkclean_range(a, s->base_gfn, s->base_gfn + s->npages - 1);
+  const uint64_t n = mkclean_range(a, s.base_gfn, s.base_gfn + s.npages - 1);
   if (n) flush_shadow_all(a, -1);
   mmu_lock_.unlock(a);
 }
 
-std::vector<uint64_t> MipsGpaMmu::get_dirty_log(Agent& a) {
-  // With manual protect: a copy of the slot's bitmap words over the logged range.
-  std::vector<uint64_t> out(((log_len_ >> kPageShift) + 63) / 64);
-  if (out.empty()) return out;
-  const Memslot& s = log_slot();
-  const Addr first_word = s.dirty_bitmap + ((log_gpa_ >> kPageShift) - s.base_gfn) / 64 * 8;
-  for (size_t i = 0; i < out.size(); ++i) out[i] = a.load(first_word + i * 8);
-  return out;
+void MipsGpaMmu::arch_protect_masked(Agent& a, size_t word, uint64_t mask) {
+  // kvm_arch_mmu_enable_log_dirty_pt_masked -> kvm_mips_mkclean_gpa_pt: the pages whose bits
+  // were cleared are cleaned again.
+  const uint64_t gfn0 = (log_gpa_ >> kPageShift) + uint64_t(word) * 64;
+  for (unsigned b = 0; b < 64; ++b)
+    if (mask & (uint64_t(1) << b)) mkclean_range(a, gfn0 + b, gfn0 + b);
 }
 
-void MipsGpaMmu::clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) {
-  if (!log_len_) return;
-  const Memslot& s = log_slot();
-  const uint64_t gfn0 = log_gpa_ >> kPageShift;
-  const Addr first_word = s.dirty_bitmap + (gfn0 - s.base_gfn) / 64 * 8;
-  uint64_t cleaned = 0;
-  mmu_lock_.lock(a);
-  for (size_t i = 0; i < bits.size(); ++i) {
-    if (!bits[i]) continue;
-    // Atomically clear the requested bits; only the pages that were set are cleaned again
-    // (kvm_arch_mmu_enable_log_dirty_pt_masked -> kvm_mips_mkclean_gpa_pt).
-    const Addr word = first_word + i * 8;
-    uint64_t old = a.load(word);
-    for (;;) {
-      const uint64_t seen = a.cmpxchg(word, old, old & ~bits[i]);
-      if (seen == old) break;
-      old = seen;
-    }
-    const uint64_t mask = old & bits[i];
-    for (unsigned b = 0; b < 64; ++b) {
-      if (!(mask & (uint64_t(1) << b))) continue;
-      const uint64_t gfn = gfn0 + uint64_t(i) * 64 + b;
-      cleaned += mkclean_range(a, gfn, gfn);
-    }
-  }
-  mmu_lock_.unlock(a);
-  // kvm_flush_remote_tlbs after the ioctl's loop, outside mmu_lock (MIPS: flush_shadow_all).
-  if (cleaned) flush_shadow_all(a, -1);
-}
-
-void MipsGpaMmu::disable_dirty_log(Agent& a) {
+void MipsGpaMmu::arch_disable_dirty_log(Agent& a) {
   (void)a;
   // The slot stops logging; PTEs keep whatever state they have (4K only, nothing to rebuild).
   if (log_len_) slots_.set_flags(log_slot_, log_slot().flags & ~uint32_t(kMemLogDirtyPages));

@@ -82,10 +82,14 @@ class MipsGpaMmu : public HypervisorMmu, public NotifierCallbacks, public DirtyL
   // (kvm_mips_mkclean_gpa_pt), so the next write to each page takes a TLB modified exception
   // and the fast path's clean -> dirty marks the page; clearing bits cleans those PTEs again.
   // Every cleaning is followed by flush_shadow_all, as a vCPU's TLB may still hold D set.
-  void enable_dirty_log(Agent& a, Addr gpa, uint64_t len) override;
-  std::vector<uint64_t> get_dirty_log(Agent& a) override;
-  void clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) override;
-  void disable_dirty_log(Agent& a) override;
+  // The arch hooks of DirtyLogging (sim/hv/dirty_logging.hpp):
+  Addr arch_dirty_bitmap(Agent& a, Addr gpa, uint64_t len) override;
+  void arch_enable_dirty_log(Agent& a, bool initially_set) override;
+  void arch_mmu_lock(Agent& a) override { mmu_lock_.lock(a); }
+  void arch_mmu_unlock(Agent& a) override { mmu_lock_.unlock(a); }
+  void arch_protect_masked(Agent& a, size_t word, uint64_t mask) override;
+  void arch_flush_logged(Agent& a) override { flush_shadow_all(a, -1); }
+  void arch_disable_dirty_log(Agent& a) override;
 
   // kvm_mips_callbacks->flush_shadow_all: every vCPU drops its derived translations (a new
   // ASID on its next entry); returns when all have acknowledged.

@@ -1,10 +1,12 @@
-// Dirty logging in the TDP MMU (one slot, KVM_MEM_LOG_DIRTY_PAGES with manual protect, as
-// dirty_log_perf_test uses it): write-protect the slot when logging starts; a write fault on
-// a write-protected 4K page is fixed by the lockless fast path (one cmpxchg, no mmu_lock) and
-// sets the page's bit in the dirty bitmap; get copies the bitmap; clear clears bits and
-// write-protects those pages again, then flushes. Bitmap words and SPTEs are simulated memory.
-// Huge SPTEs are split eagerly when logging starts (--eager-split on; tdp_split.cpp) and the
-// collapsible tables zapped when it stops (tdp_recover.cpp).
+// Dirty logging in the TDP MMU (one slot, KVM_MEM_LOG_DIRTY_PAGES): the x86 hooks of KVM's
+// generic protocol (sim/hv/dirty_logging.hpp). Write-protect the slot when logging starts
+// (only huge leaves with initially-set); a write fault on a write-protected 4K page is fixed
+// by the lockless fast path (one cmpxchg, no mmu_lock) and sets the page's bit in the dirty
+// bitmap; the get (without manual protect) or the clear write-protects the logged pages
+// again by mask. Bitmap words and SPTEs are simulated memory.
+// Huge SPTEs are split eagerly (--eager-split on; tdp_split.cpp): when logging starts, or with
+// initially-set at each clear over the span it protects; the collapsible tables are zapped
+// when logging stops (tdp_recover.cpp).
 // With --pml on, enable and clear take the D bit of 4K SPTEs instead of W, and the vCPUs' PML
 // logs fill the bitmap (tdp_pml.cpp; docs/ARCHITECTURE.md, Dirty logging).
 #include "models/x86/tdp_mmu.hpp"
@@ -62,7 +64,7 @@ bool TdpMmu::fast_page_fault(Agent& a, int vcpu_id, Addr gpa) {
 }
 
 size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len, bool held_shared,
-                             bool clear_dirty) {
+                             bool clear_dirty, bool huge_only) {
   lockdep_assert_held_mode(a, mmu_lock_, held_shared, __func__);
   Root* r = current_root();
   if (!r) return 0;
@@ -75,7 +77,7 @@ size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len, bool held_shared,
     // the page at 4K (the huge SPTE is zapped and replaced by a table). With PML a 4K leaf
     // keeps W and loses D (clear_dirty_gfn_range): the walker logs the page when it sets D.
     const bool d_only = clear_dirty && it.level() == 1;
-    while (it.leaf() && (d_only ? fmt_.dirty(it.entry()) : fmt_.perms(it.entry()).write)) {
+    while (it.leaf() && !(huge_only && it.level() == 1) && (d_only ? fmt_.dirty(it.entry()) : fmt_.perms(it.entry()).write)) {
       const uint64_t e = it.entry();
       if (set_spte(a, c, it, d_only ? without_dirty(e) : without_write(e))) {
         ++(d_only ? cleared : done);
@@ -91,63 +93,63 @@ size_t TdpMmu::write_protect(Agent& a, Addr gpa, uint64_t len, bool held_shared,
   return done + cleared;
 }
 
-void TdpMmu::enable_dirty_log(Agent& a, Addr gpa, uint64_t len) {
-  if (len == 0 || len % kPageSize) throw ModelError("dirty log slot must be whole pages");
+Addr TdpMmu::arch_dirty_bitmap(Agent& a, Addr gpa, uint64_t len) {
+  (void)a;
   log_gpa_ = gpa;
   log_len_ = len;
   if (!log_bitmap_) log_bitmap_ = heap_.alloc(((len >> kPageShift) + 63) / 64 * 8);
+  return log_bitmap_;
+}
+
+void TdpMmu::arch_enable_dirty_log(Agent& a, bool initially_set) {
+  log_initially_set_ = initially_set;
   // kvm_mmu_slot_apply_flags: with eager_page_split, first split the slot's huge SPTEs
   // (kvm_mmu_slot_try_split_huge_pages, mmu_lock for read when shared), so the protection
-  // below leaves 4K SPTEs only and no write of the logging passes has to split or zap.
-  if (p_.eager_split == EagerSplit::On && max_level_ > 1) {
+  // below leaves 4K SPTEs only and no write of the logging passes has to split or zap. With
+  // initially-set nothing is split here: the clears split what they protect
+  // (arch_protect_masked).
+  if (p_.eager_split == EagerSplit::On && max_level_ > 1 && !initially_set) {
     lock(a, shared_);
-    try_split_huge_pages(a, gpa, len, shared_);
+    try_split_huge_pages(a, log_gpa_, log_len_, shared_);
     unlock(a, shared_);
   }
   // Then kvm_tdp_mmu_wrprot_slot: mmu_lock for read when shared.
+  // Without initially-set every leaf is write-protected (with PML, vmx's cpu_dirty_log_size:
+  // D bits of 4K SPTEs cleared, huge SPTEs protected); with it only huge leaves are (start
+  // level 2M): the bitmap says every page is dirty, so 4K SPTEs wait for the first clear.
   lock(a, shared_);
-  // With PML (vmx's cpu_dirty_log_size): D bits of 4K SPTEs cleared, huge SPTEs protected.
-  size_t n = write_protect(a, gpa, len, shared_, pml_enabled());
+  size_t n = write_protect(a, log_gpa_, log_len_, shared_, pml_enabled(), initially_set);
   unlock(a, shared_);
-  if (n) flush_.flush_range(a, -1, gpa, len);
+  if (n) flush_.flush_range(a, -1, log_gpa_, log_len_);
 }
 
-std::vector<uint64_t> TdpMmu::get_dirty_log(Agent& a) {
-  // KVM_GET_DIRTY_LOG with manual protect: copy the bitmap as it is -- with PML after
-  // kvm_arch_sync_dirty_log kicked the vCPUs so their logs reach the bitmap (tdp_pml.cpp).
+void TdpMmu::arch_sync_dirty_log(Agent& a) {
+  // kvm_arch_sync_dirty_log: with PML, kick the vCPUs so their logs reach the bitmap
+  // (tdp_pml.cpp), before a get and before a clear.
   if (pml_enabled() && p_.pml_drain == PmlDrain::Kvm) kick_for_pml(a);
-  std::vector<uint64_t> out(((log_len_ >> kPageShift) + 63) / 64);
-  for (size_t i = 0; i < out.size(); ++i) out[i] = a.load(log_bitmap_ + i * 8);
-  return out;
 }
 
-void TdpMmu::clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) {
-  // KVM_CLEAR_DIRTY_LOG: for each word, clear the given bits atomically, and write-protect the
-  // pages that were dirty again (kvm_arch_mmu_enable_log_dirty_pt_masked), under mmu_lock;
-  // with PML their D bits are cleared instead (huge pages are still write-protected).
-  lock(a, false);
-  size_t protected_pages = 0;
-  for (size_t i = 0; i < bits.size(); ++i) {
-    if (!bits[i]) continue;
-    Addr word = log_bitmap_ + i * 8;
-    uint64_t old = a.load(word);
-    while (true) {
-      uint64_t seen = a.cmpxchg(word, old, old & ~bits[i]);
-      if (seen == old) break;
-      old = seen;
-    }
-    uint64_t mask = old & bits[i];
-    for (unsigned b = 0; b < 64; ++b)
-      if (mask & (uint64_t(1) << b))
-        protected_pages +=
-            write_protect(a, log_gpa_ + ((uint64_t(i) * 64 + b) << kPageShift), kPageSize, false,
-                          pml_enabled());
+void TdpMmu::arch_protect_masked(Agent& a, size_t word, uint64_t mask) {
+  // kvm_arch_mmu_enable_log_dirty_pt_masked: each page of the mask is write-protected again
+  // (with PML its D bit cleared; huge pages are still write-protected), mmu_lock for write.
+  // With eager splitting, the huge SPTEs over the span from the first to the last page of the
+  // mask are split first (kvm_mmu_try_split_huge_pages), so only 4K SPTEs are protected.
+  // KVM does so only with initially-set (without it, the slot was split when logging started).
+  if (p_.eager_split == EagerSplit::On && max_level_ > 1 && mask && log_initially_set_) {
+    const unsigned first = unsigned(__builtin_ctzll(mask));
+    const unsigned last = 63u - unsigned(__builtin_clzll(mask));
+    const Addr start = log_gpa_ + ((uint64_t(word) * 64 + first) << kPageShift);
+    try_split_huge_pages(a, start, uint64_t(last - first + 1) << kPageShift, false);
   }
-  unlock(a, false);
-  if (protected_pages) flush_.flush_range(a, -1, log_gpa_, log_len_);
+  for (unsigned b = 0; b < 64; ++b)
+    if (mask & (uint64_t(1) << b))
+      write_protect(a, log_gpa_ + ((uint64_t(word) * 64 + b) << kPageShift), kPageSize, false,
+                    pml_enabled());
 }
 
-void TdpMmu::disable_dirty_log(Agent& a) {
+void TdpMmu::arch_flush_logged(Agent& a) { flush_.flush_range(a, -1, log_gpa_, log_len_); }
+
+void TdpMmu::arch_disable_dirty_log(Agent& a) {
   // The memslot without KVM_MEM_LOG_DIRTY_PAGES is in place first, so faults from now on may
   // map huge; then kvm_mmu_slot_apply_flags zaps the collapsible tables (tdp_recover.cpp), and
   // the guest's next faults there map huge pages again.

@@ -122,12 +122,6 @@ class TdpMmu : public HypervisorMmu,
   void zap_range(Agent& a, Addr gpa, uint64_t len) override;
   size_t live_roots() const;
 
-  // Dirty logging (tdp_dirty_log.cpp).
-  void enable_dirty_log(Agent& a, Addr gpa, uint64_t len) override;
-  std::vector<uint64_t> get_dirty_log(Agent& a) override;
-  void clear_dirty_log(Agent& a, const std::vector<uint64_t>& bits) override;
-  void disable_dirty_log(Agent& a) override;
-
   // Page-Modification Logging (tdp_pml.cpp).
   bool pml_enabled() const override { return p_.pml == PmlMode::On; }
   void attach_pml_log(int vcpu_id, const PmlLog& log) override;
@@ -263,7 +257,15 @@ class TdpMmu : public HypervisorMmu,
   void lock(Agent& a, bool shared);
   void unlock(Agent& a, bool shared);
 
-  // tdp_dirty_log.cpp
+  // tdp_dirty_log.cpp: the arch hooks of DirtyLogging (sim/hv/dirty_logging.hpp).
+  Addr arch_dirty_bitmap(Agent& a, Addr gpa, uint64_t len) override;
+  void arch_enable_dirty_log(Agent& a, bool initially_set) override;
+  void arch_sync_dirty_log(Agent& a) override;
+  void arch_mmu_lock(Agent& a) override { lock(a, false); }
+  void arch_mmu_unlock(Agent& a) override { unlock(a, false); }
+  void arch_protect_masked(Agent& a, size_t word, uint64_t mask) override;
+  void arch_flush_logged(Agent& a) override;
+  void arch_disable_dirty_log(Agent& a) override;
   bool logging(Addr gpa) const {
     return log_len_ && gpa >= log_gpa_ && gpa < log_gpa_ + log_len_;
   }
@@ -273,9 +275,10 @@ class TdpMmu : public HypervisorMmu,
   bool fast_page_fault(Agent& a, int vcpu_id, Addr gpa);
   // Clears the writable bit of the leaves of [gpa, gpa+len) in the current root; the caller
   // holds mmu_lock for read when `held_shared`, else for write (yields drop that mode).
-  // With `clear_dirty` (PML), 4K leaves lose their D bit instead and stay writable.
+  // With `clear_dirty` (PML), 4K leaves lose their D bit instead and stay writable; with
+  // `huge_only`, 4K leaves are left alone (the start level 2M of kvm_mmu_slot_remove_write_access).
   size_t write_protect(Agent& a, Addr gpa, uint64_t len, bool held_shared,
-                       bool clear_dirty = false);
+                       bool clear_dirty = false, bool huge_only = false);
   // vmx_flush_pml_buffer: every GPA in the vCPU's log into the dirty bitmap, index reset.
   void drain_pml(Agent& a, int vcpu_id);
   // kvm_flush_pml_buffers before KVM_GET_DIRTY_LOG: kick every vCPU in guest mode.
@@ -391,6 +394,7 @@ class TdpMmu : public HypervisorMmu,
   }
   Addr log_gpa_ = 0;
   uint64_t log_len_ = 0;     // 0: dirty logging off
+  bool log_initially_set_ = false;  // the slot was enabled with KVM_DIRTY_LOG_INITIALLY_SET
   Addr log_bitmap_ = 0;      // dirty bitmap words in simulated memory
   std::vector<PmlLog> pml_logs_;  // by vCPU id (tdp_pml.cpp)
   struct PmlStats : StatsGroup {

@@ -199,6 +199,13 @@ struct SimConfig {
   Cycles ebizzy_work = 20000;      // ebizzy: guest compute per record (searching the chunk)
   // --- end remote-flush strategies ---
 
+  // --- dirty-log workload (config_options_dirty_log.cpp) ---
+  DirtyLogManualProtect dirty_log_manual_protect = DirtyLogManualProtect::On;
+  // unset (auto): on with manual protect, off without -- the selftest asks for both
+  std::optional<DirtyLogInitiallySet> dirty_log_initially_set;
+  unsigned dirty_log_write_fraction = 1;  // the selftest's -f: page i written when i % N == 0
+  // --- end dirty-log workload ---
+
   // --- x86 shadow MMU (sim/core/config_options_shadow.cpp) ---
   X86Mmu x86_mmu = X86Mmu::Tdp;
   UnsyncWalk unsync_walk = UnsyncWalk::ClearOnAdd;

@@ -302,6 +302,7 @@ std::vector<Option> all_options() {
   add_arm64_options(o);
   add_mips_options(o);
   add_flush_options(o);
+  add_dirty_log_options(o);
   add_shadow_options(o);
   add_limits_options(o);
   return o.t;
@@ -315,6 +316,7 @@ void validate_all(const SimConfig& c, const Fail& fail) {
   validate_arm64(c, fail);
   validate_mips(c, fail);
   validate_flush(c, fail);
+  validate_dirty_log(c, fail);
   validate_shadow(c, fail);
 }
 

@@ -127,6 +127,9 @@ void validate_mips(const SimConfig& c, const Fail& fail);
 // remote-flush strategies, overcommit, ebizzy (sim/core/config_options_flush.cpp)
 void add_flush_options(OptionTable& o);
 void validate_flush(const SimConfig& c, const Fail& fail);
+// the dirty-log workload's protocol (sim/core/config_options_dirty_log.cpp)
+void add_dirty_log_options(OptionTable& o);
+void validate_dirty_log(const SimConfig& c, const Fail& fail);
 // x86 shadow MMU and guest-pt-churn (sim/core/config_options_shadow.cpp)
 void add_shadow_options(OptionTable& o);
 void validate_shadow(const SimConfig& c, const Fail& fail);

@@ -49,6 +49,12 @@ enum class PmlMode { Off, On };
 // KVM_GET_DIRTY_LOG (the kick) as KVM does; full-only is hypothetical (only on PML-full
 // exits), to show the dirty-log oracle catches what the drain at exit and get-log is for.
 enum class PmlDrain { Kvm, FullOnly };
+// The dirty-log capabilities the dirty-log workload's VMM enables, as dirty_log_perf_test does
+// when the kernel has them (docs/KVM_RELEASES.md, Dirty-log protocol):
+// KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (--dirty-log-manual-protect) and its
+// KVM_DIRTY_LOG_INITIALLY_SET flag (--dirty-log-initially-set).
+enum class DirtyLogManualProtect { Off, On };
+enum class DirtyLogInitiallySet { Off, On };
 // The host kernel's preemption model as booted: voluntary (a PREEMPT_DYNAMIC distro kernel's
 // default) or full (PREEMPT / PREEMPT_RT).
 enum class HostPreempt { Voluntary, Full };
@@ -133,6 +139,16 @@ struct ModeNames<MmuLockMode> {
 template <>
 struct ModeNames<PmlMode> {
   static constexpr ModeName<PmlMode> table[] = {{PmlMode::Off, "off"}, {PmlMode::On, "on"}};
+};
+template <>
+struct ModeNames<DirtyLogManualProtect> {
+  static constexpr ModeName<DirtyLogManualProtect> table[] = {{DirtyLogManualProtect::Off, "off"},
+                                                              {DirtyLogManualProtect::On, "on"}};
+};
+template <>
+struct ModeNames<DirtyLogInitiallySet> {
+  static constexpr ModeName<DirtyLogInitiallySet> table[] = {{DirtyLogInitiallySet::Off, "off"},
+                                                             {DirtyLogInitiallySet::On, "on"}};
 };
 template <>
 struct ModeNames<PmlDrain> {
