@@ -56,6 +56,9 @@ enum class S2RelaxTlbi { Broadcast, Local };
 enum class S2FaultCmo { BeforeMap, InWalker };
 // x86 hypervisor MMU (--x86-mmu): the TDP MMU on EPT, or shadow page tables without EPT.
 enum class X86Mmu { Tdp, Shadow };
+// KVM MIPS (--mips-virt): the VZ ASE (guest and root TLBs, the guest refills its own) or trap
+// and emulate (guest kernel in user mode, KVM emulates the guest TLB; up to 5.12).
+enum class MipsVirt { Vz, Te };
 // x86 shadow MMU: the ordering of mmu_unsync_walk around the unsync-walk change (--unsync-walk).
 enum class UnsyncWalk { Rewalk, ClearOnAdd, ClearBeforeAdd };
 // x86 shadow MMU: what adding a page to the unsync walk's full vector does (--pvec-full): kvm
@@ -175,6 +178,10 @@ template <>
 struct ModeNames<S2FaultCmo> {
   static constexpr ModeName<S2FaultCmo> table[] = {{S2FaultCmo::BeforeMap, "before-map"},
                                                    {S2FaultCmo::InWalker, "in-walker"}};
+};
+template <>
+struct ModeNames<MipsVirt> {
+  static constexpr ModeName<MipsVirt> table[] = {{MipsVirt::Vz, "vz"}, {MipsVirt::Te, "te"}};
 };
 template <>
 struct ModeNames<X86Mmu> {
