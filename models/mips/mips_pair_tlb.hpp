@@ -35,7 +35,9 @@ class MipsPairTlb {
     uint64_t lru = 0;
   };
 
-  explicit MipsPairTlb(unsigned entries = kDefaultEntries) : entries_(entries) {}
+  explicit MipsPairTlb(unsigned entries = kDefaultEntries) : entries_(entries) {
+    e_.reserve(entries);  // entries handed out stay where they are
+  }
 
   static Addr vpn2(Addr a) { return a >> (kPageShift + 1); }
   static unsigned half_of(Addr a) { return unsigned(a >> kPageShift) & 1; }

@@ -41,9 +41,14 @@ MipsTeWalker::Xlate MipsTeWalker::kseg0_translate(Addr gpa, Access access, Ctx& 
     const PtePair p = gpa_lookup(gpa, c.root, c.delay, c.thread, c.refs);
     const MipsPairTlb::Half g = gpa_half(p.pte);
     if (!g.valid || !g.perms.allows(access)) return {};  // KVM's GPA fault path first
-    check_frame(gpa, g.frame, c.thread, c.delay);
+    // Both halves, as the GPA table has them (the KSEG0 pair is the GPA pair).
     uint64_t pte[2] = {0, 0};
-    pte[h] = guest_fmt_.make_leaf(g.frame, 1, g.perms, true, g.perms.write);
+    for (unsigned i = 0; i < 2; ++i) {
+      const MipsPairTlb::Half half = gpa_half(p.lo[i]);
+      if (!half.valid) continue;
+      check_frame((gpa & ~Addr(2 * kPageSize - 1)) + i * kPageSize, half.frame, c.thread, c.delay);
+      pte[i] = guest_fmt_.make_leaf(half.frame, 1, half.perms, true, half.perms.write);
+    }
     gva_write_pair(gva, pte, c);
   }
 }

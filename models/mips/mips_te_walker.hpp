@@ -14,7 +14,7 @@
 //    (writes the entry, and clears the GVA table pair of the entry it replaced), and the access
 //    retries -- misses again, exits, hits, fills.
 // Guest KSEG0 (unmapped guest kernel addresses: the guest's table reads and writes) is mapped by
-// KVM on demand: kvm_mips_handle_kseg0_tlb_fault copies the GPA table's PTE into the GVA tables
+// KVM on demand: kvm_mips_handle_kseg0_tlb_fault copies the GPA table's pair into the GVA tables
 // (KSEG0 GVA = 0x40000000 + GPA) and the retried access refills from there; a host TLB
 // (a MipsPairTlb) caches those KSEG0 pairs, as the vCPU's TLB arrays do for data.
 // A GPA table entry that is invalid (or clean, on a write) exits to KVM's GPA fault path.
