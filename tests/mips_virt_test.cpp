@@ -12,6 +12,7 @@
 #include "app/platform.hpp"
 #include "models/mips/mips_te_walker.hpp"
 #include "sim/core/config.hpp"
+#include "tests/op_list.hpp"
 #include "tests/platform_run.hpp"
 
 using namespace mmusim;
@@ -20,20 +21,6 @@ using mmusim::testing::run_platform;
 using mmusim::testing::stat;
 
 namespace {
-
-class Script : public OpStream {
- public:
-  explicit Script(std::vector<Op> ops) : ops_(std::move(ops)) {}
-  bool next(Op& op) override {
-    if (i_ == ops_.size()) return false;
-    op = ops_[i_++];
-    return true;
-  }
-
- private:
-  std::vector<Op> ops_;
-  size_t i_ = 0;
-};
 
 Op access(unsigned page, Access a) {
   Op op;
@@ -68,7 +55,7 @@ struct Counts {
 
 Counts run_ops(const SimConfig& c, const std::vector<Op>& ops) {
   PlatformHooks h;
-  h.stream = [&](unsigned) { return std::make_unique<Script>(ops); };
+  h.stream = [&](unsigned) { return std::make_unique<mmusim::testing::OpList>(ops); };
   Platform p(c, h);
   p.run();
   Counts n;

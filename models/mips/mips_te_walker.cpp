@@ -177,19 +177,11 @@ WalkResult MipsTeWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr
 
 WalkResult MipsTeWalker::walk_stage2(Addr gpa, Access access, Addr root, sc_core::sc_time& delay,
                                      const std::string& thread) {
-  WalkResult r;
-  r.gpa = gpa;
-  Ctx c{root, delay, thread, r.refs};
+  unsigned refs = 0;
+  Ctx c{root, delay, thread, refs};
   run_pending(last_guest_root_, c);
   const Xlate t = kseg0_translate(gpa, access, c);
-  if (!t.ok) {
-    r.status = WalkResult::Status::StageTwoFault;
-    r.stage2_level = 1;
-    return r;
-  }
-  r.hpa_base = t.frame;
-  r.perms = t.perms;
-  return r;
+  return stage2_result(gpa, t, refs);
 }
 
 }  // namespace mmusim

@@ -28,6 +28,8 @@
 // (KVM_REQ_TLB_FLUSH, a new host ASID) clear the GVA tables' leaves written since the last one,
 // with stores at the next refill (KVM does it on the next guest entry). The vCPU's TLB entries
 // of a replaced emulated entry are left to be evicted (the guest mapping they hold is current).
+// A guest invalidation of one page drops its emulated entry (the trapped TLBWI of an invalid
+// entry); a guest flush of many pages drops the GVA tables but not the emulated guest TLB.
 #pragma once
 #include <unordered_map>
 #include <vector>
@@ -88,11 +90,6 @@ class MipsTeWalker final : public MipsWalkerBase {
     sc_core::sc_time& delay;
     const std::string& thread;
     unsigned& refs;
-  };
-  struct Xlate {
-    bool ok = false;
-    Addr frame = 0;
-    Perms perms;
   };
   // Guest KSEG0 access to gpa: host TLB, GVA tables, else KVM's KSEG0 fault.
   Xlate kseg0_translate(Addr gpa, Access access, Ctx& c);

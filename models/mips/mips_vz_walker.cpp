@@ -13,9 +13,9 @@ MipsVzWalker::MipsVzWalker(sc_core::sc_module_name name, const MipsRefillWalkerP
                      std::move(frame_check)),
       vz_(vz) {}
 
-MipsVzWalker::RootResult MipsVzWalker::root_translate(Addr gpa, Access access, Addr root,
-                                                      sc_core::sc_time& delay,
-                                                      const std::string& thread, unsigned& refs) {
+MipsVzWalker::Xlate MipsVzWalker::root_translate(Addr gpa, Access access, Addr root,
+                                                 sc_core::sc_time& delay,
+                                                 const std::string& thread, unsigned& refs) {
   const unsigned h = MipsPairTlb::half_of(gpa);
   MipsPairTlb::Entry* e = root_tlb_.lookup(tag_, gpa);
   if (!e) {
@@ -62,14 +62,14 @@ WalkResult MipsVzWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr
     PtIter it(guest_fmt_, guest_root_gpa, gva);
     for (;;) {
       const Addr entry_gpa = it.entry_addr();
-      const RootResult t = root_translate(entry_gpa, Access::Read, root, delay, thread, r.refs);
+      const Xlate t = root_translate(entry_gpa, Access::Read, root, delay, thread, r.refs);
       if (!t.ok) {
         r.gpa = entry_gpa;
         r.on_guest_table = true;
         r.stage2_level = 1;
         return finish(WalkResult::Status::StageTwoFault);
       }
-      const Addr entry_hpa = t.hpa_base | (entry_gpa & (kPageSize - 1));
+      const Addr entry_hpa = t.frame | (entry_gpa & (kPageSize - 1));
       if (it.level() == 1) {
         const PtePair p = load_pair(entry_hpa, delay, thread, r.refs);
         MipsPairTlb::Half half[2];
@@ -91,13 +91,13 @@ WalkResult MipsVzWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr
 
   const Addr data_gpa = ghalf.frame | (gva & (kPageSize - 1));
   r.gpa = data_gpa;
-  const RootResult d = root_translate(data_gpa, access, root, delay, thread, r.refs);
+  const Xlate d = root_translate(data_gpa, access, root, delay, thread, r.refs);
   if (!d.ok) {
     r.stage2_level = 1;
     return finish(WalkResult::Status::StageTwoFault);
   }
   r.page_shift = kPageShift;
-  r.hpa_base = d.hpa_base;
+  r.hpa_base = d.frame;
   r.perms = meet(ghalf.perms, d.perms);
 
   // The micro-TLB also takes the other half of the guest pair when the root TLB already holds
@@ -123,17 +123,9 @@ WalkResult MipsVzWalker::walk_stage2(Addr gpa, Access access, Addr root, sc_core
                                      const std::string& thread) {
   // A guest kernel access to an unmapped segment (its own table writes): GPA through the root
   // TLB alone.
-  WalkResult r;
-  r.gpa = gpa;
-  const RootResult t = root_translate(gpa, access, root, delay, thread, r.refs);
-  if (!t.ok) {
-    r.status = WalkResult::Status::StageTwoFault;
-    r.stage2_level = 1;
-    return r;
-  }
-  r.hpa_base = t.hpa_base;
-  r.perms = t.perms;
-  return r;
+  unsigned refs = 0;
+  const Xlate t = root_translate(gpa, access, root, delay, thread, refs);
+  return stage2_result(gpa, t, refs);
 }
 
 void MipsVzWalker::flush_caches() {

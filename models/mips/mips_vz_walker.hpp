@@ -49,17 +49,9 @@ class MipsVzWalker final : public MipsWalkerBase {
   void flush_caches() override;
   void flush_va(Addr gva) override;
 
-  const MipsPairTlb& guest_tlb() const { return guest_tlb_; }
-  const MipsPairTlb& root_tlb() const { return root_tlb_; }
-
  private:
-  struct RootResult {
-    bool ok = false;
-    Addr hpa_base = 0;
-    Perms perms;
-  };
   // gpa through the root TLB, refilling it from the GPA table on a miss; !ok: a GPA fault.
-  RootResult root_translate(Addr gpa, Access access, Addr gpa_root_hpa, sc_core::sc_time& delay,
+  Xlate root_translate(Addr gpa, Access access, Addr gpa_root_hpa, sc_core::sc_time& delay,
                             const std::string& thread, unsigned& refs);
   void tag_changed(bool wrapped) override;
   uint64_t guest_tag(Addr guest_root_gpa) const { return (uint64_t(tag_) << 48) ^ guest_root_gpa; }

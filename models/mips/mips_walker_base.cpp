@@ -58,6 +58,20 @@ MipsWalkerBase::PtePair MipsWalkerBase::gpa_lookup(Addr gpa, Addr root, sc_core:
   return load_pair(it.entry_addr(), delay, thread, refs);
 }
 
+WalkResult MipsWalkerBase::stage2_result(Addr gpa, const Xlate& t, unsigned refs) {
+  WalkResult r;
+  r.gpa = gpa;
+  r.refs = refs;
+  if (!t.ok) {
+    r.status = WalkResult::Status::StageTwoFault;
+    r.stage2_level = 1;
+    return r;
+  }
+  r.hpa_base = t.frame;
+  r.perms = t.perms;
+  return r;
+}
+
 MipsPairTlb::Half MipsWalkerBase::gpa_half(uint64_t lo) const {
   MipsPairTlb::Half h;
   h.perms = gpa_fmt_.perms(hw(lo));

@@ -70,6 +70,14 @@ class MipsWalkerBase : public sc_core::sc_module, public TranslationWalker {
   bool new_asid_on_flush(uint16_t& tag, Cycles& cycles) override;
 
  protected:
+  // A GPA translated by one of the TLBs behind the micro-TLBs; !ok: a GPA fault.
+  struct Xlate {
+    bool ok = false;
+    Addr frame = 0;
+    Perms perms;
+  };
+  // walk_stage2's answer for gpa from such a translation.
+  static WalkResult stage2_result(Addr gpa, const Xlate& t, unsigned refs);
   // A PTE pair as the refill loads it: the half `a` falls in, and both EntryLo values.
   struct PtePair {
     uint64_t pte = 0, buddy = 0;  // EntryLo of a's page and of its buddy (0: a level missing)
