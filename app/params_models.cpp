@@ -179,6 +179,9 @@ MipsArchParams mips_arch_params(const SimConfig& cfg) {
   MipsArchParams p;
   p.mips_sync_mmu = cfg.mips_sync_mmu;
   p.mips_dirty_log = cfg.mips_dirty_log;
+  // Both modes exist before 5.13 and the hardware one is the model's default in every release;
+  // te with a release without it is refused by the option's validation.
+  p.virt = cfg.mips_virt.value_or(MipsVirt::Vz);
   p.gpa_mmu = mips_gpa_mmu_params(cfg);
   p.refill = mips_refill_walker_params(cfg);
   p.notifier = mmu_notifier_params(cfg, Arch::Mips);

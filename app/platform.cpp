@@ -176,6 +176,7 @@ void Platform::vmm_main(Agent& vmm) {
   check_stage2();
   Cycles t0 = vmm.now();
   mmu().teardown(vmm);
+  for (auto& v : vcpus) v->walker->free_tables();
   vmm.sync();
   teardown_cycles = vmm.now() - t0;
   if (pool.in_use() != 0)

@@ -98,6 +98,8 @@ TEST(KvmTimeline, EachChangeAppearsInItsRelease) {
   EXPECT_TRUE(kvm_has({5, 15}, KvmChange::X86TdpFastPageFault));
   EXPECT_FALSE(kvm_has({6, 1}, KvmChange::Arm64ParallelFaults));
   EXPECT_TRUE(kvm_has({6, 2}, KvmChange::Arm64ParallelFaults));
+  EXPECT_FALSE(kvm_has({5, 12}, KvmChange::MipsTeRemoved));
+  EXPECT_TRUE(kvm_has({5, 13}, KvmChange::MipsTeRemoved));
   // Forms: the release decides unless the behaviour's own option is set.
   const std::optional<MmuLockMode> unset, shared = MmuLockMode::Shared;
   auto lock = [](const std::optional<MmuLockMode>& o, KvmRelease r) {

@@ -1,6 +1,7 @@
 // MIPS as the platform sees it: a 4-level Linux MIPS guest on a 3-level GPA page table, KVM
 // MIPS's GPA fault handling, MMU notifiers through the VM's memslots (when --mips-sync-mmu is
-// on), and a software-refilled, ASID-tagged TLB loading even/odd page pairs.
+// on), and software-refilled, ASID-tagged TLBs loading even/odd page pairs, as KVM MIPS runs
+// them with the VZ ASE (MipsVzWalker) or by trap and emulate (MipsTeWalker), per --mips-virt.
 //
 // Memslots: guest RAM below and above 4 GiB, as QEMU splits its RAM block; dirty logging on the
 // upper slot (where workload data lives) with --mips-dirty-log.
@@ -16,7 +17,8 @@
 
 #include "models/mips/mips_gpa_mmu.hpp"
 #include "models/mips/mips_pte_format.hpp"
-#include "models/mips/mips_refill_walker.hpp"
+#include "models/mips/mips_te_walker.hpp"
+#include "models/mips/mips_vz_walker.hpp"
 #include "sim/hv/arch_model.hpp"
 #include "sim/hv/host_mm_event_sink.hpp"
 #include "sim/hv/memslots.hpp"
@@ -29,6 +31,7 @@ namespace mmusim {
 struct MipsArchParams {
   bool mips_sync_mmu = true;        // KVM_CAP_SYNC_MMU: MMU notifiers registered
   bool mips_dirty_log = false;      // dirty logging on the data memslot
+  MipsVirt virt = MipsVirt::Vz;     // VZ or trap and emulate (auto resolved by app/)
   MipsGpaMmuParams gpa_mmu;         // the GPA fault handling's
   MipsRefillWalkerParams refill;    // every vCPU's refill walker's
   MmuNotifierParams notifier;       // the MMU-notifier glue's
@@ -40,7 +43,7 @@ class MipsArch : public ArchModel {
   static constexpr uint64_t kGpaFrames = uint64_t(1) << (39 - kPageShift);
 
   MipsArch(const MipsArchParams& p, ArchDeps& d)
-      : refill_(p.refill), gpa_(3), slots_(d.heap),
+      : refill_(p.refill), virt_(p.virt), heap_(d.heap), gpa_(3), slots_(d.heap),
         mmu_(p.gpa_mmu, gpa_, d.phys, d.pool, d.host, d.flush, d.rcu, d.heap, d.stats, d.faults,
              d.timeline,
              d.oracle, d.touched, slots_),
@@ -68,25 +71,38 @@ class MipsArch : public ArchModel {
   // Replayed host events go through the host mm (and so through the notifiers when on).
   HostEventSink* host_event_sink() override { return &sink_; }
 
-  // A software-refilled TLB: the 2D walker's parameters do not apply; the refill walker has
-  // the arch's own (MipsArchParams::refill).
+  // Software-refilled TLBs: the 2D walker's parameters do not apply; the MIPS walkers have the
+  // arch's own (MipsArchParams::refill).
   std::unique_ptr<TranslationWalker> make_walker(const char* name, const WalkerParams&,
                                                  const Clock& clock, PagePool* pool,
                                                  Violations* oracle, Stats& stats) override {
-    return std::make_unique<MipsRefillWalker>(
-        name, refill_, clock, guest_, gpa_, pool, oracle, walk_stats(stats),
-        [this](Addr gpa, Addr hpa, const std::string& thread, Cycles when) {
-          check_frame(gpa, hpa, thread, when);
-        });
+    auto check = [this](Addr gpa, Addr hpa, const std::string& thread, Cycles when) {
+      check_frame(gpa, hpa, thread, when);
+    };
+    if (virt_ == MipsVirt::Te) {
+      if (!te_stats_) te_stats_ = std::make_unique<MipsTeStats>(stats);
+      // The emulated guest TLB: KVM's per-vCPU array, in host kernel memory.
+      const Addr guest_tlb =
+          heap_.alloc(MipsTeWalker::kGuestTlbEntries * MipsTeWalker::kEntryBytes);
+      return std::make_unique<MipsTeWalker>(name, refill_, clock, guest_, gpa_, pool, oracle,
+                                            walk_stats(stats), *te_stats_, guest_tlb, check);
+    }
+    if (!vz_stats_) vz_stats_ = std::make_unique<MipsVzStats>(stats);
+    return std::make_unique<MipsVzWalker>(name, refill_, clock, guest_, gpa_, pool, oracle,
+                                          walk_stats(stats), *vz_stats_, check);
   }
 
  private:
   const MipsRefillWalkerParams refill_;  // for the walkers made on request
+  const MipsVirt virt_;
+  KernelHeap& heap_;
   MipsRefillStats& walk_stats(Stats& stats) {
     if (!walk_stats_) walk_stats_ = std::make_unique<MipsRefillStats>(stats);
     return *walk_stats_;
   }
   std::unique_ptr<MipsRefillStats> walk_stats_;  // the vCPUs' walkers share it
+  std::unique_ptr<MipsVzStats> vz_stats_;        // VZ runs
+  std::unique_ptr<MipsTeStats> te_stats_;        // trap-and-emulate runs
   void check_frame(Addr gpa, Addr hpa, const std::string& thread, Cycles when) {
     if (!oracle_.enabled()) return;
     const uint64_t gfn = gpa >> kPageShift;

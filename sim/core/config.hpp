@@ -184,6 +184,7 @@ struct SimConfig {
   unsigned mips_asid_bits = 8;     // ASID width: a vCPU moves to a fresh ASID per flush, a full
                                    // TLB flush only when the ASIDs run out
   bool mips_dirty_log = false;     // dirty logging on the data memslot
+  std::optional<MipsVirt> mips_virt;  // unset (auto): vz; te refused from 5.13 (removed)
   unsigned host_pcp_batch = 63;    // host allocator per-CPU batch (zone_batchsize of a large zone)
   unsigned host_pcp_high = 378;    // host allocator per-CPU list high mark (6 x batch)
   unsigned host_events = 16;       // host-event workloads: how many events the host thread raises

@@ -2,6 +2,8 @@
 // ASID width of the software-refilled TLB, dirty logging, and the host memory-manager event
 // workloads (ksm-merge, swap-storm, idle-tracking).
 #include "sim/core/config_table.hpp"
+#include "sim/core/kvm_release.hpp"
+#include "sim/core/kvm_timeline.hpp"
 
 namespace mmusim::config_detail {
 
@@ -14,6 +16,12 @@ void add_mips_options(OptionTable& o) {
   o.whole("mips-asid-bits", "ASID width; a flush moves a vCPU to a new ASID, a full TLB flush "
           "only when they run out", &SimConfig::mips_asid_bits, 1, 16);
   o.on_off("mips-dirty-log", "dirty logging on the guest data memslot", &SimConfig::mips_dirty_log);
+  o.versioned("mips-virt",
+              "how KVM runs the MIPS guest: vz (VZ ASE: the guest refills its own guest TLB, "
+              "KVM the root TLB from the GPA table) or te (trap and emulate: KVM emulates the "
+              "guest TLB in memory and fills the host TLB from per-vCPU GVA tables; removed in "
+              "5.13, so refused with a later --kvm-version); auto: vz",
+              &SimConfig::mips_virt);
   o.whole("host-pcp-batch",
           "host page allocator: pages a per-CPU free list takes from (or gives back to) the "
           "zone at once under zone->lock (Linux's pcp batch)",
@@ -47,6 +55,11 @@ void validate_mips(const SimConfig& c, const Fail& fail) {
   if (c.host_pcp_high < c.host_pcp_batch)
     fail("host-pcp-high", std::to_string(c.host_pcp_high) + " is less than --host-pcp-batch " +
                               std::to_string(c.host_pcp_batch));
+  if (c.mips_virt == MipsVirt::Te && kvm_has(c.kvm_version, KvmChange::MipsTeRemoved))
+    fail("mips-virt", "te: --kvm-version " + kvm_release_text(c.kvm_version) +
+                          " has no trap-and-emulate KVM (removed in " +
+                          kvm_release_text(kvm_timeline_entry(KvmChange::MipsTeRemoved).since) +
+                          "); use --mips-virt vz or a --kvm-version before that");
   if (c.arch != Arch::Mips) return;
   if (c.page_size != 4096) fail("page-size", "KVM MIPS maps guest memory with 4K GPA PTEs only");
   if (c.guest_levels != 4) fail("guest-levels", "MIPS guests use 4 levels (48-bit VA, 4K pages)");

@@ -32,6 +32,14 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "on: they are set to REMOVED_SPTE (xchg, again while it reads the value back); atomic SPTE "
      "changes never overwrite it and a fault that reads it retries; a fault's huge-leaf zap "
      "freezes the leaf, flushes, then clears it"},
+    // Posted 2021-03-01 for the 5.13 merge window; release not verified against a tag. Unlike
+    // the others, `auto` does not follow the release: it is vz in every release (both existed
+    // before; the model's default is the hardware mode), and te with a release from this one on
+    // is refused (config_options_mips.cpp).
+    {KvmChange::MipsTeRemoved, Arch::Mips, "mips-virt", {5, 13},
+     "MIPS: Remove KVM_TE support",
+     "te or vz: the KVM module could be built for trap and emulate (CONFIG_KVM_MIPS_TE) or VZ",
+     "vz only: --mips-virt te is refused (exit 2), the module has no trap and emulate"},
     // The same series made the walker skip the CMOs of a leaf that is already installed (the
     // walk returns -EAGAIN first); both are the `in-walker` form.
     {KvmChange::Arm64FaultCmoInWalker, Arch::Arm64, "s2-fault-cmo", {5, 14},

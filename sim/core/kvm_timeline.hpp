@@ -34,6 +34,7 @@ enum class KvmChange {
   X86NotifierEarlyCheck,   // ... and checks for one before taking mmu_lock
   X86ShadowPrefetchNoUnsync,   // shadow MMU: a prefetched SPTE never unsyncs a page
   X86ShadowLookupSyncRemote,   // shadow MMU: a lookup's sync flushes remote TLBs when needed
+  MipsTeRemoved,               // MIPS: trap-and-emulate KVM removed (--mips-virt te refused)
 };
 
 // Whether long mmu_lock walks yield to a waiter in release r on a host booted with `preempt`.

@@ -81,6 +81,9 @@ enum class S2UnmapTlbi { PerLeaf, Range };
 enum class S2RelaxRaceTlbi { Skip, Always };
 // x86 hypervisor MMU (--x86-mmu): the TDP MMU on EPT, or shadow page tables without EPT.
 enum class X86Mmu { Tdp, Shadow };
+// KVM MIPS (--mips-virt): the VZ ASE (guest and root TLBs, the guest refills its own) or trap
+// and emulate (guest kernel in user mode, KVM emulates the guest TLB; up to 5.12).
+enum class MipsVirt { Vz, Te };
 // x86 shadow MMU: the ordering of mmu_unsync_walk around the unsync-walk change (--unsync-walk).
 enum class UnsyncWalk { Rewalk, ClearOnAdd, ClearBeforeAdd };
 // x86 shadow MMU: what adding a page to the unsync walk's full vector does (--pvec-full): kvm
@@ -243,6 +246,10 @@ template <>
 struct ModeNames<S2RelaxRaceTlbi> {
   static constexpr ModeName<S2RelaxRaceTlbi> table[] = {{S2RelaxRaceTlbi::Skip, "skip"},
                                                         {S2RelaxRaceTlbi::Always, "always"}};
+};
+template <>
+struct ModeNames<MipsVirt> {
+  static constexpr ModeName<MipsVirt> table[] = {{MipsVirt::Vz, "vz"}, {MipsVirt::Te, "te"}};
 };
 template <>
 struct ModeNames<X86Mmu> {

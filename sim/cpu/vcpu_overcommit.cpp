@@ -59,6 +59,7 @@ void Vcpu::guest_invalidate(Addr gva, uint64_t bytes) {
   for (uint64_t i = 0; i < pages; ++i) {
     l1_.flush_va(guest_.tlb_tag, gva + i * kPageSize);
     l2_.flush_va(guest_.tlb_tag, gva + i * kPageSize);
+    walker->flush_va(gva + i * kPageSize);
     agent_.advance(p_.invlpg);
     ++invlpg_;
   }

@@ -104,6 +104,13 @@ class TranslationWalker {
   virtual WalkResult walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
                                  sc_core::sc_time& delay, const std::string& thread) = 0;
   virtual void flush_caches() = 0;
+  // The guest invalidated its translation of one page (INVLPG, or a MIPS guest's TLB write of
+  // an invalid entry). Hardware whose TLBs the vCPU's arrays already cover ignores it; MIPS
+  // keeps guest TLBs behind them (models/mips).
+  virtual void flush_va(Addr gva) { (void)gva; }
+  // VM teardown (kvm_arch_vcpu_destroy): table pages the translation hardware's software side
+  // allocated for this vCPU go back to the pool (MIPS trap and emulate's GVA tables).
+  virtual void free_tables() {}
   // Page-Modification Logging (sim/mmu/pml_log.hpp): where this vCPU's log is. Hardware
   // without PML ignores it.
   virtual void set_pml_log(const PmlLog& log) { (void)log; }
