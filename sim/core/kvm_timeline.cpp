@@ -59,6 +59,13 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "(KVM_REQ_TLB_FLUSH_CURRENT), whatever the sync changed",
      "remote: every vCPU's TLB is flushed, only when the sync removed or downgraded a "
      "translation"},
+    // A fix merged during the 5.18 rc cycle (branch kvm-tdp-mmu-atomicity-fix).
+    {KvmChange::X86AgeXchgVolatile, Arch::X86, "age-clear", {5, 18},
+     "KVM: x86/mmu: Use atomic XCHG to write TDP MMU SPTEs with volatile bits",
+     "store: aging writes the young SPTE's new value with a plain store (a D bit the walker "
+     "sets meanwhile is lost)",
+     "xchg: an SPTE with volatile bits is written by atomic exchange, others by a store; both "
+     "through the SPTE-change bookkeeping"},
     {KvmChange::Arm64ParallelFaults, Arch::Arm64, "mmu-lock", {6, 2},
      "KVM: arm64: Handle stage-2 faults in parallel",
      "exclusive: stage-2 faults hold mmu_lock exclusively and write descriptors with stores",
@@ -75,6 +82,11 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "broadcast: a relaxed permission is invalidated by IPA on every core (TLBI IPAS2E1IS, "
      "DSB ISH)",
      "local: only the faulting core's TLB is invalidated (non-shareable TLBI, DSB NSH)"},
+    {KvmChange::X86AgeAtomicAnd, Arch::X86, "age-clear", {6, 4},
+     "KVM: x86/mmu: Clear only A-bit (if enabled) when aging TDP MMU SPTEs",
+     "xchg: an SPTE with volatile bits is written by atomic exchange, with bookkeeping",
+     "and: only the A bit is cleared, by atomic AND when the SPTE has volatile bits (else a "
+     "store), bypassing the SPTE-change bookkeeping"},
     {KvmChange::X86NotifierEarlyCheck, Arch::X86, "notifier-early-check", {6, 8},
      "KVM: x86/mmu: Retry fault before acquiring mmu_lock if mapping is changing",
      "off: the check runs once, under mmu_lock, after the host page is resolved",
