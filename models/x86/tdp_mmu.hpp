@@ -377,7 +377,7 @@ class TdpMmu : public HypervisorMmu,
     statistics::Counter acc_tracked{g, "acc_tracked",
         "SPTEs made access-tracked (no EPT A/D flags: R/W/X cleared)"};
     statistics::Counter acc_track_faults{g, "acc_track_faults",
-        "faults that found their SPTE access-tracked"};
+        "faults whose lockless fast path found their SPTE access-tracked"};
     statistics::Counter restored{g, "restored",
         "access-tracked SPTEs restored by the lockless fast page fault"};
     statistics::Counter restored_writable{g, "restored_writable",
