@@ -54,6 +54,15 @@ TdpMmuParams tdp_mmu_params(const SimConfig& cfg) {
                NotifierEarlyCheck::Off, NotifierEarlyCheck::On);
   p.pml = cfg.pml;
   p.pml_drain = cfg.pml_drain;
+  p.ept_ad = cfg.ept_ad;
+  // The aging statistics only where something ages pages (every other run's output unchanged).
+  p.aging_stats = cfg.workload == WorkloadKind::AccessTracking ||
+                  cfg.workload == WorkloadKind::IdleTracking || cfg.ept_ad == EptAd::Off;
+  // Two changes of one behaviour (docs/KVM_RELEASES.md): xchg from 5.18, AND from 6.4.
+  p.age_clear = cfg.age_clear ? *cfg.age_clear
+                : kvm_has(cfg.kvm_version, KvmChange::X86AgeAtomicAnd)   ? AgeClear::And
+                : kvm_has(cfg.kvm_version, KvmChange::X86AgeXchgVolatile) ? AgeClear::Xchg
+                                                                          : AgeClear::Store;
   p.ipi = cfg.lat.ipi;
   p.fault_entry = cfg.lat.fault_entry;
   p.tdp_map_work = cfg.lat.tdp_map_work;
@@ -93,6 +102,7 @@ X86ArchParams x86_arch_params(const SimConfig& cfg) {
   X86ArchParams p;
   p.guest_levels = cfg.guest_levels;
   p.ept_levels = cfg.ept_levels;
+  p.ept_ad = cfg.ept_ad;
   p.x86_mmu = cfg.x86_mmu;
   p.tdp = tdp_mmu_params(cfg);
   p.shadow = shadow_mmu_params(cfg);

@@ -68,6 +68,8 @@ TEST(Modes, EveryNameSelectsItsOwnValue) {
   expect_round_trip("removed-spte", &SimConfig::removed_spte);
   expect_round_trip("huge-split-on-fault", &SimConfig::huge_split_on_fault);
   expect_round_trip("root-put", &SimConfig::root_put);
+  expect_round_trip("ept-ad", &SimConfig::ept_ad);
+  expect_round_trip("age-clear", &SimConfig::age_clear);
   expect_round_trip("cmo-policy", &SimConfig::cmo_policy);
   expect_round_trip("x86-mmu", &SimConfig::x86_mmu);
   expect_round_trip("unsync-walk", &SimConfig::unsync_walk);

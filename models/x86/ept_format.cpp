@@ -11,22 +11,26 @@ namespace {
 // where a leaf is allowed (levels 1-3): at levels 4/5 it is reserved, so a stray bit there must
 // not turn a table pointer into a 512 GiB mapping. The walker sets A on use and D on a write
 // (EPT with accessed/dirty flags enabled).
-EntryDecode ept_decode() {
+EntryDecode ept_decode(EptAd ad, EptFormat::View view) {
   EntryDecode d;
-  d.present_any = EptFormat::kRead | EptFormat::kWrite | EptFormat::kExec;
+  d.present_any = EptFormat::kRwx;
+  if (view == EptFormat::View::Kvm) d.present_any |= EptFormat::kMmuPresent;
   d.leaf_levels = (1u << 1) | (1u << 2) | (1u << 3);
   d.leaf_mask = d.leaf_value = EptFormat::kLarge;
   d.addr_mask = EptFormat::kAddrMask;
   d.read.need = EptFormat::kRead;
   d.write.need = EptFormat::kWrite;
   d.exec.need = EptFormat::kExec;
-  d.used_set = EptFormat::kAccessed;
-  d.written_set = EptFormat::kDirty;
+  if (ad == EptAd::On) {
+    d.used_set = EptFormat::kAccessed;
+    d.written_set = EptFormat::kDirty;
+  }
   return d;
 }
 }  // namespace
 
-EptFormat::EptFormat(unsigned levels) : PageTableFormat(levels, ept_decode()) {
+EptFormat::EptFormat(unsigned levels, EptAd ad, View view)
+    : PageTableFormat(levels, ept_decode(ad, view)), ad_(ad) {
   // Only 4-level (PML4) and 5-level (PML5) EPT exist in hardware.
   if (levels != 4 && levels != 5)
     throw UsageError("EPT supports 4 or 5 levels, not " + std::to_string(levels));

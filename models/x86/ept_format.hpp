@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 
+#include "sim/core/modes.hpp"
 #include "sim/mmu/page_table_format.hpp"
 
 namespace mmusim {
@@ -24,8 +25,27 @@ class EptFormat final : public PageTableFormat {
   // shadow-present entry from a zapped one without decoding RWX.
   static constexpr uint64_t kMmuPresent = 1ull << 11;
   static constexpr uint64_t kAddrMask = 0x000FFFFFFFFFF000ull;  // bits 12..51
+  static constexpr uint64_t kRwx = kRead | kWrite | kExec;
+  // KVM's access tracking without A/D flags (mark_spte_for_access_track): R and X are saved
+  // from bit 54 up (SHADOW_ACC_TRACK_SAVED_BITS_SHIFT) and R/W/X cleared, so the walker sees no
+  // entry; W is not saved (the MMU-writable bit lets the fast page fault give it back).
+  static constexpr unsigned kAccTrackSavedShift = 54;
+  static constexpr uint64_t kAccTrackSaved = kRead | kExec;
+  static bool acc_tracked(uint64_t e) { return (e & kMmuPresent) && !(e & kRwx); }
+  static uint64_t mark_acc_track(uint64_t e) {
+    return (e | ((e & kAccTrackSaved) << kAccTrackSavedShift)) & ~kRwx;
+  }
+  static uint64_t restore_acc_track(uint64_t e) {
+    const uint64_t saved = (e >> kAccTrackSavedShift) & kAccTrackSaved;
+    return (e & ~(kAccTrackSaved << kAccTrackSavedShift)) | saved;
+  }
 
-  explicit EptFormat(unsigned levels);
+  // Hardware: what the EPT walker sees (an entry is present when any of R/W/X is set). Kvm:
+  // what KVM's iterators see (is_shadow_present_pte: also an access-tracked entry, by its
+  // SPTE_MMU_PRESENT bit). `ad`: whether the walker sets A/D flags (EPTP bit 6).
+  enum class View { Hardware, Kvm };
+  explicit EptFormat(unsigned levels, EptAd ad = EptAd::On, View view = View::Hardware);
+  EptAd ad() const { return ad_; }
 
   const char* name() const override;
   bool accessed(uint64_t e) const override { return (e & kAccessed) != 0; }
@@ -34,6 +54,9 @@ class EptFormat final : public PageTableFormat {
   uint64_t make_table(Addr table) const override;
   uint64_t make_leaf(Addr frame, unsigned level, Perms p, bool accessed,
                      bool dirty) const override;
+
+ private:
+  EptAd ad_;
 };
 
 }  // namespace mmusim

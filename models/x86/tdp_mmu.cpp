@@ -17,7 +17,7 @@ TdpMmu::TdpMmu(const TdpMmuParams& p, const EptFormat& fmt, PhysMem& phys, PageP
                HostMm& host, RemoteFlush& flush, Rcu& rcu, KernelHeap& heap, Stats& stats,
                FaultStats& faults, LockStats& mmu_lock_stats, Timeline& timeline,
                Violations& oracle, TouchedPages& touched)
-    : p_(p), fmt_(fmt), phys_(phys), pool_(pool), host_(host), flush_(flush), rcu_(rcu),
+    : p_(p), fmt_(fmt.levels(), fmt.ad(), EptFormat::View::Kvm), phys_(phys), pool_(pool), host_(host), flush_(flush), rcu_(rcu),
       timeline_(timeline), oracle_(oracle), touched_(touched),
       shared_(p.mmu_lock == MmuLockMode::Shared),
       max_level_(level_of_page_size(p.page_size)),
@@ -31,6 +31,7 @@ TdpMmu::TdpMmu(const TdpMmuParams& p, const EptFormat& fmt, PhysMem& phys, PageP
       stats_registry_(stats) {
   vcpu_root_.assign(p.vcpus, nullptr);
   if (p.pml == PmlMode::On) pml_stats_ = std::make_unique<PmlStats>(stats);
+  if (p.aging_stats) age_stats_ = std::make_unique<AgeStats>(stats);
   // The VM's own reference to a first root, so the harness can map guest page tables before
   // any vCPU runs (KVM would allocate it at the first vCPU's kvm_mmu_load).
   auto r = std::make_unique<Root>();
@@ -64,9 +65,19 @@ FaultOutcome TdpMmu::handle_fault(Agent& a, int vcpu_id, const TranslationFault&
   faults_.count.inc();
   a.advance(p_.fault_entry);
   const bool write = access == Access::Write;
+  // Without EPT A/D flags every fault may find an access-tracked SPTE (page_fault_can_be_fast).
+  if (p_.ept_ad == EptAd::Off && p_.fast_fault == TdpFastFault::Lockless &&
+      fast_page_fault_acc_track(a, vcpu_id, gpa, write)) {
+    Cycles t1 = a.now();
+    stats_.fast_fixed.inc();
+    faults_.record(FaultOutcome::Fixed, t1 - t0);
+    if (a.track() >= 0) timeline_.span(a.track(), "tdp fast fault (access-tracked)", t0, t1);
+    return FaultOutcome::Fixed;
+  }
   // Before the TDP MMU had fast_page_fault (--tdp-fast-fault slow-path) the same write takes
   // the path below: host page, mmu_lock, and map_in makes the SPTE writable (and logs it).
-  if (p_.fast_fault == TdpFastFault::Lockless && write && logging(gpa) &&
+  if (p_.ept_ad == EptAd::On && p_.fast_fault == TdpFastFault::Lockless && write &&
+      logging(gpa) &&
       fast_page_fault(a, vcpu_id, gpa)) {
     Cycles t1 = a.now();
     stats_.fast_fixed.inc();
@@ -189,13 +200,16 @@ FaultOutcome TdpMmu::map_in(Agent& a, const ChangeCtx& c, Addr root, Addr gpa, u
   if (it.level() != level) return FaultOutcome::Retry;
 
   Perms p{true, writable, true};
-  uint64_t leaf = fmt_.make_leaf(hpa_base, level, p, true, write && writable);
+  // Without EPT A/D flags KVM sets neither flag (its accessed/dirty masks are 0).
+  const bool ad = p_.ept_ad == EptAd::On;
+  uint64_t leaf = fmt_.make_leaf(hpa_base, level, p, ad, ad && write && writable);
   if (writable) leaf |= kHostWritable | kMmuWritable;
   // A present leaf for the same frame whose only difference is the dirty bit we would set on a
   // read is the same mapping: KVM compares the whole SPTE, so do we.
   if (leaf == it.entry()) return FaultOutcome::Spurious;
+  // An access-tracked leaf (--ept-ad off, slow path) is replaced: the walker sees no entry.
   if (fmt_.present(it.entry()) && it.leaf() && fmt_.address(it.entry(), level) == hpa_base &&
-      !write)
+      !write && !EptFormat::acc_tracked(it.entry()))
     return FaultOutcome::Spurious;
   if (!set_spte(a, c, it, leaf)) return FaultOutcome::Retry;
   return FaultOutcome::Fixed;

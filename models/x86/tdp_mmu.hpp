@@ -86,6 +86,9 @@ struct TdpMmuParams {
   // --pml: dirty logging clears the D bit of 4K SPTEs and drains the vCPUs' PML logs
   PmlMode pml = PmlMode::Off;
   PmlDrain pml_drain = PmlDrain::Kvm;  // --pml-drain (full-only: hypothetical)
+  EptAd ept_ad = EptAd::On;            // --ept-ad: off makes aging access-track SPTEs
+  AgeClear age_clear = AgeClear::And;  // --age-clear: how aging writes a young SPTE
+  bool aging_stats = false;  // register hv.age.* (the run ages pages or runs without EPT A/D)
   Cycles ipi = 1200;                   // kvm_vcpu_kick's IPI to a vCPU in guest mode
   unsigned zap_yield_every = 0;     // --zap-yield-every: also yield every N SPTEs (0: never)
   Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
@@ -284,6 +287,20 @@ class TdpMmu : public HypervisorMmu,
   // kvm_flush_pml_buffers before KVM_GET_DIRTY_LOG: kick every vCPU in guest mode.
   void kick_for_pml(Agent& a);
 
+  // tdp_access_track.cpp (docs/ARCHITECTURE.md, Access tracking)
+  // is_accessed_spte: the A bit with EPT A/D flags, else "not access-tracked".
+  bool young_spte(uint64_t spte) const {
+    return p_.ept_ad == EptAd::On ? fmt_.accessed(spte) : !EptFormat::acc_tracked(spte);
+  }
+  // spte_has_volatile_bits of a present leaf: a bit may change without mmu_lock (the walker's
+  // A/D, the fast page fault's W or restore), so a write must be atomic not to lose it.
+  bool spte_volatile(uint64_t spte) const;
+  // Ages one young leaf in the form --age-clear and --ept-ad say.
+  void age_spte(Agent& a, PtIter& it);
+  // fast_page_fault without EPT A/D flags: an access-tracked SPTE is restored (and a write
+  // also made writable when the MMU may) with one cmpxchg, no mmu_lock. False: slow path.
+  bool fast_page_fault_acc_track(Agent& a, int vcpu_id, Addr gpa, bool write);
+
   // tdp_zap.cpp
   void zap_root(Agent& a, Root& r, bool shared);
   size_t zap_range_in_root(Agent& a, Root& r, Addr gpa, uint64_t len, bool shared);
@@ -313,7 +330,7 @@ class TdpMmu : public HypervisorMmu,
   void unlink_page(Agent& a, Addr table, bool shared);
 
   const TdpMmuParams p_;
-  const EptFormat& fmt_;
+  const EptFormat fmt_;  // KVM's view of the EPT format the walker uses (EptFormat::View::Kvm)
   PhysMem& phys_;
   PagePool& pool_;
   HostMm& host_;
@@ -406,6 +423,23 @@ class TdpMmu : public HypervisorMmu,
     statistics::Counter kicks{*this, "kicks", "vCPUs kicked out of guest mode for get-log"};
   };
   std::unique_ptr<PmlStats> pml_stats_;  // only with --pml on
+  struct AgeStats {
+    explicit AgeStats(Stats& s) : g(s, "hv.age") {}
+    StatsGroup g;
+    statistics::Counter young{g, "young", "young SPTEs aged"};
+    statistics::Counter store{g, "store", "aged SPTEs written with a plain store"};
+    statistics::Counter xchg{g, "xchg", "aged SPTEs written with an atomic exchange"};
+    statistics::Counter atomic_and{g, "atomic_and", "aged SPTEs whose A bit an atomic AND cleared"};
+    statistics::Counter acc_tracked{g, "acc_tracked",
+        "SPTEs made access-tracked (no EPT A/D flags: R/W/X cleared)"};
+    statistics::Counter acc_track_faults{g, "acc_track_faults",
+        "faults whose lockless fast path found their SPTE access-tracked"};
+    statistics::Counter restored{g, "restored",
+        "access-tracked SPTEs restored by the lockless fast page fault"};
+    statistics::Counter restored_writable{g, "restored_writable",
+        "of those, also made writable (a write to an SPTE the MMU may make writable)"};
+  };
+  std::unique_ptr<AgeStats> age_stats_;  // only with aging_stats
 };
 
 }  // namespace mmusim

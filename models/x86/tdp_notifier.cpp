@@ -1,7 +1,9 @@
 // The x86 TDP MMU side of KVM's MMU notifiers (kvm_unmap_gfn_range, kvm_set_spte_gfn,
 // kvm_age_gfn, kvm_test_age_gfn). MmuNotifier (sim/hv) holds mmu_lock for write around each.
-// With EPT A/D bits, aging clears the accessed bit of each leaf (the walker sets it again on
-// the next use that misses the TLB); the notifier flushes when asked to (clear_flush_young).
+// Aging walks every root: with EPT A/D bits it clears the accessed bit of each young leaf (the
+// walker sets it again on the next use that misses the TLB), without them it makes the leaf
+// access-tracked (tdp_access_track.cpp); the notifier flushes when asked to
+// (clear_flush_young, when any page was young: every release up to 6.12).
 #include "models/x86/tdp_mmu.hpp"
 
 namespace mmusim {
@@ -35,33 +37,35 @@ bool TdpMmu::set_spte_gfn(Agent& a, const GfnRange& r, const HostPte& pte) {
 
 bool TdpMmu::age_gfn_range(Agent& a, const GfnRange& r) {
   lockdep_assert_held_write(a, mmu_lock_, __func__);
-  const Addr root = stage2_root();
-  if (!root) return false;
+  // Every root on the list, valid or not (for_each_tdp_mmu_root; only valid ones from 6.13,
+  // docs/KVM_RELEASES.md), every young leaf of the range in each.
   bool young = false;
   rcu_.read_lock(a);
-  for_each_leaf(a, root, r.start << kPageShift, (r.end - r.start) << kPageShift, [&](PtIter& it) {
-    if (!fmt_.accessed(it.entry())) return;
-    young = true;
-    // Clear the accessed bit (bit 8); the walker sets it again on the next use.
-    uint64_t old = it.entry();
-    while (fmt_.accessed(old)) {
-      uint64_t seen = a.cmpxchg(it.entry_addr(), old, old & ~(uint64_t(1) << 8), MemClass::PageTable);
-      if (seen == old) break;
-      old = seen;
-    }
-  });
+  for (size_t i = 0; i < roots_.size(); ++i) {
+    Root& root = *roots_[i];
+    if (!root.on_list || root.freed) continue;
+    for_each_leaf(a, root.table, r.start << kPageShift, (r.end - r.start) << kPageShift,
+                  [&](PtIter& it) {
+                    if (!young_spte(it.entry())) return;
+                    young = true;
+                    age_spte(a, it);
+                  });
+  }
   rcu_.read_unlock(a);
   return young;
 }
 
 bool TdpMmu::test_age_gfn(Agent& a, const GfnRange& r) {
   lockdep_assert_held_write(a, mmu_lock_, __func__);
-  const Addr root = stage2_root();
-  if (!root) return false;
+  // Every root, every leaf: 6.13 stops at the first young one.
   bool young = false;
   rcu_.read_lock(a);
-  for_each_leaf(a, root, r.start << kPageShift, (r.end - r.start) << kPageShift,
-                [&](PtIter& it) { young |= fmt_.accessed(it.entry()); });
+  for (size_t i = 0; i < roots_.size(); ++i) {
+    Root& root = *roots_[i];
+    if (!root.on_list || root.freed) continue;
+    for_each_leaf(a, root.table, r.start << kPageShift, (r.end - r.start) << kPageShift,
+                  [&](PtIter& it) { young |= young_spte(it.entry()); });
+  }
   rcu_.read_unlock(a);
   return young;
 }

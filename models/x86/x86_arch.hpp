@@ -20,6 +20,7 @@ namespace mmusim {
 struct X86ArchParams {
   unsigned guest_levels = 4;        // --guest-levels: guest paging levels
   unsigned ept_levels = 4;          // --ept-levels: EPT levels
+  EptAd ept_ad = EptAd::On;         // --ept-ad: whether the EPT walker sets A/D flags
   X86Mmu x86_mmu = X86Mmu::Tdp;     // --x86-mmu: the TDP MMU on EPT, or shadow paging
   TdpMmuParams tdp;                 // the TDP MMU's (--x86-mmu tdp)
   ShadowMmuParams shadow;           // the shadow MMU's (--x86-mmu shadow)
@@ -34,7 +35,7 @@ class X86Arch : public ArchModel {
   static constexpr uint64_t kGpaFrames = uint64_t(1) << (48 - kPageShift);
 
   X86Arch(const X86ArchParams& p, ArchDeps& d)
-      : guest_(p.guest_levels), ept_(p.ept_levels),
+      : guest_(p.guest_levels), ept_(p.ept_levels, p.ept_ad),
         mmu_lock_stats_(d.stats, "hv.lock.mmu_lock"), slots_(d.heap), host_(d.host) {
     if (p.x86_mmu == X86Mmu::Shadow) {  // no EPT: shadow page tables
       shadow_ = std::make_unique<ShadowMmu>(p.shadow, d.phys, d.pool, d.host, d.flush, d.heap,

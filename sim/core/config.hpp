@@ -112,6 +112,9 @@ struct SimConfig {
   // default; pml_drain full-only is a hypothetical KVM (see PmlDrain).
   PmlMode pml = PmlMode::Off;
   PmlDrain pml_drain = PmlDrain::Kvm;
+  // x86 EPT accessed/dirty flags (enable_ept_ad_bits): a host property, not on the timeline.
+  EptAd ept_ad = EptAd::On;
+  std::optional<AgeClear> age_clear;  // x86 TDP aging: xchg from 5.18, atomic AND from 6.4
   unsigned guest_levels = 4;       // guest paging levels: 4 or 5
   unsigned ept_levels = 4;         // EPT levels: 4 or 5
   // Remote TLB flush strategy: ipi-all (kvm_flush_remote_tlbs); unsafe-skip reports the flush

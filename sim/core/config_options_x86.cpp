@@ -50,6 +50,19 @@ void add_x86_options(OptionTable& o) {
            "full-only is HYPOTHETICAL and wrong on purpose (only on PML-full exits), to show "
            "the dirty-log oracle catches the lost pages",
            &SimConfig::pml_drain);
+  o.group = "x86 TDP MMU access tracking (docs/ARCHITECTURE.md, Access tracking)";
+  o.choice("ept-ad",
+           "EPT accessed/dirty flags (vmx's enable_ept_ad_bits): on, the walker sets A (and D "
+           "on a write) and aging clears A; off, aging makes a young SPTE access-tracked (R/W/X "
+           "cleared, R/X saved in high bits), its next access takes an EPT violation that the "
+           "lockless fast page fault fixes with one cmpxchg. off refuses --pml on",
+           &SimConfig::ept_ad);
+  o.versioned("age-clear",
+              "how aging clears a young SPTE: store (plain store), xchg (atomic exchange when "
+              "the SPTE has volatile bits, plus the SPTE-change bookkeeping) or and (atomic AND "
+              "of the A bit when it has volatile bits); auto: as --kvm-version (xchg from 5.18, "
+              "and from 6.4)",
+              &SimConfig::age_clear);
   o.group = "x86 TDP MMU roots (putting and invalidating roots)";
   o.choice("root-put",
            "how the last root reference is put: agreed (final version of the seed thread), "
@@ -77,6 +90,10 @@ void add_x86_options(OptionTable& o) {
           &SimConfig::churn_unmaps, 1, 1u << 20);
 }
 
-void validate_x86(const SimConfig&, const Fail&) {}
+void validate_x86(const SimConfig& c, const Fail& fail) {
+  // PML logs what the walker's D-bit writes report: without EPT A/D flags there are none.
+  if (c.ept_ad == EptAd::Off && c.pml == PmlMode::On)
+    fail("ept-ad", "--ept-ad off cannot be combined with --pml on (PML needs EPT A/D flags)");
+}
 
 }  // namespace mmusim::config_detail

@@ -74,6 +74,13 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "off: enabling dirty logging write-protects huge SPTEs; a write's fault splits or zaps them",
      "on: enabling dirty logging first splits every huge SPTE of the slot in place into a "
      "populated table of 4K SPTEs (no flush), then write-protects them"},
+    // A fix merged during the 5.18 rc cycle (branch kvm-tdp-mmu-atomicity-fix).
+    {KvmChange::X86AgeXchgVolatile, Arch::X86, "age-clear", {5, 18},
+     "KVM: x86/mmu: Use atomic XCHG to write TDP MMU SPTEs with volatile bits",
+     "store: aging writes the young SPTE's new value with a plain store (a D bit the walker "
+     "sets meanwhile is lost)",
+     "xchg: an SPTE with volatile bits is written by atomic exchange, others by a store; both "
+     "through the SPTE-change bookkeeping"},
     {KvmChange::Arm64ParallelFaults, Arch::Arm64, "mmu-lock", {6, 2},
      "KVM: arm64: Handle stage-2 faults in parallel",
      "exclusive: stage-2 faults hold mmu_lock exclusively and write descriptors with stores",
@@ -98,6 +105,11 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "broadcast: a relaxed permission is invalidated by IPA on every core (TLBI IPAS2E1IS, "
      "DSB ISH)",
      "local: only the faulting core's TLB is invalidated (non-shareable TLBI, DSB NSH)"},
+    {KvmChange::X86AgeAtomicAnd, Arch::X86, "age-clear", {6, 4},
+     "KVM: x86/mmu: Clear only A-bit (if enabled) when aging TDP MMU SPTEs",
+     "xchg: an SPTE with volatile bits is written by atomic exchange, with bookkeeping",
+     "and: only the A bit is cleared, by atomic AND when the SPTE has volatile bits (else a "
+     "store), bypassing the SPTE-change bookkeeping"},
     // Deferred only with FWB (stage2_unmap_defer_tlb_flush: FEAT_TLBIRANGE and FWB), so the
     // `auto` form is per-leaf without --arm64-fwb in every release (app/params_models.cpp).
     {KvmChange::Arm64UnmapRangeTlbi, Arch::Arm64, "s2-unmap-tlbi", {6, 6},

@@ -35,6 +35,8 @@ enum class KvmChange {
   X86ShadowPrefetchNoUnsync,   // shadow MMU: a prefetched SPTE never unsyncs a page
   X86ShadowLookupSyncRemote,   // shadow MMU: a lookup's sync flushes remote TLBs when needed
   MipsTeRemoved,               // MIPS: trap-and-emulate KVM removed (--mips-virt te refused)
+  X86AgeXchgVolatile,          // aging writes an SPTE with volatile bits by atomic exchange
+  X86AgeAtomicAnd,             // ... and clears only the A bit, by atomic AND, no bookkeeping
 };
 
 // Whether long mmu_lock walks yield to a waiter in release r on a host booted with `preempt`.

@@ -45,6 +45,13 @@ enum class LockNeedbreak { Ignore, Yield };
 // x86 TDP dirty logging with Intel Page-Modification Logging (--pml): off write-protects
 // logged 4K SPTEs; on clears their D bit and lets the walker log the GPAs it dirties.
 enum class PmlMode { Off, On };
+// EPT accessed/dirty flags (vmx's enable_ept_ad_bits): on, the walker sets A/D and aging clears
+// A; off, aging makes young SPTEs access-tracked (RWX cleared) and the next access faults.
+enum class EptAd { On, Off };
+// How x86 TDP MMU aging clears a young SPTE's accessed state: store (a plain store of the new
+// value), xchg (an atomic exchange when the SPTE has volatile bits, with the SPTE-change
+// bookkeeping), and (an atomic AND of the A bit when it has volatile bits, no bookkeeping).
+enum class AgeClear { Store, Xchg, And };
 // When KVM drains a vCPU's PML buffer (--pml-drain): kvm at every VM exit and on
 // KVM_GET_DIRTY_LOG (the kick) as KVM does; full-only is hypothetical (only on PML-full
 // exits), to show the dirty-log oracle catches what the drain at exit and get-log is for.
@@ -152,6 +159,15 @@ template <>
 struct ModeNames<DirtyLogInitiallySet> {
   static constexpr ModeName<DirtyLogInitiallySet> table[] = {{DirtyLogInitiallySet::Off, "off"},
                                                              {DirtyLogInitiallySet::On, "on"}};
+};
+template <>
+struct ModeNames<EptAd> {
+  static constexpr ModeName<EptAd> table[] = {{EptAd::On, "on"}, {EptAd::Off, "off"}};
+};
+template <>
+struct ModeNames<AgeClear> {
+  static constexpr ModeName<AgeClear> table[] = {
+      {AgeClear::Store, "store"}, {AgeClear::Xchg, "xchg"}, {AgeClear::And, "and"}};
 };
 template <>
 struct ModeNames<PmlDrain> {

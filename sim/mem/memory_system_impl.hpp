@@ -23,7 +23,8 @@ namespace mem_detail {
 enum PrivState : uint8_t { kShared = 0, kExclusive = 1, kModified = 2 };
 
 inline bool is_atomic(MemOp op) {
-  return op == MemOp::Cmpxchg || op == MemOp::Xchg || op == MemOp::FetchAdd;
+  return op == MemOp::Cmpxchg || op == MemOp::Xchg || op == MemOp::FetchAdd ||
+         op == MemOp::FetchAnd;
 }
 
 // One physical CPU's private caches. Built on the CPU's first access so a config with thousands

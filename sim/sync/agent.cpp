@@ -136,6 +136,11 @@ uint64_t Agent::xchg(Addr a, uint64_t v, MemClass c) {
   return port_.xchg64(a, v, c, local_);
 }
 
+uint64_t Agent::fetch_and(Addr a, uint64_t mask, MemClass c) {
+  sync_for_access();
+  return port_.fetch_and64(a, mask, c, local_);
+}
+
 uint64_t Agent::fetch_add(Addr a, uint64_t addend, MemClass c) {
   sync_for_access();
   return port_.fetch_add64(a, addend, c, local_);

@@ -128,6 +128,7 @@ class Agent {
   uint64_t cmpxchg(Addr a, uint64_t expected, uint64_t desired, MemClass c = MemClass::Sync);
   uint64_t xchg(Addr a, uint64_t v, MemClass c = MemClass::Sync);
   uint64_t fetch_add(Addr a, uint64_t addend, MemClass c = MemClass::Sync);
+  uint64_t fetch_and(Addr a, uint64_t mask, MemClass c = MemClass::Sync);  // a locked AND
   // Zeroes `bytes` from `a` with streaming full-line stores (MemPort::zero_stream), one fill
   // buffer's worth at a time, each at this agent's true time.
   void zero_stream(Addr a, uint64_t bytes) {
