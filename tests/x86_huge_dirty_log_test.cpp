@@ -195,3 +195,36 @@ TEST(Recovery, SmallHostPagesAreNotCollapsible) {
   EXPECT_EQ(pt(r, "adjust_leaves_block"), 0);
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
 }
+
+// With initially-set, enabling splits nothing (and protects only the huge leaves); each clear
+// splits the huge SPTEs over what it protects. Written with a write fraction of 1024, only
+// blocks 0 and 2 of the four are written (and split by their write faults) in the first round;
+// blocks 1 and 3 are only read, stay huge, and are split by the first clear.
+TEST(EagerSplit, WithInitiallySetTheClearSplitsWhatItProtects) {
+  auto run = [](EagerSplit eager, DirtyLogInitiallySet init) {
+    SimConfig c;
+    c.arch = Arch::X86;
+    c.quiet = true;
+    c.workload = WorkloadKind::DirtyLog;
+    c.vcpus = 1;
+    c.mem_per_vcpu = kMem;
+    c.page_size = kBlock;
+    c.iterations = 2;
+    c.dirty_log_write_fraction = 1024;
+    c.eager_split = eager;
+    c.dirty_log_initially_set = init;
+    return run_platform(c);
+  };
+  PlatformRun at_clear = run(EagerSplit::On, DirtyLogInitiallySet::On);
+  ASSERT_EQ(at_clear.exit_code, 0) << at_clear.stats_json;
+  EXPECT_EQ(stat(at_clear.stats_json, "hv.huge.eager_split"), 2);
+  EXPECT_EQ(stat(at_clear.stats_json, "check.violations"), 0);
+  PlatformRun off = run(EagerSplit::Off, DirtyLogInitiallySet::On);
+  ASSERT_EQ(off.exit_code, 0) << off.stats_json;
+  EXPECT_EQ(stat(off.stats_json, "hv.huge.eager_split"), 0);
+  EXPECT_EQ(stat(off.stats_json, "check.violations"), 0);
+  PlatformRun at_enable = run(EagerSplit::On, DirtyLogInitiallySet::Off);
+  ASSERT_EQ(at_enable.exit_code, 0) << at_enable.stats_json;
+  EXPECT_EQ(stat(at_enable.stats_json, "hv.huge.eager_split"), kBlocks);
+  EXPECT_EQ(stat(at_enable.stats_json, "check.violations"), 0);
+}
