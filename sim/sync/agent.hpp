@@ -132,23 +132,17 @@ class Agent {
   // Zeroes `bytes` from `a` with streaming full-line stores (MemPort::zero_stream), one fill
   // buffer's worth at a time, each at this agent's true time.
   void zero_stream(Addr a, uint64_t bytes) {
-    while (bytes) {
-      sync_for_access();
-      const uint64_t done = port_.zero_stream(a, bytes, local_);
-      a += done;
-      bytes -= done;
-    }
+    in_windows(a, bytes, [this](Addr at, uint64_t left) {
+      return port_.zero_stream(at, left, local_);
+    });
   }
 
   // Cache maintenance by VA over [a, a + bytes) (MemPort::cmo), one window of lines at a
   // time, each at this agent's true time, so other cores' maintenance shares the home nodes.
   void cmo(Addr a, uint64_t bytes, MemOp op) {
-    while (bytes) {
-      sync_for_access();
-      const uint64_t done = port_.cmo(a, bytes, op, local_);
-      a += done;
-      bytes -= done;
-    }
+    in_windows(a, bytes, [this, op](Addr at, uint64_t left) {
+      return port_.cmo(at, left, op, local_);
+    });
   }
 
   // --- bookkeeping used by sync primitives and the oracle ---
@@ -167,6 +161,17 @@ class Agent {
   // After a wait the offset is zero and the next quantum boundary is re-aligned to the new time
   // (otherwise need_sync() would compare against a stale sync point).
   void reset();
+  // A range operation the memory system performs one window per call (`step(addr, bytes)`
+  // returns the bytes it covered): each window at this agent's true time.
+  template <class Step>
+  void in_windows(Addr a, uint64_t bytes, Step step) {
+    while (bytes) {
+      sync_for_access();
+      const uint64_t done = step(a, bytes);
+      a += done;
+      bytes -= done;
+    }
+  }
   void set_quantum_end_after(uint64_t t);
   sc_core::sc_time local_;      // offset ahead of the kernel
   uint64_t next_sync_ = 0;      // end of the current quantum (absolute, sc_time value units)
