@@ -224,6 +224,23 @@ TEST(Walker, PagingStructureCachesCutReferences) {
   EXPECT_EQ(r.hist_sum(), 14u + 3u + 14u);
 }
 
+// A guest-linear flush (a guest CR3 load or TLB flush under EPT) empties only the caches of the
+// guest's tables (Intel SDM Vol. 3C, "Operations that Invalidate Cached Mappings"): the next
+// walk reads all four guest levels again, but each guest table's EPT translation and the data
+// GPA's hit the EPT level-2 cache: 4 x (1+1) + 1 = 9 references instead of 14.
+TEST(Walker, GuestLinearFlushKeepsTheEptCaches) {
+  Rig r(4, 4, 32);
+  r.guest_map(kGva4, kDataGpa);
+  r.ept_map(kDataGpa, kDataHpa);
+  r.start();
+  EXPECT_EQ(r.walk(kGva4).refs, 14u);
+  r.walker->flush_guest_caches();
+  const WalkResult again = r.walk(kGva4);
+  EXPECT_EQ(again.status, Status::Ok);
+  EXPECT_EQ(again.refs, 9u);
+  EXPECT_EQ(again.hpa_base, kDataHpa);
+}
+
 // Two pages whose guest level-2 cache keys (VA >> 21) differ by 4, walked A, B, A with
 // 4-entry caches of `ways` ways; returns the references of the second walk of A.
 unsigned rewalk_after_conflict(unsigned ways) {

@@ -6,10 +6,19 @@
 
 namespace mmusim {
 
-ShadowWalker::ShadowWalker(sc_core::sc_module_name name, const Clock& clock, PagePool* pool,
-                           Violations* oracle, WalkStats& stats)
-    : sc_core::sc_module(name), port("port", 0, clock), fmt_(4), pool_(pool), oracle_(oracle),
-      stats_(stats) {}
+ShadowWalker::ShadowWalker(sc_core::sc_module_name name, const WalkerParams& p,
+                           const Clock& clock, PagePool* pool, Violations* oracle,
+                           ShadowWalkStats& stats)
+    : sc_core::sc_module(name), port("port", 0, clock), fmt_(4), pwc_lookup_(p.pwc), pool_(pool),
+      oracle_(oracle), stats_(stats) {
+  if (p.pwc_entries == 0) return;
+  const unsigned ways = p.pwc_entries < p.pwc_ways ? p.pwc_entries : p.pwc_ways;
+  for (unsigned l = 0; l <= fmt_.levels(); ++l) pwc_.emplace_back(l >= 2 ? p.pwc_entries : 0, ways);
+}
+
+void ShadowWalker::flush_caches() {
+  for (auto& c : pwc_) c.flush();
+}
 
 WalkResult ShadowWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr shadow_root_hpa,
                               sc_core::sc_time& delay, const std::string& thread) {
@@ -19,7 +28,19 @@ WalkResult ShadowWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr
   r.status = WalkResult::Status::StageTwoFault;
   r.gpa = gva;
   if (shadow_root_hpa == 0) return r;
-  for (PtIter it(fmt_, shadow_root_hpa, gva);; it.descend()) {
+  PtIter it(fmt_, shadow_root_hpa, gva);
+  if (!pwc_.empty()) {  // the lowest cached level first: it skips the most references
+    delay += port.clock().cycles(pwc_lookup_);
+    for (unsigned l = 2; l <= fmt_.levels(); ++l) {
+      Addr next;
+      if (pwc_[l].lookup(gva >> fmt_.shift(l), shadow_root_hpa, next)) {
+        stats_.pwc_hit.inc();
+        it.resume_below(l, next);
+        break;
+      }
+    }
+  }
+  for (;; it.descend()) {
     const unsigned level = it.level();
     const Addr ea = it.entry_addr();
     if (pool_ && pool_->owns(ea) && !pool_->live(ea) && oracle_)
@@ -41,6 +62,8 @@ WalkResult ShadowWalker::walk(Addr gva, Access access, Addr guest_root_gpa, Addr
       r.perms = p;
       break;
     }
+    if (!pwc_.empty()) pwc_[level].insert(gva >> fmt_.shift(level), shadow_root_hpa,
+                                          fmt_.table_address(e));
   }
   stats_.refs.sample(r.refs);
   return r;

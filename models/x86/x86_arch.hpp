@@ -66,8 +66,9 @@ class X86Arch : public ArchModel {
                                                  const Clock& clock, PagePool* pool,
                                                  Violations* oracle, Stats& stats) override {
     if (shadow_) {
-      if (!shadow_walk_stats_) shadow_walk_stats_ = std::make_unique<WalkStats>(stats, "walk");
-      return std::make_unique<ShadowWalker>(name, clock, pool, oracle, *shadow_walk_stats_);
+      if (!shadow_walk_stats_)
+        shadow_walk_stats_ = std::make_unique<ShadowWalkStats>(stats, "walk");
+      return std::make_unique<ShadowWalker>(name, p, clock, pool, oracle, *shadow_walk_stats_);
     }
     return ArchModel::make_walker(name, p, clock, pool, oracle, stats);
   }
@@ -88,7 +89,7 @@ class X86Arch : public ArchModel {
   std::unique_ptr<MmuNotifier> notifier_;
   std::unique_ptr<HostMmEventSink> sink_;
   std::unique_ptr<ShadowMmu> shadow_;
-  std::unique_ptr<WalkStats> shadow_walk_stats_;  // the vCPUs' shadow walkers share it
+  std::unique_ptr<ShadowWalkStats> shadow_walk_stats_;  // the vCPUs' shadow walkers share it
 };
 
 }  // namespace mmusim

@@ -139,7 +139,7 @@ struct SimConfig {
   unsigned tlb_l1_1g_entries = 4;
   unsigned tlb_l2_entries = 1536, tlb_l2_ways = 12;
   unsigned tlb_l2_1g_entries = 16, tlb_l2_1g_ways = 4;  // the STLB's separate 1G array
-  unsigned pwc_entries = 32;  // per paging-structure cache (guest and EPT, per level)
+  unsigned pwc_entries = 32;  // per paging-structure cache (guest, EPT and shadow walks, per level)
   unsigned pwc_ways = 4;      // their associativity; more than pwc_entries: fully associative
 
   // Caches (bytes, ways) and DRAM

@@ -377,7 +377,7 @@ void Vcpu::run() {
     } else if (op.kind == Op::Kind::Sync) {
       vmm_sync();
     } else if (op.kind >= Op::Kind::GuestPteWrite) {
-      shadow_op(op);
+      guest_pt_op(op);
     } else {
       do_access(op);
       if (gap) agent_.advance(gap);

@@ -173,10 +173,11 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void after_flush_request(uint64_t req);  // ranged invalidation and TLB-used bookkeeping
   void publish_overcommit_stats();
   // --- shadow paging (sim/cpu/vcpu_shadow.cpp) ---
-  void shadow_op(const Op& op);          // GuestPteWrite / GuestCr3Load / GuestTlbFlush
+  void guest_pt_op(const Op& op);        // GuestPteWrite / GuestCr3Load / GuestTlbFlush / ..
   void guest_pte_write(const Op& op);    // store through the (maybe write-protected) mapping
-  void guest_cr3_load(const Op& op);     // exits; the vCPU then loads the root for the new CR3
-  void guest_tlb_flush();                // exits (kvm_mmu_sync_roots), flushes this vCPU's TLB
+  void guest_cr3_load(const Op& op);     // shadow: exits, then loads the new CR3's root
+  void guest_tlb_flush();                // shadow: exits (kvm_mmu_sync_roots); flushes the TLB
+  void guest_linear_flush();             // EPT: CR3 load / guest flush without an exit
   void guest_invlpg(const Op& op);       // drops the page's TLB entry; exits if intercepted
   // The MMU's shadow-paging side for `what` a guest did; UsageError if the MMU has none.
   ShadowPaging& shadow_paging(const char* what);

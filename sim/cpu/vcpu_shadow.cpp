@@ -1,7 +1,10 @@
-// The guest instructions that matter under shadow paging: a guest kernel's store to
-// one of its own PTEs, a CR3 load, a full TLB flush and an INVLPG. Without EPT, the translation
-// hardware walks the hypervisor's shadow tables, so handle_fault receives a guest-virtual fault
-// (FaultSpace::Gva).
+// The guest instructions that manage the guest's own page tables: a guest kernel's store to
+// one of its own PTEs, a CR3 load, a full TLB flush and an INVLPG. Under shadow paging they
+// are what the hypervisor intercepts (without EPT the translation hardware walks the
+// hypervisor's shadow tables, so handle_fault receives a guest-virtual fault, FaultSpace::Gva);
+// under EPT none of them exits: the PTE store is an ordinary store, and CR3 loads, flushes and
+// INVLPG act on the vCPU's own TLBs (docs/ARCHITECTURE.md, Shadow paging and EPT on one
+// workload).
 #include <sstream>
 
 #include "sim/core/error.hpp"
@@ -9,13 +12,13 @@
 
 namespace mmusim {
 
-void Vcpu::shadow_op(const Op& op) {
+void Vcpu::guest_pt_op(const Op& op) {
   switch (op.kind) {
     case Op::Kind::GuestPteWrite: return guest_pte_write(op);
     case Op::Kind::GuestCr3Load: return guest_cr3_load(op);
     case Op::Kind::GuestTlbFlush: return guest_tlb_flush();
     case Op::Kind::GuestInvlpg: return guest_invlpg(op);
-    default: throw ModelError(agent_.name() + ": not a shadow-paging op");
+    default: throw ModelError(agent_.name() + ": not a guest page-table op");
   }
 }
 
@@ -62,6 +65,17 @@ void Vcpu::guest_pte_write(const Op& op) {
         << " that the guest does not map";
       throw ModelError(m.str());
     }
+    if (!shadow_) {
+      // Under EPT the guest table page (or a table of the walk) is not mapped in stage 2 yet,
+      // or is write-protected for dirty logging: an EPT violation like a data access's.
+      if (r.status == WalkResult::Status::PmlFull) {
+        pml_full_exit();
+      } else if (stage2_fault_exit(r.gpa, r.on_guest_table ? Access::Read : Access::Write,
+                                   op.value) == FaultOutcome::Emulate) {
+        return;
+      }
+      continue;
+    }
     Cycles t0 = agent_.now();
     exit_guest();
     ++faults_;
@@ -85,6 +99,14 @@ void Vcpu::emulate_guest_write(Addr gva, uint64_t value) {
 }
 
 void Vcpu::guest_cr3_load(const Op& op) {
+  if (!shadow_) {
+    // Under EPT, MOV to CR3 does not exit (KVM clears CR3-load exiting when EPT is on). Without
+    // PCIDs it invalidates the combined and guest-linear mappings of the vCPU's VPID, not the
+    // guest-physical ones (Intel SDM Vol. 3C, "Operations that Invalidate Cached Mappings").
+    guest_.guest_root_gpa = op.gva;
+    guest_linear_flush();
+    return;
+  }
   // MOV to CR3 exits under shadow paging: the hypervisor switches to (or builds) the shadow
   // root of the new guest tables and syncs it; translations of the old CR3 are dropped.
   exit_guest();
@@ -94,7 +116,18 @@ void Vcpu::guest_cr3_load(const Op& op) {
   enter_guest();  // load_root: the shadow root of the new CR3, and a local flush
 }
 
+// A guest-linear flush without an exit (EPT): this vCPU's TLBs and the walker's guest
+// paging-structure caches; the EPT caches stay.
+void Vcpu::guest_linear_flush() {
+  l1_.flush_all();
+  l2_.flush_all();
+  walker->flush_guest_caches();
+  agent_.advance(p_.tlb_flush_local);
+  ++flushes_;
+}
+
 void Vcpu::guest_tlb_flush() {
+  if (!shadow_) return guest_linear_flush();  // a CR3 reload or INVPCID: no exit under EPT
   exit_guest();
   shadow_paging("guest TLB flush exits (shadow paging)").guest_tlb_flush(agent_, id_);
   l1_.flush_all();
@@ -105,9 +138,11 @@ void Vcpu::guest_tlb_flush() {
   enter_guest();
 }
 
-// INVLPG: the page's entries leave this vCPU's TLBs (kvm_x86_ops.flush_tlb_gva); under shadow
-// paging the instruction is intercepted and the hypervisor first brings the shadow entry of
-// the page in line with the guest PTE (kvm_mmu_invlpg).
+// INVLPG: the page's entries leave this vCPU's TLBs (kvm_x86_ops.flush_tlb_gva), and with them
+// every paging-structure cache entry of the address space, whatever its address (Intel SDM
+// Vol. 3A, "Invalidation of TLBs and Paging-Structure Caches"); under shadow paging the
+// instruction is intercepted and the hypervisor first brings the shadow entry of the page in
+// line with the guest PTE (kvm_mmu_invlpg).
 void Vcpu::guest_invlpg(const Op& op) {
   ++invlpg_;
   const bool exits = shadow_ != nullptr;
@@ -117,6 +152,7 @@ void Vcpu::guest_invlpg(const Op& op) {
   }
   l1_.flush_va(guest_.tlb_tag, op.gva);
   l2_.flush_va(guest_.tlb_tag, op.gva);
+  walker->flush_guest_caches();
   agent_.advance(p_.invlpg);
   if (exits) enter_guest();
 }

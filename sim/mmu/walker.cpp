@@ -92,6 +92,10 @@ void Walker::flush_caches() {
   for (auto& c : s2_pwc_) c.flush();
 }
 
+void Walker::flush_guest_caches() {
+  for (auto& c : guest_pwc_) c.flush();
+}
+
 void Walker::report_freed_table(Addr hpa, const sc_core::sc_time& delay,
                                 const std::string& thread) {
   oracle_->report("freed_table_access", port.clock().to_cycles(sc_core::sc_time_stamp() + delay),

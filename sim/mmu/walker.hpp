@@ -104,6 +104,9 @@ class TranslationWalker {
   virtual WalkResult walk_stage2(Addr gpa, Access access, Addr stage2_root_hpa,
                                  sc_core::sc_time& delay, const std::string& thread) = 0;
   virtual void flush_caches() = 0;
+  // A guest-linear invalidation (a guest CR3 load or TLB flush under EPT): the caches of the
+  // guest's own tables go, those of the second stage stay. By default everything goes.
+  virtual void flush_guest_caches() { flush_caches(); }
   // The guest invalidated its translation of one page (INVLPG, or a MIPS guest's TLB write of
   // an invalid entry). Hardware whose TLBs the vCPU's arrays already cover ignores it; MIPS
   // keeps guest TLBs behind them (models/mips).
@@ -175,6 +178,7 @@ class Walker final : public sc_core::sc_module, public TranslationWalker {
                          const std::string& thread) override;
   // Drops every paging-structure cache entry (done with a TLB flush).
   void flush_caches() override;
+  void flush_guest_caches() override;
 
  private:
   // What the two-dimensional walk needs from a second-stage translation: WalkResult carries

@@ -34,11 +34,24 @@ def test_shadow_needs_the_churn_workload():
     assert "guest-pt-churn" in r.stderr
 
 
-def test_churn_run_is_clean(tmp_path):
-    out = tmp_path / "s.json"
-    r = run("--x86-mmu", "shadow", "--workload", "guest-pt-churn", "--vcpus", "2",
+def churn_stats(tmp_path, mmu):
+    """A short clean guest-pt-churn run under --x86-mmu `mmu`: its statistics."""
+    out = tmp_path / (mmu + ".json")
+    r = run("--x86-mmu", mmu, "--workload", "guest-pt-churn", "--vcpus", "2",
             "--churn-steps", "30", "--quiet", "--stats-json", str(out))
     assert r.returncode == 0, r.stderr
-    s = json.loads(out.read_text())
-    assert s["check.violations"] == 0
-    assert s["shadow.sync.count"] > 0
+    stats = json.loads(out.read_text())
+    assert stats["check.violations"] == 0
+    return stats
+
+
+def test_churn_run_is_clean(tmp_path):
+    assert churn_stats(tmp_path, "shadow")["shadow.sync.count"] > 0
+
+
+def test_churn_runs_under_ept_and_only_on_x86(tmp_path):
+    stats = churn_stats(tmp_path, "tdp")
+    assert stats["churn.cr3_loads"] > 0
+    assert "shadow.walk.visits" not in stats
+    bad = run("--arch", "arm64", "--workload", "guest-pt-churn")
+    assert bad.returncode == 2 and "--workload" in bad.stderr and "x86" in bad.stderr
