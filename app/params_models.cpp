@@ -37,6 +37,9 @@ TdpMmuParams tdp_mmu_params(const SimConfig& cfg) {
                           HugeSplitOnFault::Split);
   p.eager_split = kvm_form(cfg.eager_split, cfg.kvm_version, KvmChange::X86EagerSplit,
                            EagerSplit::Off, EagerSplit::On);
+  p.init_set_enable = kvm_form(cfg.init_set_enable, cfg.kvm_version,
+                               KvmChange::X86InitSetProtectNothing, InitSetEnable::ProtectHuge,
+                               InitSetEnable::ProtectNothing);
   p.eager_split_alloc = kvm_form(cfg.eager_split_alloc, cfg.kvm_version,
                                  KvmChange::X86EagerSplitDropLock, EagerSplitAlloc::NowaitFirst,
                                  EagerSplitAlloc::DropLock);

@@ -1,9 +1,9 @@
 // Dirty logging in the TDP MMU (one slot, KVM_MEM_LOG_DIRTY_PAGES): the x86 hooks of KVM's
 // generic protocol (sim/hv/dirty_logging.hpp). Write-protect the slot when logging starts
-// (only huge leaves with initially-set); a write fault on a write-protected 4K page is fixed
-// by the lockless fast path (one cmpxchg, no mmu_lock) and sets the page's bit in the dirty
-// bitmap; the get (without manual protect) or the clear write-protects the logged pages
-// again by mask. Bitmap words and SPTEs are simulated memory.
+// (with initially-set: only huge leaves before 5.14, nothing from 5.14); a write fault on a
+// write-protected 4K page is fixed by the lockless fast path (one cmpxchg, no mmu_lock) and
+// sets the page's bit in the dirty bitmap; the get (without manual protect) or the clear
+// write-protects the logged pages again by mask. Bitmap words and SPTEs are simulated memory.
 // Huge SPTEs are split eagerly (--eager-split on; tdp_split.cpp): when logging starts, or with
 // initially-set at each clear over the span it protects; the collapsible tables are zapped
 // when logging stops (tdp_recover.cpp).
@@ -103,6 +103,9 @@ Addr TdpMmu::arch_dirty_bitmap(Agent& a, Addr gpa, uint64_t len) {
 
 void TdpMmu::arch_enable_dirty_log(Agent& a, bool initially_set) {
   log_initially_set_ = initially_set;
+  // From 5.14, initially-set needs no protection at all at enable: every page is reported
+  // dirty, and each clear protects (and splits) what it clears (arch_protect_masked).
+  if (initially_set && p_.init_set_enable == InitSetEnable::ProtectNothing) return;
   // kvm_mmu_slot_apply_flags: with eager_page_split, first split the slot's huge SPTEs
   // (kvm_mmu_slot_try_split_huge_pages, mmu_lock for read when shared), so the protection
   // below leaves 4K SPTEs only and no write of the logging passes has to split or zap. With

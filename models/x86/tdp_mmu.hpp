@@ -67,6 +67,8 @@ struct TdpMmuParams {
   HugeSplitOnFault huge_split = HugeSplitOnFault::Split;
   // --eager-split: enabling dirty logging splits the slot's huge SPTEs in place first
   EagerSplit eager_split = EagerSplit::On;
+  // --initially-set-enable: what enabling protects when the bitmap starts all set
+  InitSetEnable init_set_enable = InitSetEnable::ProtectNothing;
   // --eager-split-alloc: where eager splitting allocates its tables
   EagerSplitAlloc eager_split_alloc = EagerSplitAlloc::DropLock;
   // How many tables eager splitting may allocate before an allocation fails (the GFP_NOWAIT

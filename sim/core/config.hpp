@@ -102,6 +102,7 @@ struct SimConfig {
   std::optional<RemovedSpte> removed_spte;     // x86 TDP removed tables frozen from 5.12
   std::optional<HugeSplitOnFault> huge_split_on_fault;  // x86 TDP split in place from 6.2
   std::optional<EagerSplit> eager_split;  // x86 TDP eager page splitting at log enable, 5.18
+  std::optional<InitSetEnable> init_set_enable;  // x86: enable with initially-set, 5.14
   std::optional<EagerSplitAlloc> eager_split_alloc;  // ... its tables allocated unlocked, 6.11
   // Tests only (no option): eager splitting's table allocations fail after this many (0: never),
   // the host out of memory (TdpMmuParams::eager_split_alloc_limit).

@@ -24,6 +24,12 @@ void add_x86_options(OptionTable& o) {
               "tables (off: they are write-protected and split or zapped by the first write's "
               "fault); auto: as --kvm-version (on from 5.18)",
               &SimConfig::eager_split);
+  o.versioned("initially-set-enable",
+              "what enabling dirty logging write-protects when the bitmap starts all set "
+              "(--dirty-log-initially-set on): huge (the huge SPTEs, so their first writes "
+              "split them) or nothing (each clear protects, and splits, what it clears); auto: "
+              "as --kvm-version (nothing from 5.14)",
+              &SimConfig::init_set_enable);
   o.versioned("eager-split-alloc",
               "where eager splitting allocates a table: nowait-first (under mmu_lock, dropping "
               "it only if that fails) or drop-lock (always with mmu_lock dropped); auto: as "

@@ -67,6 +67,14 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "(KVM_REQ_TLB_FLUSH_CURRENT), whatever the sync changed",
      "remote: every vCPU's TLB is flushed, only when the sync removed or downgraded a "
      "translation"},
+    // Queued for 5.14 (May 2021); the clear protects the huge SPTEs over each mask it clears.
+    {KvmChange::X86InitSetProtectNothing, Arch::X86, "initially-set-enable", {5, 14},
+     "KVM: x86: Not wr-protect huge page with init_all_set dirty log",
+     "huge: with initially-set, enabling dirty logging write-protects the slot's huge SPTEs "
+     "(4K ones wait for the first clear), so the first write to each huge page faults and "
+     "splits it",
+     "nothing: with initially-set, enabling protects nothing; each clear write-protects (from "
+     "5.18 first splits) the huge SPTEs over the pages it clears, then the 4K ones"},
     // The series that added the eager_page_split module parameter (on by default), committed
     // to kvm.git in February 2022, after 5.17's merge window.
     {KvmChange::X86EagerSplit, Arch::X86, "eager-split", {5, 18},

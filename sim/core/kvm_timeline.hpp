@@ -30,6 +30,7 @@ enum class KvmChange {
   X86RemovedSpte,          // removed tables torn down to REMOVED_SPTE (FROZEN_SPTE from 6.11)
   X86HugeSplitOnFault,     // a huge leaf in a fault's way is split in place, not zapped
   X86EagerSplit,           // enabling dirty logging splits huge SPTEs in place (eager)
+  X86InitSetProtectNothing,  // with initially-set, enabling dirty logging protects nothing
   X86EagerSplitDropLock,   // ... allocating each table with mmu_lock dropped
   X86NotifierEarlyCheck,   // ... and checks for one before taking mmu_lock
   X86ShadowPrefetchNoUnsync,   // shadow MMU: a prefetched SPTE never unsyncs a page

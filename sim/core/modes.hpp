@@ -30,6 +30,9 @@ enum class HugeSplitOnFault { Zap, Split };
 // x86 TDP eager page splitting (--eager-split): whether enabling dirty logging on a slot splits
 // its huge SPTEs in place into populated 4K tables (KVM's eager_page_split module parameter).
 enum class EagerSplit { Off, On };
+// x86: what enabling dirty logging write-protects when the bitmap starts all set
+// (KVM_DIRTY_LOG_INITIALLY_SET): the huge SPTEs, or nothing (the clears protect).
+enum class InitSetEnable { ProtectHuge, ProtectNothing };
 // Where eager splitting allocates a table page: first under mmu_lock without sleeping (the
 // GFP_NOWAIT try) and only if that fails with the lock dropped, or always with it dropped.
 enum class EagerSplitAlloc { NowaitFirst, DropLock };
@@ -193,6 +196,11 @@ template <>
 struct ModeNames<EagerSplit> {
   static constexpr ModeName<EagerSplit> table[] = {{EagerSplit::Off, "off"},
                                                    {EagerSplit::On, "on"}};
+};
+template <>
+struct ModeNames<InitSetEnable> {
+  static constexpr ModeName<InitSetEnable> table[] = {{InitSetEnable::ProtectHuge, "huge"},
+                                                      {InitSetEnable::ProtectNothing, "nothing"}};
 };
 template <>
 struct ModeNames<EagerSplitAlloc> {
