@@ -80,6 +80,29 @@ TEST(MultiVmScheduler, OneSchedulerSharesThePcpusBetweenTheVms) {
   }
 }
 
+// On one pCPU the four vCPU threads of two VMs run one at a time: the time each ran (from its
+// start to its end, less the time it waited descheduled) adds up to no more than the run. vCPU 0
+// of VM 0 and vCPU 0 of VM 1 are different threads to the scheduler, so neither runs on the
+// other's turn.
+TEST(MultiVmScheduler, OnePcpuRunsOneVcpuThreadOfAnyVmAtATime) {
+  SimConfig c = demand(Arch::X86, 2);
+  c.timeslice = 100000;
+  c.pcpus = 1;
+  const auto r = run_platform(c);
+  ASSERT_EQ(r.exit_code, 0) << r.stats_json;
+  double ran = 0;
+  for (const char* vm : {"vm.0.", "vm.1."}) {
+    for (const char* v : {"vcpu.0.", "vcpu.1."}) {
+      const std::string pre = std::string(vm) + v;
+      const double run = stat(r.stats_json, pre + "populate_cycles") -
+                         stat(r.stats_json, pre + "descheduled_cycles");
+      EXPECT_GT(run, 0) << pre;
+      ran += run;
+    }
+  }
+  EXPECT_LE(ran, stat(r.stats_json, "sim.cycles"));
+}
+
 // KSM merges the same guest page of two VMs onto one shared frame. Each VM's memory is its own
 // VMM process's mm, so the merge is one rmap step per VM, and each raises that mm's MMU notifier:
 // both VMs zap their mapping, and the vCPU's next read maps the shared frame read-only. The
