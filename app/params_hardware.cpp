@@ -89,7 +89,7 @@ HostMmParams host_mm_params(const SimConfig& cfg) {
 
 HostSchedulerParams host_scheduler_params(const SimConfig& cfg) {
   HostSchedulerParams p;
-  p.vcpus = cfg.vcpus;
+  p.vcpus = cfg.total_vcpus();
   p.pcpus = cfg.physical_cpus();
   p.context_switch = cfg.lat.context_switch;
   return p;

@@ -74,6 +74,7 @@ struct SimConfig {
   Arch arch = Arch::X86;
   unsigned vcpus = 4;
   unsigned pcpus = 0;  // 0: one physical CPU per vCPU
+  unsigned vms = 1;    // VMs on the host, each a copy of the configured one
   double clock_ghz = 1.0;
   bool direct_handoff = true;  // hand-offs switch straight to the woken thread (sync/run_next)
   bool sync_lookahead = true;  // skip a sync when no other thread can run before it (Agent)
@@ -237,7 +238,8 @@ struct SimConfig {
   uint64_t host_mem_limit = 0;  // bytes the run may plan to use; 0: this machine's physical RAM
   // --- end limits ---
 
-  unsigned physical_cpus() const { return pcpus ? pcpus : vcpus; }
+  unsigned total_vcpus() const { return vcpus * vms; }  // over every VM
+  unsigned physical_cpus() const { return pcpus ? pcpus : total_vcpus(); }
 };
 
 // Parses argv (and the INI file named by --config). Throws UsageError naming the option on an

@@ -74,6 +74,9 @@ void add_core_options(OptionTable& o) {
   o.choice("arch", "architecture whose MMU is modelled", &SimConfig::arch);
   o.whole("vcpus", "guest vCPUs, 1..4096", &SimConfig::vcpus, 1, 4096);
   o.whole("pcpus", "physical CPUs, 0 = one per vCPU", &SimConfig::pcpus, 0, 4096);
+  o.whole("vms", "VMs on the host, 1..64, each with --vcpus vCPUs and the same workload; they "
+          "share the pCPUs, caches, DRAM and host memory manager (docs/ARCHITECTURE.md, "
+          "Several VMs)", &SimConfig::vms, 1, 64);
   o.real("clock-ghz", "GHZ", "core clock in GHz, 0.1..10", &SimConfig::clock_ghz, 0.1, 10.0,
        "a frequency in GHz");
   o.whole("quantum", "temporal-decoupling quantum in cycles", &SimConfig::quantum, 1, UINT64_MAX);

@@ -62,8 +62,13 @@ void validate_limits(const SimConfig& c, const Fail& fail) {
                         std::to_string(kMaxQuantum) + ", the most SystemC time holds at 0.1 GHz");
   }
 
+  // At most 4096 vCPU threads over every VM (--vcpus allows as many in one VM).
+  if (uint64_t(c.vms) * c.vcpus > 4096) {
+    fail("vms", std::to_string(c.vms) + " VMs x " + std::to_string(c.vcpus) +
+                    " vCPUs is more than the 4096 vCPUs allowed");
+  }
   if (c.page_size == 0 || c.mem_per_vcpu == 0) return;  // validate_core names these
-  const uint64_t guest = uint64_t(c.vcpus) * c.mem_per_vcpu;  // <= 4096 x 1T: no overflow
+  const uint64_t guest = uint64_t(c.total_vcpus()) * c.mem_per_vcpu;  // <= 4096 x 1T: no overflow
   const uint64_t tables = table_bytes(guest, c.page_size) + table_bytes(guest, kTableBytes);
   // The host's own page tables over guest RAM (as many as stage 2 at the backing size) and the
   // struct page line of every backing page (sim/hv/page_allocator.hpp), stored by the model.
@@ -71,7 +76,7 @@ void validate_limits(const SimConfig& c, const Fail& fail) {
   const uint64_t budget = 2 * tables + host_mm + kFixedAllowance + guest / kTableBytes / 8;
   const uint64_t limit = c.host_mem_limit ? c.host_mem_limit : machine_ram();
   if (limit && budget > limit) {
-    fail("mem-per-vcpu", std::to_string(c.vcpus) + " vCPUs x " + format_size(c.mem_per_vcpu) +
+    fail("mem-per-vcpu", std::to_string(c.total_vcpus()) + " vCPUs x " + format_size(c.mem_per_vcpu) +
                              " = " + format_size(guest) + " of guest memory needs about " +
                              std::to_string(budget >> 20) + "M to model (2 x " +
                              std::to_string(tables >> 20) + "M of page tables + " +

@@ -98,6 +98,7 @@ void Stats::add_entry(const std::string& name, StatKind kind, const std::string&
 
 Counter& Stats::add_counter(const std::string& name, StatKind kind,
                             const std::string& description) {
+  if (parent_) return parent_->add_counter(prefix_ + name, kind, description);
   if (kind == StatKind::kHistogram)
     throw ModelError("statistic '" + name + "': a histogram is not a counter");
   add_entry(name, kind, description);
@@ -107,6 +108,7 @@ Counter& Stats::add_counter(const std::string& name, StatKind kind,
 }
 
 Histogram& Stats::add_histogram(const std::string& name, const std::string& description) {
+  if (parent_) return parent_->add_histogram(prefix_ + name, description);
   add_entry(name, StatKind::kHistogram, description);
   auto& slot = histograms_[name];
   slot = std::make_unique<Histogram>();
@@ -114,11 +116,13 @@ Histogram& Stats::add_histogram(const std::string& name, const std::string& desc
 }
 
 const Counter* Stats::find_counter(const std::string& name) const {
+  if (parent_) return parent_->find_counter(prefix_ + name);
   auto it = counters_.find(name);
   return it == counters_.end() ? nullptr : it->second.get();
 }
 
 const Histogram* Stats::find_histogram(const std::string& name) const {
+  if (parent_) return parent_->find_histogram(prefix_ + name);
   auto it = histograms_.find(name);
   return it == histograms_.end() ? nullptr : it->second.get();
 }
@@ -184,6 +188,7 @@ void write_histogram(std::ostream& os, const Histogram& h) {
 }  // namespace
 
 void Stats::write_json(std::ostream& os) const {
+  if (parent_) return parent_->write_json(os);  // a view writes the whole registry
   if (counters_.empty() && histograms_.empty()) {
     os << "{}\n";
     return;
@@ -217,6 +222,7 @@ void Stats::write_json_file(const std::string& path) const {
 }
 
 void Stats::write_schema_json(std::ostream& os) const {
+  if (parent_) return parent_->write_schema_json(os);
   if (entries_.empty()) {
     os << "{}\n";
     return;

@@ -53,6 +53,13 @@ const char* stat_kind_name(StatKind k);  // "counter", "value", "histogram"
 
 class Stats {
  public:
+  Stats() = default;
+  // A view of `parent` that registers and looks up every name with `prefix` put before it:
+  // the statistics of one VM of several, "vm.1." (docs/ARCHITECTURE.md, Several VMs). The
+  // storage and the output stay the parent's; an empty prefix names exactly the parent's names.
+  Stats(Stats& parent, std::string prefix) : parent_(&parent), prefix_(std::move(prefix)) {}
+  Stats(const Stats&) = delete;
+  Stats& operator=(const Stats&) = delete;
   // Registers `name` once: a second registration of the same name is a ModelError (two owners
   // of one statistic would each see half of it, or one of them nothing). `description` is one
   // line. Components register through StatsGroup members rather than calling these directly.
@@ -77,6 +84,8 @@ class Stats {
     std::string description;
   };
   void add_entry(const std::string& name, StatKind kind, const std::string& description);
+  Stats* parent_ = nullptr;  // a view's registry
+  std::string prefix_;
   std::map<std::string, Entry> entries_;
   std::map<std::string, std::unique_ptr<Counter>> counters_;
   std::map<std::string, std::unique_ptr<Histogram>> histograms_;

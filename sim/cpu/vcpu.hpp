@@ -95,6 +95,8 @@ struct VcpuEnv {
   const PhysMem& phys;   // functional peeks by the oracle
   // Builds the vCPU's translation hardware (a child module named `name`).
   std::function<std::unique_ptr<TranslationWalker>(const char* name)> make_walker;
+  // Put before the vCPU's thread and timeline track names: "vm.1." when several VMs run.
+  std::string name_prefix;
 };
 
 // A guest TLB shootdown (flush_tlb_multi) waiting for the IPI handlers of its targets.
@@ -143,7 +145,9 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // Wiring that needs every vCPU built: the host scheduler (null: a pCPU per vCPU), the guest's
   // vCPUs (its shootdown IPI targets), whether the guest uses PV TLB flush, and `words`: a
   // cache line for the flush words (range, TLB-used) and one for the steal-time word.
-  void attach_host(HostScheduler* sched, std::vector<Vcpu*> peers, bool paravirt, Addr words);
+  // `thread`: the vCPU thread's index among every VM's vCPU threads, its id in the scheduler.
+  void attach_host(HostScheduler* sched, unsigned thread, std::vector<Vcpu*> peers, bool paravirt,
+                   Addr words);
   const VcpuFlushWords& flush_words() const override { return words_; }
   // A guest IPI (TLB shootdown) from another vCPU reaching this one at cycle `at`; its guest
   // handler runs at the first op boundary at or after `at` while this vCPU runs in guest mode.
@@ -241,6 +245,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
 
   // --- overcommit, guest shootdowns and flush words (sim/cpu/vcpu_overcommit.cpp) ---
   HostScheduler* sched_ = nullptr;
+  unsigned sched_thread_ = 0;  // this vCPU thread's id in the host scheduler
   bool need_resched(Agent& a) override;  // ReschedSource: the slice is over and others wait
   std::vector<Vcpu*> peers_;
   VcpuFlushWords words_;

@@ -30,8 +30,10 @@ constexpr uint64_t kSinglePageFlushCeiling = 33;
 constexpr Cycles kNever = ~Cycles(0);
 }  // namespace
 
-void Vcpu::attach_host(HostScheduler* sched, std::vector<Vcpu*> peers, bool paravirt, Addr words) {
+void Vcpu::attach_host(HostScheduler* sched, unsigned thread, std::vector<Vcpu*> peers,
+                       bool paravirt, Addr words) {
   sched_ = sched;
+  sched_thread_ = thread;
   if (sched_) agent_.set_resched_source(this);
   peers_ = std::move(peers);
   paravirt_ = paravirt;
@@ -180,18 +182,18 @@ void Vcpu::retire_guest() {
 void Vcpu::start_on_pcpu() {
   if (!sched_) return;
   const Cycles t0 = agent_.now();
-  sched_->acquire(agent_, unsigned(id_));
+  sched_->acquire(agent_, sched_thread_);
   schedule_in(t0);
 }
 
 bool Vcpu::need_resched(Agent& a) {
   // The tick sets TIF_NEED_RESCHED once the slice is over and another thread waits for the
   // pCPU; host-side work in the vCPU thread (a fault, a zap) sees it at its cond_resched points.
-  return a.now() >= slice_end_ && sched_->has_waiter(a, unsigned(id_));
+  return a.now() >= slice_end_ && sched_->has_waiter(a, sched_thread_);
 }
 
 void Vcpu::sched_tick() {
-  if (!sched_->has_waiter(agent_, unsigned(id_))) {
+  if (!sched_->has_waiter(agent_, sched_thread_)) {
     slice_end_ = agent_.now() + p_.timeslice;
     return;
   }
@@ -200,7 +202,7 @@ void Vcpu::sched_tick() {
   exit_guest();  // the host's timer interrupt
   // kvm_steal_time_set_preempted: the guest can see this vCPU is not running.
   agent_.store(words_.steal_time, kStealPreempted);
-  sched_->preempt(agent_, unsigned(id_));
+  sched_->preempt(agent_, sched_thread_);
   schedule_in(t0);
   if (agent_.track() >= 0) timeline_.span(agent_.track(), "descheduled", t0, agent_.now());
   enter_guest();
@@ -224,7 +226,7 @@ void Vcpu::schedule_in(Cycles since) {
 }
 
 void Vcpu::leave_pcpu() {
-  if (sched_) sched_->release(agent_, unsigned(id_));
+  if (sched_) sched_->release(agent_, sched_thread_);
 }
 
 // ---- flush words ----

@@ -23,15 +23,27 @@ bool HostMm::usable(uint64_t e, unsigned level, bool write) {
 }
 
 HostMm::HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys, Stats& stats)
+    : HostMm(p, heap, phys, std::make_unique<HostMemory>(p.alloc, heap, phys, stats), nullptr,
+             stats) {}
+
+HostMm::HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys, HostMemory& shared,
+               Stats& stats)
+    : HostMm(p, heap, phys, nullptr, &shared, stats) {}
+
+HostMm::HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys,
+               std::unique_ptr<HostMemory> own, HostMemory* shared, Stats& stats)
     : p_(p),
       phys_(phys),
-      alloc_(p.alloc, heap, phys, stats),
+      own_memory_(std::move(own)),
+      memory_(shared ? *shared : *own_memory_),
+      alloc_(memory_.alloc),
       pt_(alloc_, heap, phys, stats),
       mmap_lock_("host.mm.mmap_lock", heap.alloc(), stats),
       vma_word_(heap.alloc()),
       hugetlb_mutex_stats_(stats, "host.mm.hugetlb_fault_mutex"),
       heap_(heap),
-      stats_(stats) {}
+      backed_bytes_(memory_.backed_bytes),
+      stats_(memory_.stats) {}
 
 void HostMm::set_backing_level(uint64_t gfn, uint64_t count, unsigned level) {
   if (level < 1 || level > 3) throw ModelError("host backing level must be 1..3");

@@ -28,6 +28,7 @@
 
 #include "sim/core/stats_group.hpp"
 #include "sim/core/types.hpp"
+#include "sim/hv/host_memory.hpp"
 #include "sim/hv/host_page_tables.hpp"
 #include "sim/hv/host_pte.hpp"
 #include "sim/hv/kernel_heap.hpp"
@@ -75,7 +76,13 @@ struct HostMmParams {
 
 class HostMm {
  public:
+  // A host with one VMM process: it owns the host-wide part too.
   HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys, Stats& stats);
+  // One VMM process's mm (its page tables, mmap_lock, MMU notifier) over the host-wide part
+  // `shared` (page allocator, host.mm.* counters) that every VM's HostMm uses; the mm's own
+  // locks report to `stats` (docs/ARCHITECTURE.md, Several VMs).
+  HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys, HostMemory& shared,
+         Stats& stats);
 
   // Timed resolution in the calling thread (outside any hypervisor lock): returns with a
   // reference on the page, which the caller drops with release() once it mapped the page
@@ -99,7 +106,7 @@ class HostMm {
   //   replaced by one new huge page (khugepaged copies into a fresh frame).
   bool split_backing(uint64_t gfn);
   void collapse_backing(uint64_t gfn, unsigned level);
-  uint64_t backed_bytes() const { return backed_bytes_; }
+  uint64_t backed_bytes() const { return backed_bytes_; }  // over every VM
 
   // --- Host memory-manager events -------------------------------------------------
   // Guest RAM is one anonymous mapping of the VMM at kGuestRamHva (guest frame g at
@@ -139,6 +146,8 @@ class HostMm {
   bool swapped(uint64_t gfn) const { return swapped_.count(gfn) != 0; }
 
  private:
+  HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys, std::unique_ptr<HostMemory> own,
+         HostMemory* shared, Stats& stats);
   unsigned level_of(uint64_t gfn) const;
   static unsigned order_of(unsigned level) { return 9 * (level - 1); }
   // Whether the entry at `level` maps a page an access may use: a present PTE or huge leaf,
@@ -173,7 +182,9 @@ class HostMm {
   const HostMmParams p_;
   std::map<uint64_t, std::pair<uint64_t, unsigned>> level_ranges_;  // start -> (end, level)
   PhysMem& phys_;
-  PageAllocator alloc_;
+  std::unique_ptr<HostMemory> own_memory_;  // a HostMm built alone owns the host-wide part
+  HostMemory& memory_;
+  PageAllocator& alloc_;
   HostPageTables pt_;
   RwLock mmap_lock_;
   Addr vma_word_;  // the VMA tree's root as find_vma reads it
@@ -184,32 +195,8 @@ class HostMm {
   LockStats hugetlb_mutex_stats_;
   std::unordered_map<uint64_t, std::unique_ptr<RwLock>> hugetlb_mutexes_;  // by huge page
   KernelHeap& heap_;
-  uint64_t backed_bytes_ = 0;
-  struct HostMmStats : StatsGroup {
-    explicit HostMmStats(Stats& s) : StatsGroup(s) {}
-    statistics::Counter faults{*this, "host.mm.faults",
-                               "host fault handler runs (get_user_pages found no usable PTE)"};
-    statistics::Counter lookups{*this, "host.mm.lookups",
-                                "host page lookups for a stage-2 fault (hva to host frame)"};
-    statistics::Counter gup_fast{*this, "host.mm.gup_fast",
-                                 "lookups served by GUP's lockless path"};
-    statistics::Counter gup_slow{*this, "host.mm.gup_slow",
-                                 "lookups that took mmap_lock (GUP's slow path)"};
-    statistics::Counter installed{*this, "host.mm.pages_installed",
-                                  "host pages installed by the fault handler"};
-    statistics::Counter race_lost{*this, "host.mm.fault_race_lost",
-        "faults that found the entry set by a racer and freed the page they had prepared"};
-    statistics::Counter ev_cow{*this, "host.mm.cow_break", "copy-on-write breaks of a host page"};
-    statistics::Counter ev_ksm{*this, "host.mm.ksm_merge", "host pages merged by KSM"};
-    statistics::Counter ev_migrate{*this, "host.mm.migrate",
-                                   "host pages migrated to another frame"};
-    statistics::Counter ev_swap_out{*this, "host.mm.swap_out", "host pages swapped out"};
-    statistics::Counter ev_swap_in{*this, "host.mm.swap_in", "host pages swapped back in"};
-    statistics::Counter vma_changes{*this, "host.mm.vma_changes",
-        "mmap/munmap calls of the VMM outside guest RAM (mmap_lock held for write)"};
-    statistics::Counter ev_balloon{*this, "host.mm.balloon",
-                                   "host pages given up through the balloon"};
-  } stats_;
+  uint64_t& backed_bytes_;  // host-wide
+  HostMmStats& stats_;  // host-wide (HostMemory)
 };
 
 }  // namespace mmusim

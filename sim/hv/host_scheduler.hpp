@@ -1,5 +1,5 @@
-// The host's CPU scheduler when vCPUs outnumber physical CPUs (--pcpus P < --vcpus V). Each
-// vCPU thread is pinned to one physical CPU (vCPU i on pCPU i % P); a pCPU runs at most one vCPU
+// The host's CPU scheduler when vCPU threads of every VM outnumber physical CPUs (--pcpus P).
+// Each vCPU thread is pinned to one physical CPU (thread t on pCPU t % P); a pCPU runs one vCPU
 // at a time and hands itself to waiting vCPUs in FIFO order. A running vCPU asks, at scheduler
 // ticks (--timeslice), whether another vCPU waits for its pCPU; if so it is preempted and queues
 // behind it. Every wait here is a real SystemC wait on the owner's hand-over, so how long a vCPU
@@ -19,8 +19,8 @@ namespace mmusim {
 
 // What the host scheduler is built from (app/params_hardware.cpp fills it).
 struct HostSchedulerParams {
-  unsigned vcpus = 4;            // vCPU threads it schedules
-  unsigned pcpus = 4;            // physical CPUs (vCPU i runs on pCPU i % pcpus)
+  unsigned vcpus = 4;            // vCPU threads it schedules, of every VM
+  unsigned pcpus = 4;            // physical CPUs (vCPU thread t runs on pCPU t % pcpus)
   Cycles context_switch = 1500;  // switching a pCPU to another vCPU thread (vcpu_load)
 };
 
