@@ -114,8 +114,10 @@ void DirtyLog::vmm(Agent& a) {
     t = a.now();
     std::vector<uint64_t> log;
     if (reaper_) {
-      log = ring_round(a, written.size());
+      log.assign(written.size(), 0);
+      ring_round(a, log);
       dirty.sample(a.now() - t);
+      reaper_->collect(a, log);  // what the round left in the rings
     } else {
       rendezvous_.vmm_wait_all(a);
       dirty.sample(a.now() - t);
@@ -147,8 +149,7 @@ void DirtyLog::vmm(Agent& a) {
   rendezvous_.vmm_release(a);
 }
 
-std::vector<uint64_t> DirtyLog::ring_round(Agent& a, size_t words) {
-  std::vector<uint64_t> log(words, 0);
+void DirtyLog::ring_round(Agent& a, std::vector<uint64_t>& log) {
   // During the round a vCPU whose ring reached the soft limit waits in KVM_RUN's caller until
   // the rings are reset; the others keep running (and pushing) meanwhile.
   while (!rendezvous_.vmm_wait_all_or_ring_full(a)) {
@@ -156,8 +157,6 @@ std::vector<uint64_t> DirtyLog::ring_round(Agent& a, size_t words) {
     reaper_->collect(a, log);
     rendezvous_.vmm_rings_reset(a);
   }
-  reaper_->collect(a, log);
-  return log;
 }
 
 }  // namespace mmusim

@@ -46,9 +46,9 @@ class DirtyLog : public Workload {
 
  private:
   void vmm(Agent& a);
-  // One round's log with the ring: harvests whenever a vCPU returns with a full ring, until
-  // every vCPU reached the end of the round, then harvests the rest.
-  std::vector<uint64_t> ring_round(Agent& a, size_t words);
+  // A round with the ring: harvests into `log` whenever a vCPU returns with a full ring, until
+  // every vCPU reached the end of the round.
+  void ring_round(Agent& a, std::vector<uint64_t>& log);
   DirtyLogParams p_;
   std::unique_ptr<DirtyRingReaper> reaper_;
   DemandPaging paging_;

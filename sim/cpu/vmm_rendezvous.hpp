@@ -45,7 +45,8 @@ class VmmRendezvous {
       a.wait_event(all_arrived_, "every vCPU to reach its sync point or fill its dirty ring");
     return ring_full_ == 0;
   }
-  bool ring_full_waiting() const { return ring_full_ != 0; }
+  // Lets every vCPU waiting for a reset check its ring again (one that filled it while the VMM
+  // was harvesting finds it still full and comes back).
   void vmm_rings_reset(Agent& a) {
     a.sync();
     ring_full_ = 0;
