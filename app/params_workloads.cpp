@@ -31,6 +31,14 @@ DirtyLogParams dirty_log_params(const SimConfig& cfg) {
                              ? *cfg.dirty_log_initially_set == DirtyLogInitiallySet::On
                              : p.caps.manual_protect;
   p.write_fraction = cfg.dirty_log_write_fraction;
+  // auto: the bitmap, in every release (a VMM asks for the ring; config_options_dirty_log.cpp
+  // refuses it where the release or arch has none).
+  p.tracking = cfg.dirty_tracking.value_or(DirtyTracking::Bitmap);
+  p.ring.entries = cfg.dirty_ring_entries;
+  p.ring.reset = cfg.dirty_ring_reset;
+  // With the ring the VMM does not enable KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (dirty_log_test's
+  // ring mode): there is no bitmap to clear.
+  if (p.tracking == DirtyTracking::Ring) p.caps = {false, false};
   return p;
 }
 

@@ -45,6 +45,12 @@ void DirtyLog::attach(WorkloadEnv& env) {
   if (!capability<DirtyLogging>(env.mmu))
     throw UsageError(std::string("--workload dirty-log: --arch ") + mode_name(p_.arch) + " does not model dirty logging");
   env_ = &env;
+  // KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING) right after the VM is created, before its vCPUs.
+  if (p_.tracking == DirtyTracking::Ring) {
+    DirtyLogging& kvm = *capability<DirtyLogging>(env.mmu);
+    kvm.enable_dirty_ring(env.stats, p_.paging.vcpus, p_.ring);
+    reaper_ = std::make_unique<DirtyRingReaper>(env.stats, kvm, p_.paging.vcpus);
+  }
 }
 
 std::unique_ptr<OpStream> DirtyLog::vcpu_stream(unsigned vcpu) {
@@ -106,11 +112,19 @@ void DirtyLog::vmm(Agent& a) {
   for (unsigned i = 1; i <= p_.iterations; ++i) {
     rendezvous_.vmm_release(a);
     t = a.now();
-    rendezvous_.vmm_wait_all(a);
-    dirty.sample(a.now() - t);
-    t = a.now();
-    std::vector<uint64_t> log = mmu.get_dirty_log(a);
-    get.sample(a.now() - t);
+    std::vector<uint64_t> log;
+    if (reaper_) {
+      log.assign(written.size(), 0);
+      ring_round(a, log);
+      dirty.sample(a.now() - t);
+      reaper_->collect(a, log);  // what the round left in the rings
+    } else {
+      rendezvous_.vmm_wait_all(a);
+      dirty.sample(a.now() - t);
+      t = a.now();
+      log = mmu.get_dirty_log(a);
+      get.sample(a.now() - t);
+    }
     const std::vector<uint64_t>& expected = i == 1 && p_.caps.initially_set ? every_page : written;
     if (log != expected) {
       uint64_t missing = 0, extra = 0;
@@ -123,7 +137,8 @@ void DirtyLog::vmm(Agent& a) {
                               " written pages missing from the log, " + std::to_string(extra) +
                               " pages logged that were not written");
     }
-    if (!p_.caps.manual_protect) continue;  // the get cleared and protected already
+    // The get cleared and protected already; the ring has no clear (the reset protected).
+    if (!p_.caps.manual_protect || reaper_) continue;
     t = a.now();
     mmu.clear_dirty_log(a, log);
     clear.sample(a.now() - t);
@@ -132,6 +147,16 @@ void DirtyLog::vmm(Agent& a) {
   mmu.disable_dirty_log(a);
   s.disable_cycles.set(a.now() - t);
   rendezvous_.vmm_release(a);
+}
+
+void DirtyLog::ring_round(Agent& a, std::vector<uint64_t>& log) {
+  // During the round a vCPU whose ring reached the soft limit waits in KVM_RUN's caller until
+  // the rings are reset; the others keep running (and pushing) meanwhile.
+  while (!rendezvous_.vmm_wait_all_or_ring_full(a)) {
+    reaper_->stats().full_wakeups.inc();
+    reaper_->collect(a, log);
+    rendezvous_.vmm_rings_reset(a);
+  }
 }
 
 }  // namespace mmusim

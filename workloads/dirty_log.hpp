@@ -7,6 +7,10 @@
 // ("workload.dirty_log.*"), and checks that each round's log holds exactly the pages the
 // vCPUs wrote -- every page of the slot in the first round with initially-set, whose bitmap
 // starts all set ("check.dirty_log_mismatch" otherwise).
+// With the dirty ring (--dirty-tracking ring) the VMM enables KVM_CAP_DIRTY_LOG_RING before the
+// vCPUs exist, and instead of getting and clearing the log it harvests the rings and resets
+// them (workloads/dirty_ring_reaper.hpp): at the end of each round, and whenever a vCPU comes
+// back with a full ring during one; the round's log is every page it harvested.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -15,6 +19,7 @@
 #include "sim/cpu/vmm_rendezvous.hpp"
 #include "sim/hv/dirty_logging.hpp"
 #include "workloads/demand_paging.hpp"
+#include "workloads/dirty_ring_reaper.hpp"
 #include "workloads/workload.hpp"
 
 namespace mmusim {
@@ -25,6 +30,8 @@ struct DirtyLogParams {
   Arch arch = Arch::X86;      // named when the arch models no dirty logging
   DirtyLogCaps caps{true, true};  // KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 as the selftest enables it
   unsigned write_fraction = 1;    // the selftest's -f
+  DirtyTracking tracking = DirtyTracking::Bitmap;
+  DirtyRingParams ring;  // with DirtyTracking::Ring
 };
 
 class DirtyLog : public Workload {
@@ -39,7 +46,11 @@ class DirtyLog : public Workload {
 
  private:
   void vmm(Agent& a);
+  // A round with the ring: harvests into `log` whenever a vCPU returns with a full ring, until
+  // every vCPU reached the end of the round.
+  void ring_round(Agent& a, std::vector<uint64_t>& log);
   DirtyLogParams p_;
+  std::unique_ptr<DirtyRingReaper> reaper_;
   DemandPaging paging_;
   VmmRendezvous rendezvous_;
   WorkloadEnv* env_ = nullptr;

@@ -90,8 +90,10 @@ FaultOutcome Stage2Mmu::handle_fault(Agent& a, int vcpu_id, const TranslationFau
   rcu_.read_unlock(a);
   unlock(a);
   host_.release(a, hp);  // kvm_release_faultin_page after the unlock
-  // mark_page_dirty_in_slot for every mapping made writable while logging.
-  if (out == FaultOutcome::Fixed && log && prot.write) mark_dirty(a, gpa);
+  // mark_page_dirty_in_slot for every mapping made writable while logging (to the vCPU's
+  // dirty ring when the VM has one).
+  if (out == FaultOutcome::Fixed && log && prot.write && !dirty_ring_push(a, vcpu_id, gpa))
+    mark_dirty(a, gpa);
 
   const Cycles t1 = a.now();
   faults_.record(out, t1 - t0);

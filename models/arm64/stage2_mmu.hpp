@@ -148,6 +148,7 @@ class Stage2Mmu : public HypervisorMmu,
   void arch_protect_masked(Agent& a, size_t word, uint64_t mask) override;
   void arch_flush_logged(Agent& a) override;
   void arch_disable_dirty_log(Agent& a) override;
+  KernelHeap* arch_kernel_heap() override { return &heap_; }  // the dirty rings
   void mark_dirty(Agent& a, Addr gpa);  // set_bit in the slot's bitmap (simulated memory)
 
   const Stage2MmuParams p_;

@@ -84,7 +84,7 @@ bool TdpMmu::fast_page_fault_acc_track(Agent& a, int vcpu_id, Addr gpa, bool wri
   if (fixed && age_stats_ && restored) age_stats_->restored.inc();
   if (fixed && age_stats_ && restored && made_writable) age_stats_->restored_writable.inc();
   // mark_page_dirty_in_slot for an SPTE the fault made writable.
-  if (fixed && made_writable && logging(gpa)) mark_dirty(a, it.base());
+  if (fixed && made_writable && logging(gpa)) mark_dirty(a, vcpu_id, it.base());
   return fixed;
 }
 

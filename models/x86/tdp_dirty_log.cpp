@@ -22,7 +22,8 @@ uint64_t without_dirty(uint64_t spte) { return spte & ~(uint64_t(1) << 9); }  //
 constexpr int kFastPfRetries = 4;
 }  // namespace
 
-void TdpMmu::mark_dirty(Agent& a, Addr gpa) {
+void TdpMmu::mark_dirty(Agent& a, int vcpu_id, Addr gpa) {
+  if (dirty_ring_push(a, vcpu_id, gpa)) return;
   // set_bit_le on the slot's bitmap: a locked OR, modelled as a cmpxchg loop.
   uint64_t page = (gpa - log_gpa_) >> kPageShift;
   Addr word = log_bitmap_ + (page / 64) * 8;
@@ -59,7 +60,7 @@ bool TdpMmu::fast_page_fault(Agent& a, int vcpu_id, Addr gpa) {
     }
   }
   rcu_.read_unlock(a);
-  if (fixed) mark_dirty(a, it.base());
+  if (fixed) mark_dirty(a, vcpu_id, it.base());
   return fixed;
 }
 

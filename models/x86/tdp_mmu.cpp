@@ -261,7 +261,7 @@ void TdpMmu::handle_changed(Agent& a, const ChangeCtx& c, Addr gpa, uint64_t old
   // the guest is about to write.
   if (c.current && level == 1 && is_present && fmt_.perms(new_spte).write &&
       !(was_present && fmt_.perms(old_spte).write) && logging(gpa))
-    mark_dirty(a, gpa);
+    mark_dirty(a, c.vcpu_id, gpa);
   if (!was_present) return;
   bool was_leaf = fmt_.is_leaf(old_spte, level);
   bool pfn_changed = !is_present || fmt_.address(old_spte, level) != fmt_.address(new_spte, level) ||

@@ -271,10 +271,16 @@ class TdpMmu : public HypervisorMmu,
   void arch_protect_masked(Agent& a, size_t word, uint64_t mask) override;
   void arch_flush_logged(Agent& a) override;
   void arch_disable_dirty_log(Agent& a) override;
+  KernelHeap* arch_kernel_heap() override { return &heap_; }
+  // vmx's cpu_dirty_log_size: a PML buffer flush pushes up to its 512 entries at once.
+  unsigned arch_cpu_dirty_log_size() const override {
+    return pml_enabled() ? unsigned(kPmlEntries) : 0;
+  }
   bool logging(Addr gpa) const {
     return log_len_ && gpa >= log_gpa_ && gpa < log_gpa_ + log_len_;
   }
-  void mark_dirty(Agent& a, Addr gpa);
+  // mark_page_dirty_in_slot: to the ring of vCPU `vcpu_id` with the dirty ring, else the bit.
+  void mark_dirty(Agent& a, int vcpu_id, Addr gpa);
   // fast_page_fault: a write to a write-protected 4K SPTE that may be made writable is fixed
   // with one cmpxchg and no mmu_lock. Returns false when the slow path must run.
   bool fast_page_fault(Agent& a, int vcpu_id, Addr gpa);

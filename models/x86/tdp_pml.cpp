@@ -1,7 +1,8 @@
 // Page-Modification Logging in the TDP MMU (docs/ARCHITECTURE.md, Dirty logging): with PML,
 // KVM leaves logged 4K SPTEs writable and clears their D bit instead (the walker then logs
 // each GPA it dirties); huge SPTEs are still write-protected, so a write to one faults and is
-// mapped at 4K. Each VM exit drains the vCPU's log into the dirty bitmap first, and
+// mapped at 4K. Each VM exit drains the vCPU's log into the dirty bitmap (with the dirty ring:
+// into the vCPU's ring, kvm_flush_pml_buffers -> mark_page_dirty) first, and
 // KVM_GET_DIRTY_LOG kicks every vCPU in guest mode out so that its log is drained.
 #include "models/x86/tdp_mmu.hpp"
 #include "sim/core/error.hpp"
@@ -24,7 +25,7 @@ void TdpMmu::drain_pml(Agent& a, int vcpu_id) {
   for (uint64_t i = first; i < kPmlEntries; ++i) {
     const Addr gpa = a.load(log.buffer + i * 8);
     // kvm_vcpu_mark_page_dirty: only a slot with a dirty bitmap records the page.
-    if (logging(gpa)) mark_dirty(a, gpa);
+    if (logging(gpa)) mark_dirty(a, vcpu_id, gpa);
   }
   pml_stats_->flushed.inc(kPmlEntries - first);
   a.store(log.index, kPmlIndexFirst);

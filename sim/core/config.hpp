@@ -210,6 +210,10 @@ struct SimConfig {
   // unset (auto): on with manual protect, off without -- the selftest asks for both
   std::optional<DirtyLogInitiallySet> dirty_log_initially_set;
   unsigned dirty_log_write_fraction = 1;  // the selftest's -f: page i written when i % N == 0
+  // unset (auto): bitmap, what a VMM uses unless it asks for the ring, in every release
+  std::optional<DirtyTracking> dirty_tracking;
+  unsigned dirty_ring_entries = 65536;  // per vCPU ring (dirty_log_test's default)
+  DirtyRingReset dirty_ring_reset = DirtyRingReset::Kvm;
   // --- end dirty-log workload ---
 
   // --- x86 shadow MMU (sim/core/config_options_shadow.cpp) ---

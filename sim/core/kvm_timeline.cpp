@@ -47,6 +47,16 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "before-map: a fault cleans the new frame to the PoC before the map walk, also when the "
      "walk then finds the mapping installed by another vCPU",
      "in-walker: the map walker cleans the frame only when it is about to install the leaf"},
+    // A capability the VMM asks for rather than a changed behaviour: --dirty-tracking has no
+    // `auto`; a release before this one refuses ring (exit 2, config_options_dirty_log.cpp).
+    // The same series made the ring exclusive with KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG
+    // ("KVM: Make dirty ring exclusive to dirty bitmap log": -ENXIO).
+    {KvmChange::X86DirtyRing, Arch::X86, "dirty-tracking", {5, 11},
+     "KVM: X86: Implement ring-based dirty memory tracking",
+     "bitmap only: --dirty-tracking ring is refused",
+     "ring too: each vCPU pushes the pages it dirties to its ring; a vCPU whose ring reaches the "
+     "soft limit exits with KVM_EXIT_DIRTY_RING_FULL; KVM_RESET_DIRTY_RINGS write-protects "
+     "the harvested pages again"},
     {KvmChange::X86TdpFastPageFault, Arch::X86, "tdp-fast-fault", {5, 15},
      "KVM: x86/mmu: fast_page_fault support for the TDP MMU",
      "slow-path: a write to a write-protected SPTE takes the full fault path under mmu_lock",
@@ -89,6 +99,14 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "sets meanwhile is lost)",
      "xchg: an SPTE with volatile bits is written by atomic exchange, others by a store; both "
      "through the SPTE-change bookkeeping"},
+    // Merged with kvmarm-6.2 (after 6.1's KVM_CAP_DIRTY_LOG_RING_ACQ_REL, which the arm64 ring
+    // requires); the same series added KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP (a bitmap beside the
+    // ring for writes without a running vCPU, such as saving the vGIC/ITS tables) and made the
+    // soft-full check a vCPU request (KVM_REQ_DIRTY_RING_SOFT_FULL) on x86 too.
+    {KvmChange::Arm64DirtyRing, Arch::Arm64, "dirty-tracking", {6, 2},
+     "KVM: arm64: Enable ring-based dirty memory tracking",
+     "bitmap only: --dirty-tracking ring is refused",
+     "ring too, as on x86 (no PML: only the fixed reserve of 64 entries below the soft limit)"},
     {KvmChange::Arm64ParallelFaults, Arch::Arm64, "mmu-lock", {6, 2},
      "KVM: arm64: Handle stage-2 faults in parallel",
      "exclusive: stage-2 faults hold mmu_lock exclusively and write descriptors with stores",

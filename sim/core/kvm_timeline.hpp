@@ -38,6 +38,8 @@ enum class KvmChange {
   MipsTeRemoved,               // MIPS: trap-and-emulate KVM removed (--mips-virt te refused)
   X86AgeXchgVolatile,          // aging writes an SPTE with volatile bits by atomic exchange
   X86AgeAtomicAnd,             // ... and clears only the A bit, by atomic AND, no bookkeeping
+  X86DirtyRing,                // x86: KVM_CAP_DIRTY_LOG_RING (--dirty-tracking ring accepted)
+  Arm64DirtyRing,              // arm64: the same capability
 };
 
 // Whether long mmu_lock walks yield to a waiter in release r on a host booted with `preempt`.

@@ -65,6 +65,15 @@ enum class PmlDrain { Kvm, FullOnly };
 // KVM_DIRTY_LOG_INITIALLY_SET flag (--dirty-log-initially-set).
 enum class DirtyLogManualProtect { Off, On };
 enum class DirtyLogInitiallySet { Off, On };
+// How the dirty-log workload's VMM learns which pages were written (--dirty-tracking): bitmap
+// (KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG on the memslot's bitmap) or ring (KVM_CAP_DIRTY_LOG_RING:
+// each vCPU pushes the pages it dirties to a ring the VMM harvests, then KVM_RESET_DIRTY_RINGS).
+enum class DirtyTracking { Bitmap, Ring };
+// What KVM_RESET_DIRTY_RINGS does with the entries the VMM collected (--dirty-ring-reset): kvm
+// write-protects their pages again (kvm_arch_mmu_enable_log_dirty_pt_masked); skip-protect is
+// hypothetical (only the ring indices advance), to show the dirty-log oracle catches the writes
+// a reset without re-protection loses.
+enum class DirtyRingReset { Kvm, SkipProtect };
 // The host kernel's preemption model as booted: voluntary (a PREEMPT_DYNAMIC distro kernel's
 // default) or full (PREEMPT / PREEMPT_RT).
 enum class HostPreempt { Voluntary, Full };
@@ -162,6 +171,16 @@ template <>
 struct ModeNames<DirtyLogInitiallySet> {
   static constexpr ModeName<DirtyLogInitiallySet> table[] = {{DirtyLogInitiallySet::Off, "off"},
                                                              {DirtyLogInitiallySet::On, "on"}};
+};
+template <>
+struct ModeNames<DirtyTracking> {
+  static constexpr ModeName<DirtyTracking> table[] = {{DirtyTracking::Bitmap, "bitmap"},
+                                                      {DirtyTracking::Ring, "ring"}};
+};
+template <>
+struct ModeNames<DirtyRingReset> {
+  static constexpr ModeName<DirtyRingReset> table[] = {{DirtyRingReset::Kvm, "kvm"},
+                                                       {DirtyRingReset::SkipProtect, "skip-protect"}};
 };
 template <>
 struct ModeNames<EptAd> {

@@ -35,6 +35,7 @@ Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
       walker(env.make_walker("walker")),
       id_(id), p_(env.params), hv_(env.hv), shadow_(capability<ShadowPaging>(env.hv)),
       run_hook_(capability<KvmRunHook>(env.hv)), pml_(capability<PmlLogging>(env.hv)),
+      ring_(capability<DirtyLogging>(env.hv)),
       fills_(env.fills), guest_(guest),
       ops_(std::move(ops)), timeline_(env.timeline), oracle_(env.oracle), phys_(env.phys),
       agent_(env.kernel, env.name_prefix + "vcpu." + std::to_string(id), id, port,
@@ -45,6 +46,7 @@ Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
       stats_(env.stats, id), guest_stats_(env.guest_stats), fault_stats_(env.faults) {
   walker->set_cpu(pcpu);
   if (pml_ && !pml_->pml_enabled()) pml_ = nullptr;
+  if (ring_ && !ring_->dirty_ring_enabled()) ring_ = nullptr;
   SC_HAS_PROCESS(Vcpu);
   SC_THREAD(run);
   sensitive << agent_.wake_event();  // only parking waits on it (Agent::use_static_wake)
@@ -125,6 +127,9 @@ void Vcpu::process_requests() {
 }
 
 void Vcpu::enter_guest() {
+  // Before anything else of the entry (vcpu_enter_guest, and arm64's request checks): a vCPU
+  // whose ring holds its soft limit of entries does not enter.
+  while (ring_ && ring_->dirty_ring_full_exit(agent_, id_)) dirty_ring_full_exit();
   while (true) {
     agent_.advance(p_.request_check);
     if (agent_.load(request_word_) != 0) process_requests();
@@ -173,6 +178,18 @@ void Vcpu::pml_full_exit() {
   pml_->pml_full_exit(agent_, id_);
   enter_guest();
   if (agent_.track() >= 0) timeline_.span(agent_.track(), "pml full exit", t0, agent_.now());
+}
+
+void Vcpu::dirty_ring_full_exit() {
+  if (!guest_.rendezvous)
+    throw ModelError(agent_.name() + ": dirty ring full without a VMM to harvest it");
+  // The VM exit that pushed the last entries was paid already; KVM_RUN returns to the VMM, and
+  // the next entry pays its vmentry as any.
+  const Cycles t0 = agent_.now();
+  leave_pcpu();
+  guest_.rendezvous->vcpu_ring_full_and_wait(agent_);
+  start_on_pcpu();
+  if (agent_.track() >= 0) timeline_.span(agent_.track(), "dirty ring full exit", t0, agent_.now());
 }
 
 void Vcpu::take_ipi() {

@@ -21,6 +21,7 @@
 #include "sim/cpu/op.hpp"
 #include "sim/cpu/vcpu_stats.hpp"
 #include "sim/cpu/vmm_rendezvous.hpp"
+#include "sim/hv/dirty_logging.hpp"
 #include "sim/hv/mmu_stats.hpp"
 #include "sim/hv/guest_cpu.hpp"
 #include "sim/hv/host_scheduler.hpp"
@@ -203,6 +204,9 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   FaultOutcome stage2_fault_exit(Addr addr, Access access, uint64_t value = 0);
   // A PML log-full VM exit (the walk did nothing): exit, let the hypervisor drain, re-enter.
   void pml_full_exit();
+  // KVM refused the entry: the vCPU's dirty ring is soft-full. Back to the VMM until it reset
+  // the rings (KVM_EXIT_DIRTY_RING_FULL).
+  void dirty_ring_full_exit();
   void on_ipi();                 // SC_METHOD: IPI arrivals at the physical CPU
   void ack_pending();
 
@@ -213,6 +217,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   ShadowPaging* shadow_;
   KvmRunHook* run_hook_;
   PmlLogging* pml_;  // null unless the hypervisor drains PML logs (--pml on)
+  DirtyLogging* ring_;  // null unless the VM has dirty rings (KVM_CAP_DIRTY_LOG_RING)
   FillClock& fills_;
   GuestContext guest_;
   std::unique_ptr<OpStream> ops_;
