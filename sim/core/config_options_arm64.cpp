@@ -31,7 +31,7 @@ void add_arm64_options(OptionTable& o) {
   o.versioned("s2-relax-tlbi",
               "the TLBI after a stage-2 permission relaxation: broadcast (inner shareable, "
               "every core) or local (the faulting core only); auto: as --kvm-version (local "
-              "from 6.4)",
+              "from 6.5)",
               &SimConfig::s2_relax_tlbi);
   o.versioned("s2-fault-cmo",
               "where a stage-2 fault cleans the new frame to the PoC: before-map (before the "
