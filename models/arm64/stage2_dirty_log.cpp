@@ -5,12 +5,15 @@
 //     rights needs no break-before-make,
 //     only a TLB invalidation of the range afterwards;
 //   - a write then takes a stage-2 permission fault. On a 4 KiB page the fault path relaxes the
-//     entry in place; on a block it maps just the written page (force_pte while logging): the
-//     block is broken and replaced by a table, so the block's other pages fault on their own
-//     first use and each write is logged per page. The fault path sets the page's bit
-//     (mark_page_dirty) whenever it made a mapping writable while logging (stage2_mmu.cpp);
+//     entry in place; on a block it maps just the written page (force_pte while logging): a
+//     table page is taken from the vCPU's cache, the block is broken (one TLBI by IPA with its
+//     level) and the table linked, so the block's other pages fault on their own first use
+//     and each write is logged per page (hv.dirty_log.block_split counts those breaks). The
+//     fault path sets the page's bit (mark_page_dirty) whenever it made a mapping writable
+//     while logging (stage2_mmu.cpp);
 //   - the get (without manual protect) or the clear write-protects the logged pages again
-//     (kvm_arch_mmu_enable_log_dirty_pt_masked under mmu_lock), then the TLBs are invalidated.
+//     (kvm_arch_mmu_enable_log_dirty_pt_masked under mmu_lock: one walk from the first to the
+//     last page of each bitmap word), then the TLBs are invalidated.
 // There is no lockless fast path as on x86: the relaxation runs under mmu_lock (for read in
 // --mmu-lock shared, where it is a cmpxchg). The bitmap is words of simulated memory.
 #include "models/arm64/stage2_mmu.hpp"
@@ -83,19 +86,12 @@ void Stage2Mmu::arch_mmu_unlock(Agent& a) {
 }
 
 void Stage2Mmu::arch_protect_masked(Agent& a, size_t word, uint64_t mask) {
-  // kvm_arch_mmu_enable_log_dirty_pt_masked: each run of consecutive dirty pages of the word
-  // in one range walk.
-  for (unsigned b = 0; b < 64;) {
-    if (!(mask & (uint64_t(1) << b))) {
-      ++b;
-      continue;
-    }
-    unsigned e = b;
-    while (e < 64 && (mask & (uint64_t(1) << e))) ++e;
-    write_protect(a, log_gpa_ + ((uint64_t(word) * 64 + b) << kPageShift),
-                  uint64_t(e - b) << kPageShift);
-    b = e;
-  }
+  // kvm_arch_mmu_enable_log_dirty_pt_masked: one range walk from the first to the last page
+  // of the mask (__ffs to __fls), pages between them included (stage2_wp_range).
+  const unsigned first = unsigned(__builtin_ctzll(mask));
+  const unsigned last = 63u - unsigned(__builtin_clzll(mask));
+  write_protect(a, log_gpa_ + ((uint64_t(word) * 64 + first) << kPageShift),
+                uint64_t(last - first + 1) << kPageShift);
 }
 
 void Stage2Mmu::arch_flush_logged(Agent& a) { flush_.flush_range(a, -1, log_gpa_, log_len_); }
