@@ -73,6 +73,12 @@ void Stage2Mmu::arch_enable_dirty_log(Agent& a, bool initially_set) {
   const size_t n = write_protect(a, log_gpa_, log_len_);
   arch_mmu_unlock(a);
   if (n) flush_.flush_range(a, -1, log_gpa_, log_len_);
+  // kvm_mmu_split_memory_region (6.5 on; nothing with chunk 0): the blocks just protected
+  // become tables of read-only 4 KiB pages, so no write of the logging passes breaks a block.
+  if (!p_.eager_split_chunk) return;
+  arch_mmu_lock(a);
+  split_huge_pages(a, log_gpa_, log_len_);
+  arch_mmu_unlock(a);
 }
 
 void Stage2Mmu::arch_mmu_lock(Agent& a) {
@@ -90,8 +96,12 @@ void Stage2Mmu::arch_protect_masked(Agent& a, size_t word, uint64_t mask) {
   // of the mask (__ffs to __fls), pages between them included (stage2_wp_range).
   const unsigned first = unsigned(__builtin_ctzll(mask));
   const unsigned last = 63u - unsigned(__builtin_clzll(mask));
-  write_protect(a, log_gpa_ + ((uint64_t(word) * 64 + first) << kPageShift),
-                uint64_t(last - first + 1) << kPageShift);
+  const Addr start = log_gpa_ + ((uint64_t(word) * 64 + first) << kPageShift);
+  const uint64_t len = uint64_t(last - first + 1) << kPageShift;
+  write_protect(a, start, len);
+  // With initially-set, enabling split nothing: each clear splits (after protecting them) the
+  // blocks over the same span (kvm_mmu_split_huge_pages, 6.5 on, with a chunk size).
+  if (p_.eager_split_chunk && dirty_log_caps().initially_set) split_huge_pages(a, start, len);
 }
 
 void Stage2Mmu::arch_flush_logged(Agent& a) { flush_.flush_range(a, -1, log_gpa_, log_len_); }
@@ -99,7 +109,9 @@ void Stage2Mmu::arch_flush_logged(Agent& a) { flush_.flush_range(a, -1, log_gpa_
 void Stage2Mmu::arch_disable_dirty_log(Agent& a) {
   (void)a;
   // The 4 KiB pages stay; blocks come back only as the guest faults on newly unmapped ranges.
+  // The split cache's leftover pages are freed (kvm_arch_commit_memory_region).
   log_len_ = 0;
+  free_split_cache();
 }
 
 }  // namespace mmusim

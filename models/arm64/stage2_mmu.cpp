@@ -24,6 +24,7 @@ Stage2Mmu::Stage2Mmu(const Stage2MmuParams& p, ArchDeps& d, const Arm64S2Format&
       heap_(d.heap), touched_(d.touched),
       faults_(d.faults),
       stats_(d.stats) {
+  if (p.eager_split_chunk) split_stats_ = std::make_unique<EagerSplitStats>(d.stats);
   // Concatenated start-level tables must be contiguous and aligned to their total size.
   const unsigned n = fmt_.root_pages();
   root_ = pool_.alloc();
@@ -305,6 +306,7 @@ void Stage2Mmu::teardown(Agent& host) {
   flush_.flush_all(host, -1);
   rcu_.read_unlock(host);
   mmu_lock_.write_unlock(host);
+  free_split_cache();  // kvm_uninit_stage2_mmu
   const Addr root = root_;
   const unsigned n = fmt_.root_pages();
   rcu_.call_rcu(host, [this, root, n]() {
