@@ -13,7 +13,10 @@
 //     while logging (stage2_mmu.cpp);
 //   - the get (without manual protect) or the clear write-protects the logged pages again
 //     (kvm_arch_mmu_enable_log_dirty_pt_masked under mmu_lock: one walk from the first to the
-//     last page of each bitmap word), then the TLBs are invalidated.
+//     last page of each bitmap word), then the TLBs are invalidated;
+//   - with a chunk size set by the VMM (6.5 on), the blocks are split eagerly instead: after
+//     enabling's protection, or with initially-set in each clear over the span it protected
+//     (stage2_split.cpp), so the logging passes take permission faults on 4 KiB pages only.
 // There is no lockless fast path as on x86: the relaxation runs under mmu_lock (for read in
 // --mmu-lock shared, where it is a cmpxchg). The bitmap is words of simulated memory.
 #include "models/arm64/stage2_mmu.hpp"
