@@ -11,10 +11,12 @@
 #include <string>
 
 #include "sim/hv/dirty_logging.hpp"
+#include "tests/arm64_config.hpp"
 #include "tests/platform_run.hpp"
 #include "workloads/guest_layout.hpp"
 
 using namespace mmusim;
+using mmusim::testing::arm64_demand;
 using mmusim::testing::PlatformRun;
 using mmusim::testing::run_platform;
 using mmusim::testing::stat;
@@ -25,19 +27,21 @@ constexpr uint64_t k2M = uint64_t(2) << 20, k1G = uint64_t(1) << 30;
 constexpr uint64_t kMemPerVcpu = 4 << 20;  // two vCPUs: 8 MiB, four blocks
 constexpr double kBlocks = 4, kPages = 2 * kMemPerVcpu / 4096;
 
+// Demand paging over blocks of `page_size` with a chunk size (the default lock mode, shared).
+SimConfig blocks(unsigned vcpus, uint64_t mem, uint64_t page_size, uint64_t chunk) {
+  SimConfig c = arm64_demand(vcpus, mem, MmuLockMode::Shared);
+  c.page_size = page_size;
+  c.arm64_eager_split_chunk = chunk;
+  return c;
+}
+
 SimConfig dirty_log(uint64_t chunk, DirtyLogInitiallySet init, HostBacking backing) {
-  SimConfig c;
-  c.arch = Arch::Arm64;
-  c.quiet = true;
+  SimConfig c = blocks(2, kMemPerVcpu, k2M, chunk);
   c.workload = WorkloadKind::DirtyLog;
-  c.vcpus = 2;
-  c.mem_per_vcpu = kMemPerVcpu;
-  c.page_size = k2M;
   c.backing = backing;
   c.iterations = 2;
   c.flush = FlushKind::Broadcast;
   c.dirty_log_initially_set = init;
-  c.arm64_eager_split_chunk = chunk;
   return c;
 }
 
@@ -143,14 +147,7 @@ namespace {
 // each. Returns the blocks split after enabling and after each clear, and the final leaves.
 std::vector<uint64_t> clear_some(uint64_t chunk, const std::vector<uint64_t>& cleared_pages,
                                  PlatformRun& out) {
-  SimConfig c;
-  c.arch = Arch::Arm64;
-  c.quiet = true;
-  c.workload = WorkloadKind::DemandPaging;
-  c.vcpus = 1;
-  c.mem_per_vcpu = 8 << 20;
-  c.page_size = k2M;
-  c.arm64_eager_split_chunk = chunk;
+  const SimConfig c = blocks(1, 8 << 20, k2M, chunk);
   Platform* plat = nullptr;
   std::vector<uint64_t> split;
   PlatformHooks h;
@@ -204,14 +201,7 @@ namespace {
 // One vCPU writes the first page of a 1 GiB hugetlb block; logging is then enabled over the
 // block (without initially-set). Returns the run's statistics.
 std::string split_1g_block(uint64_t chunk) {
-  SimConfig c;
-  c.arch = Arch::Arm64;
-  c.quiet = true;
-  c.workload = WorkloadKind::DemandPaging;
-  c.vcpus = 1;
-  c.mem_per_vcpu = k1G;
-  c.page_size = k1G;
-  c.arm64_eager_split_chunk = chunk;
+  const SimConfig c = blocks(1, k1G, k1G, chunk);
   struct OneWrite : OpStream {
     bool done = false;
     bool next(Op& op) override {
