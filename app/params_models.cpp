@@ -134,10 +134,16 @@ Stage2MmuParams stage2_mmu_params(const SimConfig& cfg) {
   p.relax_race_tlbi = kvm_form(cfg.s2_relax_race_tlbi, cfg.kvm_version,
                                KvmChange::Arm64RelaxRaceTlbi, S2RelaxRaceTlbi::Skip,
                                S2RelaxRaceTlbi::Always);
+  // KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE: 0 unless the VMM sets it (validate_arm64 refuses a
+  // chunk before 6.5); its chunk loop yields as long walks do (needbreak_in).
+  p.eager_split_chunk = cfg.arm64_eager_split_chunk.value_or(0);
+  p.yield_on_contention = cfg.lock_needbreak ? *cfg.lock_needbreak == LockNeedbreak::Yield
+                                             : needbreak_in(cfg.kvm_version, cfg.host_preempt);
   p.fault_entry = cfg.lat.fault_entry;
   p.s2_map_work = cfg.lat.s2_map_work;
   p.spte_change_work = cfg.lat.spte_change_work;
   p.page_alloc = cfg.lat.page_alloc;
+  p.cond_resched = cfg.lat.cond_resched;
   return p;
 }
 

@@ -1,6 +1,6 @@
 // arm64 stage 2 as KVM runs it: the order of a shared-mode fault (lock the entry, then CMOs,
 // then install; a loser backs off before any CMO), the TLBI after a permission relaxation
-// (broadcast before 6.4, local from it), the clean+invalidate of unmapped pages without FWB,
+// (broadcast before 6.5, local from it), the clean+invalidate of unmapped pages without FWB,
 // the DSB that waits for every core that ran a vCPU, and where a fault's CMO is done (before
 // the walk before 5.14, by the walker from it).
 #include <gtest/gtest.h>
@@ -85,16 +85,16 @@ std::unique_ptr<Platform> run_relax(SimConfig c) {
 
 }  // namespace
 
-TEST(Arm64RelaxTlbi, BroadcastBefore64LocalFromIt) {
+TEST(Arm64RelaxTlbi, BroadcastBefore65LocalFromIt) {
   SimConfig c = arm64_demand(1, 64 << 10, MmuLockMode::Shared);
   c.flush = FlushKind::Broadcast;
-  c.kvm_version = KvmRelease{6, 3};
+  c.kvm_version = KvmRelease{6, 4};
   auto b = run_relax(c);
   EXPECT_EQ(b->stats.value("hv.fault.perm_relax"), 1u);
   EXPECT_EQ(b->stats.value("hv.s2.relax_tlbi"), 1u);
   EXPECT_EQ(b->stats.value("hv.tlbi.by_ipa"), 1u);  // TLBI IPAS2E1IS of the page
   EXPECT_EQ(b->stats.value("check.violations"), 0u);
-  c.kvm_version = KvmRelease{6, 4};
+  c.kvm_version = KvmRelease{6, 5};
   auto l = run_relax(c);
   EXPECT_EQ(l->stats.value("hv.fault.perm_relax"), 1u);
   EXPECT_EQ(l->stats.value("hv.s2.relax_tlbi"), 1u);
@@ -183,6 +183,8 @@ TEST(Arm64KvmRelease, Stage2FormsFollowTheTimeline) {
                         Case{{6, 2}, S2FaultCmo::InWalker, MmuLockMode::Shared,
                              S2RelaxTlbi::Broadcast},
                         Case{{6, 4}, S2FaultCmo::InWalker, MmuLockMode::Shared,
+                             S2RelaxTlbi::Broadcast},
+                        Case{{6, 5}, S2FaultCmo::InWalker, MmuLockMode::Shared,
                              S2RelaxTlbi::Local}}) {
     c.kvm_version = k.r;
     const Stage2MmuParams p = stage2_mmu_params(c);

@@ -5,12 +5,18 @@
 //     rights needs no break-before-make,
 //     only a TLB invalidation of the range afterwards;
 //   - a write then takes a stage-2 permission fault. On a 4 KiB page the fault path relaxes the
-//     entry in place; on a block it maps just the written page (force_pte while logging): the
-//     block is broken and replaced by a table, so the block's other pages fault on their own
-//     first use and each write is logged per page. The fault path sets the page's bit
-//     (mark_page_dirty) whenever it made a mapping writable while logging (stage2_mmu.cpp);
+//     entry in place; on a block it maps just the written page (force_pte while logging): a
+//     table page is taken from the vCPU's cache, the block is broken (one TLBI by IPA with its
+//     level) and the table linked, so the block's other pages fault on their own first use
+//     and each write is logged per page (hv.dirty_log.block_split counts those breaks). The
+//     fault path sets the page's bit (mark_page_dirty) whenever it made a mapping writable
+//     while logging (stage2_mmu.cpp);
 //   - the get (without manual protect) or the clear write-protects the logged pages again
-//     (kvm_arch_mmu_enable_log_dirty_pt_masked under mmu_lock), then the TLBs are invalidated.
+//     (kvm_arch_mmu_enable_log_dirty_pt_masked under mmu_lock: one walk from the first to the
+//     last page of each bitmap word), then the TLBs are invalidated;
+//   - with a chunk size set by the VMM (6.5 on), the blocks are split eagerly instead: after
+//     enabling's protection, or with initially-set in each clear over the span it protected
+//     (stage2_split.cpp), so the logging passes take permission faults on 4 KiB pages only.
 // There is no lockless fast path as on x86: the relaxation runs under mmu_lock (for read in
 // --mmu-lock shared, where it is a cmpxchg). The bitmap is words of simulated memory.
 #include "models/arm64/stage2_mmu.hpp"
@@ -70,6 +76,12 @@ void Stage2Mmu::arch_enable_dirty_log(Agent& a, bool initially_set) {
   const size_t n = write_protect(a, log_gpa_, log_len_);
   arch_mmu_unlock(a);
   if (n) flush_.flush_range(a, -1, log_gpa_, log_len_);
+  // kvm_mmu_split_memory_region (6.5 on; nothing with chunk 0): the blocks just protected
+  // become tables of read-only 4 KiB pages, so no write of the logging passes breaks a block.
+  if (!p_.eager_split_chunk) return;
+  arch_mmu_lock(a);
+  split_huge_pages(a, log_gpa_, log_len_);
+  arch_mmu_unlock(a);
 }
 
 void Stage2Mmu::arch_mmu_lock(Agent& a) {
@@ -83,19 +95,16 @@ void Stage2Mmu::arch_mmu_unlock(Agent& a) {
 }
 
 void Stage2Mmu::arch_protect_masked(Agent& a, size_t word, uint64_t mask) {
-  // kvm_arch_mmu_enable_log_dirty_pt_masked: each run of consecutive dirty pages of the word
-  // in one range walk.
-  for (unsigned b = 0; b < 64;) {
-    if (!(mask & (uint64_t(1) << b))) {
-      ++b;
-      continue;
-    }
-    unsigned e = b;
-    while (e < 64 && (mask & (uint64_t(1) << e))) ++e;
-    write_protect(a, log_gpa_ + ((uint64_t(word) * 64 + b) << kPageShift),
-                  uint64_t(e - b) << kPageShift);
-    b = e;
-  }
+  // kvm_arch_mmu_enable_log_dirty_pt_masked: one range walk from the first to the last page
+  // of the mask (__ffs to __fls), pages between them included (stage2_wp_range).
+  const unsigned first = unsigned(__builtin_ctzll(mask));
+  const unsigned last = 63u - unsigned(__builtin_clzll(mask));
+  const Addr start = log_gpa_ + ((uint64_t(word) * 64 + first) << kPageShift);
+  const uint64_t len = uint64_t(last - first + 1) << kPageShift;
+  write_protect(a, start, len);
+  // With initially-set, enabling split nothing: each clear splits (after protecting them) the
+  // blocks over the same span (kvm_mmu_split_huge_pages, 6.5 on, with a chunk size).
+  if (p_.eager_split_chunk && dirty_log_caps().initially_set) split_huge_pages(a, start, len);
 }
 
 void Stage2Mmu::arch_flush_logged(Agent& a) { flush_.flush_range(a, -1, log_gpa_, log_len_); }
@@ -103,7 +112,9 @@ void Stage2Mmu::arch_flush_logged(Agent& a) { flush_.flush_range(a, -1, log_gpa_
 void Stage2Mmu::arch_disable_dirty_log(Agent& a) {
   (void)a;
   // The 4 KiB pages stay; blocks come back only as the guest faults on newly unmapped ranges.
+  // The split cache's leftover pages are freed (kvm_arch_commit_memory_region).
   log_len_ = 0;
+  free_split_cache();
 }
 
 }  // namespace mmusim

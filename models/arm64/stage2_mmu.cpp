@@ -24,6 +24,7 @@ Stage2Mmu::Stage2Mmu(const Stage2MmuParams& p, ArchDeps& d, const Arm64S2Format&
       heap_(d.heap), touched_(d.touched),
       faults_(d.faults),
       stats_(d.stats) {
+  if (p.eager_split_chunk) split_stats_ = std::make_unique<EagerSplitStats>(d.stats);
   // Concatenated start-level tables must be contiguous and aligned to their total size.
   const unsigned n = fmt_.root_pages();
   root_ = pool_.alloc();
@@ -143,23 +144,21 @@ FaultOutcome Stage2Mmu::map(Agent& a, int vcpu_id, Addr gpa, unsigned level, Add
       }
     }
     if (it.level() == level) break;
-    bool owned = false;  // the entry is our locked marker
-    if (it.leaf()) {
-      if (!break_pte(a, vcpu_id, it)) return FaultOutcome::Retry;
-      owned = true;
-      if (logging(gpa)) stats_.split.inc();
-    }
-    if (!it.present()) {
-      // Empty or our own locked marker after a break: link a new table. An empty entry is
-      // locked first, after the table page is allocated (stage2_map_walk_leaf), in shared mode
-      // and from 6.2 in exclusive mode too.
+    if (!it.present() || it.leaf()) {
+      // An empty entry, or a block in the way (while logging, a write maps 4 KiB: force_pte):
+      // link a new table (stage2_map_walk_leaf). The table page is taken from the vCPU's cache
+      // first; then the entry is locked (in shared mode, and from 6.2 in exclusive mode too)
+      // or, for a block, broken -- its translation invalidated everywhere -- and the table
+      // linked. The block's other pages are not mapped: each faults on its own first use.
+      const bool block = it.leaf();
       const Addr child = alloc_table(a);
-      if ((lock_entries_ && !owned && !break_pte(a, vcpu_id, it)) ||
+      if (((block || lock_entries_) && !break_pte(a, vcpu_id, it)) ||
           !set_pte(a, it, fmt_.make_table(child))) {
         pool_.free(child);  // never visible to anyone
         stats_.tables_unused.inc();
         return FaultOutcome::Retry;
       }
+      if (block && logging(gpa)) stats_.split.inc();
     }
     it.descend();
   }
@@ -208,8 +207,10 @@ bool Stage2Mmu::break_pte(Agent& a, int vcpu_id, PtIter& it) {
   stats_.bbm.inc();
   const bool was_table = !fmt_.is_leaf(old, it.level());
   flush_.note_zap(it.base(), it.span());
-  // TLBI by IPA (+DSB) before anything new may be written at this IPA.
-  flush_.flush_range(a, vcpu_id, it.base(), it.span());
+  // TLBI by IPA (+DSB) before anything new may be written at this IPA: one TLBI with the
+  // leaf's level for a page or a block (__kvm_tlb_flush_vmid_ipa), the range for a table.
+  flush_.flush_range(a, vcpu_id, it.base(), it.span(),
+                     was_table ? TlbiShape::PerPage : TlbiShape::OneLeaf);
   if (was_table) free_subtree(a, fmt_.address(old, it.level()), it.level() - 1, shared_);
   return true;
 }
@@ -307,6 +308,7 @@ void Stage2Mmu::teardown(Agent& host) {
   flush_.flush_all(host, -1);
   rcu_.read_unlock(host);
   mmu_lock_.write_unlock(host);
+  free_split_cache();  // kvm_uninit_stage2_mmu
   const Addr root = root_;
   const unsigned n = fmt_.root_pages();
   rcu_.call_rcu(host, [this, root, n]() {

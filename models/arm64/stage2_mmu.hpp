@@ -26,10 +26,12 @@
 //     FWB (stage2_unmap_walker); with FWB from 6.6 the walk only clears and one range TLBI
 //     follows it (--s2-unmap-tlbi);
 //   - removed tables and, at teardown, every table are freed after an RCU grace period;
-//   - dirty logging (stage2_dirty_log.cpp) and the MMU-notifier callbacks (stage2_notifier.cpp).
+//   - dirty logging (stage2_dirty_log.cpp), with eager splitting of blocks when the VMM sets a
+//     chunk size (stage2_split.cpp), and the MMU-notifier callbacks (stage2_notifier.cpp).
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "models/arm64/arm64_s2_format.hpp"
@@ -59,10 +61,16 @@ struct Stage2MmuParams {
   S2ExclusiveBreak exclusive_break = S2ExclusiveBreak::Locked;  // --s2-exclusive-break
   S2UnmapTlbi unmap_tlbi = S2UnmapTlbi::PerLeaf;  // --s2-unmap-tlbi (range needs FWB in auto)
   S2RelaxRaceTlbi relax_race_tlbi = S2RelaxRaceTlbi::Always;  // --s2-relax-race-tlbi
+  // --arm64-eager-split-chunk: KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE, 0 = no eager splitting
+  uint64_t eager_split_chunk = 0;
+  // Eager splitting also drops mmu_lock between chunks for a thread waiting for it
+  // (rwlock_needbreak; --lock-needbreak and --host-preempt as for x86's walks).
+  bool yield_on_contention = false;
   Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
   Cycles s2_map_work = 300;         // one stage-2 map call's instructions besides memory refs
   Cycles spte_change_work = 80;     // bookkeeping per descriptor change
   Cycles page_alloc = 120;          // a page-table page from the vCPU's MMU cache
+  Cycles cond_resched = 40;         // a yield point that dropped mmu_lock (cond_resched)
 };
 
 class Stage2Mmu : public HypervisorMmu,
@@ -151,6 +159,26 @@ class Stage2Mmu : public HypervisorMmu,
   KernelHeap* arch_kernel_heap() override { return &heap_; }  // the dirty rings
   void mark_dirty(Agent& a, Addr gpa);  // set_bit in the slot's bitmap (simulated memory)
 
+  // --- eager splitting (stage2_split.cpp) ---
+  // kvm_mmu_split_huge_pages: the blocks of [gpa, gpa + len) split into tables of smaller
+  // mappings, chunk by chunk (--arm64-eager-split-chunk), mmu_lock held for write (and the RCU
+  // read side the model holds with it) except between chunks, where it is dropped to top the
+  // split cache up. Returns how many blocks were split.
+  size_t split_huge_pages(Agent& a, Addr gpa, uint64_t len);
+  // kvm_pgtable_stage2_split over one chunk; false when the cache could not build even one
+  // table (-ENOMEM: the split, best effort, stops).
+  bool split_chunk(Agent& a, Addr gpa, uint64_t len, size_t& split);
+  enum class SplitStep { Split, Skipped, NoMemory };
+  // stage2_split_walker on the block at `it`.
+  SplitStep split_block(Agent& a, PtIter& it);
+  // kvm_pgtable_stage2_create_unlinked: a table (with force_pte, a tree down to 4 KiB pages)
+  // mapping the block's frames with its attributes, built from the split cache where no walker
+  // can reach it.
+  Addr build_unlinked(Agent& a, uint64_t block, unsigned level, bool force_pte);
+  void free_unlinked(Addr table, unsigned level);  // a subtree never linked, freed at once
+  void topup_split_cache(Agent& a, size_t capacity);
+  void free_split_cache();  // kvm_mmu_free_memory_cache: logging stopped, or teardown
+
   const Stage2MmuParams p_;
   const Arm64S2Format& fmt_;
   PhysMem& phys_;
@@ -174,6 +202,7 @@ class Stage2Mmu : public HypervisorMmu,
   Addr log_gpa_ = 0;
   uint64_t log_len_ = 0;  // 0: not logging
   Addr log_bitmap_ = 0;
+  std::vector<Addr> split_cache_;  // kvm->arch.mmu.split_page_cache: zeroed table pages
 
   FaultStats& faults_;  // shared with the vCPUs and any other MMU of the run
   struct Stage2MmuStats : SpteTableStats {
@@ -213,6 +242,24 @@ class Stage2Mmu : public HypervisorMmu,
     statistics::Counter aged{*this, "hv.notifier.aged_leaves",
                              "stage-2 leaves aged (access flag cleared) by notifier callbacks"};
   } stats_;
+  // Registered only with a chunk size, so every other run's statistics stay as they were.
+  struct EagerSplitStats : StatsGroup {
+    explicit EagerSplitStats(Stats& s) : StatsGroup(s, "hv.s2.eager_split") {}
+    statistics::Counter blocks{*this, "blocks",
+                               "block mappings split into tables by eager splitting"};
+    statistics::Counter tables{*this, "tables",
+                               "page-table pages eager splitting built and linked (its cache's)"};
+    statistics::Counter chunks{*this, "chunks", "chunks eager splitting walked"};
+    statistics::Counter tlbi{*this, "tlbi",
+                             "TLB invalidations of split blocks (break-before-make, by IPA)"};
+    statistics::Counter lock_drops{*this, "lock_drops",
+        "times eager splitting dropped mmu_lock between chunks (top-up, cond_resched)"};
+    statistics::Counter cache_pages{*this, "cache_pages",
+                                    "pages allocated and zeroed into the split cache"};
+    statistics::Counter cache_freed{*this, "cache_freed",
+        "split-cache pages freed unused (logging stopped, or teardown)"};
+  };
+  std::unique_ptr<EagerSplitStats> split_stats_;
 };
 
 }  // namespace mmusim

@@ -172,11 +172,14 @@ struct SimConfig {
   bool lock_writable = true;       // locked-boot: lock memslots writable (else read-only)
   unsigned relock_cycles = 0;      // locked-boot: unlock/re-lock cycles (cancelled migrations)
   bool arm64_fwb = false;          // FEAT_S2FWB: stage 2 forces write-back, no CMOs needed
-  std::optional<S2RelaxTlbi> s2_relax_tlbi;  // relaxation's TLBI local (nsh) from 6.4
+  std::optional<S2RelaxTlbi> s2_relax_tlbi;  // relaxation's TLBI local (nsh) from 6.5
   std::optional<S2FaultCmo> s2_fault_cmo;    // fault CMOs in the map walker from 5.14
   std::optional<S2ExclusiveBreak> s2_exclusive_break;  // exclusive map locks entries from 6.2
   std::optional<S2UnmapTlbi> s2_unmap_tlbi;  // unmap's range TLBI after the walk from 6.6 (FWB)
   std::optional<S2RelaxRaceTlbi> s2_relax_race_tlbi;  // TLBI after a lost relaxation from 6.7
+  // KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE as the VMM sets it (6.5 on); unset (auto): 0, off, as
+  // KVM's default with a VMM that does not set it (dirty_log_perf_test, QEMU by default)
+  std::optional<uint64_t> arm64_eager_split_chunk;
   // --- end arm64 ---
 
   // --- traces (sim/core/config_options_trace.cpp) ---

@@ -125,17 +125,30 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "TLB and links an empty table",
      "split: it fills a new table with the huge leaf's translations and links it in place of "
      "the leaf with one atomic change, with no flush"},
-    // Posted in the eager page splitting series; release not verified.
-    {KvmChange::Arm64RelaxTlbiLocal, Arch::Arm64, "s2-relax-tlbi", {6, 4},
-     "KVM: arm64: Use local TLBI on permission relaxation",
-     "broadcast: a relaxed permission is invalidated by IPA on every core (TLBI IPAS2E1IS, "
-     "DSB ISH)",
-     "local: only the faulting core's TLB is invalidated (non-shareable TLBI, DSB NSH)"},
     {KvmChange::X86AgeAtomicAnd, Arch::X86, "age-clear", {6, 4},
      "KVM: x86/mmu: Clear only A-bit (if enabled) when aging TDP MMU SPTEs",
      "xchg: an SPTE with volatile bits is written by atomic exchange, with bookkeeping",
      "and: only the A bit is cleared, by atomic AND when the SPTE has volatile bits (else a "
      "store), bypassing the SPTE-change bookkeeping"},
+    // Part of the eager page splitting series, merged by "KVM/arm64 updates for 6.5" (its
+    // shortlog lists the commit), so 6.5 (verified; 6.4 had been assumed).
+    {KvmChange::Arm64RelaxTlbiLocal, Arch::Arm64, "s2-relax-tlbi", {6, 5},
+     "KVM: arm64: Use local TLBI on permission relaxation",
+     "broadcast: a relaxed permission is invalidated by IPA on every core (TLBI IPAS2E1IS, "
+     "DSB ISH)",
+     "local: only the faulting core's TLB is invalidated (non-shareable TLBI, DSB NSH)"},
+    // The eager page splitting series, merged by "KVM/arm64 updates for 6.5" (verified: its
+    // shortlog). With the capability come "KVM: arm64: Split huge pages when dirty logging is
+    // enabled" and "KVM: arm64: Split huge pages during KVM_CLEAR_DIRTY_LOG". KVM's default
+    // chunk is 0 and the VMM must set it, so `auto` is 0 (off) in every release; as `te` for
+    // MIPS after its removal, a nonzero chunk is refused before 6.5 (config_options_arm64.cpp).
+    {KvmChange::Arm64EagerSplitChunk, Arch::Arm64, "arm64-eager-split-chunk", {6, 5},
+     "KVM: arm64: Add KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE",
+     "no capability: a block of a dirty-logged slot is write-protected and broken by the first "
+     "write's fault, which maps that 4 KiB page only (a nonzero chunk is refused)",
+     "a VMM that sets the chunk (KVM's default 0: off) has enabling (without initially-set) or "
+     "each clear (with it) split the blocks into populated tables of 4 KiB pages, chunk by "
+     "chunk, topping up a page cache with mmu_lock dropped between chunks"},
     // Deferred only with FWB (stage2_unmap_defer_tlb_flush: FEAT_TLBIRANGE and FWB), so the
     // `auto` form is per-leaf without --arm64-fwb in every release (app/params_models.cpp).
     {KvmChange::Arm64UnmapRangeTlbi, Arch::Arm64, "s2-unmap-tlbi", {6, 6},
@@ -144,7 +157,7 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "as the unmap walk goes",
      "range: with FWB the walk only clears; then one range-TLBI sequence over the range "
      "(RIPAS2E1IS by scale, VMALLE1IS) and one DSB"},
-    // Verified: a v6.7 commit (be097997a273), fixing the 6.4 local-TLBI change.
+    // Verified: a v6.7 commit (be097997a273), fixing the 6.5 local-TLBI change.
     {KvmChange::Arm64RelaxRaceTlbi, Arch::Arm64, "s2-relax-race-tlbi", {6, 7},
      "KVM: arm64: Always invalidate TLB for stage-2 permission faults",
      "skip: a relaxation whose cmpxchg lost to another vCPU (-EAGAIN) invalidates nothing",

@@ -20,6 +20,7 @@ enum class KvmChange {
   Arm64ExclusiveBreakLocked,  // arm64 exclusive-mode map locks every entry it changes
   Arm64UnmapRangeTlbi,        // arm64 unmap invalidates with range TLBIs after the walk (FWB)
   Arm64RelaxRaceTlbi,         // arm64 relaxation that lost a race invalidates all the same
+  Arm64EagerSplitChunk,       // arm64 VMM may ask for eager splitting of blocks when logging
   X86TdpFastPageFault,  // x86 TDP MMU lockless fast page fault
   // Yielding mmu_lock to a waiter (rwlock_needbreak) on a voluntary-preemption host: possible
   // from 5.12 (mmu_lock an rwlock with needbreak; PREEMPT_DYNAMIC kernels carry
