@@ -69,6 +69,7 @@ void Vcpu::guest_shootdown(const Op& op) {
   agent_.sync();
   const Cycles t0 = agent_.now();
   ++shootdowns_;
+  in_guest_kernel_ = true;  // flush_tlb_multi runs in the guest kernel
   guest_invalidate(op.gva, op.bytes);
   auto msg = std::make_shared<GuestShootdownMsg>();
   msg->va = op.gva;
@@ -98,8 +99,10 @@ void Vcpu::guest_shootdown(const Op& op) {
       t->post_guest_ipi(agent_.now() + p_.ipi, msg);
     }
     enter_guest();
+    pv_sched_yield(targets);
     spin_until_acked(*msg);
   }
+  in_guest_kernel_ = false;
   agent_.sync();
   const Cycles t1 = agent_.now();
   guest_stats_.latency.sample(t1 - t0);
@@ -114,6 +117,10 @@ void Vcpu::post_guest_ipi(Cycles at, std::shared_ptr<GuestShootdownMsg> msg) {
 }
 
 void Vcpu::spin_until_acked(GuestShootdownMsg& m) {
+  // Pause-loop exiting (sim/cpu/vcpu_pause_loop.cpp): the window restarts at every entry.
+  const Cycles window = pause_loop_window();
+  agent_.sync();
+  Cycles ple_at = window ? agent_.now() + window : kNever;
   while (true) {
     agent_.sync();
     if (agent_.now() >= ipi_at_) take_ipi();
@@ -122,7 +129,13 @@ void Vcpu::spin_until_acked(GuestShootdownMsg& m) {
     // Checked after the sync: an ack landing while we synchronised is seen here.
     if (m.pending == 0) return;
     const Cycles now = agent_.now();
-    const Cycles next = std::min(ipi_at_, attention_at_);
+    if (now >= ple_at) {
+      pause_loop_exit();
+      agent_.sync();
+      ple_at = agent_.now() + window;
+      continue;
+    }
+    const Cycles next = std::min({ipi_at_, attention_at_, ple_at});
     if (next <= now) continue;
     // Spinning: woken by the last ack, by an interrupt for us, or at the next tick.
     agent_.before_kernel_wait();
@@ -198,12 +211,21 @@ void Vcpu::sched_tick() {
   const Cycles t0 = agent_.now();
   ++preemptions_;
   exit_guest();  // the host's timer interrupt
-  // kvm_steal_time_set_preempted: the guest can see this vCPU is not running.
-  agent_.store(words_.steal_time, kStealPreempted);
-  sched_->preempt(agent_, unsigned(id_));
-  schedule_in(t0);
-  if (agent_.track() >= 0) timeline_.span(agent_.track(), "descheduled", t0, agent_.now());
+  deschedule(t0, true);
   enter_guest();
+}
+
+void Vcpu::deschedule(Cycles since, bool tick) {
+  // kvm_steal_time_set_preempted: the guest can see this vCPU is not running; KVM also notes
+  // whether it was preempted in guest kernel mode (directed yield prefers those).
+  preempted_in_kernel_ = in_guest_kernel_;
+  agent_.store(words_.steal_time, kStealPreempted);
+  if (tick)
+    sched_->preempt(agent_, unsigned(id_));
+  else
+    sched_->yield(agent_, unsigned(id_));
+  schedule_in(since);
+  if (agent_.track() >= 0) timeline_.span(agent_.track(), "descheduled", since, agent_.now());
 }
 
 void Vcpu::schedule_in(Cycles since) {
