@@ -277,6 +277,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // preempted_in_kernel_), and KVM's spin_loop.in_spin_loop / dy_eligible.
   bool in_guest_kernel_ = false, preempted_in_kernel_ = false;
   bool in_spin_loop_ = false, dy_eligible_ = false;
+  Cycles ple_window_now_ = 0;  // the vCPU's current PLE window (grows on exits)
 };
 
 }  // namespace mmusim

@@ -118,9 +118,8 @@ void Vcpu::post_guest_ipi(Cycles at, std::shared_ptr<GuestShootdownMsg> msg) {
 
 void Vcpu::spin_until_acked(GuestShootdownMsg& m) {
   // Pause-loop exiting (sim/cpu/vcpu_pause_loop.cpp): the window restarts at every entry.
-  const Cycles window = pause_loop_window();
   agent_.sync();
-  Cycles ple_at = window ? agent_.now() + window : kNever;
+  Cycles ple_at = pause_loop_window() ? agent_.now() + pause_loop_window() : kNever;
   while (true) {
     agent_.sync();
     if (agent_.now() >= ipi_at_) take_ipi();
@@ -132,7 +131,7 @@ void Vcpu::spin_until_acked(GuestShootdownMsg& m) {
     if (now >= ple_at) {
       pause_loop_exit();
       agent_.sync();
-      ple_at = agent_.now() + window;
+      ple_at = agent_.now() + pause_loop_window();
       continue;
     }
     const Cycles next = std::min({ipi_at_, attention_at_, ple_at});
@@ -240,6 +239,7 @@ void Vcpu::schedule_in(Cycles since) {
     ++pv_flushes_;
   }
   agent_.sync();
+  ple_window_now_ = p_.ple_window;  // shrink_ple_window when loaded after being scheduled out
   descheduled_ += agent_.now() - since;
   slice_end_ = agent_.now() + p_.timeslice;
   attention_at_ = std::min(guest_ipi_at_, slice_end_);

@@ -3,8 +3,10 @@
 // timeslice, when vCPUs outnumber pCPUs.
 //
 // - PLE (VMX pause-loop exiting, handle_pause): a vCPU that has spun in guest mode for the
-//   window (--ple-window, KVM's ple_window) exits to KVM. The window is fixed: KVM's dynamic
-//   window (grown on each exit, shrunk when the vCPU is scheduled in) is not modelled.
+//   window exits to KVM. The window is per vCPU, as KVM's: it starts at --ple-window (KVM's
+//   ple_window), doubles on every exit (grow_ple_window with ple_window_grow 2, up to
+//   ple_window_max, UINT_MAX on VMX) and returns to --ple-window when the vCPU is loaded again
+//   after being scheduled out (shrink_ple_window with ple_window_shrink 0).
 // - kvm_vcpu_on_spin: on that exit KVM looks, round-robin from the vCPU after the last one it
 //   boosted, for a vCPU of the VM that is preempted (runnable, waiting for its pCPU) and worth
 //   running: preempted in guest kernel mode or with an interrupt pending (the spinner is in
@@ -22,6 +24,8 @@
 // All of it applies only with a host scheduler (--pcpus < --vcpus). With a pCPU per vCPU the
 // platform is the dedicated-pCPU setup (KVM_X86_DISABLE_EXITS_PAUSE, KVM_HINTS_REALTIME): no
 // PAUSE exits and no PV sched yield.
+#include <algorithm>
+
 #include "sim/cpu/vcpu.hpp"
 
 namespace mmusim {
@@ -29,13 +33,19 @@ namespace mmusim {
 namespace {
 // kvm_vcpu_on_spin gives up after this many failed yield_to attempts.
 constexpr int kYieldTries = 3;
+constexpr int kPleWindowGrow = 2;                // ple_window_grow
+constexpr Cycles kPleWindowMax = 0xffffffffu;    // ple_window_max on VMX (UINT_MAX)
 }  // namespace
 
-Cycles Vcpu::pause_loop_window() const { return sched_ ? p_.ple_window : 0; }
+Cycles Vcpu::pause_loop_window() const {
+  if (!sched_ || p_.ple_window == 0) return 0;
+  return ple_window_now_ ? ple_window_now_ : p_.ple_window;
+}
 
 void Vcpu::pause_loop_exit() {
   exit_guest();
   sched_->note_ple_exit();
+  ple_window_now_ = std::min(pause_loop_window() * kPleWindowGrow, kPleWindowMax);
   if (p_.directed_yield == DirectedYield::On) on_spin();
   enter_guest();
 }
