@@ -17,9 +17,10 @@
 //   running there is told to reschedule (resched_curr), and the spinner yields its own pCPU if
 //   another vCPU waits for it. With vCPUs pinned (vCPU i on pCPU i % P) the candidate can only
 //   ever run on its own pCPU, so a yield across pCPUs preempts whichever vCPU runs there.
-// - PV sched yield (KVM_FEATURE_PV_SCHED_YIELD): after sending a shootdown's IPIs, the guest
-//   checks its targets' steal-time words and, for the first one marked PREEMPTED, makes the
-//   KVM_HC_SCHED_YIELD hypercall; KVM yields to that vCPU as above (kvm_sched_yield).
+// - PV sched yield (KVM_FEATURE_PV_SCHED_YIELD): after sending a shootdown's IPIs to more than
+//   one vCPU, the guest checks its targets' steal-time words and, for the first one marked
+//   PREEMPTED, makes the KVM_HC_SCHED_YIELD hypercall; KVM yields to that vCPU as above
+//   (kvm_sched_yield).
 //
 // All of it applies only with a host scheduler (--pcpus < --vcpus). With a pCPU per vCPU the
 // platform is the dedicated-pCPU setup (KVM_X86_DISABLE_EXITS_PAUSE, KVM_HINTS_REALTIME): no
@@ -112,6 +113,9 @@ void Vcpu::resched_now() {
 
 void Vcpu::pv_sched_yield(const std::vector<Vcpu*>& targets) {
   if (!sched_ || p_.pv_sched_yield == PvSchedYield::Off) return;
+  // Only the IPI-many path (kvm_smp_send_call_func_ipi) yields: smp_call_function_many_cond
+  // sends one target its IPI through the single-IPI path, which does not.
+  if (targets.size() < 2) return;
   for (Vcpu* t : targets) {
     if (t->guest_gone_) continue;
     // vcpu_is_preempted: the target's steal-time word, read from guest memory.
