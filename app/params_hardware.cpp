@@ -59,6 +59,9 @@ VcpuParams vcpu_params(const SimConfig& cfg) {
   p.guest_ipi_handler = cfg.lat.guest_ipi_handler;
   p.invlpg = cfg.lat.invlpg;
   p.timeslice = cfg.timeslice;
+  p.ple_window = cfg.ple_window;
+  p.directed_yield = cfg.directed_yield;
+  p.pv_sched_yield = cfg.pv_sched_yield;
   return p;
 }
 

@@ -36,6 +36,9 @@ void GuestKernel::lock(GuestMemoryAccess& cpu) {
   const Cycles max_interval = spin * std::max(p_.lock_spin_max_factor, 1u);
   Cycles interval = spin;
   bool waited = false;
+  // Pause-loop exiting: a spin of a whole window exits to the hypervisor (which may run the
+  // preempted lock holder meanwhile); the window restarts after it.
+  Cycles spin_since = t0;
   while (true) {
     if (a.load(lock_hpa_) == 0 && a.cmpxchg(lock_hpa_, 0, uint64_t(cpu.vcpu_id()) + 1) == 0) break;
     waited = true;
@@ -45,6 +48,12 @@ void GuestKernel::lock(GuestMemoryAccess& cpu) {
     sc_core::wait(a.clock().cycles(interval), released_.sc());
     a.set_offset(sc_core::SC_ZERO_TIME);
     interval = std::min(interval * 2, max_interval);
+    const Cycles ple_window = cpu.pause_loop_window();
+    if (ple_window && a.now() - spin_since >= ple_window) {
+      cpu.pause_loop_exit();
+      a.sync();
+      spin_since = a.now();
+    }
   }
   if (waited) ++contended_;
   lock_wait_->sample(a.now() - t0);

@@ -203,6 +203,9 @@ struct SimConfig {
 
   // --- remote-flush strategies, overcommit, ebizzy (config_options_flush.cpp) ---
   Cycles timeslice = 1000000;      // host scheduler tick with --pcpus < --vcpus (1 ms at 1 GHz)
+  Cycles ple_window = 4096;        // pause-loop exit after this many cycles of spinning; 0: none
+  DirectedYield directed_yield = DirectedYield::On;  // kvm_vcpu_on_spin on a pause-loop exit
+  PvSchedYield pv_sched_yield = PvSchedYield::On;    // guest KVM_HC_SCHED_YIELD after an IPI
   unsigned iterations = 20;        // workload iterations (ebizzy: chunks each thread uses)
   uint64_t ebizzy_chunk = 64ull << 10;  // ebizzy: bytes of one chunk (allocated, used, freed)
   Cycles ebizzy_work = 20000;      // ebizzy: guest compute per record (searching the chunk)

@@ -10,6 +10,20 @@ void add_flush_options(OptionTable& o) {
           "vCPU waits for is preempted at its next tick",
           &SimConfig::timeslice, 1, kMaxLatency);
   o.t.back().arg = "CYCLES";
+  o.whole("ple-window",
+          "pause-loop exiting with --pcpus < --vcpus: a vCPU spinning in guest mode (shootdown "
+          "acknowledgements, a contended guest lock) exits to KVM after spinning this many "
+          "cycles (KVM's ple_window, 4096); 0 disables it as ple_gap=0 does",
+          &SimConfig::ple_window, 0, kMaxLatency);
+  o.t.back().arg = "CYCLES";
+  o.choice("directed-yield",
+           "on a pause-loop exit, yield the pCPU to a preempted vCPU of the VM "
+           "(kvm_vcpu_on_spin); off: the exit only costs its exit and entry",
+           &SimConfig::directed_yield);
+  o.choice("pv-sched-yield",
+           "with --pcpus < --vcpus the guest asks the host to yield to a preempted target of "
+           "its shootdown IPI (KVM_FEATURE_PV_SCHED_YIELD, since 5.3)",
+           &SimConfig::pv_sched_yield);
   o.whole("iterations", "workload iterations (ebizzy: chunks each thread allocates and frees)",
           &SimConfig::iterations, 1, 1u << 30);
   o.size("ebizzy-chunk", "ebizzy: bytes of one chunk, a multiple of 4K", &SimConfig::ebizzy_chunk);

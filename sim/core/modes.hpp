@@ -137,6 +137,12 @@ enum class FlushKind { IpiAll, Targeted, Ranged, Pv, Broadcast, UnsafeSkip };
 // The progress line on stderr (--progress): auto shows it when stderr is a terminal and the run
 // is not --quiet; on shows it always (one line per update on a non-terminal); off never.
 enum class ProgressMode { Auto, On, Off };
+// On a pause-loop exit, whether KVM looks for a preempted vCPU of the VM to yield the pCPU to
+// (kvm_vcpu_on_spin; docs/ARCHITECTURE.md, Pause-loop exiting and directed yield).
+enum class DirectedYield { Off, On };
+// Whether the guest, after sending a call-function IPI to a vCPU whose steal-time word says
+// PREEMPTED, asks the host to yield to it (KVM_FEATURE_PV_SCHED_YIELD, KVM_HC_SCHED_YIELD).
+enum class PvSchedYield { Off, On };
 
 template <class E>
 struct ModeName {
@@ -181,6 +187,16 @@ template <>
 struct ModeNames<DirtyRingReset> {
   static constexpr ModeName<DirtyRingReset> table[] = {{DirtyRingReset::Kvm, "kvm"},
                                                        {DirtyRingReset::SkipProtect, "skip-protect"}};
+};
+template <>
+struct ModeNames<DirectedYield> {
+  static constexpr ModeName<DirectedYield> table[] = {{DirectedYield::On, "on"},
+                                                      {DirectedYield::Off, "off"}};
+};
+template <>
+struct ModeNames<PvSchedYield> {
+  static constexpr ModeName<PvSchedYield> table[] = {{PvSchedYield::On, "on"},
+                                                     {PvSchedYield::Off, "off"}};
 };
 template <>
 struct ModeNames<EptAd> {

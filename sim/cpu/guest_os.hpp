@@ -22,6 +22,10 @@ class GuestMemoryAccess {
   // spinning on a lock still exits on an external interrupt; a spinner that never did could
   // block a remote flush whose initiator holds what the lock holder needs.
   virtual void take_pending_interrupts() {}
+  // Pause-loop exiting: cycles of spinning after which the CPU exits to the hypervisor (0:
+  // never), and that exit (the hypervisor may yield the pCPU to a preempted vCPU meanwhile).
+  virtual Cycles pause_loop_window() const { return 0; }
+  virtual void pause_loop_exit() {}
 };
 
 class GuestOs {

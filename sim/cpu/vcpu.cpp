@@ -267,7 +267,10 @@ void Vcpu::translate_miss(const Op& op) {
       continue;
     }
     if (r.status == WalkResult::Status::GuestFault) {
-      if (guest_.os && guest_.os->handle_page_fault(*this, op.gva, op.access)) continue;
+      in_guest_kernel_ = true;
+      const bool retry = guest_.os && guest_.os->handle_page_fault(*this, op.gva, op.access);
+      in_guest_kernel_ = false;
+      if (retry) continue;
       std::ostringstream m;
       m << agent_.name() << ": guest page fault at gva 0x" << std::hex << op.gva
         << " that the guest does not map";

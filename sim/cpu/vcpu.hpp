@@ -13,6 +13,7 @@
 #include <systemc>
 #include <vector>
 
+#include "sim/core/modes.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
 #include "sim/core/touched_pages.hpp"
@@ -73,6 +74,11 @@ struct VcpuParams {
   Cycles guest_ipi_handler = 400;  // guest flush-IPI entry, handler dispatch and csd release
   Cycles invlpg = 120;             // one per-address TLB invalidation
   Cycles timeslice = 1000000;      // host scheduler tick (overcommit only)
+  // Overcommit only (sim/cpu/vcpu_pause_loop.cpp): pause-loop window in cycles (0: no PLE),
+  // directed yield on a PLE exit, and the guest's PV sched yield after a shootdown IPI.
+  Cycles ple_window = 4096;
+  DirectedYield directed_yield = DirectedYield::On;
+  PvSchedYield pv_sched_yield = PvSchedYield::On;
   // arm64 FEAT_S2FWB (--arm64-fwb): stage 2 forces Normal write-back whatever stage 1 says, so
   // a guest access with its MMU off is cacheable too.
   bool s2_forced_writeback = false;
@@ -135,6 +141,8 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void write_gpa(Addr gpa, uint64_t value) override;
   Agent& agent() override { return agent_; }
   void take_pending_interrupts() override;
+  Cycles pause_loop_window() const override;
+  void pause_loop_exit() override;
   bool finished() const { return finished_; }
   Cycles populate_cycles() const { return done_at_ - started_at_; }
   uint64_t accesses() const { return accesses_; }
@@ -177,6 +185,15 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void note_tlb_use();           // before the first walk since a full flush (--flush targeted)
   void after_flush_request(uint64_t req);  // ranged invalidation and TLB-used bookkeeping
   void publish_overcommit_stats();
+  // Gives the pCPU to the next waiter and waits to run again: a tick's preemption or a yield.
+  void deschedule(Cycles since, bool tick);
+  // --- pause-loop exiting and directed yield (sim/cpu/vcpu_pause_loop.cpp) ---
+  void on_spin();                          // kvm_vcpu_on_spin
+  bool yield_candidate(const Vcpu& v) const;  // preempted in the guest kernel or an IPI pending
+  bool eligible_for_directed_yield();      // the in-spin-loop rule (toggles dy_eligible_)
+  bool directed_yield_to(Vcpu& target);    // kvm_vcpu_yield_to; false if it cannot run next
+  void resched_now();                      // the host asks this running vCPU to reschedule
+  void pv_sched_yield(const std::vector<Vcpu*>& targets);  // after the shootdown IPIs
   // --- shadow paging (sim/cpu/vcpu_shadow.cpp) ---
   void guest_pt_op(const Op& op);        // GuestPteWrite / GuestCr3Load / GuestTlbFlush / ..
   void guest_pte_write(const Op& op);    // store through the (maybe write-protected) mapping
@@ -266,6 +283,11 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   uint64_t pv_flushes_ = 0, preemptions_ = 0, full_flushes_ = 0, ranged_entries_ = 0;
   uint64_t invlpg_ = 0;
   Cycles descheduled_ = 0;
+  // Pause-loop exiting: whether the guest runs kernel code (what a preemption leaves in
+  // preempted_in_kernel_), and KVM's spin_loop.in_spin_loop / dy_eligible.
+  bool in_guest_kernel_ = false, preempted_in_kernel_ = false;
+  bool in_spin_loop_ = false, dy_eligible_ = false;
+  Cycles ple_window_now_ = 0;  // the vCPU's current PLE window (grows on exits)
 };
 
 }  // namespace mmusim

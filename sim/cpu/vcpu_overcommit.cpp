@@ -71,6 +71,7 @@ void Vcpu::guest_shootdown(const Op& op) {
   agent_.sync();
   const Cycles t0 = agent_.now();
   ++shootdowns_;
+  in_guest_kernel_ = true;  // flush_tlb_multi runs in the guest kernel
   guest_invalidate(op.gva, op.bytes);
   auto msg = std::make_shared<GuestShootdownMsg>();
   msg->va = op.gva;
@@ -100,8 +101,10 @@ void Vcpu::guest_shootdown(const Op& op) {
       t->post_guest_ipi(agent_.now() + p_.ipi, msg);
     }
     enter_guest();
+    pv_sched_yield(targets);
     spin_until_acked(*msg);
   }
+  in_guest_kernel_ = false;
   agent_.sync();
   const Cycles t1 = agent_.now();
   guest_stats_.latency.sample(t1 - t0);
@@ -116,6 +119,9 @@ void Vcpu::post_guest_ipi(Cycles at, std::shared_ptr<GuestShootdownMsg> msg) {
 }
 
 void Vcpu::spin_until_acked(GuestShootdownMsg& m) {
+  // Pause-loop exiting (sim/cpu/vcpu_pause_loop.cpp): the window restarts at every entry.
+  agent_.sync();
+  Cycles ple_at = pause_loop_window() ? agent_.now() + pause_loop_window() : kNever;
   while (true) {
     agent_.sync();
     if (agent_.now() >= ipi_at_) take_ipi();
@@ -124,7 +130,13 @@ void Vcpu::spin_until_acked(GuestShootdownMsg& m) {
     // Checked after the sync: an ack landing while we synchronised is seen here.
     if (m.pending == 0) return;
     const Cycles now = agent_.now();
-    const Cycles next = std::min(ipi_at_, attention_at_);
+    if (now >= ple_at) {
+      pause_loop_exit();
+      agent_.sync();
+      ple_at = agent_.now() + pause_loop_window();
+      continue;
+    }
+    const Cycles next = std::min({ipi_at_, attention_at_, ple_at});
     if (next <= now) continue;
     // Spinning: woken by the last ack, by an interrupt for us, or at the next tick.
     agent_.before_kernel_wait();
@@ -200,12 +212,21 @@ void Vcpu::sched_tick() {
   const Cycles t0 = agent_.now();
   ++preemptions_;
   exit_guest();  // the host's timer interrupt
-  // kvm_steal_time_set_preempted: the guest can see this vCPU is not running.
-  agent_.store(words_.steal_time, kStealPreempted);
-  sched_->preempt(agent_, sched_thread_);
-  schedule_in(t0);
-  if (agent_.track() >= 0) timeline_.span(agent_.track(), "descheduled", t0, agent_.now());
+  deschedule(t0, true);
   enter_guest();
+}
+
+void Vcpu::deschedule(Cycles since, bool tick) {
+  // kvm_steal_time_set_preempted: the guest can see this vCPU is not running; KVM also notes
+  // whether it was preempted in guest kernel mode (directed yield prefers those).
+  preempted_in_kernel_ = in_guest_kernel_;
+  agent_.store(words_.steal_time, kStealPreempted);
+  if (tick)
+    sched_->preempt(agent_, sched_thread_);
+  else
+    sched_->yield(agent_, sched_thread_);
+  schedule_in(since);
+  if (agent_.track() >= 0) timeline_.span(agent_.track(), "descheduled", since, agent_.now());
 }
 
 void Vcpu::schedule_in(Cycles since) {
@@ -220,6 +241,7 @@ void Vcpu::schedule_in(Cycles since) {
     ++pv_flushes_;
   }
   agent_.sync();
+  ple_window_now_ = p_.ple_window;  // shrink_ple_window when loaded after being scheduled out
   descheduled_ += agent_.now() - since;
   slice_end_ = agent_.now() + p_.timeslice;
   attention_at_ = std::min(guest_ipi_at_, slice_end_);

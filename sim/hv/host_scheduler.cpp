@@ -1,5 +1,7 @@
 #include "sim/hv/host_scheduler.hpp"
 
+#include <algorithm>
+
 #include "sim/core/error.hpp"
 
 namespace mmusim {
@@ -47,8 +49,29 @@ bool HostScheduler::has_waiter(Agent& a, unsigned vcpu) {
 
 void HostScheduler::preempt(Agent& a, unsigned vcpu) {
   stats_.preemptions.inc();
+  yield(a, vcpu);
+}
+
+void HostScheduler::yield(Agent& a, unsigned vcpu) {
   release(a, vcpu);
   acquire(a, vcpu);
+}
+
+bool HostScheduler::waiting(Agent& a, unsigned vcpu) {
+  a.sync();
+  const auto& q = cpus_[pcpu_of(vcpu)].queue;
+  return std::find(q.begin(), q.end(), vcpu) != q.end();
+}
+
+int HostScheduler::boost(Agent& a, unsigned to) {
+  a.sync();
+  Cpu& c = cpus_[pcpu_of(to)];
+  auto it = std::find(c.queue.begin(), c.queue.end(), to);
+  if (it == c.queue.end()) throw ModelError("host scheduler: boosted a vCPU that does not wait");
+  c.queue.erase(it);
+  c.queue.push_front(to);
+  stats_.directed_yields.inc();
+  return c.owner;
 }
 
 }  // namespace mmusim

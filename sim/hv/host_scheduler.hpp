@@ -9,6 +9,7 @@
 // true simulated time); the cost of a switch is HostSchedulerParams::context_switch.
 #pragma once
 #include <deque>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -39,6 +40,27 @@ class HostScheduler {
   bool has_waiter(Agent& a, unsigned vcpu);
   // Preemption at a tick: release, queue behind the waiters, run again when handed the pCPU.
   void preempt(Agent& a, unsigned vcpu);
+  // A voluntary yield (no preemption counted): release, queue, run again when handed the pCPU.
+  void yield(Agent& a, unsigned vcpu);
+
+  // --- directed yield (docs/ARCHITECTURE.md, Pause-loop exiting and directed yield) ---
+  // Whether `vcpu` is runnable but waits for its pCPU (KVM's vcpu->ready: preempted).
+  bool waiting(Agent& a, unsigned vcpu);
+  // yield_to(): `to`, waiting for its pCPU, becomes the next to run there (CFS's next buddy;
+  // with FIFO hand-over: the head of the queue). Returns the vCPU running on that pCPU, which
+  // is to reschedule (resched_curr), or -1 when none does; counts sched.directed_yields.
+  // Precondition: waiting(to).
+  int boost(Agent& a, unsigned to);
+  // kvm->last_boosted_vcpu of the VM whose first vCPU thread is `vm_key`: where
+  // kvm_vcpu_on_spin starts its round-robin search (one per VM, as it lives in struct kvm).
+  unsigned last_boosted(unsigned vm_key) const {
+    auto it = last_boosted_.find(vm_key);
+    return it == last_boosted_.end() ? 0 : it->second;
+  }
+  void set_last_boosted(unsigned vm_key, unsigned vcpu) { last_boosted_[vm_key] = vcpu; }
+  void note_ple_exit() { stats_.ple_exits.inc(); }
+  void note_candidate_skipped() { stats_.candidates_skipped.inc(); }
+  void note_pv_sched_yield() { stats_.pv_sched_yields.inc(); }
 
  private:
   struct Cpu {
@@ -48,12 +70,22 @@ class HostScheduler {
   const HostSchedulerParams p_;
   std::vector<Cpu> cpus_;
   std::vector<std::unique_ptr<Event>> granted_;  // per vCPU: "you own your pCPU"
+  std::map<unsigned, unsigned> last_boosted_;  // per VM, keyed by its first vCPU thread
   struct SchedulerStats : StatsGroup {
     explicit SchedulerStats(Stats& s) : StatsGroup(s) {}
     statistics::Counter preemptions{*this, "sched.preemptions",
                                     "vCPU preemptions by the host scheduler"};
     statistics::Histogram wait{*this, "sched.wait",
                                "cycles a runnable vCPU waited for a physical CPU"};
+    statistics::Counter ple_exits{*this, "sched.ple_exits",
+                                  "pause-loop exits of vCPUs spinning in guest mode"};
+    statistics::Counter directed_yields{*this, "sched.directed_yields",
+                                        "preempted vCPUs made the next to run (yield_to)"};
+    statistics::Counter candidates_skipped{
+        *this, "sched.yield_candidates_skipped",
+        "vCPUs kvm_vcpu_on_spin passed over (running, or not an eligible candidate)"};
+    statistics::Counter pv_sched_yields{*this, "sched.pv_sched_yields",
+                                        "KVM_HC_SCHED_YIELD hypercalls of the guest"};
   } stats_;
 };
 
