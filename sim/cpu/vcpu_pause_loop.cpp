@@ -67,6 +67,7 @@ void Vcpu::on_spin() {
   in_spin_loop_ = true;
   dy_eligible_ = false;
   const size_t n = peers_.size();
+  if (n == 0) return;
   const unsigned vm_key = peers_.front()->sched_thread_;  // the VM's first vCPU
   const size_t start = sched_->last_boosted(vm_key);
   int tries = kYieldTries;
