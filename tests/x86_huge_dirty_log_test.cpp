@@ -34,6 +34,20 @@ SimConfig blocks(EagerSplit eager) {
   return c;
 }
 
+// The dirty-log workload over the 2M blocks, two rounds, writing one page in 1024.
+SimConfig sparse_dirty_log() {
+  SimConfig c;
+  c.arch = Arch::X86;
+  c.quiet = true;
+  c.workload = WorkloadKind::DirtyLog;
+  c.vcpus = 1;
+  c.mem_per_vcpu = kMem;
+  c.page_size = kBlock;
+  c.iterations = 2;
+  c.dirty_log_write_fraction = 1024;
+  return c;
+}
+
 SimConfig demand(uint64_t page_size, HostBacking backing) {
   SimConfig c;
   c.arch = Arch::X86;
@@ -202,15 +216,7 @@ TEST(Recovery, SmallHostPagesAreNotCollapsible) {
 // blocks 1 and 3 are only read, stay huge, and are split by the first clear.
 TEST(EagerSplit, WithInitiallySetTheClearSplitsWhatItProtects) {
   auto run = [](EagerSplit eager, DirtyLogInitiallySet init) {
-    SimConfig c;
-    c.arch = Arch::X86;
-    c.quiet = true;
-    c.workload = WorkloadKind::DirtyLog;
-    c.vcpus = 1;
-    c.mem_per_vcpu = kMem;
-    c.page_size = kBlock;
-    c.iterations = 2;
-    c.dirty_log_write_fraction = 1024;
+    SimConfig c = sparse_dirty_log();
     c.eager_split = eager;
     c.dirty_log_initially_set = init;
     return run_platform(c);
@@ -236,15 +242,7 @@ TEST(EagerSplit, WithInitiallySetTheClearSplitsWhatItProtects) {
 // writes (two pages) fault and split their two blocks in place, and the clears only protect
 // 4K SPTEs: the cost of leaving huge pages sits in the first dirty pass, not in the clears.
 TEST(EagerSplit, BeforeInitSetProtectedNothingTheFirstWritesSplit) {
-  SimConfig c;
-  c.arch = Arch::X86;
-  c.quiet = true;
-  c.workload = WorkloadKind::DirtyLog;
-  c.vcpus = 1;
-  c.mem_per_vcpu = kMem;
-  c.page_size = kBlock;
-  c.iterations = 2;
-  c.dirty_log_write_fraction = 1024;
+  SimConfig c = sparse_dirty_log();
   c.dirty_log_initially_set = DirtyLogInitiallySet::On;
   c.init_set_enable = InitSetEnable::ProtectHuge;
   PlatformRun r = run_platform(c);
