@@ -55,8 +55,12 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
 
 std::vector<std::unique_ptr<Vm>> Platform::build_vms(const PlatformHooks& hooks) {
   std::vector<std::unique_ptr<Vm>> vms;
-  for (unsigned i = 0; i < cfg.vms; ++i)
-    vms.push_back(std::make_unique<Vm>(vm_host_, i, cfg.vms, hooks));
+  unsigned first_thread = 0;
+  for (unsigned i = 0; i < cfg.vms; ++i) {
+    const SimConfig& c = cfg.vm_config(i);
+    vms.push_back(std::make_unique<Vm>(vm_host_, c, i, cfg.vms, first_thread, hooks));
+    first_thread += c.vcpus;
+  }
   return vms;
 }
 
@@ -109,12 +113,20 @@ void Platform::write_outputs() const {
 void Platform::print_summary(std::ostream& os, double wall_seconds) const {
   const SimConfig& c = cfg;
   const Cycles cycles = stats.value("sim.cycles");
-  os << "mmusim: " << mode_name(c.arch) << " " << mode_name(c.workload) << ", ";
-  if (c.vms > 1) os << c.vms << " VMs x ";
-  os << c.vcpus << " vCPUs x "
-     << (c.mem_per_vcpu >> 20) << " MiB, " << (c.page_size >> 10) << " KiB pages, mmu_lock "
-     << mode_name(fault_mmu_lock(c, c.arch)) << ", KVM " << kvm_release_text(c.kvm_version)
-     << ", overlap " << c.overlap << ", pattern " << mode_name(c.pattern) << "\n";
+  if (c.vm_configs.empty()) {
+    os << "mmusim: " << mode_name(c.arch) << " " << mode_name(c.workload) << ", ";
+    if (c.vms > 1) os << c.vms << " VMs x ";
+    os << c.vcpus << " vCPUs x " << (c.mem_per_vcpu >> 20) << " MiB, " << (c.page_size >> 10)
+       << " KiB pages, ";
+  } else {
+    os << "mmusim: " << mode_name(c.arch) << ", " << c.vms << " VMs of " << c.host_file << ", "
+       << c.total_vcpus() << " vCPUs on " << c.physical_cpus() << " pCPUs, ";
+  }
+  os << "mmu_lock " << mode_name(fault_mmu_lock(c, c.arch)) << ", KVM "
+     << kvm_release_text(c.kvm_version);
+  if (c.vm_configs.empty())
+    os << ", overlap " << c.overlap << ", pattern " << mode_name(c.pattern);
+  os << "\n";
   os << "  simulated time      " << cycles << " cycles ("
      << std::fixed << std::setprecision(3) << double(cycles) / (c.clock_ghz * 1e6)
      << " ms at " << c.clock_ghz << " GHz)\n";
@@ -123,7 +135,13 @@ void Platform::print_summary(std::ostream& os, double wall_seconds) const {
       v->print_summary(os, "  ");
       continue;
     }
-    os << "  VM " << v->index << "\n";
+    os << "  VM " << v->index;
+    const SimConfig& vc = c.vm_config(v->index);
+    if (!vc.vm_name.empty())
+      os << " (" << vc.vm_name << "): " << mode_name(vc.workload) << ", " << vc.vcpus
+         << " vCPUs x " << (vc.mem_per_vcpu >> 20) << " MiB, " << (vc.page_size >> 10)
+         << " KiB pages, flush " << mode_name(vc.flush);
+    os << "\n";
     v->print_summary(os, "    ");
   }
   os << "  host time           " << std::setprecision(2) << wall_seconds << " s\n";

@@ -30,26 +30,29 @@ void HostThread::main() {
   agent.before_kernel_wait();  // the thread ends: control goes back to the kernel
 }
 
-Vm::Vm(VmHost& h, unsigned index, unsigned count, const PlatformHooks& hooks)
+Vm::Vm(VmHost& h, const SimConfig& cfg, unsigned index, unsigned count, unsigned first_thread,
+       const PlatformHooks& hooks)
     : index(index),
       prefix(count > 1 ? "vm." + std::to_string(index) + "." : ""),
       stats(h.stats, prefix),
       faults(stats),
       guest_stats(stats),
-      oracle(stats, h.cfg.check),
-      host(host_mm_params(h.cfg), h.heap, h.phys, h.memory, stats),
-      flush(remote_flush_params(h.cfg), stats, h.timeline, oracle, fills),
-      workload(make_workload(h.cfg)),
+      oracle(stats, cfg.check),
+      host(host_mm_params(cfg), h.heap, h.phys, h.memory, stats),
+      flush(remote_flush_params(cfg), stats, h.timeline, oracle, fills),
+      workload(make_workload(cfg)),
       h_(h),
-      cfg_(h.cfg),
+      cfg_(cfg),
       keep_final_leaves_(hooks.keep_final_leaves),
-      count_(count) {
+      count_(count),
+      first_thread_(first_thread) {
   ArchDeps deps{h.phys, h.pool,   host,       flush,  h.rcu,  h.heap,
                 stats,  faults,   h.timeline, oracle, touched};
   arch = make_arch(cfg_.arch, arch_params(cfg_), deps);
   if (auto s = arch->make_flush_strategy(cfg_.flush)) flush.set_strategy(std::move(s));
   if (!flush.has_strategy())
-    throw UsageError(std::string("--flush: '") + mode_name(cfg_.flush) +
+    throw UsageError((cfg_.vm_name.empty() ? "" : cfg_.host_file + ": VM '" + cfg_.vm_name + "': ") +
+                     "--flush: '" + mode_name(cfg_.flush) +
                      "' is not available for --arch " + mode_name(cfg_.arch));
   workload_env = std::make_unique<WorkloadEnv>(WorkloadEnv{mmu(), host, flush, h.rcu, h.phys,
       arch->guest_format(), stats, h.timeline, oracle, touched});
@@ -110,7 +113,7 @@ void Vm::build_vcpus(const PlatformHooks& hooks) {
                 return arch->make_walker(name, walker, h_.kernel.clock(), &h_.pool, &oracle, stats);
               },
               prefix};
-  const unsigned pcpus = cfg_.physical_cpus();
+  const unsigned pcpus = h_.cfg.physical_cpus();  // the host's, over every VM
   const ProgressParams shown = progress_params(cfg_);
   if (shown.enabled && index == 0) {  // a replaced stream's size is not the workload's
     WorkSize work = hooks.stream ? WorkSize{} : workload->vcpu_work();
@@ -127,7 +130,7 @@ void Vm::build_vcpus(const PlatformHooks& hooks) {
     auto ops = hooks.stream ? hooks.stream(i) : workload->vcpu_stream(i);
     if (h_.progress) ops = h_.progress->wrap(std::move(ops));
     // vCPU threads are numbered over every VM; without --pcpus each has a pCPU of its own.
-    const unsigned thread = index * cfg_.vcpus + i;
+    const unsigned thread = first_thread_ + i;
     auto v = std::make_unique<Vcpu>(module_name("vcpu" + std::to_string(i)).c_str(), int(i),
                                     int(thread % pcpus), env, g, std::move(ops), h_.heap.alloc());
     v->port.socket.bind(h_.memsys.target);

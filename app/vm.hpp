@@ -74,7 +74,7 @@ class Vm;
 // The host-wide parts a VM is built on and runs against (owned by the Platform).
 struct VmHost {
   SimKernel& kernel;
-  const SimConfig& cfg;
+  const SimConfig& cfg;  // the host's; each VM has its own (SimConfig::vm_config)
   Stats& stats;  // host-wide names; a VM registers its own through a prefixed view
   Timeline& timeline;
   PhysMem& phys;
@@ -90,9 +90,12 @@ struct VmHost {
 
 class Vm {
  public:
-  // VM `index` of `count` on `host`: its statistics and timeline tracks are named "vm.<index>."
-  // when count > 1 and exactly as a lone VM's otherwise.
-  Vm(VmHost& host, unsigned index, unsigned count, const PlatformHooks& hooks);
+  // VM `index` of `count` on `host`, configured by `cfg` (the host's config, or the VM's own from
+  // a host file), its vCPU threads numbered from `first_thread` over the host's. Its statistics
+  // and timeline tracks are named "vm.<index>." when count > 1 and exactly as a lone VM's
+  // otherwise.
+  Vm(VmHost& host, const SimConfig& cfg, unsigned index, unsigned count, unsigned first_thread,
+     const PlatformHooks& hooks);
   ~Vm();
   HypervisorMmu& mmu() { return arch->mmu(); }
   // After the run: vCPU and run statistics of the VM; then, once the host's sim.cycles is set,
@@ -141,6 +144,7 @@ class Vm {
   const SimConfig& cfg_;
   const bool keep_final_leaves_;
   const unsigned count_;
+  const unsigned first_thread_;  // host-wide number of the VM's vCPU 0 thread
 };
 
 }  // namespace mmusim

@@ -11,7 +11,7 @@ void Vm::attach_overcommit() {
   const bool pv = flush.strategy().paravirt_guest_flush();
   for (unsigned i = 0; i < vcpus.size(); ++i) {
     Vcpu& v = *vcpus[i];
-    v.attach_host(h_.sched, index * cfg_.vcpus + i, all, pv, h_.heap.alloc(2 * kLineSize));
+    v.attach_host(h_.sched, first_thread_ + i, all, pv, h_.heap.alloc(2 * kLineSize));
     const VcpuFlushWords& w = v.flush_words();
     h_.phys.write64(w.range_first, ~uint64_t(0));  // no range pending
     // Until the scheduler first runs it, a vCPU is as good as preempted.

@@ -147,4 +147,37 @@ TEST(MultiVmKsm, MergingAPageOfTwoVmsInvalidatesBothVmsMappings) {
   }
 }
 
+// VMs of a host file differ (sim/core/host_file.hpp): each is built from its own config, and
+// their vCPU threads are numbered one after another over the host's pCPUs. A VM of one vCPU
+// and one of three, without --pcpus, give four pCPUs and no scheduler; on two pCPUs the same
+// four threads share them (VM 1's vCPU 1 is thread 2, on pCPU 0 with VM 0's vCPU 0).
+TEST(MultiVmHostFile, VmsOfDifferentSizesRunSideBySide) {
+  SimConfig c = demand(Arch::X86, 1);
+  SimConfig small = c, big = c;
+  small.vm_name = "small";
+  small.vcpus = 1;
+  big.vm_name = "big";
+  big.vcpus = 3;
+  big.mem_per_vcpu = 8 << 20;
+  c.vm_configs = {small, big};
+  c.vms = 2;
+  c.timeslice = 100000;
+  ASSERT_EQ(c.total_vcpus(), 4u);
+  const auto own = run_platform(c);
+  c.pcpus = 2;
+  const auto shared = run_platform(c);
+  for (const auto* r : {&own, &shared}) {
+    ASSERT_EQ(r->exit_code, 0) << r->stats_json;
+    EXPECT_EQ(stat(r->stats_json, "vm.0.sim.vcpus"), 1);
+    EXPECT_EQ(stat(r->stats_json, "vm.1.sim.vcpus"), 3);
+    // Each VM touched its own memory: 1 x 4M and 3 x 8M, 4K pages.
+    EXPECT_EQ(stat(r->stats_json, "vm.0.hv.fault.fixed"), 1024);
+    EXPECT_EQ(stat(r->stats_json, "vm.1.hv.fault.fixed"), 3 * 2048);
+    EXPECT_EQ(stat(r->stats_json, "vm.0.check.violations"), 0);
+    EXPECT_EQ(stat(r->stats_json, "vm.1.check.violations"), 0);
+  }
+  EXPECT_EQ(stat(own.stats_json, "sched.wait", "count"), -1);  // a pCPU per thread
+  EXPECT_GT(stat(shared.stats_json, "sched.preemptions"), 0);
+}
+
 }  // namespace

@@ -23,6 +23,7 @@
 
 #include "sim/core/config_table.hpp"
 #include "sim/core/error.hpp"
+#include "sim/core/host_file.hpp"
 
 namespace mmusim {
 namespace po = boost::program_options;
@@ -127,7 +128,7 @@ std::string format_size(uint64_t bytes) {
 // A "did you mean" hint: the known option closest to `name` by edit distance, if close enough.
 std::string suggestion(const std::string& name, const std::vector<Option>& table,
                        const std::string& prefix) {
-  std::vector<std::string> known{"config", "help"};
+  std::vector<std::string> known{"config", "host", "help"};
   for (const Option& o : table) known.push_back(o.name);
   std::string best;
   size_t best_d = std::max<size_t>(2, name.size() / 4) + 1;
@@ -173,49 +174,42 @@ void check_choice(const std::string& v, const std::string& option,
 }
 
 
-}  // namespace config_detail
-
-using namespace config_detail;
 
 namespace {
-
-struct Source {
-  std::string value;
-  std::string origin;  // "" for the command line, "FILE:LINE: " for the config file
-};
-
 std::string trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t\r");
   if (b == std::string::npos) return "";
   const size_t e = s.find_last_not_of(" \t\r");
   return s.substr(b, e - b + 1);
 }
+}  // namespace
 
-// Reads `key = value` lines. Hand-written instead of po::parse_config_file so that every error
-// names the file and line (Boost's exceptions carry neither) and sections are refused rather than
-// silently turned into "section.key" names that then fail as unknown.
-void read_ini(const std::string& path, const std::vector<Option>& table,
-              std::map<std::string, Source>& values) {
+// Hand-written instead of po::parse_config_file so that every error names the file and line
+// (Boost's exceptions carry neither).
+std::vector<IniLine> read_ini_lines(const std::string& path, const std::string& option) {
+  const std::string opt = "--" + option + ": ";
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
-    throw UsageError("--config: cannot read " + in_quotes(path) + ": it is a directory");
+    throw UsageError(opt + "cannot read " + in_quotes(path) + ": it is a directory");
   }
   // A device never ends (/dev/zero, /dev/urandom): getline would grow one line until memory
   // runs out. An INI file past 1 MiB is not a config file either. (Found while fuzzing.)
   if (std::filesystem::is_character_file(path, ec) || std::filesystem::is_block_file(path, ec)) {
-    throw UsageError("--config: cannot read " + in_quotes(path) + ": it is a device, not a file");
+    throw UsageError(opt + "cannot read " + in_quotes(path) + ": it is a device, not a file");
   }
   if (std::filesystem::is_regular_file(path, ec) &&
       std::filesystem::file_size(path, ec) > (uint64_t(1) << 20)) {
-    throw UsageError("--config: " + in_quotes(path) + " is larger than 1M; is it a config file?");
+    throw UsageError(opt + in_quotes(path) + " is larger than 1M; is it a config file?");
   }
   std::ifstream in(path);
   if (!in)
-    throw UsageError("--config: cannot read " + in_quotes(path) + ": " + std::strerror(errno));
-  std::map<std::string, int> seen;  // key -> line, for duplicate detection
+    throw UsageError(opt + "cannot read " + in_quotes(path) + ": " + std::strerror(errno));
+  std::vector<IniLine> lines;
   std::string raw;
   for (int line = 1; std::getline(in, raw); ++line) {
-    const std::string where = path + ":" + std::to_string(line) + ": ";
+    IniLine l;
+    l.line = line;
+    l.where = path + ":" + std::to_string(line) + ": ";
     if (line == 1 && raw.rfind("\xEF\xBB\xBF", 0) == 0) raw.erase(0, 3);  // UTF-8 BOM
     // A '#' starts a comment at the start of a line or after a blank, so "out#1.json" survives.
     for (size_t i = 0; i < raw.size(); ++i) {
@@ -227,38 +221,72 @@ void read_ini(const std::string& path, const std::vector<Option>& table,
     const std::string text = trim(raw);
     if (text.empty() || text[0] == ';') continue;
     if (text[0] == '[') {
-      throw UsageError(where + "sections are not supported; write plain 'key = value' lines");
+      if (text.back() != ']')
+        throw UsageError(l.where + "expected a section header '[name]', got " + in_quotes(text));
+      l.header = true;
+      l.section = trim(text.substr(1, text.size() - 2));
+      lines.push_back(std::move(l));
+      continue;
     }
     const size_t eq = text.find('=');
     if (eq == std::string::npos) {
-      throw UsageError(where + "expected 'key = value', got " + in_quotes(text));
+      throw UsageError(l.where + "expected 'key = value', got " + in_quotes(text));
     }
-    std::string key = trim(text.substr(0, eq));
-    std::string value = trim(text.substr(eq + 1));
-    if (key.rfind("--", 0) == 0) key.erase(0, 2);    // tolerate keys copied from a command line
-    std::replace(key.begin(), key.end(), '_', '-');  // and field names from the header
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-      value = value.substr(1, value.size() - 2);
+    l.key = trim(text.substr(0, eq));
+    l.value = trim(text.substr(eq + 1));
+    if (l.key.rfind("--", 0) == 0) l.key.erase(0, 2);    // tolerate keys copied from a command line
+    std::replace(l.key.begin(), l.key.end(), '_', '-');  // and field names from the header
+    if (l.value.size() >= 2 && l.value.front() == '"' && l.value.back() == '"') {
+      l.value = l.value.substr(1, l.value.size() - 2);
     }
-    if (key == "config" || key == "help") {
-      throw UsageError(where + in_quotes(key) + " cannot be used inside a config file");
+    lines.push_back(std::move(l));
+  }
+  return lines;
+}
+
+void check_ini_key(const IniLine& l, const std::vector<Option>& table) {
+  if (l.key == "config" || l.key == "help" || l.key == "host") {
+    throw UsageError(l.where + in_quotes(l.key) + " cannot be used inside a file");
+  }
+  const bool known =
+      std::any_of(table.begin(), table.end(), [&](const Option& o) { return o.name == l.key; });
+  if (!known)
+    throw UsageError(l.where + "unknown key " + in_quotes(l.key) + suggestion(l.key, table, ""));
+}
+
+}  // namespace config_detail
+
+using namespace config_detail;
+
+namespace {
+
+// Keys of the --config file: every line `key = value`; sections are refused rather than
+// silently turned into "section.key" names that then fail as unknown.
+void read_ini(const std::string& path, const std::vector<Option>& table,
+              std::map<std::string, Source>& values) {
+  std::map<std::string, int> seen;  // key -> line, for duplicate detection
+  for (const IniLine& l : read_ini_lines(path, "config")) {
+    if (l.header) {
+      throw UsageError(l.where + "sections are not supported; write plain 'key = value' lines "
+                       "(a host description with a section per VM is read by --host)");
     }
-    const bool known =
-        std::any_of(table.begin(), table.end(), [&](const Option& o) { return o.name == key; });
-    if (!known)
-      throw UsageError(where + "unknown key " + in_quotes(key) + suggestion(key, table, ""));
-    auto [it, fresh] = seen.emplace(key, line);
+    check_ini_key(l, table);
+    auto [it, fresh] = seen.emplace(l.key, l.line);
     if (!fresh) {
-      throw UsageError(where + in_quotes(key) + " is already set on line " +
+      throw UsageError(l.where + in_quotes(l.key) + " is already set on line " +
                        std::to_string(it->second));
     }
-    values.emplace(key, Source{value, where});  // a command-line value already there wins
+    values.emplace(l.key, Source{l.value, l.where});  // a command-line value already there wins
   }
 }
 
 void print_help(std::ostream& os, std::vector<Option> table) {
   table.push_back({"General", "config", "FILE", "read 'name = value' lines from an INI file", "",
                    nullptr, nullptr});
+  table.push_back({"General", "host", "FILE",
+                   "several VMs that differ: a [host] section (options every VM shares) and a "
+                   "[vm NAME] section per VM (docs/ARCHITECTURE.md, Several VMs)", "", nullptr,
+                   nullptr});
   table.push_back({"General", "help", "| -h", "print this help and exit", "", nullptr, nullptr});
   auto left = [](const Option& o) { return "--" + o.name + (o.arg.empty() ? "" : " " + o.arg); };
   size_t width = 0;
@@ -324,7 +352,8 @@ bool parse_config(int argc, const char* const* argv, SimConfig& out) {
     if (!o.implicit.empty()) sem->implicit_value(o.implicit);
     desc.add_options()(o.name.c_str(), sem, o.help.c_str());
   }
-  desc.add_options()("config", po::value<std::string>(), "INI file")("help,h", "help");
+  desc.add_options()("config", po::value<std::string>(), "INI file")(
+      "host", po::value<std::string>(), "host description file")("help,h", "help");
 
   po::variables_map vm;
   try {
@@ -357,6 +386,16 @@ bool parse_config(int argc, const char* const* argv, SimConfig& out) {
     if (vm.count(o.name)) values[o.name] = Source{vm[o.name].as<std::string>(), ""};
   }
   if (vm.count("config")) read_ini(vm["config"].as<std::string>(), table, values);
+  std::vector<VmSection> vm_sections;
+  if (vm.count("host")) {
+    if (values.count("vcpus"))
+      throw UsageError(values["vcpus"].origin + "--vcpus: cannot be used with --host; each "
+                       "[vm NAME] section sets its own");
+    if (values.count("vms"))
+      throw UsageError(values["vms"].origin + "--vms: cannot be used with --host, whose [vm NAME] "
+                       "sections are the VMs");
+    vm_sections = read_host_file(vm["host"].as<std::string>(), table, values);
+  }
 
   // Fresh defaults, and `out` untouched unless everything parses.
   SimConfig cfg;
@@ -370,6 +409,14 @@ bool parse_config(int argc, const char* const* argv, SimConfig& out) {
     }
   }
   validate(cfg, values);
+  if (!vm_sections.empty()) {
+    cfg.host_file = vm["host"].as<std::string>();
+    cfg.vm_configs = vm_configs_of(cfg, vm_sections, table);
+    cfg.vms = unsigned(cfg.vm_configs.size());
+    validate_host_limits(cfg, [&](const std::string&, const std::string& msg) {
+      throw UsageError("--host: " + cfg.host_file + ": " + msg);
+    });
+  }
   out = cfg;
   return true;
 }

@@ -75,6 +75,11 @@ struct SimConfig {
   unsigned vcpus = 4;
   unsigned pcpus = 0;  // 0: one physical CPU per vCPU
   unsigned vms = 1;    // VMs on the host, each a copy of the configured one
+  // --host FILE (sim/core/host_file.hpp): the VMs' own configs, each this one with its VM
+  // section's keys applied (vms == vm_configs.size()); empty: `vms` copies of this config.
+  std::string host_file;
+  std::vector<SimConfig> vm_configs;
+  std::string vm_name;  // a host-file VM's section name; "" otherwise
   double clock_ghz = 1.0;
   bool direct_handoff = true;  // hand-offs switch straight to the woken thread (sync/run_next)
   bool sync_lookahead = true;  // skip a sync when no other thread can run before it (Agent)
@@ -248,7 +253,14 @@ struct SimConfig {
   uint64_t host_mem_limit = 0;  // bytes the run may plan to use; 0: this machine's physical RAM
   // --- end limits ---
 
-  unsigned total_vcpus() const { return vcpus * vms; }  // over every VM
+  // The config of VM i (0 <= i < vms): its own with a host file, else this one.
+  const SimConfig& vm_config(unsigned i) const { return vm_configs.empty() ? *this : vm_configs.at(i); }
+  unsigned total_vcpus() const {  // over every VM
+    if (vm_configs.empty()) return vcpus * vms;
+    unsigned n = 0;
+    for (const SimConfig& v : vm_configs) n += v.vcpus;
+    return n;
+  }
   unsigned physical_cpus() const { return pcpus ? pcpus : total_vcpus(); }
 };
 

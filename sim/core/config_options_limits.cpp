@@ -32,6 +32,23 @@ uint64_t machine_ram() {
   return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
 }
 
+// What modelling `guest` bytes of guest memory mapped at `page` costs this machine: the model
+// allocates page-table pages (stage 2 and the guest's own tables, the latter at 4K as the
+// harness builds them) and per-page bookkeeping, never data pages. Peak use is budgeted at twice
+// the page-table bytes plus a fixed 200M (the scale target, docs/HARDENING.md, Limits).
+struct Plan {
+  uint64_t tables = 0, host_mm = 0, budget = 0;
+};
+Plan plan(uint64_t guest, uint64_t page) {
+  Plan p;
+  p.tables = table_bytes(guest, page) + table_bytes(guest, kTableBytes);
+  // The host's own page tables over guest RAM (as many as stage 2 at the backing size) and the
+  // struct page line of every backing page (sim/hv/page_allocator.hpp), stored by the model.
+  p.host_mm = table_bytes(guest, page) + guest / page * kLineSize;
+  p.budget = 2 * p.tables + p.host_mm + kFixedAllowance + guest / kTableBytes / 8;
+  return p;
+}
+
 }  // namespace
 
 void add_limits_options(OptionTable& o) {
@@ -41,11 +58,8 @@ void add_limits_options(OptionTable& o) {
          &SimConfig::host_mem_limit);
 }
 
-// The rule for memory: the model allocates page-table pages (stage 2 and the guest's own tables,
-// the latter at 4K as the harness builds them) and per-page bookkeeping, never data pages. Peak
-// use is budgeted at twice the page-table bytes plus a fixed 200M (the scale target,
-// docs/HARDENING.md, Limits);
-// a run whose budget exceeds the limit could only end in swapping or the OOM killer.
+// A run whose memory budget (plan) exceeds the limit could only end in swapping or the OOM
+// killer.
 void validate_limits(const SimConfig& c, const Fail& fail) {
   auto cache = [&](const char* size_opt, const char* ways_opt, uint64_t size, uint64_t ways) {
     if (size < kLineSize * ways) {
@@ -69,21 +83,38 @@ void validate_limits(const SimConfig& c, const Fail& fail) {
   }
   if (c.page_size == 0 || c.mem_per_vcpu == 0) return;  // validate_core names these
   const uint64_t guest = uint64_t(c.total_vcpus()) * c.mem_per_vcpu;  // <= 4096 x 1T: no overflow
-  const uint64_t tables = table_bytes(guest, c.page_size) + table_bytes(guest, kTableBytes);
-  // The host's own page tables over guest RAM (as many as stage 2 at the backing size) and the
-  // struct page line of every backing page (sim/hv/page_allocator.hpp), stored by the model.
-  const uint64_t host_mm = table_bytes(guest, c.page_size) + guest / c.page_size * kLineSize;
-  const uint64_t budget = 2 * tables + host_mm + kFixedAllowance + guest / kTableBytes / 8;
+  const Plan p = plan(guest, c.page_size);
   const uint64_t limit = c.host_mem_limit ? c.host_mem_limit : machine_ram();
-  if (limit && budget > limit) {
+  if (limit && p.budget > limit) {
     fail("mem-per-vcpu", std::to_string(c.total_vcpus()) + " vCPUs x " + format_size(c.mem_per_vcpu) +
                              " = " + format_size(guest) + " of guest memory needs about " +
-                             std::to_string(budget >> 20) + "M to model (2 x " +
-                             std::to_string(tables >> 20) + "M of page tables + " +
-                             std::to_string(host_mm >> 20) + "M of host mm + 200M), more than " +
+                             std::to_string(p.budget >> 20) + "M to model (2 x " +
+                             std::to_string(p.tables >> 20) + "M of page tables + " +
+                             std::to_string(p.host_mm >> 20) + "M of host mm + 200M), more than " +
                              (c.host_mem_limit ? "--host-mem-limit " : "this machine's RAM, ") +
                              std::to_string(limit >> 20) + "M");
   }
+}
+
+// A host file's VMs (each checked alone by validate_limits) together: the vCPU threads and the
+// memory of every VM against the same limits.
+void validate_host_limits(const SimConfig& c, const Fail& fail) {
+  uint64_t vcpus = 0, guest = 0, budget = kFixedAllowance;
+  for (const SimConfig& v : c.vm_configs) {
+    vcpus += v.vcpus;
+    const uint64_t bytes = uint64_t(v.vcpus) * v.mem_per_vcpu;
+    guest += bytes;
+    budget += plan(bytes, v.page_size).budget - kFixedAllowance;
+  }
+  if (vcpus > 4096)
+    fail("host", std::to_string(c.vm_configs.size()) + " VMs have " + std::to_string(vcpus) +
+                     " vCPUs together, more than the 4096 allowed");
+  const uint64_t limit = c.host_mem_limit ? c.host_mem_limit : machine_ram();
+  if (limit && budget > limit)
+    fail("host", "the VMs' " + format_size(guest) + " of guest memory need about " +
+                     std::to_string(budget >> 20) + "M to model, more than " +
+                     (c.host_mem_limit ? "--host-mem-limit " : "this machine's RAM, ") +
+                     std::to_string(limit >> 20) + "M");
 }
 
 }  // namespace mmusim::config_detail

@@ -29,6 +29,28 @@ struct Option {
   Apply apply;
 };
 
+// Where an option's value came from: "" for the command line, "FILE:LINE: " for a file.
+struct Source {
+  std::string value;
+  std::string origin;
+};
+
+// A line of an INI file that says something: a section header or a `key = value`.
+struct IniLine {
+  int line = 0;
+  std::string where;  // "FILE:LINE: ", the prefix of every error about the line
+  bool header = false;
+  std::string section;  // a header's text between the brackets, blanks trimmed
+  std::string key;      // without leading dashes, '_' written '-'
+  std::string value;    // surrounding double quotes removed
+};
+// Reads the INI file given to --`option`: '#' and ';' comments, blank lines skipped. Throws
+// UsageError for an unreadable file, a device, a file past 1M or a malformed line. Keys are not
+// checked against the option table (check_ini_key does).
+std::vector<IniLine> read_ini_lines(const std::string& path, const std::string& option);
+// Throws UsageError (FILE:LINE) for a key that is no option, or one no file may set.
+void check_ini_key(const IniLine& l, const std::vector<Option>& table);
+
 constexpr uint64_t kMaxLatency = 1000000000;  // keeps sums of latencies far from overflow
 constexpr uint64_t kMaxEntries = 1u << 20;
 
@@ -40,6 +62,9 @@ std::string alternatives(const std::vector<std::string>& values);
 // when they would not fit the argument column.
 std::string choice_arg(const std::vector<std::string>& values);
 std::string choice_help(const std::string& help, const std::vector<std::string>& values);
+// " (did you mean 'x'?)" naming the known option closest to `name`, or "".
+std::string suggestion(const std::string& name, const std::vector<Option>& table,
+                       const std::string& prefix);
 bool parse_decimal(const std::string& s, uint64_t& out);
 bool size_of(const std::string& text, uint64_t& out);
 uint64_t parse_whole(const std::string& text, const std::string& option, uint64_t lo, uint64_t hi);
@@ -140,5 +165,6 @@ void add_release_options(OptionTable& o);
 // limits on absurd values, against this machine's RAM (sim/core/config_options_limits.cpp)
 void add_limits_options(OptionTable& o);
 void validate_limits(const SimConfig& c, const Fail& fail);
+void validate_host_limits(const SimConfig& c, const Fail& fail);  // a host file's VMs together
 
 }  // namespace mmusim::config_detail

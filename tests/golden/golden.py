@@ -44,6 +44,8 @@ def run(name, args):
     env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
     with tempfile.TemporaryDirectory() as tmp:
         stats = pathlib.Path(tmp) / "stats.json"
+        # Files a configuration names (a --host file) are given relative to the repository.
+        args = [str(ROOT / a) if a.startswith("tests/golden/") else a for a in args]
         p = subprocess.run([binary, *args, "--stats-json", str(stats), "--quiet"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if p.returncode != 0:
