@@ -8,6 +8,7 @@
 
 #include "sim/hv/dirty_logging.hpp"
 #include "tests/platform_run.hpp"
+#include "tests/workload_config.hpp"
 #include "workloads/guest_layout.hpp"
 
 using mmusim::Access;
@@ -34,14 +35,7 @@ using mmusim::testing::stat;
 namespace {
 
 SimConfig cfg(Arch arch, unsigned vcpus, uint64_t mem) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = arch;
-  c.workload = WorkloadKind::DirtyLog;
-  c.vcpus = vcpus;
-  c.mem_per_vcpu = mem;
-  c.iterations = 3;
-  return c;
+  return mmusim::testing::dirty_log_config(arch, vcpus, mem, 3);
 }
 
 // The pages written for dirty logging and the mappings it write-protected, per arch.

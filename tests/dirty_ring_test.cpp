@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "tests/platform_run.hpp"
+#include "tests/workload_config.hpp"
 
 using mmusim::Arch;
 using mmusim::DirtyRingReset;
@@ -25,13 +26,7 @@ constexpr unsigned kVcpus = 2;
 constexpr unsigned kRounds = 3;
 
 SimConfig ring_cfg(Arch arch, uint64_t pages_per_vcpu, unsigned entries) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = arch;
-  c.workload = WorkloadKind::DirtyLog;
-  c.vcpus = kVcpus;
-  c.mem_per_vcpu = pages_per_vcpu * 4096;
-  c.iterations = kRounds;
+  SimConfig c = mmusim::testing::dirty_log_config(arch, kVcpus, pages_per_vcpu * 4096, kRounds);
   c.dirty_tracking = DirtyTracking::Ring;
   c.dirty_ring_entries = entries;
   return c;

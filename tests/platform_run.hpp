@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "app/platform.hpp"
 
 namespace mmusim::testing {
@@ -56,6 +58,14 @@ inline double stat(const std::string& json, const std::string& key, const std::s
   std::smatch m;
   if (!std::regex_search(json, m, std::regex(pat))) return -1;
   return std::stod(m[1]);
+}
+
+// Runs `cfg` expecting it to finish with the oracle clean; the run, for its stats.
+inline PlatformRun run_clean(const SimConfig& cfg) {
+  PlatformRun r = run_platform(cfg);
+  EXPECT_EQ(r.exit_code, 0) << r.stats_json;
+  EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
+  return r;
 }
 
 }  // namespace mmusim::testing

@@ -6,6 +6,7 @@
 
 #include "app/platform.hpp"
 #include "tests/platform_run.hpp"
+#include "tests/workload_config.hpp"
 
 using namespace mmusim;
 using mmusim::testing::run_platform;
@@ -15,10 +16,7 @@ namespace {
 
 // ebizzy with IPI shootdowns, 4 vCPUs on 2 pCPUs, the default 1 ms timeslice.
 SimConfig overcommitted(Cycles ple_window, DirectedYield dy, PvSchedYield pv) {
-  SimConfig c;
-  c.quiet = true;
-  c.workload = WorkloadKind::Ebizzy;
-  c.vcpus = 4;
+  SimConfig c = mmusim::testing::workload_config(Arch::X86, WorkloadKind::Ebizzy, 4);
   c.pcpus = 2;
   c.flush = FlushKind::IpiAll;
   c.iterations = 4;

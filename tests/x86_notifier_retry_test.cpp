@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/platform_run.hpp"
+#include "tests/workload_config.hpp"
 
 using mmusim::KvmRelease;
 using mmusim::NotifierEarlyCheck;
@@ -20,21 +21,13 @@ namespace {
 // Swap storm: a host thread swaps guest pages out and in (notifier invalidations) while 4 vCPUs
 // fault on their own pages.
 SimConfig storm() {
-  SimConfig c;
-  c.quiet = true;
-  c.workload = WorkloadKind::SwapStorm;
-  c.vcpus = 4;
-  c.mem_per_vcpu = 1 << 20;
+  SimConfig c = mmusim::testing::workload_config(mmusim::Arch::X86, WorkloadKind::SwapStorm, 4,
+                                                 1 << 20);
   c.host_events = 200;
   return c;
 }
 
-std::string run_ok(const SimConfig& c) {
-  PlatformRun r = run_platform(c);
-  EXPECT_EQ(r.exit_code, 0) << r.stats_json;
-  EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
-  return r.stats_json;
-}
+std::string run_ok(const SimConfig& c) { return mmusim::testing::run_clean(c).stats_json; }
 
 }  // namespace
 

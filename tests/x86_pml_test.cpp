@@ -5,6 +5,7 @@
 
 #include "sim/hv/dirty_logging.hpp"
 #include "tests/platform_run.hpp"
+#include "tests/workload_config.hpp"
 #include "workloads/guest_layout.hpp"
 
 using mmusim::Access;
@@ -28,13 +29,7 @@ using mmusim::testing::stat;
 namespace {
 
 SimConfig pml_cfg(unsigned vcpus, uint64_t mem, unsigned iterations) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = Arch::X86;
-  c.workload = WorkloadKind::DirtyLog;
-  c.vcpus = vcpus;
-  c.mem_per_vcpu = mem;
-  c.iterations = iterations;
+  SimConfig c = mmusim::testing::dirty_log_config(Arch::X86, vcpus, mem, iterations);
   c.pml = PmlMode::On;
   // Enabling clears every D bit, so each round (the first too) logs every page written.
   c.dirty_log_initially_set = mmusim::DirtyLogInitiallySet::Off;

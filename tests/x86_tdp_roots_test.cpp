@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/platform_run.hpp"
+#include "tests/workload_config.hpp"
 
 using mmusim::MmuLockMode;
 using mmusim::RootPut;
@@ -17,17 +18,9 @@ using mmusim::testing::stat;
 namespace {
 
 SimConfig churn(RootPut put, MmuLockMode lock = MmuLockMode::Shared) {
-  SimConfig c;
-  c.quiet = true;
-  c.workload = WorkloadKind::RootChurn;
-  c.vcpus = 4;
-  c.mem_per_vcpu = 2 << 20;
-  c.passes = 12;
-  c.mmu_lock = lock;
+  // With its slot walker taking root references next to every last put.
+  SimConfig c = mmusim::testing::root_churn_config(lock);
   c.root_put = put;
-  c.churn_rounds = 20;
-  c.churn_interval = 60000;
-  c.churn_unmaps = 256;  // a slot walker taking root references next to every last put
   c.zap_yield_every = 16;
   return c;
 }

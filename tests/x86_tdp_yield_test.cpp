@@ -6,6 +6,7 @@
 
 #include "sim/core/kvm_timeline.hpp"
 #include "tests/platform_run.hpp"
+#include "tests/workload_config.hpp"
 
 using mmusim::HostPreempt;
 using mmusim::KvmRelease;
@@ -21,25 +22,10 @@ namespace {
 
 // Root churn: a VMM thread zaps every root and unmaps ranges while 4 vCPUs fault.
 SimConfig churn(MmuLockMode lock) {
-  SimConfig c;
-  c.quiet = true;
-  c.workload = WorkloadKind::RootChurn;
-  c.vcpus = 4;
-  c.mem_per_vcpu = 2 << 20;
-  c.passes = 12;
-  c.mmu_lock = lock;
-  c.churn_rounds = 20;
-  c.churn_interval = 60000;
-  c.churn_unmaps = 256;
-  return c;
+  return mmusim::testing::root_churn_config(lock);
 }
 
-PlatformRun run_ok(const SimConfig& c) {
-  PlatformRun r = run_platform(c);
-  EXPECT_EQ(r.exit_code, 0) << r.stats_json;
-  EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
-  return r;
-}
+PlatformRun run_ok(const SimConfig& c) { return mmusim::testing::run_clean(c); }
 
 }  // namespace
 

@@ -6,12 +6,6 @@
 
 namespace mmusim {
 
-namespace {
-// KVM gives up the lockless fix after this many lost cmpxchgs (fast_page_fault's retry count):
-// a constant of KVM, as in tdp_dirty_log.cpp.
-constexpr int kAccTrackRetries = 4;
-}  // namespace
-
 bool TdpMmu::spte_volatile(uint64_t s) const {
   const bool writable = (s & EptFormat::kWrite) != 0;
   if (!writable && (s & kMmuWritable)) return true;  // the fast page fault may make it writable
@@ -51,17 +45,15 @@ void TdpMmu::age_spte(Agent& a, PtIter& it) {
 }
 
 bool TdpMmu::fast_page_fault_acc_track(Agent& a, int vcpu_id, Addr gpa, bool write) {
-  Root* r = vcpu_id >= 0 && size_t(vcpu_id) < vcpu_root_.size() ? vcpu_root_[size_t(vcpu_id)]
-                                                                 : host_root_;
+  Root* r = fault_root(vcpu_id);
   if (!r) return false;
   rcu_.read_lock(a);  // walk_shadow_page_lockless_begin: no mmu_lock, tables kept by RCU
   PtIter it = walk_down(a, r->table, gpa);
-  bool fixed = false, restored = false, made_writable = false;
+  bool restored = false, made_writable = false;
   if (it.leaf() && EptFormat::acc_tracked(it.entry()) && age_stats_)
     age_stats_->acc_track_faults.inc();
-  for (int tries = 0; tries < kAccTrackRetries && !fixed; ++tries) {
-    const uint64_t old = it.entry();
-    if (!it.leaf() || is_frozen(old)) break;  // not shadow-present: the slow path maps it
+  const bool fixed = cmpxchg_spte_retrying(a, it, [&](uint64_t old) -> std::optional<uint64_t> {
+    if (!it.leaf() || is_frozen(old)) return std::nullopt;  // not shadow-present: slow path
     uint64_t updated = old;
     restored = EptFormat::acc_tracked(old);
     if (restored) updated = EptFormat::restore_acc_track(old);
@@ -71,15 +63,9 @@ bool TdpMmu::fast_page_fault_acc_track(Agent& a, int vcpu_id, Addr gpa, bool wri
                     !(it.level() > 1 && logging(gpa));
     if (made_writable) updated |= EptFormat::kWrite;
     // Nothing to fix, or the access is still not allowed: the slow path decides.
-    if (updated == old || (write && !(updated & EptFormat::kWrite))) break;
-    const uint64_t seen = a.cmpxchg(it.entry_addr(), old, updated, MemClass::PageTable);
-    if (seen == old) {
-      fixed = true;
-    } else {
-      stats_.cmpxchg_fail.inc();
-      it.set_entry(seen);
-    }
-  }
+    if (updated == old || (write && !(updated & EptFormat::kWrite))) return std::nullopt;
+    return updated;
+  });
   rcu_.read_unlock(a);
   if (fixed && age_stats_ && restored) age_stats_->restored.inc();
   if (fixed && age_stats_ && restored && made_writable) age_stats_->restored_writable.inc();

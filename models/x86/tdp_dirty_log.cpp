@@ -39,26 +39,35 @@ void TdpMmu::mark_dirty(Agent& a, int vcpu_id, Addr gpa) {
   }
 }
 
+TdpMmu::Root* TdpMmu::fault_root(int vcpu_id) {
+  return vcpu_id >= 0 && size_t(vcpu_id) < vcpu_root_.size() ? vcpu_root_[size_t(vcpu_id)]
+                                                              : host_root_;
+}
+
+bool TdpMmu::cmpxchg_spte_retrying(Agent& a, PtIter& it,
+                                   const std::function<std::optional<uint64_t>(uint64_t)>& next) {
+  for (int tries = 0; tries < kFastPfRetries; ++tries) {
+    const uint64_t old = it.entry();
+    const std::optional<uint64_t> updated = next(old);
+    if (!updated) return false;
+    const uint64_t seen = a.cmpxchg(it.entry_addr(), old, *updated, MemClass::PageTable);
+    if (seen == old) return true;
+    stats_.cmpxchg_fail.inc();
+    it.set_entry(seen);
+  }
+  return false;
+}
+
 bool TdpMmu::fast_page_fault(Agent& a, int vcpu_id, Addr gpa) {
-  Root* r = vcpu_id >= 0 && size_t(vcpu_id) < vcpu_root_.size() ? vcpu_root_[size_t(vcpu_id)]
-                                                                 : host_root_;
+  Root* r = fault_root(vcpu_id);
   if (!r) return false;
   rcu_.read_lock(a);  // walk_shadow_page_lockless_begin: no mmu_lock, tables kept by RCU
   PtIter it = walk_down(a, r->table, gpa);
-  bool fixed = false;
-  // KVM retries the cmpxchg a few times when the SPTE changes under it.
-  for (int tries = 0; tries < kFastPfRetries && !fixed; ++tries) {
-    uint64_t old = it.entry();
-    if (it.level() != 1 || !it.leaf() || fmt_.perms(old).write || !(old & kMmuWritable)) break;
-    uint64_t updated = old | uint64_t(2) | (uint64_t(1) << 9);  // W, and D (bit 9)
-    uint64_t seen = a.cmpxchg(it.entry_addr(), old, updated, MemClass::PageTable);
-    if (seen == old) {
-      fixed = true;
-    } else {
-      stats_.cmpxchg_fail.inc();
-      it.set_entry(seen);
-    }
-  }
+  const bool fixed = cmpxchg_spte_retrying(a, it, [&](uint64_t old) -> std::optional<uint64_t> {
+    if (it.level() != 1 || !it.leaf() || fmt_.perms(old).write || !(old & kMmuWritable))
+      return std::nullopt;
+    return old | uint64_t(2) | (uint64_t(1) << 9);  // W, and D (bit 9)
+  });
   rcu_.read_unlock(a);
   if (fixed) mark_dirty(a, vcpu_id, it.base());
   return fixed;

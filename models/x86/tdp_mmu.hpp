@@ -26,7 +26,9 @@
 // recovered when dirty logging stops).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -284,6 +286,13 @@ class TdpMmu : public HypervisorMmu,
   // fast_page_fault: a write to a write-protected 4K SPTE that may be made writable is fixed
   // with one cmpxchg and no mmu_lock. Returns false when the slow path must run.
   bool fast_page_fault(Agent& a, int vcpu_id, Addr gpa);
+  // What both fast page faults share (tdp_dirty_log.cpp): the root vCPU `vcpu_id` faulted in
+  // (the host root for -1), or null; and the cmpxchg of next(old) into the SPTE at `it`, retried
+  // with the value seen when the SPTE changed underneath, at most KVM's fast_page_fault retry
+  // count. `next` returns nothing to leave the SPTE to the slow path. True: the SPTE changed.
+  Root* fault_root(int vcpu_id);
+  bool cmpxchg_spte_retrying(Agent& a, PtIter& it,
+                             const std::function<std::optional<uint64_t>(uint64_t)>& next);
   // Clears the writable bit of the leaves of [gpa, gpa+len) in the current root; the caller
   // holds mmu_lock for read when `held_shared`, else for write (yields drop that mode).
   // With `clear_dirty` (PML), 4K leaves lose their D bit instead and stay writable; with
