@@ -115,8 +115,9 @@ void Vm::build_vcpus(const PlatformHooks& hooks) {
   if (shown.enabled && index == 0) {  // a replaced stream's size is not the workload's
     WorkSize work = hooks.stream ? WorkSize{} : workload->vcpu_work();
     work.ops *= count_;
-    h_.progress = std::make_unique<ProgressMeter>(shown, h_.kernel.clock(), faults.count, work);
+    h_.progress = std::make_unique<ProgressMeter>(shown, h_.kernel.clock(), work);
   }
+  if (h_.progress) h_.progress->count_faults(faults.count);
   for (unsigned i = 0; i < cfg_.vcpus; ++i) {
     GuestContext g;
     g.os = workload->guest_os();

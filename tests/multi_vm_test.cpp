@@ -103,6 +103,22 @@ TEST(MultiVmScheduler, OnePcpuRunsOneVcpuThreadOfAnyVmAtATime) {
   EXPECT_LE(ran, stat(r.stats_json, "sim.cycles"));
 }
 
+// --progress with several VMs: one meter for the host counts every VM's ops and every VM's
+// faults (not only VM 0's, whose fault counter it was built next to).
+TEST(MultiVmProgress, TheProgressLineCountsEveryVmsFaults) {
+  SimConfig c = demand(Arch::X86, 2);
+  c.progress = ProgressMode::On;
+  c.progress_after = 1e6;  // never shown during the run: the test reads the line itself
+  Platform p(c);
+  p.run();
+  ASSERT_TRUE(p.progress);
+  const uint64_t vm0 = p.stats.value("vm.0.hv.fault.count"), vm1 = p.stats.value("vm.1.hv.fault.count");
+  ASSERT_GT(vm0, 0u);
+  ASSERT_GT(vm1, 0u);
+  const std::string line = p.progress->line(1.0);
+  EXPECT_NE(line.find("), " + std::to_string(vm0 + vm1) + " faults |"), std::string::npos) << line;
+}
+
 // KSM merges the same guest page of two VMs onto one shared frame. Each VM's memory is its own
 // VMM process's mm, so the merge is one rmap step per VM, and each raises that mm's MMU notifier:
 // both VMs zap their mapping, and the vCPU's next read maps the shared frame read-only. The

@@ -43,6 +43,16 @@ def test_two_vms_name_their_stats_and_tracks_and_share_the_host(tmp_path):
     assert "sim.cycles" in s and "mem.dram.accesses" in s and "host.mm.faults" in s
     assert "hv.fault.count" not in s and "sim.vcpus" not in s
     assert "VM 0" in p.stdout and "VM 1" in p.stdout and "2 VMs x 2 vCPUs" in p.stdout
-    names = {e["args"]["name"] for e in json.loads(timeline.read_text())["traceEvents"]
+    events = json.loads(timeline.read_text())["traceEvents"]
+    names = {e["args"]["name"]: e["pid"] for e in events
              if e.get("ph") == "M" and e["name"] == "thread_name"}
-    assert {"vm.0.vcpu.0", "vm.1.vcpu.1", "vm.1.host.vmm"} <= names
+    assert {"vm.0.vcpu.0", "vm.1.vcpu.1", "vm.1.host.vmm"} <= names.keys()
+    # Each VM's tracks are one trace process (a group in the viewer), named after the VM.
+    processes = {e["pid"]: e["args"]["name"] for e in events
+                 if e.get("ph") == "M" and e["name"] == "process_name"}
+    for name, pid in names.items():
+        want = name[:4] if name.startswith("vm.") else "mmusim"
+        assert processes[pid] == want, (name, pid, processes)
+    assert names["vm.0.vcpu.0"] != names["vm.1.vcpu.0"]
+    spans = [e for e in events if e.get("ph") == "X"]
+    assert {e["pid"] for e in spans} >= {names["vm.0.vcpu.0"], names["vm.1.vcpu.0"]}
