@@ -45,7 +45,7 @@ Vm::Vm(VmHost& h, unsigned index, unsigned count, const PlatformHooks& hooks)
       keep_final_leaves_(hooks.keep_final_leaves),
       count_(count) {
   ArchDeps deps{h.phys, h.pool,   host,       flush,  h.rcu,  h.heap,
-                stats,  faults,   h.timeline, oracle, touched};
+                stats,  faults,   h.timeline, oracle, touched, h.memsys.dvm};
   arch = make_arch(cfg_.arch, arch_params(cfg_), deps);
   if (auto s = arch->make_flush_strategy(cfg_.flush)) flush.set_strategy(std::move(s));
   if (!flush.has_strategy())
