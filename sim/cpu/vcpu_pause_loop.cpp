@@ -15,8 +15,9 @@
 //   three yield_to attempts fail before it gives up.
 // - yield_to: the candidate becomes the next to run on its own pCPU (CFS next buddy); the vCPU
 //   running there -- whichever VM it belongs to -- is told to reschedule (resched_curr, through
-//   the host scheduler), and the spinner yields its own pCPU if another vCPU waits for it. With vCPUs pinned (vCPU i on pCPU i % P) the candidate can only
-//   ever run on its own pCPU, so a yield across pCPUs preempts whichever vCPU runs there.
+//   the host scheduler), and the spinner yields its own pCPU if another vCPU waits for it.
+//   With vCPUs pinned (vCPU i on pCPU i % P) the candidate can only ever run on its own pCPU,
+//   so a yield across pCPUs preempts whichever vCPU runs there.
 // - PV sched yield (KVM_FEATURE_PV_SCHED_YIELD): after sending a shootdown's IPIs to more than
 //   one vCPU, the guest checks its targets' steal-time words and, for the first one marked
 //   PREEMPTED, makes the KVM_HC_SCHED_YIELD hypercall; KVM yields to that vCPU as above
