@@ -69,9 +69,8 @@ ProgressParams progress_params(const SimConfig& c) {
   return p;
 }
 
-ProgressMeter::ProgressMeter(const ProgressParams& p, const Clock& clock,
-                             const statistics::Counter& faults, WorkSize work)
-    : p_(p), clock_(clock), faults_(faults), work_(work) {
+ProgressMeter::ProgressMeter(const ProgressParams& p, const Clock& clock, WorkSize work)
+    : p_(p), clock_(clock), work_(work) {
   start();
 }
 
@@ -107,7 +106,9 @@ std::string ProgressMeter::line(double host_s) const {
     if (done != 0) s += ", ETA " + duration(host_s * double(work_.ops - done) / double(done));
     s += " | ";
   }
-  const uint64_t cycles = clock_.now(), faults = faults_.value();
+  const uint64_t cycles = clock_.now();
+  uint64_t faults = 0;
+  for (const statistics::Counter* f : faults_) faults += f->value();
   const double secs = host_s > 0 ? host_s : 1e-9;
   char sim[64];
   std::snprintf(sim, sizeof sim, "%.6f s simulated (", double(cycles) / (p_.clock_ghz * 1e9));

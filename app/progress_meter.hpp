@@ -1,5 +1,5 @@
 // The progress line of a long run (--progress; README.md, Running): simulated time, faults
-// handled, host speed and, when the workload knows its size, the share done and an ETA, on
+// handled (by every VM's hypervisor MMU), host speed and, when the workload knows its size, the share done and an ETA, on
 // stderr -- rewritten in place on a terminal, one line per update otherwise.
 //
 // It is driven only by host time, checked where the simulation already passes: every vCPU op
@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sim/core/clock.hpp"
 #include "sim/core/config.hpp"
@@ -32,13 +33,13 @@ ProgressParams progress_params(const SimConfig& cfg);
 
 class ProgressMeter {
  public:
-  // `faults` is the hypervisor's live fault counter; `work` what the workload's vCPU streams
-  // yield in total (ops 0: unknown, no ETA).
-  ProgressMeter(const ProgressParams& p, const Clock& clock, const statistics::Counter& faults,
-                WorkSize work);
+  // `work` is what the vCPU streams of every VM yield in total (ops 0: unknown, no ETA).
+  ProgressMeter(const ProgressParams& p, const Clock& clock, WorkSize work);
   ~ProgressMeter();  // ends the line if finish() was not reached (an error unwinds the run)
   // `ops` counted by this meter.
   std::unique_ptr<OpStream> wrap(std::unique_ptr<OpStream> ops);
+  // A hypervisor's live fault counter (one per VM): the line shows their sum.
+  void count_faults(const statistics::Counter& faults) { faults_.push_back(&faults); }
   void start();   // the run begins: host time counts from here (also done on construction)
   void finish();  // clears the line on a terminal; called before anything else is printed
 
@@ -55,7 +56,7 @@ class ProgressMeter {
   void show(const std::string& text);
   ProgressParams p_;
   const Clock& clock_;
-  const statistics::Counter& faults_;
+  std::vector<const statistics::Counter*> faults_;
   WorkSize work_;
   uint64_t ops_ = 0;
   std::chrono::steady_clock::time_point t0_, next_;

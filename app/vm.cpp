@@ -47,7 +47,7 @@ Vm::Vm(VmHost& h, const SimConfig& cfg, unsigned index, unsigned count, unsigned
       count_(count),
       first_thread_(first_thread) {
   ArchDeps deps{h.phys, h.pool,   host,       flush,  h.rcu,  h.heap,
-                stats,  faults,   h.timeline, oracle, touched};
+                stats,  faults,   h.timeline, oracle, touched, h.memsys.dvm};
   arch = make_arch(cfg_.arch, arch_params(cfg_), deps);
   if (auto s = arch->make_flush_strategy(cfg_.flush)) flush.set_strategy(std::move(s));
   if (!flush.has_strategy())
@@ -118,8 +118,9 @@ void Vm::build_vcpus(const PlatformHooks& hooks) {
   if (shown.enabled && index == 0) {  // a replaced stream's size is not the workload's
     WorkSize work = hooks.stream ? WorkSize{} : workload->vcpu_work();
     work.ops *= count_;
-    h_.progress = std::make_unique<ProgressMeter>(shown, h_.kernel.clock(), faults.count, work);
+    h_.progress = std::make_unique<ProgressMeter>(shown, h_.kernel.clock(), work);
   }
+  if (h_.progress) h_.progress->count_faults(faults.count);
   for (unsigned i = 0; i < cfg_.vcpus; ++i) {
     GuestContext g;
     g.os = workload->guest_os();

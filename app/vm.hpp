@@ -84,7 +84,7 @@ struct VmHost {
   HostMemory& memory;
   Rcu& rcu;
   HostScheduler* sched;  // null: a pCPU per vCPU thread
-  std::unique_ptr<ProgressMeter>& progress;  // --progress: made by VM 0, counts every VM's ops
+  std::unique_ptr<ProgressMeter>& progress;  // --progress: made by VM 0; counts every VM's ops and faults
   std::function<void(Vm&, Agent& vmm)> vm_done;  // in the VM's VMM thread, after its teardown
 };
 

@@ -26,7 +26,8 @@ def main(argv=None):
         print(f"timeline: {a.timeline}: not a readable timeline: {e}", file=sys.stderr)
         return 2
     cyc = a.clock_ghz * 1000.0  # cycles per microsecond
-    names = {e["tid"]: e["args"]["name"] for e in events if e.get("ph") == "M" and "args" in e}
+    names = {e["tid"]: e["args"]["name"] for e in events
+             if e.get("ph") == "M" and e.get("name") == "thread_name"}
     spans = [e for e in events if e.get("ph") == "X"]
     kinds = collections.defaultdict(lambda: [0, 0.0, 0.0])
     for e in spans:

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sim/core/error.hpp"
 #include "sim/core/timeline.hpp"
@@ -186,6 +188,28 @@ TEST_F(TimelineTest, WritesTracksAndSpansAtTwoGigahertz) {
                    "\"dur\":0.000500}"),
             std::string::npos)
       << j;
+}
+
+// Several VMs (docs/ARCHITECTURE.md, Several VMs): a viewer groups threads by process, so each
+// VM's tracks are a process of their own and the host-wide ones stay in process 1.
+TEST_F(TimelineTest, EachVmsTracksAreAProcessOfTheirOwn) {
+  Timeline t(true);
+  const int host = t.track("rcu.gp");
+  const int a = t.track("vm.0.vcpu.0");
+  const int b = t.track("vm.1.vcpu.0");
+  const int c = t.track("vm.1.host.vmm");
+  const int odd = t.track("vm.x.not_a_vm");
+  t.span(b, "tdp fault", 1, 2);
+  const std::string j = write(t, 1.0);
+  EXPECT_TRUE(valid_json(j)) << j;
+  auto has = [&](const std::string& s) { return j.find(s) != std::string::npos; };
+  EXPECT_TRUE(has("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"args\":{\"name\":\"mmusim\"}}")) << j;
+  EXPECT_TRUE(has("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":2,\"args\":{\"name\":\"vm.0\"}}")) << j;
+  EXPECT_TRUE(has("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":3,\"args\":{\"name\":\"vm.1\"}}")) << j;
+  for (auto [track, pid] : std::vector<std::pair<int, int>>{{host, 1}, {a, 2}, {b, 3}, {c, 3}, {odd, 1}})
+    EXPECT_TRUE(has("\"thread_name\",\"pid\":" + std::to_string(pid) + ",\"tid\":" +
+                    std::to_string(track) + ",")) << track << j;
+  EXPECT_TRUE(has("\"name\":\"tdp fault\",\"pid\":3,\"tid\":" + std::to_string(b) + ",")) << j;
 }
 
 TEST_F(TimelineTest, ClockScalesTimes) {

@@ -25,7 +25,7 @@ struct ArchOnPlatform {
   std::unique_ptr<ArchModel> make(Arch arch, const ArchParams& params) {
     Platform& p = platform;
     ArchDeps d{p.phys, p.pool,  p.host,     p.flush,  p.rcu,    p.heap,
-               stats,  faults,  p.timeline, p.oracle, p.touched};
+               stats,  faults,  p.timeline, p.oracle, p.touched, p.memsys.dvm};
     return make_arch(arch, params, d);
   }
   Platform platform;

@@ -3,7 +3,10 @@
 // manager's page allocator are shared.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "app/platform.hpp"
+#include "models/arm64/tlbi_broadcast.hpp"
 #include "tests/platform_run.hpp"
 #include "tests/repeat_stream.hpp"
 
@@ -101,6 +104,60 @@ TEST(MultiVmScheduler, OnePcpuRunsOneVcpuThreadOfAnyVmAtATime) {
     }
   }
   EXPECT_LE(ran, stat(r.stats_json, "sim.cycles"));
+}
+
+// --progress with several VMs: one meter for the host counts every VM's ops and every VM's
+// faults (not only VM 0's, whose fault counter it was built next to).
+TEST(MultiVmProgress, TheProgressLineCountsEveryVmsFaults) {
+  SimConfig c = demand(Arch::X86, 2);
+  c.progress = ProgressMode::On;
+  c.progress_after = 1e6;  // never shown during the run: the test reads the line itself
+  Platform p(c);
+  p.run();
+  ASSERT_TRUE(p.progress);
+  const uint64_t vm0 = p.stats.value("vm.0.hv.fault.count"), vm1 = p.stats.value("vm.1.hv.fault.count");
+  ASSERT_GT(vm0, 0u);
+  ASSERT_GT(vm1, 0u);
+  const std::string line = p.progress->line(1.0);
+  EXPECT_NE(line.find("), " + std::to_string(vm0 + vm1) + " faults |"), std::string::npos) << line;
+}
+
+// arm64 broadcast TLBI (models/arm64/tlbi_broadcast.hpp): the DVM channel is the host's
+// interconnect, not a VM's. One flush of 64 pages by IPA (65 TLBI messages) in each of two VMs
+// at the same cycle: the later of the two waits on the channel for the other's messages. A lone
+// VM's same flush waits for nothing.
+namespace {
+std::string flush_64_pages_in_every_vm(unsigned vms) {
+  SimConfig c = demand(Arch::Arm64, vms);
+  c.flush = FlushKind::Broadcast;
+  Platform* plat = nullptr;
+  PlatformHooks h;
+  for (unsigned vm = 0; vm < vms; ++vm)
+    h.host_threads.push_back({"flusher" + std::to_string(vm), [&plat, vm](Agent& a) {
+      a.wait_cycles(20000);  // the vCPUs are faulting their first pages in, far from done
+      plat->vm(vm).flush.flush_range(a, -1, GuestLayout::kDataGpa, 64 * kPageSize);
+    }});
+  Platform p(c, h);
+  plat = &p;
+  p.run();
+  std::ostringstream out;
+  p.stats.write_json(out);
+  return out.str();
+}
+}  // namespace
+
+TEST(MultiVmBroadcastTlbi, TwoVmsFlushesQueueOnTheHostsDvmChannel) {
+  const std::string one = flush_64_pages_in_every_vm(1), two = flush_64_pages_in_every_vm(2);
+  const Cycles tlbi_op = BroadcastTlbiParams{}.tlbi_op;
+  EXPECT_EQ(stat(one, "hv.tlbi.dvm_wait", "sum"), 0) << one;
+  EXPECT_EQ(stat(one, "hv.tlbi.ops"), 65 + 1);  // the flush and the teardown's VMALLS12E1IS
+  double waited = 0;
+  for (const char* vm : {"vm.0.", "vm.1."}) {
+    EXPECT_EQ(stat(two, std::string(vm) + "hv.tlbi.ops"), 65 + 1) << vm;
+    EXPECT_EQ(stat(two, std::string(vm) + "check.violations"), 0) << vm;
+    waited += stat(two, std::string(vm) + "hv.tlbi.dvm_wait", "sum");
+  }
+  EXPECT_GE(waited, double(65 * tlbi_op)) << two;
 }
 
 // KSM merges the same guest page of two VMs onto one shared frame. Each VM's memory is its own

@@ -70,6 +70,32 @@ TEST(PauseLoopExiting, NoExitsWithAPcpuPerVcpu) {
   EXPECT_EQ(stat(with, "sim.cycles"), stat(without, "sim.cycles"));
 }
 
+// Directed yield across VMs: two VMs of 4 vCPUs on 4 pCPUs (thread t = vm * 4 + i on pCPU
+// t % 4), so vCPU i of each VM shares pCPU i with vCPU i of the other and no two vCPUs of one VM
+// share a pCPU: every yield_to target waits behind the other VM's vCPU i. The boost must
+// reschedule that vCPU (resched_curr on the target's pCPU, whichever VM runs there): it is then
+// preempted at its next check instead of at its tick, so most directed yields add a preemption.
+TEST(PauseLoopExiting, DirectedYieldReschedulesAVcpuOfAnotherVm) {
+  auto two_vms = [](DirectedYield dy) {
+    SimConfig c = overcommitted(4096, dy, PvSchedYield::Off);
+    c.vms = 2;
+    c.vcpus = 4;
+    c.pcpus = 4;
+    c.iterations = 20;
+    auto r = run_platform(c);
+    EXPECT_EQ(r.exit_code, 0) << r.stats_json.substr(0, 300);
+    for (const char* vm : {"vm.0.", "vm.1."})
+      EXPECT_EQ(stat(r.stats_json, std::string(vm) + "check.violations"), 0);
+    return r.stats_json;
+  };
+  const std::string on = two_vms(DirectedYield::On), off = two_vms(DirectedYield::Off);
+  const double yields = stat(on, "sched.directed_yields");
+  EXPECT_GE(yields, 10);
+  EXPECT_EQ(stat(off, "sched.directed_yields"), 0);
+  EXPECT_GT(stat(on, "sched.preemptions"), stat(off, "sched.preemptions") + yields / 2)
+      << "the boosted vCPUs' pCPUs were not rescheduled";
+}
+
 TEST(PvSchedYield, ShootdownSenderYieldsToAPreemptedTarget) {
   const std::string on = run(overcommitted(0, DirectedYield::On, PvSchedYield::On));
   const std::string off = run(overcommitted(0, DirectedYield::On, PvSchedYield::Off));

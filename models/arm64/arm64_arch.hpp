@@ -35,8 +35,8 @@ class Arm64Arch : public ArchModel {
   static constexpr uint64_t kHighRamGfn = (uint64_t(4) << 30) >> kPageShift;
 
   Arm64Arch(const Arm64ArchParams& p, ArchDeps& d)
-      : tlbi_(p.tlbi), stats_(d.stats), s1_(p.guest_levels), s2_(p.ipa_bits, p.s2_levels),
-        mmu_(p.stage2, d, s2_), slots_(p.memslots, d, mmu_), kvm_slots_(d.heap),
+      : tlbi_(p.tlbi), dvm_(d.dvm), stats_(d.stats), s1_(p.guest_levels),
+        s2_(p.ipa_bits, p.s2_levels), mmu_(p.stage2, d, s2_), slots_(p.memslots, d, mmu_), kvm_slots_(d.heap),
         notifier_(p.notifier, mmu_, kvm_slots_, d.flush, d.heap, d.stats), host_(d.host) {
     mmu_.set_memslots(&slots_);
     // Guest RAM below and above 4 GiB as two KVM memslots (as QEMU splits it; the IPA size
@@ -56,7 +56,7 @@ class Arm64Arch : public ArchModel {
   const PageTableFormat& stage2_format() const override { return s2_; }
   HypervisorMmu& mmu() override { return mmu_; }
   std::unique_ptr<FlushStrategy> make_flush_strategy(FlushKind kind) override {
-    if (kind == FlushKind::Broadcast) return std::make_unique<BroadcastTlbi>(tlbi_, stats_);
+    if (kind == FlushKind::Broadcast) return std::make_unique<BroadcastTlbi>(tlbi_, dvm_, stats_);
     return nullptr;
   }
   Stage2Mmu& stage2() { return mmu_; }
@@ -64,6 +64,7 @@ class Arm64Arch : public ArchModel {
 
  private:
   const BroadcastTlbiParams tlbi_;  // for the strategy made on request
+  DvmChannel& dvm_;                 // the host's, shared with every other VM's strategy
   Stats& stats_;
   Arm64S1Format s1_;
   Arm64S2Format s2_;

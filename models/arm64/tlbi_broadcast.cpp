@@ -1,7 +1,5 @@
 #include "models/arm64/tlbi_broadcast.hpp"
 
-#include <algorithm>
-
 namespace mmusim {
 
 uint64_t range_tlbi_ops(uint64_t pages) {
@@ -14,8 +12,8 @@ uint64_t range_tlbi_ops(uint64_t pages) {
   return ops;
 }
 
-BroadcastTlbi::BroadcastTlbi(const BroadcastTlbiParams& p, Stats& stats)
-    : p_(p), stats_(stats) {}
+BroadcastTlbi::BroadcastTlbi(const BroadcastTlbiParams& p, DvmChannel& dvm, Stats& stats)
+    : p_(p), dvm_(dvm), stats_(stats) {}
 
 void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env) {
   const uint64_t pages = req.ranged ? (req.len + kPageSize - 1) / kPageSize : 0;
@@ -39,9 +37,8 @@ void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env)
   // The messages leave at the caller's true time and queue on the shared DVM channel.
   caller.sync();
   const Cycles now = caller.now();
-  const Cycles start = std::max(now, dvm_busy_until_);
+  const Cycles start = dvm_.book(now, msgs * p_.tlbi_op);
   const Cycles delivered = start + msgs * p_.tlbi_op;
-  dvm_busy_until_ = delivered;
   stats_.dvm_wait.sample(start - now);
   caller.wait_cycles(delivered - now);
 
@@ -60,13 +57,15 @@ void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env)
   uint64_t acks = 0;
   for (GuestCpu* v : env.vcpus) {
     if (!v->ran_guest()) continue;
-    dvm_busy_until_ = std::max(dvm_busy_until_, sync_done) + p_.tlbi_op;
+    dvm_.book(sync_done, p_.tlbi_op);
     ++acks;
   }
-  dvm_busy_until_ = std::max(dvm_busy_until_, sync_done);
+  // Complete once the sync has reached the cores and the channel has carried what was booked
+  // on it until now: the answers, behind any other flusher's traffic.
+  const Cycles done = dvm_.book(sync_done, 0);
   stats_.acks.inc(acks);
-  stats_.dsb_wait.sample(dvm_busy_until_ - delivered);
-  caller.wait_cycles(dvm_busy_until_ - delivered);
+  stats_.dsb_wait.sample(done - delivered);
+  caller.wait_cycles(done - delivered);
 }
 
 }  // namespace mmusim

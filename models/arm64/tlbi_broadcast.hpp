@@ -7,8 +7,9 @@
 // domain by the interconnect (DVM messages) and act on every core's TLBs and walk caches
 // without interrupting it: no IPI, no vCPU request, no acknowledgement from software.
 //
-// Timing: the DVM channel carries one message per --lat-tlbi-op cycles and is shared by every
-// core, so concurrent flushers queue behind each other (the wait emerges); the entries are
+// Timing: the DVM channel (sim/mem/dvm_channel.hpp) carries one message per --lat-tlbi-op cycles
+// and is shared by every core of the host -- the vCPUs of every VM -- so concurrent flushers,
+// of one VM or of several, queue behind each other (the wait emerges); the entries are
 // gone from every TLB when the last TLBI of the batch has been delivered. The DSB ISH then
 // reaches every core (--lat-tlbi-dsb) and completes when each core that may hold entries of
 // the VMID (each that ran a vCPU of the VM) has answered with its own completion message on
@@ -20,6 +21,7 @@
 #include "sim/core/stats_group.hpp"
 #include "sim/core/types.hpp"
 #include "sim/hv/flush_strategy.hpp"
+#include "sim/mem/dvm_channel.hpp"
 
 namespace mmusim {
 
@@ -37,13 +39,14 @@ struct BroadcastTlbiParams {
 
 class BroadcastTlbi : public FlushStrategy {
  public:
-  BroadcastTlbi(const BroadcastTlbiParams& p, Stats& stats);
+  // `dvm`: the host's channel, which outlives the strategy.
+  BroadcastTlbi(const BroadcastTlbiParams& p, DvmChannel& dvm, Stats& stats);
   const char* name() const override { return "broadcast"; }
   void flush(Agent& caller, const FlushRequest& req, FlushEnv& env) override;
 
  private:
   const BroadcastTlbiParams p_;
-  Cycles dvm_busy_until_ = 0;  // the interconnect's DVM channel
+  DvmChannel& dvm_;
   struct TlbiStats : StatsGroup {
     explicit TlbiStats(Stats& s) : StatsGroup(s) {}
     statistics::Counter ops{*this, "hv.tlbi.ops", "broadcast TLBI instructions"};

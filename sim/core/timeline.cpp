@@ -1,12 +1,30 @@
 #include "sim/core/timeline.hpp"
 
+#include <cctype>
 #include <cstdio>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "sim/core/error.hpp"
 #include "sim/core/stats.hpp"  // json_escape, write_file_atomic
 
 namespace mmusim {
+
+namespace {
+// The trace process a track belongs to (docs/ARCHITECTURE.md, Several VMs): the tracks of VM i
+// are named "vm.<i>." and go into process i + 2, named "vm.<i>", so a viewer shows each VM's
+// threads as one group; host-wide tracks (and a lone VM's, which carry no prefix) are process 1.
+int process_of(const std::string& track) {
+  if (track.compare(0, 3, "vm.") != 0) return 1;
+  size_t i = 3;
+  unsigned vm = 0;
+  while (i < track.size() && std::isdigit(static_cast<unsigned char>(track[i])))
+    vm = vm * 10 + unsigned(track[i++] - '0');
+  if (i == 3 || i >= track.size() || track[i] != '.') return 1;
+  return int(vm) + 2;
+}
+}  // namespace
 
 int Timeline::track(const std::string& name) {
   // Tracks are recorded even when disabled: ids stay stable and callers need no branch.
@@ -24,10 +42,20 @@ void Timeline::write(const std::string& path, double clock_ghz) const {
     out += first ? "\n" : ",\n";
     first = false;
   };
+  std::vector<int> pid(tracks_.size());
+  std::set<int> processes{1};
+  for (size_t t = 0; t < tracks_.size(); ++t) processes.insert(pid[t] = process_of(tracks_[t]));
+  for (int p : processes) {
+    const std::string name = p == 1 ? "mmusim" : "vm." + std::to_string(p - 2);
+    begin_event();
+    out += "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":" + std::to_string(p) +
+           ",\"args\":{\"name\":\"" + name + "\"}}";
+  }
   for (size_t t = 0; t < tracks_.size(); ++t) {
     begin_event();
-    out += "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":" + std::to_string(t) +
-           ",\"args\":{\"name\":\"" + json_escape(tracks_[t]) + "\"}}";
+    out += "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":" + std::to_string(pid[t]) +
+           ",\"tid\":" + std::to_string(t) + ",\"args\":{\"name\":\"" + json_escape(tracks_[t]) +
+           "\"}}";
   }
   char times[96];
   for (const Event& e : events_) {
@@ -46,8 +74,8 @@ void Timeline::write(const std::string& path, double clock_ghz) const {
                   static_cast<double>(e.start) / cycles_per_us,
                   static_cast<double>(e.end - e.start) / cycles_per_us);
     begin_event();
-    out += "{\"ph\":\"X\",\"name\":\"" + json_escape(e.name) +
-           "\",\"pid\":1,\"tid\":" + std::to_string(e.track) + "," + times + "}";
+    out += "{\"ph\":\"X\",\"name\":\"" + json_escape(e.name) + "\",\"pid\":" +
+           std::to_string(pid[e.track]) + ",\"tid\":" + std::to_string(e.track) + "," + times + "}";
   }
   out += "\n]}\n";
   write_file_atomic(path, out, "timeline file");

@@ -1,6 +1,7 @@
 // Timeline export in Chrome trace-event JSON (opens in Perfetto / chrome://tracing): one track
 // per vCPU or host thread, complete ("X") events for spans such as fault handling, lock waits and
-// flushes. Disabled timelines cost one branch per call.
+// flushes. Disabled timelines cost one branch per call. With several VMs each VM's tracks
+// (named "vm.<i>.") form a trace process of their own, "vm.<i>"; the rest are process "mmusim".
 #pragma once
 #include <cstdint>
 #include <set>

@@ -34,7 +34,10 @@ void Vcpu::attach_host(HostScheduler* sched, unsigned thread, std::vector<Vcpu*>
                        bool paravirt, Addr words) {
   sched_ = sched;
   sched_thread_ = thread;
-  if (sched_) agent_.set_resched_source(this);
+  if (sched_) {
+    agent_.set_resched_source(this);
+    sched_->set_resched(thread, [this] { resched_now(); });
+  }
   peers_ = std::move(peers);
   paravirt_ = paravirt;
   words_.range_first = words;

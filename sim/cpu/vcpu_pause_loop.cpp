@@ -14,9 +14,10 @@
 //   rule (a vCPU that is itself in kvm_vcpu_on_spin is a candidate every other time). At most
 //   three yield_to attempts fail before it gives up.
 // - yield_to: the candidate becomes the next to run on its own pCPU (CFS next buddy); the vCPU
-//   running there is told to reschedule (resched_curr), and the spinner yields its own pCPU if
-//   another vCPU waits for it. With vCPUs pinned (vCPU i on pCPU i % P) the candidate can only
-//   ever run on its own pCPU, so a yield across pCPUs preempts whichever vCPU runs there.
+//   running there -- whichever VM it belongs to -- is told to reschedule (resched_curr, through
+//   the host scheduler), and the spinner yields its own pCPU if another vCPU waits for it.
+//   With vCPUs pinned (vCPU i on pCPU i % P) the candidate can only ever run on its own pCPU,
+//   so a yield across pCPUs preempts whichever vCPU runs there.
 // - PV sched yield (KVM_FEATURE_PV_SCHED_YIELD): after sending a shootdown's IPIs to more than
 //   one vCPU, the guest checks its targets' steal-time words and, for the first one marked
 //   PREEMPTED, makes the KVM_HC_SCHED_YIELD hypercall; KVM yields to that vCPU as above
@@ -95,10 +96,7 @@ bool Vcpu::directed_yield_to(Vcpu& target) {
   if (target.finished_ || !sched_->waiting(agent_, target.sched_thread_)) return false;
   agent_.sync();
   const Cycles t0 = agent_.now();
-  const int owner = sched_->boost(agent_, target.sched_thread_);
-  if (owner >= 0 && unsigned(owner) != sched_thread_)
-    for (Vcpu* v : peers_)
-      if (int(v->sched_thread_) == owner) v->resched_now();
+  sched_->boost(agent_, sched_thread_, target.sched_thread_);
   // yield_task_fair: the spinner steps aside on its own pCPU when another vCPU waits for it
   // (the target itself when they share the pCPU: it is now the head of the queue).
   if (sched_->has_waiter(agent_, sched_thread_)) deschedule(t0, false);

@@ -17,6 +17,7 @@
 #include "sim/hv/hypervisor_mmu.hpp"
 #include "sim/hv/kernel_heap.hpp"
 #include "sim/hv/remote_flush.hpp"
+#include "sim/mem/dvm_channel.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/mmu/page_table_format.hpp"
 #include "sim/mmu/walker.hpp"
@@ -38,6 +39,7 @@ struct ArchDeps {
   Timeline& timeline;
   Violations& oracle;
   TouchedPages& touched;  // lost-update oracle's expectation; MMU code clears what it zaps
+  DvmChannel& dvm;        // the host's interconnect, shared by every VM (arm64 broadcast TLBI)
 };
 
 class ArchModel {

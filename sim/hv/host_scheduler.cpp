@@ -7,7 +7,7 @@
 namespace mmusim {
 
 HostScheduler::HostScheduler(const HostSchedulerParams& p, Stats& stats)
-    : p_(p), cpus_(p.pcpus),
+    : p_(p), cpus_(p.pcpus), resched_(p.vcpus),
       stats_(stats) {
   for (unsigned i = 0; i < p.vcpus; ++i) granted_.push_back(std::make_unique<Event>());
 }
@@ -63,7 +63,7 @@ bool HostScheduler::waiting(Agent& a, unsigned vcpu) {
   return std::find(q.begin(), q.end(), vcpu) != q.end();
 }
 
-int HostScheduler::boost(Agent& a, unsigned to) {
+int HostScheduler::boost(Agent& a, unsigned from, unsigned to) {
   a.sync();
   Cpu& c = cpus_[pcpu_of(to)];
   auto it = std::find(c.queue.begin(), c.queue.end(), to);
@@ -71,6 +71,8 @@ int HostScheduler::boost(Agent& a, unsigned to) {
   c.queue.erase(it);
   c.queue.push_front(to);
   stats_.directed_yields.inc();
+  if (c.owner >= 0 && unsigned(c.owner) != from && resched_[unsigned(c.owner)])
+    resched_[unsigned(c.owner)]();
   return c.owner;
 }
 

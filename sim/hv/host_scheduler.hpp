@@ -9,6 +9,7 @@
 // true simulated time); the cost of a switch is HostSchedulerParams::context_switch.
 #pragma once
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -44,13 +45,17 @@ class HostScheduler {
   void yield(Agent& a, unsigned vcpu);
 
   // --- directed yield (docs/ARCHITECTURE.md, Pause-loop exiting and directed yield) ---
+  // How the scheduler makes vCPU thread `vcpu`, while it runs, reschedule (resched_curr):
+  // set by the thread when it is attached, whichever VM it belongs to.
+  void set_resched(unsigned vcpu, std::function<void()> fn) { resched_.at(vcpu) = std::move(fn); }
   // Whether `vcpu` is runnable but waits for its pCPU (KVM's vcpu->ready: preempted).
   bool waiting(Agent& a, unsigned vcpu);
   // yield_to(): `to`, waiting for its pCPU, becomes the next to run there (CFS's next buddy;
-  // with FIFO hand-over: the head of the queue). Returns the vCPU running on that pCPU, which
-  // is to reschedule (resched_curr), or -1 when none does; counts sched.directed_yields.
-  // Precondition: waiting(to).
-  int boost(Agent& a, unsigned to);
+  // with FIFO hand-over: the head of the queue), and the vCPU thread running on that pCPU --
+  // of any VM -- is told to reschedule (resched_curr) unless it is the caller `from`, which
+  // steps aside itself. Returns that running thread, or -1 when none runs; counts
+  // sched.directed_yields. Precondition: waiting(to).
+  int boost(Agent& a, unsigned from, unsigned to);
   // kvm->last_boosted_vcpu of the VM whose first vCPU thread is `vm_key`: where
   // kvm_vcpu_on_spin starts its round-robin search (one per VM, as it lives in struct kvm).
   unsigned last_boosted(unsigned vm_key) const {
@@ -70,6 +75,7 @@ class HostScheduler {
   const HostSchedulerParams p_;
   std::vector<Cpu> cpus_;
   std::vector<std::unique_ptr<Event>> granted_;  // per vCPU: "you own your pCPU"
+  std::vector<std::function<void()>> resched_;   // per vCPU: set_resched
   std::map<unsigned, unsigned> last_boosted_;  // per VM, keyed by its first vCPU thread
   struct SchedulerStats : StatsGroup {
     explicit SchedulerStats(Stats& s) : StatsGroup(s) {}

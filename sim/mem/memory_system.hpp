@@ -82,6 +82,7 @@
 #include "sim/core/clock.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/types.hpp"
+#include "sim/mem/dvm_channel.hpp"
 #include "sim/mem/mem_request.hpp"
 #include "sim/mem/phys_mem.hpp"
 
@@ -119,6 +120,8 @@ struct MemorySystemParams {
 class MemorySystem : public MemDirect, public sc_core::sc_module {
  public:
   tlm_utils::multi_passthrough_target_socket<MemorySystem> target;
+  // Broadcast TLB maintenance between the cores (sim/mem/dvm_channel.hpp): one for the host.
+  DvmChannel dvm;
 
   // `clock`: the simulation's (sim/sync/sim_kernel.hpp), which outlives the memory system.
   MemorySystem(sc_core::sc_module_name name, const MemorySystemParams& p, const Clock& clock,
