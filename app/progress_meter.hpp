@@ -38,6 +38,12 @@ class ProgressMeter {
   ~ProgressMeter();  // ends the line if finish() was not reached (an error unwinds the run)
   // `ops` counted by this meter.
   std::unique_ptr<OpStream> wrap(std::unique_ptr<OpStream> ops);
+  // Another VM's vCPU streams (a host file's VMs differ): their work adds to the total, which
+  // stays unknown once a VM's is, or when the VMs count in different units.
+  void add_work(WorkSize w) {
+    const bool same = w.ops != 0 && work_.ops != 0 && std::string(w.unit) == work_.unit;
+    work_.ops = same ? work_.ops + w.ops : 0;
+  }
   // A hypervisor's live fault counter (one per VM): the line shows their sum.
   void count_faults(const statistics::Counter& faults) { faults_.push_back(&faults); }
   void start();   // the run begins: host time counts from here (also done on construction)

@@ -115,10 +115,12 @@ void Vm::build_vcpus(const PlatformHooks& hooks) {
               prefix};
   const unsigned pcpus = h_.cfg.physical_cpus();  // the host's, over every VM
   const ProgressParams shown = progress_params(cfg_);
-  if (shown.enabled && index == 0) {  // a replaced stream's size is not the workload's
-    WorkSize work = hooks.stream ? WorkSize{} : workload->vcpu_work();
-    work.ops *= count_;
-    h_.progress = std::make_unique<ProgressMeter>(shown, h_.kernel.clock(), work);
+  if (shown.enabled) {  // a replaced stream's size is not the workload's
+    const WorkSize work = hooks.stream ? WorkSize{} : workload->vcpu_work();
+    if (index == 0)
+      h_.progress = std::make_unique<ProgressMeter>(shown, h_.kernel.clock(), work);
+    else
+      h_.progress->add_work(work);
   }
   if (h_.progress) h_.progress->count_faults(faults.count);
   for (unsigned i = 0; i < cfg_.vcpus; ++i) {

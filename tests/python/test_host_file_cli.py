@@ -95,3 +95,14 @@ def test_config_refuses_sections_and_names_host(tmp_path):
     p = run("--config", cfg)
     assert p.returncode == 2 and ":1: sections are not supported" in p.stderr, p.stderr
     assert "--host" in p.stderr
+
+
+def test_progress_counts_the_work_of_every_vm(tmp_path):
+    """VMs of different sizes: the progress line's total is the sum of their pages."""
+    host = write(tmp_path, "[host]\nmem-per-vcpu = 4M\n"
+                           "[vm a]\nvcpus = 1\n"
+                           "[vm b]\nvcpus = 3\nmem-per-vcpu = 8M\n")
+    p = run("--host", host, "--progress", "on", "--progress-after", "0", "--quiet")
+    assert p.returncode == 0, p.stderr
+    totals = {line.split(" of ")[1].split(",")[0] for line in p.stderr.splitlines() if "% of " in line}
+    assert totals == {f"{1 * 1024 + 3 * 2048} pages"}, p.stderr
