@@ -109,7 +109,7 @@ void Vm::build_vcpus(const PlatformHooks& hooks) {
               [this, walker = walker_params(cfg_)](const char* name) {
                 return arch->make_walker(name, walker, h_.kernel.clock(), &h_.pool, &oracle, stats);
               },
-              prefix};
+              prefix, h_.tlbs, h_.tags};
   const unsigned pcpus = cfg_.physical_cpus();
   const ProgressParams shown = progress_params(cfg_);
   if (shown.enabled && index == 0) {  // a replaced stream's size is not the workload's
@@ -122,7 +122,8 @@ void Vm::build_vcpus(const PlatformHooks& hooks) {
     g.os = workload->guest_os();
     g.rendezvous = workload->rendezvous();
     g.guest_root_gpa = g.os ? g.os->root_gpa() : guest_pt->root_gpa();
-    g.tlb_tag = 1;
+    g.tlb_tag = h_.tags->tag_for_new_vcpu();  // sim/hv/tlb_tags.hpp
+    g.vm = uint16_t(index);
     g.touched = &touched;
     auto ops = hooks.stream ? hooks.stream(i) : workload->vcpu_stream(i);
     if (h_.progress) ops = h_.progress->wrap(std::move(ops));

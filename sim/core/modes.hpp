@@ -48,6 +48,10 @@ enum class LockNeedbreak { Ignore, Yield };
 // x86 TDP dirty logging with Intel Page-Modification Logging (--pml): off write-protects
 // logged 4K SPTEs; on clears their D bit and lets the walker log the GPAs it dirties.
 enum class PmlMode { Off, On };
+// arm64 VMID width (ID_AA64MMFR1_EL1.VMIDBits; KVM uses 16 when the CPU has them).
+enum class VmidBits { Bits8, Bits16 };
+// x86 VPIDs (kvm_intel's enable_vpid): off, every vCPU runs with VPID 0.
+enum class VpidMode { Off, On };
 // EPT accessed/dirty flags (vmx's enable_ept_ad_bits): on, the walker sets A/D and aging clears
 // A; off, aging makes young SPTEs access-tracked (RWX cleared) and the next access faults.
 enum class EptAd { On, Off };
@@ -163,6 +167,14 @@ template <>
 struct ModeNames<MmuLockMode> {
   static constexpr ModeName<MmuLockMode> table[] = {{MmuLockMode::Exclusive, "exclusive"},
                                                     {MmuLockMode::Shared, "shared"}};
+};
+template <>
+struct ModeNames<VmidBits> {
+  static constexpr ModeName<VmidBits> table[] = {{VmidBits::Bits8, "8"}, {VmidBits::Bits16, "16"}};
+};
+template <>
+struct ModeNames<VpidMode> {
+  static constexpr ModeName<VpidMode> table[] = {{VpidMode::Off, "off"}, {VpidMode::On, "on"}};
 };
 template <>
 struct ModeNames<PmlMode> {
