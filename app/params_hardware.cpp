@@ -1,5 +1,7 @@
 #include "app/params_hardware.hpp"
 
+#include "sim/core/kvm_timeline.hpp"
+
 namespace mmusim {
 
 MemorySystemParams memory_system_params(const SimConfig& cfg) {
@@ -102,6 +104,9 @@ TlbTagParams tlb_tag_params(const SimConfig& cfg) {
   p.vmid_bits = cfg.vmid_bits_narrow ? cfg.vmid_bits_narrow
                                      : (cfg.vmid_bits == VmidBits::Bits8 ? 8 : 16);
   p.vpid = cfg.vpid == VpidMode::On;
+  p.vmid_allocator = kvm_form(cfg.vmid_allocator, cfg.kvm_version,
+                              KvmChange::Arm64VmidGenerational, VmidAllocator::Global,
+                              VmidAllocator::Generational);
   p.skip_rollover_flush = cfg.skip_vmid_rollover_flush;
   // The counters appear where a tag space is shared: overcommitted pCPUs, or vCPUs without
   // VPIDs (the runs without either keep the statistics they always had).

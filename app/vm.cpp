@@ -135,6 +135,7 @@ void Vm::build_vcpus(const PlatformHooks& hooks) {
     v->walker->mem_port().socket.bind(h_.memsys.target);
     attach_pml_log(*v);
     flush.add_vcpu(v.get());
+    h_.tags->add_vcpu(v.get());
     h_.rcu.register_agent(v->agent());
     vcpus.push_back(std::move(v));
   }

@@ -100,6 +100,31 @@ TEST(TlbTags, VmidRolloverInvalidatesEveryTlb) {
   EXPECT_GT(skipped.stale, 0) << "a reused VMID must hit its former owner's entries";
 }
 
+// Up to 5.17 (--vmid-allocator global, update_vmid): the rollover also makes every vCPU in guest
+// mode exit (force_vm_exit), and every VM takes a new VMID, so there are more allocations; the
+// 5.18 allocator keeps the VMIDs active on a pCPU and makes nobody exit.
+TEST(TlbTags, GlobalVmidAllocatorForcesEveryVcpuOut) {
+  SimConfig c = overcommitted(Arch::Arm64);
+  c.vmid_bits_narrow = 2;
+  const PlatformHooks h = rounds(16, 400);
+  c.kvm_version = KvmRelease{5, 17};
+  const Result old = run(c, h);
+  c.kvm_version = KvmRelease{5, 18};
+  const Result now = run(c, h);
+  ASSERT_EQ(old.json.rfind("exception", 0), std::string::npos) << old.json;
+  ASSERT_EQ(now.json.rfind("exception", 0), std::string::npos) << now.json;
+  EXPECT_GT(stat(old.json, "host.tlb_tag.rollovers"), 0);
+  EXPECT_GT(stat(old.json, "host.tlb_tag.forced_exits"), 0);
+  EXPECT_GT(stat(now.json, "host.tlb_tag.rollovers"), 0);
+  EXPECT_EQ(stat(now.json, "host.tlb_tag.forced_exits"), 0);
+  EXPECT_EQ(old.stale, 0);
+  EXPECT_EQ(now.stale, 0);
+  // The option wins over the release.
+  c.vmid_allocator = VmidAllocator::Global;
+  const Result forced = run(c, h);
+  EXPECT_GT(stat(forced.json, "host.tlb_tag.forced_exits"), 0);
+}
+
 // With 16-bit VMIDs the four VMs keep theirs: no rollover.
 TEST(TlbTags, WideVmidSpaceNeverRollsOver) {
   const Result r = run(overcommitted(Arch::Arm64), rounds(16, 100));

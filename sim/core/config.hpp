@@ -112,6 +112,7 @@ struct SimConfig {
   // option): a VMID space this many bits wide instead (0: --vmid-bits), so that a few VMs roll
   // it over; and the rollover's invalidation of every TLB skipped (the oracle must object).
   VmidBits vmid_bits = VmidBits::Bits16;
+  std::optional<VmidAllocator> vmid_allocator;  // arm64: generational from 5.18
   VpidMode vpid = VpidMode::On;
   unsigned vmid_bits_narrow = 0;
   bool skip_vmid_rollover_flush = false;

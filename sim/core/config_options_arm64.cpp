@@ -24,6 +24,11 @@ void add_arm64_options(OptionTable& o) {
            "per VM tags its entries in the pCPUs' TLBs; running out starts a new generation and "
            "invalidates every TLB (docs/ARCHITECTURE.md, Several VMs)",
            &SimConfig::vmid_bits);
+  o.versioned("vmid-allocator",
+              "the VMID allocator: global (a rollover makes every vCPU exit and every VM take a "
+              "new VMID) or generational (the VMIDs active on a pCPU survive a rollover, no "
+              "vCPU exits); auto: as --kvm-version (generational from 5.18)",
+              &SimConfig::vmid_allocator);
   o.whole("tlbi-range-threshold",
           "pages above which --flush broadcast invalidates the whole VMID instead of by IPA "
           "(not for the unmap's per-leaf or range TLBIs, --s2-unmap-tlbi)",

@@ -102,6 +102,10 @@ enum class S2UnmapTlbi { PerLeaf, Range };
 // arm64 stage 2: a permission relaxation that lost its race (-EAGAIN) (--s2-relax-race-tlbi):
 // skip (no TLB invalidation) or always (the relaxation's TLBI all the same).
 enum class S2RelaxRaceTlbi { Skip, Always };
+// arm64 VMID allocator (sim/hv/tlb_tags.hpp): global (update_vmid up to 5.17: a rollover makes
+// every vCPU exit and every VM take a new VMID) or generational (vmid.c from 5.18: the VMIDs
+// active on a pCPU survive a rollover, no vCPU is made to exit).
+enum class VmidAllocator { Global, Generational };
 // x86 hypervisor MMU (--x86-mmu): the TDP MMU on EPT, or shadow page tables without EPT.
 enum class X86Mmu { Tdp, Shadow };
 // KVM MIPS (--mips-virt): the VZ ASE (guest and root TLBs, the guest refills its own) or trap
@@ -167,6 +171,11 @@ template <>
 struct ModeNames<MmuLockMode> {
   static constexpr ModeName<MmuLockMode> table[] = {{MmuLockMode::Exclusive, "exclusive"},
                                                     {MmuLockMode::Shared, "shared"}};
+};
+template <>
+struct ModeNames<VmidAllocator> {
+  static constexpr ModeName<VmidAllocator> table[] = {{VmidAllocator::Global, "global"},
+                                                      {VmidAllocator::Generational, "generational"}};
 };
 template <>
 struct ModeNames<VmidBits> {

@@ -118,7 +118,7 @@ void Vcpu::enter_guest() {
     agent_.store(mode_word_, kInGuestMode);
     in_guest_ = true;
     ran_guest_ = true;
-    if (agent_.load(request_word_) == 0) break;
+    if (agent_.load(request_word_) == 0 && !tags_.vmid_stale(guest_.vm)) break;
     in_guest_ = false;
     agent_.store(mode_word_, kOutsideGuestMode);
     ack_pending();

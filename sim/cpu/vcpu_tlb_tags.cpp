@@ -22,7 +22,11 @@ void Vcpu::tags_before_entry() {
   // of the current generation (a rollover invalidated every TLB).
   bool rolled = false;
   guest_.tlb_tag = tags_.vmid_update(guest_.vm, pcpu_, rolled);
-  if (rolled) agent_.advance(p_.tlb_flush_local);
+  if (!rolled) return;
+  agent_.advance(p_.tlb_flush_local);
+  // Up to 5.17 (--vmid-allocator global): no other CPU may run a guest under an old VMID, so
+  // every vCPU in guest mode is made to exit; each takes a new VMID as it enters again.
+  if (tags_.forces_exit()) tags_.force_vm_exit(agent_, *this, p_.ipi);
 }
 
 void Vcpu::vpidless_transition() {

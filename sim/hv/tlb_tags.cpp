@@ -1,6 +1,7 @@
 #include "sim/hv/tlb_tags.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "sim/core/error.hpp"
@@ -45,6 +46,7 @@ uint16_t TlbTags::allocate_vpid() {
 
 uint16_t TlbTags::vmid_update(unsigned vm, unsigned pcpu, bool& rolled_over) {
   rolled_over = false;
+  if (p_.vmid_allocator == VmidAllocator::Global) return global_vmid_update(vm, rolled_over);
   const unsigned bits = p_.vmid_bits;
   uint64_t& id = vm_id_[vm];
   // Fast path: the VMID is of the current generation and no rollover cleared this pCPU's
@@ -60,6 +62,46 @@ uint16_t TlbTags::vmid_update(unsigned vm, unsigned pcpu, bool& rolled_over) {
   }
   active_[pcpu] = id;
   return uint16_t(id & ((uint64_t(1) << bits) - 1));
+}
+
+uint16_t TlbTags::global_vmid_update(unsigned vm, bool& rolled_over) {
+  auto& [gen, vmid] = global_vm_[vm];  // generation 0: none yet
+  if (gen == global_gen_) return vmid;
+  ++allocations_;
+  if (next_vmid_ == 0) {
+    // First user of a new generation: every VM's VMID is of the old one now. The caller
+    // makes every vCPU exit, then every TLB is invalidated (force_vm_exit).
+    ++global_gen_;
+    next_vmid_ = 1;
+    ++rollovers_;
+    rolled_over = true;
+  }
+  vmid = uint16_t(next_vmid_);
+  next_vmid_ = (next_vmid_ + 1) & ((uint32_t(1) << p_.vmid_bits) - 1);
+  gen = global_gen_;
+  return vmid;
+}
+
+void TlbTags::force_vm_exit(Agent& caller, const GuestCpu& self, Cycles ipi) {
+  auto ack = std::make_shared<FlushAck>();
+  for (GuestCpu* v : vcpus_) {
+    if (v == &self) continue;
+    if (caller.cmpxchg(v->mode_word(), kInGuestMode, kExitingGuestMode) != kInGuestMode) continue;
+    ++ack->pending;
+    ++forced_exits_;
+    caller.catch_up();  // send_ipi times the IPI from the kernel's clock
+    v->send_ipi(ipi, ack);
+  }
+  caller.sync();
+  while (ack->pending > 0) caller.wait_event(ack->done, "vCPUs leaving the guest (VMID rollover)");
+  // Only now, with no vCPU left in the guest under an old VMID, __kvm_flush_vm_context.
+  if (!p_.skip_rollover_flush) rollover_entries_ += flush_every_tlb_();
+}
+
+bool TlbTags::vmid_stale(unsigned vm) const {
+  if (p_.arch != Arch::Arm64 || p_.vmid_allocator != VmidAllocator::Global) return false;
+  auto it = global_vm_.find(vm);
+  return it == global_vm_.end() || it->second.first != global_gen_;
 }
 
 void TlbTags::vmid_clear_active(unsigned pcpu) {
@@ -150,6 +192,7 @@ void TlbTags::publish(Stats& stats) const {
       s.rollover_flushed.set(rollover_entries_);
       s.last_vcpu_ran_flushes.set(last_ran_flushes_);
       s.last_vcpu_ran_flushed.set(last_ran_entries_);
+      s.forced_exits.set(forced_exits_);
       break;
     }
     case Arch::Mips: {

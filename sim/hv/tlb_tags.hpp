@@ -26,6 +26,7 @@
 
 #include "sim/core/modes.hpp"
 #include "sim/core/stats_group.hpp"
+#include "sim/hv/guest_cpu.hpp"
 
 namespace mmusim {
 
@@ -35,6 +36,7 @@ struct TlbTagParams {
   unsigned pcpus = 1;
   unsigned vmid_bits = 16;  // arm64 VMID width (ID_AA64MMFR1_EL1.VMIDBits)
   bool vpid = true;         // x86 kvm_intel.enable_vpid
+  VmidAllocator vmid_allocator = VmidAllocator::Generational;  // arm64 --vmid-allocator
   bool publish = false;     // host.tlb_tag.* statistics at the end of the run
   // Tests only: the rollover's invalidation of every TLB is skipped (the oracle must then see
   // a VM hit the entries of the VM whose VMID it inherited).
@@ -64,6 +66,17 @@ class TlbTags {
   // returns the VMID (the TLB tag) to run with. `rolled_over` is set when this allocation ran
   // out of VMIDs and started a new generation (every TLB invalidated).
   uint16_t vmid_update(unsigned vm, unsigned pcpu, bool& rolled_over);
+  // --vmid-allocator global: the vCPU whose VMID update rolled the space over makes every other
+  // vCPU of every VM that runs in guest mode exit, and waits until each has (force_vm_exit:
+  // an IPI `ipi` cycles away, as a remote flush's kick).
+  bool forces_exit() const { return p_.vmid_allocator == VmidAllocator::Global; }
+  void add_vcpu(GuestCpu* v) { vcpus_.push_back(v); }
+  // ... then invalidates every TLB (__kvm_flush_vm_context).
+  void force_vm_exit(Agent& caller, const GuestCpu& self, Cycles ipi);
+  // --vmid-allocator global: whether VM `vm`'s VMID is of an old generation. A vCPU checks it
+  // again once in guest mode (a rollover while it prepared the entry sent it no IPI) and goes
+  // round again, as kvm_arch_vcpu_ioctl_run did with need_new_vmid_gen.
+  bool vmid_stale(unsigned vm) const;
   // kvm_arm_vmid_clear_active: the vCPU on `pcpu` is scheduled out.
   void vmid_clear_active(unsigned pcpu);
   // kvm_arch_vcpu_load: whether vCPU `vcpu` of VM `vm` must drop the VMID's local entries on
@@ -86,6 +99,7 @@ class TlbTags {
   void publish(Stats& stats) const;
 
  private:
+  uint16_t global_vmid_update(unsigned vm, bool& rolled_over);  // update_vmid up to 5.17
   uint64_t new_vmid(uint64_t old);  // vmid.c new_vmid: an id (generation | VMID)
   void flush_context();             // vmid.c flush_context: the rollover
   const TlbTagParams p_;
@@ -99,6 +113,11 @@ class TlbTags {
   std::vector<uint64_t> active_, reserved_;  // per pCPU
   std::map<unsigned, uint64_t> vm_id_;       // per VM: its id (0: none yet)
   std::map<std::pair<unsigned, unsigned>, int> last_ran_;  // (VM, pCPU) -> vCPU id
+  // arm64 --vmid-allocator global: kvm_vmid_gen, kvm_next_vmid, per VM (generation, VMID).
+  uint64_t global_gen_ = 1;
+  uint32_t next_vmid_ = 1;
+  std::map<unsigned, std::pair<uint64_t, uint16_t>> global_vm_;
+  std::vector<GuestCpu*> vcpus_;  // every VM's
   // MIPS
   std::vector<int> last_thread_;  // per pCPU
   // Counters (published at the end).
@@ -106,6 +125,7 @@ class TlbTags {
   uint64_t last_ran_flushes_ = 0, last_ran_entries_ = 0;
   uint64_t vpidless_flushes_ = 0, vpidless_entries_ = 0;
   uint64_t switch_flushes_ = 0, switch_entries_ = 0;
+  uint64_t forced_exits_ = 0;
 };
 
 // host.tlb_tag.*, one group per arch: only the counters that apply to it are declared.
@@ -133,6 +153,8 @@ struct Arm64TagStats : StatsGroup {
       "there last)"};
   statistics::Value last_vcpu_ran_flushed{*this, "last_vcpu_ran_flushed",
                                           "TLB entries those loads invalidated"};
+  statistics::Value forced_exits{*this, "forced_exits",
+                                 "vCPUs a rollover made exit the guest (--vmid-allocator global)"};
 };
 struct MipsTagStats : StatsGroup {
   explicit MipsTagStats(Stats& s) : StatsGroup(s, "host.tlb_tag") {}

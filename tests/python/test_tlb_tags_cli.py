@@ -19,7 +19,7 @@ def run(*args):
 def test_help_lists_both_options():
     r = run("--help")
     assert r.returncode == 0
-    assert "--vmid-bits" in r.stdout and "--vpid" in r.stdout
+    assert "--vmid-bits" in r.stdout and "--vpid" in r.stdout and "--vmid-allocator" in r.stdout
 
 
 def test_bad_vmid_bits_exit_2_naming_the_option():
@@ -27,6 +27,12 @@ def test_bad_vmid_bits_exit_2_naming_the_option():
         r = run("--arch", "arm64", *SMALL, "--vmid-bits", bad)
         assert r.returncode == 2, bad
         assert "--vmid-bits" in r.stderr, r.stderr
+
+
+def test_bad_vmid_allocator_exits_2_naming_the_option():
+    r = run("--arch", "arm64", *SMALL, "--vmid-allocator", "lru")
+    assert r.returncode == 2
+    assert "--vmid-allocator" in r.stderr
 
 
 def test_bad_vpid_exits_2_naming_the_option():
