@@ -174,6 +174,19 @@ TEST(TlbTags, Arm64LastVcpuRanDropsTheVmidsEntries) {
   EXPECT_EQ(r.stale, 0);
 }
 
+// MIPS ASIDs are per vCPU here (not per pCPU as KVM keeps them): a pCPU switching to another
+// vCPU thread drops its TLB, so two threads holding the same ASID never meet in it.
+TEST(TlbTags, MipsPcpuSwitchDropsTheTlb) {
+  SimConfig c = overcommitted(Arch::Mips);
+  c.vms = 2;
+  c.pcpus = 1;
+  const Result r = run(c, rounds(8, 200));
+  ASSERT_EQ(r.json.rfind("exception", 0), std::string::npos) << r.json;
+  EXPECT_GT(stat(r.json, "host.tlb_tag.switch_flushes"), 2) << r.json;
+  EXPECT_GT(stat(r.json, "host.tlb_tag.switch_flushed"), 0);
+  EXPECT_EQ(r.stale, 0);
+}
+
 // --vpid off: every vCPU runs with VPID 0, and each VM entry and exit invalidates its mappings,
 // so a vCPU misses again after each exit where with VPIDs its entries survive.
 TEST(TlbTags, VpidOffFlushesAtEveryEntryAndExit) {
