@@ -1,5 +1,7 @@
 #include "app/params_hardware.hpp"
 
+#include "sim/core/kvm_timeline.hpp"
+
 namespace mmusim {
 
 MemorySystemParams memory_system_params(const SimConfig& cfg) {
@@ -39,15 +41,6 @@ WalkerParams walker_params(const SimConfig& cfg) {
 VcpuParams vcpu_params(const SimConfig& cfg) {
   VcpuParams p;
   p.s2_forced_writeback = cfg.arch == Arch::Arm64 && cfg.arm64_fwb;
-  p.tlb_l1_entries = cfg.tlb_l1_entries;
-  p.tlb_l1_ways = cfg.tlb_l1_ways;
-  p.tlb_l1_2m_entries = cfg.tlb_l1_2m_entries;
-  p.tlb_l1_2m_ways = cfg.tlb_l1_2m_ways;
-  p.tlb_l1_1g_entries = cfg.tlb_l1_1g_entries;
-  p.tlb_l2_entries = cfg.tlb_l2_entries;
-  p.tlb_l2_ways = cfg.tlb_l2_ways;
-  p.tlb_l2_1g_entries = cfg.tlb_l2_1g_entries;
-  p.tlb_l2_1g_ways = cfg.tlb_l2_1g_ways;
   p.tlb_l1 = cfg.lat.tlb_l1;
   p.tlb_l2 = cfg.lat.tlb_l2;
   p.vmexit = cfg.lat.vmexit;
@@ -87,6 +80,38 @@ HostMmParams host_mm_params(const SimConfig& cfg) {
   p.host_pte_update = cfg.lat.host_pte_update;
   p.host_page_copy = cfg.lat.host_page_copy;
   p.host_swap_io = cfg.lat.host_swap_io;
+  return p;
+}
+
+PcpuTlbGeometry pcpu_tlb_geometry(const SimConfig& cfg) {
+  PcpuTlbGeometry g;
+  g.l1_entries = cfg.tlb_l1_entries;
+  g.l1_ways = cfg.tlb_l1_ways;
+  g.l1_2m_entries = cfg.tlb_l1_2m_entries;
+  g.l1_2m_ways = cfg.tlb_l1_2m_ways;
+  g.l1_1g_entries = cfg.tlb_l1_1g_entries;
+  g.l2_entries = cfg.tlb_l2_entries;
+  g.l2_ways = cfg.tlb_l2_ways;
+  g.l2_1g_entries = cfg.tlb_l2_1g_entries;
+  g.l2_1g_ways = cfg.tlb_l2_1g_ways;
+  return g;
+}
+
+TlbTagParams tlb_tag_params(const SimConfig& cfg) {
+  TlbTagParams p;
+  p.arch = cfg.arch;
+  p.pcpus = cfg.physical_cpus();
+  p.vmid_bits = cfg.vmid_bits_narrow ? cfg.vmid_bits_narrow
+                                     : (cfg.vmid_bits == VmidBits::Bits8 ? 8 : 16);
+  p.vpid = cfg.vpid == VpidMode::On;
+  p.vmid_allocator = kvm_form(cfg.vmid_allocator, cfg.kvm_version,
+                              KvmChange::Arm64VmidGenerational, VmidAllocator::Global,
+                              VmidAllocator::Generational);
+  p.skip_rollover_flush = cfg.skip_vmid_rollover_flush;
+  // The counters appear where a tag space is shared: overcommitted pCPUs, or vCPUs without
+  // VPIDs (the runs without either keep the statistics they always had).
+  p.publish = cfg.physical_cpus() < cfg.total_vcpus() ||
+              (cfg.arch == Arch::X86 && cfg.vpid == VpidMode::Off);
   return p;
 }
 

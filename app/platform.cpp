@@ -39,9 +39,11 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
       sched(cfg.physical_cpus() < cfg.total_vcpus()
                 ? std::make_unique<HostScheduler>(host_scheduler_params(cfg), stats)
                 : nullptr),
+      tlbs(std::make_unique<PcpuTlbs>(cfg.physical_cpus(), pcpu_tlb_geometry(cfg))),
+      tags(std::make_unique<TlbTags>(tlb_tag_params(cfg), [this] { return tlbs->flush_all(); })),
       vm_host_{kernel, cfg,  stats, timeline,   phys,     pool,
                memsys, heap, host_memory, rcu, sched.get(), progress,
-               [this](Vm&, Agent& vmm) { vm_done(vmm); }},
+               [this](Vm&, Agent& vmm) { vm_done(vmm); }, tlbs.get(), tags.get()},
       vms_(build_vms(hooks)),
       faults(vm().faults),
       oracle(vm().oracle),
@@ -101,6 +103,7 @@ void Platform::run() {
   // this is also the peak): the page-table pages of both stages, plus the few pages of lock and
   // counter words. The memory bound is stated against it.
   s.pt_bytes.set(uint64_t(phys.backed_pages()) << kPageShift);
+  tags->publish(stats);
   for (auto& v : vms_) v->publish_workload();
 }
 

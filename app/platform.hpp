@@ -21,9 +21,11 @@
 #include "sim/core/config.hpp"
 #include "sim/core/stats.hpp"
 #include "sim/core/timeline.hpp"
+#include "sim/cpu/pcpu_tlbs.hpp"
 #include "sim/hv/host_memory.hpp"
 #include "sim/hv/host_scheduler.hpp"
 #include "sim/hv/kernel_heap.hpp"
+#include "sim/hv/tlb_tags.hpp"
 #include "sim/mem/memory_system.hpp"
 #include "sim/sync/rcu.hpp"
 #include "sim/sync/sim_kernel.hpp"
@@ -57,6 +59,10 @@ class Platform {
   HostMemory host_memory;  // page allocator and host.mm.* counters of every VMM process
   Rcu rcu;
   std::unique_ptr<HostScheduler> sched;  // vCPU threads outnumber --pcpus only
+  // Every physical CPU's TLBs, and the hypervisor's TLB tag spaces (docs/ARCHITECTURE.md,
+  // Several VMs: TLB tags).
+  std::unique_ptr<PcpuTlbs> tlbs;
+  std::unique_ptr<TlbTags> tags;
   std::unique_ptr<ProgressMeter> progress;  // --progress, when it shows a line; outlives the
                                             // vCPUs' streams, which count ops to it
 

@@ -112,7 +112,7 @@ void Vm::build_vcpus(const PlatformHooks& hooks) {
               [this, walker = walker_params(cfg_)](const char* name) {
                 return arch->make_walker(name, walker, h_.kernel.clock(), &h_.pool, &oracle, stats);
               },
-              prefix};
+              prefix, h_.tlbs, h_.tags};
   const unsigned pcpus = h_.cfg.physical_cpus();  // the host's, over every VM
   const ProgressParams shown = progress_params(cfg_);
   if (shown.enabled) {  // a replaced stream's size is not the workload's
@@ -128,7 +128,8 @@ void Vm::build_vcpus(const PlatformHooks& hooks) {
     g.os = workload->guest_os();
     g.rendezvous = workload->rendezvous();
     g.guest_root_gpa = g.os ? g.os->root_gpa() : guest_pt->root_gpa();
-    g.tlb_tag = 1;
+    g.tlb_tag = h_.tags->tag_for_new_vcpu();  // sim/hv/tlb_tags.hpp
+    g.vm = uint16_t(index);
     g.touched = &touched;
     auto ops = hooks.stream ? hooks.stream(i) : workload->vcpu_stream(i);
     if (h_.progress) ops = h_.progress->wrap(std::move(ops));
@@ -140,6 +141,7 @@ void Vm::build_vcpus(const PlatformHooks& hooks) {
     v->walker->mem_port().socket.bind(h_.memsys.target);
     attach_pml_log(*v);
     flush.add_vcpu(v.get());
+    h_.tags->add_vcpu(v.get());
     h_.rcu.register_agent(v->agent());
     vcpus.push_back(std::move(v));
   }

@@ -86,6 +86,8 @@ struct VmHost {
   HostScheduler* sched;  // null: a pCPU per vCPU thread
   std::unique_ptr<ProgressMeter>& progress;  // --progress: made by VM 0; counts every VM's ops and faults
   std::function<void(Vm&, Agent& vmm)> vm_done;  // in the VM's VMM thread, after its teardown
+  PcpuTlbs* tlbs;  // every pCPU's TLBs, which the vCPUs pinned to each share
+  TlbTags* tags;   // the hypervisor's TLB tag spaces
 };
 
 class Vm {

@@ -23,8 +23,8 @@ SimConfig parsed(std::vector<std::string> args) {
 TEST(HardwareParams, DefaultsAreTheComponentsOwnDefaults) {
   const SimConfig cfg;
   EXPECT_EQ(walker_params(cfg).pwc_ways, WalkerParams{}.pwc_ways);
-  EXPECT_EQ(vcpu_params(cfg).tlb_l2_1g_entries, VcpuParams{}.tlb_l2_1g_entries);
-  EXPECT_EQ(vcpu_params(cfg).tlb_l2_1g_ways, VcpuParams{}.tlb_l2_1g_ways);
+  EXPECT_EQ(pcpu_tlb_geometry(cfg).l2_1g_entries, PcpuTlbGeometry{}.l2_1g_entries);
+  EXPECT_EQ(pcpu_tlb_geometry(cfg).l2_1g_ways, PcpuTlbGeometry{}.l2_1g_ways);
 }
 
 TEST(HardwareParams, OptionsReachTheirFields) {
@@ -35,10 +35,10 @@ TEST(HardwareParams, OptionsReachTheirFields) {
   EXPECT_EQ(w.pwc_entries, 16u);
   EXPECT_EQ(w.pwc_ways, 2u);
   EXPECT_EQ(w.pwc, 3u);
-  const VcpuParams v = vcpu_params(cfg);
-  EXPECT_EQ(v.tlb_l2_1g_entries, 32u);
-  EXPECT_EQ(v.tlb_l2_1g_ways, 8u);
-  EXPECT_EQ(v.timeslice, 5000u);
+  const PcpuTlbGeometry g = pcpu_tlb_geometry(cfg);
+  EXPECT_EQ(g.l2_1g_entries, 32u);
+  EXPECT_EQ(g.l2_1g_ways, 8u);
+  EXPECT_EQ(vcpu_params(cfg).timeslice, 5000u);
   const MemorySystemParams m = memory_system_params(cfg);
   EXPECT_EQ(m.l2_ways, 20u);
   EXPECT_EQ(m.l2_size, 2560ull << 10);

@@ -42,11 +42,17 @@ void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env)
   stats_.dvm_wait.sample(start - now);
   caller.wait_cycles(delivered - now);
 
-  // Delivered: every core drops the VMID's combined entries and its walk caches. (Each vCPU
-  // runs one VM here, so the VMID is the whole TLB; the IPAS2E1IS part of a ranged flush only
-  // matters for stage-2-only entries, which the model keeps in the walk caches.)
+  // Delivered: every core drops the VMID's combined entries and its walk caches. (TLBs are
+  // the pCPUs': each is visited once, and loses only this VMID's entries; the IPAS2E1IS part of
+  // a ranged flush only matters for stage-2-only entries, which the model keeps in the walk
+  // caches.)
+  std::vector<const Tlb*> seen;
   for (GuestCpu* v : env.vcpus) {
-    stats_.removed.inc(v->tlb_l1().flush_all() + v->tlb_l2().flush_all());
+    if (std::find(seen.begin(), seen.end(), &v->tlb_l1()) == seen.end()) {
+      seen.push_back(&v->tlb_l1());
+      stats_.removed.inc(v->tlb_l1().flush_tag(v->tlb_tag()) +
+                         v->tlb_l2().flush_tag(v->tlb_tag()));
+    }
     v->flush_walk_caches();
   }
   // DSB ISH: the barrier's sync reaches the cores (--lat-tlbi-dsb, in parallel); then every

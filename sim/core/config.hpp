@@ -113,6 +113,14 @@ struct SimConfig {
   // Tests only (no option): eager splitting's table allocations fail after this many (0: never),
   // the host out of memory (TdpMmuParams::eager_split_alloc_limit).
   uint64_t eager_split_alloc_limit = 0;
+  // TLB tags (sim/hv/tlb_tags.hpp): the arm64 VMID width and x86 VPIDs. Tests only (no
+  // option): a VMID space this many bits wide instead (0: --vmid-bits), so that a few VMs roll
+  // it over; and the rollover's invalidation of every TLB skipped (the oracle must object).
+  VmidBits vmid_bits = VmidBits::Bits16;
+  std::optional<VmidAllocator> vmid_allocator;  // arm64: generational from 5.18
+  VpidMode vpid = VpidMode::On;
+  unsigned vmid_bits_narrow = 0;
+  bool skip_vmid_rollover_flush = false;
   // Host page size backing guest RAM; Auto: as --page-size implies (4K, THP, hugetlb-1G).
   HostBacking backing = HostBacking::Auto;
   // x86 TDP dirty logging with Page-Modification Logging (docs/KVM_RELEASES.md, PML): off by

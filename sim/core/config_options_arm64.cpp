@@ -19,6 +19,16 @@ void add_arm64_options(OptionTable& o) {
            "(at first run only), none (skipped: MMU-off guests may read stale data); with "
            "--arm64-fwb on no policy cleans anything and none is correct too",
            &SimConfig::cmo_policy);
+  o.choice("vmid-bits",
+           "VMID width (ID_AA64MMFR1_EL1.VMIDBits; KVM uses 16 when the CPU has them): a VMID "
+           "per VM tags its entries in the pCPUs' TLBs; running out starts a new generation and "
+           "invalidates every TLB (docs/ARCHITECTURE.md, Several VMs)",
+           &SimConfig::vmid_bits);
+  o.versioned("vmid-allocator",
+              "the VMID allocator: global (a rollover makes every vCPU exit and every VM take a "
+              "new VMID) or generational (the VMIDs active on a pCPU survive a rollover, no "
+              "vCPU exits); auto: as --kvm-version (generational from 5.18)",
+              &SimConfig::vmid_allocator);
   o.whole("tlbi-range-threshold",
           "pages above which --flush broadcast invalidates the whole VMID instead of by IPA "
           "(not for the unmap's per-leaf or range TLBIs, --s2-unmap-tlbi)",

@@ -94,6 +94,12 @@ void add_x86_options(OptionTable& o) {
           &SimConfig::churn_interval, 8, uint64_t(1) << 40);
   o.whole("churn-unmaps", "root-churn: range unmaps (over every root) per zap-all round",
           &SimConfig::churn_unmaps, 1, 1u << 20);
+  o.group = "x86 TLB tags (docs/ARCHITECTURE.md, Several VMs)";
+  o.choice("vpid",
+           "kvm_intel's enable_vpid: on, a VPID per vCPU tags its TLB entries in the pCPU's "
+           "TLBs; off, every vCPU runs with VPID 0 and each VM entry and exit invalidates its "
+           "linear and combined mappings",
+           &SimConfig::vpid);
 }
 
 void validate_x86(const SimConfig& c, const Fail& fail) {

@@ -85,6 +85,15 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "splits it",
      "nothing: with initially-set, enabling protects nothing; each clear write-protects (from "
      "5.18 first splits) the huge SPTEs over the pages it clears, then the 4K ones"},
+    // Verified: the "new VMID allocator" series (417838392f2e adds arch/arm64/kvm/vmid.c; this
+    // commit, 3248136b3637, makes arm.c use it), in the first KVM pull for 5.18.
+    {KvmChange::Arm64VmidGenerational, Arch::Arm64, "vmid-allocator", {5, 18},
+     "KVM: arm64: Align the VMID allocation with the arm64 ASID",
+     "global: update_vmid hands out VMIDs in order; running out starts a new generation, makes "
+     "every vCPU of every VM exit (force_vm_exit) and invalidates every TLB, and every VM, the "
+     "running ones too, takes a new VMID at its next entry",
+     "generational: vmid.c; the VMIDs active on a pCPU at a rollover are kept (and a VM keeps its "
+     "VMID number if still free), every TLB is invalidated, no vCPU is made to exit"},
     // The series that added the eager_page_split module parameter (on by default), committed
     // to kvm.git in February 2022, after 5.17's merge window.
     {KvmChange::X86EagerSplit, Arch::X86, "eager-split", {5, 18},

@@ -41,6 +41,7 @@ enum class KvmChange {
   X86AgeAtomicAnd,             // ... and clears only the A bit, by atomic AND, no bookkeeping
   X86DirtyRing,                // x86: KVM_CAP_DIRTY_LOG_RING (--dirty-tracking ring accepted)
   Arm64DirtyRing,              // arm64: the same capability
+  Arm64VmidGenerational,       // arm64: VMIDs active on a pCPU survive a rollover, no forced exit
 };
 
 // Whether long mmu_lock walks yield to a waiter in release r on a host booted with `preempt`.

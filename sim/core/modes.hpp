@@ -48,6 +48,10 @@ enum class LockNeedbreak { Ignore, Yield };
 // x86 TDP dirty logging with Intel Page-Modification Logging (--pml): off write-protects
 // logged 4K SPTEs; on clears their D bit and lets the walker log the GPAs it dirties.
 enum class PmlMode { Off, On };
+// arm64 VMID width (ID_AA64MMFR1_EL1.VMIDBits; KVM uses 16 when the CPU has them).
+enum class VmidBits { Bits8, Bits16 };
+// x86 VPIDs (kvm_intel's enable_vpid): off, every vCPU runs with VPID 0.
+enum class VpidMode { Off, On };
 // EPT accessed/dirty flags (vmx's enable_ept_ad_bits): on, the walker sets A/D and aging clears
 // A; off, aging makes young SPTEs access-tracked (RWX cleared) and the next access faults.
 enum class EptAd { On, Off };
@@ -98,6 +102,10 @@ enum class S2UnmapTlbi { PerLeaf, Range };
 // arm64 stage 2: a permission relaxation that lost its race (-EAGAIN) (--s2-relax-race-tlbi):
 // skip (no TLB invalidation) or always (the relaxation's TLBI all the same).
 enum class S2RelaxRaceTlbi { Skip, Always };
+// arm64 VMID allocator (sim/hv/tlb_tags.hpp): global (update_vmid up to 5.17: a rollover makes
+// every vCPU exit and every VM take a new VMID) or generational (vmid.c from 5.18: the VMIDs
+// active on a pCPU survive a rollover, no vCPU is made to exit).
+enum class VmidAllocator { Global, Generational };
 // x86 hypervisor MMU (--x86-mmu): the TDP MMU on EPT, or shadow page tables without EPT.
 enum class X86Mmu { Tdp, Shadow };
 // KVM MIPS (--mips-virt): the VZ ASE (guest and root TLBs, the guest refills its own) or trap
@@ -163,6 +171,19 @@ template <>
 struct ModeNames<MmuLockMode> {
   static constexpr ModeName<MmuLockMode> table[] = {{MmuLockMode::Exclusive, "exclusive"},
                                                     {MmuLockMode::Shared, "shared"}};
+};
+template <>
+struct ModeNames<VmidAllocator> {
+  static constexpr ModeName<VmidAllocator> table[] = {{VmidAllocator::Global, "global"},
+                                                      {VmidAllocator::Generational, "generational"}};
+};
+template <>
+struct ModeNames<VmidBits> {
+  static constexpr ModeName<VmidBits> table[] = {{VmidBits::Bits8, "8"}, {VmidBits::Bits16, "16"}};
+};
+template <>
+struct ModeNames<VpidMode> {
+  static constexpr ModeName<VpidMode> table[] = {{VpidMode::Off, "off"}, {VpidMode::On, "on"}};
 };
 template <>
 struct ModeNames<PmlMode> {

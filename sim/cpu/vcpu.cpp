@@ -7,27 +7,6 @@
 
 namespace mmusim {
 
-namespace {
-
-std::vector<TlbArrayConfig> l1_arrays(const VcpuParams& c) {
-  // Split L1 DTLB: one array per page size, as on recent x86 cores.
-  std::vector<TlbArrayConfig> a;
-  a.push_back({c.tlb_l1_entries, c.tlb_l1_ways, {12}});
-  a.push_back({c.tlb_l1_2m_entries, c.tlb_l1_2m_ways, {21}});
-  a.push_back({c.tlb_l1_1g_entries, c.tlb_l1_1g_entries, {30}});
-  return a;
-}
-
-std::vector<TlbArrayConfig> l2_arrays(const VcpuParams& c) {
-  // Unified STLB holding 4K and 2M entries; 1G entries in a small array of their own.
-  std::vector<TlbArrayConfig> a;
-  a.push_back({c.tlb_l2_entries, c.tlb_l2_ways, {12, 21}});
-  a.push_back({c.tlb_l2_1g_entries, c.tlb_l2_1g_ways, {30}});
-  return a;
-}
-
-}  // namespace
-
 Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
            GuestContext guest, std::unique_ptr<OpStream> ops, Addr kernel_words)
     : sc_core::sc_module(name),
@@ -40,8 +19,8 @@ Vcpu::Vcpu(sc_core::sc_module_name name, int id, int pcpu, const VcpuEnv& env,
       ops_(std::move(ops)), timeline_(env.timeline), oracle_(env.oracle), phys_(env.phys),
       agent_(env.kernel, env.name_prefix + "vcpu." + std::to_string(id), id, port,
              env.timeline.track(env.name_prefix + "vcpu." + std::to_string(id))),
-      l1_("vcpu." + std::to_string(id) + ".tlb.l1", l1_arrays(env.params)),
-      l2_("vcpu." + std::to_string(id) + ".tlb.l2", l2_arrays(env.params)),
+      tags_(*env.tags), pcpu_(unsigned(pcpu)), l1_(env.tlbs->l1(unsigned(pcpu))),
+      l2_(env.tlbs->l2(unsigned(pcpu))),
       request_word_(kernel_words), mode_word_(kernel_words + 8),
       stats_(env.stats, id), guest_stats_(env.guest_stats), fault_stats_(env.faults) {
   walker->set_cpu(pcpu);
@@ -116,8 +95,7 @@ void Vcpu::process_requests() {
       // Entries under the old ASID stay in the arrays but can no longer hit.
       agent_.advance(asid_cost);
     } else {
-      l1_.flush_all();
-      l2_.flush_all();
+      flush_own_tlb_entries();
       walker->flush_caches();
       agent_.advance(p_.tlb_flush_local);
     }
@@ -131,6 +109,7 @@ void Vcpu::enter_guest() {
   // whose ring holds its soft limit of entries does not enter.
   while (ring_ && ring_->dirty_ring_full_exit(agent_, id_)) dirty_ring_full_exit();
   while (true) {
+    tags_before_entry();
     agent_.advance(p_.request_check);
     if (agent_.load(request_word_) != 0) process_requests();
     load_root();
@@ -139,11 +118,12 @@ void Vcpu::enter_guest() {
     agent_.store(mode_word_, kInGuestMode);
     in_guest_ = true;
     ran_guest_ = true;
-    if (agent_.load(request_word_) == 0) break;
+    if (agent_.load(request_word_) == 0 && !tags_.vmid_stale(guest_.vm)) break;
     in_guest_ = false;
     agent_.store(mode_word_, kOutsideGuestMode);
     ack_pending();
   }
+  vpidless_transition();
   agent_.advance(p_.vmentry);
 }
 
@@ -152,8 +132,7 @@ void Vcpu::load_root() {
   // EPTP: translations cached under the old one must not be used, so flush.
   if (root_ != 0) return;
   root_ = hv_.load_root(agent_, id_);
-  l1_.flush_all();
-  l2_.flush_all();
+  flush_own_tlb_entries();
   walker->flush_caches();
   agent_.advance(p_.tlb_flush_local);
 }
@@ -165,6 +144,7 @@ void Vcpu::exit_guest() {
   // The exit's latency is private work: the next action others can see (an acknowledgement
   // below, or the hypervisor's first shared access) synchronises.
   agent_.advance(p_.vmexit);
+  vpidless_transition();
   ++exits_;
   // Interrupts that arrived while the guest ran are handled by the host now.
   ack_pending();
@@ -206,6 +186,7 @@ void Vcpu::use_entry(const TlbEntry& e, const Op& op) {
     oracle_.report("stale_tlb_hit", agent_.now(), agent_.name(), op.gva, d.str());
     const_cast<TlbEntry&>(e).stale = false;  // report each stale entry once
   }
+  if (e.vm != guest_.vm) check_foreign(e, op.gva);
   Addr hpa = e.hpa_base + (op.gva & ((Addr(1) << e.page_shift) - 1));
   sc_core::sc_time d = agent_.offset();
   port.touch(hpa, op.access == Access::Write, d);
@@ -287,6 +268,8 @@ TlbEntry Vcpu::fill_tlbs(const WalkResult& r, Addr gva) {
   TlbEntry e;
   e.valid = true;
   e.tag = guest_.tlb_tag;
+  e.vm = guest_.vm;
+  e.vcpu = uint16_t(id_);
   e.page_shift = r.page_shift;
   const Addr mask = (Addr(1) << r.page_shift) - 1;
   e.va_base = gva & ~mask;

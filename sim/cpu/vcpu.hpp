@@ -1,4 +1,5 @@
-// One virtual CPU: a SystemC thread that runs a guest op stream through its own L1/L2 TLBs and
+// One virtual CPU: a SystemC thread that runs a guest op stream through the L1/L2 TLBs of the
+// physical CPU it is pinned to (sim/cpu/pcpu_tlbs.hpp, entries told apart by tag) and its
 // hardware page walker, and exits to the hypervisor on a second-stage fault (the same thread
 // then runs the modelled KVM fault handler, as KVM does in the vCPU's host thread).
 //
@@ -20,6 +21,7 @@
 #include "sim/core/violations.hpp"
 #include "sim/cpu/guest_os.hpp"
 #include "sim/cpu/op.hpp"
+#include "sim/cpu/pcpu_tlbs.hpp"
 #include "sim/cpu/vcpu_stats.hpp"
 #include "sim/cpu/vmm_rendezvous.hpp"
 #include "sim/hv/dirty_logging.hpp"
@@ -32,6 +34,7 @@
 #include "sim/hv/pml_logging.hpp"
 #include "sim/hv/remote_flush.hpp"
 #include "sim/hv/shadow_paging.hpp"
+#include "sim/hv/tlb_tags.hpp"
 #include "sim/mem/mem_port.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/mmu/tlb.hpp"
@@ -43,7 +46,8 @@ namespace mmusim {
 // Guest-side facts the vCPU needs to run: where its page tables are and what it touched.
 struct GuestContext {
   Addr guest_root_gpa = 0;  // CR3
-  uint16_t tlb_tag = 1;     // VPID
+  uint16_t tlb_tag = 1;     // VPID (x86), VMID (arm64: set at each entry), ASID (MIPS)
+  uint16_t vm = 0;          // the VM's index: whose TLB entries these are (the oracle)
   // Guest frames whose translation the vCPU completed (the lost-update oracle's expectation).
   // Shared by all vCPUs; may be null.
   TouchedPages* touched = nullptr;
@@ -53,16 +57,9 @@ struct GuestContext {
   VmmRendezvous* rendezvous = nullptr;
 };
 
-// What a vCPU is built from (app/params_hardware.cpp fills it): its TLB geometry and the
-// latencies of what it does itself. Entries 0 leaves an array out.
+// What a vCPU is built from (app/params_hardware.cpp fills it): the latencies of what it does
+// itself (its TLBs are its pCPU's: PcpuTlbGeometry).
 struct VcpuParams {
-  // L1 DTLB, one array per page size.
-  unsigned tlb_l1_entries = 64, tlb_l1_ways = 4;       // 4 KiB pages
-  unsigned tlb_l1_2m_entries = 32, tlb_l1_2m_ways = 4; // 2 MiB pages
-  unsigned tlb_l1_1g_entries = 4;                      // 1 GiB pages, fully associative
-  // STLB: unified 4 KiB / 2 MiB array, and a small array of its own for 1 GiB pages.
-  unsigned tlb_l2_entries = 1536, tlb_l2_ways = 12;
-  unsigned tlb_l2_1g_entries = 16, tlb_l2_1g_ways = 4;
   Cycles tlb_l1 = 1;               // L1 TLB lookup
   Cycles tlb_l2 = 7;               // STLB lookup after an L1 miss
   Cycles vmexit = 600;             // guest -> host transition
@@ -104,6 +101,9 @@ struct VcpuEnv {
   std::function<std::unique_ptr<TranslationWalker>(const char* name)> make_walker;
   // Put before the vCPU's thread and timeline track names: "vm.1." when several VMs run.
   std::string name_prefix;
+  // Host-wide: every pCPU's TLBs (the vCPU uses its pCPU's) and the hypervisor's tag spaces.
+  PcpuTlbs* tlbs = nullptr;
+  TlbTags* tags = nullptr;
 };
 
 // A guest TLB shootdown (flush_tlb_multi) waiting for the IPI handlers of its targets.
@@ -131,6 +131,8 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void send_ipi(Cycles delay, std::shared_ptr<FlushAck> ack) override;
   Tlb& tlb_l1() override { return l1_; }
   Tlb& tlb_l2() override { return l2_; }
+  uint16_t tlb_tag() const override { return guest_.tlb_tag; }
+  unsigned vm_index() const override { return guest_.vm; }
   bool flush_pending() const override;
   const std::string& thread_name() const override { return agent_.name(); }
   void flush_walk_caches() override { walker->flush_caches(); }
@@ -211,6 +213,16 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void use_entry(const TlbEntry& e, const Op& op);
   // Builds the TLB entry of a completed walk of gva and inserts it in both TLB levels.
   TlbEntry fill_tlbs(const WalkResult& r, Addr gva);
+  // --- TLB tags on a shared pCPU (sim/cpu/vcpu_tlb_tags.cpp) ---
+  // Drops this vCPU's entries from its pCPU's TLBs (every tag's under MIPS, whose flushes
+  // always emptied the TLB); returns how many.
+  size_t flush_own_tlb_entries();
+  void tags_before_entry();  // arm64: the VMID update (before the requests are checked)
+  void vpidless_transition();  // x86 without VPID: a VM entry's or exit's flush
+  void tags_on_load();       // vcpu_load after a switch: arm64 last_vcpu_ran, MIPS switch
+  void tags_on_put();        // vcpu_put: arm64 clears the pCPU's active VMID
+  // The oracle: an entry another VM filled (its tag was reused without the entries going).
+  void check_foreign(const TlbEntry& e, Addr gva);
   // Stage-2 translation of a guest-physical address for the guest kernel's own accesses,
   // exiting to the hypervisor until it is mapped; returns the host address.
   Addr stage2_translate(Addr gpa, Access access);
@@ -242,7 +254,9 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   Violations& oracle_;
   const PhysMem& phys_;
   Agent agent_;
-  Tlb l1_, l2_;
+  TlbTags& tags_;
+  const unsigned pcpu_;
+  Tlb &l1_, &l2_;  // the pCPU's
   Addr request_word_, mode_word_;
 
   Addr root_ = 0;  // second-stage root the vCPU runs on (0: none loaded)

@@ -224,6 +224,7 @@ void Vcpu::deschedule(Cycles since, bool tick) {
   // whether it was preempted in guest kernel mode (directed yield prefers those).
   preempted_in_kernel_ = in_guest_kernel_;
   agent_.store(words_.steal_time, kStealPreempted);
+  tags_on_put();
   if (tick)
     sched_->preempt(agent_, sched_thread_);
   else
@@ -235,6 +236,7 @@ void Vcpu::deschedule(Cycles since, bool tick) {
 void Vcpu::schedule_in(Cycles since) {
   // record_steal_time: clear PREEMPTED; a flush a PV shootdown asked for is done now, before
   // the vCPU can run guest code again.
+  tags_on_load();
   const uint64_t st = agent_.xchg(words_.steal_time, 0);
   if (st & kStealFlushTlb) {
     l1_.flush_tag(guest_.tlb_tag);
@@ -251,7 +253,9 @@ void Vcpu::schedule_in(Cycles since) {
 }
 
 void Vcpu::leave_pcpu() {
-  if (sched_) sched_->release(agent_, sched_thread_);
+  if (!sched_) return;
+  tags_on_put();
+  sched_->release(agent_, sched_thread_);
 }
 
 // ---- flush words ----

@@ -43,6 +43,7 @@ void Vcpu::guest_pte_write(const Op& op) {
         oracle_.report("stale_tlb_hit", agent_.now(), agent_.name(), op.gva, d.str());
         e->stale = false;
       }
+      if (e->vm != guest_.vm) check_foreign(*e, op.gva);
       // The PTE store is visible to the hypervisor's sync and to walkers: at true time.
       agent_.store(e->hpa_base + (op.gva & ((Addr(1) << e->page_shift) - 1)), op.value,
                    MemClass::PageTable);
@@ -119,8 +120,7 @@ void Vcpu::guest_cr3_load(const Op& op) {
 // A guest-linear flush without an exit (EPT): this vCPU's TLBs and the walker's guest
 // paging-structure caches; the EPT caches stay.
 void Vcpu::guest_linear_flush() {
-  l1_.flush_all();
-  l2_.flush_all();
+  flush_own_tlb_entries();
   walker->flush_guest_caches();
   agent_.advance(p_.tlb_flush_local);
   ++flushes_;
@@ -130,8 +130,7 @@ void Vcpu::guest_tlb_flush() {
   if (!shadow_) return guest_linear_flush();  // a CR3 reload or INVPCID: no exit under EPT
   exit_guest();
   shadow_paging("guest TLB flush exits (shadow paging)").guest_tlb_flush(agent_, id_);
-  l1_.flush_all();
-  l2_.flush_all();
+  flush_own_tlb_entries();
   walker->flush_caches();
   agent_.advance(p_.tlb_flush_local);
   ++flushes_;

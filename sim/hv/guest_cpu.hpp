@@ -49,9 +49,12 @@ class GuestCpu {
   // Raises an IPI that reaches the vCPU `delay` cycles from now (the sender's true time);
   // the vCPU exits guest mode on it and acknowledges `ack` once it has.
   virtual void send_ipi(Cycles delay, std::shared_ptr<FlushAck> ack) = 0;
-  // The vCPU's translation caches, for the stale-translation oracle.
+  // The translation caches of the pCPU the vCPU runs on (shared by every vCPU thread pinned
+  // there, entries told apart by tag), for the stale-translation oracle and broadcast TLBIs.
   virtual Tlb& tlb_l1() = 0;
   virtual Tlb& tlb_l2() = 0;
+  virtual uint16_t tlb_tag() const = 0;      // what the vCPU's entries are tagged with now
+  virtual unsigned vm_index() const { return 0; }  // TlbEntry::vm of the entries it fills
   // Whether the vCPU still has kReqTlbFlush or kReqTlbFlushRange pending (it flushes before
   // entering the guest).
   virtual bool flush_pending() const = 0;

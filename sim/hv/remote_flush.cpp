@@ -1,6 +1,8 @@
 #include "sim/hv/remote_flush.hpp"
 
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "sim/core/error.hpp"
 
@@ -68,19 +70,33 @@ void RemoteFlush::run(Agent& caller, const FlushRequest& req) {
 }
 
 void RemoteFlush::mark_stale_after_flush() {
-  // Any vCPU without a pending flush request already flushed after the zap, or must hold no
-  // older entry for the range: an older one still there is a translation the flush missed.
+  // An entry of this VM whose vCPU has no pending flush request was flushed after the zap, or
+  // must be newer than it: an older one still there is a translation the flush missed. The TLBs
+  // are the pCPUs' (several of this VM's vCPUs, and other VMs', may share one): each is visited
+  // once, and only this VM's entries are looked at.
+  if (env_.vcpus.empty()) return;
+  const unsigned vm = env_.vcpus.front()->vm_index();
+  std::vector<bool> pending;
+  std::vector<Tlb*> seen;
   for (GuestCpu* v : env_.vcpus) {
-    if (v->flush_pending()) continue;
-    auto mark = [&](TlbEntry& e) {
-      uint64_t size = uint64_t(1) << e.page_shift;
-      for (const Zap& z : zaps_done_) {
-        if (e.fill_seq < z.seq && e.gpa_base < z.gpa + z.len && z.gpa < e.gpa_base + size)
-          e.stale = true;
-      }
-    };
-    v->tlb_l1().for_each(mark);
-    v->tlb_l2().for_each(mark);
+    const size_t id = size_t(v->vcpu_id());
+    if (pending.size() <= id) pending.resize(id + 1, true);
+    pending[id] = v->flush_pending();
+  }
+  auto mark = [&](TlbEntry& e) {
+    if (e.vm != vm || e.vcpu >= pending.size() || pending[e.vcpu]) return;
+    uint64_t size = uint64_t(1) << e.page_shift;
+    for (const Zap& z : zaps_done_) {
+      if (e.fill_seq < z.seq && e.gpa_base < z.gpa + z.len && z.gpa < e.gpa_base + size)
+        e.stale = true;
+    }
+  };
+  for (GuestCpu* v : env_.vcpus) {
+    for (Tlb* t : {&v->tlb_l1(), &v->tlb_l2()}) {
+      if (std::find(seen.begin(), seen.end(), t) != seen.end()) continue;
+      seen.push_back(t);
+      t->for_each(mark);
+    }
   }
   zaps_done_.clear();
 }

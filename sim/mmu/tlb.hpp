@@ -1,4 +1,4 @@
-// A set-associative, LRU translation buffer for one vCPU, holding entries of several page sizes
+// A set-associative, LRU translation buffer of one physical CPU, holding entries of several page sizes
 // (4 KiB, 2 MiB, 1 GiB; each size its own array, as real L1 DTLBs do; a unified array may hold
 // several sizes, as an STLB does). Entries are tagged (VM/VPID), remember the guest-physical page
 // they came through (for GPA-ranged invalidation) and when they were filled (for the oracle).
@@ -21,6 +21,11 @@ struct TlbEntry {
   Addr gpa_base = 0;        // guest physical base the translation went through
   Addr hpa_base = 0;        // host physical base of the page
   Perms perms;              // combined guest and second-stage permissions
+  // Which VM and which of its vCPUs filled the entry: the oracle's knowledge, not the
+  // hardware's (which only compares `tag`). A pCPU's TLB holds entries of every vCPU thread
+  // pinned to it (sim/cpu/pcpu_tlbs.hpp).
+  uint16_t vm = 0;
+  uint16_t vcpu = 0;
   uint64_t fill_seq = 0;    // global fill order, for the stale-translation oracle
   bool stale = false;       // set by the oracle: the mapping behind it was removed and flushed
 };

@@ -1,0 +1,167 @@
+// The hypervisor's TLB tag spaces, host-wide (docs/ARCHITECTURE.md, Several VMs: TLB tags).
+// TLBs belong to physical CPUs (sim/cpu/pcpu_tlbs.hpp) and every vCPU thread pinned to a pCPU
+// fills that pCPU's TLBs, so what keeps one VM's (or vCPU's) translations from another's is the
+// tag KVM gives it:
+//   x86 (VMX): a VPID per vCPU from a 16-bit bitmap, VPID 0 being the host's (allocate_vpid);
+//     once none is left, or with --vpid off (kvm_intel.enable_vpid=0), a vCPU runs with VPID
+//     0, whose linear and combined mappings every VM entry and exit invalidate.
+//   arm64: a VMID per VM (--vmid-bits), VMID 0 reserved, from the generation allocator of
+//     arch/arm64/kvm/vmid.c: the VMIDs active on a pCPU survive a rollover, which starts a new
+//     generation and invalidates every TLB (__kvm_flush_vm_context, TLBI ALLE1IS); and
+//     kvm_arch_vcpu_load's last_vcpu_ran rule: another vCPU of the VM ran last on this pCPU,
+//     so the VMID's local entries go (__kvm_flush_cpu_context).
+//   MIPS: each vCPU's ASID/GuestID comes from its walker (models/mips, new_asid_on_flush), per
+//     vCPU rather than per pCPU; so that two vCPU threads on one pCPU never share a tag, a pCPU
+//     switching to another vCPU thread drops its TLB (as KVM MIPS VZ on a core without
+//     GuestIDs, kvm_vz_vcpu_load_tlb).
+// The allocator state is host-private bookkeeping manipulated at the caller's true time, as
+// KVM's is under cpu_vmid_lock; its statistics (host.tlb_tag.*) appear when a tag space is
+// shared: pCPUs are overcommitted, or --vpid off.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "sim/core/modes.hpp"
+#include "sim/core/stats_group.hpp"
+#include "sim/hv/guest_cpu.hpp"
+
+namespace mmusim {
+
+// What the tag spaces are built from (app/params_hardware.cpp fills it).
+struct TlbTagParams {
+  Arch arch = Arch::X86;
+  unsigned pcpus = 1;
+  unsigned vmid_bits = 16;  // arm64 VMID width (ID_AA64MMFR1_EL1.VMIDBits)
+  bool vpid = true;         // x86 kvm_intel.enable_vpid
+  VmidAllocator vmid_allocator = VmidAllocator::Generational;  // arm64 --vmid-allocator
+  bool publish = false;     // host.tlb_tag.* statistics at the end of the run
+  // Tests only: the rollover's invalidation of every TLB is skipped (the oracle must then see
+  // a VM hit the entries of the VM whose VMID it inherited).
+  bool skip_rollover_flush = false;
+};
+
+class TlbTags {
+ public:
+  // `flush_every_tlb`: invalidates every entry of every pCPU's TLBs, returns how many.
+  TlbTags(const TlbTagParams& p, std::function<size_t()> flush_every_tlb);
+  Arch arch() const { return p_.arch; }
+  // The tag a new vCPU starts with: its VPID (x86), none until its first entry (arm64: 0),
+  // its walker's first ASID (MIPS: 1).
+  uint16_t tag_for_new_vcpu();
+
+  // --- x86 ---
+  // allocate_vpid at vCPU creation: the next free VPID, 0 when none is left or --vpid off.
+  uint16_t allocate_vpid();
+  // A VM entry or exit without a VPID invalidated `entries` TLB entries.
+  void note_vpidless_flush(size_t entries) {
+    ++vpidless_flushes_;
+    vpidless_entries_ += entries;
+  }
+
+  // --- arm64 ---
+  // kvm_arm_vmid_update for VM `vm` before one of its vCPUs enters the guest on `pcpu`:
+  // returns the VMID (the TLB tag) to run with. `rolled_over` is set when this allocation ran
+  // out of VMIDs and started a new generation (every TLB invalidated).
+  uint16_t vmid_update(unsigned vm, unsigned pcpu, bool& rolled_over);
+  // --vmid-allocator global: the vCPU whose VMID update rolled the space over makes every other
+  // vCPU of every VM that runs in guest mode exit, and waits until each has (force_vm_exit:
+  // an IPI `ipi` cycles away, as a remote flush's kick).
+  bool forces_exit() const { return p_.vmid_allocator == VmidAllocator::Global; }
+  void add_vcpu(GuestCpu* v) { vcpus_.push_back(v); }
+  // ... then invalidates every TLB (__kvm_flush_vm_context).
+  void force_vm_exit(Agent& caller, const GuestCpu& self, Cycles ipi);
+  // --vmid-allocator global: whether VM `vm`'s VMID is of an old generation. A vCPU checks it
+  // again once in guest mode (a rollover while it prepared the entry sent it no IPI) and goes
+  // round again, as kvm_arch_vcpu_ioctl_run did with need_new_vmid_gen.
+  bool vmid_stale(unsigned vm) const;
+  // kvm_arm_vmid_clear_active: the vCPU on `pcpu` is scheduled out.
+  void vmid_clear_active(unsigned pcpu);
+  // kvm_arch_vcpu_load: whether vCPU `vcpu` of VM `vm` must drop the VMID's local entries on
+  // `pcpu` because another of the VM's vCPUs ran there last (the first load counts too).
+  bool last_vcpu_ran_differs(unsigned vm, unsigned pcpu, int vcpu);
+  void note_last_vcpu_ran_flush(size_t entries) {
+    ++last_ran_flushes_;
+    last_ran_entries_ += entries;
+  }
+
+  // --- MIPS ---
+  // Whether `pcpu` last ran a different vCPU thread than `thread` (which now runs there).
+  bool pcpu_switched(unsigned pcpu, unsigned thread);
+  void note_switch_flush(size_t entries) {
+    ++switch_flushes_;
+    switch_entries_ += entries;
+  }
+
+  // Writes host.tlb_tag.* when TlbTagParams::publish.
+  void publish(Stats& stats) const;
+
+ private:
+  uint16_t global_vmid_update(unsigned vm, bool& rolled_over);  // update_vmid up to 5.17
+  uint64_t new_vmid(uint64_t old);  // vmid.c new_vmid: an id (generation | VMID)
+  void flush_context();             // vmid.c flush_context: the rollover
+  const TlbTagParams p_;
+  std::function<size_t()> flush_every_tlb_;
+  // x86
+  uint32_t next_vpid_ = 1;
+  // arm64: ids are generation << vmid_bits | VMID, as in vmid.c.
+  uint64_t generation_;
+  std::vector<bool> map_;             // VMIDs taken in this generation
+  uint32_t cur_idx_ = 1;
+  std::vector<uint64_t> active_, reserved_;  // per pCPU
+  std::map<unsigned, uint64_t> vm_id_;       // per VM: its id (0: none yet)
+  std::map<std::pair<unsigned, unsigned>, int> last_ran_;  // (VM, pCPU) -> vCPU id
+  // arm64 --vmid-allocator global: kvm_vmid_gen, kvm_next_vmid, per VM (generation, VMID).
+  uint64_t global_gen_ = 1;
+  uint32_t next_vmid_ = 1;
+  std::map<unsigned, std::pair<uint64_t, uint16_t>> global_vm_;
+  std::vector<GuestCpu*> vcpus_;  // every VM's
+  // MIPS
+  std::vector<int> last_thread_;  // per pCPU
+  // Counters (published at the end).
+  uint64_t allocations_ = 0, rollovers_ = 0, rollover_entries_ = 0;
+  uint64_t last_ran_flushes_ = 0, last_ran_entries_ = 0;
+  uint64_t vpidless_flushes_ = 0, vpidless_entries_ = 0;
+  uint64_t switch_flushes_ = 0, switch_entries_ = 0;
+  uint64_t forced_exits_ = 0;
+};
+
+// host.tlb_tag.*, one group per arch: only the counters that apply to it are declared.
+struct X86TagStats : StatsGroup {
+  explicit X86TagStats(Stats& s) : StatsGroup(s, "host.tlb_tag") {}
+  statistics::Value allocations{*this, "allocations", "VPIDs handed out (allocate_vpid)"};
+  statistics::Value vpidless_flushes{
+      *this, "vpidless_flushes",
+      "VM entries and exits of vCPUs without a VPID (each invalidates VPID 0's mappings)"};
+  statistics::Value vpidless_flushed{*this, "vpidless_flushed",
+                                     "TLB entries those entries and exits invalidated"};
+};
+struct Arm64TagStats : StatsGroup {
+  explicit Arm64TagStats(Stats& s) : StatsGroup(s, "host.tlb_tag") {}
+  statistics::Value allocations{*this, "allocations",
+                                "VMIDs handed out (new_vmid; a VM keeping its VMID across a "
+                                "rollover counts again)"};
+  statistics::Value rollovers{*this, "rollovers",
+                              "VMID generation rollovers (every TLB invalidated)"};
+  statistics::Value rollover_flushed{*this, "rollover_flushed",
+                                     "TLB entries the VMID rollovers invalidated"};
+  statistics::Value last_vcpu_ran_flushes{
+      *this, "last_vcpu_ran_flushes",
+      "vCPU loads that dropped the VMID's local entries (another vCPU of the VM, or none, ran "
+      "there last)"};
+  statistics::Value last_vcpu_ran_flushed{*this, "last_vcpu_ran_flushed",
+                                          "TLB entries those loads invalidated"};
+  statistics::Value forced_exits{*this, "forced_exits",
+                                 "vCPUs a rollover made exit the guest (--vmid-allocator global)"};
+};
+struct MipsTagStats : StatsGroup {
+  explicit MipsTagStats(Stats& s) : StatsGroup(s, "host.tlb_tag") {}
+  statistics::Value switch_flushes{
+      *this, "switch_flushes", "pCPU switches to another vCPU thread (its TLB invalidated)"};
+  statistics::Value switch_flushed{*this, "switch_flushed",
+                                   "TLB entries those switches invalidated"};
+};
+
+}  // namespace mmusim

@@ -1,0 +1,59 @@
+"""CLI checks of the TLB tag options (docs/ARCHITECTURE.md, Several VMs: TLB tags): --vmid-bits
+8|16 (arm64 VMID width) and --vpid on|off (kvm_intel's enable_vpid). Bad values exit 2 naming the
+option; --vpid off reports its flushes under host.tlb_tag.*."""
+import json
+import os
+import subprocess
+
+from conftest import mmusim_bin
+
+ENV = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
+SMALL = ("--workload", "demand-paging", "--vcpus", "2", "--mem-per-vcpu", "1M")
+
+
+def run(*args):
+    return subprocess.run([mmusim_bin(), *args], capture_output=True, text=True, env=ENV,
+                          timeout=300)
+
+
+def test_help_lists_both_options():
+    r = run("--help")
+    assert r.returncode == 0
+    assert "--vmid-bits" in r.stdout and "--vpid" in r.stdout and "--vmid-allocator" in r.stdout
+
+
+def test_bad_vmid_bits_exit_2_naming_the_option():
+    for bad in ("12", "0", "x"):
+        r = run("--arch", "arm64", *SMALL, "--vmid-bits", bad)
+        assert r.returncode == 2, bad
+        assert "--vmid-bits" in r.stderr, r.stderr
+
+
+def test_bad_vmid_allocator_exits_2_naming_the_option():
+    r = run("--arch", "arm64", *SMALL, "--vmid-allocator", "lru")
+    assert r.returncode == 2
+    assert "--vmid-allocator" in r.stderr
+
+
+def test_bad_vpid_exits_2_naming_the_option():
+    r = run("--arch", "x86", *SMALL, "--vpid", "maybe")
+    assert r.returncode == 2
+    assert "--vpid" in r.stderr
+
+
+def test_vmid_bits_8_runs(tmp_path):
+    out = tmp_path / "s.json"
+    r = run("--arch", "arm64", *SMALL, "--vms", "2", "--pcpus", "1", "--vmid-bits", "8",
+            "--stats-json", str(out))
+    assert r.returncode == 0, r.stderr
+    stats = json.loads(out.read_text())
+    assert stats["host.tlb_tag.allocations"] == 2
+    assert stats["host.tlb_tag.rollovers"] == 0
+
+
+def test_vpid_off_flushes_at_entries_and_exits(tmp_path):
+    out = tmp_path / "s.json"
+    r = run("--arch", "x86", *SMALL, "--vpid", "off", "--stats-json", str(out))
+    assert r.returncode == 0, r.stderr
+    stats = json.loads(out.read_text())
+    assert stats["host.tlb_tag.vpidless_flushes"] >= 2 * stats["guest.exits"] > 0
