@@ -204,7 +204,7 @@ TEST(MultiVmKsm, MergingAPageOfTwoVmsInvalidatesBothVmsMappings) {
   }
 }
 
-// VMs of a host file differ (sim/core/host_file.hpp): each is built from its own config, and
+// VMs of a host file differ (sim/core/config_host_file.hpp): each is built from its own config, and
 // their vCPU threads are numbered one after another over the host's pCPUs. A VM of one vCPU
 // and one of three, without --pcpus, give four pCPUs and no scheduler; on two pCPUs the same
 // four threads share them (VM 1's vCPU 1 is thread 2, on pCPU 0 with VM 0's vCPU 0).

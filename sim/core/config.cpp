@@ -23,7 +23,7 @@
 
 #include "sim/core/config_table.hpp"
 #include "sim/core/error.hpp"
-#include "sim/core/host_file.hpp"
+#include "sim/core/config_host_file.hpp"
 
 namespace mmusim {
 namespace po = boost::program_options;

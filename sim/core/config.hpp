@@ -3,6 +3,7 @@
 // (--config FILE, same keys, command line wins). Defaults here are the documented defaults.
 #pragma once
 #include <cstdint>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,7 +76,7 @@ struct SimConfig {
   unsigned vcpus = 4;
   unsigned pcpus = 0;  // 0: one physical CPU per vCPU
   unsigned vms = 1;    // VMs on the host, each a copy of the configured one
-  // --host FILE (sim/core/host_file.hpp): the VMs' own configs, each this one with its VM
+  // --host FILE (sim/core/config_host_file.hpp): the VMs' own configs, each this one with its VM
   // section's keys applied (vms == vm_configs.size()); empty: `vms` copies of this config.
   std::string host_file;
   std::vector<SimConfig> vm_configs;
@@ -265,9 +266,8 @@ struct SimConfig {
   const SimConfig& vm_config(unsigned i) const { return vm_configs.empty() ? *this : vm_configs.at(i); }
   unsigned total_vcpus() const {  // over every VM
     if (vm_configs.empty()) return vcpus * vms;
-    unsigned n = 0;
-    for (const SimConfig& v : vm_configs) n += v.vcpus;
-    return n;
+    return std::accumulate(vm_configs.begin(), vm_configs.end(), 0u,
+                           [](unsigned sum, const SimConfig& v) { return sum + v.vcpus; });
   }
   unsigned physical_cpus() const { return pcpus ? pcpus : total_vcpus(); }
 };

@@ -55,6 +55,7 @@ def test_sim_includes_no_arch_model():
 NOT_IN_PARAMS = {
     "host_mem_limit": "only the option checks read it (sim/core/config_options_limits.cpp)",
     "pcpus": "read through SimConfig::physical_cpus(), which the builders call",
+    "vm_name": "a host file's VM section name, for the summary and messages (app/platform.cpp)",
 }
 
 

@@ -1,4 +1,4 @@
-#include "sim/core/host_file.hpp"
+#include "sim/core/config_host_file.hpp"
 
 #include <algorithm>
 #include <set>
