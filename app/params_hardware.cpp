@@ -107,6 +107,10 @@ TlbTagParams tlb_tag_params(const SimConfig& cfg) {
   p.vmid_allocator = kvm_form(cfg.vmid_allocator, cfg.kvm_version,
                               KvmChange::Arm64VmidGenerational, VmidAllocator::Global,
                               VmidAllocator::Generational);
+  p.mips_asid_bits = cfg.mips_asid_bits;
+  // VZ on a core without GuestIDs drops the guest TLB when another vCPU last ran on the CPU
+  // (kvm_vz_vcpu_load_tlb); trap and emulate keeps its ASID-tagged host TLB.
+  p.mips_switch_flush = cfg.mips_virt.value_or(MipsVirt::Vz) == MipsVirt::Vz;
   p.skip_rollover_flush = cfg.skip_vmid_rollover_flush;
   // The counters appear where a tag space is shared: overcommitted pCPUs, or vCPUs without
   // VPIDs (the runs without either keep the statistics they always had).

@@ -187,7 +187,6 @@ MipsGpaMmuParams mips_gpa_mmu_params(const SimConfig& cfg) {
 
 MipsRefillWalkerParams mips_refill_walker_params(const SimConfig& cfg) {
   MipsRefillWalkerParams p;
-  p.mips_asid_bits = cfg.mips_asid_bits;
   p.mips_tlb_exception = cfg.lat.mips_tlb_exception;
   p.mips_refill_work = cfg.lat.mips_refill_work;
   p.mips_asid_bump = cfg.lat.mips_asid_bump;

@@ -105,7 +105,7 @@ class MipsTeWalker final : public MipsWalkerBase {
   void gva_write_pair(Addr gva, const uint64_t pte[2], Ctx& c);
   void gva_clear_pair(Addr gva, Ctx& c);
   void run_pending(Addr guest_root_gpa, Ctx& c);  // deferred flushes and invalidations
-  void tag_changed(bool wrapped) override;
+  void tag_changed(bool dropped) override;
 
   MipsTeStats& te_;
   const Addr guest_tlb_;

@@ -138,9 +138,10 @@ void MipsVzWalker::flush_va(Addr gva) {
   guest_tlb_.erase(guest_tag(last_guest_root_), gva);
 }
 
-void MipsVzWalker::tag_changed(bool wrapped) {
-  // A new GuestID: entries under the old one can no longer hit. Wrapping flushes them.
-  if (wrapped) flush_caches();
+void MipsVzWalker::tag_changed(bool dropped) {
+  // A new root ASID: entries under the old one can no longer hit. A wrap on the pCPU flushed
+  // its guest and root TLBs (local_flush_tlb_all).
+  if (dropped) flush_caches();
 }
 
 }  // namespace mmusim

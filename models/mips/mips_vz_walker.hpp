@@ -53,7 +53,7 @@ class MipsVzWalker final : public MipsWalkerBase {
   // gpa through the root TLB, refilling it from the GPA table on a miss; !ok: a GPA fault.
   Xlate root_translate(Addr gpa, Access access, Addr gpa_root_hpa, sc_core::sc_time& delay,
                             const std::string& thread, unsigned& refs);
-  void tag_changed(bool wrapped) override;
+  void tag_changed(bool dropped) override;
   uint64_t guest_tag(Addr guest_root_gpa) const { return (uint64_t(tag_) << 48) ^ guest_root_gpa; }
 
   MipsVzStats& vz_;

@@ -85,22 +85,15 @@ void MipsWalkerBase::check_frame(Addr gpa, Addr hpa, const std::string& thread,
   if (frame_check_) frame_check_(gpa & ~(kPageSize - 1), hpa, thread, when(delay));
 }
 
-bool MipsWalkerBase::new_asid_on_flush(uint16_t& tag, Cycles& cycles) {
-  const uint32_t max = (uint32_t(1) << p_.mips_asid_bits) - 1;
-  if (tag >= max) {
-    // Out of ASIDs: a new generation starts with a full TLB flush (ASID 0 is never handed out).
-    stats_.asid_wrap.inc();
-    tag = 1;
-    tag_ = tag;
-    tag_changed(true);
-    return false;
-  }
-  stats_.asid_new.inc();
-  ++tag;
+Cycles MipsWalkerBase::retag(uint16_t tag, bool first, bool wrapped, bool dropped) {
   tag_ = tag;
-  tag_changed(false);
-  cycles = p_.mips_asid_bump;
-  return true;
+  if (first) return 0;  // entering the pCPU for the first time: nothing cached under another
+  if (wrapped)
+    stats_.asid_wrap.inc();  // the vCPU pays the pCPU's TLB flush (sim/cpu/vcpu_tlb_tags.cpp)
+  else
+    stats_.asid_new.inc();
+  tag_changed(dropped);
+  return wrapped ? 0 : p_.mips_asid_bump;
 }
 
 }  // namespace mmusim

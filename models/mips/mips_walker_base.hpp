@@ -43,13 +43,16 @@ struct MipsRefillStats : WalkStats {
                              "vCPU TLB misses taken to the MIPS TLBs behind them"};
   statistics::Counter buddy_loaded{mips, "tlb.buddy_loaded",
                                    "misses that also gave the vCPU TLB the even/odd buddy page"};
-  statistics::Counter asid_new{mips, "asid.new", "new ASIDs taken instead of flushing the TLB"};
-  statistics::Counter asid_wrap{mips, "asid.wrap", "ASID generation wraps (full TLB flush)"};
+  statistics::Counter asid_new{mips, "asid.new",
+                               "new ASIDs vCPUs took from their pCPU's counter (a flush request or "
+                               "a stale version; not a context's first)"};
+  statistics::Counter asid_wrap{mips, "asid.wrap",
+                                "pCPU ASID counter wraps a vCPU's new ASID caused (the pCPU's "
+                                "TLB flushed)"};
 };
 
 // What the MIPS walkers read of the run's parameters (app/params_models.cpp builds it).
 struct MipsRefillWalkerParams {
-  unsigned mips_asid_bits = 8;      // ASID width: new ASIDs per flush until they run out
   Cycles mips_tlb_exception = 30;   // TLB refill/invalid/modified exception entry and eret
   Cycles mips_refill_work = 12;     // refill handler instructions besides its loads
   Cycles mips_asid_bump = 40;       // giving a vCPU a new ASID on a flush request
@@ -67,7 +70,8 @@ class MipsWalkerBase : public sc_core::sc_module, public TranslationWalker {
 
   MemPort& mem_port() override { return port; }
   void set_cpu(int cpu) override { port.set_cpu(cpu); }
-  bool new_asid_on_flush(uint16_t& tag, Cycles& cycles) override;
+  bool asid_tagged() const override { return true; }
+  Cycles retag(uint16_t tag, bool first, bool wrapped, bool dropped) override;
 
  protected:
   // A GPA translated by one of the TLBs behind the micro-TLBs; !ok: a GPA fault.
@@ -97,8 +101,9 @@ class MipsWalkerBase : public sc_core::sc_module, public TranslationWalker {
   // A half of a GPA->HPA pair from its EntryLo (invalid when V is clear).
   MipsPairTlb::Half gpa_half(uint64_t lo) const;
   void check_frame(Addr gpa, Addr hpa, const std::string& thread, const sc_core::sc_time& delay);
-  // The ASID/GuestID changed (old-tagged entries can no longer hit), or ran out (wrapped).
-  virtual void tag_changed(bool wrapped) = 0;
+  // The ASID changed (old-tagged entries can no longer hit); `dropped`: the pCPU's TLB was
+  // flushed meanwhile (a wrap), so the old entries go.
+  virtual void tag_changed(bool dropped) = 0;
 
   static Perms meet(Perms a, Perms b) {
     return Perms{a.read && b.read, a.write && b.write, a.exec && b.exec};

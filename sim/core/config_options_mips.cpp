@@ -13,8 +13,9 @@ void add_mips_options(OptionTable& o) {
            "MMU notifiers (KVM_CAP_SYNC_MMU); off: host COW/KSM/swap/migration are not "
            "reflected in the GPA table and page references are held, as before the seed",
            &SimConfig::mips_sync_mmu);
-  o.whole("mips-asid-bits", "ASID width; a flush moves a vCPU to a new ASID, a full TLB flush "
-          "only when they run out", &SimConfig::mips_asid_bits, 1, 16);
+  o.whole("mips-asid-bits", "ASID width of each pCPU's ASID counter (shared by every vCPU on "
+          "it); a flush moves a vCPU to a new ASID, a wrap of the counter flushes the pCPU's TLB",
+          &SimConfig::mips_asid_bits, 1, 16);
   o.on_off("mips-dirty-log", "dirty logging on the guest data memslot", &SimConfig::mips_dirty_log);
   o.versioned("mips-virt",
               "how KVM runs the MIPS guest: vz (VZ ASE: the guest refills its own guest TLB, "

@@ -90,10 +90,11 @@ void Vcpu::process_requests() {
     root_ = 0;
   }
   if (req & kReqTlbFlush) {
-    Cycles asid_cost = 0;
-    if (walker->new_asid_on_flush(guest_.tlb_tag, asid_cost)) {
-      // Entries under the old ASID stay in the arrays but can no longer hit.
-      agent_.advance(asid_cost);
+    if (walker->asid_tagged()) {
+      // MIPS: the context needs a new ASID on every pCPU; here at once. Entries under the old
+      // ASID stay in the arrays but can no longer hit (sim/cpu/vcpu_tlb_tags.cpp).
+      tags_.mips_flush_context(guest_.vm, id_);
+      mips_take_asid();
     } else {
       flush_own_tlb_entries();
       walker->flush_caches();

@@ -217,7 +217,8 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // Drops this vCPU's entries from its pCPU's TLBs (every tag's under MIPS, whose flushes
   // always emptied the TLB); returns how many.
   size_t flush_own_tlb_entries();
-  void tags_before_entry();  // arm64: the VMID update (before the requests are checked)
+  void tags_before_entry();  // arm64: the VMID update; MIPS: the ASID check (before requests)
+  void mips_take_asid();     // MIPS: a new ASID from the pCPU's counter when one is due
   void vpidless_transition();  // x86 without VPID: a VM entry's or exit's flush
   void tags_on_load();       // vcpu_load after a switch: arm64 last_vcpu_ran, MIPS switch
   void tags_on_put();        // vcpu_put: arm64 clears the pCPU's active VMID

@@ -9,14 +9,11 @@
 namespace mmusim {
 
 size_t Vcpu::flush_own_tlb_entries() {
-  // MIPS flushes drop the whole TLB: entries of the vCPU's earlier ASIDs must go too (they
-  // could hit again once the ASID counter wraps), and a pCPU's TLB holds one vCPU thread's
-  // entries at a time there (tags_on_load).
-  if (tags_.arch() == Arch::Mips) return l1_.flush_all() + l2_.flush_all();
   return l1_.flush_tag(guest_.tlb_tag) + l2_.flush_tag(guest_.tlb_tag);
 }
 
 void Vcpu::tags_before_entry() {
+  if (tags_.arch() == Arch::Mips) return mips_take_asid();
   if (tags_.arch() != Arch::Arm64) return;
   // kvm_arm_vmid_update before the requests are checked and the guest entered: the VM's VMID
   // of the current generation (a rollover invalidated every TLB).
@@ -27,6 +24,23 @@ void Vcpu::tags_before_entry() {
   // Up to 5.17 (--vmid-allocator global): no other CPU may run a guest under an old VMID, so
   // every vCPU in guest mode is made to exit; each takes a new VMID as it enters again.
   if (tags_.forces_exit()) tags_.force_vm_exit(agent_, *this, p_.ipi);
+}
+
+void Vcpu::mips_take_asid() {
+  // kvm_vz_vcpu_load_tlb / check_mmu_context: a pending flush for this pCPU or an ASID of an
+  // older version takes the pCPU counter's next ASID (get_new_mmu_context). A wrap starts a new
+  // version and flushes this pCPU's whole TLB (local_flush_tlb_all): every vCPU thread's
+  // entries on it, of every VM, which is what lets the ASIDs be handed out again.
+  const TlbTags::MipsAsid a = tags_.mips_asid(guest_.vm, id_, pcpu_);
+  if (!a.fresh) return;
+  guest_.tlb_tag = a.asid;
+  if (a.wrapped) {
+    tags_.note_wrap_flush(tags_.skip_wrap_flush() ? 0 : l1_.flush_all() + l2_.flush_all());
+    agent_.advance(p_.tlb_flush_local);
+  }
+  // A new ASID not due to a flush (nor a first) means the version moved on: the pCPU's TLB
+  // was flushed by a wrap since, so the TLBs behind the arrays lost the old entries too.
+  agent_.advance(walker->retag(a.asid, a.first, a.wrapped, a.wrapped || !a.flushed));
 }
 
 void Vcpu::vpidless_transition() {
@@ -52,9 +66,10 @@ void Vcpu::tags_on_load() {
       break;
     }
     case Arch::Mips:
-      // ASIDs are per vCPU here, not per pCPU as KVM keeps them: two vCPU threads on one pCPU
-      // may hold the same ASID, so a pCPU switching threads drops its TLB, as KVM MIPS VZ does
-      // on a core without GuestIDs when another vCPU last ran there (kvm_vz_vcpu_load_tlb).
+      // VZ without GuestID: the guest TLB is not tagged per vCPU, so KVM flushes it when
+      // another vCPU last ran on this CPU (kvm_vz_vcpu_load_tlb); the arrays' combined
+      // GVA->HPA entries derive from it and go too. The ASID is checked at entry
+      // (tags_before_entry). Trap and emulate: nothing here (pcpu_switched is false).
       if (tags_.pcpu_switched(pcpu_, sched_thread_)) {
         tags_.note_switch_flush(l1_.flush_all() + l2_.flush_all());
         agent_.advance(p_.tlb_flush_local);

@@ -16,7 +16,9 @@ TlbTags::TlbTags(const TlbTagParams& p, std::function<size_t()> flush_every_tlb)
     : p_(p), flush_every_tlb_(std::move(flush_every_tlb)),
       generation_(uint64_t(1) << p.vmid_bits),  // VMID_FIRST_VERSION
       map_(size_t(1) << p.vmid_bits, false),
-      active_(p.pcpus, 0), reserved_(p.pcpus, 0), last_thread_(p.pcpus, -1) {
+      active_(p.pcpus, 0), reserved_(p.pcpus, 0), last_thread_(p.pcpus, -1),
+      asid_cache_(p.pcpus, uint64_t(1) << p.mips_asid_bits),  // ASID_FIRST_VERSION
+      asids_(p.pcpus, 0), wraps_(p.pcpus, 0) {
   // kvm_arm_vmid_alloc_init warns unless there are more VMIDs than CPUs: a rollover keeps one
   // VMID per CPU and must still find a free one.
   if (p.arch == Arch::Arm64 && (uint64_t(1) << p.vmid_bits) - 1 <= p.pcpus)
@@ -169,10 +171,44 @@ bool TlbTags::last_vcpu_ran_differs(unsigned vm, unsigned pcpu, int vcpu) {
 
 // ---- MIPS ----
 
+TlbTags::MipsAsid TlbTags::mips_asid(unsigned vm, int vcpu, unsigned pcpu) {
+  MipsContext& c = mips_ctx_[{vm, vcpu}];
+  if (c.asid.empty()) {
+    c.asid.assign(p_.pcpus, 0);
+    c.flush_mask.assign(p_.pcpus, false);
+  }
+  const uint64_t mask = (uint64_t(1) << p_.mips_asid_bits) - 1;
+  uint64_t& id = c.asid[pcpu];
+  MipsAsid r;
+  // kvm_vz_vcpu_load_tlb: a flush pending for this CPU (test and clear), or check_mmu_context:
+  // an ASID of an older version than the CPU's counter.
+  r.flushed = c.flush_mask[pcpu];
+  c.flush_mask[pcpu] = false;
+  if (r.flushed || ((id ^ asid_cache_[pcpu]) & ~mask) != 0) {
+    // get_new_mmu_context: the counter's next ASID; low bits all zero means it wrapped, a new
+    // version begins and the caller flushes this CPU's TLB (local_flush_tlb_all).
+    r.first = id == 0;
+    const uint64_t next = asid_cache_[pcpu] + 1;
+    r.wrapped = (next & mask) == 0;
+    if (r.wrapped) ++wraps_[pcpu];
+    ++asids_[pcpu];
+    id = asid_cache_[pcpu] = next;
+    r.fresh = true;
+  }
+  r.asid = uint16_t(id & mask);
+  return r;
+}
+
+void TlbTags::mips_flush_context(unsigned vm, int vcpu) {
+  MipsContext& c = mips_ctx_[{vm, vcpu}];
+  c.flush_mask.assign(p_.pcpus, true);
+  if (c.asid.empty()) c.asid.assign(p_.pcpus, 0);
+}
+
 bool TlbTags::pcpu_switched(unsigned pcpu, unsigned thread) {
   const bool switched = last_thread_[pcpu] != int(thread);
   last_thread_[pcpu] = int(thread);
-  return switched;
+  return switched && p_.mips_switch_flush;
 }
 
 void TlbTags::publish(Stats& stats) const {
@@ -199,6 +235,12 @@ void TlbTags::publish(Stats& stats) const {
       MipsTagStats s(stats);
       s.switch_flushes.set(switch_flushes_);
       s.switch_flushed.set(switch_entries_);
+      s.wrap_flushed.set(rollover_entries_);
+      for (unsigned i = 0; i < p_.pcpus; ++i) {
+        MipsPcpuAsidStats c(stats, i);
+        c.asids.set(asids_[i]);
+        c.wraps.set(wraps_[i]);
+      }
       break;
     }
   }

@@ -10,10 +10,13 @@
 //     generation and invalidates every TLB (__kvm_flush_vm_context, TLBI ALLE1IS); and
 //     kvm_arch_vcpu_load's last_vcpu_ran rule: another vCPU of the VM ran last on this pCPU,
 //     so the VMID's local entries go (__kvm_flush_cpu_context).
-//   MIPS: each vCPU's ASID/GuestID comes from its walker (models/mips, new_asid_on_flush), per
-//     vCPU rather than per pCPU; so that two vCPU threads on one pCPU never share a tag, a pCPU
-//     switching to another vCPU thread drops its TLB (as KVM MIPS VZ on a core without
-//     GuestIDs, kvm_vz_vcpu_load_tlb).
+//   MIPS: ASIDs from a counter per pCPU (asid_cache(cpu): version bits above --mips-asid-bits)
+//     shared by every vCPU of every VM on that pCPU; each vCPU's context holds an ASID per
+//     pCPU (cpu_context). Entering with a stale version, or with a flush pending for this pCPU
+//     (asid_flush_mask), takes the counter's next ASID (get_new_mmu_context); the counter
+//     wrapping starts a new version and flushes that pCPU's whole TLB. With VZ (no GuestID),
+//     a pCPU switching to another vCPU thread also drops its guest TLB, hence the combined
+//     entries derived from it (kvm_vz_vcpu_load_tlb); trap and emulate does not.
 // The allocator state is host-private bookkeeping manipulated at the caller's true time, as
 // KVM's is under cpu_vmid_lock; its statistics (host.tlb_tag.*) appear when a tag space is
 // shared: pCPUs are overcommitted, or --vpid off.
@@ -21,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -38,8 +42,10 @@ struct TlbTagParams {
   bool vpid = true;         // x86 kvm_intel.enable_vpid
   VmidAllocator vmid_allocator = VmidAllocator::Generational;  // arm64 --vmid-allocator
   bool publish = false;     // host.tlb_tag.* statistics at the end of the run
-  // Tests only: the rollover's invalidation of every TLB is skipped (the oracle must then see
-  // a VM hit the entries of the VM whose VMID it inherited).
+  unsigned mips_asid_bits = 8;       // MIPS ASID width (--mips-asid-bits)
+  bool mips_switch_flush = true;     // MIPS VZ without GuestID: a vCPU switch drops the guest TLB
+  // Tests only: the arm64 rollover's invalidation of every TLB, or the MIPS wrap's of the
+  // pCPU's TLB, is skipped (the oracle must then see a hit on another VM's entries).
   bool skip_rollover_flush = false;
 };
 
@@ -88,7 +94,24 @@ class TlbTags {
   }
 
   // --- MIPS ---
-  // Whether `pcpu` last ran a different vCPU thread than `thread` (which now runs there).
+  // What the entry check (check_mmu_context, or get_new_mmu_context for a pending flush) did.
+  struct MipsAsid {
+    uint16_t asid = 0;     // the ASID to run with on this pCPU
+    bool fresh = false;    // a new one was taken from the pCPU's counter
+    bool first = false;    // ... the context's first on this pCPU
+    bool flushed = false;  // ... because of a pending flush (asid_flush_mask)
+    bool wrapped = false;  // ... and the counter wrapped: the caller flushes the pCPU's TLB
+  };
+  // The ASID of vCPU `vcpu` of VM `vm` entering on `pcpu`.
+  MipsAsid mips_asid(unsigned vm, int vcpu, unsigned pcpu);
+  // A flush request: every pCPU must give the vCPU's context a new ASID at its next entry
+  // there (cpumask_setall of the flush mask; the old ASIDs' entries stay until a wrap).
+  void mips_flush_context(unsigned vm, int vcpu);
+  // A wrap flushed `entries` of `pcpu`'s TLB (0 with skip_rollover_flush).
+  void note_wrap_flush(size_t entries) { rollover_entries_ += entries; }
+  bool skip_wrap_flush() const { return p_.skip_rollover_flush; }
+  // Whether `pcpu` last ran a different vCPU thread than `thread` (which now runs there) and
+  // that drops its TLB (VZ without GuestID).
   bool pcpu_switched(unsigned pcpu, unsigned thread);
   void note_switch_flush(size_t entries) {
     ++switch_flushes_;
@@ -118,8 +141,14 @@ class TlbTags {
   uint32_t next_vmid_ = 1;
   std::map<unsigned, std::pair<uint64_t, uint16_t>> global_vm_;
   std::vector<GuestCpu*> vcpus_;  // every VM's
-  // MIPS
+  // MIPS: ids are version << asid_bits | ASID, as in arch/mips/mm/context.c.
   std::vector<int> last_thread_;  // per pCPU
+  std::vector<uint64_t> asid_cache_, asids_, wraps_;  // per pCPU
+  struct MipsContext {
+    std::vector<uint64_t> asid;      // cpu_context, per pCPU (0: none yet)
+    std::vector<bool> flush_mask;    // asid_flush_mask, per pCPU
+  };
+  std::map<std::pair<unsigned, int>, MipsContext> mips_ctx_;  // (VM, vCPU)
   // Counters (published at the end).
   uint64_t allocations_ = 0, rollovers_ = 0, rollover_entries_ = 0;
   uint64_t last_ran_flushes_ = 0, last_ran_entries_ = 0;
@@ -159,9 +188,21 @@ struct Arm64TagStats : StatsGroup {
 struct MipsTagStats : StatsGroup {
   explicit MipsTagStats(Stats& s) : StatsGroup(s, "host.tlb_tag") {}
   statistics::Value switch_flushes{
-      *this, "switch_flushes", "pCPU switches to another vCPU thread (its TLB invalidated)"};
+      *this, "switch_flushes",
+      "pCPU switches to another vCPU thread (VZ without GuestID: the guest TLB invalidated)"};
   statistics::Value switch_flushed{*this, "switch_flushed",
                                    "TLB entries those switches invalidated"};
+  statistics::Value wrap_flushed{*this, "asid_wrap_flushed",
+                                 "TLB entries the ASID wraps invalidated (every pCPU)"};
+};
+// host.tlb_tag.pcpu.<i>.*: one pCPU's ASID counter (asid_cache).
+struct MipsPcpuAsidStats : StatsGroup {
+  MipsPcpuAsidStats(Stats& s, unsigned pcpu)
+      : StatsGroup(s, "host.tlb_tag.pcpu." + std::to_string(pcpu)) {}
+  statistics::Value asids{*this, "asids",
+                          "ASIDs this pCPU's counter handed out (get_new_mmu_context)"};
+  statistics::Value wraps{*this, "asid_wraps",
+                          "wraps of this pCPU's ASID counter (a new version; its TLB flushed)"};
 };
 
 }  // namespace mmusim

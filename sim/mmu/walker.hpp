@@ -117,12 +117,15 @@ class TranslationWalker {
   // Page-Modification Logging (sim/mmu/pml_log.hpp): where this vCPU's log is. Hardware
   // without PML ignores it.
   virtual void set_pml_log(const PmlLog& log) { (void)log; }
-  // Called on a TLB flush request. A TLB tagged by ASID can drop a VM's translations by moving
-  // the vCPU to a fresh ASID instead (MIPS): then `tag` is updated, `cycles` says what it
-  // cost, and true is returned; false means invalidate the TLBs (the default).
-  virtual bool new_asid_on_flush(uint16_t& tag, Cycles& cycles) {
-    (void)tag, (void)cycles;
-    return false;
+  // Whether the TLBs are tagged by ASIDs from the pCPU's counter (MIPS; sim/hv/tlb_tags.hpp):
+  // a flush request then moves the vCPU to a new ASID instead of invalidating its entries.
+  virtual bool asid_tagged() const { return false; }
+  // MIPS: the vCPU runs with ASID `tag` from now on (its context's `first` on this pCPU, or a
+  // new one whose taking `wrapped` the pCPU's counter). `dropped`: the pCPU's TLB was flushed
+  // since the old one was taken, so the TLBs behind the arrays go too. Returns the cycles.
+  virtual Cycles retag(uint16_t tag, bool first, bool wrapped, bool dropped) {
+    (void)tag, (void)first, (void)wrapped, (void)dropped;
+    return 0;
   }
 };
 
