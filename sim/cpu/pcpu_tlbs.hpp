@@ -11,7 +11,7 @@
 
 namespace mmusim {
 
-// Geometry of one core's TLBs (VcpuParams carries the same numbers; app/params_hardware.cpp).
+// Geometry of one core's TLBs (--tlb-* options; app/params_hardware.cpp builds it).
 struct PcpuTlbGeometry {
   unsigned l1_entries = 64, l1_ways = 4;        // 4 KiB pages
   unsigned l1_2m_entries = 32, l1_2m_ways = 4;  // 2 MiB pages
