@@ -1,5 +1,9 @@
 #include "models/arm64/tlbi_broadcast.hpp"
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 namespace mmusim {
 
 uint64_t range_tlbi_ops(uint64_t pages) {
@@ -46,12 +50,15 @@ void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env)
   // the pCPUs': each is visited once, and loses only this VMID's entries; the IPAS2E1IS part of
   // a ranged flush only matters for stage-2-only entries, which the model keeps in the walk
   // caches.)
-  std::vector<const Tlb*> seen;
+  // A vCPU's tag is refreshed at its entries, so two vCPUs of the VM on one pCPU may hold
+  // different ones (one not run yet, one descheduled across a VMID rollover): each distinct
+  // (core, tag) pair is flushed once, so the entries of whichever vCPU ran there go.
+  std::vector<std::pair<const Tlb*, uint16_t>> seen;
   for (GuestCpu* v : env.vcpus) {
-    if (std::find(seen.begin(), seen.end(), &v->tlb_l1()) == seen.end()) {
-      seen.push_back(&v->tlb_l1());
-      stats_.removed.inc(v->tlb_l1().flush_tag(v->tlb_tag()) +
-                         v->tlb_l2().flush_tag(v->tlb_tag()));
+    const std::pair<const Tlb*, uint16_t> key{&v->tlb_l1(), v->tlb_tag()};
+    if (std::find(seen.begin(), seen.end(), key) == seen.end()) {
+      seen.push_back(key);
+      stats_.removed.inc(v->tlb_l1().flush_tag(key.second) + v->tlb_l2().flush_tag(key.second));
     }
     v->flush_walk_caches();
   }
@@ -60,9 +67,13 @@ void BroadcastTlbi::flush(Agent& caller, const FlushRequest& req, FlushEnv& env)
   // a completion message on the same DVM channel, one after the other. The DSB completes with
   // the last answer, so its wait grows with the cores and with other flushers' traffic.
   const Cycles sync_done = delivered + p_.tlbi_dsb;
+  // One answer per core: the pCPUs (their TLBs) that ran a vCPU of the VM.
   uint64_t acks = 0;
+  std::vector<const Tlb*> cores;
   for (GuestCpu* v : env.vcpus) {
     if (!v->ran_guest()) continue;
+    if (std::find(cores.begin(), cores.end(), &v->tlb_l1()) != cores.end()) continue;
+    cores.push_back(&v->tlb_l1());
     dvm_.book(sync_done, p_.tlbi_op);
     ++acks;
   }

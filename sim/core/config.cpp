@@ -408,10 +408,12 @@ bool parse_config(int argc, const char* const* argv, SimConfig& out) {
       throw UsageError(it->second.origin + e.what());
     }
   }
-  validate(cfg, values);
+  // With a host file the host's own values describe no VM (its vcpus and workload are
+  // defaults): only the VMs' configs are checked, each with the [host] values in it.
+  if (vm_sections.empty()) validate(cfg, values);
   if (!vm_sections.empty()) {
     cfg.host_file = vm["host"].as<std::string>();
-    cfg.vm_configs = vm_configs_of(cfg, vm_sections, table);
+    cfg.vm_configs = vm_configs_of(cfg, vm_sections, table, values);
     cfg.vms = unsigned(cfg.vm_configs.size());
     validate_host_limits(cfg, [&](const std::string&, const std::string& msg) {
       throw UsageError("--host: " + cfg.host_file + ": " + msg);

@@ -18,7 +18,7 @@ const std::set<std::string>& per_vm_options() {
       "access-offset", "lat-compute-per-access", "page-size", "backing", "guest-levels", "flush",
       "pv-sched-yield", "iterations", "ebizzy-chunk", "ebizzy-work",
       "dirty-log-manual-protect", "dirty-log-initially-set", "dirty-log-write-fraction",
-      "dirty-tracking", "dirty-ring-entries", "dirty-ring-reset", "arm64-eager-split-chunk",
+      "dirty-tracking", "dirty-ring-entries", "arm64-eager-split-chunk",
       "image-size", "lock-writable", "relock-cycles", "trace", "trace-queue", "host-events",
       "host-event-interval", "host-event-pages", "event-passes"};
   return names;
@@ -96,7 +96,8 @@ std::vector<VmSection> read_host_file(const std::string& path, const std::vector
 }
 
 std::vector<SimConfig> vm_configs_of(const SimConfig& host, const std::vector<VmSection>& vms,
-                                     const std::vector<Option>& table) {
+                                     const std::vector<Option>& table,
+                                     const std::map<std::string, Source>& host_values) {
   std::vector<SimConfig> out;
   for (const VmSection& vm : vms) {
     SimConfig c = host;
@@ -110,11 +111,14 @@ std::vector<SimConfig> vm_configs_of(const SimConfig& host, const std::vector<Vm
         throw UsageError(it->second.origin + e.what());
       }
     }
-    // Checked as a lone VM; a message about an option the section does not set names the
-    // section, since the combination is the VM's.
+    // Checked as a lone VM; a message about an option set nowhere names the section, since
+    // the combination is the VM's.
     validate_all(c, [&](const std::string& name, const std::string& msg) {
       auto it = vm.values.find(name);
-      const std::string where = it != vm.values.end() ? it->second.origin : vm.where;
+      auto h = host_values.find(name);
+      const std::string where = it != vm.values.end()  ? it->second.origin
+                                : h != host_values.end() ? h->second.origin
+                                                         : vm.where;
       throw UsageError(where + "VM " + in_quotes(vm.name) + ": --" + name + ": " + msg);
     });
     out.push_back(std::move(c));

@@ -33,8 +33,11 @@ std::vector<VmSection> read_host_file(const std::string& path, const std::vector
                                       std::map<std::string, Source>& values);
 
 // Each VM's config: `host` with its section's values applied (in table order), checked alone
-// as a one-VM run would be; then the VMs together against the host's limits.
+// as a one-VM run would be. An error names the line of the value it is about: the VM
+// section's, else the host's (`host_values`: [host], --config or the command line), else the
+// section header.
 std::vector<SimConfig> vm_configs_of(const SimConfig& host, const std::vector<VmSection>& vms,
-                                     const std::vector<Option>& table);
+                                     const std::vector<Option>& table,
+                                     const std::map<std::string, Source>& host_values);
 
 }  // namespace mmusim::config_detail

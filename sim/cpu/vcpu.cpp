@@ -96,7 +96,7 @@ void Vcpu::process_requests() {
       tags_.mips_flush_context(guest_.vm, id_);
       mips_take_asid();
     } else {
-      flush_own_tlb_entries();
+      flush_tlb_all_request();
       walker->flush_caches();
       agent_.advance(p_.tlb_flush_local);
     }
@@ -133,7 +133,7 @@ void Vcpu::load_root() {
   // EPTP: translations cached under the old one must not be used, so flush.
   if (root_ != 0) return;
   root_ = hv_.load_root(agent_, id_);
-  flush_own_tlb_entries();
+  flush_tlb_current_root();
   walker->flush_caches();
   agent_.advance(p_.tlb_flush_local);
 }

@@ -214,9 +214,14 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // Builds the TLB entry of a completed walk of gva and inserts it in both TLB levels.
   TlbEntry fill_tlbs(const WalkResult& r, Addr gva);
   // --- TLB tags on a shared pCPU (sim/cpu/vcpu_tlb_tags.cpp) ---
-  // Drops this vCPU's entries from its pCPU's TLBs (every tag's under MIPS, whose flushes
-  // always emptied the TLB); returns how many.
+  // Drops the entries of this vCPU's current tag from its pCPU's TLBs; returns how many.
   size_t flush_own_tlb_entries();
+  // KVM_REQ_TLB_FLUSH (kvm_vcpu_flush_tlb_all) on this pCPU: x86 invalidates every context
+  // there, other VMs' too; arm64 the VM's VMID. Returns how many entries went.
+  size_t flush_tlb_all_request();
+  // A new root's flush (kvm_mmu_load's flush_tlb_current): x86 invalidates the root's EPTP
+  // context on this pCPU, every vCPU of the VM there; arm64 the VM's VMID.
+  size_t flush_tlb_current_root();
   void tags_before_entry();  // arm64: the VMID update; MIPS: the ASID check (before requests)
   void mips_take_asid();     // MIPS: a new ASID from the pCPU's counter when one is due
   void vpidless_transition();  // x86 without VPID: a VM entry's or exit's flush

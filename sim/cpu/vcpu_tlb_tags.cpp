@@ -12,6 +12,20 @@ size_t Vcpu::flush_own_tlb_entries() {
   return l1_.flush_tag(guest_.tlb_tag) + l2_.flush_tag(guest_.tlb_tag);
 }
 
+size_t Vcpu::flush_tlb_all_request() {
+  // vmx_flush_tlb_all: INVEPT all-context with EPT (INVVPID all-context without), so the
+  // pCPU's entries of every VPID and every EPTP go, another VM's included (arch/x86/kvm/vmx).
+  if (tags_.arch() == Arch::X86) return l1_.flush_all() + l2_.flush_all();
+  return flush_own_tlb_entries();
+}
+
+size_t Vcpu::flush_tlb_current_root() {
+  // vmx_flush_tlb_current with EPT: INVEPT single-context of the root's EPTP, which covers
+  // every VPID using it on this pCPU: the VM's other vCPUs there too.
+  if (tags_.arch() == Arch::X86 && !shadow_) return l1_.flush_vm(guest_.vm) + l2_.flush_vm(guest_.vm);
+  return flush_own_tlb_entries();
+}
+
 void Vcpu::tags_before_entry() {
   if (tags_.arch() == Arch::Mips) return mips_take_asid();
   if (tags_.arch() != Arch::Arm64) return;

@@ -154,15 +154,24 @@ size_t Tlb::flush_all() {
   return n;
 }
 
-size_t Tlb::flush_tag(uint16_t tag) {
+template <class Match>
+size_t Tlb::flush_where(Match match) {
   size_t n = 0;
   for (auto& arr : arrays_)
     for (auto& e : arr.entries)
-      if (e.valid && e.tag == tag) {
+      if (e.valid && match(e)) {
         drop(arr, e);
         ++n;
       }
   return n;
+}
+
+size_t Tlb::flush_tag(uint16_t tag) {
+  return flush_where([tag](const TlbEntry& e) { return e.tag == tag; });
+}
+
+size_t Tlb::flush_vm(uint16_t vm) {
+  return flush_where([vm](const TlbEntry& e) { return e.vm == vm; });
 }
 
 size_t Tlb::flush_va(uint16_t tag, Addr va) {

@@ -49,6 +49,9 @@ class Tlb {
   // Invalidation. Each returns how many valid entries it removed.
   size_t flush_all();
   size_t flush_tag(uint16_t tag);
+  // Every entry VM `vm` filled, whatever its tag (an x86 INVEPT single-context: the combined
+  // mappings of one EPTP, which the model does not keep, are those of the VM's roots).
+  size_t flush_vm(uint16_t vm);
   size_t flush_va(uint16_t tag, Addr va);
   size_t flush_gpa_range(uint16_t tag, Addr gpa, uint64_t len);
   size_t valid_entries() const;
@@ -63,6 +66,9 @@ class Tlb {
   const std::string& name() const { return name_; }
 
  private:
+  // Drops every valid entry `match` accepts; returns how many.
+  template <class Match>
+  size_t flush_where(Match match);
   struct Array {
     TlbArrayConfig cfg;
     unsigned sets = 1;

@@ -106,3 +106,20 @@ def test_progress_counts_the_work_of_every_vm(tmp_path):
     assert p.returncode == 0, p.stderr
     totals = {line.split(" of ")[1].split(",")[0] for line in p.stderr.splitlines() if "% of " in line}
     assert totals == {f"{1 * 1024 + 3 * 2048} pages"}, p.stderr
+
+
+def test_host_values_are_checked_in_the_vms_not_as_a_vm_of_their_own(tmp_path):
+    """[host] x86-mmu = shadow needs guest-pt-churn, which every VM runs: the host's default
+    workload is no VM's, so it is not refused; a VM that runs another workload is, at its
+    section's header (the workload it runs is set nowhere)."""
+    good = write(tmp_path, "[host]\nx86-mmu = shadow\nchurn-steps = 20\n"
+                           "[vm a]\nvcpus = 1\nworkload = guest-pt-churn\n"
+                           "[vm b]\nvcpus = 1\nworkload = guest-pt-churn\n")
+    p = run("--host", good, "--quiet")
+    assert p.returncode == 0, p.stderr
+    bad = write(tmp_path, "[host]\nx86-mmu = shadow\n"
+                          "[vm a]\nvcpus = 1\nworkload = guest-pt-churn\n"
+                          "[vm b]\nvcpus = 1\n", "bad.ini")
+    p = run("--host", bad)
+    assert p.returncode == 2, p.stderr
+    assert "bad.ini:6: VM 'b': --workload: " in p.stderr, p.stderr
