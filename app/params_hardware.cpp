@@ -108,9 +108,13 @@ TlbTagParams tlb_tag_params(const SimConfig& cfg) {
                               KvmChange::Arm64VmidGenerational, VmidAllocator::Global,
                               VmidAllocator::Generational);
   p.mips_asid_bits = cfg.mips_asid_bits;
-  // VZ on a core without GuestIDs drops the guest TLB when another vCPU last ran on the CPU
-  // (kvm_vz_vcpu_load_tlb); trap and emulate keeps its ASID-tagged host TLB.
-  p.mips_switch_flush = cfg.mips_virt.value_or(MipsVirt::Vz) == MipsVirt::Vz;
+  p.mips_guestid_bits = cfg.mips_guestid_bits;
+  // Whose context a tag belongs to (sim/hv/tlb_tags.hpp): trap and emulate's per-vCPU guest mm,
+  // VZ's per-VM GPA mm (Root ASID Dealias), or VZ's per-vCPU GuestIDs.
+  if (cfg.mips_virt.value_or(MipsVirt::Vz) == MipsVirt::Te)
+    p.mips_scheme = MipsTagScheme::VcpuAsids;
+  else
+    p.mips_scheme = cfg.mips_guestid_bits ? MipsTagScheme::GuestIds : MipsTagScheme::VmRootAsid;
   p.skip_rollover_flush = cfg.skip_vmid_rollover_flush;
   // The counters appear where a tag space is shared: overcommitted pCPUs, or vCPUs without
   // VPIDs (the runs without either keep the statistics they always had).

@@ -49,6 +49,9 @@ Vm::Vm(VmHost& h, const SimConfig& cfg, unsigned index, unsigned count, unsigned
   ArchDeps deps{h.phys, h.pool,   host,       flush,  h.rcu,  h.heap,
                 stats,  faults,   h.timeline, oracle, touched, h.memsys.dvm};
   arch = make_arch(cfg_.arch, arch_params(cfg_), deps);
+  // kvm_arch_flush_remote_tlbs on MIPS: VZ without GuestIDs marks the VM's root ASID stale on
+  // every pCPU before the vCPUs are asked (a no-op in the other MIPS modes).
+  if (cfg_.arch == Arch::Mips) flush.set_arch_prepare([this] { h_.tags->mips_flush_vm(this->index); });
   if (auto s = arch->make_flush_strategy(cfg_.flush)) flush.set_strategy(std::move(s));
   if (!flush.has_strategy())
     throw UsageError((cfg_.vm_name.empty() ? "" : cfg_.host_file + ": VM '" + cfg_.vm_name + "': ") +

@@ -1,78 +1,17 @@
 // TLB tags on shared physical CPUs (docs/ARCHITECTURE.md, Several VMs: TLB tags): the TLBs are
 // the pCPUs', every vCPU thread pinned to a pCPU fills that pCPU's, and the tags KVM hands out
-// (arm64 VMIDs per VM, x86 VPIDs per vCPU, MIPS ASIDs from a counter per pCPU) keep the entries of different VMs apart.
+// (arm64 VMIDs per VM, x86 VPIDs per vCPU) keep the entries of different VMs apart. MIPS's are in
+// tests/mips_tlb_tags_test.cpp.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <memory>
-#include <sstream>
 #include <set>
 
-#include "app/platform.hpp"
-#include "tests/platform_run.hpp"
-#include "workloads/guest_layout.hpp"
+#include "tests/tlb_tags_fixture.hpp"
 
 using namespace mmusim;
-using mmusim::testing::run_platform;
-using mmusim::testing::stat;
+using namespace mmusim::testing;
 
 namespace {
-
-// Reads `pages` pages of the data window round and round, `rounds` times: TLB hits after the
-// first round, as long as nothing invalidated the entries.
-class Rounds : public OpStream {
- public:
-  Rounds(uint64_t pages, uint64_t rounds) : pages_(pages), left_(pages * rounds) {}
-  bool next(Op& op) override {
-    if (left_ == 0) return false;
-    --left_;
-    op.kind = Op::Kind::Access;
-    op.access = Access::Read;
-    op.gva = GuestLayout::kDataGva + (i_++ % pages_) * kPageSize;
-    return true;
-  }
-
- private:
-  uint64_t pages_, left_, i_ = 0;
-};
-
-PlatformHooks rounds(uint64_t pages, uint64_t times) {
-  PlatformHooks h;
-  h.stream = [=](unsigned) { return std::make_unique<Rounds>(pages, times); };
-  return h;
-}
-
-// Four one-vCPU VMs on two pCPUs, preempted every few thousand cycles.
-SimConfig overcommitted(Arch arch) {
-  SimConfig c;
-  c.quiet = true;
-  c.arch = arch;
-  c.vms = 4;
-  c.vcpus = 1;
-  c.pcpus = 2;
-  c.mem_per_vcpu = 1 << 20;
-  c.timeslice = 20000;
-  return c;
-}
-
-struct Result {
-  std::string json;
-  double stale = 0;  // stale TLB hits the oracle saw, over every VM
-};
-
-Result run(const SimConfig& c, const PlatformHooks& hooks) {
-  Result r;
-  r.json = mmusim::testing::run_catching([&] {
-    Platform p(c, hooks);
-    p.run();
-    std::ostringstream out;
-    p.stats.write_json(out);
-    return out.str();
-  });
-  for (unsigned vm = 0; vm < c.vms; ++vm)
-    r.stale += std::max(0.0, stat(r.json, "vm." + std::to_string(vm) + ".check.stale_tlb_hit"));
-  return r;
-}
 
 // Three VMIDs (2 bits, VMID 0 reserved) for four VMs: VMs take VMIDs as they run, the space
 // runs out, a new generation starts and every TLB is invalidated (__kvm_flush_vm_context). A
@@ -83,7 +22,7 @@ TEST(TlbTags, VmidRolloverInvalidatesEveryTlb) {
   SimConfig c = overcommitted(Arch::Arm64);
   c.vmid_bits_narrow = 2;
   const PlatformHooks h = rounds(16, 400);
-  const Result ok = run(c, h);
+  const Result ok = run_vms(c, h);
   ASSERT_EQ(ok.json.rfind("exception", 0), std::string::npos) << ok.json;
   EXPECT_GT(stat(ok.json, "host.tlb_tag.rollovers"), 0);
   EXPECT_GT(stat(ok.json, "host.tlb_tag.rollover_flushed"), 0);
@@ -93,7 +32,7 @@ TEST(TlbTags, VmidRolloverInvalidatesEveryTlb) {
     EXPECT_EQ(stat(ok.json, "vm." + std::to_string(vm) + ".check.violations"), 0);
 
   c.skip_vmid_rollover_flush = true;
-  const Result skipped = run(c, h);
+  const Result skipped = run_vms(c, h);
   ASSERT_EQ(skipped.json.rfind("exception", 0), std::string::npos) << skipped.json;
   EXPECT_GT(stat(skipped.json, "host.tlb_tag.rollovers"), 0);
   EXPECT_EQ(stat(skipped.json, "host.tlb_tag.rollover_flushed"), 0);
@@ -108,9 +47,9 @@ TEST(TlbTags, GlobalVmidAllocatorForcesEveryVcpuOut) {
   c.vmid_bits_narrow = 2;
   const PlatformHooks h = rounds(16, 400);
   c.kvm_version = KvmRelease{5, 17};
-  const Result old = run(c, h);
+  const Result old = run_vms(c, h);
   c.kvm_version = KvmRelease{5, 18};
-  const Result now = run(c, h);
+  const Result now = run_vms(c, h);
   ASSERT_EQ(old.json.rfind("exception", 0), std::string::npos) << old.json;
   ASSERT_EQ(now.json.rfind("exception", 0), std::string::npos) << now.json;
   EXPECT_GT(stat(old.json, "host.tlb_tag.rollovers"), 0);
@@ -121,13 +60,13 @@ TEST(TlbTags, GlobalVmidAllocatorForcesEveryVcpuOut) {
   EXPECT_EQ(now.stale, 0);
   // The option wins over the release.
   c.vmid_allocator = VmidAllocator::Global;
-  const Result forced = run(c, h);
+  const Result forced = run_vms(c, h);
   EXPECT_GT(stat(forced.json, "host.tlb_tag.forced_exits"), 0);
 }
 
 // With 16-bit VMIDs the four VMs keep theirs: no rollover.
 TEST(TlbTags, WideVmidSpaceNeverRollsOver) {
-  const Result r = run(overcommitted(Arch::Arm64), rounds(16, 100));
+  const Result r = run_vms(overcommitted(Arch::Arm64), rounds(16, 100));
   EXPECT_EQ(stat(r.json, "host.tlb_tag.rollovers"), 0) << r.json;
   EXPECT_EQ(stat(r.json, "host.tlb_tag.allocations"), 4);
   EXPECT_EQ(r.stale, 0);
@@ -195,95 +134,10 @@ TEST(TlbTags, Arm64LastVcpuRanDropsTheVmidsEntries) {
   c.vms = 1;
   c.vcpus = 2;
   c.pcpus = 1;
-  const Result r = run(c, rounds(8, 200));
+  const Result r = run_vms(c, rounds(8, 200));
   EXPECT_GT(stat(r.json, "host.tlb_tag.last_vcpu_ran_flushes"), 2) << r.json;
   EXPECT_GT(stat(r.json, "host.tlb_tag.last_vcpu_ran_flushed"), 0);
   EXPECT_EQ(r.stale, 0);
-}
-
-// MIPS (KVM MIPS without GuestIDs): one ASID counter per pCPU (asid_cache), shared by every
-// vCPU of every VM on it. Three one-vCPU VMs on one pCPU with 1-bit ASIDs: the contexts outnumber
-// the ASIDs, so entering with a stale version takes a new one and the counter keeps wrapping,
-// each wrap flushing the pCPU's TLB. Every VM's new ASIDs come from the one counter.
-SimConfig mips_three_vms_one_pcpu(MipsVirt virt) {
-  SimConfig c = overcommitted(Arch::Mips);
-  c.vms = 3;
-  c.pcpus = 1;
-  c.mips_asid_bits = 1;
-  c.mips_virt = virt;
-  if (virt == MipsVirt::Te) c.kvm_version = KvmRelease{5, 12};
-  return c;
-}
-
-double mips_asids_taken(const std::string& json, unsigned vms) {
-  double n = 0;
-  for (unsigned vm = 0; vm < vms; ++vm)
-    n += stat(json, "vm." + std::to_string(vm) + ".mips.asid.new") +
-         stat(json, "vm." + std::to_string(vm) + ".mips.asid.wrap");
-  return n;
-}
-
-TEST(TlbTags, MipsAsidCounterIsPerPcpuAndWraps) {
-  for (MipsVirt virt : {MipsVirt::Vz, MipsVirt::Te}) {
-    const SimConfig c = mips_three_vms_one_pcpu(virt);
-    const Result r = run(c, rounds(8, 200));
-    ASSERT_EQ(r.json.rfind("exception", 0), std::string::npos) << r.json;
-    EXPECT_GT(stat(r.json, "host.tlb_tag.pcpu.0.asid_wraps"), 2) << mode_name(virt);
-    // The pCPU's counter handed out each VM's first ASID and every later one, of all VMs.
-    EXPECT_EQ(stat(r.json, "host.tlb_tag.pcpu.0.asids"), 3 + mips_asids_taken(r.json, 3))
-        << mode_name(virt);
-    for (unsigned vm = 0; vm < 3; ++vm) {
-      const std::string v = "vm." + std::to_string(vm) + ".";
-      EXPECT_GT(stat(r.json, v + "mips.asid.new") + stat(r.json, v + "mips.asid.wrap"), 0)
-          << mode_name(virt) << " VM " << vm;
-      EXPECT_EQ(stat(r.json, v + "check.violations"), 0) << mode_name(virt);
-    }
-    EXPECT_EQ(r.stale, 0) << mode_name(virt);
-    // VZ without GuestID drops the guest TLB when the pCPU switches vCPUs; trap and emulate
-    // does not (its host TLB is ASID-tagged throughout), so only there do wraps find entries
-    // to flush (a VZ wrap comes at an entry right after the switch flush).
-    if (virt == MipsVirt::Vz) {
-      EXPECT_GT(stat(r.json, "host.tlb_tag.switch_flushes"), 2);
-    } else {
-      EXPECT_EQ(stat(r.json, "host.tlb_tag.switch_flushes"), 0);
-      EXPECT_GT(stat(r.json, "host.tlb_tag.asid_wrap_flushed"), 0);
-    }
-  }
-}
-
-// Flush requests of two VMs on one pCPU advance that pCPU's one counter, and with --mips-asid-bits
-// 2 it wraps; two pCPUs keep counters of their own.
-TEST(TlbTags, MipsFlushesOfTwoVmsShareTheCounter) {
-  SimConfig c = overcommitted(Arch::Mips);
-  c.workload = WorkloadKind::DirtyLog;
-  c.mips_dirty_log = true;
-  c.vms = 4;
-  c.pcpus = 2;
-  c.mips_asid_bits = 2;
-  const Result r = run(c, PlatformHooks{});
-  ASSERT_EQ(r.json.rfind("exception", 0), std::string::npos) << r.json;
-  EXPECT_GT(stat(r.json, "vm.0.mips.asid.new"), 0) << r.json;
-  EXPECT_GT(stat(r.json, "vm.2.mips.asid.new"), 0);  // VM 0 and VM 2 share pCPU 0
-  EXPECT_GT(stat(r.json, "host.tlb_tag.pcpu.0.asid_wraps"), 0);
-  EXPECT_GT(stat(r.json, "host.tlb_tag.pcpu.1.asid_wraps"), 0);
-  EXPECT_EQ(stat(r.json, "host.tlb_tag.pcpu.0.asids") + stat(r.json, "host.tlb_tag.pcpu.1.asids"),
-            4 + mips_asids_taken(r.json, 4));
-  EXPECT_EQ(r.stale, 0);
-  for (unsigned vm = 0; vm < 4; ++vm)
-    EXPECT_EQ(stat(r.json, "vm." + std::to_string(vm) + ".check.violations"), 0);
-}
-
-// Skipping the wrap's flush of the pCPU's TLB (a tests-only knob): a VM given an ASID another VM
-// held before the wrap hits that VM's entries for the same guest addresses. Trap and emulate,
-// since VZ's switch flush of the guest TLB would hide it.
-TEST(TlbTags, MipsWrapWithoutFlushHitsAnotherVmsEntries) {
-  SimConfig c = mips_three_vms_one_pcpu(MipsVirt::Te);
-  c.skip_vmid_rollover_flush = true;
-  const Result r = run(c, rounds(8, 200));
-  ASSERT_EQ(r.json.rfind("exception", 0), std::string::npos) << r.json;
-  EXPECT_GT(stat(r.json, "host.tlb_tag.pcpu.0.asid_wraps"), 0);
-  EXPECT_EQ(stat(r.json, "host.tlb_tag.asid_wrap_flushed"), 0);
-  EXPECT_GT(r.stale, 0) << "a reused ASID must hit its former holder's entries";
 }
 
 // --vpid off: every vCPU runs with VPID 0, and each VM entry and exit invalidates its mappings,
@@ -294,9 +148,9 @@ TEST(TlbTags, VpidOffFlushesAtEveryEntryAndExit) {
   c.arch = Arch::X86;
   c.vcpus = 2;
   c.mem_per_vcpu = 1 << 20;
-  const Result on = run(c, rounds(8, 200));
+  const Result on = run_vms(c, rounds(8, 200));
   c.vpid = VpidMode::Off;
-  const Result off = run(c, rounds(8, 200));
+  const Result off = run_vms(c, rounds(8, 200));
   EXPECT_EQ(stat(on.json, "host.tlb_tag.vpidless_flushes"), -1) << "no shared tag space";
   const double exits = stat(off.json, "guest.exits");
   EXPECT_GT(exits, 0) << off.json;

@@ -139,8 +139,8 @@ void MipsVzWalker::flush_va(Addr gva) {
 }
 
 void MipsVzWalker::tag_changed(bool dropped) {
-  // A new root ASID: entries under the old one can no longer hit. A wrap on the pCPU flushed
-  // its guest and root TLBs (local_flush_tlb_all).
+  // A new root ASID or GuestID: entries under the old one can no longer hit. A wrap on the
+  // pCPU flushed its guest and root TLBs.
   if (dropped) flush_caches();
 }
 

@@ -1,11 +1,11 @@
 // KVM MIPS with the VZ ASE (--mips-virt vz; docs/ARCHITECTURE.md, MIPS): two TLBs behind the
 // vCPU's micro-TLBs.
-//  - The guest TLB holds the guest's GVA->GPA even/odd pairs, tagged by GuestID and guest ASID
-//    (the model names a guest address space by its table root). A miss raises a guest TLB
+//  - The guest TLB holds the guest's GVA->GPA even/odd pairs, tagged by the vCPU's tag (below)
+//    and guest ASID (the model names a guest address space by its table root). A miss raises a guest TLB
 //    refill exception that the guest's own handler takes in guest context -- no exit to KVM:
 //    it loads the guest's table entries, each at a GPA the root TLB translates, and writes the
 //    pair (tlbwr).
-//  - The root TLB holds GPA->HPA pairs tagged by GuestID. A miss is a root TLB refill that
+//  - The root TLB holds GPA->HPA pairs tagged by GuestID or root ASID. A miss is a root TLB refill that
 //    KVM's refill handler serves from the VM's GPA table (loading the pair); a half whose GPA
 //    PTE is invalid, or a write to a clean one, is a GPA fault: the access exits to KVM's fault
 //    path (kvm_mips_handle_vz_root_tlb_fault), which afterwards invalidates that root TLB pair.
@@ -13,11 +13,13 @@
 // misses in the root TLB too), each costing --lat-mips-tlb-exception + --lat-mips-refill-work
 // plus its loads.
 //
-// GuestIDs: the modelled core has them. A flush request (KVM_REQ_TLB_FLUSH) gives the vCPU a
-// new GuestID, which retires its root and guest TLB entries alike, as KVM's VZ code does; the
-// guest's own TLB invalidations (its shootdowns) and any vCPU TLB flush that drops the walker's
-// caches flush both TLBs. Each vCPU's walker holds its own pair of TLBs (the physical CPU's
-// TLBs as this vCPU sees them).
+// Tags (sim/hv/tlb_tags.hpp): with GuestIDs (--mips-guestid-bits) both TLBs are tagged by the
+// vCPU's GuestID, and a flush request gives it a new one, which retires its root and guest TLB
+// entries alike. Without them the root TLB's GPA entries carry the VM's root ASID (Root ASID
+// Dealias: a remote flush gives the VM a new one) and the guest TLB is untagged, so KVM flushes
+// it when another vCPU ran on the pCPU (flush_guest_caches). The guest's own TLB invalidations
+// (its shootdowns) and any vCPU TLB flush that drops the walker's caches flush both TLBs. Each
+// vCPU's walker holds its own pair of TLBs (the physical CPU's TLBs as this vCPU sees them).
 #pragma once
 #include "models/mips/mips_pair_tlb.hpp"
 #include "models/mips/mips_walker_base.hpp"
@@ -47,6 +49,8 @@ class MipsVzWalker final : public MipsWalkerBase {
   WalkResult walk_stage2(Addr gpa, Access access, Addr gpa_root_hpa, sc_core::sc_time& delay,
                          const std::string& thread) override;
   void flush_caches() override;
+  // kvm_vz_local_flush_guesttlb_all: the guest TLB only.
+  void flush_guest_caches() override { guest_tlb_.flush_all(); }
   void flush_va(Addr gva) override;
 
  private:

@@ -85,15 +85,25 @@ void MipsWalkerBase::check_frame(Addr gpa, Addr hpa, const std::string& thread,
   if (frame_check_) frame_check_(gpa & ~(kPageSize - 1), hpa, thread, when(delay));
 }
 
-Cycles MipsWalkerBase::retag(uint16_t tag, bool first, bool wrapped, bool dropped) {
+Cycles MipsWalkerBase::retag(uint16_t tag, TagChange change, bool dropped) {
   tag_ = tag;
-  if (first) return 0;  // entering the pCPU for the first time: nothing cached under another
-  if (wrapped)
-    stats_.asid_wrap.inc();  // the vCPU pays the pCPU's TLB flush (sim/cpu/vcpu_tlb_tags.cpp)
-  else
-    stats_.asid_new.inc();
+  switch (change) {
+    case TagChange::First:
+      return 0;  // entering the pCPU for the first time: nothing cached under another
+    case TagChange::Shared:
+      // A sibling vCPU paid for it; this one only enters with it.
+      tag_changed(dropped);
+      return 0;
+    case TagChange::Wrapped:
+      stats_.asid_wrap.inc();  // the vCPU pays the pCPU's TLB flush (sim/cpu/vcpu_tlb_tags.cpp)
+      tag_changed(dropped);
+      return 0;
+    case TagChange::Fresh:
+      break;
+  }
+  stats_.asid_new.inc();
   tag_changed(dropped);
-  return wrapped ? 0 : p_.mips_asid_bump;
+  return p_.mips_asid_bump;
 }
 
 }  // namespace mmusim

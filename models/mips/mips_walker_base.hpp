@@ -8,8 +8,8 @@
 // (checked against the freed-table oracle), the KVM GPA table lookup that loads a PTE and its
 // even/odd buddy (EntryLo0/EntryLo1), the exception cost (--lat-mips-tlb-exception for entry
 // and eret, --lat-mips-refill-work for the handler's instructions besides its loads), and the
-// ASID/GuestID allocator: a flush request moves the vCPU to a new tag instead of flushing, and
-// only running out of tags flushes everything.
+// tag the TLBs hold (an ASID or GuestID from sim/hv/tlb_tags.hpp): a flush moves the vCPU to a
+// new tag instead of flushing, and only running out of tags flushes everything.
 //
 // The hardware sees only the V and D bits the kernel keeps in each PTE: an old GPA PTE (V clear)
 // or a write to a clean one (D clear) is a GPA fault that exits to KVM's fault handler -- the
@@ -44,11 +44,12 @@ struct MipsRefillStats : WalkStats {
   statistics::Counter buddy_loaded{mips, "tlb.buddy_loaded",
                                    "misses that also gave the vCPU TLB the even/odd buddy page"};
   statistics::Counter asid_new{mips, "asid.new",
-                               "new ASIDs vCPUs took from their pCPU's counter (a flush request or "
-                               "a stale version; not a context's first)"};
+                               "new ASIDs (GuestIDs with --mips-guestid-bits) vCPUs took from "
+                               "their pCPU's counter (a flush or a stale version; not a "
+                               "context's first)"};
   statistics::Counter asid_wrap{mips, "asid.wrap",
-                                "pCPU ASID counter wraps a vCPU's new ASID caused (the pCPU's "
-                                "TLB flushed)"};
+                                "pCPU ASID (GuestID) counter wraps a vCPU's new tag caused (the "
+                                "pCPU's TLB flushed)"};
 };
 
 // What the MIPS walkers read of the run's parameters (app/params_models.cpp builds it).
@@ -71,7 +72,7 @@ class MipsWalkerBase : public sc_core::sc_module, public TranslationWalker {
   MemPort& mem_port() override { return port; }
   void set_cpu(int cpu) override { port.set_cpu(cpu); }
   bool asid_tagged() const override { return true; }
-  Cycles retag(uint16_t tag, bool first, bool wrapped, bool dropped) override;
+  Cycles retag(uint16_t tag, TagChange change, bool dropped) override;
 
  protected:
   // A GPA translated by one of the TLBs behind the micro-TLBs; !ok: a GPA fault.
@@ -101,7 +102,7 @@ class MipsWalkerBase : public sc_core::sc_module, public TranslationWalker {
   // A half of a GPA->HPA pair from its EntryLo (invalid when V is clear).
   MipsPairTlb::Half gpa_half(uint64_t lo) const;
   void check_frame(Addr gpa, Addr hpa, const std::string& thread, const sc_core::sc_time& delay);
-  // The ASID changed (old-tagged entries can no longer hit); `dropped`: the pCPU's TLB was
+  // The tag changed (old-tagged entries can no longer hit); `dropped`: the pCPU's TLB was
   // flushed meanwhile (a wrap), so the old entries go.
   virtual void tag_changed(bool dropped) = 0;
 
@@ -118,7 +119,7 @@ class MipsWalkerBase : public sc_core::sc_module, public TranslationWalker {
   Violations* oracle_;
   FrameCheck frame_check_;
   MipsRefillStats& stats_;  // shared with the other vCPUs' walkers
-  uint16_t tag_ = 0;        // the vCPU's current ASID/GuestID as this walker last handed out
+  uint16_t tag_ = 0;        // the vCPU's current ASID/GuestID, as last retagged
 };
 
 }  // namespace mmusim

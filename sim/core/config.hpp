@@ -205,6 +205,7 @@ struct SimConfig {
   bool mips_sync_mmu = true;       // KVM_CAP_SYNC_MMU: MMU notifiers (on: after the change)
   unsigned mips_asid_bits = 8;     // ASID width: a vCPU moves to a fresh ASID per flush, a full
                                    // TLB flush only when the ASIDs run out
+  unsigned mips_guestid_bits = 0;  // VZ GuestCtl1.ID width (0: the core has no GuestIDs)
   bool mips_dirty_log = false;     // dirty logging on the data memslot
   std::optional<MipsVirt> mips_virt;  // unset (auto): vz; te refused from 5.13 (removed)
   unsigned host_pcp_batch = 63;    // host allocator per-CPU batch (zone_batchsize of a large zone)

@@ -1,5 +1,5 @@
 // The options of the MIPS model: KVM_CAP_SYNC_MMU on either side of KVM_CAP_SYNC_MMU on MIPS, the
-// ASID width of the software-refilled TLB, dirty logging, and the host memory-manager event
+// ASID and GuestID widths of the software-refilled TLBs, dirty logging, and the host memory-manager event
 // workloads (ksm-merge, swap-storm, idle-tracking).
 #include "sim/core/config_table.hpp"
 #include "sim/core/kvm_release.hpp"
@@ -16,6 +16,12 @@ void add_mips_options(OptionTable& o) {
   o.whole("mips-asid-bits", "ASID width of each pCPU's ASID counter (shared by every vCPU on "
           "it); a flush moves a vCPU to a new ASID, a wrap of the counter flushes the pCPU's TLB",
           &SimConfig::mips_asid_bits, 1, 16);
+  o.whole("mips-guestid-bits",
+          "GuestID width of the VZ core (GuestCtl1.ID, up to 8 bits): each vCPU gets a GuestID "
+          "per pCPU from that pCPU's counter and a flush gives it a new one; 0: no GuestIDs, so "
+          "each VM has one root ASID that a flush renews, and a pCPU switching vCPUs drops the "
+          "guest TLB",
+          &SimConfig::mips_guestid_bits, 0, 8);
   o.on_off("mips-dirty-log", "dirty logging on the guest data memslot", &SimConfig::mips_dirty_log);
   o.versioned("mips-virt",
               "how KVM runs the MIPS guest: vz (VZ ASE: the guest refills its own guest TLB, "
@@ -61,6 +67,9 @@ void validate_mips(const SimConfig& c, const Fail& fail) {
                           " has no trap-and-emulate KVM (removed in " +
                           kvm_release_text(kvm_timeline_entry(KvmChange::MipsTeRemoved).since) +
                           "); use --mips-virt vz or a --kvm-version before that");
+  if (c.mips_guestid_bits != 0 && c.mips_virt == MipsVirt::Te)
+    fail("mips-guestid-bits", std::to_string(c.mips_guestid_bits) +
+                                  ": GuestIDs belong to the VZ ASE; --mips-virt te has none");
   if (c.arch != Arch::Mips) return;
   if (c.page_size != 4096) fail("page-size", "KVM MIPS maps guest memory with 4K GPA PTEs only");
   if (c.guest_levels != 4) fail("guest-levels", "MIPS guests use 4 levels (48-bit VA, 4K pages)");

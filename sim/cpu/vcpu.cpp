@@ -91,9 +91,10 @@ void Vcpu::process_requests() {
   }
   if (req & kReqTlbFlush) {
     if (walker->asid_tagged()) {
-      // MIPS: the context needs a new ASID on every pCPU; here at once. Entries under the old
-      // ASID stay in the arrays but can no longer hit (sim/cpu/vcpu_tlb_tags.cpp).
-      tags_.mips_flush_context(guest_.vm, id_);
+      // MIPS: the vCPU's context (trap and emulate; GuestIDs) needs a new tag on every pCPU,
+      // or the flusher marked the VM's (VZ without GuestIDs); here it is taken at once. Entries
+      // under the old tag stay in the arrays but can no longer hit (sim/cpu/vcpu_tlb_tags.cpp).
+      tags_.mips_flush_request(guest_.vm, id_);
       mips_take_asid();
     } else {
       flush_tlb_all_request();

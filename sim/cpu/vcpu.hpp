@@ -46,7 +46,7 @@ namespace mmusim {
 // Guest-side facts the vCPU needs to run: where its page tables are and what it touched.
 struct GuestContext {
   Addr guest_root_gpa = 0;  // CR3
-  uint16_t tlb_tag = 1;     // VPID (x86), VMID (arm64: set at each entry), ASID (MIPS)
+  uint16_t tlb_tag = 1;     // VPID (x86), VMID (arm64: set at each entry), ASID/GuestID (MIPS)
   uint16_t vm = 0;          // the VM's index: whose TLB entries these are (the oracle)
   // Guest frames whose translation the vCPU completed (the lost-update oracle's expectation).
   // Shared by all vCPUs; may be null.
@@ -223,7 +223,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // context on this pCPU, every vCPU of the VM there; arm64 the VM's VMID.
   size_t flush_tlb_current_root();
   void tags_before_entry();  // arm64: the VMID update; MIPS: the ASID check (before requests)
-  void mips_take_asid();     // MIPS: a new ASID from the pCPU's counter when one is due
+  void mips_take_asid();     // MIPS: the context's tag on this pCPU, a new one when due
   void vpidless_transition();  // x86 without VPID: a VM entry's or exit's flush
   void tags_on_load();       // vcpu_load after a switch: arm64 last_vcpu_ran, MIPS switch
   void tags_on_put();        // vcpu_put: arm64 clears the pCPU's active VMID
@@ -288,6 +288,8 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // --- overcommit, guest shootdowns and flush words (sim/cpu/vcpu_overcommit.cpp) ---
   HostScheduler* sched_ = nullptr;
   unsigned sched_thread_ = 0;  // this vCPU thread's id in the host scheduler
+  uint64_t mips_epoch_ = 0;    // MIPS: the pCPU's tag wraps as of this vCPU's last entry
+  bool mips_tagged_ = false;   // MIPS: the walker has been given a tag
   bool need_resched(Agent& a) override;  // ReschedSource: the slice is over and others wait
   std::vector<Vcpu*> peers_;
   VcpuFlushWords words_;

@@ -41,20 +41,28 @@ void Vcpu::tags_before_entry() {
 }
 
 void Vcpu::mips_take_asid() {
-  // kvm_vz_vcpu_load_tlb / check_mmu_context: a pending flush for this pCPU or an ASID of an
-  // older version takes the pCPU counter's next ASID (get_new_mmu_context). A wrap starts a new
-  // version and flushes this pCPU's whole TLB (local_flush_tlb_all): every vCPU thread's
-  // entries on it, of every VM, which is what lets the ASIDs be handed out again.
+  // check_mmu_context / get_new_mmu_context on the context's pending flush (with GuestIDs, the
+  // version check of kvm_vz_vcpu_load_tlb): a new tag from the pCPU's counter when one is due.
+  // A wrap starts a new version and flushes this pCPU's whole TLB: every vCPU thread's entries
+  // on it, of every VM, which is what lets the tags be handed out again.
   const TlbTags::MipsAsid a = tags_.mips_asid(guest_.vm, id_, pcpu_);
-  if (!a.fresh) return;
+  // A wrap since this vCPU last ran here (its own taking or another's) flushed the pCPU's
+  // TLBs, so the TLBs behind the arrays lost this vCPU's entries too.
+  const bool dropped = a.epoch != mips_epoch_;
+  mips_epoch_ = a.epoch;
+  const bool first_entry = !mips_tagged_;
+  mips_tagged_ = true;
+  // Without GuestIDs the context is the VM's: a sibling on this pCPU may have taken its new
+  // ASID already (or its first), and this vCPU enters with that one.
+  if (!first_entry && !a.fresh && a.asid == guest_.tlb_tag && !dropped) return;
   guest_.tlb_tag = a.asid;
   if (a.wrapped) {
     tags_.note_wrap_flush(tags_.skip_wrap_flush() ? 0 : l1_.flush_all() + l2_.flush_all());
     agent_.advance(p_.tlb_flush_local);
   }
-  // A new ASID not due to a flush (nor a first) means the version moved on: the pCPU's TLB
-  // was flushed by a wrap since, so the TLBs behind the arrays lost the old entries too.
-  agent_.advance(walker->retag(a.asid, a.first, a.wrapped, a.wrapped || !a.flushed));
+  TagChange change = first_entry ? TagChange::First : TagChange::Shared;
+  if (a.fresh) change = a.first ? TagChange::First : a.wrapped ? TagChange::Wrapped : TagChange::Fresh;
+  agent_.advance(walker->retag(a.asid, change, dropped));
 }
 
 void Vcpu::vpidless_transition() {
@@ -80,12 +88,13 @@ void Vcpu::tags_on_load() {
       break;
     }
     case Arch::Mips:
-      // VZ without GuestID: the guest TLB is not tagged per vCPU, so KVM flushes it when
+      // VZ without GuestIDs: the guest TLB is not tagged per vCPU, so KVM flushes it when
       // another vCPU last ran on this CPU (kvm_vz_vcpu_load_tlb); the arrays' combined
-      // GVA->HPA entries derive from it and go too. The ASID is checked at entry
-      // (tags_before_entry). Trap and emulate: nothing here (pcpu_switched is false).
+      // GVA->HPA entries derive from it and go too. The tag is checked at entry
+      // (tags_before_entry). Trap and emulate, and GuestIDs: nothing here.
       if (tags_.pcpu_switched(pcpu_, sched_thread_)) {
         tags_.note_switch_flush(l1_.flush_all() + l2_.flush_all());
+        walker->flush_guest_caches();
         agent_.advance(p_.tlb_flush_local);
       }
       break;

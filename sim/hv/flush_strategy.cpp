@@ -132,6 +132,7 @@ class UnsafeSkip : public FlushStrategy {
  public:
   const char* name() const override { return "unsafe-skip"; }
   void flush(Agent&, const FlushRequest&, FlushEnv&) override {}
+  bool tells_vcpus() const override { return false; }
 };
 
 }  // namespace

@@ -62,6 +62,8 @@ class FlushStrategy {
   // Whether the guest is offered paravirtual TLB flush (KVM_FEATURE_PV_TLB_FLUSH): its own
   // shootdowns then skip the IPI to a preempted vCPU and ask the host to flush it on entry.
   virtual bool paravirt_guest_flush() const { return false; }
+  // Whether it asks the vCPUs at all (unsafe-skip does not, nor the arch's preparation).
+  virtual bool tells_vcpus() const { return true; }
 };
 
 // The arch-neutral strategies by --flush name (ipi-all, targeted, ranged, pv, unsafe-skip);

@@ -10,6 +10,7 @@
 // later hit on it is a check violation.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "sim/core/modes.hpp"
@@ -47,6 +48,9 @@ class RemoteFlush {
   // Replaces the strategy (an arch supplying one of its own, e.g. arm64's broadcast TLBI).
   void set_strategy(std::unique_ptr<FlushStrategy> s) { strategy_ = std::move(s); }
   bool has_strategy() const { return strategy_ != nullptr; }
+  // kvm_arch_flush_remote_tlbs: what the arch does before the vCPUs are asked (MIPS VZ without
+  // GuestIDs marks the VM's root ASID stale on every pCPU: sim/hv/tlb_tags.hpp).
+  void set_arch_prepare(std::function<void()> f) { arch_prepare_ = std::move(f); }
   const FlushStrategy& strategy() const { return *strategy_; }
   const std::vector<GuestCpu*>& vcpus() const { return env_.vcpus; }
 
@@ -75,6 +79,7 @@ class RemoteFlush {
   FillClock& fills_;
   FlushEnv env_;
   std::unique_ptr<FlushStrategy> strategy_;
+  std::function<void()> arch_prepare_;
   struct Zap {
     Addr gpa;
     uint64_t len;

@@ -17,8 +17,9 @@ TlbTags::TlbTags(const TlbTagParams& p, std::function<size_t()> flush_every_tlb)
       generation_(uint64_t(1) << p.vmid_bits),  // VMID_FIRST_VERSION
       map_(size_t(1) << p.vmid_bits, false),
       active_(p.pcpus, 0), reserved_(p.pcpus, 0), last_thread_(p.pcpus, -1),
-      asid_cache_(p.pcpus, uint64_t(1) << p.mips_asid_bits),  // ASID_FIRST_VERSION
-      asids_(p.pcpus, 0), wraps_(p.pcpus, 0) {
+      mips_counter_(p.pcpus), mips_epoch_(p.pcpus, 0) {
+  // ASID_FIRST_VERSION / GUESTID_FIRST_VERSION: version 1, tag 0 (the root's).
+  for (MipsCounter& c : mips_counter_) c.cache = uint64_t(1) << mips_bits();
   // kvm_arm_vmid_alloc_init warns unless there are more VMIDs than CPUs: a rollover keeps one
   // VMID per CPU and must still find a free one.
   if (p.arch == Arch::Arm64 && (uint64_t(1) << p.vmid_bits) - 1 <= p.pcpus)
@@ -171,44 +172,61 @@ bool TlbTags::last_vcpu_ran_differs(unsigned vm, unsigned pcpu, int vcpu) {
 
 // ---- MIPS ----
 
-TlbTags::MipsAsid TlbTags::mips_asid(unsigned vm, int vcpu, unsigned pcpu) {
-  MipsContext& c = mips_ctx_[{vm, vcpu}];
-  if (c.asid.empty()) {
-    c.asid.assign(p_.pcpus, 0);
+TlbTags::MipsContext& TlbTags::mips_context(unsigned vm, int vcpu) {
+  // One GPA mm per VM without GuestIDs; otherwise the vCPU's own.
+  MipsContext& c = mips_ctx_[{vm, p_.mips_scheme == MipsTagScheme::VmRootAsid ? -1 : vcpu}];
+  if (c.id.empty()) {
+    c.id.assign(p_.pcpus, 0);
     c.flush_mask.assign(p_.pcpus, false);
   }
-  const uint64_t mask = (uint64_t(1) << p_.mips_asid_bits) - 1;
-  uint64_t& id = c.asid[pcpu];
+  return c;
+}
+
+TlbTags::MipsAsid TlbTags::mips_asid(unsigned vm, int vcpu, unsigned pcpu) {
+  MipsContext& c = mips_context(vm, vcpu);
+  MipsCounter& counter = mips_counter_[pcpu];
+  const uint64_t mask = (uint64_t(1) << mips_bits()) - 1;
+  uint64_t& id = c.id[pcpu];
   MipsAsid r;
-  // kvm_vz_vcpu_load_tlb: a flush pending for this CPU (test and clear), or check_mmu_context:
-  // an ASID of an older version than the CPU's counter.
-  r.flushed = c.flush_mask[pcpu];
+  // A flush pending for this CPU (test and clear), or a tag of an older version than the
+  // CPU's counter (check_mmu_context; the GuestID version check of kvm_vz_vcpu_load_tlb).
+  const bool flushed = c.flush_mask[pcpu];
   c.flush_mask[pcpu] = false;
-  if (r.flushed || ((id ^ asid_cache_[pcpu]) & ~mask) != 0) {
-    // get_new_mmu_context: the counter's next ASID; low bits all zero means it wrapped, a new
-    // version begins and the caller flushes this CPU's TLB (local_flush_tlb_all).
+  if (flushed || ((id ^ counter.cache) & ~mask) != 0) {
+    // get_new_mmu_context / kvm_vz_get_new_guestid: the counter's next tag; low bits all zero
+    // means it wrapped, a new version begins and the caller flushes this CPU's TLBs
+    // (local_flush_tlb_all; for GuestIDs the root TLB's guest entries and the guest TLB).
     r.first = id == 0;
-    const uint64_t next = asid_cache_[pcpu] + 1;
+    uint64_t next = counter.cache + 1;
     r.wrapped = (next & mask) == 0;
-    if (r.wrapped) ++wraps_[pcpu];
-    ++asids_[pcpu];
-    id = asid_cache_[pcpu] = next;
+    if (r.wrapped) {
+      if (p_.mips_scheme == MipsTagScheme::GuestIds) ++next;  // GuestID 0 is the root's
+      ++counter.wraps;
+      ++mips_epoch_[pcpu];
+    }
+    ++counter.taken;
+    id = counter.cache = next;
     r.fresh = true;
   }
   r.asid = uint16_t(id & mask);
+  r.epoch = mips_epoch_[pcpu];
   return r;
 }
 
-void TlbTags::mips_flush_context(unsigned vm, int vcpu) {
-  MipsContext& c = mips_ctx_[{vm, vcpu}];
-  c.flush_mask.assign(p_.pcpus, true);
-  if (c.asid.empty()) c.asid.assign(p_.pcpus, 0);
+void TlbTags::mips_flush_vm(unsigned vm) {
+  if (p_.mips_scheme != MipsTagScheme::VmRootAsid) return;
+  mips_context(vm, -1).flush_mask.assign(p_.pcpus, true);  // cpumask_setall(asid_flush_mask)
+}
+
+void TlbTags::mips_flush_request(unsigned vm, int vcpu) {
+  if (p_.mips_scheme == MipsTagScheme::VmRootAsid) return;
+  mips_context(vm, vcpu).flush_mask.assign(p_.pcpus, true);
 }
 
 bool TlbTags::pcpu_switched(unsigned pcpu, unsigned thread) {
   const bool switched = last_thread_[pcpu] != int(thread);
   last_thread_[pcpu] = int(thread);
-  return switched && p_.mips_switch_flush;
+  return switched && p_.mips_scheme == MipsTagScheme::VmRootAsid;
 }
 
 void TlbTags::publish(Stats& stats) const {
@@ -237,9 +255,15 @@ void TlbTags::publish(Stats& stats) const {
       s.switch_flushed.set(switch_entries_);
       s.wrap_flushed.set(rollover_entries_);
       for (unsigned i = 0; i < p_.pcpus; ++i) {
-        MipsPcpuAsidStats c(stats, i);
-        c.asids.set(asids_[i]);
-        c.wraps.set(wraps_[i]);
+        if (p_.mips_scheme == MipsTagScheme::GuestIds) {
+          MipsPcpuGuestIdStats c(stats, i);
+          c.guestids.set(mips_counter_[i].taken);
+          c.wraps.set(mips_counter_[i].wraps);
+        } else {
+          MipsPcpuAsidStats c(stats, i);
+          c.asids.set(mips_counter_[i].taken);
+          c.wraps.set(mips_counter_[i].wraps);
+        }
       }
       break;
     }

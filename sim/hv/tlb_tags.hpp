@@ -10,13 +10,18 @@
 //     generation and invalidates every TLB (__kvm_flush_vm_context, TLBI ALLE1IS); and
 //     kvm_arch_vcpu_load's last_vcpu_ran rule: another vCPU of the VM ran last on this pCPU,
 //     so the VMID's local entries go (__kvm_flush_cpu_context).
-//   MIPS: ASIDs from a counter per pCPU (asid_cache(cpu): version bits above --mips-asid-bits)
-//     shared by every vCPU of every VM on that pCPU; each vCPU's context holds an ASID per
-//     pCPU (cpu_context). Entering with a stale version, or with a flush pending for this pCPU
-//     (asid_flush_mask), takes the counter's next ASID (get_new_mmu_context); the counter
-//     wrapping starts a new version and flushes that pCPU's whole TLB. With VZ (no GuestID),
-//     a pCPU switching to another vCPU thread also drops its guest TLB, hence the combined
-//     entries derived from it (kvm_vz_vcpu_load_tlb); trap and emulate does not.
+//   MIPS: tags from a counter per pCPU (asid_cache(cpu) / guestid_cache(cpu): a version above
+//     the tag's bits), shared by every vCPU of every VM on that pCPU. A context holds a tag per
+//     pCPU (cpu_context / vzguestid). Entering with a tag of an older version, or with a flush
+//     pending for this pCPU, takes the counter's next tag; the counter wrapping starts a new
+//     version and flushes that pCPU's TLBs. Whose context it is depends on the mode
+//     (MipsTagScheme): trap and emulate gives each vCPU its own guest mm (its flush request
+//     marks every pCPU: kvm_trap_emul_check_requests); VZ without GuestIDs gives the VM one GPA
+//     mm whose root ASID dealiases its root TLB entries, and the flusher marks every pCPU of it
+//     (asid_flush_mask, kvm_vz_flush_shadow_all) -- and since the guest TLB is then untagged, a
+//     pCPU switching to another vCPU thread drops it (kvm_vz_vcpu_load_tlb); VZ with GuestIDs
+//     gives each vCPU a GuestID per pCPU that its flush request drops (kvm_vz_check_requests),
+//     GuestID 0 being the root's, and tags both TLBs with it, so no switch flush.
 // The allocator state is host-private bookkeeping manipulated at the caller's true time, as
 // KVM's is under cpu_vmid_lock; its statistics (host.tlb_tag.*) appear when a tag space is
 // shared: pCPUs are overcommitted, or --vpid off.
@@ -34,6 +39,13 @@
 
 namespace mmusim {
 
+// Whose context a MIPS tag belongs to (see above; app/params_hardware.cpp picks it).
+enum class MipsTagScheme {
+  VcpuAsids,   // trap and emulate: root ASIDs of each vCPU's guest mm
+  VmRootAsid,  // VZ without GuestIDs: the root ASID of the VM's GPA mm (Root ASID Dealias)
+  GuestIds,    // VZ with GuestIDs: a GuestID per vCPU
+};
+
 // What the tag spaces are built from (app/params_hardware.cpp fills it).
 struct TlbTagParams {
   Arch arch = Arch::X86;
@@ -42,8 +54,9 @@ struct TlbTagParams {
   bool vpid = true;         // x86 kvm_intel.enable_vpid
   VmidAllocator vmid_allocator = VmidAllocator::Generational;  // arm64 --vmid-allocator
   bool publish = false;     // host.tlb_tag.* statistics at the end of the run
-  unsigned mips_asid_bits = 8;       // MIPS ASID width (--mips-asid-bits)
-  bool mips_switch_flush = true;     // MIPS VZ without GuestID: a vCPU switch drops the guest TLB
+  MipsTagScheme mips_scheme = MipsTagScheme::VmRootAsid;
+  unsigned mips_asid_bits = 8;       // MIPS root ASID width (--mips-asid-bits)
+  unsigned mips_guestid_bits = 0;    // MIPS GuestCtl1.ID width (--mips-guestid-bits; GuestIds)
   // Tests only: the arm64 rollover's invalidation of every TLB, or the MIPS wrap's of the
   // pCPU's TLB, is skipped (the oracle must then see a hit on another VM's entries).
   bool skip_rollover_flush = false;
@@ -94,24 +107,29 @@ class TlbTags {
   }
 
   // --- MIPS ---
-  // What the entry check (check_mmu_context, or get_new_mmu_context for a pending flush) did.
+  // What the entry check (check_mmu_context, or get_new_mmu_context for a pending flush; with
+  // GuestIDs kvm_vz_get_new_guestid) did.
   struct MipsAsid {
-    uint16_t asid = 0;     // the ASID to run with on this pCPU
+    uint16_t asid = 0;     // the tag to run with on this pCPU (ASID or GuestID)
     bool fresh = false;    // a new one was taken from the pCPU's counter
     bool first = false;    // ... the context's first on this pCPU
-    bool flushed = false;  // ... because of a pending flush (asid_flush_mask)
     bool wrapped = false;  // ... and the counter wrapped: the caller flushes the pCPU's TLB
+    uint64_t epoch = 0;    // wraps of this pCPU's counters so far (each flushed its TLBs)
   };
-  // The ASID of vCPU `vcpu` of VM `vm` entering on `pcpu`.
+  MipsTagScheme mips_scheme() const { return p_.mips_scheme; }
+  // The tag of vCPU `vcpu` of VM `vm` entering on `pcpu`.
   MipsAsid mips_asid(unsigned vm, int vcpu, unsigned pcpu);
-  // A flush request: every pCPU must give the vCPU's context a new ASID at its next entry
-  // there (cpumask_setall of the flush mask; the old ASIDs' entries stay until a wrap).
-  void mips_flush_context(unsigned vm, int vcpu);
+  // The flusher's side (kvm_vz_flush_shadow_all without GuestIDs): the VM's GPA mm needs a new
+  // root ASID on every pCPU, set before the vCPUs are asked to flush. Other schemes: nothing.
+  void mips_flush_vm(unsigned vm);
+  // A vCPU handles its flush request: its own context needs a new tag on every pCPU (trap and
+  // emulate; GuestIDs). Without GuestIDs nothing: the flusher marked the VM's context.
+  void mips_flush_request(unsigned vm, int vcpu);
   // A wrap flushed `entries` of `pcpu`'s TLB (0 with skip_rollover_flush).
   void note_wrap_flush(size_t entries) { rollover_entries_ += entries; }
   bool skip_wrap_flush() const { return p_.skip_rollover_flush; }
   // Whether `pcpu` last ran a different vCPU thread than `thread` (which now runs there) and
-  // that drops its TLB (VZ without GuestID).
+  // that drops its guest TLB (VZ without GuestIDs).
   bool pcpu_switched(unsigned pcpu, unsigned thread);
   void note_switch_flush(size_t entries) {
     ++switch_flushes_;
@@ -125,6 +143,9 @@ class TlbTags {
   uint16_t global_vmid_update(unsigned vm, bool& rolled_over);  // update_vmid up to 5.17
   uint64_t new_vmid(uint64_t old);  // vmid.c new_vmid: an id (generation | VMID)
   void flush_context();             // vmid.c flush_context: the rollover
+  unsigned mips_bits() const {
+    return p_.mips_scheme == MipsTagScheme::GuestIds ? p_.mips_guestid_bits : p_.mips_asid_bits;
+  }
   const TlbTagParams p_;
   std::function<size_t()> flush_every_tlb_;
   // x86
@@ -141,14 +162,20 @@ class TlbTags {
   uint32_t next_vmid_ = 1;
   std::map<unsigned, std::pair<uint64_t, uint16_t>> global_vm_;
   std::vector<GuestCpu*> vcpus_;  // every VM's
-  // MIPS: ids are version << asid_bits | ASID, as in arch/mips/mm/context.c.
-  std::vector<int> last_thread_;  // per pCPU
-  std::vector<uint64_t> asid_cache_, asids_, wraps_;  // per pCPU
-  struct MipsContext {
-    std::vector<uint64_t> asid;      // cpu_context, per pCPU (0: none yet)
-    std::vector<bool> flush_mask;    // asid_flush_mask, per pCPU
+  // MIPS: ids are version << bits | tag, as in arch/mips/mm/context.c and KVM's GuestIDs.
+  struct MipsCounter {
+    uint64_t cache = 0;  // asid_cache(cpu) / guestid_cache(cpu)
+    uint64_t taken = 0, wraps = 0;
   };
-  std::map<std::pair<unsigned, int>, MipsContext> mips_ctx_;  // (VM, vCPU)
+  std::vector<int> last_thread_;        // per pCPU
+  std::vector<MipsCounter> mips_counter_;  // per pCPU: root ASIDs, or GuestIDs
+  std::vector<uint64_t> mips_epoch_;    // per pCPU: wraps of its counter
+  struct MipsContext {
+    std::vector<uint64_t> id;        // cpu_context / vzguestid, per pCPU (0: none yet)
+    std::vector<bool> flush_mask;    // asid_flush_mask (or dropped GuestIDs), per pCPU
+  };
+  MipsContext& mips_context(unsigned vm, int vcpu);
+  std::map<std::pair<unsigned, int>, MipsContext> mips_ctx_;  // (VM, vCPU or -1 for the VM)
   // Counters (published at the end).
   uint64_t allocations_ = 0, rollovers_ = 0, rollover_entries_ = 0;
   uint64_t last_ran_flushes_ = 0, last_ran_entries_ = 0;
@@ -189,13 +216,14 @@ struct MipsTagStats : StatsGroup {
   explicit MipsTagStats(Stats& s) : StatsGroup(s, "host.tlb_tag") {}
   statistics::Value switch_flushes{
       *this, "switch_flushes",
-      "pCPU switches to another vCPU thread (VZ without GuestID: the guest TLB invalidated)"};
+      "pCPU switches to another vCPU thread (VZ without GuestIDs: the guest TLB invalidated)"};
   statistics::Value switch_flushed{*this, "switch_flushed",
                                    "TLB entries those switches invalidated"};
   statistics::Value wrap_flushed{*this, "asid_wrap_flushed",
-                                 "TLB entries the ASID wraps invalidated (every pCPU)"};
+                                 "TLB entries the ASID (or GuestID) wraps invalidated (every "
+                                 "pCPU)"};
 };
-// host.tlb_tag.pcpu.<i>.*: one pCPU's ASID counter (asid_cache).
+// host.tlb_tag.pcpu.<i>.*: one pCPU's root ASID counter (asid_cache)...
 struct MipsPcpuAsidStats : StatsGroup {
   MipsPcpuAsidStats(Stats& s, unsigned pcpu)
       : StatsGroup(s, "host.tlb_tag.pcpu." + std::to_string(pcpu)) {}
@@ -203,6 +231,16 @@ struct MipsPcpuAsidStats : StatsGroup {
                           "ASIDs this pCPU's counter handed out (get_new_mmu_context)"};
   statistics::Value wraps{*this, "asid_wraps",
                           "wraps of this pCPU's ASID counter (a new version; its TLB flushed)"};
+};
+// ... or, with GuestIDs, its GuestID counter (guestid_cache).
+struct MipsPcpuGuestIdStats : StatsGroup {
+  MipsPcpuGuestIdStats(Stats& s, unsigned pcpu)
+      : StatsGroup(s, "host.tlb_tag.pcpu." + std::to_string(pcpu)) {}
+  statistics::Value guestids{*this, "guestids",
+                             "GuestIDs this pCPU's counter handed out (kvm_vz_get_new_guestid)"};
+  statistics::Value wraps{*this, "guestid_wraps",
+                          "wraps of this pCPU's GuestID counter (a new version; the root TLB's "
+                          "guest entries and the guest TLB flushed)"};
 };
 
 }  // namespace mmusim

@@ -94,6 +94,14 @@ class PagingStructureCache {
 
 // What a vCPU needs from its translation hardware. The default is the two-dimensional
 // hardware Walker below; an arch whose TLB is refilled by software supplies its own.
+// Why a MIPS vCPU's TLB tag changed (TranslationWalker::retag; sim/hv/tlb_tags.hpp).
+enum class TagChange {
+  First,    // its context's first tag on this pCPU
+  Fresh,    // a new one from the pCPU's counter (a flush, or an old version)
+  Wrapped,  // ... whose taking wrapped the counter
+  Shared,   // another vCPU of the VM took the VM context's new one (VZ without GuestIDs)
+};
+
 class TranslationWalker {
  public:
   virtual ~TranslationWalker() = default;
@@ -120,11 +128,11 @@ class TranslationWalker {
   // Whether the TLBs are tagged by ASIDs from the pCPU's counter (MIPS; sim/hv/tlb_tags.hpp):
   // a flush request then moves the vCPU to a new ASID instead of invalidating its entries.
   virtual bool asid_tagged() const { return false; }
-  // MIPS: the vCPU runs with ASID `tag` from now on (its context's `first` on this pCPU, or a
-  // new one whose taking `wrapped` the pCPU's counter). `dropped`: the pCPU's TLB was flushed
-  // since the old one was taken, so the TLBs behind the arrays go too. Returns the cycles.
-  virtual Cycles retag(uint16_t tag, bool first, bool wrapped, bool dropped) {
-    (void)tag, (void)first, (void)wrapped, (void)dropped;
+  // MIPS: the vCPU runs with tag `tag` (an ASID or GuestID) from now on, for the reason
+  // `change`. `dropped`: the pCPU's TLBs were flushed since the vCPU last ran (a wrap of its
+  // counter), so the TLBs behind the arrays go too. Returns the cycles.
+  virtual Cycles retag(uint16_t tag, TagChange change, bool dropped) {
+    (void)tag, (void)change, (void)dropped;
     return 0;
   }
 };

@@ -1,6 +1,7 @@
 """CLI checks of the TLB tag options (docs/ARCHITECTURE.md, Several VMs: TLB tags): --vmid-bits
-8|16 (arm64 VMID width) and --vpid on|off (kvm_intel's enable_vpid). Bad values exit 2 naming the
-option; --vpid off reports its flushes under host.tlb_tag.*."""
+8|16 (arm64 VMID width), --vpid on|off (kvm_intel's enable_vpid) and --mips-guestid-bits (VZ
+GuestID width). Bad values exit 2 naming the option; --vpid off reports its flushes under
+host.tlb_tag.*."""
 import json
 import os
 import subprocess
@@ -57,3 +58,29 @@ def test_vpid_off_flushes_at_entries_and_exits(tmp_path):
     assert r.returncode == 0, r.stderr
     stats = json.loads(out.read_text())
     assert stats["host.tlb_tag.vpidless_flushes"] >= 2 * stats["guest.exits"] > 0
+
+
+def test_bad_mips_guestid_bits_exit_2_naming_the_option():
+    for bad in ("9", "x"):
+        r = run("--arch", "mips", *SMALL, "--mips-guestid-bits", bad)
+        assert r.returncode == 2, bad
+        assert "--mips-guestid-bits" in r.stderr, r.stderr
+
+
+def test_guestids_with_trap_and_emulate_exit_2():
+    r = run("--arch", "mips", *SMALL, "--mips-virt", "te", "--kvm-version", "5.12",
+            "--mips-guestid-bits", "8")
+    assert r.returncode == 2
+    assert "--mips-guestid-bits" in r.stderr and "te" in r.stderr, r.stderr
+
+
+def test_mips_guestids_count_per_pcpu(tmp_path):
+    out = tmp_path / "s.json"
+    r = run("--arch", "mips", *SMALL, "--pcpus", "1", "--mips-guestid-bits", "8",
+            "--stats-json", str(out))
+    assert r.returncode == 0, r.stderr
+    stats = json.loads(out.read_text())
+    # Each of the two vCPUs takes a GuestID of its own on the one pCPU; no root ASIDs.
+    assert stats["host.tlb_tag.pcpu.0.guestids"] >= 2
+    assert "host.tlb_tag.pcpu.0.asids" not in stats
+    assert stats["host.tlb_tag.switch_flushes"] == 0
