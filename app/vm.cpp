@@ -50,6 +50,8 @@ Vm::Vm(VmHost& h, const SimConfig& cfg, unsigned index, unsigned count, unsigned
                 stats,  faults,   h.timeline, oracle, touched, h.memsys.dvm};
   arch = make_arch(cfg_.arch, arch_params(cfg_), deps);
   if (auto s = arch->make_flush_strategy(cfg_.flush)) flush.set_strategy(std::move(s));
+  // Configuration checks refuse a strategy the arch has not, naming the line that set it
+  // (validate_flush); this is the safety net for a config that did not pass them.
   if (!flush.has_strategy())
     throw UsageError((cfg_.vm_name.empty() ? "" : cfg_.host_file + ": VM '" + cfg_.vm_name + "': ") +
                      "--flush: '" + mode_name(cfg_.flush) +

@@ -83,11 +83,33 @@ def test_host_file_excludes_vms_and_vcpus_on_the_command_line(tmp_path):
         p = run("--host", host, *extra)
         assert p.returncode == 2, p.stderr
         assert p.stderr.startswith("mmusim: " + extra[0] + ": cannot be used with --host"), p.stderr
-    # A strategy the arch has not is found when the VM is built: the message names the VM.
+    # A strategy the arch has not: the message names the VM.
     p = run("--host", write(tmp_path, "[vm a]\nvcpus = 1\nflush = broadcast\n"))
     assert p.returncode == 2 and "VM 'a'" in p.stderr and "--flush: " in p.stderr, p.stderr
     p = run("--host", str(tmp_path / "missing.ini"))
     assert p.returncode == 2 and "--host: cannot read" in p.stderr, p.stderr
+
+
+def test_flush_strategy_the_arch_has_not_names_the_line_that_set_it(tmp_path):
+    """broadcast is arm64's: on x86 it is refused while the file is checked, at the VM
+    section's line, or at the [host] line for a VM section that does not set flush."""
+    cases = [
+        ("[host]\nmem-per-vcpu = 4M\n[vm a]\nvcpus = 1\n[vm b]\nvcpus = 1\nflush = broadcast\n",
+         ":7: VM 'b': --flush: 'broadcast' is not available for --arch x86"),
+        ("[host]\nflush = broadcast\n[vm a]\nvcpus = 1\n",
+         ":2: VM 'a': --flush: 'broadcast' is not available for --arch x86"),
+        ("[host]\narch = mips\nflush = broadcast\n[vm a]\nvcpus = 1\nflush = pv\n[vm b]\nvcpus = 1\n",
+         ":3: VM 'b': --flush: 'broadcast' is not available for --arch mips"),
+    ]
+    for text, expected in cases:
+        host = write(tmp_path, text)
+        p = run("--host", host)
+        assert p.returncode == 2, (text, p.stderr)
+        assert p.stderr == "mmusim: " + host + expected + "\n", (text, p.stderr)
+    # On arm64 the same file runs.
+    ok = write(tmp_path, "[host]\narch = arm64\nflush = broadcast\n[vm a]\nvcpus = 1\n", "ok.ini")
+    p = run("--host", ok, "--quiet")
+    assert p.returncode == 0, p.stderr
 
 
 def test_config_refuses_sections_and_names_host(tmp_path):
