@@ -77,6 +77,25 @@ def test_bad_host_files_name_file_and_line_and_exit_2(tmp_path):
         assert len(lines) == 1 and expected in lines[0] and host in lines[0], (text, p.stderr)
 
 
+def test_a_key_repeated_in_one_section_names_both_lines(tmp_path):
+    """A key twice in one section is refused at the second, quoting the first; the same key in
+    [host] and in a VM section is a default and its override."""
+    cases = [
+        ("[host]\nmem-per-vcpu = 4M\n\nmem-per-vcpu = 8M\n[vm a]\nvcpus = 1\n",
+         ":4: 'mem-per-vcpu' is already set on line 2"),
+        ("[host]\nmem-per-vcpu = 4M\n[vm a]\nvcpus = 1\n[vm b]\nvcpus = 1\n# c\nvcpus = 2\n",
+         ":8: 'vcpus' is already set on line 6"),
+    ]
+    for text, expected in cases:
+        host = write(tmp_path, text)
+        p = run("--host", host)
+        assert p.returncode == 2, (text, p.stderr)
+        assert p.stderr == "mmusim: " + host + expected + "\n", (text, p.stderr)
+    ok = write(tmp_path, "[host]\nmem-per-vcpu = 4M\n[vm a]\nvcpus = 1\nmem-per-vcpu = 8M\n", "ok.ini")
+    p = run("--host", ok, "--quiet")
+    assert p.returncode == 0, p.stderr
+
+
 def test_host_file_excludes_vms_and_vcpus_on_the_command_line(tmp_path):
     host = write(tmp_path, "[vm a]\nvcpus = 1\n")
     for extra in (["--vms", "2"], ["--vcpus", "2"]):
