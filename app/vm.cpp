@@ -53,6 +53,8 @@ Vm::Vm(VmHost& h, const SimConfig& cfg, unsigned index, unsigned count, unsigned
   // every pCPU before the vCPUs are asked (a no-op in the other MIPS modes).
   if (cfg_.arch == Arch::Mips) flush.set_arch_prepare([this] { h_.tags->mips_flush_vm(this->index); });
   if (auto s = arch->make_flush_strategy(cfg_.flush)) flush.set_strategy(std::move(s));
+  // Configuration checks refuse a strategy the arch has not, naming the line that set it
+  // (validate_flush); this is the safety net for a config that did not pass them.
   if (!flush.has_strategy())
     throw UsageError((cfg_.vm_name.empty() ? "" : cfg_.host_file + ": VM '" + cfg_.vm_name + "': ") +
                      "--flush: '" + mode_name(cfg_.flush) +

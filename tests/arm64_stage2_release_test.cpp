@@ -11,13 +11,8 @@
 #include "tests/arm64_config.hpp"
 #include "tests/platform_run.hpp"
 
-using mmusim::testing::arm64_demand;
-using mmusim::testing::arm64_new_mappings;
-using mmusim::testing::arm64_racing;
-using mmusim::testing::PlatformRun;
-using mmusim::testing::run_platform;
-using mmusim::testing::stat;
 using namespace mmusim;
+using namespace mmusim::testing;  // the arm64 configs and the platform runs of tests/*.hpp
 
 TEST(Arm64ExclusiveBreak, From62TheExclusiveMapLocksEveryEntryItChanges) {
   SimConfig c = arm64_racing(MmuLockMode::Exclusive);
@@ -195,7 +190,7 @@ TEST(Arm64KvmRelease, UnmapTlbiAutoNeedsFwb) {
 
 TEST(Arm64LockedBootFwb, FwbRemovesTheLockedMemslotCmosUnderEveryPolicy) {
   for (CmoPolicy policy : {CmoPolicy::Eager, CmoPolicy::Deferred, CmoPolicy::None}) {
-    SimConfig c = mmusim::testing::arm64_locked_boot(policy, 2);
+    SimConfig c = arm64_locked_boot(policy, 2);
     PlatformRun off = run_platform(c);
     c.arm64_fwb = true;
     PlatformRun on = run_platform(c);

@@ -410,8 +410,9 @@ bool parse_config(int argc, const char* const* argv, SimConfig& out) {
   }
   // With a host file the host's own values describe no VM (its vcpus and workload are
   // defaults): only the VMs' configs are checked, each with the [host] values in it.
-  if (vm_sections.empty()) validate(cfg, values);
-  if (!vm_sections.empty()) {
+  if (vm_sections.empty()) {
+    validate(cfg, values);
+  } else {
     cfg.host_file = vm["host"].as<std::string>();
     cfg.vm_configs = vm_configs_of(cfg, vm_sections, table, values);
     cfg.vms = unsigned(cfg.vm_configs.size());

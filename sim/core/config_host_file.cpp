@@ -24,6 +24,12 @@ const std::set<std::string>& per_vm_options() {
   return names;
 }
 
+// The LINE of an origin "FILE:LINE: " (the file name may hold ':' itself).
+std::string line_of(const std::string& origin) {
+  const std::string where = origin.substr(0, origin.size() - 2);
+  return where.substr(where.rfind(':') + 1);
+}
+
 }  // namespace
 
 bool per_vm_option(const std::string& name) {
@@ -34,15 +40,13 @@ std::vector<VmSection> read_host_file(const std::string& path, const std::vector
                                       std::map<std::string, Source>& values) {
   std::vector<VmSection> vms;
   std::map<std::string, Source> host;
-  std::map<std::string, int> host_seen;  // each section's keys -> line
-  std::vector<std::map<std::string, int>> vm_seen;
-  bool in_section = false, in_host = false, had_host = false;
+  bool in_host = false, had_host = false;
   for (const IniLine& l : read_ini_lines(path, "host")) {
     if (l.header) {
       const std::string& s = l.section;
       if (s == "host") {
         if (had_host) throw UsageError(l.where + "a second [host] section");
-        in_section = in_host = had_host = true;
+        in_host = had_host = true;
         continue;
       }
       if (s.rfind("vm", 0) != 0 || (s.size() > 2 && s[2] != ' ' && s[2] != '\t'))
@@ -59,12 +63,10 @@ std::vector<VmSection> read_host_file(const std::string& path, const std::vector
                            other.where.substr(0, other.where.size() - 2));
       vm.where = l.where;
       vms.push_back(std::move(vm));
-      vm_seen.emplace_back();
-      in_section = true;
       in_host = false;
       continue;
     }
-    if (!in_section)
+    if (!had_host && vms.empty())
       throw UsageError(l.where + in_quotes(l.key) +
                        " is outside a section; start with [host] or [vm NAME]");
     check_ini_key(l, table);
@@ -77,12 +79,11 @@ std::vector<VmSection> read_host_file(const std::string& path, const std::vector
       throw UsageError(l.where + in_quotes(l.key) + " is the host's, shared by every VM: set it "
                        "in [host] (a VM section sets what a VM is and runs: vcpus, "
                        "mem-per-vcpu, workload and its options, page-size, backing, flush, ...)");
-    std::map<std::string, int>& keys = in_host ? host_seen : vm_seen.back();
-    auto [it, fresh] = keys.emplace(l.key, l.line);
+    std::map<std::string, Source>& keys = in_host ? host : vms.back().values;
+    auto [it, fresh] = keys.emplace(l.key, Source{l.value, l.where});
     if (!fresh)
       throw UsageError(l.where + in_quotes(l.key) + " is already set on line " +
-                       std::to_string(it->second));
-    (in_host ? host : vms.back().values).emplace(l.key, Source{l.value, l.where});
+                       line_of(it->second.origin));
   }
   if (vms.empty())
     throw UsageError("--host: " + in_quotes(path) + " has no [vm NAME] section");

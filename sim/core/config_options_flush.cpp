@@ -38,6 +38,12 @@ void add_flush_options(OptionTable& o) {
 }
 
 void validate_flush(const SimConfig& c, const Fail& fail) {
+  // broadcast is arm64's own strategy (ArchModel::make_flush_strategy), every other kind is
+  // arch-neutral. Refused here, where the error can name the line that set --flush (in a host
+  // file, the VM's or the [host] one); building the VM refuses it again, as a safety net.
+  if (c.flush == FlushKind::Broadcast && c.arch != Arch::Arm64)
+    fail("flush", in_quotes(mode_name(c.flush)) + " is not available for --arch " +
+                      mode_name(c.arch));
   if (c.ebizzy_chunk < 4096 || c.ebizzy_chunk % 4096 != 0)
     fail("ebizzy-chunk", format_size(c.ebizzy_chunk) + " is not a non-zero multiple of 4K");
   if (c.ebizzy_chunk > (uint64_t(1) << 30))

@@ -77,17 +77,58 @@ def test_bad_host_files_name_file_and_line_and_exit_2(tmp_path):
         assert len(lines) == 1 and expected in lines[0] and host in lines[0], (text, p.stderr)
 
 
+def test_a_key_repeated_in_one_section_names_both_lines(tmp_path):
+    """A key twice in one section is refused at the second, quoting the first; the same key in
+    [host] and in a VM section is a default and its override."""
+    cases = [
+        ("[host]\nmem-per-vcpu = 4M\n\nmem-per-vcpu = 8M\n[vm a]\nvcpus = 1\n",
+         ":4: 'mem-per-vcpu' is already set on line 2"),
+        ("[host]\nmem-per-vcpu = 4M\n[vm a]\nvcpus = 1\n[vm b]\nvcpus = 1\n# c\nvcpus = 2\n",
+         ":8: 'vcpus' is already set on line 6"),
+    ]
+    for text, expected in cases:
+        host = write(tmp_path, text)
+        p = run("--host", host)
+        assert p.returncode == 2, (text, p.stderr)
+        assert p.stderr == "mmusim: " + host + expected + "\n", (text, p.stderr)
+    ok = write(tmp_path, "[host]\nmem-per-vcpu = 4M\n[vm a]\nvcpus = 1\nmem-per-vcpu = 8M\n", "ok.ini")
+    p = run("--host", ok, "--quiet")
+    assert p.returncode == 0, p.stderr
+
+
 def test_host_file_excludes_vms_and_vcpus_on_the_command_line(tmp_path):
     host = write(tmp_path, "[vm a]\nvcpus = 1\n")
     for extra in (["--vms", "2"], ["--vcpus", "2"]):
         p = run("--host", host, *extra)
         assert p.returncode == 2, p.stderr
         assert p.stderr.startswith("mmusim: " + extra[0] + ": cannot be used with --host"), p.stderr
-    # A strategy the arch has not is found when the VM is built: the message names the VM.
+    # A strategy the arch has not: the message names the VM.
     p = run("--host", write(tmp_path, "[vm a]\nvcpus = 1\nflush = broadcast\n"))
     assert p.returncode == 2 and "VM 'a'" in p.stderr and "--flush: " in p.stderr, p.stderr
     p = run("--host", str(tmp_path / "missing.ini"))
     assert p.returncode == 2 and "--host: cannot read" in p.stderr, p.stderr
+
+
+def test_flush_strategy_the_arch_has_not_names_the_line_that_set_it(tmp_path):
+    """broadcast is arm64's: on x86 it is refused while the file is checked, at the VM
+    section's line, or at the [host] line for a VM section that does not set flush."""
+    cases = [
+        ("[host]\nmem-per-vcpu = 4M\n[vm a]\nvcpus = 1\n[vm b]\nvcpus = 1\nflush = broadcast\n",
+         ":7: VM 'b': --flush: 'broadcast' is not available for --arch x86"),
+        ("[host]\nflush = broadcast\n[vm a]\nvcpus = 1\n",
+         ":2: VM 'a': --flush: 'broadcast' is not available for --arch x86"),
+        ("[host]\narch = mips\nflush = broadcast\n[vm a]\nvcpus = 1\nflush = pv\n[vm b]\nvcpus = 1\n",
+         ":3: VM 'b': --flush: 'broadcast' is not available for --arch mips"),
+    ]
+    for text, expected in cases:
+        host = write(tmp_path, text)
+        p = run("--host", host)
+        assert p.returncode == 2, (text, p.stderr)
+        assert p.stderr == "mmusim: " + host + expected + "\n", (text, p.stderr)
+    # On arm64 the same file runs.
+    ok = write(tmp_path, "[host]\narch = arm64\nflush = broadcast\n[vm a]\nvcpus = 1\n", "ok.ini")
+    p = run("--host", ok, "--quiet")
+    assert p.returncode == 0, p.stderr
 
 
 def test_config_refuses_sections_and_names_host(tmp_path):
