@@ -40,7 +40,8 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
                 ? std::make_unique<HostScheduler>(host_scheduler_params(cfg), stats)
                 : nullptr),
       tlbs(std::make_unique<PcpuTlbs>(cfg.physical_cpus(), pcpu_tlb_geometry(cfg))),
-      tags(std::make_unique<TlbTags>(tlb_tag_params(cfg), [this] { return tlbs->flush_all(); })),
+      tags(std::make_unique<TlbTags>(tlb_tag_params(cfg), [this] { return tlbs->flush_all(); },
+                                     heap, stats)),
       vm_host_{kernel, cfg,  stats, timeline,   phys,     pool,
                memsys, heap, host_memory, rcu, sched.get(), progress,
                [this](Vm&, Agent& vmm) { vm_done(vmm); }, tlbs.get(), tags.get()},

@@ -64,6 +64,24 @@ TEST(TlbTags, GlobalVmidAllocatorForcesEveryVcpuOut) {
   EXPECT_GT(stat(forced.json, "host.tlb_tag.forced_exits"), 0);
 }
 
+// Up to 5.17 the VMID allocation takes kvm_vmid_lock, and the rollover holds it while it waits
+// for the forced exits and flushes: the vCPUs it made exit, re-entering, need a new VMID too and
+// wait on the lock, so none runs a new-generation VMID before every TLB is clean.
+TEST(TlbTags, GlobalRolloverHoldsKvmVmidLock) {
+  SimConfig c = overcommitted(Arch::Arm64);
+  c.vcpus = 2;
+  c.pcpus = 4;
+  c.vmid_bits_narrow = 2;
+  c.kvm_version = KvmRelease{5, 17};
+  const Result r = run_vms(c, rounds(16, 400));
+  ASSERT_EQ(r.json.rfind("exception", 0), std::string::npos) << r.json;
+  EXPECT_GT(stat(r.json, "host.tlb_tag.forced_exits"), 0) << r.json;
+  // Every allocation under the lock; a vCPU whose sibling allocated meanwhile takes it too.
+  EXPECT_GE(stat(r.json, "host.kvm_vmid_lock.acquire"), stat(r.json, "host.tlb_tag.allocations"));
+  EXPECT_GT(stat(r.json, "host.kvm_vmid_lock.contended"), 0);
+  EXPECT_EQ(r.stale, 0);
+}
+
 // With 16-bit VMIDs the four VMs keep theirs: no rollover.
 TEST(TlbTags, WideVmidSpaceNeverRollsOver) {
   const Result r = run_vms(overcommitted(Arch::Arm64), rounds(16, 100));

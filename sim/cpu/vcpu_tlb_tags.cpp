@@ -30,14 +30,9 @@ void Vcpu::tags_before_entry() {
   if (tags_.arch() == Arch::Mips) return mips_take_asid();
   if (tags_.arch() != Arch::Arm64) return;
   // kvm_arm_vmid_update before the requests are checked and the guest entered: the VM's VMID
-  // of the current generation (a rollover invalidated every TLB).
-  bool rolled = false;
-  guest_.tlb_tag = tags_.vmid_update(guest_.vm, pcpu_, rolled);
-  if (!rolled) return;
-  agent_.advance(p_.tlb_flush_local);
-  // Up to 5.17 (--vmid-allocator global): no other CPU may run a guest under an old VMID, so
-  // every vCPU in guest mode is made to exit; each takes a new VMID as it enters again.
-  if (tags_.forces_exit()) tags_.force_vm_exit(agent_, *this, p_.ipi);
+  // of the current generation (a rollover invalidates every TLB; up to 5.17 it first makes
+  // every vCPU in guest mode exit, under kvm_vmid_lock: sim/hv/tlb_tags.hpp).
+  guest_.tlb_tag = tags_.vmid_update(agent_, *this, pcpu_, p_.ipi, p_.tlb_flush_local);
 }
 
 void Vcpu::mips_take_asid() {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sim/core/error.hpp"
+#include "sim/sync/lockdep_assert.hpp"
 
 namespace mmusim {
 
@@ -12,7 +13,8 @@ namespace {
 constexpr uint32_t kVpids = 1u << 16;  // VMX_NR_VPIDS
 }  // namespace
 
-TlbTags::TlbTags(const TlbTagParams& p, std::function<size_t()> flush_every_tlb)
+TlbTags::TlbTags(const TlbTagParams& p, std::function<size_t()> flush_every_tlb,
+                 KernelHeap& heap, Stats& stats)
     : p_(p), flush_every_tlb_(std::move(flush_every_tlb)),
       generation_(uint64_t(1) << p.vmid_bits),  // VMID_FIRST_VERSION
       map_(size_t(1) << p.vmid_bits, false),
@@ -22,9 +24,12 @@ TlbTags::TlbTags(const TlbTagParams& p, std::function<size_t()> flush_every_tlb)
   for (MipsCounter& c : mips_counter_) c.cache = uint64_t(1) << mips_bits();
   // kvm_arm_vmid_alloc_init warns unless there are more VMIDs than CPUs: a rollover keeps one
   // VMID per CPU and must still find a free one.
-  if (p.arch == Arch::Arm64 && (uint64_t(1) << p.vmid_bits) - 1 <= p.pcpus)
+  if (p.arch == Arch::Arm64 && p.vmid_allocator == VmidAllocator::Generational &&
+      (uint64_t(1) << p.vmid_bits) - 1 <= p.pcpus)
     throw UsageError("--vmid-bits: " + std::to_string(p.vmid_bits) + "-bit VMIDs are too few for " +
                      std::to_string(p.pcpus) + " physical CPUs (VMID 0 is reserved)");
+  if (p.arch == Arch::Arm64 && p.vmid_allocator == VmidAllocator::Global)
+    vmid_lock_ = std::make_unique<SpinLock>("host.kvm_vmid_lock", heap.alloc(), stats);
 }
 
 uint16_t TlbTags::tag_for_new_vcpu() {
@@ -47,11 +52,12 @@ uint16_t TlbTags::allocate_vpid() {
 
 // ---- arm64: arch/arm64/kvm/vmid.c ----
 
-uint16_t TlbTags::vmid_update(unsigned vm, unsigned pcpu, bool& rolled_over) {
-  rolled_over = false;
-  if (p_.vmid_allocator == VmidAllocator::Global) return global_vmid_update(vm, rolled_over);
+uint16_t TlbTags::vmid_update(Agent& a, const GuestCpu& self, unsigned pcpu, Cycles ipi,
+                              Cycles flush_local) {
+  if (p_.vmid_allocator == VmidAllocator::Global)
+    return global_vmid_update(a, self, ipi, flush_local);
   const unsigned bits = p_.vmid_bits;
-  uint64_t& id = vm_id_[vm];
+  uint64_t& id = vm_id_[self.vm_index()];
   // Fast path: the VMID is of the current generation and no rollover cleared this pCPU's
   // active slot meanwhile.
   if (active_[pcpu] != 0 && (id >> bits) == (generation_ >> bits)) {
@@ -61,31 +67,41 @@ uint16_t TlbTags::vmid_update(unsigned vm, unsigned pcpu, bool& rolled_over) {
   if ((id >> bits) != (generation_ >> bits)) {
     const uint64_t before = rollovers_;
     id = new_vmid(id);
-    rolled_over = rollovers_ != before;
+    if (rollovers_ != before) a.advance(flush_local);  // the caller's __kvm_flush_vm_context
   }
   active_[pcpu] = id;
   return uint16_t(id & ((uint64_t(1) << bits) - 1));
 }
 
-uint16_t TlbTags::global_vmid_update(unsigned vm, bool& rolled_over) {
-  auto& [gen, vmid] = global_vm_[vm];  // generation 0: none yet
-  if (gen == global_gen_) return vmid;
+uint16_t TlbTags::global_vmid_update(Agent& a, const GuestCpu& self, Cycles ipi,
+                                     Cycles flush_local) {
+  auto& [gen, vmid] = global_vm_[self.vm_index()];  // generation 0: none yet
+  if (gen == global_gen_) return vmid;              // need_new_vmid_gen: no
+  vmid_lock_->lock(a);
+  // Checked again under the lock: another vCPU of the VM may have allocated meanwhile.
+  if (gen == global_gen_) {
+    vmid_lock_->unlock(a);
+    return vmid;
+  }
   ++allocations_;
   if (next_vmid_ == 0) {
-    // First user of a new generation: every VM's VMID is of the old one now. The caller
-    // makes every vCPU exit, then every TLB is invalidated (force_vm_exit).
+    // First user of a new generation: every VM's VMID is of the old one now. Every vCPU in
+    // guest mode is made to exit, then every TLB is invalidated.
     ++global_gen_;
     next_vmid_ = 1;
     ++rollovers_;
-    rolled_over = true;
+    force_vm_exit(a, self, ipi);
+    a.advance(flush_local);
   }
   vmid = uint16_t(next_vmid_);
   next_vmid_ = (next_vmid_ + 1) & ((uint32_t(1) << p_.vmid_bits) - 1);
   gen = global_gen_;
+  vmid_lock_->unlock(a);
   return vmid;
 }
 
 void TlbTags::force_vm_exit(Agent& caller, const GuestCpu& self, Cycles ipi) {
+  lockdep_assert_held(caller, *vmid_lock_, __func__);
   auto ack = std::make_shared<FlushAck>();
   for (GuestCpu* v : vcpus_) {
     if (v == &self) continue;

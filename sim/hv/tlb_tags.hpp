@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,8 @@
 #include "sim/core/modes.hpp"
 #include "sim/core/stats_group.hpp"
 #include "sim/hv/guest_cpu.hpp"
+#include "sim/hv/kernel_heap.hpp"
+#include "sim/sync/spinlock.hpp"
 
 namespace mmusim {
 
@@ -64,8 +67,10 @@ struct TlbTagParams {
 
 class TlbTags {
  public:
-  // `flush_every_tlb`: invalidates every entry of every pCPU's TLBs, returns how many.
-  TlbTags(const TlbTagParams& p, std::function<size_t()> flush_every_tlb);
+  // `flush_every_tlb`: invalidates every entry of every pCPU's TLBs, returns how many. The
+  // global VMID allocator's lock word comes from `heap`, its statistics go to `stats`.
+  TlbTags(const TlbTagParams& p, std::function<size_t()> flush_every_tlb, KernelHeap& heap,
+          Stats& stats);
   Arch arch() const { return p_.arch; }
   // The tag a new vCPU starts with: its VPID (x86), none until its first entry (arm64: 0),
   // its walker's first ASID (MIPS: 1).
@@ -81,17 +86,17 @@ class TlbTags {
   }
 
   // --- arm64 ---
-  // kvm_arm_vmid_update for VM `vm` before one of its vCPUs enters the guest on `pcpu`:
-  // returns the VMID (the TLB tag) to run with. `rolled_over` is set when this allocation ran
-  // out of VMIDs and started a new generation (every TLB invalidated).
-  uint16_t vmid_update(unsigned vm, unsigned pcpu, bool& rolled_over);
-  // --vmid-allocator global: the vCPU whose VMID update rolled the space over makes every other
-  // vCPU of every VM that runs in guest mode exit, and waits until each has (force_vm_exit:
-  // an IPI `ipi` cycles away, as a remote flush's kick).
-  bool forces_exit() const { return p_.vmid_allocator == VmidAllocator::Global; }
+  // kvm_arm_vmid_update (update_vmid up to 5.17) for `self`'s VM before the vCPU enters the
+  // guest on `pcpu`: returns the VMID (the TLB tag) to run with. An allocation that runs out of
+  // VMIDs starts a new generation: every TLB is invalidated, for `flush_local` cycles of the
+  // caller. With --vmid-allocator global the allocation takes
+  // kvm_vmid_lock (a spinlock in host kernel memory), and the rollover, under it, first makes
+  // every other vCPU of every VM that runs in guest mode exit and waits until each has
+  // (force_vm_exit: an IPI `ipi` cycles away, as a remote flush's kick): no vCPU re-enters
+  // before the new generation's first VMID is set, since each needs the lock for its own.
+  uint16_t vmid_update(Agent& a, const GuestCpu& self, unsigned pcpu, Cycles ipi,
+                       Cycles flush_local);
   void add_vcpu(GuestCpu* v) { vcpus_.push_back(v); }
-  // ... then invalidates every TLB (__kvm_flush_vm_context).
-  void force_vm_exit(Agent& caller, const GuestCpu& self, Cycles ipi);
   // --vmid-allocator global: whether VM `vm`'s VMID is of an old generation. A vCPU checks it
   // again once in guest mode (a rollover while it prepared the entry sent it no IPI) and goes
   // round again, as kvm_arch_vcpu_ioctl_run did with need_new_vmid_gen.
@@ -140,7 +145,9 @@ class TlbTags {
   void publish(Stats& stats) const;
 
  private:
-  uint16_t global_vmid_update(unsigned vm, bool& rolled_over);  // update_vmid up to 5.17
+  // update_vmid up to 5.17
+  uint16_t global_vmid_update(Agent& a, const GuestCpu& self, Cycles ipi, Cycles flush_local);
+  void force_vm_exit(Agent& caller, const GuestCpu& self, Cycles ipi);
   uint64_t new_vmid(uint64_t old);  // vmid.c new_vmid: an id (generation | VMID)
   void flush_context();             // vmid.c flush_context: the rollover
   unsigned mips_bits() const {
@@ -161,6 +168,7 @@ class TlbTags {
   uint64_t global_gen_ = 1;
   uint32_t next_vmid_ = 1;
   std::map<unsigned, std::pair<uint64_t, uint16_t>> global_vm_;
+  std::unique_ptr<SpinLock> vmid_lock_;  // kvm_vmid_lock (global allocator only)
   std::vector<GuestCpu*> vcpus_;  // every VM's
   // MIPS: ids are version << bits | tag, as in arch/mips/mm/context.c and KVM's GuestIDs.
   struct MipsCounter {
