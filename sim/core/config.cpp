@@ -416,8 +416,9 @@ bool parse_config(int argc, const char* const* argv, SimConfig& out) {
     cfg.host_file = vm["host"].as<std::string>();
     cfg.vm_configs = vm_configs_of(cfg, vm_sections, table, values);
     cfg.vms = unsigned(cfg.vm_configs.size());
-    validate_host_limits(cfg, [&](const std::string&, const std::string& msg) {
-      throw UsageError("--host: " + cfg.host_file + ": " + msg);
+    validate_host_limits(cfg, [&](const std::string& option, const std::string& msg) {
+      const std::string named = option == "host" ? "" : "--" + option + ": ";
+      throw UsageError("--host: " + cfg.host_file + ": " + named + msg);
     });
   }
   out = cfg;

@@ -139,7 +139,21 @@ void validate_arm64_eager_split(const SimConfig& c, const Fail& fail) {
 
 }  // namespace
 
+void validate_vmid_space(const SimConfig& c, unsigned pcpus, const Fail& fail) {
+  // kvm_arm_vmid_alloc_init (5.18 on): a rollover keeps one VMID per CPU and must still find a
+  // free one, so there must be more VMIDs than CPUs besides the reserved VMID 0.
+  if (c.arch != Arch::Arm64 || c.vmid_bits != VmidBits::Bits8) return;
+  if (kvm_form(c.vmid_allocator, c.kvm_version, KvmChange::Arm64VmidGenerational,
+               VmidAllocator::Global, VmidAllocator::Generational) != VmidAllocator::Generational)
+    return;
+  if (255 <= pcpus)
+    fail("vmid-bits", "8-bit VMIDs are too few for " + std::to_string(pcpus) +
+                          " physical CPUs (VMID 0 is reserved; the allocator needs one more "
+                          "VMID than CPUs)");
+}
+
 void validate_arm64(const SimConfig& c, const Fail& fail) {
+  if (c.vm_configs.empty()) validate_vmid_space(c, c.physical_cpus(), fail);
   if (c.s2_levels == 1) fail("s2-levels", "1 level cannot map a 4K-granule IPA space; use 0, 2, 3 or 4");
   validate_arm64_eager_split(c, fail);
   if (c.arch != Arch::Arm64) return;

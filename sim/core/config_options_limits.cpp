@@ -109,6 +109,7 @@ void validate_host_limits(const SimConfig& c, const Fail& fail) {
   if (vcpus > 4096)
     fail("host", std::to_string(c.vm_configs.size()) + " VMs have " + std::to_string(vcpus) +
                      " vCPUs together, more than the 4096 allowed");
+  validate_vmid_space(c, c.pcpus ? c.pcpus : unsigned(vcpus), fail);
   const uint64_t limit = c.host_mem_limit ? c.host_mem_limit : machine_ram();
   if (limit && budget > limit)
     fail("host", "the VMs' " + format_size(guest) + " of guest memory need about " +

@@ -146,6 +146,8 @@ void validate_all(const SimConfig& c, const Fail& fail);
 // arm64 (sim/core/config_options_arm64.cpp)
 void add_arm64_options(OptionTable& o);
 void validate_arm64(const SimConfig& c, const Fail& fail);
+// The 5.18 VMID allocator needs more VMIDs than `pcpus` (the host's physical CPUs).
+void validate_vmid_space(const SimConfig& c, unsigned pcpus, const Fail& fail);
 // MIPS and host memory events (sim/core/config_options_mips.cpp)
 void add_mips_options(OptionTable& o);
 void validate_mips(const SimConfig& c, const Fail& fail);

@@ -84,3 +84,20 @@ def test_mips_guestids_count_per_pcpu(tmp_path):
     assert stats["host.tlb_tag.pcpu.0.guestids"] >= 2
     assert "host.tlb_tag.pcpu.0.asids" not in stats
     assert stats["host.tlb_tag.switch_flushes"] == 0
+
+
+def test_eight_bit_vmids_for_255_pcpus_exit_2(tmp_path):
+    # The 5.18 allocator needs one VMID more than pCPUs (VMID 0 reserved); the older one not.
+    small = ("--workload", "demand-paging", "--mem-per-vcpu", "64K")
+    r = run("--arch", "arm64", *small, "--vcpus", "255", "--vmid-bits", "8")
+    assert r.returncode == 2
+    assert "--vmid-bits" in r.stderr and "255 physical CPUs" in r.stderr, r.stderr
+    r = run("--arch", "arm64", *small, "--vcpus", "255", "--vmid-bits", "8", "--pcpus", "254",
+            "--stats-json", str(tmp_path / "ok.json"))
+    assert r.returncode == 0, r.stderr
+    host = tmp_path / "h.ini"
+    host.write_text("[host]\narch = arm64\nvmid-bits = 8\nmem-per-vcpu = 64K\n"
+                    "[vm a]\nvcpus = 128\n[vm b]\nvcpus = 128\n")
+    r = run("--host", str(host))
+    assert r.returncode == 2
+    assert str(host) in r.stderr and "--vmid-bits" in r.stderr, r.stderr
