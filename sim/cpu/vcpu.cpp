@@ -216,19 +216,24 @@ void Vcpu::do_access(const Op& op) {
   translate_miss(op);
 }
 
+WalkResult Vcpu::walk_on_miss(Addr gva, Access access) {
+  // The walk reads tables the hypervisor writes: do it at this vCPU's true time.
+  agent_.sync_for_access();
+  if (agent_.now() >= ipi_at_) take_ipi();
+  if (!tlb_used_) note_tlb_use();
+  const sc_core::sc_time before = agent_.offset();
+  sc_core::sc_time d = before;
+  WalkResult r = walker->walk(gva, access, guest_.guest_root_gpa, root_, d, agent_.name());
+  agent_.set_offset(d);
+  // The walk that ends in a second-stage fault is part of what the fault costs.
+  if (r.status == WalkResult::Status::StageTwoFault)
+    fault_walk_cycles_ += agent_.clock().to_cycles(d - before);
+  return r;
+}
+
 void Vcpu::translate_miss(const Op& op) {
   while (true) {
-    // The walk reads tables the hypervisor writes: do it at this vCPU's true time.
-    agent_.sync_for_access();
-    if (agent_.now() >= ipi_at_) take_ipi();
-    if (!tlb_used_) note_tlb_use();
-    const sc_core::sc_time before = agent_.offset();
-    sc_core::sc_time d = before;
-    WalkResult r = walker->walk(op.gva, op.access, guest_.guest_root_gpa, root_, d,
-                               agent_.name());
-    agent_.set_offset(d);
-    // The walk that ends in a second-stage fault is part of what the fault costs.
-    if (r.status == WalkResult::Status::StageTwoFault) fault_walk_cycles_ += agent_.clock().to_cycles(d - before);
+    const WalkResult r = walk_on_miss(op.gva, op.access);
     if (r.status == WalkResult::Status::Ok) {
       const TlbEntry e = fill_tlbs(r, op.gva);
       if (r.has_buddy) {  // the other page of a MIPS even/odd pair, loaded by the same refill

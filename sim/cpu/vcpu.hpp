@@ -210,6 +210,9 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void do_access(const Op& op);
   void mmu_off_access(const Op& op);  // Op::mmu_off: stage 2 only, non-cacheable
   void translate_miss(const Op& op);
+  // The walk after a TLB miss, at true time (IPIs taken first); a walk ending in a second-stage
+  // fault counts toward the fault's cost.
+  WalkResult walk_on_miss(Addr gva, Access access);
   void use_entry(const TlbEntry& e, const Op& op);
   // Builds the TLB entry of a completed walk of gva and inserts it in both TLB levels.
   TlbEntry fill_tlbs(const WalkResult& r, Addr gva);

@@ -49,13 +49,7 @@ void Vcpu::guest_pte_write(const Op& op) {
                    MemClass::PageTable);
       return;
     }
-    agent_.sync_for_access();
-    if (agent_.now() >= ipi_at_) take_ipi();
-    if (!tlb_used_) note_tlb_use();
-    sc_core::sc_time d = agent_.offset();
-    WalkResult r = walker->walk(op.gva, Access::Write, guest_.guest_root_gpa, root_, d,
-                                agent_.name());
-    agent_.set_offset(d);
+    const WalkResult r = walk_on_miss(op.gva, Access::Write);
     if (r.status == WalkResult::Status::Ok) {
       fill_tlbs(r, op.gva);
       continue;  // the store goes through the entry just filled
