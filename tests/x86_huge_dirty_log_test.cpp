@@ -120,7 +120,7 @@ TEST(EagerSplit, EnableLeavesNoHugeSpteAndTheDirtyPassSplitsNothing) {
   EXPECT_EQ(stat(r.stats_json, "hv.fault.fast_path"), kBlocks);
   EXPECT_EQ(pt(r, "update_leaves_block"), 0);
   EXPECT_EQ(pt(r, "update_leaves_4k"), kBlocks * kPerBlock);
-  EXPECT_EQ(stat(r.stats_json, "hv.dirty.wrprot_sptes"), kBlocks * kPerBlock);
+  EXPECT_EQ(stat(r.stats_json, "hv.dirty_log.wrprot_sptes"), kBlocks * kPerBlock);
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
 }
 

@@ -118,8 +118,8 @@ TEST(KvmReleaseRuns, Before515DirtyLoggingWritesTakeTheFullFaultPath) {
             stat(now.stats_json, "hv.lock.mmu_lock.read_acquire") +
                 stat(now.stats_json, "hv.fault.fast_path"));
   // Either way every write is logged and nothing is lost.
-  EXPECT_GT(stat(old.stats_json, "hv.dirty.marked"), 0);
-  EXPECT_EQ(stat(old.stats_json, "hv.dirty.marked"), stat(now.stats_json, "hv.dirty.marked"));
+  EXPECT_GT(stat(old.stats_json, "hv.dirty_log.marked"), 0);
+  EXPECT_EQ(stat(old.stats_json, "hv.dirty_log.marked"), stat(now.stats_json, "hv.dirty_log.marked"));
   EXPECT_EQ(stat(old.stats_json, "check.violations"), 0);
   EXPECT_EQ(stat(now.stats_json, "check.violations"), 0);
 }

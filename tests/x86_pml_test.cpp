@@ -99,14 +99,14 @@ TEST(Pml, DirtyBitsClearedInsteadOfWriteProtectionAndNoFaultsWhileDirtying) {
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   // Enabling and each of the 3 clears took the D bit of every 4K SPTE, none lost W ...
   EXPECT_EQ(stat(r.stats_json, "hv.pml.dirty_cleared"), 4 * pages);
-  EXPECT_EQ(stat(r.stats_json, "hv.dirty.wrprot_sptes"), 0);
+  EXPECT_EQ(stat(r.stats_json, "hv.dirty_log.wrprot_sptes"), 0);
   // ... so dirtying memory took no write-protection fault: only populating faulted.
   EXPECT_EQ(stat(r.stats_json, "hv.fault.fast_path"), 0);
   EXPECT_EQ(stat(r.stats_json, "guest.stage2_faults"), pages);
   // The walker logged every written page and KVM drained each into the bitmap.
   EXPECT_EQ(stat(r.stats_json, "walk.pml.logged"), 3 * pages);
   EXPECT_EQ(stat(r.stats_json, "hv.pml.flushed"), 3 * pages);
-  EXPECT_EQ(stat(r.stats_json, "hv.dirty.marked"), 3 * pages);
+  EXPECT_EQ(stat(r.stats_json, "hv.dirty_log.marked"), 3 * pages);
 }
 
 TEST(Pml, LogFullExitComesWithThe513thEntry) {
@@ -132,7 +132,7 @@ TEST(Pml, HugePagesAreStillWriteProtected) {
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
   // Enabling write-protected the four 2M leaves; the writes then faulted and mapped at 4K.
-  EXPECT_EQ(stat(r.stats_json, "hv.dirty.wrprot_sptes"), 4);
+  EXPECT_EQ(stat(r.stats_json, "hv.dirty_log.wrprot_sptes"), 4);
   EXPECT_GT(stat(r.stats_json, "guest.stage2_faults"), 4);
   // Split eagerly, they are 4K SPTEs whose D bits enabling cleared: nothing write-protected.
   c.eager_split = mmusim::EagerSplit::On;
@@ -140,7 +140,7 @@ TEST(Pml, HugePagesAreStillWriteProtected) {
   ASSERT_EQ(eager.exit_code, 0) << eager.stats_json;
   EXPECT_EQ(stat(eager.stats_json, "check.violations"), 0);
   EXPECT_EQ(stat(eager.stats_json, "hv.huge.eager_split"), 4);
-  EXPECT_EQ(stat(eager.stats_json, "hv.dirty.wrprot_sptes"), 0);
+  EXPECT_EQ(stat(eager.stats_json, "hv.dirty_log.wrprot_sptes"), 0);
   // Enable's 2048 D bits, then each of the two rounds' clear of the 2048 pages written.
   EXPECT_EQ(stat(eager.stats_json, "hv.pml.dirty_cleared"), 3 * 4 * 512);
 }

@@ -41,8 +41,8 @@ TEST(DirtyLog, LogHoldsExactlyThePagesWrittenEachRound) {
     // Every write after enabling hit a write-protected page and was fixed by the lockless fast
     // path, which logged it; enabling and each clear write-protected every page.
     EXPECT_EQ(stat(r.stats_json, "hv.fault.fast_path"), 3 * pages) << lock;
-    EXPECT_EQ(stat(r.stats_json, "hv.dirty.marked"), 3 * pages) << lock;
-    EXPECT_EQ(stat(r.stats_json, "hv.dirty.wrprot_sptes"), 4 * pages) << lock;
+    EXPECT_EQ(stat(r.stats_json, "hv.dirty_log.marked"), 3 * pages) << lock;
+    EXPECT_EQ(stat(r.stats_json, "hv.dirty_log.wrprot_sptes"), 4 * pages) << lock;
   }
 }
 

@@ -393,9 +393,9 @@ class TdpMmu : public HypervisorMmu,
                                 "fault cycles spent installing the SPTE (including flush waits)"};
     statistics::Counter fast_fixed{*this, "hv.fault.fast_path",
                                    "faults fixed by the lockless fast path"};
-    statistics::Counter dirty_marked{*this, "hv.dirty.marked",
+    statistics::Counter dirty_marked{*this, "hv.dirty_log.marked",
                                      "pages marked dirty in the dirty bitmap"};
-    statistics::Counter wrprot_sptes{*this, "hv.dirty.wrprot_sptes",
+    statistics::Counter wrprot_sptes{*this, "hv.dirty_log.wrprot_sptes",
                                      "SPTEs write-protected for dirty logging"};
     statistics::Counter roots_alloc{*this, "hv.root.allocated", "TDP roots allocated"};
     statistics::Counter roots_freed{*this, "hv.root.freed", "TDP roots freed"};
