@@ -190,6 +190,7 @@ MipsRefillWalkerParams mips_refill_walker_params(const SimConfig& cfg) {
   p.mips_tlb_exception = cfg.lat.mips_tlb_exception;
   p.mips_refill_work = cfg.lat.mips_refill_work;
   p.mips_asid_bump = cfg.lat.mips_asid_bump;
+  p.guestids = cfg.mips_guestid_bits != 0;
   return p;
 }
 

@@ -51,7 +51,8 @@ Vm::Vm(VmHost& h, const SimConfig& cfg, unsigned index, unsigned count, unsigned
   arch = make_arch(cfg_.arch, arch_params(cfg_), deps);
   // kvm_arch_flush_remote_tlbs on MIPS: VZ without GuestIDs marks the VM's root ASID stale on
   // every pCPU before the vCPUs are asked (a no-op in the other MIPS modes).
-  if (cfg_.arch == Arch::Mips) flush.set_arch_prepare([this] { h_.tags->mips_flush_vm(this->index); });
+  if (cfg_.arch == Arch::Mips)
+    flush.set_arch_prepare([this] { h_.tags->mips_flush_vm(this->index); });
   if (auto s = arch->make_flush_strategy(cfg_.flush)) flush.set_strategy(std::move(s));
   // Configuration checks refuse a strategy the arch has not, naming the line that set it
   // (validate_flush); this is the safety net for a config that did not pass them.

@@ -180,4 +180,49 @@ TEST(MipsTlbTags, GuestIdWrapFlushesThePcpu) {
   EXPECT_GT(skipped.stale, 0) << "a reused GuestID must hit its former holder's entries";
 }
 
+// Two vCPUs, each on a pCPU of its own, while the host swaps their pages out: each swap-out's
+// MMU notifier flushes remote TLBs.
+SimConfig mips_swap_storm() {
+  SimConfig c;
+  c.quiet = true;
+  c.arch = Arch::Mips;
+  c.vcpus = 2;
+  c.mem_per_vcpu = 1 << 20;
+  c.workload = WorkloadKind::SwapStorm;
+  c.host_events = 6;
+  return c;
+}
+
+// A remote flush renews the root ASID without GuestIDs, which tags the root TLB only: the
+// guest's own GVA->GPA pairs (the untagged guest TLB) survive it, as in KVM, where a root ASID
+// flush affects the root TLB alone (kvm_vz_check_requests). With GuestIDs the flush retires the
+// vCPU's guest TLB entries too, so its guest refills them. One vCPU per pCPU: no switches.
+TEST(MipsTlbTags, RootAsidFlushKeepsTheGuestTlb) {
+  SimConfig c = mips_swap_storm();
+  const Result rad = run_vms(c, PlatformHooks{});
+  c.mips_guestid_bits = 8;
+  const Result gid = run_vms(c, PlatformHooks{});
+  ASSERT_EQ(rad.json.rfind("exception", 0), std::string::npos) << rad.json;
+  ASSERT_EQ(gid.json.rfind("exception", 0), std::string::npos) << gid.json;
+  EXPECT_GT(stat(rad.json, "hv.flush.count"), 4);
+  EXPECT_LT(stat(rad.json, "mips.vz.guest_refill"), stat(gid.json, "mips.vz.guest_refill"));
+  EXPECT_EQ(rad.stale + gid.stale, 0);
+}
+
+// The flusher's side of VZ without GuestIDs is part of kvm_arch_flush_remote_tlbs: a strategy
+// that skips the flush (unsafe-skip) skips marking the VM's root ASID too, so the vCPUs keep
+// hitting translations the host took away, and the oracle sees them; with the flush, none.
+TEST(MipsTlbTags, SkippedFlushLeavesTheRootAsidAndItsStaleEntries) {
+  SimConfig c = mips_swap_storm();
+  const Result ok = run_vms(c, PlatformHooks{});
+  ASSERT_EQ(ok.json.rfind("exception", 0), std::string::npos) << ok.json;
+  EXPECT_GT(stat(ok.json, "mips.asid.new"), 0);
+  EXPECT_EQ(ok.stale, 0);
+  c.flush = FlushKind::UnsafeSkip;
+  const Result skipped = run_vms(c, PlatformHooks{});
+  ASSERT_EQ(skipped.json.rfind("exception", 0), std::string::npos) << skipped.json;
+  EXPECT_EQ(stat(skipped.json, "mips.asid.new"), 0) << "nobody marked the VM's ASID";
+  EXPECT_GT(skipped.stale, 0);
+}
+
 }  // namespace

@@ -64,8 +64,11 @@ inline Result run_vms(const SimConfig& c, const PlatformHooks& hooks) {
     p.stats.write_json(out);
     return out.str();
   });
-  for (unsigned vm = 0; vm < c.vms; ++vm)
-    r.stale += std::max(0.0, stat(r.json, "vm." + std::to_string(vm) + ".check.stale_tlb_hit"));
+  // One VM's statistics carry no "vm.<i>." prefix.
+  for (unsigned vm = 0; vm < c.vms; ++vm) {
+    const std::string prefix = c.vms == 1 ? "" : "vm." + std::to_string(vm) + ".";
+    r.stale += std::max(0.0, stat(r.json, prefix + "check.stale_tlb_hit"));
+  }
   return r;
 }
 

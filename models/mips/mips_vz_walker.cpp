@@ -140,8 +140,11 @@ void MipsVzWalker::flush_va(Addr gva) {
 
 void MipsVzWalker::tag_changed(bool dropped) {
   // A new root ASID or GuestID: entries under the old one can no longer hit. A wrap on the
-  // pCPU flushed its guest and root TLBs.
-  if (dropped) flush_caches();
+  // pCPU flushed its root TLB (local_flush_tlb_all) and, for GuestIDs, its guest TLB too
+  // (kvm_vz_get_new_guestid); a root ASID leaves the untagged guest TLB alone.
+  if (!dropped) return;
+  root_tlb_.flush_all();
+  if (p_.guestids) guest_tlb_.flush_all();
 }
 
 }  // namespace mmusim

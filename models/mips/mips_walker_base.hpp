@@ -57,6 +57,7 @@ struct MipsRefillWalkerParams {
   Cycles mips_tlb_exception = 30;   // TLB refill/invalid/modified exception entry and eret
   Cycles mips_refill_work = 12;     // refill handler instructions besides its loads
   Cycles mips_asid_bump = 40;       // giving a vCPU a new ASID on a flush request
+  bool guestids = false;            // VZ: the core tags the guest TLB by GuestID too
 };
 
 class MipsWalkerBase : public sc_core::sc_module, public TranslationWalker {

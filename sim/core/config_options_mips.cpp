@@ -1,6 +1,6 @@
 // The options of the MIPS model: KVM_CAP_SYNC_MMU on either side of KVM_CAP_SYNC_MMU on MIPS, the
-// ASID and GuestID widths of the software-refilled TLBs, dirty logging, and the host memory-manager event
-// workloads (ksm-merge, swap-storm, idle-tracking).
+// ASID and GuestID widths of the software-refilled TLBs, dirty logging, and the host
+// memory-manager event workloads (ksm-merge, swap-storm, idle-tracking).
 #include "sim/core/config_table.hpp"
 #include "sim/core/kvm_release.hpp"
 #include "sim/core/kvm_timeline.hpp"

@@ -22,7 +22,8 @@ size_t Vcpu::flush_tlb_all_request() {
 size_t Vcpu::flush_tlb_current_root() {
   // vmx_flush_tlb_current with EPT: INVEPT single-context of the root's EPTP, which covers
   // every VPID using it on this pCPU: the VM's other vCPUs there too.
-  if (tags_.arch() == Arch::X86 && !shadow_) return l1_.flush_vm(guest_.vm) + l2_.flush_vm(guest_.vm);
+  if (tags_.arch() == Arch::X86 && !shadow_)
+    return l1_.flush_vm(guest_.vm) + l2_.flush_vm(guest_.vm);
   return flush_own_tlb_entries();
 }
 
@@ -56,7 +57,8 @@ void Vcpu::mips_take_asid() {
     agent_.advance(p_.tlb_flush_local);
   }
   TagChange change = first_entry ? TagChange::First : TagChange::Shared;
-  if (a.fresh) change = a.first ? TagChange::First : a.wrapped ? TagChange::Wrapped : TagChange::Fresh;
+  if (a.fresh)
+    change = a.first ? TagChange::First : a.wrapped ? TagChange::Wrapped : TagChange::Fresh;
   agent_.advance(walker->retag(a.asid, change, dropped));
 }
 

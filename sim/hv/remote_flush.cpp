@@ -58,7 +58,10 @@ void RemoteFlush::run(Agent& caller, const FlushRequest& req) {
   // Zaps noted before this point are covered by this flush; later ones wait for the next.
   std::vector<Zap> covered;
   covered.swap(zaps_);
-  if (arch_prepare_ && strategy_->tells_vcpus()) arch_prepare_();
+  if (arch_prepare_ && strategy_->tells_vcpus()) {
+    caller.sync_for_access();  // host state the vCPUs read at their true time
+    arch_prepare_();
+  }
   strategy_->flush(caller, req, env_);
   caller.sync();
   Cycles end = caller.now();

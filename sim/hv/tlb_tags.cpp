@@ -19,7 +19,7 @@ TlbTags::TlbTags(const TlbTagParams& p, std::function<size_t()> flush_every_tlb,
       generation_(uint64_t(1) << p.vmid_bits),  // VMID_FIRST_VERSION
       map_(size_t(1) << p.vmid_bits, false),
       active_(p.pcpus, 0), reserved_(p.pcpus, 0), last_thread_(p.pcpus, -1),
-      mips_counter_(p.pcpus), mips_epoch_(p.pcpus, 0) {
+      mips_counter_(p.pcpus) {
   // ASID_FIRST_VERSION / GUESTID_FIRST_VERSION: version 1, tag 0 (the root's).
   for (MipsCounter& c : mips_counter_) c.cache = uint64_t(1) << mips_bits();
   // kvm_arm_vmid_alloc_init warns unless there are more VMIDs than CPUs: a rollover keeps one
@@ -105,7 +105,10 @@ void TlbTags::force_vm_exit(Agent& caller, const GuestCpu& self, Cycles ipi) {
   auto ack = std::make_shared<FlushAck>();
   for (GuestCpu* v : vcpus_) {
     if (v == &self) continue;
-    if (caller.cmpxchg(v->mode_word(), kInGuestMode, kExitingGuestMode) != kInGuestMode) continue;
+    // smp_call_function_many(cpu_all_mask, ..., wait): every CPU still running guest code is
+    // waited for, a vCPU another flusher kicked (EXITING, its IPI not yet taken) included.
+    if (caller.cmpxchg(v->mode_word(), kInGuestMode, kExitingGuestMode) == kOutsideGuestMode)
+      continue;
     ++ack->pending;
     ++forced_exits_;
     caller.catch_up();  // send_ipi times the IPI from the kernel's clock
@@ -218,14 +221,13 @@ TlbTags::MipsAsid TlbTags::mips_asid(unsigned vm, int vcpu, unsigned pcpu) {
     if (r.wrapped) {
       if (p_.mips_scheme == MipsTagScheme::GuestIds) ++next;  // GuestID 0 is the root's
       ++counter.wraps;
-      ++mips_epoch_[pcpu];
     }
     ++counter.taken;
     id = counter.cache = next;
     r.fresh = true;
   }
   r.asid = uint16_t(id & mask);
-  r.epoch = mips_epoch_[pcpu];
+  r.epoch = counter.wraps;
   return r;
 }
 

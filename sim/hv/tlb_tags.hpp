@@ -22,9 +22,11 @@
 //     pCPU switching to another vCPU thread drops it (kvm_vz_vcpu_load_tlb); VZ with GuestIDs
 //     gives each vCPU a GuestID per pCPU that its flush request drops (kvm_vz_check_requests),
 //     GuestID 0 being the root's, and tags both TLBs with it, so no switch flush.
-// The allocator state is host-private bookkeeping manipulated at the caller's true time, as
-// KVM's is under cpu_vmid_lock; its statistics (host.tlb_tag.*) appear when a tag space is
-// shared: pCPUs are overcommitted, or --vpid off.
+// The allocator state is host-private bookkeeping manipulated at the caller's true time. The
+// pre-5.18 arm64 allocation runs under kvm_vmid_lock, a simulated spinlock (its waits matter:
+// vCPUs forced out by a rollover queue on it); the 5.18 slow path's cpu_vmid_lock and the MIPS
+// counters (per-CPU, preemption off) are not simulated locks. Statistics (host.tlb_tag.*)
+// appear when a tag space is shared: pCPUs are overcommitted, or --vpid off.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -119,7 +121,7 @@ class TlbTags {
     bool fresh = false;    // a new one was taken from the pCPU's counter
     bool first = false;    // ... the context's first on this pCPU
     bool wrapped = false;  // ... and the counter wrapped: the caller flushes the pCPU's TLB
-    uint64_t epoch = 0;    // wraps of this pCPU's counters so far (each flushed its TLBs)
+    uint64_t epoch = 0;    // wraps of this pCPU's counter so far (each flushed its TLBs)
   };
   MipsTagScheme mips_scheme() const { return p_.mips_scheme; }
   // The tag of vCPU `vcpu` of VM `vm` entering on `pcpu`.
@@ -177,7 +179,6 @@ class TlbTags {
   };
   std::vector<int> last_thread_;        // per pCPU
   std::vector<MipsCounter> mips_counter_;  // per pCPU: root ASIDs, or GuestIDs
-  std::vector<uint64_t> mips_epoch_;    // per pCPU: wraps of its counter
   struct MipsContext {
     std::vector<uint64_t> id;        // cpu_context / vzguestid, per pCPU (0: none yet)
     std::vector<bool> flush_mask;    // asid_flush_mask (or dropped GuestIDs), per pCPU

@@ -92,8 +92,6 @@ class PagingStructureCache {
   uint64_t clock_ = 0;
 };
 
-// What a vCPU needs from its translation hardware. The default is the two-dimensional
-// hardware Walker below; an arch whose TLB is refilled by software supplies its own.
 // Why a MIPS vCPU's TLB tag changed (TranslationWalker::retag; sim/hv/tlb_tags.hpp).
 enum class TagChange {
   First,    // its context's first tag on this pCPU
@@ -102,6 +100,8 @@ enum class TagChange {
   Shared,   // another vCPU of the VM took the VM context's new one (VZ without GuestIDs)
 };
 
+// What a vCPU needs from its translation hardware. The default is the two-dimensional
+// hardware Walker below; an arch whose TLB is refilled by software supplies its own.
 class TranslationWalker {
  public:
   virtual ~TranslationWalker() = default;
