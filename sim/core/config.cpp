@@ -417,8 +417,13 @@ bool parse_config(int argc, const char* const* argv, SimConfig& out) {
     cfg.vm_configs = vm_configs_of(cfg, vm_sections, table, values);
     cfg.vms = unsigned(cfg.vm_configs.size());
     validate_host_limits(cfg, [&](const std::string& option, const std::string& msg) {
-      const std::string named = option == "host" ? "" : "--" + option + ": ";
-      throw UsageError("--host: " + cfg.host_file + ": " + named + msg);
+      if (option == "host") throw UsageError("--host: " + cfg.host_file + ": " + msg);
+      // A host-wide option: where it was set (the [host] line, or nowhere: its default).
+      auto it = values.find(option);
+      const std::string where = it != values.end() && !it->second.origin.empty()
+                                    ? it->second.origin
+                                    : "--host: " + cfg.host_file + ": ";
+      throw UsageError(where + "--" + option + ": " + msg);
     });
   }
   out = cfg;

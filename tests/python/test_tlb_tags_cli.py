@@ -100,4 +100,4 @@ def test_eight_bit_vmids_for_255_pcpus_exit_2(tmp_path):
                     "[vm a]\nvcpus = 128\n[vm b]\nvcpus = 128\n")
     r = run("--host", str(host))
     assert r.returncode == 2
-    assert str(host) in r.stderr and "--vmid-bits" in r.stderr, r.stderr
+    assert f"{host}:3: --vmid-bits" in r.stderr, r.stderr  # the [host] line that set it
