@@ -383,7 +383,8 @@ void expect_reference_true_lru() {
     uint32_t sets;
     unsigned ways;
   };
-  for (const Geometry g : {Geometry{4, 12}, Geometry{3, 5}, Geometry{2, 16}, Geometry{1, 1}}) {
+  for (const Geometry g : {Geometry{4, 12}, Geometry{3, 5}, Geometry{2, 16}, Geometry{1, 1},
+                           Geometry{2, 20}, Geometry{1, 33}}) {
     Array t(uint64_t(g.sets) * g.ways * kLineSize, g.ways, "test");
     const uint32_t slots = g.sets * g.ways;
     std::vector<uint64_t> tag(slots, TagArray::kInvalid), used(slots, 0);

@@ -132,6 +132,36 @@ TEST(PhysMem, PeekSeesWindowWordsWithoutBackingAndDefersTheRest) {
   EXPECT_EQ(m.read64(out), 7u);
 }
 
+// A window's vector starts at the first page backed there; a page backed below it later moves
+// the start down (peek, the direct path, then sees it) without moving any page, as long as the
+// window's dense span still covers everything. A page too far below stays in the hash map.
+TEST(PhysMem, APageBackedBelowAWindowsStartJoinsTheWindow) {
+  PhysMem m;
+  const Addr base = phys_layout::kKernelBase + 16 * kPageSize;
+  m.write64(base + 2 * kPageSize, 1);
+  uint64_t* first = m.word(base + 2 * kPageSize);
+  EXPECT_EQ(m.peek(base), nullptr);  // below the vector's start: only read64() can tell
+  m.write64(base, 2);
+  ASSERT_NE(m.peek(base), nullptr);
+  EXPECT_EQ(*m.peek(base), 2u);
+  EXPECT_EQ(m.word(base + 2 * kPageSize), first);  // the page did not move
+  EXPECT_EQ(*first, 1u);
+  ASSERT_NE(m.peek(base + kPageSize), nullptr);  // between: unbacked, reads zero
+  EXPECT_EQ(*m.peek(base + kPageSize), 0u);
+  EXPECT_EQ(m.backed_pages(), 2u);
+  // Beyond the dense span below: kept in the map, still a plain page.
+  const Addr top = phys_layout::kPageTableBase + (PhysMem::kDensePages << kPageShift);
+  m.write64(top, 3);
+  m.write64(phys_layout::kPageTableBase, 4);  // the window's vector would be one too long
+  EXPECT_EQ(m.peek(phys_layout::kPageTableBase), nullptr);
+  EXPECT_EQ(m.read64(phys_layout::kPageTableBase), 4u);
+  EXPECT_EQ(m.read64(top), 3u);
+  m.drop_page(base);
+  EXPECT_EQ(m.read64(base), 0u);
+  EXPECT_EQ(m.read64(base + 2 * kPageSize), 1u);
+  EXPECT_EQ(m.backed_pages(), 3u);
+}
+
 TEST(PagePool, AllocReturnsDistinctZeroedPagesInsideThePool) {
   PhysMem m;
   PagePool pool(m);

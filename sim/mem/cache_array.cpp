@@ -9,7 +9,7 @@ namespace mmusim {
 
 template <bool Linked>
 TagArrayT<Linked>::TagArrayT(uint64_t size_bytes, unsigned ways, const std::string& what)
-    : ways_(ways), ways4_(ways & ~3u) {
+    : ways_(ways), tail_mask_((1u << ((ways - 1) % 16 + 1)) - 1) {
   if (ways == 0 || ways > 255)
     throw UsageError(what + ": associativity must be between 1 and 255 ways");
   const uint64_t way_bytes = uint64_t(ways) * kLineSize;
@@ -23,6 +23,7 @@ TagArrayT<Linked>::TagArrayT(uint64_t size_bytes, unsigned ways, const std::stri
   if ((sets & (sets - 1)) == 0) set_mask_ = sets - 1;
   tags_.assign(size_t(sets_) * ways_, kInvalid);
   meta_.assign(size_t(sets_) * ways_, Meta{});
+  fps_.assign(size_t(sets_) * ways_ + 15, 0);
 }
 
 // An empty way is exactly a way with stamp 0 (fill stamps at least 1, invalidate resets to 0,

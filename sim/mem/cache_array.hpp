@@ -5,13 +5,17 @@
 // recency stamp, so a hit that touches the stamp finds the link in the same host cache line.
 // The LLC has nothing below it to link to and keeps its stamps dense (its victim scans read 16
 // of them). What else a line carries (coherence state, directory entry) lives in parallel
-// vectors owned by the cache level and indexed by the same slot number, so the lookup loop
-// scans one flat array of tags.
+// vectors owned by the cache level and indexed by the same slot number, so a lookup reads one
+// flat array of tag fingerprints, then the tags those name.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "sim/core/types.hpp"
 
@@ -48,22 +52,34 @@ class TagArrayT {
     return set_mask_ != kNoMask ? uint32_t(line & set_mask_) : uint32_t(line % sets_);
   }
 
-  // Slot holding `line`, or kNone. Hot path of every access: a scan of one set, four ways per
-  // step (the common geometries have 10 to 16 ways, so the loop overhead would otherwise cost
-  // as much as the compares).
+  // Slot holding `line`, or kNone. Hot path of every access. A line sits in at most one way of
+  // its set, so the order of the search does not matter: the set's one-byte fingerprints (16
+  // ways in one host load, compared at once) name the few ways whose full tag is worth reading.
+  // A miss, the common case of the LLC, then mostly reads no tag at all (the tags of a 16-way
+  // set span two host cache lines, its fingerprints a quarter of one).
   uint32_t find(uint64_t line) const {
     const uint32_t base = set_of(line) * ways_;
+#if defined(__SSE2__)
+    const __m128i want = _mm_set1_epi8(char(fingerprint(line)));
+    const uint8_t* f = fps_.data() + base;
     const uint64_t* t = tags_.data() + base;
-    unsigned w = 0;
-    for (; w < ways4_; w += 4) {
-      if (t[w] == line) return base + w;
-      if (t[w + 1] == line) return base + w + 1;
-      if (t[w + 2] == line) return base + w + 2;
-      if (t[w + 3] == line) return base + w + 3;
+    for (unsigned w = 0; w < ways_; w += 16) {
+      // fps_ has 15 bytes of padding at its end, so the last set's load stays inside it.
+      const __m128i got = _mm_loadu_si128(reinterpret_cast<const __m128i*>(f + w));
+      unsigned m = unsigned(_mm_movemask_epi8(_mm_cmpeq_epi8(got, want)));
+      if (ways_ - w < 16) m &= tail_mask_;
+      for (; m; m &= m - 1) {
+        const unsigned i = w + unsigned(__builtin_ctz(m));
+        if (t[i] == line) return base + i;
+      }
     }
-    for (; w < ways_; ++w)
+    return kNone;
+#else
+    const uint64_t* t = tags_.data() + base;
+    for (unsigned w = 0; w < ways_; ++w)
       if (t[w] == line) return base + w;
     return kNone;
+#endif
   }
 
   // Marks the slot most recently used.
@@ -82,10 +98,12 @@ class TagArrayT {
 
   void fill(uint32_t slot, uint64_t line) {
     tags_[slot] = line;
+    fps_[slot] = fingerprint(line);
     touch(slot);
   }
   void invalidate(uint32_t slot) {
     tags_[slot] = kInvalid;
+    fps_[slot] = 0;
     meta_[slot].stamp = 0;
   }
   uint64_t tag(uint32_t slot) const { return tags_[slot]; }
@@ -112,11 +130,19 @@ class TagArrayT {
 
   uint32_t sets_ = 0;
   unsigned ways_ = 0;
-  unsigned ways4_ = 0;  // ways_ rounded down to a multiple of 4
+  unsigned tail_mask_ = 0;  // the ways of a set's last group of 16 fingerprints, as bits
   static constexpr uint64_t kNoMask = ~uint64_t(0);
   uint64_t set_mask_ = kNoMask;  // sets - 1 for a power-of-two set count, else kNoMask
   uint32_t clock_ = 0;
   std::vector<uint64_t> tags_;
+  // Per slot, 8 bits of a hash of its tag (find() compares these first); an empty way's is
+  // whatever it was, which costs at most a tag read that fails (kInvalid is no line).
+  std::vector<uint8_t> fps_;
+  static uint8_t fingerprint(uint64_t line) {
+    // The top byte of a multiplicative hash depends on every bit of the line number: lines of
+    // one set differ only above the set index.
+    return uint8_t((line * 0x9E3779B97F4A7C15ull) >> 56);
+  }
   using Meta = cache_detail::SlotMeta<Linked>;
   std::vector<Meta> meta_;
 };

@@ -159,6 +159,10 @@ Cycles MemorySystem::Impl::zero_stream(uint64_t first_line, uint64_t lines, Cycl
   buffers.assign(std::max(1u, p_.fill_buffers), when);
   Cycles finish = when, queued = 0;
   const bool versioned = !versions.empty();
+  // The line's fill buffer (i % buffers) and channel (line % channels) advance by one per line:
+  // counted, not divided (two 64-bit divisions per line were a third of the loop).
+  const size_t nbuf = buffers.size();
+  size_t b = 0, ch = size_t(first_line % nch);
   for (uint64_t i = 0; i < lines; ++i) {
     const uint64_t line = first_line + i;
     const uint32_t s = llc.find(line);
@@ -173,14 +177,16 @@ Cycles MemorySystem::Impl::zero_stream(uint64_t first_line, uint64_t lines, Cycl
     }
     if (versioned)
       if (DataVersions::Line* v = versions.find(line)) v->dram = v->cached = v->latest = versions.next();
-    Cycles& buffer = buffers[i % buffers.size()];
+    Cycles& buffer = buffers[b];
     const Cycles arrive = buffer + p_.llc_hit;
-    Cycles& busy = channel_busy[line % nch];
+    Cycles& busy = channel_busy[ch];
     const Cycles start = std::max(arrive, busy);
     queued += start - arrive;
     busy = start + p_.dram_occupancy;
     buffer = busy;
     finish = std::max(finish, busy);
+    if (++b == nbuf) b = 0;
+    if (++ch == nch) ch = 0;
   }
   stats.zero_queue_wait.sample(queued);
   stats.zero_lines.inc(lines);

@@ -44,6 +44,8 @@ PhysMem::Page* PhysMem::back(Addr hpa) {
     // Nothing is backed in this window yet, so nothing moves: its vector starts here.
     windows_[w].first_pfn = hpa >> kPageShift;
     windows_[w].anchored = true;
+  } else if (w < kWindows && (hpa >> kPageShift) < windows_[w].first_pfn) {
+    extend_down(windows_[w], storage_[w], hpa >> kPageShift);
   }
   uint64_t i;
   if (window_of(hpa, i)) {
@@ -60,6 +62,30 @@ PhysMem::Page* PhysMem::back(Addr hpa) {
   }
   sparse_.emplace(hpa >> kPageShift, std::move(page));
   return p;
+}
+
+// A page backed just below where a window's vector starts (the first page written in a region
+// need not be its lowest: a table is often written before the page under it) would otherwise
+// live in the hash map and cost a hash lookup at every access: the vector starts at it instead,
+// when everything it holds still fits in the dense range. Pages of the map now inside the
+// vector's range move into it; the pages themselves stay where they are (pointers stay valid).
+void PhysMem::extend_down(Window& win, std::vector<std::unique_ptr<Page>>& storage, Addr pfn) {
+  const uint64_t shift = win.first_pfn - pfn;
+  if (win.size + shift > kDensePages) return;
+  std::vector<std::unique_ptr<Page>> moved(win.size + shift);
+  for (uint64_t i = 0; i < win.size; ++i) moved[i + shift] = std::move(storage[i]);
+  for (auto it = sparse_.begin(); it != sparse_.end();) {
+    if (it->first >= pfn && it->first < win.first_pfn) {
+      moved[it->first - pfn] = std::move(it->second);
+      it = sparse_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  storage = std::move(moved);
+  win.first_pfn = pfn;
+  win.slots = storage.data();
+  win.size = storage.size();
 }
 
 // Both page operations accept any address inside the page. An unbacked page already reads as

@@ -63,8 +63,9 @@ class PhysMem {
   void drop_page(Addr page_hpa);
   size_t backed_pages() const { return backed_; }
 
-  // Pages this far above the first page backed in their window are indexed directly; anything
-  // past that or below it (or above the kernel window) goes to the hash map.
+  // Pages this far above the lowest page backed in their window are indexed directly (a page
+  // backed below the vector's start moves its start down, while this span still covers it
+  // all); anything else (or above the kernel window) goes to the hash map.
   static constexpr uint64_t kDensePages = uint64_t(1) << 22;  // 16 GiB per window
 
  private:
@@ -111,6 +112,7 @@ class PhysMem {
   [[gnu::noinline]] uint64_t read64_sparse(Addr hpa) const;
   static constexpr uint64_t kZeroWord = 0;
   [[gnu::noinline]] Page* back(Addr hpa);  // backs the (unbacked) page of hpa with zeros
+  void extend_down(Window& win, std::vector<std::unique_ptr<Page>>& storage, Addr pfn);
   static void check_aligned(Addr hpa) {
     if (hpa & 7) misaligned(hpa);
   }
