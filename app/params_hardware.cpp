@@ -101,8 +101,7 @@ TlbTagParams tlb_tag_params(const SimConfig& cfg) {
   TlbTagParams p;
   p.arch = cfg.arch;
   p.pcpus = cfg.physical_cpus();
-  p.vmid_bits = cfg.vmid_bits_narrow ? cfg.vmid_bits_narrow
-                                     : (cfg.vmid_bits == VmidBits::Bits8 ? 8 : 16);
+  p.vmid_bits = cfg.vmid_bits_narrow ? cfg.vmid_bits_narrow : vmid_width(cfg.vmid_bits);
   p.vpid = cfg.vpid == VpidMode::On;
   p.vmid_allocator = kvm_form(cfg.vmid_allocator, cfg.kvm_version,
                               KvmChange::Arm64VmidGenerational, VmidAllocator::Global,

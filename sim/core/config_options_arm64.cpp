@@ -142,12 +142,14 @@ void validate_arm64_eager_split(const SimConfig& c, const Fail& fail) {
 void validate_vmid_space(const SimConfig& c, unsigned pcpus, const Fail& fail) {
   // kvm_arm_vmid_alloc_init (5.18 on): a rollover keeps one VMID per CPU and must still find a
   // free one, so there must be more VMIDs than CPUs besides the reserved VMID 0.
-  if (c.arch != Arch::Arm64 || c.vmid_bits != VmidBits::Bits8) return;
+  if (c.arch != Arch::Arm64) return;
   if (kvm_form(c.vmid_allocator, c.kvm_version, KvmChange::Arm64VmidGenerational,
                VmidAllocator::Global, VmidAllocator::Generational) != VmidAllocator::Generational)
     return;
-  if (255 <= pcpus)
-    fail("vmid-bits", "8-bit VMIDs are too few for " + std::to_string(pcpus) +
+  const unsigned bits = vmid_width(c.vmid_bits);
+  if ((uint64_t(1) << bits) - 1 <= pcpus)
+    fail("vmid-bits", std::to_string(bits) + "-bit VMIDs are too few for " +
+                          std::to_string(pcpus) +
                           " physical CPUs (VMID 0 is reserved; the allocator needs one more "
                           "VMID than CPUs)");
 }

@@ -50,6 +50,7 @@ enum class LockNeedbreak { Ignore, Yield };
 enum class PmlMode { Off, On };
 // arm64 VMID width (ID_AA64MMFR1_EL1.VMIDBits; KVM uses 16 when the CPU has them).
 enum class VmidBits { Bits8, Bits16 };
+inline unsigned vmid_width(VmidBits b) { return b == VmidBits::Bits8 ? 8 : 16; }
 // x86 VPIDs (kvm_intel's enable_vpid): off, every vCPU runs with VPID 0.
 enum class VpidMode { Off, On };
 // EPT accessed/dirty flags (vmx's enable_ept_ad_bits): on, the walker sets A/D and aging clears
