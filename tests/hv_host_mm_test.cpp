@@ -1,6 +1,6 @@
 // The host memory manager as the faulting threads run it (sim/hv/host_mm.hpp): GUP's fast and
 // slow paths, the page reference count on its struct page line, the racing first touch of
-// do_anonymous_page, the per-CPU allocator lists, and page zeroing as DRAM traffic.
+// do_anonymous_page, the per-CPU allocator lists, and page zeroing through the caches.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -114,44 +114,101 @@ TEST(HostMm, PerCpuListRefillsFromTheZoneInBatches) {
   EXPECT_EQ(r.stat("host.mm.zone_lock.acquire"), 3u);
 }
 
-// Zeroing streams whole lines to the DRAM channels: one core alone is bound by its fill buffers
-// and never waits for a channel; 48 cores at once ask for more than the channels carry, queue
-// there, and each takes longer.
-TEST(HostMm, ZeroingManyPagesAtOnceQueuesOnDram) {
-  auto zero_time = [](unsigned cpus, uint64_t* queued) {
+// Zeroing allocates its lines in the caches without reading them; DRAM sees them only as the
+// dirty victims of later fills. One core zeroing 4 MiB fits in the LLC: bound by its fill
+// buffers alone, it never waits for a channel. 48 cores zeroing 4 MiB each overflow the LLC;
+// every further fill evicts a zeroed (dirty) line, more than the channels carry, so the fills
+// wait for them and each core takes longer.
+TEST(HostMm, ZeroingMoreThanTheCachesHoldQueuesOnDram) {
+  auto zero_time = [](unsigned cpus, uint64_t* queued, uint64_t* writebacks) {
     SyncRig rig(cpus);
     std::vector<Cycles> took(cpus);
     for (unsigned c = 0; c < cpus; ++c)
       rig.spawn(c, [&took, c](Agent& a) {
         const Cycles t0 = a.now();
-        a.zero_stream(Addr(1) << 30 | Addr(c) << 24, 64 * kPageSize);
+        a.zero_lines(Addr(1) << 32 | Addr(c) << 24, 1024 * kPageSize);
         a.sync();
         took[c] = a.now() - t0;
       });
     rig.run();
     *queued = rig.stats.find_histogram("mem.zero.queue_wait")->sum();
+    *writebacks = rig.stats.value("mem.writebacks");
+    EXPECT_EQ(rig.stats.value("mem.dram.accesses"), 0u) << "no zeroed line is read first";
     Cycles worst = 0;
     for (Cycles t : took) worst = std::max(worst, t);
     return worst;
   };
-  uint64_t queued1 = 0, queued48 = 0;
-  const Cycles alone = zero_time(1, &queued1), together = zero_time(48, &queued48);
+  uint64_t queued1 = 0, queued48 = 0, wb1 = 0, wb48 = 0;
+  const Cycles alone = zero_time(1, &queued1, &wb1);
+  const Cycles together = zero_time(48, &queued48, &wb48);
   EXPECT_EQ(queued1, 0u);
+  EXPECT_EQ(wb1, 0u);
+  EXPECT_GT(wb48, 0u);
   EXPECT_GT(queued48, 0u);
   EXPECT_GT(together, alone * 3 / 2);
-  // Alone: 4096 lines, 10 in flight, each 42 + 3 cycles.
-  EXPECT_NEAR(double(alone), 4096.0 / 10 * 45, 50.0);
+  // Alone: 65536 lines, 10 in flight, each owned from the directory in 42 cycles.
+  EXPECT_NEAR(double(alone), 65536.0 / 10 * 42, 100.0);
+}
+
+// clear_page writes through the caches: the page is then in the zeroing CPU's L1, so its next
+// access hits there, while another CPU's copy of a line of it was dropped, modified or not,
+// without its data moving.
+TEST(HostMm, AZeroedPageIsLeftInTheZeroingCpusCaches) {
+  SyncRig rig(2);
+  const Addr page = Addr(1) << 31;
+  uint64_t l1_before = 0, l1_after = 0, read_back = 1;
+  rig.spawn(1, [&](Agent& a) { a.store(page + 64, 42, MemClass::PageTable); });
+  rig.spawn(0, [&](Agent& a) {
+    a.advance(1000);  // after CPU 1's store
+    a.sync();
+    a.zero_lines(page, kPageSize);
+    l1_before = rig.stats.value("mem.l1.hit");
+    read_back = a.load(page + 64, MemClass::PageTable);
+    l1_after = rig.stats.value("mem.l1.hit");
+  });
+  rig.run();
+  EXPECT_EQ(read_back, 0u);
+  EXPECT_EQ(l1_after, l1_before + 1);
+  EXPECT_EQ(rig.stats.value("mem.zero.dropped"), 1u);
+  EXPECT_EQ(rig.stats.value("mem.coherence.c2c"), 0u);
+  EXPECT_EQ(rig.stats.value("mem.dram.accesses"), 1u);  // CPU 1's store alone read its line
+}
+
+// A THP fault clears the huge page subpage by subpage with the faulting one last
+// (clear_huge_page), so that subpage is the one in the faulting CPU's L1 afterwards; cleared
+// front to back, the L1 would hold the last subpages instead.
+TEST(HostMm, AHugePageFaultClearsTheFaultingSubpageLast) {
+  HostMmParams p;
+  p.backing_level = 2;
+  HostRig r(1, p);
+  const uint64_t gfn = (uint64_t(7) << 9) + 300;  // subpage 300 of a 2 MiB page
+  uint64_t target_l1 = 0, first_l1 = 0;
+  r.rig.spawn(0, [&](Agent& a) {
+    const HostPage hp = r.host.resolve(a, gfn, true);
+    r.host.release(a, hp);
+    ASSERT_EQ(hp.level, 2u);
+    const uint64_t h0 = r.stat("mem.l1.hit");
+    a.load(hp.hpa + 128, MemClass::PageTable);
+    const uint64_t h1 = r.stat("mem.l1.hit");
+    a.load(hp.hpa - 300 * kPageSize + 128, MemClass::PageTable);  // subpage 0
+    target_l1 = h1 - h0;
+    first_l1 = r.stat("mem.l1.hit") - h1;
+  });
+  r.rig.run();
+  EXPECT_GE(r.stat("mem.zero.lines"), 512u * kPageSize / kLineSize);  // and table pages
+  EXPECT_EQ(target_l1, 1u);
+  EXPECT_EQ(first_l1, 0u);
 }
 
 // A zeroed range reads back as zero, whatever the words held.
-TEST(HostMm, ZeroStreamClearsContents) {
+TEST(HostMm, ZeroLinesClearsContents) {
   SyncRig rig(1);
   const Addr page = Addr(1) << 31;
   uint64_t before = 0, after = 1;
   rig.spawn(0, [&](Agent& a) {
     a.store(page + 64, 42, MemClass::PageTable);
     before = a.load(page + 64, MemClass::PageTable);
-    a.zero_stream(page, kPageSize);
+    a.zero_lines(page, kPageSize);
     after = a.load(page + 64, MemClass::PageTable);
   });
   rig.run();

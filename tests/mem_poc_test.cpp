@@ -99,6 +99,26 @@ TEST(MemPoc, InvalidateDiscardsDirtyDataAndRangeCostsPerLine) {
   EXPECT_EQ(rig.stats.value("mem.cmo.lines"), 1u + 64u);
 }
 
+// The writebacks of a window of cleans overlap: the core issues the next DC CVAC while the
+// last one's dirty line travels to DRAM, and only the window's end waits for them all. A clean
+// of 64 dirty lines therefore costs its issue plus about one DRAM write, not 64 of them.
+TEST(MemPoc, CleaningDirtyLinesOverlapsTheirWritebacks) {
+  const Addr a = 0x400000;
+  Cycles clean_cost = 0;
+  MemRig rig([&](MemInitiator& in) {
+    sc_time d = SC_ZERO_TIME;
+    for (Addr l = 0; l < 64; ++l) in.port0.write_data(a + l * kLineSize, true, d);
+    sc_time t = d;
+    in.port0.cmo(a, 64 * kLineSize, MemOp::CmoClean, t);
+    clean_cost = cyc(t - d);
+  });
+  rig.run();
+  EXPECT_EQ(rig.stats.value("mem.cmo.writebacks"), 64u);
+  const Cycles issue = 64 * 3 * rig.cfg.cmo_line_level;
+  EXPECT_GE(clean_cost, issue);
+  EXPECT_LT(clean_cost, issue + 2 * rig.cfg.dram);
+}
+
 // Cache maintenance by VA goes to each line's home node (docs/ARCHITECTURE.md, Memory system):
 // one core alone is bounded by its own issue rate, two cores cleaning at the same instant share
 // the node's throughput and the second waits.

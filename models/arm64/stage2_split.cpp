@@ -137,7 +137,7 @@ void Stage2Mmu::topup_split_cache(Agent& a, size_t capacity) {
   // pages (__GFP_ZERO: each page cleared with streaming stores) up to the capacity.
   while (split_cache_.size() < capacity) {
     const Addr page = pool_.alloc();
-    a.zero_stream(page, kPageSize);
+    a.zero_lines(page, kPageSize);
     split_cache_.push_back(page);
     split_stats_->cache_pages.inc();
   }

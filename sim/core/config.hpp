@@ -164,7 +164,7 @@ struct SimConfig {
   uint64_t llc_size = 32ull << 20; unsigned llc_ways = 16;
   unsigned dram_channels = 16;
   unsigned home_nodes = 16;    // interconnect home nodes (lines interleaved) serving CMO requests
-  unsigned fill_buffers = 10;  // per-core line fill buffers (streaming writes in flight)
+  unsigned fill_buffers = 10;  // per-core line fill buffers (zeroing stores in flight)
 
   Latencies lat;
 

@@ -171,7 +171,7 @@ void add_core_options(OptionTable& o) {
           "maintenance requests by VA for its lines (docs/ARCHITECTURE.md, Memory system)",
           &SimConfig::home_nodes, 1, 1024);
   o.whole("fill-buffers",
-          "line fill buffers per core: streaming writes (host page zeroing) in flight at once",
+          "line fill buffers per core: zeroing stores (host page clearing) in flight at once",
           &SimConfig::fill_buffers, 1, 256);
 
   o.group = "Latencies (core cycles)";

@@ -7,6 +7,41 @@ namespace mmusim {
 
 using namespace host_pte;
 
+namespace {
+
+// Pages up to MAX_ORDER_NR_PAGES (1024 with 4 KiB pages) are cleared by process_huge_page's
+// order, larger (gigantic) ones front to back (clear_gigantic_page); both in mm/memory.c.
+constexpr unsigned kMaxOrderNrPages = 1024;
+
+// clear_huge_page (folio_zero_user in newer kernels): one 4 KiB subpage at a time, the subpage
+// the fault hit (`target`) last, so that its lines are the ones still in the faulting CPU's
+// caches when the access is retried: first the subpages far from it, then alternately one from
+// either side, closing in on it.
+void clear_huge_page(Agent& a, Addr page, unsigned order, unsigned target) {
+  const unsigned pages = 1u << order;
+  if (pages > kMaxOrderNrPages) {
+    a.zero_lines(page, Addr(pages) * kPageSize);
+    return;
+  }
+  auto clear = [&](unsigned i) { a.zero_lines(page + Addr(i) * kPageSize, kPageSize); };
+  unsigned base, l;
+  if (2 * target <= pages) {
+    base = 0;
+    l = target;
+    for (unsigned i = pages; i-- > 2 * target;) clear(i);
+  } else {
+    base = pages - 2 * (pages - target);
+    l = pages - target;
+    for (unsigned i = 0; i < base; ++i) clear(i);
+  }
+  for (unsigned i = 0; i < l; ++i) {
+    clear(base + i);
+    clear(base + 2 * l - 1 - i);
+  }
+}
+
+}  // namespace
+
 void HostMm::handle_fault(Agent& a, uint64_t gfn, bool write) {
   stats_.faults.inc();
   a.advance(p_.host_page_fault);
@@ -38,7 +73,7 @@ void HostMm::anonymous_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk&
   if (swapped)
     a.advance(p_.host_swap_io);  // do_swap_page reads it back instead of zeroing it
   else
-    a.zero_stream(page, kPageSize);
+    a.zero_lines(page, kPageSize);
   if (!install(a, gfn, 1, pte, page)) return;
   if (swapped) {
     swapped_.erase(gfn);
@@ -46,8 +81,8 @@ void HostMm::anonymous_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk&
   }
 }
 
-// do_huge_pmd_anonymous_page: a 2 MiB page, zeroed whole, installed under the PMD page's split
-// lock; a racer that lost frees its huge page.
+// do_huge_pmd_anonymous_page: a 2 MiB page, cleared (clear_huge_page), installed under the PMD
+// page's split lock; a racer that lost frees its huge page.
 void HostMm::huge_pmd_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk& w) {
   if (w.level < 2) {
     // A PTE table is there already (the range was mapped small before): handle_pte_fault.
@@ -63,7 +98,7 @@ void HostMm::huge_pmd_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk& 
   }
   if (e) return;
   const Addr page = alloc_.alloc(a, 9);
-  a.zero_stream(page, kPageSize << 9);
+  clear_huge_page(a, page, 9, unsigned(gfn & 511));
   install(a, gfn, 2, pmd, page);
 }
 
@@ -107,7 +142,8 @@ void HostMm::hugetlb_fault(Agent& a, uint64_t gfn, unsigned level) {
   }
   if (entry && e == 0) {
     const Addr page = alloc_.alloc(a, order_of(level));
-    a.zero_stream(page, kPageSize << order_of(level));
+    const unsigned order = order_of(level);
+    clear_huge_page(a, page, order, unsigned(gfn & ((uint64_t(1) << order) - 1)));
     install(a, gfn, level, entry, page);  // the fault mutex keeps racers out: it always goes in
   }
   mutex.write_unlock(a);

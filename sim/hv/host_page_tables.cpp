@@ -36,7 +36,7 @@ Addr HostPageTables::entry_for(Agent& a, uint64_t gfn, unsigned level) {
       // __pte_alloc and its kin: a zeroed page first, then the populate under the lock that
       // guards the entry; a thread that finds it populated meanwhile frees its page.
       const Addr page = alloc_.alloc(a, 0);
-      a.zero_stream(page, kPageSize);
+      a.zero_lines(page, kPageSize);
       SpinLock& lock = lock_for(gfn, l);
       lock.lock(a);
       e = a.load(addr, MemClass::PageTable);

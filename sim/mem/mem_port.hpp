@@ -63,11 +63,11 @@ class MemPort : public sc_core::sc_module {
   // one line at a time (op is CmoClean, CmoInval or CmoCleanInval): one window of lines
   // (sim/mem/memory_system.hpp, "cache maintenance"); returns the bytes it covered.
   uint64_t cmo(Addr addr, uint64_t len, MemOp op, sc_core::sc_time& delay);
-  // Zeroes the start of [addr, addr + len) with full-line streaming stores (the host kernel
-  // clearing a page, sim/mem/memory_system.hpp "Streaming zero stores"): one fill buffer's
-  // worth of lines; returns the bytes zeroed, whose contents now read zero.
-  uint64_t zero_stream(Addr addr, uint64_t len, sc_core::sc_time& delay) {
-    return issue(addr, MemOp::ZeroStream, MemClass::Data, len, 0, delay);
+  // Zeroes the start of [addr, addr + len) with whole-line stores that read nothing first (the
+  // host kernel clearing a page, sim/mem/memory_system.hpp "Zeroing stores"): one fill
+  // buffer's worth of lines; returns the bytes zeroed, whose contents now read zero.
+  uint64_t zero_lines(Addr addr, uint64_t len, sc_core::sc_time& delay) {
+    return issue(addr, MemOp::ZeroLines, MemClass::Data, len, 0, delay);
   }
 
  private:

@@ -20,7 +20,7 @@ enum class MemOp : uint8_t {
   CmoClean,       // DC CVAC over [addr, addr + value): dirty lines written back, kept cached
   CmoInval,       // DC IVAC: lines dropped from every cache, dirty data discarded
   CmoCleanInval,  // DC CIVAC: written back if dirty, then dropped
-  ZeroStream,     // full-line zero stores over [addr, addr + value) streamed to DRAM
+  ZeroLines,      // whole-line zero stores over [addr, addr + value), no line read first
 };
 inline bool is_extended_op(MemOp op) { return op >= MemOp::DataRead; }
 // Purpose of the access, for statistics and for whether contents are real:

@@ -210,7 +210,7 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
 // Allocates `line` in the LLC, evicting the set's LRU line first. Inclusion: every private copy
 // of the victim is invalidated; if any was modified, or the LLC copy is dirty, the victim goes
 // back to DRAM.
-uint32_t MemorySystem::Impl::llc_fill(uint64_t line, Cycles when) {
+uint32_t MemorySystem::Impl::llc_fill(uint64_t line, Cycles when, Cycles* victim_wait) {
   const uint32_t v = llc.victim(line);
   if (llc.valid(v)) {
     const uint64_t old = llc.tag(v);
@@ -220,7 +220,10 @@ uint32_t MemorySystem::Impl::llc_fill(uint64_t line, Cycles when) {
       stats.back_invalidations.inc();
       if (drop_private(holder, old) == kModified) dirty = true;
     });
-    if (dirty) dram_writeback(old, when);
+    if (dirty) {
+      const Cycles w = dram_writeback(old, when);
+      if (victim_wait) *victim_wait = w;
+    }
     if (!versions.empty()) versions.evicted(old, dirty);
     d.reset();
   }
@@ -283,12 +286,93 @@ Cycles MemorySystem::Impl::dram_read(uint64_t line, Cycles when) {
   return wait + p_.dram;
 }
 
-// A writeback occupies its channel like a read, delaying later reads, but nobody waits for it
-// (write buffers).
-void MemorySystem::Impl::dram_writeback(uint64_t line, Cycles when) {
+// A writeback occupies its channel like a read, delaying later reads. A demand miss does not
+// wait for its victim's (write buffers); a zeroing store does (zero_range: its fills produce
+// nothing but dirty victims, and the buffers absorb no stream of them).
+Cycles MemorySystem::Impl::dram_writeback(uint64_t line, Cycles when) {
   Cycles& busy = channel_busy[line % channel_busy.size()];
-  busy = std::max(when, busy) + p_.dram_occupancy;
+  const Cycles start = std::max(when, busy);
+  busy = start + p_.dram_occupancy;
   stats.writebacks.inc();
+  return start - when;
+}
+
+// Zeroing stores (memory_system.hpp, "Zeroing stores"): each line holds one of the core's fill
+// buffers from its issue until it is owned and, when its LLC fill evicted a dirty line, that
+// victim's channel took it; the batch completes when its last line did.
+Cycles MemorySystem::Impl::zero_range(unsigned cpu, uint64_t first_line, uint64_t lines,
+                                      Cycles when) {
+  check_cpu(int(cpu));
+  PrivateCaches& p = priv(cpu);
+  std::vector<Cycles>& buffers = zero_buffers_;  // when each fill buffer is free again
+  buffers.assign(std::max(1u, p_.fill_buffers), when);
+  Cycles finish = when, queued = 0;
+  const bool versioned = !versions.empty();
+  const size_t nbuf = buffers.size();
+  size_t b = 0;
+  for (uint64_t i = 0; i < lines; ++i) {
+    const uint64_t line = first_line + i;
+    Cycles& buffer = buffers[b];
+    Cycles victim_wait = 0;
+    buffer += zero_line(cpu, p, line, buffer, victim_wait);
+    buffer += victim_wait;
+    queued += victim_wait;
+    finish = std::max(finish, buffer);
+    // The coherent copy is the new one; DRAM keeps the old until the line is evicted or
+    // cleaned to the PoC.
+    if (versioned)
+      if (DataVersions::Line* v = versions.find(line)) v->cached = v->latest = versions.next();
+    if (++b == nbuf) b = 0;
+  }
+  stats.zero_queue_wait.sample(queued);
+  stats.zero_lines.inc(lines);
+  return finish - when;
+}
+
+Cycles MemorySystem::Impl::zero_line(unsigned cpu, PrivateCaches& p, uint64_t line, Cycles when,
+                                     Cycles& victim_wait) {
+  uint32_t s2 = p.l2.find(line);
+  if (s2 != TagArray::kNone) {
+    // Cached here already: written in place; a Shared copy first invalidates the others.
+    p.l2.touch(s2);
+    const uint32_t s1 = p.l1.find(line);
+    if (s1 != TagArray::kNone) p.l1.touch(s1);
+    else l1_fill(p, line, s2);
+    uint8_t& st = p.l2_state[s2];
+    if (st != kShared) {
+      st = kModified;
+      return p_.l1_hit;
+    }
+    stats.zero_dropped.inc(dir_of_private(p, s2).sharers.size() - 1);
+    return p_.l1_hit + upgrade(cpu, p, s2, 0, when);
+  }
+  // Ownership from the directory, without the data.
+  uint32_t s = llc.find(line);
+  Cycles cost = p_.llc_hit, wait = 0;
+  if (s != TagArray::kNone) {
+    llc.touch(s);
+    DirEntry& d = dir[s];
+    wait = line_wait(d, when);
+    if (!d.sharers.empty()) {
+      stats.invalidations.inc();
+      cost += p_.invalidate;
+      d.sharers.for_each([&](unsigned other) {
+        drop_private(other, line);
+        stats.zero_dropped.inc();
+      });
+      d.sharers.clear();
+      d.busy_until = when + wait + cost;
+    }
+  } else {
+    stats.zero_llc_fills.inc();
+    s = llc_fill(line, when, &victim_wait);
+  }
+  DirEntry& d = dir[s];
+  d.sharers.add(cpu);
+  d.owned = true;
+  s2 = l2_fill(cpu, p, line, kModified, s);
+  l1_fill(p, line, s2);
+  return wait + cost;
 }
 
 bool MemorySystem::Impl::in_private(int cpu, Addr addr) const {
@@ -363,7 +447,7 @@ MemReply MemorySystem::transact_slow(MemExt& x, Addr addr, const sc_core::sc_tim
   const Cycles when = clock_.to_cycles(clock_.kernel_time() + delay);
   if (is_extended_op(x.op)) {
     const Cycles l = impl_->extended(x.cpu, addr, x.op, x.value, when, x.result, x.latest);
-    if (x.op == MemOp::ZeroStream) zero_contents(addr, x.result);
+    if (x.op == MemOp::ZeroLines) zero_contents(addr, x.result);
     return {x.result, l};
   }
   const Cycles l = l1_missed ? impl_->access_l1_missed(x.cpu, addr, x.op, x.cls, when)

@@ -42,16 +42,23 @@
 //                     already in the core's own L1/L2 never reaches the directory and never
 //                     waits. Requests arrive in simulated-time order except guest data
 //                     accesses, which do not sync (see the quantum note below).
-// Streaming zero stores (MemOp::ZeroStream, how the host kernel clears a page: clear_page's
-// `rep stosb` writes whole lines, so no line is read first): every cached copy of the range is
-// dropped and each line goes to DRAM in a fill buffer of the writing core, which it holds from
-// issue until its channel took it: llc_hit to cross to the memory controller, any wait behind
-// the channel's earlier traffic, then dram_occupancy. At most fill_buffers lines are in flight.
-// Each call streams that many and the requester comes back for the next once they are done,
-// so a long stream books the channels only as far ahead as its lines really are. One
-// core alone is bound by fill_buffers x 64 B / (llc_hit + dram_occupancy): with the
-// defaults 10 lines per 45 cycles, a 4 KiB page in about 290 cycles (14 GB/s at 1 GHz). Streams
-// of many cores at once (or other DRAM traffic) queue on the channels ("mem.zero.queue_wait").
+// Zeroing stores (MemOp::ZeroLines, how the host kernel clears a page): clear_page is
+// `rep stosb`, `rep stosq` or a loop of plain stores on x86 (arch/x86/lib/clear_page_64.S),
+// DC ZVA on arm64 -- ordinary write-back stores, not non-temporal ones. Fast-string stores
+// take each destination line by an invalidation alone, since every byte of it is written (Intel
+// SDM Vol. 3A, "Out-of-Order Stores For String Operations"), so no line is read first: a line
+// the core owns is written in place (l1_hit); any other line is taken from the directory
+// (llc_hit, plus invalidate when other cores hold copies, which are dropped even if modified:
+// nothing of them survives) and allocated Modified in the core's L2 and L1, and in the LLC if
+// absent there, without a DRAM read. The page is then hot in the zeroing core's caches, as the
+// kernel intends (clear_huge_page clears the faulting subpage last for that). DRAM sees the
+// zeroes only as dirty victims: each line holds one of the core's fill buffers until its
+// ownership arrives and, when its LLC fill evicts a dirty line, until that victim's channel
+// takes it, so zeroing more than the caches hold is bound by the channels, and many cores
+// doing so queue there ("mem.zero.queue_wait"). At most fill_buffers lines are in flight; each
+// call writes that many and the requester comes back for the next once they are done. With
+// the defaults one core zeroes a 4 KiB page it does not cache in about 64 / 10 x 42 = 270
+// cycles.
 // Examples with the defaults: read miss to DRAM, idle channel = 42 + 180 = 222; the same read
 // again = 4; write by another CPU to that line = 42 + 45 = 87; the first CPU reading it back
 // = 70 (c2c); FetchAdd hitting a Modified line in L1 = 4 + 20 = 24.
@@ -99,7 +106,7 @@ struct MemorySystemParams {
   uint64_t llc_size = 32ull << 20;  // shared inclusive LLC
   unsigned llc_ways = 16;
   unsigned dram_channels = 16;      // lines interleaved across them
-  unsigned fill_buffers = 10;       // per core: streaming (zeroing) writes in flight at once
+  unsigned fill_buffers = 10;       // per core: zeroing stores in flight at once
   Cycles l1_hit = 4;                // private L1 hit
   Cycles l2_hit = 14;               // private L2 hit
   Cycles llc_hit = 42;              // shared LLC hit

@@ -70,9 +70,14 @@ struct MemorySystem::Impl {
   DataVersions versions;
 
  private:
-  Cycles cmo_line(uint64_t line, MemOp op, Cycles when);
+  Cycles cmo_line(uint64_t line, MemOp op, Cycles when, Cycles& reached);
   Cycles cmo_window(uint64_t first_line, uint64_t lines, MemOp op, Cycles when);
-  Cycles zero_stream(uint64_t first_line, uint64_t lines, Cycles when);
+  Cycles zero_range(unsigned cpu, uint64_t first_line, uint64_t lines, Cycles when);
+  // One line of zero_range: the line becomes Modified in the CPU's caches without being read.
+  // Returns its latency; `victim_wait` gets the cycles an LLC victim it evicted waited for its
+  // DRAM channel.
+  Cycles zero_line(unsigned cpu, PrivateCaches& p, uint64_t line, Cycles when,
+                   Cycles& victim_wait);
   Cycles nc_access(uint64_t line, bool write, Cycles when, uint64_t& result, uint64_t& latest);
   PrivateCaches& priv(unsigned cpu) {
     PrivateCaches* p = privs[cpu].get();
@@ -102,7 +107,8 @@ struct MemorySystem::Impl {
     stats.line_wait.sample(w);
     return w;
   }
-  uint32_t llc_fill(uint64_t line, Cycles when);
+  // `victim_wait` (if given) gets the cycles a dirty victim waited for its DRAM channel.
+  uint32_t llc_fill(uint64_t line, Cycles when, Cycles* victim_wait = nullptr);
   // Inline (memory_system.cpp only): parts of private_miss() kept apart for reading.
   inline uint32_t l2_fill(unsigned cpu, PrivateCaches& p, uint64_t line, uint8_t state,
                           uint32_t llc_slot);
@@ -118,7 +124,8 @@ struct MemorySystem::Impl {
   inline void l1_fill(PrivateCaches& p, uint64_t line, uint32_t l2slot);
   uint8_t drop_private(unsigned cpu, uint64_t line);
   Cycles dram_read(uint64_t line, Cycles when);
-  void dram_writeback(uint64_t line, Cycles when);
+  // Returns the cycles the line waited for its channel (those who wait for it add them).
+  Cycles dram_writeback(uint64_t line, Cycles when);
 
   const MemorySystemParams p_;
   const unsigned ncpus;
@@ -126,7 +133,7 @@ struct MemorySystem::Impl {
   TagArray llc;
   std::vector<DirEntry> dir;         // parallel to llc slots
   std::vector<Cycles> channel_busy;  // per DRAM channel: cycle until which it is busy
-  std::vector<Cycles> zero_buffers_;  // scratch of zero_stream: fill buffers' free times
+  std::vector<Cycles> zero_buffers_;  // scratch of zero_range: fill buffers' free times
   std::vector<Cycles> home_busy;      // per home node: cycle until which it is busy
   std::vector<uint32_t> home_count_;  // scratch of cmo_window: requests per home node
 
@@ -167,12 +174,14 @@ struct MemorySystem::Impl {
         "cycles a window of cache maintenance requests by VA was held up by home nodes busy "
         "with other cores' requests; only windows that waited"};
     statistics::Counter zero_lines{*this, "mem.zero.lines",
-                                   "lines zeroed by streaming stores (host page clearing)"};
+                                   "lines zeroed by whole-line stores (host page clearing)"};
     statistics::Counter zero_dropped{*this, "mem.zero.dropped",
-        "cached copies dropped because a streaming zero store overwrote their line"};
+        "other cores' cached copies dropped because a zeroing store overwrote their line"};
+    statistics::Counter zero_llc_fills{*this, "mem.zero.llc_fills",
+        "zeroed lines allocated in the LLC without a DRAM read"};
     statistics::Histogram zero_queue_wait{*this, "mem.zero.queue_wait",
-        "cycles the lines of one fill-buffer batch of a zeroing stream waited, together, for "
-        "busy DRAM channels"};
+        "cycles the lines of one fill-buffer batch of zeroing stores waited, together, for DRAM "
+        "channels to take the dirty lines their LLC fills evicted"};
     // By MemClass.
     statistics::Counter* class_count[3] = {&class_data, &class_page_table, &class_sync};
   } stats;

@@ -35,22 +35,22 @@ Cycles MemorySystem::Impl::extended(int cpu, Addr addr, MemOp op, uint64_t len, 
     case MemOp::CmoCleanInval: {
       // By VA over a range, one window of lines per call: the caller comes back for the rest
       // at the time these completed, so concurrent maintenance from other cores shares the
-      // home nodes with this one at true time (as ZeroStream below).
+      // home nodes with this one at true time (as ZeroLines below).
       const uint64_t last = (addr + (len ? len : 1) - 1) >> kLineShift;
       const uint64_t lines = std::min<uint64_t>(last - line + 1, kCmoWindowLines);
       result = std::min<uint64_t>(len ? len : 1,
                                   (lines << kLineShift) - (addr & (kLineSize - 1)));
       return cmo_window(line, lines, op, when);
     }
-    case MemOp::ZeroStream: {
+    case MemOp::ZeroLines: {
       // One fill buffer's worth of lines per call: the caller comes back for the rest at the
-      // time these completed, so other agents' accesses in between queue behind only what the
-      // stream has really put on the channels by then. (A page per call would book the
-      // channels ~290 cycles ahead and serialise concurrent streams page by page.)
+      // time these completed, so other agents' accesses in between meet only the lines (and
+      // the victims on the channels) the zeroing really has by then. (A page per call would
+      // book ~270 cycles ahead and serialise concurrent zeroing page by page.)
       const uint64_t last = (addr + (len ? len : 1) - 1) >> kLineShift;
       const uint64_t lines = std::min<uint64_t>(last - line + 1, std::max(1u, p_.fill_buffers));
       result = std::min<uint64_t>(len, (lines << kLineShift) - (addr & (kLineSize - 1)));
-      return zero_stream(line, lines, when);
+      return zero_range(unsigned(cpu), line, lines, when);
     }
     default: break;
   }
@@ -80,10 +80,12 @@ Cycles MemorySystem::Impl::nc_access(uint64_t line, bool write, Cycles when, uin
 }
 
 // One DC CVAC / IVAC / CIVAC on one line: every level is looked up (private L1 and L2 of the
-// owner, the LLC); a dirty copy is written to DRAM and the instruction completes when it got
-// there. Invalidation removes every copy (all CPUs: the operation is broadcast to the inner
-// shareable domain).
-Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
+// owner, the LLC); a dirty copy is written to DRAM, and `reached` gets the cycle it got there
+// (the line is held until then). The returned cost is the instruction's issue; the core goes on
+// to the next one meanwhile, and only the window's end waits for the writebacks (a DSB waits
+// for the maintenance before it). Invalidation removes every copy (all CPUs: the operation is
+// broadcast to the inner shareable domain).
+Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when, Cycles& reached) {
   stats.cmo_lines.inc();
   Cycles cost = p_.cmo_line_level * 3;
   const uint32_t s = llc.find(line);
@@ -102,17 +104,17 @@ Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
   const bool write_back = dirty && op != MemOp::CmoInval;
   if (write_back) {
     stats.cmo_writebacks.inc();
-    // The instruction completes when the data reached the PoC: the channel queue, then DRAM.
+    // The data reaches the PoC after the channel queue, then DRAM.
     Cycles& busy = channel_busy[line % channel_busy.size()];
     const Cycles at = when + cost, start = std::max(at, busy);
     busy = start + p_.dram_occupancy;
-    cost += (start - at) + p_.dram;
+    reached = start + p_.dram;
     stats.writebacks.inc();
     if (DataVersions::Line* v = versions.find(line)) v->dram = v->cached;
   }
   if (op == MemOp::CmoClean) {
     d.dirty = false;
-    if (write_back) d.busy_until = when + cost;  // held until the data reached the PoC
+    if (write_back) d.busy_until = reached;  // held until the data reached the PoC
     return cost;
   }
   d.sharers.for_each([&](unsigned holder) { drop_private(holder, line); });
@@ -124,15 +126,21 @@ Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when) {
 }
 
 // A window of maintenance instructions by VA, issued one after another by the core (each
-// looking at every level: cmo_line). Each is also a request to its line's home node in the
+// looking at every level: cmo_line); the window completes when the last was issued and every
+// dirty line it wrote back reached DRAM. Each is also a request to its line's home node in the
 // interconnect, which serves one per `home_node_occupancy` cycles: the window's requests
 // occupy their home nodes from the window's start (or when the node is free), so one core
 // alone never waits on them, while many cores maintaining memory at once share the nodes'
 // throughput and wait (mem.cmo.home_wait), as broadcast TLBIs share the DVM channel.
 Cycles MemorySystem::Impl::cmo_window(uint64_t first_line, uint64_t lines, MemOp op,
                                       Cycles when) {
-  Cycles issue = 0;
-  for (uint64_t i = 0; i < lines; ++i) issue += cmo_line(first_line + i, op, when + issue);
+  Cycles issue = 0, reached = when;
+  for (uint64_t i = 0; i < lines; ++i) {
+    Cycles r = 0;
+    issue += cmo_line(first_line + i, op, when + issue, r);
+    reached = std::max(reached, r);
+  }
+  issue = std::max(issue, reached - when);
   const size_t nodes = home_busy.size();
   std::fill(home_count_.begin(), home_count_.end(), 0u);
   for (uint64_t i = 0; i < lines; ++i) ++home_count_[(first_line + i) % nodes];
@@ -146,51 +154,6 @@ Cycles MemorySystem::Impl::cmo_window(uint64_t first_line, uint64_t lines, MemOp
   if (served <= issue) return issue;
   stats.cmo_home_wait.sample(served - issue);
   return served;
-}
-
-// Streaming zero stores (memory_system.hpp): every line of the range is written whole, so no
-// copy is read first (no RFO) and every cached copy is simply dropped. Each line holds one of
-// the core's fill buffers from its issue until its channel took it; the stream completes when
-// the last line did, so its cost is bandwidth: the core's own (fill buffers), and the channels'
-// when other cores or other traffic keep them busy.
-Cycles MemorySystem::Impl::zero_stream(uint64_t first_line, uint64_t lines, Cycles when) {
-  const size_t nch = channel_busy.size();
-  std::vector<Cycles>& buffers = zero_buffers_;  // when each fill buffer is free again
-  buffers.assign(std::max(1u, p_.fill_buffers), when);
-  Cycles finish = when, queued = 0;
-  const bool versioned = !versions.empty();
-  // The line's fill buffer (i % buffers) and channel (line % channels) advance by one per line:
-  // counted, not divided (two 64-bit divisions per line were a third of the loop).
-  const size_t nbuf = buffers.size();
-  size_t b = 0, ch = size_t(first_line % nch);
-  for (uint64_t i = 0; i < lines; ++i) {
-    const uint64_t line = first_line + i;
-    const uint32_t s = llc.find(line);
-    if (s != TagArray::kNone) {
-      DirEntry& d = dir[s];
-      d.sharers.for_each([&](unsigned holder) {
-        drop_private(holder, line);
-        stats.zero_dropped.inc();
-      });
-      d.reset();
-      llc.invalidate(s);
-    }
-    if (versioned)
-      if (DataVersions::Line* v = versions.find(line)) v->dram = v->cached = v->latest = versions.next();
-    Cycles& buffer = buffers[b];
-    const Cycles arrive = buffer + p_.llc_hit;
-    Cycles& busy = channel_busy[ch];
-    const Cycles start = std::max(arrive, busy);
-    queued += start - arrive;
-    busy = start + p_.dram_occupancy;
-    buffer = busy;
-    finish = std::max(finish, busy);
-    if (++b == nbuf) b = 0;
-    if (++ch == nch) ch = 0;
-  }
-  stats.zero_queue_wait.sample(queued);
-  stats.zero_lines.inc(lines);
-  return finish - when;
 }
 
 }  // namespace mmusim

@@ -129,11 +129,11 @@ class Agent {
   uint64_t xchg(Addr a, uint64_t v, MemClass c = MemClass::Sync);
   uint64_t fetch_add(Addr a, uint64_t addend, MemClass c = MemClass::Sync);
   uint64_t fetch_and(Addr a, uint64_t mask, MemClass c = MemClass::Sync);  // a locked AND
-  // Zeroes `bytes` from `a` with streaming full-line stores (MemPort::zero_stream), one fill
-  // buffer's worth at a time, each at this agent's true time.
-  void zero_stream(Addr a, uint64_t bytes) {
+  // Zeroes `bytes` from `a` with whole-line stores into this CPU's caches (MemPort::zero_lines),
+  // one fill buffer's worth at a time, each at this agent's true time.
+  void zero_lines(Addr a, uint64_t bytes) {
     in_windows(a, bytes, [this](Addr at, uint64_t left) {
-      return port_.zero_stream(at, left, local_);
+      return port_.zero_lines(at, left, local_);
     });
   }
 
