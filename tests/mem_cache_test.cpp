@@ -4,6 +4,7 @@
 // l1 4, l2 14, llc 42, dram 180, occupancy 16, c2c 70, invalidate 45, atomic 20.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <memory>
 #include <random>
 #include <type_traits>
@@ -12,6 +13,7 @@
 #include "sim/core/error.hpp"
 #include "sim/mem/cache_array.hpp"
 #include "sim/mem/directory.hpp"
+#include "sim/mem/huge_page_allocator.hpp"
 #include "sim/mem/memory_system.hpp"
 
 using namespace mmusim;
@@ -472,4 +474,17 @@ TEST(SharerSet, InlineThenBitsetAndBack) {
   moved.add(65535);
   EXPECT_TRUE(moved.contains(65535));
   EXPECT_THROW(moved.add(65536), ModelError);
+}
+
+// The large arrays' allocator: a block of 2 MiB or more starts on a 2 MiB boundary (so the host
+// can back it with huge pages); smaller ones come from the ordinary heap; both hold what was
+// written.
+TEST(HugePageAllocator, LargeBlocksAreHugePageAlignedAndHoldTheirContents) {
+  std::vector<uint64_t, HugePageAllocator<uint64_t>> big(size_t(3) << 18, 7);  // 6 MiB
+  std::vector<uint64_t, HugePageAllocator<uint64_t>> small(100, 9);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(big.data()) % (size_t(2) << 20), 0u);
+  big.back() = 42;
+  EXPECT_EQ(big.front(), 7u);
+  EXPECT_EQ(big.back(), 42u);
+  EXPECT_EQ(small[99], 9u);
 }

@@ -18,6 +18,7 @@
 #endif
 
 #include "sim/core/types.hpp"
+#include "sim/mem/huge_page_allocator.hpp"
 
 namespace mmusim {
 
@@ -134,17 +135,19 @@ class TagArrayT {
   static constexpr uint64_t kNoMask = ~uint64_t(0);
   uint64_t set_mask_ = kNoMask;  // sets - 1 for a power-of-two set count, else kNoMask
   uint32_t clock_ = 0;
-  std::vector<uint64_t> tags_;
+  template <typename T>
+  using Array = std::vector<T, HugePageAllocator<T>>;
+  Array<uint64_t> tags_;
   // Per slot, 8 bits of a hash of its tag (find() compares these first); an empty way's is
   // whatever it was, which costs at most a tag read that fails (kInvalid is no line).
-  std::vector<uint8_t> fps_;
+  Array<uint8_t> fps_;
   static uint8_t fingerprint(uint64_t line) {
     // The top byte of a multiplicative hash depends on every bit of the line number: lines of
     // one set differ only above the set index.
     return uint8_t((line * 0x9E3779B97F4A7C15ull) >> 56);
   }
   using Meta = cache_detail::SlotMeta<Linked>;
-  std::vector<Meta> meta_;
+  Array<Meta> meta_;
 };
 
 using TagArray = TagArrayT<false>;

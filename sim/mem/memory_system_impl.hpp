@@ -12,6 +12,7 @@
 #include "sim/mem/cache_array.hpp"
 #include "sim/mem/data_versions.hpp"
 #include "sim/mem/directory.hpp"
+#include "sim/mem/huge_page_allocator.hpp"
 #include "sim/mem/memory_system.hpp"
 
 namespace mmusim {
@@ -131,7 +132,7 @@ struct MemorySystem::Impl {
   const unsigned ncpus;
   std::vector<std::unique_ptr<PrivateCaches>> privs;
   TagArray llc;
-  std::vector<DirEntry> dir;         // parallel to llc slots
+  std::vector<DirEntry, HugePageAllocator<DirEntry>> dir;  // parallel to llc slots
   std::vector<Cycles> channel_busy;  // per DRAM channel: cycle until which it is busy
   std::vector<Cycles> zero_buffers_;  // scratch of zero_range: fill buffers' free times
   std::vector<Cycles> home_busy;      // per home node: cycle until which it is busy
