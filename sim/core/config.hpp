@@ -50,7 +50,7 @@ struct Latencies {
                                  // references (walker setup, prot computation, pte build)
   // modelled guest kernel: first-touch page faults of replayed traces
   Cycles guest_fault_work = 400; // guest #PF entry, VMA lookup and exit, besides its PTE accesses
-  Cycles guest_clear_page = 250; // the guest zeroing a newly allocated 4 KiB frame
+  Cycles guest_clear_page = 300; // the guest zeroing a newly allocated 4 KiB frame
   Cycles guest_lock_spin = 40;   // one re-check of a contended guest page-table lock
   // MIPS: software TLB refill, GPA fault handling, host memory-manager events
   Cycles mips_tlb_exception = 30; // TLB refill/invalid/modified exception entry and eret
