@@ -3,8 +3,10 @@
 // do_anonymous_page, the per-CPU allocator lists, and page zeroing through the caches.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
+#include "sim/hv/clear_huge_page.hpp"
 #include "sim/hv/host_mm.hpp"
 #include "sim/hv/kernel_heap.hpp"
 #include "tests/sync_test_harness.hpp"
@@ -174,6 +176,32 @@ TEST(HostMm, AZeroedPageIsLeftInTheZeroingCpusCaches) {
   EXPECT_EQ(rig.stats.value("mem.dram.accesses"), 1u);  // CPU 1's store alone read its line
 }
 
+// A line the zeroing CPU shares with another: its own copy is written in place after the
+// other is invalidated, so the other CPU's next read takes the zeroed line from it.
+TEST(HostMm, ZeroingASharedLineInvalidatesTheOtherCopy) {
+  SyncRig rig(2);
+  const Addr page = Addr(1) << 31;
+  uint64_t read_back = 1, c2c_before = 0, c2c_after = 0;
+  rig.spawn(1, [&](Agent& a) {
+    a.store(page + 64, 42, MemClass::PageTable);
+    a.advance(2000);
+    a.sync();  // CPU 0 read the line, then zeroed its page
+    c2c_before = rig.stats.value("mem.coherence.c2c");
+    read_back = a.load(page + 64, MemClass::PageTable);
+    c2c_after = rig.stats.value("mem.coherence.c2c");
+  });
+  rig.spawn(0, [&](Agent& a) {
+    a.advance(1000);
+    a.sync();
+    a.load(page + 64, MemClass::PageTable);  // now Shared by both CPUs
+    a.zero_lines(page, kPageSize);
+  });
+  rig.run();
+  EXPECT_EQ(read_back, 0u);
+  EXPECT_EQ(rig.stats.value("mem.zero.dropped"), 1u);
+  EXPECT_EQ(c2c_after, c2c_before + 1);
+}
+
 // A THP fault clears the huge page subpage by subpage with the faulting one last
 // (clear_huge_page), so that subpage is the one in the faulting CPU's L1 afterwards; cleared
 // front to back, the L1 would hold the last subpages instead.
@@ -252,4 +280,27 @@ TEST(HostMm, MmapHoldsMmapLockForWriteAndOnlyTheSlowPathWaits) {
   };
   const Cycles alone = run(false), behind_mmap = run(true);
   EXPECT_GT(behind_mmap, alone + 500) << "the slow path should have waited out the tree update";
+}
+
+// process_huge_page's order (mm/memory.c), worked out by hand for 8 subpages: the far side
+// first, then alternately from either side, the target last.
+TEST(HostMm, HugePageSubpagesAreClearedInTheKernelsOrder) {
+  auto order = [](unsigned pages, unsigned target) {
+    std::vector<unsigned> seq;
+    for_each_subpage_in_clear_order(pages, target, [&](unsigned i) { seq.push_back(i); });
+    return seq;
+  };
+  EXPECT_EQ(order(8, 0), (std::vector<unsigned>{7, 6, 5, 4, 3, 2, 1, 0}));
+  EXPECT_EQ(order(8, 2), (std::vector<unsigned>{7, 6, 5, 4, 0, 3, 1, 2}));
+  EXPECT_EQ(order(8, 4), (std::vector<unsigned>{0, 7, 1, 6, 2, 5, 3, 4}));
+  EXPECT_EQ(order(8, 5), (std::vector<unsigned>{0, 1, 2, 7, 3, 6, 4, 5}));
+  EXPECT_EQ(order(8, 7), (std::vector<unsigned>{0, 1, 2, 3, 4, 5, 6, 7}));
+  for (unsigned target : {0u, 255u, 256u, 300u, 511u}) {
+    const std::vector<unsigned> seq = order(512, target);
+    std::vector<bool> seen(512, false);
+    for (unsigned i : seq) seen[i] = true;
+    EXPECT_EQ(seq.size(), 512u);
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), true), 512);
+    EXPECT_EQ(seq.back(), target);
+  }
 }

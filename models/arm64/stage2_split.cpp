@@ -134,7 +134,8 @@ void Stage2Mmu::free_unlinked(Addr table, unsigned level) {
 
 void Stage2Mmu::topup_split_cache(Agent& a, size_t capacity) {
   // __kvm_mmu_topup_memory_cache(cache, capacity, capacity): sleeping allocations of zeroed
-  // pages (__GFP_ZERO: each page cleared with streaming stores) up to the capacity.
+  // pages (__GFP_ZERO: each page cleared by clear_page, through the caches) up to the
+  // capacity.
   while (split_cache_.size() < capacity) {
     const Addr page = pool_.alloc();
     a.zero_lines(page, kPageSize);

@@ -3,41 +3,28 @@
 // (docs/ARCHITECTURE.md, "Host memory manager").
 #include "sim/hv/host_mm.hpp"
 
+#include "sim/hv/clear_huge_page.hpp"
+
 namespace mmusim {
 
 using namespace host_pte;
 
 namespace {
 
-// Pages up to MAX_ORDER_NR_PAGES (1024 with 4 KiB pages) are cleared by process_huge_page's
-// order, larger (gigantic) ones front to back (clear_gigantic_page); both in mm/memory.c.
+// MAX_ORDER_NR_PAGES with 4 KiB pages in every modelled release (x86-64 and arm64).
 constexpr unsigned kMaxOrderNrPages = 1024;
 
-// clear_huge_page (folio_zero_user in newer kernels): one 4 KiB subpage at a time, the subpage
-// the fault hit (`target`) last, so that its lines are the ones still in the faulting CPU's
-// caches when the access is retried: first the subpages far from it, then alternately one from
-// either side, closing in on it.
+// clear_huge_page: subpage by subpage in process_huge_page's order (clear_huge_page.hpp), or
+// front to back for a gigantic page.
 void clear_huge_page(Agent& a, Addr page, unsigned order, unsigned target) {
   const unsigned pages = 1u << order;
   if (pages > kMaxOrderNrPages) {
     a.zero_lines(page, Addr(pages) * kPageSize);
     return;
   }
-  auto clear = [&](unsigned i) { a.zero_lines(page + Addr(i) * kPageSize, kPageSize); };
-  unsigned base, l;
-  if (2 * target <= pages) {
-    base = 0;
-    l = target;
-    for (unsigned i = pages; i-- > 2 * target;) clear(i);
-  } else {
-    base = pages - 2 * (pages - target);
-    l = pages - target;
-    for (unsigned i = 0; i < base; ++i) clear(i);
-  }
-  for (unsigned i = 0; i < l; ++i) {
-    clear(base + i);
-    clear(base + 2 * l - 1 - i);
-  }
+  for_each_subpage_in_clear_order(pages, target, [&](unsigned i) {
+    a.zero_lines(page + Addr(i) * kPageSize, kPageSize);
+  });
 }
 
 }  // namespace

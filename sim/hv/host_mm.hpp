@@ -7,8 +7,8 @@
 //   on its struct page line) and re-reads the entry;
 // - otherwise the slow path takes mmap_lock for read, looks the entry up under its split page
 //   table lock, and runs the host fault handler until the page is there;
-// - the fault handler allocates a page (page_allocator.hpp), zeroes it with streaming stores
-//   to DRAM, and installs it under the page-table lock; a thread that finds the entry set by a
+// - the fault handler allocates a page (page_allocator.hpp), clears it with ordinary stores
+//   that leave it in the faulting CPU's caches, and installs it under the page-table lock; a thread that finds the entry set by a
 //   racer meanwhile frees its own page and uses the racer's (do_anonymous_page);
 // - KVM drops its reference (release) once the page is mapped.
 //

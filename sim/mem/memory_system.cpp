@@ -318,10 +318,13 @@ Cycles MemorySystem::Impl::zero_range(unsigned cpu, uint64_t first_line, uint64_
     buffer += victim_wait;
     queued += victim_wait;
     finish = std::max(finish, buffer);
-    // The coherent copy is the new one; DRAM keeps the old until the line is evicted or
-    // cleaned to the PoC.
-    if (versioned)
-      if (DataVersions::Line* v = versions.find(line)) v->cached = v->latest = versions.next();
+    // The coherent copy is the new one (zeroes); DRAM keeps whatever it held until the line is
+    // evicted or cleaned to the PoC, which is what a reader past the caches (a guest with its
+    // MMU off) would see: versioned, so that the oracle sees it too.
+    if (versioned) {
+      DataVersions::Line& v = versions.get(line);
+      v.cached = v.latest = versions.next();
+    }
     if (++b == nbuf) b = 0;
   }
   stats.zero_queue_wait.sample(queued);
@@ -333,18 +336,24 @@ Cycles MemorySystem::Impl::zero_line(unsigned cpu, PrivateCaches& p, uint64_t li
                                      Cycles& victim_wait) {
   uint32_t s2 = p.l2.find(line);
   if (s2 != TagArray::kNone) {
-    // Cached here already: written in place; a Shared copy first invalidates the others.
+    // Cached here already: written in place (from L2 into L1 if only L2 has it, as any write);
+    // a Shared copy first invalidates the others.
     p.l2.touch(s2);
     const uint32_t s1 = p.l1.find(line);
-    if (s1 != TagArray::kNone) p.l1.touch(s1);
-    else l1_fill(p, line, s2);
+    Cycles cost = p_.l1_hit;
+    if (s1 != TagArray::kNone) {
+      p.l1.touch(s1);
+    } else {
+      l1_fill(p, line, s2);
+      cost = p_.l2_hit;
+    }
     uint8_t& st = p.l2_state[s2];
     if (st != kShared) {
       st = kModified;
-      return p_.l1_hit;
+      return cost;
     }
     stats.zero_dropped.inc(dir_of_private(p, s2).sharers.size() - 1);
-    return p_.l1_hit + upgrade(cpu, p, s2, 0, when);
+    return cost + upgrade(cpu, p, s2, 0, when);
   }
   // Ownership from the directory, without the data.
   uint32_t s = llc.find(line);
@@ -364,8 +373,9 @@ Cycles MemorySystem::Impl::zero_line(unsigned cpu, PrivateCaches& p, uint64_t li
       d.busy_until = when + wait + cost;
     }
   } else {
+    // The fill, and the writeback of a dirty victim, happen when the request reaches the LLC.
     stats.zero_llc_fills.inc();
-    s = llc_fill(line, when, &victim_wait);
+    s = llc_fill(line, when + cost, &victim_wait);
   }
   DirEntry& d = dir[s];
   d.sharers.add(cpu);

@@ -47,7 +47,8 @@
 // DC ZVA on arm64 -- ordinary write-back stores, not non-temporal ones. Fast-string stores
 // take each destination line by an invalidation alone, since every byte of it is written (Intel
 // SDM Vol. 3A, "Out-of-Order Stores For String Operations"), so no line is read first: a line
-// the core owns is written in place (l1_hit); any other line is taken from the directory
+// the core owns is written in place (l1_hit, or l2_hit when only its L2 has it); any other
+// line is taken from the directory
 // (llc_hit, plus invalidate when other cores hold copies, which are dropped even if modified:
 // nothing of them survives) and allocated Modified in the core's L2 and L1, and in the LLC if
 // absent there, without a DRAM read. The page is then hot in the zeroing core's caches, as the
@@ -57,8 +58,8 @@
 // takes it, so zeroing more than the caches hold is bound by the channels, and many cores
 // doing so queue there ("mem.zero.queue_wait"). At most fill_buffers lines are in flight; each
 // call writes that many and the requester comes back for the next once they are done. With
-// the defaults one core zeroes a 4 KiB page it does not cache in about 64 / 10 x 42 = 270
-// cycles.
+// the defaults one core zeroes a 4 KiB page it does not cache in 7 batches x 42 = 294 cycles.
+// Zeroing is not counted in the mem.l1/l2/llc hit and miss counters (mem.zero.* instead).
 // Examples with the defaults: read miss to DRAM, idle channel = 42 + 180 = 222; the same read
 // again = 4; write by another CPU to that line = 42 + 45 = 87; the first CPU reading it back
 // = 70 (c2c); FetchAdd hitting a Modified line in L1 = 4 + 20 = 24.
