@@ -128,8 +128,8 @@ void HostMm::hugetlb_fault(Agent& a, uint64_t gfn, unsigned level) {
     return;
   }
   if (entry && e == 0) {
-    const Addr page = alloc_.alloc(a, order_of(level));
     const unsigned order = order_of(level);
+    const Addr page = alloc_.alloc(a, order);
     clear_huge_page(a, page, order, unsigned(gfn & ((uint64_t(1) << order) - 1)));
     install(a, gfn, level, entry, page);  // the fault mutex keeps racers out: it always goes in
   }

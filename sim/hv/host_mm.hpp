@@ -8,8 +8,9 @@
 // - otherwise the slow path takes mmap_lock for read, looks the entry up under its split page
 //   table lock, and runs the host fault handler until the page is there;
 // - the fault handler allocates a page (page_allocator.hpp), clears it with ordinary stores
-//   that leave it in the faulting CPU's caches, and installs it under the page-table lock; a thread that finds the entry set by a
-//   racer meanwhile frees its own page and uses the racer's (do_anonymous_page);
+//   that leave it in the faulting CPU's caches, and installs it under the page-table lock; a
+//   thread that finds the entry set by a racer meanwhile frees its own page and uses the
+//   racer's (do_anonymous_page);
 // - KVM drops its reference (release) once the page is mapped.
 //
 // Backing size: each backing page is `backing_level` (1: 4 KiB, 2: 2 MiB, 3: 1 GiB; 2 MiB from

@@ -35,9 +35,8 @@ template <bool Linked>
 uint32_t TagArrayT<Linked>::victim(uint64_t line) const {
   const uint32_t base = set_of(line) * ways_;
   const Meta* st = meta_.data() + base;
-  // The smallest stamp, the first way on a tie: an empty way (stamp 0) if there is one, else
-  // the least recently used (stamps of valid ways are distinct). Without branches: which way
-  // is older is a coin toss the host's branch predictor loses half the time.
+  // Without branches: which way is older is a coin toss the host's branch predictor loses
+  // half the time.
   uint32_t best = 0, best_stamp = st[0].stamp;
   for (unsigned w = 1; w < ways_; ++w) {
     const uint32_t s = st[w].stamp;

@@ -117,19 +117,23 @@ Cycles MemorySystem::Impl::upgrade(unsigned cpu, PrivateCaches& p, uint32_t l2sl
   DirEntry& d = dir_of_private(p, l2slot);
   Cycles cost = line_wait(d, when);
   if (d.sharers.size() > 1) {
-    stats.invalidations.inc();
-    cost += p_.invalidate;
-    d.sharers.for_each([&](unsigned other) {
-      if (other != cpu) drop_private(other, line);
-    });
-    d.sharers.clear();
-    d.sharers.add(cpu);
+    cost += invalidate_others(d, line, cpu);
     d.busy_until = when + cost + hold;
   }
   d.owned = true;
   // The caller's L2 slot is still valid: drop_private only touched other CPUs' caches.
   p.l2_state[l2slot] = kModified;
   return cost;
+}
+
+Cycles MemorySystem::Impl::invalidate_others(DirEntry& d, uint64_t line, unsigned keep) {
+  stats.invalidations.inc();
+  d.sharers.for_each([&](unsigned other) {
+    if (other != keep) drop_private(other, line);
+  });
+  d.sharers.clear();
+  if (keep != kNobody) d.sharers.add(keep);
+  return p_.invalidate;
 }
 
 // A private (L2) miss reaches the LLC and its directory. Returns the latency of the access as
@@ -194,10 +198,7 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
   }
 
   if (!d.sharers.empty()) {
-    stats.invalidations.inc();
-    cost += p_.invalidate;
-    d.sharers.for_each([&](unsigned other) { drop_private(other, line); });
-    d.sharers.clear();
+    cost += invalidate_others(d, line);
     holds = true;
   }
   d.sharers.add(cpu);
@@ -363,13 +364,8 @@ Cycles MemorySystem::Impl::zero_line(unsigned cpu, PrivateCaches& p, uint64_t li
     DirEntry& d = dir[s];
     wait = line_wait(d, when);
     if (!d.sharers.empty()) {
-      stats.invalidations.inc();
-      cost += p_.invalidate;
-      d.sharers.for_each([&](unsigned other) {
-        drop_private(other, line);
-        stats.zero_dropped.inc();
-      });
-      d.sharers.clear();
+      stats.zero_dropped.inc(d.sharers.size());
+      cost += invalidate_others(d, line);
       d.busy_until = when + wait + cost;
     }
   } else {

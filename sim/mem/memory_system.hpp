@@ -48,11 +48,11 @@
 // take each destination line by an invalidation alone, since every byte of it is written (Intel
 // SDM Vol. 3A, "Out-of-Order Stores For String Operations"), so no line is read first: a line
 // the core owns is written in place (l1_hit, or l2_hit when only its L2 has it); any other
-// line is taken from the directory
-// (llc_hit, plus invalidate when other cores hold copies, which are dropped even if modified:
-// nothing of them survives) and allocated Modified in the core's L2 and L1, and in the LLC if
-// absent there, without a DRAM read. The page is then hot in the zeroing core's caches, as the
-// kernel intends (clear_huge_page clears the faulting subpage last for that). DRAM sees the
+// line is taken from the directory (llc_hit, plus invalidate when other cores hold copies,
+// which are dropped even if modified: nothing of them survives) and allocated Modified in the
+// core's L2 and L1, and in the LLC if absent there, without a DRAM read. The page is then hot
+// in the zeroing core's caches, as the kernel intends (clear_huge_page clears the faulting
+// subpage last for that). DRAM sees the
 // zeroes only as dirty victims: each line holds one of the core's fill buffers until its
 // ownership arrives and, when its LLC fill evicts a dirty line, until that victim's channel
 // takes it, so zeroing more than the caches hold is bound by the channels, and many cores

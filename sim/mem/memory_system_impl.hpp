@@ -98,6 +98,11 @@ struct MemorySystem::Impl {
   Cycles private_miss(unsigned cpu, PrivateCaches& p, uint64_t line, bool write, Cycles hold,
                       Cycles when);
   Cycles upgrade(unsigned cpu, PrivateCaches& p, uint32_t l2slot, Cycles hold, Cycles when);
+  // One round of invalidations from the directory (upgrades, writes, zeroing stores): every
+  // holder of `line` but `keep` drops its copy, and `keep` (if any) is left the one sharer.
+  // Returns the round's cost.
+  static constexpr unsigned kNobody = ~0u;
+  Cycles invalidate_others(DirEntry& d, uint64_t line, unsigned keep = kNobody);
   // Returns the latency; `state` gets the private state granted, `slot` the line's LLC slot.
   Cycles llc_lookup(unsigned cpu, uint64_t line, bool write, Cycles hold, Cycles when,
                     uint8_t& state, uint32_t& slot);

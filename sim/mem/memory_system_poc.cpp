@@ -46,7 +46,7 @@ Cycles MemorySystem::Impl::extended(int cpu, Addr addr, MemOp op, uint64_t len, 
       // One fill buffer's worth of lines per call: the caller comes back for the rest at the
       // time these completed, so other agents' accesses in between meet only the lines (and
       // the victims on the channels) the zeroing really has by then. (A page per call would
-      // book ~270 cycles ahead and serialise concurrent zeroing page by page.)
+      // book ~290 cycles ahead and serialise concurrent zeroing page by page.)
       const uint64_t last = (addr + (len ? len : 1) - 1) >> kLineShift;
       const uint64_t lines = std::min<uint64_t>(last - line + 1, std::max(1u, p_.fill_buffers));
       result = std::min<uint64_t>(len, (lines << kLineShift) - (addr & (kLineSize - 1)));
@@ -105,11 +105,8 @@ Cycles MemorySystem::Impl::cmo_line(uint64_t line, MemOp op, Cycles when, Cycles
   if (write_back) {
     stats.cmo_writebacks.inc();
     // The data reaches the PoC after the channel queue, then DRAM.
-    Cycles& busy = channel_busy[line % channel_busy.size()];
-    const Cycles at = when + cost, start = std::max(at, busy);
-    busy = start + p_.dram_occupancy;
-    reached = start + p_.dram;
-    stats.writebacks.inc();
+    const Cycles at = when + cost;
+    reached = at + dram_writeback(line, at) + p_.dram;
     if (DataVersions::Line* v = versions.find(line)) v->dram = v->cached;
   }
   if (op == MemOp::CmoClean) {
