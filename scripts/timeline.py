@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Text summary of an mmusim --timeline file, for users without a browser (Perfetto).
 
-    scripts/timeline.py trace.json [--top 10] [--clock-ghz 1.0]
+    scripts/timeline.py trace.json [--top 10] [--clock-ghz 2.6]
 
 Prints, per span kind, how many spans there were and their total and longest duration; the
 longest lock waits and the longest faults, each with its thread and start time. Durations
-are in cycles (the file is in microseconds; --clock-ghz converts back, default 1 GHz).
+are in cycles (the file is in microseconds; --clock-ghz converts back, default 2.6 GHz as mmusim).
 """
 import argparse
 import collections
@@ -17,7 +17,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Summarise an mmusim timeline.")
     ap.add_argument("timeline")
     ap.add_argument("--top", type=int, default=10)
-    ap.add_argument("--clock-ghz", type=float, default=1.0)
+    ap.add_argument("--clock-ghz", type=float, default=2.6)
     a = ap.parse_args(argv)
     try:
         with open(a.timeline) as f:

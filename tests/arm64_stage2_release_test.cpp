@@ -65,7 +65,7 @@ RelaxRace run_relax_race(SimConfig c) {
   };
   for (const char* name : {"relaxer.0", "relaxer.1"})
     h.host_threads.push_back({name, [&map](Agent& a) {
-                                a.wait_cycles(100000);
+                                a.wait_cycles(260000);
                                 map(a, Perms{true, false, true});
                               }});
   Platform p(c, h);

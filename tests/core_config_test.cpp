@@ -72,15 +72,15 @@ TEST(ConfigTest, NoArgumentsGivesDocumentedDefaults) {
   EXPECT_EQ(c.vcpus, 4u);
   EXPECT_EQ(c.pcpus, 0u);
   EXPECT_EQ(c.physical_cpus(), 4u);
-  EXPECT_DOUBLE_EQ(c.clock_ghz, 1.0);
+  EXPECT_DOUBLE_EQ(c.clock_ghz, 2.6);
   EXPECT_EQ(c.quantum, 1000u);
   EXPECT_EQ(c.mem_per_vcpu, 64ull << 20);
   EXPECT_EQ(c.page_size, 4096u);
   EXPECT_FALSE(c.mmu_lock.has_value());  // auto: as --kvm-version says
   EXPECT_EQ(c.kvm_version, kNewestKvmRelease);
   EXPECT_EQ(c.pattern, AccessPattern::Seq);
-  EXPECT_EQ(c.lat.dram, 180u);
-  EXPECT_EQ(c.lat.host_page_fault, 1800u);
+  EXPECT_EQ(c.lat.dram, 164u);
+  EXPECT_EQ(c.lat.host_page_fault, 1850u);
   EXPECT_TRUE(c.check);
   EXPECT_FALSE(c.quiet);
   EXPECT_TRUE(c.stats_json.empty());
@@ -424,7 +424,7 @@ TEST(ConfigTest, HelpListsEveryOptionWithDefaultAndReturnsFalse) {
     EXPECT_TRUE(seen.insert(name).second) << "listed twice: " << name;
   }
   EXPECT_GE(seen.size(), 59u);
-  EXPECT_NE(out.find("(default: 1800)"), std::string::npos);
+  EXPECT_NE(out.find("(default: 1850)"), std::string::npos);
   EXPECT_NE(out.find("(default: 64M)"), std::string::npos);
   EXPECT_NE(out.find("(default: auto)"), std::string::npos);
   ::testing::internal::CaptureStdout();

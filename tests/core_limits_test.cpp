@@ -72,7 +72,7 @@ TEST(Limits, MachineRamIsTheDefaultLimit) {
 
 TEST(Limits, ZeroSizeCachesRefused) {
   EXPECT_EQ(error_of({"--l1-size", "0"}),
-            "--l1-size: 0 bytes cannot hold one 64-byte line in each of the 12 ways (--l1-ways)");
+            "--l1-size: 0 bytes cannot hold one 64-byte line in each of the 8 ways (--l1-ways)");
   EXPECT_TRUE(starts_with(error_of({"--llc-size", "0"}), "--llc-size: 0 bytes cannot hold"));
   EXPECT_TRUE(starts_with(error_of({"--l2-size", "512", "--l2-ways", "16"}), "--l2-size: 512 bytes"));
 }
@@ -93,7 +93,7 @@ TEST(Limits, IniValuesNameFileAndLine) {
   const std::string e = error_of({"--config", path});
   unlink(path);
   EXPECT_EQ(e, std::string(path) + ":2: --l2-size: 0 bytes cannot hold one 64-byte line in each "
-                                   "of the 10 ways (--l2-ways)");
+                                   "of the 16 ways (--l2-ways)");
 }
 
 TEST(Limits, ConfigFromADeviceRefusedNotReadForever) {

@@ -168,10 +168,11 @@ TEST(MemPoc, ConcurrentMaintenanceSharesTheHomeNodes) {
       },
       [](MemorySystemParams& p) {
         p.home_nodes = 1;
+        p.cmo_line_level = 4;       // 256 lines x 3 levels x 4 = 3072 cycles to issue a window
         p.home_node_occupancy = 8;  // 256 x 8 = 2048 cycles per window, under the issue time
       });
   rig.run();
-  const Cycles issue = 256 * 3 * rig.cfg.cmo_line_level;  // 3072 with the default
+  const Cycles issue = 256 * 3 * rig.cfg.cmo_line_level;
   EXPECT_EQ(covered, bytes);
   EXPECT_EQ(first, issue);       // alone: its own issue rate
   EXPECT_EQ(second, 2 * 2048u);  // behind the first core's 2048 cycles at the node

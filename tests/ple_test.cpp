@@ -82,6 +82,7 @@ TEST(PauseLoopExiting, DirectedYieldReschedulesAVcpuOfAnotherVm) {
     c.vcpus = 4;
     c.pcpus = 4;
     c.iterations = 20;
+    c.timeslice = 1000000;  // several ticks within the run
     auto r = run_platform(c);
     EXPECT_EQ(r.exit_code, 0) << r.stats_json.substr(0, 300);
     for (const char* vm : {"vm.0.", "vm.1."})

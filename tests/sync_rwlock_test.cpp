@@ -131,8 +131,8 @@ void fifo_hand_over(Cycles quantum) {
 TEST(RwLock, FifoHandOverAndStatistics) { fifo_hand_over(1000); }
 TEST(RwLock, FifoHandOverLargeQuantum) { fifo_hand_over(100000); }
 
-// A stream of overlapping readers (each holds 600 of every ~700 cycles, staggered) keeps the
-// lock read-held all the time, so an unfair lock would starve the writer until ~6000. A writer
+// A stream of overlapping readers (each holds 1560 of every ~1800 cycles, staggered) keeps the
+// lock read-held all the time, so an unfair lock would starve the writer until ~15600. A writer
 // arriving in the middle must get in once the readers already inside leave, and readers
 // arriving after it must wait for it.
 TEST(RwLock, WriterNotStarvedByReaders) {
@@ -146,29 +146,29 @@ TEST(RwLock, WriterNotStarvedByReaders) {
   Cycles w_req = 0, w_acq = 0, w_rel = 0;
   for (unsigned i = 0; i < kReaders; ++i) {
     rig.spawn(i, [&, i](Agent& a) {
-      a.wait_cycles(200 * i);
-      while (a.now() < 6000) {
+      a.wait_cycles(520 * i);
+      while (a.now() < 15600) {
         const Cycles req = a.now();
         lock.read_lock(a);
         reads.push_back({req, a.now()});
-        a.wait_cycles(600);
+        a.wait_cycles(1560);
         lock.read_unlock(a);
         a.wait_cycles(5);
       }
     });
   }
   rig.spawn(kReaders, [&](Agent& a) {
-    a.wait_cycles(1500);
+    a.wait_cycles(3900);
     w_req = a.now();
     lock.write_lock(a);
     w_acq = a.now();
-    a.wait_cycles(200);
+    a.wait_cycles(520);
     w_rel = a.now();
     lock.write_unlock(a);
   });
   rig.run();
   EXPECT_GT(w_acq, w_req);
-  EXPECT_LT(w_acq, w_req + 900);  // at most the readers already inside, plus lock traffic
+  EXPECT_LT(w_acq, w_req + 2340);  // at most the readers already inside, plus lock traffic
   for (const Entry& e : reads) {
     if (e.req > w_req) {
       EXPECT_GE(e.acq, w_rel) << "reader requested at " << e.req << " barged past the writer";

@@ -115,6 +115,7 @@ TEST(DirtyLog, VcpusWaitingForTheVmmGiveTheirPhysicalCpuAway) {
   SimConfig c = cfg(WorkloadKind::DirtyLog, MmuLockMode::Shared, 8, 1 << 20);
   c.pcpus = 4;
   c.iterations = 2;
+  c.timeslice = 1000000;  // several ticks within the run
   PlatformRun r = run_platform(c);
   ASSERT_EQ(r.exit_code, 0) << r.stats_json;
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);

@@ -21,7 +21,7 @@ struct EbizzyParams {
   unsigned vcpus = 4;                    // one guest thread per vCPU
   unsigned iterations = 20;              // records (chunks used) per thread
   uint64_t ebizzy_chunk = 64ull << 10;   // bytes of one chunk (allocated, used, freed)
-  Cycles ebizzy_work = 20000;            // guest compute per record (searching the chunk)
+  Cycles ebizzy_work = 52000;            // guest compute per record (searching the chunk)
   unsigned slots = 4;                    // chunk slots a thread cycles through
   double clock_ghz = 1.0;                // turns simulated cycles into records per second
 };

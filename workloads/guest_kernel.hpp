@@ -20,9 +20,9 @@
 namespace mmusim {
 
 struct GuestKernelParams {
-  Cycles guest_fault_work = 400;  // #PF entry, VMA lookup and exit, besides its PTE accesses
-  Cycles guest_clear_page = 300;  // zeroing a newly allocated 4 KiB frame
-  Cycles guest_lock_spin = 40;    // first poll interval of a contended page_table_lock
+  Cycles guest_fault_work = 1040;  // #PF entry, VMA lookup and exit, besides its PTE accesses
+  Cycles guest_clear_page = 777;   // zeroing a newly allocated 4 KiB frame
+  Cycles guest_lock_spin = 104;    // first poll interval of a contended page_table_lock
   // The poll interval doubles up to this many times guest_lock_spin (bounds the IPI delay
   // and the number of polls during a long hold).
   unsigned lock_spin_max_factor = 16;

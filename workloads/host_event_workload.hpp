@@ -23,7 +23,7 @@ struct HostEventWorkloadParams {
   DemandPagingParams paging;          // the vCPUs' slices (vcpus, mem_per_vcpu, overlap, ...)
   unsigned event_passes = 4;          // passes each vCPU makes over its slice
   unsigned host_events = 16;          // events the host thread raises
-  Cycles host_event_interval = 100000;  // cycles between two events
+  Cycles host_event_interval = 260000;  // cycles between two events
   uint64_t host_event_pages = 64;     // consecutive guest pages one event covers
   uint64_t seed = 1;                  // access mix and event placement
 };

@@ -19,7 +19,7 @@ class TdpMmu;
 struct RootChurnParams {
   DemandPagingParams paging;        // the vCPUs' slices, re-touched --passes times
   unsigned churn_rounds = 8;        // zap-all rounds
-  Cycles churn_interval = 200000;   // cycles between two zap-all rounds
+  Cycles churn_interval = 520000;   // cycles between two zap-all rounds
   unsigned churn_unmaps = 8;        // range unmaps per zap-all round
   uint64_t unmap_bytes = 16ull << 10;  // bytes of guest memory one range unmap covers
   uint64_t seed = 1;                // where the unmapped ranges fall

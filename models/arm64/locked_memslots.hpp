@@ -41,7 +41,7 @@ struct LockedMemslotsParams {
   unsigned vcpus = 4;               // vCPUs, one vcpu->mutex each
   CmoPolicy cmo_policy = CmoPolicy::Deferred;  // --cmo-policy: when lock cleans to the PoC
   bool fwb = false;                 // --arm64-fwb: the cleans themselves are not needed
-  Cycles request_check = 20;        // one memslot array update / pending-op check per page
+  Cycles request_check = 52;        // one memslot array update / pending-op check per page
 };
 
 class LockedMemslots {

@@ -66,11 +66,11 @@ struct Stage2MmuParams {
   // Eager splitting also drops mmu_lock between chunks for a thread waiting for it
   // (rwlock_needbreak; --lock-needbreak and --host-preempt as for x86's walks).
   bool yield_on_contention = false;
-  Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
-  Cycles s2_map_work = 300;         // one stage-2 map call's instructions besides memory refs
-  Cycles spte_change_work = 80;     // bookkeeping per descriptor change
-  Cycles page_alloc = 120;          // a page-table page from the vCPU's MMU cache
-  Cycles cond_resched = 40;         // a yield point that dropped mmu_lock (cond_resched)
+  Cycles fault_entry = 650;         // fault decode and dispatch before the MMU code
+  Cycles s2_map_work = 780;         // one stage-2 map call's instructions besides memory refs
+  Cycles spte_change_work = 208;    // bookkeeping per descriptor change
+  Cycles page_alloc = 312;          // a page-table page from the vCPU's MMU cache
+  Cycles cond_resched = 104;        // a yield point that dropped mmu_lock (cond_resched)
 };
 
 class Stage2Mmu : public HypervisorMmu,

@@ -50,9 +50,9 @@ namespace mmusim {
 // What KVM MIPS's GPA fault handling reads of the run's parameters (app/params_models.cpp).
 struct MipsGpaMmuParams {
   bool mips_sync_mmu = true;        // KVM_CAP_SYNC_MMU: faults check the notifier sequence
-  Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
-  Cycles mips_map_work = 150;       // kvm_mips_map_page instructions besides memory references
-  Cycles page_alloc = 120;          // a page-table page from the vCPU's MMU cache
+  Cycles fault_entry = 650;         // fault decode and dispatch before the MMU code
+  Cycles mips_map_work = 390;       // kvm_mips_map_page instructions besides memory references
+  Cycles page_alloc = 312;          // a page-table page from the vCPU's MMU cache
 };
 
 class MipsGpaMmu : public HypervisorMmu, public NotifierCallbacks, public DirtyLogging {

@@ -54,9 +54,9 @@ struct MipsRefillStats : WalkStats {
 
 // What the MIPS walkers read of the run's parameters (app/params_models.cpp builds it).
 struct MipsRefillWalkerParams {
-  Cycles mips_tlb_exception = 30;   // TLB refill/invalid/modified exception entry and eret
-  Cycles mips_refill_work = 12;     // refill handler instructions besides its loads
-  Cycles mips_asid_bump = 40;       // giving a vCPU a new ASID on a flush request
+  Cycles mips_tlb_exception = 78;   // TLB refill/invalid/modified exception entry and eret
+  Cycles mips_refill_work = 31;     // refill handler instructions besides its loads
+  Cycles mips_asid_bump = 104;      // giving a vCPU a new ASID on a flush request
   bool guestids = false;            // VZ: the core tags the guest TLB by GuestID too
 };
 

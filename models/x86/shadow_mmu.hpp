@@ -65,11 +65,11 @@ struct ShadowMmuParams {
   uint64_t page_size = 4096;        // --page-size: 2 MiB allows 2 MiB shadow leaves
   uint64_t shadow_max_pages = 0;    // n_max_mmu_pages; 0: KVM's default for guest_mem_bytes
   uint64_t guest_mem_bytes = 1ull << 30;  // the guest's memory (KVM's default page budget)
-  Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
-  Cycles page_alloc = 120;          // a page-table page from the vCPU's MMU cache
-  Cycles shadow_fault_work = 350;   // shadow fault handler instructions besides memory references
-  Cycles shadow_emulate = 700;      // decoding and emulating one write to a protected table
-  Cycles shadow_sync_work = 200;    // kvm_sync_page set-up per page besides its entry reads
+  Cycles fault_entry = 650;         // fault decode and dispatch before the MMU code
+  Cycles page_alloc = 312;          // a page-table page from the vCPU's MMU cache
+  Cycles shadow_fault_work = 910;   // shadow fault handler instructions besides memory references
+  Cycles shadow_emulate = 1820;     // decoding and emulating one write to a protected table
+  Cycles shadow_sync_work = 520;    // kvm_sync_page set-up per page besides its entry reads
   Cycles l1_hit = 4;                // a look at a vCPU's prev_roots (and the walk's hit bound)
 };
 

@@ -93,13 +93,13 @@ struct TdpMmuParams {
   EptAd ept_ad = EptAd::On;            // --ept-ad: off makes aging access-track SPTEs
   AgeClear age_clear = AgeClear::And;  // --age-clear: how aging writes a young SPTE
   bool aging_stats = false;  // register hv.age.* (the run ages pages or runs without EPT A/D)
-  Cycles ipi = 1200;                   // kvm_vcpu_kick's IPI to a vCPU in guest mode
+  Cycles ipi = 3120;                // kvm_vcpu_kick's IPI to a vCPU in guest mode
   unsigned zap_yield_every = 0;     // --zap-yield-every: also yield every N SPTEs (0: never)
-  Cycles fault_entry = 250;         // fault decode and dispatch before the MMU code
-  Cycles tdp_map_work = 300;        // one map call's instructions besides memory references
-  Cycles spte_change_work = 80;     // handle_changed_spte bookkeeping per SPTE change
-  Cycles page_alloc = 120;          // a page-table page from the vCPU's MMU cache
-  Cycles cond_resched = 40;         // a yield point that dropped mmu_lock
+  Cycles fault_entry = 650;         // fault decode and dispatch before the MMU code
+  Cycles tdp_map_work = 780;        // one map call's instructions besides memory references
+  Cycles spte_change_work = 208;    // handle_changed_spte bookkeeping per SPTE change
+  Cycles page_alloc = 312;          // a page-table page from the vCPU's MMU cache
+  Cycles cond_resched = 104;        // a yield point that dropped mmu_lock
 };
 
 class TdpMmu : public HypervisorMmu,

@@ -22,52 +22,52 @@ struct Latencies {
   Cycles pwc = 1;                // paging-structure cache lookup
   Cycles l1_hit = 4;             // private L1 data cache hit
   Cycles l2_hit = 14;            // private L2 hit
-  Cycles llc_hit = 42;           // shared LLC hit
-  Cycles dram = 180;             // DRAM access (row/array time, excluding queueing)
-  Cycles dram_occupancy = 3;     // cycles one access keeps a DRAM channel busy (queueing)
-  Cycles home_node_occupancy = 2;  // cycles one cache maintenance request keeps a home node busy
-  Cycles c2c_transfer = 70;      // line held modified in another core's private cache
-  Cycles invalidate = 45;        // write to a line other cores share: invalidation round trip
-  Cycles atomic = 20;            // extra cost of a locked read-modify-write
-  Cycles vmexit = 600;           // guest -> host transition
-  Cycles vmentry = 500;          // host -> guest transition
-  Cycles ipi = 1200;             // IPI send to delivery at the target
-  Cycles fault_entry = 250;      // KVM fault decode and dispatch before the MMU code
-  Cycles host_page_fault = 1800; // host mm fault on first touch of a backing page (per fault)
-  Cycles page_alloc = 120;       // taking a page-table page from the vCPU's MMU cache
-  Cycles tdp_map_work = 300;     // instructions of one map call besides its memory references
+  Cycles llc_hit = 46;           // shared LLC hit
+  Cycles dram = 164;             // DRAM access (row/array time, excluding queueing)
+  Cycles dram_occupancy = 9;     // cycles one access keeps a DRAM channel busy (queueing)
+  Cycles home_node_occupancy = 5; // cycles one cache maintenance request keeps a home node busy
+  Cycles c2c_transfer = 128;     // line held modified in another core's private cache
+  Cycles invalidate = 117;       // write to a line other cores share: invalidation round trip
+  Cycles atomic = 14;            // extra cost of a locked read-modify-write
+  Cycles vmexit = 970;           // guest -> host transition
+  Cycles vmentry = 806;          // host -> guest transition
+  Cycles ipi = 3120;             // IPI send to delivery at the target
+  Cycles fault_entry = 650;      // KVM fault decode and dispatch before the MMU code
+  Cycles host_page_fault = 1850; // host mm fault on first touch of a backing page (per fault)
+  Cycles page_alloc = 312;       // taking a page-table page from the vCPU's MMU cache
+  Cycles tdp_map_work = 780;     // instructions of one map call besides its memory references
                                  // (root lookup, iterator setup, huge-page adjust, make_spte)
-  Cycles spte_change_work = 80;  // handle_changed_spte bookkeeping per SPTE change
+  Cycles spte_change_work = 208; // handle_changed_spte bookkeeping per SPTE change
   Cycles tlb_flush_local = 150;  // INVEPT/INVVPID-style local flush of one vCPU's TLBs
-  Cycles request_check = 20;     // scanning pending vCPU requests on guest entry
+  Cycles request_check = 52;     // scanning pending vCPU requests on guest entry
   Cycles compute_per_access = 0; // guest work between two accesses of the workload
-  Cycles cond_resched = 40;      // a yield point that dropped mmu_lock (cond_resched)
+  Cycles cond_resched = 104;     // a yield point that dropped mmu_lock (cond_resched)
   // arm64: broadcast TLB maintenance and cache maintenance to the Point of Coherency
-  Cycles tlbi_op = 40;           // one TLBI broadcast message occupying the DVM interconnect
-  Cycles tlbi_dsb = 300;         // DSB ISH after TLBIs: every core's completion acknowledged
-  Cycles cmo_line_level = 4;     // one DC CVAC/IVAC/CIVAC on one line at one cache level
-  Cycles s2_map_work = 300;      // instructions of one stage-2 map call besides its memory
+  Cycles tlbi_op = 104;          // one TLBI broadcast message occupying the DVM interconnect
+  Cycles tlbi_dsb = 780;         // DSB ISH after TLBIs: every core's completion acknowledged
+  Cycles cmo_line_level = 10;    // one DC CVAC/IVAC/CIVAC on one line at one cache level
+  Cycles s2_map_work = 780;      // instructions of one stage-2 map call besides its memory
                                  // references (walker setup, prot computation, pte build)
   // modelled guest kernel: first-touch page faults of replayed traces
-  Cycles guest_fault_work = 400; // guest #PF entry, VMA lookup and exit, besides its PTE accesses
-  Cycles guest_clear_page = 300; // the guest zeroing a newly allocated 4 KiB frame
-  Cycles guest_lock_spin = 40;   // one re-check of a contended guest page-table lock
+  Cycles guest_fault_work = 1040; // guest #PF entry, VMA lookup and exit, besides its PTE accesses
+  Cycles guest_clear_page = 777; // the guest zeroing a newly allocated 4 KiB frame
+  Cycles guest_lock_spin = 104;  // one re-check of a contended guest page-table lock
   // MIPS: software TLB refill, GPA fault handling, host memory-manager events
-  Cycles mips_tlb_exception = 30; // TLB refill/invalid/modified exception entry and eret
-  Cycles mips_refill_work = 12;   // refill handler instructions besides its loads (shifts, tlbwr)
-  Cycles mips_asid_bump = 40;     // giving a vCPU a new ASID on a flush request (get_new_asid)
-  Cycles mips_map_work = 150;     // kvm_mips_map_page instructions besides memory references
-  Cycles host_pte_update = 100;   // the host mm changing one of its PTEs (with rmap walk)
-  Cycles host_page_copy = 400;    // copying one 4 KiB page (COW break, KSM compare, migration)
-  Cycles host_swap_io = 8000;     // one page written to or read from swap
+  Cycles mips_tlb_exception = 78; // TLB refill/invalid/modified exception entry and eret
+  Cycles mips_refill_work = 31;  // refill handler instructions besides its loads (shifts, tlbwr)
+  Cycles mips_asid_bump = 104;   // giving a vCPU a new ASID on a flush request (get_new_asid)
+  Cycles mips_map_work = 390;    // kvm_mips_map_page instructions besides memory references
+  Cycles host_pte_update = 260;  // the host mm changing one of its PTEs (with rmap walk)
+  Cycles host_page_copy = 1040;  // copying one 4 KiB page (COW break, KSM compare, migration)
+  Cycles host_swap_io = 20800;   // one page written to or read from swap
   // remote-flush strategies and overcommit: host scheduler and guest TLB shootdowns
-  Cycles context_switch = 1500;   // host switching the pCPU to another vCPU thread (vcpu_load)
-  Cycles guest_ipi_handler = 400; // guest flush-IPI entry, handler dispatch and csd release
-  Cycles invlpg = 120;            // one per-address TLB invalidation (INVLPG / ranged entry)
+  Cycles context_switch = 3900;  // host switching the pCPU to another vCPU thread (vcpu_load)
+  Cycles guest_ipi_handler = 1040; // guest flush-IPI entry, handler dispatch and csd release
+  Cycles invlpg = 260;           // one per-address TLB invalidation (INVLPG / ranged entry)
   // x86 shadow MMU: shadow faults, emulated guest PTE writes, syncing unsync pages
-  Cycles shadow_fault_work = 350; // shadow fault handler instructions besides memory references
-  Cycles shadow_sync_work = 200;  // kvm_sync_page set-up per page besides its entry reads
-  Cycles shadow_emulate = 700;    // decoding and emulating one guest write to a protected table
+  Cycles shadow_fault_work = 910; // shadow fault handler instructions besides memory references
+  Cycles shadow_sync_work = 520; // kvm_sync_page set-up per page besides its entry reads
+  Cycles shadow_emulate = 1820;  // decoding and emulating one guest write to a protected table
 };
 
 struct SimConfig {
@@ -81,7 +81,7 @@ struct SimConfig {
   std::string host_file;
   std::vector<SimConfig> vm_configs;
   std::string vm_name;  // a host-file VM's section name; "" otherwise
-  double clock_ghz = 1.0;
+  double clock_ghz = 2.6;  // the reference machine's base clock (docs/CALIBRATION.md, D1)
   bool direct_handoff = true;  // hand-offs switch straight to the woken thread (sync/run_next)
   bool sync_lookahead = true;  // skip a sync when no other thread can run before it (Agent)
   Cycles quantum = 1000;  // temporal-decoupling quantum (cycles of private work between syncs)
@@ -146,7 +146,7 @@ struct SimConfig {
   HostPreempt host_preempt = HostPreempt::Voluntary;
   // root-churn workload: how many zap-all rounds, and the cycles between them.
   unsigned churn_rounds = 8;
-  Cycles churn_interval = 200000;
+  Cycles churn_interval = 520000;
   unsigned churn_unmaps = 8;  // range unmaps per zap-all round
 
   // TLBs and paging-structure caches (entries; 0 pwc entries disables those caches)
@@ -159,10 +159,10 @@ struct SimConfig {
   unsigned pwc_ways = 4;      // their associativity; more than pwc_entries: fully associative
 
   // Caches (bytes, ways) and DRAM
-  uint64_t l1_size = 48ull << 10;  unsigned l1_ways = 12;
-  uint64_t l2_size = 1280ull << 10; unsigned l2_ways = 10;
-  uint64_t llc_size = 32ull << 20; unsigned llc_ways = 16;
-  unsigned dram_channels = 16;
+  uint64_t l1_size = 32ull << 10;  unsigned l1_ways = 8;
+  uint64_t l2_size = 1024ull << 10; unsigned l2_ways = 16;
+  uint64_t llc_size = 44ull << 20; unsigned llc_ways = 11;
+  unsigned dram_channels = 12;
   unsigned home_nodes = 16;    // interconnect home nodes (lines interleaved) serving CMO requests
   unsigned fill_buffers = 10;  // per-core line fill buffers (zeroing stores in flight)
 
@@ -211,19 +211,19 @@ struct SimConfig {
   unsigned host_pcp_batch = 63;    // host allocator per-CPU batch (zone_batchsize of a large zone)
   unsigned host_pcp_high = 378;    // host allocator per-CPU list high mark (6 x batch)
   unsigned host_events = 16;       // host-event workloads: how many events the host thread raises
-  Cycles host_event_interval = 100000; // cycles between two host events
+  Cycles host_event_interval = 260000; // cycles between two host events
   uint64_t host_event_pages = 64;  // pages one event covers
   unsigned event_passes = 4;       // passes each vCPU makes over its slice in those workloads
   // --- end MIPS ---
 
   // --- remote-flush strategies, overcommit, ebizzy (config_options_flush.cpp) ---
-  Cycles timeslice = 1000000;      // host scheduler tick with --pcpus < --vcpus (1 ms at 1 GHz)
-  Cycles ple_window = 4096;        // pause-loop exit after this many cycles of spinning; 0: none
+  Cycles timeslice = 2600000;    // host scheduler tick with --pcpus < --vcpus (1 ms at 2.6 GHz)
+  Cycles ple_window = 4096;      // pause-loop exit after this many cycles of spinning; 0: none
   DirectedYield directed_yield = DirectedYield::On;  // kvm_vcpu_on_spin on a pause-loop exit
   PvSchedYield pv_sched_yield = PvSchedYield::On;    // guest KVM_HC_SCHED_YIELD after an IPI
   unsigned iterations = 20;        // workload iterations (ebizzy: chunks each thread uses)
   uint64_t ebizzy_chunk = 64ull << 10;  // ebizzy: bytes of one chunk (allocated, used, freed)
-  Cycles ebizzy_work = 20000;      // ebizzy: guest compute per record (searching the chunk)
+  Cycles ebizzy_work = 52000;    // ebizzy: guest compute per record (searching the chunk)
   // --- end remote-flush strategies ---
 
   // --- dirty-log workload (config_options_dirty_log.cpp) ---

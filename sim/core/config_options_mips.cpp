@@ -56,7 +56,7 @@ void add_mips_options(OptionTable& o) {
   o.lat("host_pte_update", &Latencies::host_pte_update, "host mm changing one of its PTEs");
   o.lat("host_page_copy", &Latencies::host_page_copy, "copying one 4K page (COW, KSM, migration)");
   o.lat("host_swap_io", &Latencies::host_swap_io,
-        "one page written to or read from swap (zram, compressed in RAM; an SSD takes ~150000)");
+        "one page written to or read from swap (zram, compressed in RAM; an SSD takes ~390000)");
 }
 
 void validate_mips(const SimConfig& c, const Fail& fail) {

@@ -62,15 +62,15 @@ struct GuestContext {
 struct VcpuParams {
   Cycles tlb_l1 = 1;               // L1 TLB lookup
   Cycles tlb_l2 = 7;               // STLB lookup after an L1 miss
-  Cycles vmexit = 600;             // guest -> host transition
-  Cycles vmentry = 500;            // host -> guest transition
-  Cycles ipi = 1200;               // guest IPI send to delivery at the target
+  Cycles vmexit = 970;             // guest -> host transition
+  Cycles vmentry = 806;            // host -> guest transition
+  Cycles ipi = 3120;               // guest IPI send to delivery at the target
   Cycles tlb_flush_local = 150;    // local flush of this vCPU's TLBs
-  Cycles request_check = 20;       // scanning pending vCPU requests on guest entry
+  Cycles request_check = 52;       // scanning pending vCPU requests on guest entry
   Cycles compute_per_access = 0;   // guest work between two accesses of the workload
-  Cycles guest_ipi_handler = 400;  // guest flush-IPI entry, handler dispatch and csd release
-  Cycles invlpg = 120;             // one per-address TLB invalidation
-  Cycles timeslice = 1000000;      // host scheduler tick (overcommit only)
+  Cycles guest_ipi_handler = 1040; // guest flush-IPI entry, handler dispatch and csd release
+  Cycles invlpg = 260;             // one per-address TLB invalidation
+  Cycles timeslice = 2600000;      // host scheduler tick (overcommit only)
   // Overcommit only (sim/cpu/vcpu_pause_loop.cpp): pause-loop window in cycles (0: no PLE),
   // directed yield on a PLE exit, and the guest's PV sched yield after a shootdown IPI.
   Cycles ple_window = 4096;
@@ -312,7 +312,7 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // preempted_in_kernel_), and KVM's spin_loop.in_spin_loop / dy_eligible.
   bool in_guest_kernel_ = false, preempted_in_kernel_ = false;
   bool in_spin_loop_ = false, dy_eligible_ = false;
-  Cycles ple_window_now_ = 0;  // the vCPU's current PLE window (grows on exits)
+  Cycles ple_window_now_ = 0;      // the vCPU's current PLE window (grows on exits)
 };
 
 }  // namespace mmusim

@@ -30,7 +30,7 @@ struct FlushRequest {
 
 // What the flush building blocks are built from (part of RemoteFlushParams).
 struct FlushEnvParams {
-  Cycles ipi = 1200;  // IPI send to delivery at the target
+  Cycles ipi = 3120;  // IPI send to delivery at the target
 };
 
 // What every strategy may use: the vCPUs and the two KVM building blocks.

@@ -68,10 +68,10 @@ struct HostMmParams {
   bool hugetlb = false;
   // The fault handler's own work besides the memory operations the model performs (entry,
   // VMA checks, accounting, LRU and cgroup charging).
-  Cycles host_page_fault = 1800;
-  Cycles host_pte_update = 100;   // changing one host PTE (with rmap walk)
-  Cycles host_page_copy = 400;    // copying one 4 KiB page (COW break, KSM, migration)
-  Cycles host_swap_io = 8000;     // one page written to or read from swap
+  Cycles host_page_fault = 1850;
+  Cycles host_pte_update = 260;    // changing one host PTE (with rmap walk)
+  Cycles host_page_copy = 1040;    // copying one 4 KiB page (COW break, KSM, migration)
+  Cycles host_swap_io = 20800;     // one page written to or read from swap
   PageAllocatorParams alloc;
 };
 

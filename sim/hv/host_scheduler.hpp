@@ -23,7 +23,7 @@ namespace mmusim {
 struct HostSchedulerParams {
   unsigned vcpus = 4;            // vCPU threads it schedules, of every VM
   unsigned pcpus = 4;            // physical CPUs (vCPU thread t runs on pCPU t % pcpus)
-  Cycles context_switch = 1500;  // switching a pCPU to another vCPU thread (vcpu_load)
+  Cycles context_switch = 3900;  // switching a pCPU to another vCPU thread (vcpu_load)
 };
 
 class HostScheduler {

@@ -79,7 +79,7 @@
 // loosely-timed approximation and bounded by the quantum.
 //
 // Footprint: private caches are allocated on a CPU's first access, about 270 KiB per CPU with the
-// default L1/L2 sizes; the LLC with its directory takes 36 bytes per line (18 MiB for 32 MiB).
+// default L1/L2 sizes; the LLC with its directory takes 36 bytes per line (24.75 MiB for 44 MiB).
 #pragma once
 #include <cstdint>
 #include <systemc>
@@ -100,28 +100,28 @@ namespace mmusim {
 // Sizes in bytes must be non-zero multiples of ways x 64-byte lines.
 struct MemorySystemParams {
   unsigned pcpus = 4;               // physical CPUs, each with private L1 and L2
-  uint64_t l1_size = 48ull << 10;   // private L1 data cache
-  unsigned l1_ways = 12;
-  uint64_t l2_size = 1280ull << 10; // private L2
-  unsigned l2_ways = 10;
-  uint64_t llc_size = 32ull << 20;  // shared inclusive LLC
-  unsigned llc_ways = 16;
-  unsigned dram_channels = 16;      // lines interleaved across them
+  uint64_t l1_size = 32ull << 10;   // private L1 data cache
+  unsigned l1_ways = 8;
+  uint64_t l2_size = 1024ull << 10; // private L2
+  unsigned l2_ways = 16;
+  uint64_t llc_size = 44ull << 20;  // shared inclusive LLC
+  unsigned llc_ways = 11;
+  unsigned dram_channels = 12;      // lines interleaved across them
   unsigned fill_buffers = 10;       // per core: zeroing stores in flight at once
   Cycles l1_hit = 4;                // private L1 hit
   Cycles l2_hit = 14;               // private L2 hit
-  Cycles llc_hit = 42;              // shared LLC hit
-  Cycles dram = 180;                // DRAM access, excluding queueing
-  Cycles dram_occupancy = 3;        // cycles one access keeps a DRAM channel busy
-  Cycles c2c_transfer = 70;         // line held modified in another core's private cache
-  Cycles invalidate = 45;           // invalidation round trip of a write to a shared line
-  Cycles atomic = 20;               // extra cost of a locked read-modify-write
-  Cycles cmo_line_level = 4;        // one cache maintenance op on one line at one level
+  Cycles llc_hit = 46;              // shared LLC hit
+  Cycles dram = 164;                // DRAM access, excluding queueing
+  Cycles dram_occupancy = 9;        // cycles one access keeps a DRAM channel busy
+  Cycles c2c_transfer = 128;        // line held modified in another core's private cache
+  Cycles invalidate = 117;          // invalidation round trip of a write to a shared line
+  Cycles atomic = 14;               // extra cost of a locked read-modify-write
+  Cycles cmo_line_level = 10;       // one cache maintenance op on one line at one level
   // The interconnect's home nodes, lines interleaved across them: every cache maintenance
   // request by VA is sent to its line's home node, which handles one request per
   // `home_node_occupancy` cycles (docs/ARCHITECTURE.md, "Memory system": cache maintenance).
   unsigned home_nodes = 16;
-  Cycles home_node_occupancy = 2;
+  Cycles home_node_occupancy = 5;
 };
 
 // MemDirect comes first so the direct call needs no this-adjusting thunk.
