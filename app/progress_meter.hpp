@@ -25,7 +25,7 @@ struct ProgressParams {
   bool enabled = false;   // --progress resolved against the terminal and --quiet
   bool terminal = false;  // stderr is a terminal: rewrite one line in place
   double after_s = 2.0;   // host seconds before the first line (--progress-after)
-  double clock_ghz = 1.0; // simulated seconds from cycles
+  double clock_ghz = 2.6; // simulated seconds from cycles
 };
 
 // Resolves --progress auto against isatty(stderr) and --quiet.

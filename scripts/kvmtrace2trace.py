@@ -5,7 +5,7 @@ trace (`space gpa`) that replays each vCPU's stage-2 fault sequence with the rec
     trace-cmd record -e kvm:kvm_page_fault -e kvmmmu:kvm_mmu_spte_requested \\
         -e kvmmmu:kvm_tdp_mmu_spte_changed -e kvm:kvm_pv_tlb_flush -- qemu-system-x86_64 ...
     trace-cmd report > kvm.txt
-    scripts/kvmtrace2trace.py kvm.txt -o vm.trace.gz [--ghz 1.0] [--host-events]
+    scripts/kvmtrace2trace.py kvm.txt -o vm.trace.gz [--ghz 2.6] [--host-events]
 
 Fields used (docs/TRACE_FORMAT.md has the table):
   kvm_page_fault: timestamp, vcpu (or the "CPU n/KVM" thread name, or thread-id order),
@@ -14,7 +14,8 @@ Fields used (docs/TRACE_FORMAT.md has the table):
   kvm_tdp_mmu_spte_changed: gfn, new_spte -- with --host-events, a change to a non-present
     SPTE becomes "h0 unmap gfn<<12 0x1000" at its time; otherwise only counted
   kvm_pv_tlb_flush: counted
-Gaps are the time between a thread's records in cycles at --ghz. Exit status 2 with
+Gaps are the time between a thread's records in cycles at --ghz (default 2.6, mmusim's default
+--clock-ghz). Exit status 2 with
 "file:line: message" on a malformed line of a known tracepoint.
 """
 import argparse
@@ -105,7 +106,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="KVM tracepoint text -> mmusim gpa trace.")
     ap.add_argument("input", help="trace-cmd report / perf script output (.gz accepted)")
     ap.add_argument("-o", "--output", required=True)
-    ap.add_argument("--ghz", type=float, default=1.0, help="clock that turns seconds into gap cycles")
+    ap.add_argument("--ghz", type=float, default=2.6,
+                    help="clock that turns seconds into gap cycles (mmusim's default --clock-ghz)")
     ap.add_argument("--host-events", action="store_true", help="zapped SPTEs become unmap events")
     a = ap.parse_args(argv)
     if not 0 < a.ghz <= 100:

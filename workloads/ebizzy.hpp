@@ -23,7 +23,7 @@ struct EbizzyParams {
   uint64_t ebizzy_chunk = 64ull << 10;   // bytes of one chunk (allocated, used, freed)
   Cycles ebizzy_work = 52000;            // guest compute per record (searching the chunk)
   unsigned slots = 4;                    // chunk slots a thread cycles through
-  double clock_ghz = 1.0;                // turns simulated cycles into records per second
+  double clock_ghz = 2.6;                // turns simulated cycles into records per second
 };
 
 class Ebizzy : public Workload {

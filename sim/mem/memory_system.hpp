@@ -58,11 +58,11 @@
 // takes it, so zeroing more than the caches hold is bound by the channels, and many cores
 // doing so queue there ("mem.zero.queue_wait"). At most fill_buffers lines are in flight; each
 // call writes that many and the requester comes back for the next once they are done. With
-// the defaults one core zeroes a 4 KiB page it does not cache in 7 batches x 42 = 294 cycles.
+// the defaults one core zeroes a 4 KiB page it does not cache in 7 batches x 46 = 322 cycles.
 // Zeroing is not counted in the mem.l1/l2/llc hit and miss counters (mem.zero.* instead).
-// Examples with the defaults: read miss to DRAM, idle channel = 42 + 180 = 222; the same read
-// again = 4; write by another CPU to that line = 42 + 45 = 87; the first CPU reading it back
-// = 70 (c2c); FetchAdd hitting a Modified line in L1 = 4 + 20 = 24.
+// Examples with the defaults: read miss to DRAM, idle channel = 46 + 164 = 210; the same read
+// again = 4; write by another CPU to that line = 46 + 117 = 163; the first CPU reading it back
+// = 128 (c2c); FetchAdd hitting a Modified line in L1 = 4 + 14 = 18.
 //
 // States: private lines are MESI-like (Shared / Exclusive / Modified, kept per L2 line; L1 is a
 // subset of L2). A read miss with no other holder gets Exclusive, which a later write turns into
@@ -78,7 +78,7 @@
 // earlier `when` can reach a DRAM channel after a later one and wait behind it. This is the usual
 // loosely-timed approximation and bounded by the quantum.
 //
-// Footprint: private caches are allocated on a CPU's first access, about 270 KiB per CPU with the
+// Footprint: private caches are allocated on a CPU's first access, about 300 KiB per CPU with the
 // default L1/L2 sizes; the LLC with its directory takes 36 bytes per line (24.75 MiB for 44 MiB).
 #pragma once
 #include <cstdint>

@@ -46,7 +46,7 @@ Cycles MemorySystem::Impl::extended(int cpu, Addr addr, MemOp op, uint64_t len, 
       // One fill buffer's worth of lines per call: the caller comes back for the rest at the
       // time these completed, so other agents' accesses in between meet only the lines (and
       // the victims on the channels) the zeroing really has by then. (A page per call would
-      // book ~290 cycles ahead and serialise concurrent zeroing page by page.)
+      // book ~320 cycles ahead and serialise concurrent zeroing page by page.)
       const uint64_t last = (addr + (len ? len : 1) - 1) >> kLineShift;
       const uint64_t lines = std::min<uint64_t>(last - line + 1, std::max(1u, p_.fill_buffers));
       result = std::min<uint64_t>(len, (lines << kLineShift) - (addr & (kLineSize - 1)));

@@ -35,14 +35,16 @@ def convert(tmp_path, text, *extra):
 def test_trace_cmd_current_format(tmp_path):
     lines, err = convert(tmp_path, TRACE_CMD, "--host-events")
     assert lines[:2] == ["mmusim-trace 1", "space gpa"]
-    assert lines[2:] == ["v0 w 0x201000", "v1 gap 2000", "v1 r 0x300000", "v0 gap 5000",
-                         "v0 x 0x202000", "h0 gap 7000", "h0 unmap 0x300000 0x1000"]
+    # Gaps of 2, 5 and 7 us in cycles of the default 2.6 GHz clock.
+    assert lines[2:] == ["v0 w 0x201000", "v1 gap 5200", "v1 r 0x300000", "v0 gap 13000",
+                         "v0 x 0x202000", "h0 gap 18200", "h0 unmap 0x300000 0x1000"]
     assert "faults 3" in err and "pv_tlb_flush 1" in err and "unmaps 1" in err
 
 
 def test_perf_script_older_format_replays(tmp_path):
     lines, _ = convert(tmp_path, PERF_OLD)
-    assert lines[2:] == ["v0 r 0x7000", "v1 gap 3000", "v1 w 0x9000", "v0 gap 4000", "v0 x 0x8000"]
+    assert lines[2:] == ["v0 r 0x7000", "v1 gap 7800", "v1 w 0x9000", "v0 gap 10400",
+                         "v0 x 0x8000"]
     s = tmp_path / "s.json"
     p = subprocess.run([mmusim_bin(), "--workload", "trace", "--trace", tmp_path / "out.trace", "--vcpus", "2",
                         "--stats-json", s, "--quiet"], capture_output=True, text=True, timeout=120)
