@@ -266,8 +266,9 @@ TEST(Overcommit, SameSeedGivesIdenticalStats) {
 // The shape of the published PV TLB flush result: on ebizzy, PV flush gains little without
 // overcommit and more at 2x overcommit, where IPIs to preempted vCPUs make the sender wait.
 // When only the timeslice ends that wait (no pause-loop exiting, no PV sched yield) the gain is
-// large; with them (their default) it is smaller but still grows at this run's short tick
-// (200,000 cycles); at the default 1 ms tick the 2x gain is gone (docs/VALIDATION.md).
+// large; with them (their default) it is smaller but still grows. The tick is short (200,000
+// cycles) so that this short run spans several: a run of about two ticks is decided by which
+// vCPU's last tick ends it (docs/VALIDATION.md, PV TLB flush).
 TEST(PvTlbFlush, GainGrowsWithOvercommit) {
   const double ipi_1x = records_per_s(ebizzy(8, 8, FlushKind::IpiAll));
   const double pv_1x = records_per_s(ebizzy(8, 8, FlushKind::Pv));
