@@ -81,6 +81,40 @@ TEST(HostMm, GupOfTheSamePageBouncesItsRefcountLineBetweenCaches) {
   EXPECT_LT(apart, same / 10);
 }
 
+// Eight CPUs take GUP's lockless grab on one page at the same moment. The grab is a read and
+// a compare-and-exchange (atomic_add_unless): all read the same count, one exchange wins, and
+// every other CPU's exchange fails and retries with the value it found, one more trip of the
+// line each time; every grab still lands exactly once.
+TEST(HostMm, SimultaneousGupFastGrabsLoseCompareExchangesAndRetry) {
+  constexpr unsigned kCpus = 8;
+  HostRig r(kCpus);
+  r.host.resolve_functional(kGfn);
+  const Addr head = r.host.lookup(kGfn).hpa;
+  for (unsigned cpu = 0; cpu < kCpus; ++cpu)
+    r.rig.spawn(cpu, [&r](Agent& a) { r.host.resolve(a, kGfn, false); });
+  r.rig.run();
+  EXPECT_EQ(r.stat("host.mm.gup_fast"), kCpus);
+  EXPECT_EQ(r.stat("host.mm.refcount.get"), kCpus);
+  // The mapping's own reference, and one from each grab.
+  EXPECT_EQ(r.rig.mem.read64(PageAllocator::refcount_word(head)), 1u + kCpus);
+  EXPECT_GE(r.stat("host.mm.refcount.try_get_retries"), kCpus - 1)
+      << "at least one lost exchange for each CPU but the first";
+}
+
+// A count of 0 means the page is on its way to the free lists: the lockless grab must not
+// raise it, and GUP falls back to the slow path under mmap_lock and the PTE lock.
+TEST(HostMm, GupFastNeverRaisesACountOfZero) {
+  HostRig r(1);
+  r.host.resolve_functional(kGfn);
+  const Addr head = r.host.lookup(kGfn).hpa;
+  *r.rig.mem.word(PageAllocator::refcount_word(head)) = 0;
+  r.rig.spawn(0, [&r](Agent& a) { r.host.resolve(a, kGfn, false); });
+  r.rig.run();
+  EXPECT_EQ(r.stat("host.mm.gup_fast"), 0u);
+  EXPECT_EQ(r.stat("host.mm.gup_slow"), 1u);
+  EXPECT_EQ(r.stat("host.mm.mmap_lock.read_acquire"), 1u);
+}
+
 // Two threads fault the same new page at once: each allocates and zeroes a page, the first to
 // take the PTE lock installs its own, the other finds the entry set, frees its page and maps
 // the winner's.

@@ -90,7 +90,7 @@ bool HostMm::gup_fast(Agent& a, uint64_t gfn, bool write, HostPage& out) {
   const HostPageTables::Walk w = pt_.walk(a, gfn);
   if (!usable(w.entry, w.level, write)) return false;
   const Addr head = address(w.entry);
-  alloc_.get_page(a, head);  // try_grab_folio
+  if (!alloc_.try_get_page(a, head)) return false;  // try_grab_folio
   // The entry may have changed while the reference was taken: GUP fast re-reads it and backs
   // off to the slow path if so.
   if (a.load(w.entry_addr, MemClass::PageTable) != w.entry) {

@@ -105,6 +105,20 @@ void PageAllocator::get_page(Agent& a, Addr head) {
   a.fetch_add(refcount_word(head), 1);
 }
 
+bool PageAllocator::try_get_page(Agent& a, Addr head) {
+  const Addr w = refcount_word(head);
+  uint64_t seen = a.load(w);
+  for (;;) {
+    if (seen == 0) return false;  // being freed: the caller backs off to the slow path
+    const uint64_t old = a.cmpxchg(w, seen, seen + 1);
+    if (old == seen) break;
+    stats_.try_get_retries.inc();
+    seen = old;
+  }
+  stats_.gets.inc();
+  return true;
+}
+
 bool PageAllocator::put_page(Agent& a, Addr head, unsigned order) {
   stats_.puts.inc();
   const uint64_t old = a.fetch_add(refcount_word(head), ~uint64_t(0));

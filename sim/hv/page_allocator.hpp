@@ -1,8 +1,9 @@
 // The host kernel's page allocator as the faulting thread runs it (mm/page_alloc.c), every step
 // a simulated memory operation so its contention emerges:
 // - each host frame has a struct page: one 64-byte line of the vmemmap holding its free-list
-//   link, its rmap fields and its reference count (get_page / put_page are atomic adds on it, so
-//   threads that share a page bounce its line);
+//   link, its rmap fields and its reference count (get_page / put_page are atomic adds on it,
+//   GUP's lockless grab a compare-and-exchange loop, so threads that share a page bounce its
+//   line);
 // - order-0 pages come from the allocating CPU's per-CPU list (struct per_cpu_pages, one line
 //   per CPU); an empty list is refilled with `pcp_batch` pages taken from the zone's free lists
 //   under zone->lock (rmqueue_bulk), and a list grown past `pcp_high` by frees gives `pcp_batch`
@@ -50,6 +51,13 @@ class PageAllocator {
   // dropped the last reference (returns true then).
   void get_page(Agent& a, Addr head);
   bool put_page(Agent& a, Addr head, unsigned order);
+  // GUP's lockless grab (try_grab_folio -> folio_ref_try_add -> atomic_add_unless(count, 1, 0)):
+  // no lock keeps the page from being freed meanwhile, so the count is read and replaced by a
+  // compare-and-exchange, retried with the value it found, and never raised from 0 (returns
+  // false then). x86 has no add-unless instruction and takes the kernel's generic fallback,
+  // this loop (include/linux/atomic/atomic-arch-fallback.h, raw_atomic_fetch_add_unless), so
+  // every exchange lost to another CPU costs one more trip of the line.
+  bool try_get_page(Agent& a, Addr head);
 
   // Untimed, for the harness that prepares memory before the run: a page with refcount 1.
   Addr alloc_functional(unsigned order);
@@ -88,6 +96,9 @@ class PageAllocator {
                                "per-CPU list batches given back to the zone"};
     statistics::Counter gets{*this, "host.mm.refcount.get", "page reference count increments"};
     statistics::Counter puts{*this, "host.mm.refcount.put", "page reference count decrements"};
+    statistics::Counter try_get_retries{
+        *this, "host.mm.refcount.try_get_retries",
+        "compare-and-exchanges GUP's lockless grab lost to another CPU and retried"};
   } stats_;
 };
 
