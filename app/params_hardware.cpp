@@ -23,6 +23,8 @@ MemorySystemParams memory_system_params(const SimConfig& cfg) {
   p.dram = cfg.lat.dram;
   p.dram_occupancy = cfg.lat.dram_occupancy;
   p.c2c_transfer = cfg.lat.c2c_transfer;
+  p.c2c_remote = cfg.lat.c2c_remote;
+  p.sockets = cfg.sockets;
   p.invalidate = cfg.lat.invalidate;
   p.atomic = cfg.lat.atomic;
   p.cmo_line_level = cfg.lat.cmo_line_level;

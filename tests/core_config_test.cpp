@@ -155,6 +155,8 @@ TEST(ConfigTest, EveryOptionReachesItsField) {
                              "8",
                              "--dram-channels",
                              "3",
+                             "--sockets",
+                             "4",
                              "--stats-json",
                              stats,
                              "--timeline=" + trace,
@@ -192,6 +194,7 @@ TEST(ConfigTest, EveryOptionReachesItsField) {
   EXPECT_EQ(c.llc_size, 16ull << 20);
   EXPECT_EQ(c.llc_ways, 8u);
   EXPECT_EQ(c.dram_channels, 3u);
+  EXPECT_EQ(c.sockets, 4u);
   EXPECT_EQ(c.stats_json, stats);
   EXPECT_EQ(c.timeline, trace);
   EXPECT_FALSE(c.check);
@@ -213,6 +216,7 @@ TEST(ConfigTest, EveryLatencyHasItsOption) {
       {"dram", &Latencies::dram},
       {"dram-occupancy", &Latencies::dram_occupancy},
       {"c2c-transfer", &Latencies::c2c_transfer},
+      {"c2c-remote", &Latencies::c2c_remote},
       {"invalidate", &Latencies::invalidate},
       {"atomic", &Latencies::atomic},
       {"vmexit", &Latencies::vmexit},

@@ -25,12 +25,36 @@ TEST(HardwareParams, DefaultsAreTheComponentsOwnDefaults) {
   EXPECT_EQ(walker_params(cfg).pwc_ways, WalkerParams{}.pwc_ways);
   EXPECT_EQ(pcpu_tlb_geometry(cfg).l2_1g_entries, PcpuTlbGeometry{}.l2_1g_entries);
   EXPECT_EQ(pcpu_tlb_geometry(cfg).l2_1g_ways, PcpuTlbGeometry{}.l2_1g_ways);
+  // The memory system's every field but the CPU count, which follows --vcpus / --pcpus.
+  const MemorySystemParams m = memory_system_params(cfg), own;
+  EXPECT_EQ(m.l1_size, own.l1_size);
+  EXPECT_EQ(m.l1_ways, own.l1_ways);
+  EXPECT_EQ(m.l2_size, own.l2_size);
+  EXPECT_EQ(m.l2_ways, own.l2_ways);
+  EXPECT_EQ(m.llc_size, own.llc_size);
+  EXPECT_EQ(m.llc_ways, own.llc_ways);
+  EXPECT_EQ(m.dram_channels, own.dram_channels);
+  EXPECT_EQ(m.fill_buffers, own.fill_buffers);
+  EXPECT_EQ(m.l1_hit, own.l1_hit);
+  EXPECT_EQ(m.l2_hit, own.l2_hit);
+  EXPECT_EQ(m.llc_hit, own.llc_hit);
+  EXPECT_EQ(m.dram, own.dram);
+  EXPECT_EQ(m.dram_occupancy, own.dram_occupancy);
+  EXPECT_EQ(m.c2c_transfer, own.c2c_transfer);
+  EXPECT_EQ(m.c2c_remote, own.c2c_remote);
+  EXPECT_EQ(m.sockets, own.sockets);
+  EXPECT_EQ(m.invalidate, own.invalidate);
+  EXPECT_EQ(m.atomic, own.atomic);
+  EXPECT_EQ(m.cmo_line_level, own.cmo_line_level);
+  EXPECT_EQ(m.home_nodes, own.home_nodes);
+  EXPECT_EQ(m.home_node_occupancy, own.home_node_occupancy);
 }
 
 TEST(HardwareParams, OptionsReachTheirFields) {
   const SimConfig cfg = parsed({"--pwc-entries", "16", "--pwc-ways", "2", "--tlb-l2-1g-entries",
                                 "32", "--tlb-l2-1g-ways", "8", "--lat-pwc", "3", "--l2-ways",
-                                "20", "--l2-size", "2560K", "--timeslice", "5000"});
+                                "20", "--l2-size", "2560K", "--timeslice", "5000", "--sockets",
+                                "3", "--lat-c2c-remote", "400"});
   const WalkerParams w = walker_params(cfg);
   EXPECT_EQ(w.pwc_entries, 16u);
   EXPECT_EQ(w.pwc_ways, 2u);
@@ -42,6 +66,8 @@ TEST(HardwareParams, OptionsReachTheirFields) {
   const MemorySystemParams m = memory_system_params(cfg);
   EXPECT_EQ(m.l2_ways, 20u);
   EXPECT_EQ(m.l2_size, 2560ull << 10);
+  EXPECT_EQ(m.sockets, 3u);
+  EXPECT_EQ(m.c2c_remote, 400u);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Timing and coherence engine of the memory system, driven through MemorySystem::access (no
 // simulation kernel: modules are only constructed). Expected latencies follow the composition
-// documented in sim/mem/memory_system.hpp; the default latency table gives
-// l1 4, l2 14, llc 42, dram 180, occupancy 16, c2c 70, invalidate 45, atomic 20.
+// documented in sim/mem/memory_system.hpp, with MemorySystemParams' default latencies. The rig
+// puts its CPUs on one socket unless a test says otherwise.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -49,6 +49,7 @@ struct Rig {
 MemorySystemParams base_config() {
   MemorySystemParams c;
   c.pcpus = 4;
+  c.sockets = 1;
   return c;
 }
 
@@ -56,6 +57,24 @@ const MemorySystemParams kLat;                  // the defaults the expectations
 const Cycles kDram = kLat.llc_hit + kLat.dram;  // an LLC miss on an idle channel
 
 }  // namespace
+
+// Two sockets, CPUs 0-1 on the first and 2-3 on the second: a line modified by CPU 0 reaches
+// CPU 1 at the local transfer latency and CPU 2 at the remote one; only that one counts as
+// remote.
+TEST(MemCache, ModifiedLineFromTheOtherSocketCostsTheRemoteTransfer) {
+  MemorySystemParams c = base_config();
+  c.sockets = 2;
+  Rig r(c);
+  const Addr x = 0x4000, y = 0x8000;
+  r.wr(0, x);
+  EXPECT_EQ(r.rd(1, x), kLat.c2c_transfer);
+  EXPECT_EQ(r.n("mem.coherence.c2c_remote"), 0u);
+  r.wr(0, y);
+  EXPECT_EQ(r.rd(2, y), kLat.c2c_remote);
+  EXPECT_EQ(r.n("mem.coherence.c2c"), 2u);
+  EXPECT_EQ(r.n("mem.coherence.c2c_remote"), 1u);
+  EXPECT_GT(kLat.c2c_remote, kLat.c2c_transfer);
+}
 
 TEST(MemCache, FirstReadGoesToDramThenHitsL1) {
   Rig r(base_config());

@@ -44,13 +44,14 @@ struct MemInitiator : sc_core::sc_module {
   std::function<void(MemInitiator&)> body_;
 };
 
-// A two-CPU memory system with a MemInitiator bound to it; run() fails the test if the body did
-// not finish.
+// A two-CPU memory system on one socket with a MemInitiator bound to it; run() fails the test if
+// the body did not finish.
 struct MemRig {
   // `tune` changes the memory system's parameters before it is built.
   explicit MemRig(std::function<void(MemInitiator&)> body,
                   std::function<void(MemorySystemParams&)> tune = {}) {
     cfg.pcpus = 2;
+    cfg.sockets = 1;
     if (tune) tune(cfg);
     ms = std::make_unique<MemorySystem>("mem", cfg, clk, mem, stats);
     init = std::make_unique<MemInitiator>("init", clk, std::move(body));

@@ -23,7 +23,8 @@
 
 namespace mmusim::testing {
 
-// A memory system with one port and agent per simulated CPU; bodies run as spawned threads.
+// A memory system with one port and agent per simulated CPU, all on one socket (the lock and
+// host-mm tests time transfers against the local latency); bodies run as spawned threads.
 struct SyncRig {
   SimKernel kernel;  // first: built before and destroyed after every SystemC object of the rig
   MemorySystemParams cfg;
@@ -36,6 +37,7 @@ struct SyncRig {
   explicit SyncRig(unsigned n, Cycles quantum = 1000) : SyncRig(n, params(quantum)) {}
   SyncRig(unsigned n, const KernelParams& kp) : kernel(kp) {
     cfg.pcpus = n;
+    cfg.sockets = 1;
     memsys = std::make_unique<MemorySystem>("mem", cfg, kernel.clock(), mem, stats);
     for (unsigned i = 0; i < n; ++i) {
       ports.push_back(std::make_unique<MemPort>(("port" + std::to_string(i)).c_str(), int(i),

@@ -153,8 +153,9 @@ TEST(X86Populate, DirectHandoffDoesNotChangeResults) {
 // SystemC takes them in its event queue's layout, the hand-off in the order they parked (see
 // docs/PERFORMANCE.md, Same-cycle ties). Eight identical vCPUs started together meet such ties,
 // so the runs are compared on what ties cannot change: every page mapped once to the same
-// tables, no violation, and the simulated time within 1% (same-cycle order moves it by a few tenths
-// of a percent).
+// tables, no violation, and the simulated time within 3%. Same-cycle order moves it by a few
+// tenths of a percent on one socket; on the default two, a tie also decides whether a line then
+// moves within a socket or across (128 or 296 cycles), which has moved it by up to 1.8%.
 TEST(X86Populate, SyncLookaheadKeepsResultsUpToSameCycleOrder) {
   for (MmuLockMode lock : {MmuLockMode::Shared, MmuLockMode::Exclusive}) {
     const auto [off, on] = off_then_on(lock, &SimConfig::sync_lookahead);
@@ -165,7 +166,7 @@ TEST(X86Populate, SyncLookaheadKeepsResultsUpToSameCycleOrder) {
       EXPECT_EQ(stat(off.stats_json, k), stat(on.stats_json, k)) << lock << " " << k;
     EXPECT_EQ(stat(on.stats_json, "check.violations"), 0) << lock;
     const double cyc_off = stat(off.stats_json, "sim.cycles"), cyc_on = stat(on.stats_json, "sim.cycles");
-    EXPECT_LT(std::abs(cyc_on - cyc_off) / cyc_off, 0.01) << lock;
+    EXPECT_LT(std::abs(cyc_on - cyc_off) / cyc_off, 0.03) << lock;
   }
 }
 

@@ -27,6 +27,7 @@ struct Latencies {
   Cycles dram_occupancy = 9;     // cycles one access keeps a DRAM channel busy (queueing)
   Cycles home_node_occupancy = 5; // cycles one cache maintenance request keeps a home node busy
   Cycles c2c_transfer = 128;     // line held modified in another core's private cache
+  Cycles c2c_remote = 296;       // the same, the other core on another socket
   Cycles invalidate = 117;       // write to a line other cores share: invalidation round trip
   Cycles atomic = 14;            // extra cost of a locked read-modify-write
   Cycles vmexit = 970;           // guest -> host transition
@@ -163,6 +164,7 @@ struct SimConfig {
   uint64_t l2_size = 1024ull << 10; unsigned l2_ways = 16;
   uint64_t llc_size = 44ull << 20; unsigned llc_ways = 11;
   unsigned dram_channels = 12;
+  unsigned sockets = 2;        // sockets the physical CPUs are split across, in order
   unsigned home_nodes = 16;    // interconnect home nodes (lines interleaved) serving CMO requests
   unsigned fill_buffers = 10;  // per-core line fill buffers (zeroing stores in flight)
 

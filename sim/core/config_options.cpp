@@ -166,6 +166,10 @@ void add_core_options(OptionTable& o) {
   o.size("llc-size", "shared last-level cache size", &SimConfig::llc_size);
   o.whole("llc-ways", "LLC ways", &SimConfig::llc_ways, 1, 1024);
   o.whole("dram-channels", "DRAM channels", &SimConfig::dram_channels, 1, 1024);
+  o.whole("sockets",
+          "sockets the physical CPUs are split across in order; a line modified in a cache on "
+          "another socket costs --lat-c2c-remote (LLC and DRAM stay one uniform pool)",
+          &SimConfig::sockets, 1, 64);
   o.whole("home-nodes",
           "interconnect home nodes, lines interleaved across them: each serves the cache "
           "maintenance requests by VA for its lines (docs/ARCHITECTURE.md, Memory system)",
@@ -188,6 +192,7 @@ void add_core_options(OptionTable& o) {
   MMUSIM_LAT(home_node_occupancy,
              "cycles one cache maintenance request by VA keeps its line's home node busy");
   MMUSIM_LAT(c2c_transfer, "line modified in another core's private cache");
+  MMUSIM_LAT(c2c_remote, "line modified in a private cache on another socket");
   MMUSIM_LAT(invalidate, "invalidating other sharers before a write");
   MMUSIM_LAT(atomic, "extra cost of a locked read-modify-write");
   MMUSIM_LAT(vmexit, "guest to host transition");

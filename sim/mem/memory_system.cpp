@@ -39,6 +39,7 @@ MemorySystem::Impl::Impl(const MemorySystemParams& c, Stats& stats)
                      std::to_string(SharerSet::kMaxCpus + 1));
   if (c.dram_channels == 0) throw UsageError("--dram-channels must be at least 1");
   if (c.home_nodes == 0) throw UsageError("--home-nodes must be at least 1");
+  if (c.sockets == 0) throw UsageError("--sockets must be at least 1");
   // Validate the private geometry now rather than on some CPU's first access mid-run.
   PrivateCaches probe(c);
   (void)probe;
@@ -172,9 +173,14 @@ Cycles MemorySystem::Impl::llc_lookup(unsigned cpu, uint64_t line, bool write, C
     owner_modified = op.l2_state[owner_slot] == kModified;
   }
   if (owner_modified) {
-    // The owner's cache supplies the data instead of the LLC.
+    // The owner's cache supplies the data instead of the LLC, across the socket link when the
+    // owner sits on the other socket.
     stats.c2c.inc();
     cost = p_.c2c_transfer;
+    if (socket_of(owner) != socket_of(cpu)) {
+      stats.c2c_remote.inc();
+      cost = p_.c2c_remote;
+    }
   }
   // Snooping an owner (to downgrade or take its copy) involves another cache: the line is held.
   holds |= d.owned;

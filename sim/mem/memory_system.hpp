@@ -22,7 +22,11 @@
 //                     sampled in "mem.dram.queue_wait". Dirty LLC victims written back to DRAM
 //                     occupy their channel the same way but add nothing to the requester.
 //   c2c               a private miss on a line another CPU holds Modified costs c2c_transfer
-//                     in place of llc_hit (the owner supplies the data).
+//                     in place of llc_hit (the owner supplies the data), or c2c_remote when
+//                     the owner sits on another socket. The pCPUs are split across `sockets`
+//                     in order (pCPU p on socket p x sockets / pcpus); the LLC, its directory
+//                     and DRAM stay one uniform pool that every socket reaches at the local
+//                     latencies (docs/CALIBRATION.md, D2).
 // plus, for writes and atomics:
 //   + invalidate      once per invalidation round, when any other CPU holds the line (on a
 //                     private miss, or on a write hitting a Shared line in L1/L2). A write to a
@@ -114,6 +118,8 @@ struct MemorySystemParams {
   Cycles dram = 164;                // DRAM access, excluding queueing
   Cycles dram_occupancy = 9;        // cycles one access keeps a DRAM channel busy
   Cycles c2c_transfer = 128;        // line held modified in another core's private cache
+  Cycles c2c_remote = 296;          // the same, the other core on another socket
+  unsigned sockets = 2;             // sockets the pCPUs are split across, in order
   Cycles invalidate = 117;          // invalidation round trip of a write to a shared line
   Cycles atomic = 14;               // extra cost of a locked read-modify-write
   Cycles cmo_line_level = 10;       // one cache maintenance op on one line at one level

@@ -135,6 +135,7 @@ struct MemorySystem::Impl {
 
   const MemorySystemParams p_;
   const unsigned ncpus;
+  unsigned socket_of(unsigned cpu) const { return unsigned(uint64_t(cpu) * p_.sockets / ncpus); }
   std::vector<std::unique_ptr<PrivateCaches>> privs;
   TagArray llc;
   std::vector<DirEntry, HugePageAllocator<DirEntry>> dir;  // parallel to llc slots
@@ -156,6 +157,8 @@ struct MemorySystem::Impl {
                                       "cache lines invalidated in other cores' caches by a write"};
     statistics::Counter c2c{*this, "mem.coherence.c2c",
                             "cache-to-cache transfers of a line owned by another core"};
+    statistics::Counter c2c_remote{*this, "mem.coherence.c2c_remote",
+                                   "of those, transfers from a core on another socket"};
     statistics::Counter writebacks{*this, "mem.writebacks", "dirty lines written back"};
     statistics::Counter back_invalidations{*this, "mem.llc.back_invalidations",
         "private-cache lines invalidated by an inclusive LLC eviction"};
