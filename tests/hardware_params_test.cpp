@@ -50,6 +50,35 @@ TEST(HardwareParams, DefaultsAreTheComponentsOwnDefaults) {
   EXPECT_EQ(m.home_node_occupancy, own.home_node_occupancy);
 }
 
+// Every latency a hardware or host component reads is written twice, in SimConfig and in the
+// component's own Params (docs/CALIBRATION.md cites one figure for both): the builders must
+// hand each component its own default.
+TEST(HardwareParams, LatencyDefaultsAreTheComponentsOwn) {
+  const SimConfig cfg;
+  const VcpuParams vcpu = vcpu_params(cfg), vcpu_own;
+  EXPECT_EQ(vcpu.tlb_l1, vcpu_own.tlb_l1);
+  EXPECT_EQ(vcpu.tlb_l2, vcpu_own.tlb_l2);
+  EXPECT_EQ(vcpu.vmexit, vcpu_own.vmexit);
+  EXPECT_EQ(vcpu.vmentry, vcpu_own.vmentry);
+  EXPECT_EQ(vcpu.ipi, vcpu_own.ipi);
+  EXPECT_EQ(vcpu.tlb_flush_local, vcpu_own.tlb_flush_local);
+  EXPECT_EQ(vcpu.request_check, vcpu_own.request_check);
+  EXPECT_EQ(vcpu.compute_per_access, vcpu_own.compute_per_access);
+  EXPECT_EQ(vcpu.guest_ipi_handler, vcpu_own.guest_ipi_handler);
+  EXPECT_EQ(vcpu.invlpg, vcpu_own.invlpg);
+  EXPECT_EQ(vcpu.timeslice, vcpu_own.timeslice);
+  EXPECT_EQ(vcpu.ple_window, vcpu_own.ple_window);
+  const HostMmParams host_mm = host_mm_params(cfg), host_mm_own;
+  EXPECT_EQ(host_mm.host_page_fault, host_mm_own.host_page_fault);
+  EXPECT_EQ(host_mm.host_pte_update, host_mm_own.host_pte_update);
+  EXPECT_EQ(host_mm.host_page_copy, host_mm_own.host_page_copy);
+  EXPECT_EQ(host_mm.host_swap_io, host_mm_own.host_swap_io);
+  const HostSchedulerParams host_scheduler = host_scheduler_params(cfg), host_scheduler_own;
+  EXPECT_EQ(host_scheduler.context_switch, host_scheduler_own.context_switch);
+  const WalkerParams walker = walker_params(cfg), walker_own;
+  EXPECT_EQ(walker.pwc, walker_own.pwc);
+}
+
 TEST(HardwareParams, OptionsReachTheirFields) {
   const SimConfig cfg = parsed({"--pwc-entries", "16", "--pwc-ways", "2", "--tlb-l2-1g-entries",
                                 "32", "--tlb-l2-1g-ways", "8", "--lat-pwc", "3", "--l2-ways",

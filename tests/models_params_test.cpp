@@ -82,3 +82,42 @@ TEST(ModelsParams, MakeArchBuildsEachArchFromItsOwnMember) {
   auto x86 = env2.make(Arch::X86, params);
   EXPECT_EQ(x86->guest_format().levels(), 5u);
 }
+
+// Every latency a hypervisor model reads is written twice, in SimConfig and in the model's own
+// Params: the builders must hand each model its own default.
+TEST(ModelsParams, LatencyDefaultsAreTheModelsOwn) {
+  const SimConfig cfg;
+  const TdpMmuParams tdp_mmu = tdp_mmu_params(cfg), tdp_mmu_own;
+  EXPECT_EQ(tdp_mmu.ipi, tdp_mmu_own.ipi);
+  EXPECT_EQ(tdp_mmu.fault_entry, tdp_mmu_own.fault_entry);
+  EXPECT_EQ(tdp_mmu.tdp_map_work, tdp_mmu_own.tdp_map_work);
+  EXPECT_EQ(tdp_mmu.spte_change_work, tdp_mmu_own.spte_change_work);
+  EXPECT_EQ(tdp_mmu.page_alloc, tdp_mmu_own.page_alloc);
+  EXPECT_EQ(tdp_mmu.cond_resched, tdp_mmu_own.cond_resched);
+  const ShadowMmuParams shadow_mmu = shadow_mmu_params(cfg), shadow_mmu_own;
+  EXPECT_EQ(shadow_mmu.fault_entry, shadow_mmu_own.fault_entry);
+  EXPECT_EQ(shadow_mmu.page_alloc, shadow_mmu_own.page_alloc);
+  EXPECT_EQ(shadow_mmu.shadow_fault_work, shadow_mmu_own.shadow_fault_work);
+  EXPECT_EQ(shadow_mmu.shadow_emulate, shadow_mmu_own.shadow_emulate);
+  EXPECT_EQ(shadow_mmu.shadow_sync_work, shadow_mmu_own.shadow_sync_work);
+  EXPECT_EQ(shadow_mmu.l1_hit, shadow_mmu_own.l1_hit);
+  const Stage2MmuParams stage2_mmu = stage2_mmu_params(cfg), stage2_mmu_own;
+  EXPECT_EQ(stage2_mmu.fault_entry, stage2_mmu_own.fault_entry);
+  EXPECT_EQ(stage2_mmu.s2_map_work, stage2_mmu_own.s2_map_work);
+  EXPECT_EQ(stage2_mmu.spte_change_work, stage2_mmu_own.spte_change_work);
+  EXPECT_EQ(stage2_mmu.page_alloc, stage2_mmu_own.page_alloc);
+  EXPECT_EQ(stage2_mmu.cond_resched, stage2_mmu_own.cond_resched);
+  const BroadcastTlbiParams broadcast_tlbi = broadcast_tlbi_params(cfg), broadcast_tlbi_own;
+  EXPECT_EQ(broadcast_tlbi.tlbi_op, broadcast_tlbi_own.tlbi_op);
+  EXPECT_EQ(broadcast_tlbi.tlbi_dsb, broadcast_tlbi_own.tlbi_dsb);
+  const LockedMemslotsParams locked_memslots = locked_memslots_params(cfg), locked_memslots_own;
+  EXPECT_EQ(locked_memslots.request_check, locked_memslots_own.request_check);
+  const MipsGpaMmuParams mips_gpa_mmu = mips_gpa_mmu_params(cfg), mips_gpa_mmu_own;
+  EXPECT_EQ(mips_gpa_mmu.fault_entry, mips_gpa_mmu_own.fault_entry);
+  EXPECT_EQ(mips_gpa_mmu.mips_map_work, mips_gpa_mmu_own.mips_map_work);
+  EXPECT_EQ(mips_gpa_mmu.page_alloc, mips_gpa_mmu_own.page_alloc);
+  const MipsRefillWalkerParams refill = mips_refill_walker_params(cfg), refill_own;
+  EXPECT_EQ(refill.mips_tlb_exception, refill_own.mips_tlb_exception);
+  EXPECT_EQ(refill.mips_refill_work, refill_own.mips_refill_work);
+  EXPECT_EQ(refill.mips_asid_bump, refill_own.mips_asid_bump);
+}

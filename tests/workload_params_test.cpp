@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/params_workloads.hpp"
+#include "app/progress_meter.hpp"
 #include "models/x86/x86_pt_format.hpp"
 #include "workloads/ebizzy.hpp"
 #include "workloads/guest_layout.hpp"
@@ -78,6 +79,15 @@ TEST(WorkloadParams, BuildersCarryTheOptions) {
   EXPECT_EQ(ksm.events.paging.vcpus, 3u);
   EXPECT_EQ(ksm.events.paging.mem_per_vcpu, 8ull << 20);
   EXPECT_EQ(ksm.write_fraction, 0.5);
+}
+
+// The clock that turns cycles into seconds is written in SimConfig and in the Params of the
+// two components that report seconds: the defaults must be one clock.
+TEST(WorkloadParams, ClockDefaultIsOneClock) {
+  const SimConfig cfg;
+  EXPECT_EQ(ebizzy_params(cfg).clock_ghz, EbizzyParams{}.clock_ghz);
+  EXPECT_EQ(cfg.clock_ghz, EbizzyParams{}.clock_ghz);
+  EXPECT_EQ(progress_params(cfg).clock_ghz, ProgressParams{}.clock_ghz);
 }
 
 }  // namespace
