@@ -365,6 +365,7 @@ TEST(ConfigTest, EveryValidationNamesItsOption) {
       {{"--l2-ways", "3"}, "--l2-size: "},
       {{"--llc-size", "30M"}, "--llc-size: "},
       {{"--dram-channels", "0"}, "--dram-channels: "},
+      {{"--sockets", "0"}, "--sockets: "},
       {{"--check", "maybe"}, "--check: "},
       {{"--quiet=perhaps"}, "--quiet: "},
       {{"--stats-json", "/nonexistent-dir/s.json"}, "--stats-json: "},

@@ -77,6 +77,7 @@ TEST(HardwareParams, LatencyDefaultsAreTheComponentsOwn) {
   EXPECT_EQ(host_scheduler.context_switch, host_scheduler_own.context_switch);
   const WalkerParams walker = walker_params(cfg), walker_own;
   EXPECT_EQ(walker.pwc, walker_own.pwc);
+  EXPECT_EQ(remote_flush_params(cfg).env.ipi, FlushEnvParams{}.ipi);
 }
 
 TEST(HardwareParams, OptionsReachTheirFields) {

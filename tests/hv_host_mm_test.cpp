@@ -101,18 +101,21 @@ TEST(HostMm, SimultaneousGupFastGrabsLoseCompareExchangesAndRetry) {
       << "at least one lost exchange for each CPU but the first";
 }
 
-// A count of 0 means the page is on its way to the free lists: the lockless grab must not
-// raise it, and GUP falls back to the slow path under mmap_lock and the PTE lock.
-TEST(HostMm, GupFastNeverRaisesACountOfZero) {
-  HostRig r(1);
-  r.host.resolve_functional(kGfn);
-  const Addr head = r.host.lookup(kGfn).hpa;
-  *r.rig.mem.word(PageAllocator::refcount_word(head)) = 0;
-  r.rig.spawn(0, [&r](Agent& a) { r.host.resolve(a, kGfn, false); });
-  r.rig.run();
-  EXPECT_EQ(r.stat("host.mm.gup_fast"), 0u);
-  EXPECT_EQ(r.stat("host.mm.gup_slow"), 1u);
-  EXPECT_EQ(r.stat("host.mm.mmap_lock.read_acquire"), 1u);
+// A count of 0 means the page is on its way to the free lists: the lockless grab must leave it
+// alone and fail (GUP then takes the slow path under mmap_lock and the PTE lock).
+TEST(HostMm, LocklessGrabNeverRaisesACountOfZero) {
+  SyncRig rig(1);
+  KernelHeap heap;
+  PageAllocator alloc(PageAllocatorParams(), heap, rig.mem, rig.stats);
+  const Addr page = alloc.alloc_functional(0);
+  alloc.set_refcount_functional(page, 0);
+  bool got = true;
+  rig.spawn(0, [&](Agent& a) { got = alloc.try_get_page(a, page); });
+  rig.run();
+  EXPECT_FALSE(got);
+  EXPECT_EQ(alloc.refcount(page), 0u);
+  EXPECT_EQ(rig.stats.value("host.mm.refcount.get"), 0u);
+  EXPECT_EQ(rig.stats.value("host.mm.refcount.try_get_retries"), 0u);
 }
 
 // Two threads fault the same new page at once: each allocates and zeroes a page, the first to

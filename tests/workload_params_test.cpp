@@ -81,6 +81,15 @@ TEST(WorkloadParams, BuildersCarryTheOptions) {
   EXPECT_EQ(ksm.write_fraction, 0.5);
 }
 
+// The guest kernel's latencies are written in SimConfig and in its own Params: one default each.
+TEST(WorkloadParams, GuestKernelLatencyDefaultsAreItsOwn) {
+  const SimConfig cfg;
+  const GuestKernelParams g = guest_kernel_params(cfg), own;
+  EXPECT_EQ(g.guest_fault_work, own.guest_fault_work);
+  EXPECT_EQ(g.guest_clear_page, own.guest_clear_page);
+  EXPECT_EQ(g.guest_lock_spin, own.guest_lock_spin);
+}
+
 // The clock that turns cycles into seconds is written in SimConfig and in the Params of the
 // two components that report seconds: the defaults must be one clock.
 TEST(WorkloadParams, ClockDefaultIsOneClock) {

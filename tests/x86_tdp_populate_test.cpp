@@ -129,8 +129,10 @@ SimConfig contended(MmuLockMode lock) {
 }
 
 // The contended run with `flag` off, then on.
-std::pair<PlatformRun, PlatformRun> off_then_on(MmuLockMode lock, bool SimConfig::*flag) {
+std::pair<PlatformRun, PlatformRun> off_then_on(MmuLockMode lock, bool SimConfig::*flag,
+                                                unsigned sockets = 2) {
   SimConfig c = contended(lock);
+  c.sockets = sockets;
   c.*flag = false;
   PlatformRun off = run_platform(c);
   c.*flag = true;
@@ -153,20 +155,24 @@ TEST(X86Populate, DirectHandoffDoesNotChangeResults) {
 // SystemC takes them in its event queue's layout, the hand-off in the order they parked (see
 // docs/PERFORMANCE.md, Same-cycle ties). Eight identical vCPUs started together meet such ties,
 // so the runs are compared on what ties cannot change: every page mapped once to the same
-// tables, no violation, and the simulated time within 3%. Same-cycle order moves it by a few
-// tenths of a percent on one socket; on the default two, a tie also decides whether a line then
-// moves within a socket or across (128 or 296 cycles), which has moved it by up to 1.8%.
+// tables, no violation, and the simulated time within a bound. Same-cycle order moves it by a
+// few tenths of a percent on one socket (bound 1%); on two, a tie also decides whether a line
+// then moves within a socket or across (128 or 296 cycles), which has moved it by up to 1.8%
+// (bound 3%).
 TEST(X86Populate, SyncLookaheadKeepsResultsUpToSameCycleOrder) {
-  for (MmuLockMode lock : {MmuLockMode::Shared, MmuLockMode::Exclusive}) {
-    const auto [off, on] = off_then_on(lock, &SimConfig::sync_lookahead);
-    ASSERT_EQ(off.exit_code, 0) << off.stats_json;
-    ASSERT_EQ(on.exit_code, 0) << on.stats_json;
-    for (const char* k : {"hv.fault.fixed", "guest.accesses", "check.touched_pages",
-                          "check.stage2_leaves", "host.mm.pages_installed"})
-      EXPECT_EQ(stat(off.stats_json, k), stat(on.stats_json, k)) << lock << " " << k;
-    EXPECT_EQ(stat(on.stats_json, "check.violations"), 0) << lock;
-    const double cyc_off = stat(off.stats_json, "sim.cycles"), cyc_on = stat(on.stats_json, "sim.cycles");
-    EXPECT_LT(std::abs(cyc_on - cyc_off) / cyc_off, 0.03) << lock;
+  for (const auto& [sockets, bound] : {std::pair{1u, 0.01}, std::pair{2u, 0.03}}) {
+    for (MmuLockMode lock : {MmuLockMode::Shared, MmuLockMode::Exclusive}) {
+      const auto [off, on] = off_then_on(lock, &SimConfig::sync_lookahead, sockets);
+      ASSERT_EQ(off.exit_code, 0) << off.stats_json;
+      ASSERT_EQ(on.exit_code, 0) << on.stats_json;
+      for (const char* k : {"hv.fault.fixed", "guest.accesses", "check.touched_pages",
+                            "check.stage2_leaves", "host.mm.pages_installed"})
+        EXPECT_EQ(stat(off.stats_json, k), stat(on.stats_json, k)) << lock << " " << k;
+      EXPECT_EQ(stat(on.stats_json, "check.violations"), 0) << lock;
+      const double cyc_off = stat(off.stats_json, "sim.cycles");
+      const double cyc_on = stat(on.stats_json, "sim.cycles");
+      EXPECT_LT(std::abs(cyc_on - cyc_off) / cyc_off, bound) << lock << " sockets " << sockets;
+    }
   }
 }
 

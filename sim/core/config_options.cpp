@@ -167,8 +167,9 @@ void add_core_options(OptionTable& o) {
   o.whole("llc-ways", "LLC ways", &SimConfig::llc_ways, 1, 1024);
   o.whole("dram-channels", "DRAM channels", &SimConfig::dram_channels, 1, 1024);
   o.whole("sockets",
-          "sockets the physical CPUs are split across in order; a line modified in a cache on "
-          "another socket costs --lat-c2c-remote (LLC and DRAM stay one uniform pool)",
+          "sockets the physical CPUs are split across, in equal blocks in order (each its own "
+          "socket when there are more sockets than CPUs); a line modified in a cache on another "
+          "socket costs --lat-c2c-remote (LLC and DRAM stay one uniform pool)",
           &SimConfig::sockets, 1, 64);
   o.whole("home-nodes",
           "interconnect home nodes, lines interleaved across them: each serves the cache "

@@ -3,8 +3,9 @@
 // simulated memory operation by the faulting thread, so its contention emerges from the caches
 // and DRAM (docs/ARCHITECTURE.md, "Host memory manager"):
 // - GUP's lockless fast path walks the VMM's page tables (host_page_tables.hpp) and, when the
-//   entry is present (and writable for a write), takes a reference on the page (an atomic add
-//   on its struct page line) and re-reads the entry;
+//   entry is present (and writable for a write), takes a reference on the page (a read and a
+//   compare-and-exchange loop on the count in its struct page line, never raising it from 0:
+//   PageAllocator::try_get_page) and re-reads the entry;
 // - otherwise the slow path takes mmap_lock for read, looks the entry up under its split page
 //   table lock, and runs the host fault handler until the page is there;
 // - the fault handler allocates a page (page_allocator.hpp), clears it with ordinary stores

@@ -98,7 +98,7 @@ class PageAllocator {
     statistics::Counter puts{*this, "host.mm.refcount.put", "page reference count decrements"};
     statistics::Counter try_get_retries{
         *this, "host.mm.refcount.try_get_retries",
-        "compare-and-exchanges GUP's lockless grab lost to another CPU and retried"};
+        "compare-and-exchanges GUP's lockless grab lost to another CPU"};
   } stats_;
 };
 
