@@ -20,9 +20,14 @@ SimConfig parsed(std::vector<std::string> args) {
   return cfg;
 }
 
+// Every default a hardware or host component reads is written twice, in SimConfig and in the
+// component's own Params (docs/CALIBRATION.md cites one figure for both): the builders must
+// hand each component its own default.
 TEST(HardwareParams, DefaultsAreTheComponentsOwnDefaults) {
   const SimConfig cfg;
-  EXPECT_EQ(walker_params(cfg).pwc_ways, WalkerParams{}.pwc_ways);
+  const WalkerParams walker = walker_params(cfg), walker_own;
+  EXPECT_EQ(walker.pwc_ways, walker_own.pwc_ways);
+  EXPECT_EQ(walker.pwc, walker_own.pwc);
   EXPECT_EQ(pcpu_tlb_geometry(cfg).l2_1g_entries, PcpuTlbGeometry{}.l2_1g_entries);
   EXPECT_EQ(pcpu_tlb_geometry(cfg).l2_1g_ways, PcpuTlbGeometry{}.l2_1g_ways);
   // The memory system's every field but the CPU count, which follows --vcpus / --pcpus.
@@ -48,13 +53,6 @@ TEST(HardwareParams, DefaultsAreTheComponentsOwnDefaults) {
   EXPECT_EQ(m.cmo_line_level, own.cmo_line_level);
   EXPECT_EQ(m.home_nodes, own.home_nodes);
   EXPECT_EQ(m.home_node_occupancy, own.home_node_occupancy);
-}
-
-// Every latency a hardware or host component reads is written twice, in SimConfig and in the
-// component's own Params (docs/CALIBRATION.md cites one figure for both): the builders must
-// hand each component its own default.
-TEST(HardwareParams, LatencyDefaultsAreTheComponentsOwn) {
-  const SimConfig cfg;
   const VcpuParams vcpu = vcpu_params(cfg), vcpu_own;
   EXPECT_EQ(vcpu.tlb_l1, vcpu_own.tlb_l1);
   EXPECT_EQ(vcpu.tlb_l2, vcpu_own.tlb_l2);
@@ -75,8 +73,6 @@ TEST(HardwareParams, LatencyDefaultsAreTheComponentsOwn) {
   EXPECT_EQ(host_mm.host_swap_io, host_mm_own.host_swap_io);
   const HostSchedulerParams host_scheduler = host_scheduler_params(cfg), host_scheduler_own;
   EXPECT_EQ(host_scheduler.context_switch, host_scheduler_own.context_switch);
-  const WalkerParams walker = walker_params(cfg), walker_own;
-  EXPECT_EQ(walker.pwc, walker_own.pwc);
   EXPECT_EQ(remote_flush_params(cfg).env.ipi, FlushEnvParams{}.ipi);
 }
 

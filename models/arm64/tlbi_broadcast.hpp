@@ -33,8 +33,8 @@ uint64_t range_tlbi_ops(uint64_t pages);
 // What the broadcast TLBI strategy reads of the run's parameters (app/params_models.cpp).
 struct BroadcastTlbiParams {
   uint64_t tlbi_range_threshold = 64;  // pages above which one VMALLS12E1IS replaces by-IPA
-  Cycles tlbi_op = 104;              // one TLBI message occupying the DVM interconnect
-  Cycles tlbi_dsb = 780;             // DSB ISH: its sync reaching the cores, before the answers
+  Cycles tlbi_op = 104;             // one TLBI message occupying the DVM interconnect
+  Cycles tlbi_dsb = 780;            // DSB ISH: its sync reaching the cores, before the answers
 };
 
 class BroadcastTlbi : public FlushStrategy {
