@@ -162,6 +162,27 @@ TEST(FlushStrategies, RangedInvalidatesPerEntryAndKeepsUnrelatedEntries) {
   EXPECT_EQ(stat(rng.stats, "check.violations"), 0);
 }
 
+// A host IPI (KVM's remote flush) lands in the guest at an operation boundary. The vCPU reads
+// its pending interrupts there only at a synchronised instant, so an IPI that a host thread
+// posts for an earlier cycle (in simulated time, later in the kernel's order) is taken at the
+// same boundary whatever the quantum the vCPU ran ahead by.
+TEST(FlushStrategies, HostIpiIsTakenAtTheSameBoundaryWhateverTheQuantum) {
+  SimConfig c;
+  c.quiet = true;
+  c.workload = WorkloadKind::KsmMerge;
+  c.vcpus = 4;
+  c.mem_per_vcpu = 1 << 20;
+  c.host_events = 6;
+  c.flush = FlushKind::Targeted;
+  c.quantum = 10;
+  auto a = run_platform(c);
+  c.quantum = 100000;
+  auto b = run_platform(c);
+  ASSERT_EQ(a.exit_code, 0) << a.stats_json.substr(0, 300);
+  EXPECT_GE(stat(a.stats_json, "vcpu.0.ipis_taken") + stat(a.stats_json, "vcpu.1.ipis_taken"), 1);
+  EXPECT_EQ(a.stats_json, b.stats_json);
+}
+
 namespace {
 
 // Two vCPUs on one pCPU. vCPU 0 reads page X, computes through several timeslices, reads X
@@ -219,6 +240,46 @@ TEST(GuestShootdown, PvSkipsThePreemptedVcpuWhichFlushesBeforeRunningAgain) {
   EXPECT_EQ(stat(ipi, "check.violations"), 0);
 }
 
+// vCPU 0 reads Y and X and then works for a million cycles; vCPU 1, on a pCPU of its own,
+// shoots X down meanwhile. Guest work runs with interrupts on: vCPU 0 takes the flush IPI when
+// it arrives and resumes its work, so the sender waits an IPI's delivery and a handler, not the
+// rest of the work, and vCPU 0's run grows by exactly the handler and its INVLPG.
+TEST(GuestShootdown, TargetTakesTheIpiInTheMiddleOfItsWork) {
+  SimConfig c;
+  c.quiet = true;
+  c.vcpus = 2;
+  c.mem_per_vcpu = 1 << 20;
+  c.flush = FlushKind::IpiAll;
+  const Addr x = kGva, y = kGva + 8 * kPageSize, own = kGva + (1 << 20);
+  const Cycles work = 1000000;
+  auto run = [&](bool shootdown) {
+    PlatformHooks h;
+    h.stream = [=](unsigned v) {
+      std::vector<Op> ops;
+      if (v == 0) {
+        ops = {read_op(y), read_op(x), compute_op(work), read_op(y)};  // Y stays in the TLB
+      } else {
+        ops = {read_op(own), compute_op(100000)};
+        if (shootdown) ops.push_back(shootdown_op(x, kPageSize));
+      }
+      return std::make_unique<Script>(ops);
+    };
+    return run_catching([&]() {
+      Platform p(c, h);
+      p.run();
+      std::ostringstream o;
+      p.stats.write_json(o);
+      return o.str();
+    });
+  };
+  const std::string with = run(true), without = run(false);
+  ASSERT_EQ(stat(with, "guest.shootdown.ipis_handled"), 1) << with.substr(0, 300);
+  EXPECT_LT(stat(with, "guest.shootdown.latency", "max"), 50000);
+  EXPECT_EQ(stat(with, "vcpu.0.populate_cycles") - stat(without, "vcpu.0.populate_cycles"),
+            double(c.lat.guest_ipi_handler + c.lat.invlpg));
+  EXPECT_EQ(stat(with, "check.violations"), 0);
+}
+
 namespace {
 
 SimConfig ebizzy(unsigned vcpus, unsigned pcpus, FlushKind flush) {
@@ -253,6 +314,20 @@ TEST(Overcommit, SchedulerPreemptsAndEveryVcpuWaitsItsTurn) {
     EXPECT_LT(stat(r.stats_json, p + "descheduled_cycles"), stat(r.stats_json, p + "populate_cycles"));
   }
   EXPECT_EQ(stat(r.stats_json, "check.violations"), 0);
+}
+
+// Directed yields reschedule vCPUs in the middle of their work; each takes the reschedule at
+// the cycle it was posted for, whatever the quantum it ran ahead by.
+TEST(Overcommit, QuantumDoesNotChangeResults) {
+  SimConfig c = ebizzy(8, 4, FlushKind::Pv);
+  c.iterations = 50;  // long enough for a reschedule to land inside a vCPU's quantum
+  c.quantum = 10;
+  auto a = run_platform(c);
+  c.quantum = 100000;
+  auto b = run_platform(c);
+  ASSERT_EQ(a.exit_code, 0);
+  EXPECT_GE(stat(a.stats_json, "sched.directed_yields"), 1);
+  EXPECT_EQ(a.stats_json, b.stats_json);
 }
 
 TEST(Overcommit, SameSeedGivesIdenticalStats) {

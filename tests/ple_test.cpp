@@ -70,8 +70,8 @@ TEST(PauseLoopExiting, NoExitsWithAPcpuPerVcpu) {
   EXPECT_EQ(stat(with, "sim.cycles"), stat(without, "sim.cycles"));
 }
 
-// Directed yield across VMs: two VMs of 4 vCPUs on 4 pCPUs (thread t = vm * 4 + i on pCPU
-// t % 4), so vCPU i of each VM shares pCPU i with vCPU i of the other and no two vCPUs of one VM
+// Directed yield across VMs: two VMs of 8 vCPUs on 8 pCPUs (thread t = vm * 8 + i on pCPU
+// t % 8), so vCPU i of each VM shares pCPU i with vCPU i of the other and no two vCPUs of one VM
 // share a pCPU: every yield_to target waits behind the other VM's vCPU i. The boost must
 // reschedule that vCPU (resched_curr on the target's pCPU, whichever VM runs there): it is then
 // preempted at its next check instead of at its tick, so most directed yields add a preemption.
@@ -79,8 +79,8 @@ TEST(PauseLoopExiting, DirectedYieldReschedulesAVcpuOfAnotherVm) {
   auto two_vms = [](DirectedYield dy) {
     SimConfig c = overcommitted(4096, dy, PvSchedYield::Off);
     c.vms = 2;
-    c.vcpus = 4;
-    c.pcpus = 4;
+    c.vcpus = 8;  // with 4 on 4, targets answer in their work and spinners rarely yield
+    c.pcpus = 8;
     c.iterations = 20;
     c.timeslice = 1000000;  // several ticks within the run
     auto r = run_platform(c);

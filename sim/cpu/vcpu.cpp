@@ -40,6 +40,9 @@ bool Vcpu::flush_pending() const {
 }
 
 void Vcpu::send_ipi(Cycles delay, std::shared_ptr<FlushAck> ack) {
+  // interrupts_settled() relies on every interrupt landing at least an IPI's delivery later.
+  if (delay < interrupt_lead())
+    throw ModelError(agent_.name() + ": IPI delivered sooner than the vCPU's interrupt lead");
   const Clock& clock = agent_.clock();
   Cycles at = clock.now() + delay;
   in_flight_.push_back({at, std::move(ack)});
@@ -364,6 +367,14 @@ void Vcpu::mmu_off_access(const Op& op) {
   }
 }
 
+bool Vcpu::interrupts_settled() {
+  // An IPI already on its way lands at its own time; anything posted from now on lands at
+  // least interrupt_lead() after its poster acts.
+  for (const auto& [at, ack] : in_flight_)
+    if (at <= agent_.now()) return false;
+  return agent_.ahead_of_posts(interrupt_lead());
+}
+
 void Vcpu::take_pending_interrupts() {
   agent_.sync_for_access();
   if (agent_.now() >= ipi_at_) take_ipi();
@@ -376,13 +387,14 @@ void Vcpu::run() {
   Op op;
   const Cycles gap = p_.compute_per_access;
   while (ops_->next(op)) {
-    if (agent_.now() >= ipi_at_) {
-      agent_.sync_for_access();
-      take_ipi();
-    }
+    // Interrupts are read where no thread can still post one for a cycle this vCPU already ran
+    // past (docs/PERFORMANCE.md, Options and the guarantee): synchronised, unless every post
+    // would land later than now.
+    if (!interrupts_settled()) agent_.sync_for_access();
+    if (agent_.now() >= ipi_at_) take_ipi();
     if (agent_.now() >= attention_at_) attend();
     if (op.kind == Op::Kind::Compute) {
-      agent_.advance(op.cycles);
+      guest_compute(op.cycles);
     } else if (op.kind == Op::Kind::GuestShootdown) {
       guest_shootdown(op);
     } else if (op.kind == Op::Kind::Sync) {

@@ -177,6 +177,11 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   void guest_shootdown(const Op& op);        // munmap: local INVLPGs + IPIs, wait for acks
   void guest_invalidate(Addr gva, uint64_t bytes);  // INVLPG per page or a full flush
   void spin_until_acked(GuestShootdownMsg& m);
+  // The least time from a post to its interrupt landing: an IPI's delivery, or none when the
+  // host scheduler can ask for a reschedule at once (resched_now).
+  Cycles interrupt_lead() const { return sched_ ? 0 : p_.ipi; }
+  bool interrupts_settled();  // no interrupt can still land at or before now
+  void guest_compute(Cycles cycles);  // guest work, interrupted by IPIs and the tick when due
   void attend();                 // op boundary at or after attention_at_
   void handle_guest_ipis();      // the guest's flush IPI handler
   void sched_tick();             // timeslice over: preempted if another vCPU waits

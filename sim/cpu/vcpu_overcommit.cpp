@@ -115,6 +115,8 @@ void Vcpu::guest_shootdown(const Op& op) {
 }
 
 void Vcpu::post_guest_ipi(Cycles at, std::shared_ptr<GuestShootdownMsg> msg) {
+  if (at < agent_.clock().now() + interrupt_lead())  // interrupts_settled() relies on it
+    throw ModelError(agent_.name() + ": guest IPI delivered sooner than the interrupt lead");
   guest_inbox_.push_back({at, std::move(msg)});
   guest_ipi_at_ = std::min(guest_ipi_at_, at);
   attention_at_ = std::min(attention_at_, guest_ipi_at_);
@@ -147,6 +149,40 @@ void Vcpu::spin_until_acked(GuestShootdownMsg& m) {
       sc_core::wait(m.done.sc() | attention_ev_.sc());
     else
       sc_core::wait(agent_.clock().cycles(next - now), m.done.sc() | attention_ev_.sc());
+  }
+}
+
+void Vcpu::guest_compute(Cycles cycles) {
+  // Guest work runs with interrupts enabled: a host IPI, a flush IPI, a reschedule or the tick
+  // that falls due meanwhile is taken then, and the work resumes after its handler, as on a
+  // core the interrupt preempts the running code (docs/ARCHITECTURE.md, Overcommit). The work
+  // waits in the kernel, where a poster running later in host order still wakes it, unless
+  // lookahead shows no other thread can run before the stretch ends.
+  Cycles left = cycles;
+  auto stretch = [&] {  // the work up to the next interrupt known now
+    const Cycles now = agent_.now(), next = std::min(ipi_at_, attention_at_);
+    return next > now ? std::min(left, next - now) : 0;
+  };
+  while (left) {
+    Cycles run = stretch();
+    if (run && agent_.runs_alone_for(run)) {
+      agent_.advance(run);
+      agent_.sync_for_access();  // skipped: nothing runs first
+      left -= run;
+    } else if (run) {
+      // Threads due before this one run first: what they post is read after the sync, since
+      // a notification sent while this thread is not yet waiting on the event is lost.
+      agent_.sync();
+      const Cycles t0 = agent_.now();
+      run = stretch();
+      if (run) {
+        agent_.wait_event_for(run, attention_ev_);
+        left -= agent_.now() - t0;
+      }
+    }
+    agent_.sync_for_access();
+    if (agent_.now() >= ipi_at_) take_ipi();
+    if (agent_.now() >= attention_at_) attend();
   }
 }
 
@@ -204,6 +240,7 @@ void Vcpu::start_on_pcpu() {
 bool Vcpu::need_resched(Agent& a) {
   // The tick sets TIF_NEED_RESCHED once the slice is over and another thread waits for the
   // pCPU; host-side work in the vCPU thread (a fault, a zap) sees it at its cond_resched points.
+  a.sync_for_access();  // resched_now may be posted for a cycle this thread already ran past
   return a.now() >= slice_end_ && sched_->has_waiter(a, sched_thread_);
 }
 

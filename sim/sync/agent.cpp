@@ -59,6 +59,25 @@ void Agent::sync_for_access() {
   park(at, horizon);
 }
 
+bool Agent::runs_alone_for(Cycles c) {
+  SimKernel& k = *kernel_;
+  if (!k.lookahead()) return false;
+  k.parked().disarm();  // as in sync_for_access: parked agents count as themselves, not the kernel
+  const uint64_t at = (k.clock().kernel_time() + local_ + clock().cycles(c)).value();
+  return at < k.horizon().get() && at < k.parked().earliest_at();
+}
+
+bool Agent::ahead_of_posts(Cycles lead) {
+  SimKernel& k = *kernel_;
+  if (!k.lookahead() || lead == 0) return false;
+  k.parked().disarm();  // as in sync_for_access
+  const uint64_t at = (k.clock().kernel_time() + local_).value();
+  const uint64_t l = clock().cycles(lead).value();
+  // Saturating: "nothing pending" is the largest time.
+  auto lands = [l](uint64_t t) { return t > ~uint64_t(0) - l ? ~uint64_t(0) : t + l; };
+  return at < lands(k.horizon().get()) && at < lands(k.parked().earliest_at());
+}
+
 void Agent::park(const sc_core::sc_time& at, uint64_t horizon) {
   SimKernel& k = *kernel_;
   if (Agent* next = k.parked().swap_earliest(*this, at.value(), horizon)) {

@@ -72,6 +72,14 @@ class Agent {
   // The sync before an action on shared state that notifies nobody (a load, a store, an
   // atomic, a page walk): skipped when nothing else can run before this agent's true time.
   void sync_for_access();
+  // True when lookahead shows that no other process can run before this agent's true time plus
+  // `c` cycles: nothing can then post it an interrupt or change what it will see before then,
+  // so work of that length needs no wait through the kernel (Vcpu::guest_compute).
+  bool runs_alone_for(Cycles c);
+  // True when lookahead shows that nothing another thread does from now on can land at or
+  // before this agent's true time, given that whatever it posts lands `lead` cycles after it
+  // acts (an IPI's delivery): state such posts write may then be read without a sync.
+  bool ahead_of_posts(Cycles lead);
   // Brings the kernel's clock to the last sync point if it was skipped; call before anything
   // that uses the kernel's clock as "now" (an sc_event notification, an IPI timed from now).
   void catch_up();
@@ -92,6 +100,14 @@ class Agent {
     sc_core::wait(ev.sc());
     blocked_on_ = nullptr;
     holder_ref_ = nullptr;
+    reset();
+  }
+  // Waits until `ev` is notified or `c` cycles have passed, whichever comes first (an
+  // interruptible stretch of work: Vcpu::guest_compute).
+  void wait_event_for(Cycles c, const Event& ev) {
+    sync();
+    before_kernel_wait();
+    sc_core::wait(clock().cycles(c), ev.sc());
     reset();
   }
   // Call before handing control to the SystemC kernel other than through this class (a raw
