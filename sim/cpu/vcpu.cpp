@@ -40,6 +40,7 @@ bool Vcpu::flush_pending() const {
 }
 
 void Vcpu::send_ipi(Cycles delay, std::shared_ptr<FlushAck> ack) {
+  // Timed from the kernel's clock: the sender has caught it up to its own time (Agent::catch_up).
   // interrupts_settled() relies on every interrupt landing at least an IPI's delivery later.
   if (delay < interrupt_lead())
     throw ModelError(agent_.name() + ": IPI delivered sooner than the vCPU's interrupt lead");
