@@ -48,7 +48,7 @@ void TdpMmu::kick_for_pml(Agent& a) {
     if (a.load(v->mode_word()) != kInGuestMode) continue;
     auto ack = std::make_shared<FlushAck>();
     ack->pending = 1;
-    a.catch_up();  // send_ipi times the IPI from the kernel's clock: bring it to this thread's
+    a.catch_up();  // send_ipi times the IPI from the kernel's clock: bring it to this thread's time
     v->send_ipi(p_.ipi, std::move(ack));
     pml_stats_->kicks.inc();
   }
