@@ -185,6 +185,17 @@ TEST(FlushStrategies, HostIpiIsTakenAtTheSameBoundaryWhateverTheQuantum) {
 
 namespace {
 
+// Runs a Platform built from `c` and `h`; its stats JSON ("exception: <what>" if it threw).
+std::string run_with_hooks(const SimConfig& c, const PlatformHooks& h) {
+  return run_catching([&]() {
+    Platform p(c, h);
+    p.run();
+    std::ostringstream s;
+    p.stats.write_json(s);
+    return s.str();
+  });
+}
+
 // Two vCPUs on one pCPU. vCPU 0 reads page X, computes through several timeslices, reads X
 // again; vCPU 1 reads its own page and then shoots X down (as after munmap).
 std::string one_pcpu_shootdown(FlushKind flush) {
@@ -209,13 +220,7 @@ std::string one_pcpu_shootdown(FlushKind flush) {
     }
     return std::make_unique<Script>(ops);
   };
-  return run_catching([&]() {
-    Platform p(c, h);
-    p.run();
-    std::ostringstream s;
-    p.stats.write_json(s);
-    return s.str();
-  });
+  return run_with_hooks(c, h);
 }
 
 }  // namespace
@@ -264,13 +269,7 @@ TEST(GuestShootdown, TargetTakesTheIpiInTheMiddleOfItsWork) {
       }
       return std::make_unique<Script>(ops);
     };
-    return run_catching([&]() {
-      Platform p(c, h);
-      p.run();
-      std::ostringstream o;
-      p.stats.write_json(o);
-      return o.str();
-    });
+    return run_with_hooks(c, h);
   };
   const std::string with = run(true), without = run(false);
   ASSERT_EQ(stat(with, "guest.shootdown.ipis_handled"), 1) << with.substr(0, 300);

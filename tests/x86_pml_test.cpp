@@ -3,6 +3,9 @@
 // exit and on KVM_GET_DIRTY_LOG, and huge pages still write-protected unless split eagerly.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <vector>
+
 #include "sim/hv/dirty_logging.hpp"
 #include "tests/platform_run.hpp"
 #include "tests/workload_config.hpp"
@@ -12,6 +15,7 @@ using mmusim::Access;
 using mmusim::Addr;
 using mmusim::Agent;
 using mmusim::Arch;
+using mmusim::Cycles;
 using mmusim::DirtyLogging;
 using mmusim::GuestLayout;
 using mmusim::Op;
@@ -61,6 +65,38 @@ class WriteLoop : public OpStream {
   bool work_ = false;
 };
 
+// Guest work in stretches of the given lengths, noting the vCPU's cycle (`now`) at every
+// operation boundary: an operation that took longer than its work was interrupted.
+class TimedWork : public OpStream {
+ public:
+  TimedWork(std::vector<Cycles> work, std::function<Cycles()> now, std::vector<Cycles>& at)
+      : work_(std::move(work)), now_(std::move(now)), at_(at) {}
+  bool next(Op& op) override {
+    at_.push_back(now_());
+    if (next_ == work_.size()) return false;
+    op = Op();
+    op.kind = Op::Kind::Compute;
+    op.cycles = work_[next_++];
+    return true;
+  }
+
+ private:
+  std::vector<Cycles> work_;
+  std::function<Cycles()> now_;
+  std::vector<Cycles>& at_;
+  size_t next_ = 0;
+};
+
+// Runs a Platform built from `c` and `h`, `plat` pointing at it for the hooks; its stats JSON.
+std::string run_with_hooks(const SimConfig& c, const PlatformHooks& h, Platform*& plat) {
+  Platform p(c, h);
+  plat = &p;
+  p.run();
+  std::ostringstream out;
+  p.stats.write_json(out);
+  return out.str();
+}
+
 }  // namespace
 
 TEST(Pml, GetLogKicksVcpusInGuestMode) {
@@ -80,14 +116,52 @@ TEST(Pml, GetLogKicksVcpusInGuestMode) {
     t.wait_cycles(500000);
     log.get_dirty_log(t);
   }});
-  Platform p(c, h);
-  plat = &p;
-  p.run();
-  std::ostringstream out;
-  p.stats.write_json(out);
-  const std::string json = out.str();
+  const std::string json = run_with_hooks(c, h, plat);
   EXPECT_EQ(stat(json, "hv.pml.kicks"), 2) << json;
   EXPECT_GE(stat(json, "guest.ipis_taken"), 2) << json;
+  EXPECT_EQ(stat(json, "check.violations"), 0);
+}
+
+TEST(Pml, KickLandsAnIpiDeliveryAfterTheSendersTrueTime) {
+  // kvm_vcpu_kick's IPI lands --lat-ipi cycles after the VMM's thread sends it, counted from
+  // that thread's own time. Here the thread runs ahead of the kernel's clock when it kicks:
+  // nothing else can run before the vCPU's long stretch of work ends, so its syncs are skipped.
+  // It kicks half a delivery before that end, so the kick lands among the 1-cycle operations
+  // after the stretch, and the operation it lengthens tells the cycle it landed at.
+  SimConfig c = pml_cfg(1, 1 << 20, 1);
+  c.workload = WorkloadKind::DemandPaging;
+  const Cycles stretch = 1000000;
+  std::vector<Cycles> work(1 + c.lat.ipi, 1);
+  work[0] = stretch;
+  std::vector<Cycles> at;  // the vCPU's cycle at each operation boundary
+  Platform* plat = nullptr;
+  PlatformHooks h;
+  h.stream = [&](unsigned) {
+    return std::make_unique<TimedWork>(
+        work, [&plat] { return plat->vcpus[0]->agent().now(); }, at);
+  };
+  Cycles sent = 0;
+  h.host_threads.push_back({"get-log", [&](Agent& t) {
+    DirtyLogging& log = *mmusim::capability<DirtyLogging>(plat->mmu());
+    log.enable_dirty_log(t, GuestLayout::kDataGpa, 2 << 20);
+    t.wait_cycles(stretch / 10);  // the vCPU entered the guest and is in its stretch
+    ASSERT_EQ(at.size(), 1u);
+    t.advance(at[0] + stretch - c.lat.ipi / 2 - t.now());  // private work, no sync
+    sent = t.now();
+    log.get_dirty_log(t);
+  }});
+  const std::string json = run_with_hooks(c, h, plat);
+  ASSERT_EQ(stat(json, "hv.pml.kicks"), 1) << json;
+  ASSERT_EQ(at.size(), work.size() + 1);
+  std::vector<size_t> longer;  // the operations the kick interrupted
+  for (size_t i = 0; i < work.size(); ++i)
+    if (at[i + 1] - at[i] != work[i]) longer.push_back(i);
+  ASSERT_EQ(longer.size(), 1u);
+  // It was taken between the start and the end of that operation's work: a 1-cycle one.
+  const size_t k = longer[0];
+  EXPECT_EQ(work[k], 1u) << "taken in the stretch, before the kick was sent";
+  EXPECT_LE(at[k], sent + c.lat.ipi);
+  EXPECT_GE(at[k] + work[k], sent + c.lat.ipi);
   EXPECT_EQ(stat(json, "check.violations"), 0);
 }
 

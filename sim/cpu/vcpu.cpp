@@ -376,6 +376,11 @@ bool Vcpu::interrupts_settled() {
   return agent_.ahead_of_posts(interrupt_lead());
 }
 
+void Vcpu::take_due_interrupts() {
+  if (agent_.now() >= ipi_at_) take_ipi();
+  if (agent_.now() >= attention_at_) attend();
+}
+
 void Vcpu::take_pending_interrupts() {
   agent_.sync_for_access();
   if (agent_.now() >= ipi_at_) take_ipi();
@@ -392,8 +397,7 @@ void Vcpu::run() {
     // past (docs/PERFORMANCE.md, Options and the guarantee): synchronised, unless every post
     // would land later than now.
     if (!interrupts_settled()) agent_.sync_for_access();
-    if (agent_.now() >= ipi_at_) take_ipi();
-    if (agent_.now() >= attention_at_) attend();
+    take_due_interrupts();
     if (op.kind == Op::Kind::Compute) {
       guest_compute(op.cycles);
     } else if (op.kind == Op::Kind::GuestShootdown) {

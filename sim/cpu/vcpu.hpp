@@ -181,6 +181,9 @@ class Vcpu : public sc_core::sc_module, public GuestCpu, public GuestMemoryAcces
   // host scheduler can ask for a reschedule at once (resched_now).
   Cycles interrupt_lead() const { return sched_ ? 0 : p_.ipi; }
   bool interrupts_settled();  // no interrupt can still land at or before now
+  // The host IPI, then the guest's interrupts (tick, guest IPIs), due by now. The caller first
+  // makes them readable: synchronised, or interrupts_settled().
+  void take_due_interrupts();
   void guest_compute(Cycles cycles);  // guest work, interrupted by IPIs and the tick when due
   void attend();                 // op boundary at or after attention_at_
   void handle_guest_ipis();      // the guest's flush IPI handler

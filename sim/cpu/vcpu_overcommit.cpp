@@ -129,8 +129,7 @@ void Vcpu::spin_until_acked(GuestShootdownMsg& m) {
   Cycles ple_at = pause_loop_window() ? agent_.now() + pause_loop_window() : kNever;
   while (true) {
     agent_.sync();
-    if (agent_.now() >= ipi_at_) take_ipi();
-    if (agent_.now() >= attention_at_) attend();
+    take_due_interrupts();
     agent_.sync();
     // Checked after the sync: an ack landing while we synchronised is seen here.
     if (m.pending == 0) return;
@@ -181,8 +180,7 @@ void Vcpu::guest_compute(Cycles cycles) {
       }
     }
     agent_.sync_for_access();
-    if (agent_.now() >= ipi_at_) take_ipi();
-    if (agent_.now() >= attention_at_) attend();
+    take_due_interrupts();
   }
 }
 

@@ -37,45 +37,46 @@ void Agent::wait_local() {
   reset();
 }
 
+bool Agent::nothing_runs_before(uint64_t t) {
+  SimKernel& k = *kernel_;
+  // Parked agents are kept out of the kernel's horizon while deciding (an armed one would
+  // show there as "kernel activity" at its own time).
+  k.parked().disarm();
+  // The horizon is now when another process is runnable, and the earliest timed notification
+  // otherwise. Strictly before it and before every parked agent: no process can run first, and
+  // none runs at the same instant (whose order against this one a wait would decide).
+  return t < k.horizon().get() && t < k.parked().earliest_at();
+}
+
 void Agent::sync_for_access() {
   if (local_ == sc_core::SC_ZERO_TIME) return;
   SimKernel& k = *kernel_;
   if (!k.lookahead()) return wait_local();
-  // Parked agents are kept out of the kernel's horizon while deciding (an armed one would
-  // show there as "kernel activity" at its own time).
-  k.parked().disarm();
   const sc_core::sc_time at = k.clock().kernel_time() + local_;
-  // The horizon is now when another process is runnable, and the earliest timed notification
-  // otherwise. Strictly before it and before every parked agent: no process can run first, and
-  // none runs at the same instant (whose order against this one the wait would decide).
-  const uint64_t horizon = k.horizon().get();
-  if (at.value() < horizon && at.value() < k.parked().earliest_at()) {
+  if (nothing_runs_before(at.value())) {
     ++skipped_;
     anchor_ = local_;
     // A wait here would have re-aligned the quantum boundary to the sync point.
     set_quantum_end_after(at.value());
     return;
   }
-  park(at, horizon);
+  // The horizon the check read (kept by Horizon: nothing was notified in between).
+  park(at, k.horizon().get());
 }
 
 bool Agent::runs_alone_for(Cycles c) {
-  SimKernel& k = *kernel_;
-  if (!k.lookahead()) return false;
-  k.parked().disarm();  // as in sync_for_access: parked agents count as themselves, not the kernel
-  const uint64_t at = (k.clock().kernel_time() + local_ + clock().cycles(c)).value();
-  return at < k.horizon().get() && at < k.parked().earliest_at();
+  if (!kernel_->lookahead()) return false;
+  return nothing_runs_before((clock().kernel_time() + local_ + clock().cycles(c)).value());
 }
 
 bool Agent::ahead_of_posts(Cycles lead) {
-  SimKernel& k = *kernel_;
-  if (!k.lookahead() || lead == 0) return false;
-  k.parked().disarm();  // as in sync_for_access
-  const uint64_t at = (k.clock().kernel_time() + local_).value();
+  if (!kernel_->lookahead() || lead == 0) return false;
+  const uint64_t at = (clock().kernel_time() + local_).value();
   const uint64_t l = clock().cycles(lead).value();
-  // Saturating: "nothing pending" is the largest time.
-  auto lands = [l](uint64_t t) { return t > ~uint64_t(0) - l ? ~uint64_t(0) : t + l; };
-  return at < lands(k.horizon().get()) && at < lands(k.parked().earliest_at());
+  // A post lands at least l after its poster acts: none lands at or before `at` when nothing
+  // runs at or before at - l, nor while the simulation is younger than l. The check runs then
+  // too: it takes back the armed wake-up, as every decision does.
+  return nothing_runs_before(at < l ? 0 : at - l) || at < l;
 }
 
 void Agent::park(const sc_core::sc_time& at, uint64_t horizon) {

@@ -189,6 +189,9 @@ class Agent {
     }
   }
   void set_quantum_end_after(uint64_t t);
+  // Lookahead's test (with lookahead on): no other process can run at or before absolute time
+  // `t` (sc_time value units). Takes back the armed wake-up of a parked agent first.
+  bool nothing_runs_before(uint64_t t);
   sc_core::sc_time local_;      // offset ahead of the kernel
   uint64_t next_sync_ = 0;      // end of the current quantum (absolute, sc_time value units)
   uint64_t quantum_ = 0;        // the kernel layer's quantum, read at every wait
