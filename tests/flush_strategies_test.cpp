@@ -186,14 +186,8 @@ TEST(FlushStrategies, HostIpiIsTakenAtTheSameBoundaryWhateverTheQuantum) {
 namespace {
 
 // Runs a Platform built from `c` and `h`; its stats JSON ("exception: <what>" if it threw).
-std::string run_with_hooks(const SimConfig& c, const PlatformHooks& h) {
-  return run_catching([&]() {
-    Platform p(c, h);
-    p.run();
-    std::ostringstream s;
-    p.stats.write_json(s);
-    return s.str();
-  });
+std::string run_hooked(const SimConfig& c, const PlatformHooks& h) {
+  return run_catching([&]() { return mmusim::testing::run_with_hooks(c, h); });
 }
 
 // Two vCPUs on one pCPU. vCPU 0 reads page X, computes through several timeslices, reads X
@@ -220,7 +214,7 @@ std::string one_pcpu_shootdown(FlushKind flush) {
     }
     return std::make_unique<Script>(ops);
   };
-  return run_with_hooks(c, h);
+  return run_hooked(c, h);
 }
 
 }  // namespace
@@ -269,7 +263,7 @@ TEST(GuestShootdown, TargetTakesTheIpiInTheMiddleOfItsWork) {
       }
       return std::make_unique<Script>(ops);
     };
-    return run_with_hooks(c, h);
+    return run_hooked(c, h);
   };
   const std::string with = run(true), without = run(false);
   ASSERT_EQ(stat(with, "guest.shootdown.ipis_handled"), 1) << with.substr(0, 300);

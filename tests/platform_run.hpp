@@ -50,6 +50,18 @@ inline std::string run_catching(const std::function<std::string()>& body) {
   }
 }
 
+// Runs a Platform built from `c` and `h` and returns its stats JSON; `plat` (if given) points at
+// the Platform while it runs, for hooks that reach into it.
+inline std::string run_with_hooks(const SimConfig& c, const PlatformHooks& h,
+                                  Platform** plat = nullptr) {
+  Platform p(c, h);
+  if (plat) *plat = &p;
+  p.run();
+  std::ostringstream out;
+  p.stats.write_json(out);
+  return out.str();
+}
+
 // Value of a counter (or of a histogram field, e.g. key "walk.refs" field "max") in stats JSON.
 inline double stat(const std::string& json, const std::string& key, const std::string& field = "") {
   std::string pat = "\"" + std::regex_replace(key, std::regex(R"([.])"), R"(\.)") + "\": ";

@@ -28,6 +28,7 @@ using mmusim::SimConfig;
 using mmusim::WorkloadKind;
 using mmusim::testing::PlatformRun;
 using mmusim::testing::run_platform;
+using mmusim::testing::run_with_hooks;
 using mmusim::testing::stat;
 
 namespace {
@@ -87,16 +88,6 @@ class TimedWork : public OpStream {
   size_t next_ = 0;
 };
 
-// Runs a Platform built from `c` and `h`, `plat` pointing at it for the hooks; its stats JSON.
-std::string run_with_hooks(const SimConfig& c, const PlatformHooks& h, Platform*& plat) {
-  Platform p(c, h);
-  plat = &p;
-  p.run();
-  std::ostringstream out;
-  p.stats.write_json(out);
-  return out.str();
-}
-
 }  // namespace
 
 TEST(Pml, GetLogKicksVcpusInGuestMode) {
@@ -116,7 +107,7 @@ TEST(Pml, GetLogKicksVcpusInGuestMode) {
     t.wait_cycles(500000);
     log.get_dirty_log(t);
   }});
-  const std::string json = run_with_hooks(c, h, plat);
+  const std::string json = run_with_hooks(c, h, &plat);
   EXPECT_EQ(stat(json, "hv.pml.kicks"), 2) << json;
   EXPECT_GE(stat(json, "guest.ipis_taken"), 2) << json;
   EXPECT_EQ(stat(json, "check.violations"), 0);
@@ -150,7 +141,7 @@ TEST(Pml, KickLandsAnIpiDeliveryAfterTheSendersTrueTime) {
     sent = t.now();
     log.get_dirty_log(t);
   }});
-  const std::string json = run_with_hooks(c, h, plat);
+  const std::string json = run_with_hooks(c, h, &plat);
   ASSERT_EQ(stat(json, "hv.pml.kicks"), 1) << json;
   ASSERT_EQ(at.size(), work.size() + 1);
   std::vector<size_t> longer;  // the operations the kick interrupted
