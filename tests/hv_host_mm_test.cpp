@@ -137,6 +137,71 @@ TEST(HostMm, RacingFirstTouchLoserFreesItsPageAndBothMapTheWinners) {
   EXPECT_EQ(r.host.lookup(kGfn).hpa, got[0].hpa);
 }
 
+// GUP's page-flag updates on the struct page line: the slow path's follow_page (FOLL_TOUCH)
+// marks the new page accessed, which sets its referenced flag; GUP-fast sets the flag with a
+// locked OR (another bit of the word survives it). Of the two racers of a first touch, both in
+// follow_page, the second finds the flag set and, the page never being activated, clears it.
+TEST(HostMm, GupMarksThePageReferencedOnItsStructPageLine) {
+  constexpr uint64_t kOther = 0x8;  // a bit the model never uses
+  HostRig r(1);
+  Addr hpa = 0;
+  uint64_t after_slow = 0, after_fast = 0;
+  r.rig.spawn(0, [&](Agent& a) {
+    const HostPage p = r.host.resolve(a, kGfn, true);
+    hpa = p.hpa;
+    after_slow = a.load(PageAllocator::flags_word(hpa));
+    r.host.release(a, p);
+    a.store(PageAllocator::flags_word(hpa), kOther);
+    r.host.release(a, r.host.resolve(a, kGfn, false));
+    after_fast = a.load(PageAllocator::flags_word(hpa));
+  });
+  r.rig.run();
+  EXPECT_EQ(PageAllocator::flags_word(hpa), PageAllocator::page_struct(hpa));
+  EXPECT_EQ(after_slow, PageAllocator::kPgReferenced);
+  EXPECT_EQ(after_fast, kOther | PageAllocator::kPgReferenced);
+  EXPECT_EQ(r.stat("host.mm.gup_slow"), 1u);
+  EXPECT_EQ(r.stat("host.mm.gup_fast"), 1u);
+  EXPECT_EQ(r.stat("host.mm.page_flags.referenced"), 2u);
+
+  HostRig race(2);
+  race.host.resolve_functional(kGfn + 1);  // the page tables exist: the race is on the page
+  uint64_t seen[2] = {~0ull, ~0ull};
+  for (unsigned cpu = 0; cpu < 2; ++cpu)
+    race.rig.spawn(cpu, [&race, &seen, cpu](Agent& a) {
+      const HostPage p = race.host.resolve(a, kGfn, true);
+      seen[cpu] = a.load(PageAllocator::flags_word(p.hpa));
+    });
+  race.rig.run();
+  ASSERT_EQ(race.stat("host.mm.gup_slow"), 2u);
+  EXPECT_EQ(race.stat("host.mm.page_flags.referenced"), 2u);
+  // One racer saw the flag it set, the other the flag it cleared (in either order).
+  EXPECT_EQ(seen[0] ^ seen[1], PageAllocator::kPgReferenced);
+  EXPECT_EQ(race.rig.mem.read64(PageAllocator::flags_word(race.host.lookup(kGfn).hpa)), 0u);
+}
+
+// A huge leaf: the slow path's follow_page does not mark it accessed (FOLL_TOUCH only sets
+// young and dirty bits on a PMD), GUP-fast sets the referenced flag on the head page.
+TEST(HostMm, GupFastMarksAHugePagesHeadReferenced) {
+  HostMmParams p;
+  p.backing_level = 2;
+  HostRig r(1, p);
+  Addr head = 0;
+  uint64_t after_slow = ~0ull, after_fast = 0;
+  r.rig.spawn(0, [&](Agent& a) {
+    const HostPage first = r.host.resolve(a, kGfn, true);
+    ASSERT_EQ(first.level, 2u);
+    head = first.hpa & ~((Addr(1) << 21) - 1);
+    after_slow = a.load(PageAllocator::flags_word(head));
+    r.host.release(a, first);
+    r.host.release(a, r.host.resolve(a, kGfn + 1, false));  // another 4K piece of it
+    after_fast = a.load(PageAllocator::flags_word(head));
+  });
+  r.rig.run();
+  EXPECT_EQ(after_slow, 0u);
+  EXPECT_EQ(after_fast, PageAllocator::kPgReferenced);
+  EXPECT_EQ(r.stat("host.mm.page_flags.referenced"), 1u);
+}
+
 // Order-0 pages come from the CPU's list, refilled a batch at a time under zone->lock.
 TEST(HostMm, PerCpuListRefillsFromTheZoneInBatches) {
   HostMmParams p;

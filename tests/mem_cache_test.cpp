@@ -197,11 +197,13 @@ TEST(MemCache, AtomicsAddTheLockedRmwCost) {
   EXPECT_EQ(r.op(0, w, MemOp::FetchAdd, MemClass::Sync), kDram + kLat.atomic);
   EXPECT_EQ(r.op(0, w, MemOp::Cmpxchg, MemClass::Sync), kLat.l1_hit + kLat.atomic);
   EXPECT_EQ(r.op(0, w, MemOp::Xchg, MemClass::Sync), kLat.l1_hit + kLat.atomic);
+  EXPECT_EQ(r.op(0, w, MemOp::FetchOr, MemClass::Sync), kLat.l1_hit + kLat.atomic);
+  EXPECT_EQ(r.op(0, w, MemOp::FetchAnd, MemClass::Sync), kLat.l1_hit + kLat.atomic);
   EXPECT_EQ(r.op(1, w, MemOp::Read, MemClass::Sync), kLat.c2c_transfer);
   // Shared with cpu 1: the atomic pays the invalidation round as well.
   EXPECT_EQ(r.op(0, w, MemOp::Cmpxchg, MemClass::Sync),
             kLat.l1_hit + kLat.invalidate + kLat.atomic);
-  EXPECT_EQ(r.n("mem.class.sync"), 5u);
+  EXPECT_EQ(r.n("mem.class.sync"), 7u);
   EXPECT_EQ(r.n("mem.class.data"), 0u);
   r.op(2, 0x0, MemOp::Read, MemClass::PageTable);
   EXPECT_EQ(r.n("mem.class.page_table"), 1u);
@@ -359,6 +361,9 @@ TEST(MemCache, PerformImplementsEveryOperation) {
   EXPECT_EQ(r.mem.read64(w), 9u);
   EXPECT_EQ(r.ms->perform(w, MemOp::Xchg, 3, 0), 9u);
   EXPECT_EQ(r.ms->perform(w, MemOp::FetchAdd, ~uint64_t(0), 0), 3u);  // adds -1, wrapping
+  EXPECT_EQ(r.ms->perform(w, MemOp::FetchOr, 0x10, 0), 2u);  // sets a bit
+  EXPECT_EQ(r.mem.read64(w), 0x12u);
+  EXPECT_EQ(r.ms->perform(w, MemOp::FetchAnd, ~uint64_t(0x10), 0), 0x12u);  // clears it
   EXPECT_EQ(r.ms->perform(w, MemOp::Read, 0, 0), 2u);
   EXPECT_THROW(r.ms->perform(w + 4, MemOp::Read, 0, 0), ModelError);
 }

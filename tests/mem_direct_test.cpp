@@ -107,6 +107,8 @@ Outcome via_port(MemPort& p, Addr addr, MemOp op, MemClass cls, uint64_t value,
     case MemOp::Cmpxchg: o.value = p.cmpxchg64(addr, expected, value, cls, delay); break;
     case MemOp::Xchg: o.value = p.xchg64(addr, value, cls, delay); break;
     case MemOp::FetchAdd: o.value = p.fetch_add64(addr, value, cls, delay); break;
+    case MemOp::FetchAnd: o.value = p.fetch_and64(addr, value, cls, delay); break;
+    case MemOp::FetchOr: o.value = p.fetch_or64(addr, value, cls, delay); break;
     case MemOp::DataRead:
     case MemOp::DataReadNc: {
       const MemPort::DataVersion v = p.read_data(addr, op == MemOp::DataRead, delay);
@@ -166,9 +168,10 @@ std::vector<Step> mixed_sequence(size_t n) {
       const uint64_t line = pick(4) ? pick(3) : pick(96);
       a.addr = word_bases[line % 4] + line * kLineSize + pick(8) * 8;
       a.cls = pick(2) ? MemClass::Sync : MemClass::PageTable;
-      const MemOp ops[] = {MemOp::Read, MemOp::Read, MemOp::Read, MemOp::Write,
-                           MemOp::Cmpxchg, MemOp::Xchg, MemOp::FetchAdd};
-      a.op = ops[pick(7)];
+      const MemOp ops[] = {MemOp::Read,    MemOp::Read, MemOp::Read,     MemOp::Write,
+                           MemOp::Cmpxchg, MemOp::Xchg, MemOp::FetchAdd, MemOp::FetchAnd,
+                           MemOp::FetchOr};
+      a.op = ops[pick(9)];
       a.value = pick(4);
       a.expected = pick(4);
     } else if (kind < 17) {  // timing-only guest data

@@ -24,6 +24,9 @@ struct HostMmStats : StatsGroup {
                                "lookups that took mmap_lock (GUP's slow path)"};
   statistics::Counter installed{*this, "host.mm.pages_installed",
                                 "host pages installed by the fault handler"};
+  statistics::Counter referenced{*this, "host.mm.page_flags.referenced",
+      "locked updates of a page's referenced flag by GUP (GUP-fast's SetPageReferenced, "
+      "FOLL_TOUCH's mark_page_accessed)"};
   statistics::Counter race_lost{*this, "host.mm.fault_race_lost",
       "faults that found the entry set by a racer and freed the page they had prepared"};
   statistics::Counter ev_cow{*this, "host.mm.cow_break", "copy-on-write breaks of a host page"};

@@ -97,6 +97,7 @@ bool HostMm::gup_fast(Agent& a, uint64_t gfn, bool write, HostPage& out) {
     alloc_.put_page(a, head, order_of(w.level));
     return false;
   }
+  set_page_referenced(a, head);
   out = page_in_leaf(gfn, w.entry, w.level);
   return true;
 }
@@ -110,10 +111,38 @@ bool HostMm::follow_page(Agent& a, uint64_t gfn, bool write, HostPage& out) {
   const bool ok = usable(e, w.level, write);
   if (ok) {
     alloc_.get_page(a, address(e));
+    // FOLL_TOUCH: follow_page_pte marks a small page accessed under the PTE lock. Its
+    // set_page_dirty, for a write through a clean PTE, has nothing to do on the model's paths:
+    // a writable entry is taken by the lockless path, so a write comes here only right after
+    // the write fault that made the entry writable and dirty. A huge leaf's FOLL_TOUCH only
+    // sets young and dirty bits the model's entries do not carry.
+    if (w.level == 1) mark_page_accessed(a, address(e));
     out = page_in_leaf(gfn, e, w.level);
   }
   ptl.unlock(a);
   return ok;
+}
+
+// gup_pte_range and its huge-leaf forms: SetPageReferenced, a locked OR on the struct page line
+// whether or not the flag is set already, after the reference is taken and the entry re-read.
+void HostMm::set_page_referenced(Agent& a, Addr page) {
+  stats_.referenced.inc();
+  a.fetch_or(PageAllocator::flags_word(page), PageAllocator::kPgReferenced);
+}
+
+// mark_page_accessed with the classic LRU (not the multi-generational one). The model keeps no
+// LRU lists (docs/ARCHITECTURE.md, Host memory manager), so a page is never activated: an
+// unreferenced page becomes referenced; a referenced one is handled as a page that sits in
+// another CPU's per-CPU LRU batch, and its flag is cleared. Not modelled there: the search of
+// this CPU's batch (a local line) and workingset_activation's atomic add on the lruvec's age,
+// a line every CPU shares.
+void HostMm::mark_page_accessed(Agent& a, Addr page) {
+  stats_.referenced.inc();
+  const Addr flags = PageAllocator::flags_word(page);
+  if (!(a.load(flags) & PageAllocator::kPgReferenced))
+    a.fetch_or(flags, PageAllocator::kPgReferenced);
+  else
+    a.fetch_and(flags, ~PageAllocator::kPgReferenced);
 }
 
 HostPage HostMm::resolve(Agent& a, uint64_t gfn, bool write) {

@@ -158,8 +158,11 @@ class HostMm {
   // GUP's lockless path; false when the slow path must run.
   bool gup_fast(Agent& a, uint64_t gfn, bool write, HostPage& out);
   // follow_page under mmap_lock: takes a reference if gfn's page is there (and writable for a
-  // write).
+  // write), with FOLL_TOUCH (get_user_pages_unlocked sets it).
   bool follow_page(Agent& a, uint64_t gfn, bool write, HostPage& out);
+  // The page-flag updates of GUP (docs/ARCHITECTURE.md, Host memory manager: GUP).
+  void set_page_referenced(Agent& a, Addr page);
+  void mark_page_accessed(Agent& a, Addr page);
   // handle_mm_fault for gfn (host_fault.cpp): installs a page, breaks COW, or finds a racer's.
   void handle_fault(Agent& a, uint64_t gfn, bool write);
   // `w`: the fault's walk; where it reached the entry's level, its address and value are used

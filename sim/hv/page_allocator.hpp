@@ -1,9 +1,9 @@
 // The host kernel's page allocator as the faulting thread runs it (mm/page_alloc.c), every step
 // a simulated memory operation so its contention emerges:
-// - each host frame has a struct page: one 64-byte line of the vmemmap holding its free-list
-//   link, its rmap fields and its reference count (get_page / put_page are atomic adds on it,
-//   GUP's lockless grab a compare-and-exchange loop, so threads that share a page bounce its
-//   line);
+// - each host frame has a struct page: one 64-byte line of the vmemmap holding its flags, its
+//   free-list link, its rmap fields and its reference count (get_page / put_page are atomic
+//   adds on it, GUP's lockless grab a compare-and-exchange loop, so threads that share a page
+//   bounce its line);
 // - order-0 pages come from the allocating CPU's per-CPU list (struct per_cpu_pages, one line
 //   per CPU); an empty list is refilled with `pcp_batch` pages taken from the zone's free lists
 //   under zone->lock (rmqueue_bulk), and a list grown past `pcp_high` by frees gives `pcp_batch`
@@ -41,6 +41,10 @@ class PageAllocator {
   static Addr page_struct(Addr hpa) { return kVmemmap + (hpa >> kPageShift) * kLineSize; }
   static Addr refcount_word(Addr hpa) { return page_struct(hpa) + kRefcountOffset; }
   static Addr mapping_word(Addr hpa) { return page_struct(hpa) + kMappingOffset; }
+  // page->flags, and the one flag the model uses, PG_referenced (include/linux/page-flags.h;
+  // its bit number differs between releases, which changes nothing here: only the line counts).
+  static Addr flags_word(Addr hpa) { return page_struct(hpa) + kFlagsOffset; }
+  static constexpr uint64_t kPgReferenced = uint64_t(1) << 1;
 
   // A page of 2^order frames, aligned to its size, with its reference count set to 1; timed in
   // the calling thread. Its contents are whatever the frame held: callers zero it.
@@ -69,7 +73,7 @@ class PageAllocator {
  private:
   // The vmemmap sits 4 GiB into the kernel window, above everything KernelHeap hands out.
   static constexpr Addr kVmemmap = phys_layout::kKernelBase + (Addr(4) << 30);
-  static constexpr Addr kLruOffset = 8, kMappingOffset = 24, kRefcountOffset = 56;
+  static constexpr Addr kFlagsOffset = 0, kLruOffset = 8, kMappingOffset = 24, kRefcountOffset = 56;
   struct PerCpuPages {
     Addr line = 0;                  // count and list head
     std::vector<Addr> pages;        // the list (LIFO: the most recently freed page first)

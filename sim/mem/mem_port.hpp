@@ -46,6 +46,9 @@ class MemPort : public sc_core::sc_module {
   uint64_t fetch_and64(Addr addr, uint64_t mask, MemClass cls, sc_core::sc_time& delay) {
     return issue(addr, MemOp::FetchAnd, cls, mask, 0, delay);
   }
+  uint64_t fetch_or64(Addr addr, uint64_t mask, MemClass cls, sc_core::sc_time& delay) {
+    return issue(addr, MemOp::FetchOr, cls, mask, 0, delay);
+  }
   // Timing-only access to guest data (no contents).
   void touch(Addr addr, bool write, sc_core::sc_time& delay) {
     issue(addr, write ? MemOp::Write : MemOp::Read, MemClass::Data, 0, 0, delay);

@@ -10,7 +10,7 @@
 namespace mmusim {
 
 enum class MemOp : uint8_t {
-  Read, Write, Cmpxchg, Xchg, FetchAdd, FetchAnd,
+  Read, Write, Cmpxchg, Xchg, FetchAdd, FetchAnd, FetchOr,
   // Versioned guest data (sim/mem/data_versions.hpp) and cache maintenance to the Point of
   // Coherency. Everything from DataRead on bypasses the plain access path (kept fast).
   DataRead,       // cacheable read: result = coherent version, latest = newest written
@@ -58,7 +58,7 @@ struct MemExt : tlm::tlm_extension<MemExt> {
   int cpu = 0;            // physical CPU whose private caches serve the access
   MemOp op = MemOp::Read;
   MemClass cls = MemClass::Data;
-  uint64_t value = 0;     // Write/Xchg value, FetchAdd addend, FetchAnd mask, Cmpxchg desired
+  uint64_t value = 0;     // Write/Xchg value, FetchAdd addend, FetchAnd/Or mask, Cmpxchg desired
   uint64_t expected = 0;  // Cmpxchg expected value
   uint64_t result = 0;    // value read; for atomics the old value
   uint64_t latest = 0;    // DataRead/DataReadNc: newest version anybody wrote to the line

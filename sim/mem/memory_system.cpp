@@ -429,6 +429,7 @@ uint64_t MemorySystem::update(Addr addr, MemOp op, uint64_t value, uint64_t expe
     case MemOp::Xchg: *w = value; break;
     case MemOp::FetchAdd: *w = old + value; break;  // unsigned: wraps modulo 2^64
     case MemOp::FetchAnd: *w = old & value; break;
+    case MemOp::FetchOr: *w = old | value; break;
     default:
       throw ModelError("memory system: versioned data and CMOs have no word contents");
   }

@@ -25,7 +25,7 @@ enum PrivState : uint8_t { kShared = 0, kExclusive = 1, kModified = 2 };
 
 inline bool is_atomic(MemOp op) {
   return op == MemOp::Cmpxchg || op == MemOp::Xchg || op == MemOp::FetchAdd ||
-         op == MemOp::FetchAnd;
+         op == MemOp::FetchAnd || op == MemOp::FetchOr;
 }
 
 // One physical CPU's private caches. Built on the CPU's first access so a config with thousands

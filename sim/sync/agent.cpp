@@ -161,6 +161,11 @@ uint64_t Agent::fetch_and(Addr a, uint64_t mask, MemClass c) {
   return port_.fetch_and64(a, mask, c, local_);
 }
 
+uint64_t Agent::fetch_or(Addr a, uint64_t mask, MemClass c) {
+  sync_for_access();
+  return port_.fetch_or64(a, mask, c, local_);
+}
+
 uint64_t Agent::fetch_add(Addr a, uint64_t addend, MemClass c) {
   sync_for_access();
   return port_.fetch_add64(a, addend, c, local_);

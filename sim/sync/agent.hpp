@@ -145,6 +145,7 @@ class Agent {
   uint64_t xchg(Addr a, uint64_t v, MemClass c = MemClass::Sync);
   uint64_t fetch_add(Addr a, uint64_t addend, MemClass c = MemClass::Sync);
   uint64_t fetch_and(Addr a, uint64_t mask, MemClass c = MemClass::Sync);  // a locked AND
+  uint64_t fetch_or(Addr a, uint64_t mask, MemClass c = MemClass::Sync);   // a locked OR
   // Zeroes `bytes` from `a` with whole-line stores into this CPU's caches (MemPort::zero_lines),
   // one fill buffer's worth at a time, each at this agent's true time.
   void zero_lines(Addr a, uint64_t bytes) {
