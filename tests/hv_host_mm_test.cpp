@@ -137,6 +137,50 @@ TEST(HostMm, RacingFirstTouchLoserFreesItsPageAndBothMapTheWinners) {
   EXPECT_EQ(r.host.lookup(kGfn).hpa, got[0].hpa);
 }
 
+// Whether a first-touch race's loser still held the lock guarding the entry when its page was
+// freed. CPU 1 starts 50 cycles late, so CPU 0 takes the lock first and CPU 1 loses (both are
+// still zeroing their pages when CPU 0 installs); a third CPU watches every cycle for the
+// first page free and notes who held the lock at that moment.
+static bool loser_holds_lock_at_free(unsigned level) {
+  HostMmParams p;
+  p.backing_level = level;
+  HostRig r(3, p);
+  const uint64_t span = uint64_t(1) << (9 * (level - 1));
+  r.host.resolve_functional(kGfn + span);  // the tables exist: the race is on the page alone
+  const SpinLock& lock = r.host.page_table_lock(kGfn, level);
+  bool done[2] = {false, false};
+  int held_at_free = -1;
+  for (unsigned cpu = 0; cpu < 2; ++cpu)
+    r.rig.spawn(cpu, [&r, &done, cpu](Agent& a) {
+      a.advance(50 * cpu);
+      r.host.resolve(a, kGfn, true);
+      done[cpu] = true;
+    });
+  const Agent& loser = *r.rig.agents[1];
+  r.rig.spawn(2, [&](Agent& a) {
+    while (!(done[0] && done[1])) {
+      a.advance(1);
+      a.sync();
+      if (held_at_free < 0 && r.stat("host.mm.alloc.frees") > 0)
+        held_at_free = lock.held_by(loser);
+    }
+  });
+  r.rig.run();
+  EXPECT_EQ(r.stat("host.mm.fault_race_lost"), 1u);
+  EXPECT_EQ(r.stat("host.mm.alloc.frees"), 1u);
+  EXPECT_NE(r.host.lookup(kGfn).hpa, 0u);
+  EXPECT_GE(held_at_free, 0) << "no page free seen";
+  return held_at_free == 1;
+}
+
+// do_anonymous_page frees a losing racer's page before it drops the PTE lock (`release:` runs
+// put_page, then the unlock), so the free is part of the lock's hold for every thread queued
+// behind it; __do_huge_pmd_anonymous_page drops the PMD lock first (`unlock_release:`).
+TEST(HostMm, FirstTouchLoserFreesItsPageUnderThePteLockButATHPLoserAfterThePmdLock) {
+  EXPECT_TRUE(loser_holds_lock_at_free(1)) << "4 KiB: freed outside the PTE lock";
+  EXPECT_FALSE(loser_holds_lock_at_free(2)) << "THP: freed under the PMD lock";
+}
+
 // GUP's page-flag updates on the struct page line: the slow path's follow_page (FOLL_TOUCH)
 // marks the new page accessed, which sets its referenced flag; GUP-fast sets the flag with a
 // locked OR (another bit of the word survives it). Of the two racers of a first touch, both in

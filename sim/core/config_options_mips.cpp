@@ -37,6 +37,17 @@ void add_mips_options(OptionTable& o) {
           "host page allocator: a per-CPU free list longer than this gives a batch back to the "
           "zone; at least --host-pcp-batch",
           &SimConfig::host_pcp_high, 1, 1u << 20);
+  o.whole("memcg-depth",
+          "memory cgroup of each VMM process, as levels below the root: every charge the "
+          "per-CPU stock cannot serve and every free of a charged page updates the counter of "
+          "each level and the root's (0: the root cgroup, which charges no counter; a "
+          "systemd login session is 3, user.slice/user-UID.slice/session-N.scope; a libvirt "
+          "guest 2, machine.slice/machine-qemu-N-name.scope)",
+          &SimConfig::memcg_depth, 0, 16);
+  o.whole("memcg-charge-batch",
+          "pages a CPU's memory-cgroup charge stock takes from the counters at once "
+          "(MEMCG_CHARGE_BATCH: 32; Linux 6.1 made it 64)",
+          &SimConfig::memcg_charge_batch, 1, 4096);
   o.whole("host-events", "ksm-merge/swap-storm/idle-tracking: events the host thread raises",
           &SimConfig::host_events, 0, 1u << 20);
   o.whole("host-event-interval", "cycles between two host events", &SimConfig::host_event_interval,

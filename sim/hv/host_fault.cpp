@@ -57,10 +57,13 @@ void HostMm::anonymous_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk&
   if (!pte) return;  // a huge leaf appeared above: follow_page uses it
   const bool swapped = swapped_.count(gfn) != 0;
   const Addr page = alloc_.alloc(a, 0);
-  if (swapped)
+  if (swapped) {
+    charge(a, page, 0);          // mem_cgroup_swapin_charge_page, before the read
     a.advance(p_.host_swap_io);  // do_swap_page reads it back instead of zeroing it
-  else
+  } else {
     a.zero_lines(page, kPageSize);
+    charge(a, page, 0);  // mem_cgroup_charge of the zeroed page
+  }
   if (!install(a, gfn, 1, pte, page)) return;
   if (swapped) {
     swapped_.erase(gfn);
@@ -85,21 +88,31 @@ void HostMm::huge_pmd_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk& 
   }
   if (e) return;
   const Addr page = alloc_.alloc(a, 9);
+  charge(a, page, 9);  // mem_cgroup_charge comes before the clearing
   clear_huge_page(a, page, 9, unsigned(gfn & 511));
   install(a, gfn, 2, pmd, page);
 }
 
 // The end of every anonymous fault: under the lock that guards the entry, the page goes in if
 // the entry is still empty (folio_add_new_anon_rmap writes the page's mapping, then the entry);
-// a racer got there first otherwise, and this page goes back with its only reference.
+// a racer got there first otherwise, and this page goes back with its only reference. Where it
+// goes back differs: do_anonymous_page drops it before releasing the PTE lock (its `release:`
+// label runs put_page / folio_put and jumps back to the unlock), so a 4 KiB loser's page free
+// lengthens the lock's hold for every thread queued behind it; __do_huge_pmd_anonymous_page
+// releases the PMD lock first (`unlock_release:`), as does hugetlb_no_page.
 bool HostMm::install(Agent& a, uint64_t gfn, unsigned level, Addr entry, Addr page) {
   const uint64_t pages = uint64_t(1) << order_of(level);
   SpinLock& lock = pt_.lock_for(gfn, level);
   lock.lock(a);
   if (a.load(entry, MemClass::PageTable) != 0) {
-    lock.unlock(a);
     stats_.race_lost.inc();
-    alloc_.put_page(a, page, order_of(level));
+    if (level == 1) {
+      alloc_.put_page(a, page, 0);
+      lock.unlock(a);
+    } else {
+      lock.unlock(a);
+      alloc_.put_page(a, page, order_of(level));
+    }
     return false;
   }
   a.store(PageAllocator::mapping_word(page), hva_of(gfn & ~(pages - 1)));

@@ -1,5 +1,6 @@
 // The host-wide part of the host memory manager, shared by every VMM process (one HostMm each,
-// sim/hv/host_mm.hpp): the page allocator (zone, per-CPU lists, struct pages), so memory
+// sim/hv/host_mm.hpp): the page allocator (zone, per-CPU lists, struct pages) and the memory
+// cgroups the VMMs charge their pages to (sim/hv/mem_cgroup.hpp), so memory
 // pressure and the frames KSM shares are the host's, not one VM's; the host.mm.* counters; and
 // the bytes of guest memory backed over all VMs (docs/ARCHITECTURE.md, Several VMs).
 #pragma once
@@ -7,6 +8,7 @@
 
 #include "sim/core/stats_group.hpp"
 #include "sim/hv/kernel_heap.hpp"
+#include "sim/hv/mem_cgroup.hpp"
 #include "sim/hv/page_allocator.hpp"
 #include "sim/mem/phys_mem.hpp"
 
@@ -40,9 +42,13 @@ struct HostMmStats : StatsGroup {
 };
 
 struct HostMemory {
-  HostMemory(const PageAllocatorParams& p, KernelHeap& heap, PhysMem& phys, Stats& stats)
-      : alloc(p, heap, phys, stats), stats(stats) {}
+  HostMemory(const PageAllocatorParams& p, const MemCgroupParams& m, KernelHeap& heap,
+             PhysMem& phys, Stats& stats)
+      : alloc(p, heap, phys, stats), memcg(m, heap, stats), stats(stats) {
+    alloc.set_memcg(memcg);
+  }
   PageAllocator alloc;
+  MemCgroup memcg;
   HostMmStats stats;
   uint64_t backed_bytes = 0;  // guest memory backed by host pages, over every VM
 };

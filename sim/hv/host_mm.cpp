@@ -23,8 +23,8 @@ bool HostMm::usable(uint64_t e, unsigned level, bool write) {
 }
 
 HostMm::HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys, Stats& stats)
-    : HostMm(p, heap, phys, std::make_unique<HostMemory>(p.alloc, heap, phys, stats), nullptr,
-             stats) {}
+    : HostMm(p, heap, phys, std::make_unique<HostMemory>(p.alloc, p.memcg, heap, phys, stats),
+             nullptr, stats) {}
 
 HostMm::HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys, HostMemory& shared,
                Stats& stats)
@@ -198,10 +198,13 @@ bool HostMm::split_backing(uint64_t gfn) {
   const uint64_t base = gfn & ~(n - 1);
   const Addr head = p.hpa - (gfn - base) * kPageSize;
   const bool w = p.writable;
-  // split_huge_page: every small page gets its own reference (the mapping's).
+  // split_huge_page: every small page gets its own reference (the mapping's) and the head's
+  // memory cgroup (split_page_memcg), so each uncharges itself when freed.
+  const uint64_t memcg = phys_.read64(PageAllocator::memcg_word(head));
   for (uint64_t i = 0; i < n; ++i) {
     pt_.set_functional(base + i, 1, leaf(head + i * kPageSize, 1, w));
     alloc_.set_refcount_functional(head + i * kPageSize, 1);
+    if (memcg) *phys_.word(PageAllocator::memcg_word(head + i * kPageSize)) = memcg;
   }
   level_ranges_[base] = {base + n, 1};
   return true;
@@ -281,6 +284,9 @@ bool HostMm::cow_break(Agent& a, uint64_t gfn) {
   if (!small_backing(gfn)) return false;
   stats_.ev_cow.inc();
   const Addr frame = alloc_.alloc(a, 0);  // the private copy
+  // Charged before the copy, as wp_page_copy does from 6.8 (folio_prealloc); earlier
+  // releases charge it after the copy (the order is not on the release timeline).
+  charge(a, frame, 0);
   backed_bytes_ += kPageSize;
   replace_frame(a, gfn, frame, true, true, true, p_.host_page_copy);
   return true;
@@ -305,6 +311,14 @@ bool HostMm::migrate(Agent& a, uint64_t gfn) {
   stats_.ev_migrate.inc();
   const bool w = lookup(gfn).writable;
   const Addr frame = alloc_.alloc(a, 0);
+  // mem_cgroup_migrate hands the old frame's charge to the new one (memcg_data moves; the old
+  // frame's free then uncharges nothing), as 6.8 and later do; 5.12 charged the new frame to
+  // the counters and uncharged the old one when freed (not modelled).
+  if (memory_.memcg.enabled()) {
+    const Addr old_word = PageAllocator::memcg_word(lookup(gfn).hpa);
+    a.store(PageAllocator::memcg_word(frame), a.load(old_word));
+    a.store(old_word, 0);
+  }
   replace_frame(a, gfn, frame, w, true, false, p_.host_page_copy);
   return true;
 }

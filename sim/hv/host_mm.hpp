@@ -74,6 +74,7 @@ struct HostMmParams {
   Cycles host_page_copy = 1040;    // copying one 4 KiB page (COW break, KSM, migration)
   Cycles host_swap_io = 20800;     // one page written to or read from swap
   PageAllocatorParams alloc;
+  MemCgroupParams memcg;
 };
 
 class HostMm {
@@ -99,6 +100,11 @@ class HostMm {
   HostPage resolve_functional(uint64_t gfn);
   // The backing of a gfn if it was ever touched (for the oracle); hpa 0 level 0 when not.
   HostPage lookup(uint64_t gfn) const;
+  // The host-wide part this process's mm works on (allocator, memory cgroups).
+  const HostMemory& memory() const { return memory_; }
+  // The split lock guarding gfn's entry at `level` (the tables above must exist), for checks
+  // of which code runs under it.
+  const SpinLock& page_table_lock(uint64_t gfn, unsigned level) { return pt_.lock_for(gfn, level); }
   // Sets the backing level for gfns in [gfn, gfn + count) not yet backed.
   void set_backing_level(uint64_t gfn, uint64_t count, unsigned level);
   // Host events on huge backing pages (what THP does):
@@ -173,6 +179,10 @@ class HostMm {
   // Puts a new page of `level` into gfn's empty entry under its lock; false (the page freed)
   // when a racer filled the entry first.
   bool install(Agent& a, uint64_t gfn, unsigned level, Addr entry, Addr page);
+  // mem_cgroup_charge of a new page of this process (sim/hv/mem_cgroup.hpp).
+  void charge(Agent& a, Addr page, unsigned order) {
+    memory_.memcg.charge(a, PageAllocator::memcg_word(page), uint64_t(1) << order);
+  }
   RwLock& hugetlb_mutex(uint64_t gfn, unsigned level);
   // Whether gfn has a 4 KiB backing page, splitting a huge page first.
   bool small_backing(uint64_t gfn);

@@ -124,6 +124,7 @@ bool PageAllocator::put_page(Agent& a, Addr head, unsigned order) {
   const uint64_t old = a.fetch_add(refcount_word(head), ~uint64_t(0));
   if (old == 0) throw ModelError("host page allocator: put_page on a page with no reference");
   if (old != 1) return false;
+  if (memcg_) memcg_->uncharge(a, memcg_word(head), uint64_t(1) << order);
   free(a, head, order);
   return true;
 }

@@ -21,6 +21,7 @@
 #include "sim/core/stats_group.hpp"
 #include "sim/core/types.hpp"
 #include "sim/hv/kernel_heap.hpp"
+#include "sim/hv/mem_cgroup.hpp"
 #include "sim/mem/phys_mem.hpp"
 #include "sim/sync/agent.hpp"
 #include "sim/sync/spinlock.hpp"
@@ -41,6 +42,8 @@ class PageAllocator {
   static Addr page_struct(Addr hpa) { return kVmemmap + (hpa >> kPageShift) * kLineSize; }
   static Addr refcount_word(Addr hpa) { return page_struct(hpa) + kRefcountOffset; }
   static Addr mapping_word(Addr hpa) { return page_struct(hpa) + kMappingOffset; }
+  // page->memcg_data: the memory cgroup a page is charged to (sim/hv/mem_cgroup.hpp), 0 if none.
+  static Addr memcg_word(Addr hpa) { return page_struct(hpa) + kMemcgOffset; }
   // page->flags, and the one flag the model uses, PG_referenced (include/linux/page-flags.h;
   // its bit number differs between releases, which changes nothing here: only the line counts).
   static Addr flags_word(Addr hpa) { return page_struct(hpa) + kFlagsOffset; }
@@ -51,8 +54,10 @@ class PageAllocator {
   Addr alloc(Agent& a, unsigned order);
   // Gives a page whose last reference is gone back (free_unref_page / __free_pages).
   void free(Agent& a, Addr hpa, unsigned order);
+  // The memory cgroups whose charge put_page drops with a page's last reference.
+  void set_memcg(MemCgroup& m) { memcg_ = &m; }
   // Reference counting on the (head) page: get_page, and put_page that frees the page when it
-  // dropped the last reference (returns true then).
+  // dropped the last reference (returns true then), uncharging it first if it was charged.
   void get_page(Agent& a, Addr head);
   bool put_page(Agent& a, Addr head, unsigned order);
   // GUP's lockless grab (try_grab_folio -> folio_ref_try_add -> atomic_add_unless(count, 1, 0)):
@@ -73,7 +78,9 @@ class PageAllocator {
  private:
   // The vmemmap sits 4 GiB into the kernel window, above everything KernelHeap hands out.
   static constexpr Addr kVmemmap = phys_layout::kKernelBase + (Addr(4) << 30);
-  static constexpr Addr kFlagsOffset = 0, kLruOffset = 8, kMappingOffset = 24, kRefcountOffset = 56;
+  static constexpr Addr kFlagsOffset = 0, kLruOffset = 8, kMappingOffset = 24, kMemcgOffset = 48,
+                        kRefcountOffset = 56;
+  MemCgroup* memcg_ = nullptr;
   struct PerCpuPages {
     Addr line = 0;                  // count and list head
     std::vector<Addr> pages;        // the list (LIFO: the most recently freed page first)
