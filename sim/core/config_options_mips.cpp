@@ -1,6 +1,7 @@
 // The options of the MIPS model: KVM_CAP_SYNC_MMU on either side of KVM_CAP_SYNC_MMU on MIPS, the
-// ASID and GuestID widths of the software-refilled TLBs, dirty logging, and the host
-// memory-manager event workloads (ksm-merge, swap-storm, idle-tracking).
+// ASID and GuestID widths of the software-refilled TLBs, dirty logging; and the host memory
+// manager's (page-allocator lists, memory cgroups, the host-event workloads ksm-merge,
+// swap-storm and idle-tracking), which every architecture shares.
 #include "sim/core/config_table.hpp"
 #include "sim/core/kvm_release.hpp"
 #include "sim/core/kvm_timeline.hpp"
@@ -38,15 +39,15 @@ void add_mips_options(OptionTable& o) {
           "zone; at least --host-pcp-batch",
           &SimConfig::host_pcp_high, 1, 1u << 20);
   o.whole("memcg-depth",
-          "memory cgroup of each VMM process, as levels below the root: every charge the "
-          "per-CPU stock cannot serve and every free of a charged page updates the counter of "
-          "each level and the root's (0: the root cgroup, which charges no counter; a "
-          "systemd login session is 3, user.slice/user-UID.slice/session-N.scope; a libvirt "
-          "guest 2, machine.slice/machine-qemu-N-name.scope)",
+          "memory cgroup of the VMM processes (one for every VM), as levels below the root: "
+          "every charge the per-CPU stock cannot serve and every free of a charged page "
+          "updates the counter of each level and the root's (0: the root cgroup, which "
+          "charges no counter; a systemd login session is 3, "
+          "user.slice/user-UID.slice/session-N.scope)",
           &SimConfig::memcg_depth, 0, 16);
   o.whole("memcg-charge-batch",
           "pages a CPU's memory-cgroup charge stock takes from the counters at once "
-          "(MEMCG_CHARGE_BATCH: 32; Linux 6.1 made it 64)",
+          "(MEMCG_CHARGE_BATCH: 32; later kernels, 6.1 by our reading, 64)",
           &SimConfig::memcg_charge_batch, 1, 4096);
   o.whole("host-events", "ksm-merge/swap-storm/idle-tracking: events the host thread raises",
           &SimConfig::host_events, 0, 1u << 20);

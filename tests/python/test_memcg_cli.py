@@ -1,0 +1,38 @@
+"""--memcg-depth / --memcg-charge-batch through the mmusim executable: the default (a login
+session's cgroup, 3 levels below the root) charges every first touch, in batches, to 4
+counters; depth 0 (the root cgroup) charges nothing; bad values exit 2 naming the option."""
+import json
+import subprocess
+
+from conftest import mmusim_bin
+
+
+def run(tmp_path, *args):
+    s = tmp_path / "s.json"
+    p = subprocess.run([mmusim_bin(), "--vcpus", "4", "--mem-per-vcpu", "1M", "--quiet",
+                        "--stats-json", str(s), *args], capture_output=True, text=True, timeout=300)
+    return p, (json.loads(s.read_text()) if p.returncode == 0 else None)
+
+
+def test_default_charges_every_first_touch_in_batches_and_depth_0_nothing(tmp_path):
+    _, d3 = run(tmp_path)
+    pages = 4 * (1 << 20) // 4096
+    assert d3["host.mm.memcg.charges"] == d3["host.mm.pages_installed"] == pages
+    # Each vCPU's CPU charges a batch of 32 to the counters, then 31 charges from its stock.
+    assert d3["host.mm.memcg.counter_charges"] == pages // 32
+    assert d3["host.mm.memcg.stock_hits"] == pages - pages // 32
+    _, big = run(tmp_path, "--memcg-charge-batch", "64")
+    assert big["host.mm.memcg.counter_charges"] == pages // 64
+    _, d0 = run(tmp_path, "--memcg-depth", "0")
+    assert d0["host.mm.memcg.charges"] == 0 and d0["host.mm.memcg.counter_charges"] == 0
+    assert d0["host.mm.pages_installed"] == pages
+    assert d0["check.violations"] == d3["check.violations"] == 0
+    # The counters' lines cost time: the same faults take longer with them.
+    assert d3["sim.cycles"] > d0["sim.cycles"]
+
+
+def test_bad_values_exit_2_naming_the_option(tmp_path):
+    p, _ = run(tmp_path, "--memcg-depth", "17")
+    assert p.returncode == 2 and "--memcg-depth" in p.stderr
+    p, _ = run(tmp_path, "--memcg-charge-batch", "0")
+    assert p.returncode == 2 and "--memcg-charge-batch" in p.stderr
