@@ -311,14 +311,8 @@ bool HostMm::migrate(Agent& a, uint64_t gfn) {
   stats_.ev_migrate.inc();
   const bool w = lookup(gfn).writable;
   const Addr frame = alloc_.alloc(a, 0);
-  // mem_cgroup_migrate hands the old frame's charge to the new one (memcg_data moves; the old
-  // frame's free then uncharges nothing), as 6.8 and later do; 5.12 charged the new frame to
-  // the counters and uncharged the old one when freed (not modelled).
-  if (memory_.memcg.enabled()) {
-    const Addr old_word = PageAllocator::memcg_word(lookup(gfn).hpa);
-    a.store(PageAllocator::memcg_word(frame), a.load(old_word));
-    a.store(old_word, 0);
-  }
+  memory_.memcg.migrate(a, PageAllocator::memcg_word(lookup(gfn).hpa),
+                        PageAllocator::memcg_word(frame));
   replace_frame(a, gfn, frame, w, true, false, p_.host_page_copy);
   return true;
 }

@@ -22,28 +22,36 @@ MemCgroup::Stock& MemCgroup::stock(Agent& a) {
   return s;
 }
 
+bool MemCgroup::consume_stock(Agent& a, Stock& s, uint64_t pages) {
+  if (pages > p_.charge_batch) return false;  // it takes nothing larger than a batch
+  a.load(s.line);
+  if (s.pages < pages) return false;
+  s.pages -= pages;
+  a.store(s.line, s.pages);
+  stats_.stock_hits.inc();
+  return true;
+}
+
 void MemCgroup::charge(Agent& a, Addr memcg_word, uint64_t pages) {
   if (!enabled()) return;
   stats_.charges.inc(pages);
   Stock& s = stock(a);
-  if (pages <= p_.charge_batch) {  // consume_stock takes nothing larger than a batch
-    a.load(s.line);
-    if (s.pages >= pages) {
-      s.pages -= pages;
+  if (!consume_stock(a, s, pages)) {
+    const uint64_t batch = std::max<uint64_t>(p_.charge_batch, pages);
+    stats_.counter_charges.inc();
+    update_counters(a, batch);
+    if (batch > pages) {  // refill_stock keeps the surplus
+      s.pages += batch - pages;
       a.store(s.line, s.pages);
-      stats_.stock_hits.inc();
-      a.store(memcg_word, kVmmCgroup);  // commit_charge
-      return;
     }
   }
-  const uint64_t batch = std::max<uint64_t>(p_.charge_batch, pages);
-  stats_.counter_charges.inc();
-  update_counters(a, batch);
-  if (batch > pages) {  // refill_stock keeps the surplus
-    s.pages += batch - pages;
-    a.store(s.line, s.pages);
-  }
-  a.store(memcg_word, kVmmCgroup);
+  a.store(memcg_word, kVmmCgroup);  // commit_charge
+}
+
+void MemCgroup::migrate(Agent& a, Addr old_word, Addr new_word) {
+  if (!enabled()) return;
+  a.store(new_word, a.load(old_word));
+  a.store(old_word, 0);
 }
 
 void MemCgroup::uncharge(Agent& a, Addr memcg_word, uint64_t pages) {

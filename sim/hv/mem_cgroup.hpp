@@ -60,6 +60,10 @@ class MemCgroup {
   void charge(Agent& a, Addr memcg_word, uint64_t pages);
   // mem_cgroup_uncharge when a page's last reference goes: uncharges it if it was charged.
   void uncharge(Agent& a, Addr memcg_word, uint64_t pages);
+  // mem_cgroup_migrate as 6.8 and later run it: the new frame takes the old one's memcg_data,
+  // the counters are left alone, and the old frame's free then uncharges nothing (5.12 charged
+  // the new frame to the counters and uncharged the old one at its free: not modelled).
+  void migrate(Agent& a, Addr old_word, Addr new_word);
   bool enabled() const { return p_.depth != 0; }
   // The line of the counter `level` steps above the VMMs' cgroup (0: its own, depth: the
   // root's); its first word is the usage in pages. Only with enabled().
@@ -72,6 +76,8 @@ class MemCgroup {
     uint64_t pages = 0;  // charged pages the CPU holds for the VMMs' cgroup
   };
   Stock& stock(Agent& a);
+  // consume_stock: takes `pages` from the CPU's stock if it holds that many.
+  bool consume_stock(Agent& a, Stock& s, uint64_t pages);
 
   const MemCgroupParams p_;
   KernelHeap& heap_;

@@ -1,5 +1,7 @@
+import json
 import os
 import pathlib
+import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -9,6 +11,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 def mmusim_bin():
     """The mmusim executable: $MMUSIM_BIN (set by ctest) or build/mmusim."""
     return os.environ.get("MMUSIM_BIN", str(ROOT / "build" / "mmusim"))
+
+
+def run_small(tmp_path, *args):
+    """mmusim on 4 vCPUs x 1 MiB with `args`: the process and its stats (None if it failed)."""
+    s = tmp_path / "s.json"
+    p = subprocess.run([mmusim_bin(), "--vcpus", "4", "--mem-per-vcpu", "1M", "--quiet",
+                        "--stats-json", str(s), *args], capture_output=True, text=True, timeout=300)
+    return p, (json.loads(s.read_text()) if p.returncode == 0 else None)
 
 
 def run_on_terminal(cmd, columns=200, timeout=600):

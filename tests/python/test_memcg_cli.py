@@ -1,17 +1,7 @@
 """--memcg-depth / --memcg-charge-batch through the mmusim executable: the default (a login
 session's cgroup, 3 levels below the root) charges every first touch, in batches, to 4
 counters; depth 0 (the root cgroup) charges nothing; bad values exit 2 naming the option."""
-import json
-import subprocess
-
-from conftest import mmusim_bin
-
-
-def run(tmp_path, *args):
-    s = tmp_path / "s.json"
-    p = subprocess.run([mmusim_bin(), "--vcpus", "4", "--mem-per-vcpu", "1M", "--quiet",
-                        "--stats-json", str(s), *args], capture_output=True, text=True, timeout=300)
-    return p, (json.loads(s.read_text()) if p.returncode == 0 else None)
+from conftest import run_small as run
 
 
 def test_default_charges_every_first_touch_in_batches_and_depth_0_nothing(tmp_path):

@@ -1,17 +1,7 @@
 """--partition: the KVM selftests' memory layouts through the mmusim executable. on (default):
 each vCPU faults in a slice of its own; off (the selftests' -o): every vCPU touches the same
 --mem-per-vcpu region, so the vCPUs race on every page's first touch."""
-import json
-import subprocess
-
-from conftest import mmusim_bin
-
-
-def run(tmp_path, *args):
-    s = tmp_path / "s.json"
-    p = subprocess.run([mmusim_bin(), "--vcpus", "4", "--mem-per-vcpu", "1M", "--quiet",
-                        "--stats-json", str(s), *args], capture_output=True, text=True, timeout=300)
-    return p, (json.loads(s.read_text()) if p.returncode == 0 else None)
+from conftest import run_small as run
 
 
 def test_off_puts_every_vcpu_on_the_same_pages(tmp_path):
