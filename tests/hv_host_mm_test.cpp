@@ -8,23 +8,13 @@
 
 #include "sim/hv/clear_huge_page.hpp"
 #include "sim/hv/host_mm.hpp"
-#include "sim/hv/kernel_heap.hpp"
-#include "tests/sync_test_harness.hpp"
+#include "tests/host_mm_rig.hpp"
 
 using namespace mmusim;
+using mmusim::testing::HostRig;
 using mmusim::testing::SyncRig;
 
 namespace {
-
-// A host mm on a SyncRig: one agent per simulated CPU.
-struct HostRig {
-  SyncRig rig;
-  KernelHeap heap;
-  HostMm host;
-  explicit HostRig(unsigned cpus, HostMmParams p = HostMmParams())
-      : rig(cpus), host(p, heap, rig.mem, rig.stats) {}
-  uint64_t stat(const char* name) const { return rig.stats.value(name); }
-};
 
 constexpr uint64_t kGfn = 0x1234;
 

@@ -4,11 +4,10 @@
 #include <gtest/gtest.h>
 
 #include "sim/hv/host_mm.hpp"
-#include "sim/hv/kernel_heap.hpp"
-#include "tests/sync_test_harness.hpp"
+#include "tests/host_mm_rig.hpp"
 
 using namespace mmusim;
-using mmusim::testing::SyncRig;
+using mmusim::testing::HostRig;
 
 namespace {
 
@@ -19,24 +18,10 @@ HostMmParams with_memcg(unsigned depth, unsigned level = 1) {
   return p;
 }
 
-struct MemcgRig {
-  SyncRig rig;
-  KernelHeap heap;
-  HostMm host;
-  MemcgRig(unsigned cpus, const HostMmParams& p) : rig(cpus), host(p, heap, rig.mem, rig.stats) {}
-  uint64_t stat(const char* name) const { return rig.stats.value(name); }
-  uint64_t usage(unsigned level) const {
-    return rig.mem.read64(host.memory().memcg.counter_line(level));
-  }
-  uint64_t memcg_of(uint64_t gfn) const {
-    return rig.mem.read64(PageAllocator::memcg_word(host.lookup(gfn).hpa));
-  }
-};
-
 constexpr uint64_t kGfn = 0x4000;
 
 // One CPU faults `n` new pages in a row, dropping each reference once mapped.
-void first_touches(MemcgRig& r, uint64_t n) {
+void first_touches(HostRig& r, uint64_t n) {
   r.rig.spawn(0, [&r, n](Agent& a) {
     for (uint64_t i = 0; i < n; ++i) r.host.release(a, r.host.resolve(a, kGfn + i, true));
   });
@@ -50,12 +35,12 @@ void first_touches(MemcgRig& r, uint64_t n) {
 // charges the next batch. Every level holds the 64 pages charged in batches (the stock keeps
 // the 24 not yet used). Each page records its memcg in its struct page line.
 TEST(MemCgroup, FirstTouchesChargeEveryLevelOncePerBatch) {
-  MemcgRig r(1, with_memcg(2));
+  HostRig r(1, with_memcg(2));
   first_touches(r, 40);
   EXPECT_EQ(r.stat("host.mm.memcg.charges"), 40u);
   EXPECT_EQ(r.stat("host.mm.memcg.counter_charges"), 2u);
   EXPECT_EQ(r.stat("host.mm.memcg.stock_hits"), 38u);
-  for (unsigned level = 0; level <= 2; ++level) EXPECT_EQ(r.usage(level), 64u) << level;
+  for (unsigned level = 0; level <= 2; ++level) EXPECT_EQ(r.memcg_usage(level), 64u) << level;
   EXPECT_EQ(r.memcg_of(kGfn), MemCgroup::kVmmCgroup);
 }
 
@@ -64,7 +49,7 @@ TEST(MemCgroup, FirstTouchesChargeEveryLevelOncePerBatch) {
 // in between: the counters end at the four batches less the freed pages.
 TEST(MemCgroup, ALosersFreeUnchargesEveryLevel) {
   constexpr unsigned kCpus = 4;
-  MemcgRig r(kCpus, with_memcg(3));
+  HostRig r(kCpus, with_memcg(3));
   r.host.resolve_functional(kGfn + 1);  // the page tables exist: the race is on the page alone
   for (unsigned cpu = 0; cpu < kCpus; ++cpu)
     r.rig.spawn(cpu, [&r](Agent& a) { r.host.release(a, r.host.resolve(a, kGfn, true)); });
@@ -74,13 +59,13 @@ TEST(MemCgroup, ALosersFreeUnchargesEveryLevel) {
   EXPECT_EQ(r.stat("host.mm.memcg.uncharges"), lost);
   EXPECT_EQ(r.stat("host.mm.faults"), kCpus);
   for (unsigned level = 0; level <= 3; ++level)
-    EXPECT_EQ(r.usage(level), kCpus * 32 - lost) << level;
+    EXPECT_EQ(r.memcg_usage(level), kCpus * 32 - lost) << level;
   EXPECT_EQ(r.memcg_of(kGfn), MemCgroup::kVmmCgroup);
 }
 
 // Depth 0 is the root cgroup: no counter, no stock, no record.
 TEST(MemCgroup, TheRootCgroupChargesNothing) {
-  MemcgRig r(1, with_memcg(0));
+  HostRig r(1, with_memcg(0));
   first_touches(r, 40);
   EXPECT_EQ(r.stat("host.mm.memcg.charges"), 0u);
   EXPECT_EQ(r.stat("host.mm.memcg.counter_charges"), 0u);
@@ -90,7 +75,7 @@ TEST(MemCgroup, TheRootCgroupChargesNothing) {
 // A THP's 512 pages are more than a batch: consume_stock refuses them even with pages in the
 // stock, so the counters take exactly 512 and the stock keeps what a 4 KiB charge left there.
 TEST(MemCgroup, AHugePageSkipsTheStock) {
-  MemcgRig r(1, with_memcg(1, 2));
+  HostRig r(1, with_memcg(1, 2));
   r.host.set_backing_level(kGfn, 1, 1);  // one 4 KiB page first
   r.rig.spawn(0, [&](Agent& a) {
     r.host.release(a, r.host.resolve(a, kGfn, true));       // a batch of 32; 31 stay in stock
@@ -101,22 +86,22 @@ TEST(MemCgroup, AHugePageSkipsTheStock) {
   EXPECT_EQ(r.stat("host.mm.memcg.charges"), 1u + 512 + 1);
   EXPECT_EQ(r.stat("host.mm.memcg.counter_charges"), 2u);
   EXPECT_EQ(r.stat("host.mm.memcg.stock_hits"), 1u);
-  EXPECT_EQ(r.usage(0), 32u + 512);
-  EXPECT_EQ(r.usage(1), 32u + 512);
+  EXPECT_EQ(r.memcg_usage(0), 32u + 512);
+  EXPECT_EQ(r.memcg_usage(1), 32u + 512);
 }
 
 // A THP split gives every subpage the head's memcg (split_page_memcg): freeing them one by one
 // (MADV_DONTNEED) uncharges each, and the counters fall by all 512.
 TEST(MemCgroup, ASplitHugePagesSubpagesEachUnchargeThemselves) {
-  MemcgRig r(1, with_memcg(1, 2));
+  HostRig r(1, with_memcg(1, 2));
   r.rig.spawn(0, [&](Agent& a) { r.host.release(a, r.host.resolve(a, kGfn, true)); });
   r.rig.run();
-  ASSERT_EQ(r.usage(0), 512u);
+  ASSERT_EQ(r.memcg_usage(0), 512u);
   ASSERT_TRUE(r.host.split_backing(kGfn));
   EXPECT_EQ(r.memcg_of(kGfn + 511), MemCgroup::kVmmCgroup);
   r.rig.spawn(0, [&](Agent& a) { r.host.unmap_range(a, kGfn, 512); });
   r.rig.run();
   EXPECT_EQ(r.stat("host.mm.memcg.uncharges"), 512u);
-  EXPECT_EQ(r.usage(0), 0u);
-  EXPECT_EQ(r.usage(1), 0u);
+  EXPECT_EQ(r.memcg_usage(0), 0u);
+  EXPECT_EQ(r.memcg_usage(1), 0u);
 }
