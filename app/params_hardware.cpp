@@ -80,7 +80,8 @@ HostMmParams host_mm_params(const SimConfig& cfg) {
   p.alloc.pcp_batch = cfg.host_pcp_batch;
   p.alloc.pcp_high = cfg.host_pcp_high;
   p.memcg.depth = cfg.memcg_depth;
-  p.memcg.charge_batch = cfg.memcg_charge_batch;
+  p.memcg.charge_batch = kvm_form(cfg.memcg_charge_batch, cfg.kvm_version,
+                                  KvmChange::HostMemcgChargeBatch64, 32u, 64u);
   p.host_pte_update = cfg.lat.host_pte_update;
   p.host_page_copy = cfg.lat.host_page_copy;
   p.host_swap_io = cfg.lat.host_swap_io;

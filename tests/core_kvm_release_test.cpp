@@ -81,7 +81,7 @@ TEST(KvmTimeline, EachEntryHasItsOptionAReleaseInRangeAndACommitTitle) {
     const KvmTimelineEntry& e = kKvmTimeline[i];
     EXPECT_TRUE(kOldestKvmRelease < e.since) << e.commit;  // both forms are selectable
     EXPECT_TRUE(e.since <= kNewestKvmRelease) << e.commit;
-    // A commit title: "subsystem: summary" (KVM, or the scheduler for needbreak).
+    // A commit title: "subsystem: summary" (KVM; the scheduler for needbreak; memcg).
     EXPECT_NE(std::string(e.commit).find(": "), std::string::npos) << e.commit;
     EXPECT_NE(std::string(e.before), "");
     EXPECT_NE(std::string(e.after), "");
@@ -100,6 +100,9 @@ TEST(KvmTimeline, EachChangeAppearsInItsRelease) {
   EXPECT_TRUE(kvm_has({6, 2}, KvmChange::Arm64ParallelFaults));
   EXPECT_FALSE(kvm_has({5, 12}, KvmChange::MipsTeRemoved));
   EXPECT_TRUE(kvm_has({5, 13}, KvmChange::MipsTeRemoved));
+  EXPECT_FALSE(kvm_has({6, 0}, KvmChange::HostMemcgChargeBatch64));
+  EXPECT_TRUE(kvm_has({6, 1}, KvmChange::HostMemcgChargeBatch64));
+  EXPECT_FALSE(kvm_timeline_entry(KvmChange::HostMemcgChargeBatch64).arch.has_value());
   // Forms: the release decides unless the behaviour's own option is set.
   const std::optional<MmuLockMode> unset, shared = MmuLockMode::Shared;
   auto lock = [](const std::optional<MmuLockMode>& o, KvmRelease r) {

@@ -96,5 +96,20 @@ TEST(HardwareParams, OptionsReachTheirFields) {
   EXPECT_EQ(m.c2c_remote, 400u);
 }
 
+// MEMCG_CHARGE_BATCH is on the release timeline (sim/core/kvm_timeline.cpp): 32 before 6.1, 64
+// from it; the option forces either in any release.
+TEST(HardwareParams, MemcgChargeBatchFollowsTheReleaseUnlessGiven) {
+  EXPECT_EQ(host_mm_params(parsed({"--kvm-version", "6.0"})).memcg.charge_batch, 32u);
+  EXPECT_EQ(host_mm_params(parsed({"--kvm-version", "6.1"})).memcg.charge_batch, 64u);
+  EXPECT_EQ(host_mm_params(parsed({})).memcg.charge_batch, 64u);  // the newest release
+  EXPECT_EQ(host_mm_params(parsed({"--kvm-version", "5.12", "--memcg-charge-batch", "64"}))
+                .memcg.charge_batch,
+            64u);
+  EXPECT_EQ(host_mm_params(parsed({"--memcg-charge-batch", "32"})).memcg.charge_batch, 32u);
+  EXPECT_EQ(host_mm_params(parsed({"--memcg-charge-batch", "auto", "--kvm-version", "5.11"}))
+                .memcg.charge_batch,
+            32u);
+}
+
 }  // namespace
 }  // namespace mmusim

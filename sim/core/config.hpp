@@ -213,7 +213,8 @@ struct SimConfig {
   unsigned host_pcp_batch = 63;    // host allocator per-CPU batch (zone_batchsize of a large zone)
   unsigned host_pcp_high = 378;    // host allocator per-CPU list high mark (6 x batch)
   unsigned memcg_depth = 3;         // VMM's memory cgroup: levels below the root (a login session)
-  unsigned memcg_charge_batch = 32; // MEMCG_CHARGE_BATCH: pages a charge stock refill takes
+  // MEMCG_CHARGE_BATCH, pages a charge stock refill takes; unset (auto): 32 before 6.1, then 64
+  std::optional<unsigned> memcg_charge_batch;
   unsigned host_events = 16;       // host-event workloads: how many events the host thread raises
   Cycles host_event_interval = 260000; // cycles between two host events
   uint64_t host_event_pages = 64;  // pages one event covers

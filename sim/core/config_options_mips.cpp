@@ -45,10 +45,10 @@ void add_mips_options(OptionTable& o) {
           "charges no counter; a systemd login session is 3, "
           "user.slice/user-UID.slice/session-N.scope)",
           &SimConfig::memcg_depth, 0, 16);
-  o.whole("memcg-charge-batch",
-          "pages a CPU's memory-cgroup charge stock takes from the counters at once "
-          "(MEMCG_CHARGE_BATCH: 32; later kernels, 6.1 by our reading, 64)",
-          &SimConfig::memcg_charge_batch, 1, 4096);
+  o.versioned_whole("memcg-charge-batch",
+                    "pages a CPU's memory-cgroup charge stock takes from the counters at once "
+                    "(MEMCG_CHARGE_BATCH); auto: as --kvm-version, 32 before 6.1 and 64 from it",
+                    &SimConfig::memcg_charge_batch, 1, 4096);
   o.whole("host-events", "ksm-merge/swap-storm/idle-tracking: events the host thread raises",
           &SimConfig::host_events, 0, 1u << 20);
   o.whole("host-event-interval", "cycles between two host events", &SimConfig::host_event_interval,

@@ -126,6 +126,22 @@ class OptionTable {
           if (mode_from_name(v, mode)) c.*field = mode; else (c.*field).reset();
         });
   }
+  // A number on the release timeline: `auto` (unset, the default) takes the value
+  // --kvm-version says; a number from lo to hi forces it.
+  void versioned_whole(const char* name, const char* help,
+                       std::optional<unsigned> SimConfig::*field, unsigned lo, unsigned hi) {
+    add(
+        name, "auto|N", help,
+        [field](const SimConfig& c) {
+          return (c.*field) ? std::to_string(*(c.*field)) : std::string("auto");
+        },
+        [=](SimConfig& c, const std::string& v) {
+          if (v == "auto")
+            (c.*field).reset();
+          else
+            c.*field = unsigned(parse_whole(v, name, lo, hi));
+        });
+  }
   void file(const char* name, const char* help, std::string SimConfig::*field);
   void on_off(const char* name, const char* help, bool SimConfig::*field);
   void lat(const char* field_name, Cycles Latencies::*field, const char* help);

@@ -112,6 +112,14 @@ const KvmTimelineEntry kKvmTimeline[] = {
     // requires); the same series added KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP (a bitmap beside the
     // ring for writes without a running vCPU, such as saving the vGIC/ITS tables) and made the
     // soft-full check a vCPU request (KVM_REQ_DIRTY_RING_SOFT_FULL) on x86 too.
+    // The host kernel's memory controller, on every arch. Posted on 2022-08-22 against
+    // 6.0-rc1 (the third patch of "memcg: optimize charge codepath"), after 6.0's merge window
+    // had closed: 6.1 is taken as its release, not verified against a tag.
+    {KvmChange::HostMemcgChargeBatch64, std::nullopt, "memcg-charge-batch", {6, 1},
+     "memcg: increase MEMCG_CHARGE_BATCH to 64",
+     "32: a charge the CPU's stock cannot serve charges 32 pages to every level's counter and "
+     "keeps the surplus in the stock",
+     "64: it charges 64 pages at once, so half as many charges reach the shared counters"},
     {KvmChange::Arm64DirtyRing, Arch::Arm64, "dirty-tracking", {6, 2},
      "KVM: arm64: Enable ring-based dirty memory tracking",
      "bitmap only: --dirty-tracking ring is refused",

@@ -1,6 +1,7 @@
-// The KVM release timeline: every behaviour of the modelled hypervisor MMU that changed between
-// the releases --kvm-version accepts, with the release it appeared in and its upstream commit
-// title (docs/KVM_RELEASES.md is the table for readers). Each behaviour has its own option,
+// The KVM release timeline: every behaviour of the modelled hypervisor MMU, and of the host
+// kernel's memory manager KVM runs on, that changed between the releases --kvm-version
+// accepts, with the release it appeared in and its upstream commit title
+// (docs/KVM_RELEASES.md is the table for readers). Each behaviour has its own option,
 // whose default `auto` means "as --kvm-version says"; the Params builders in app/ resolve it
 // with kvm_form, so a model sees only the form it must run, never a release.
 #pragma once
@@ -42,6 +43,7 @@ enum class KvmChange {
   X86DirtyRing,                // x86: KVM_CAP_DIRTY_LOG_RING (--dirty-tracking ring accepted)
   Arm64DirtyRing,              // arm64: the same capability
   Arm64VmidGenerational,       // arm64: VMIDs active on a pCPU survive a rollover, no forced exit
+  HostMemcgChargeBatch64,      // host mm: a memory-cgroup stock refill charges 64 pages, not 32
 };
 
 // Whether long mmu_lock walks yield to a waiter in release r on a host booted with `preempt`.
@@ -49,7 +51,7 @@ bool needbreak_in(KvmRelease r, HostPreempt preempt);
 
 struct KvmTimelineEntry {
   KvmChange change;
-  Arch arch;
+  std::optional<Arch> arch;  // none: the host kernel's memory manager, the same on every arch
   const char* option;  // the behaviour's own option, without dashes
   KvmRelease since;    // the first release with the `after` form
   const char* commit;  // upstream commit title of the change

@@ -1,6 +1,7 @@
 """--memcg-depth / --memcg-charge-batch through the mmusim executable: the default (a login
 session's cgroup, 3 levels below the root) charges every first touch, in batches, to 4
-counters; depth 0 (the root cgroup) charges nothing; bad values exit 2 naming the option."""
+counters; the batch follows --kvm-version (32 before 6.1, 64 from it) unless given; depth 0
+(the root cgroup) charges nothing; bad values exit 2 naming the option."""
 from conftest import run_small as run
 
 
@@ -8,11 +9,16 @@ def test_default_charges_every_first_touch_in_batches_and_depth_0_nothing(tmp_pa
     _, d3 = run(tmp_path)
     pages = 4 * (1 << 20) // 4096
     assert d3["host.mm.memcg.charges"] == d3["host.mm.pages_installed"] == pages
-    # Each vCPU's CPU charges a batch of 32 to the counters, then 31 charges from its stock.
-    assert d3["host.mm.memcg.counter_charges"] == pages // 32
-    assert d3["host.mm.memcg.stock_hits"] == pages - pages // 32
-    _, big = run(tmp_path, "--memcg-charge-batch", "64")
-    assert big["host.mm.memcg.counter_charges"] == pages // 64
+    # The newest release: each vCPU's CPU charges a batch of 64 to the counters, then 63
+    # charges from its stock.
+    assert d3["host.mm.memcg.counter_charges"] == pages // 64
+    assert d3["host.mm.memcg.stock_hits"] == pages - pages // 64
+    _, old = run(tmp_path, "--kvm-version", "6.0")
+    assert old["host.mm.memcg.counter_charges"] == pages // 32
+    _, forced = run(tmp_path, "--kvm-version", "6.0", "--memcg-charge-batch", "64")
+    assert forced["host.mm.memcg.counter_charges"] == pages // 64
+    _, small = run(tmp_path, "--memcg-charge-batch", "32")
+    assert small["host.mm.memcg.counter_charges"] == pages // 32
     _, d0 = run(tmp_path, "--memcg-depth", "0")
     assert d0["host.mm.memcg.charges"] == 0 and d0["host.mm.memcg.counter_charges"] == 0
     assert d0["host.mm.pages_installed"] == pages
@@ -24,5 +30,6 @@ def test_default_charges_every_first_touch_in_batches_and_depth_0_nothing(tmp_pa
 def test_bad_values_exit_2_naming_the_option(tmp_path):
     p, _ = run(tmp_path, "--memcg-depth", "17")
     assert p.returncode == 2 and "--memcg-depth" in p.stderr
-    p, _ = run(tmp_path, "--memcg-charge-batch", "0")
-    assert p.returncode == 2 and "--memcg-charge-batch" in p.stderr
+    for bad in ("0", "sometimes"):
+        p, _ = run(tmp_path, "--memcg-charge-batch", bad)
+        assert p.returncode == 2 and "--memcg-charge-batch" in p.stderr
