@@ -82,6 +82,8 @@ HostMmParams host_mm_params(const SimConfig& cfg) {
   p.memcg.depth = cfg.memcg_depth;
   p.memcg.charge_batch = kvm_form(cfg.memcg_charge_batch, cfg.kvm_version,
                                   KvmChange::HostMemcgChargeBatch64, 32u, 64u);
+  p.lru.batch = kvm_form(cfg.host_lru_batch, cfg.kvm_version, KvmChange::HostFolioBatch31, 15u,
+                         31u);
   p.host_pte_update = cfg.lat.host_pte_update;
   p.host_page_copy = cfg.lat.host_page_copy;
   p.host_swap_io = cfg.lat.host_swap_io;

@@ -34,7 +34,8 @@ Platform::Platform(const SimConfig& c, PlatformHooks hooks)
       timeline(!c.timeline.empty()),
       pool(phys),
       memsys("mem", memory_system_params(cfg), kernel.clock(), phys, stats),
-      host_memory(host_mm_params(cfg).alloc, host_mm_params(cfg).memcg, heap, phys, stats),
+      host_memory(host_mm_params(cfg).alloc, host_mm_params(cfg).memcg, host_mm_params(cfg).lru,
+                  heap, phys, stats),
       rcu("rcu", kernel, stats),
       sched(cfg.physical_cpus() < cfg.total_vcpus()
                 ? std::make_unique<HostScheduler>(host_scheduler_params(cfg), stats)

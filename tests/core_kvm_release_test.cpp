@@ -103,6 +103,8 @@ TEST(KvmTimeline, EachChangeAppearsInItsRelease) {
   EXPECT_FALSE(kvm_has({6, 0}, KvmChange::HostMemcgChargeBatch64));
   EXPECT_TRUE(kvm_has({6, 1}, KvmChange::HostMemcgChargeBatch64));
   EXPECT_FALSE(kvm_timeline_entry(KvmChange::HostMemcgChargeBatch64).arch.has_value());
+  EXPECT_FALSE(kvm_has({6, 8}, KvmChange::HostFolioBatch31));
+  EXPECT_TRUE(kvm_has({6, 9}, KvmChange::HostFolioBatch31));
   // Forms: the release decides unless the behaviour's own option is set.
   const std::optional<MmuLockMode> unset, shared = MmuLockMode::Shared;
   auto lock = [](const std::optional<MmuLockMode>& o, KvmRelease r) {

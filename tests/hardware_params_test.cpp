@@ -111,5 +111,15 @@ TEST(HardwareParams, MemcgChargeBatchFollowsTheReleaseUnlessGiven) {
             32u);
 }
 
+// PAGEVEC_SIZE is on the release timeline too: 15 before 6.9, 31 from it; 0 keeps no lists.
+TEST(HardwareParams, HostLruBatchFollowsTheReleaseUnlessGiven) {
+  EXPECT_EQ(host_mm_params(parsed({"--kvm-version", "6.8"})).lru.batch, 15u);
+  EXPECT_EQ(host_mm_params(parsed({"--kvm-version", "6.9"})).lru.batch, 31u);
+  EXPECT_EQ(host_mm_params(parsed({})).lru.batch, 31u);  // the newest release
+  EXPECT_EQ(host_mm_params(parsed({"--kvm-version", "5.12", "--host-lru-batch", "0"})).lru.batch,
+            0u);
+  EXPECT_EQ(host_mm_params(parsed({"--host-lru-batch", "15"})).lru.batch, 15u);
+}
+
 }  // namespace
 }  // namespace mmusim

@@ -215,6 +215,9 @@ struct SimConfig {
   unsigned memcg_depth = 3;         // VMM's memory cgroup: levels below the root (a login session)
   // MEMCG_CHARGE_BATCH, pages a charge stock refill takes; unset (auto): 32 before 6.1, then 64
   std::optional<unsigned> memcg_charge_batch;
+  // PAGEVEC_SIZE, pages a CPU's LRU add batch holds (0: no LRU lists); unset (auto): 15 before
+  // 6.9, then 31
+  std::optional<unsigned> host_lru_batch;
   unsigned host_events = 16;       // host-event workloads: how many events the host thread raises
   Cycles host_event_interval = 260000; // cycles between two host events
   uint64_t host_event_pages = 64;  // pages one event covers

@@ -49,6 +49,11 @@ void add_mips_options(OptionTable& o) {
                     "pages a CPU's memory-cgroup charge stock takes from the counters at once "
                     "(MEMCG_CHARGE_BATCH); auto: as --kvm-version, 32 before 6.1 and 64 from it",
                     &SimConfig::memcg_charge_batch, 1, 4096);
+  o.versioned_whole("host-lru-batch",
+                    "pages a CPU's LRU add batch holds before they join the host's LRU list "
+                    "under lru_lock (PAGEVEC_SIZE; 0: no LRU lists); auto: as --kvm-version, "
+                    "15 before 6.9 and 31 from it",
+                    &SimConfig::host_lru_batch, 0, 255);
   o.whole("host-events", "ksm-merge/swap-storm/idle-tracking: events the host thread raises",
           &SimConfig::host_events, 0, 1u << 20);
   o.whole("host-event-interval", "cycles between two host events", &SimConfig::host_event_interval,

@@ -184,6 +184,13 @@ const KvmTimelineEntry kKvmTimeline[] = {
      "off: the check runs once, under mmu_lock, after the host page is resolved",
      "on: also before resolving the host page and before taking mmu_lock, so a fault in a range "
      "being invalidated retries without waiting for the lock"},
+    // Verified: in the shortlog of Linux 6.9-rc2 (Matthew Wilcox), a fix of the regression
+    // "mm: make folios_put() the basis of release_pages()" caused in the 6.9 merge window.
+    {KvmChange::HostFolioBatch31, std::nullopt, "host-lru-batch", {6, 9},
+     "mm: increase folio batch size",
+     "15 (PAGEVEC_SIZE): a CPU's LRU add batch is moved to the list under lru_lock every 15 "
+     "new pages",
+     "31: every 31 pages, so half as many lru_lock holds, each twice as long"},
     {KvmChange::X86EagerSplitDropLock, Arch::X86, "eager-split-alloc", {6, 11},
      "KVM: x86/mmu: Always drop mmu_lock to allocate TDP MMU SPs for eager splitting",
      "nowait-first: eager splitting allocates each table under mmu_lock without sleeping and "

@@ -44,6 +44,7 @@ enum class KvmChange {
   Arm64DirtyRing,              // arm64: the same capability
   Arm64VmidGenerational,       // arm64: VMIDs active on a pCPU survive a rollover, no forced exit
   HostMemcgChargeBatch64,      // host mm: a memory-cgroup stock refill charges 64 pages, not 32
+  HostFolioBatch31,            // host mm: a CPU's LRU add batch holds 31 pages, not 15
 };
 
 // Whether long mmu_lock walks yield to a waiter in release r on a host booted with `preempt`.

@@ -58,13 +58,16 @@ void HostMm::anonymous_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk&
   const bool swapped = swapped_.count(gfn) != 0;
   const Addr page = alloc_.alloc(a, 0);
   if (swapped) {
-    charge(a, page, 0);          // mem_cgroup_swapin_charge_page, before the read
+    charge(a, page, 0);  // mem_cgroup_swapin_charge_page, before the read
+    // The synchronous swap-in (zram, docs/CALIBRATION.md D6) adds the page to the LRU before
+    // reading it, outside the PTE lock.
+    memory_.lru.add(a, page, 0);
     a.advance(p_.host_swap_io);  // do_swap_page reads it back instead of zeroing it
   } else {
     a.zero_lines(page, kPageSize);
     charge(a, page, 0);  // mem_cgroup_charge of the zeroed page
   }
-  if (!install(a, gfn, 1, pte, page)) return;
+  if (!install(a, gfn, 1, pte, page, swapped ? LruAdd::None : LruAdd::UnderEntryLock)) return;
   if (swapped) {
     swapped_.erase(gfn);
     stats_.ev_swap_in.inc();
@@ -90,17 +93,20 @@ void HostMm::huge_pmd_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk& 
   const Addr page = alloc_.alloc(a, 9);
   charge(a, page, 9);  // mem_cgroup_charge comes before the clearing
   clear_huge_page(a, page, 9, unsigned(gfn & 511));
-  install(a, gfn, 2, pmd, page);
+  install(a, gfn, 2, pmd, page, LruAdd::UnderEntryLock);
 }
 
 // The end of every anonymous fault: under the lock that guards the entry, the page goes in if
-// the entry is still empty (folio_add_new_anon_rmap writes the page's mapping, then the entry);
-// a racer got there first otherwise, and this page goes back with its only reference. Where it
+// the entry is still empty (folio_add_new_anon_rmap writes the page's mapping, folio_add_lru
+// gives it to this CPU's LRU batch, then the entry is written); a racer got there first
+// otherwise, and this page's reference goes back (its only one unless a swap-in already gave
+// it to the LRU batch, whose move to the list then frees it). Where it
 // goes back differs: do_anonymous_page drops it before releasing the PTE lock (its `release:`
 // label runs put_page / folio_put and jumps back to the unlock), so a 4 KiB loser's page free
 // lengthens the lock's hold for every thread queued behind it; __do_huge_pmd_anonymous_page
 // releases the PMD lock first (`unlock_release:`), as does hugetlb_no_page.
-bool HostMm::install(Agent& a, uint64_t gfn, unsigned level, Addr entry, Addr page) {
+bool HostMm::install(Agent& a, uint64_t gfn, unsigned level, Addr entry, Addr page,
+                     LruAdd lru) {
   const uint64_t pages = uint64_t(1) << order_of(level);
   SpinLock& lock = pt_.lock_for(gfn, level);
   lock.lock(a);
@@ -116,6 +122,7 @@ bool HostMm::install(Agent& a, uint64_t gfn, unsigned level, Addr entry, Addr pa
     return false;
   }
   a.store(PageAllocator::mapping_word(page), hva_of(gfn & ~(pages - 1)));
+  if (lru == LruAdd::UnderEntryLock) memory_.lru.add(a, page, order_of(level));
   a.store(entry, leaf(page, level, true), MemClass::PageTable);
   lock.unlock(a);
   stats_.installed.inc();
@@ -144,7 +151,8 @@ void HostMm::hugetlb_fault(Agent& a, uint64_t gfn, unsigned level) {
     const unsigned order = order_of(level);
     const Addr page = alloc_.alloc(a, order);
     clear_huge_page(a, page, order, unsigned(gfn & ((uint64_t(1) << order) - 1)));
-    install(a, gfn, level, entry, page);  // the fault mutex keeps racers out: it always goes in
+    // The fault mutex keeps racers out: it always goes in. Hugetlb pages are on no LRU list.
+    install(a, gfn, level, entry, page, LruAdd::None);
   }
   mutex.write_unlock(a);
 }

@@ -1,6 +1,7 @@
 // The host-wide part of the host memory manager, shared by every VMM process (one HostMm each,
-// sim/hv/host_mm.hpp): the page allocator (zone, per-CPU lists, struct pages) and the memory
-// cgroups the VMMs charge their pages to (sim/hv/mem_cgroup.hpp), so memory
+// sim/hv/host_mm.hpp): the page allocator (zone, per-CPU lists, struct pages), the memory
+// cgroups the VMMs charge their pages to (sim/hv/mem_cgroup.hpp) and the LRU list their pages
+// join (sim/hv/page_lru.hpp), so memory
 // pressure and the frames KSM shares are the host's, not one VM's; the host.mm.* counters; and
 // the bytes of guest memory backed over all VMs (docs/ARCHITECTURE.md, Several VMs).
 #pragma once
@@ -10,6 +11,7 @@
 #include "sim/hv/kernel_heap.hpp"
 #include "sim/hv/mem_cgroup.hpp"
 #include "sim/hv/page_allocator.hpp"
+#include "sim/hv/page_lru.hpp"
 #include "sim/mem/phys_mem.hpp"
 
 namespace mmusim {
@@ -42,13 +44,16 @@ struct HostMmStats : StatsGroup {
 };
 
 struct HostMemory {
-  HostMemory(const PageAllocatorParams& p, const MemCgroupParams& m, KernelHeap& heap,
-             PhysMem& phys, Stats& stats)
-      : alloc(p, heap, phys, stats), memcg(m, heap, stats), stats(stats) {
+  HostMemory(const PageAllocatorParams& p, const MemCgroupParams& m, const PageLruParams& l,
+             KernelHeap& heap, PhysMem& phys, Stats& stats)
+      : alloc(p, heap, phys, stats), memcg(m, heap, stats), lru(l, alloc, heap, phys, stats),
+        stats(stats) {
     alloc.set_memcg(memcg);
+    alloc.set_lru(lru);
   }
   PageAllocator alloc;
   MemCgroup memcg;
+  PageLru lru;
   HostMmStats stats;
   uint64_t backed_bytes = 0;  // guest memory backed by host pages, over every VM
 };

@@ -23,7 +23,8 @@ bool HostMm::usable(uint64_t e, unsigned level, bool write) {
 }
 
 HostMm::HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys, Stats& stats)
-    : HostMm(p, heap, phys, std::make_unique<HostMemory>(p.alloc, p.memcg, heap, phys, stats),
+    : HostMm(p, heap, phys,
+             std::make_unique<HostMemory>(p.alloc, p.memcg, p.lru, heap, phys, stats),
              nullptr, stats) {}
 
 HostMm::HostMm(const HostMmParams& p, KernelHeap& heap, PhysMem& phys, HostMemory& shared,
@@ -80,6 +81,7 @@ HostPage HostMm::resolve_functional(uint64_t gfn) {
   const uint64_t base = gfn & ~(pages_in_level(level) - 1);
   const Addr page = alloc_.alloc_functional(order_of(level));
   if (level == 1) phys_.zero_page(page);
+  if (level == 1 || (level == 2 && !p_.hugetlb)) memory_.lru.add_functional(page);
   const uint64_t e = leaf(page, level, true);
   pt_.set_functional(base, level, e);
   backed_bytes_ += pages_in_level(level) * kPageSize;
@@ -130,12 +132,13 @@ void HostMm::set_page_referenced(Agent& a, Addr page) {
   a.fetch_or(PageAllocator::flags_word(page), PageAllocator::kPgReferenced);
 }
 
-// mark_page_accessed with the classic LRU (not the multi-generational one). The model keeps no
-// LRU lists (docs/ARCHITECTURE.md, Host memory manager), so a page is never activated: an
-// unreferenced page becomes referenced; a referenced one is handled as a page that sits in
-// another CPU's per-CPU LRU batch, and its flag is cleared. Not modelled there: the search of
-// this CPU's batch (a local line) and workingset_activation's atomic add on the lruvec's age,
-// a line every CPU shares.
+// mark_page_accessed with the classic LRU (not the multi-generational one). The model keeps the
+// inactive list only (sim/hv/page_lru.hpp) and never activates a page: an unreferenced page
+// becomes referenced; for a referenced one the kernel would activate it (folio_activate: a
+// reference, the CPU's activate batch, then lru_lock and a move to the active list), which is
+// not modelled; the model clears its flag, as for a page still in another CPU's LRU batch.
+// Not modelled there either: the search of this CPU's batch (a local line) and
+// workingset_activation's atomic add on the lruvec's age, a line every CPU shares.
 void HostMm::mark_page_accessed(Agent& a, Addr page) {
   stats_.referenced.inc();
   const Addr flags = PageAllocator::flags_word(page);
@@ -198,6 +201,10 @@ bool HostMm::split_backing(uint64_t gfn) {
   const uint64_t base = gfn & ~(n - 1);
   const Addr head = p.hpa - (gfn - base) * kPageSize;
   const bool w = p.writable;
+  // split_huge_page refuses a page with references beyond its mappings (can_split_folio:
+  // -EAGAIN), such as KVM's between resolve and release or an LRU batch's: the split would
+  // leave them on a head that no longer covers the 2 MiB.
+  if (alloc_.refcount(head) != 1) return false;
   // split_huge_page: every small page gets its own reference (the mapping's) and the head's
   // memory cgroup (split_page_memcg), so each uncharges itself when freed.
   const uint64_t memcg = phys_.read64(PageAllocator::memcg_word(head));
@@ -206,6 +213,7 @@ bool HostMm::split_backing(uint64_t gfn) {
     alloc_.set_refcount_functional(head + i * kPageSize, 1);
     if (memcg) *phys_.word(PageAllocator::memcg_word(head + i * kPageSize)) = memcg;
   }
+  memory_.lru.split_functional(head, n);
   level_ranges_[base] = {base + n, 1};
   return true;
 }
@@ -215,10 +223,14 @@ void HostMm::collapse_backing(uint64_t gfn, unsigned level) {
   const uint64_t base = gfn & ~(n - 1);
   for (uint64_t i = 0; i < n; ++i) {
     const HostPage p = lookup(base + i);
-    if (p.level == 1) backed_bytes_ -= kPageSize;  // khugepaged frees the small pages
+    if (p.level == 1) {
+      backed_bytes_ -= kPageSize;  // khugepaged frees the small pages
+      memory_.lru.remove_functional(p.hpa);
+    }
   }
   level_ranges_[base] = {base + n, level};
   const Addr page = alloc_.alloc_functional(order_of(level));
+  if (level == 2 && !p_.hugetlb) memory_.lru.add_functional(page);
   pt_.set_functional(base, level, leaf(page, level, true));
   backed_bytes_ += n * kPageSize;
 }
@@ -229,14 +241,15 @@ void HostMm::collapse_backing(uint64_t gfn, unsigned level) {
 bool HostMm::small_backing(uint64_t gfn) {
   HostPage p = lookup(gfn);
   if (p.level == 0) return false;
-  if (p.level > 1) split_backing(gfn);
-  return true;
+  return p.level == 1 || split_backing(gfn);
 }
 
 Addr HostMm::new_shared_frame() {
   // KSM's stable page: its own reference is the stable tree's.
   backed_bytes_ += kPageSize;
-  return alloc_.alloc_functional(0);
+  const Addr page = alloc_.alloc_functional(0);
+  memory_.lru.add_functional(page);
+  return page;
 }
 
 uint64_t HostMm::clear_pte(Agent& a, uint64_t gfn) {
@@ -252,7 +265,7 @@ uint64_t HostMm::clear_pte(Agent& a, uint64_t gfn) {
 }
 
 void HostMm::replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bool young,
-                           bool dirty, Cycles work) {
+                           bool dirty, Cycles work, LruAdd lru) {
   const Addr hva = hva_of(gfn);
   // Linux's order (wp_page_copy, replace_page, migration): invalidate the range, switch the
   // host PTE and announce it with change_pte, then end the invalidation.
@@ -265,8 +278,10 @@ void HostMm::replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bo
   ptl.lock(a);
   const uint64_t old = a.load(pte, MemClass::PageTable);
   a.advance(p_.host_pte_update);
+  if (lru == LruAdd::UnderEntryLock) memory_.lru.add(a, frame, 0);
   a.store(pte, leaf(frame, 1, writable), MemClass::PageTable);
   ptl.unlock(a);
+  if (lru == LruAdd::AfterEntryLock) memory_.lru.add(a, frame, 0);
   if (present(old)) alloc_.put_page(a, address(old), 0);  // the old frame's mapping reference
   if (notifier_) {
     HostPte hp;
@@ -288,7 +303,8 @@ bool HostMm::cow_break(Agent& a, uint64_t gfn) {
   // releases charge it after the copy (the order is not on the release timeline).
   charge(a, frame, 0);
   backed_bytes_ += kPageSize;
-  replace_frame(a, gfn, frame, true, true, true, p_.host_page_copy);
+  // wp_page_copy adds the copy to the LRU under the PTE lock, before the entry switch.
+  replace_frame(a, gfn, frame, true, true, true, p_.host_page_copy, LruAdd::UnderEntryLock);
   return true;
 }
 
@@ -301,7 +317,7 @@ bool HostMm::ksm_merge(Agent& a, uint64_t gfn, Addr shared) {
   mmap_lock_.read_lock(a);
   alloc_.get_page(a, shared);
   backed_bytes_ -= kPageSize;
-  replace_frame(a, gfn, shared, false, false, false, p_.host_page_copy);
+  replace_frame(a, gfn, shared, false, false, false, p_.host_page_copy, LruAdd::None);
   mmap_lock_.read_unlock(a);
   return true;
 }
@@ -313,7 +329,9 @@ bool HostMm::migrate(Agent& a, uint64_t gfn) {
   const Addr frame = alloc_.alloc(a, 0);
   memory_.memcg.migrate(a, PageAllocator::memcg_word(lookup(gfn).hpa),
                         PageAllocator::memcg_word(frame));
-  replace_frame(a, gfn, frame, w, true, false, p_.host_page_copy);
+  // The new frame joins the LRU when migration puts it back, after the entries point at it;
+  // the old one leaves the list when freed (migration isolated it first: not modelled apart).
+  replace_frame(a, gfn, frame, w, true, false, p_.host_page_copy, LruAdd::AfterEntryLock);
   return true;
 }
 

@@ -68,13 +68,14 @@ struct HostMmParams {
   // rather than THP (faulted under the PMD lock, falling back to 4K where a table is).
   bool hugetlb = false;
   // The fault handler's own work besides the memory operations the model performs (entry,
-  // VMA checks, accounting, LRU and cgroup charging).
+  // VMA checks, rmap and per-CPU counters; docs/CALIBRATION.md derives it).
   Cycles host_page_fault = 1850;
   Cycles host_pte_update = 260;    // changing one host PTE (with rmap walk)
   Cycles host_page_copy = 1040;    // copying one 4 KiB page (COW break, KSM, migration)
   Cycles host_swap_io = 20800;     // one page written to or read from swap
   PageAllocatorParams alloc;
   MemCgroupParams memcg;
+  PageLruParams lru;
 };
 
 class HostMm {
@@ -109,7 +110,9 @@ class HostMm {
   void set_backing_level(uint64_t gfn, uint64_t count, unsigned level);
   // Host events on huge backing pages (what THP does):
   // split_backing: the huge backing page containing gfn becomes small pages over the same
-  //   frames (a THP split); returns false if gfn has no huge backing.
+  //   frames (a THP split); returns false if gfn has no huge backing, or its page has a
+  //   reference besides its mapping's (the kernel's split fails then; the host event that
+  //   needed it does nothing).
   // collapse_backing: the small backing pages of the `level`-sized range containing gfn are
   //   replaced by one new huge page (khugepaged copies into a fresh frame).
   bool split_backing(uint64_t gfn);
@@ -176,9 +179,14 @@ class HostMm {
   void anonymous_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk& w);  // do_anonymous_page
   void huge_pmd_fault(Agent& a, uint64_t gfn, const HostPageTables::Walk& w);  // do_huge_pmd_anonymous_page
   void hugetlb_fault(Agent& a, uint64_t gfn, unsigned level);  // hugetlb_fault
+  // Where a new page joins the LRU list (sim/hv/page_lru.hpp) on its way into a mapping:
+  // under the lock of the entry it goes into (do_anonymous_page, the THP fault, wp_page_copy),
+  // after that lock (migration's putback), or not there (a hugetlb page never does; a swap-in
+  // page was added before its read; KSM's stable page is on the list already).
+  enum class LruAdd { UnderEntryLock, AfterEntryLock, None };
   // Puts a new page of `level` into gfn's empty entry under its lock; false (the page freed)
   // when a racer filled the entry first.
-  bool install(Agent& a, uint64_t gfn, unsigned level, Addr entry, Addr page);
+  bool install(Agent& a, uint64_t gfn, unsigned level, Addr entry, Addr page, LruAdd lru);
   // mem_cgroup_charge of a new page of this process (sim/hv/mem_cgroup.hpp).
   void charge(Agent& a, Addr page, unsigned order) {
     memory_.memcg.charge(a, PageAllocator::memcg_word(page), uint64_t(1) << order);
@@ -188,7 +196,7 @@ class HostMm {
   bool small_backing(uint64_t gfn);
   // Replaces gfn's frame under the notifiers: start, copy, change_pte, end.
   void replace_frame(Agent& a, uint64_t gfn, Addr frame, bool writable, bool young, bool dirty,
-                     Cycles work);
+                     Cycles work, LruAdd lru);
   // Clears gfn's PTE under its lock and drops the mapping's reference; returns the old entry.
   uint64_t clear_pte(Agent& a, uint64_t gfn);
   void drop_backing(Agent& a, uint64_t gfn, Cycles work);

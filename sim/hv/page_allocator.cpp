@@ -1,6 +1,7 @@
 #include "sim/hv/page_allocator.hpp"
 
 #include "sim/core/error.hpp"
+#include "sim/hv/page_lru.hpp"
 
 namespace mmusim {
 
@@ -124,6 +125,8 @@ bool PageAllocator::put_page(Agent& a, Addr head, unsigned order) {
   const uint64_t old = a.fetch_add(refcount_word(head), ~uint64_t(0));
   if (old == 0) throw ModelError("host page allocator: put_page on a page with no reference");
   if (old != 1) return false;
+  // As release_pages and __page_cache_release: off the LRU list, uncharged, then freed.
+  if (lru_) lru_->remove_freed(a, head);
   if (memcg_) memcg_->uncharge(a, memcg_word(head), uint64_t(1) << order);
   free(a, head, order);
   return true;

@@ -28,6 +28,8 @@
 
 namespace mmusim {
 
+class PageLru;
+
 struct PageAllocatorParams {
   unsigned pcp_batch = 63;  // pages moved between a per-CPU list and the zone at once
   unsigned pcp_high = 378;  // a per-CPU list longer than this gives a batch back
@@ -42,12 +44,16 @@ class PageAllocator {
   static Addr page_struct(Addr hpa) { return kVmemmap + (hpa >> kPageShift) * kLineSize; }
   static Addr refcount_word(Addr hpa) { return page_struct(hpa) + kRefcountOffset; }
   static Addr mapping_word(Addr hpa) { return page_struct(hpa) + kMappingOffset; }
+  // page->lru: a free page's link in a free list here, an in-use page's in the LRU list
+  // (sim/hv/page_lru.hpp).
+  static Addr lru_word(Addr hpa) { return page_struct(hpa) + kLruOffset; }
   // page->memcg_data: the memory cgroup a page is charged to (sim/hv/mem_cgroup.hpp), 0 if none.
   static Addr memcg_word(Addr hpa) { return page_struct(hpa) + kMemcgOffset; }
   // page->flags, and the one flag the model uses, PG_referenced (include/linux/page-flags.h;
   // its bit number differs between releases, which changes nothing here: only the line counts).
   static Addr flags_word(Addr hpa) { return page_struct(hpa) + kFlagsOffset; }
   static constexpr uint64_t kPgReferenced = uint64_t(1) << 1;
+  static constexpr uint64_t kPgLru = uint64_t(1) << 4;  // on an LRU list
 
   // A page of 2^order frames, aligned to its size, with its reference count set to 1; timed in
   // the calling thread. Its contents are whatever the frame held: callers zero it.
@@ -56,6 +62,8 @@ class PageAllocator {
   void free(Agent& a, Addr hpa, unsigned order);
   // The memory cgroups whose charge put_page drops with a page's last reference.
   void set_memcg(MemCgroup& m) { memcg_ = &m; }
+  // The LRU list put_page takes a page off with its last reference.
+  void set_lru(PageLru& l) { lru_ = &l; }
   // Reference counting on the (head) page: get_page, and put_page that frees the page when it
   // dropped the last reference (returns true then), uncharging it first if it was charged.
   void get_page(Agent& a, Addr head);
@@ -81,6 +89,7 @@ class PageAllocator {
   static constexpr Addr kFlagsOffset = 0, kLruOffset = 8, kMappingOffset = 24, kMemcgOffset = 48,
                         kRefcountOffset = 56;
   MemCgroup* memcg_ = nullptr;
+  PageLru* lru_ = nullptr;
   struct PerCpuPages {
     Addr line = 0;                  // count and list head
     std::vector<Addr> pages;        // the list (LIFO: the most recently freed page first)

@@ -13,10 +13,11 @@ def mmusim_bin():
     return os.environ.get("MMUSIM_BIN", str(ROOT / "build" / "mmusim"))
 
 
-def run_small(tmp_path, *args):
-    """mmusim on 4 vCPUs x 1 MiB with `args`: the process and its stats (None if it failed)."""
+def run_small(tmp_path, *args, vcpus=4):
+    """mmusim on `vcpus` vCPUs x 1 MiB with `args`: the process and its stats (None if it
+    failed)."""
     s = tmp_path / "s.json"
-    p = subprocess.run([mmusim_bin(), "--vcpus", "4", "--mem-per-vcpu", "1M", "--quiet",
+    p = subprocess.run([mmusim_bin(), "--vcpus", str(vcpus), "--mem-per-vcpu", "1M", "--quiet",
                         "--stats-json", str(s), *args], capture_output=True, text=True, timeout=300)
     return p, (json.loads(s.read_text()) if p.returncode == 0 else None)
 

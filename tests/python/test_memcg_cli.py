@@ -23,8 +23,11 @@ def test_default_charges_every_first_touch_in_batches_and_depth_0_nothing(tmp_pa
     assert d0["host.mm.memcg.charges"] == 0 and d0["host.mm.memcg.counter_charges"] == 0
     assert d0["host.mm.pages_installed"] == pages
     assert d0["check.violations"] == d3["check.violations"] == 0
-    # The counters' lines cost time: the same faults take longer with them.
-    assert d3["sim.cycles"] > d0["sim.cycles"]
+    # The counters' lines cost time: one vCPU's faults take longer with them. (With 4 vCPUs
+    # queued on one PTE lock the extra work also reorders the queue, which can go either way.)
+    _, one3 = run(tmp_path, vcpus=1)
+    _, one0 = run(tmp_path, "--memcg-depth", "0", vcpus=1)
+    assert one3["sim.cycles"] > one0["sim.cycles"]
 
 
 def test_bad_values_exit_2_naming_the_option(tmp_path):
