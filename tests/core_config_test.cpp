@@ -80,7 +80,7 @@ TEST(ConfigTest, NoArgumentsGivesDocumentedDefaults) {
   EXPECT_EQ(c.kvm_version, kNewestKvmRelease);
   EXPECT_EQ(c.pattern, AccessPattern::Seq);
   EXPECT_EQ(c.lat.dram, 164u);
-  EXPECT_EQ(c.lat.host_page_fault, 1850u);
+  EXPECT_EQ(c.lat.host_page_fault, 1724u);
   EXPECT_TRUE(c.check);
   EXPECT_FALSE(c.quiet);
   EXPECT_TRUE(c.stats_json.empty());
@@ -429,7 +429,7 @@ TEST(ConfigTest, HelpListsEveryOptionWithDefaultAndReturnsFalse) {
     EXPECT_TRUE(seen.insert(name).second) << "listed twice: " << name;
   }
   EXPECT_GE(seen.size(), 59u);
-  EXPECT_NE(out.find("(default: 1850)"), std::string::npos);
+  EXPECT_NE(out.find("(default: 1724)"), std::string::npos);
   EXPECT_NE(out.find("(default: 64M)"), std::string::npos);
   EXPECT_NE(out.find("(default: auto)"), std::string::npos);
   ::testing::internal::CaptureStdout();

@@ -34,7 +34,7 @@ struct Latencies {
   Cycles vmentry = 806;          // host -> guest transition
   Cycles ipi = 3120;             // IPI send to delivery at the target
   Cycles fault_entry = 650;      // KVM fault decode and dispatch before the MMU code
-  Cycles host_page_fault = 1850; // host mm fault on first touch of a backing page (per fault)
+  Cycles host_page_fault = 1724; // host mm fault on first touch of a backing page (per fault)
   Cycles page_alloc = 312;       // taking a page-table page from the vCPU's MMU cache
   Cycles tdp_map_work = 780;     // instructions of one map call besides its memory references
                                  // (root lookup, iterator setup, huge-page adjust, make_spte)

@@ -69,7 +69,7 @@ struct HostMmParams {
   bool hugetlb = false;
   // The fault handler's own work besides the memory operations the model performs (entry,
   // VMA checks, rmap and per-CPU counters; docs/CALIBRATION.md derives it).
-  Cycles host_page_fault = 1850;
+  Cycles host_page_fault = 1724;
   Cycles host_pte_update = 260;    // changing one host PTE (with rmap walk)
   Cycles host_page_copy = 1040;    // copying one 4 KiB page (COW break, KSM, migration)
   Cycles host_swap_io = 20800;     // one page written to or read from swap
