@@ -154,6 +154,13 @@ void check_writable(const std::string& path, const std::string& option) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     bad_value(option, in_quotes(path) + " is a directory");
+  // A device or a named pipe is written in place (write_file_atomic): it must be writable
+  // itself, its directory need not be.
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+    if (::access(path.c_str(), W_OK) != 0)
+      bad_value(option, "cannot write to " + in_quotes(path) + ": " + std::strerror(errno));
+    return;
+  }
   const size_t slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
   if (::access(dir.c_str(), W_OK) != 0) {

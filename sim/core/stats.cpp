@@ -1,5 +1,6 @@
 #include "sim/core/stats.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -245,9 +246,14 @@ void Stats::write_schema_file(const std::string& path) const {
 }
 
 void write_file_atomic(const std::string& path, const std::string& contents, const char* what) {
-  const std::string tmp = path + ".tmp." + std::to_string(static_cast<long>(::getpid()));
+  // A path that exists and is not a regular file (/dev/null, /dev/stdout, a named pipe) is
+  // written in place: renaming over it would replace the device or pipe with a regular file.
+  struct stat st;
+  const bool special = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+  const std::string tmp =
+      special ? path : path + ".tmp." + std::to_string(static_cast<long>(::getpid()));
   auto fail = [&](const std::string& verb, int err) {
-    std::remove(tmp.c_str());
+    if (!special) std::remove(tmp.c_str());
     throw UsageError(std::string("cannot ") + verb + " " + what + " '" + path +
                      "': " + std::strerror(err));
   };
@@ -259,7 +265,7 @@ void write_file_atomic(const std::string& path, const std::string& contents, con
   if (std::fclose(f) != 0 || written != contents.size()) {
     fail("write", written != contents.size() ? write_err : errno);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("replace", errno);
+  if (!special && std::rename(tmp.c_str(), path.c_str()) != 0) fail("replace", errno);
 }
 
 }  // namespace mmusim

@@ -95,8 +95,9 @@ class Stats {
 // `s` as the inside of a JSON string literal (quotes, backslashes and control characters escaped).
 std::string json_escape(const std::string& s);
 // Writes `contents` to `path + ".tmp.<pid>"`, then renames it over `path`, so a reader never sees
-// a half-written file and an old file survives a failed write. `what` names the file in the
-// UsageError thrown when the file cannot be written (e.g. "stats file").
+// a half-written file and an old file survives a failed write. A `path` that exists and is not
+// a regular file (a device such as /dev/null, a named pipe) is written in place instead. `what`
+// names the file in the UsageError thrown when the file cannot be written (e.g. "stats file").
 void write_file_atomic(const std::string& path, const std::string& contents, const char* what);
 
 }  // namespace mmusim
