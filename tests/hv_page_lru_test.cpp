@@ -3,6 +3,7 @@
 // new page's add runs under, a freed page leaving the list, a THP and a THP split.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <vector>
 
 #include "sim/hv/host_mm.hpp"
@@ -97,33 +98,42 @@ TEST(PageLru, AThpJoinsTheListAtOnce) {
   EXPECT_EQ(refcount(r, head), 1u);
 }
 
-// Whether the add of a new page took lru_lock while its thread held the lock of the page's
-// host PTE. CPU 0 maps the page (a first touch, or a migration's new frame after the page was
-// first touched functionally); CPU 1 watches every cycle for lru_lock's holder.
-static bool pte_lock_held_at_lru_move(bool migrate) {
-  HostRig r(2, with_lru(1));
-  r.host.resolve_functional(kGfn + 1);  // the tables exist
-  if (migrate) r.host.resolve_functional(kGfn);
+// Runs `act` on CPU 0 while CPU 1 watches every cycle for lru_lock's holder: whether CPU 0
+// held the PTE lock of kGfn the first time it was seen holding lru_lock (-1: never seen).
+static int ptl_held_at_first_lru_hold(HostRig& r, const std::function<void(Agent&)>& act) {
   const SpinLock& ptl = r.host.page_table_lock(kGfn, 1);
   const SpinLock& lru_lock = r.host.memory().lru.lock();
   bool done = false;
   int ptl_held = -1;
   r.rig.spawn(0, [&](Agent& a) {
-    if (migrate)
-      r.host.migrate(a, kGfn);
-    else
-      r.host.release(a, r.host.resolve(a, kGfn, true));
+    act(a);
     done = true;
   });
-  const Agent& mapper = *r.rig.agents[0];
+  const Agent& actor = *r.rig.agents[0];
   r.rig.spawn(1, [&](Agent& a) {
     while (!done) {
       a.advance(1);
       a.sync();
-      if (ptl_held < 0 && lru_lock.held_by(mapper)) ptl_held = ptl.held_by(mapper);
+      if (ptl_held < 0 && lru_lock.held_by(actor)) ptl_held = ptl.held_by(actor);
     }
   });
   r.rig.run();
+  return ptl_held;
+}
+
+// Whether the add of a new page took lru_lock while its thread held the lock of the page's
+// host PTE: a first touch, or a migration's new frame after the page was first touched
+// functionally.
+static bool pte_lock_held_at_lru_move(bool migrate) {
+  HostRig r(2, with_lru(1));
+  r.host.resolve_functional(kGfn + 1);  // the tables exist
+  if (migrate) r.host.resolve_functional(kGfn);
+  const int ptl_held = ptl_held_at_first_lru_hold(r, [&](Agent& a) {
+    if (migrate)
+      r.host.migrate(a, kGfn);
+    else
+      r.host.release(a, r.host.resolve(a, kGfn, true));
+  });
   EXPECT_EQ(r.stat("host.mm.lru.batch_moves"), 1u);
   EXPECT_GE(ptl_held, 0) << "lru_lock never seen held";
   return ptl_held == 1;
@@ -214,23 +224,6 @@ TEST(PageLru, AThpWithAnExtraReferenceIsNotSplit) {
 TEST(PageLru, ACowCopyIsAddedUnderThePteLock) {
   HostRig r(2, with_lru(1));
   r.host.resolve_functional(kGfn);
-  const SpinLock& ptl = r.host.page_table_lock(kGfn, 1);
-  const SpinLock& lru_lock = r.host.memory().lru.lock();
-  bool done = false;
-  int ptl_held = -1;
-  r.rig.spawn(0, [&](Agent& a) {
-    r.host.cow_break(a, kGfn);
-    done = true;
-  });
-  const Agent& breaker = *r.rig.agents[0];
-  r.rig.spawn(1, [&](Agent& a) {
-    while (!done) {
-      a.advance(1);
-      a.sync();
-      if (ptl_held < 0 && lru_lock.held_by(breaker)) ptl_held = ptl.held_by(breaker);
-    }
-  });
-  r.rig.run();
-  EXPECT_EQ(ptl_held, 1);
+  EXPECT_EQ(ptl_held_at_first_lru_hold(r, [&](Agent& a) { r.host.cow_break(a, kGfn); }), 1);
   EXPECT_EQ(r.stat("host.mm.lru.removes"), 1u);  // the old frame, freed
 }

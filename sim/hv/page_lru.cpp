@@ -28,11 +28,12 @@ size_t PageLru::batched(int cpu) const {
   return it == batches_.end() ? 0 : it->second.pages.size();
 }
 
-void PageLru::link_first(Addr page) {
-  if (!links_.emplace(page, std::make_pair(Addr(0), first_)).second)
+void PageLru::link_after(Addr page, Addr prev) {
+  const Addr next = prev ? links_.at(prev).second : first_;
+  if (!links_.emplace(page, std::make_pair(prev, next)).second)
     throw ModelError("host LRU: a page added twice");
-  if (first_) links_.at(first_).first = page;
-  first_ = page;
+  if (prev) links_.at(prev).second = page; else first_ = page;
+  if (next) links_.at(next).first = page;
 }
 
 void PageLru::unlink(Addr page) {
@@ -66,7 +67,7 @@ void PageLru::move_to_list(Agent& a, Batch& b) {
     a.fetch_or(PageAllocator::flags_word(page), PageAllocator::kPgLru);  // folio_set_lru
     // list_add: the page's own link, the old first page's back link, the head.
     const Addr old_first = first_;
-    link_first(page);
+    link_after(page, 0);
     a.store(lru_line(page), old_first);
     a.store(lru_line(old_first) + 8, page);
     a.store(lists_line_, page);
@@ -96,7 +97,7 @@ void PageLru::remove_freed(Agent& a, Addr head) {
 
 void PageLru::add_functional(Addr head) {
   if (!enabled()) return;
-  link_first(head);
+  link_after(head, 0);
   *phys_.word(PageAllocator::flags_word(head)) |= PageAllocator::kPgLru;
 }
 
@@ -122,10 +123,7 @@ void PageLru::split_functional(Addr head, uint64_t pages) {
   if (!on_list(head)) return;
   for (uint64_t i = pages - 1; i >= 1; --i) {
     const Addr tail = head + i * kPageSize;
-    const Addr prev = links_.at(head).first;
-    links_.emplace(tail, std::make_pair(prev, head));
-    links_.at(head).first = tail;
-    if (prev) links_.at(prev).second = tail; else first_ = tail;
+    link_after(tail, links_.at(head).first);
     *phys_.word(PageAllocator::flags_word(tail)) |= PageAllocator::kPgLru;
   }
 }

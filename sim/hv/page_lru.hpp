@@ -74,8 +74,9 @@ class PageLru {
   void move_to_list(Agent& a, Batch& b);
   // The line of `page`'s lru field, or the list head's line for 0.
   Addr lru_line(Addr page) const { return page ? PageAllocator::lru_word(page) : lists_line_; }
-  void link_first(Addr page);  // C++ side of list_add
-  void unlink(Addr page);      // C++ side of list_del
+  // C++ side of list_add after `prev` (0: the list head) and of list_del.
+  void link_after(Addr page, Addr prev);
+  void unlink(Addr page);
 
   const PageLruParams p_;
   PageAllocator& alloc_;
